@@ -1,0 +1,397 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/moby/moby/api/types/container"
+)
+
+// ContainerBackend is what the container routes need from the engine.
+type ContainerBackend interface {
+	Create(ctx context.Context, o containers.CreateOptions) (string, []string, error)
+	Start(ctx context.Context, ref string) error
+	Stop(ctx context.Context, ref string, o containers.StopOptions) error
+	Restart(ctx context.Context, ref string, o containers.StopOptions) error
+	Kill(ctx context.Context, ref, signal string) error
+	Wait(ctx context.Context, ref string, cond containers.WaitCondition) (func(context.Context) (containers.WaitResult, error), error)
+	Remove(ctx context.Context, ref string, o containers.RemoveOptions) error
+	Attach(ctx context.Context, ref string, o containers.AttachOptions, client containers.Stream) error
+	LogsInfo(ref string) (tty bool, err error)
+	Logs(ctx context.Context, ref string, o containers.LogsOptions, w io.Writer) error
+	Resize(ctx context.Context, ref string, height, width uint16) error
+	Rename(ctx context.Context, ref, name string) error
+	Pause(ctx context.Context, ref string) error
+	Unpause(ctx context.Context, ref string) error
+	Top(ctx context.Context, ref, psArgs string) (*container.TopResponse, error)
+	Prune(ctx context.Context, filters map[string][]string) (*container.PruneReport, error)
+	List(ctx context.Context, o containers.ListOptions) ([]container.Summary, error)
+	Inspect(ctx context.Context, ref string, size bool) (*container.InspectResponse, error)
+	Update(ctx context.Context, ref string, u container.UpdateConfig) ([]string, error)
+
+	ExecCreate(ctx context.Context, ref string, req container.ExecCreateRequest) (string, error)
+	ExecInfo(id string) (tty bool, err error)
+	ExecStart(ctx context.Context, id string, tty bool, consoleSize *[2]uint, client containers.Stream) error
+	ExecInspect(ctx context.Context, id string) (*container.ExecInspectResponse, error)
+	ExecResize(ctx context.Context, id string, height, width uint16) error
+}
+
+func (s *Server) containerRoutes() {
+	s.handle("POST /containers/create", s.postContainersCreate)
+	s.handle("GET /containers/json", s.getContainersJSON)
+	s.handle("GET /containers/{id}/json", s.getContainerJSON)
+	s.handle("POST /containers/{id}/start", s.postContainerStart)
+	s.handle("POST /containers/{id}/stop", s.postContainerStop)
+	s.handle("POST /containers/{id}/restart", s.postContainerRestart)
+	s.handle("POST /containers/{id}/kill", s.postContainerKill)
+	s.handle("POST /containers/{id}/wait", s.postContainerWait)
+	s.handle("DELETE /containers/{id}", s.deleteContainer)
+	s.handle("POST /containers/{id}/attach", s.postContainerAttach)
+	s.handle("GET /containers/{id}/logs", s.getContainerLogs)
+	s.handle("POST /containers/{id}/resize", s.postContainerResize)
+	s.handle("POST /containers/{id}/rename", s.postContainerRename)
+	s.handle("POST /containers/{id}/pause", s.postContainerPause)
+	s.handle("POST /containers/{id}/unpause", s.postContainerUnpause)
+	s.handle("GET /containers/{id}/top", s.getContainerTop)
+	s.handle("POST /containers/prune", s.postContainersPrune)
+	s.handle("POST /containers/{id}/update", s.postContainerUpdate)
+}
+
+func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) error {
+	var req container.CreateRequest
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	if req.Config == nil {
+		return errdefs.Invalid("config cannot be empty in order to create a container")
+	}
+	if p := r.URL.Query().Get("platform"); p != "" && !strings.HasPrefix(p, "linux") {
+		return errdefs.Invalid("image operating system %q cannot be used on this platform", strings.Split(p, "/")[0])
+	}
+	if req.HostConfig == nil {
+		req.HostConfig = &container.HostConfig{}
+	}
+	if req.NetworkingConfig != nil && len(req.NetworkingConfig.EndpointsConfig) > 0 && (req.HostConfig.NetworkMode == "" || req.HostConfig.NetworkMode == "default") {
+		for name := range req.NetworkingConfig.EndpointsConfig {
+			req.HostConfig.NetworkMode = container.NetworkMode(name)
+			break
+		}
+	}
+	id, warnings, err := s.b.Containers.Create(r.Context(), containers.CreateOptions{
+		Name: r.URL.Query().Get("name"), Config: req.Config, HostConfig: req.HostConfig,
+	})
+	if err != nil {
+		return err
+	}
+	if warnings == nil {
+		warnings = []string{}
+	}
+	return writeJSON(w, http.StatusCreated, container.CreateResponse{ID: id, Warnings: warnings})
+}
+
+func (s *Server) getContainersJSON(w http.ResponseWriter, r *http.Request) error {
+	filters, err := filtersValue(r)
+	if err != nil {
+		return err
+	}
+	limit, err := intValue(r, "limit", 0)
+	if err != nil {
+		return err
+	}
+	list, err := s.b.Containers.List(r.Context(), containers.ListOptions{
+		All: boolValue(r, "all"), Limit: limit, Size: boolValue(r, "size"), Filters: filters,
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) getContainerJSON(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.b.Containers.Inspect(r.Context(), r.PathValue("id"), boolValue(r, "size"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, c)
+}
+
+func (s *Server) postContainerStart(w http.ResponseWriter, r *http.Request) error {
+	// Old clients could send a HostConfig here; Docker refuses it since 1.24.
+	if r.ContentLength > 0 {
+		var body map[string]any
+		if err := decodeJSON(r, &body, true); err != nil {
+			return err
+		}
+		if len(body) > 0 {
+			return errdefs.Invalid("starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24")
+		}
+	}
+	if err := s.b.Containers.Start(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func stopOptions(r *http.Request) (containers.StopOptions, error) {
+	o := containers.StopOptions{Signal: r.URL.Query().Get("signal")}
+	if t := r.URL.Query().Get("t"); t != "" {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			return o, errdefs.Invalid("invalid value for t: %q", t)
+		}
+		o.Timeout = &n
+	}
+	return o, nil
+}
+
+func (s *Server) postContainerStop(w http.ResponseWriter, r *http.Request) error {
+	o, err := stopOptions(r)
+	if err != nil {
+		return err
+	}
+	if err := s.b.Containers.Stop(r.Context(), r.PathValue("id"), o); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) postContainerRestart(w http.ResponseWriter, r *http.Request) error {
+	o, err := stopOptions(r)
+	if err != nil {
+		return err
+	}
+	if err := s.b.Containers.Restart(r.Context(), r.PathValue("id"), o); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) postContainerKill(w http.ResponseWriter, r *http.Request) error {
+	if err := s.b.Containers.Kill(r.Context(), r.PathValue("id"), r.URL.Query().Get("signal")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) postContainerWait(w http.ResponseWriter, r *http.Request) error {
+	wait, err := s.b.Containers.Wait(r.Context(), r.PathValue("id"), containers.WaitCondition(r.URL.Query().Get("condition")))
+	if err != nil {
+		return err
+	}
+	// Headers go out at once: the docker CLI waits before it starts.
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	res, err := wait(r.Context())
+	resp := container.WaitResponse{StatusCode: int64(res.ExitCode)}
+	if err != nil {
+		resp.Error = &container.WaitExitError{Message: err.Error()}
+	}
+	return writeJSONBody(w, resp)
+}
+
+func (s *Server) deleteContainer(w http.ResponseWriter, r *http.Request) error {
+	if boolValue(r, "link") {
+		return errdefs.Invalid("links are not supported by berthd")
+	}
+	if err := s.b.Containers.Remove(r.Context(), r.PathValue("id"), containers.RemoveOptions{
+		Force: boolValue(r, "force"), RemoveVolumes: boolValue(r, "v"),
+	}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) postContainerAttach(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	tty, err := s.b.Containers.LogsInfo(id)
+	if err != nil && !errdefs.IsInvalid(err) {
+		return err
+	}
+	o := containers.AttachOptions{
+		Stdin: boolValue(r, "stdin"), Stdout: boolValue(r, "stdout"), Stderr: boolValue(r, "stderr"),
+		Stream: boolValue(r, "stream"), Logs: boolValue(r, "logs"), DetachKeys: r.URL.Query().Get("detachKeys"),
+	}
+	if _, err := containers.ParseDetachKeys(o.DetachKeys); err != nil {
+		return err
+	}
+	conn, err := hijack(w, r, !tty)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+	defer cancel()
+	if err := s.b.Containers.Attach(ctx, id, o, conn); err != nil {
+		conn.Write([]byte(err.Error() + "\r\n"))
+	}
+	return nil
+}
+
+// parseTime reads Docker's since/until: Unix seconds with optional
+// fractional nanoseconds, or an RFC 3339 time.
+func parseTime(v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	sec, frac, _ := strings.Cut(v, ".")
+	if n, err := strconv.ParseInt(sec, 10, 64); err == nil {
+		var ns int64
+		if frac != "" {
+			frac = (frac + "000000000")[:9]
+			ns, _ = strconv.ParseInt(frac, 10, 64)
+		}
+		return time.Unix(n, ns), nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, errdefs.Invalid("invalid time value %q", v)
+	}
+	return t, nil
+}
+
+func (s *Server) getContainerLogs(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	o := containers.LogsOptions{
+		Stdout: boolValue(r, "stdout"), Stderr: boolValue(r, "stderr"),
+		Follow: boolValue(r, "follow"), Timestamps: boolValue(r, "timestamps"), Tail: -1,
+	}
+	if !o.Stdout && !o.Stderr {
+		return errdefs.Invalid("Bad parameters: you must choose at least one stream")
+	}
+	var err error
+	if o.Since, err = parseTime(r.URL.Query().Get("since")); err != nil {
+		return err
+	}
+	if o.Until, err = parseTime(r.URL.Query().Get("until")); err != nil {
+		return err
+	}
+	if t := r.URL.Query().Get("tail"); t != "" && t != "all" {
+		n, err := strconv.Atoi(t)
+		if err != nil {
+			return errdefs.Invalid("invalid value for tail: %q", t)
+		}
+		if n >= 0 {
+			o.Tail = n
+		}
+	}
+	tty, err := s.b.Containers.LogsInfo(id)
+	if err != nil {
+		return err
+	}
+	if tty {
+		w.Header().Set("Content-Type", "application/vnd.docker.raw-stream")
+	} else {
+		w.Header().Set("Content-Type", "application/vnd.docker.multiplexed-stream")
+	}
+	w.WriteHeader(http.StatusOK)
+	fw := &flushWriter{w: w}
+	if o.Follow {
+		fw.Flush()
+	}
+	if err := s.b.Containers.Logs(r.Context(), id, o, fw); err != nil && r.Context().Err() == nil {
+		s.log.Warn("logs", "id", id, "err", err)
+	}
+	return nil
+}
+
+// flushWriter flushes after each write when asked, for followed streams.
+type flushWriter struct{ w http.ResponseWriter }
+
+func (f *flushWriter) Write(p []byte) (int, error) { return f.w.Write(p) }
+func (f *flushWriter) Flush() {
+	if fl, ok := f.w.(http.Flusher); ok {
+		fl.Flush()
+	}
+}
+
+func (s *Server) postContainerResize(w http.ResponseWriter, r *http.Request) error {
+	h, err := intValue(r, "h", 0)
+	if err != nil {
+		return err
+	}
+	wd, err := intValue(r, "w", 0)
+	if err != nil {
+		return err
+	}
+	if h < 0 || wd < 0 || h > 65535 || wd > 65535 {
+		return errdefs.Invalid("invalid terminal size %dx%d", h, wd)
+	}
+	if err := s.b.Containers.Resize(r.Context(), r.PathValue("id"), uint16(h), uint16(wd)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) postContainerRename(w http.ResponseWriter, r *http.Request) error {
+	if err := s.b.Containers.Rename(r.Context(), r.PathValue("id"), r.URL.Query().Get("name")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) postContainerPause(w http.ResponseWriter, r *http.Request) error {
+	if err := s.b.Containers.Pause(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) postContainerUnpause(w http.ResponseWriter, r *http.Request) error {
+	if err := s.b.Containers.Unpause(r.Context(), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) getContainerTop(w http.ResponseWriter, r *http.Request) error {
+	top, err := s.b.Containers.Top(r.Context(), r.PathValue("id"), r.URL.Query().Get("ps_args"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, top)
+}
+
+func (s *Server) postContainersPrune(w http.ResponseWriter, r *http.Request) error {
+	filters, err := filtersValue(r)
+	if err != nil {
+		return err
+	}
+	rep, err := s.b.Containers.Prune(r.Context(), filters)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
+}
+
+func (s *Server) postContainerUpdate(w http.ResponseWriter, r *http.Request) error {
+	var u container.UpdateConfig
+	if err := decodeJSON(r, &u, false); err != nil {
+		return err
+	}
+	warnings, err := s.b.Containers.Update(r.Context(), r.PathValue("id"), u)
+	if err != nil {
+		return err
+	}
+	if warnings == nil {
+		warnings = []string{}
+	}
+	return writeJSON(w, http.StatusOK, container.UpdateResponse{Warnings: warnings})
+}

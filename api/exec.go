@@ -1,0 +1,87 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/moby/moby/api/types/common"
+	"github.com/moby/moby/api/types/container"
+)
+
+func (s *Server) execRoutes() {
+	s.handle("POST /containers/{id}/exec", s.postContainerExec)
+	s.handle("POST /exec/{id}/start", s.postExecStart)
+	s.handle("POST /exec/{id}/resize", s.postExecResize)
+	s.handle("GET /exec/{id}/json", s.getExecJSON)
+}
+
+func (s *Server) postContainerExec(w http.ResponseWriter, r *http.Request) error {
+	var req container.ExecCreateRequest
+	if err := decodeJSON(r, &req, false); err != nil {
+		return err
+	}
+	id, err := s.b.Containers.ExecCreate(r.Context(), r.PathValue("id"), req)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, common.IDResponse{ID: id})
+}
+
+func (s *Server) postExecStart(w http.ResponseWriter, r *http.Request) error {
+	var req container.ExecStartRequest
+	if err := decodeJSON(r, &req, true); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	tty, err := s.b.Containers.ExecInfo(id)
+	if err != nil {
+		return err
+	}
+	tty = tty || req.Tty
+	if req.Detach {
+		if err := s.b.Containers.ExecStart(context.WithoutCancel(r.Context()), id, tty, req.ConsoleSize, nil); err != nil {
+			return err
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		return nil
+	}
+	conn, err := hijack(w, r, !tty)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := s.b.Containers.ExecStart(context.WithoutCancel(r.Context()), id, tty, req.ConsoleSize, conn); err != nil {
+		// The stream is already hijacked: report in-band, as Docker does.
+		conn.Write([]byte(err.Error() + "\r\n"))
+	}
+	return nil
+}
+
+func (s *Server) postExecResize(w http.ResponseWriter, r *http.Request) error {
+	h, err := intValue(r, "h", 0)
+	if err != nil {
+		return err
+	}
+	wd, err := intValue(r, "w", 0)
+	if err != nil {
+		return err
+	}
+	if h < 0 || wd < 0 || h > 65535 || wd > 65535 {
+		return errdefs.Invalid("invalid terminal size %dx%d", h, wd)
+	}
+	if err := s.b.Containers.ExecResize(r.Context(), r.PathValue("id"), uint16(h), uint16(wd)); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (s *Server) getExecJSON(w http.ResponseWriter, r *http.Request) error {
+	x, err := s.b.Containers.ExecInspect(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, x)
+}

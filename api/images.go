@@ -1,0 +1,587 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/storage"
+
+	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/images/reference"
+	"github.com/berth-dev/berth/internal/errdefs"
+)
+
+// ImageBackend is what the image routes need from the engine
+// (*images.Service implements it).
+type ImageBackend interface {
+	Resolve(ctx context.Context, ref string) (*images.Image, error)
+	List(ctx context.Context, all bool) ([]*images.Image, error)
+	Import(ctx context.Context, src io.Reader, opts images.ImportOptions) (*images.Image, error)
+	Tag(ctx context.Context, source, target string) error
+	Delete(ctx context.Context, ref string, force, prune bool) ([]images.DeleteResponse, error)
+	History(ctx context.Context, ref string) ([]image.HistoryResponseItem, error)
+	Prune(ctx context.Context, all bool, filters map[string][]string) ([]images.DeleteResponse, uint64, error)
+	Save(ctx context.Context, refs []string, w io.Writer) error
+	Load(ctx context.Context, r io.Reader, progress images.ProgressFunc) error
+	Pull(ctx context.Context, ref string, opts images.PullOptions, progress images.ProgressFunc) error
+	Push(ctx context.Context, ref string, opts images.PushOptions, progress images.ProgressFunc) error
+	LayerDirs(img *images.Image) []string
+	InUse(imageID string) int
+}
+
+// CommitBackend is implemented by the container service: it resolves the
+// container, pauses it if asked, merges its config and calls
+// images.Service.Commit. POST /commit needs it.
+type CommitBackend interface {
+	CommitContainer(ctx context.Context, nameOrID string, pause bool, opts images.CommitOptions) (*images.Image, error)
+}
+
+func (s *Server) imageRoutes() {
+	s.handle("POST /images/create", s.imageCreate)
+	s.handle("GET /images/json", s.imageList)
+	s.handle("POST /images/prune", s.imagePrune)
+	s.handle("GET /images/get", s.imageSave)
+	s.handle("POST /images/load", s.imageLoad)
+	s.handle("POST /commit", s.imageCommit)
+	// Image names contain slashes: the suffix is parsed by hand.
+	s.handle("GET /images/", s.imageByName)
+	s.handle("POST /images/", s.imageByName)
+	s.handle("DELETE /images/", s.imageByName)
+}
+
+// splitImagePath splits "/images/<name>/<action>" where name may contain
+// slashes; a DELETE has no action.
+func splitImagePath(p string, actions ...string) (name, action string) {
+	rest := strings.TrimPrefix(p, "/images/")
+	for _, a := range actions {
+		if n, ok := strings.CutSuffix(rest, "/"+a); ok && n != "" {
+			return n, a
+		}
+	}
+	return rest, ""
+}
+
+func (s *Server) imageByName(w http.ResponseWriter, r *http.Request) error {
+	switch r.Method {
+	case http.MethodGet:
+		name, action := splitImagePath(r.URL.Path, "json", "history", "get")
+		switch action {
+		case "json":
+			return s.imageInspect(w, r, name)
+		case "history":
+			return s.imageHistory(w, r, name)
+		case "get":
+			return s.saveImages(w, r, []string{name})
+		}
+	case http.MethodPost:
+		name, action := splitImagePath(r.URL.Path, "tag", "push")
+		switch action {
+		case "tag":
+			return s.imageTag(w, r, name)
+		case "push":
+			return s.imagePush(w, r, name)
+		}
+	case http.MethodDelete:
+		name, _ := splitImagePath(r.URL.Path)
+		if name != "" {
+			return s.imageDelete(w, r, name)
+		}
+	}
+	return errdefs.NotFound("page not found")
+}
+
+// progressStream writes Docker's JSON progress messages, one per line,
+// flushing each, safe for concurrent senders.
+type progressStream struct {
+	mu      sync.Mutex
+	w       http.ResponseWriter
+	enc     *json.Encoder
+	started bool
+}
+
+type progressMessage struct {
+	Stream   string          `json:"stream,omitempty"`
+	Status   string          `json:"status,omitempty"`
+	Progress *progressDetail `json:"progressDetail,omitempty"`
+	ID       string          `json:"id,omitempty"`
+	Error    *errorDetail    `json:"errorDetail,omitempty"`
+	ErrorMsg string          `json:"error,omitempty"`
+	Aux      any             `json:"aux,omitempty"`
+}
+
+type progressDetail struct {
+	Current int64 `json:"current,omitempty"`
+	Total   int64 `json:"total,omitempty"`
+}
+
+type errorDetail struct {
+	Message string `json:"message"`
+}
+
+func newProgressStream(w http.ResponseWriter) *progressStream {
+	return &progressStream{w: w, enc: json.NewEncoder(w)}
+}
+
+func (p *progressStream) start() {
+	if !p.started {
+		p.started = true
+		p.w.Header().Set("Content-Type", "application/json")
+		p.w.WriteHeader(http.StatusOK)
+	}
+}
+
+func (p *progressStream) send(m progressMessage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.start()
+	_ = p.enc.Encode(m)
+	if f, ok := p.w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (p *progressStream) event(e images.ProgressEvent) {
+	m := progressMessage{ID: e.ID, Status: e.Status, Stream: e.Stream}
+	if e.Current > 0 || e.Total > 0 {
+		m.Progress = &progressDetail{Current: e.Current, Total: e.Total}
+	} else if e.Status != "" && e.ID != "" {
+		m.Progress = &progressDetail{}
+	}
+	p.send(m)
+}
+
+// finish reports err: as the HTTP error if nothing was streamed yet (so the
+// client gets the right status), else as an error line.
+func (p *progressStream) finish(err error) error {
+	if err == nil {
+		return nil
+	}
+	p.mu.Lock()
+	started := p.started
+	p.mu.Unlock()
+	if !started {
+		return err
+	}
+	p.send(progressMessage{Error: &errorDetail{Message: err.Error()}, ErrorMsg: err.Error()})
+	return nil
+}
+
+func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	ps := newProgressStream(w)
+	if from := q.Get("fromImage"); from != "" {
+		ref := from
+		if tag := q.Get("tag"); tag != "" {
+			if strings.HasPrefix(tag, "sha256:") {
+				ref += "@" + tag
+			} else {
+				ref += ":" + tag
+			}
+		}
+		opts := images.PullOptions{Platform: q.Get("platform"), RegistryAuth: r.Header.Get("X-Registry-Auth")}
+		return ps.finish(s.b.Images.Pull(r.Context(), ref, opts, ps.event))
+	}
+	src := q.Get("fromSrc")
+	if src == "" {
+		return errdefs.Invalid("fromImage or fromSrc is required")
+	}
+	opts := images.ImportOptions{
+		Changes:  q["changes"],
+		Message:  q.Get("message"),
+		Platform: q.Get("platform"),
+	}
+	if repo := q.Get("repo"); repo != "" {
+		ref, err := reference.WithTag(repo, q.Get("tag"))
+		if err != nil {
+			return err
+		}
+		opts.Ref = reference.Familiar(ref)
+	}
+	var body io.Reader = r.Body
+	if src != "-" {
+		u, err := url.Parse(src)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+			u, err = url.Parse("http://" + src)
+			if err != nil {
+				return errdefs.Invalid("invalid fromSrc URL %q", src)
+			}
+		}
+		if opts.Message == "" {
+			opts.Message = "Imported from " + u.String()
+		}
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, u.String(), nil)
+		if err != nil {
+			return errdefs.Invalid("invalid fromSrc URL %q", src)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("download %s: %s", u, resp.Status)
+		}
+		ps.send(progressMessage{Status: "Downloading from " + u.String()})
+		body = resp.Body
+	}
+	img, err := s.b.Images.Import(r.Context(), body, opts)
+	if err != nil {
+		return ps.finish(err)
+	}
+	ps.send(progressMessage{Status: img.ID})
+	return nil
+}
+
+func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
+	filters, err := filtersValue(r)
+	if err != nil {
+		return err
+	}
+	for k := range filters {
+		switch k {
+		case "dangling", "label", "reference", "before", "since", "until":
+		default:
+			return errdefs.Invalid("invalid filter '%s'", k)
+		}
+	}
+	all := boolValue(r, "all")
+	list, err := s.b.Images.List(r.Context(), all)
+	if err != nil {
+		return err
+	}
+	var before, since *images.Image
+	if v := filters["before"]; len(v) > 0 {
+		if before, err = s.b.Images.Resolve(r.Context(), v[0]); err != nil {
+			return err
+		}
+	}
+	if v := filters["since"]; len(v) > 0 {
+		if since, err = s.b.Images.Resolve(r.Context(), v[0]); err != nil {
+			return err
+		}
+	}
+	var until time.Time
+	if v := filters["until"]; len(v) > 0 {
+		if until, err = parseTimestamp(v[0]); err != nil {
+			return err
+		}
+	}
+	if v := filters["dangling"]; len(v) > 0 {
+		for _, d := range v {
+			if d != "true" && d != "false" && d != "1" && d != "0" {
+				return errdefs.Invalid("invalid filter 'dangling=%s'", d)
+			}
+		}
+	}
+	out := []image.Summary{}
+	for _, img := range list {
+		if v := filters["dangling"]; len(v) > 0 {
+			want := v[0] == "true" || v[0] == "1"
+			if (len(img.RepoTags) == 0) != want {
+				continue
+			}
+		}
+		if before != nil && !img.Created.Before(before.Created) {
+			continue
+		}
+		if since != nil && !img.Created.After(since.Created) {
+			continue
+		}
+		if !until.IsZero() && !img.Created.Before(until) {
+			continue
+		}
+		if !matchLabels(img.Config.Config.Labels, filters["label"]) {
+			continue
+		}
+		tags := img.RepoTags
+		if pats := filters["reference"]; len(pats) > 0 {
+			tags = matchReferences(img, pats)
+			if len(tags) == 0 {
+				continue
+			}
+		}
+		sum := image.Summary{
+			Containers:  -1,
+			Created:     img.Created.Unix(),
+			ID:          img.ID,
+			Labels:      img.Config.Config.Labels,
+			ParentID:    img.Parent,
+			RepoDigests: img.RepoDigests,
+			RepoTags:    tags,
+			SharedSize:  -1,
+			Size:        img.Size,
+		}
+		if sum.Labels == nil {
+			sum.Labels = map[string]string{}
+		}
+		out = append(out, sum)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// matchReferences returns the tags of img matching one of the patterns
+// (path.Match on the familiar name or name:tag, as Docker's reference
+// filter); digest-only images match on their repository.
+func matchReferences(img *images.Image, pats []string) []string {
+	var out []string
+	match := func(name, full string) bool {
+		for _, p := range pats {
+			if ok, _ := path.Match(p, name); ok {
+				return true
+			}
+			if ok, _ := path.Match(p, full); ok {
+				return true
+			}
+		}
+		return false
+	}
+	for _, t := range img.RepoTags {
+		n, err := reference.Parse(t)
+		if err != nil {
+			continue
+		}
+		if match(reference.FamiliarName(n), t) {
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 && len(img.RepoTags) == 0 {
+		for _, d := range img.RepoDigests {
+			n, err := reference.Parse(d)
+			if err == nil && match(reference.FamiliarName(n), d) {
+				return []string{}
+			}
+		}
+	}
+	return out
+}
+
+func matchLabels(labels map[string]string, filters []string) bool {
+	for _, f := range filters {
+		k, v, hasValue := strings.Cut(f, "=")
+		got, ok := labels[k]
+		if !ok || (hasValue && got != v) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseTimestamp accepts Docker's until/since forms: a Unix timestamp, an
+// RFC 3339 date, or a Go duration relative to now ("24h").
+func parseTimestamp(v string) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil {
+		return time.Now().Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	var sec, nsec int64
+	if n, _ := fmt.Sscanf(v, "%d.%d", &sec, &nsec); n >= 1 {
+		return time.Unix(sec, nsec), nil
+	}
+	return time.Time{}, errdefs.Invalid("invalid timestamp %q", v)
+}
+
+func (s *Server) imageInspect(w http.ResponseWriter, r *http.Request, name string) error {
+	img, err := s.b.Images.Resolve(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	cfg := img.Config.Config
+	resp := image.InspectResponse{
+		ID:           img.ID,
+		RepoTags:     img.RepoTags,
+		RepoDigests:  img.RepoDigests,
+		Comment:      img.Comment,
+		Author:       img.Config.Author,
+		Config:       &cfg,
+		Architecture: img.Config.Architecture,
+		Variant:      img.Config.Variant,
+		Os:           img.Config.OS,
+		OsVersion:    img.Config.OSVersion,
+		Size:         img.Size,
+		RootFS:       image.RootFS{Type: "layers"},
+	}
+	if resp.Config.Env == nil && resp.Config.Cmd == nil && resp.Config.Entrypoint == nil && resp.Config.Labels == nil {
+		// Docker shows an empty object rather than null.
+		resp.Config = &cfg
+	}
+	if !img.Created.IsZero() {
+		resp.Created = img.Created.UTC().Format(time.RFC3339Nano)
+	}
+	for _, d := range img.Config.RootFS.DiffIDs {
+		resp.RootFS.Layers = append(resp.RootFS.Layers, d.String())
+	}
+	dirs := s.b.Images.LayerDirs(img)
+	gd := &storage.DriverData{Name: "overlay2", Data: map[string]string{}}
+	if len(dirs) > 0 {
+		gd.Data["UpperDir"] = dirs[0]
+		gd.Data["MergedDir"] = path.Join(path.Dir(dirs[0]), "merged")
+		gd.Data["WorkDir"] = path.Join(path.Dir(dirs[0]), "work")
+		if len(dirs) > 1 {
+			gd.Data["LowerDir"] = strings.Join(dirs[1:], ":")
+		}
+	}
+	resp.GraphDriver = gd
+	return writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) imageHistory(w http.ResponseWriter, r *http.Request, name string) error {
+	h, err := s.b.Images.History(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h)
+}
+
+func (s *Server) imageTag(w http.ResponseWriter, r *http.Request, name string) error {
+	q := r.URL.Query()
+	repo := q.Get("repo")
+	if repo == "" {
+		return errdefs.Invalid("repository name must have at least one component")
+	}
+	ref, err := reference.WithTag(repo, q.Get("tag"))
+	if err != nil {
+		return err
+	}
+	if err := s.b.Images.Tag(r.Context(), name, ref.String()); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusCreated)
+	return nil
+}
+
+func (s *Server) imageDelete(w http.ResponseWriter, r *http.Request, name string) error {
+	resp, err := s.b.Images.Delete(r.Context(), name, boolValue(r, "force"), !boolValue(r, "noprune"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, deleteItems(resp))
+}
+
+func deleteItems(resp []images.DeleteResponse) []image.DeleteResponse {
+	out := make([]image.DeleteResponse, 0, len(resp))
+	for _, d := range resp {
+		out = append(out, image.DeleteResponse{Untagged: d.Untagged, Deleted: d.Deleted})
+	}
+	return out
+}
+
+func (s *Server) imagePrune(w http.ResponseWriter, r *http.Request) error {
+	filters, err := filtersValue(r)
+	if err != nil {
+		return err
+	}
+	all := false
+	if v := filters["dangling"]; len(v) > 0 {
+		all = v[0] == "false" || v[0] == "0"
+		delete(filters, "dangling")
+	}
+	for k := range filters {
+		if k != "label" && k != "label!" && k != "until" {
+			return errdefs.Invalid("invalid filter '%s'", k)
+		}
+	}
+	deleted, space, err := s.b.Images.Prune(r.Context(), all, filters)
+	if err != nil {
+		return err
+	}
+	report := image.PruneReport{ImagesDeleted: deleteItems(deleted), SpaceReclaimed: space}
+	if len(deleted) == 0 {
+		report.ImagesDeleted = nil
+	}
+	return writeJSON(w, http.StatusOK, report)
+}
+
+func (s *Server) imageSave(w http.ResponseWriter, r *http.Request) error {
+	return s.saveImages(w, r, r.URL.Query()["names"])
+}
+
+func (s *Server) saveImages(w http.ResponseWriter, r *http.Request, names []string) error {
+	if len(names) == 0 {
+		return errdefs.Invalid("no image names given")
+	}
+	// Resolve first so a missing image is a clean 404, not a broken tar.
+	for _, n := range names {
+		if _, err := s.b.Images.Resolve(r.Context(), n); err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	w.WriteHeader(http.StatusOK)
+	if err := s.b.Images.Save(r.Context(), names, w); err != nil && s.log != nil {
+		s.log.Error("image save", "err", err)
+	}
+	return nil
+}
+
+func (s *Server) imageLoad(w http.ResponseWriter, r *http.Request) error {
+	ps := newProgressStream(w)
+	quiet := boolValue(r, "quiet")
+	err := s.b.Images.Load(r.Context(), r.Body, func(e images.ProgressEvent) {
+		if quiet && e.Stream == "" {
+			return
+		}
+		ps.event(e)
+	})
+	if err == nil {
+		ps.start()
+	}
+	return ps.finish(err)
+}
+
+func (s *Server) imagePush(w http.ResponseWriter, r *http.Request, name string) error {
+	ref := name
+	if tag := r.URL.Query().Get("tag"); tag != "" {
+		ref += ":" + tag
+	}
+	ps := newProgressStream(w)
+	opts := images.PushOptions{RegistryAuth: r.Header.Get("X-Registry-Auth")}
+	return ps.finish(s.b.Images.Push(r.Context(), ref, opts, ps.event))
+}
+
+func (s *Server) imageCommit(w http.ResponseWriter, r *http.Request) error {
+	cb, ok := s.b.Containers.(CommitBackend)
+	if !ok {
+		return errUnsupported("commit")
+	}
+	q := r.URL.Query()
+	var cfg container.Config
+	if err := decodeJSON(r, &cfg, true); err != nil {
+		return err
+	}
+	opts := images.CommitOptions{
+		Author:  q.Get("author"),
+		Message: q.Get("comment"),
+		Changes: q["changes"],
+		Config:  &cfg,
+	}
+	if repo := q.Get("repo"); repo != "" {
+		ref, err := reference.WithTag(repo, q.Get("tag"))
+		if err != nil {
+			return err
+		}
+		opts.Ref = reference.Familiar(ref)
+	}
+	pause := true
+	if q.Has("pause") {
+		pause = boolValue(r, "pause")
+	}
+	img, err := cb.CommitContainer(r.Context(), q.Get("container"), pause, opts)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, map[string]string{"Id": img.ID})
+}

@@ -1,0 +1,249 @@
+// Package api translates the Docker Engine API over HTTP into engine calls.
+// It holds no engine logic: each handler decodes a request, calls one method
+// of a narrow backend interface declared next to it, and encodes the answer.
+// One file per area (containers.go, images.go, system.go, ...).
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/berth-dev/berth/internal/errdefs"
+)
+
+// APIVersion is the one API version berthd advertises; MinAPIVersion the
+// oldest it accepts (as Docker Engine does).
+const (
+	APIVersion    = "1.47"
+	MinAPIVersion = "1.24"
+)
+
+// Version of Berth itself, reported in /version and the Server header.
+var Version = "0.1.0"
+
+// Backends groups the engine services the API needs. Each field is the narrow
+// interface its router file declares.
+type Backends struct {
+	Containers ContainerBackend
+	Images     ImageBackend
+	System     SystemBackend
+}
+
+// Server is the HTTP side of berthd.
+type Server struct {
+	b   Backends
+	mux *http.ServeMux
+	log *slog.Logger
+}
+
+// New builds the router over the given backends.
+func New(b Backends, log *slog.Logger) *Server {
+	s := &Server{b: b, mux: http.NewServeMux(), log: log}
+	s.systemRoutes()
+	s.containerRoutes()
+	s.execRoutes()
+	s.imageRoutes()
+	return s
+}
+
+// handlerFunc is an http handler that returns an error; errors are written
+// as Docker's JSON error body with the status of their kind.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+func (s *Server) handle(pattern string, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)
+
+type ctxKey int
+
+const versionKey ctxKey = 0
+
+// ServeHTTP strips and checks the /vX.Y prefix, then dispatches.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Server", "Berth/"+Version+" (linux)")
+	w.Header().Set("Api-Version", APIVersion)
+	w.Header().Set("Ostype", "linux")
+	version := APIVersion
+	if m := versionPrefix.FindStringSubmatch(r.URL.Path); m != nil {
+		version = m[1]
+		r.URL.Path = m[2]
+		r.URL.RawPath = ""
+		if compareVersions(version, APIVersion) > 0 {
+			s.writeError(w, r, errdefs.Invalid("client version %s is too new. Maximum supported API version is %s", version, APIVersion))
+			return
+		}
+		if compareVersions(version, MinAPIVersion) < 0 {
+			s.writeError(w, r, errdefs.Invalid("client version %s is too old. Minimum supported API version is %s, please upgrade your client to a newer version", version, MinAPIVersion))
+			return
+		}
+	}
+	if s.log != nil {
+		s.log.Debug("api request", "method", r.Method, "path", r.URL.Path, "version", version)
+	}
+	r = r.WithContext(context.WithValue(r.Context(), versionKey, version))
+	s.mux.ServeHTTP(w, r)
+}
+
+// RequestVersion returns the API version the client asked for.
+func RequestVersion(r *http.Request) string {
+	if v, ok := r.Context().Value(versionKey).(string); ok {
+		return v
+	}
+	return APIVersion
+}
+
+// compareVersions compares dotted versions numerically.
+func compareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		var x, y int
+		if i < len(as) {
+			x, _ = strconv.Atoi(as[i])
+		}
+		if i < len(bs) {
+			y, _ = strconv.Atoi(bs[i])
+		}
+		if x != y {
+			if x < y {
+				return -1
+			}
+			return 1
+		}
+	}
+	return 0
+}
+
+// statusOf maps an engine error to the HTTP status Docker returns for it.
+func statusOf(err error) int {
+	switch errdefs.KindOf(err) {
+	case errdefs.KindNotFound:
+		return http.StatusNotFound
+	case errdefs.KindConflict:
+		return http.StatusConflict
+	case errdefs.KindInvalid:
+		return http.StatusBadRequest
+	case errdefs.KindNotModified:
+		return http.StatusNotModified
+	case errdefs.KindUnavailable:
+		return http.StatusServiceUnavailable
+	case errdefs.KindForbidden:
+		return http.StatusForbidden
+	case errdefs.KindNotImplemented:
+		return http.StatusNotImplemented
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := statusOf(err)
+	if code == http.StatusInternalServerError && s.log != nil {
+		s.log.Error("api error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if code == http.StatusNotModified {
+		w.WriteHeader(code)
+		return
+	}
+	writeJSON(w, code, map[string]string{"message": err.Error()})
+}
+
+// writeJSON writes v as the JSON body with the given status.
+func writeJSON(w http.ResponseWriter, code int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	return enc.Encode(v)
+}
+
+// decodeJSON decodes a request body into v; an empty body leaves v as is
+// when allowEmpty. Malformed bodies are 400s, as Docker answers them.
+func decodeJSON(r *http.Request, v any, allowEmpty bool) error {
+	if r.Body == nil {
+		if allowEmpty {
+			return nil
+		}
+		return errdefs.Invalid("invalid JSON: request body is empty")
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<20))
+	if err := dec.Decode(v); err != nil {
+		if errors.Is(err, io.EOF) {
+			if allowEmpty {
+				return nil
+			}
+			return errdefs.Invalid("invalid JSON: request body is empty")
+		}
+		return errdefs.Invalid("invalid JSON: %s", err.Error())
+	}
+	return nil
+}
+
+// boolValue reads a query flag the way Docker does: "", "0", "no", "false"
+// and "none" are false, anything else true.
+func boolValue(r *http.Request, name string) bool {
+	v := strings.ToLower(strings.TrimSpace(r.URL.Query().Get(name)))
+	return !(v == "" || v == "0" || v == "no" || v == "false" || v == "none")
+}
+
+// intValue reads an integer query parameter, or def when it is absent.
+func intValue(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, errdefs.Invalid("invalid value for %s: %q", name, v)
+	}
+	return n, nil
+}
+
+// filtersValue decodes Docker's JSON "filters" query parameter, in both the
+// current {"key":{"value":true}} and the old {"key":["value"]} shapes.
+func filtersValue(r *http.Request) (map[string][]string, error) {
+	raw := r.URL.Query().Get("filters")
+	out := map[string][]string{}
+	if raw == "" {
+		return out, nil
+	}
+	var current map[string]map[string]bool
+	if err := json.Unmarshal([]byte(raw), &current); err == nil {
+		for k, vals := range current {
+			for v, on := range vals {
+				if on {
+					out[k] = append(out[k], v)
+				}
+			}
+		}
+		return out, nil
+	}
+	var old map[string][]string
+	if err := json.Unmarshal([]byte(raw), &old); err != nil {
+		return nil, errdefs.Invalid("invalid filter: %s", err.Error())
+	}
+	return old, nil
+}
+
+// errUnsupported is returned for endpoints Berth does not serve yet.
+func errUnsupported(what string) error {
+	return errdefs.NotImplemented("%s is not supported by this version of berthd", what)
+}
+
+var _ = fmt.Sprintf
+
+// writeJSONBody writes v after the headers were already sent.
+func writeJSONBody(w http.ResponseWriter, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}

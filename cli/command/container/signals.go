@@ -1,0 +1,47 @@
+package container
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/moby/moby/client"
+	"golang.org/x/sys/unix"
+)
+
+// forwardSignals implements --sig-proxy: every signal the CLI receives is
+// sent to the container with ContainerKill, except the ones that concern
+// only the CLI process (SIGCHLD, SIGPIPE, SIGWINCH, and SIGURG which the Go
+// runtime uses for preemption). The returned func stops forwarding.
+func forwardSignals(ctx context.Context, api client.APIClient, id string) func() {
+	sigc := make(chan os.Signal, 128)
+	signal.Notify(sigc)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case s := <-sigc:
+				ss, ok := s.(unix.Signal)
+				if !ok {
+					continue
+				}
+				switch ss {
+				case unix.SIGCHLD, unix.SIGPIPE, unix.SIGWINCH, unix.SIGURG:
+					continue
+				}
+				name := strings.TrimPrefix(unix.SignalName(ss), "SIG")
+				if name == "" {
+					continue
+				}
+				_, _ = api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: name})
+			}
+		}
+	}()
+	return func() {
+		signal.Stop(sigc)
+		close(done)
+	}
+}

@@ -1,0 +1,128 @@
+package formatter
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+)
+
+// Format is the value of a --format flag.
+type Format string
+
+const (
+	TableFormatKey = "table"
+	JSONFormatKey  = "json"
+	// JSONFormat is what "json" expands to.
+	JSONFormat = "{{json .}}"
+)
+
+// IsTable reports whether the format starts with "table".
+func (f Format) IsTable() bool { return strings.HasPrefix(string(f), TableFormatKey) }
+
+// IsJSON reports whether the format is exactly "json".
+func (f Format) IsJSON() bool { return string(f) == JSONFormatKey }
+
+// Headers maps a template field name (e.g. "ID") to its column title.
+type Headers map[string]string
+
+// Context renders rows to Output according to Format.
+type Context struct {
+	Output io.Writer
+	Format Format
+	// DefaultTable is used when Format is just "table".
+	DefaultTable string
+}
+
+// preFormat turns the flag value into the template to execute per row,
+// handling the "table" prefix, "json", and the \t and \n escapes shells pass
+// literally.
+func (c *Context) preFormat() string {
+	f := string(c.Format)
+	switch {
+	case c.Format.IsTable():
+		f = f[len(TableFormatKey):]
+		if strings.TrimSpace(f) == "" {
+			f = c.DefaultTable
+		}
+	case c.Format.IsJSON():
+		f = JSONFormat
+	}
+	f = strings.Trim(f, " ")
+	return strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(f)
+}
+
+// Write executes the format for every row (each a struct whose methods are
+// the template fields) and writes the result; tables get a header row from
+// headers and are aligned like docker's (tabwriter 10,1,3).
+func (c *Context) Write(rows []any, headers Headers) error {
+	format := c.preFormat()
+	tmpl, err := NewTemplate(format)
+	if err != nil {
+		return err
+	}
+	buf := &bytes.Buffer{}
+	for _, r := range rows {
+		if err := tmpl.Execute(buf, r); err != nil {
+			return fmt.Errorf("template: %w", err)
+		}
+		buf.WriteString("\n")
+	}
+	if !c.Format.IsTable() {
+		_, err := c.Output.Write(buf.Bytes())
+		return err
+	}
+	tw := tabwriter.NewWriter(c.Output, 10, 1, 3, ' ', 0)
+	if ht, err := newHeaderTemplate(format); err == nil {
+		hb := &bytes.Buffer{}
+		if err := ht.Execute(hb, map[string]string(headers)); err == nil && strings.TrimSpace(hb.String()) != "" {
+			tw.Write(hb.Bytes())
+			tw.Write([]byte("\n"))
+		}
+	}
+	tw.Write(buf.Bytes())
+	return tw.Flush()
+}
+
+// MarshalMethods builds the JSON object docker prints for --format json: one
+// key per exported, argument-less method returning a value.
+func MarshalMethods(v any) ([]byte, error) {
+	m := map[string]any{}
+	val := reflect.ValueOf(v)
+	typ := val.Type()
+	for i := 0; i < typ.NumMethod(); i++ {
+		meth := typ.Method(i)
+		if meth.Name == "MarshalJSON" || meth.Type.NumIn() != 1 || meth.Type.NumOut() != 1 {
+			continue
+		}
+		m[meth.Name] = val.Method(i).Call(nil)[0].Interface()
+	}
+	return json.Marshal(m)
+}
+
+// Ellipsis truncates s to maxWidth runes, ending with "…" when it was cut.
+func Ellipsis(s string, maxWidth int) string {
+	r := []rune(s)
+	if len(r) <= maxWidth {
+		return s
+	}
+	if maxWidth <= 1 {
+		return string(r[:maxWidth])
+	}
+	return string(r[:maxWidth-1]) + "…"
+}
+
+// TruncateID returns the 12-character short form of an ID, without any
+// "sha256:" prefix.
+func TruncateID(id string) string {
+	if i := strings.IndexRune(id, ':'); i >= 0 {
+		id = id[i+1:]
+	}
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return id
+}

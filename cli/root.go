@@ -1,0 +1,176 @@
+// Package cli assembles the berth command tree and runs it, turning errors
+// into docker's messages and exit codes.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/berth-dev/berth/cli/command"
+	"github.com/berth-dev/berth/cli/command/container"
+	"github.com/berth-dev/berth/cli/command/image"
+	"github.com/berth-dev/berth/cli/command/system"
+	"github.com/berth-dev/berth/cli/opts"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+type globalOptions struct {
+	hosts                          []string
+	debug, version, tls, tlsVerify bool
+	logLevel, config, context      string
+	tlsCACert, tlsCert, tlsKey     string
+}
+
+// NewRootCommand builds the whole tree on cli.
+func NewRootCommand(cli *command.Cli) *cobra.Command {
+	var g globalOptions
+	root := &cobra.Command{
+		Use:              "berth [OPTIONS] COMMAND [ARG...]",
+		Short:            "A self-sufficient runtime for containers",
+		SilenceErrors:    true,
+		SilenceUsage:     true,
+		TraverseChildren: true,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			return command.StatusError{Status: fmt.Sprintf("berth: unknown command: berth %s\n\nRun 'berth --help' for more information", args[0]), StatusCode: 1}
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if g.version {
+				fmt.Fprintf(cli.Out(), "Berth version %s, build %s\n", command.Version, command.GitCommit)
+				return nil
+			}
+			cmd.SetOut(cli.Out())
+			return cmd.Help()
+		},
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			switch g.logLevel {
+			case "debug", "info", "warn", "error", "fatal":
+			default:
+				return command.StatusError{Status: fmt.Sprintf("unable to parse logging level: %s", g.logLevel), StatusCode: 1}
+			}
+			if g.tlsVerify || g.tls {
+				setEnvIfUnset("DOCKER_TLS_VERIFY", "1")
+			}
+			cli.Host = command.ResolveHost(g.hosts)
+			cli.Debug = g.debug
+			return nil
+		},
+		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
+	}
+	f := root.Flags()
+	f.BoolVarP(&g.version, "version", "v", false, "Print version information and quit")
+	f.StringVar(&g.config, "config", "", "Location of client config files")
+	f.StringVarP(&g.context, "context", "c", "", "Name of the context to use to connect to the daemon")
+	f.BoolVarP(&g.debug, "debug", "D", false, "Enable debug mode")
+	f.VarP(opts.NewListOpts(&g.hosts, "list"), "host", "H", "Daemon socket to connect to")
+	f.StringVarP(&g.logLevel, "log-level", "l", "info", `Set the logging level ("debug", "info", "warn", "error", "fatal")`)
+	f.BoolVar(&g.tls, "tls", false, "Use TLS; implied by --tlsverify")
+	f.StringVar(&g.tlsCACert, "tlscacert", "", "Trust certs signed only by this CA")
+	f.StringVar(&g.tlsCert, "tlscert", "", "Path to TLS certificate file")
+	f.StringVar(&g.tlsKey, "tlskey", "", "Path to TLS key file")
+	f.BoolVar(&g.tlsVerify, "tlsverify", false, "Use TLS and verify the remote")
+
+	root.AddCommand(container.TopLevelCommands(cli)...)
+	root.AddCommand(image.TopLevelCommands(cli)...)
+	root.AddCommand(
+		container.NewContainerCommand(cli), image.NewImageCommand(cli), system.NewSystemCommand(cli),
+		system.NewVersionCommand(cli), system.NewInfoCommand(cli), system.NewEventsCommand(cli),
+		system.NewInspectCommand(cli),
+	)
+	setupHelp(root)
+	return root
+}
+
+func setEnvIfUnset(k, v string) {
+	if os.Getenv(k) == "" {
+		_ = os.Setenv(k, v)
+	}
+}
+
+// flagErrorFunc gives docker's wording for bad flags, with exit status 125.
+func flagErrorFunc(cmd *cobra.Command, err error) error {
+	return command.StatusError{
+		Status: fmt.Sprintf("%s\n\nUsage:  %s\n\nRun '%s --help' for more information",
+			err, cmd.UseLine(), cmd.CommandPath()),
+		StatusCode: 125,
+	}
+}
+
+const usageTemplate = `Usage:  {{if .Runnable}}{{.UseLine}}{{end}}{{if and .HasAvailableSubCommands (not .Runnable)}}{{.CommandPath}} [OPTIONS] COMMAND{{end}}
+{{if .HasParent}}
+{{.Short}}
+{{end}}{{if gt (len .Aliases) 0}}
+Aliases:
+  {{.NameAndAliases}}
+{{end}}{{if .HasAvailableSubCommands}}
+Commands:
+{{range .Commands}}{{if .IsAvailableCommand}}  {{rpad .Name .NamePadding }} {{.Short}}
+{{end}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+Options:
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}
+{{end}}{{if .HasAvailableSubCommands}}
+Run '{{.CommandPath}} COMMAND --help' for more information on a command.
+{{end}}`
+
+func setupHelp(root *cobra.Command) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		c.SetFlagErrorFunc(flagErrorFunc)
+		c.DisableFlagsInUseLine = true
+		// Defined here so cobra does not add -h, which run/create use
+		// for --hostname; docker's commands only have --help.
+		if c.Flags().Lookup("help") == nil {
+			if c.HasParent() {
+				c.Flags().Bool("help", false, "Print usage")
+			} else {
+				c.Flags().BoolP("help", "h", false, "Print usage")
+			}
+		}
+		c.SetUsageTemplate(usageTemplate)
+		c.SetHelpTemplate("{{.UsageString}}")
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
+// Run executes berth with args (without the program name) and returns the
+// process exit status. Errors are printed to errw in docker's wording.
+func Run(ctx context.Context, args []string, in io.ReadCloser, out, errw io.Writer) int {
+	cli := command.NewCli(in, out, errw)
+	defer cli.Close()
+	root := NewRootCommand(cli)
+	root.SetArgs(args)
+	root.SetOut(out)
+	root.SetErr(errw)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var se command.StatusError
+	if errors.As(err, &se) {
+		if se.Status != "" {
+			fmt.Fprintln(errw, se.Status)
+		} else if se.Cause != nil {
+			fmt.Fprintln(errw, command.Message(se.Cause))
+		}
+		return command.ExitCode(err)
+	}
+	msg := command.Message(err)
+	if strings.HasPrefix(msg, "unknown flag") || strings.HasPrefix(msg, "unknown shorthand flag") {
+		fmt.Fprintln(errw, msg)
+		return 125
+	}
+	fmt.Fprintln(errw, msg)
+	return 1
+}
+
+var _ = pflag.ContinueOnError

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/berth-dev/berth/internal/monitor"
+	"golang.org/x/sys/unix"
+)
+
+// waitInit returns once the container's init has exited, reaping every
+// child (the monitor is a subreaper, so orphans of the container land here
+// too). Driven by SIGCHLD, no polling.
+func (m *mon) waitInit(sigchld <-chan os.Signal) {
+	for !m.reap() {
+		<-sigchld
+	}
+}
+
+// reap collects every exited child; it reports whether the init was one.
+// It must not run while an exec.Cmd of ours is being waited for.
+func (m *mon) reap() bool {
+	found := false
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil || pid <= 0 {
+			return found
+		}
+		if pid == m.initPid {
+			found = true
+			m.status.FinishedAt = time.Now().UTC()
+			switch {
+			case ws.Exited():
+				m.status.ExitCode = ws.ExitStatus()
+			case ws.Signaled():
+				m.status.ExitCode = 128 + int(ws.Signal())
+			default:
+				m.status.ExitCode = 255
+			}
+		}
+	}
+}
+
+// drainTimeout bounds how long output is read after the init exited: with
+// a shared pid namespace, processes the init left behind may keep the pipes
+// open forever.
+const drainTimeout = 1500 * time.Millisecond
+
+// finish runs once the init has exited: drain output, delete the container,
+// record the status, answer waiters, flush and close attach clients.
+func (m *mon) finish() {
+	drained := make(chan struct{})
+	go func() { m.pumps.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		for _, f := range m.outs {
+			if f != nil {
+				f.SetReadDeadline(time.Unix(1, 0))
+			}
+		}
+		<-drained
+	}
+	if m.log != nil {
+		if err := m.log.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "berth-monitor: close container log:", err)
+		}
+	}
+	// Read before delete: delete removes the cgroup.
+	m.status.OOMKilled = readOOMKills(m.oomFile) > m.oomBase
+	m.deleteContainer()
+	m.reap()
+	if err := monitor.WriteExit(m.cfg.StateDir, m.status); err != nil {
+		fmt.Fprintln(os.Stderr, "berth-monitor:", err)
+	}
+
+	m.mu.Lock()
+	m.closing = true
+	clients := m.clients
+	m.clients = nil
+	m.mu.Unlock()
+	for c := range clients {
+		c.end()
+	}
+	close(m.exited)
+
+	// Stop accepting; late callers find exit.json instead.
+	m.removeSockets()
+	<-m.ctlDone
+	deadline := time.After(2 * time.Second)
+	done := make(chan struct{})
+	go func() {
+		m.ctlWG.Wait()
+		for c := range clients {
+			<-c.done
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-deadline:
+	}
+}

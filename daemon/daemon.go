@@ -1,0 +1,327 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/store"
+	"golang.org/x/sys/unix"
+)
+
+// Daemon is a running berthd.
+type Daemon struct {
+	cfg        *Config
+	log        *slog.Logger
+	db         *store.DB
+	runtimes   *runtime.Set
+	images     *images.Service
+	containers *containers.Service
+	servers    []*http.Server
+	started    time.Time
+}
+
+// NewLogger makes berthd's logger at the configured level.
+func NewLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	switch strings.ToLower(level) {
+	case "debug", "trace":
+		l = slog.LevelDebug
+	case "info", "":
+		l = slog.LevelInfo
+	case "warn", "warning":
+		l = slog.LevelWarn
+	case "error", "fatal", "panic":
+		l = slog.LevelError
+	default:
+		return nil, fmt.Errorf("unable to parse logging level: %s", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}
+
+// Run starts berthd with cfg and serves until SIGTERM or SIGINT.
+func Run(cfg *Config) error {
+	cfg.Defaults()
+	log, err := NewLogger(cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	if os.Geteuid() != 0 {
+		return errors.New("berthd needs to be started with root privileges: it mounts filesystems and creates namespaces")
+	}
+	d := &Daemon{cfg: cfg, log: log, started: time.Now()}
+	if err := d.setup(); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	errCh := make(chan error, len(d.servers))
+	if err := d.serve(errCh); err != nil {
+		d.shutdown()
+		return err
+	}
+	log.Info("berthd is ready", "version", api.Version, "api", api.APIVersion, "hosts", strings.Join(cfg.Hosts, ","), "runtime", d.runtimes.Default)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("berthd is shutting down; containers keep running (live-restore)")
+			d.shutdown()
+			return nil
+		case err := <-errCh:
+			d.shutdown()
+			return err
+		case <-hup:
+			log.Info("SIGHUP: nothing in this configuration can be reloaded yet")
+		}
+	}
+}
+
+func (d *Daemon) setup() error {
+	cfg := d.cfg
+	if err := os.MkdirAll(cfg.DataRoot, 0o701); err != nil {
+		return err
+	}
+	os.Chmod(cfg.DataRoot, 0o701)
+	if err := os.MkdirAll(cfg.ExecRoot, 0o700); err != nil {
+		return err
+	}
+	if err := writePidfile(cfg.Pidfile); err != nil {
+		return err
+	}
+	// Exec processes (`runtime exec --detach`) are re-parented to berthd,
+	// which reaps them and reports their exit codes.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		d.log.Warn("cannot become a subreaper; exec exit codes may be lost", "err", err)
+	}
+	db, err := store.Open(filepath.Join(cfg.DataRoot, "berth.db"))
+	if err != nil {
+		return err
+	}
+	d.db = db
+	d.runtimes, err = runtime.Detect(runtime.Options{
+		ExecRoot: cfg.ExecRoot, Default: cfg.DefaultRuntime, Extra: cfg.Runtimes, FixHybrid: *cfg.CgroupHybridFix,
+	})
+	if err != nil {
+		return err
+	}
+	for _, n := range d.runtimes.Host.Notes {
+		d.log.Info(n)
+	}
+	d.images, err = images.New(filepath.Join(cfg.DataRoot, "image"), db, d.log)
+	if err != nil {
+		return err
+	}
+	monitorPath, err := findMonitor()
+	if err != nil {
+		return err
+	}
+	initPath := ""
+	for _, p := range []string{"/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/bin/tini"} {
+		if _, err := os.Stat(p); err == nil {
+			initPath = p
+			break
+		}
+	}
+	logMax, logFiles, err := logDefaults(cfg.LogOpts)
+	if err != nil {
+		return err
+	}
+	d.containers, err = containers.New(containers.Config{
+		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: monitorPath, InitPath: initPath,
+		LogMaxSize: logMax, LogMaxFiles: logFiles, CgroupParent: cfg.CgroupParent,
+	}, db, d.images, d.runtimes, d.log)
+	if err != nil {
+		return err
+	}
+	d.images.SetInUse(d.containers.ImageUsers)
+	if err := d.containers.Reconcile(context.Background()); err != nil {
+		d.log.Error("reconcile", "err", err)
+	}
+	return nil
+}
+
+// findMonitor looks for berth-monitor next to berthd, then in PATH.
+func findMonitor() (string, error) {
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "berth-monitor")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("berth-monitor")
+	if err != nil {
+		return "", errors.New("berth-monitor not found next to berthd or in PATH: install it with berthd (make install)")
+	}
+	return filepath.Abs(p)
+}
+
+func logDefaults(opts map[string]string) (int64, int, error) {
+	var size int64
+	files := 1
+	if v := opts["max-size"]; v != "" {
+		n, err := parseSize(v)
+		if err != nil {
+			return 0, 0, fmt.Errorf("log-opts max-size: %w", err)
+		}
+		size = n
+	}
+	if v := opts["max-file"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return 0, 0, fmt.Errorf("log-opts max-file must be a number >= 1, got %q", v)
+		}
+		files = n
+	}
+	return size, files, nil
+}
+
+func writePidfile(path string) error {
+	if data, err := os.ReadFile(path); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid != os.Getpid() {
+			if unix.Kill(pid, 0) == nil {
+				if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "berthd" {
+					return fmt.Errorf("pid file found, ensure berthd is not running or delete %s", path)
+				}
+			}
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
+}
+
+// serve opens every -H listener and serves the API on it.
+func (d *Daemon) serve(errCh chan<- error) error {
+	handler := api.New(api.Backends{Containers: d.containers, Images: d.images, System: d}, d.log)
+	for _, h := range d.cfg.Hosts {
+		l, err := d.listen(h)
+		if err != nil {
+			return err
+		}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
+		d.servers = append(d.servers, srv)
+		go func() {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errCh <- err
+			}
+		}()
+	}
+	return nil
+}
+
+// listen opens one -H address: unix://path (0660, group berth when it
+// exists), tcp://host:port (loopback only until TLS support lands), fd://.
+func (d *Daemon) listen(addr string) (net.Listener, error) {
+	proto, rest, ok := strings.Cut(addr, "://")
+	if !ok {
+		proto, rest = "unix", addr
+		if strings.Contains(addr, ":") && !strings.HasPrefix(addr, "/") {
+			proto = "tcp"
+		}
+	}
+	switch proto {
+	case "unix":
+		if rest == "" {
+			rest = "/run/berth/berth.sock"
+		}
+		if err := os.MkdirAll(filepath.Dir(rest), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.Remove(rest); err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+		l, err := net.Listen("unix", rest)
+		if err != nil {
+			return nil, err
+		}
+		gid := 0
+		if g, err := user.LookupGroup(d.cfg.Group); err == nil {
+			gid, _ = strconv.Atoi(g.Gid)
+		}
+		if err := os.Chown(rest, 0, gid); err != nil {
+			l.Close()
+			return nil, err
+		}
+		if err := os.Chmod(rest, 0o660); err != nil {
+			l.Close()
+			return nil, err
+		}
+		return l, nil
+	case "tcp":
+		host, _, err := net.SplitHostPort(rest)
+		if err != nil {
+			return nil, fmt.Errorf("invalid -H %s: %v", addr, err)
+		}
+		ip := net.ParseIP(host)
+		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return nil, fmt.Errorf("refusing to serve the API without TLS on %s: anyone who can reach it gets root on this host. Listen on 127.0.0.1, or use a unix socket", addr)
+		}
+		d.log.Warn("serving the API on plain TCP: anyone on this host who can reach it controls berthd", "addr", rest)
+		return net.Listen("tcp", rest)
+	case "fd":
+		return fdListener(rest)
+	}
+	return nil, fmt.Errorf("invalid -H %s: protocol %q is not unix, tcp or fd", addr, proto)
+}
+
+// fdListener serves on a socket passed by systemd socket activation.
+func fdListener(which string) (net.Listener, error) {
+	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
+		return nil, errors.New("fd:// needs socket activation (LISTEN_PID/LISTEN_FDS not set for this process)")
+	}
+	n, _ := strconv.Atoi(os.Getenv("LISTEN_FDS"))
+	if n < 1 {
+		return nil, errors.New("fd://: no sockets were passed (LISTEN_FDS)")
+	}
+	idx := 0
+	if which != "" {
+		i, err := strconv.Atoi(which)
+		if err != nil || i < 3 || i >= 3+n {
+			return nil, fmt.Errorf("fd://%s: not one of the passed sockets", which)
+		}
+		idx = i - 3
+	}
+	f := os.NewFile(uintptr(3+idx), "listen-fd")
+	return net.FileListener(f)
+}
+
+// shutdown stops serving and leaves containers running; their monitors do
+// not depend on berthd.
+func (d *Daemon) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*d.cfg.ShutdownTimeout)*time.Second)
+	defer cancel()
+	for _, s := range d.servers {
+		s.Shutdown(ctx)
+	}
+	if d.containers != nil {
+		d.containers.Close()
+	}
+	if d.db != nil {
+		d.db.Close()
+	}
+	os.Remove(d.cfg.Pidfile)
+}
+
+func execOutput(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).Output()
+	return string(out), err
+}

@@ -1,0 +1,152 @@
+package daemon
+
+import (
+	"context"
+	"os"
+	goruntime "runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/api"
+	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/system"
+	"golang.org/x/sys/unix"
+)
+
+func parseSize(s string) (int64, error) { return units.RAMInBytes(s) }
+
+func kernelVersion() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+func osName() string {
+	data, err := os.ReadFile("/etc/os-release")
+	if err != nil {
+		return "Linux"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "PRETTY_NAME="); ok {
+			return strings.Trim(v, `"`)
+		}
+	}
+	return "Linux"
+}
+
+// Version answers /version.
+func (d *Daemon) Version(ctx context.Context) system.VersionResponse {
+	return system.VersionResponse{
+		Platform:      system.PlatformInfo{Name: "Berth Engine"},
+		Version:       api.Version,
+		APIVersion:    api.APIVersion,
+		MinAPIVersion: api.MinAPIVersion,
+		Os:            "linux",
+		Arch:          goruntime.GOARCH,
+		GoVersion:     goruntime.Version(),
+		KernelVersion: kernelVersion(),
+		BuildTime:     d.started.UTC().Format(time.RFC3339),
+		Components: []system.ComponentVersion{
+			{Name: "Engine", Version: api.Version, Details: map[string]string{
+				"ApiVersion": api.APIVersion, "MinAPIVersion": api.MinAPIVersion, "Os": "linux", "Arch": goruntime.GOARCH,
+				"GoVersion": goruntime.Version(), "KernelVersion": kernelVersion(),
+			}},
+			{Name: d.runtimes.Default, Version: runtimeVersion(d.runtimes.Runtimes[d.runtimes.Default].Path)},
+		},
+	}
+}
+
+// Info answers /info with real figures and the runtime choice explained.
+func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
+	running, paused, stopped := d.containers.Counts()
+	imgs, _ := d.images.List(ctx, false)
+	var si unix.Sysinfo_t
+	unix.Sysinfo(&si)
+	hostname, _ := os.Hostname()
+	rts := map[string]system.RuntimeWithStatus{}
+	names := make([]string, 0, len(d.runtimes.Runtimes))
+	for name, r := range d.runtimes.Runtimes {
+		st := map[string]string{}
+		if !r.Usable {
+			st["unusable"] = r.Reason
+		}
+		rts[name] = system.RuntimeWithStatus{Runtime: system.Runtime{Path: r.Path, Args: r.Args}, Status: st}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	warnings := append([]string{}, d.runtimes.Host.Warnings...)
+	for _, n := range names {
+		if r := d.runtimes.Runtimes[n]; !r.Usable {
+			warnings = append(warnings, "WARNING: runtime "+n+" is not usable: "+r.Reason)
+		}
+	}
+	for _, n := range d.runtimes.Host.Notes {
+		warnings = append(warnings, "NOTE: "+n)
+	}
+	info := &system.Info{
+		ID:                 hostname,
+		Containers:         running + paused + stopped,
+		ContainersRunning:  running,
+		ContainersPaused:   paused,
+		ContainersStopped:  stopped,
+		Images:             len(imgs),
+		Driver:             "overlay2",
+		DriverStatus:       [][2]string{{"Backing Filesystem", "extfs"}, {"Supports d_type", "true"}},
+		MemoryLimit:        true,
+		CPUCfsPeriod:       true,
+		CPUCfsQuota:        true,
+		CPUShares:          true,
+		CPUSet:             true,
+		PidsLimit:          true,
+		Debug:              d.cfg.Debug,
+		NFd:                countFDs(),
+		NGoroutines:        goruntime.NumGoroutine(),
+		SystemTime:         time.Now().Format(time.RFC3339Nano),
+		LoggingDriver:      d.cfg.LogDriver,
+		CgroupDriver:       d.runtimes.Host.CgroupDriver,
+		CgroupVersion:      d.runtimes.Host.CgroupVersion,
+		KernelVersion:      kernelVersion(),
+		OperatingSystem:    osName(),
+		OSType:             "linux",
+		Architecture:       goruntime.GOARCH,
+		NCPU:               goruntime.NumCPU(),
+		MemTotal:           int64(si.Totalram) * int64(si.Unit),
+		DockerRootDir:      d.cfg.DataRoot,
+		Name:               hostname,
+		Labels:             []string{},
+		ServerVersion:      api.Version,
+		Runtimes:           rts,
+		DefaultRuntime:     d.runtimes.Default,
+		LiveRestoreEnabled: *d.cfg.LiveRestore,
+		Isolation:          "",
+		InitBinary:         "docker-init",
+		SecurityOptions:    []string{"name=cgroupns"[:0] + "name=no-new-privileges"},
+		Warnings:           warnings,
+	}
+	return info, nil
+}
+
+func countFDs() int {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0
+	}
+	return len(entries)
+}
+
+func runtimeVersion(path string) string {
+	out, err := execOutput(path, "--version")
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(out, "\n")
+	f := strings.Fields(line)
+	if len(f) > 0 {
+		return f[len(f)-1]
+	}
+	return strconv.Quote(line)
+}

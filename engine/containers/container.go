@@ -1,0 +1,90 @@
+// Package containers is the engine's container service: create, start,
+// stop, attach, exec and remove containers, with no HTTP inside. Each
+// running container has a monitor process (internal/monitor) that outlives
+// berthd; this service records what happens in the metadata store and
+// re-adopts running containers when berthd starts again.
+package containers
+
+import (
+	"sync"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+// Status values, as Docker reports them.
+const (
+	StatusCreated    = "created"
+	StatusRunning    = "running"
+	StatusPaused     = "paused"
+	StatusRestarting = "restarting"
+	StatusRemoving   = "removing"
+	StatusExited     = "exited"
+	StatusDead       = "dead"
+)
+
+// State is the persisted lifecycle state of a container.
+type State struct {
+	Status     string
+	Pid        int
+	MonitorPid int
+	ExitCode   int
+	Error      string
+	OOMKilled  bool
+	StartedAt  time.Time
+	FinishedAt time.Time
+	// StoppedByUser is set by stop/kill so restart policies leave it alone.
+	StoppedByUser bool
+}
+
+// Running reports whether the container's process is alive (running or paused).
+func (s State) Running() bool { return s.Status == StatusRunning || s.Status == StatusPaused }
+
+// Container is the persisted record of one container.
+type Container struct {
+	ID           string
+	Name         string // without the leading "/"
+	Created      time.Time
+	Path         string
+	Args         []string
+	Config       *container.Config
+	HostConfig   *container.HostConfig
+	ImageID      string
+	Runtime      string
+	State        State
+	RestartCount int
+	// Dir holds the container's files (hostname, hosts, resolv.conf, log).
+	Dir string
+	// LogPath is the json-file log.
+	LogPath string
+}
+
+// entry is a container in memory: its record plus the machinery that lives
+// only while berthd runs.
+type entry struct {
+	mu sync.Mutex
+	c  Container
+	// changed is closed and replaced on every state change, so waiters can
+	// block without polling.
+	changed chan struct{}
+	// pendingAttach holds attach sessions waiting for the next start.
+	pendingAttach []*attachSession
+	// exited is closed when the current run ends (nil when not running).
+	exited chan struct{}
+	// removed is closed when the container is removed.
+	removed chan struct{}
+	// execs of this container, by exec ID.
+	execs map[string]*execEntry
+	// busy is set while a lifecycle operation (start/stop/remove) runs.
+	busy bool
+}
+
+func newEntry(c Container) *entry {
+	return &entry{c: c, changed: make(chan struct{}), removed: make(chan struct{}), execs: map[string]*execEntry{}}
+}
+
+// notify wakes everyone waiting for a state change. Caller holds e.mu.
+func (e *entry) notify() {
+	close(e.changed)
+	e.changed = make(chan struct{})
+}

@@ -1,0 +1,268 @@
+package containers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/stringid"
+	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+)
+
+// CreateOptions is a create request, as the API decodes it.
+type CreateOptions struct {
+	Name       string
+	Config     *container.Config
+	HostConfig *container.HostConfig
+}
+
+// Create makes a new container record and its writable layer. Nothing runs
+// until Start.
+func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warnings []string, err error) {
+	if o.Config == nil {
+		return "", nil, errdefs.Invalid("config cannot be empty in order to create a container")
+	}
+	cfg := *o.Config
+	hc := container.HostConfig{}
+	if o.HostConfig != nil {
+		hc = *o.HostConfig
+	}
+	if o.Name != "" && !validName.MatchString(o.Name) {
+		return "", nil, errdefs.Invalid("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+	}
+	if cfg.Image == "" {
+		return "", nil, errdefs.Invalid("no image specified")
+	}
+	img, err := s.images.Resolve(ctx, cfg.Image)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := validateHostConfig(&hc); err != nil {
+		return "", nil, err
+	}
+	rtName := hc.Runtime
+	if rtName == "" {
+		rtName = s.runtimes.Default
+	}
+	if _, err := s.runtimes.Get(rtName); err != nil {
+		return "", nil, errdefs.Invalid("%s", err.Error())
+	}
+	hc.Runtime = rtName
+	if _, err := runtime.Capabilities(&hc); err != nil {
+		return "", nil, errdefs.Invalid("%s", err.Error())
+	}
+	mergeImageConfig(&cfg, img)
+	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
+	if len(args) == 0 {
+		return "", nil, errdefs.Invalid("no command specified")
+	}
+
+	id = stringid.New()
+	if cfg.Hostname == "" {
+		if hc.NetworkMode == "host" {
+			cfg.Hostname, _ = os.Hostname()
+		} else {
+			cfg.Hostname = id[:12]
+		}
+	}
+	if hc.LogConfig.Type == "" {
+		hc.LogConfig.Type = "json-file"
+	}
+	if hc.LogConfig.Type != "json-file" && hc.LogConfig.Type != "none" {
+		return "", nil, errdefs.Invalid("logging driver %q is not supported: use json-file or none", hc.LogConfig.Type)
+	}
+	if _, _, err := s.logLimits(&hc); err != nil {
+		return "", nil, err
+	}
+
+	s.mu.Lock()
+	name := strings.TrimPrefix(o.Name, "/")
+	if name == "" {
+		name = generateName(func(n string) bool { _, ok := s.byName[n]; return ok })
+	} else if other, ok := s.byName[name]; ok {
+		s.mu.Unlock()
+		return "", nil, errdefs.Conflict("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", name, other)
+	}
+	// Reserve the name while the slow part runs.
+	s.byName[name] = id
+	s.mu.Unlock()
+	release := func() {
+		s.mu.Lock()
+		if s.byName[name] == id {
+			delete(s.byName, name)
+		}
+		s.mu.Unlock()
+	}
+
+	dir := filepath.Join(s.cfg.DataRoot, "containers", id)
+	c := Container{
+		ID: id, Name: name, Created: time.Now().UTC(),
+		Path: args[0], Args: args[1:],
+		Config: &cfg, HostConfig: &hc, ImageID: img.ID, Runtime: rtName,
+		State: State{Status: StatusCreated},
+		Dir:   dir,
+	}
+	if hc.LogConfig.Type == "json-file" {
+		c.LogPath = filepath.Join(dir, id+"-json.log")
+	}
+	if err := os.MkdirAll(dir, 0o710); err != nil {
+		release()
+		return "", nil, err
+	}
+	cleanup := func() {
+		release()
+		s.images.RemoveRootfs(context.Background(), id)
+		os.RemoveAll(dir)
+	}
+	if err := writeHostFiles(&c); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	if err := s.images.PrepareRootfs(ctx, id, img.ID); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	e := newEntry(c)
+	if err := s.persist(e); err != nil {
+		cleanup()
+		return "", nil, err
+	}
+	s.mu.Lock()
+	s.byID[id] = e
+	s.mu.Unlock()
+	return id, warnings, nil
+}
+
+// validateHostConfig rejects what berthd cannot do, with Docker's words.
+func validateHostConfig(hc *container.HostConfig) error {
+	switch mode := string(hc.NetworkMode); {
+	case mode == "", mode == "default", mode == "bridge":
+		// The bridge network comes with the networking work; until then a
+		// container gets its own network namespace with loopback only.
+		hc.NetworkMode = "bridge"
+	case mode == "none", mode == "host":
+	case strings.HasPrefix(mode, "container:"):
+		return errdefs.NotImplemented("network mode %s is not supported yet", mode)
+	default:
+		return errdefs.NotFound("network %s not found", mode)
+	}
+	if hc.RestartPolicy.Name != "" && hc.RestartPolicy.Name != "no" && hc.AutoRemove {
+		return errdefs.Invalid("conflicting options: cannot specify both --restart and --rm")
+	}
+	if hc.PidsLimit != nil && *hc.PidsLimit < 0 {
+		hc.PidsLimit = nil
+	}
+	if hc.Memory != 0 && hc.Memory < 6*1024*1024 {
+		return errdefs.Invalid("Minimum memory limit allowed is 6MB")
+	}
+	return nil
+}
+
+// mergeImageConfig fills what the request left empty from the image, as
+// Docker does: env is image then request; a request entrypoint drops the
+// image's cmd.
+func mergeImageConfig(cfg *container.Config, img *images.Image) {
+	ic := img.Config.Config
+	if len(cfg.Entrypoint) == 0 {
+		cfg.Entrypoint = ic.Entrypoint
+		if len(cfg.Cmd) == 0 {
+			cfg.Cmd = ic.Cmd
+		}
+	}
+	// An explicit empty entrypoint ([""]) resets it.
+	if len(cfg.Entrypoint) == 1 && cfg.Entrypoint[0] == "" {
+		cfg.Entrypoint = nil
+	}
+	cfg.Env = mergeEnv(ic.Env, cfg.Env)
+	if cfg.WorkingDir == "" {
+		cfg.WorkingDir = ic.WorkingDir
+	}
+	if cfg.User == "" {
+		cfg.User = ic.User
+	}
+	if cfg.StopSignal == "" {
+		cfg.StopSignal = ic.StopSignal
+	}
+	if len(ic.Labels) > 0 {
+		labels := map[string]string{}
+		for k, v := range ic.Labels {
+			labels[k] = v
+		}
+		for k, v := range cfg.Labels {
+			labels[k] = v
+		}
+		cfg.Labels = labels
+	}
+	if cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	if cfg.Healthcheck == nil && img.Config.Config.Healthcheck != nil {
+		h := *img.Config.Config.Healthcheck
+		cfg.Healthcheck = (*container.HealthConfig)(&h)
+	}
+	if len(cfg.Volumes) == 0 && len(ic.Volumes) > 0 {
+		cfg.Volumes = map[string]struct{}{}
+		for k := range ic.Volumes {
+			cfg.Volumes[k] = struct{}{}
+		}
+	}
+	if len(ic.OnBuild) > 0 && len(cfg.OnBuild) == 0 {
+		cfg.OnBuild = ic.OnBuild
+	}
+}
+
+// mergeEnv overlays request env on image env by key, keeping order.
+func mergeEnv(base, over []string) []string {
+	out := append([]string{}, base...)
+	idx := map[string]int{}
+	for i, kv := range out {
+		k, _, _ := strings.Cut(kv, "=")
+		idx[k] = i
+	}
+	for _, kv := range over {
+		k, _, hasVal := strings.Cut(kv, "=")
+		if !hasVal {
+			// "-e NAME" without a value is resolved by the client; keep
+			// the name out if it reached us unresolved.
+			continue
+		}
+		if i, ok := idx[k]; ok {
+			out[i] = kv
+		} else {
+			idx[k] = len(out)
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+// logLimits reads max-size and max-file from the container's log options,
+// falling back to the daemon's defaults.
+func (s *Service) logLimits(hc *container.HostConfig) (int64, int, error) {
+	size, files := s.cfg.LogMaxSize, s.cfg.LogMaxFiles
+	if v, ok := hc.LogConfig.Config["max-size"]; ok {
+		n, err := units.RAMInBytes(v)
+		if err != nil {
+			return 0, 0, errdefs.Invalid("invalid max-size log option %q: %v", v, err)
+		}
+		size = n
+	}
+	if v, ok := hc.LogConfig.Config["max-file"]; ok {
+		var n int
+		if _, err := fmt.Sscanf(v, "%d", &n); err != nil || n < 1 {
+			return 0, 0, errdefs.Invalid("invalid max-file log option %q: must be a number >= 1", v)
+		}
+		files = n
+	}
+	if files < 1 {
+		files = 1
+	}
+	return size, files, nil
+}

@@ -1,0 +1,398 @@
+package containers
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/stdcopy"
+	"github.com/berth-dev/berth/internal/stringid"
+	"github.com/moby/moby/api/types/container"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// execEntry is one exec instance (in memory only, as in Docker).
+type execEntry struct {
+	mu          sync.Mutex
+	ID          string
+	ContainerID string
+	Config      container.ExecCreateRequest
+	Running     bool
+	Started     bool
+	ExitCode    *int
+	Pid         int
+	pty         *os.File
+	done        chan struct{}
+}
+
+// execs indexes every exec by ID, across containers.
+var execIndex sync.Map // exec ID -> *execEntry
+
+// ExecCreate registers a command to run in a running container.
+func (s *Service) ExecCreate(ctx context.Context, ref string, req container.ExecCreateRequest) (string, error) {
+	e, err := s.lookup(ref)
+	if err != nil {
+		return "", err
+	}
+	if len(req.Cmd) == 0 {
+		return "", errdefs.Invalid("No exec command specified")
+	}
+	if _, err := ParseDetachKeys(req.DetachKeys); err != nil {
+		return "", err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.c.State.Status == StatusPaused {
+		return "", errdefs.Conflict("Container %s is paused, unpause the container before exec", e.c.ID)
+	}
+	if e.c.State.Status != StatusRunning {
+		return "", errdefs.Conflict("Container %s is not running", e.c.ID)
+	}
+	x := &execEntry{ID: stringid.New(), ContainerID: e.c.ID, Config: req, done: make(chan struct{})}
+	e.execs[x.ID] = x
+	execIndex.Store(x.ID, x)
+	return x.ID, nil
+}
+
+func (s *Service) execByID(id string) (*execEntry, error) {
+	v, ok := execIndex.Load(id)
+	if !ok {
+		return nil, errdefs.NotFound("No such exec instance: %s", id)
+	}
+	return v.(*execEntry), nil
+}
+
+// ExecInspect reports an exec's state.
+func (s *Service) ExecInspect(ctx context.Context, id string) (*container.ExecInspectResponse, error) {
+	x, err := s.execByID(id)
+	if err != nil {
+		return nil, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	var ec *int
+	if x.ExitCode != nil {
+		v := *x.ExitCode
+		ec = &v
+	}
+	priv := x.Config.Privileged
+	return &container.ExecInspectResponse{
+		ID: x.ID, Running: x.Running, ExitCode: ec, ContainerID: x.ContainerID,
+		OpenStdin: x.Config.AttachStdin, OpenStdout: x.Config.AttachStdout, OpenStderr: x.Config.AttachStderr,
+		CanRemove: !x.Running && x.Started, DetachKeys: []byte(x.Config.DetachKeys), Pid: x.Pid,
+		ProcessConfig: &container.ExecProcessConfig{Tty: x.Config.Tty, Entrypoint: x.Config.Cmd[0], Arguments: x.Config.Cmd[1:], Privileged: &priv, User: x.Config.User},
+	}, nil
+}
+
+// ExecInfo tells the API whether an exec uses a TTY (for framing).
+func (s *Service) ExecInfo(id string) (tty bool, err error) {
+	x, err := s.execByID(id)
+	if err != nil {
+		return false, err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.Started {
+		return false, errdefs.Conflict("Error: Exec command %s has already run", id)
+	}
+	return x.Config.Tty, nil
+}
+
+// ExecStart runs the exec. With client == nil it runs detached and returns
+// at once; otherwise it streams until the process ends.
+func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSize *[2]uint, client Stream) error {
+	x, err := s.execByID(id)
+	if err != nil {
+		return err
+	}
+	e, err := s.lookup(x.ContainerID)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	if x.Started {
+		x.mu.Unlock()
+		return errdefs.Conflict("Error: Exec command %s has already run", id)
+	}
+	x.Started = true
+	x.mu.Unlock()
+
+	e.mu.Lock()
+	running := e.c.State.Status == StatusRunning
+	c := e.c
+	e.mu.Unlock()
+	if !running {
+		return errdefs.Conflict("Container %s is not running", c.ID)
+	}
+	rt, err := s.runtimeOf(&c)
+	if err != nil {
+		return err
+	}
+	stateDir := s.stateDir(c.ID)
+	proc, err := s.execProcess(&c, x, tty)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp(stateDir, "exec-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	procJSON, _ := json.Marshal(proc)
+	procPath := filepath.Join(dir, "process.json")
+	if err := os.WriteFile(procPath, procJSON, 0o600); err != nil {
+		return err
+	}
+	pidFile := filepath.Join(dir, "pid")
+	args := append(rt.GlobalArgs(), "exec", "--detach", "--pid-file", pidFile, "--process", procPath)
+
+	cmd := exec.Command(rt.Path, args...)
+	var stderrBuf strings.Builder
+	var outR, errR, inW *os.File
+	var closeAfterStart []*os.File
+	var consoleL *net.UnixListener
+	if tty {
+		sock := filepath.Join(dir, "c.sock")
+		consoleL, err = net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+		if err != nil {
+			return err
+		}
+		defer consoleL.Close()
+		cmd.Args = append(cmd.Args, "--tty", "--console-socket", sock)
+		cmd.Stderr = &stderrBuf
+	} else {
+		devnull, _ := os.Open(os.DevNull)
+		defer devnull.Close()
+		cmd.Stdin = devnull
+		if client != nil && x.Config.AttachStdin {
+			r, w, err := os.Pipe()
+			if err != nil {
+				return err
+			}
+			cmd.Stdin, inW = r, w
+			closeAfterStart = append(closeAfterStart, r)
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		cmd.Stdout, outR = w, r
+		r2, w2, err := os.Pipe()
+		if err != nil {
+			return err
+		}
+		cmd.Stderr, errR = w2, r2
+		closeAfterStart = append(closeAfterStart, w, w2)
+	}
+	cmd.Args = append(cmd.Args, c.ID)
+	var ptyCh chan error
+	if tty {
+		ptyCh = make(chan error, 1)
+		go func() {
+			f, err := monitor.RecvConsole(consoleL)
+			if err == nil {
+				x.mu.Lock()
+				x.pty = f
+				x.mu.Unlock()
+			}
+			ptyCh <- err
+		}()
+	}
+	runErr := cmd.Run()
+	for _, f := range closeAfterStart {
+		f.Close()
+	}
+	if runErr != nil {
+		msg := strings.TrimSpace(stderrBuf.String())
+		if !tty && errR != nil {
+			b, _ := io.ReadAll(io.LimitReader(errR, 64<<10))
+			msg = strings.TrimSpace(string(b))
+		}
+		if msg == "" {
+			msg = runErr.Error()
+		}
+		s.closeAll(outR, errR, inW)
+		x.finish(126)
+		return errdefs.Invalid("OCI runtime exec failed: %s", msg)
+	}
+	pidData, err := os.ReadFile(pidFile)
+	if err != nil {
+		s.closeAll(outR, errR, inW)
+		x.finish(126)
+		return fmt.Errorf("exec: no pid from runtime: %w", err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidData)))
+	var ptmx *os.File
+	if tty {
+		if err := <-ptyCh; err != nil {
+			unix.Kill(pid, unix.SIGKILL)
+			return fmt.Errorf("exec: receive console: %w", err)
+		}
+		ptmx = x.pty
+		if consoleSize != nil && consoleSize[0] > 0 {
+			monitor.SetWinsize(ptmx, uint16(consoleSize[0]), uint16(consoleSize[1]))
+		} else if x.Config.ConsoleSize != nil && x.Config.ConsoleSize[0] > 0 {
+			monitor.SetWinsize(ptmx, uint16(x.Config.ConsoleSize[0]), uint16(x.Config.ConsoleSize[1]))
+		}
+	}
+	x.mu.Lock()
+	x.Running, x.Pid = true, pid
+	x.mu.Unlock()
+
+	// berthd is the subreaper of exec processes (runtime exec --detach
+	// leaves them to it): reap this one and record its status.
+	exited := make(chan int, 1)
+	go func() {
+		var ws unix.WaitStatus
+		for {
+			_, err := unix.Wait4(pid, &ws, 0, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			break
+		}
+		code := ws.ExitStatus()
+		if ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+		exited <- code
+	}()
+
+	var outDone sync.WaitGroup
+	if tty {
+		if client != nil {
+			outDone.Add(1)
+			go func() { defer outDone.Done(); io.Copy(client, ptmx) }()
+			if x.Config.AttachStdin {
+				keys, _ := ParseDetachKeys(x.Config.DetachKeys)
+				go copyStdin(ptmx, client, keys)
+			}
+		}
+	} else {
+		var wmu sync.Mutex
+		pump := func(r *os.File, stream byte, want bool) {
+			defer outDone.Done()
+			buf := make([]byte, 32*1024)
+			for {
+				n, err := r.Read(buf)
+				if n > 0 && client != nil && want {
+					wmu.Lock()
+					stdcopy.WriteFrame(client, stream, buf[:n])
+					wmu.Unlock()
+				}
+				if err != nil {
+					r.Close()
+					return
+				}
+			}
+		}
+		outDone.Add(2)
+		go pump(outR, stdcopy.Stdout, x.Config.AttachStdout)
+		go pump(errR, stdcopy.Stderr, x.Config.AttachStderr)
+		if inW != nil {
+			go func() {
+				io.Copy(inW, client)
+				inW.Close()
+			}()
+		}
+	}
+	code := <-exited
+	if tty {
+		// The pty master reads EIO once the last slave fd closes; give the
+		// copier that moment, then close.
+		ptmx.Close()
+	}
+	outDone.Wait()
+	x.finish(code)
+	if client != nil {
+		client.CloseWrite()
+	}
+	return nil
+}
+
+func (s *Service) closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+func (x *execEntry) finish(code int) {
+	x.mu.Lock()
+	x.Running = false
+	x.ExitCode = &code
+	x.pty = nil
+	x.mu.Unlock()
+	select {
+	case <-x.done:
+	default:
+		close(x.done)
+	}
+}
+
+// ExecResize resizes an exec's TTY.
+func (s *Service) ExecResize(ctx context.Context, id string, height, width uint16) error {
+	x, err := s.execByID(id)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	pty := x.pty
+	x.mu.Unlock()
+	if pty == nil {
+		return errdefs.Conflict("exec %s has no running TTY", id)
+	}
+	return monitor.SetWinsize(pty, height, width)
+}
+
+// execProcess builds the OCI process of an exec from the container's own
+// spec, so it gets the same capabilities, env and user unless overridden.
+func (s *Service) execProcess(c *Container, x *execEntry, tty bool) (*specs.Process, error) {
+	data, err := os.ReadFile(filepath.Join(s.stateDir(c.ID), "config.json"))
+	if err != nil {
+		return nil, fmt.Errorf("read container spec: %w", err)
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, err
+	}
+	p := spec.Process
+	p.Args = x.Config.Cmd
+	p.Terminal = tty
+	p.ConsoleSize = nil
+	p.Env = mergeEnv(p.Env, x.Config.Env)
+	if tty {
+		p.Env = mergeEnv(p.Env, []string{"TERM=xterm"})
+	}
+	if x.Config.WorkingDir != "" {
+		p.Cwd = x.Config.WorkingDir
+	}
+	if x.Config.User != "" {
+		u, err := resolveUser(spec.Root.Path, x.Config.User, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.User = u
+	}
+	if x.Config.Privileged {
+		p.Capabilities = &specs.LinuxCapabilities{Bounding: runtime.AllCapabilities, Effective: runtime.AllCapabilities, Permitted: runtime.AllCapabilities}
+	}
+	p.Rlimits = nil
+	return p, nil
+}
+
+var _ = errors.New

@@ -1,0 +1,133 @@
+package containers
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Paths of the files berthd bind-mounts over the container's /etc.
+func hostnamePath(c *Container) string   { return filepath.Join(c.Dir, "hostname") }
+func hostsPath(c *Container) string      { return filepath.Join(c.Dir, "hosts") }
+func resolvConfPath(c *Container) string { return filepath.Join(c.Dir, "resolv.conf") }
+
+// writeHostFiles writes /etc/hostname, /etc/hosts and /etc/resolv.conf for a
+// container, as Docker does for its network mode.
+func writeHostFiles(c *Container) error {
+	cfg, hc := c.Config, c.HostConfig
+	hostname := cfg.Hostname
+	if cfg.Domainname != "" {
+		hostname += "." + cfg.Domainname
+	}
+	if err := writeFileAtomic(hostnamePath(c), []byte(cfg.Hostname+"\n"), 0o644); err != nil {
+		return err
+	}
+	var hosts bytes.Buffer
+	if hc.NetworkMode == "host" {
+		data, err := os.ReadFile("/etc/hosts")
+		if err == nil {
+			hosts.Write(data)
+		}
+	} else {
+		hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
+	}
+	for _, h := range hc.ExtraHosts {
+		name, ip, ok := strings.Cut(h, ":")
+		if !ok {
+			name, ip, ok = strings.Cut(h, "=")
+		}
+		if ok {
+			fmt.Fprintf(&hosts, "%s\t%s\n", ip, name)
+		}
+	}
+	if err := writeFileAtomic(hostsPath(c), hosts.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return writeFileAtomic(resolvConfPath(c), resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host"), 0o644)
+}
+
+// resolvConf builds the container's resolv.conf from the host's, dropping
+// loopback resolvers (unreachable from a container's own network namespace)
+// unless the container shares the host's network, as Docker does.
+func resolvConf(dns []netip.Addr, search, options []string, hostNet bool) []byte {
+	var servers, hostSearch, hostOptions []string
+	if f, err := os.Open("/etc/resolv.conf"); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			fields := strings.Fields(sc.Text())
+			if len(fields) < 2 || strings.HasPrefix(fields[0], "#") {
+				continue
+			}
+			switch fields[0] {
+			case "nameserver":
+				ip, err := netip.ParseAddr(fields[1])
+				if err != nil || (!hostNet && ip.IsLoopback()) {
+					continue
+				}
+				servers = append(servers, fields[1])
+			case "search", "domain":
+				hostSearch = fields[1:]
+			case "options":
+				hostOptions = append(hostOptions, fields[1:]...)
+			}
+		}
+		f.Close()
+	}
+	if len(dns) > 0 {
+		servers = nil
+		for _, a := range dns {
+			servers = append(servers, a.String())
+		}
+	}
+	if len(servers) == 0 && !hostNet {
+		// Docker's fallback when the host has only loopback resolvers.
+		servers = []string{"8.8.8.8", "8.8.4.4"}
+	}
+	if len(search) > 0 {
+		hostSearch = search
+	}
+	if len(options) > 0 {
+		hostOptions = options
+	}
+	var b bytes.Buffer
+	for _, s := range servers {
+		fmt.Fprintf(&b, "nameserver %s\n", s)
+	}
+	if len(hostSearch) > 0 && !(len(hostSearch) == 1 && hostSearch[0] == ".") {
+		fmt.Fprintf(&b, "search %s\n", strings.Join(hostSearch, " "))
+	}
+	if len(hostOptions) > 0 {
+		fmt.Fprintf(&b, "options %s\n", strings.Join(hostOptions, " "))
+	}
+	return b.Bytes()
+}
+
+// writeFileAtomic writes data to path through a temp file, fsync and rename,
+// so a crash leaves the old file or the new one.
+func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}

@@ -1,0 +1,261 @@
+package containers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/storage"
+)
+
+func timeString(t time.Time) string {
+	if t.IsZero() {
+		return "0001-01-01T00:00:00Z"
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Inspect returns Docker's JSON view of a container.
+func (s *Service) Inspect(ctx context.Context, ref string, size bool) (*container.InspectResponse, error) {
+	e, err := s.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	c := e.c
+	var execIDs []string
+	for id, x := range e.execs {
+		x.mu.Lock()
+		if x.Running || !x.Started {
+			execIDs = append(execIDs, id)
+		}
+		x.mu.Unlock()
+	}
+	e.mu.Unlock()
+	st := c.State
+	resp := &container.InspectResponse{
+		ID:      c.ID,
+		Created: timeString(c.Created),
+		Path:    c.Path,
+		Args:    nonNil(c.Args),
+		State: &container.State{
+			Status:     container.ContainerState(st.Status),
+			Running:    st.Running(),
+			Paused:     st.Status == StatusPaused,
+			Restarting: st.Status == StatusRestarting,
+			OOMKilled:  st.OOMKilled,
+			Dead:       st.Status == StatusDead,
+			Pid:        st.Pid,
+			ExitCode:   st.ExitCode,
+			Error:      st.Error,
+			StartedAt:  timeString(st.StartedAt),
+			FinishedAt: timeString(st.FinishedAt),
+		},
+		Image:          c.ImageID,
+		ResolvConfPath: resolvConfPath(&c),
+		HostnamePath:   hostnamePath(&c),
+		HostsPath:      hostsPath(&c),
+		LogPath:        c.LogPath,
+		Name:           "/" + c.Name,
+		RestartCount:   c.RestartCount,
+		Driver:         "overlay2",
+		Platform:       "linux",
+		ExecIDs:        execIDs,
+		HostConfig:     c.HostConfig,
+		GraphDriver:    &storage.DriverData{Name: "overlay2", Data: map[string]string{}},
+		Mounts:         []container.MountPoint{},
+		Config:         c.Config,
+		NetworkSettings: &container.NetworkSettings{
+			Networks: map[string]*network.EndpointSettings{string(c.HostConfig.NetworkMode): {}},
+		},
+	}
+	if size {
+		rw, total, err := s.images.RootfsSize(ctx, c.ID)
+		if err == nil {
+			resp.SizeRw, resp.SizeRootFs = &rw, &total
+		}
+	}
+	return resp, nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// statusText is the human STATUS column of `ps`.
+func statusText(st State, now time.Time) string {
+	switch st.Status {
+	case StatusRunning:
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt))
+	case StatusPaused:
+		return "Up " + units.HumanDuration(now.Sub(st.StartedAt)) + " (Paused)"
+	case StatusRestarting:
+		return fmt.Sprintf("Restarting (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
+	case StatusRemoving:
+		return "Removal In Progress"
+	case StatusDead:
+		return "Dead"
+	case StatusCreated:
+		return "Created"
+	}
+	if st.FinishedAt.IsZero() {
+		return "Created"
+	}
+	return fmt.Sprintf("Exited (%d) %s ago", st.ExitCode, units.HumanDuration(now.Sub(st.FinishedAt)))
+}
+
+// ListOptions mirrors the list endpoint's query.
+type ListOptions struct {
+	All     bool
+	Limit   int
+	Size    bool
+	Filters map[string][]string
+}
+
+// List returns containers newest first, as `ps` shows them.
+func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary, error) {
+	for k := range o.Filters {
+		switch k {
+		case "id", "name", "label", "status", "exited", "ancestor", "before", "since", "health", "network", "volume", "is-task", "publish", "expose":
+		default:
+			return nil, errdefs.Invalid("invalid filter '%s'", k)
+		}
+	}
+	for _, v := range o.Filters["status"] {
+		switch v {
+		case "created", "restarting", "running", "removing", "paused", "exited", "dead":
+		default:
+			return nil, errdefs.Invalid("invalid filter 'status=%s'", v)
+		}
+	}
+	if len(o.Filters["status"]) > 0 || len(o.Filters["exited"]) > 0 {
+		o.All = true
+	}
+	var beforeT, sinceT time.Time
+	for _, v := range o.Filters["before"] {
+		e, err := s.lookup(v)
+		if err != nil {
+			return nil, err
+		}
+		beforeT = e.c.Created
+	}
+	for _, v := range o.Filters["since"] {
+		e, err := s.lookup(v)
+		if err != nil {
+			return nil, err
+		}
+		sinceT = e.c.Created
+	}
+	var ancestors map[string]bool
+	if vals := o.Filters["ancestor"]; len(vals) > 0 {
+		ancestors = map[string]bool{}
+		for _, v := range vals {
+			if img, err := s.images.Resolve(ctx, v); err == nil {
+				ancestors[img.ID] = true
+			}
+		}
+	}
+	now := time.Now()
+	out := []container.Summary{}
+	for _, e := range s.all() {
+		e.mu.Lock()
+		c := e.c
+		e.mu.Unlock()
+		if !o.All && !c.State.Running() {
+			continue
+		}
+		if !beforeT.IsZero() && !c.Created.Before(beforeT) {
+			continue
+		}
+		if !sinceT.IsZero() && !c.Created.After(sinceT) {
+			continue
+		}
+		if !matchFilters(&c, o.Filters, ancestors) {
+			continue
+		}
+		sum := container.Summary{
+			ID:      c.ID,
+			Names:   []string{"/" + c.Name},
+			Image:   c.Config.Image,
+			ImageID: c.ImageID,
+			Command: commandText(&c),
+			Created: c.Created.Unix(),
+			Ports:   []container.PortSummary{},
+			Labels:  c.Config.Labels,
+			State:   container.ContainerState(c.State.Status),
+			Status:  statusText(c.State, now),
+			Mounts:  []container.MountPoint{},
+			NetworkSettings: &container.NetworkSettingsSummary{
+				Networks: map[string]*network.EndpointSettings{string(c.HostConfig.NetworkMode): {}},
+			},
+		}
+		sum.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)
+		if o.Size {
+			if rw, total, err := s.images.RootfsSize(ctx, c.ID); err == nil {
+				sum.SizeRw, sum.SizeRootFs = rw, total
+			}
+		}
+		out = append(out, sum)
+		if o.Limit > 0 && len(out) >= o.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+func commandText(c *Container) string {
+	parts := append([]string{c.Path}, c.Args...)
+	return strings.Join(parts, " ")
+}
+
+// matchFilters applies ps filters; values of one key are ORed, keys ANDed.
+func matchFilters(c *Container, f map[string][]string, ancestors map[string]bool) bool {
+	any := func(key string, match func(v string) bool) bool {
+		vals := f[key]
+		if len(vals) == 0 {
+			return true
+		}
+		for _, v := range vals {
+			if match(v) {
+				return true
+			}
+		}
+		return false
+	}
+	if !any("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) {
+		return false
+	}
+	if !any("name", func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) {
+		return false
+	}
+	if !any("status", func(v string) bool { return v == c.State.Status }) {
+		return false
+	}
+	if !any("exited", func(v string) bool {
+		return c.State.Status == StatusExited && fmt.Sprint(c.State.ExitCode) == v
+	}) {
+		return false
+	}
+	for _, v := range f["label"] {
+		k, val, hasVal := strings.Cut(v, "=")
+		got, ok := c.Config.Labels[k]
+		if !ok || (hasVal && got != val) {
+			return false
+		}
+	}
+	if ancestors != nil && !ancestors[c.ImageID] {
+		return false
+	}
+	if !any("network", func(v string) bool { return v == string(c.HostConfig.NetworkMode) }) {
+		return false
+	}
+	return true
+}

@@ -1,0 +1,87 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/berth-dev/berth/internal/monitor"
+)
+
+// Reconcile compares what the records say with what exists after berthd
+// (re)starts: running containers whose monitor answers are re-adopted;
+// those that exited meanwhile get their real exit status from the monitor's
+// exit file; those whose monitor is gone (host reboot, killed) are marked
+// exited and cleaned up; writable layers and mounts nobody owns are removed.
+func (s *Service) Reconcile(ctx context.Context) error {
+	for _, e := range s.all() {
+		e.mu.Lock()
+		c := &e.c
+		stateDir := s.stateDir(c.ID)
+		switch c.State.Status {
+		case StatusRunning, StatusPaused, StatusRestarting:
+			if pid, err := monitor.Ping(ctx, stateDir); err == nil {
+				if pid > 0 {
+					c.State.Pid = pid
+				}
+				if c.State.Status == StatusRestarting {
+					c.State.Status = StatusRunning
+				}
+				ex := make(chan struct{})
+				e.exited = ex
+				e.mu.Unlock()
+				s.watch(e, ex)
+				continue
+			}
+			st, err := monitor.ReadExit(stateDir)
+			if err != nil {
+				if !errors.Is(err, os.ErrNotExist) {
+					s.log.Warn("unreadable exit status", "id", c.ID, "err", err)
+				}
+				// The monitor died without recording an exit (killed, or the
+				// host rebooted): the container cannot be running any more
+				// under our control.
+				st = &monitor.ExitStatus{ExitCode: 255, FinishedAt: time.Now().UTC()}
+				if rt, err := s.runtimeOf(c); err == nil {
+					rt.Delete(ctx, c.ID, true)
+				}
+			}
+			ex := make(chan struct{})
+			e.exited = ex
+			e.mu.Unlock()
+			s.onExit(e, ex, *st)
+			continue
+		case StatusRemoving:
+			e.mu.Unlock()
+			// A removal was cut short: finish it.
+			c.State.Status = StatusDead
+			s.Remove(ctx, c.ID, RemoveOptions{Force: true})
+			continue
+		default:
+			s.images.UnmountRootfs(ctx, c.ID)
+			os.RemoveAll(stateDir)
+		}
+		e.mu.Unlock()
+	}
+	// Writable layers without a record are leftovers of a create that was
+	// cut short.
+	ids, err := s.images.RootfsIDs(ctx)
+	if err != nil {
+		return err
+	}
+	s.mu.RLock()
+	var orphans []string
+	for _, id := range ids {
+		if _, ok := s.byID[id]; !ok {
+			orphans = append(orphans, id)
+		}
+	}
+	s.mu.RUnlock()
+	for _, id := range orphans {
+		s.log.Info("removing orphaned container layer", "id", id)
+		s.images.RemoveRootfs(ctx, id)
+		os.RemoveAll(s.stateDir(id))
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+package containers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/store"
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/moby/moby/api/types/container"
+)
+
+const bucket = "containers"
+
+// ImageService is what containers need from the image service.
+type ImageService interface {
+	Resolve(ctx context.Context, ref string) (*images.Image, error)
+	PrepareRootfs(ctx context.Context, containerID, imageID string) error
+	MountRootfs(ctx context.Context, containerID string) (string, error)
+	UnmountRootfs(ctx context.Context, containerID string) error
+	RemoveRootfs(ctx context.Context, containerID string) error
+	RootfsIDs(ctx context.Context) ([]string, error)
+	RootfsSize(ctx context.Context, containerID string) (rw, total int64, err error)
+}
+
+// Config is how the daemon sets the service up.
+type Config struct {
+	DataRoot string // containers' files go to DataRoot/containers/<id>
+	ExecRoot string // monitors' state goes to ExecRoot/containers/<id>
+	// MonitorPath is the berth-monitor binary.
+	MonitorPath string
+	// InitPath is the init for --init (tini), "" if none is installed.
+	InitPath string
+	// LogMaxSize and LogMaxFiles are the json-file defaults (log-opts).
+	LogMaxSize  int64
+	LogMaxFiles int
+	// CgroupParent for every container ("/berth").
+	CgroupParent string
+}
+
+// Service is the container service.
+type Service struct {
+	cfg      Config
+	db       *store.DB
+	images   ImageService
+	runtimes *runtime.Set
+	log      *slog.Logger
+
+	mu     sync.RWMutex
+	byID   map[string]*entry
+	byName map[string]string // name -> ID
+	// ctx ends when berthd shuts down; watchers stop with it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// New opens the container service and reloads every recorded container.
+// Call Reconcile afterwards to re-adopt running ones.
+func New(cfg Config, db *store.DB, imgs ImageService, rts *runtime.Set, log *slog.Logger) (*Service, error) {
+	if err := db.EnsureBuckets(bucket); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{filepath.Join(cfg.DataRoot, "containers"), filepath.Join(cfg.ExecRoot, "containers")} {
+		if err := os.MkdirAll(d, 0o710); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{cfg: cfg, db: db, images: imgs, runtimes: rts, log: log,
+		byID: map[string]*entry{}, byName: map[string]string{}, ctx: ctx, cancel: cancel}
+	err := db.ForEach(bucket, func(k string, v []byte) error {
+		var c Container
+		if err := json.Unmarshal(v, &c); err != nil {
+			log.Error("skipping unreadable container record", "id", k, "err", err)
+			return nil
+		}
+		s.byID[c.ID] = newEntry(c)
+		s.byName[c.Name] = c.ID
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close stops the service's watchers; containers keep running.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// persist writes the record. Caller holds e.mu.
+func (s *Service) persist(e *entry) error {
+	if err := s.db.Put(bucket, e.c.ID, &e.c); err != nil {
+		return fmt.Errorf("save container %s: %w", e.c.ID[:12], err)
+	}
+	return nil
+}
+
+// stateDir is where the container's monitor keeps its sockets and status.
+func (s *Service) stateDir(id string) string {
+	return filepath.Join(s.cfg.ExecRoot, "containers", id)
+}
+
+// lookup resolves a container by full ID, name (with or without "/"), or
+// unique ID prefix, in Docker's order.
+func (s *Service) lookup(ref string) (*entry, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if ref == "" {
+		return nil, errdefs.NotFound("No such container: %s", ref)
+	}
+	if e, ok := s.byID[ref]; ok {
+		return e, nil
+	}
+	if id, ok := s.byName[strings.TrimPrefix(ref, "/")]; ok {
+		return s.byID[id], nil
+	}
+	var found *entry
+	for id, e := range s.byID {
+		if strings.HasPrefix(id, ref) {
+			if found != nil {
+				return nil, errdefs.Invalid("multiple IDs found with provided prefix: %s", ref)
+			}
+			found = e
+		}
+	}
+	if found == nil {
+		return nil, errdefs.NotFound("No such container: %s", ref)
+	}
+	return found, nil
+}
+
+// snapshot returns a copy of every entry's record, sorted newest first.
+func (s *Service) all() []*entry {
+	s.mu.RLock()
+	out := make([]*entry, 0, len(s.byID))
+	for _, e := range s.byID {
+		out = append(out, e)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool {
+		return out[i].c.Created.After(out[j].c.Created)
+	})
+	return out
+}
+
+// ImageUsers lists the containers created from imageID (for rmi conflicts).
+func (s *Service) ImageUsers(imageID string) []string {
+	var out []string
+	for _, e := range s.all() {
+		e.mu.Lock()
+		if e.c.ImageID == imageID {
+			out = append(out, e.c.ID)
+		}
+		e.mu.Unlock()
+	}
+	return out
+}
+
+// Counts returns how many containers are running, paused and stopped.
+func (s *Service) Counts() (running, paused, stopped int) {
+	for _, e := range s.all() {
+		e.mu.Lock()
+		switch e.c.State.Status {
+		case StatusRunning, StatusRestarting:
+			running++
+		case StatusPaused:
+			paused++
+		default:
+			stopped++
+		}
+		e.mu.Unlock()
+	}
+	return
+}
+
+// runtimeOf returns the runtime a container was created with.
+func (s *Service) runtimeOf(c *Container) (*runtime.Runtime, error) {
+	return s.runtimes.Get(c.Runtime)
+}
+
+var _ = container.Config{}

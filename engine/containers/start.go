@@ -1,0 +1,235 @@
+package containers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/monitor"
+)
+
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Start runs a created or stopped container: mounts its root filesystem,
+// writes its OCI spec, starts its monitor (which does `runtime create`),
+// connects the attach sessions waiting for this start, and then lets the
+// user process run (`runtime start`), so no output is lost to them.
+func (s *Service) Start(ctx context.Context, ref string) error {
+	e, err := s.lookup(ref)
+	if err != nil {
+		return err
+	}
+	// The start must complete even if the client goes away mid-way.
+	ctx = context.WithoutCancel(ctx)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch e.c.State.Status {
+	case StatusRunning, StatusRestarting:
+		return errdefs.NotModified("container already started")
+	case StatusPaused:
+		return errdefs.Conflict("cannot start a paused container, try unpause instead")
+	case StatusRemoving, StatusDead:
+		return errdefs.Conflict("container is marked for removal and cannot be started")
+	}
+	if err := s.startLocked(ctx, e); err != nil {
+		e.c.State.Error = err.Error()
+		s.persist(e)
+		return err
+	}
+	return nil
+}
+
+func (s *Service) startLocked(ctx context.Context, e *entry) error {
+	c := &e.c
+	rt, err := s.runtimeOf(c)
+	if err != nil {
+		return errdefs.Invalid("%s", err.Error())
+	}
+	rootfs, err := s.images.MountRootfs(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		s.images.UnmountRootfs(context.Background(), c.ID)
+		return err
+	}
+	user, err := resolveUser(rootfs, c.Config.User, c.HostConfig.GroupAdd)
+	if err != nil {
+		return fail(err)
+	}
+	args := append([]string{c.Path}, c.Args...)
+	initPath := ""
+	if c.HostConfig.Init != nil && *c.HostConfig.Init {
+		if s.cfg.InitPath == "" {
+			return fail(errdefs.Invalid("--init needs tini installed on the host (apt-get install tini)"))
+		}
+		initPath = s.cfg.InitPath
+		args = append([]string{"/sbin/docker-init", "--"}, args...)
+	}
+	spec, err := runtime.BuildSpec(runtime.SpecOptions{
+		ID: c.ID, Rootfs: rootfs, Config: c.Config, HostConfig: c.HostConfig,
+		Args: args, Env: containerEnv(c), User: user,
+		HostnamePath: hostnamePath(c), HostsPath: hostsPath(c), ResolvConfPath: resolvConfPath(c),
+		InitPath: initPath, CgroupParent: s.cfg.CgroupParent,
+	})
+	if err != nil {
+		return fail(errdefs.Invalid("%s", err.Error()))
+	}
+	stateDir := s.stateDir(c.ID)
+	os.RemoveAll(stateDir) // leftovers of an earlier run
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return fail(err)
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return fail(err)
+	}
+	if err := writeFileAtomic(filepath.Join(stateDir, "config.json"), specJSON, 0o600); err != nil {
+		return fail(err)
+	}
+	maxSize, maxFiles, err := s.logLimits(c.HostConfig)
+	if err != nil {
+		return fail(err)
+	}
+	// A runtime state left by a crash would make create fail.
+	rt.Delete(ctx, c.ID, true)
+	pid, monPid, err := monitor.Start(ctx, s.cfg.MonitorPath, monitor.Config{
+		ID: c.ID, Runtime: rt.Path, RuntimeArgs: rt.GlobalArgs(), Bundle: stateDir, StateDir: stateDir,
+		LogPath: c.LogPath, LogMaxSize: maxSize, LogMaxFiles: maxFiles,
+		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
+	})
+	if err != nil {
+		return fail(startError(err, c.Path))
+	}
+	for _, a := range e.pendingAttach {
+		a.connect(stateDir)
+	}
+	e.pendingAttach = nil
+	if err := rt.Start(ctx, c.ID); err != nil {
+		rt.Delete(ctx, c.ID, true)
+		monitor.Wait(ctx, stateDir)
+		return fail(startError(err, c.Path))
+	}
+	c.State = State{Status: StatusRunning, Pid: pid, MonitorPid: monPid, StartedAt: time.Now().UTC()}
+	e.exited = make(chan struct{})
+	if err := s.persist(e); err != nil {
+		s.log.Error("persist after start", "id", c.ID, "err", err)
+	}
+	e.notify()
+	s.watch(e, e.exited)
+	return nil
+}
+
+// startError words a runtime failure as Docker does. crun and runc word
+// exec failures differently; clients (the docker CLI among them) match on
+// runc's lowercase Go wording to pick exit code 127 (not found) or 126
+// (cannot execute), so both are normalised to it. User errors are 400s.
+func startError(err error, path string) error {
+	raw := err.Error()
+	lower := strings.ToLower(raw)
+	detail := raw
+	switch {
+	case strings.Contains(lower, "not found in $path") || strings.Contains(lower, "executable file not found"):
+		detail = fmt.Sprintf("exec: %q: executable file not found in $PATH", path)
+	case strings.Contains(lower, "no such file or directory") && (strings.Contains(lower, "exec") || strings.Contains(lower, "open executable")):
+		detail = fmt.Sprintf("exec: %q: no such file or directory", path)
+	case (strings.Contains(lower, "permission denied") || strings.Contains(lower, "operation not permitted")) && (strings.Contains(lower, "exec") || strings.Contains(lower, "open executable")):
+		detail = fmt.Sprintf("exec: %q: permission denied", path)
+	case strings.Contains(lower, "is a directory"):
+		detail = fmt.Sprintf("exec: %q: is a directory", path)
+	case strings.Contains(lower, "exec format error"):
+		detail = fmt.Sprintf("exec: %q: exec format error", path)
+	}
+	msg := "failed to create task for container: OCI runtime create failed: unable to start container process: " + detail
+	if detail != raw {
+		return errdefs.Invalid("%s", msg)
+	}
+	return errdefs.As(errdefs.KindUnknown, &plainError{msg})
+}
+
+type plainError struct{ s string }
+
+func (e *plainError) Error() string { return e.s }
+
+// containerEnv is the process environment: PATH (unless the image sets it),
+// HOSTNAME, TERM for a TTY, then the container's env.
+func containerEnv(c *Container) []string {
+	env := []string{}
+	hasPath := false
+	for _, kv := range c.Config.Env {
+		if strings.HasPrefix(kv, "PATH=") {
+			hasPath = true
+		}
+	}
+	if !hasPath {
+		env = append(env, defaultPath)
+	}
+	env = append(env, "HOSTNAME="+c.Config.Hostname)
+	if c.Config.Tty {
+		env = append(env, "TERM=xterm")
+	}
+	return append(env, c.Config.Env...)
+}
+
+// watch waits in the background for the current run to end.
+func (s *Service) watch(e *entry, exited chan struct{}) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		stateDir := s.stateDir(e.c.ID)
+		st, err := monitor.Wait(s.ctx, stateDir)
+		if s.ctx.Err() != nil {
+			return // berthd is shutting down; the next berthd re-adopts
+		}
+		if err != nil {
+			s.log.Warn("container monitor gone without an exit status", "id", e.c.ID, "err", err)
+			st = monitor.ExitStatus{ExitCode: 255, FinishedAt: time.Now().UTC()}
+		}
+		s.onExit(e, exited, st)
+	}()
+}
+
+// onExit records the end of a run and cleans up after it.
+func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) {
+	e.mu.Lock()
+	if e.exited != exited {
+		e.mu.Unlock()
+		return // already handled
+	}
+	c := &e.c
+	c.State.Status = StatusExited
+	c.State.ExitCode = st.ExitCode
+	c.State.OOMKilled = st.OOMKilled
+	c.State.FinishedAt = st.FinishedAt
+	if c.State.FinishedAt.IsZero() {
+		c.State.FinishedAt = time.Now().UTC()
+	}
+	c.State.Pid, c.State.MonitorPid = 0, 0
+	if rt, err := s.runtimeOf(c); err == nil {
+		rt.Delete(context.Background(), c.ID, true)
+	}
+	if err := s.images.UnmountRootfs(context.Background(), c.ID); err != nil {
+		s.log.Warn("unmount rootfs", "id", c.ID, "err", err)
+	}
+	os.RemoveAll(s.stateDir(c.ID))
+	if err := s.persist(e); err != nil {
+		s.log.Error("persist exit", "id", c.ID, "err", err)
+	}
+	close(exited)
+	e.exited = nil
+	e.notify()
+	autoRemove := c.HostConfig.AutoRemove
+	id := c.ID
+	e.mu.Unlock()
+	if autoRemove {
+		if err := s.Remove(context.Background(), id, RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
+			s.log.Warn("auto-remove", "id", id, "err", err)
+		}
+	}
+}

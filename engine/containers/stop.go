@@ -1,0 +1,243 @@
+package containers
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/moby/sys/signal"
+	"golang.org/x/sys/unix"
+)
+
+// parseSignal accepts "SIGTERM", "TERM", "15"; "" gives def.
+func parseSignal(s string, def unix.Signal) (unix.Signal, error) {
+	if s == "" {
+		return def, nil
+	}
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, errdefs.Invalid("Invalid signal: %s", s)
+		}
+		return unix.Signal(n), nil
+	}
+	sig, err := signal.ParseSignal(strings.ToUpper(s))
+	if err != nil {
+		return 0, errdefs.Invalid("Invalid signal: %s", s)
+	}
+	return unix.Signal(sig), nil
+}
+
+// StopOptions: Signal "" means the container's StopSignal (default
+// SIGTERM); Timeout nil means its StopTimeout (default 10 s); -1 waits forever.
+type StopOptions struct {
+	Signal  string
+	Timeout *int
+}
+
+// Stop sends the stop signal, waits for the timeout, then kills.
+func (s *Service) Stop(ctx context.Context, ref string, o StopOptions) error {
+	e, err := s.lookup(ref)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if !e.c.State.Running() {
+		e.mu.Unlock()
+		return errdefs.NotModified("container already stopped")
+	}
+	e.c.State.StoppedByUser = true
+	sigName := o.Signal
+	if sigName == "" {
+		sigName = e.c.Config.StopSignal
+	}
+	timeout := 10
+	if e.c.Config.StopTimeout != nil {
+		timeout = *e.c.Config.StopTimeout
+	}
+	if o.Timeout != nil {
+		timeout = *o.Timeout
+	}
+	e.mu.Unlock()
+	sig, err := parseSignal(sigName, unix.SIGTERM)
+	if err != nil {
+		return err
+	}
+	return s.stop(ctx, e, sig, timeout)
+}
+
+// stop signals and waits; it returns once the run has ended.
+func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout int) error {
+	e.mu.Lock()
+	exited := e.exited
+	paused := e.c.State.Status == StatusPaused
+	e.mu.Unlock()
+	if exited == nil {
+		return nil
+	}
+	rt, err := s.runtimeOf(&e.c)
+	if err != nil {
+		return err
+	}
+	if paused && sig != unix.SIGKILL {
+		// A frozen process cannot handle the signal; thaw it after sending.
+		rt.Kill(ctx, e.c.ID, int(sig), false)
+		rt.Resume(ctx, e.c.ID)
+	} else if err := rt.Kill(ctx, e.c.ID, int(sig), false); err != nil {
+		s.log.Debug("stop signal", "id", e.c.ID, "err", err)
+	}
+	if sig != unix.SIGKILL {
+		var deadline <-chan time.Time
+		if timeout >= 0 {
+			t := time.NewTimer(time.Duration(timeout) * time.Second)
+			defer t.Stop()
+			deadline = t.C
+		}
+		select {
+		case <-exited:
+			return nil
+		case <-deadline:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if err := rt.Kill(context.WithoutCancel(ctx), e.c.ID, int(unix.SIGKILL), false); err != nil {
+		s.log.Debug("kill", "id", e.c.ID, "err", err)
+	}
+	if paused {
+		rt.Resume(ctx, e.c.ID)
+	}
+	select {
+	case <-exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Kill sends a signal to the container's main process.
+func (s *Service) Kill(ctx context.Context, ref, sigName string) error {
+	e, err := s.lookup(ref)
+	if err != nil {
+		return err
+	}
+	sig, err := parseSignal(sigName, unix.SIGKILL)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	if !e.c.State.Running() {
+		e.mu.Unlock()
+		return errdefs.Conflict("Container %s is not running", e.c.ID)
+	}
+	e.c.State.StoppedByUser = true
+	exited := e.exited
+	paused := e.c.State.Status == StatusPaused
+	e.mu.Unlock()
+	rt, err := s.runtimeOf(&e.c)
+	if err != nil {
+		return err
+	}
+	if err := rt.Kill(ctx, e.c.ID, int(sig), false); err != nil {
+		return errdefs.Conflict("Cannot kill container: %s: %v", e.c.ID, err)
+	}
+	if paused && sig == unix.SIGKILL {
+		rt.Resume(ctx, e.c.ID)
+	}
+	if sig == unix.SIGKILL && exited != nil {
+		// Docker's kill returns once a SIGKILLed container is gone.
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+		case <-ctx.Done():
+		}
+	}
+	return nil
+}
+
+// Restart stops (if running) and starts the container.
+func (s *Service) Restart(ctx context.Context, ref string, o StopOptions) error {
+	if err := s.Stop(ctx, ref, o); err != nil && !errdefs.IsNotModified(err) {
+		return err
+	}
+	return s.Start(ctx, ref)
+}
+
+// WaitCondition: "not-running" (default), "next-exit" or "removed".
+type WaitCondition string
+
+// WaitResult is the exit of a waited-for run.
+type WaitResult struct {
+	ExitCode int
+	Error    string
+}
+
+// Wait blocks until the condition holds. The returned function, called
+// once the caller has sent its response headers, does the blocking: the
+// docker CLI calls wait before start, so registration must be immediate.
+func (s *Service) Wait(ctx context.Context, ref string, cond WaitCondition) (func(context.Context) (WaitResult, error), error) {
+	e, err := s.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	switch cond {
+	case "", "not-running", "next-exit", "removed":
+	default:
+		return nil, errdefs.Invalid("invalid condition: %q", cond)
+	}
+	e.mu.Lock()
+	exited, removed := e.exited, e.removed
+	running := e.c.State.Running()
+	e.mu.Unlock()
+	return func(ctx context.Context) (WaitResult, error) {
+		switch cond {
+		case "removed":
+			select {
+			case <-removed:
+			case <-ctx.Done():
+				return WaitResult{}, ctx.Err()
+			}
+		case "next-exit":
+			// The next run to end: the current one, or the next one started.
+			if exited == nil {
+				for {
+					e.mu.Lock()
+					ch, ex := e.changed, e.exited
+					e.mu.Unlock()
+					if ex != nil {
+						exited = ex
+						break
+					}
+					select {
+					case <-ch:
+					case <-removed:
+						return s.lastExit(e), nil
+					case <-ctx.Done():
+						return WaitResult{}, ctx.Err()
+					}
+				}
+			}
+			select {
+			case <-exited:
+			case <-ctx.Done():
+				return WaitResult{}, ctx.Err()
+			}
+		default:
+			if running && exited != nil {
+				select {
+				case <-exited:
+				case <-ctx.Done():
+					return WaitResult{}, ctx.Err()
+				}
+			}
+		}
+		return s.lastExit(e), nil
+	}, nil
+}
+
+func (s *Service) lastExit(e *entry) WaitResult {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return WaitResult{ExitCode: e.c.State.ExitCode}
+}

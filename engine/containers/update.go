@@ -1,0 +1,73 @@
+package containers
+
+import (
+	"context"
+
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/moby/moby/api/types/container"
+)
+
+// Update changes a container's restart policy and resource limits; limits
+// of a running container are applied at once by the runtime.
+func (s *Service) Update(ctx context.Context, ref string, u container.UpdateConfig) ([]string, error) {
+	e, err := s.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	hc := e.c.HostConfig
+	if u.RestartPolicy.Name != "" {
+		if hc.AutoRemove && u.RestartPolicy.Name != "no" {
+			return nil, errdefs.Invalid("Restart policy cannot be updated because AutoRemove is enabled for the container")
+		}
+		switch u.RestartPolicy.Name {
+		case "no", "always", "unless-stopped", "on-failure":
+		default:
+			return nil, errdefs.Invalid("invalid restart policy '%s'", u.RestartPolicy.Name)
+		}
+		hc.RestartPolicy = u.RestartPolicy
+	}
+	r := u.Resources
+	changed := false
+	if r.Memory != 0 {
+		if r.Memory < 6*1024*1024 {
+			return nil, errdefs.Invalid("Minimum memory limit allowed is 6MB")
+		}
+		hc.Memory, changed = r.Memory, true
+	}
+	if r.MemorySwap != 0 {
+		hc.MemorySwap, changed = r.MemorySwap, true
+	}
+	if r.NanoCPUs != 0 {
+		hc.NanoCPUs, changed = r.NanoCPUs, true
+	}
+	if r.CPUShares != 0 {
+		hc.CPUShares, changed = r.CPUShares, true
+	}
+	if r.CPUQuota != 0 {
+		hc.CPUQuota, changed = r.CPUQuota, true
+	}
+	if r.CPUPeriod != 0 {
+		hc.CPUPeriod, changed = r.CPUPeriod, true
+	}
+	if r.CpusetCpus != "" {
+		hc.CpusetCpus, changed = r.CpusetCpus, true
+	}
+	if r.PidsLimit != nil {
+		hc.PidsLimit, changed = r.PidsLimit, true
+	}
+	if changed && e.c.State.Running() {
+		rt, err := s.runtimeOf(&e.c)
+		if err != nil {
+			return nil, err
+		}
+		if err := rt.Update(ctx, e.c.ID, hc); err != nil {
+			return nil, errdefs.Invalid("Cannot update container %s: %v", e.c.ID, err)
+		}
+	}
+	if err := s.persist(e); err != nil {
+		return nil, err
+	}
+	return nil, nil
+}

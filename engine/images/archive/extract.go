@@ -1,0 +1,407 @@
+package archive
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"golang.org/x/sys/unix"
+)
+
+// Defaults for the caps of Extract. They are high on purpose: they exist to
+// stop a decompression bomb from filling the disk, not to reject big images.
+const (
+	DefaultMaxSize    int64 = 64 << 30 // 64 GiB of uncompressed tar
+	DefaultMaxEntries       = 4_000_000
+)
+
+// Whiteout names of the docker/OCI layer format, and their overlayfs form.
+const (
+	WhiteoutPrefix    = ".wh."
+	WhiteoutOpaqueDir = ".wh..wh..opq"
+	overlayOpaqueXattr = "trusted.overlay.opaque"
+)
+
+var (
+	// ErrTooLarge is returned when a layer exceeds MaxSize or MaxEntries.
+	ErrTooLarge = errors.New("layer too large")
+	// ErrDigestMismatch is returned when the uncompressed stream does not
+	// hash to the expected diff ID.
+	ErrDigestMismatch = errors.New("layer digest mismatch")
+)
+
+// Options tunes Extract. The zero value is safe.
+type Options struct {
+	// MaxSize caps the uncompressed tar stream (bytes); 0 means DefaultMaxSize.
+	MaxSize int64
+	// MaxEntries caps the number of tar entries; 0 means DefaultMaxEntries.
+	MaxEntries int
+	// DiffID, when set ("sha256:<hex>"), is the digest the uncompressed stream
+	// must have; on mismatch Extract returns ErrDigestMismatch.
+	DiffID string
+	// Unprivileged drops the operations only root may do (ownership, device
+	// nodes). It is forced when the process is not root.
+	Unprivileged bool
+}
+
+// Result describes a successful extraction.
+type Result struct {
+	// DiffID is "sha256:<hex>" of the whole uncompressed tar stream.
+	DiffID string
+	// Size is the sum of the sizes of the regular files (Docker's layer size).
+	Size int64
+	// TarSize is the length of the uncompressed tar stream.
+	TarSize int64
+	// Entries is the number of tar entries.
+	Entries int
+}
+
+// Extract unpacks the uncompressed tar stream r into the directory dst, which
+// must exist and must be private to the caller until Extract returns (no
+// other writer: the checks below rely on it).
+//
+// The stream is hostile: every name is cleaned and resolved inside dst with
+// symlinks confined to dst (a symlink to "/etc" leads to dst/etc); the last
+// component is never followed (a symlink in the way is replaced, not written
+// through); hard links must point at a non-directory inside dst; docker
+// whiteouts become overlayfs whiteouts (0/0 character devices and the
+// trusted.overlay.opaque xattr) next to their own entry only; overlay xattrs
+// carried by the tar are dropped; device nodes (char, block, fifo) are made
+// only when running as root; size and entry count are capped; the diff ID is
+// computed (and verified if Options.DiffID is set) while streaming. On error,
+// dst holds a partial tree the caller must remove.
+func Extract(r io.Reader, dst string, opts Options) (Result, error) {
+	if opts.MaxSize <= 0 {
+		opts.MaxSize = DefaultMaxSize
+	}
+	if opts.MaxEntries <= 0 {
+		opts.MaxEntries = DefaultMaxEntries
+	}
+	if os.Geteuid() != 0 {
+		opts.Unprivileged = true
+	}
+	root, err := filepath.Abs(dst)
+	if err != nil {
+		return Result{}, err
+	}
+	if fi, err := os.Stat(root); err != nil || !fi.IsDir() {
+		return Result{}, fmt.Errorf("extract: destination %s is not a directory", root)
+	}
+	lr := &limitReader{r: r, max: opts.MaxSize}
+	h := sha256.New()
+	tee := io.TeeReader(lr, h)
+	tr := tar.NewReader(tee)
+	x := &extractor{root: root, opts: opts}
+	var res Result
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if errors.Is(err, ErrTooLarge) {
+				return res, lr.err()
+			}
+			return res, fmt.Errorf("invalid tar stream: %w", err)
+		}
+		res.Entries++
+		if res.Entries > opts.MaxEntries {
+			return res, fmt.Errorf("%w: more than %d entries (decompression bomb?)", ErrTooLarge, opts.MaxEntries)
+		}
+		n, err := x.entry(hdr, tr)
+		if err != nil {
+			if errors.Is(err, ErrTooLarge) {
+				return res, lr.err()
+			}
+			return res, fmt.Errorf("extract %q: %w", hdr.Name, err)
+		}
+		res.Size += n
+	}
+	// The tar end marker may be followed by padding that is part of the
+	// digested stream.
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return res, lr.err()
+		}
+		return res, fmt.Errorf("read layer: %w", err)
+	}
+	x.finishDirs()
+	res.TarSize = lr.n
+	res.DiffID = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	if opts.DiffID != "" && opts.DiffID != res.DiffID {
+		return res, fmt.Errorf("%w: expected %s, got %s", ErrDigestMismatch, opts.DiffID, res.DiffID)
+	}
+	return res, nil
+}
+
+type limitReader struct {
+	r        io.Reader
+	n, max   int64
+	exceeded bool
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.exceeded {
+		return 0, ErrTooLarge
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	if l.n > l.max {
+		l.exceeded = true
+		return n, ErrTooLarge
+	}
+	return n, err
+}
+
+func (l *limitReader) err() error {
+	return fmt.Errorf("%w: uncompressed size exceeds the limit of %d bytes (decompression bomb?)", ErrTooLarge, l.max)
+}
+
+type dirTimes struct {
+	rel          string
+	atime, mtime time.Time
+}
+
+type extractor struct {
+	root string
+	opts Options
+	dirs []dirTimes
+}
+
+// resolveParent returns the real path of directory rel inside the root,
+// creating missing components (0755, as Docker does for implied parents).
+// Symlinks met on the way are resolved as if the root were "/".
+func (x *extractor) resolveParent(rel string) (string, error) {
+	p, err := securejoin.SecureJoin(x.root, rel)
+	if err != nil {
+		return "", err
+	}
+	if !within(x.root, p) {
+		return "", fmt.Errorf("path %q escapes the layer root", rel)
+	}
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+func within(root, p string) bool {
+	return p == root || strings.HasPrefix(p, root+string(filepath.Separator))
+}
+
+// cleanName turns a tar name into a clean relative path ("" for the root).
+func cleanName(name string) string {
+	return strings.TrimPrefix(path.Clean("/"+name), "/")
+}
+
+// removeExisting clears the way for a new entry at p, without following a
+// symlink found there.
+func removeExisting(p string, keepDir bool) error {
+	fi, err := os.Lstat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		if keepDir {
+			return nil
+		}
+		return os.RemoveAll(p)
+	}
+	return os.Remove(p)
+}
+
+// entry writes one tar entry; it returns the bytes of file content written.
+func (x *extractor) entry(hdr *tar.Header, tr io.Reader) (int64, error) {
+	rel := cleanName(hdr.Name)
+	if rel == "" {
+		// "./" entries name the layer root itself: nothing to create.
+		return 0, nil
+	}
+	dir, base := path.Split(rel)
+	parent, err := x.resolveParent(dir)
+	if err != nil {
+		return 0, err
+	}
+	if strings.HasPrefix(base, WhiteoutPrefix) {
+		return 0, x.whiteout(parent, base)
+	}
+	target := filepath.Join(parent, base)
+	if !within(x.root, target) || target == x.root {
+		return 0, fmt.Errorf("path %q escapes the layer root", hdr.Name)
+	}
+	if err := removeExisting(target, hdr.Typeflag == tar.TypeDir); err != nil {
+		return 0, err
+	}
+	var written int64
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return 0, err
+		}
+	case tar.TypeReg, tar.TypeRegA:
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return 0, err
+		}
+		written, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return written, err
+		}
+	case tar.TypeSymlink:
+		// The link text is data: it is never followed while extracting.
+		if err := os.Symlink(hdr.Linkname, target); err != nil {
+			return 0, err
+		}
+	case tar.TypeLink:
+		lrel := cleanName(hdr.Linkname)
+		if lrel == "" {
+			return 0, fmt.Errorf("invalid hard link target %q", hdr.Linkname)
+		}
+		ldir, lbase := path.Split(lrel)
+		lparent, err := securejoin.SecureJoin(x.root, ldir)
+		if err != nil {
+			return 0, err
+		}
+		src := filepath.Join(lparent, lbase)
+		if !within(x.root, src) || src == x.root {
+			return 0, fmt.Errorf("hard link target %q escapes the layer root", hdr.Linkname)
+		}
+		fi, err := os.Lstat(src)
+		if err != nil {
+			return 0, fmt.Errorf("hard link target %q not found in layer", hdr.Linkname)
+		}
+		if fi.IsDir() {
+			return 0, fmt.Errorf("hard link target %q is a directory", hdr.Linkname)
+		}
+		// link(2) does not follow a symlink source: the link names the
+		// symlink itself.
+		return 0, os.Link(src, target)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		if x.opts.Unprivileged {
+			return 0, nil // as Docker does without CAP_MKNOD: skip
+		}
+		mode := uint32(hdr.Mode & 0o7777)
+		switch hdr.Typeflag {
+		case tar.TypeChar:
+			mode |= unix.S_IFCHR
+		case tar.TypeBlock:
+			mode |= unix.S_IFBLK
+		default:
+			mode |= unix.S_IFIFO
+		}
+		if err := unix.Mknod(target, mode, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))); err != nil {
+			return 0, err
+		}
+	case tar.TypeXGlobalHeader:
+		return 0, nil
+	default:
+		return 0, fmt.Errorf("unhandled tar header type %d", hdr.Typeflag)
+	}
+	return written, x.applyMetadata(target, rel, hdr)
+}
+
+func (x *extractor) applyMetadata(target, rel string, hdr *tar.Header) error {
+	if !x.opts.Unprivileged {
+		if err := os.Lchown(target, hdr.Uid, hdr.Gid); err != nil {
+			return err
+		}
+	}
+	for k, v := range hdr.PAXRecords {
+		key, ok := strings.CutPrefix(k, "SCHILY.xattr.")
+		if !ok {
+			continue
+		}
+		// Overlay metadata (opaque, redirect, metacopy...) is ours to set:
+		// a layer that carries it could redirect lookups elsewhere.
+		if strings.HasPrefix(key, "trusted.overlay.") || strings.HasPrefix(key, "user.overlay.") {
+			continue
+		}
+		if err := unix.Lsetxattr(target, key, []byte(v), 0); err != nil {
+			if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EPERM) {
+				continue
+			}
+			return fmt.Errorf("set xattr %s: %w", key, err)
+		}
+	}
+	if hdr.Typeflag != tar.TypeSymlink {
+		// After chown, which clears setuid/setgid.
+		if err := os.Chmod(target, hdr.FileInfo().Mode()&(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky)); err != nil {
+			return err
+		}
+	}
+	atime := hdr.AccessTime
+	if atime.IsZero() {
+		atime = hdr.ModTime
+	}
+	if hdr.Typeflag == tar.TypeDir {
+		// A directory's mtime changes as entries are added below it.
+		x.dirs = append(x.dirs, dirTimes{rel: rel, atime: atime, mtime: hdr.ModTime})
+		return nil
+	}
+	return setTimes(target, atime, hdr.ModTime)
+}
+
+func setTimes(p string, atime, mtime time.Time) error {
+	ts := []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil && !errors.Is(err, unix.ENOTSUP) {
+		return err
+	}
+	return nil
+}
+
+// finishDirs sets directory times last, deepest first. A directory that a
+// later entry replaced, or that now sits below a symlink, is skipped.
+func (x *extractor) finishDirs() {
+	for i := len(x.dirs) - 1; i >= 0; i-- {
+		d := x.dirs[i]
+		p, err := securejoin.SecureJoin(x.root, d.rel)
+		if err != nil || p != filepath.Join(x.root, d.rel) {
+			continue
+		}
+		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
+			continue
+		}
+		_ = setTimes(p, d.atime, d.mtime)
+	}
+}
+
+// whiteout turns a docker whiteout entry into its overlayfs form inside
+// parent, which is already resolved inside the root.
+func (x *extractor) whiteout(parent, base string) error {
+	if base == WhiteoutOpaqueDir {
+		if err := unix.Lsetxattr(parent, overlayOpaqueXattr, []byte("y"), 0); err != nil {
+			return fmt.Errorf("mark %s opaque: %w", parent, err)
+		}
+		return nil
+	}
+	name := strings.TrimPrefix(base, WhiteoutPrefix)
+	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+		return fmt.Errorf("invalid whiteout %q", base)
+	}
+	target := filepath.Join(parent, name)
+	if !within(x.root, target) || target == x.root {
+		return fmt.Errorf("whiteout %q escapes the layer root", base)
+	}
+	if err := removeExisting(target, false); err != nil {
+		return err
+	}
+	if err := unix.Mknod(target, unix.S_IFCHR, 0); err != nil {
+		return fmt.Errorf("create whiteout for %s: %w", name, err)
+	}
+	return nil
+}

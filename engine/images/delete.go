@@ -1,0 +1,413 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/berth-dev/berth/engine/images/reference"
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/stringid"
+)
+
+// DeleteResponse is one line of rmi's answer: a reference removed from an
+// image, or an image or layer deleted.
+type DeleteResponse struct {
+	Untagged string
+	Deleted  string
+}
+
+// Tag points the reference target ("name[:tag]", default tag latest) at the
+// image source resolves to.
+func (s *Service) Tag(ctx context.Context, source, target string) error {
+	n, err := reference.ParseTagged(target)
+	if err != nil {
+		return err
+	}
+	if reference.Digest(n) != "" {
+		return errdefs.Invalid("refusing to create a tag with a digest reference")
+	}
+	return s.TagNamed(ctx, source, n)
+}
+
+// TagNamed is Tag with a parsed reference.
+func (s *Service) TagNamed(ctx context.Context, source string, n reference.Named) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.resolveLocked(source)
+	if rec == nil {
+		return errdefs.NotFound("No such image: %s", source)
+	}
+	if err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucketRefs)).Put([]byte(n.String()), []byte(rec.ID))
+	}); err != nil {
+		return err
+	}
+	s.refs[n.String()] = rec.ID
+	return nil
+}
+
+// SetRunningCheck lets rmi tell running containers (a conflict even with
+// force) from stopped ones. Without it every user counts as stopped.
+func (s *Service) SetRunningCheck(fn func(containerID string) bool) {
+	s.inUseMu.Lock()
+	s.running = fn
+	s.inUseMu.Unlock()
+}
+
+func (s *Service) isRunning(id string) bool {
+	s.inUseMu.RLock()
+	fn := s.running
+	s.inUseMu.RUnlock()
+	return fn != nil && fn(id)
+}
+
+type deleteConflict struct {
+	hard    bool
+	used    bool
+	id      string
+	message string
+}
+
+func (c *deleteConflict) Error() string {
+	if c.hard {
+		return fmt.Sprintf("conflict: unable to delete %s (cannot be forced) - %s", stringid.Short(c.id), c.message)
+	}
+	return fmt.Sprintf("conflict: unable to delete %s (must be forced) - %s", stringid.Short(c.id), c.message)
+}
+
+// Delete removes a reference or an image, the way `docker rmi` does: a name
+// only untags unless it was the image's last reference; an ID deletes the
+// image (with force, also when several references or a stopped container
+// use it). prune deletes untagged parents that become unused. Conflicts are
+// errdefs.Conflict with Docker's messages.
+func (s *Service) Delete(ctx context.Context, ref string, force, prune bool) ([]DeleteResponse, error) {
+	// Ask the container service who uses which image before taking our
+	// lock: it may be calling into us with its own lock held.
+	s.mu.RLock()
+	target := s.resolveLocked(ref)
+	var chain []string
+	for rec := target; rec != nil && len(chain) < 1000; rec = s.images[rec.Parent] {
+		chain = append(chain, rec.ID)
+		if rec.Parent == "" {
+			break
+		}
+	}
+	s.mu.RUnlock()
+	if target == nil {
+		return nil, errdefs.NotFound("No such image: %s", ref)
+	}
+	users := map[string][]string{}
+	for _, id := range chain {
+		users[id] = s.usersOf(id)
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec := s.resolveLocked(ref)
+	if rec == nil || rec.ID != target.ID {
+		return nil, errdefs.Conflict("image %s changed while being removed: retry", ref)
+	}
+	id := rec.ID
+	var out []DeleteResponse
+	repoRefs := s.refKeysLocked(id)
+	removedRepositoryRef := false
+	if !isIDPrefix(id, ref) {
+		n, err := reference.Parse(ref)
+		if err != nil {
+			return nil, err
+		}
+		n = withDefaultTag(n)
+		if u := users[id]; len(u) > 0 && !force && len(repoRefs) == 1 {
+			return nil, errdefs.Conflict("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s", ref, stringid.Short(u[0]), stringid.Short(id))
+		}
+		if _, ok := s.refs[n.String()]; !ok {
+			return nil, errdefs.NotFound("No such image: %s", ref)
+		}
+		if err := s.removeRefsLocked(n.String()); err != nil {
+			return nil, err
+		}
+		out = append(out, DeleteResponse{Untagged: reference.Familiar(n)})
+		repoRefs = s.refKeysLocked(id)
+		if reference.Digest(n) == "" {
+			// When the last tag of a repository goes, its digest
+			// references go with it.
+			foundTag := false
+			for _, r := range repoRefs {
+				if rn, err := reference.Parse(r); err == nil && reference.Digest(rn) == "" && rn.Name() == n.Name() {
+					foundTag = true
+				}
+			}
+			if !foundTag {
+				var remaining []string
+				for _, r := range repoRefs {
+					rn, err := reference.Parse(r)
+					if err == nil && reference.Digest(rn) != "" && rn.Name() == n.Name() {
+						if err := s.removeRefsLocked(r); err != nil {
+							return out, err
+						}
+						out = append(out, DeleteResponse{Untagged: reference.Familiar(rn)})
+						continue
+					}
+					remaining = append(remaining, r)
+				}
+				repoRefs = remaining
+			}
+		}
+		if len(repoRefs) > 0 {
+			return out, nil
+		}
+		removedRepositoryRef = true
+	} else if isSingleReference(repoRefs) {
+		if c := s.conflictLocked(id, users[id], true, !force, false); c != nil {
+			return nil, errdefs.Conflict("%s", c.Error())
+		}
+		for _, r := range repoRefs {
+			if err := s.removeRefsLocked(r); err != nil {
+				return out, err
+			}
+			if rn, err := reference.Parse(r); err == nil {
+				out = append(out, DeleteResponse{Untagged: reference.Familiar(rn)})
+			}
+		}
+	}
+	return s.deleteHelperLocked(id, users, out, force, prune, removedRepositoryRef)
+}
+
+func (s *Service) deleteHelperLocked(id string, users map[string][]string, out []DeleteResponse, force, prune, quiet bool) ([]DeleteResponse, error) {
+	if c := s.conflictLocked(id, users[id], true, !force, !force); c != nil {
+		if quiet && (!s.danglingLocked(id) || c.used) {
+			return out, nil
+		}
+		return out, errdefs.Conflict("%s", c.Error())
+	}
+	rec := s.images[id]
+	parent := rec.Parent
+	for _, r := range s.refKeysLocked(id) {
+		if err := s.removeRefsLocked(r); err != nil {
+			return out, err
+		}
+		if rn, err := reference.Parse(r); err == nil {
+			out = append(out, DeleteResponse{Untagged: reference.Familiar(rn)})
+		}
+	}
+	removed, err := s.deleteImageLocked(id)
+	if err != nil {
+		return out, err
+	}
+	out = append(out, DeleteResponse{Deleted: id})
+	for _, l := range removed {
+		out = append(out, DeleteResponse{Deleted: l})
+	}
+	if !prune || parent == "" || s.images[parent] == nil {
+		return out, nil
+	}
+	return s.deleteHelperLocked(parent, users, out, false, true, true)
+}
+
+// conflictLocked checks Docker's delete conflicts: hard ones (children,
+// running containers) and, when soft, references and stopped containers.
+func (s *Service) conflictLocked(id string, users []string, hard, softRefs, softStopped bool) *deleteConflict {
+	if hard {
+		for _, rec := range s.images {
+			if rec.Parent == id {
+				return &deleteConflict{hard: true, id: id, message: "image has dependent child images"}
+			}
+		}
+		for _, c := range users {
+			if s.isRunning(c) {
+				return &deleteConflict{hard: true, used: true, id: id, message: "image is being used by running container " + stringid.Short(c)}
+			}
+		}
+	}
+	if softRefs && len(s.refKeysLocked(id)) > 0 {
+		return &deleteConflict{id: id, message: "image is referenced in multiple repositories"}
+	}
+	if softStopped && len(users) > 0 {
+		return &deleteConflict{id: id, used: true, message: "image is being used by stopped container " + stringid.Short(users[0])}
+	}
+	return nil
+}
+
+func (s *Service) danglingLocked(id string) bool { return len(s.refKeysLocked(id)) == 0 }
+
+// refKeysLocked returns the normalized references pointing at id, sorted.
+func (s *Service) refKeysLocked(id string) []string {
+	var out []string
+	for r, target := range s.refs {
+		if target == id {
+			out = append(out, r)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *Service) removeRefsLocked(keys ...string) error {
+	if err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketRefs))
+		for _, k := range keys {
+			if err := b.Delete([]byte(k)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		delete(s.refs, k)
+	}
+	return nil
+}
+
+// deleteImageLocked removes the image record, and the records of the layers
+// nothing else references, in one transaction; then their directories and
+// blobs. It returns the chain IDs of the removed layers.
+func (s *Service) deleteImageLocked(id string) ([]string, error) {
+	var removed []layerRecord
+	err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte(bucketImages)).Delete([]byte(id)); err != nil {
+			return err
+		}
+		used, err := s.usedLayersLocked(tx, id)
+		if err != nil {
+			return err
+		}
+		lb := tx.Bucket([]byte(bucketLayers))
+		for _, c := range s.images[id].ChainIDs {
+			if used[c] {
+				continue
+			}
+			v := lb.Get([]byte(c))
+			if v == nil {
+				continue
+			}
+			var lr layerRecord
+			_ = json.Unmarshal(v, &lr)
+			lr.ChainID = c
+			if err := lb.Delete([]byte(c)); err != nil {
+				return err
+			}
+			used[c] = true // a chain may list the same layer twice
+			removed = append(removed, lr)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	delete(s.images, id)
+	var out []string
+	for i := len(removed) - 1; i >= 0; i-- {
+		lr := removed[i]
+		out = append(out, lr.ChainID)
+		if err := s.trash(s.layerDir(lr.ChainID)); err != nil {
+			s.log.Warn("remove layer", "chainID", lr.ChainID, "err", err)
+		}
+		if lr.Blob != nil && !s.blobUsedLocked(lr.Blob.Digest) {
+			_ = s.content.Delete(lr.Blob.Digest)
+		}
+	}
+	return out, nil
+}
+
+// usedLayersLocked returns the chain IDs referenced by images (except
+// skipImage), container layers and operations in progress.
+func (s *Service) usedLayersLocked(tx *bolt.Tx, skipImage string) (map[string]bool, error) {
+	used := map[string]bool{}
+	for id, rec := range s.images {
+		if id == skipImage {
+			continue
+		}
+		for _, c := range rec.ChainIDs {
+			used[c] = true
+		}
+	}
+	for c := range s.pending {
+		used[c] = true
+	}
+	err := tx.Bucket([]byte(bucketRootfs)).ForEach(func(k, v []byte) error {
+		var r rootfsRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return nil
+		}
+		for _, c := range r.ChainIDs {
+			used[c] = true
+		}
+		return nil
+	})
+	return used, err
+}
+
+// blobUsedLocked reports whether a registered or pending layer uses blob d.
+func (s *Service) blobUsedLocked(d string) bool {
+	if s.blobHolds[d] > 0 {
+		return true
+	}
+	for _, p := range s.pending {
+		if p.rec.Blob != nil && p.rec.Blob.Digest == d {
+			return true
+		}
+	}
+	used := false
+	_ = s.db.Bolt().View(func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucketLayers)).ForEach(func(k, v []byte) error {
+			var lr layerRecord
+			if json.Unmarshal(v, &lr) == nil && lr.Blob != nil && lr.Blob.Digest == d {
+				used = true
+			}
+			return nil
+		})
+	})
+	return used
+}
+
+func isIDPrefix(id, ref string) bool {
+	return strings.HasPrefix(id, ref) || (ref != "" && strings.HasPrefix(strings.TrimPrefix(id, "sha256:"), ref))
+}
+
+func withDefaultTag(n reference.Named) reference.Named {
+	if reference.Tag(n) == "" && reference.Digest(n) == "" {
+		t, err := reference.WithTag(n.String(), "latest")
+		if err == nil {
+			return t
+		}
+	}
+	return n
+}
+
+// isSingleReference is Docker's rule: an ID deletes an image's references
+// without force only when they are one tag plus digests of its repository.
+func isSingleReference(refs []string) bool {
+	if len(refs) <= 1 {
+		return len(refs) == 1
+	}
+	var single reference.Named
+	canonical := map[string]bool{}
+	var first reference.Named
+	for _, r := range refs {
+		n, err := reference.Parse(r)
+		if err != nil {
+			continue
+		}
+		if first == nil {
+			first = n
+		}
+		if reference.Digest(n) != "" {
+			canonical[n.Name()] = true
+		} else if single == nil {
+			single = n
+		} else {
+			return false
+		}
+	}
+	if single == nil {
+		single = first
+	}
+	return single != nil && len(canonical) == 1 && canonical[single.Name()]
+}

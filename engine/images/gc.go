@@ -1,0 +1,103 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/berth-dev/berth/internal/stringid"
+)
+
+// GCResult says what a garbage collection pass removed.
+type GCResult struct {
+	Layers         []string // chain IDs
+	Blobs          []string // digests
+	SpaceReclaimed int64
+}
+
+// GC removes exactly what nothing references: layer records no image,
+// container layer or operation in progress uses; layer directories without a
+// record; blobs no layer uses. It is an explicit pass (run on open, after
+// prune), never a side effect of reads.
+func (s *Service) GC(ctx context.Context) (GCResult, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var res GCResult
+	registered := map[string]bool{}
+	blobs := map[string]bool{}
+	err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
+		used, err := s.usedLayersLocked(tx, "")
+		if err != nil {
+			return err
+		}
+		lb := tx.Bucket([]byte(bucketLayers))
+		var drop [][]byte
+		if err := lb.ForEach(func(k, v []byte) error {
+			var lr layerRecord
+			_ = json.Unmarshal(v, &lr)
+			if !used[string(k)] {
+				drop = append(drop, append([]byte(nil), k...))
+				res.Layers = append(res.Layers, string(k))
+				res.SpaceReclaimed += lr.Size
+				return nil
+			}
+			registered[string(k)] = true
+			if lr.Blob != nil {
+				blobs[lr.Blob.Digest] = true
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for _, k := range drop {
+			if err := lb.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	for c, p := range s.pending {
+		registered[c] = true
+		if p.rec.Blob != nil {
+			blobs[p.rec.Blob.Digest] = true
+		}
+	}
+	for c := range s.flights {
+		registered[c] = true
+	}
+	for d := range s.blobHolds {
+		blobs[d] = true
+	}
+	ents, _ := os.ReadDir(filepath.Join(s.root, "layers"))
+	for _, e := range ents {
+		if registered["sha256:"+e.Name()] {
+			continue
+		}
+		if err := s.trash(filepath.Join(s.root, "layers", e.Name())); err != nil {
+			s.log.Warn("gc: remove layer directory", "dir", e.Name(), "err", err)
+		}
+	}
+	all, _ := s.content.List()
+	for _, d := range all {
+		if blobs[d] {
+			continue
+		}
+		if fi, err := os.Stat(filepath.Join(s.content.dir, d[len("sha256:"):])); err == nil {
+			res.SpaceReclaimed += fi.Size()
+		}
+		if err := s.content.Delete(d); err == nil {
+			res.Blobs = append(res.Blobs, d)
+		}
+	}
+	if len(res.Layers)+len(res.Blobs) > 0 {
+		s.log.Info("image gc", "layers", len(res.Layers), "blobs", len(res.Blobs))
+	}
+	_ = stringid.Short
+	return res, nil
+}

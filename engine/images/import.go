@@ -1,0 +1,249 @@
+package images
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
+	"github.com/berth-dev/berth/engine/images/archive"
+	"github.com/berth-dev/berth/engine/images/reference"
+	"github.com/berth-dev/berth/internal/errdefs"
+)
+
+// ImportOptions are the parameters of Import (`docker import`).
+type ImportOptions struct {
+	// Ref ("name[:tag]") tags the new image; empty leaves it untagged.
+	Ref string
+	// Changes are Dockerfile instructions applied to the config.
+	Changes []string
+	// Message goes into the history and the config comment; empty means
+	// "Imported from -".
+	Message string
+	// Platform ("linux/arm64"); empty means the host's.
+	Platform string
+}
+
+// Import turns a rootfs tarball (plain, gzip, zstd or bzip2, detected by its
+// magic bytes) into a one-layer image, like `docker import`.
+func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions) (*Image, error) {
+	var named reference.Named
+	if opts.Ref != "" {
+		n, err := reference.ParseTagged(opts.Ref)
+		if err != nil {
+			return nil, err
+		}
+		if reference.Digest(n) != "" {
+			return nil, errdefs.Invalid("refusing to create a tag with a digest reference")
+		}
+		named = n
+	}
+	plat, err := parsePlatform(opts.Platform)
+	if err != nil {
+		return nil, err
+	}
+	var cfg imageConfig
+	if err := applyChanges(&cfg.Config, opts.Changes); err != nil {
+		return nil, err
+	}
+	msg := opts.Message
+	if msg == "" {
+		msg = "Imported from -"
+	}
+
+	rec, tmp, err := s.extractToTemp(src, archive.Options{})
+	if err != nil {
+		return nil, err
+	}
+	rec.ChainID = rec.DiffID
+	if _, err := s.adoptLayer(tmp, rec); err != nil {
+		s.releaseBlob(rec.DiffID)
+		return nil, err
+	}
+	defer s.releaseLayers([]string{rec.ChainID})
+	defer s.releaseBlob(rec.DiffID)
+
+	created := time.Now().UTC()
+	cfg.Created = &created
+	cfg.Platform = plat
+	cfg.Comment = msg
+	cfg.RootFS = ocispec.RootFS{Type: "layers", DiffIDs: digests([]string{rec.DiffID})}
+	cfg.History = []ocispec.History{{Created: &created, Comment: msg}}
+	var refs []string
+	if named != nil {
+		refs = append(refs, named.String())
+	}
+	return s.createImage(&cfg, "", refs)
+}
+
+// extractToTemp decompresses and extracts a layer stream into a new temp
+// directory, keeping the uncompressed tar as a blob (digest = diff ID, held
+// until releaseBlob). The caller adopts or removes the directory.
+func (s *Service) extractToTemp(src io.Reader, opts archive.Options) (layerRecord, string, error) {
+	rd, _, err := archive.Decompress(src)
+	if err != nil {
+		return layerRecord{}, "", errdefs.Invalid("%s", err.Error())
+	}
+	defer rd.Close()
+	tmp, err := os.MkdirTemp(s.root+"/tmp", "layer-")
+	if err != nil {
+		return layerRecord{}, "", err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return layerRecord{}, "", err
+	}
+	bw, err := s.content.Writer()
+	if err != nil {
+		os.RemoveAll(tmp)
+		return layerRecord{}, "", err
+	}
+	res, err := archive.Extract(io.TeeReader(rd, bw), tmp, opts)
+	if err != nil {
+		bw.Abort()
+		os.RemoveAll(tmp)
+		return layerRecord{}, "", errdefs.Invalid("invalid layer tarball: %s", err.Error())
+	}
+	s.holdBlob(res.DiffID)
+	if _, err := bw.Commit(res.DiffID); err != nil {
+		s.releaseBlob(res.DiffID)
+		os.RemoveAll(tmp)
+		return layerRecord{}, "", err
+	}
+	return layerRecord{
+		DiffID:  res.DiffID,
+		Size:    res.Size,
+		TarSize: res.TarSize,
+		Blob:    &blobRef{Digest: res.DiffID, MediaType: ocispec.MediaTypeImageLayer, Size: res.TarSize},
+	}, tmp, nil
+}
+
+func (s *Service) holdBlob(d string) {
+	s.mu.Lock()
+	s.blobHolds[d]++
+	s.mu.Unlock()
+}
+
+func (s *Service) releaseBlob(d string) {
+	s.mu.Lock()
+	if s.blobHolds[d]--; s.blobHolds[d] <= 0 {
+		delete(s.blobHolds, d)
+	}
+	s.mu.Unlock()
+}
+
+// createImage serializes cfg, registers the image (its layers, listed by the
+// config's diff IDs, must be held) and tags it with refs.
+func (s *Service) createImage(cfg *imageConfig, parent string, refs []string) (*Image, error) {
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return s.createImageRaw(raw, parent, refs, "")
+}
+
+// createImageRaw registers the image whose config blob is raw. repoDigest,
+// if set, is a normalized "name@sha256:..." reference for it.
+func (s *Service) createImageRaw(raw []byte, parent string, refs []string, repoDigest string) (*Image, error) {
+	var cfg imageConfig
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return nil, errdefs.Invalid("invalid image config: %s", err.Error())
+	}
+	var diffIDs []string
+	for _, d := range cfg.RootFS.DiffIDs {
+		diffIDs = append(diffIDs, d.String())
+	}
+	chain := chainIDs(diffIDs)
+	layers, err := s.layerRecords(chain)
+	if err != nil {
+		return nil, err
+	}
+	var size int64
+	for _, l := range layers {
+		size += l.Size
+	}
+	sum := sha256.Sum256(raw)
+	rec := &imageRecord{
+		ID:       "sha256:" + hex.EncodeToString(sum[:]),
+		Config:   raw,
+		Parent:   parent,
+		ChainIDs: chain,
+		Size:     size,
+		Added:    time.Now().UTC(),
+	}
+	if repoDigest != "" {
+		refs = append(refs, repoDigest)
+	}
+	if err := s.registerImage(rec, refs); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.toImageLocked(s.images[rec.ID]), nil
+}
+
+// parsePlatform parses "os[/arch[/variant]]" (or a bare arch); empty means
+// the host's.
+func parsePlatform(p string) (ocispec.Platform, error) {
+	if p == "" {
+		return hostPlatform(), nil
+	}
+	parts := strings.Split(strings.ToLower(p), "/")
+	var plat ocispec.Platform
+	switch len(parts) {
+	case 1:
+		if parts[0] == "linux" {
+			plat = hostPlatform()
+		} else {
+			plat = ocispec.Platform{OS: "linux", Architecture: parts[0]}
+		}
+	case 2:
+		plat = ocispec.Platform{OS: parts[0], Architecture: parts[1]}
+	case 3:
+		plat = ocispec.Platform{OS: parts[0], Architecture: parts[1], Variant: parts[2]}
+	default:
+		return plat, errdefs.Invalid("invalid platform %q: expected os/arch[/variant]", p)
+	}
+	if plat.OS != "linux" {
+		return ocispec.Platform{}, errdefs.Invalid("operating system is not supported: %s", plat.OS)
+	}
+	switch plat.Architecture {
+	case "x86_64", "x86-64":
+		plat.Architecture = "amd64"
+	case "aarch64":
+		plat.Architecture = "arm64"
+	}
+	if plat.Architecture == "arm64" && plat.Variant == "v8" {
+		plat.Variant = ""
+	}
+	return plat, nil
+}
+
+func hostPlatform() ocispec.Platform {
+	p := ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH}
+	if runtime.GOARCH == "arm" {
+		p.Variant = "v7"
+	}
+	return p
+}
+
+func digests(ds []string) []digestT {
+	out := make([]digestT, len(ds))
+	for i, d := range ds {
+		out[i] = digestT(d)
+	}
+	return out
+}
+
+var _ = strings.TrimSpace
+var _ = fmt.Sprint
+
+func removeTemp(dir string) { _ = os.RemoveAll(dir) }

@@ -1,0 +1,255 @@
+package images
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+)
+
+// chainIDs computes the OCI chain IDs of a list of diff IDs (bottom first):
+// chain(0) = diff(0); chain(n) = sha256(chain(n-1) + " " + diff(n)).
+func chainIDs(diffIDs []string) []string {
+	out := make([]string, len(diffIDs))
+	for i, d := range diffIDs {
+		if i == 0 {
+			out[i] = d
+			continue
+		}
+		sum := sha256.Sum256([]byte(out[i-1] + " " + d))
+		out[i] = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	return out
+}
+
+// layerExists reports whether chainID is registered or pending; if so it
+// takes a hold on it. Caller holds s.mu.
+func (s *Service) holdIfExistsLocked(tx *bolt.Tx, chainID string) bool {
+	if p, ok := s.pending[chainID]; ok {
+		p.holds++
+		return true
+	}
+	if tx.Bucket([]byte(bucketLayers)).Get([]byte(chainID)) != nil {
+		s.pending[chainID] = &pendingLayer{holds: 1}
+		// rec is empty: the layer is registered already; the entry only
+		// keeps GC away until the hold is released.
+		s.pending[chainID].rec.ChainID = ""
+		return true
+	}
+	return false
+}
+
+// hasLayer reports whether chainID is present (registered or pending) and,
+// if so, holds it.
+func (s *Service) hasLayer(chainID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ok := false
+	_ = s.db.Bolt().View(func(tx *bolt.Tx) error {
+		ok = s.holdIfExistsLocked(tx, chainID)
+		return nil
+	})
+	return ok
+}
+
+// ensureLayer makes sure the layer chainID exists, extracting it with
+// extract into a fresh private directory if not. It returns whether the
+// layer was already there. On success the layer is held until
+// releaseLayers; concurrent callers for the same chain ID wait for the one
+// extracting it.
+func (s *Service) ensureLayer(ctx context.Context, chainID string, extract func(dir string) (layerRecord, error)) (existed bool, err error) {
+	for {
+		if s.hasLayer(chainID) {
+			return true, nil
+		}
+		s.mu.Lock()
+		if f, ok := s.flights[chainID]; ok {
+			s.mu.Unlock()
+			select {
+			case <-f.done:
+				if f.err != nil {
+					return false, f.err
+				}
+				continue
+			case <-ctx.Done():
+				return false, ctx.Err()
+			}
+		}
+		f := &flight{done: make(chan struct{})}
+		s.flights[chainID] = f
+		s.mu.Unlock()
+
+		err := s.extractLayer(chainID, extract)
+		s.mu.Lock()
+		delete(s.flights, chainID)
+		f.err = err
+		close(f.done)
+		s.mu.Unlock()
+		return false, err
+	}
+}
+
+func (s *Service) extractLayer(chainID string, extract func(dir string) (layerRecord, error)) error {
+	tmp, err := os.MkdirTemp(s.root+"/tmp", "layer-")
+	if err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	rec, err := extract(tmp)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return err
+	}
+	rec.ChainID = chainID
+	_, err = s.adoptLayer(tmp, rec)
+	return err
+}
+
+// adoptLayer moves an extracted directory into place as layer rec.ChainID
+// and holds it. If the layer exists already, tmp is removed and the existing
+// one is held.
+func (s *Service) adoptLayer(tmp string, rec layerRecord) (existed bool, err error) {
+	if s.hasLayer(rec.ChainID) {
+		os.RemoveAll(tmp)
+		return true, nil
+	}
+	// Make the files durable before the directory gets its real name.
+	if f, err := os.Open(tmp); err == nil {
+		_ = unix.Syncfs(int(f.Fd()))
+		f.Close()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	dst := s.layerDir(rec.ChainID)
+	if _, err := os.Lstat(dst); err == nil {
+		// An unregistered leftover: not in the DB, not pending.
+		if err := os.RemoveAll(dst); err != nil {
+			os.RemoveAll(tmp)
+			return false, err
+		}
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.RemoveAll(tmp)
+		return false, fmt.Errorf("move layer into place: %w", err)
+	}
+	s.pending[rec.ChainID] = &pendingLayer{rec: rec, holds: 1}
+	return false, nil
+}
+
+// releaseLayers drops holds taken by ensureLayer/adoptLayer/hasLayer. A
+// layer that ends up neither held nor registered is removed.
+func (s *Service) releaseLayers(chainIDs []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range chainIDs {
+		p, ok := s.pending[c]
+		if !ok {
+			continue
+		}
+		p.holds--
+		if p.holds > 0 {
+			continue
+		}
+		delete(s.pending, c)
+		registered := false
+		_ = s.db.Bolt().View(func(tx *bolt.Tx) error {
+			registered = tx.Bucket([]byte(bucketLayers)).Get([]byte(c)) != nil
+			return nil
+		})
+		if !registered {
+			if err := s.trash(s.layerDir(c)); err != nil {
+				s.log.Warn("remove unused layer", "chainID", c, "err", err)
+			}
+		}
+	}
+}
+
+// registerImage records rec (and the pending layers of its chain) and points
+// refs (normalized references) at it, in one transaction. Layers of the
+// chain must be held by the caller.
+func (s *Service) registerImage(rec *imageRecord, refs []string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old, ok := s.images[rec.ID]; ok {
+		rec = old
+	}
+	err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
+		lb := tx.Bucket([]byte(bucketLayers))
+		for _, c := range rec.ChainIDs {
+			if lb.Get([]byte(c)) != nil {
+				continue
+			}
+			p, ok := s.pending[c]
+			if !ok || p.rec.ChainID == "" {
+				return fmt.Errorf("layer %s is missing", c)
+			}
+			data, err := json.Marshal(p.rec)
+			if err != nil {
+				return err
+			}
+			if err := lb.Put([]byte(c), data); err != nil {
+				return err
+			}
+		}
+		data, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket([]byte(bucketImages)).Put([]byte(rec.ID), data); err != nil {
+			return err
+		}
+		rb := tx.Bucket([]byte(bucketRefs))
+		for _, r := range refs {
+			if err := rb.Put([]byte(r), []byte(rec.ID)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.images[rec.ID] = rec
+	for _, r := range refs {
+		s.refs[r] = rec.ID
+	}
+	return nil
+}
+
+// layerRecords returns the records of chainIDs (registered or pending).
+func (s *Service) layerRecords(chainIDs []string) ([]layerRecord, error) {
+	out := make([]layerRecord, 0, len(chainIDs))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	err := s.db.Bolt().View(func(tx *bolt.Tx) error {
+		lb := tx.Bucket([]byte(bucketLayers))
+		for _, c := range chainIDs {
+			if v := lb.Get([]byte(c)); v != nil {
+				var r layerRecord
+				if err := json.Unmarshal(v, &r); err != nil {
+					return err
+				}
+				out = append(out, r)
+				continue
+			}
+			if p, ok := s.pending[c]; ok && p.rec.ChainID != "" {
+				out = append(out, p.rec)
+				continue
+			}
+			return fmt.Errorf("layer %s is missing", c)
+		}
+		return nil
+	})
+	return out, err
+}
+
+var errLayerMissing = errors.New("layer missing")

@@ -1,0 +1,233 @@
+package images
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/berth-dev/berth/engine/store"
+	"github.com/berth-dev/berth/internal/stringid"
+)
+
+// Buckets of the metadata DB owned by the image service.
+const (
+	bucketImages = "images"     // image ID -> imageRecord
+	bucketRefs   = "image-refs" // normalized reference -> image ID
+	bucketLayers = "layers"     // chain ID -> layerRecord
+	bucketRootfs = "rootfs"     // container ID -> rootfsRecord
+)
+
+// imageRecord is what the DB keeps of an image. Config holds the exact bytes
+// of the config blob (its sha256 is the ID), so save and push reproduce it.
+type imageRecord struct {
+	ID       string    `json:"id"`
+	Config   []byte    `json:"config"`
+	Parent   string    `json:"parent,omitempty"`
+	ChainIDs []string  `json:"chainIDs"` // bottom layer first
+	Size     int64     `json:"size"`
+	Added    time.Time `json:"added"`
+}
+
+// blobRef names the tarball a layer came from, kept in the content store so
+// save and push send the exact bytes whose digest the config records.
+type blobRef struct {
+	Digest    string `json:"digest"`
+	MediaType string `json:"mediaType"`
+	Size      int64  `json:"size"`
+}
+
+// layerRecord is one extracted layer snapshot, <root>/layers/<chain hex>,
+// shared by every image whose layer chain contains it.
+type layerRecord struct {
+	ChainID string   `json:"chainID"`
+	DiffID  string   `json:"diffID"`
+	Parent  string   `json:"parent,omitempty"`
+	Size    int64    `json:"size"`
+	TarSize int64    `json:"tarSize"` // length of the uncompressed tar
+	Blob    *blobRef `json:"blob,omitempty"`
+}
+
+// rootfsRecord is one container's writable layer.
+type rootfsRecord struct {
+	ImageID  string   `json:"imageID"`
+	ChainIDs []string `json:"chainIDs"` // bottom layer first
+}
+
+// Service is the image service. All methods are safe for concurrent use.
+type Service struct {
+	root    string
+	db      *store.DB
+	log     *slog.Logger
+	content *contentStore
+
+	// mu guards the caches below and serializes every change to the
+	// image, reference and layer buckets, so that "is this layer still
+	// referenced" never races with a new reference being added.
+	mu     sync.RWMutex
+	images map[string]*imageRecord // by ID
+	refs   map[string]string       // normalized reference -> ID
+	// layers extracted but not yet registered in the DB (a pull or import
+	// in progress), with how many operations hold them; GC leaves them.
+	pending map[string]*pendingLayer
+	flights map[string]*flight
+
+	inUseMu sync.RWMutex
+	inUse   func(imageID string) []string
+	running func(containerID string) bool
+
+	// blobs committed for a layer not yet registered; guarded by mu.
+	blobHolds map[string]int
+}
+
+type pendingLayer struct {
+	rec   layerRecord
+	holds int
+}
+
+type flight struct {
+	done chan struct{}
+	err  error
+}
+
+// New opens the image service rooted at root (created if needed), using db
+// for records. It removes what a crash may have left: temp files, layer
+// directories and container layers that no record names, blobs no layer uses.
+func New(root string, db *store.DB, log *slog.Logger) (*Service, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []string{"", "tmp", "trash", "blobs/sha256", "layers", "overlay", "empty"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
+			return nil, fmt.Errorf("create image store %s: %w", root, err)
+		}
+	}
+	if err := db.EnsureBuckets(bucketImages, bucketRefs, bucketLayers, bucketRootfs); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		root:    root,
+		db:      db,
+		log:     log,
+		content: &contentStore{dir: filepath.Join(root, "blobs", "sha256"), tmp: filepath.Join(root, "tmp")},
+		images:  map[string]*imageRecord{},
+		refs:    map[string]string{},
+		pending: map[string]*pendingLayer{},
+		flights: map[string]*flight{},
+
+		blobHolds: map[string]int{},
+	}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	s.cleanup()
+	return s, nil
+}
+
+func (s *Service) load() error {
+	return s.db.Bolt().View(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte(bucketImages)).ForEach(func(k, v []byte) error {
+			var rec imageRecord
+			if err := json.Unmarshal(v, &rec); err != nil {
+				return fmt.Errorf("image record %s: %w", k, err)
+			}
+			s.images[rec.ID] = &rec
+			return nil
+		}); err != nil {
+			return err
+		}
+		return tx.Bucket([]byte(bucketRefs)).ForEach(func(k, v []byte) error {
+			s.refs[string(k)] = string(v)
+			return nil
+		})
+	})
+}
+
+// cleanup removes leftovers of a crash. Errors are logged: a leftover costs
+// disk space, never correctness.
+func (s *Service) cleanup() {
+	for _, d := range []string{"tmp", "trash"} {
+		ents, _ := os.ReadDir(filepath.Join(s.root, d))
+		for _, e := range ents {
+			if err := removeAllForce(filepath.Join(s.root, d, e.Name())); err != nil {
+				s.log.Warn("remove leftover", "path", e.Name(), "err", err)
+			}
+		}
+	}
+	// Container layers without a record (a crash between mkdir and record,
+	// or between record removal and rmdir).
+	rootfs, _ := s.rootfsRecords()
+	ents, _ := os.ReadDir(filepath.Join(s.root, "overlay"))
+	for _, e := range ents {
+		if _, ok := rootfs[e.Name()]; !ok {
+			dir := filepath.Join(s.root, "overlay", e.Name())
+			unmountAll(filepath.Join(dir, "merged"))
+			if err := removeAllForce(dir); err != nil {
+				s.log.Warn("remove leftover container layer", "id", e.Name(), "err", err)
+			}
+		}
+	}
+	if _, err := s.GC(context.Background()); err != nil {
+		s.log.Warn("image store garbage collection", "err", err)
+	}
+}
+
+// SetInUse tells the service which containers use an image (for rmi
+// conflicts and prune). fn must be fast and must not call back into the
+// image service.
+func (s *Service) SetInUse(fn func(imageID string) (containerIDs []string)) {
+	s.inUseMu.Lock()
+	s.inUse = fn
+	s.inUseMu.Unlock()
+}
+
+func (s *Service) usersOf(imageID string) []string {
+	s.inUseMu.RLock()
+	fn := s.inUse
+	s.inUseMu.RUnlock()
+	if fn == nil {
+		return nil
+	}
+	return fn(imageID)
+}
+
+func (s *Service) layerDir(chainID string) string {
+	return filepath.Join(s.root, "layers", strings.TrimPrefix(chainID, "sha256:"))
+}
+
+// removeAllForce removes a tree, first moving it aside so that a crash
+// half-way never leaves a half-deleted directory under its real name.
+func removeAllForce(p string) error {
+	err := os.RemoveAll(p)
+	if err != nil {
+		// Immutable or busy entries: report, the next start retries.
+		return err
+	}
+	return nil
+}
+
+// trash moves p into <root>/trash (atomic) and removes it there.
+func (s *Service) trash(p string) error {
+	t := filepath.Join(s.root, "trash", stringid.New())
+	if err := os.Rename(p, t); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	return os.RemoveAll(t)
+}
+
+var errNotFoundStore = store.ErrNotFound

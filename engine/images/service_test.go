@@ -1,0 +1,321 @@
+package images
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+
+	"github.com/berth-dev/berth/engine/store"
+	"github.com/berth-dev/berth/internal/errdefs"
+)
+
+func newTestService(t *testing.T) (*Service, string, *store.DB) {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := store.Open(filepath.Join(dir, "meta.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	s, err := New(filepath.Join(dir, "image"), db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, dir, db
+}
+
+type tarEntry struct {
+	name, body, link string
+	typ              byte
+	mode             int64
+}
+
+func makeTar(t testing.TB, entries ...tarEntry) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link, ModTime: time.Unix(1700000000, 0)}
+		if h.Typeflag == 0 {
+			h.Typeflag = tar.TypeReg
+		}
+		if h.Mode == 0 {
+			h.Mode = 0o644
+			if h.Typeflag == tar.TypeDir {
+				h.Mode = 0o755
+			}
+		}
+		if h.Typeflag == tar.TypeReg {
+			h.Size = int64(len(e.body))
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			tw.Write([]byte(e.body))
+		}
+	}
+	tw.Close()
+	return buf.Bytes()
+}
+
+func gz(b []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(b)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestImportResolveTagDelete(t *testing.T) {
+	s, _, _ := newTestService(t)
+	ctx := context.Background()
+	layer := makeTar(t, tarEntry{name: "etc/", typ: tar.TypeDir}, tarEntry{name: "etc/hello", body: "hi\n"})
+	img, err := s.Import(ctx, bytes.NewReader(gz(layer)), ImportOptions{Ref: "busybox", Changes: []string{`CMD ["sh"]`, "ENV A=1 B=2", "EXPOSE 80"}, Message: "msg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(img.RepoTags) != 1 || img.RepoTags[0] != "busybox:latest" {
+		t.Fatalf("tags %v", img.RepoTags)
+	}
+	if img.Config.Config.Cmd[0] != "sh" || len(img.Config.Config.Env) != 2 || img.Comment != "msg" {
+		t.Fatalf("config %+v", img.Config.Config)
+	}
+	if img.Size != 3 || len(img.Layers) != 1 {
+		t.Fatalf("size %d layers %v", img.Size, img.Layers)
+	}
+	for _, ref := range []string{"busybox", "busybox:latest", "docker.io/library/busybox:latest", img.ID, img.ID[7:], img.ID[7:19], img.ID[:12]} {
+		got, err := s.Resolve(ctx, ref)
+		if err != nil || got.ID != img.ID {
+			t.Fatalf("resolve %q: %v", ref, err)
+		}
+	}
+	if _, err := s.Resolve(ctx, "nothere"); !errdefs.IsNotFound(err) || err.Error() != "No such image: nothere" {
+		t.Fatalf("missing: %v", err)
+	}
+	// Same content again: same layer, new image (new created time).
+	img2, err := s.Import(ctx, bytes.NewReader(layer), ImportOptions{Ref: "other:v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img2.Layers[0] != img.Layers[0] {
+		t.Fatal("layer not shared")
+	}
+	if err := s.Tag(ctx, "busybox", "localhost:5000/a/b:c"); err != nil {
+		t.Fatal(err)
+	}
+	// rmi by ID with two references: conflict.
+	_, err = s.Delete(ctx, img.ID[7:19], false, true)
+	if !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "image is referenced in multiple repositories") {
+		t.Fatalf("want conflict, got %v", err)
+	}
+	s.SetInUse(func(id string) []string {
+		if id == img.ID {
+			return []string{"0123456789abcdef0123"}
+		}
+		return nil
+	})
+	if _, err := s.Delete(ctx, "busybox", false, true); err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Delete(ctx, "localhost:5000/a/b:c", false, true)
+	want := `conflict: unable to remove repository reference "localhost:5000/a/b:c" (must force) - container 0123456789ab is using its referenced image ` + img.ID[7:19]
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	s.SetInUse(nil)
+	resp, err := s.Delete(ctx, "localhost:5000/a/b:c", false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(resp) != 2 || resp[0].Untagged != "localhost:5000/a/b:c" || resp[1].Deleted != img.ID {
+		t.Fatalf("resp %+v", resp)
+	}
+	// The layer is still used by img2.
+	if _, err := os.Stat(filepath.Join(s.layerDir(img2.Layers[0]), "etc/hello")); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = s.Delete(ctx, "other:v1", false, true)
+	if err != nil || len(resp) != 3 || resp[2].Deleted != img2.Layers[0] {
+		t.Fatalf("resp %+v err %v", resp, err)
+	}
+	if _, err := os.Stat(s.layerDir(img2.Layers[0])); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("layer dir left: %v", err)
+	}
+	if blobs, _ := s.content.List(); len(blobs) != 0 {
+		t.Fatalf("blobs left: %v", blobs)
+	}
+}
+
+func TestReopenCleansLeftovers(t *testing.T) {
+	s, dir, db := newTestService(t)
+	ctx := context.Background()
+	img, err := s.Import(ctx, bytes.NewReader(makeTar(t, tarEntry{name: "a", body: "x"})), ImportOptions{Ref: "a"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "image")
+	os.MkdirAll(filepath.Join(root, "tmp", "layer-123", "x"), 0o755)
+	os.MkdirAll(filepath.Join(root, "layers", strings.Repeat("a", 64)), 0o755)
+	os.WriteFile(filepath.Join(root, "blobs/sha256", strings.Repeat("b", 64)), []byte("x"), 0o644)
+	os.MkdirAll(filepath.Join(root, "overlay", "deadbeef", "upper"), 0o755)
+	s2, err := New(root, db, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"tmp/layer-123", "layers/" + strings.Repeat("a", 64), "blobs/sha256/" + strings.Repeat("b", 64), "overlay/deadbeef"} {
+		if _, err := os.Stat(filepath.Join(root, p)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind", p)
+		}
+	}
+	got, err := s2.Resolve(ctx, "a")
+	if err != nil || got.ID != img.ID {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(s2.layerDir(got.Layers[0]), "a")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRootfsOverlay(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	s, _, _ := newTestService(t)
+	ctx := context.Background()
+	img, err := s.Import(ctx, bytes.NewReader(makeTar(t, tarEntry{name: "etc/", typ: tar.TypeDir}, tarEntry{name: "etc/hello", body: "hi"}, tarEntry{name: "gone", body: "x"})), ImportOptions{Ref: "base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "c0ffee" + strings.Repeat("0", 58)
+	for i := 0; i < 2; i++ {
+		if err := s.PrepareRootfs(ctx, id, img.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { s.RemoveRootfs(ctx, id) })
+	merged, err := s.MountRootfs(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := s.MountRootfs(ctx, id); err != nil || again != merged {
+		t.Fatalf("remount: %v", err)
+	}
+	if b, err := os.ReadFile(filepath.Join(merged, "etc/hello")); err != nil || string(b) != "hi" {
+		t.Fatalf("read: %q %v", b, err)
+	}
+	os.WriteFile(filepath.Join(merged, "new"), []byte("n"), 0o644)
+	os.WriteFile(filepath.Join(merged, "etc/hello"), []byte("changed"), 0o644)
+	os.Remove(filepath.Join(merged, "gone"))
+	changes, err := s.Changes(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, c := range changes {
+		got[c.Path] = int(c.Kind)
+	}
+	if len(got) != 4 || got["/new"] != 1 || got["/etc"] != 0 || got["/etc/hello"] != 0 || got["/gone"] != 2 {
+		t.Fatalf("changes %+v", changes)
+	}
+	rw, total, err := s.RootfsSize(ctx, id)
+	if err != nil || rw != int64(len("n")+len("changed")) || total < rw {
+		t.Fatalf("size %d %d %v", rw, total, err)
+	}
+	var exp bytes.Buffer
+	if err := s.Export(ctx, id, &exp); err != nil {
+		t.Fatal(err)
+	}
+	names := tarNames(t, exp.Bytes())
+	if !names["new"] || !names["etc/hello"] || names["gone"] {
+		t.Fatalf("export %v", names)
+	}
+	cimg, err := s.Commit(ctx, id, CommitOptions{Ref: "committed:1", Message: "c", Changes: []string{"CMD true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cimg.Layers) != 2 || cimg.Parent != img.ID || cimg.Config.Config.Cmd[2] != "true" {
+		t.Fatalf("commit %+v", cimg)
+	}
+	ids, _ := s.RootfsIDs(ctx)
+	if len(ids) != 1 || ids[0] != id {
+		t.Fatalf("ids %v", ids)
+	}
+	if err := s.UnmountRootfs(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.UnmountRootfs(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	// A committed image mounts with the deleted file gone.
+	id2 := "d0ffee" + strings.Repeat("0", 58)
+	if err := s.PrepareRootfs(ctx, id2, cimg.ID); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.RemoveRootfs(ctx, id2) })
+	m2, err := s.MountRootfs(ctx, id2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(m2, "gone")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("whiteout lost in commit")
+	}
+	if b, _ := os.ReadFile(filepath.Join(m2, "etc/hello")); string(b) != "changed" {
+		t.Fatalf("commit content %q", b)
+	}
+	for _, c := range []string{id, id2} {
+		if err := s.RemoveRootfs(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RemoveRootfs(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ids, _ := s.RootfsIDs(ctx); len(ids) != 0 {
+		t.Fatalf("ids %v", ids)
+	}
+}
+
+func tarNames(t *testing.T, b []byte) map[string]bool {
+	tr := tar.NewReader(bytes.NewReader(b))
+	out := map[string]bool{}
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		out[strings.TrimSuffix(h.Name, "/")] = true
+	}
+	return out
+}
+
+func TestEmptyImageRootfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	s, _, _ := newTestService(t)
+	ctx := context.Background()
+	var cfg imageConfig
+	cfg.OS, cfg.Architecture = "linux", "amd64"
+	cfg.RootFS.Type = "layers"
+	img, err := s.createImage(&cfg, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := "e0ffee" + strings.Repeat("0", 58)
+	if err := s.PrepareRootfs(ctx, id, img.ID); err != nil {
+		t.Fatal(err)
+	}
+	defer s.RemoveRootfs(ctx, id)
+	if _, err := s.MountRootfs(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,241 @@
+// Package runtime runs containers through a real OCI runtime (crun or runc):
+// it chooses one that works on this host, builds OCI specs, and calls the
+// runtime's verbs (start, kill, pause, exec, delete). The per-container
+// monitor does `create`; everything else goes through here.
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Runtime is one configured OCI runtime.
+type Runtime struct {
+	Name string   // "crun", "runc" or a name from daemon config
+	Path string   // absolute path of the binary
+	Args []string // extra global args from config ("runtimeArgs")
+	Root string   // --root state directory, under the exec-root
+	// Usable is false when the runtime cannot run containers on this host;
+	// Reason says why, in words for `berth info`.
+	Usable bool
+	Reason string
+}
+
+// GlobalArgs are the arguments placed before every subcommand.
+func (r *Runtime) GlobalArgs() []string {
+	args := append([]string{"--root", r.Root}, r.Args...)
+	return args
+}
+
+// Spec is a runtime as daemon config declares it ("runtimes" key).
+type Spec struct {
+	Path        string   `json:"path"`
+	RuntimeArgs []string `json:"runtimeArgs,omitempty"`
+}
+
+// Host describes what the runtime choice learned about this host.
+type Host struct {
+	CgroupVersion string // "1" or "2"
+	CgroupDriver  string // "cgroupfs"
+	// Hybrid is true when cgroup v1 hierarchies are mounted beside a cgroup2
+	// mount (systemd's "hybrid" layout).
+	Hybrid bool
+	// Notes are sentences for `berth info` explaining choices made.
+	Notes []string
+	// Warnings are problems the user should know about.
+	Warnings []string
+}
+
+// Set is the configured runtimes and the default one.
+type Set struct {
+	Runtimes map[string]*Runtime
+	Default  string
+	Host     Host
+}
+
+// Get returns the runtime named name, or the default when name is "".
+func (s *Set) Get(name string) (*Runtime, error) {
+	if name == "" {
+		name = s.Default
+	}
+	r, ok := s.Runtimes[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown or invalid runtime name: %s", name)
+	}
+	if !r.Usable {
+		return nil, fmt.Errorf("runtime %s cannot run containers on this host: %s", name, r.Reason)
+	}
+	return r, nil
+}
+
+// Options for Detect.
+type Options struct {
+	ExecRoot string
+	// Default is the runtime the config asks for ("" = choose).
+	Default string
+	// Extra runtimes from config.
+	Extra map[string]Spec
+	// FixHybrid allows berthd to move controllers that a hybrid host left on
+	// its cgroup2 mount onto v1 hierarchies, so that crun accepts the host.
+	FixHybrid bool
+}
+
+// Detect finds crun and runc, checks that each can run containers here, and
+// chooses the default: crun when it works (it starts containers several
+// times faster than runc), else runc.
+func Detect(o Options) (*Set, error) {
+	set := &Set{Runtimes: map[string]*Runtime{}}
+	set.Host = probeCgroups()
+	for _, name := range []string{"crun", "runc"} {
+		path, err := exec.LookPath(name)
+		if err != nil {
+			continue
+		}
+		set.Runtimes[name] = &Runtime{Name: name, Path: path, Root: filepath.Join(o.ExecRoot, "runtime", name), Usable: true}
+	}
+	for name, sp := range o.Extra {
+		path, err := exec.LookPath(sp.Path)
+		r := &Runtime{Name: name, Path: path, Args: sp.RuntimeArgs, Root: filepath.Join(o.ExecRoot, "runtime", name), Usable: err == nil}
+		if err != nil {
+			r.Reason = fmt.Sprintf("binary %s not found", sp.Path)
+		}
+		set.Runtimes[name] = r
+	}
+	if c, ok := set.Runtimes["crun"]; ok && set.Host.Hybrid {
+		held := hybridControllers()
+		if len(held) > 0 {
+			if o.FixHybrid {
+				moved, err := releaseControllers(held)
+				if err != nil {
+					c.Usable = false
+					c.Reason = fmt.Sprintf("crun %s refuses hybrid cgroup hosts whose cgroup2 mount holds controllers (%s), and berthd could not move them to cgroup v1 hierarchies: %v", crunVersion(c.Path), strings.Join(held, ","), err)
+				} else if len(moved) > 0 {
+					set.Host.Notes = append(set.Host.Notes, fmt.Sprintf("hybrid cgroups: the cgroup2 mount held %s, which crun refuses; berthd mounted them as cgroup v1 hierarchies under /sys/fs/cgroup so crun can run containers (set \"cgroup-hybrid-fix\": false to leave the host as it is and use runc)", strings.Join(moved, ",")))
+				}
+			} else {
+				c.Usable = false
+				c.Reason = fmt.Sprintf("crun %s refuses hybrid cgroup hosts whose cgroup2 mount holds controllers (%s); \"cgroup-hybrid-fix\" is off", crunVersion(c.Path), strings.Join(held, ","))
+			}
+		}
+	}
+	for _, r := range set.Runtimes {
+		if r.Usable {
+			if err := os.MkdirAll(r.Root, 0o700); err != nil {
+				return nil, err
+			}
+		}
+	}
+	switch {
+	case o.Default != "":
+		r, ok := set.Runtimes[o.Default]
+		if !ok {
+			return nil, fmt.Errorf("default-runtime %q is not a known runtime (found: %s)", o.Default, strings.Join(set.names(), ", "))
+		}
+		if !r.Usable {
+			return nil, fmt.Errorf("default-runtime %s cannot run containers here: %s", o.Default, r.Reason)
+		}
+		set.Default = o.Default
+	case set.usable("crun"):
+		set.Default = "crun"
+	case set.usable("runc"):
+		set.Default = "runc"
+		if c, ok := set.Runtimes["crun"]; ok {
+			set.Host.Notes = append(set.Host.Notes, "default runtime is runc because "+c.Reason)
+		}
+	default:
+		return nil, fmt.Errorf("no usable OCI runtime found: install crun or runc (apt-get install crun runc)")
+	}
+	return set, nil
+}
+
+func (s *Set) usable(name string) bool {
+	r, ok := s.Runtimes[name]
+	return ok && r.Usable
+}
+
+func (s *Set) names() []string {
+	var out []string
+	for n := range s.Runtimes {
+		out = append(out, n)
+	}
+	return out
+}
+
+func crunVersion(path string) string {
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimPrefix(line, "crun version ")
+}
+
+// probeCgroups tells the cgroup version and layout of the host.
+func probeCgroups() Host {
+	h := Host{CgroupDriver: "cgroupfs", CgroupVersion: "1"}
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		h.CgroupVersion = "2"
+		return h
+	}
+	if unix.Statfs("/sys/fs/cgroup/unified", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		h.Hybrid = true
+	}
+	return h
+}
+
+// hybridControllers lists the controllers that the cgroup2 mount of a hybrid
+// host still holds (those not bound to any v1 hierarchy).
+func hybridControllers() []string {
+	data, err := os.ReadFile("/sys/fs/cgroup/unified/cgroup.controllers")
+	if err != nil {
+		return nil
+	}
+	return strings.Fields(string(data))
+}
+
+// releaseControllers mounts each controller as a cgroup v1 hierarchy at
+// /sys/fs/cgroup/<name>, the place systemd's hybrid layout gives the others.
+// Nothing on this host can use them on cgroup2 (the root enables no
+// controller for its children), so moving them changes nothing for others.
+func releaseControllers(names []string) ([]string, error) {
+	var moved []string
+	for _, n := range names {
+		dir := filepath.Join("/sys/fs/cgroup", n)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return moved, err
+		}
+		if err := unix.Mount("cgroup", dir, "cgroup", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, n); err != nil {
+			return moved, fmt.Errorf("mount %s: %w", dir, err)
+		}
+		moved = append(moved, n)
+	}
+	if left := hybridControllers(); len(left) > 0 {
+		return moved, fmt.Errorf("cgroup2 still holds %s", strings.Join(left, ","))
+	}
+	return moved, nil
+}
+
+// run runs the runtime with the global args and args, returning its error
+// output in the error.
+func (r *Runtime) run(ctx context.Context, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, r.Path, append(r.GlobalArgs(), args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return out, fmt.Errorf("%s %s: %s", r.Name, args[0], msg)
+	}
+	return out, nil
+}

@@ -1,0 +1,117 @@
+// Package monitor is berthd's side of the per-container monitor
+// (cmd/berth-monitor): a small process, one per container, that is the parent
+// of the container's init, holds its stdio or TTY, writes its json-file log,
+// records its exit status and serves attach. It does not depend on berthd:
+// berthd may die and reconnect later by the state directory's path.
+//
+// This package holds the protocol both sides share and the client calls. It
+// must stay light (stdlib and golang.org/x/sys only) because the monitor
+// binary links it too.
+//
+// Wire protocol (all JSON lines end in "\n"):
+//   - fd 3 of the monitor (sync pipe): one line, {"pid":N} once the runtime's
+//     create succeeded, or {"error":"..."}.
+//   - ctl.sock: one request line {"op":"ping"|"resize"|"closeStdin"|"wait",
+//     "height":H,"width":W}, one reply line: {"pid":N}, {}, the ExitStatus,
+//     or {"error":"..."}. "wait" replies once the container has exited.
+//   - attach.sock: the client sends {"stdin":b,"stdout":b,"stderr":b}; the
+//     monitor replies {} (or {"error":"..."}) once the client is registered,
+//     so no output produced after Attach returns is missed; then output
+//     flows (multiplexed frames, or raw with a TTY) and client bytes go to
+//     the container's stdin.
+package monitor
+
+import (
+	"errors"
+	"time"
+)
+
+// Config is what berthd tells a monitor; Start stores it as
+// StateDir/monitor.json, where the monitor reads it.
+type Config struct {
+	ID          string   `json:"id"`          // container ID (64 hex)
+	Runtime     string   `json:"runtime"`     // absolute path of the OCI runtime binary (crun or runc)
+	RuntimeArgs []string `json:"runtimeArgs"` // global args placed before the subcommand, e.g. ["--root","/run/berth/runtime/runc"]
+	Bundle      string   `json:"bundle"`      // directory holding config.json (rootfs already mounted)
+	StateDir    string   `json:"stateDir"`    // per-container exec-root dir: sockets, pid and exit files
+	LogPath     string   `json:"logPath"`     // json-file log path ("" = no log)
+	LogMaxSize  int64    `json:"logMaxSize"`  // bytes before rotation; 0 = unlimited
+	LogMaxFiles int      `json:"logMaxFiles"` // files kept incl. current, >= 1 (rotated: path.1, path.2, ...)
+	Tty         bool     `json:"tty"`
+	OpenStdin   bool     `json:"openStdin"`
+	StdinOnce   bool     `json:"stdinOnce"`
+}
+
+// ExitStatus is how the container's init ended; the monitor stores it as
+// StateDir/exit.json.
+type ExitStatus struct {
+	ExitCode   int       `json:"exitCode"` // WEXITSTATUS, or 128+signal when killed by a signal
+	FinishedAt time.Time `json:"finishedAt"`
+	OOMKilled  bool      `json:"oomKilled"`
+}
+
+// AttachOptions selects the streams of an attach connection.
+type AttachOptions struct {
+	Stdin  bool `json:"stdin"`
+	Stdout bool `json:"stdout"`
+	Stderr bool `json:"stderr"`
+}
+
+// ErrNoMonitor means the container's monitor is not running and left no
+// exit status: the container's fate is unknown (the monitor was killed, or
+// the host rebooted). Callers treat the container as exited with code 255
+// or whatever their reconciliation decides.
+var ErrNoMonitor = errors.New("container monitor is not running and recorded no exit status")
+
+// RuntimeError is a failure reported by the OCI runtime itself, e.g.
+// `exec: "nope": executable file not found in $PATH`. Msg is the runtime's
+// own text, without any prefix of ours.
+type RuntimeError struct {
+	Op       string // "create"
+	Msg      string
+	ExitCode int // the runtime's exit status, -1 if it did not exit normally
+}
+
+func (e *RuntimeError) Error() string { return e.Msg }
+
+// Names of the files in Config.StateDir.
+const (
+	ConfigFile    = "monitor.json"
+	AttachSocket  = "attach.sock"
+	CtlSocket     = "ctl.sock"
+	ConsoleSocket = "console.sock"
+	InitPidFile   = "init.pid"
+	ExitFile      = "exit.json"
+	LogFile       = "monitor.log" // the monitor's own stdout/stderr
+	RuntimeLog    = "runtime.log" // the runtime's --log during create; removed on success
+)
+
+// Stream numbers of the multiplexed attach frames (Docker's stdcopy).
+const (
+	StreamStdout = 1
+	StreamStderr = 2
+)
+
+// CtlRequest is one request on ctl.sock.
+type CtlRequest struct {
+	Op     string `json:"op"`
+	Height uint16 `json:"height,omitempty"`
+	Width  uint16 `json:"width,omitempty"`
+}
+
+// CtlReply is any reply on ctl.sock, and the sync-pipe message: unused
+// fields are omitted. A "wait" reply is the ExitStatus object itself.
+type CtlReply struct {
+	Error string `json:"error,omitempty"`
+	Pid   int    `json:"pid,omitempty"`
+	*ExitStatus
+}
+
+// Ready is the monitor's one message on the sync pipe (fd 3): Pid on
+// success, Error otherwise. RuntimeExitCode is set when the error is the
+// runtime's own (its create failed), so Start returns a *RuntimeError.
+type Ready struct {
+	Pid             int    `json:"pid,omitempty"`
+	Error           string `json:"error,omitempty"`
+	RuntimeExitCode *int   `json:"runtimeExitCode,omitempty"`
+}

@@ -1,0 +1,631 @@
+package monitor_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/jsonlog"
+	"github.com/berth-dev/berth/internal/monitor"
+)
+
+const runcPath = "/usr/sbin/runc"
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+// TestMain doubles as the "berthd" that dies in TestMonitorOutlivesParent:
+// run with BERTH_MONITOR_TEST_PARENT set, it starts a container and prints
+// the pids, then waits to be killed.
+func TestMain(m *testing.M) {
+	if os.Getenv("BERTH_MONITOR_TEST_PARENT") != "" {
+		fakeBerthd()
+		return
+	}
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+func fakeBerthd() {
+	var in struct {
+		Binary string
+		Cfg    monitor.Config
+	}
+	if err := json.Unmarshal([]byte(os.Getenv("BERTH_MONITOR_TEST_PARENT")), &in); err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	initPid, monPid, err := monitor.Start(context.Background(), in.Binary, in.Cfg)
+	if err != nil {
+		fmt.Println("error:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%d %d\n", initPid, monPid)
+	select {}
+}
+
+func needRunc(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	if _, err := os.Stat(runcPath); err != nil {
+		t.Skip("needs " + runcPath)
+	}
+	if _, err := os.Stat("/usr/bin/busybox"); err != nil {
+		t.Skip("needs /usr/bin/busybox")
+	}
+}
+
+// monitorBinary builds cmd/berth-monitor once per test run.
+func monitorBinary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "berth-monitor-bin")
+		if buildErr != nil {
+			return
+		}
+		// Built as it should ship: static, no cgo (a cgo binary maps libc
+		// and uses pthread stacks: more memory per container).
+		// BERTH_MONITOR_TEST_RACE=1 builds it with the race detector.
+		args := []string{"build", "-trimpath", "-ldflags=-s -w"}
+		env := append(os.Environ(), "CGO_ENABLED=0")
+		if os.Getenv("BERTH_MONITOR_TEST_RACE") != "" {
+			args = append(args, "-race")
+			env = append(env, "CGO_ENABLED=1")
+		}
+		cmd := exec.Command("go", append(args, "-o", filepath.Join(buildDir, "berth-monitor"),
+			"github.com/berth-dev/berth/cmd/berth-monitor")...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("build berth-monitor: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return filepath.Join(buildDir, "berth-monitor")
+}
+
+type ctr struct {
+	t        testing.TB
+	cfg      monitor.Config
+	runcRoot string
+}
+
+func randomID(t testing.TB) string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// newContainer writes a bundle with a busybox rootfs running args.
+func newContainer(t testing.TB, args []string, tty bool) *ctr {
+	t.Helper()
+	needRunc(t)
+	dir := t.TempDir()
+	rootfs := filepath.Join(dir, "bundle", "rootfs")
+	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(rootfs, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bb, err := os.ReadFile("/usr/bin/busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rootfs, "bin", "busybox"), bb, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"sh", "echo", "cat", "sleep", "stty", "true"} {
+		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", n)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := map[string]any{
+		"ociVersion": "1.0.2",
+		"process": map[string]any{
+			"terminal": tty,
+			"user":     map[string]any{"uid": 0, "gid": 0},
+			"args":     args,
+			"env":      []string{"PATH=/bin", "TERM=xterm"},
+			"cwd":      "/",
+		},
+		"root":     map[string]any{"path": "rootfs"},
+		"hostname": "monitor-test",
+		"mounts": []map[string]any{
+			{"destination": "/proc", "type": "proc", "source": "proc"},
+			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+			{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		},
+		"linux": map[string]any{
+			"namespaces": []map[string]any{{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network"}},
+		},
+	}
+	b, _ := json.Marshal(spec)
+	if err := os.WriteFile(filepath.Join(dir, "bundle", "config.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := &ctr{t: t, runcRoot: filepath.Join(dir, "runc")}
+	c.cfg = monitor.Config{
+		ID:          randomID(t),
+		Runtime:     runcPath,
+		RuntimeArgs: []string{"--root", c.runcRoot},
+		Bundle:      filepath.Join(dir, "bundle"),
+		StateDir:    filepath.Join(dir, "state"),
+		LogPath:     filepath.Join(dir, "ctr-json.log"),
+		LogMaxFiles: 1,
+		Tty:         tty,
+	}
+	t.Cleanup(func() {
+		c.runc("kill", c.cfg.ID, "KILL")
+		c.runc("delete", "--force", c.cfg.ID)
+	})
+	return c
+}
+
+func (c *ctr) runc(args ...string) (string, error) {
+	out, err := exec.Command(runcPath, append(append([]string{}, c.cfg.RuntimeArgs...), args...)...).CombinedOutput()
+	return string(out), err
+}
+
+func (c *ctr) start() (initPid, monPid int) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	initPid, monPid, err := monitor.Start(ctx, monitorBinary(c.t), c.cfg)
+	if err != nil {
+		c.t.Fatalf("Start: %v", err)
+	}
+	if initPid <= 0 || monPid <= 0 {
+		c.t.Fatalf("Start returned pids %d, %d", initPid, monPid)
+	}
+	c.t.Cleanup(func() { syscall.Kill(monPid, syscall.SIGKILL) })
+	return initPid, monPid
+}
+
+func (c *ctr) runcStart() {
+	c.t.Helper()
+	if out, err := c.runc("start", c.cfg.ID); err != nil {
+		c.t.Fatalf("runc start: %v: %s", err, out)
+	}
+}
+
+func (c *ctr) wait() monitor.ExitStatus {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	st, err := monitor.Wait(ctx, c.cfg.StateDir)
+	if err != nil {
+		c.t.Fatalf("Wait: %v", err)
+	}
+	return st
+}
+
+// readFrames splits a multiplexed attach stream into per-stream output.
+func readFrames(t *testing.T, r io.Reader) (stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	hdr := make([]byte, 8)
+	for {
+		if _, err := io.ReadFull(r, hdr); err != nil {
+			if err != io.EOF {
+				t.Fatalf("read frame header: %v", err)
+			}
+			return out.String(), errb.String()
+		}
+		n := binary.BigEndian.Uint32(hdr[4:])
+		p := make([]byte, n)
+		if _, err := io.ReadFull(r, p); err != nil {
+			t.Fatalf("read frame: %v", err)
+		}
+		switch hdr[0] {
+		case 1:
+			out.Write(p)
+		case 2:
+			errb.Write(p)
+		default:
+			t.Fatalf("bad stream %d", hdr[0])
+		}
+	}
+}
+
+func TestMonitorExitCodeAndLog(t *testing.T) {
+	c := newContainer(t, []string{"sh", "-c", "echo out; echo err >&2; exit 3"}, false)
+	initPid, monPid := c.start()
+	if pid, err := monitor.Ping(context.Background(), c.cfg.StateDir); err != nil || pid != initPid {
+		t.Fatalf("Ping = %d, %v; want %d", pid, err, initPid)
+	}
+	c.runcStart()
+	st := c.wait()
+	if st.ExitCode != 3 || st.OOMKilled || st.FinishedAt.IsZero() {
+		t.Fatalf("exit status %+v, want code 3", st)
+	}
+	var got []string
+	err := jsonlog.Read(context.Background(), c.cfg.LogPath, 1, jsonlog.ReadOptions{Tail: -1}, func(e jsonlog.Entry) error {
+		got = append(got, e.Stream+":"+string(e.Line))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The two streams are separate pipes: their relative order is not fixed.
+	if len(got) != 2 || !contains(got, "stdout:out\n") || !contains(got, "stderr:err\n") {
+		t.Fatalf("log entries %q", got)
+	}
+	// The monitor exits after the container; its state is gone.
+	waitGone(t, monPid)
+	rec, err := monitor.ReadExit(c.cfg.StateDir)
+	if err != nil || rec.ExitCode != 3 {
+		t.Fatalf("ReadExit = %+v, %v", rec, err)
+	}
+	for _, n := range []string{monitor.AttachSocket, monitor.CtlSocket} {
+		if _, err := os.Stat(filepath.Join(c.cfg.StateDir, n)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind: %v", n, err)
+		}
+	}
+	if out, err := c.runc("state", c.cfg.ID); err == nil {
+		t.Errorf("runtime state left behind: %s", out)
+	}
+	// Wait after the monitor is gone reads exit.json.
+	if st := c.wait(); st.ExitCode != 3 {
+		t.Fatalf("Wait after exit = %+v", st)
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("monitor %d still running", pid)
+}
+
+func TestMonitorAttach(t *testing.T) {
+	c := newContainer(t, []string{"sh", "-c", "sleep 0.2; echo hi; echo oops >&2"}, false)
+	c.start()
+	ctx := context.Background()
+	both, err := monitor.Attach(ctx, c.cfg.StateDir, monitor.AttachOptions{Stdout: true, Stderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer both.Close()
+	onlyOut, err := monitor.Attach(ctx, c.cfg.StateDir, monitor.AttachOptions{Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer onlyOut.Close()
+	c.runcStart()
+	both.SetReadDeadline(time.Now().Add(10 * time.Second))
+	onlyOut.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if o, e := readFrames(t, both); o != "hi\n" || e != "oops\n" {
+		t.Fatalf("attach stdout %q stderr %q", o, e)
+	}
+	if o, e := readFrames(t, onlyOut); o != "hi\n" || e != "" {
+		t.Fatalf("stdout-only attach: stdout %q stderr %q", o, e)
+	}
+	if st := c.wait(); st.ExitCode != 0 {
+		t.Fatalf("exit %+v", st)
+	}
+}
+
+func TestMonitorStdinOnce(t *testing.T) {
+	c := newContainer(t, []string{"cat"}, false)
+	c.cfg.OpenStdin, c.cfg.StdinOnce = true, true
+	c.start()
+	conn, err := monitor.Attach(context.Background(), c.cfg.StateDir, monitor.AttachOptions{Stdin: true, Stdout: true, Stderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c.runcStart()
+	if _, err := conn.Write([]byte("hello\nworld\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if o, e := readFrames(t, conn); o != "hello\nworld\n" || e != "" {
+		t.Fatalf("cat echoed stdout %q stderr %q", o, e)
+	}
+	if st := c.wait(); st.ExitCode != 0 {
+		t.Fatalf("exit %+v", st)
+	}
+}
+
+func TestMonitorTTYResize(t *testing.T) {
+	c := newContainer(t, []string{"sh", "-c", "stty size; echo err >&2"}, true)
+	c.start()
+	ctx := context.Background()
+	if err := monitor.Resize(ctx, c.cfg.StateDir, 33, 101); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := monitor.Attach(ctx, c.cfg.StateDir, monitor.AttachOptions{Stdout: true, Stderr: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c.runcStart()
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	out, err := io.ReadAll(conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Raw TTY bytes (no frames), with the terminal's CR LF.
+	if string(out) != "33 101\r\nerr\r\n" {
+		t.Fatalf("tty output %q", out)
+	}
+	if st := c.wait(); st.ExitCode != 0 {
+		t.Fatalf("exit %+v", st)
+	}
+	b, _ := os.ReadFile(c.cfg.LogPath)
+	if !bytes.Contains(b, []byte(`{"log":"33 101\r\n","stream":"stdout","time":"`)) {
+		t.Fatalf("tty log: %s", b)
+	}
+	// Resize on a container without TTY is an error.
+	c2 := newContainer(t, []string{"true"}, false)
+	c2.start()
+	if err := monitor.Resize(ctx, c2.cfg.StateDir, 10, 10); err == nil {
+		t.Fatal("resize without a TTY succeeded")
+	}
+	if err := monitor.CloseStdin(ctx, c2.cfg.StateDir); err != nil {
+		t.Fatal(err)
+	}
+	c2.runcStart()
+	c2.wait()
+}
+
+func TestMonitorExecNotFound(t *testing.T) {
+	c := newContainer(t, []string{"nope"}, false)
+	_, _, err := monitor.Start(context.Background(), monitorBinary(t), c.cfg)
+	if err == nil {
+		c.runcStart()
+		t.Fatal("Start of a missing executable succeeded")
+	}
+	t.Logf("runc create error: %v", err)
+	if !strings.Contains(err.Error(), "executable file not found") {
+		t.Fatalf("error %q does not say the executable was not found", err)
+	}
+	var re *monitor.RuntimeError
+	if !errors.As(err, &re) || re.Op != "create" {
+		t.Fatalf("error %T is not a create *RuntimeError", err)
+	}
+	if out, err := c.runc("state", c.cfg.ID); err == nil {
+		t.Fatalf("runtime state left behind: %s", out)
+	}
+	if _, err := monitor.ReadExit(c.cfg.StateDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("exit status recorded for a container that never ran: %v", err)
+	}
+}
+
+// The monitor and the container outlive the process that started them;
+// a fresh process finds them by the state directory.
+func TestMonitorOutlivesParent(t *testing.T) {
+	c := newContainer(t, []string{"sleep", "1000"}, false)
+	arg, _ := json.Marshal(map[string]any{"Binary": monitorBinary(t), "Cfg": c.cfg})
+	parent := exec.Command(os.Args[0], "-test.run=^$")
+	parent.Env = append(os.Environ(), "BERTH_MONITOR_TEST_PARENT="+string(arg))
+	stdout, _ := parent.StdoutPipe()
+	if err := parent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var initPid, monPid int
+	line := make([]byte, 128)
+	n, _ := stdout.Read(line)
+	if _, err := fmt.Sscanf(string(line[:n]), "%d %d", &initPid, &monPid); err != nil {
+		parent.Process.Kill()
+		parent.Wait()
+		t.Fatalf("fake berthd said %q", line[:n])
+	}
+	t.Cleanup(func() { syscall.Kill(monPid, syscall.SIGKILL) })
+	c.runcStart()
+	parent.Process.Kill() // berthd SIGKILLed
+	parent.Wait()
+
+	ctx := context.Background()
+	if pid, err := monitor.Ping(ctx, c.cfg.StateDir); err != nil || pid != initPid {
+		t.Fatalf("Ping after parent death = %d, %v; want %d", pid, err, initPid)
+	}
+	logMemory(t, monPid)
+
+	type res struct {
+		st  monitor.ExitStatus
+		err error
+	}
+	ch := make(chan res, 1)
+	go func() {
+		st, err := monitor.Wait(ctx, c.cfg.StateDir)
+		ch <- res{st, err}
+	}()
+	// A cancelled Wait returns; the monitor keeps serving others.
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	if _, err := monitor.Wait(cctx, c.cfg.StateDir); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Wait with expired context = %v", err)
+	}
+	cancel()
+	if out, err := c.runc("kill", c.cfg.ID, "KILL"); err != nil {
+		t.Fatalf("runc kill: %v %s", err, out)
+	}
+	select {
+	case r := <-ch:
+		if r.err != nil || r.st.ExitCode != 137 {
+			t.Fatalf("Wait = %+v, %v; want 137", r.st, r.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait did not return after the container was killed")
+	}
+	waitGone(t, monPid)
+}
+
+func logMemory(t *testing.T, pid int) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+	if err != nil {
+		t.Logf("smaps_rollup: %v", err)
+		return
+	}
+	var keep []string
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 2 && (f[0] == "Rss:" || f[0] == "Pss:" || f[0] == "Private_Dirty:" || f[0] == "Anonymous:") {
+			keep = append(keep, f[0]+f[1]+"kB")
+		}
+	}
+	t.Logf("idle monitor %d memory: %s", pid, strings.Join(keep, " "))
+}
+
+// A monitor killed outright leaves no exit status: Wait says so.
+func TestMonitorKilled(t *testing.T) {
+	c := newContainer(t, []string{"sleep", "1000"}, false)
+	_, monPid := c.start()
+	c.runcStart()
+	syscall.Kill(monPid, syscall.SIGKILL)
+	waitGone(t, monPid)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := monitor.Wait(ctx, c.cfg.StateDir); !errors.Is(err, monitor.ErrNoMonitor) {
+		t.Fatalf("Wait with a dead monitor = %v, want ErrNoMonitor", err)
+	}
+	if _, err := monitor.Ping(ctx, c.cfg.StateDir); err == nil {
+		t.Fatal("Ping of a dead monitor succeeded")
+	}
+}
+
+// TestMonitorIdleMemory measures idle monitors: set BERTH_MONITOR_MEMTEST=N
+// to run N sleeping containers and log the average RSS/PSS per monitor.
+func TestMonitorIdleMemory(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("BERTH_MONITOR_MEMTEST"))
+	if n <= 0 {
+		t.Skip("set BERTH_MONITOR_MEMTEST=N to measure N idle monitors")
+	}
+	exec.Command("sync").Run() // a freshly built binary's dirty page cache would count as private
+	var pids []int
+	for i := 0; i < n; i++ {
+		c := newContainer(t, []string{"sleep", "1000"}, i%2 == 1)
+		_, mp := c.start()
+		c.runcStart()
+		pids = append(pids, mp)
+	}
+	time.Sleep(2 * time.Second) // idle
+	if h, _ := strconv.Atoi(os.Getenv("BERTH_MONITOR_MEMTEST_HOLD")); h > 0 {
+		t.Logf("monitor pids %v; holding %ds", pids, h)
+		time.Sleep(time.Duration(h) * time.Second)
+	}
+	sum := map[string]int{}
+	for _, pid := range pids {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/smaps_rollup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			f := strings.Fields(l)
+			if len(f) >= 2 {
+				v, _ := strconv.Atoi(f[1])
+				sum[strings.TrimSuffix(f[0], ":")] += v
+			}
+		}
+		if th, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task"); err == nil {
+			sum["Threads"] += len(th)
+		}
+	}
+	var parts []string
+	for _, k := range []string{"Rss", "Pss", "Pss_Anon", "Pss_File", "Private_Clean", "Private_Dirty", "Anonymous", "Threads"} {
+		parts = append(parts, fmt.Sprintf("%s=%d", k, sum[k]/n))
+	}
+	t.Logf("average over %d idle monitors (kB): %s", n, strings.Join(parts, " "))
+}
+
+// BenchmarkRunTrue times the monitor's part of `run --rm busybox true`:
+// Start (runtime create), runtime start, Wait.
+func BenchmarkRunTrue(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c := newContainer(b, []string{"true"}, false)
+		b.StartTimer()
+		ctx := context.Background()
+		_, _, err := monitor.Start(ctx, monitorBinary(b), c.cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if out, err := c.runc("start", c.cfg.ID); err != nil {
+			b.Fatalf("%v %s", err, out)
+		}
+		if st, err := monitor.Wait(ctx, c.cfg.StateDir); err != nil || st.ExitCode != 0 {
+			b.Fatalf("%+v %v", st, err)
+		}
+	}
+}
+
+// A client that never reads must not hold up the container or its log.
+func TestMonitorSlowClientDropped(t *testing.T) {
+	// 4 MiB of output, far beyond the client queue and socket buffers.
+	line := strings.Repeat("0123456789abcdef", 64) // 1024 bytes + newline
+	c := newContainer(t, []string{"sh", "-c", "i=0; while [ $i -lt 4096 ]; do echo " + line + "; i=$((i+1)); done"}, false)
+	c.start()
+	stuck, err := monitor.Attach(context.Background(), c.cfg.StateDir, monitor.AttachOptions{Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stuck.Close()
+	c.runcStart()
+	if st := c.wait(); st.ExitCode != 0 {
+		t.Fatalf("exit %+v", st)
+	}
+	n := 0
+	err = jsonlog.Read(context.Background(), c.cfg.LogPath, 1, jsonlog.ReadOptions{Tail: -1}, func(e jsonlog.Entry) error {
+		if len(e.Line) != 1025 {
+			return fmt.Errorf("entry of %d bytes", len(e.Line))
+		}
+		n++
+		return nil
+	})
+	if err != nil || n != 4096 {
+		t.Fatalf("log has %d full lines (%v), want 4096", n, err)
+	}
+	// The client was dropped: what it can still read ends well short of
+	// the 4 MiB written.
+	stuck.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.Copy(io.Discard, stuck)
+	if got >= 4096*1025 {
+		t.Fatalf("stuck client received all %d bytes", got)
+	}
+}

@@ -1,0 +1,139 @@
+package monitor
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// Start writes StateDir/monitor.json, launches `binary StateDir` in a session
+// of its own (so it outlives berthd and its signals), and waits for the
+// monitor to report that `runtime create` succeeded. The container is then
+// CREATED: its init waits for the caller's `runtime start ID`. Start returns
+// the init's pid and the monitor's pid.
+//
+// On failure the runtime's own error text comes back as a *RuntimeError and
+// no runtime state is left (the monitor ran `runtime delete --force`). If ctx
+// ends first, the monitor is killed and the container deleted.
+//
+// Files left by a previous run in StateDir (exit status, pid file, sockets)
+// are removed first, so StateDir may be reused for a restart.
+func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid int, err error) {
+	if cfg.ID == "" || cfg.Runtime == "" || cfg.Bundle == "" || cfg.StateDir == "" {
+		return 0, 0, errors.New("monitor: config needs ID, Runtime, Bundle and StateDir")
+	}
+	for _, p := range []*string{&cfg.Runtime, &cfg.Bundle, &cfg.StateDir} {
+		if *p, err = filepath.Abs(*p); err != nil {
+			return 0, 0, err
+		}
+	}
+	if cfg.LogPath != "" {
+		if cfg.LogPath, err = filepath.Abs(cfg.LogPath); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return 0, 0, fmt.Errorf("create container state directory: %w", err)
+	}
+	for _, name := range []string{ExitFile, InitPidFile, AttachSocket, CtlSocket, ConsoleSocket, RuntimeLog} {
+		os.Remove(filepath.Join(cfg.StateDir, name))
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return 0, 0, err
+	}
+	if err := writeFileAtomic(filepath.Join(cfg.StateDir, ConfigFile), append(b, '\n'), 0o600); err != nil {
+		return 0, 0, fmt.Errorf("write monitor config: %w", err)
+	}
+
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	defer syncR.Close()
+	logPath := filepath.Join(cfg.StateDir, LogFile)
+	out, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		out, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		if err != nil {
+			syncW.Close()
+			return 0, 0, err
+		}
+	}
+	cmd := exec.Command(binary, cfg.StateDir)
+	cmd.Stdout, cmd.Stderr = out, out
+	// One P from the first instruction: each extra P keeps its own cache of
+	// heap spans, about 170 kB per idle monitor. The monitor does not pass
+	// this on to the runtime.
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	cmd.ExtraFiles = []*os.File{syncW} // fd 3
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	syncW.Close()
+	out.Close()
+	if err != nil {
+		return 0, 0, fmt.Errorf("start container monitor %s: %w", binary, err)
+	}
+	// Reap the monitor whenever it ends while berthd lives: no zombies.
+	go cmd.Wait()
+	monitorPid = cmd.Process.Pid
+
+	type result struct {
+		rep Ready
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(syncR).ReadBytes('\n')
+		if err != nil {
+			ch <- result{err: err}
+			return
+		}
+		var r result
+		r.err = json.Unmarshal(line, &r.rep)
+		ch <- r
+	}()
+	select {
+	case <-ctx.Done():
+		cmd.Process.Kill()
+		del := exec.Command(cfg.Runtime, append(append([]string{}, cfg.RuntimeArgs...), "delete", "--force", cfg.ID)...)
+		del.Run()
+		return 0, 0, ctx.Err()
+	case r := <-ch:
+		switch {
+		case r.err != nil:
+			msg := tail(logPath)
+			if msg == "" {
+				msg = "no output"
+			}
+			return 0, 0, fmt.Errorf("container monitor exited before the container was created: %s", msg)
+		case r.rep.Error != "" && r.rep.RuntimeExitCode != nil:
+			return 0, 0, &RuntimeError{Op: "create", Msg: r.rep.Error, ExitCode: *r.rep.RuntimeExitCode}
+		case r.rep.Error != "":
+			return 0, 0, fmt.Errorf("container monitor: %s", r.rep.Error)
+		case r.rep.Pid <= 0:
+			return 0, 0, errors.New("container monitor reported no init pid")
+		}
+		return r.rep.Pid, monitorPid, nil
+	}
+}
+
+// tail returns the last line of the monitor's own log, for errors.
+func tail(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	s := strings.TrimSpace(string(b))
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# setup.sh — prepare a fresh Debian 12 machine for Berth and start it.
+# Idempotent; run as root:   sudo scripts/setup.sh
+#
+#   1. installs the system packages Berth and its tests need (apt);
+#   2. builds berthd, berth and berth-monitor and installs them to /usr/local/bin;
+#   3. creates /etc/berth, starts berthd in the background if it is not
+#      running (log /var/log/berthd.log, pidfile /run/berth/berthd.pid) and
+#      waits until it answers /_ping;
+#   4. imports the offline starter image busybox:latest (made from Debian's
+#      busybox-static by scripts/mkbusybox.sh) and runs a first container.
+#
+# --packages-only stops after step 1 (CI uses it before scripts/test.sh).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin"
+
+PACKAGES=(crun runc busybox-static iptables tini docker-registry procps util-linux iproute2 curl ca-certificates)
+BIN_DIR="${BERTH_BIN_DIR:-/usr/local/bin}"
+SOCK="${BERTH_SOCK:-/run/berth/berth.sock}"
+PIDFILE="${BERTH_PIDFILE:-/run/berth/berthd.pid}"
+LOG="${BERTH_LOG:-/var/log/berthd.log}"
+
+log() { printf '==> %s\n' "$*"; }
+die() { printf 'setup.sh: %s\n' "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (sudo scripts/setup.sh): berthd needs namespaces, mounts and cgroups"
+
+install_packages() {
+	local missing=()
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+	done
+	if [ "${#missing[@]}" -eq 0 ]; then
+		log "packages: all present"
+		return
+	fi
+	log "packages: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+install_packages
+if [ "${1:-}" = "--packages-only" ]; then
+	exit 0
+fi
+
+command -v go >/dev/null || die "Go is not installed (expected in PATH or /usr/local/go/bin); install the Go version named in go.mod"
+
+# Build into a scratch dir, then replace the installed files by rename so a
+# running berthd or monitor never sees a half-written binary ("text file busy").
+log "building berthd, berth, berth-monitor"
+build="$(mktemp -d)"
+trap 'rm -rf "$build"' EXIT
+go build -trimpath -o "$build/berthd" ./cmd/berthd
+go build -trimpath -o "$build/berth" ./cmd/berth
+go build -trimpath -ldflags "-s -w" -o "$build/berth-monitor" ./cmd/berth-monitor
+changed=0
+for b in berthd berth berth-monitor; do
+	if ! cmp -s "$build/$b" "$BIN_DIR/$b"; then
+		install -m 0755 "$build/$b" "$BIN_DIR/.$b.new"
+		mv -f "$BIN_DIR/.$b.new" "$BIN_DIR/$b"
+		[ "$b" = berthd ] && changed=1
+		log "installed $BIN_DIR/$b"
+	fi
+done
+
+mkdir -p /etc/berth /run/berth
+chmod 0755 /etc/berth
+
+berthd_pid() {
+	local pid
+	[ -f "$PIDFILE" ] || return 1
+	pid="$(cat "$PIDFILE" 2>/dev/null)" || return 1
+	[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
+	case "$(readlink "/proc/$pid/exe" 2>/dev/null)" in
+	*/berthd*) echo "$pid" ;;
+	*) return 1 ;;
+	esac
+}
+
+ping_ok() { curl -fsS --max-time 2 --unix-socket "$SOCK" http://localhost/_ping >/dev/null 2>&1; }
+
+if pid="$(berthd_pid)" && [ "$changed" -eq 1 ]; then
+	# A new berthd was installed: restart it. Containers keep running, their
+	# monitors do not depend on berthd.
+	log "restarting berthd (pid $pid) to pick up the new binary"
+	kill -TERM "$pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && die "berthd (pid $pid) did not stop within 10 s; see $LOG"
+fi
+
+if ! berthd_pid >/dev/null; then
+	log "starting berthd (log $LOG)"
+	setsid nohup "$BIN_DIR/berthd" -H "unix://$SOCK" --pidfile "$PIDFILE" >>"$LOG" 2>&1 </dev/null &
+fi
+for _ in $(seq 150); do ping_ok && break; sleep 0.1; done
+ping_ok || die "berthd did not answer /_ping on $SOCK within 15 s; last log lines:
+$(tail -n 20 "$LOG" 2>/dev/null)"
+log "berthd is up on unix://$SOCK"
+
+export BERTH_HOST="unix://$SOCK"
+if ! "$BIN_DIR/berth" image inspect busybox:latest >/dev/null 2>&1; then
+	log "importing the offline starter image busybox:latest"
+	tarball="$build/busybox.tar"
+	scripts/mkbusybox.sh "$tarball"
+	"$BIN_DIR/berth" import --change 'CMD ["sh"]' - busybox:latest <"$tarball" >/dev/null
+fi
+
+log "first container:"
+"$BIN_DIR/berth" run --rm busybox echo "hello from berth"
+log "done. Try: berth run --rm -it busybox sh    or    DOCKER_HOST=unix://$SOCK docker ps"

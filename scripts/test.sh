@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# test.sh — the whole test suite: go vet, then every package's tests,
+# including tests/e2e, which start real berthd daemons on temporary roots.
+# Run as root (sudo scripts/test.sh): the end-to-end tests need namespaces
+# and mounts, and skip themselves otherwise.
+#
+# Installs the system packages first when missing (same list as setup.sh),
+# so a fresh machine with only Go works. Exits non-zero if vet or any test
+# fails. Extra arguments go to `go test` (e.g. -run TestPing -v).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+
+if [ "$(id -u)" -eq 0 ]; then
+	scripts/setup.sh --packages-only
+else
+	echo "test.sh: not root: system packages not checked, end-to-end tests will skip" >&2
+fi
+
+status=0
+echo "==> go vet ./..."
+go vet ./... || status=1
+
+# One timeout per test binary; the e2e package is the long one (~10 min
+# budget), the whole run must stay under 20 minutes on 2 cores.
+echo "==> go test ./..."
+go test -count=1 -timeout 15m "$@" ./... || status=1
+
+exit "$status"

@@ -1,0 +1,427 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Daemon is one berthd running on private roots under a short /tmp/b-XXXX
+// directory (unix socket paths are limited to 108 bytes, t.TempDir() paths
+// are too long for that).
+type Daemon struct {
+	Root     string // everything below lives here
+	Sock     string
+	DataRoot string
+	ExecRoot string
+	Pidfile  string
+	LogPath  string
+	Home     string // HOME and DOCKER_CONFIG for the CLIs
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd has exited
+}
+
+// Every root any daemon ever used and every container ID it ever had, for
+// the leak checks after the whole run.
+var (
+	trackMu      sync.Mutex
+	trackedRoots []string
+	trackedIDs   = map[string]bool{}
+)
+
+// startDaemon starts a private berthd with the busybox image imported and
+// stops it, checks it leaked nothing and removes its roots when t ends.
+func startDaemon(t *testing.T) *Daemon {
+	t.Helper()
+	requireEnv(t)
+	d, err := newDaemon()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("berthd log (%s), last lines:\n%s", d.LogPath, d.LogTail(40))
+		}
+		for _, l := range d.Close() {
+			t.Errorf("leak: %s", l)
+		}
+	})
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.importBusybox(); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+var (
+	sharedMu      sync.Mutex
+	sharedDaemons = map[string]*Daemon{}
+	sharedErrs    = map[string]error{}
+)
+
+// sharedDaemon returns the daemon shared by all tests using key (one per
+// test file, for tests that do not interfere), starting it on first use. It
+// is stopped and checked for leaks after all tests ran.
+func sharedDaemon(t *testing.T, key string) *Daemon {
+	t.Helper()
+	requireEnv(t)
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	if err := sharedErrs[key]; err != nil {
+		t.Fatalf("shared daemon %q failed to start earlier: %v", key, err)
+	}
+	if d := sharedDaemons[key]; d != nil {
+		if !d.Running() {
+			t.Fatalf("shared daemon %q is no longer running; log:\n%s", key, d.LogTail(40))
+		}
+		return d
+	}
+	d, err := newDaemon()
+	if err == nil {
+		err = d.Start()
+		if err == nil {
+			err = d.importBusybox()
+		}
+		sharedDaemons[key] = d
+	}
+	if err != nil {
+		sharedErrs[key] = err
+		t.Fatal(err)
+	}
+	return d
+}
+
+func closeSharedDaemons() {
+	sharedMu.Lock()
+	defer sharedMu.Unlock()
+	for key, d := range sharedDaemons {
+		for _, l := range d.Close() {
+			fmt.Fprintf(os.Stderr, "e2e: FAIL: shared daemon %q leaked: %s\n", key, l)
+			markFailed()
+		}
+	}
+}
+
+var failedAfterRun bool
+
+func markFailed() { failedAfterRun = true }
+
+func newDaemon() (*Daemon, error) {
+	root, err := os.MkdirTemp("/tmp", "b-")
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{
+		Root:     root,
+		Sock:     filepath.Join(root, "s.sock"),
+		DataRoot: filepath.Join(root, "data"),
+		ExecRoot: filepath.Join(root, "exec"),
+		Pidfile:  filepath.Join(root, "berthd.pid"),
+		LogPath:  filepath.Join(root, "berthd.log"),
+		Home:     filepath.Join(root, "home"),
+	}
+	if err := os.MkdirAll(d.Home, 0o700); err != nil {
+		return nil, err
+	}
+	trackMu.Lock()
+	trackedRoots = append(trackedRoots, root)
+	trackMu.Unlock()
+	return d, nil
+}
+
+// Start runs berthd on d's roots (again, after Kill or Stop) and waits until
+// it answers /_ping.
+func (d *Daemon) Start() error {
+	logf, err := os.OpenFile(d.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	defer logf.Close()
+	cmd := exec.Command(filepath.Join(binDir, "berthd"),
+		"-H", "unix://"+d.Sock,
+		"--data-root", d.DataRoot,
+		"--exec-root", d.ExecRoot,
+		"--pidfile", d.Pidfile,
+		"-D")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Own process group: a ^C on `go test` must not reach berthd first.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = append(cleanEnv(), "HOME="+d.Home)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start berthd: %v", err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	d.mu.Lock()
+	d.cmd, d.done = cmd, done
+	d.mu.Unlock()
+	return d.waitPing(10 * time.Second)
+}
+
+func (d *Daemon) waitPing(limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	backoff := 2 * time.Millisecond
+	client := d.HTTPClient()
+	for {
+		req, _ := http.NewRequest("GET", "http://berth/_ping", nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return nil
+			}
+			err = fmt.Errorf("/_ping: HTTP %d", resp.StatusCode)
+		}
+		select {
+		case <-d.done:
+			return fmt.Errorf("berthd exited before answering /_ping (%v); log:\n%s", d.cmd.ProcessState, d.LogTail(40))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("berthd did not answer /_ping within %v (last error: %v); log:\n%s", limit, err, d.LogTail(40))
+		}
+		time.Sleep(backoff)
+		if backoff < 100*time.Millisecond {
+			backoff *= 2
+		}
+	}
+}
+
+// Running reports whether berthd's process is still alive.
+func (d *Daemon) Running() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.done == nil {
+		return false
+	}
+	select {
+	case <-d.done:
+		return false
+	default:
+		return true
+	}
+}
+
+// Pid is berthd's process ID (0 when not running).
+func (d *Daemon) Pid() int {
+	if !d.Running() {
+		return 0
+	}
+	return d.cmd.Process.Pid
+}
+
+// Kill sends SIGKILL to berthd and waits for it to die: a crash.
+func (d *Daemon) Kill() {
+	if !d.Running() {
+		return
+	}
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+}
+
+// Stop sends SIGTERM, then SIGKILL after 15 s; it returns whether berthd
+// stopped on SIGTERM.
+func (d *Daemon) Stop() bool {
+	if !d.Running() {
+		return true
+	}
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		return true
+	case <-time.After(15 * time.Second):
+		d.Kill()
+		return false
+	}
+}
+
+func (d *Daemon) importBusybox() error {
+	f, err := os.Open(busyboxTar)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// The starter image's CMD is sh, as in the official busybox image.
+	r := d.runCmd(filepath.Join(binDir, "berth"), d.berthEnv(), f, 60*time.Second,
+		"import", "--change", `CMD ["sh"]`, "-", "busybox:latest")
+	if r.Exit != 0 {
+		return fmt.Errorf("importing the busybox image failed: %s", r)
+	}
+	return nil
+}
+
+// HTTPClient talks to d's socket; use URLs like http://berth/v1.47/info.
+func (d *Daemon) HTTPClient() *http.Client {
+	return &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var dialer net.Dialer
+				return dialer.DialContext(ctx, "unix", d.Sock)
+			},
+			DisableKeepAlives: true,
+		},
+	}
+}
+
+// API does one request and returns status, headers and body.
+func (d *Daemon) API(tb testing.TB, method, path, contentType, body string) (int, http.Header, string) {
+	tb.Helper()
+	req, err := http.NewRequest(method, "http://berth"+path, strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := d.HTTPClient().Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	var sb strings.Builder
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		sb.Write(buf[:n])
+		if err != nil {
+			break
+		}
+	}
+	return resp.StatusCode, resp.Header, sb.String()
+}
+
+// containerIDs lists every container the daemon knows, via the API.
+func (d *Daemon) containerIDs() ([]string, error) {
+	resp, err := d.HTTPClient().Get("http://berth/containers/json?all=1")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return nil, fmt.Errorf("GET /containers/json: HTTP %d", resp.StatusCode)
+	}
+	var list []struct{ Id string }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(list))
+	for _, c := range list {
+		ids = append(ids, c.Id)
+	}
+	return ids, nil
+}
+
+// LogTail returns the last n lines of berthd's log.
+func (d *Daemon) LogTail(n int) string {
+	b, _ := os.ReadFile(d.LogPath)
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Close removes every container through the API, stops berthd, reports
+// what it left behind (mounts, processes, runtime state), then cleans that
+// up by force and removes the roots. It returns the leaks found.
+func (d *Daemon) Close() []string {
+	var leaks []string
+	if d.Running() {
+		ids, err := d.containerIDs()
+		if err != nil {
+			leaks = append(leaks, fmt.Sprintf("listing containers before shutdown: %v", err))
+		}
+		trackMu.Lock()
+		for _, id := range ids {
+			trackedIDs[id] = true
+		}
+		trackMu.Unlock()
+		client := d.HTTPClient()
+		client.Timeout = 60 * time.Second
+		for _, id := range ids {
+			req, _ := http.NewRequest("DELETE", "http://berth/containers/"+id+"?force=1&v=1", nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				leaks = append(leaks, fmt.Sprintf("DELETE /containers/%s?force=1: %v", id[:12], err))
+				continue
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 204 && resp.StatusCode != 404 {
+				leaks = append(leaks, fmt.Sprintf("DELETE /containers/%s?force=1: HTTP %d", id[:12], resp.StatusCode))
+			}
+		}
+		if !d.Stop() {
+			leaks = append(leaks, "berthd did not exit within 15 s of SIGTERM")
+		}
+	}
+	leaks = append(leaks, d.leaks()...)
+	d.forceCleanup()
+	if err := os.RemoveAll(d.Root); err != nil {
+		leaks = append(leaks, fmt.Sprintf("removing %s: %v", d.Root, err))
+	}
+	return leaks
+}
+
+// leaks lists what is left of d after all its containers were removed and
+// berthd stopped: mounts under its root, processes using its root (monitors,
+// container processes), runtime state files.
+func (d *Daemon) leaks() []string {
+	var out []string
+	for _, m := range mountsUnder(d.Root) {
+		out = append(out, "mount left: "+m)
+	}
+	for _, p := range processesUsing(d.Root) {
+		out = append(out, "process left: "+p.String())
+	}
+	filepath.WalkDir(d.ExecRoot, func(path string, e os.DirEntry, err error) error {
+		if err == nil && !e.IsDir() && e.Name() == "state.json" {
+			out = append(out, "runtime state left: "+path)
+		}
+		return nil
+	})
+	return out
+}
+
+func (d *Daemon) forceCleanup() {
+	for _, p := range processesUsing(d.Root) {
+		thawProcess(p.pid)
+		syscall.Kill(p.pid, syscall.SIGKILL)
+	}
+	if len(processesUsing(d.Root)) > 0 {
+		time.Sleep(200 * time.Millisecond)
+	}
+	unmountUnder(d.Root)
+}
+
+// cleanEnv is the test's environment without anything that would point a
+// CLI at another engine.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch {
+		case k == "HOME", strings.HasPrefix(k, "DOCKER_"), strings.HasPrefix(k, "BERTH_"):
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+var errTimeout = errors.New("timed out")

@@ -1,0 +1,216 @@
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// mountsUnder lists mount points at or below dir, deepest first.
+func mountsUnder(dir string) []string {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMountinfo(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// unescapeMountinfo undoes the kernel's octal escapes (\040 for a space...).
+func unescapeMountinfo(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if v, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(v))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func unmountUnder(dir string) {
+	// Repeat: a detached parent can reveal mounts stacked below it.
+	for i := 0; i < 5; i++ {
+		ms := mountsUnder(dir)
+		if len(ms) == 0 {
+			return
+		}
+		for _, m := range ms {
+			syscall.Unmount(m, syscall.MNT_DETACH)
+		}
+	}
+}
+
+type proc struct {
+	pid  int
+	exe  string
+	why  string
+	args string
+}
+
+func (p proc) String() string {
+	return fmt.Sprintf("pid %d (%s) %q: %s", p.pid, p.exe, p.args, p.why)
+}
+
+// processesUsing finds processes tied to dir: their executable, root,
+// working directory, command line or an open file lies under it. That covers
+// berthd, monitors (logs, sockets under the roots) and container processes
+// (their root is an overlay mount under the data-root).
+func processesUsing(dir string) []proc {
+	return scanProcs(func(pid int, exe string) string {
+		under := func(p string) bool { return p == dir || strings.HasPrefix(p, dir+"/") }
+		if under(exe) {
+			return "executable under " + dir
+		}
+		if r, err := os.Readlink(fmt.Sprintf("/proc/%d/root", pid)); err == nil && r != "/" && under(r) {
+			return "root is " + r
+		}
+		if c, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil && under(c) {
+			return "cwd is " + c
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(b), dir+"/") {
+			return "command line names " + dir
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if l, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && under(l) {
+				return "holds " + l
+			}
+		}
+		return ""
+	})
+}
+
+// processesRunning finds processes whose executable is path.
+func processesRunning(path string) []proc {
+	return scanProcs(func(pid int, exe string) string {
+		if exe == path || exe == path+" (deleted)" {
+			return "runs " + path
+		}
+		return ""
+	})
+}
+
+func scanProcs(match func(pid int, exe string) string) []proc {
+	ents, _ := os.ReadDir("/proc")
+	self := os.Getpid()
+	var out []proc
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == self {
+			continue
+		}
+		exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+		if why := match(pid, exe); why != "" {
+			args, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			out = append(out, proc{pid: pid, exe: exe, why: why, args: strings.ReplaceAll(strings.TrimRight(string(args), "\x00"), "\x00", " ")})
+		}
+	}
+	return out
+}
+
+// thawProcess thaws pid's freezer cgroup (cgroup v1) so a paused container
+// can be killed.
+func thawProcess(pid int) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) == 3 && parts[1] == "freezer" && parts[2] != "/" {
+			os.WriteFile(filepath.Join("/sys/fs/cgroup/freezer", parts[2], "freezer.state"), []byte("THAWED"), 0)
+		}
+	}
+}
+
+// runtimeStateDirs are where crun and runc keep per-container state when
+// not told otherwise.
+var runtimeStateDirs = []string{"/run/runc", "/run/crun", "/run/user/0/crun"}
+
+// globalLeaks checks, after every daemon was closed, that nothing from the
+// run is left: mounts under any test root, monitor or berthd processes of
+// the binaries built for this run, runtime state or cgroups named after any
+// container ID the daemons had.
+func globalLeaks() []string {
+	var out []string
+	trackMu.Lock()
+	roots := append([]string(nil), trackedRoots...)
+	ids := make([]string, 0, len(trackedIDs))
+	for id := range trackedIDs {
+		ids = append(ids, id)
+	}
+	trackMu.Unlock()
+	for _, r := range roots {
+		for _, m := range mountsUnder(r) {
+			out = append(out, "mount: "+m)
+		}
+		for _, p := range processesUsing(r) {
+			out = append(out, "process: "+p.String())
+		}
+	}
+	for _, b := range []string{"berthd", "berth-monitor"} {
+		for _, p := range processesRunning(filepath.Join(binDir, b)) {
+			out = append(out, "process: "+p.String())
+		}
+	}
+	for _, id := range ids {
+		for _, d := range runtimeStateDirs {
+			if _, err := os.Stat(filepath.Join(d, id)); err == nil {
+				out = append(out, "runtime state: "+filepath.Join(d, id))
+			}
+		}
+		for _, pat := range []string{"/sys/fs/cgroup/*/" + id + "*", "/sys/fs/cgroup/*/*/" + id + "*", "/sys/fs/cgroup/*/*/*" + id + "*", "/sys/fs/cgroup/*" + id + "*"} {
+			ms, _ := filepath.Glob(pat)
+			for _, m := range ms {
+				out = append(out, "cgroup: "+m)
+			}
+		}
+	}
+	return out
+}
+
+func forceGlobalCleanup() {
+	trackMu.Lock()
+	roots := append([]string(nil), trackedRoots...)
+	trackMu.Unlock()
+	for _, r := range roots {
+		for _, p := range processesUsing(r) {
+			thawProcess(p.pid)
+			syscall.Kill(p.pid, syscall.SIGKILL)
+		}
+		unmountUnder(r)
+		os.RemoveAll(r)
+	}
+	for _, b := range []string{"berthd", "berth-monitor"} {
+		for _, p := range processesRunning(filepath.Join(binDir, b)) {
+			syscall.Kill(p.pid, syscall.SIGKILL)
+		}
+	}
+}
