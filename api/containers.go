@@ -40,6 +40,9 @@ type ContainerBackend interface {
 	ExecStart(ctx context.Context, id string, tty bool, consoleSize *[2]uint, client containers.Stream) error
 	ExecInspect(ctx context.Context, id string) (*container.ExecInspectResponse, error)
 	ExecResize(ctx context.Context, id string, height, width uint16) error
+
+	Changes(ctx context.Context, ref string) ([]container.FilesystemChange, error)
+	Export(ctx context.Context, ref string, w io.Writer) error
 }
 
 func (s *Server) containerRoutes() {
@@ -61,6 +64,31 @@ func (s *Server) containerRoutes() {
 	s.handle("GET /containers/{id}/top", s.getContainerTop)
 	s.handle("POST /containers/prune", s.postContainersPrune)
 	s.handle("POST /containers/{id}/update", s.postContainerUpdate)
+	s.handle("GET /containers/{id}/changes", s.getContainerChanges)
+	s.handle("GET /containers/{id}/export", s.getContainerExport)
+}
+
+func (s *Server) getContainerChanges(w http.ResponseWriter, r *http.Request) error {
+	changes, err := s.b.Containers.Changes(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if changes == nil {
+		changes = []container.FilesystemChange{}
+	}
+	return writeJSON(w, http.StatusOK, changes)
+}
+
+func (s *Server) getContainerExport(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := s.b.Containers.Inspect(r.Context(), id, false); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/x-tar")
+	if err := s.b.Containers.Export(r.Context(), id, w); err != nil {
+		s.log.Warn("export", "id", id, "err", err)
+	}
+	return nil
 }
 
 func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) error {

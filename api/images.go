@@ -585,3 +585,5 @@ func (s *Server) imageCommit(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusCreated, map[string]string{"Id": img.ID})
 }
+
+var _ ImageBackend = (*images.Service)(nil)

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -35,6 +36,7 @@ type Backends struct {
 	Containers ContainerBackend
 	Images     ImageBackend
 	System     SystemBackend
+	Events     *events.Service
 }
 
 // Server is the HTTP side of berthd.

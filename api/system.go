@@ -2,7 +2,13 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"time"
+
+	evengine "github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/moby/moby/api/types/events"
 
 	"github.com/moby/moby/api/types/system"
 )
@@ -50,17 +56,76 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, info)
 }
 
-// getEvents streams nothing yet but keeps the connection open, so clients
-// that subscribe (docker compose, SDKs) work until events are recorded.
+// getEvents streams events as JSON messages: the recorded ones since
+// `since`, then new ones until `until` or the client leaves.
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
+	since, err := parseTime(r.URL.Query().Get("since"))
+	if err != nil {
+		return err
+	}
+	until, err := parseTime(r.URL.Query().Get("until"))
+	if err != nil {
+		return err
+	}
+	filters, err := filtersValue(r)
+	if err != nil {
+		return err
+	}
+	for k := range filters {
+		switch k {
+		case "type", "event", "container", "image", "network", "volume", "label", "daemon", "scope":
+		default:
+			return errdefs.Invalid("invalid filter '%s'", k)
+		}
+	}
+	past, ch, cancel := s.b.Events.Subscribe(since)
+	defer cancel()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
+	flusher, _ := w.(http.Flusher)
+	enc := json.NewEncoder(w)
+	send := func(m events.Message) bool {
+		if !until.IsZero() && m.TimeNano > until.UnixNano() {
+			return false
+		}
+		if evengine.Match(m, filters) {
+			if enc.Encode(m) != nil {
+				return false
+			}
+		}
+		return true
 	}
-	if r.URL.Query().Get("until") != "" {
-		return nil
+	for _, m := range past {
+		if !send(m) {
+			return nil
+		}
 	}
-	<-r.Context().Done()
-	return nil
+	if flusher != nil {
+		flusher.Flush()
+	}
+	var deadline <-chan time.Time
+	if !until.IsZero() {
+		d := time.Until(until)
+		if d <= 0 {
+			return nil
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		deadline = t.C
+	}
+	for {
+		select {
+		case m := <-ch:
+			if !send(m) {
+				return nil
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		case <-deadline:
+			return nil
+		case <-r.Context().Done():
+			return nil
+		}
+	}
 }

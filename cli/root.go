@@ -16,7 +16,6 @@ import (
 	"github.com/berth-dev/berth/cli/command/system"
 	"github.com/berth-dev/berth/cli/opts"
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 )
 
 type globalOptions struct {
@@ -172,5 +171,3 @@ func Run(ctx context.Context, args []string, in io.ReadCloser, out, errw io.Writ
 	fmt.Fprintln(errw, msg)
 	return 1
 }
-
-var _ = pflag.ContinueOnError

@@ -54,6 +54,17 @@ type Config struct {
 	TLSKey                 string            `json:"tlskey,omitempty"`
 	MaxConcurrentDownloads *int              `json:"max-concurrent-downloads,omitempty"`
 	MaxConcurrentUploads   *int              `json:"max-concurrent-uploads,omitempty"`
+	// AllowPlainTCP accepts serving the API without TLS on a non-loopback
+	// address. Anyone who reaches it is root on this host.
+	AllowPlainTCP bool `json:"allow-plain-tcp,omitempty"`
+}
+
+// TLSDir is where `berthd certs` writes the server's files by default.
+const TLSDir = "/etc/berth/tls"
+
+// tlsOn reports whether TCP listeners use TLS.
+func (c *Config) tlsOn() bool {
+	return (c.TLS != nil && *c.TLS) || (c.TLSVerify != nil && *c.TLSVerify)
 }
 
 // Defaults fills what neither the file nor the flags set.
@@ -89,6 +100,15 @@ func (c *Config) Defaults() {
 	}
 	if c.Group == "" {
 		c.Group = "berth"
+	}
+	if c.TLSCACert == "" {
+		c.TLSCACert = TLSDir + "/ca.pem"
+	}
+	if c.TLSCert == "" {
+		c.TLSCert = TLSDir + "/server-cert.pem"
+	}
+	if c.TLSKey == "" {
+		c.TLSKey = TLSDir + "/server-key.pem"
 	}
 	if c.ShutdownTimeout == nil {
 		n := 15

@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
@@ -33,6 +36,7 @@ type Daemon struct {
 	runtimes   *runtime.Set
 	images     *images.Service
 	containers *containers.Service
+	events     *events.Service
 	servers    []*http.Server
 	started    time.Time
 }
@@ -144,7 +148,9 @@ func (d *Daemon) setup() error {
 	if err != nil {
 		return err
 	}
+	d.events = events.New()
 	d.containers, err = containers.New(containers.Config{
+		Events:   d.events,
 		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: monitorPath, InitPath: initPath,
 		LogMaxSize: logMax, LogMaxFiles: logFiles, CgroupParent: cfg.CgroupParent,
 	}, db, d.images, d.runtimes, d.log)
@@ -152,9 +158,11 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	d.images.SetInUse(d.containers.ImageUsers)
+	d.images.SetRunningCheck(d.containers.IsRunning)
 	if err := d.containers.Reconcile(context.Background()); err != nil {
 		d.log.Error("reconcile", "err", err)
 	}
+	d.containers.RestartOnBoot(context.Background())
 	return nil
 }
 
@@ -211,7 +219,7 @@ func writePidfile(path string) error {
 
 // serve opens every -H listener and serves the API on it.
 func (d *Daemon) serve(errCh chan<- error) error {
-	handler := api.New(api.Backends{Containers: d.containers, Images: d.images, System: d}, d.log)
+	handler := api.New(api.Backends{Containers: d.containers, Images: d.images, System: d, Events: d.events}, d.log)
 	for _, h := range d.cfg.Hosts {
 		l, err := d.listen(h)
 		if err != nil {
@@ -267,20 +275,69 @@ func (d *Daemon) listen(addr string) (net.Listener, error) {
 		}
 		return l, nil
 	case "tcp":
-		host, _, err := net.SplitHostPort(rest)
+		host, port, err := net.SplitHostPort(rest)
 		if err != nil {
 			return nil, fmt.Errorf("invalid -H %s: %v", addr, err)
 		}
-		ip := net.ParseIP(host)
-		if host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-			return nil, fmt.Errorf("refusing to serve the API without TLS on %s: anyone who can reach it gets root on this host. Listen on 127.0.0.1, or use a unix socket", addr)
+		if port == "" {
+			port = "2375"
+			if d.cfg.tlsOn() {
+				port = "2376"
+			}
+			rest = net.JoinHostPort(host, port)
 		}
-		d.log.Warn("serving the API on plain TCP: anyone on this host who can reach it controls berthd", "addr", rest)
+		if d.cfg.tlsOn() {
+			tc, err := serverTLS(d.cfg)
+			if err != nil {
+				return nil, err
+			}
+			l, err := net.Listen("tcp", rest)
+			if err != nil {
+				return nil, err
+			}
+			if tc.ClientAuth != tls.RequireAndVerifyClientCert {
+				d.log.Warn("TLS without --tlsverify: clients are not authenticated; anyone who reaches this port controls berthd", "addr", rest)
+			}
+			return tls.NewListener(l, tc), nil
+		}
+		ip := net.ParseIP(host)
+		loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+		if !loopback && !d.cfg.AllowPlainTCP {
+			return nil, fmt.Errorf("refusing to serve the API without TLS on %s: anyone who can reach it gets root on this host. Use --tlsverify with certificates from `berthd certs`, listen on 127.0.0.1, or pass --allow-plain-tcp to accept the risk", addr)
+		}
+		if !loopback {
+			d.log.Warn("!!! SERVING THE API ON PLAIN TCP WITHOUT TLS !!! Anyone who can reach this address has root on this host", "addr", rest)
+		} else {
+			d.log.Warn("serving the API on plain TCP on loopback: every local user who can connect controls berthd", "addr", rest)
+		}
 		return net.Listen("tcp", rest)
 	case "fd":
 		return fdListener(rest)
 	}
 	return nil, fmt.Errorf("invalid -H %s: protocol %q is not unix, tcp or fd", addr, proto)
+}
+
+// serverTLS loads the server certificate; with tlsverify, clients must
+// present a certificate signed by the CA.
+func serverTLS(cfg *Config) (*tls.Config, error) {
+	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+	if err != nil {
+		return nil, fmt.Errorf("load TLS certificate (%s, %s): %w; create them with `berthd certs`", cfg.TLSCert, cfg.TLSKey, err)
+	}
+	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if cfg.TLSVerify != nil && *cfg.TLSVerify {
+		pem, err := os.ReadFile(cfg.TLSCACert)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS CA %s: %w", cfg.TLSCACert, err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("no certificate found in %s", cfg.TLSCACert)
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.RequireAndVerifyClientCert
+	}
+	return tc, nil
 }
 
 // fdListener serves on a socket passed by systemd socket activation.

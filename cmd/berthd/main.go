@@ -6,19 +6,25 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/daemon"
+	"github.com/berth-dev/berth/internal/tlsgen"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
+// flagOpts holds flag values before they are merged into the config.
+type flagOpts struct {
+	cfg                         daemon.Config
+	tls, tlsVerify, liveRestore bool
+	configFile                  string
+	validate, version           bool
+}
+
 func main() {
-	var (
-		cfg        daemon.Config
-		configFile string
-		validate   bool
-		version    bool
-	)
+	var o flagOpts
 	cmd := &cobra.Command{
 		Use:           "berthd [OPTIONS]",
 		Short:         "Berth container engine daemon",
@@ -26,87 +32,125 @@ func main() {
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if version {
+			if o.version {
 				fmt.Printf("Berth version %s (API %s)\n", api.Version, api.APIVersion)
 				return nil
 			}
-			explicit := cmd.Flags().Changed("config-file")
-			fileCfg, fileSet, err := daemon.LoadFile(configFile, explicit)
+			cfg, err := loadConfig(cmd.Flags(), &o)
 			if err != nil {
 				return err
 			}
-			flagSet := map[string]bool{}
-			cmd.Flags().Visit(func(f *pflagFlag) {
-				if key, ok := flagKeys[f.Name]; ok {
-					flagSet[key] = true
-				}
-			})
-			if err := daemon.Conflicts(flagSet, fileSet); err != nil {
-				return err
-			}
-			merged := merge(fileCfg, &cfg, flagSet)
-			if validate {
+			if o.validate {
 				fmt.Println("configuration OK")
 				return nil
 			}
-			return daemon.Run(merged)
+			return daemon.Run(cfg)
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&cfg.Hosts, "host", "H", nil, "Daemon socket(s) to connect to")
-	f.StringVar(&cfg.DataRoot, "data-root", "", "Root directory of persistent Berth state (default /var/lib/berth)")
-	f.StringVar(&cfg.ExecRoot, "exec-root", "", "Root directory for execution state files (default /run/berth)")
-	f.StringVarP(&cfg.Pidfile, "pidfile", "p", "", "Path to use for daemon PID file (default <exec-root>/berthd.pid)")
-	f.StringVar(&configFile, "config-file", "/etc/berth/daemon.json", "Daemon configuration file")
-	f.BoolVarP(&cfg.Debug, "debug", "D", false, "Enable debug mode")
-	f.StringVarP(&cfg.LogLevel, "log-level", "l", "", `Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")`)
-	f.StringVar(&cfg.DefaultRuntime, "default-runtime", "", "Default OCI runtime for containers (crun or runc; default: the fastest that works here)")
-	f.StringVarP(&cfg.Group, "group", "G", "", `Group for the unix socket (default "berth")`)
-	f.StringVar(&cfg.CgroupParent, "cgroup-parent", "", "Parent cgroup for all containers")
-	f.BoolVar(&validate, "validate", false, "Validate daemon configuration and exit")
-	f.BoolVarP(&version, "version", "v", false, "Print version information and quit")
+	f.StringSliceVarP(&o.cfg.Hosts, "host", "H", nil, "Daemon socket(s) to connect to")
+	f.StringVar(&o.cfg.DataRoot, "data-root", "", "Root directory of persistent Berth state (default /var/lib/berth)")
+	f.StringVar(&o.cfg.ExecRoot, "exec-root", "", "Root directory for execution state files (default /run/berth)")
+	f.StringVarP(&o.cfg.Pidfile, "pidfile", "p", "", "Path to use for daemon PID file (default <exec-root>/berthd.pid)")
+	f.StringVar(&o.configFile, "config-file", "/etc/berth/daemon.json", "Daemon configuration file")
+	f.BoolVarP(&o.cfg.Debug, "debug", "D", false, "Enable debug mode")
+	f.StringVarP(&o.cfg.LogLevel, "log-level", "l", "", `Set the logging level ("debug"|"info"|"warn"|"error"|"fatal")`)
+	f.StringVar(&o.cfg.DefaultRuntime, "default-runtime", "", "Default OCI runtime for containers (crun or runc; default: the fastest that works here)")
+	f.StringVarP(&o.cfg.Group, "group", "G", "", `Group for the unix socket (default "berth")`)
+	f.StringVar(&o.cfg.CgroupParent, "cgroup-parent", "", "Parent cgroup for all containers")
+	f.BoolVar(&o.tls, "tls", false, "Use TLS; implied by --tlsverify")
+	f.BoolVar(&o.tlsVerify, "tlsverify", false, "Use TLS and verify the remote")
+	f.StringVar(&o.cfg.TLSCACert, "tlscacert", "", "Trust certs signed only by this CA (default "+daemon.TLSDir+"/ca.pem)")
+	f.StringVar(&o.cfg.TLSCert, "tlscert", "", "Path to TLS certificate file (default "+daemon.TLSDir+"/server-cert.pem)")
+	f.StringVar(&o.cfg.TLSKey, "tlskey", "", "Path to TLS key file (default "+daemon.TLSDir+"/server-key.pem)")
+	f.BoolVar(&o.cfg.AllowPlainTCP, "allow-plain-tcp", false, "Serve plain TCP on non-loopback addresses (DANGEROUS: gives root to anyone who reaches it)")
+	f.BoolVar(&o.liveRestore, "live-restore", true, "Keep containers running while the daemon is down")
+	f.StringSliceVar(&o.cfg.InsecureRegistries, "insecure-registry", nil, "Enable insecure registry communication")
+	f.StringSliceVar(&o.cfg.RegistryMirrors, "registry-mirror", nil, "Preferred registry mirror")
+	f.BoolVar(&o.validate, "validate", false, "Validate daemon configuration and exit")
+	f.BoolVarP(&o.version, "version", "v", false, "Print version information and quit")
+	cmd.AddCommand(certsCommand())
 	if err := cmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "berthd:", err)
 		os.Exit(1)
 	}
 }
 
-// flagKeys maps flag names to the daemon.json keys they set.
-var flagKeys = map[string]string{
-	"host": "hosts", "data-root": "data-root", "exec-root": "exec-root", "pidfile": "pidfile",
-	"debug": "debug", "log-level": "log-level", "default-runtime": "default-runtime", "group": "group",
-	"cgroup-parent": "cgroup-parent",
+// flagKeys maps flag names to the daemon.json keys they set, and copies
+// the flag's value into the configuration.
+var flagKeys = map[string]struct {
+	key   string
+	apply func(dst *daemon.Config, o *flagOpts)
+}{
+	"host":              {"hosts", func(d *daemon.Config, o *flagOpts) { d.Hosts = o.cfg.Hosts }},
+	"data-root":         {"data-root", func(d *daemon.Config, o *flagOpts) { d.DataRoot = o.cfg.DataRoot }},
+	"exec-root":         {"exec-root", func(d *daemon.Config, o *flagOpts) { d.ExecRoot = o.cfg.ExecRoot }},
+	"pidfile":           {"pidfile", func(d *daemon.Config, o *flagOpts) { d.Pidfile = o.cfg.Pidfile }},
+	"debug":             {"debug", func(d *daemon.Config, o *flagOpts) { d.Debug = o.cfg.Debug }},
+	"log-level":         {"log-level", func(d *daemon.Config, o *flagOpts) { d.LogLevel = o.cfg.LogLevel }},
+	"default-runtime":   {"default-runtime", func(d *daemon.Config, o *flagOpts) { d.DefaultRuntime = o.cfg.DefaultRuntime }},
+	"group":             {"group", func(d *daemon.Config, o *flagOpts) { d.Group = o.cfg.Group }},
+	"cgroup-parent":     {"cgroup-parent", func(d *daemon.Config, o *flagOpts) { d.CgroupParent = o.cfg.CgroupParent }},
+	"tls":               {"tls", func(d *daemon.Config, o *flagOpts) { d.TLS = &o.tls }},
+	"tlsverify":         {"tlsverify", func(d *daemon.Config, o *flagOpts) { d.TLSVerify = &o.tlsVerify }},
+	"tlscacert":         {"tlscacert", func(d *daemon.Config, o *flagOpts) { d.TLSCACert = o.cfg.TLSCACert }},
+	"tlscert":           {"tlscert", func(d *daemon.Config, o *flagOpts) { d.TLSCert = o.cfg.TLSCert }},
+	"tlskey":            {"tlskey", func(d *daemon.Config, o *flagOpts) { d.TLSKey = o.cfg.TLSKey }},
+	"allow-plain-tcp":   {"allow-plain-tcp", func(d *daemon.Config, o *flagOpts) { d.AllowPlainTCP = o.cfg.AllowPlainTCP }},
+	"live-restore":      {"live-restore", func(d *daemon.Config, o *flagOpts) { d.LiveRestore = &o.liveRestore }},
+	"insecure-registry": {"insecure-registries", func(d *daemon.Config, o *flagOpts) { d.InsecureRegistries = o.cfg.InsecureRegistries }},
+	"registry-mirror":   {"registry-mirrors", func(d *daemon.Config, o *flagOpts) { d.RegistryMirrors = o.cfg.RegistryMirrors }},
 }
 
-// merge overlays the flags that were set on the file's configuration.
-func merge(file, flags *daemon.Config, set map[string]bool) *daemon.Config {
-	out := *file
-	if set["hosts"] {
-		out.Hosts = flags.Hosts
+// loadConfig reads the config file and overlays the flags that were set;
+// a key set both ways is an error naming it, as dockerd does.
+func loadConfig(flags *pflag.FlagSet, o *flagOpts) (*daemon.Config, error) {
+	fileCfg, fileSet, err := daemon.LoadFile(o.configFile, flags.Changed("config-file"))
+	if err != nil {
+		return nil, err
 	}
-	if set["data-root"] {
-		out.DataRoot = flags.DataRoot
+	flagSet := map[string]bool{}
+	flags.Visit(func(f *pflag.Flag) {
+		if k, ok := flagKeys[f.Name]; ok {
+			flagSet[k.key] = true
+		}
+	})
+	if err := daemon.Conflicts(flagSet, fileSet); err != nil {
+		return nil, err
 	}
-	if set["exec-root"] {
-		out.ExecRoot = flags.ExecRoot
+	cfg := *fileCfg
+	flags.Visit(func(f *pflag.Flag) {
+		if k, ok := flagKeys[f.Name]; ok {
+			k.apply(&cfg, o)
+		}
+	})
+	return &cfg, nil
+}
+
+// certsCommand makes the CA, server and client certificates for remote
+// access with --tlsverify.
+func certsCommand() *cobra.Command {
+	var o tlsgen.Options
+	home, _ := os.UserHomeDir()
+	cmd := &cobra.Command{
+		Use:   "certs [OPTIONS]",
+		Short: "Create a CA, a server certificate for this host and a client certificate for --tlsverify",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := tlsgen.Generate(o); err != nil {
+				return err
+			}
+			fmt.Printf("Server files in %s (ca.pem, server-cert.pem, server-key.pem)\n", o.Dir)
+			if o.ClientDir != "" {
+				fmt.Printf("Client files in %s (ca.pem, cert.pem, key.pem): use DOCKER_CERT_PATH=%s DOCKER_TLS_VERIFY=1\n", o.ClientDir, o.ClientDir)
+			}
+			fmt.Println("Start berthd with: berthd --tlsverify -H tcp://0.0.0.0:2376")
+			return nil
+		},
 	}
-	if set["pidfile"] {
-		out.Pidfile = flags.Pidfile
-	}
-	if set["debug"] {
-		out.Debug = flags.Debug
-	}
-	if set["log-level"] {
-		out.LogLevel = flags.LogLevel
-	}
-	if set["default-runtime"] {
-		out.DefaultRuntime = flags.DefaultRuntime
-	}
-	if set["group"] {
-		out.Group = flags.Group
-	}
-	if set["cgroup-parent"] {
-		out.CgroupParent = flags.CgroupParent
-	}
-	return &out
+	cmd.Flags().StringVar(&o.Dir, "dir", daemon.TLSDir, "Directory for the CA and server files")
+	cmd.Flags().StringVar(&o.ClientDir, "client-dir", filepath.Join(home, ".berth"), "Directory for the client files (\"\" to skip)")
+	cmd.Flags().StringSliceVar(&o.Hosts, "host", nil, "Extra DNS names or IP addresses for the server certificate")
+	cmd.Flags().StringVar(&o.ClientName, "client-name", "client", "Common name of the client certificate")
+	return cmd
 }

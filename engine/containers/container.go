@@ -75,8 +75,9 @@ type entry struct {
 	removed chan struct{}
 	// execs of this container, by exec ID.
 	execs map[string]*execEntry
-	// busy is set while a lifecycle operation (start/stop/remove) runs.
-	busy bool
+	// backoff is the current restart back-off; restartTimer a pending restart.
+	backoff      time.Duration
+	restartTimer *time.Timer
 }
 
 func newEntry(c Container) *entry {

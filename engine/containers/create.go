@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/internal/stringid"
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
+	evtypes "github.com/moby/moby/api/types/events"
 )
 
 // CreateOptions is a create request, as the API decodes it.
@@ -137,6 +138,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 	s.mu.Lock()
 	s.byID[id] = e
 	s.mu.Unlock()
+	s.emit(&c, evtypes.ActionCreate, nil)
 	return id, warnings, nil
 }
 
@@ -153,7 +155,13 @@ func validateHostConfig(hc *container.HostConfig) error {
 	default:
 		return errdefs.NotFound("network %s not found", mode)
 	}
-	if hc.RestartPolicy.Name != "" && hc.RestartPolicy.Name != "no" && hc.AutoRemove {
+	if err := container.ValidateRestartPolicy(hc.RestartPolicy); err != nil {
+		return errdefs.Invalid("%s", err.Error())
+	}
+	if hc.RestartPolicy.Name == "" {
+		hc.RestartPolicy.Name = container.RestartPolicyDisabled
+	}
+	if hc.RestartPolicy.Name != container.RestartPolicyDisabled && hc.AutoRemove {
 		return errdefs.Invalid("conflicting options: cannot specify both --restart and --rm")
 	}
 	if hc.PidsLimit != nil && *hc.PidsLimit < 0 {

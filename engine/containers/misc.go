@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
+	evtypes "github.com/moby/moby/api/types/events"
 )
 
 // Rename gives a container a new name.
@@ -42,6 +43,7 @@ func (s *Service) Rename(ctx context.Context, ref, newName string) error {
 	}
 	delete(s.byName, old)
 	s.byName[newName] = e.c.ID
+	s.emit(&e.c, evtypes.ActionRename, map[string]string{"oldName": "/" + old})
 	return nil
 }
 
@@ -70,6 +72,7 @@ func (s *Service) Pause(ctx context.Context, ref string) error {
 	e.c.State.Status = StatusPaused
 	s.persist(e)
 	e.notify()
+	s.emit(&e.c, evtypes.ActionPause, nil)
 	return nil
 }
 
@@ -94,6 +97,7 @@ func (s *Service) Unpause(ctx context.Context, ref string) error {
 	e.c.State.Status = StatusRunning
 	s.persist(e)
 	e.notify()
+	s.emit(&e.c, evtypes.ActionUnPause, nil)
 	return nil
 }
 

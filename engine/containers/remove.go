@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,6 +27,13 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	if e.c.State.Status == StatusRemoving {
 		e.mu.Unlock()
 		return errdefs.Conflict("removal of container %s is already in progress", e.c.ID[:12])
+	}
+	if e.c.State.Status == StatusRestarting {
+		if !o.Force {
+			e.mu.Unlock()
+			return errdefs.Conflict("You cannot remove a restarting container %s. Stop the container before attempting removal or force remove", e.c.ID)
+		}
+		s.cancelRestart(e)
 	}
 	if e.c.State.Running() {
 		if !o.Force {
@@ -75,5 +83,6 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	close(e.removed)
 	e.notify()
 	e.mu.Unlock()
+	s.emit(&c, evtypes.ActionDestroy, nil)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -11,11 +12,13 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
+	evtypes "github.com/moby/moby/api/types/events"
 )
 
 const bucket = "containers"
@@ -29,6 +32,9 @@ type ImageService interface {
 	RemoveRootfs(ctx context.Context, containerID string) error
 	RootfsIDs(ctx context.Context) ([]string, error)
 	RootfsSize(ctx context.Context, containerID string) (rw, total int64, err error)
+	Changes(ctx context.Context, containerID string) ([]container.FilesystemChange, error)
+	Export(ctx context.Context, containerID string, w io.Writer) error
+	Commit(ctx context.Context, containerID string, opts images.CommitOptions) (*images.Image, error)
 }
 
 // Config is how the daemon sets the service up.
@@ -44,6 +50,8 @@ type Config struct {
 	LogMaxFiles int
 	// CgroupParent for every container ("/berth").
 	CgroupParent string
+	// Events receives container events (may be nil).
+	Events *events.Service
 }
 
 // Service is the container service.
@@ -191,3 +199,19 @@ func (s *Service) runtimeOf(c *Container) (*runtime.Runtime, error) {
 }
 
 var _ = container.Config{}
+
+// emit records a container event with Docker's attributes (image, name,
+// labels, plus extra).
+func (s *Service) emit(c *Container, action evtypes.Action, extra map[string]string) {
+	if s.cfg.Events == nil {
+		return
+	}
+	attrs := map[string]string{"image": c.Config.Image, "name": c.Name}
+	for k, v := range c.Config.Labels {
+		attrs[k] = v
+	}
+	for k, v := range extra {
+		attrs[k] = v
+	}
+	s.cfg.Events.Log(evtypes.ContainerEventType, action, c.ID, attrs)
+}

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
+	evtypes "github.com/moby/moby/api/types/events"
+	"golang.org/x/sys/unix"
 )
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -116,13 +119,14 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 		monitor.Wait(ctx, stateDir)
 		return fail(startError(err, c.Path))
 	}
-	c.State = State{Status: StatusRunning, Pid: pid, MonitorPid: monPid, StartedAt: time.Now().UTC()}
+	c.State = State{Status: StatusRunning, Pid: pid, MonitorPid: monPid, StartedAt: time.Now().UTC(), ExitCode: 0}
 	e.exited = make(chan struct{})
 	if err := s.persist(e); err != nil {
 		s.log.Error("persist after start", "id", c.ID, "err", err)
 	}
 	e.notify()
 	s.watch(e, e.exited)
+	s.emit(c, evtypes.ActionStart, nil)
 	return nil
 }
 
@@ -210,9 +214,16 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	if c.State.FinishedAt.IsZero() {
 		c.State.FinishedAt = time.Now().UTC()
 	}
+	pid := c.State.Pid
 	c.State.Pid, c.State.MonitorPid = 0, 0
 	if rt, err := s.runtimeOf(c); err == nil {
 		rt.Delete(context.Background(), c.ID, true)
+	}
+	if pid > 0 {
+		// If the monitor died first, the container's init was re-parented
+		// to berthd (a subreaper): reap it.
+		var ws unix.WaitStatus
+		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
 	if err := s.images.UnmountRootfs(context.Background(), c.ID); err != nil {
 		s.log.Warn("unmount rootfs", "id", c.ID, "err", err)
@@ -224,6 +235,11 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	close(exited)
 	e.exited = nil
 	e.notify()
+	s.emit(c, evtypes.ActionDie, map[string]string{"exitCode": strconv.Itoa(c.State.ExitCode)})
+
+	if shouldRestart(c) && s.ctx.Err() == nil {
+		s.scheduleRestart(e)
+	}
 	autoRemove := c.HostConfig.AutoRemove
 	id := c.ID
 	e.mu.Unlock()

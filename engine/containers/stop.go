@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	evtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/sys/signal"
 	"golang.org/x/sys/unix"
 )
@@ -43,6 +44,12 @@ func (s *Service) Stop(ctx context.Context, ref string, o StopOptions) error {
 		return err
 	}
 	e.mu.Lock()
+	if s.cancelRestart(e) {
+		e.c.State.StoppedByUser = true
+		s.persist(e)
+		e.mu.Unlock()
+		return nil
+	}
 	if !e.c.State.Running() {
 		e.mu.Unlock()
 		return errdefs.NotModified("container already stopped")
@@ -64,7 +71,11 @@ func (s *Service) Stop(ctx context.Context, ref string, o StopOptions) error {
 	if err != nil {
 		return err
 	}
-	return s.stop(ctx, e, sig, timeout)
+	if err := s.stop(ctx, e, sig, timeout); err != nil {
+		return err
+	}
+	s.emit(&e.c, evtypes.ActionStop, nil)
+	return nil
 }
 
 // stop signals and waits; it returns once the run has ended.
@@ -87,6 +98,7 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	} else if err := rt.Kill(ctx, e.c.ID, int(sig), false); err != nil {
 		s.log.Debug("stop signal", "id", e.c.ID, "err", err)
 	}
+	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
 	if sig != unix.SIGKILL {
 		var deadline <-chan time.Time
 		if timeout >= 0 {
@@ -105,6 +117,7 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	if err := rt.Kill(context.WithoutCancel(ctx), e.c.ID, int(unix.SIGKILL), false); err != nil {
 		s.log.Debug("kill", "id", e.c.ID, "err", err)
 	}
+	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": "9"})
 	if paused {
 		rt.Resume(ctx, e.c.ID)
 	}
@@ -127,6 +140,12 @@ func (s *Service) Kill(ctx context.Context, ref, sigName string) error {
 		return err
 	}
 	e.mu.Lock()
+	if s.cancelRestart(e) {
+		e.c.State.StoppedByUser = true
+		s.persist(e)
+		e.mu.Unlock()
+		return nil
+	}
 	if !e.c.State.Running() {
 		e.mu.Unlock()
 		return errdefs.Conflict("Container %s is not running", e.c.ID)
@@ -142,6 +161,7 @@ func (s *Service) Kill(ctx context.Context, ref, sigName string) error {
 	if err := rt.Kill(ctx, e.c.ID, int(sig), false); err != nil {
 		return errdefs.Conflict("Cannot kill container: %s: %v", e.c.ID, err)
 	}
+	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
 	if paused && sig == unix.SIGKILL {
 		rt.Resume(ctx, e.c.ID)
 	}
@@ -161,7 +181,13 @@ func (s *Service) Restart(ctx context.Context, ref string, o StopOptions) error 
 	if err := s.Stop(ctx, ref, o); err != nil && !errdefs.IsNotModified(err) {
 		return err
 	}
-	return s.Start(ctx, ref)
+	if err := s.Start(ctx, ref); err != nil {
+		return err
+	}
+	if e, err := s.lookup(ref); err == nil {
+		s.emit(&e.c, evtypes.ActionRestart, nil)
+	}
+	return nil
 }
 
 // WaitCondition: "not-running" (default), "next-exit" or "removed".

@@ -21,10 +21,8 @@ func (s *Service) Update(ctx context.Context, ref string, u container.UpdateConf
 		if hc.AutoRemove && u.RestartPolicy.Name != "no" {
 			return nil, errdefs.Invalid("Restart policy cannot be updated because AutoRemove is enabled for the container")
 		}
-		switch u.RestartPolicy.Name {
-		case "no", "always", "unless-stopped", "on-failure":
-		default:
-			return nil, errdefs.Invalid("invalid restart policy '%s'", u.RestartPolicy.Name)
+		if err := container.ValidateRestartPolicy(u.RestartPolicy); err != nil {
+			return nil, errdefs.Invalid("%s", err.Error())
 		}
 		hc.RestartPolicy = u.RestartPolicy
 	}

@@ -88,11 +88,6 @@ func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions)
 // directory, keeping the uncompressed tar as a blob (digest = diff ID, held
 // until releaseBlob). The caller adopts or removes the directory.
 func (s *Service) extractToTemp(src io.Reader, opts archive.Options) (layerRecord, string, error) {
-	rd, _, err := archive.Decompress(src)
-	if err != nil {
-		return layerRecord{}, "", errdefs.Invalid("%s", err.Error())
-	}
-	defer rd.Close()
 	tmp, err := os.MkdirTemp(s.root+"/tmp", "layer-")
 	if err != nil {
 		return layerRecord{}, "", err
@@ -101,29 +96,42 @@ func (s *Service) extractToTemp(src io.Reader, opts archive.Options) (layerRecor
 		os.RemoveAll(tmp)
 		return layerRecord{}, "", err
 	}
+	rec, err := s.extractInto(tmp, src, opts)
+	if err != nil {
+		os.RemoveAll(tmp)
+		return rec, "", err
+	}
+	return rec, tmp, nil
+}
+
+// extractInto decompresses and extracts a layer stream into dir, keeping
+// the uncompressed tar as a blob (held until releaseBlob(rec.DiffID)).
+func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (layerRecord, error) {
+	rd, _, err := archive.Decompress(src)
+	if err != nil {
+		return layerRecord{}, errdefs.Invalid("%s", err.Error())
+	}
+	defer rd.Close()
 	bw, err := s.content.Writer()
 	if err != nil {
-		os.RemoveAll(tmp)
-		return layerRecord{}, "", err
+		return layerRecord{}, err
 	}
-	res, err := archive.Extract(io.TeeReader(rd, bw), tmp, opts)
+	res, err := archive.Extract(io.TeeReader(rd, bw), dir, opts)
 	if err != nil {
 		bw.Abort()
-		os.RemoveAll(tmp)
-		return layerRecord{}, "", errdefs.Invalid("invalid layer tarball: %s", err.Error())
+		return layerRecord{}, errdefs.Invalid("invalid layer tarball: %s", err.Error())
 	}
 	s.holdBlob(res.DiffID)
 	if _, err := bw.Commit(res.DiffID); err != nil {
 		s.releaseBlob(res.DiffID)
-		os.RemoveAll(tmp)
-		return layerRecord{}, "", err
+		return layerRecord{}, err
 	}
 	return layerRecord{
 		DiffID:  res.DiffID,
 		Size:    res.Size,
 		TarSize: res.TarSize,
 		Blob:    &blobRef{Digest: res.DiffID, MediaType: ocispec.MediaTypeImageLayer, Size: res.TarSize},
-	}, tmp, nil
+	}, nil
 }
 
 func (s *Service) holdBlob(d string) {

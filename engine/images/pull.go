@@ -48,8 +48,8 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions, progre
 	if d := reference.Digest(n); d != "" {
 		tagOrDigest = d
 	}
-	progress.emit(ProgressEvent{ID: tagOrDigest, Status: "Pulling from " + reference.Path(familiarNamed(n))})
-
+	// Errors up to here are the HTTP answer (nothing streamed yet), as
+	// Docker's "pull access denied" and "manifest unknown" are.
 	desc, err := remote.Get(rref, ropts...)
 	if err != nil {
 		return pullError(n, err)
@@ -58,6 +58,7 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions, progre
 	if err != nil {
 		return err
 	}
+	progress.emit(ProgressEvent{ID: tagOrDigest, Status: "Pulling from " + reference.Path(familiarNamed(n))})
 	raw, err := img.RawConfigFile()
 	if err != nil {
 		return pullError(n, err)
@@ -102,7 +103,9 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions, progre
 	for i, l := range mf.Layers {
 		if s.hasLayer(chain[i]) {
 			held[i] = true
-			progress.emit(ProgressEvent{ID: l.Digest.Hex[:12], Status: "Already exists"})
+			if !existed {
+				progress.emit(ProgressEvent{ID: l.Digest.Hex[:12], Status: "Already exists"})
+			}
 			continue
 		}
 		todo = append(todo, i)

@@ -95,7 +95,32 @@ func (s *Service) PrepareRootfs(ctx context.Context, containerID, imageID string
 			return err
 		}
 	}
-	return nil
+	return makeInitLayer(filepath.Join(dir, "init"))
+}
+
+// makeInitLayer creates the layer between the image and the container's
+// writable layer, as Docker's "-init" layer: the mount points the runtime
+// needs (/proc, /sys, /dev/pts, /dev/shm, and the files berthd bind-mounts
+// over /etc), so that they never show up in diff or commit.
+func makeInitLayer(dir string) error {
+	marker := dir + ".complete"
+	if _, err := os.Stat(marker); err == nil {
+		return nil
+	}
+	os.RemoveAll(dir)
+	for _, d := range []string{"proc", "sys", "dev/pts", "dev/shm", "etc"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	for _, f := range []string{".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf", "dev/console"} {
+		fh, err := os.OpenFile(filepath.Join(dir, f), os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			return err
+		}
+		fh.Close()
+	}
+	return os.WriteFile(marker, nil, 0o600)
 }
 
 // lowerDirs returns the lower directories of a container layer, top first.
@@ -130,7 +155,11 @@ func (s *Service) MountRootfs(ctx context.Context, containerID string) (string, 
 			return "", fmt.Errorf("writable layer of container %s is incomplete (%s missing): prepare it again", containerID, d)
 		}
 	}
-	if err := mountOverlay(s.lowerDirs(r), filepath.Join(dir, "upper"), filepath.Join(dir, "work"), merged); err != nil {
+	lowers := s.lowerDirs(r)
+	if _, err := os.Stat(filepath.Join(dir, "init.complete")); err == nil {
+		lowers = append([]string{filepath.Join(dir, "init")}, lowers...)
+	}
+	if err := mountOverlay(lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work"), merged); err != nil {
 		return "", fmt.Errorf("mount rootfs of container %s: %w", containerID, err)
 	}
 	return merged, nil

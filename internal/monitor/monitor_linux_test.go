@@ -125,6 +125,10 @@ func randomID(t testing.TB) string {
 
 // newContainer writes a bundle with a busybox rootfs running args.
 func newContainer(t testing.TB, args []string, tty bool) *ctr {
+	return newContainerSpec(t, args, tty, nil)
+}
+
+func newContainerSpec(t testing.TB, args []string, tty bool, edit func(spec map[string]any)) *ctr {
 	t.Helper()
 	needRunc(t)
 	dir := t.TempDir()
@@ -141,7 +145,7 @@ func newContainer(t testing.TB, args []string, tty bool) *ctr {
 	if err := os.WriteFile(filepath.Join(rootfs, "bin", "busybox"), bb, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, n := range []string{"sh", "echo", "cat", "sleep", "stty", "true"} {
+	for _, n := range []string{"sh", "echo", "cat", "sleep", "stty", "true", "head", "tr"} {
 		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", n)); err != nil {
 			t.Fatal(err)
 		}
@@ -167,6 +171,9 @@ func newContainer(t testing.TB, args []string, tty bool) *ctr {
 			"namespaces": []map[string]any{{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network"}},
 		},
 	}
+	if edit != nil {
+		edit(spec)
+	}
 	b, _ := json.Marshal(spec)
 	if err := os.WriteFile(filepath.Join(dir, "bundle", "config.json"), b, 0o644); err != nil {
 		t.Fatal(err)
@@ -185,6 +192,12 @@ func newContainer(t testing.TB, args []string, tty bool) *ctr {
 	t.Cleanup(func() {
 		c.runc("kill", c.cfg.ID, "KILL")
 		c.runc("delete", "--force", c.cfg.ID)
+		// The monitor's own output: a race report or panic fails the test.
+		if b, err := os.ReadFile(filepath.Join(c.cfg.StateDir, monitor.LogFile)); err == nil {
+			if bytes.Contains(b, []byte("DATA RACE")) || bytes.Contains(b, []byte("panic:")) {
+				t.Errorf("monitor log:\n%s", b)
+			}
+		}
 	})
 	return c
 }
@@ -627,5 +640,44 @@ func TestMonitorSlowClientDropped(t *testing.T) {
 	got, _ := io.Copy(io.Discard, stuck)
 	if got >= 4096*1025 {
 		t.Fatalf("stuck client received all %d bytes", got)
+	}
+}
+
+func TestMonitorTTYStdin(t *testing.T) {
+	c := newContainer(t, []string{"sh", "-c", "read x; echo got $x"}, true)
+	c.cfg.OpenStdin = true
+	c.start()
+	conn, err := monitor.Attach(context.Background(), c.cfg.StateDir, monitor.AttachOptions{Stdin: true, Stdout: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c.runcStart()
+	if _, err := conn.Write([]byte("hi\n")); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	out, _ := io.ReadAll(conn)
+	// The terminal echoes the input, then the answer.
+	if string(out) != "hi\r\ngot hi\r\n" {
+		t.Fatalf("tty output %q", out)
+	}
+	if st := c.wait(); st.ExitCode != 0 {
+		t.Fatalf("exit %+v", st)
+	}
+}
+
+func TestMonitorOOMKilled(t *testing.T) {
+	c := newContainerSpec(t, []string{"sh", "-c", "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived"}, false,
+		func(spec map[string]any) {
+			spec["linux"].(map[string]any)["resources"] = map[string]any{
+				"memory": map[string]any{"limit": 16 << 20, "swap": 16 << 20},
+			}
+		})
+	c.start()
+	c.runcStart()
+	st := c.wait()
+	if !st.OOMKilled || st.ExitCode != 137 {
+		t.Fatalf("exit %+v, want OOM-killed 137", st)
 	}
 }

@@ -7,9 +7,9 @@ import (
 	"io"
 	"os"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/command/image"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"

@@ -1,8 +1,6 @@
 package container
 
 import (
-	"context"
-
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/command/inspect"
 	"github.com/moby/moby/client"
@@ -34,5 +32,3 @@ func NewInspectCommand(cli *command.Cli) *cobra.Command {
 	cmd.Flags().BoolVarP(&size, "size", "s", false, "Display total file sizes")
 	return cmd
 }
-
-var _ = context.Background

@@ -202,9 +202,9 @@ func writeOutput(cli *command.Cli, r io.Reader, path string) error {
 
 func newCommitCommand(cli *command.Cli) *cobra.Command {
 	var (
-		pause          bool
+		pause           bool
 		comment, author string
-		changes        []string
+		changes         []string
 	)
 	cmd := &cobra.Command{
 		Use:   "commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]",

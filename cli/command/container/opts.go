@@ -7,39 +7,38 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"path"
 	"strings"
 
 	"github.com/berth-dev/berth/cli/opts"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/network"
 	"github.com/spf13/pflag"
 )
 
 // containerOptions are the flags shared by run and create, as parsed.
 type containerOptions struct {
 	attach, env, envFile, labels, labelFile, publish, expose, volumes, mounts, tmpfs []string
-	dns, dnsSearch, dnsOptions, addHost, ulimits, securityOpt, groupAdd, devices  []string
-	capAdd, capDrop, logOpts, storageOpts, sysctls, annotations, links, volumesFrom []string
-	deviceCgroupRules, networkAliases                                               []string
+	dns, dnsSearch, dnsOptions, addHost, ulimits, securityOpt, groupAdd, devices     []string
+	capAdd, capDrop, logOpts, storageOpts, sysctls, annotations, links, volumesFrom  []string
+	deviceCgroupRules, networkAliases                                                []string
 
-	name, workdir, user, entrypoint, hostname, domainname, stopSignal, runtime string
-	restart, network, pull, platform, cidfile, logDriver, pid, ipc, uts, userns string
-	cgroupns, cgroupParent, ip, ip6, macAddress, isolation, volumeDriver, image string
-	memory, memoryReservation, memorySwap, shmSize, cpus, cpusetCpus, cpusetMems   string
+	name, workdir, user, entrypoint, hostname, domainname, stopSignal, runtime   string
+	restart, network, pull, platform, cidfile, logDriver, pid, ipc, uts, userns  string
+	cgroupns, cgroupParent, ip, ip6, macAddress, isolation, volumeDriver, image  string
+	memory, memoryReservation, memorySwap, shmSize, cpus, cpusetCpus, cpusetMems string
 
 	interactive, tty, publishAll, privileged, readOnly, init, oomKillDisable, noHealthcheck bool
 	quiet                                                                                   bool
 
-	stopTimeout, memorySwappiness                     int
-	pidsLimit, cpuShares, cpuPeriod, cpuQuota         int64
-	cpuRtPeriod, cpuRtRuntime                         int64
-	oomScoreAdj                                       int
-	blkioWeight                                       uint16
-	healthCmd                                         string
-	healthRetries                                     int
-	healthInterval, healthTimeout, healthStartPeriod  string
+	stopTimeout, memorySwappiness                    int
+	pidsLimit, cpuShares, cpuPeriod, cpuQuota        int64
+	cpuRtPeriod, cpuRtRuntime                        int64
+	oomScoreAdj                                      int
+	blkioWeight                                      uint16
+	healthCmd                                        string
+	healthRetries                                    int
+	healthInterval, healthTimeout, healthStartPeriod string
 
 	flags *pflag.FlagSet
 	args  []string // command and arguments after the image
@@ -420,6 +419,3 @@ func kvMap(values []string) map[string]string {
 	}
 	return opts.ConvertKVStringsToMap(values)
 }
-
-// cleanPath is used for container paths given on the command line.
-func cleanPath(p string) string { return path.Clean(p) }

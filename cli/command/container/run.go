@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -226,5 +225,3 @@ func toStatusError(err error) error {
 	}
 	return command.WithHelp("run", err, 125)
 }
-
-var _ = io.EOF

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"strings"
 
-	units "github.com/docker/go-units"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/formatter"
+	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"

@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"fmt"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/command/inspect"
 	"github.com/berth-dev/berth/cli/opts"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )

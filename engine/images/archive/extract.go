@@ -26,8 +26,8 @@ const (
 
 // Whiteout names of the docker/OCI layer format, and their overlayfs form.
 const (
-	WhiteoutPrefix    = ".wh."
-	WhiteoutOpaqueDir = ".wh..wh..opq"
+	WhiteoutPrefix     = ".wh."
+	WhiteoutOpaqueDir  = ".wh..wh..opq"
 	overlayOpaqueXattr = "trusted.overlay.opaque"
 )
 

@@ -1,0 +1,226 @@
+package build
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sync"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
+	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/images"
+)
+
+// Backend is what the builder needs from the engine. Layers written by
+// COPY/ADD and metadata steps live in a writable layer that is not a
+// container (PrepareLayer/RemoveLayer); RUN uses a real container, created
+// and run exactly as `docker run` would.
+type Backend interface {
+	// Resolve finds a local image (errdefs.NotFound if absent).
+	Resolve(ctx context.Context, ref string) (*images.Image, error)
+	// Pull fetches ref for platform ("" = host), writing progress lines.
+	Pull(ctx context.Context, ref, platform string, progress io.Writer) error
+	// Tag points ref at imageID.
+	Tag(ctx context.Context, imageID, ref string) error
+	// ScratchImage returns an image with no content for `FROM scratch`.
+	ScratchImage(ctx context.Context) (*images.Image, error)
+
+	// CreateContainer creates (does not start) a RUN container.
+	CreateContainer(ctx context.Context, cfg *container.Config, hc *container.HostConfig) (id string, err error)
+	// RunContainer starts the container, copies its stdout and stderr to
+	// out while it runs, and returns its exit code.
+	RunContainer(ctx context.Context, id string, out io.Writer) (exitCode int, err error)
+	// RemoveContainer removes a container and its writable layer.
+	RemoveContainer(ctx context.Context, id string) error
+
+	// PrepareLayer creates a writable layer named id over imageID.
+	PrepareLayer(ctx context.Context, id, imageID string) error
+	// MountRootfs mounts the writable layer (or container) id.
+	MountRootfs(ctx context.Context, id string) (string, error)
+	// UnmountRootfs unmounts it; idempotent.
+	UnmountRootfs(ctx context.Context, id string) error
+	// RemoveLayer removes a layer made by PrepareLayer; idempotent.
+	RemoveLayer(ctx context.Context, id string) error
+
+	// CommitStep makes the image of one build step: the image under id's
+	// writable layer, plus its diff (none: an "empty_layer" history entry),
+	// with exactly cfg as the container config and createdBy in the history.
+	CommitStep(ctx context.Context, id string, cfg dockerspec.DockerOCIImageConfig, createdBy string) (*images.Image, error)
+}
+
+// NewBackend adapts the real image and container services.
+func NewBackend(imgs *images.Service, ctrs *containers.Service) Backend {
+	return &engineBackend{imgs: imgs, ctrs: ctrs}
+}
+
+type engineBackend struct {
+	imgs *images.Service
+	ctrs *containers.Service
+
+	scratchMu sync.Mutex
+	scratchID string
+}
+
+func (b *engineBackend) Resolve(ctx context.Context, ref string) (*images.Image, error) {
+	return b.imgs.Resolve(ctx, ref)
+}
+
+func (b *engineBackend) Pull(ctx context.Context, ref, platform string, progress io.Writer) error {
+	return b.imgs.Pull(ctx, ref, images.PullOptions{Platform: platform}, func(e images.ProgressEvent) {
+		switch {
+		case e.Stream != "":
+			io.WriteString(progress, e.Stream)
+		case e.Status != "" && e.Current == 0 && e.Total == 0:
+			if e.ID != "" {
+				fmt.Fprintf(progress, "%s: %s\n", e.ID, e.Status)
+			} else {
+				fmt.Fprintf(progress, "%s\n", e.Status)
+			}
+		}
+	})
+}
+
+func (b *engineBackend) Tag(ctx context.Context, imageID, ref string) error {
+	return b.imgs.Tag(ctx, imageID, ref)
+}
+
+// ScratchImage imports an empty tar once per daemon run. The image service
+// has no zero-layer image yet, so `FROM scratch` images carry one empty
+// layer (see the report: images.Service needs a CreateImage for this).
+func (b *engineBackend) ScratchImage(ctx context.Context) (*images.Image, error) {
+	b.scratchMu.Lock()
+	defer b.scratchMu.Unlock()
+	if b.scratchID != "" {
+		if img, err := b.imgs.Resolve(ctx, b.scratchID); err == nil {
+			return img, nil
+		}
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.Close()
+	img, err := b.imgs.Import(ctx, &buf, images.ImportOptions{Message: "scratch"})
+	if err != nil {
+		return nil, err
+	}
+	b.scratchID = img.ID
+	return img, nil
+}
+
+func (b *engineBackend) CreateContainer(ctx context.Context, cfg *container.Config, hc *container.HostConfig) (string, error) {
+	id, _, err := b.ctrs.Create(ctx, containers.CreateOptions{Config: cfg, HostConfig: hc})
+	return id, err
+}
+
+func (b *engineBackend) RunContainer(ctx context.Context, id string, out io.Writer) (int, error) {
+	wait, err := b.ctrs.Wait(ctx, id, "next-exit")
+	if err != nil {
+		return -1, err
+	}
+	if err := b.ctrs.Start(ctx, id); err != nil {
+		return -1, err
+	}
+	// Follow the log until the run ends: the log is complete once the
+	// container has exited, so nothing is lost however short the run.
+	dm := &demux{w: out}
+	if err := b.ctrs.Logs(ctx, id, containers.LogsOptions{Stdout: true, Stderr: true, Follow: true, Tail: -1}, dm); err != nil {
+		return -1, err
+	}
+	res, err := wait(ctx)
+	if err != nil {
+		return -1, err
+	}
+	return res.ExitCode, nil
+}
+
+func (b *engineBackend) RemoveContainer(ctx context.Context, id string) error {
+	return b.ctrs.Remove(ctx, id, containers.RemoveOptions{Force: true})
+}
+
+func (b *engineBackend) PrepareLayer(ctx context.Context, id, imageID string) error {
+	return b.imgs.PrepareRootfs(ctx, id, imageID)
+}
+
+func (b *engineBackend) MountRootfs(ctx context.Context, id string) (string, error) {
+	return b.imgs.MountRootfs(ctx, id)
+}
+
+func (b *engineBackend) UnmountRootfs(ctx context.Context, id string) error {
+	return b.imgs.UnmountRootfs(ctx, id)
+}
+
+func (b *engineBackend) RemoveLayer(ctx context.Context, id string) error {
+	return b.imgs.RemoveRootfs(ctx, id)
+}
+
+// CommitStep maps an exact config onto images.Service.Commit, which merges
+// a container config into the parent's and takes Dockerfile "changes":
+// history's CreatedBy comes from Config.Cmd, so Cmd carries createdBy and
+// the CMD and ENTRYPOINT changes then set the real values (an empty list
+// clears them). What a merge cannot do — drop the parent's ONBUILD
+// triggers — is listed in the report as needed from the image service.
+func (b *engineBackend) CommitStep(ctx context.Context, id string, cfg dockerspec.DockerOCIImageConfig, createdBy string) (*images.Image, error) {
+	cc := &container.Config{
+		User:        cfg.User,
+		Env:         cfg.Env,
+		Cmd:         []string{createdBy},
+		Volumes:     cfg.Volumes,
+		WorkingDir:  cfg.WorkingDir,
+		Labels:      cfg.Labels,
+		StopSignal:  cfg.StopSignal,
+		Healthcheck: cfg.Healthcheck,
+		OnBuild:     cfg.OnBuild,
+		Shell:       cfg.Shell,
+	}
+	if len(cfg.ExposedPorts) > 0 {
+		cc.ExposedPorts = network.PortSet{}
+		for p := range cfg.ExposedPorts {
+			port, err := network.ParsePort(p)
+			if err != nil {
+				return nil, fmt.Errorf("invalid exposed port %q: %w", p, err)
+			}
+			cc.ExposedPorts[port] = struct{}{}
+		}
+	}
+	cmd, _ := json.Marshal(nonNil(cfg.Cmd))
+	ep, _ := json.Marshal(nonNil(cfg.Entrypoint))
+	return b.imgs.Commit(ctx, id, images.CommitOptions{
+		Config:  cc,
+		Changes: []string{"CMD " + string(cmd), "ENTRYPOINT " + string(ep)},
+	})
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// demux turns Docker's multiplexed frames (8-byte header: stream, 0, 0, 0,
+// big-endian length) back into plain output.
+type demux struct {
+	w   io.Writer
+	buf []byte
+}
+
+func (d *demux) Write(p []byte) (int, error) {
+	d.buf = append(d.buf, p...)
+	for len(d.buf) >= 8 {
+		n := int(binary.BigEndian.Uint32(d.buf[4:8]))
+		if len(d.buf) < 8+n {
+			break
+		}
+		if _, err := d.w.Write(d.buf[8 : 8+n]); err != nil {
+			return 0, err
+		}
+		d.buf = d.buf[8+n:]
+	}
+	return len(p), nil
+}

@@ -1,0 +1,154 @@
+// Package ipam hands out IPv4 addresses from a network's subnet. It is pure
+// bookkeeping with no I/O: the network service makes allocations durable by
+// recording each endpoint (with its address) in bbolt in the same
+// transaction that creates it, and rebuilds pools from those records at
+// start with Reserve. A pool never hands out the network address, the
+// broadcast address or the gateway.
+package ipam
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"net/netip"
+)
+
+// ErrExhausted is returned by Allocate when every address of the range is taken.
+var ErrExhausted = errors.New("no available IPv4 addresses on this network's address pools")
+
+// ErrInUse is returned by Reserve for an address that is already allocated.
+var ErrInUse = errors.New("Address already in use")
+
+// Pool is the allocation state of one subnet. Not safe for concurrent use;
+// the network service serialises calls.
+type Pool struct {
+	Subnet  netip.Prefix
+	Range   netip.Prefix // addresses Allocate picks from (the subnet unless --ip-range)
+	Gateway netip.Addr
+
+	used map[netip.Addr]struct{}
+	next netip.Addr // where the next search starts: Docker-like round robin, so a released address is not reused at once
+}
+
+// NewPool returns the pool for subnet, allocating dynamically from iprange
+// (zero value: the whole subnet). gateway, if valid, is reserved; if zero the
+// first host address is the gateway.
+func NewPool(subnet, iprange netip.Prefix, gateway netip.Addr) (*Pool, error) {
+	if !subnet.IsValid() || !subnet.Addr().Is4() {
+		return nil, fmt.Errorf("invalid subnet %s: only IPv4 subnets are supported", subnet)
+	}
+	subnet = subnet.Masked()
+	if subnet.Bits() > 30 {
+		return nil, fmt.Errorf("subnet %s is too small: use a /30 or larger", subnet)
+	}
+	if !iprange.IsValid() {
+		iprange = subnet
+	}
+	iprange = iprange.Masked()
+	if iprange.Bits() < subnet.Bits() || !subnet.Contains(iprange.Addr()) {
+		return nil, fmt.Errorf("invalid pool request: ip-range %s is not contained in subnet %s", iprange, subnet)
+	}
+	if !gateway.IsValid() {
+		gateway = subnet.Addr().Next()
+	} else if !subnet.Contains(gateway) {
+		return nil, fmt.Errorf("invalid gateway %s: not in subnet %s", gateway, subnet)
+	}
+	p := &Pool{Subnet: subnet, Range: iprange, Gateway: gateway, used: map[netip.Addr]struct{}{}}
+	p.used[gateway] = struct{}{}
+	p.next = iprange.Addr()
+	return p, nil
+}
+
+// Broadcast returns the last address of the subnet.
+func (p *Pool) Broadcast() netip.Addr { return lastAddr(p.Subnet) }
+
+func lastAddr(pfx netip.Prefix) netip.Addr {
+	a := pfx.Masked().Addr().As4()
+	n := new(big.Int).SetBytes(a[:])
+	host := new(big.Int).Lsh(big.NewInt(1), uint(32-pfx.Bits()))
+	n.Add(n, host.Sub(host, big.NewInt(1)))
+	var out [4]byte
+	n.FillBytes(out[:])
+	return netip.AddrFrom4(out)
+}
+
+// usable reports whether addr may be given to an endpoint at all.
+func (p *Pool) usable(addr netip.Addr) bool {
+	return p.Subnet.Contains(addr) && addr != p.Subnet.Addr() && addr != p.Broadcast()
+}
+
+// Allocate returns a free address from the range, searching round robin from
+// just after the previous allocation.
+func (p *Pool) Allocate() (netip.Addr, error) {
+	first, last := p.Range.Addr(), lastAddr(p.Range)
+	start := p.next
+	if !p.Range.Contains(start) {
+		start = first
+	}
+	a := start
+	for {
+		if _, taken := p.used[a]; !taken && p.usable(a) {
+			p.used[a] = struct{}{}
+			p.next = a.Next()
+			return a, nil
+		}
+		if a == last {
+			a = first
+		} else {
+			a = a.Next()
+		}
+		if a == start {
+			return netip.Addr{}, ErrExhausted
+		}
+	}
+}
+
+// Reserve marks addr allocated: a fixed --ip, or a recorded allocation being
+// restored at start. It must be inside the subnet (not necessarily the range,
+// as Docker allows --ip outside --ip-range).
+func (p *Pool) Reserve(addr netip.Addr) error {
+	if !p.usable(addr) {
+		return fmt.Errorf("invalid address %s: it does not belong to any of this network's subnets (%s)", addr, p.Subnet)
+	}
+	if _, taken := p.used[addr]; taken {
+		return ErrInUse
+	}
+	p.used[addr] = struct{}{}
+	return nil
+}
+
+// Release frees addr; releasing a free address or the gateway does nothing.
+func (p *Pool) Release(addr netip.Addr) {
+	if addr == p.Gateway {
+		return
+	}
+	delete(p.used, addr)
+}
+
+// InUse reports whether addr is allocated (the gateway always is).
+func (p *Pool) InUse(addr netip.Addr) bool {
+	_, ok := p.used[addr]
+	return ok
+}
+
+// Overlaps reports whether two prefixes share any address.
+func Overlaps(a, b netip.Prefix) bool {
+	return a.Overlaps(b)
+}
+
+// Split returns the n-th subnet of size bits inside base (Docker's
+// default-address-pools {base, size}), and false when n is past the end.
+func Split(base netip.Prefix, size, n int) (netip.Prefix, bool) {
+	base = base.Masked()
+	if size < base.Bits() || size > 32 {
+		return netip.Prefix{}, false
+	}
+	count := 1 << uint(size-base.Bits())
+	if n < 0 || n >= count {
+		return netip.Prefix{}, false
+	}
+	a := base.Addr().As4()
+	v := uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+	v += uint32(n) << uint(32-size)
+	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), size), true
+}
