@@ -231,10 +231,11 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 	if err := applyUlimits(s, hc.Ulimits); err != nil {
 		return nil, err
 	}
-	for _, opt := range hc.SecurityOpt {
-		if opt == "no-new-privileges" || opt == "no-new-privileges:true" || opt == "no-new-privileges=true" {
-			s.Process.NoNewPrivileges = true
-		}
+	if err := applyDevices(s, hc); err != nil {
+		return nil, err
+	}
+	if err := applySecurityOpts(s, hc); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/berth-dev/berth/cli/command"
 	cerrdefs "github.com/containerd/errdefs"
@@ -11,24 +12,43 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// forEach runs fn for each container in order, printing the name of each
-// success and returning all failures joined (printed one per line, exit 1),
-// which is how docker's stop/kill/rm/pause/... report.
+// forEach runs fn for the containers concurrently (at most 50 at once, as
+// docker's parallel operations do), then prints the name of each success in
+// argument order and returns all failures joined (printed one per line,
+// exit 1), which is how docker's stop/kill/rm/pause/... report.
 func forEach(ctx context.Context, cli *command.Cli, names []string, fn func(context.Context, client.APIClient, string) error) error {
 	api, err := cli.Client()
 	if err != nil {
 		return err
 	}
+	results := make([]error, len(names))
+	sem := make(chan struct{}, 50)
+	var wg sync.WaitGroup
+	for i, n := range names {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i] = fn(ctx, api, n)
+		}()
+	}
+	wg.Wait()
 	var errs []error
-	for _, n := range names {
-		if err := fn(ctx, api, n); err != nil {
-			errs = append(errs, err)
+	for i, n := range names {
+		if results[i] != nil {
+			if results[i] != errSkip {
+				errs = append(errs, results[i])
+			}
 			continue
 		}
 		fmt.Fprintln(cli.Out(), n)
 	}
 	return errors.Join(errs...)
 }
+
+// errSkip marks a container that needs neither output nor an error.
+var errSkip = errors.New("skip")
 
 type stopOptions struct {
 	signal     string
@@ -166,27 +186,16 @@ func newRmCommand(cli *command.Cli, use string) *cobra.Command {
 // runRm removes containers; with -f a missing container is not an error,
 // as in docker.
 func runRm(ctx context.Context, cli *command.Cli, o rmOptions, names []string) error {
-	api, err := cli.Client()
-	if err != nil {
-		return err
-	}
-	var errs []error
-	for _, n := range names {
+	return forEach(ctx, cli, names, func(ctx context.Context, api client.APIClient, n string) error {
 		if n == "" {
-			errs = append(errs, errors.New("Container name cannot be empty"))
-			continue
+			return errors.New("Container name cannot be empty")
 		}
 		_, err := api.ContainerRemove(ctx, n, client.ContainerRemoveOptions{Force: o.force, RemoveVolumes: o.volumes, RemoveLinks: o.links})
-		if err != nil {
-			if o.force && cerrdefs.IsNotFound(err) {
-				continue
-			}
-			errs = append(errs, err)
-			continue
+		if err != nil && o.force && cerrdefs.IsNotFound(err) {
+			return errSkip
 		}
-		fmt.Fprintln(cli.Out(), n)
-	}
-	return errors.Join(errs...)
+		return err
+	})
 }
 
 func newWaitCommand(cli *command.Cli) *cobra.Command {
