@@ -54,9 +54,7 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 			default:
 				return command.StatusError{Status: fmt.Sprintf("unable to parse logging level: %s", g.logLevel), StatusCode: 1}
 			}
-			if g.tlsVerify || g.tls {
-				setEnvIfUnset("DOCKER_TLS_VERIFY", "1")
-			}
+			cli.TLS = command.TLSOptions{TLS: g.tls, Verify: g.tlsVerify, CACert: g.tlsCACert, Cert: g.tlsCert, Key: g.tlsKey}
 			cli.Host = command.ResolveHost(g.hosts)
 			cli.Debug = g.debug
 			return nil

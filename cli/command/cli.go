@@ -33,6 +33,9 @@ type Cli struct {
 	// DefaultHost (in that order).
 	Host  string
 	Debug bool
+	// TLS options from --tls, --tlsverify, --tlscacert, --tlscert,
+	// --tlskey, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH.
+	TLS TLSOptions
 
 	api *client.Client
 }
@@ -77,12 +80,17 @@ func (c *Cli) Client() (*client.Client, error) {
 		// "tcp" style host:port is common in scripts.
 		host = "tcp://" + host
 	}
-	api, err := client.New(
+	opts := []client.Opt{
 		client.WithHost(host),
 		client.WithAPIVersionFromEnv(),
-		client.WithTLSClientConfigFromEnv(),
-		client.WithUserAgent("Berth-Client/"+Version),
-	)
+		client.WithUserAgent("Berth-Client/" + Version),
+	}
+	tlsOpts, err := c.TLS.clientOpts()
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, tlsOpts...)
+	api, err := client.New(opts...)
 	if err != nil {
 		return nil, err
 	}
