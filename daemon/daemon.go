@@ -32,6 +32,7 @@ import (
 type Daemon struct {
 	cfg        *Config
 	log        *slog.Logger
+	level      *slog.LevelVar
 	db         *store.DB
 	runtimes   *runtime.Set
 	images     *images.Service
@@ -41,35 +42,36 @@ type Daemon struct {
 	started    time.Time
 }
 
-// NewLogger makes berthd's logger at the configured level.
-func NewLogger(level string) (*slog.Logger, error) {
-	var l slog.Level
+// setLevel parses a log level into v.
+func setLevel(v *slog.LevelVar, level string) error {
 	switch strings.ToLower(level) {
 	case "debug", "trace":
-		l = slog.LevelDebug
+		v.Set(slog.LevelDebug)
 	case "info", "":
-		l = slog.LevelInfo
+		v.Set(slog.LevelInfo)
 	case "warn", "warning":
-		l = slog.LevelWarn
+		v.Set(slog.LevelWarn)
 	case "error", "fatal", "panic":
-		l = slog.LevelError
+		v.Set(slog.LevelError)
 	default:
-		return nil, fmt.Errorf("unable to parse logging level: %s", level)
+		return fmt.Errorf("unable to parse logging level: %s", level)
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+	return nil
 }
 
-// Run starts berthd with cfg and serves until SIGTERM or SIGINT.
-func Run(cfg *Config) error {
+// Run starts berthd with cfg and serves until SIGTERM or SIGINT. reload,
+// called on SIGHUP, reads the configuration again (file and flags).
+func Run(cfg *Config, reload func() (*Config, error)) error {
 	cfg.Defaults()
-	log, err := NewLogger(cfg.LogLevel)
-	if err != nil {
+	level := new(slog.LevelVar)
+	if err := setLevel(level, cfg.LogLevel); err != nil {
 		return err
 	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	if os.Geteuid() != 0 {
 		return errors.New("berthd needs to be started with root privileges: it mounts filesystems and creates namespaces")
 	}
-	d := &Daemon{cfg: cfg, log: log, started: time.Now()}
+	d := &Daemon{cfg: cfg, log: log, level: level, started: time.Now()}
 	if err := d.setup(); err != nil {
 		return err
 	}
@@ -93,7 +95,12 @@ func Run(cfg *Config) error {
 			d.shutdown()
 			return err
 		case <-hup:
-			log.Info("SIGHUP: nothing in this configuration can be reloaded yet")
+			next, err := reload()
+			if err != nil {
+				log.Error("SIGHUP: configuration not reloaded", "err", err)
+				continue
+			}
+			d.reload(next)
 		}
 	}
 }

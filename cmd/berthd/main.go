@@ -44,7 +44,7 @@ func main() {
 				fmt.Println("configuration OK")
 				return nil
 			}
-			return daemon.Run(cfg)
+			return daemon.Run(cfg, func() (*daemon.Config, error) { return loadConfig(cmd.Flags(), &o) })
 		},
 	}
 	f := cmd.Flags()

@@ -254,7 +254,9 @@ func mergeEnv(base, over []string) []string {
 // logLimits reads max-size and max-file from the container's log options,
 // falling back to the daemon's defaults.
 func (s *Service) logLimits(hc *container.HostConfig) (int64, int, error) {
+	s.logMu.Lock()
 	size, files := s.cfg.LogMaxSize, s.cfg.LogMaxFiles
+	s.logMu.Unlock()
 	if v, ok := hc.LogConfig.Config["max-size"]; ok {
 		n, err := units.RAMInBytes(v)
 		if err != nil {

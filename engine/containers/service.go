@@ -62,7 +62,9 @@ type Service struct {
 	runtimes *runtime.Set
 	log      *slog.Logger
 
+	// Lock order: mu before an entry's mu; logMu is a leaf.
 	mu     sync.RWMutex
+	logMu  sync.Mutex
 	byID   map[string]*entry
 	byName map[string]string // name -> ID
 	// ctx ends when berthd shuts down; watchers stop with it.
@@ -99,6 +101,14 @@ func New(cfg Config, db *store.DB, imgs ImageService, rts *runtime.Set, log *slo
 		return nil, err
 	}
 	return s, nil
+}
+
+// SetLogDefaults changes the json-file max-size and max-file defaults for
+// containers started from now on (daemon reload).
+func (s *Service) SetLogDefaults(size int64, files int) {
+	s.logMu.Lock()
+	s.cfg.LogMaxSize, s.cfg.LogMaxFiles = size, files
+	s.logMu.Unlock()
 }
 
 // Close stops the service's watchers; containers keep running.

@@ -1,0 +1,87 @@
+package daemon
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+)
+
+// reload applies a new configuration on SIGHUP: what can change while
+// running is applied and logged key by key; what needs a restart is named.
+func (d *Daemon) reload(next *Config) {
+	next.Defaults()
+	cur := d.cfg
+	var changed, needRestart []string
+	if next.LogLevel != cur.LogLevel || next.Debug != cur.Debug {
+		if err := setLevel(d.level, next.LogLevel); err != nil {
+			d.log.Error("reload: log-level", "err", err)
+		} else {
+			changed = append(changed, fmt.Sprintf("log-level %s -> %s", cur.LogLevel, next.LogLevel))
+			cur.LogLevel, cur.Debug = next.LogLevel, next.Debug
+		}
+	}
+	if next.DefaultRuntime != cur.DefaultRuntime && next.DefaultRuntime != "" {
+		if r, ok := d.runtimes.Runtimes[next.DefaultRuntime]; !ok || !r.Usable {
+			d.log.Error("reload: default-runtime is not a usable runtime; keeping the current one", "asked", next.DefaultRuntime, "current", d.runtimes.Default)
+		} else {
+			changed = append(changed, fmt.Sprintf("default-runtime %s -> %s", d.runtimes.Default, next.DefaultRuntime))
+			d.runtimes.Default = next.DefaultRuntime
+			cur.DefaultRuntime = next.DefaultRuntime
+		}
+	}
+	if !reflect.DeepEqual(next.LogOpts, cur.LogOpts) {
+		size, files, err := logDefaults(next.LogOpts)
+		if err != nil {
+			d.log.Error("reload: log-opts", "err", err)
+		} else {
+			d.containers.SetLogDefaults(size, files)
+			changed = append(changed, "log-opts (for containers started from now on)")
+			cur.LogOpts = next.LogOpts
+		}
+	}
+	if *next.ShutdownTimeout != *cur.ShutdownTimeout {
+		changed = append(changed, fmt.Sprintf("shutdown-timeout %d -> %d", *cur.ShutdownTimeout, *next.ShutdownTimeout))
+		cur.ShutdownTimeout = next.ShutdownTimeout
+	}
+	for _, k := range []struct {
+		name string
+		a, b any
+	}{
+		{"insecure-registries", cur.InsecureRegistries, next.InsecureRegistries},
+		{"registry-mirrors", cur.RegistryMirrors, next.RegistryMirrors},
+		{"max-concurrent-downloads", cur.MaxConcurrentDownloads, next.MaxConcurrentDownloads},
+		{"max-concurrent-uploads", cur.MaxConcurrentUploads, next.MaxConcurrentUploads},
+		{"live-restore", *cur.LiveRestore, *next.LiveRestore},
+	} {
+		if !reflect.DeepEqual(k.a, k.b) {
+			changed = append(changed, k.name)
+		}
+	}
+	cur.InsecureRegistries, cur.RegistryMirrors = next.InsecureRegistries, next.RegistryMirrors
+	cur.MaxConcurrentDownloads, cur.MaxConcurrentUploads = next.MaxConcurrentDownloads, next.MaxConcurrentUploads
+	cur.LiveRestore = next.LiveRestore
+	for _, k := range []struct {
+		name string
+		a, b any
+	}{
+		{"hosts", cur.Hosts, next.Hosts}, {"data-root", cur.DataRoot, next.DataRoot},
+		{"exec-root", cur.ExecRoot, next.ExecRoot}, {"tls", cur.TLS, next.TLS},
+		{"tlsverify", cur.TLSVerify, next.TLSVerify}, {"tlscert", cur.TLSCert, next.TLSCert},
+		{"tlskey", cur.TLSKey, next.TLSKey}, {"tlscacert", cur.TLSCACert, next.TLSCACert},
+		{"group", cur.Group, next.Group}, {"bip", cur.Bip, next.Bip},
+		{"default-address-pools", cur.DefaultAddressPools, next.DefaultAddressPools},
+		{"runtimes", cur.Runtimes, next.Runtimes}, {"cgroup-parent", cur.CgroupParent, next.CgroupParent},
+	} {
+		if !reflect.DeepEqual(k.a, k.b) {
+			needRestart = append(needRestart, k.name)
+		}
+	}
+	if len(changed) == 0 {
+		d.log.Info("SIGHUP: configuration reloaded; nothing that can be reloaded changed")
+	} else {
+		d.log.Info("SIGHUP: configuration reloaded", "changed", strings.Join(changed, "; "))
+	}
+	if len(needRestart) > 0 {
+		d.log.Warn("SIGHUP: these settings changed but only take effect when berthd restarts", "keys", strings.Join(needRestart, ", "))
+	}
+}
