@@ -25,6 +25,7 @@ func (s *Server) systemRoutes() {
 	s.handle("GET /version", s.getVersion)
 	s.handle("GET /info", s.getInfo)
 	s.handle("GET /events", s.getEvents)
+	s.handle("GET /system/df", s.getSystemDF)
 }
 
 func (s *Server) ping(w http.ResponseWriter, r *http.Request) {

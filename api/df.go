@@ -1,0 +1,55 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/berth-dev/berth/engine/containers"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/volume"
+)
+
+// diskUsage is /system/df in the API 1.47 shape the docker CLI of that
+// version reads (newer API versions group it differently).
+type diskUsage struct {
+	LayersSize int64
+	Images     []image.Summary
+	Containers []container.Summary
+	Volumes    []*volume.Volume
+	BuildCache []any
+}
+
+func (s *Server) getSystemDF(w http.ResponseWriter, r *http.Request) error {
+	want := map[string]bool{}
+	for _, t := range r.URL.Query()["type"] {
+		want[t] = true
+	}
+	all := len(want) == 0
+	du := diskUsage{Images: []image.Summary{}, Containers: []container.Summary{}, Volumes: []*volume.Volume{}, BuildCache: []any{}}
+	if all || want["image"] {
+		list, err := s.b.Images.List(r.Context(), false)
+		if err != nil {
+			return err
+		}
+		for _, img := range list {
+			labels := img.Config.Config.Labels
+			if labels == nil {
+				labels = map[string]string{}
+			}
+			du.LayersSize += img.Size
+			du.Images = append(du.Images, image.Summary{
+				Containers: int64(s.b.Images.InUse(img.ID)), Created: img.Created.Unix(), ID: img.ID,
+				Labels: labels, ParentID: img.Parent, RepoDigests: img.RepoDigests, RepoTags: img.RepoTags,
+				SharedSize: 0, Size: img.Size,
+			})
+		}
+	}
+	if all || want["container"] {
+		list, err := s.b.Containers.List(r.Context(), containers.ListOptions{All: true, Size: true})
+		if err != nil {
+			return err
+		}
+		du.Containers = list
+	}
+	return writeJSON(w, http.StatusOK, du)
+}
