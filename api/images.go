@@ -47,6 +47,7 @@ type CommitBackend interface {
 }
 
 func (s *Server) imageRoutes() {
+	s.authRoutes()
 	s.handle("POST /images/create", s.imageCreate)
 	s.handle("GET /images/json", s.imageList)
 	s.handle("POST /images/prune", s.imagePrune)
@@ -151,7 +152,7 @@ func (p *progressStream) send(m progressMessage) {
 }
 
 func (p *progressStream) event(e images.ProgressEvent) {
-	m := progressMessage{ID: e.ID, Status: e.Status, Stream: e.Stream}
+	m := progressMessage{ID: e.ID, Status: e.Status, Stream: e.Stream, Aux: e.Aux}
 	if e.Current > 0 || e.Total > 0 {
 		m.Progress = &progressDetail{Current: e.Current, Total: e.Total}
 	} else if e.Status != "" && e.ID != "" {
@@ -189,6 +190,11 @@ func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) error {
 			}
 		}
 		opts := images.PullOptions{Platform: q.Get("platform"), RegistryAuth: r.Header.Get("X-Registry-Auth")}
+		// As in Docker, a name without tag or digest pulls every tag:
+		// clients send tag=latest for a plain pull.
+		if n, err := reference.Parse(ref); err == nil && reference.Tag(n) == "" && reference.Digest(n) == "" {
+			opts.AllTags = true
+		}
 		return ps.finish(s.b.Images.Pull(r.Context(), ref, opts, ps.event))
 	}
 	src := q.Get("fromSrc")

@@ -37,6 +37,10 @@ type Backends struct {
 	Images     ImageBackend
 	System     SystemBackend
 	Events     *events.Service
+	Networks   NetworkBackend
+	Volumes    VolumeBackend
+	Archive    ArchiveBackend
+	Build      BuildBackend
 }
 
 // Server is the HTTP side of berthd.
@@ -53,6 +57,10 @@ func New(b Backends, log *slog.Logger) *Server {
 	s.containerRoutes()
 	s.execRoutes()
 	s.imageRoutes()
+	s.networkRoutes()
+	s.volumeRoutes()
+	s.archiveRoutes()
+	s.buildRoutes(b.Build)
 	return s
 }
 

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	clibuild "github.com/berth-dev/berth/cli/command/build"
 	"io"
 	"os"
 	"strings"
@@ -79,7 +80,7 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 	root.AddCommand(
 		container.NewContainerCommand(cli), image.NewImageCommand(cli), system.NewSystemCommand(cli),
 		system.NewVersionCommand(cli), system.NewInfoCommand(cli), system.NewEventsCommand(cli),
-		system.NewInspectCommand(cli),
+		system.NewInspectCommand(cli), clibuild.NewBuildCommand(cli),
 	)
 	setupHelp(root)
 	return root

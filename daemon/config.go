@@ -36,11 +36,17 @@ type Config struct {
 	ShutdownTimeout *int   `json:"shutdown-timeout,omitempty"`
 
 	// Accepted for compatibility with dockerd configs; used by later work.
-	InsecureRegistries     []string          `json:"insecure-registries,omitempty"`
-	RegistryMirrors        []string          `json:"registry-mirrors,omitempty"`
-	Bip                    string            `json:"bip,omitempty"`
-	FixedCIDR              string            `json:"fixed-cidr,omitempty"`
-	MTU                    int               `json:"mtu,omitempty"`
+	InsecureRegistries []string `json:"insecure-registries,omitempty"`
+	RegistryMirrors    []string `json:"registry-mirrors,omitempty"`
+	Bip                string   `json:"bip,omitempty"`
+	FixedCIDR          string   `json:"fixed-cidr,omitempty"`
+	MTU                int      `json:"mtu,omitempty"`
+	// Bridge names the default bridge interface (dockerd's "bridge" key;
+	// "berth0" by default so Berth and Docker can share a host).
+	Bridge string `json:"bridge,omitempty"`
+	// IptablesChainPrefix names Berth's netfilter chains ("BERTH"); each
+	// berthd on one host needs its own.
+	IptablesChainPrefix    string            `json:"iptables-chain-prefix,omitempty"`
 	DefaultAddressPools    []json.RawMessage `json:"default-address-pools,omitempty"`
 	Iptables               *bool             `json:"iptables,omitempty"`
 	IPForward              *bool             `json:"ip-forward,omitempty"`

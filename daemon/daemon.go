@@ -20,11 +20,15 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/mounts"
+	"github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
+	"github.com/berth-dev/berth/engine/volumes"
 	"golang.org/x/sys/unix"
 )
 
@@ -38,6 +42,9 @@ type Daemon struct {
 	images     *images.Service
 	containers *containers.Service
 	events     *events.Service
+	networks   *network.Service
+	volumes    *volumes.Service
+	builder    *build.Service
 	servers    []*http.Server
 	started    time.Time
 }
@@ -156,16 +163,34 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	d.events = events.New()
+	d.volumes, err = volumes.New(cfg.DataRoot, db, d.log)
+	if err != nil {
+		return err
+	}
+	mounts.ProtectPaths(cfg.DataRoot, cfg.ExecRoot)
+	netCfg, err := networkConfig(cfg)
+	if err != nil {
+		return err
+	}
+	d.networks, err = network.New(netCfg, db, d.log)
+	if err != nil {
+		return fmt.Errorf("networking: %w", err)
+	}
 	d.containers, err = containers.New(containers.Config{
 		Events:   d.events,
 		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: monitorPath, InitPath: initPath,
 		LogMaxSize: logMax, LogMaxFiles: logFiles, CgroupParent: cfg.CgroupParent,
-	}, db, d.images, d.runtimes, d.log)
+	}, db, d.images, d.runtimes, d.networks, d.volumes, d.log)
 	if err != nil {
 		return err
 	}
 	d.images.SetInUse(d.containers.ImageUsers)
 	d.images.SetRunningCheck(d.containers.IsRunning)
+	d.volumes.SetUsers(d.containers.VolumeUsers)
+	d.builder, err = build.New(build.NewBackend(d.images, d.containers), db, filepath.Join(cfg.DataRoot, "build"), d.log)
+	if err != nil {
+		return err
+	}
 	if err := d.containers.Reconcile(context.Background()); err != nil {
 		d.log.Error("reconcile", "err", err)
 	}
@@ -226,7 +251,10 @@ func writePidfile(path string) error {
 
 // serve opens every -H listener and serves the API on it.
 func (d *Daemon) serve(errCh chan<- error) error {
-	handler := api.New(api.Backends{Containers: d.containers, Images: d.images, System: d, Events: d.events}, d.log)
+	handler := api.New(api.Backends{
+		Containers: d.containers, Images: d.images, System: d, Events: d.events,
+		Networks: netBackend{d.networks, d.containers}, Volumes: d.volumes, Archive: d.containers, Build: d.builder,
+	}, d.log)
 	for _, h := range d.cfg.Hosts {
 		l, err := d.listen(h)
 		if err != nil {
@@ -378,6 +406,9 @@ func (d *Daemon) shutdown() {
 	}
 	if d.containers != nil {
 		d.containers.Close()
+	}
+	if d.networks != nil {
+		d.networks.Close()
 	}
 	if d.db != nil {
 		d.db.Close()

@@ -10,9 +10,9 @@ import (
 	"io"
 	"sync"
 
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/images"
@@ -119,17 +119,18 @@ func (b *engineBackend) CreateContainer(ctx context.Context, cfg *container.Conf
 }
 
 func (b *engineBackend) RunContainer(ctx context.Context, id string, out io.Writer) (int, error) {
-	wait, err := b.ctrs.Wait(ctx, id, "next-exit")
-	if err != nil {
-		return -1, err
-	}
 	if err := b.ctrs.Start(ctx, id); err != nil {
 		return -1, err
 	}
-	// Follow the log until the run ends: the log is complete once the
-	// container has exited, so nothing is lost however short the run.
+	// Follow the log until the run ends (the log is complete once the
+	// container has exited, so nothing is lost however short the run),
+	// then read the exit status of the stopped container.
 	dm := &demux{w: out}
 	if err := b.ctrs.Logs(ctx, id, containers.LogsOptions{Stdout: true, Stderr: true, Follow: true, Tail: -1}, dm); err != nil {
+		return -1, err
+	}
+	wait, err := b.ctrs.Wait(ctx, id, "not-running")
+	if err != nil {
 		return -1, err
 	}
 	res, err := wait(ctx)
@@ -223,4 +224,14 @@ func (d *demux) Write(p []byte) (int, error) {
 		d.buf = d.buf[8+n:]
 	}
 	return len(p), nil
+}
+
+// containerConfig and hostNone are for tests and callers running a plain
+// command in an image.
+func containerConfig(image string, argv []string) *container.Config {
+	return &container.Config{Image: image, Cmd: argv, Entrypoint: []string{""}}
+}
+
+func hostNone() *container.HostConfig {
+	return &container.HostConfig{NetworkMode: "none"}
 }

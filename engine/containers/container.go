@@ -9,7 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 )
 
 // Status values, as Docker reports them.
@@ -57,6 +59,11 @@ type Container struct {
 	Dir string
 	// LogPath is the json-file log.
 	LogPath string
+	// MountPoints are the container's volumes, binds and tmpfs mounts.
+	MountPoints []mounts.MountPoint
+	// Endpoints are the networks asked for at create or connect (aliases,
+	// fixed addresses), keyed by network name.
+	Endpoints map[string]*network.EndpointSettings `json:",omitempty"`
 }
 
 // entry is a container in memory: its record plus the machinery that lives
@@ -75,6 +82,8 @@ type entry struct {
 	removed chan struct{}
 	// execs of this container, by exec ID.
 	execs map[string]*execEntry
+	// runs counts the runs started, ended those that ended (for Wait).
+	runs, ended int
 	// backoff is the current restart back-off; restartTimer a pending restart.
 	backoff      time.Duration
 	restartTimer *time.Timer

@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	evtypes "github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/network"
 )
 
 // CreateOptions is a create request, as the API decodes it.
@@ -22,6 +24,8 @@ type CreateOptions struct {
 	Name       string
 	Config     *container.Config
 	HostConfig *container.HostConfig
+	// Endpoints come from the request's NetworkingConfig.
+	Endpoints map[string]*network.EndpointSettings
 }
 
 // Create makes a new container record and its writable layer. Nothing runs
@@ -48,6 +52,9 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 	if err := validateHostConfig(&hc); err != nil {
 		return "", nil, err
 	}
+	if err := s.resolveNetworkMode(ctx, &hc); err != nil {
+		return "", nil, err
+	}
 	rtName := hc.Runtime
 	if rtName == "" {
 		rtName = s.runtimes.Default
@@ -63,6 +70,10 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
 	if len(args) == 0 {
 		return "", nil, errdefs.Invalid("no command specified")
+	}
+	mps, err := mounts.Parse(hc.Binds, hc.Mounts, hc.Tmpfs, cfg.Volumes, hc.VolumesFrom, s.mountsOf)
+	if err != nil {
+		return "", nil, err
 	}
 
 	id = stringid.New()
@@ -107,8 +118,10 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		ID: id, Name: name, Created: time.Now().UTC(),
 		Path: args[0], Args: args[1:],
 		Config: &cfg, HostConfig: &hc, ImageID: img.ID, Runtime: rtName,
-		State: State{Status: StatusCreated},
-		Dir:   dir,
+		State:       State{Status: StatusCreated},
+		Dir:         dir,
+		MountPoints: mps,
+		Endpoints:   o.Endpoints,
 	}
 	if hc.LogConfig.Type == "json-file" {
 		c.LogPath = filepath.Join(dir, id+"-json.log")
@@ -122,7 +135,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		s.images.RemoveRootfs(context.Background(), id)
 		os.RemoveAll(dir)
 	}
-	if err := writeHostFiles(&c); err != nil {
+	if err := writeHostFiles(&c, nil); err != nil {
 		cleanup()
 		return "", nil, err
 	}
@@ -142,18 +155,45 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 	return id, warnings, nil
 }
 
+// mountsOf returns the mount points of another container (--volumes-from).
+func (s *Service) mountsOf(ref string) ([]mounts.MountPoint, error) {
+	e, err := s.lookup(ref)
+	if err != nil {
+		return nil, err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]mounts.MountPoint(nil), e.c.MountPoints...), nil
+}
+
+// resolveNetworkMode checks that the network exists and resolves
+// "container:<name>" to the other container's full ID.
+func (s *Service) resolveNetworkMode(ctx context.Context, hc *container.HostConfig) error {
+	mode := string(hc.NetworkMode)
+	switch {
+	case mode == "bridge" || mode == "none" || mode == "host":
+		return nil
+	case strings.HasPrefix(mode, "container:"):
+		other, err := s.lookup(strings.TrimPrefix(mode, "container:"))
+		if err != nil {
+			return err
+		}
+		hc.NetworkMode = container.NetworkMode("container:" + other.c.ID)
+		return nil
+	}
+	if s.net == nil {
+		return errdefs.NotFound("network %s not found", mode)
+	}
+	if _, err := s.net.Inspect(ctx, mode, false); err != nil {
+		return err
+	}
+	return nil
+}
+
 // validateHostConfig rejects what berthd cannot do, with Docker's words.
 func validateHostConfig(hc *container.HostConfig) error {
-	switch mode := string(hc.NetworkMode); {
-	case mode == "", mode == "default", mode == "bridge":
-		// The bridge network comes with the networking work; until then a
-		// container gets its own network namespace with loopback only.
+	if mode := string(hc.NetworkMode); mode == "" || mode == "default" {
 		hc.NetworkMode = "bridge"
-	case mode == "none", mode == "host":
-	case strings.HasPrefix(mode, "container:"):
-		return errdefs.NotImplemented("network mode %s is not supported yet", mode)
-	default:
-		return errdefs.NotFound("network %s not found", mode)
 	}
 	if err := container.ValidateRestartPolicy(hc.RestartPolicy); err != nil {
 		return errdefs.Invalid("%s", err.Error())

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	netpkg "github.com/berth-dev/berth/engine/network"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -16,8 +17,9 @@ func hostsPath(c *Container) string      { return filepath.Join(c.Dir, "hosts") 
 func resolvConfPath(c *Container) string { return filepath.Join(c.Dir, "resolv.conf") }
 
 // writeHostFiles writes /etc/hostname, /etc/hosts and /etc/resolv.conf for a
-// container, as Docker does for its network mode.
-func writeHostFiles(c *Container) error {
+// container, as Docker does for its network mode; att (nil before the first
+// start) adds the container's addresses and the embedded DNS server.
+func writeHostFiles(c *Container, att *netpkg.Attachment) error {
 	cfg, hc := c.Config, c.HostConfig
 	hostname := cfg.Hostname
 	if cfg.Domainname != "" {
@@ -34,6 +36,11 @@ func writeHostFiles(c *Container) error {
 		}
 	} else {
 		hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
+		if att != nil {
+			for _, line := range att.HostsEntries {
+				hosts.WriteString(line + "\n")
+			}
+		}
 	}
 	for _, h := range hc.ExtraHosts {
 		name, ip, ok := strings.Cut(h, ":")
@@ -47,13 +54,17 @@ func writeHostFiles(c *Container) error {
 	if err := writeFileAtomic(hostsPath(c), hosts.Bytes(), 0o644); err != nil {
 		return err
 	}
-	return writeFileAtomic(resolvConfPath(c), resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host"), 0o644)
+	var embedded []string
+	if att != nil {
+		embedded = att.Nameservers
+	}
+	return writeFileAtomic(resolvConfPath(c), resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host", embedded), 0o644)
 }
 
 // resolvConf builds the container's resolv.conf from the host's, dropping
 // loopback resolvers (unreachable from a container's own network namespace)
 // unless the container shares the host's network, as Docker does.
-func resolvConf(dns []netip.Addr, search, options []string, hostNet bool) []byte {
+func resolvConf(dns []netip.Addr, search, options []string, hostNet bool, embedded []string) []byte {
 	var servers, hostSearch, hostOptions []string
 	if f, err := os.Open("/etc/resolv.conf"); err == nil {
 		sc := bufio.NewScanner(f)
@@ -82,6 +93,12 @@ func resolvConf(dns []netip.Addr, search, options []string, hostNet bool) []byte
 		for _, a := range dns {
 			servers = append(servers, a.String())
 		}
+	}
+	if len(embedded) > 0 {
+		// The embedded DNS server answers container names and forwards the
+		// rest (to --dns servers or the host's), as on Docker's user networks.
+		servers = embedded
+		hostOptions = append([]string{"ndots:0"}, hostOptions...)
 	}
 	if len(servers) == 0 && !hostNet {
 		// Docker's fallback when the host has only loopback resolvers.

@@ -3,9 +3,12 @@ package containers
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
@@ -56,23 +59,21 @@ func (s *Service) Inspect(ctx context.Context, ref string, size bool) (*containe
 			StartedAt:  timeString(st.StartedAt),
 			FinishedAt: timeString(st.FinishedAt),
 		},
-		Image:          c.ImageID,
-		ResolvConfPath: resolvConfPath(&c),
-		HostnamePath:   hostnamePath(&c),
-		HostsPath:      hostsPath(&c),
-		LogPath:        c.LogPath,
-		Name:           "/" + c.Name,
-		RestartCount:   c.RestartCount,
-		Driver:         "overlay2",
-		Platform:       "linux",
-		ExecIDs:        execIDs,
-		HostConfig:     c.HostConfig,
-		GraphDriver:    &storage.DriverData{Name: "overlay2", Data: map[string]string{}},
-		Mounts:         []container.MountPoint{},
-		Config:         c.Config,
-		NetworkSettings: &container.NetworkSettings{
-			Networks: map[string]*network.EndpointSettings{string(c.HostConfig.NetworkMode): {}},
-		},
+		Image:           c.ImageID,
+		ResolvConfPath:  resolvConfPath(&c),
+		HostnamePath:    hostnamePath(&c),
+		HostsPath:       hostsPath(&c),
+		LogPath:         c.LogPath,
+		Name:            "/" + c.Name,
+		RestartCount:    c.RestartCount,
+		Driver:          "overlay2",
+		Platform:        "linux",
+		ExecIDs:         execIDs,
+		HostConfig:      c.HostConfig,
+		GraphDriver:     &storage.DriverData{Name: "overlay2", Data: map[string]string{}},
+		Mounts:          mounts.ToAPI(c.MountPoints, s.vols),
+		Config:          c.Config,
+		NetworkSettings: s.networkSettings(&c),
 	}
 	if size {
 		rw, total, err := s.images.RootfsSize(ctx, c.ID)
@@ -81,6 +82,63 @@ func (s *Service) Inspect(ctx context.Context, ref string, size bool) (*containe
 		}
 	}
 	return resp, nil
+}
+
+// networkSettings is what inspect shows of the container's networks: the
+// live attachment while it runs, the configured networks otherwise.
+func (s *Service) networkSettings(c *Container) *container.NetworkSettings {
+	ns := &container.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{}}
+	if s.net != nil && c.State.Running() {
+		if att := s.net.Attached(c.ID); att != nil {
+			ns.SandboxKey = att.NetNSPath
+			ns.SandboxID = c.ID
+			if att.Ports != nil {
+				ns.Ports = att.Ports
+			}
+			for k, v := range att.Networks {
+				ns.Networks[k] = v
+			}
+			return ns
+		}
+	}
+	mode := string(c.HostConfig.NetworkMode)
+	if !strings.HasPrefix(mode, "container:") {
+		ep := &network.EndpointSettings{}
+		if cfg, ok := c.Endpoints[mode]; ok && cfg != nil {
+			cp := *cfg
+			ep = &cp
+		}
+		ns.Networks[mode] = ep
+	}
+	for name, cfg := range c.Endpoints {
+		if _, ok := ns.Networks[name]; !ok && cfg != nil {
+			cp := *cfg
+			ns.Networks[name] = &cp
+		}
+	}
+	return ns
+}
+
+// portSummaries flattens a port map into ps's PORTS entries.
+func portSummaries(pm network.PortMap) []container.PortSummary {
+	out := []container.PortSummary{}
+	for p, bindings := range pm {
+		if len(bindings) == 0 {
+			out = append(out, container.PortSummary{PrivatePort: p.Num(), Type: string(p.Proto())})
+			continue
+		}
+		for _, b := range bindings {
+			n, _ := strconv.Atoi(b.HostPort)
+			out = append(out, container.PortSummary{IP: b.HostIP, PrivatePort: p.Num(), PublicPort: uint16(n), Type: string(p.Proto())})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].PrivatePort != out[j].PrivatePort {
+			return out[i].PrivatePort < out[j].PrivatePort
+		}
+		return out[i].Type < out[j].Type
+	})
+	return out
 }
 
 func nonNil(s []string) []string {
@@ -192,11 +250,11 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 			Labels:  c.Config.Labels,
 			State:   container.ContainerState(c.State.Status),
 			Status:  statusText(c.State, now),
-			Mounts:  []container.MountPoint{},
-			NetworkSettings: &container.NetworkSettingsSummary{
-				Networks: map[string]*network.EndpointSettings{string(c.HostConfig.NetworkMode): {}},
-			},
+			Mounts:  mounts.ToAPI(c.MountPoints, s.vols),
 		}
+		ns := s.networkSettings(&c)
+		sum.NetworkSettings = &container.NetworkSettingsSummary{Networks: ns.Networks}
+		sum.Ports = portSummaries(ns.Ports)
 		sum.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)
 		if o.Size {
 			if rw, total, err := s.images.RootfsSize(ctx, c.ID); err == nil {

@@ -30,6 +30,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 				}
 				ex := make(chan struct{})
 				e.exited = ex
+				e.runs++
 				e.mu.Unlock()
 				s.watch(e, ex)
 				continue
@@ -49,6 +50,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			}
 			ex := make(chan struct{})
 			e.exited = ex
+			e.runs++
 			e.mu.Unlock()
 			s.onExit(e, ex, *st)
 			continue
@@ -63,6 +65,19 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			os.RemoveAll(stateDir)
 		}
 		e.mu.Unlock()
+	}
+	if s.net != nil {
+		var live []string
+		for _, e := range s.all() {
+			e.mu.Lock()
+			if e.c.State.Running() {
+				live = append(live, e.c.ID)
+			}
+			e.mu.Unlock()
+		}
+		if err := s.net.Reconcile(ctx, live); err != nil {
+			s.log.Error("network reconcile", "err", err)
+		}
 	}
 	// Writable layers without a record are leftovers of a create that was
 	// cut short.

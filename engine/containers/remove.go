@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 
+	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/internal/errdefs"
 	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
@@ -79,6 +80,12 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 		delete(s.byName, c.Name)
 	}
 	s.mu.Unlock()
+	if o.RemoveVolumes {
+		// Only anonymous volumes go with the container, never named ones.
+		if err := mounts.RemoveAnonymous(ctx, s.vols, c.MountPoints); err != nil {
+			s.log.Warn("remove anonymous volumes", "id", c.ID, "err", err)
+		}
+	}
 	e.mu.Lock()
 	close(e.removed)
 	e.notify()

@@ -14,8 +14,11 @@ import (
 
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/mounts"
+	netpkg "github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
+	"github.com/berth-dev/berth/engine/volumes"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
 	evtypes "github.com/moby/moby/api/types/events"
@@ -59,6 +62,8 @@ type Service struct {
 	cfg      Config
 	db       *store.DB
 	images   ImageService
+	net      *netpkg.Service
+	vols     *volumes.Service
 	runtimes *runtime.Set
 	log      *slog.Logger
 
@@ -75,7 +80,7 @@ type Service struct {
 
 // New opens the container service and reloads every recorded container.
 // Call Reconcile afterwards to re-adopt running ones.
-func New(cfg Config, db *store.DB, imgs ImageService, rts *runtime.Set, log *slog.Logger) (*Service, error) {
+func New(cfg Config, db *store.DB, imgs ImageService, rts *runtime.Set, nets *netpkg.Service, vols *volumes.Service, log *slog.Logger) (*Service, error) {
 	if err := db.EnsureBuckets(bucket); err != nil {
 		return nil, err
 	}
@@ -85,7 +90,7 @@ func New(cfg Config, db *store.DB, imgs ImageService, rts *runtime.Set, log *slo
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &Service{cfg: cfg, db: db, images: imgs, runtimes: rts, log: log,
+	s := &Service{cfg: cfg, db: db, images: imgs, runtimes: rts, net: nets, vols: vols, log: log,
 		byID: map[string]*entry{}, byName: map[string]string{}, ctx: ctx, cancel: cancel}
 	err := db.ForEach(bucket, func(k string, v []byte) error {
 		var c Container
@@ -180,6 +185,22 @@ func (s *Service) ImageUsers(imageID string) []string {
 		e.mu.Lock()
 		if e.c.ImageID == imageID {
 			out = append(out, e.c.ID)
+		}
+		e.mu.Unlock()
+	}
+	return out
+}
+
+// VolumeUsers lists the containers that mount the named volume.
+func (s *Service) VolumeUsers(name string) []string {
+	var out []string
+	for _, e := range s.all() {
+		e.mu.Lock()
+		for _, mp := range e.c.MountPoints {
+			if mp.Type == mounts.TypeVolume && mp.Name == name {
+				out = append(out, e.c.ID)
+				break
+			}
 		}
 		e.mu.Unlock()
 	}

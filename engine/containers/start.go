@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/engine/mounts"
+	netpkg "github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
@@ -43,6 +45,11 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 	if err := s.startLocked(ctx, e); err != nil {
 		e.c.State.Error = err.Error()
 		s.persist(e)
+		// Clients attached for this start (docker run) must not hang.
+		for _, a := range e.pendingAttach {
+			a.end()
+		}
+		e.pendingAttach = nil
 		return err
 	}
 	return nil
@@ -66,6 +73,36 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	if err != nil {
 		return fail(err)
 	}
+	extraMounts, err := mounts.Prepare(ctx, s.vols, rootfs, c.MountPoints)
+	if err != nil {
+		return fail(err)
+	}
+	failRootfs := fail
+	fail = func(err error) error {
+		mounts.Release(context.Background(), s.vols, c.MountPoints)
+		return failRootfs(err)
+	}
+	netnsPath := ""
+	if s.net != nil && c.HostConfig.NetworkMode != "host" {
+		att, err := s.net.Connect(ctx, netpkg.ConnectRequest{
+			ContainerID: c.ID, ContainerName: c.Name, Hostname: c.Config.Hostname,
+			NetworkMode: string(c.HostConfig.NetworkMode), Endpoints: c.Endpoints,
+			PortBindings: c.HostConfig.PortBindings, PublishAll: c.HostConfig.PublishAllPorts,
+			ExposedPorts: c.Config.ExposedPorts,
+		})
+		if err != nil {
+			return fail(err)
+		}
+		netnsPath = att.NetNSPath
+		failMounts := fail
+		fail = func(err error) error {
+			s.net.Disconnect(context.Background(), c.ID)
+			return failMounts(err)
+		}
+		if err := writeHostFiles(c, att); err != nil {
+			return fail(err)
+		}
+	}
 	args := append([]string{c.Path}, c.Args...)
 	initPath := ""
 	if c.HostConfig.Init != nil && *c.HostConfig.Init {
@@ -80,6 +117,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 		Args: args, Env: containerEnv(c), User: user,
 		HostnamePath: hostnamePath(c), HostsPath: hostsPath(c), ResolvConfPath: resolvConfPath(c),
 		InitPath: initPath, CgroupParent: s.cfg.CgroupParent,
+		NetNSPath: netnsPath, ExtraMounts: extraMounts,
 	})
 	if err != nil {
 		return fail(errdefs.Invalid("%s", err.Error()))
@@ -121,6 +159,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	}
 	c.State = State{Status: StatusRunning, Pid: pid, MonitorPid: monPid, StartedAt: time.Now().UTC(), ExitCode: 0}
 	e.exited = make(chan struct{})
+	e.runs++
 	if err := s.persist(e); err != nil {
 		s.log.Error("persist after start", "id", c.ID, "err", err)
 	}
@@ -225,6 +264,12 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 		var ws unix.WaitStatus
 		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
+	if s.net != nil {
+		if err := s.net.Disconnect(context.Background(), c.ID); err != nil {
+			s.log.Warn("network teardown", "id", c.ID, "err", err)
+		}
+	}
+	mounts.Release(context.Background(), s.vols, c.MountPoints)
 	if err := s.images.UnmountRootfs(context.Background(), c.ID); err != nil {
 		s.log.Warn("unmount rootfs", "id", c.ID, "err", err)
 	}
@@ -234,6 +279,7 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	}
 	close(exited)
 	e.exited = nil
+	e.ended++
 	e.notify()
 	s.emit(c, evtypes.ActionDie, map[string]string{"exitCode": strconv.Itoa(c.State.ExitCode)})
 

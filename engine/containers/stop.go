@@ -213,52 +213,45 @@ func (s *Service) Wait(ctx context.Context, ref string, cond WaitCondition) (fun
 		return nil, errdefs.Invalid("invalid condition: %q", cond)
 	}
 	e.mu.Lock()
-	exited, removed := e.exited, e.removed
-	running := e.c.State.Running()
+	removed := e.removed
+	running := e.c.State.Running() || e.c.State.Status == StatusRestarting
+	// Runs are counted as they start and end: waiting for "the run that is
+	// going on, or the next one" cannot miss a run that ends before the
+	// caller gets to block.
+	target := e.runs
+	if !running {
+		if cond != "next-exit" && cond != "removed" {
+			target = e.ended // not running: satisfied at once
+		} else {
+			target = e.runs + 1
+		}
+	}
 	e.mu.Unlock()
 	return func(ctx context.Context) (WaitResult, error) {
-		switch cond {
-		case "removed":
+		if cond == "removed" {
 			select {
 			case <-removed:
+				return s.lastExit(e), nil
 			case <-ctx.Done():
 				return WaitResult{}, ctx.Err()
-			}
-		case "next-exit":
-			// The next run to end: the current one, or the next one started.
-			if exited == nil {
-				for {
-					e.mu.Lock()
-					ch, ex := e.changed, e.exited
-					e.mu.Unlock()
-					if ex != nil {
-						exited = ex
-						break
-					}
-					select {
-					case <-ch:
-					case <-removed:
-						return s.lastExit(e), nil
-					case <-ctx.Done():
-						return WaitResult{}, ctx.Err()
-					}
-				}
-			}
-			select {
-			case <-exited:
-			case <-ctx.Done():
-				return WaitResult{}, ctx.Err()
-			}
-		default:
-			if running && exited != nil {
-				select {
-				case <-exited:
-				case <-ctx.Done():
-					return WaitResult{}, ctx.Err()
-				}
 			}
 		}
-		return s.lastExit(e), nil
+		for {
+			e.mu.Lock()
+			done := e.ended >= target && (cond == "next-exit" || e.c.State.Status != StatusRestarting)
+			ch := e.changed
+			e.mu.Unlock()
+			if done {
+				return s.lastExit(e), nil
+			}
+			select {
+			case <-ch:
+			case <-removed:
+				return s.lastExit(e), nil
+			case <-ctx.Done():
+				return WaitResult{}, ctx.Err()
+			}
+		}
 	}, nil
 }
 

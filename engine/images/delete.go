@@ -36,19 +36,28 @@ func (s *Service) Tag(ctx context.Context, source, target string) error {
 
 // TagNamed is Tag with a parsed reference.
 func (s *Service) TagNamed(ctx context.Context, source string, n reference.Named) error {
+	id, err := s.tagNamed(source, n)
+	if err != nil {
+		return err
+	}
+	s.emit("tag", id, reference.Familiar(n), id)
+	return nil
+}
+
+func (s *Service) tagNamed(source string, n reference.Named) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := s.resolveLocked(source)
 	if rec == nil {
-		return errdefs.NotFound("No such image: %s", source)
+		return "", errdefs.NotFound("No such image: %s", source)
 	}
 	if err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bucketRefs)).Put([]byte(n.String()), []byte(rec.ID))
 	}); err != nil {
-		return err
+		return "", err
 	}
 	s.refs[n.String()] = rec.ID
-	return nil
+	return rec.ID, nil
 }
 
 // SetRunningCheck lets rmi tell running containers (a conflict even with
@@ -86,6 +95,38 @@ func (c *deleteConflict) Error() string {
 // use it). prune deletes untagged parents that become unused. Conflicts are
 // errdefs.Conflict with Docker's messages.
 func (s *Service) Delete(ctx context.Context, ref string, force, prune bool) ([]DeleteResponse, error) {
+	s.mu.RLock()
+	var targetID string
+	if rec := s.resolveLocked(ref); rec != nil {
+		targetID = rec.ID
+	}
+	known := make(map[string]bool, len(s.images))
+	for id := range s.images {
+		known[id] = true
+	}
+	s.mu.RUnlock()
+	out, err := s.delete(ref, force, prune)
+	s.emitDeleteEvents(out, targetID, known)
+	return out, err
+}
+
+// emitDeleteEvents sends Docker's untag and delete events for one rmi or
+// prune answer: untagged lines belong to image id; a deleted ID that was an
+// image (not a layer) is a delete event.
+func (s *Service) emitDeleteEvents(out []DeleteResponse, id string, images map[string]bool) {
+	for _, d := range out {
+		if d.Untagged != "" && id != "" {
+			s.emit("untag", id, id, "")
+		}
+	}
+	for _, d := range out {
+		if d.Deleted != "" && images[d.Deleted] {
+			s.emit("delete", d.Deleted, d.Deleted, "")
+		}
+	}
+}
+
+func (s *Service) delete(ref string, force, prune bool) ([]DeleteResponse, error) {
 	// Ask the container service who uses which image before taking our
 	// lock: it may be calling into us with its own lock held.
 	s.mu.RLock()

@@ -81,7 +81,12 @@ func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions)
 	if named != nil {
 		refs = append(refs, named.String())
 	}
-	return s.createImage(&cfg, "", refs)
+	img, err := s.createImage(&cfg, "", refs)
+	if err != nil {
+		return nil, err
+	}
+	s.emit("import", img.ID, img.ID, img.ID)
+	return img, nil
 }
 
 // extractToTemp decompresses and extracts a layer stream into a new temp

@@ -247,6 +247,7 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 	for _, t := range tags {
 		l.progress.emit(ProgressEvent{Stream: "Loaded image: " + reference.Familiar(t) + "\n"})
 	}
+	l.s.emit("load", img.ID, img.ID, img.ID)
 	return nil
 }
 

@@ -8,6 +8,8 @@ type ProgressEvent struct {
 	Stream string // free text lines ("Loaded image: x:y\n")
 	// Current and Total, when Total > 0 or Current > 0, are byte counts.
 	Current, Total int64
+	// Aux, if set, is sent as the message's "aux" object (push results).
+	Aux any
 }
 
 // ProgressFunc receives progress events; it must not block for long. nil is

@@ -8,74 +8,171 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
-// maxConcurrentDownloads is Docker's default max-concurrent-downloads.
-const maxConcurrentDownloads = 3
-
 // Pull fetches an image from its registry, like `docker pull`: it resolves
 // a multi-platform index to the wanted platform, downloads the layers it
 // lacks (several at once, each decompressed, verified and extracted as it
 // streams in), and tags the image. Progress is reported in Docker's words.
+// Errors before the first progress event are the whole answer (the API
+// returns them as the HTTP status); later ones end the stream.
 func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions, progress ProgressFunc) error {
 	n, err := reference.Parse(ref)
 	if err != nil {
 		return err
 	}
-	if reference.Digest(n) == "" {
-		n = withDefaultTag(n)
-	}
 	plat, err := parsePlatform(opts.Platform)
 	if err != nil {
 		return err
 	}
-	rref, err := remoteRef(n)
-	if err != nil {
-		return err
+	p := &puller{s: s, cfg: s.registryCfg(), auth: authenticator(opts.RegistryAuth), plat: plat, progress: progress}
+	if !opts.AllTags {
+		if reference.Digest(n) == "" {
+			n = withDefaultTag(n)
+		}
+		newer, err := p.pull(ctx, n)
+		if err != nil {
+			return err
+		}
+		progress.emit(ProgressEvent{Status: statusLine(newer, reference.Familiar(n))})
+		return nil
 	}
-	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuth(authenticator(opts.RegistryAuth)), remote.WithUserAgent("berth")}
+	if reference.Tag(n) != "" || reference.Digest(n) != "" {
+		return errdefs.Invalid("tag can't be used with --all-tags/-a")
+	}
+	tags, err := p.listTags(ctx, n)
+	if err != nil {
+		return pullError(n, err)
+	}
+	if len(tags) == 0 {
+		return errdefs.NotFound("no tags found for %s", reference.FamiliarName(n))
+	}
+	sort.Strings(tags)
+	anyNewer := false
+	for _, t := range tags {
+		tn, err := reference.WithTag(n.Name(), t)
+		if err != nil {
+			return err
+		}
+		newer, err := p.pull(ctx, tn)
+		if err != nil {
+			return err
+		}
+		anyNewer = anyNewer || newer
+	}
+	progress.emit(ProgressEvent{Status: statusLine(anyNewer, reference.FamiliarName(n))})
+	return nil
+}
+
+func statusLine(newer bool, name string) string {
+	if newer {
+		return "Status: Downloaded newer image for " + name
+	}
+	return "Status: Image is up to date for " + name
+}
+
+// puller is one Pull call: settings fixed at its start.
+type puller struct {
+	s        *Service
+	cfg      *registryConfig
+	auth     authn.Authenticator
+	plat     ocispecPlatform
+	progress ProgressFunc
+}
+
+// get fetches n's manifest (or index) from the first endpoint that has it:
+// Docker Hub mirrors first, then the registry itself. A mirror that fails
+// is skipped, as Docker does.
+func (p *puller) get(ctx context.Context, n reference.Named) (*remote.Descriptor, endpoint, error) {
+	var lastErr error
+	for _, ep := range p.cfg.endpoints(n) {
+		rref, err := ep.ref(n)
+		if err != nil {
+			return nil, ep, err
+		}
+		desc, err := remote.Get(rref, ep.remoteOptions(ctx, p.auth, 0)...)
+		if err == nil {
+			return desc, ep, nil
+		}
+		if ctx.Err() != nil {
+			return nil, ep, ctx.Err()
+		}
+		lastErr = err
+		if ep.mirror {
+			p.s.log.Debug("registry mirror failed, trying the next endpoint", "mirror", ep.String(), "ref", n.String(), "err", err)
+			continue
+		}
+	}
+	return nil, endpoint{}, lastErr
+}
+
+func (p *puller) listTags(ctx context.Context, n reference.Named) ([]string, error) {
+	var lastErr error
+	for _, ep := range p.cfg.endpoints(n) {
+		repo, err := ep.repo(n)
+		if err != nil {
+			return nil, err
+		}
+		tags, err := remote.List(repo, ep.remoteOptions(ctx, p.auth, 0)...)
+		if err == nil {
+			return tags, nil
+		}
+		lastErr = err
+	}
+	return nil, lastErr
+}
+
+// pull fetches one tag or digest; it reports whether anything changed
+// locally (layers downloaded or the reference moved).
+func (p *puller) pull(ctx context.Context, n reference.Named) (newer bool, err error) {
+	s, progress := p.s, p.progress
 	tagOrDigest := reference.Tag(n)
 	if d := reference.Digest(n); d != "" {
 		tagOrDigest = d
 	}
-	// Errors up to here are the HTTP answer (nothing streamed yet), as
-	// Docker's "pull access denied" and "manifest unknown" are.
-	desc, err := remote.Get(rref, ropts...)
+	desc, ep, err := p.get(ctx, n)
 	if err != nil {
-		return pullError(n, err)
+		return false, pullError(n, err)
 	}
-	img, err := pickImage(desc, plat)
+	img, err := pickImage(desc, p.plat, n)
 	if err != nil {
-		return err
+		return false, err
 	}
 	progress.emit(ProgressEvent{ID: tagOrDigest, Status: "Pulling from " + reference.Path(familiarNamed(n))})
 	raw, err := img.RawConfigFile()
 	if err != nil {
-		return pullError(n, err)
+		return false, pullError(n, err)
 	}
 	mf, err := img.Manifest()
 	if err != nil {
-		return pullError(n, err)
+		return false, pullError(n, err)
 	}
 	if mf.Config.Digest.String() != digestOf(raw) {
-		return fmt.Errorf("image config digest mismatch: manifest says %s, got %s", mf.Config.Digest, digestOf(raw))
+		return false, fmt.Errorf("image config digest mismatch: manifest says %s, got %s", mf.Config.Digest, digestOf(raw))
 	}
 	var cfg imageConfig
 	if err := json.Unmarshal(raw, &cfg); err != nil {
-		return fmt.Errorf("invalid image config: %w", err)
+		return false, fmt.Errorf("invalid image config: %w", err)
+	}
+	if !desc.MediaType.IsIndex() {
+		if err := checkPlatform(n, cfg.OS, cfg.Architecture, cfg.Variant, p.plat); err != nil {
+			return false, err
+		}
 	}
 	if len(cfg.RootFS.DiffIDs) != len(mf.Layers) {
-		return fmt.Errorf("invalid image: %d layers in the manifest, %d in the config", len(mf.Layers), len(cfg.RootFS.DiffIDs))
+		return false, fmt.Errorf("invalid image: %d layers in the manifest, %d in the config", len(mf.Layers), len(cfg.RootFS.DiffIDs))
 	}
 	diffIDs := make([]string, len(mf.Layers))
 	for i, d := range cfg.RootFS.DiffIDs {
@@ -83,9 +180,15 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions, progre
 	}
 	chain := chainIDs(diffIDs)
 	id := digestOf(raw)
+	repoDigest, err := reference.WithDigest(n, desc.Digest.String())
+	if err != nil {
+		return false, err
+	}
 
 	s.mu.RLock()
 	_, existed := s.images[id]
+	tagUpdated := reference.Digest(n) == "" && s.refs[n.String()] != id
+	digestUpdated := s.refs[repoDigest.String()] != id
 	s.mu.RUnlock()
 
 	// Layers already here are held now so they cannot go away mid-pull.
@@ -104,16 +207,17 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions, progre
 		if s.hasLayer(chain[i]) {
 			held[i] = true
 			if !existed {
-				progress.emit(ProgressEvent{ID: l.Digest.Hex[:12], Status: "Already exists"})
+				progress.emit(ProgressEvent{ID: shortHex(l.Digest.String()), Status: "Already exists"})
 			}
 			continue
 		}
 		todo = append(todo, i)
-		progress.emit(ProgressEvent{ID: l.Digest.Hex[:12], Status: "Pulling fs layer"})
+		progress.emit(ProgressEvent{ID: shortHex(l.Digest.String()), Status: "Pulling fs layer"})
 	}
-	if len(todo) > maxConcurrentDownloads {
-		for _, i := range todo[maxConcurrentDownloads:] {
-			progress.emit(ProgressEvent{ID: mf.Layers[i].Digest.Hex[:12], Status: "Waiting"})
+	jobs := p.cfg.maxDownloads
+	if len(todo) > jobs {
+		for _, i := range todo[jobs:] {
+			progress.emit(ProgressEvent{ID: shortHex(mf.Layers[i].Digest.String()), Status: "Waiting"})
 		}
 	}
 	var blobsMu sync.Mutex
@@ -125,22 +229,24 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions, progre
 	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sem := make(chan struct{}, maxConcurrentDownloads)
+	// Layers start in manifest order (bottom first), at most jobs at once,
+	// as Docker's download manager does.
+	sem := make(chan struct{}, jobs)
 	errs := make([]error, len(chain))
 	var wg sync.WaitGroup
 	for _, i := range todo {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			errs[i] = ctx.Err()
+			continue
+		}
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				errs[i] = ctx.Err()
-				return
-			}
 			defer func() { <-sem }()
 			desc := mf.Layers[i]
-			short := desc.Digest.Hex[:12]
+			short := shortHex(desc.Digest.String())
 			_, err := s.ensureLayer(ctx, chain[i], func(dir string) (layerRecord, error) {
 				rec, err := s.downloadLayer(ctx, img, desc, diffIDs[i], dir, short, progress)
 				if rec.Blob != nil {
@@ -162,31 +268,60 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions, progre
 	wg.Wait()
 	for _, i := range todo {
 		if errs[i] != nil && !errors.Is(errs[i], context.Canceled) {
-			return errs[i]
+			return false, errs[i]
 		}
 	}
 	if err := ctxErr(ctx, errs); err != nil {
-		return err
+		return false, err
 	}
 
 	var refs []string
 	if reference.Digest(n) == "" {
 		refs = append(refs, n.String())
 	}
-	repoDigest, err := reference.WithDigest(n, desc.Digest.String())
-	if err != nil {
-		return err
-	}
 	if _, err := s.createImageRaw(raw, "", refs, repoDigest.String()); err != nil {
-		return err
+		return false, err
+	}
+	if ep.mirror {
+		s.log.Debug("pulled from registry mirror", "mirror", ep.String(), "ref", n.String())
 	}
 	progress.emit(ProgressEvent{Status: "Digest: " + desc.Digest.String()})
-	if existed && len(todo) == 0 {
-		progress.emit(ProgressEvent{Status: "Status: Image is up to date for " + reference.Familiar(n)})
-	} else {
-		progress.emit(ProgressEvent{Status: "Status: Downloaded newer image for " + reference.Familiar(n)})
+	s.emit("pull", reference.Familiar(n), reference.FamiliarName(n), id)
+	return !existed || len(todo) > 0 || tagUpdated || (reference.Digest(n) != "" && digestUpdated), nil
+}
+
+// checkPlatform refuses a single-platform image made for another platform,
+// naming both.
+func checkPlatform(n reference.Named, os, arch, variant string, want ocispecPlatform) error {
+	if os == "" {
+		os = "linux"
 	}
-	return nil
+	if arch == "" {
+		return nil // an image without a platform (some scratch builds) runs anywhere
+	}
+	if os == want.OS && normalizeArch(arch) == want.Architecture && (want.Variant == "" || variant == "" || variant == want.Variant) {
+		return nil
+	}
+	return errdefs.NotFound("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
+		reference.Familiar(n), platformString(want.OS, want.Architecture, want.Variant), platformString(os, arch, variant))
+}
+
+func normalizeArch(a string) string {
+	switch a {
+	case "x86_64", "x86-64":
+		return "amd64"
+	case "aarch64":
+		return "arm64"
+	}
+	return a
+}
+
+func platformString(os, arch, variant string) string {
+	s := os + "/" + arch
+	if variant != "" {
+		s += "/" + variant
+	}
+	return s
 }
 
 func ctxErr(ctx context.Context, errs []error) error {
@@ -210,9 +345,9 @@ func familiarNamed(n reference.Named) reference.Named {
 	return n
 }
 
-// pickImage resolves an index to the image for plat, as Docker words it
-// when none matches.
-func pickImage(desc *remote.Descriptor, plat ocispecPlatform) (v1.Image, error) {
+// pickImage resolves an index to the image for plat; when none matches,
+// the error names the wanted platform and the ones available.
+func pickImage(desc *remote.Descriptor, plat ocispecPlatform, n reference.Named) (v1.Image, error) {
 	if !desc.MediaType.IsIndex() {
 		return desc.Image()
 	}
@@ -225,26 +360,32 @@ func pickImage(desc *remote.Descriptor, plat ocispecPlatform) (v1.Image, error) 
 		return nil, err
 	}
 	var best *v1.Descriptor
+	var avail []string
 	for i := range im.Manifests {
 		m := &im.Manifests[i]
 		if m.Platform == nil || !m.MediaType.IsImage() {
 			continue
 		}
-		if m.Platform.OS != plat.OS || m.Platform.Architecture != plat.Architecture {
+		if m.Platform.OS == "unknown" {
+			continue // attestation manifests
+		}
+		avail = append(avail, platformString(m.Platform.OS, m.Platform.Architecture, m.Platform.Variant))
+		if m.Platform.OS != plat.OS || normalizeArch(m.Platform.Architecture) != plat.Architecture {
 			continue
 		}
 		if plat.Variant != "" && m.Platform.Variant != plat.Variant && !(plat.Architecture == "arm64" && m.Platform.Variant == "v8") {
 			continue
 		}
-		best = m
-		break
+		if best == nil {
+			best = m
+		}
 	}
 	if best == nil {
-		p := plat.OS + "/" + plat.Architecture
-		if plat.Variant != "" {
-			p += "/" + plat.Variant
+		msg := "no matching manifest for " + platformString(plat.OS, plat.Architecture, plat.Variant) + " in the manifest list entries"
+		if len(avail) > 0 {
+			msg += ": " + reference.Familiar(n) + " is available for " + strings.Join(avail, ", ") + " only"
 		}
-		return nil, errdefs.NotFound("no matching manifest for %s in the manifest list entries", p)
+		return nil, errdefs.NotFound("%s", msg)
 	}
 	return idx.Image(best.Digest)
 }
@@ -265,7 +406,7 @@ func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descr
 	if err != nil {
 		return layerRecord{}, err
 	}
-	pr := &progressReader{r: rc, total: desc.Size, id: short, progress: progress}
+	pr := &progressReader{r: rc, total: desc.Size, id: short, status: "Downloading", progress: progress}
 	tee := io.TeeReader(pr, bw)
 	rd, _, err := archive.Decompress(tee)
 	if err != nil {
@@ -296,11 +437,13 @@ func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descr
 	return rec, nil
 }
 
-// progressReader reports "Downloading" at most every 100ms.
+// progressReader reports status ("Downloading", "Pushing") with the bytes
+// read so far, at most every 100ms and once at the end.
 type progressReader struct {
 	r        io.Reader
 	n, total int64
 	id       string
+	status   string
 	last     time.Time
 	progress ProgressFunc
 }
@@ -310,9 +453,7 @@ func (p *progressReader) Read(b []byte) (int, error) {
 	p.n += int64(n)
 	if now := time.Now(); n > 0 && (now.Sub(p.last) > 100*time.Millisecond || p.n == p.total) {
 		p.last = now
-		p.progress.emit(ProgressEvent{ID: p.id, Status: "Downloading", Current: p.n, Total: p.total})
+		p.progress.emit(ProgressEvent{ID: p.id, Status: p.status, Current: p.n, Total: p.total})
 	}
 	return n, err
 }
-
-var _ = types.OCIManifestSchema1

@@ -5,11 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
-	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
-	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/berth-dev/berth/engine/images/reference"
@@ -18,6 +15,9 @@ import (
 
 // PullOptions are the parameters of Pull.
 type PullOptions struct {
+	// AllTags pulls every tag of the repository (the reference must not
+	// name a tag or digest), like `docker pull --all-tags`.
+	AllTags bool
 	// Platform ("linux/arm64") picks the image of a multi-platform index;
 	// empty means the host's.
 	Platform string
@@ -29,40 +29,6 @@ type PullOptions struct {
 // PushOptions are the parameters of Push.
 type PushOptions struct {
 	RegistryAuth string
-}
-
-// insecureRegistry reports whether a registry host is spoken to over plain
-// HTTP: loopback ones (localhost, 127.0.0.0/8, ::1), as Docker does.
-func insecureRegistry(host string) bool {
-	h := host
-	if hh, _, err := net.SplitHostPort(host); err == nil {
-		h = hh
-	}
-	h = strings.Trim(h, "[]")
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
-}
-
-// remoteRef turns a parsed reference into go-containerregistry's.
-func remoteRef(n reference.Named) (name.Reference, error) {
-	var opts []name.Option
-	if insecureRegistry(reference.Domain(n)) {
-		opts = append(opts, name.Insecure)
-	}
-	s := n.String()
-	if reference.Digest(n) != "" && reference.Tag(n) != "" {
-		// name:tag@digest: the digest decides.
-		c, _ := reference.WithDigest(n, reference.Digest(n))
-		s = c.String()
-	}
-	r, err := name.ParseReference(s, opts...)
-	if err != nil {
-		return nil, errdefs.Invalid("invalid reference format")
-	}
-	return r, nil
 }
 
 // authenticator decodes the X-Registry-Auth header.

@@ -141,7 +141,7 @@ func TestPullPushSaveLoad(t *testing.T) {
 	if err := s.Push(ctx, host+"/copy/x:v2", PushOptions{}, record); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(events[0].Status, "The push refers to repository ["+host+"/copy/x]") || !strings.HasPrefix(events[len(events)-1].Status, "v2: digest: sha256:") {
+	if !strings.HasPrefix(events[0].Status, "The push refers to repository ["+host+"/copy/x]") || !strings.HasPrefix(events[len(events)-2].Status, "v2: digest: sha256:") { // the last one is the aux message
 		t.Fatalf("push events %+v", events)
 	}
 	s2, _, _ := newTestService(t)

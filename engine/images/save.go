@@ -172,7 +172,13 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 	if err := writeFile("manifest.json", mj); err != nil {
 		return err
 	}
-	return tw.Close()
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	for _, id := range order {
+		s.emit("save", id, id, id)
+	}
+	return nil
 }
 
 func shortHexFull(d string) string { return strings.TrimPrefix(d, "sha256:") }

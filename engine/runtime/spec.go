@@ -63,11 +63,35 @@ type SpecOptions struct {
 	CgroupParent string
 	// ExtraMounts are mounts from -v/--mount/--tmpfs, already resolved.
 	ExtraMounts []specs.Mount
+	// NetNSPath is the network namespace the container joins ("" makes a
+	// new one, unless the network mode is host).
+	NetNSPath string
 }
 
 // capList applies --cap-add / --cap-drop / --privileged to the default set,
 // as Docker does (ALL in either list, names with or without CAP_).
 func capList(hc *container.HostConfig) ([]string, error) {
+	caps, err := requestedCaps(hc)
+	if err != nil {
+		return nil, err
+	}
+	// A container cannot get a capability berthd itself does not hold
+	// (this host's root lacks CAP_SYS_RESOURCE, for one): ask the runtime
+	// only for what the bounding set allows, or it fails with EPERM.
+	bound := boundingSet()
+	if bound == nil {
+		return caps, nil
+	}
+	out := caps[:0]
+	for _, c := range caps {
+		if bound[c] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func requestedCaps(hc *container.HostConfig) ([]string, error) {
 	if hc.Privileged {
 		return append([]string(nil), AllCapabilities...), nil
 	}
@@ -177,7 +201,7 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 		s.Hostname = "" // keeps the host's UTS name, as Docker does
 		s.Linux.Namespaces = removeNS(s.Linux.Namespaces, specs.UTSNamespace)
 	default:
-		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace})
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: o.NetNSPath})
 	}
 	if hc.IpcMode == "host" {
 		s.Linux.Namespaces = removeNS(s.Linux.Namespaces, specs.IPCNamespace)

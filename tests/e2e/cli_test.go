@@ -40,7 +40,8 @@ type CLI struct {
 	d    *Daemon
 }
 
-// Run runs the CLI with args against its daemon (60 s limit).
+// Run runs the CLI with args against its daemon (30 s limit: every command
+// the tests use finishes in well under a second or two).
 func (c CLI) Run(tb testing.TB, args ...string) Result {
 	tb.Helper()
 	return c.RunIn(tb, nil, args...)
@@ -49,7 +50,7 @@ func (c CLI) Run(tb testing.TB, args ...string) Result {
 // RunIn is Run with stdin.
 func (c CLI) RunIn(tb testing.TB, stdin io.Reader, args ...string) Result {
 	tb.Helper()
-	return c.d.runCmd(c.Path(), c.Env(), stdin, 60*time.Second, args...)
+	return c.d.runCmd(c.Path(), c.Env(), stdin, 30*time.Second, args...)
 }
 
 // Must runs args, fails tb unless the exit code is 0, returns trimmed stdout.

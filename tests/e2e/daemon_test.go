@@ -29,6 +29,7 @@ type Daemon struct {
 	LogPath  string
 	Home     string // HOME and DOCKER_CONFIG for the CLIs
 
+	ids  []string // containers known at Close, for cleanup by force
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{} // closed when cmd has exited
@@ -347,13 +348,14 @@ func (d *Daemon) Close() []string {
 		if err != nil {
 			leaks = append(leaks, fmt.Sprintf("listing containers before shutdown: %v", err))
 		}
+		d.ids = ids
 		trackMu.Lock()
 		for _, id := range ids {
 			trackedIDs[id] = true
 		}
 		trackMu.Unlock()
 		client := d.HTTPClient()
-		client.Timeout = 60 * time.Second
+		client.Timeout = 20 * time.Second
 		for _, id := range ids {
 			req, _ := http.NewRequest("DELETE", "http://berth/containers/"+id+"?force=1&v=1", nil)
 			resp, err := client.Do(req)
@@ -407,6 +409,7 @@ func (d *Daemon) forceCleanup() {
 		time.Sleep(200 * time.Millisecond)
 	}
 	unmountUnder(d.Root)
+	removeCgroups(d.ids)
 }
 
 // cleanEnv is the test's environment without anything that would point a

@@ -186,11 +186,8 @@ func globalLeaks() []string {
 				out = append(out, "runtime state: "+filepath.Join(d, id))
 			}
 		}
-		for _, pat := range []string{"/sys/fs/cgroup/*/" + id + "*", "/sys/fs/cgroup/*/*/" + id + "*", "/sys/fs/cgroup/*/*/*" + id + "*", "/sys/fs/cgroup/*" + id + "*"} {
-			ms, _ := filepath.Glob(pat)
-			for _, m := range ms {
-				out = append(out, "cgroup: "+m)
-			}
+		for _, m := range cgroupsOf(id) {
+			out = append(out, "cgroup: "+m)
 		}
 	}
 	return out
@@ -211,6 +208,43 @@ func forceGlobalCleanup() {
 	for _, b := range []string{"berthd", "berth-monitor"} {
 		for _, p := range processesRunning(filepath.Join(binDir, b)) {
 			syscall.Kill(p.pid, syscall.SIGKILL)
+		}
+	}
+	trackMu.Lock()
+	ids := make([]string, 0, len(trackedIDs))
+	for id := range trackedIDs {
+		ids = append(ids, id)
+	}
+	trackMu.Unlock()
+	removeCgroups(ids)
+}
+
+// cgroupsOf finds cgroup directories named after a container ID (directly
+// under a hierarchy or one or two levels down, e.g. berth/<id>,
+// system.slice/berth-<id>.scope).
+func cgroupsOf(id string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, pat := range []string{"/sys/fs/cgroup/*" + id + "*", "/sys/fs/cgroup/*/*" + id + "*", "/sys/fs/cgroup/*/*/*" + id + "*"} {
+		ms, _ := filepath.Glob(pat)
+		for _, m := range ms {
+			if fi, err := os.Stat(m); err == nil && fi.IsDir() && !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// removeCgroups removes the (empty, once their processes are dead) cgroups
+// of the given containers, deepest first.
+func removeCgroups(ids []string) {
+	for _, id := range ids {
+		cgs := cgroupsOf(id)
+		sort.Slice(cgs, func(i, j int) bool { return len(cgs[i]) > len(cgs[j]) })
+		for _, cg := range cgs {
+			os.Remove(cg)
 		}
 	}
 }

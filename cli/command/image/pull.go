@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
+	"github.com/berth-dev/berth/cli/command/registry"
 	"github.com/distribution/reference"
 	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
@@ -99,7 +100,7 @@ func Pull(ctx context.Context, cli *command.Cli, ref, platform string, all bool,
 	if err != nil {
 		return err
 	}
-	po := client.ImagePullOptions{All: all}
+	po := client.ImagePullOptions{All: all, RegistryAuth: registryAuth(ref)}
 	if p, err := ParsePlatform(platform); err != nil {
 		return err
 	} else if p != nil {
@@ -117,4 +118,15 @@ func Pull(ctx context.Context, cli *command.Cli, ref, platform string, all bool,
 		fd, isTerm = cli.Err().FD(), cli.Err().IsTerminal()
 	}
 	return jsonmessage.DisplayJSONMessagesStream(resp, out, fd, isTerm, nil)
+}
+
+// registryAuth is the X-Registry-Auth header for the registry of image
+// reference ref: the stored credentials (berth's config, then docker's),
+// or anonymous.
+func registryAuth(ref string) string {
+	named, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return "e30="
+	}
+	return registry.AuthHeaderFor(reference.Domain(named))
 }

@@ -394,7 +394,7 @@ func newPushCommand(cli *command.Cli) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			po := client.ImagePushOptions{All: all, RegistryAuth: "e30="}
+			po := client.ImagePushOptions{All: all, RegistryAuth: registryAuth(args[0])}
 			if p, err := ParsePlatform(platform); err != nil {
 				return err
 			} else if p != nil {

@@ -101,6 +101,10 @@ func Extract(r io.Reader, dst string, opts Options) (Result, error) {
 	tee := io.TeeReader(lr, h)
 	tr := tar.NewReader(tee)
 	x := &extractor{root: root, opts: opts}
+	if pool, err := newLeafPool(x); err == nil {
+		x.pool = pool
+		defer pool.close()
+	}
 	var res Result
 	for {
 		hdr, err := tr.Next()
@@ -125,6 +129,11 @@ func Extract(r io.Reader, dst string, opts Options) (Result, error) {
 			return res, fmt.Errorf("extract %q: %w", hdr.Name, err)
 		}
 		res.Size += n
+	}
+	if x.pool != nil {
+		if err := x.pool.flush(); err != nil {
+			return res, err
+		}
 	}
 	// The tar end marker may be followed by padding that is part of the
 	// digested stream.
@@ -175,6 +184,7 @@ type extractor struct {
 	root string
 	opts Options
 	dirs []dirTimes
+	pool *leafPool // nil: everything in order (openat2 unavailable)
 }
 
 // resolveParent returns the real path of directory rel inside the root,
@@ -230,6 +240,15 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) (int64, error) {
 		return 0, nil
 	}
 	dir, base := path.Split(rel)
+	if x.pool != nil {
+		// Wait for deferred entries this one could depend on (see
+		// parallel.go): by its tar name first, by its real path below.
+		if hdr.Typeflag == tar.TypeLink || strings.HasPrefix(base, WhiteoutPrefix) || x.pool.conflicts(rel) {
+			if err := x.pool.flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
 	parent, err := x.resolveParent(dir)
 	if err != nil {
 		return 0, err
@@ -240,6 +259,28 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) (int64, error) {
 	target := filepath.Join(parent, base)
 	if !within(x.root, target) || target == x.root {
 		return 0, fmt.Errorf("path %q escapes the layer root", hdr.Name)
+	}
+	if x.pool != nil {
+		real := strings.TrimPrefix(target, x.root+string(filepath.Separator))
+		if x.pool.conflicts(real) {
+			if err := x.pool.flush(); err != nil {
+				return 0, err
+			}
+		}
+		deferrable := (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) && hdr.Size <= maxDeferredFile ||
+			hdr.Typeflag == tar.TypeSymlink && !hasXattrs(hdr)
+		if deferrable {
+			if _, err := os.Lstat(target); errors.Is(err, os.ErrNotExist) {
+				var data []byte
+				if hdr.Typeflag != tar.TypeSymlink {
+					data = make([]byte, hdr.Size)
+					if _, err := io.ReadFull(tr, data); err != nil {
+						return 0, err
+					}
+				}
+				return int64(len(data)), x.pool.submit(leafJob{name: rel, rel: real, hdr: hdr, data: data})
+			}
+		}
 	}
 	if err := removeExisting(target, hdr.Typeflag == tar.TypeDir); err != nil {
 		return 0, err

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/internal/errdefs"
+)
+
+// BuildBackend is what POST /build needs (*build.Service implements it).
+type BuildBackend interface {
+	Build(ctx context.Context, contextTar io.Reader, opts build.Options, out io.Writer) (imageID string, err error)
+}
+
+// buildRoutes registers POST /build over b (nil: the endpoint answers 501).
+func (s *Server) buildRoutes(b BuildBackend) {
+	s.handle("POST /build", func(w http.ResponseWriter, r *http.Request) error {
+		return s.build(w, r, b)
+	})
+}
+
+// build serves the classic builder's endpoint: the body is the context as
+// a (possibly compressed) tar, the query carries the options, the answer
+// streams {"stream": ...} lines, an {"aux": {"ID": ...}} with the image ID,
+// and errors as {"errorDetail": ...}.
+func (s *Server) build(w http.ResponseWriter, r *http.Request, b BuildBackend) error {
+	if b == nil {
+		return errUnsupported("building images")
+	}
+	opts, quiet, err := buildOptions(r)
+	if err != nil {
+		return err
+	}
+	ps := newProgressStream(w)
+	var out io.Writer = &streamWriter{ps: ps}
+	if quiet {
+		out = io.Discard
+	}
+	id, err := b.Build(r.Context(), r.Body, opts, out)
+	if err != nil {
+		return ps.finish(err)
+	}
+	ps.send(progressMessage{ID: "moby.image.id", Aux: map[string]string{"ID": id}})
+	if quiet {
+		ps.send(progressMessage{Stream: id + "\n"})
+	}
+	return nil
+}
+
+// buildOptions decodes the /build query as the docker CLI sends it.
+func buildOptions(r *http.Request) (build.Options, bool, error) {
+	q := r.URL.Query()
+	if v := q.Get("version"); v == "2" {
+		return build.Options{}, false, errdefs.Invalid("BuildKit is not supported by berthd: use the classic builder (DOCKER_BUILDKIT=0)")
+	}
+	if remote := q.Get("remote"); remote != "" {
+		return build.Options{}, false, errdefs.Invalid("remote build contexts (%s) are not supported by berthd: send the context as a tar stream (docker build <dir> or -)", remote)
+	}
+	opts := build.Options{
+		Tags:        q["t"],
+		Dockerfile:  q.Get("dockerfile"),
+		Target:      q.Get("target"),
+		NoCache:     boolValue(r, "nocache"),
+		Pull:        pullValue(q.Get("pull")),
+		NetworkMode: q.Get("networkmode"),
+		Platform:    q.Get("platform"),
+		Remove:      true,
+		ForceRemove: boolValue(r, "forcerm"),
+	}
+	if q.Has("rm") {
+		opts.Remove = boolValue(r, "rm")
+	}
+	if v := q.Get("buildargs"); v != "" {
+		if err := json.Unmarshal([]byte(v), &opts.BuildArgs); err != nil {
+			return opts, false, errdefs.Invalid("invalid buildargs: %s", err.Error())
+		}
+	}
+	if v := q.Get("labels"); v != "" {
+		if err := json.Unmarshal([]byte(v), &opts.Labels); err != nil {
+			return opts, false, errdefs.Invalid("invalid labels: %s", err.Error())
+		}
+	}
+	return opts, boolValue(r, "q"), nil
+}
+
+// pullValue: the CLI sends pull=1; older clients may send an image name.
+func pullValue(v string) bool {
+	v = strings.ToLower(strings.TrimSpace(v))
+	return !(v == "" || v == "0" || v == "no" || v == "false" || v == "none")
+}
+
+// streamWriter turns the builder's text output into {"stream": ...} lines.
+type streamWriter struct{ ps *progressStream }
+
+func (w *streamWriter) Write(p []byte) (int, error) {
+	w.ps.send(progressMessage{Stream: string(p)})
+	return len(p), nil
+}

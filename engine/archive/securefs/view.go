@@ -1,0 +1,363 @@
+// Package securefs resolves paths inside a directory tree that hostile code
+// may control (a container's root with its volumes and bind mounts grafted
+// on), and reads and writes that tree through file descriptors only.
+//
+// Every path is walked one component at a time with openat(O_PATH|O_NOFOLLOW)
+// from a descriptor already inside the tree; symlinks are read and expanded
+// by this package as if the tree's root were "/", and ".." pops the walk's
+// own stack, never the kernel's. So no symlink, absolute or relative, nor one
+// swapped in while a walk runs, can lead outside the tree: the worst a race
+// achieves is a different place inside it. Grafts (mount points) are roots of
+// their own: ".." from a graft's root returns to the folder holding it.
+package securefs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// maxSymlinks bounds symlink expansions in one walk, as the kernel's ELOOP.
+const maxSymlinks = 40
+
+// Graft is a host folder (or file) shown at Path inside a View, as a volume
+// or bind mount is inside a container.
+type Graft struct {
+	Path     string // absolute, inside the view
+	Source   string // host path, trusted (chosen by the engine or the admin)
+	ReadOnly bool
+}
+
+type graft struct {
+	fd    int // O_PATH
+	ro    bool
+	isDir bool
+}
+
+// View is a tree: a root folder plus grafts. Close releases its descriptors.
+type View struct {
+	root   int // O_PATH
+	grafts map[string]*graft
+	rootRO bool
+}
+
+// SetRootReadOnly makes writes outside any graft fail with ErrReadOnlyRoot
+// (a container started with --read-only).
+func (v *View) SetRootReadOnly(ro bool) { v.rootRO = ro }
+
+// Open opens a view over root with grafts. Sources are host paths the engine
+// trusts, opened as given; a missing source is an error.
+func Open(root string, grafts []Graft) (*View, error) {
+	fd, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: root, Err: err}
+	}
+	v := &View{root: fd, grafts: map[string]*graft{}}
+	// Parents first, so a graft inside another one is found through it.
+	grafts = slices.Clone(grafts)
+	slices.SortStableFunc(grafts, func(a, b Graft) int { return depth(a.Path) - depth(b.Path) })
+	for _, g := range grafts {
+		p := path.Clean("/" + g.Path)
+		if p == "/" {
+			continue
+		}
+		p = v.canonical(p)
+		gfd, err := unix.Open(g.Source, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			v.Close()
+			return nil, &os.PathError{Op: "open", Path: g.Source, Err: err}
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(gfd, &st); err != nil {
+			unix.Close(gfd)
+			v.Close()
+			return nil, err
+		}
+		if old := v.grafts[p]; old != nil {
+			unix.Close(old.fd)
+		}
+		v.grafts[p] = &graft{fd: gfd, ro: g.ReadOnly, isDir: st.Mode&unix.S_IFMT == unix.S_IFDIR}
+	}
+	return v, nil
+}
+
+func depth(p string) int { return strings.Count(path.Clean("/"+p), "/") }
+
+// canonical returns where the runtime really mounts a graft at p: like runc,
+// it follows symlinks in the tree (say /var/run -> /run), inside the tree.
+func (v *View) canonical(p string) string {
+	if e, err := v.Walk(p, WalkOptions{FollowLast: true}); err == nil {
+		defer e.Close()
+		return e.Path
+	}
+	return p
+}
+
+// Close releases the view's descriptors.
+func (v *View) Close() error {
+	for _, g := range v.grafts {
+		unix.Close(g.fd)
+	}
+	v.grafts = nil
+	if v.root >= 0 {
+		unix.Close(v.root)
+		v.root = -1
+	}
+	return nil
+}
+
+// IsGraft reports whether p (cleaned, absolute) is a graft's mount point.
+func (v *View) IsGraft(p string) bool {
+	_, ok := v.grafts[path.Clean("/"+p)]
+	return ok
+}
+
+// Entry is the result of a walk. Close releases its descriptors.
+type Entry struct {
+	// Path is where the walk ended, inside the view, symlinks expanded:
+	// the canonical path of the entry.
+	Path string
+	// Parent is the folder holding the entry (O_PATH), -1 for the view's root.
+	Parent int
+	// Name is the entry's name in Parent ("" for the view's root).
+	Name string
+	// Fd is the entry itself (O_PATH, not following a final symlink unless
+	// asked), -1 when it does not exist.
+	Fd int
+	// Stat is Fd's stat when it exists.
+	Stat unix.Stat_t
+	// ReadOnly is true when the entry lies in a read-only graft.
+	ReadOnly bool
+	// IsGraft is true when the entry is a graft's root (a mount point).
+	IsGraft bool
+	// InGraft is true when the entry is a graft's root or below one.
+	InGraft bool
+}
+
+// ReadOnlyErr is the error a write to this entry gets, nil if writable.
+func (e *Entry) ReadOnlyErr() error {
+	if !e.ReadOnly {
+		return nil
+	}
+	if e.InGraft {
+		return ErrReadOnly
+	}
+	return ErrReadOnlyRoot
+}
+
+// Exists reports whether the walk found the entry.
+func (e *Entry) Exists() bool { return e.Fd >= 0 }
+
+// IsDir reports whether the entry is a folder.
+func (e *Entry) IsDir() bool { return e.Fd >= 0 && e.Stat.Mode&unix.S_IFMT == unix.S_IFDIR }
+
+// Close releases the entry's descriptors.
+func (e *Entry) Close() {
+	if e.Fd >= 0 {
+		unix.Close(e.Fd)
+		e.Fd = -1
+	}
+	if e.Parent >= 0 {
+		unix.Close(e.Parent)
+		e.Parent = -1
+	}
+}
+
+// WalkOptions say how a walk treats the last component and missing folders.
+type WalkOptions struct {
+	// FollowLast expands a final symlink. A trailing "/" or "/." always does.
+	FollowLast bool
+	// MkdirAll creates missing folders (mode 0755) all along the path,
+	// including the last component; refused in read-only grafts.
+	MkdirAll bool
+}
+
+type frame struct {
+	fd      int
+	path    string
+	name    string
+	ro      bool
+	graft   bool
+	inGraft bool
+}
+
+// ErrReadOnly is returned when a write would land in a read-only graft,
+// ErrReadOnlyRoot when it would land in a read-only root; Docker's words.
+var (
+	ErrReadOnly     = errors.New("mounted volume is marked read-only")
+	ErrReadOnlyRoot = errors.New("container rootfs is marked read-only")
+)
+
+// Walk resolves p inside the view. A missing last component is not an error
+// (Entry.Fd is -1); a missing folder before it is (fs.ErrNotExist), unless
+// MkdirAll. Errors never contain host paths.
+func (v *View) Walk(p string, opts WalkOptions) (*Entry, error) {
+	rootFd, err := unix.Dup(v.root)
+	if err != nil {
+		return nil, err
+	}
+	stack := []frame{{fd: rootFd, path: "/", ro: v.rootRO}}
+	closeStack := func(from int) {
+		for i := from; i < len(stack); i++ {
+			unix.Close(stack[i].fd)
+		}
+		stack = stack[:from]
+	}
+	fail := func(err error) (*Entry, error) {
+		closeStack(0)
+		return nil, err
+	}
+	comps := strings.Split(p, "/")
+	links := 0
+	for len(comps) > 0 {
+		c := comps[0]
+		comps = comps[1:]
+		last := len(comps) == 0
+		if c == "" || c == "." {
+			continue
+		}
+		if c == ".." {
+			if len(stack) > 1 {
+				closeStack(len(stack) - 1)
+			}
+			continue
+		}
+		if len(c) > 255 {
+			return fail(&os.PathError{Op: "lookup", Path: p, Err: unix.ENAMETOOLONG})
+		}
+		cur := stack[len(stack)-1]
+		childPath := path.Join(cur.path, c)
+		if g, ok := v.grafts[childPath]; ok {
+			fd, err := unix.Dup(g.fd)
+			if err != nil {
+				return fail(err)
+			}
+			if !last {
+				if !g.isDir {
+					unix.Close(fd)
+					return fail(&os.PathError{Op: "lookup", Path: childPath, Err: unix.ENOTDIR})
+				}
+				stack = append(stack, frame{fd: fd, path: childPath, name: c, ro: g.ro, graft: true, inGraft: true})
+				continue
+			}
+			e := &Entry{Path: childPath, Parent: cur.fd, Name: c, Fd: fd, ReadOnly: g.ro, IsGraft: true, InGraft: true}
+			stack = stack[:len(stack)-1]
+			closeStack(0)
+			if err := unix.Fstat(fd, &e.Stat); err != nil {
+				e.Close()
+				return nil, err
+			}
+			return e, nil
+		}
+		fd, err := unix.Openat(cur.fd, c, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if errors.Is(err, unix.ENOENT) && opts.MkdirAll {
+			if cur.ro {
+				if cur.inGraft {
+					return fail(ErrReadOnly)
+				}
+				return fail(ErrReadOnlyRoot)
+			}
+			if err := unix.Mkdirat(cur.fd, c, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+				return fail(&os.PathError{Op: "mkdir", Path: childPath, Err: err})
+			}
+			fd, err = unix.Openat(cur.fd, c, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		}
+		if errors.Is(err, unix.ENOENT) && last {
+			e := &Entry{Path: childPath, Parent: cur.fd, Name: c, Fd: -1, ReadOnly: cur.ro, InGraft: cur.inGraft}
+			stack = stack[:len(stack)-1]
+			closeStack(0)
+			return e, nil
+		}
+		if err != nil {
+			return fail(&os.PathError{Op: "lookup", Path: childPath, Err: err})
+		}
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			unix.Close(fd)
+			return fail(err)
+		}
+		mode := st.Mode & unix.S_IFMT
+		if mode == unix.S_IFLNK && (!last || opts.FollowLast) {
+			links++
+			if links > maxSymlinks {
+				unix.Close(fd)
+				return fail(&os.PathError{Op: "lookup", Path: p, Err: unix.ELOOP})
+			}
+			target, err := readlinkFd(fd)
+			unix.Close(fd)
+			if err != nil {
+				return fail(err)
+			}
+			if strings.HasPrefix(target, "/") {
+				closeStack(1)
+			}
+			comps = append(strings.Split(target, "/"), comps...)
+			continue
+		}
+		if !last {
+			if mode != unix.S_IFDIR {
+				unix.Close(fd)
+				return fail(&os.PathError{Op: "lookup", Path: childPath, Err: unix.ENOTDIR})
+			}
+			stack = append(stack, frame{fd: fd, path: childPath, name: c, ro: cur.ro, inGraft: cur.inGraft})
+			continue
+		}
+		e := &Entry{Path: childPath, Parent: cur.fd, Name: c, Fd: fd, Stat: st, ReadOnly: cur.ro, InGraft: cur.inGraft}
+		stack = stack[:len(stack)-1]
+		closeStack(0)
+		return e, nil
+	}
+	// The path ended on a folder already on the stack ("/", "a/..", "a/.").
+	top := stack[len(stack)-1]
+	e := &Entry{Path: top.path, Parent: -1, Name: top.name, Fd: top.fd, ReadOnly: top.ro, IsGraft: top.graft, InGraft: top.inGraft}
+	if len(stack) > 1 {
+		e.Parent = stack[len(stack)-2].fd
+		stack = stack[:len(stack)-2]
+	} else {
+		stack = stack[:0]
+	}
+	closeStack(0)
+	if err := unix.Fstat(e.Fd, &e.Stat); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// readlinkFd reads the target of the symlink an O_PATH descriptor refers to.
+func readlinkFd(fd int) (string, error) {
+	buf := make([]byte, 256)
+	for {
+		n, err := unix.Readlinkat(fd, "", buf)
+		if err != nil {
+			return "", err
+		}
+		if n < len(buf) {
+			return string(buf[:n]), nil
+		}
+		if len(buf) >= 1<<16 {
+			return "", unix.ENAMETOOLONG
+		}
+		buf = make([]byte, len(buf)*2)
+	}
+}
+
+// reopen turns an O_PATH descriptor into a usable one through its
+// /proc/self/fd magic link: the same inode, no path lookup that a rename or
+// symlink swap could redirect.
+func reopen(fd int, flags int) (*os.File, error) {
+	p := fmt.Sprintf("/proc/self/fd/%d", fd)
+	nfd, err := unix.Open(p, flags|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(nfd), "reopened"), nil
+}
+
+// Readlink returns an entry's symlink target.
+func (e *Entry) Readlink() (string, error) { return readlinkFd(e.Fd) }

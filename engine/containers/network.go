@@ -1,0 +1,79 @@
+package containers
+
+import (
+	"context"
+
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/moby/moby/api/types/network"
+)
+
+// NetworkConnect joins a container to a network (`docker network connect`):
+// at once when it runs, at its next start otherwise.
+func (s *Service) NetworkConnect(ctx context.Context, netRef, ref string, ep *network.EndpointSettings) error {
+	if s.net == nil {
+		return errdefs.NotImplemented("networking is not enabled")
+	}
+	e, err := s.lookup(ref)
+	if err != nil {
+		return err
+	}
+	nw, err := s.net.Inspect(ctx, netRef, false)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	mode := string(e.c.HostConfig.NetworkMode)
+	if mode == "host" || mode == "none" {
+		return errdefs.Invalid("container cannot be disconnected from host network or connected to host network")
+	}
+	if _, ok := e.c.Endpoints[nw.Name]; ok || mode == nw.Name {
+		if e.c.State.Running() {
+			return errdefs.Forbidden("endpoint with name %s already exists in network %s", e.c.Name, nw.Name)
+		}
+	}
+	if ep == nil {
+		ep = &network.EndpointSettings{}
+	}
+	if e.c.State.Running() {
+		if err := s.net.ConnectNetwork(ctx, e.c.ID, nw.Name, ep); err != nil {
+			return err
+		}
+	}
+	if e.c.Endpoints == nil {
+		e.c.Endpoints = map[string]*network.EndpointSettings{}
+	}
+	e.c.Endpoints[nw.Name] = ep
+	return s.persist(e)
+}
+
+// NetworkDisconnect removes a container from a network.
+func (s *Service) NetworkDisconnect(ctx context.Context, netRef, ref string, force bool) error {
+	if s.net == nil {
+		return errdefs.NotImplemented("networking is not enabled")
+	}
+	e, err := s.lookup(ref)
+	if err != nil {
+		if force && errdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	nw, err := s.net.Inspect(ctx, netRef, false)
+	if err != nil {
+		return err
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, configured := e.c.Endpoints[nw.Name]
+	if !configured && string(e.c.HostConfig.NetworkMode) != nw.Name {
+		return errdefs.Forbidden("container %s is not connected to network %s", e.c.ID, nw.Name)
+	}
+	if e.c.State.Running() {
+		if err := s.net.DisconnectNetwork(ctx, e.c.ID, nw.Name, force); err != nil {
+			return err
+		}
+	}
+	delete(e.c.Endpoints, nw.Name)
+	return s.persist(e)
+}

@@ -1,0 +1,52 @@
+package images
+
+import (
+	"encoding/json"
+	"sync"
+)
+
+// EventFunc receives image events in Docker's terms: action is one of pull,
+// push, tag, untag, delete, import, load, save; id is what Docker puts in
+// Actor.ID (an image ID, or the reference for pull and push); attrs holds
+// "name" and the image's labels. It is called after the change is recorded,
+// must be fast, and must not call back into the image service.
+type EventFunc func(action, id string, attrs map[string]string)
+
+type eventSink struct {
+	mu sync.RWMutex
+	fn EventFunc
+}
+
+// SetEvents sets where image events go (nil: nowhere).
+func (s *Service) SetEvents(fn EventFunc) {
+	s.events.mu.Lock()
+	s.events.fn = fn
+	s.events.mu.Unlock()
+}
+
+// emit sends one event; name is the "name" attribute. The image's labels
+// are added when imageID names a known image. Caller must not hold s.mu.
+func (s *Service) emit(action, id, name, imageID string) {
+	s.events.mu.RLock()
+	fn := s.events.fn
+	s.events.mu.RUnlock()
+	if fn == nil {
+		return
+	}
+	attrs := map[string]string{}
+	if imageID != "" {
+		s.mu.RLock()
+		rec := s.images[imageID]
+		s.mu.RUnlock()
+		if rec != nil {
+			var cfg imageConfig
+			if json.Unmarshal(rec.Config, &cfg) == nil {
+				for k, v := range cfg.Config.Labels {
+					attrs[k] = v
+				}
+			}
+		}
+	}
+	attrs["name"] = name
+	fn(action, id, attrs)
+}

@@ -1,0 +1,533 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/berth-dev/berth/engine/network/ipam"
+	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/stringid"
+	"github.com/moby/moby/api/types/network"
+	"github.com/vishvananda/netns"
+)
+
+// Connect sets up the container's network for one run: its netns, a veth
+// into each bridge network, addresses, MACs, default route, loopback,
+// published ports and the embedded DNS on user networks. A second call for
+// the same container returns the existing attachment unchanged. On error
+// nothing is left behind.
+func (s *Service) Connect(ctx context.Context, req ConnectRequest) (*Attachment, error) {
+	if req.ContainerID == "" {
+		return nil, errdefs.Invalid("container ID is required")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sb := s.sandboxes[req.ContainerID]; sb != nil {
+		return s.attachmentLocked(sb), nil
+	}
+	mode := req.NetworkMode
+	if mode == "" || mode == network.NetworkDefault {
+		mode = network.NetworkBridge
+	}
+	if other, ok := strings.CutPrefix(mode, "container:"); ok {
+		sb := s.sandboxes[other]
+		if sb == nil || sb.rec.NetNS == "" {
+			return nil, errdefs.Conflict("cannot join network namespace of container %s: it is not running with its own network", other)
+		}
+		return &Attachment{NetNSPath: sb.rec.NetNS, SandboxKey: sb.rec.NetNS, Networks: map[string]*network.EndpointSettings{}, Ports: network.PortMap{}}, nil
+	}
+	primary, err := s.lookup(mode)
+	if err != nil {
+		return nil, err
+	}
+	name := strings.TrimPrefix(req.ContainerName, "/")
+	rec := sandboxRecord{ContainerID: req.ContainerID, Name: name, Hostname: req.Hostname}
+	switch primary.rec.Driver {
+	case "host":
+		rec.Mode = "host"
+		rec.Endpoints = []*endpointRecord{{NetworkID: primary.rec.ID, EndpointID: stringid.New()}}
+		if err := s.db.Put(bucketSandboxes, rec.ContainerID, rec); err != nil {
+			return nil, err
+		}
+		sb := &sandbox{rec: rec}
+		s.sandboxes[rec.ContainerID] = sb
+		return s.attachmentLocked(sb), nil
+	case "null":
+		rec.Mode = "none"
+		rec.NetNS = filepath.Join(s.netns, req.ContainerID)
+		rec.Endpoints = []*endpointRecord{{NetworkID: primary.rec.ID, EndpointID: stringid.New()}}
+		if err := s.db.Put(bucketSandboxes, rec.ContainerID, rec); err != nil {
+			return nil, err
+		}
+		sb := &sandbox{rec: rec}
+		s.sandboxes[rec.ContainerID] = sb
+		if err := inNetNS(rec.NetNS, true, func(netns.NsHandle) error { return loUp() }); err != nil {
+			s.teardownLocked(ctx, sb)
+			return nil, err
+		}
+		return s.attachmentLocked(sb), nil
+	}
+
+	// Bridge networks: the primary one first, then any other in Endpoints.
+	rec.Mode = "bridge"
+	rec.NetNS = filepath.Join(s.netns, req.ContainerID)
+	sb := &sandbox{rec: rec}
+	type plan struct {
+		n  *netState
+		ep *network.EndpointSettings
+	}
+	plans := []plan{{primary, findEndpoint(req.Endpoints, primary)}}
+	extraKeys := make([]string, 0, len(req.Endpoints))
+	for k := range req.Endpoints {
+		extraKeys = append(extraKeys, k)
+	}
+	slices.Sort(extraKeys)
+	for _, k := range extraKeys {
+		n, err := s.lookup(k)
+		if err != nil {
+			return nil, err
+		}
+		if n == primary {
+			continue
+		}
+		if n.rec.Driver != "bridge" {
+			return nil, errdefs.Invalid("container cannot be connected to network endpoints: %s, %s", primary.rec.Name, n.rec.Name)
+		}
+		plans = append(plans, plan{n, req.Endpoints[k]})
+	}
+	var specs []linkSpec
+	fail := func(err error) (*Attachment, error) {
+		s.releaseLocked(sb)
+		return nil, err
+	}
+	for i, p := range plans {
+		mac := req.MacAddress
+		if p.ep != nil && p.ep.MacAddress != nil {
+			mac = p.ep.MacAddress.String()
+		}
+		if i > 0 && (p.ep == nil || p.ep.MacAddress == nil) {
+			mac = ""
+		}
+		ep, spec, err := s.allocateLocked(sb, p.n, p.ep, fmt.Sprintf("eth%d", i), mac, i == 0)
+		if err != nil {
+			return fail(err)
+		}
+		sb.rec.Endpoints = append(sb.rec.Endpoints, ep)
+		specs = append(specs, spec)
+	}
+	if err := s.publishLocked(sb, primary, req); err != nil {
+		return fail(err)
+	}
+	// Durable before any kernel object exists: a crash from here on leaves
+	// a record that Reconcile tears down.
+	if err := s.db.Put(bucketSandboxes, sb.rec.ContainerID, sb.rec); err != nil {
+		return fail(err)
+	}
+	s.sandboxes[sb.rec.ContainerID] = sb
+	wantDNS := s.needsDNS(sb)
+	var dnsConns *dnsSockets
+	err = inNetNS(sb.rec.NetNS, true, func(host netns.NsHandle) error {
+		if err := loUp(); err != nil {
+			return err
+		}
+		for _, sp := range specs {
+			if err := setupInside(host, sp); err != nil {
+				return err
+			}
+		}
+		if wantDNS {
+			c, err := listenDNS()
+			if err != nil {
+				return err
+			}
+			dnsConns = c
+		}
+		return nil
+	})
+	if err == nil {
+		for i, p := range plans {
+			if err = s.attachHost(p.n, specs[i].HostVeth); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil && len(sb.rec.Ports) > 0 {
+		err = s.applyPortRules(ctx)
+	}
+	if err != nil {
+		if dnsConns != nil {
+			dnsConns.Close()
+		}
+		s.teardownLocked(ctx, sb)
+		return nil, err
+	}
+	if dnsConns != nil {
+		sb.dns = s.startDNS(sb.rec.ContainerID, dnsConns)
+	}
+	s.refreshDNSLocked()
+	return s.attachmentLocked(sb), nil
+}
+
+// findEndpoint returns the request's settings for network n, keyed by name or ID.
+func findEndpoint(eps map[string]*network.EndpointSettings, n *netState) *network.EndpointSettings {
+	if ep := eps[n.rec.Name]; ep != nil {
+		return ep
+	}
+	if ep := eps[n.rec.ID]; ep != nil {
+		return ep
+	}
+	for k, ep := range eps {
+		if len(k) >= 12 && strings.HasPrefix(n.rec.ID, k) {
+			return ep
+		}
+	}
+	return nil
+}
+
+func (s *Service) attachHost(n *netState, veth string) error {
+	idx, err := bridgeIndex(n.rec.Bridge)
+	if err != nil {
+		return err
+	}
+	return attachHostSide(veth, idx)
+}
+
+// allocateLocked picks the endpoint's address (fixed --ip or from the
+// pool), MAC and interface names. Nothing is created yet.
+func (s *Service) allocateLocked(sb *sandbox, n *netState, req *network.EndpointSettings, ifname, mac string, primary bool) (*endpointRecord, linkSpec, error) {
+	if n.pool == nil {
+		return nil, linkSpec{}, errdefs.Invalid("network %s cannot hold container endpoints", n.rec.Name)
+	}
+	ep := &endpointRecord{NetworkID: n.rec.ID, EndpointID: stringid.New(), PrefixLen: n.rec.Subnet.Bits(), Gateway: n.rec.Gateway, IfName: ifname, HostVeth: vethName()}
+	if req != nil {
+		ep.IPAMConfig = req.IPAMConfig.Copy()
+		ep.Aliases = append([]string(nil), req.Aliases...)
+		ep.Links = append([]string(nil), req.Links...)
+		ep.DriverOpts = req.DriverOpts
+	}
+	if ep.IPAMConfig != nil && ep.IPAMConfig.IPv4Address.IsValid() {
+		ip := ep.IPAMConfig.IPv4Address
+		if !n.rec.UserSubnet {
+			return nil, linkSpec{}, errdefs.Invalid("user specified IP address is supported only when connecting to networks with user configured subnets")
+		}
+		if err := n.pool.Reserve(ip); err != nil {
+			if errors.Is(err, ipam.ErrInUse) {
+				return nil, linkSpec{}, errdefs.Conflict("Address already in use")
+			}
+			return nil, linkSpec{}, errdefs.Invalid("%s", err.Error())
+		}
+		ep.IP = ip
+	} else {
+		ip, err := n.pool.Allocate()
+		if err != nil {
+			return nil, linkSpec{}, errdefs.Unavailable("%s", err.Error())
+		}
+		ep.IP = ip
+	}
+	hw := macFromIP(ep.IP)
+	if mac != "" {
+		parsed, err := net.ParseMAC(mac)
+		if err != nil || len(parsed) != 6 {
+			n.pool.Release(ep.IP)
+			return nil, linkSpec{}, errdefs.Invalid("invalid MAC address %q", mac)
+		}
+		hw = parsed
+	}
+	ep.MAC = hw.String()
+	if !n.rec.Predefined {
+		ep.DNSNames = dnsNames(sb.rec.Name, ep.Aliases, sb.rec.ContainerID)
+	}
+	spec := linkSpec{IfName: ifname, HostVeth: ep.HostVeth, MAC: hw, MTU: n.rec.MTU,
+		Addr: netip.PrefixFrom(ep.IP, ep.PrefixLen), Gateway: ep.Gateway, DefaultRoute: primary && !n.rec.Internal}
+	return ep, spec, nil
+}
+
+// dnsNames are the names the embedded DNS answers for an endpoint: the
+// container name, its aliases and its short ID (Docker's DNSNames).
+func dnsNames(name string, aliases []string, id string) []string {
+	var out []string
+	add := func(v string) {
+		if v != "" && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	add(name)
+	for _, a := range aliases {
+		add(a)
+	}
+	add(shortID(id))
+	return out
+}
+
+// publishLocked reserves host ports for the container's published ports on
+// its primary network. Internal networks publish nothing (as Docker).
+func (s *Service) publishLocked(sb *sandbox, n *netState, req ConnectRequest) error {
+	specs, exposed, err := portSpecs(req.PortBindings, req.PublishAll, req.ExposedPorts, n.rec.HostBinding)
+	if err != nil {
+		return err
+	}
+	for _, p := range exposed {
+		sb.rec.Exposed = append(sb.rec.Exposed, p.String())
+	}
+	if n.rec.Internal {
+		for _, sp := range specs {
+			sb.rec.Exposed = append(sb.rec.Exposed, sp.Port.String())
+		}
+		return nil
+	}
+	for _, sp := range specs {
+		c, port, err := bindSpec(sp)
+		if err != nil {
+			return fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): %w", sb.rec.Name, shortID(sb.rec.Endpoints[0].EndpointID), err)
+		}
+		if c != nil {
+			sb.reservations = append(sb.reservations, c)
+		}
+		sb.rec.Ports = append(sb.rec.Ports, portRecord{NetworkID: n.rec.ID, Proto: string(sp.Port.Proto()), HostIP: sp.HostIP, HostPort: port, ContainerPort: sp.Port.Num()})
+	}
+	return nil
+}
+
+// releaseLocked frees what allocate and publish took (addresses, host
+// ports) without touching the kernel or the database.
+func (s *Service) releaseLocked(sb *sandbox) {
+	for _, ep := range sb.rec.Endpoints {
+		if n := s.nets[ep.NetworkID]; n != nil && n.pool != nil && ep.IP.IsValid() {
+			n.pool.Release(ep.IP)
+		}
+	}
+	closeAll(sb.reservations)
+	sb.reservations = nil
+}
+
+func closeAll(cs []io.Closer) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+// teardownLocked removes everything a sandbox holds; every step tolerates
+// pieces that are already gone, so it also cleans up after a crash.
+func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
+	var errs []error
+	if sb.dns != nil {
+		sb.dns.Close()
+		sb.dns = nil
+	}
+	// The netns mount goes first: when the container has exited that drops
+	// the namespace's last reference and the kernel destroys its veths in a
+	// batch. Deleting a veth synchronously costs 15-40 ms of RCU grace
+	// period, so the explicit delete (needed when something still holds the
+	// namespace) runs in the background, off the `rm` path.
+	if sb.rec.NetNS != "" {
+		if err := removeNetNS(sb.rec.NetNS); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	var veths []string
+	for _, ep := range sb.rec.Endpoints {
+		if ep.HostVeth != "" {
+			veths = append(veths, ep.HostVeth)
+		}
+	}
+	if len(veths) > 0 {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			for _, v := range veths {
+				if err := deleteLink(v); err != nil {
+					s.log.Warn("could not delete a container's veth", "veth", v, "err", err)
+				}
+			}
+		}()
+	}
+	s.releaseLocked(sb)
+	hadPorts := len(sb.rec.Ports) > 0
+	delete(s.sandboxes, sb.rec.ContainerID)
+	if err := s.db.Delete(bucketSandboxes, sb.rec.ContainerID); err != nil {
+		errs = append(errs, err)
+	}
+	if hadPorts {
+		if err := s.applyPortRules(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.refreshDNSLocked()
+	return errors.Join(errs...)
+}
+
+// Disconnect tears down the container's network: DNS, veths, netns mount,
+// addresses, published ports and their rules. Unknown containers are fine.
+func (s *Service) Disconnect(ctx context.Context, containerID string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sb := s.sandboxes[containerID]
+	if sb == nil {
+		return nil
+	}
+	return s.teardownLocked(ctx, sb)
+}
+
+// Attached returns the current attachment of a connected container, or nil.
+func (s *Service) Attached(containerID string) *Attachment {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	sb := s.sandboxes[containerID]
+	if sb == nil {
+		return nil
+	}
+	return s.attachmentLocked(sb)
+}
+
+// ConnectNetwork attaches a running container to one more bridge network
+// (docker network connect): a new ethN in its netns.
+func (s *Service) ConnectNetwork(ctx context.Context, containerID, netRef string, ep *network.EndpointSettings) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.lookup(netRef)
+	if err != nil {
+		return err
+	}
+	sb := s.sandboxes[containerID]
+	if sb == nil {
+		return errdefs.Conflict("container %s is not running: its network is connected when it starts", shortID(containerID))
+	}
+	if n.rec.Driver == "host" || sb.rec.Mode == "host" {
+		return errdefs.Forbidden("container cannot be disconnected from host network or connected to host network")
+	}
+	if n.rec.Driver != "bridge" || sb.rec.Mode != "bridge" {
+		return errdefs.Forbidden("container sharing network namespace with another container or host cannot be connected to any other network")
+	}
+	for _, e := range sb.rec.Endpoints {
+		if e.NetworkID == n.rec.ID {
+			return errdefs.Forbidden("endpoint with name %s already exists in network %s", sb.rec.Name, n.rec.Name)
+		}
+	}
+	used := map[string]bool{}
+	for _, e := range sb.rec.Endpoints {
+		used[e.IfName] = true
+	}
+	ifname := "eth0"
+	for i := 0; used[ifname]; i++ {
+		ifname = fmt.Sprintf("eth%d", i)
+	}
+	mac := ""
+	if ep != nil && ep.MacAddress != nil {
+		mac = ep.MacAddress.String()
+	}
+	rec, spec, err := s.allocateLocked(sb, n, ep, ifname, mac, len(sb.rec.Endpoints) == 0)
+	if err != nil {
+		return err
+	}
+	sb.rec.Endpoints = append(sb.rec.Endpoints, rec)
+	undo := func() {
+		sb.rec.Endpoints = sb.rec.Endpoints[:len(sb.rec.Endpoints)-1]
+		n.pool.Release(rec.IP)
+		deleteLink(rec.HostVeth)
+		s.db.Put(bucketSandboxes, sb.rec.ContainerID, sb.rec)
+	}
+	if err := s.db.Put(bucketSandboxes, sb.rec.ContainerID, sb.rec); err != nil {
+		undo()
+		return err
+	}
+	wantDNS := sb.dns == nil && s.needsDNS(sb)
+	var conns *dnsSockets
+	err = inNetNS(sb.rec.NetNS, false, func(host netns.NsHandle) error {
+		if err := setupInside(host, spec); err != nil {
+			return err
+		}
+		if wantDNS {
+			c, err := listenDNS()
+			if err != nil {
+				return err
+			}
+			conns = c
+		}
+		return nil
+	})
+	if err == nil {
+		err = s.attachHost(n, spec.HostVeth)
+	}
+	if err != nil {
+		if conns != nil {
+			conns.Close()
+		}
+		undo()
+		return err
+	}
+	if conns != nil {
+		sb.dns = s.startDNS(sb.rec.ContainerID, conns)
+	}
+	s.refreshDNSLocked()
+	return nil
+}
+
+// DisconnectNetwork detaches a running container from one network (docker
+// network disconnect). Ports published on that network go with it.
+func (s *Service) DisconnectNetwork(ctx context.Context, containerID, netRef string, force bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n, err := s.lookup(netRef)
+	if err != nil {
+		return err
+	}
+	sb := s.sandboxes[containerID]
+	if sb == nil {
+		if force {
+			return nil
+		}
+		return errdefs.Conflict("container %s is not running: disconnect it from networks in its configuration", shortID(containerID))
+	}
+	if n.rec.Driver == "host" || sb.rec.Mode == "host" {
+		return errdefs.Forbidden("container cannot be disconnected from host network or connected to host network")
+	}
+	idx := -1
+	for i, e := range sb.rec.Endpoints {
+		if e.NetworkID == n.rec.ID {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		return errdefs.Forbidden("container %s is not connected to network %s", shortID(containerID), n.rec.Name)
+	}
+	if sb.rec.Mode == "none" {
+		return errdefs.Forbidden("container %s cannot be disconnected from network none while running", shortID(containerID))
+	}
+	ep := sb.rec.Endpoints[idx]
+	if err := deleteLink(ep.HostVeth); err != nil {
+		return err
+	}
+	n.pool.Release(ep.IP)
+	sb.rec.Endpoints = slices.Delete(sb.rec.Endpoints, idx, idx+1)
+	var kept []portRecord
+	for _, p := range sb.rec.Ports {
+		if p.NetworkID != n.rec.ID {
+			kept = append(kept, p)
+		}
+	}
+	portsChanged := len(kept) != len(sb.rec.Ports)
+	sb.rec.Ports = kept
+	if portsChanged && len(kept) == 0 {
+		closeAll(sb.reservations)
+		sb.reservations = nil
+	}
+	if err := s.db.Put(bucketSandboxes, sb.rec.ContainerID, sb.rec); err != nil {
+		return err
+	}
+	if sb.dns != nil && !s.needsDNS(sb) {
+		sb.dns.Close()
+		sb.dns = nil
+	}
+	s.refreshDNSLocked()
+	if portsChanged {
+		return s.applyPortRules(ctx)
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package network
+
+import (
+	"net"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/miekg/dns"
+)
+
+// dnsAddr is where the embedded DNS listens inside each container on a
+// user-defined network (Docker's address). The sockets are opened inside
+// the container's netns, so 127.0.0.11 is the container's own loopback and
+// no DNAT is needed; the server itself runs in berthd and forwards
+// unknown names from the host's namespace, so host resolvers on loopback
+// (systemd-resolved's 127.0.0.53) work for containers too.
+const dnsAddr = "127.0.0.11"
+
+// dnsTable is an immutable snapshot of the names the embedded DNS answers;
+// it is swapped whole on every change so queries never take s.mu.
+type dnsTable struct {
+	nets  map[string][]string                // container ID -> its user networks
+	names map[string]map[string][]netip.Addr // network ID -> lower-case name -> addresses
+	ptr   map[string]map[netip.Addr]string   // network ID -> address -> name
+}
+
+// refreshDNSLocked rebuilds the table from the sandboxes. Caller holds s.mu.
+func (s *Service) refreshDNSLocked() {
+	t := &dnsTable{nets: map[string][]string{}, names: map[string]map[string][]netip.Addr{}, ptr: map[string]map[netip.Addr]string{}}
+	for cid, sb := range s.sandboxes {
+		for _, ep := range sb.rec.Endpoints {
+			n := s.nets[ep.NetworkID]
+			if n == nil || n.rec.Predefined || !ep.IP.IsValid() {
+				continue
+			}
+			t.nets[cid] = append(t.nets[cid], ep.NetworkID)
+			if t.names[ep.NetworkID] == nil {
+				t.names[ep.NetworkID] = map[string][]netip.Addr{}
+				t.ptr[ep.NetworkID] = map[netip.Addr]string{}
+			}
+			for _, name := range ep.DNSNames {
+				k := strings.ToLower(name)
+				t.names[ep.NetworkID][k] = append(t.names[ep.NetworkID][k], ep.IP)
+			}
+			if len(ep.DNSNames) > 0 {
+				t.ptr[ep.NetworkID][ep.IP] = ep.DNSNames[0] + "." + n.rec.Name
+			}
+		}
+	}
+	s.dns.Store(t)
+}
+
+// needsDNS reports whether a sandbox is on a user-defined network.
+func (s *Service) needsDNS(sb *sandbox) bool {
+	for _, ep := range sb.rec.Endpoints {
+		if n := s.nets[ep.NetworkID]; n != nil && n.rec.Driver == "bridge" && !n.rec.Predefined {
+			return true
+		}
+	}
+	return false
+}
+
+type dnsSockets struct {
+	udp net.PacketConn
+	tcp net.Listener
+}
+
+func (c *dnsSockets) Close() {
+	c.udp.Close()
+	c.tcp.Close()
+}
+
+// listenDNS opens the DNS sockets in the current thread's netns.
+func listenDNS() (*dnsSockets, error) {
+	u, err := net.ListenPacket("udp4", dnsAddr+":53")
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp4", dnsAddr+":53")
+	if err != nil {
+		u.Close()
+		return nil, err
+	}
+	return &dnsSockets{udp: u, tcp: l}, nil
+}
+
+// dnsServer serves one container.
+type dnsServer struct {
+	udp, tcp *dns.Server
+}
+
+func (d *dnsServer) Close() {
+	// Shutdown waits for in-flight forwards; nothing waits for it.
+	go d.udp.Shutdown()
+	go d.tcp.Shutdown()
+}
+
+func (s *Service) startDNS(containerID string, c *dnsSockets) *dnsServer {
+	h := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) { s.serveDNS(containerID, w, r) })
+	d := &dnsServer{udp: &dns.Server{PacketConn: c.udp, Handler: h}, tcp: &dns.Server{Listener: c.tcp, Handler: h}}
+	go d.udp.ActivateAndServe()
+	go d.tcp.ActivateAndServe()
+	return d
+}
+
+func (s *Service) serveDNS(containerID string, w dns.ResponseWriter, r *dns.Msg) {
+	if len(r.Question) != 1 {
+		m := new(dns.Msg)
+		m.SetRcode(r, dns.RcodeFormatError)
+		w.WriteMsg(m)
+		return
+	}
+	q := r.Question[0]
+	t := s.dns.Load()
+	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
+	var ips []netip.Addr
+	ptrName := ""
+	if t != nil {
+		for _, nid := range t.nets[containerID] {
+			ips = append(ips, t.names[nid][name]...)
+			if q.Qtype == dns.TypePTR && ptrName == "" {
+				if ip, ok := fromReverse(name); ok {
+					ptrName = t.ptr[nid][ip]
+				}
+			}
+		}
+	}
+	if len(ips) > 0 && (q.Qclass == dns.ClassINET) {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Authoritative = true
+		m.RecursionAvailable = true
+		if q.Qtype == dns.TypeA {
+			for _, ip := range ips {
+				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 600}, A: ip.AsSlice()})
+			}
+		}
+		// Other types for a container name: no data (not NXDOMAIN), as Docker.
+		w.WriteMsg(m)
+		return
+	}
+	if ptrName != "" {
+		m := new(dns.Msg)
+		m.SetReply(r)
+		m.Authoritative = true
+		m.Answer = append(m.Answer, &dns.PTR{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 600}, Ptr: dns.Fqdn(ptrName)})
+		w.WriteMsg(m)
+		return
+	}
+	s.forwardDNS(w, r)
+}
+
+// forwardDNS asks the host's resolvers, over the protocol the query came on.
+func (s *Service) forwardDNS(w dns.ResponseWriter, r *dns.Msg) {
+	proto := "udp"
+	if _, ok := w.LocalAddr().(*net.TCPAddr); ok {
+		proto = "tcp"
+	}
+	c := &dns.Client{Net: proto, Timeout: 3 * time.Second}
+	for _, up := range s.upstreams() {
+		resp, _, err := c.Exchange(r, up)
+		if err != nil || resp == nil {
+			continue
+		}
+		resp.Id = r.Id
+		w.WriteMsg(resp)
+		return
+	}
+	m := new(dns.Msg)
+	m.SetRcode(r, dns.RcodeServerFailure)
+	w.WriteMsg(m)
+}
+
+// hostUpstreams returns the host's resolvers from /etc/resolv.conf, read
+// on every forward so edits apply at once; Docker's fallback when none.
+func hostUpstreams() []string {
+	cfg, err := dns.ClientConfigFromFile("/etc/resolv.conf")
+	var out []string
+	if err == nil {
+		for _, s := range cfg.Servers {
+			out = append(out, net.JoinHostPort(s, cfg.Port))
+		}
+	}
+	if len(out) == 0 {
+		out = []string{"8.8.8.8:53", "8.8.4.4:53"}
+	}
+	return out
+}
+
+// fromReverse parses "d.c.b.a.in-addr.arpa".
+func fromReverse(name string) (netip.Addr, bool) {
+	rest, ok := strings.CutSuffix(name, ".in-addr.arpa")
+	if !ok {
+		return netip.Addr{}, false
+	}
+	p := strings.Split(rest, ".")
+	if len(p) != 4 {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(p[3] + "." + p[2] + "." + p[1] + "." + p[0])
+	return a, err == nil
+}
+
+var _ atomic.Pointer[dnsTable]

@@ -1,0 +1,126 @@
+package network
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// linkSpec is one container interface to create.
+type linkSpec struct {
+	IfName, HostVeth string
+	MAC              net.HardwareAddr
+	MTU              int
+	Addr             netip.Prefix // address/prefix length
+	Gateway          netip.Addr
+	DefaultRoute     bool
+}
+
+// loUp brings up loopback. Runs inside the container's netns.
+func loUp() error {
+	lo, err := netlink.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find loopback: %w", err)
+	}
+	return netlink.LinkSetUp(lo)
+}
+
+// setupInside creates the veth pair from inside the container's netns,
+// with the peer placed in the host's, and configures the container side:
+// address, MAC, up, default route. Runs inside the container's netns.
+func setupInside(host netns.NsHandle, sp linkSpec) error {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.MTU, attrs.HardwareAddr = sp.IfName, sp.MTU, sp.MAC
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: sp.HostVeth, PeerNamespace: netlink.NsFd(int(host)), PeerMTU: uint32(sp.MTU)}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("create veth pair %s/%s: %w", sp.HostVeth, sp.IfName, err)
+	}
+	link, err := netlink.LinkByName(sp.IfName)
+	if err != nil {
+		return fmt.Errorf("find %s in the container: %w", sp.IfName, err)
+	}
+	ipnet := &net.IPNet{IP: sp.Addr.Addr().AsSlice(), Mask: net.CIDRMask(sp.Addr.Bits(), 32)}
+	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipnet}); err != nil {
+		return fmt.Errorf("add %s to %s: %w", sp.Addr, sp.IfName, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring up %s: %w", sp.IfName, err)
+	}
+	if sp.DefaultRoute {
+		r := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: sp.Gateway.AsSlice()}
+		if err := netlink.RouteAdd(r); err != nil {
+			return fmt.Errorf("add default route via %s: %w", sp.Gateway, err)
+		}
+	}
+	return nil
+}
+
+// attachHostSide enslaves the host end of a veth to the bridge, with
+// hairpin mode (a container may reach its own published port), and brings
+// it up. Runs in the host's netns.
+func attachHostSide(hostVeth string, bridgeIndex int) error {
+	link, err := netlink.LinkByName(hostVeth)
+	if err != nil {
+		return fmt.Errorf("find %s: %w", hostVeth, err)
+	}
+	if err := netlink.LinkSetMasterByIndex(link, bridgeIndex); err != nil {
+		return fmt.Errorf("attach %s to the bridge: %w", hostVeth, err)
+	}
+	if err := netlink.LinkSetHairpin(link, true); err != nil {
+		return fmt.Errorf("set hairpin mode on %s: %w", hostVeth, err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		return fmt.Errorf("bring up %s: %w", hostVeth, err)
+	}
+	return nil
+}
+
+// deleteLink removes a host interface (a veth's host end takes its peer
+// with it); missing is fine.
+func deleteLink(name string) error {
+	if name == "" {
+		return nil
+	}
+	link, err := netlink.LinkByName(name)
+	if err != nil {
+		return nil
+	}
+	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
+		return fmt.Errorf("delete %s: %w", name, err)
+	}
+	return nil
+}
+
+// bridgeIndex returns the interface index of a bridge.
+func bridgeIndex(name string) (int, error) {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return 0, fmt.Errorf("bridge %s is missing: %w (restart berthd to recreate it)", name, err)
+	}
+	return l.Attrs().Index, nil
+}
+
+// staleVeths lists host interfaces enslaved to one of the bridges whose
+// names are not in keep.
+func staleVeths(bridges []string, keep map[string]bool) []string {
+	idx := map[int]bool{}
+	for _, b := range bridges {
+		if i, err := bridgeIndex(b); err == nil {
+			idx[i] = true
+		}
+	}
+	links, _ := netlink.LinkList()
+	var out []string
+	for _, l := range links {
+		a := l.Attrs()
+		if idx[a.MasterIndex] && l.Type() == "veth" && !keep[a.Name] {
+			out = append(out, a.Name)
+		}
+	}
+	return out
+}

@@ -1,0 +1,362 @@
+// Package network is the engine's network service: bridge networks with NAT
+// and published ports (netfilter via the iptables subpackage, no proxy
+// process), "host" and "none", one network namespace per container, and an
+// embedded DNS server for user-defined networks.
+//
+// State: network records and one sandbox record per connected container
+// live in bbolt. A sandbox record holds every endpoint of the container
+// with its address, so the IPAM state is the set of those records: a pool
+// is rebuilt from them at start, and an allocation becomes durable in the
+// same transaction that records the endpoint. Kernel objects (bridges,
+// veths, netns bind mounts under ExecRoot/netns, rules) are re-derived from
+// the records by New and Reconcile, which also remove what no record owns.
+package network
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+
+	"github.com/berth-dev/berth/engine/network/ipam"
+	"github.com/berth-dev/berth/engine/network/iptables"
+	"github.com/berth-dev/berth/engine/store"
+)
+
+const (
+	bucketNetworks  = "networks"
+	bucketSandboxes = "network.sandboxes"
+)
+
+// Pool is one entry of daemon.json "default-address-pools".
+type Pool struct {
+	Base string `json:"base"`
+	Size int    `json:"size"`
+}
+
+// Config is the daemon's network configuration (daemon.json keys).
+type Config struct {
+	DataRoot, ExecRoot string
+	// Bip is daemon.json "bip", the default bridge's gateway address and
+	// subnet, e.g. "172.17.0.1/16". "" means 172.17.0.1/16, or the first free
+	// default pool when that subnet is already routed on the host (Docker's
+	// docker0 usually holds it), so Berth coexists with Docker.
+	Bip       string
+	FixedCIDR string
+	MTU       int
+	// DefaultAddressPools feed subnets to networks created without --subnet;
+	// nil means Docker's defaults (172.17-31.0.0/16, then 192.168.0.0/16 in /20s).
+	DefaultAddressPools []Pool
+	// Iptables: manage netfilter rules. IPForward: set net.ipv4.ip_forward=1.
+	// The zero Config has both false; callers wanting Docker's defaults set them.
+	Iptables  bool
+	IPForward bool
+	// BridgeName of the default network; "" means "berth0".
+	BridgeName string
+	// ChainPrefix names Berth's iptables chains ("" = "BERTH": BERTH,
+	// BERTH-FORWARD, BERTH-ISOLATION-1/2, BERTH-POSTROUTING). Each daemon on a
+	// host needs its own; tests use it to stay apart from a running berthd.
+	ChainPrefix string
+}
+
+// DefaultPools are Docker's default-address-pools.
+func DefaultPools() []Pool {
+	var p []Pool
+	for i := 17; i <= 31; i++ {
+		p = append(p, Pool{Base: fmt.Sprintf("172.%d.0.0/16", i), Size: 16})
+	}
+	return append(p, Pool{Base: "192.168.0.0/16", Size: 20})
+}
+
+// Service is the network service. All methods are safe for concurrent use.
+type Service struct {
+	cfg    Config
+	db     *store.DB
+	log    *slog.Logger
+	chains iptables.Chains
+	netns  string // ExecRoot/netns
+
+	mu        sync.RWMutex
+	nets      map[string]*netState // by ID
+	sandboxes map[string]*sandbox  // by container ID
+	// dns is the embedded DNS's view of names, swapped whole on changes.
+	dns atomic.Pointer[dnsTable]
+	// upstreams are the resolvers unknown names are forwarded to.
+	upstreams func() []string
+	// bg tracks background veth deletions (see teardownLocked).
+	bg sync.WaitGroup
+}
+
+// netState is a network and its live allocation pool (nil for host/none).
+type netState struct {
+	rec  netRecord
+	pool *ipam.Pool
+}
+
+// New opens the network service: it loads the recorded networks and
+// sandboxes, creates the predefined "bridge", "host" and "none" networks if
+// missing, makes sure every bridge exists with its address, and installs the
+// netfilter rules (exactly one jump per built-in chain). Call Reconcile next
+// with the containers still running.
+func New(cfg Config, db *store.DB, log *slog.Logger) (*Service, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.BridgeName == "" {
+		cfg.BridgeName = "berth0"
+	}
+	if cfg.MTU == 0 {
+		cfg.MTU = 1500
+	}
+	if len(cfg.DefaultAddressPools) == 0 {
+		cfg.DefaultAddressPools = DefaultPools()
+	}
+	if cfg.ExecRoot == "" {
+		return nil, fmt.Errorf("network: ExecRoot is required")
+	}
+	if err := db.EnsureBuckets(bucketNetworks, bucketSandboxes); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		cfg: cfg, db: db, log: log,
+		chains:    iptables.Chains{Prefix: cfg.ChainPrefix},
+		netns:     filepath.Join(cfg.ExecRoot, "netns"),
+		nets:      map[string]*netState{},
+		sandboxes: map[string]*sandbox{},
+		upstreams: hostUpstreams,
+	}
+	if err := prepareNetnsDir(s.netns); err != nil {
+		return nil, err
+	}
+	if cfg.IPForward {
+		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644); err != nil {
+			return nil, fmt.Errorf("enable IP forwarding (net.ipv4.ip_forward): %w", err)
+		}
+	}
+	if err := s.load(); err != nil {
+		return nil, err
+	}
+	if err := s.ensurePredefined(); err != nil {
+		return nil, err
+	}
+	for _, n := range s.nets {
+		if n.rec.Driver == "bridge" {
+			if err := ensureBridge(&n.rec); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if cfg.Iptables {
+		ctx := context.Background()
+		if err := s.chains.EnsureChains(ctx); err != nil {
+			return nil, err
+		}
+		if err := s.applyAllRules(ctx); err != nil {
+			return nil, err
+		}
+		if err := s.chains.EnsureJumps(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// load reads the records and rebuilds the pools from the sandboxes' endpoints.
+func (s *Service) load() error {
+	err := s.db.ForEach(bucketNetworks, func(k string, v []byte) error {
+		var r netRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			s.log.Warn("skipping unreadable network record", "id", k, "err", err)
+			return nil
+		}
+		n := &netState{rec: r}
+		if r.Driver == "bridge" {
+			p, err := ipam.NewPool(r.Subnet, r.IPRange, r.Gateway)
+			if err != nil {
+				s.log.Warn("network has an invalid address pool", "network", r.Name, "err", err)
+				return nil
+			}
+			n.pool = p
+		}
+		s.nets[r.ID] = n
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return s.db.ForEach(bucketSandboxes, func(k string, v []byte) error {
+		var r sandboxRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			s.log.Warn("skipping unreadable sandbox record", "container", k, "err", err)
+			return nil
+		}
+		sb := &sandbox{rec: r}
+		for _, ep := range r.Endpoints {
+			if n := s.nets[ep.NetworkID]; n != nil && n.pool != nil && ep.IP.IsValid() {
+				if err := n.pool.Reserve(ep.IP); err != nil {
+					s.log.Warn("recorded address conflicts", "container", k, "ip", ep.IP, "err", err)
+				}
+			}
+		}
+		s.sandboxes[k] = sb
+		return nil
+	})
+}
+
+// ensurePredefined creates or updates the "bridge", "host" and "none" records.
+func (s *Service) ensurePredefined() error {
+	want := map[string]bool{"bridge": true, "host": true, "none": true}
+	for _, n := range s.nets {
+		if n.rec.Predefined {
+			delete(want, n.rec.Name)
+		}
+	}
+	if want["host"] {
+		if err := s.saveNetwork(&netState{rec: newRecord("host", "host", true)}); err != nil {
+			return err
+		}
+	}
+	if want["none"] {
+		if err := s.saveNetwork(&netState{rec: newRecord("none", "null", true)}); err != nil {
+			return err
+		}
+	}
+	subnet, gw, err := s.defaultBridgeAddress()
+	if err != nil {
+		return err
+	}
+	var iprange netip.Prefix
+	if s.cfg.FixedCIDR != "" {
+		if iprange, err = netip.ParsePrefix(s.cfg.FixedCIDR); err != nil {
+			return fmt.Errorf("invalid fixed-cidr %q: %w", s.cfg.FixedCIDR, err)
+		}
+	}
+	var cur *netState
+	if !want["bridge"] {
+		cur = s.byName("bridge")
+	}
+	if cur != nil && cur.rec.Subnet == subnet && cur.rec.Gateway == gw && cur.rec.IPRange == iprange.Masked() &&
+		cur.rec.Bridge == s.cfg.BridgeName && cur.rec.MTU == s.cfg.MTU {
+		return nil
+	}
+	rec := newRecord("bridge", "bridge", true)
+	if cur != nil {
+		// The daemon configuration changed: keep the network's identity.
+		rec.ID, rec.Created = cur.rec.ID, cur.rec.Created
+		if cur.rec.Bridge != s.cfg.BridgeName || cur.rec.Subnet != subnet {
+			deleteBridge(cur.rec.Bridge)
+		}
+	}
+	rec.Subnet, rec.Gateway, rec.IPRange = subnet, gw, iprange.Masked()
+	rec.Bridge, rec.MTU, rec.ICC, rec.Masquerade = s.cfg.BridgeName, s.cfg.MTU, true, true
+	rec.HostBinding = netip.IPv4Unspecified()
+	rec.Options = map[string]string{
+		"com.docker.network.bridge.default_bridge":       "true",
+		"com.docker.network.bridge.enable_icc":           "true",
+		"com.docker.network.bridge.enable_ip_masquerade": "true",
+		"com.docker.network.bridge.host_binding_ipv4":    "0.0.0.0",
+		"com.docker.network.bridge.name":                 s.cfg.BridgeName,
+		"com.docker.network.driver.mtu":                  fmt.Sprint(s.cfg.MTU),
+	}
+	p, err := ipam.NewPool(rec.Subnet, rec.IPRange, rec.Gateway)
+	if err != nil {
+		return fmt.Errorf("default bridge: %w", err)
+	}
+	n := &netState{rec: rec, pool: p}
+	if cur != nil {
+		for _, sb := range s.sandboxes {
+			for _, ep := range sb.rec.Endpoints {
+				if ep.NetworkID == rec.ID && p.Reserve(ep.IP) != nil {
+					s.log.Warn("container address is outside the new default bridge subnet", "container", sb.rec.ContainerID, "ip", ep.IP)
+				}
+			}
+		}
+	}
+	return s.saveNetwork(n)
+}
+
+// defaultBridgeAddress resolves bip, or picks 172.17.0.1/16 or the first
+// default pool not already routed on the host.
+func (s *Service) defaultBridgeAddress() (netip.Prefix, netip.Addr, error) {
+	if s.cfg.Bip != "" {
+		p, err := netip.ParsePrefix(s.cfg.Bip)
+		if err != nil || !p.Addr().Is4() {
+			return netip.Prefix{}, netip.Addr{}, fmt.Errorf("invalid bip %q: want an IPv4 address with prefix length, e.g. 172.17.0.1/16", s.cfg.Bip)
+		}
+		return p.Masked(), p.Addr(), nil
+	}
+	if cur := s.byName("bridge"); cur != nil && cur.rec.Subnet.IsValid() {
+		return cur.rec.Subnet, cur.rec.Gateway, nil
+	}
+	def := netip.MustParsePrefix("172.17.0.0/16")
+	used := hostRoutes(s.cfg.BridgeName)
+	if !overlapsAny(def, used) {
+		return def, netip.MustParseAddr("172.17.0.1"), nil
+	}
+	sub, err := s.pickSubnet(used)
+	if err != nil {
+		return netip.Prefix{}, netip.Addr{}, err
+	}
+	s.log.Info("172.17.0.0/16 is in use on this host (Docker?); the default bridge uses another subnet", "subnet", sub)
+	return sub, sub.Addr().Next(), nil
+}
+
+func overlapsAny(p netip.Prefix, list []netip.Prefix) bool {
+	for _, q := range list {
+		if p.Overlaps(q) {
+			return true
+		}
+	}
+	return false
+}
+
+// pickSubnet returns the first default-pool subnet that overlaps neither a
+// network of ours nor a route of the host. Caller holds s.mu or is New.
+func (s *Service) pickSubnet(hostUsed []netip.Prefix) (netip.Prefix, error) {
+	var used []netip.Prefix
+	used = append(used, hostUsed...)
+	for _, n := range s.nets {
+		if n.rec.Subnet.IsValid() {
+			used = append(used, n.rec.Subnet)
+		}
+	}
+	for _, pool := range s.cfg.DefaultAddressPools {
+		base, err := netip.ParsePrefix(pool.Base)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("invalid default-address-pools base %q: %w", pool.Base, err)
+		}
+		for i := 0; ; i++ {
+			sub, ok := ipam.Split(base, pool.Size, i)
+			if !ok {
+				break
+			}
+			if !overlapsAny(sub, used) {
+				return sub, nil
+			}
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("could not find an available, non-overlapping IPv4 address pool among the defaults to assign to the network")
+}
+
+func (s *Service) saveNetwork(n *netState) error {
+	if err := s.db.Put(bucketNetworks, n.rec.ID, n.rec); err != nil {
+		return err
+	}
+	s.nets[n.rec.ID] = n
+	return nil
+}
+
+// byName finds a network by exact name. Caller holds s.mu (or is New).
+func (s *Service) byName(name string) *netState {
+	for _, n := range s.nets {
+		if n.rec.Name == name {
+			return n
+		}
+	}
+	return nil
+}
