@@ -146,7 +146,7 @@ func (s *Server) getContainerJSON(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, c)
+	return writeJSON(w, http.StatusOK, legacyInspect(c))
 }
 
 func (s *Server) postContainerStart(w http.ResponseWriter, r *http.Request) error {
