@@ -122,7 +122,8 @@ unpacked="$("$BERTH_CLI" image inspect --format '{{.Size}}' "$ref" | awk '{ prin
 echo "bench: timing $RUNS pulls (each after an untimed rmi) ..." >&2
 csv="$work/pull.csv"
 hyperfine --style none --runs "$RUNS" --shell=none --export-csv "$csv" \
-	--prepare "$BERTH_CLI rmi $ref" "$BERTH_CLI pull $ref" >/dev/null
+	--prepare "$BERTH_CLI rmi $ref" "$BERTH_CLI pull $ref" >/dev/null 2>"$work/hyperfine.err" ||
+	{ cat "$work/hyperfine.err" >&2; exit 1; }
 median="$(awk -F, 'NR==2 { printf "%.0f", $4 * 1000 }' "$csv")"
 min="$(awk -F, 'NR==2 { printf "%.0f", $7 * 1000 }' "$csv")"
 max="$(awk -F, 'NR==2 { printf "%.0f", $8 * 1000 }' "$csv")"

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	clibuild "github.com/berth-dev/berth/cli/command/build"
+	"github.com/berth-dev/berth/cli/command/network"
+	"github.com/berth-dev/berth/cli/command/volume"
 	"io"
 	"os"
 	"strings"
@@ -81,6 +83,7 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 		container.NewContainerCommand(cli), image.NewImageCommand(cli), system.NewSystemCommand(cli),
 		system.NewVersionCommand(cli), system.NewInfoCommand(cli), system.NewEventsCommand(cli),
 		system.NewInspectCommand(cli), clibuild.NewBuildCommand(cli),
+		network.NewNetworkCommand(cli), volume.NewVolumeCommand(cli),
 	)
 	setupHelp(root)
 	return root

@@ -42,7 +42,7 @@ func RequiresMinArgs(min int) cobra.PositionalArgs {
 		if len(args) >= min {
 			return nil
 		}
-		return usageErr(cmd, fmt.Sprintf("requires at least %d %s", min, plural(min)), "See")
+		return usageErr(cmd, fmt.Sprintf("requires at least %d %s", min, plural(min)), "Run")
 	}
 }
 
@@ -52,7 +52,7 @@ func RequiresMaxArgs(max int) cobra.PositionalArgs {
 		if len(args) <= max {
 			return nil
 		}
-		return usageErr(cmd, fmt.Sprintf("requires at most %d %s", max, plural(max)), "See")
+		return usageErr(cmd, fmt.Sprintf("requires at most %d %s", max, plural(max)), "Run")
 	}
 }
 
@@ -62,7 +62,7 @@ func RequiresRangeArgs(min, max int) cobra.PositionalArgs {
 		if len(args) >= min && len(args) <= max {
 			return nil
 		}
-		return usageErr(cmd, fmt.Sprintf("requires at least %d and at most %d %s", min, max, plural(max)), "See")
+		return usageErr(cmd, fmt.Sprintf("requires at least %d and at most %d %s", min, max, plural(max)), "Run")
 	}
 }
 
@@ -72,7 +72,7 @@ func ExactArgs(n int) cobra.PositionalArgs {
 		if len(args) == n {
 			return nil
 		}
-		return usageErr(cmd, fmt.Sprintf("requires %d %s", n, plural(n)), "See")
+		return usageErr(cmd, fmt.Sprintf("requires %d %s", n, plural(n)), "Run")
 	}
 }
 

@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -302,7 +303,10 @@ func (s *Service) inspectLocked(n *netState, withContainers bool) network.Inspec
 				if ep.NetworkID != n.rec.ID {
 					continue
 				}
-				res := network.EndpointResource{Name: sb.rec.Name, EndpointID: ep.EndpointID, MacAddress: network.HardwareAddr(ep.MAC)}
+				res := network.EndpointResource{Name: sb.rec.Name, EndpointID: ep.EndpointID}
+				if hw, err := net.ParseMAC(ep.MAC); err == nil {
+					res.MacAddress = network.HardwareAddr(hw)
+				}
 				if ep.IP.IsValid() {
 					res.IPv4Address = netip.PrefixFrom(ep.IP, ep.PrefixLen)
 				}

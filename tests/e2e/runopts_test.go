@@ -64,10 +64,10 @@ func TestRunOptions(t *testing.T) {
 			t.Errorf("run --read-only touch /x: %s, want a failure with Read-only file system", r)
 		}
 		// --privileged allows mounts; the default does not.
-		if r := c.Run(t, "run", "--rm", "--privileged", "busybox", "mount", "-t", "tmpfs", "none", "/mnt"); r.Exit != 0 {
+		if r := c.Run(t, "run", "--rm", "--privileged", "busybox", "mount", "-t", "tmpfs", "none", "/tmp"); r.Exit != 0 {
 			t.Errorf("run --privileged mount -t tmpfs: %s, want success", r)
 		}
-		if r := c.Run(t, "run", "--rm", "busybox", "mount", "-t", "tmpfs", "none", "/mnt"); r.Exit == 0 {
+		if r := c.Run(t, "run", "--rm", "busybox", "mount", "-t", "tmpfs", "none", "/tmp"); r.Exit == 0 {
 			t.Errorf("run (unprivileged) mount -t tmpfs: %s, want failure", r)
 		}
 	})

@@ -1,0 +1,35 @@
+package network
+
+import (
+	"github.com/berth-dev/berth/cli/command"
+	"github.com/berth-dev/berth/cli/command/inspect"
+	"github.com/moby/moby/client"
+	"github.com/spf13/cobra"
+)
+
+const inspectFormatHelp = "Format output using a custom template:\n'json':             Print in JSON format\n'TEMPLATE':         Print output using the given Go template.\nRefer to https://docs.docker.com/go/formatting/ for more information about formatting output with templates"
+
+func newInspectCommand(cli *command.Cli) *cobra.Command {
+	var (
+		format  string
+		verbose bool
+	)
+	cmd := &cobra.Command{
+		Use:   "inspect [OPTIONS] NETWORK [NETWORK...]",
+		Short: "Display detailed information on one or more networks",
+		Args:  command.RequiresMinArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			api, err := cli.Client()
+			if err != nil {
+				return err
+			}
+			return inspect.Inspect(cli.Out(), args, format, func(ref string) (any, []byte, error) {
+				res, err := api.NetworkInspect(cmd.Context(), ref, client.NetworkInspectOptions{Verbose: verbose})
+				return res.Network, res.Raw, err
+			})
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "", inspectFormatHelp)
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "Verbose output for diagnostics")
+	return cmd
+}
