@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/stdcopy"
 	"github.com/moby/moby/api/types/common"
 	"github.com/moby/moby/api/types/container"
 )
@@ -53,8 +54,14 @@ func (s *Server) postExecStart(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer conn.Close()
 	if err := s.b.Containers.ExecStart(context.WithoutCancel(r.Context()), id, tty, req.ConsoleSize, conn); err != nil {
-		// The stream is already hijacked: report in-band, as Docker does.
-		conn.Write([]byte(err.Error() + "\r\n"))
+		// The stream is already hijacked: report in-band on stdout, as
+		// Docker does; the client reads the exit code from exec inspect.
+		msg := []byte(err.Error() + "\r\n")
+		if tty {
+			conn.Write(msg)
+		} else {
+			stdcopy.WriteFrame(conn, stdcopy.Stdout, msg)
+		}
 	}
 	return nil
 }

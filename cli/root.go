@@ -8,6 +8,7 @@ import (
 	"fmt"
 	clibuild "github.com/berth-dev/berth/cli/command/build"
 	"github.com/berth-dev/berth/cli/command/network"
+	"github.com/berth-dev/berth/cli/command/registry"
 	"github.com/berth-dev/berth/cli/command/volume"
 	"io"
 	"os"
@@ -84,6 +85,7 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 		system.NewVersionCommand(cli), system.NewInfoCommand(cli), system.NewEventsCommand(cli),
 		system.NewInspectCommand(cli), clibuild.NewBuildCommand(cli),
 		network.NewNetworkCommand(cli), volume.NewVolumeCommand(cli),
+		registry.NewLoginCommand(cli), registry.NewLogoutCommand(cli),
 	)
 	setupHelp(root)
 	return root

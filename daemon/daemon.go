@@ -29,6 +29,7 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/engine/volumes"
+	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 )
 
@@ -47,6 +48,10 @@ type Daemon struct {
 	builder    *build.Service
 	servers    []*http.Server
 	started    time.Time
+	// reqCtx is the parent of every request's context; cancelling it ends
+	// long-running requests (events, logs -f, wait) at shutdown.
+	reqCtx    context.Context
+	cancelReq context.CancelFunc
 }
 
 // setLevel parses a log level into v.
@@ -124,11 +129,6 @@ func (d *Daemon) setup() error {
 	if err := writePidfile(cfg.Pidfile); err != nil {
 		return err
 	}
-	// Exec processes (`runtime exec --detach`) are re-parented to berthd,
-	// which reaps them and reports their exit codes.
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		d.log.Warn("cannot become a subreaper; exec exit codes may be lost", "err", err)
-	}
 	db, err := store.Open(filepath.Join(cfg.DataRoot, "berth.db"))
 	if err != nil {
 		return err
@@ -163,6 +163,12 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	d.events = events.New()
+	if err := d.images.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads)); err != nil {
+		return err
+	}
+	d.images.SetEvents(func(action, id string, attrs map[string]string) {
+		d.events.Log(evtypes.ImageEventType, evtypes.Action(action), id, attrs)
+	})
 	d.volumes, err = volumes.New(cfg.DataRoot, db, d.log)
 	if err != nil {
 		return err
@@ -251,6 +257,7 @@ func writePidfile(path string) error {
 
 // serve opens every -H listener and serves the API on it.
 func (d *Daemon) serve(errCh chan<- error) error {
+	d.reqCtx, d.cancelReq = context.WithCancel(context.Background())
 	handler := api.New(api.Backends{
 		Containers: d.containers, Images: d.images, System: d, Events: d.events,
 		Networks: netBackend{d.networks, d.containers}, Volumes: d.volumes, Archive: d.containers, Build: d.builder,
@@ -260,7 +267,8 @@ func (d *Daemon) serve(errCh chan<- error) error {
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second}
+		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return d.reqCtx }}
 		d.servers = append(d.servers, srv)
 		go func() {
 			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -401,6 +409,14 @@ func fdListener(which string) (net.Listener, error) {
 func (d *Daemon) shutdown() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(*d.cfg.ShutdownTimeout)*time.Second)
 	defer cancel()
+	// Stop accepting, then end the requests that would otherwise wait for
+	// a container or an event (short ones finish on their own).
+	for _, s := range d.servers {
+		s.SetKeepAlivesEnabled(false)
+	}
+	if d.cancelReq != nil {
+		d.cancelReq()
+	}
 	for _, s := range d.servers {
 		s.Shutdown(ctx)
 	}
@@ -414,6 +430,14 @@ func (d *Daemon) shutdown() {
 		d.db.Close()
 	}
 	os.Remove(d.cfg.Pidfile)
+}
+
+// derefInt reads an optional number; nil means the service's default.
+func derefInt(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
 }
 
 func execOutput(name string, args ...string) (string, error) {

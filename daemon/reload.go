@@ -43,6 +43,11 @@ func (d *Daemon) reload(next *Config) {
 		changed = append(changed, fmt.Sprintf("shutdown-timeout %d -> %d", *cur.ShutdownTimeout, *next.ShutdownTimeout))
 		cur.ShutdownTimeout = next.ShutdownTimeout
 	}
+	if err := d.images.SetRegistryConfig(next.InsecureRegistries, next.RegistryMirrors, derefInt(next.MaxConcurrentDownloads), derefInt(next.MaxConcurrentUploads)); err != nil {
+		d.log.Error("reload: registry settings", "err", err)
+		next.InsecureRegistries, next.RegistryMirrors = cur.InsecureRegistries, cur.RegistryMirrors
+		next.MaxConcurrentDownloads, next.MaxConcurrentUploads = cur.MaxConcurrentDownloads, cur.MaxConcurrentUploads
+	}
 	for _, k := range []struct {
 		name string
 		a, b any

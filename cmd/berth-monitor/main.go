@@ -40,6 +40,8 @@ func main() {
 		code, err = run(os.Args[1], os.NewFile(3, "sync"))
 	case len(os.Args) == 3 && os.Args[2] == "serve":
 		code, err = serve(os.Args[1])
+	case len(os.Args) > 1 && os.Args[1] == "exec-shim":
+		os.Exit(execShim(os.Args[2:]))
 	default:
 		fmt.Fprintln(os.Stderr, "usage: berth-monitor STATEDIR (started by berthd)")
 		os.Exit(2)

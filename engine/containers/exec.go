@@ -1,6 +1,7 @@
 package containers
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,6 +36,7 @@ type execEntry struct {
 	ExitCode    *int
 	Pid         int
 	pty         *os.File
+	pendingSize *[2]uint16 // a resize that came before the TTY existed
 	done        chan struct{}
 }
 
@@ -141,12 +143,13 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 	if err != nil {
 		return err
 	}
-	stateDir := s.stateDir(c.ID)
 	proc, err := s.execProcess(&c, x, tty)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp(stateDir, "exec-")
+	// A short directory: the console socket's path must fit in 108 bytes,
+	// which a path under the container's state directory may not.
+	dir, err := os.MkdirTemp("", "berth-exec-")
 	if err != nil {
 		return err
 	}
@@ -158,11 +161,6 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 	}
 	pidFile := filepath.Join(dir, "pid")
 	args := append(rt.GlobalArgs(), "exec", "--detach", "--pid-file", pidFile, "--process", procPath)
-
-	cmd := exec.Command(rt.Path, args...)
-	var stderrBuf strings.Builder
-	var outR, errR, inW *os.File
-	var closeAfterStart []*os.File
 	var consoleL *net.UnixListener
 	if tty {
 		sock := filepath.Join(dir, "c.sock")
@@ -171,7 +169,23 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 			return err
 		}
 		defer consoleL.Close()
-		cmd.Args = append(cmd.Args, "--tty", "--console-socket", sock)
+		args = append(args, "--tty", "--console-socket", sock)
+	}
+	args = append(args, c.ID)
+	// The shim (berth-monitor exec-shim) runs the runtime, reaps the exec'd
+	// process and whatever the runtime leaves behind, and exits with the
+	// process's status; berthd stays out of the container's process tree.
+	cmd := exec.Command(s.cfg.MonitorPath, append([]string{"exec-shim", pidFile, "--", rt.Path}, args...)...)
+	syncR, syncW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer syncR.Close()
+	cmd.ExtraFiles = []*os.File{syncW}
+	var stderrBuf strings.Builder
+	var outR, errR, inW *os.File
+	closeAfterStart := []*os.File{syncW}
+	if tty {
 		cmd.Stderr = &stderrBuf
 	} else {
 		devnull, _ := os.Open(os.DevNull)
@@ -197,7 +211,6 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 		cmd.Stderr, errR = w2, r2
 		closeAfterStart = append(closeAfterStart, w, w2)
 	}
-	cmd.Args = append(cmd.Args, c.ID)
 	var ptyCh chan error
 	if tty {
 		ptyCh = make(chan error, 1)
@@ -211,65 +224,67 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 			ptyCh <- err
 		}()
 	}
-	runErr := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		s.closeAll(append(closeAfterStart, outR, errR, inW)...)
+		x.finish(126)
+		return fmt.Errorf("exec: start shim: %w", err)
+	}
 	for _, f := range closeAfterStart {
 		f.Close()
 	}
-	if runErr != nil {
+	exited := make(chan int, 1)
+	go func() {
+		cmd.Wait()
+		code := 255
+		if cmd.ProcessState != nil {
+			code = cmd.ProcessState.ExitCode()
+		}
+		exited <- code
+	}()
+	line, _ := bufio.NewReader(syncR).ReadString('\n')
+	pidStr, ok := strings.CutPrefix(strings.TrimSpace(line), "ok ")
+	if !ok {
+		// The runtime refused: its words are on stderr (the process never
+		// ran, so nothing else can be there).
+		<-exited
 		msg := strings.TrimSpace(stderrBuf.String())
 		if !tty && errR != nil {
 			b, _ := io.ReadAll(io.LimitReader(errR, 64<<10))
 			msg = strings.TrimSpace(string(b))
 		}
+		s.closeAll(outR, errR, inW)
 		if msg == "" {
-			msg = runErr.Error()
+			msg = "the runtime could not start the process"
 		}
-		s.closeAll(outR, errR, inW)
-		x.finish(126)
-		return errdefs.Invalid("OCI runtime exec failed: %s", msg)
+		err := errdefs.Invalid("OCI runtime exec failed: exec failed: unable to start container process: %s", execDetail(msg, x.Config.Cmd[0]))
+		x.finish(exitCodeOf(err))
+		return err
 	}
-	pidData, err := os.ReadFile(pidFile)
-	if err != nil {
-		s.closeAll(outR, errR, inW)
-		x.finish(126)
-		return fmt.Errorf("exec: no pid from runtime: %w", err)
-	}
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(pidData)))
+	pid, _ := strconv.Atoi(pidStr)
 	var ptmx *os.File
 	if tty {
 		if err := <-ptyCh; err != nil {
 			unix.Kill(pid, unix.SIGKILL)
+			<-exited
+			x.finish(126)
 			return fmt.Errorf("exec: receive console: %w", err)
 		}
+		x.mu.Lock()
 		ptmx = x.pty
-		if consoleSize != nil && consoleSize[0] > 0 {
+		size := x.pendingSize
+		x.mu.Unlock()
+		switch {
+		case size != nil:
+			monitor.SetWinsize(ptmx, size[0], size[1])
+		case consoleSize != nil && consoleSize[0] > 0:
 			monitor.SetWinsize(ptmx, uint16(consoleSize[0]), uint16(consoleSize[1]))
-		} else if x.Config.ConsoleSize != nil && x.Config.ConsoleSize[0] > 0 {
+		case x.Config.ConsoleSize != nil && x.Config.ConsoleSize[0] > 0:
 			monitor.SetWinsize(ptmx, uint16(x.Config.ConsoleSize[0]), uint16(x.Config.ConsoleSize[1]))
 		}
 	}
 	x.mu.Lock()
 	x.Running, x.Pid = true, pid
 	x.mu.Unlock()
-
-	// berthd is the subreaper of exec processes (runtime exec --detach
-	// leaves them to it): reap this one and record its status.
-	exited := make(chan int, 1)
-	go func() {
-		var ws unix.WaitStatus
-		for {
-			_, err := unix.Wait4(pid, &ws, 0, nil)
-			if err == unix.EINTR {
-				continue
-			}
-			break
-		}
-		code := ws.ExitStatus()
-		if ws.Signaled() {
-			code = 128 + int(ws.Signal())
-		}
-		exited <- code
-	}()
 
 	var outDone sync.WaitGroup
 	if tty {
@@ -311,8 +326,8 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 	}
 	code := <-exited
 	if tty {
-		// The pty master reads EIO once the last slave fd closes; give the
-		// copier that moment, then close.
+		// Once the process is gone the master reads EIO; close it so the
+		// copier ends even if a background process still holds the slave.
 		ptmx.Close()
 	}
 	outDone.Wait()
@@ -352,10 +367,18 @@ func (s *Service) ExecResize(ctx context.Context, id string, height, width uint1
 	}
 	x.mu.Lock()
 	pty := x.pty
-	x.mu.Unlock()
 	if pty == nil {
+		if x.Started && x.ExitCode == nil {
+			// The client resizes right after starting; the TTY may not
+			// exist yet: apply the size when it does.
+			x.pendingSize = &[2]uint16{height, width}
+			x.mu.Unlock()
+			return nil
+		}
+		x.mu.Unlock()
 		return errdefs.Conflict("exec %s has no running TTY", id)
 	}
+	x.mu.Unlock()
 	return monitor.SetWinsize(pty, height, width)
 }
 

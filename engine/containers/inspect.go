@@ -194,7 +194,9 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 			return nil, errdefs.Invalid("invalid filter 'status=%s'", v)
 		}
 	}
-	if len(o.Filters["status"]) > 0 || len(o.Filters["exited"]) > 0 {
+	if len(o.Filters["status"]) > 0 || len(o.Filters["exited"]) > 0 || o.Limit > 0 {
+		// As in Docker, a status filter or a limit (ps -n, -l) shows
+		// stopped containers too.
 		o.All = true
 	}
 	var beforeT, sinceT time.Time

@@ -16,7 +16,6 @@ import (
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
 	evtypes "github.com/moby/moby/api/types/events"
-	"golang.org/x/sys/unix"
 )
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -33,26 +32,54 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 	// The start must complete even if the client goes away mid-way.
 	ctx = context.WithoutCancel(ctx)
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	switch e.c.State.Status {
 	case StatusRunning, StatusRestarting:
+		e.mu.Unlock()
 		return errdefs.NotModified("container already started")
 	case StatusPaused:
+		e.mu.Unlock()
 		return errdefs.Conflict("cannot start a paused container, try unpause instead")
 	case StatusRemoving, StatusDead:
+		e.mu.Unlock()
 		return errdefs.Conflict("container is marked for removal and cannot be started")
 	}
-	if err := s.startLocked(ctx, e); err != nil {
-		e.c.State.Error = err.Error()
-		s.persist(e)
-		// Clients attached for this start (docker run) must not hang.
-		for _, a := range e.pendingAttach {
-			a.end()
-		}
-		e.pendingAttach = nil
-		return err
+	err = s.startLocked(ctx, e)
+	if err == nil {
+		e.mu.Unlock()
+		return nil
 	}
-	return nil
+	e.c.State.Error = err.Error()
+	e.c.State.ExitCode = exitCodeOf(err)
+	s.persist(e)
+	// Clients attached for this start (docker run) must not hang.
+	for _, a := range e.pendingAttach {
+		a.end()
+	}
+	e.pendingAttach = nil
+	e.notify()
+	autoRemove, id := e.c.HostConfig.AutoRemove, e.c.ID
+	e.mu.Unlock()
+	if autoRemove {
+		// As Docker does: a --rm container that cannot start is removed,
+		// which also ends the client's wait for "removed".
+		if rerr := s.Remove(ctx, id, RemoveOptions{Force: true, RemoveVolumes: true}); rerr != nil {
+			s.log.Warn("auto-remove after failed start", "id", id, "err", rerr)
+		}
+	}
+	return err
+}
+
+// exitCodeOf is the exit code Docker records for a start failure: 127 for
+// a missing command, 126 for one that cannot be executed, 128 otherwise.
+func exitCodeOf(err error) int {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "executable file not found") || strings.Contains(msg, "no such file or directory"):
+		return 127
+	case strings.Contains(msg, "permission denied") || strings.Contains(msg, "is a directory") || strings.Contains(msg, "exec format error"):
+		return 126
+	}
+	return 128
 }
 
 func (s *Service) startLocked(ctx context.Context, e *entry) error {
@@ -175,25 +202,31 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 // (cannot execute), so both are normalised to it. User errors are 400s.
 func startError(err error, path string) error {
 	raw := err.Error()
-	lower := strings.ToLower(raw)
-	detail := raw
-	switch {
-	case strings.Contains(lower, "not found in $path") || strings.Contains(lower, "executable file not found"):
-		detail = fmt.Sprintf("exec: %q: executable file not found in $PATH", path)
-	case strings.Contains(lower, "no such file or directory") && (strings.Contains(lower, "exec") || strings.Contains(lower, "open executable")):
-		detail = fmt.Sprintf("exec: %q: no such file or directory", path)
-	case (strings.Contains(lower, "permission denied") || strings.Contains(lower, "operation not permitted")) && (strings.Contains(lower, "exec") || strings.Contains(lower, "open executable")):
-		detail = fmt.Sprintf("exec: %q: permission denied", path)
-	case strings.Contains(lower, "is a directory"):
-		detail = fmt.Sprintf("exec: %q: is a directory", path)
-	case strings.Contains(lower, "exec format error"):
-		detail = fmt.Sprintf("exec: %q: exec format error", path)
-	}
+	detail := execDetail(raw, path)
 	msg := "failed to create task for container: OCI runtime create failed: unable to start container process: " + detail
 	if detail != raw {
 		return errdefs.Invalid("%s", msg)
 	}
 	return errdefs.As(errdefs.KindUnknown, &plainError{msg})
+}
+
+// execDetail rewrites a runtime's exec failure in runc's wording
+// (`exec: "x": executable file not found in $PATH`), or returns raw.
+func execDetail(raw, path string) string {
+	lower := strings.ToLower(raw)
+	switch {
+	case strings.Contains(lower, "not found in $path") || strings.Contains(lower, "executable file not found"):
+		return fmt.Sprintf("exec: %q: executable file not found in $PATH", path)
+	case strings.Contains(lower, "no such file or directory") && (strings.Contains(lower, "exec") || strings.Contains(lower, "open executable")):
+		return fmt.Sprintf("exec: %q: no such file or directory", path)
+	case (strings.Contains(lower, "permission denied") || strings.Contains(lower, "operation not permitted")) && (strings.Contains(lower, "exec") || strings.Contains(lower, "open executable")):
+		return fmt.Sprintf("exec: %q: permission denied", path)
+	case strings.Contains(lower, "is a directory"):
+		return fmt.Sprintf("exec: %q: is a directory", path)
+	case strings.Contains(lower, "exec format error"):
+		return fmt.Sprintf("exec: %q: exec format error", path)
+	}
+	return raw
 }
 
 type plainError struct{ s string }
@@ -253,16 +286,9 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	if c.State.FinishedAt.IsZero() {
 		c.State.FinishedAt = time.Now().UTC()
 	}
-	pid := c.State.Pid
 	c.State.Pid, c.State.MonitorPid = 0, 0
 	if rt, err := s.runtimeOf(c); err == nil {
 		rt.Delete(context.Background(), c.ID, true)
-	}
-	if pid > 0 {
-		// If the monitor died first, the container's init was re-parented
-		// to berthd (a subreaper): reap it.
-		var ws unix.WaitStatus
-		unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
 	if s.net != nil {
 		if err := s.net.Disconnect(context.Background(), c.ID); err != nil {

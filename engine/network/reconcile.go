@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"errors"
+	"golang.org/x/sys/unix"
 	"os"
 
 	"github.com/berth-dev/berth/engine/network/iptables"
@@ -118,6 +119,11 @@ func (s *Service) Close() {
 	s.mu.Unlock()
 	s.bg.Wait()
 	s.mu.Lock()
+	if len(s.sandboxes) == 0 {
+		// Nothing runs: leave no mount behind (the next start makes it
+		// again). With live containers their namespaces stay mounted.
+		unix.Unmount(s.netns, unix.MNT_DETACH)
+	}
 }
 
 // settle waits for background veth deletions (tests compare kernel state).

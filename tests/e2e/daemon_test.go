@@ -391,8 +391,23 @@ func (d *Daemon) leaks() []string {
 	for _, p := range processesUsing(d.Root) {
 		out = append(out, "process left: "+p.String())
 	}
-	filepath.WalkDir(d.ExecRoot, func(path string, e os.DirEntry, err error) error {
-		if err == nil && !e.IsDir() && e.Name() == "state.json" {
+	removed := map[string]bool{}
+	for _, id := range d.ids {
+		removed[id] = true
+	}
+	// Every container was removed: nothing named after one may remain (its
+	// folder, snapshot, log, netns file, runtime state).
+	filepath.WalkDir(d.Root, func(path string, e os.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if removed[e.Name()] {
+			out = append(out, "left after the container was removed: "+path)
+			if e.IsDir() {
+				return filepath.SkipDir
+			}
+		}
+		if !e.IsDir() && e.Name() == "state.json" && strings.HasPrefix(path, d.ExecRoot) {
 			out = append(out, "runtime state left: "+path)
 		}
 		return nil
