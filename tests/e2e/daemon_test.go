@@ -12,10 +12,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 )
+
+// daemonSeq numbers daemons for their private network settings.
+var daemonSeq atomic.Int32
 
 // Daemon is one berthd running on private roots under a short /tmp/b-XXXX
 // directory (unix socket paths are limited to 108 bytes, t.TempDir() paths
@@ -28,6 +32,12 @@ type Daemon struct {
 	Pidfile  string
 	LogPath  string
 	Home     string // HOME and DOCKER_CONFIG for the CLIs
+	// Config is the daemon.json: each daemon gets its own bridge, netfilter
+	// chains and subnet, so daemons running side by side (and a berthd the
+	// user runs) never touch each other's network.
+	Config string
+	// Seq numbers the daemon within this test run.
+	Seq int
 
 	ids  []string // containers known at Close, for cleanup by force
 	mu   sync.Mutex
@@ -139,6 +149,13 @@ func newDaemon() (*Daemon, error) {
 	if err := os.MkdirAll(d.Home, 0o700); err != nil {
 		return nil, err
 	}
+	d.Seq = int(daemonSeq.Add(1))
+	d.Config = filepath.Join(root, "daemon.json")
+	cfg := fmt.Sprintf(`{"bridge":"bte%d","iptables-chain-prefix":"BTE%d","bip":"10.%d.%d.1/24"}`,
+		d.Seq, d.Seq, 230+d.Seq/250, d.Seq%250)
+	if err := os.WriteFile(d.Config, []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
 	trackMu.Lock()
 	trackedRoots = append(trackedRoots, root)
 	trackMu.Unlock()
@@ -158,6 +175,7 @@ func (d *Daemon) Start() error {
 		"--data-root", d.DataRoot,
 		"--exec-root", d.ExecRoot,
 		"--pidfile", d.Pidfile,
+		"--config-file", d.Config,
 		"-D")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Own process group: a ^C on `go test` must not reach berthd first.
@@ -373,11 +391,67 @@ func (d *Daemon) Close() []string {
 		}
 	}
 	leaks = append(leaks, d.leaks()...)
+	leaks = append(leaks, d.netLeaks()...)
 	d.forceCleanup()
+	d.removeNetwork()
 	if err := os.RemoveAll(d.Root); err != nil {
 		leaks = append(leaks, fmt.Sprintf("removing %s: %v", d.Root, err))
 	}
 	return leaks
+}
+
+// netLeaks lists veths still attached to the daemon's bridge once all its
+// containers are gone (the bridge and chains themselves stay, as docker0
+// and Docker's chains do; removeNetwork takes them away after the test).
+func (d *Daemon) netLeaks() []string {
+	var out []string
+	links, _ := os.ReadDir(fmt.Sprintf("/sys/class/net/bte%d/brif", d.Seq))
+	for _, l := range links {
+		out = append(out, "veth left on the bridge: "+l.Name())
+	}
+	return out
+}
+
+// removeNetwork deletes the daemon's bridges and netfilter chains so a test
+// run leaves the host's network as it found it.
+func (d *Daemon) removeNetwork() {
+	exec.Command("ip", "link", "del", fmt.Sprintf("bte%d", d.Seq)).Run()
+	prefix := fmt.Sprintf("BTE%d", d.Seq)
+	for _, table := range []string{"filter", "nat"} {
+		out, err := exec.Command("iptables", "-t", table, "-S").Output()
+		if err != nil {
+			continue
+		}
+		var chains []string
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			isOurs := func(name string) bool {
+				return name == prefix || strings.HasPrefix(name, prefix+"-")
+			}
+			switch {
+			case f[0] == "-N" && isOurs(f[1]):
+				chains = append(chains, f[1])
+			case f[0] == "-A" && !isOurs(f[1]):
+				for i := 2; i+1 < len(f); i++ {
+					if f[i] == "-j" && isOurs(f[i+1]) {
+						args := append([]string{"-t", table, "-D"}, f[1:]...)
+						exec.Command("iptables", args...).Run()
+					}
+				}
+			}
+		}
+		for _, c := range chains {
+			exec.Command("iptables", "-t", table, "-F", c).Run()
+		}
+		for _, c := range chains {
+			exec.Command("iptables", "-t", table, "-X", c).Run()
+		}
+	}
+	// Bridges of user networks the tests created carry the daemon's
+	// networks' IDs; they are removed with the networks by the tests.
 }
 
 // leaks lists what is left of d after all its containers were removed and
