@@ -19,7 +19,7 @@ $(BINDIR)/berth:
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/berth
 # The monitor runs once per container: strip it to keep its resident size small.
 $(BINDIR)/berth-monitor:
-	$(GO) build $(GOFLAGS_BUILD) -ldflags "-s -w" -o $@ ./cmd/berth-monitor
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags "-s -w" -o $@ ./cmd/berth-monitor
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -64,7 +64,6 @@ func TestNetworkRoutesWithDockerCLI(t *testing.T) {
 		unix.Unmount(filepath.Join(dir, "exec", "netns"), unix.MNT_DETACH)
 	})
 	srv := New(Backends{Networks: netBackend{svc}}, nil)
-	srv.networkRoutes()
 	sock := filepath.Join(dir, "api.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {

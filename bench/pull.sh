@@ -80,12 +80,16 @@ cleanup() {
 	fi
 	grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
 	rm -rf "$work"
+	"$(dirname "$0")/netclean.sh" BBENCH bbench0
 }
 trap cleanup EXIT
 
 echo "bench: building berthd and berth into $BERTH_BIN ..." >&2
 go build -trimpath -o "$BERTH_BIN/" ./cmd/berthd ./cmd/berth ./cmd/berth-monitor
+# Its own bridge, chains and subnet: never touch a system berthd's network.
+echo '{"bridge":"bbench0","iptables-chain-prefix":"BBENCH","bip":"10.229.0.1/24"}' >"$work/daemon.json"
 "$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
+	--config-file "$work/daemon.json" \
 	--pidfile "$work/berthd.pid" >"$work/berthd.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do "$BERTH_CLI" version >/dev/null 2>&1 && break; sleep 0.1; done

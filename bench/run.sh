@@ -29,16 +29,20 @@ cleanup() {
 	awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m" 2>/dev/null; done
 	rm -rf "$work"
+	"$(dirname "$0")/netclean.sh" BBENCH bbench0
 }
 trap cleanup EXIT
 
 echo "building into $BERTH_BIN ..." >&2
 go build -trimpath -o "$BERTH_BIN/berthd" ./cmd/berthd
 go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
-go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
 scripts/mkbusybox.sh "$work/busybox.tar"
 
+# Its own bridge, chains and subnet: never touch a system berthd's network.
+echo '{"bridge":"bbench0","iptables-chain-prefix":"BBENCH","bip":"10.229.0.1/24"}' >"$work/daemon.json"
 "$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
+	--config-file "$work/daemon.json" \
 	--pidfile "$BERTH_PIDFILE" >"$work/berthd.log" 2>&1 &
 pid=$!
 for _ in $(seq 100); do "$BERTH_CLI" version >/dev/null 2>&1 && break; sleep 0.1; done

@@ -56,7 +56,7 @@ build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
 go build -trimpath -o "$build/berthd" ./cmd/berthd
 go build -trimpath -o "$build/berth" ./cmd/berth
-go build -trimpath -ldflags "-s -w" -o "$build/berth-monitor" ./cmd/berth-monitor
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$build/berth-monitor" ./cmd/berth-monitor
 changed=0
 for b in berthd berth berth-monitor; do
 	if ! cmp -s "$build/$b" "$BIN_DIR/$b"; then
