@@ -36,8 +36,10 @@ type Daemon struct {
 	// chains and subnet, so daemons running side by side (and a berthd the
 	// user runs) never touch each other's network.
 	Config string
-	// Seq numbers the daemon within this test run.
+	// Seq numbers the daemon within this test run; Net names its bridge
+	// ("bt"+Net) and netfilter chains ("BT"+Net).
 	Seq int
+	Net string
 
 	ids  []string // containers known at Close, for cleanup by force
 	mu   sync.Mutex
@@ -151,8 +153,11 @@ func newDaemon() (*Daemon, error) {
 	}
 	d.Seq = int(daemonSeq.Add(1))
 	d.Config = filepath.Join(root, "daemon.json")
-	cfg := fmt.Sprintf(`{"bridge":"bte%d","iptables-chain-prefix":"BTE%d","bip":"10.%d.%d.1/24"}`,
-		d.Seq, d.Seq, 230+d.Seq/250, d.Seq%250)
+	// Names and subnets carry the test process's pid too, so two test
+	// binaries running at once (go test -p, several developers' runs) differ.
+	d.Net = fmt.Sprintf("%d%s%d", os.Getpid()%100000, "x", d.Seq)
+	cfg := fmt.Sprintf(`{"bridge":"bt%s","iptables-chain-prefix":"BT%s","bip":"10.%d.%d.1/24"}`,
+		d.Net, d.Net, 100+os.Getpid()%100, d.Seq%250)
 	if err := os.WriteFile(d.Config, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
@@ -405,7 +410,7 @@ func (d *Daemon) Close() []string {
 // and Docker's chains do; removeNetwork takes them away after the test).
 func (d *Daemon) netLeaks() []string {
 	var out []string
-	links, _ := os.ReadDir(fmt.Sprintf("/sys/class/net/bte%d/brif", d.Seq))
+	links, _ := os.ReadDir("/sys/class/net/bt" + d.Net + "/brif")
 	for _, l := range links {
 		out = append(out, "veth left on the bridge: "+l.Name())
 	}
@@ -415,8 +420,8 @@ func (d *Daemon) netLeaks() []string {
 // removeNetwork deletes the daemon's bridges and netfilter chains so a test
 // run leaves the host's network as it found it.
 func (d *Daemon) removeNetwork() {
-	exec.Command("ip", "link", "del", fmt.Sprintf("bte%d", d.Seq)).Run()
-	prefix := fmt.Sprintf("BTE%d", d.Seq)
+	exec.Command("ip", "link", "del", "bt"+d.Net).Run()
+	prefix := "BT" + d.Net
 	for _, table := range []string{"filter", "nat"} {
 		out, err := exec.Command("iptables", "-t", table, "-S").Output()
 		if err != nil {
