@@ -1,8 +1,8 @@
 package opts
 
 import (
-	"encoding/csv"
 	"fmt"
+	"github.com/berth-dev/berth/engine/mounts"
 	"strconv"
 	"strings"
 
@@ -90,108 +90,10 @@ func validDeviceMode(m string) bool {
 }
 
 // ParseMount parses a --mount value:
-// type=bind|volume|tmpfs,source=..,target=..,readonly,...
+// type=bind|volume|tmpfs,source=..,target=..,readonly,... with the docker
+// CLI's rules and messages (shared with the daemon's own parser).
 func ParseMount(value string) (mount.Mount, error) {
-	r := csv.NewReader(strings.NewReader(value))
-	fields, err := r.Read()
-	if err != nil {
-		return mount.Mount{}, err
-	}
-	m := mount.Mount{Type: mount.TypeVolume}
-	var bindOpts *mount.BindOptions
-	var volOpts *mount.VolumeOptions
-	var tmpfsOpts *mount.TmpfsOptions
-	bind := func() *mount.BindOptions {
-		if bindOpts == nil {
-			bindOpts = &mount.BindOptions{}
-		}
-		return bindOpts
-	}
-	vol := func() *mount.VolumeOptions {
-		if volOpts == nil {
-			volOpts = &mount.VolumeOptions{}
-		}
-		return volOpts
-	}
-	tmp := func() *mount.TmpfsOptions {
-		if tmpfsOpts == nil {
-			tmpfsOpts = &mount.TmpfsOptions{}
-		}
-		return tmpfsOpts
-	}
-	for _, f := range fields {
-		key, val, hasVal := strings.Cut(f, "=")
-		key = strings.ToLower(strings.TrimSpace(key))
-		if !hasVal {
-			switch key {
-			case "readonly", "ro":
-				m.ReadOnly = true
-				continue
-			case "volume-nocopy":
-				vol().NoCopy = true
-				continue
-			case "bind-nonrecursive":
-				bind().NonRecursive = true
-				continue
-			}
-			return m, fmt.Errorf("invalid field '%s' must be a key=value pair", f)
-		}
-		switch key {
-		case "type":
-			m.Type = mount.Type(strings.ToLower(val))
-		case "source", "src":
-			m.Source = val
-		case "target", "dst", "destination":
-			m.Target = val
-		case "readonly", "ro":
-			b, err := strconv.ParseBool(val)
-			if err != nil {
-				return m, fmt.Errorf("invalid value for %s: %s", key, val)
-			}
-			m.ReadOnly = b
-		case "consistency":
-			m.Consistency = mount.Consistency(val)
-		case "bind-propagation":
-			bind().Propagation = mount.Propagation(val)
-		case "bind-create-mountpoint":
-			bind().CreateMountpoint = val == "" || val == "true" || val == "1"
-		case "volume-nocopy":
-			b, err := strconv.ParseBool(val)
-			if err != nil {
-				return m, fmt.Errorf("invalid value for volume-nocopy: %s", val)
-			}
-			vol().NoCopy = b
-		case "volume-subpath":
-			vol().Subpath = val
-		case "volume-label":
-			k, v, _ := strings.Cut(val, "=")
-			if vol().Labels == nil {
-				vol().Labels = map[string]string{}
-			}
-			vol().Labels[k] = v
-		case "volume-driver":
-			vol().DriverConfig = &mount.Driver{Name: val}
-		case "tmpfs-size":
-			n, err := units.RAMInBytes(val)
-			if err != nil {
-				return m, fmt.Errorf("invalid value for %s: %s", key, val)
-			}
-			tmp().SizeBytes = n
-		case "tmpfs-mode":
-			n, err := strconv.ParseUint(val, 8, 32)
-			if err != nil {
-				return m, fmt.Errorf("invalid value for %s: %s", key, val)
-			}
-			tmp().Mode = fileMode(n)
-		default:
-			return m, fmt.Errorf("unexpected key '%s' in '%s'", key, f)
-		}
-	}
-	if m.Target == "" {
-		return m, fmt.Errorf("target is required")
-	}
-	m.BindOptions, m.VolumeOptions, m.TmpfsOptions = bindOpts, volOpts, tmpfsOpts
-	return m, nil
+	return mounts.ParseMountFlag(value)
 }
 
 // ParseTmpfs parses --tmpfs /path[:options] into HostConfig.Tmpfs entries.

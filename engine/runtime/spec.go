@@ -19,7 +19,8 @@ var DefaultCapabilities = []string{
 }
 
 // AllCapabilities is every capability the kernel knows, for --privileged
-// and --cap-add ALL.
+// and --cap-add ALL, in the kernel's numbering order (boundingSet relies
+// on it).
 var AllCapabilities = []string{
 	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
 	"CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",

@@ -17,7 +17,7 @@ import (
 
 type createOptions struct {
 	name, driver, scope, configFrom string
-	driverOpts                      *mapOpts
+	driverOpts                      *opts.MapOpts
 	labels                          []string
 	internal, attachable, ingress   bool
 	configOnly                      bool
@@ -29,11 +29,11 @@ type createOptions struct {
 type ipamOptions struct {
 	driver                      string
 	subnets, ipRanges, gateways []string
-	auxAddresses, driverOpts    *mapOpts
+	auxAddresses, driverOpts    *opts.MapOpts
 }
 
 func newCreateCommand(cli *command.Cli) *cobra.Command {
-	o := createOptions{driverOpts: newMapOpts(), ipam: ipamOptions{auxAddresses: newMapOpts(), driverOpts: newMapOpts()}}
+	o := createOptions{driverOpts: opts.NewMapOpts(), ipam: ipamOptions{auxAddresses: opts.NewMapOpts(), driverOpts: opts.NewMapOpts()}}
 	cmd := &cobra.Command{
 		Use:   "create [OPTIONS] NETWORK",
 		Short: "Create a network",
@@ -87,7 +87,7 @@ func runCreate(ctx context.Context, cli *command.Cli, o createOptions) error {
 		Ingress:    o.ingress,
 		ConfigOnly: o.configOnly,
 		ConfigFrom: o.configFrom,
-		Options:    o.driverOpts.all(),
+		Options:    o.driverOpts.All(),
 		Labels:     opts.ConvertKVStringsToMap(o.labels),
 	}
 	if o.ipv4Set {
@@ -175,7 +175,7 @@ func createIPAMConfig(o ipamOptions) (*network.IPAM, error) {
 			return nil, fmt.Errorf("no matching subnet for gateway %s", g)
 		}
 	}
-	for key, aa := range o.auxAddresses.values {
+	for key, aa := range o.auxAddresses.All() {
 		match := false
 		for _, s := range o.subnets {
 			ok, err := subnetMatches(s, aa)
@@ -225,7 +225,7 @@ func createIPAMConfig(o ipamOptions) (*network.IPAM, error) {
 		}
 		configs = append(configs, c)
 	}
-	return &network.IPAM{Driver: o.driver, Config: configs, Options: o.driverOpts.all()}, nil
+	return &network.IPAM{Driver: o.driver, Config: configs, Options: o.driverOpts.All()}, nil
 }
 
 // subnetMatches reports whether data (an address or CIDR) lies in subnet.

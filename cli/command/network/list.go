@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"github.com/berth-dev/berth/cli/opts"
 	"sort"
 	"strconv"
 	"strings"
@@ -30,11 +31,11 @@ var networkHeaders = formatter.Headers{
 type listOptions struct {
 	quiet, noTrunc bool
 	format         string
-	filter         *filterOpt
+	filter         *opts.FilterOpt
 }
 
 func newListCommand(cli *command.Cli) *cobra.Command {
-	o := listOptions{filter: newFilterOpt()}
+	o := listOptions{filter: opts.NewFilterOpt()}
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
@@ -60,11 +61,11 @@ func runList(ctx context.Context, cli *command.Cli, o listOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := api.NetworkList(ctx, client.NetworkListOptions{Filters: o.filter.filters})
+	res, err := api.NetworkList(ctx, client.NetworkListOptions{Filters: o.filter.Filters})
 	if err != nil {
 		return err
 	}
-	sort.SliceStable(res.Items, func(i, j int) bool { return naturalLess(res.Items[i].Name, res.Items[j].Name) })
+	sort.SliceStable(res.Items, func(i, j int) bool { return opts.NaturalLess(res.Items[i].Name, res.Items[j].Name) })
 	format := formatter.Format(o.format)
 	if o.format == "" || o.format == formatter.TableFormatKey {
 		format = "table " + defaultNetworkTable

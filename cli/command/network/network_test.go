@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/cli/opts"
 	"io"
 	"net"
 	"net/http"
@@ -373,8 +374,8 @@ func TestNaturalLess(t *testing.T) {
 		a, b string
 		want bool
 	}{{"net2", "net10", true}, {"net10", "net2", false}, {"a", "b", true}, {"a", "a1", true}, {"a01", "a1", false}, {"x", "x", false}} {
-		if got := naturalLess(tc.a, tc.b); got != tc.want {
-			t.Errorf("naturalLess(%q, %q) = %v", tc.a, tc.b, got)
+		if got := opts.NaturalLess(tc.a, tc.b); got != tc.want {
+			t.Errorf("opts.NaturalLess(%q, %q) = %v", tc.a, tc.b, got)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package network
 import (
 	"context"
 	"fmt"
+	"github.com/berth-dev/berth/cli/opts"
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -14,13 +15,13 @@ const pruneWarning = "WARNING! This will remove all custom networks not used by 
 
 func newPruneCommand(cli *command.Cli) *cobra.Command {
 	var force bool
-	filter := newFilterOpt()
+	filter := opts.NewFilterOpt()
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove all unused networks",
 		Args:  command.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			out, err := RunPrune(cmd.Context(), cli, force, filter.filters)
+			out, err := RunPrune(cmd.Context(), cli, force, filter.Filters)
 			if err != nil {
 				return err
 			}

@@ -13,12 +13,12 @@ import (
 
 type createOptions struct {
 	name, driver string
-	driverOpts   *mapOpts
+	driverOpts   *opts.MapOpts
 	labels       []string
 }
 
 func newCreateCommand(cli *command.Cli) *cobra.Command {
-	o := createOptions{driverOpts: newMapOpts()}
+	o := createOptions{driverOpts: opts.NewMapOpts()}
 	cmd := &cobra.Command{
 		Use:   "create [OPTIONS] [VOLUME]",
 		Short: "Create a volume",
@@ -52,7 +52,7 @@ func runCreate(ctx context.Context, cli *command.Cli, o createOptions) error {
 	res, err := api.VolumeCreate(ctx, client.VolumeCreateOptions{
 		Name:       o.name,
 		Driver:     o.driver,
-		DriverOpts: o.driverOpts.all(),
+		DriverOpts: o.driverOpts.All(),
 		Labels:     opts.ConvertKVStringsToMap(o.labels),
 	})
 	if err != nil {

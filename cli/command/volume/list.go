@@ -2,6 +2,7 @@ package volume
 
 import (
 	"context"
+	"github.com/berth-dev/berth/cli/opts"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,11 +33,11 @@ var volumeHeaders = formatter.Headers{
 type listOptions struct {
 	quiet, cluster bool
 	format         string
-	filter         *filterOpt
+	filter         *opts.FilterOpt
 }
 
 func newListCommand(cli *command.Cli) *cobra.Command {
-	o := listOptions{filter: newFilterOpt()}
+	o := listOptions{filter: opts.NewFilterOpt()}
 	cmd := &cobra.Command{
 		Use:     "ls [OPTIONS]",
 		Aliases: []string{"list"},
@@ -62,7 +63,7 @@ func runList(ctx context.Context, cli *command.Cli, o listOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := api.VolumeList(ctx, client.VolumeListOptions{Filters: o.filter.filters})
+	res, err := api.VolumeList(ctx, client.VolumeListOptions{Filters: o.filter.Filters})
 	if err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func runList(ctx context.Context, cli *command.Cli, o listOptions) error {
 		items = items[:n]
 		table = clusterVolumeTable
 	}
-	sort.SliceStable(items, func(i, j int) bool { return naturalLess(items[i].Name, items[j].Name) })
+	sort.SliceStable(items, func(i, j int) bool { return opts.NaturalLess(items[i].Name, items[j].Name) })
 	format := formatter.Format(o.format)
 	if o.format == "" || o.format == formatter.TableFormatKey || o.cluster {
 		format = formatter.Format("table " + table)

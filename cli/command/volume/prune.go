@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/cli/opts"
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -23,13 +24,13 @@ var ErrPruneCancelled = errors.New("volume prune has been cancelled")
 
 func newPruneCommand(cli *command.Cli) *cobra.Command {
 	var all, force bool
-	filter := newFilterOpt()
+	filter := opts.NewFilterOpt()
 	cmd := &cobra.Command{
 		Use:   "prune [OPTIONS]",
 		Short: "Remove unused local volumes",
 		Args:  command.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			n, out, err := RunPrune(cmd.Context(), cli, all, force, filter.filters)
+			n, out, err := RunPrune(cmd.Context(), cli, all, force, filter.Filters)
 			if errors.Is(err, ErrPruneCancelled) {
 				return nil
 			}

@@ -1,4 +1,4 @@
-package volume
+package opts
 
 import (
 	"errors"
@@ -9,37 +9,37 @@ import (
 	"github.com/moby/moby/client"
 )
 
-// mapOpts is docker's "map" flag type (-o, --aux-address, --ipam-opt):
+// MapOpts is docker's "map" flag type (-o, --aux-address, --ipam-opt):
 // each occurrence adds KEY=VALUE; a bare KEY maps to "". Its default shows
 // as "map[]" in the help, as docker's does.
-type mapOpts struct{ values map[string]string }
+type MapOpts struct{ values map[string]string }
 
-func newMapOpts() *mapOpts { return &mapOpts{values: map[string]string{}} }
+func NewMapOpts() *MapOpts { return &MapOpts{values: map[string]string{}} }
 
-func (m *mapOpts) Set(v string) error {
+func (m *MapOpts) Set(v string) error {
 	k, val, _ := strings.Cut(v, "=")
 	m.values[k] = val
 	return nil
 }
-func (m *mapOpts) String() string { return fmt.Sprintf("%v", m.values) }
-func (m *mapOpts) Type() string   { return "map" }
+func (m *MapOpts) String() string { return fmt.Sprintf("%v", m.values) }
+func (m *MapOpts) Type() string   { return "map" }
 
 // all returns the map, or nil when the flag was never given, so requests
 // omit the field as docker's do.
-func (m *mapOpts) all() map[string]string {
+func (m *MapOpts) All() map[string]string {
 	if len(m.values) == 0 {
 		return nil
 	}
 	return m.values
 }
 
-// filterOpt is docker's "filter" flag type: a value without "=" is a flag
+// FilterOpt is docker's "filter" flag type: a value without "=" is a flag
 // error (exit status 125), raised at parse time like docker's.
-type filterOpt struct{ filters client.Filters }
+type FilterOpt struct{ Filters client.Filters }
 
-func newFilterOpt() *filterOpt { return &filterOpt{filters: client.Filters{}} }
+func NewFilterOpt() *FilterOpt { return &FilterOpt{Filters: client.Filters{}} }
 
-func (f *filterOpt) Set(v string) error {
+func (f *FilterOpt) Set(v string) error {
 	if v == "" {
 		return nil
 	}
@@ -47,15 +47,15 @@ func (f *filterOpt) Set(v string) error {
 	if !ok {
 		return errors.New("bad format of filter (expected name=value)")
 	}
-	f.filters.Add(strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(val))
+	f.Filters.Add(strings.ToLower(strings.TrimSpace(name)), strings.TrimSpace(val))
 	return nil
 }
-func (f *filterOpt) String() string { return "" }
-func (f *filterOpt) Type() string   { return "filter" }
+func (f *FilterOpt) String() string { return "" }
+func (f *FilterOpt) Type() string   { return "filter" }
 
-// naturalLess orders names as docker's lists do (sortorder.NaturalCompare):
+// NaturalLess orders names as docker's lists do (sortorder.NaturalCompare):
 // digit runs compare by value, so "net2" sorts before "net10".
-func naturalLess(a, b string) bool {
+func NaturalLess(a, b string) bool {
 	for a != "" && b != "" {
 		ca, cb := rune(a[0]), rune(b[0])
 		if unicode.IsDigit(ca) && unicode.IsDigit(cb) {
