@@ -421,6 +421,11 @@ func (d *Daemon) shutdown() {
 		s.Shutdown(ctx)
 	}
 	if d.containers != nil {
+		if !*d.cfg.LiveRestore {
+			// Without live-restore, containers stop with the daemon, each
+			// given its stop timeout within the daemon's shutdown-timeout.
+			d.containers.StopAll(ctx)
+		}
 		d.containers.Close()
 	}
 	if d.networks != nil {

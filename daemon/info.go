@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	goruntime "runtime"
 	"sort"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/system"
 	"golang.org/x/sys/unix"
 )
@@ -124,10 +126,41 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		LiveRestoreEnabled: *d.cfg.LiveRestore,
 		Isolation:          "",
 		InitBinary:         "docker-init",
-		SecurityOptions:    []string{"name=cgroupns"[:0] + "name=no-new-privileges"},
+		SecurityOptions:    []string{"name=seccomp,profile=builtin"},
+		IndexServerAddress: "https://index.docker.io/v1/",
+		RegistryConfig:     registryConfig(d.cfg),
+		NEventsListener:    d.events.Count(),
 		Warnings:           warnings,
 	}
 	return info, nil
+}
+
+// registryConfig reports the registries berthd treats as insecure (plain
+// HTTP or unverified TLS: loopback always, plus insecure-registries) and
+// the mirrors, in Docker's shape.
+func registryConfig(cfg *Config) *registry.ServiceConfig {
+	rc := &registry.ServiceConfig{
+		InsecureRegistryCIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		IndexConfigs: map[string]*registry.IndexInfo{
+			"docker.io": {Name: "docker.io", Mirrors: nonNilStrings(cfg.RegistryMirrors), Secure: true, Official: true},
+		},
+		Mirrors: nonNilStrings(cfg.RegistryMirrors),
+	}
+	for _, r := range cfg.InsecureRegistries {
+		if p, err := netip.ParsePrefix(r); err == nil {
+			rc.InsecureRegistryCIDRs = append(rc.InsecureRegistryCIDRs, p)
+			continue
+		}
+		rc.IndexConfigs[r] = &registry.IndexInfo{Name: r, Mirrors: []string{}, Secure: false}
+	}
+	return rc
+}
+
+func nonNilStrings(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func countFDs() int {

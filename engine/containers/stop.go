@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/errdefs"
@@ -127,6 +128,29 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// StopAll stops every running container at once (daemon shutdown without
+// live-restore), each with its own stop signal and timeout, bounded by ctx.
+func (s *Service) StopAll(ctx context.Context) {
+	var wg sync.WaitGroup
+	for _, e := range s.all() {
+		e.mu.Lock()
+		running := e.c.State.Running()
+		id := e.c.ID
+		e.mu.Unlock()
+		if !running {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.Stop(ctx, id, StopOptions{}); err != nil && !errdefs.IsNotModified(err) {
+				s.log.Warn("stop at shutdown", "id", id, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Kill sends a signal to the container's main process.
