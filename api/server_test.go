@@ -1,0 +1,76 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+func TestVersionPrefixAndPing(t *testing.T) {
+	s := New(Backends{}, nil)
+	for _, tc := range []struct {
+		method, path string
+		code         int
+		body         string
+	}{
+		{"GET", "/_ping", 200, "OK"},
+		{"HEAD", "/_ping", 200, ""},
+		{"GET", "/v1.47/_ping", 200, "OK"},
+		{"GET", "/v1.24/_ping", 200, "OK"},
+		{"GET", "/v1.99/_ping", 400, "client version 1.99 is too new. Maximum supported API version is 1.47"},
+		{"GET", "/v1.12/_ping", 400, "client version 1.12 is too old. Minimum supported API version is 1.24"},
+	} {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, nil))
+		if rec.Code != tc.code || !strings.Contains(rec.Body.String(), tc.body) {
+			t.Errorf("%s %s = %d %q", tc.method, tc.path, rec.Code, rec.Body.String())
+		}
+		if rec.Header().Get("Api-Version") != APIVersion || rec.Header().Get("Ostype") != "linux" || !strings.HasPrefix(rec.Header().Get("Server"), "Berth/") {
+			t.Errorf("%s %s headers: %v", tc.method, tc.path, rec.Header())
+		}
+		if tc.code == 200 && rec.Header().Get("Builder-Version") == "" {
+			t.Errorf("%s %s: no Builder-Version", tc.method, tc.path)
+		}
+	}
+}
+
+func TestFiltersValue(t *testing.T) {
+	for _, raw := range []string{`{"status":{"exited":true},"label":{"a=b":true}}`, `{"status":["exited"],"label":["a=b"]}`} {
+		r := httptest.NewRequest("GET", "/containers/json?filters="+urlQuery(raw), nil)
+		f, err := filtersValue(r)
+		if err != nil || len(f["status"]) != 1 || f["status"][0] != "exited" || f["label"][0] != "a=b" {
+			t.Errorf("%s: %v, %v", raw, f, err)
+		}
+	}
+	r := httptest.NewRequest("GET", "/containers/json?filters="+urlQuery(`{"status":`), nil)
+	if _, err := filtersValue(r); err == nil {
+		t.Error("malformed filters accepted")
+	}
+}
+
+func TestMalformedBodyIs400(t *testing.T) {
+	s := New(Backends{}, nil)
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("POST", "/containers/create", strings.NewReader("{not json"))
+	s.ServeHTTP(rec, req)
+	var body map[string]string
+	json.Unmarshal(rec.Body.Bytes(), &body)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(body["message"], "invalid JSON") {
+		t.Fatalf("create with bad JSON = %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+func FuzzParseTime(f *testing.F) {
+	f.Add("1700000000.123456789")
+	f.Add("2026-01-02T03:04:05Z")
+	f.Fuzz(func(t *testing.T, s string) {
+		parseTime(s) // must not panic
+	})
+}
+
+func urlQuery(s string) string {
+	r := strings.NewReplacer("{", "%7B", "}", "%7D", `"`, "%22", ":", "%3A", "[", "%5B", "]", "%5D", "=", "%3D", ",", "%2C", " ", "%20")
+	return r.Replace(s)
+}
