@@ -33,9 +33,9 @@ func TestLoadFile(t *testing.T) {
 func TestLoadFileErrorsNameTheKey(t *testing.T) {
 	cases := map[string]string{
 		`{"data-root":"/x","no-such-key":1,"other":2}`: "no-such-key, other",
-		`{"debug":"yes"}`:                              `"debug"`,
-		`{"hosts":"unix:///x"}`:                        `"hosts"`,
-		`{not json`:                                    "unable to configure the daemon",
+		`{"debug":"yes"}`:       `"debug"`,
+		`{"hosts":"unix:///x"}`: `"hosts"`,
+		`{not json`:             "unable to configure the daemon",
 	}
 	for body, want := range cases {
 		_, _, err := LoadFile(writeConfig(t, body), true)

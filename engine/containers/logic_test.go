@@ -218,9 +218,9 @@ func TestResolvConf(t *testing.T) {
 func TestStartErrorWording(t *testing.T) {
 	cases := map[string]int{
 		"executable file `nope` not found in $PATH: No such file or directory": 127,
-		"open executable: Permission denied":                                  126,
-		"exec: \"/etc\": is a directory":                                      126,
-		"something else broke":                                                128,
+		"open executable: Permission denied":                                   126,
+		"exec: \"/etc\": is a directory":                                       126,
+		"something else broke":                                                 128,
 	}
 	for raw, code := range cases {
 		err := startError(errString(raw), "nope")
