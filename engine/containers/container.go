@@ -82,6 +82,8 @@ type entry struct {
 	removed chan struct{}
 	// execs of this container, by exec ID.
 	execs map[string]*execEntry
+	// health is the healthcheck state of the current run (nil: none).
+	health *container.Health
 	// runs counts the runs started, ended those that ended (for Wait).
 	runs, ended int
 	// backoff is the current restart back-off; restartTimer a pending restart.

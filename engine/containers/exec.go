@@ -63,6 +63,19 @@ func (s *Service) ExecCreate(ctx context.Context, ref string, req container.Exec
 	if e.c.State.Status != StatusRunning {
 		return "", errdefs.Conflict("Container %s is not running", e.c.ID)
 	}
+	if len(e.execs) > 32 {
+		// Finished execs are kept for inspect (the CLI reads the exit code
+		// right after); beyond a few dozen, the finished ones go.
+		for id, old := range e.execs {
+			old.mu.Lock()
+			finished := old.Started && !old.Running && old.ExitCode != nil
+			old.mu.Unlock()
+			if finished {
+				delete(e.execs, id)
+				execIndex.Delete(id)
+			}
+		}
+	}
 	x := &execEntry{ID: stringid.New(), ContainerID: e.c.ID, Config: req, done: make(chan struct{})}
 	e.execs[x.ID] = x
 	execIndex.Store(x.ID, x)

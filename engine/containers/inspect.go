@@ -31,6 +31,12 @@ func (s *Service) Inspect(ctx context.Context, ref string, size bool) (*containe
 	}
 	e.mu.Lock()
 	c := e.c
+	var health *container.Health
+	if e.health != nil && c.State.Running() {
+		h := *e.health
+		h.Log = append([]*container.HealthcheckResult(nil), e.health.Log...)
+		health = &h
+	}
 	var execIDs []string
 	for id, x := range e.execs {
 		x.mu.Lock()
@@ -58,6 +64,7 @@ func (s *Service) Inspect(ctx context.Context, ref string, size bool) (*containe
 			Error:      st.Error,
 			StartedAt:  timeString(st.StartedAt),
 			FinishedAt: timeString(st.FinishedAt),
+			Health:     health,
 		},
 		Image:           c.ImageID,
 		ResolvConfPath:  resolvConfPath(&c),
@@ -228,7 +235,20 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 	for _, e := range s.all() {
 		e.mu.Lock()
 		c := e.c
+		var health *container.HealthSummary
+		if e.health != nil && c.State.Running() {
+			health = &container.HealthSummary{Status: e.health.Status, FailingStreak: e.health.FailingStreak}
+		}
 		e.mu.Unlock()
+		if vals := o.Filters["health"]; len(vals) > 0 {
+			status := string(container.NoHealthcheck)
+			if health != nil {
+				status = string(health.Status)
+			}
+			if !contains(vals, status) {
+				continue
+			}
+		}
 		if !o.All && !c.State.Running() {
 			continue
 		}
@@ -251,7 +271,8 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 			Ports:   []container.PortSummary{},
 			Labels:  c.Config.Labels,
 			State:   container.ContainerState(c.State.Status),
-			Status:  statusText(c.State, now),
+			Status:  statusText(c.State, now) + healthSuffix(health),
+			Health:  health,
 			Mounts:  mounts.ToAPI(c.MountPoints, s.vols),
 		}
 		ns := s.networkSettings(&c)
@@ -269,6 +290,26 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 		}
 	}
 	return out, nil
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// healthSuffix is what `ps` appends to STATUS: " (healthy)" and so on.
+func healthSuffix(h *container.HealthSummary) string {
+	if h == nil {
+		return ""
+	}
+	if h.Status == container.Starting {
+		return " (health: starting)"
+	}
+	return " (" + string(h.Status) + ")"
 }
 
 func commandText(c *Container) string {

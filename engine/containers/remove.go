@@ -74,6 +74,11 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	if err := s.db.Delete(bucket, c.ID); err != nil {
 		return err
 	}
+	e.mu.Lock()
+	for id := range e.execs {
+		execIndex.Delete(id)
+	}
+	e.mu.Unlock()
 	s.mu.Lock()
 	delete(s.byID, c.ID)
 	if s.byName[c.Name] == c.ID {

@@ -192,6 +192,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	}
 	e.notify()
 	s.watch(e, e.exited)
+	s.startHealthcheck(e, e.exited)
 	s.emit(c, evtypes.ActionStart, nil)
 	return nil
 }
