@@ -22,7 +22,7 @@ type ContainerBackend interface {
 	Kill(ctx context.Context, ref, signal string) error
 	Wait(ctx context.Context, ref string, cond containers.WaitCondition) (func(context.Context) (containers.WaitResult, error), error)
 	Remove(ctx context.Context, ref string, o containers.RemoveOptions) error
-	Attach(ctx context.Context, ref string, o containers.AttachOptions, client containers.Stream) error
+	AttachRegister(ref string, o containers.AttachOptions) (*containers.AttachHandle, bool, error)
 	LogsInfo(ref string) (tty bool, err error)
 	Logs(ctx context.Context, ref string, o containers.LogsOptions, w io.Writer) error
 	Resize(ctx context.Context, ref string, height, width uint16) error
@@ -244,26 +244,25 @@ func (s *Server) deleteContainer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) postContainerAttach(w http.ResponseWriter, r *http.Request) error {
-	id := r.PathValue("id")
-	tty, err := s.b.Containers.LogsInfo(id)
-	if err != nil && !errdefs.IsInvalid(err) {
-		return err
-	}
 	o := containers.AttachOptions{
 		Stdin: boolValue(r, "stdin"), Stdout: boolValue(r, "stdout"), Stderr: boolValue(r, "stderr"),
 		Stream: boolValue(r, "stream"), Logs: boolValue(r, "logs"), DetachKeys: r.URL.Query().Get("detachKeys"),
 	}
-	if _, err := containers.ParseDetachKeys(o.DetachKeys); err != nil {
+	// Register before answering: the docker CLI starts the container as
+	// soon as it has the answer, and the session must be there by then.
+	h, tty, err := s.b.Containers.AttachRegister(r.PathValue("id"), o)
+	if err != nil {
 		return err
 	}
 	conn, err := hijack(w, r, !tty)
 	if err != nil {
+		h.Cancel()
 		return err
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
-	if err := s.b.Containers.Attach(ctx, id, o, conn); err != nil {
+	if err := h.Serve(ctx, conn); err != nil {
 		conn.Write([]byte(err.Error() + "\r\n"))
 	}
 	return nil

@@ -297,8 +297,10 @@ func (c *buildContext) applyDockerignore(dockerfile string) error {
 			return nil
 		}
 		if d.IsDir() {
-			if pm.Exclusions() {
-				// A "!pattern" may bring back something below: look inside.
+			if exclusionBelow(pm, rel) {
+				// A "!pattern" starting inside brings back something
+				// below: look inside. The folder stays (docker's CLI
+				// would recreate it for the files it sends).
 				return nil
 			}
 			if keepsAny(keep, rel) {
@@ -312,6 +314,18 @@ func (c *buildContext) applyDockerignore(dockerfile string) error {
 		}
 		return os.Remove(p)
 	})
+}
+
+// exclusionBelow reports whether a "!pattern" starts with dir/: the docker
+// CLI's test (TarWithOptions) for walking into an excluded folder; other
+// excluded folders go entirely, as they never leave a docker client.
+func exclusionBelow(pm *patternmatcher.PatternMatcher, dir string) bool {
+	for _, p := range pm.Patterns() {
+		if p.Exclusion() && strings.HasPrefix(p.String()+"/", dir+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // keepsAny reports whether a kept file lies below dir.

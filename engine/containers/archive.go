@@ -50,7 +50,7 @@ func (s *Service) withRootfs(ctx context.Context, ref string, fn func(c *Contain
 	err = fn(&c, rootfs, mps)
 	var nf *archive.NotFoundError
 	if errors.As(err, &nf) {
-		nf.Container = c.ID[:12]
+		nf.Container = ref // the name the user gave, as Docker says it
 	}
 	return err
 }

@@ -30,71 +30,112 @@ type AttachOptions struct {
 	DetachKeys string
 }
 
-// attachSession is one client attached to one container.
+// attachSession is one client attached to one container. It is registered
+// before the API answers the client (so a start the client sends right
+// after cannot run first and lose output); the client's connection arrives
+// with Serve, and copying waits for it.
 type attachSession struct {
 	svc       *Service
 	opts      AttachOptions
 	client    Stream
+	ready     chan struct{} // closed once client is set
 	detach    []byte
 	stdinOnce bool
 	once      sync.Once
 	done      chan struct{}
 }
 
-// Attach connects client to the container's streams and blocks until the
-// container's run ends, the client detaches, or the client goes away. On a
-// container that is not running it waits for the next start, as Docker does
-// (`docker start -a` attaches first).
-func (s *Service) Attach(ctx context.Context, ref string, o AttachOptions, client Stream) error {
+// AttachHandle is a registered attach session.
+type AttachHandle struct {
+	s *Service
+	e *entry
+	a *attachSession
+}
+
+// AttachRegister validates an attach request and registers the session: on
+// a running container it connects at once, otherwise at the next start
+// (`docker start -a` and `docker run` attach first), as Docker does. tty
+// tells the API how the stream is framed.
+func (s *Service) AttachRegister(ref string, o AttachOptions) (h *AttachHandle, tty bool, err error) {
 	e, err := s.lookup(ref)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	keys, err := ParseDetachKeys(o.DetachKeys)
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.c.State.Status == StatusPaused {
-		e.mu.Unlock()
-		return errdefs.Conflict("You cannot attach to a paused container, unpause it first")
+		return nil, false, errdefs.Conflict("You cannot attach to a paused container, unpause it first")
 	}
-	a := &attachSession{svc: s, opts: o, client: client, detach: keys, stdinOnce: e.c.Config.StdinOnce, done: make(chan struct{})}
-	if o.Logs && e.c.LogPath != "" {
-		e.mu.Unlock()
-		if err := s.writeLogs(ctx, e, client, LogsOptions{Stdout: o.Stdout, Stderr: o.Stderr, Tail: -1}); err != nil {
-			return err
+	a := &attachSession{svc: s, opts: o, ready: make(chan struct{}), detach: keys, stdinOnce: e.c.Config.StdinOnce, done: make(chan struct{})}
+	if o.Stream {
+		if e.c.State.Status == StatusRunning {
+			a.connect(s.stateDir(e.c.ID))
+		} else {
+			e.pendingAttach = append(e.pendingAttach, a)
 		}
-		e.mu.Lock()
 	}
-	if !o.Stream {
+	return &AttachHandle{s: s, e: e, a: a}, e.c.Config.Tty, nil
+}
+
+// Serve runs the session over the client's connection and blocks until the
+// container's run ends, the client detaches, or the client goes away.
+func (h *AttachHandle) Serve(ctx context.Context, client Stream) error {
+	a, e := h.a, h.e
+	if a.opts.Logs {
+		e.mu.Lock()
+		hasLog := e.c.LogPath != ""
 		e.mu.Unlock()
+		if hasLog {
+			if err := h.s.writeLogs(ctx, e, client, LogsOptions{Stdout: a.opts.Stdout, Stderr: a.opts.Stderr, Tail: -1}); err != nil {
+				h.Cancel()
+				return err
+			}
+		}
+	}
+	a.client = client
+	close(a.ready)
+	if !a.opts.Stream {
+		a.end()
 		return nil
 	}
-	if e.c.State.Status == StatusRunning {
-		a.connect(s.stateDir(e.c.ID))
-	} else {
-		e.pendingAttach = append(e.pendingAttach, a)
-	}
-	e.mu.Unlock()
 	select {
 	case <-a.done:
 	case <-ctx.Done():
-		a.end()
-		e.mu.Lock()
-		for i, p := range e.pendingAttach {
-			if p == a {
-				e.pendingAttach = append(e.pendingAttach[:i], e.pendingAttach[i+1:]...)
-				break
-			}
-		}
-		e.mu.Unlock()
+		h.Cancel()
 	}
 	return nil
 }
 
+// Cancel ends a session that will not be served (or no longer is).
+func (h *AttachHandle) Cancel() {
+	h.a.end()
+	h.e.mu.Lock()
+	for i, p := range h.e.pendingAttach {
+		if p == h.a {
+			h.e.pendingAttach = append(h.e.pendingAttach[:i], h.e.pendingAttach[i+1:]...)
+			break
+		}
+	}
+	h.e.mu.Unlock()
+}
+
+// Attach registers and serves in one call (for callers that hold the
+// client's connection already).
+func (s *Service) Attach(ctx context.Context, ref string, o AttachOptions, client Stream) error {
+	h, _, err := s.AttachRegister(ref, o)
+	if err != nil {
+		return err
+	}
+	return h.Serve(ctx, client)
+}
+
 // connect joins the session to the container's monitor. It returns at once;
-// copying runs in the background until either side ends.
+// copying runs in the background, once the client's connection is there,
+// until either side ends.
 func (a *attachSession) connect(stateDir string) {
 	conn, err := monitor.Attach(context.Background(), stateDir, monitor.AttachOptions{Stdin: a.opts.Stdin, Stdout: a.opts.Stdout, Stderr: a.opts.Stderr})
 	if err != nil {
@@ -103,6 +144,12 @@ func (a *attachSession) connect(stateDir string) {
 		return
 	}
 	go func() {
+		select {
+		case <-a.ready:
+		case <-a.done:
+			conn.Close()
+			return
+		}
 		// Output: everything the monitor sends, already framed for Docker.
 		io.Copy(a.client, conn)
 		conn.Close()
@@ -110,6 +157,11 @@ func (a *attachSession) connect(stateDir string) {
 	}()
 	if a.opts.Stdin {
 		go func() {
+			select {
+			case <-a.ready:
+			case <-a.done:
+				return
+			}
 			err := copyStdin(conn, a.client, a.detach)
 			switch {
 			case errors.Is(err, errDetached):
@@ -129,7 +181,11 @@ func (a *attachSession) connect(stateDir string) {
 // end closes the client's connection once.
 func (a *attachSession) end() {
 	a.once.Do(func() {
-		a.client.Close()
+		select {
+		case <-a.ready:
+			a.client.Close()
+		default:
+		}
 		close(a.done)
 	})
 }

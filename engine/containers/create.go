@@ -143,6 +143,10 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		cleanup()
 		return "", nil, err
 	}
+	if err := mounts.EnsureVolumes(ctx, s.vols, c.MountPoints); err != nil {
+		cleanup()
+		return "", nil, err
+	}
 	e := newEntry(c)
 	if err := s.persist(e); err != nil {
 		cleanup()

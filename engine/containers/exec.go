@@ -299,55 +299,69 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 	x.Running, x.Pid = true, pid
 	x.mu.Unlock()
 
-	var outDone sync.WaitGroup
-	if tty {
-		if client != nil {
+	// The rest runs until the process ends: in the background for a
+	// detached exec (`exec -d` returns once the process runs).
+	run := func() {
+		var outDone sync.WaitGroup
+		if tty {
 			outDone.Add(1)
-			go func() { defer outDone.Done(); io.Copy(client, ptmx) }()
-			if x.Config.AttachStdin {
+			go func() {
+				defer outDone.Done()
+				if client != nil {
+					io.Copy(client, ptmx)
+				} else {
+					io.Copy(io.Discard, ptmx) // nobody reads: keep the process from blocking
+				}
+			}()
+			if client != nil && x.Config.AttachStdin {
 				keys, _ := ParseDetachKeys(x.Config.DetachKeys)
 				go copyStdin(ptmx, client, keys)
 			}
-		}
-	} else {
-		var wmu sync.Mutex
-		pump := func(r *os.File, stream byte, want bool) {
-			defer outDone.Done()
-			buf := make([]byte, 32*1024)
-			for {
-				n, err := r.Read(buf)
-				if n > 0 && client != nil && want {
-					wmu.Lock()
-					stdcopy.WriteFrame(client, stream, buf[:n])
-					wmu.Unlock()
-				}
-				if err != nil {
-					r.Close()
-					return
+		} else {
+			var wmu sync.Mutex
+			pump := func(r *os.File, stream byte, want bool) {
+				defer outDone.Done()
+				buf := make([]byte, 32*1024)
+				for {
+					n, err := r.Read(buf)
+					if n > 0 && client != nil && want {
+						wmu.Lock()
+						stdcopy.WriteFrame(client, stream, buf[:n])
+						wmu.Unlock()
+					}
+					if err != nil {
+						r.Close()
+						return
+					}
 				}
 			}
+			outDone.Add(2)
+			go pump(outR, stdcopy.Stdout, x.Config.AttachStdout)
+			go pump(errR, stdcopy.Stderr, x.Config.AttachStderr)
+			if inW != nil {
+				go func() {
+					io.Copy(inW, client)
+					inW.Close()
+				}()
+			}
 		}
-		outDone.Add(2)
-		go pump(outR, stdcopy.Stdout, x.Config.AttachStdout)
-		go pump(errR, stdcopy.Stderr, x.Config.AttachStderr)
-		if inW != nil {
-			go func() {
-				io.Copy(inW, client)
-				inW.Close()
-			}()
+		code := <-exited
+		if tty {
+			// Once the process is gone the master reads EIO; close it so
+			// the copier ends even if a background process holds the slave.
+			ptmx.Close()
+		}
+		outDone.Wait()
+		x.finish(code)
+		if client != nil {
+			client.CloseWrite()
 		}
 	}
-	code := <-exited
-	if tty {
-		// Once the process is gone the master reads EIO; close it so the
-		// copier ends even if a background process still holds the slave.
-		ptmx.Close()
+	if client == nil {
+		go run()
+		return nil
 	}
-	outDone.Wait()
-	x.finish(code)
-	if client != nil {
-		client.CloseWrite()
-	}
+	run()
 	return nil
 }
 

@@ -55,18 +55,7 @@ func Prepare(ctx context.Context, vols *volumes.Service, rootfs string, mps []Mo
 			if vols == nil {
 				return nil, fmt.Errorf("volume %s: no volume service", mp.Name)
 			}
-			if _, err := vols.Get(ctx, mp.Name); errdefs.IsNotFound(err) {
-				labels := maps.Clone(mp.VolumeLabels)
-				if mp.Anonymous {
-					if labels == nil {
-						labels = map[string]string{}
-					}
-					labels[volumes.AnonymousLabel] = ""
-				}
-				if _, err := vols.Create(ctx, volume.CreateRequest{Name: mp.Name, Driver: mp.Driver, DriverOpts: mp.VolumeOptions, Labels: labels}); err != nil {
-					return nil, err
-				}
-			} else if err != nil {
+			if err := ensureVolume(ctx, vols, mp); err != nil {
 				return nil, err
 			}
 			src, err := vols.Mountpoint(ctx, mp.Name)
@@ -108,6 +97,40 @@ func bindMount(mp *MountPoint) specs.Mount {
 		prop = "rprivate"
 	}
 	return specs.Mount{Destination: mp.Destination, Type: "bind", Source: mp.Source, Options: []string{"rbind", rw, prop}}
+}
+
+// EnsureVolumes creates the named and anonymous volumes of a container
+// that do not exist yet, as Docker does at create (copy-up waits for the
+// first start, when the image's files are mounted).
+func EnsureVolumes(ctx context.Context, vols *volumes.Service, mps []MountPoint) error {
+	for i := range mps {
+		if mps[i].Type != TypeVolume {
+			continue
+		}
+		if vols == nil {
+			return fmt.Errorf("volume %s: no volume service", mps[i].Name)
+		}
+		if err := ensureVolume(ctx, vols, &mps[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ensureVolume(ctx context.Context, vols *volumes.Service, mp *MountPoint) error {
+	_, err := vols.Get(ctx, mp.Name)
+	if !errdefs.IsNotFound(err) {
+		return err
+	}
+	labels := maps.Clone(mp.VolumeLabels)
+	if mp.Anonymous {
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		labels[volumes.AnonymousLabel] = ""
+	}
+	_, err = vols.Create(ctx, volume.CreateRequest{Name: mp.Name, Driver: mp.Driver, DriverOpts: mp.VolumeOptions, Labels: labels})
+	return err
 }
 
 // Release gives back what Prepare took for a stopped container (unmounts
