@@ -26,6 +26,7 @@ func (s *Server) systemRoutes() {
 	s.handle("GET /info", s.getInfo)
 	s.handle("GET /events", s.getEvents)
 	s.handle("GET /system/df", s.getSystemDF)
+	s.handle("POST /build/prune", s.postBuildPrune)
 }
 
 func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
@@ -43,6 +44,13 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	w.Write([]byte("OK"))
+}
+
+// postBuildPrune answers `docker builder prune` and `system prune`: the
+// classic builder's cache is made of ordinary images, which image prune
+// removes, so there is no separate cache to delete.
+func (s *Server) postBuildPrune(w http.ResponseWriter, r *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]any{"CachesDeleted": []string{}, "SpaceReclaimed": 0})
 }
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {

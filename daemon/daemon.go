@@ -100,7 +100,11 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 	for {
 		select {
 		case <-ctx.Done():
-			log.Info("berthd is shutting down; containers keep running (live-restore)")
+			if *cfg.LiveRestore {
+				log.Info("berthd is shutting down; containers keep running (live-restore)")
+			} else {
+				log.Info("berthd is shutting down and stopping its containers (live-restore is off)")
+			}
 			d.shutdown()
 			return nil
 		case err := <-errCh:

@@ -4,10 +4,36 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/berth-dev/berth/internal/monitor"
 )
+
+// abandonStart undoes a start that berthd did not live to finish: a
+// monitor may have created the container (its init waiting for `runtime
+// start`) before berthd died, while the record still says created or
+// exited. The runtime deletes it, which ends the monitor too.
+func (s *Service) abandonStart(ctx context.Context, c *Container) {
+	rt, err := s.runtimeOf(c)
+	if err != nil {
+		return
+	}
+	_, monErr := monitor.Ping(ctx, s.stateDir(c.ID))
+	if _, err := os.Stat(filepath.Join(rt.Root, c.ID)); err != nil && monErr != nil {
+		return // nothing was left behind
+	}
+	s.log.Info("cleaning up a start cut short by a crash", "id", c.ID)
+	rt.Delete(ctx, c.ID, true)
+	if monErr == nil {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		monitor.Wait(wctx, s.stateDir(c.ID))
+		cancel()
+	}
+	if s.net != nil {
+		s.net.Disconnect(ctx, c.ID)
+	}
+}
 
 // Reconcile compares what the records say with what exists after berthd
 // (re)starts: running containers whose monitor answers are re-adopted;
@@ -61,6 +87,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			s.Remove(ctx, c.ID, RemoveOptions{Force: true})
 			continue
 		default:
+			s.abandonStart(ctx, c)
 			s.images.UnmountRootfs(ctx, c.ID)
 			os.RemoveAll(stateDir)
 		}

@@ -131,8 +131,16 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 }
 
 // StopAll stops every running container at once (daemon shutdown without
-// live-restore), each with its own stop signal and timeout, bounded by ctx.
+// live-restore): the stop signal, then SIGKILL for what still runs when the
+// daemon's shutdown-timeout (ctx's deadline) is nearly over.
 func (s *Service) StopAll(ctx context.Context) {
+	timeout := 10
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = int(time.Until(dl).Seconds()) - 1
+		if timeout < 0 {
+			timeout = 0
+		}
+	}
 	var wg sync.WaitGroup
 	for _, e := range s.all() {
 		e.mu.Lock()
@@ -145,7 +153,7 @@ func (s *Service) StopAll(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := s.Stop(ctx, id, StopOptions{}); err != nil && !errdefs.IsNotModified(err) {
+			if err := s.Stop(context.Background(), id, StopOptions{Timeout: &timeout}); err != nil && !errdefs.IsNotModified(err) {
 				s.log.Warn("stop at shutdown", "id", id, "err", err)
 			}
 		}()

@@ -191,12 +191,13 @@ func writeDirTar(w io.Writer, dir, relDockerfile string, extra []byte) error {
 				return err
 			}
 			if excluded {
-				if d.IsDir() && !pm.Exclusions() && !keepsBelow(keep, rel) {
+				// As docker's TarWithOptions: an excluded folder is never
+				// sent itself; it is only walked when a "!pattern" starts
+				// inside it (or the Dockerfile lies below it).
+				if d.IsDir() && !keepsBelow(keep, rel) && !exclusionBelow(pm, rel) {
 					return filepath.SkipDir
 				}
-				if !d.IsDir() {
-					return nil
-				}
+				return nil
 			}
 		}
 		fi, err := os.Lstat(p)
@@ -252,6 +253,17 @@ func writeDirTar(w io.Writer, dir, relDockerfile string, extra []byte) error {
 		}
 	}
 	return tw.Close()
+}
+
+// exclusionBelow reports whether a "!pattern" starts with dir/, so files
+// below an excluded dir may come back (docker's test, by pattern prefix).
+func exclusionBelow(pm *patternmatcher.PatternMatcher, dir string) bool {
+	for _, p := range pm.Patterns() {
+		if p.Exclusion() && strings.HasPrefix(p.String()+"/", dir+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func keepsBelow(keep map[string]bool, dir string) bool {

@@ -70,12 +70,28 @@ func runCp(ctx context.Context, cli *command.Cli, o cpOptions) error {
 		return err
 	}
 	if srcCtr != "" {
-		return copyFromContainer(ctx, cli, api, srcCtr, srcPath, dstPath)
+		return copyFromContainer(ctx, cli, api, srcCtr, srcPath, dstPath, o.followLink)
 	}
 	return copyToContainer(ctx, cli, api, srcPath, dstCtr, dstPath, o.archive)
 }
 
-func copyFromContainer(ctx context.Context, cli *command.Cli, api client.APIClient, ctr, src, dst string) error {
+func copyFromContainer(ctx context.Context, cli *command.Cli, api client.APIClient, ctr, src, dst string, followLink bool) error {
+	// -L copies what a symlink points to, named after the link (as docker
+	// does). The daemon reports the link's target resolved inside the
+	// container, and the copy asks for that path, so following a link
+	// never leaves the container.
+	linkName := ""
+	if followLink {
+		st, err := api.ContainerStatPath(ctx, ctr, client.ContainerStatPathOptions{Path: src})
+		if err == nil && st.Stat.Mode&fs.ModeSymlink != 0 && st.Stat.LinkTarget != "" {
+			target := st.Stat.LinkTarget
+			if !path.IsAbs(target) {
+				target = path.Join(path.Dir(src), target)
+			}
+			linkName = path.Base(src)
+			src = target
+		}
+	}
 	res, err := api.CopyFromContainer(ctx, ctr, client.CopyFromContainerOptions{SourcePath: src})
 	if err != nil {
 		return err
@@ -95,6 +111,9 @@ func copyFromContainer(ctx context.Context, cli *command.Cli, api client.APIClie
 	root, rename := dst, ""
 	if st, err := os.Stat(dst); err == nil && st.IsDir() {
 		rename = srcBase
+		if linkName != "" {
+			rename = linkName
+		}
 	} else if err == nil || errors.Is(err, fs.ErrNotExist) {
 		if strings.HasSuffix(dst, string(os.PathSeparator)) && err != nil {
 			return fmt.Errorf("destination directory %s does not exist", dst)

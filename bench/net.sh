@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# bench/net.sh — what networking costs, on a private berthd built from this
+# tree (own data-root under /tmp, own bridge, chains and subnet; the system
+# berthd is not touched; bridge and chains are removed at exit):
+#   1. the time network set-up adds to `run --rm busybox true`: hyperfine
+#      median with --network none against the default bridge;
+#   2. requests per second to busybox httpd through a port published on
+#      127.0.0.1 against the same server reached directly on its container
+#      IP (wrk, $DURATION s each, a small file), and the ratio (target ≥ 90 %).
+# Each figure is the median of $ROUNDS alternating rounds (see below).
+# Run as root:  sudo bench/net.sh   (RUNS=30 DURATION=10 ROUNDS=3 to change sizes)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+[ "$(id -u)" -eq 0 ] || { echo "bench/net.sh: run as root" >&2; exit 1; }
+DURATION="${DURATION:-10}"
+
+work="$(mktemp -d /tmp/bn-XXXXXX)"
+export BERTH_BIN="$work/bin"
+export BERTH_CLI="$BERTH_BIN/berth"
+export BERTH_PIDFILE="$work/berthd.pid"
+export BERTH_HOST="unix://$work/s.sock"
+source bench/lib.sh
+pid=""
+
+cleanup() {
+	set +e
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		ids="$("$BERTH_CLI" ps -aq)"
+		[ -z "$ids" ] || "$BERTH_CLI" rm -f $ids >/dev/null 2>&1
+		kill -TERM "$pid"
+		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$pid" 2>/dev/null
+	fi
+	awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
+	rm -rf "$work"
+	bench/netclean.sh BNETB bnetb0
+}
+trap cleanup EXIT
+
+need_wrk() {
+	if ! command -v wrk >/dev/null; then
+		echo "bench: installing wrk (Debian package)" >&2
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
+			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	fi
+}
+need_hyperfine
+need_wrk
+
+echo "building into $BERTH_BIN ..." >&2
+go build -trimpath -o "$BERTH_BIN/berthd" ./cmd/berthd
+go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
+scripts/mkbusybox.sh "$work/busybox.tar"
+
+echo '{"bridge":"bnetb0","iptables-chain-prefix":"BNETB","bip":"10.228.0.1/24"}' >"$work/daemon.json"
+"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
+	--config-file "$work/daemon.json" \
+	--pidfile "$BERTH_PIDFILE" >"$work/berthd.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do "$BERTH_CLI" version >/dev/null 2>&1 && break; sleep 0.1; done
+"$BERTH_CLI" version >/dev/null || { echo "berthd did not come up:" >&2; tail "$work/berthd.log" >&2; exit 1; }
+"$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
+
+# median NUM... — the median of the arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# Each figure is taken in $ROUNDS rounds, the variants alternating, and the
+# median of the rounds is kept: on a shared 2-core machine a burst of other
+# work then hits both sides of a comparison alike instead of one.
+ROUNDS="${ROUNDS:-3}"
+
+# 1. Set-up cost.
+echo "timing run --rm ($ROUNDS rounds of RUNS=$RUNS) ..." >&2
+n=() b=() p=()
+for ((r = 0; r < ROUNDS; r++)); do
+	n+=("$(median_ms "$BERTH_CLI run --rm --network none $IMAGE true")")
+	b+=("$(median_ms "$BERTH_CLI run --rm $IMAGE true")")
+	p+=("$(median_ms "$BERTH_CLI run --rm -p 127.0.0.1::80 $IMAGE true")")
+done
+none="$(median "${n[@]}")" bridge="$(median "${b[@]}")" published="$(median "${p[@]}")"
+
+# 2. Throughput: one server, two paths. A 612-byte file, like nginx's
+# default page; keep-alive connections (wrk's default), 2 threads, 32 conns.
+"$BERTH_CLI" run -d --name web -p 127.0.0.1::80 "$IMAGE" sh -c \
+	'mkdir -p /www && head -c 612 /dev/zero | tr "\0" x >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
+ip="$("$BERTH_CLI" inspect --format '{{.NetworkSettings.IPAddress}}' web)"
+hostport="$("$BERTH_CLI" port web 80 | head -1)"
+for _ in $(seq 50); do wget -qO /dev/null "http://$ip/index.html" 2>/dev/null && break; sleep 0.1; done
+
+rps() { # URL — requests/s wrk measured, as an integer
+	local out
+	out="$(wrk -t2 -c32 -d"${DURATION}s" --latency "$1" 2>&1)"
+	echo "$out" >>"$work/wrk.log"
+	# Errors (timeouts, resets) make a figure meaningless: show them.
+	echo "$out" | grep -E 'Socket errors|Non-2xx' | sed "s|^|  $1: |" >&2 || true
+	echo "$out" | awk '/^Requests\/sec:/ { printf "%d\n", $2 }'
+}
+d=() v=()
+for ((r = 0; r < ROUNDS; r++)); do
+	echo "wrk ${DURATION}s direct http://$ip/ and published http://$hostport/ (round $((r + 1))/$ROUNDS) ..." >&2
+	d+=("$(rps "http://$ip/index.html")")
+	v+=("$(rps "http://$hostport/index.html")")
+	[ -n "${d[-1]}" ] && [ -n "${v[-1]}" ] || { echo "wrk gave no figure:" >&2; cat "$work/wrk.log" >&2; exit 1; }
+done
+echo "req/s per round: direct ${d[*]}; published ${v[*]}" >&2
+direct="$(median "${d[@]}")" viaport="$(median "${v[@]}")"
+
+echo
+echo "| what                                          | berth      | target |"
+echo "|-----------------------------------------------|------------|--------|"
+printf '| run --rm busybox true, --network none, median | %7s ms |        |\n' "$none"
+printf '| run --rm busybox true, default bridge, median | %7s ms |        |\n' "$bridge"
+printf '| network set-up added (bridge − none)          | %7s ms | ≪ run  |\n' "$(awk -v a="$bridge" -v b="$none" 'BEGIN { printf "%.1f", a - b }')"
+printf '| run --rm -p 127.0.0.1::80 true, median        | %7s ms |        |\n' "$published"
+printf '| httpd req/s direct to %-22s | %10s |        |\n' "$ip" "$direct"
+printf '| httpd req/s via published %-18s | %10s |        |\n' "$hostport" "$viaport"
+printf '| published / direct                            | %8s %% | ≥ 90 %% |\n' "$(awk -v a="$viaport" -v b="$direct" 'BEGIN { printf "%.1f", 100 * a / b }')"
+echo
+if command -v dockerd >/dev/null || [ -S /var/run/docker.sock ]; then
+	echo "Docker engine present, but this script does not drive it: compare by hand with docker-proxy (-p) against the container IP."
+else
+	echo "Docker is not installed here: no docker-proxy figure to set side by side (only the docker CLI is present)."
+fi
+echo "medians of $ROUNDS alternating rounds; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "wrk: -t2 -c32 -d${DURATION}s, 612-byte file, keep-alive; busybox httpd; kernel $(uname -r); $(nproc) cores"
