@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 )
 
 // ContainerBackend is what the container routes need from the engine.
@@ -113,6 +114,7 @@ func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) er
 	}
 	id, warnings, err := s.b.Containers.Create(r.Context(), containers.CreateOptions{
 		Name: r.URL.Query().Get("name"), Config: req.Config, HostConfig: req.HostConfig,
+		Endpoints: endpointsOf(req.NetworkingConfig),
 	})
 	if err != nil {
 		return err
@@ -121,6 +123,13 @@ func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) er
 		warnings = []string{}
 	}
 	return writeJSON(w, http.StatusCreated, container.CreateResponse{ID: id, Warnings: warnings})
+}
+
+func endpointsOf(nc *network.NetworkingConfig) map[string]*network.EndpointSettings {
+	if nc == nil {
+		return nil
+	}
+	return nc.EndpointsConfig
 }
 
 func (s *Server) getContainersJSON(w http.ResponseWriter, r *http.Request) error {

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/berth-dev/berth/engine/containers"
@@ -50,6 +51,35 @@ func (s *Server) getSystemDF(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		du.Containers = list
+	}
+	if (all || want["volume"]) && s.b.Volumes != nil {
+		vols, err := s.b.Volumes.List(r.Context(), nil)
+		if err != nil {
+			return err
+		}
+		refs := map[string]int64{}
+		if ctrs, err := s.b.Containers.List(r.Context(), containers.ListOptions{All: true}); err == nil {
+			for _, c := range ctrs {
+				for _, m := range c.Mounts {
+					if m.Type == "volume" {
+						refs[m.Name]++
+					}
+				}
+			}
+		}
+		sizer, _ := s.b.Volumes.(interface {
+			Size(ctx context.Context, name string) (int64, error)
+		})
+		for _, v := range vols {
+			size := int64(-1)
+			if sizer != nil {
+				if n, err := sizer.Size(r.Context(), v.Name); err == nil {
+					size = n
+				}
+			}
+			v.UsageData = &volume.UsageData{RefCount: refs[v.Name], Size: size}
+			du.Volumes = append(du.Volumes, v)
+		}
 	}
 	return writeJSON(w, http.StatusOK, du)
 }

@@ -84,7 +84,14 @@ none="$(median "${n[@]}")" bridge="$(median "${b[@]}")" published="$(median "${p
 
 # 2. Throughput: one server, two paths. A 612-byte file, like nginx's
 # default page; keep-alive connections (wrk's default), 2 threads, 32 conns.
-"$BERTH_CLI" run -d --name web -p 127.0.0.1::80 "$IMAGE" sh -c \
+# busybox httpd closes every connection (no keep-alive), so each request is
+# a new connection and the server's side keeps it in TIME_WAIT; after ~28k
+# requests the host's client ports come round again, SYNs hit those
+# TIME_WAIT sockets and stall for a second: both paths then decay to a few
+# hundred req/s whatever the NAT costs. No TIME_WAIT buckets in the
+# container's own netns (a per-namespace sysctl) keeps the figures about
+# the network path.
+"$BERTH_CLI" run -d --name web -p 127.0.0.1::80 --sysctl net.ipv4.tcp_max_tw_buckets=0 "$IMAGE" sh -c \
 	'mkdir -p /www && head -c 612 /dev/zero | tr "\0" x >/www/index.html && exec httpd -f -p 80 -h /www' >/dev/null
 ip="$("$BERTH_CLI" inspect --format '{{.NetworkSettings.IPAddress}}' web)"
 hostport="$("$BERTH_CLI" port web 80 | head -1)"

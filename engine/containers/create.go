@@ -55,6 +55,14 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 	if err := s.resolveNetworkMode(ctx, &hc); err != nil {
 		return "", nil, err
 	}
+	endpoints := map[string]*network.EndpointSettings{}
+	for name, ep := range o.Endpoints {
+		// The docker CLI names the default network "default".
+		if name == "default" {
+			name = string(hc.NetworkMode)
+		}
+		endpoints[name] = ep
+	}
 	rtName := hc.Runtime
 	if rtName == "" {
 		rtName = s.runtimes.Default
@@ -121,7 +129,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		State:       State{Status: StatusCreated},
 		Dir:         dir,
 		MountPoints: mps,
-		Endpoints:   o.Endpoints,
+		Endpoints:   endpoints,
 	}
 	if hc.LogConfig.Type == "json-file" {
 		c.LogPath = filepath.Join(dir, id+"-json.log")
