@@ -5,14 +5,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"io"
 	"sync"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/images"
@@ -160,41 +158,11 @@ func (b *engineBackend) RemoveLayer(ctx context.Context, id string) error {
 	return b.imgs.RemoveRootfs(ctx, id)
 }
 
-// CommitStep maps an exact config onto images.Service.Commit, which merges
-// a container config into the parent's and takes Dockerfile "changes":
-// history's CreatedBy comes from Config.Cmd, so Cmd carries createdBy and
-// the CMD and ENTRYPOINT changes then set the real values (an empty list
-// clears them). What a merge cannot do — drop the parent's ONBUILD
-// triggers — is listed in the report as needed from the image service.
+// CommitStep commits a build step with exactly cfg as the image's config
+// (a parent's ONBUILD triggers, for one, do not carry over) and createdBy
+// as its history line.
 func (b *engineBackend) CommitStep(ctx context.Context, id string, cfg dockerspec.DockerOCIImageConfig, createdBy string) (*images.Image, error) {
-	cc := &container.Config{
-		User:        cfg.User,
-		Env:         cfg.Env,
-		Cmd:         []string{createdBy},
-		Volumes:     cfg.Volumes,
-		WorkingDir:  cfg.WorkingDir,
-		Labels:      cfg.Labels,
-		StopSignal:  cfg.StopSignal,
-		Healthcheck: cfg.Healthcheck,
-		OnBuild:     cfg.OnBuild,
-		Shell:       cfg.Shell,
-	}
-	if len(cfg.ExposedPorts) > 0 {
-		cc.ExposedPorts = network.PortSet{}
-		for p := range cfg.ExposedPorts {
-			port, err := network.ParsePort(p)
-			if err != nil {
-				return nil, fmt.Errorf("invalid exposed port %q: %w", p, err)
-			}
-			cc.ExposedPorts[port] = struct{}{}
-		}
-	}
-	cmd, _ := json.Marshal(nonNil(cfg.Cmd))
-	ep, _ := json.Marshal(nonNil(cfg.Entrypoint))
-	return b.imgs.Commit(ctx, id, images.CommitOptions{
-		Config:  cc,
-		Changes: []string{"CMD " + string(cmd), "ENTRYPOINT " + string(ep)},
-	})
+	return b.imgs.Commit(ctx, id, images.CommitOptions{ReplaceConfig: &cfg, CreatedBy: createdBy})
 }
 
 func nonNil(s []string) []string {

@@ -3,6 +3,7 @@ package images
 import (
 	"context"
 	"encoding/json"
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"io"
 	"path/filepath"
 	"strings"
@@ -29,6 +30,12 @@ type CommitOptions struct {
 	// Config is the container's config; its fields override the image's
 	// where set, as Docker merges them.
 	Config *container.Config
+	// ReplaceConfig, when set, is the new image's container config exactly
+	// (no merge, no changes): the builder knows each step's whole config,
+	// including what must go (a parent's ONBUILD triggers).
+	ReplaceConfig *dockerspec.DockerOCIImageConfig
+	// CreatedBy is the history line; "" uses Config.Cmd, as docker commit.
+	CreatedBy string
 }
 
 // Commit makes a new image from the container's image plus the diff of its
@@ -74,11 +81,15 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 			cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digestT(l[0].DiffID))
 		}
 	}
-	if opts.Config != nil {
-		mergeContainerConfig(&cfg, opts.Config)
-	}
-	if err := applyChanges(&cfg.Config, opts.Changes); err != nil {
-		return nil, err
+	if opts.ReplaceConfig != nil {
+		cfg.Config = *opts.ReplaceConfig
+	} else {
+		if opts.Config != nil {
+			mergeContainerConfig(&cfg, opts.Config)
+		}
+		if err := applyChanges(&cfg.Config, opts.Changes); err != nil {
+			return nil, err
+		}
 	}
 
 	// Hold the parent's layers: an rmi -f of the parent must not take them
@@ -101,7 +112,9 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 
 	created := time.Now().UTC()
 	hist := ocispec.History{Created: &created, Author: opts.Author, Comment: opts.Message}
-	if opts.Config != nil {
+	if opts.CreatedBy != "" {
+		hist.CreatedBy = opts.CreatedBy
+	} else if opts.Config != nil {
 		hist.CreatedBy = strings.Join(opts.Config.Cmd, " ")
 	}
 	if rec.DiffID == emptyTarDigest {

@@ -253,6 +253,12 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 		s.Linux.Devices = hostDevices()
 	}
 	applyResources(s, hc)
+	if len(hc.Sysctls) > 0 {
+		s.Linux.Sysctl = map[string]string{}
+		for k, v := range hc.Sysctls {
+			s.Linux.Sysctl[k] = v
+		}
+	}
 	if err := applyUlimits(s, hc.Ulimits); err != nil {
 		return nil, err
 	}
