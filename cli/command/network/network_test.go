@@ -1,142 +1,32 @@
 package network
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/cli/internal/clitest"
 	"github.com/berth-dev/berth/cli/opts"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-
-	"github.com/berth-dev/berth/cli/command"
-	"github.com/spf13/cobra"
 )
 
-// request is what the fake daemon saw: method, unversioned path, raw query
-// and body.
-type request struct {
-	Method, Path, Query string
-	Body                []byte
+type request = clitest.Request
+
+func newFakeDaemon(t *testing.T, routes map[string]http.HandlerFunc) *clitest.FakeDaemon {
+	return clitest.NewFakeDaemon(t, routes)
 }
 
-// fakeDaemon serves canned answers on a unix socket: routes maps
-// "METHOD /path" to a handler; anything else is a 404 like the daemon's.
-type fakeDaemon struct {
-	host   string
-	mu     sync.Mutex
-	reqs   []request
-	routes map[string]http.HandlerFunc
-}
+var (
+	apiError = clitest.APIError
+	reply    = clitest.Reply
+)
 
-func newFakeDaemon(t *testing.T, routes map[string]http.HandlerFunc) *fakeDaemon {
-	t.Helper()
-	d := &fakeDaemon{routes: routes}
-	sock := filepath.Join(t.TempDir(), "berth.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(d.serve))
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
-	d.host = "unix://" + sock
-	return d
-}
-
-func (d *fakeDaemon) serve(w http.ResponseWriter, r *http.Request) {
-	path := r.URL.Path
-	if strings.HasPrefix(path, "/v1.") {
-		path = path[strings.Index(path[1:], "/")+1:]
-	}
-	body, _ := io.ReadAll(r.Body)
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	d.mu.Lock()
-	if path != "/_ping" {
-		d.reqs = append(d.reqs, request{r.Method, path, r.URL.RawQuery, body})
-	}
-	h := d.routes[r.Method+" "+path]
-	d.mu.Unlock()
-	w.Header().Set("Api-Version", "1.47")
-	switch {
-	case path == "/_ping":
-		w.Write([]byte("OK"))
-	case h != nil:
-		h(w, r)
-	default:
-		apiError(w, 404, "page not found")
-	}
-}
-
-func (d *fakeDaemon) requests() []request {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return append([]request(nil), d.reqs...)
-}
-
-func apiError(w http.ResponseWriter, code int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]string{"message": msg})
-}
-
-func reply(code int, body string) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(code)
-		io.WriteString(w, body)
-	}
-}
-
-// run executes `network args...` the way cli.Run does (same error
-// printing and exit codes) and returns exit code, stdout and stderr.
+// run executes `network args...` as berth does and returns exit code, stdout
+// and stderr.
 func run(t *testing.T, host, stdin string, args ...string) (int, string, string) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	c := command.NewCli(io.NopCloser(strings.NewReader(stdin)), &out, &errb)
-	defer c.Close()
-	c.Host = host
-	// A stand-in for berth's root command, so usage messages read
-	// "berth network ...".
-	cmd := &cobra.Command{Use: "berth", SilenceErrors: true, SilenceUsage: true}
-	cmd.AddCommand(NewNetworkCommand(c))
-	var walk func(*cobra.Command)
-	walk = func(cc *cobra.Command) {
-		cc.DisableFlagsInUseLine = true
-		cc.SetFlagErrorFunc(func(cc *cobra.Command, err error) error {
-			return command.StatusError{Status: fmt.Sprintf("%s\n\nUsage:  %s", err, cc.UseLine()), StatusCode: 125}
-		})
-		for _, s := range cc.Commands() {
-			walk(s)
-		}
-	}
-	walk(cmd)
-	cmd.SetArgs(append([]string{"network"}, args...))
-	cmd.SetOut(&out)
-	cmd.SetErr(&errb)
-	err := cmd.ExecuteContext(context.Background())
-	if err == nil {
-		return 0, out.String(), errb.String()
-	}
-	var se command.StatusError
-	if errors.As(err, &se) {
-		if se.Status != "" {
-			fmt.Fprintln(&errb, se.Status)
-		} else if se.Cause != nil {
-			fmt.Fprintln(&errb, command.Message(se.Cause))
-		}
-		return command.ExitCode(err), out.String(), errb.String()
-	}
-	fmt.Fprintln(&errb, command.Message(err))
-	return 1, out.String(), errb.String()
+	return clitest.Run(t, host, stdin, NewNetworkCommand, args...)
 }
 
 const netList = `[
@@ -148,7 +38,7 @@ const netList = `[
 func TestList(t *testing.T) {
 	d := newFakeDaemon(t, map[string]http.HandlerFunc{"GET /networks": reply(200, netList)})
 
-	code, out, errs := run(t, d.host, "", "ls")
+	code, out, errs := run(t, d.Host, "", "ls")
 	want := "NETWORK ID     NAME      DRIVER    SCOPE\n" +
 		"bbbbbbbbbbbb   bridge    bridge    local\n" +
 		"cccccccccccc   net2      null      local\n" +
@@ -157,18 +47,18 @@ func TestList(t *testing.T) {
 		t.Fatalf("ls: exit %d stderr %q\n got:\n%s\nwant:\n%s", code, errs, out, want)
 	}
 
-	_, out, _ = run(t, d.host, "", "ls", "-q", "--no-trunc")
+	_, out, _ = run(t, d.Host, "", "ls", "-q", "--no-trunc")
 	if out != "bbbbbbbbbbbb2222222222222222222222222222222222222222222222222222\ncccccccccccc3333333333333333333333333333333333333333333333333333\naaaaaaaaaaaa1111111111111111111111111111111111111111111111111111\n" {
 		t.Fatalf("ls -q --no-trunc:\n%s", out)
 	}
 
 	// A custom format wins over -q, as in docker.
-	_, out, _ = run(t, d.host, "", "ls", "-q", "--format", `{{.Name}} {{.Labels}} {{.Label "a"}} {{.Internal}} {{.IPv4}} {{.IPv6}}`)
+	_, out, _ = run(t, d.Host, "", "ls", "-q", "--format", `{{.Name}} {{.Labels}} {{.Label "a"}} {{.Internal}} {{.IPv4}} {{.IPv6}}`)
 	if !strings.Contains(out, "net10 a=1,b=2 1 true true false\n") {
 		t.Fatalf("ls --format:\n%s", out)
 	}
 
-	_, out, _ = run(t, d.host, "", "ls", "--format", "json")
+	_, out, _ = run(t, d.Host, "", "ls", "--format", "json")
 	var first map[string]string
 	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &first); err != nil {
 		t.Fatalf("ls --format json: %v\n%s", err, out)
@@ -178,18 +68,18 @@ func TestList(t *testing.T) {
 	}
 
 	// Filters go to the daemon as docker's JSON query parameter.
-	run(t, d.host, "", "ls", "--filter", "driver=bridge", "-f", "Name=net")
-	reqs := d.requests()
+	run(t, d.Host, "", "ls", "--filter", "driver=bridge", "-f", "Name=net")
+	reqs := d.Requests()
 	q := reqs[len(reqs)-1].Query
 	if !strings.Contains(q, "filters=") || !strings.Contains(q, "driver") || !strings.Contains(q, "%22name%22") {
 		t.Fatalf("filter query: %s", q)
 	}
 
-	code, _, errs = run(t, d.host, "", "ls", "--filter", "bogus")
+	code, _, errs = run(t, d.Host, "", "ls", "--filter", "bogus")
 	if code != 125 || !strings.HasPrefix(errs, `invalid argument "bogus" for "-f, --filter" flag: bad format of filter (expected name=value)`) {
 		t.Fatalf("bad filter: exit %d %q", code, errs)
 	}
-	code, _, errs = run(t, d.host, "", "ls", "extra")
+	code, _, errs = run(t, d.Host, "", "ls", "extra")
 	if code != 1 || !strings.Contains(errs, "accepts no arguments") {
 		t.Fatalf("ls extra: exit %d %q", code, errs)
 	}
@@ -199,13 +89,13 @@ func TestCreate(t *testing.T) {
 	d := newFakeDaemon(t, map[string]http.HandlerFunc{
 		"POST /networks/create": reply(201, `{"Id":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef","Warning":""}`),
 	})
-	code, out, errs := run(t, d.host, "", "create", "-d", "macvlan", "--subnet", "10.9.0.0/16", "--subnet", "10.8.0.0/24",
+	code, out, errs := run(t, d.Host, "", "create", "-d", "macvlan", "--subnet", "10.9.0.0/16", "--subnet", "10.8.0.0/24",
 		"--gateway", "10.9.0.1", "--ip-range", "10.9.1.0/24", "--aux-address", "host=10.9.0.5", "--internal", "--attachable",
 		"--ipv6", "--label", "a=b", "--label", "c", "-o", "mtu=1400", "--scope", "local", "--ipam-opt", "k=v", "mynet")
 	if code != 0 || out != "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n" {
 		t.Fatalf("create: exit %d %q %q", code, out, errs)
 	}
-	reqs := d.requests()
+	reqs := d.Requests()
 	var body map[string]any
 	if err := json.Unmarshal(reqs[len(reqs)-1].Body, &body); err != nil {
 		t.Fatal(err)
@@ -220,15 +110,15 @@ func TestCreate(t *testing.T) {
 	}
 
 	// Defaults: bridge driver, nothing else set.
-	run(t, d.host, "", "create", "plain")
-	reqs = d.requests()
+	run(t, d.Host, "", "create", "plain")
+	reqs = d.Requests()
 	body = nil
 	json.Unmarshal(reqs[len(reqs)-1].Body, &body)
 	if body["Driver"] != "bridge" || body["Name"] != "plain" || body["EnableIPv6"] != nil || body["Internal"] != false {
 		t.Fatalf("default create body: %s", reqs[len(reqs)-1].Body)
 	}
 
-	n := len(d.requests())
+	n := len(d.Requests())
 	for _, tc := range []struct {
 		args []string
 		err  string
@@ -241,15 +131,15 @@ func TestCreate(t *testing.T) {
 		{[]string{"--subnet", "10.1.0.0/16", "--ip-range", "foo"}, "invalid CIDR address: foo"},
 		{[]string{"--subnet", "foo"}, `netip.ParsePrefix("foo"): no '/'`},
 	} {
-		code, _, errs := run(t, d.host, "", append(append([]string{"create"}, tc.args...), "x")...)
+		code, _, errs := run(t, d.Host, "", append(append([]string{"create"}, tc.args...), "x")...)
 		if code != 1 || errs != tc.err+"\n" {
 			t.Errorf("create %v: exit %d %q, want %q", tc.args, code, errs, tc.err)
 		}
 	}
-	if len(d.requests()) != n {
+	if len(d.Requests()) != n {
 		t.Fatalf("invalid IPAM flags still reached the daemon")
 	}
-	code, _, errs = run(t, d.host, "", "create")
+	code, _, errs = run(t, d.Host, "", "create")
 	if code != 1 || !strings.Contains(errs, "'berth network create' requires 1 argument") {
 		t.Fatalf("create without name: exit %d %q", code, errs)
 	}
@@ -262,11 +152,11 @@ func TestInspect(t *testing.T) {
 		},
 		"GET /networks/missing": func(w http.ResponseWriter, r *http.Request) { apiError(w, 404, "network missing not found") },
 	})
-	code, out, _ := run(t, d.host, "", "inspect", "-v", "-f", "{{.Name}} {{.Driver}} {{.Extra}}", "bridge")
+	code, out, _ := run(t, d.Host, "", "inspect", "-v", "-f", "{{.Name}} {{.Driver}} {{.Extra}}", "bridge")
 	if code != 0 || out != "bridge bridge verbose=true\n" {
 		t.Fatalf("inspect -v -f: exit %d %q", code, out)
 	}
-	code, out, errs := run(t, d.host, "", "inspect", "bridge", "missing")
+	code, out, errs := run(t, d.Host, "", "inspect", "bridge", "missing")
 	if code != 1 || !strings.HasPrefix(out, "[\n    {\n        \"Name\": \"bridge\"") || errs != "Error response from daemon: network missing not found\n" {
 		t.Fatalf("inspect with missing: exit %d\n%s\n%q", code, out, errs)
 	}
@@ -281,20 +171,20 @@ func TestRemove(t *testing.T) {
 			apiError(w, 403, "error while removing network: network used has active endpoints")
 		},
 	})
-	code, out, errs := run(t, d.host, "", "rm", "a", "nope", "b")
+	code, out, errs := run(t, d.Host, "", "rm", "a", "nope", "b")
 	if code != 1 || out != "a\nb\n" || errs != "Error response from daemon: network nope not found\nexit status 1\n" {
 		t.Fatalf("rm: exit %d %q %q", code, out, errs)
 	}
-	code, out, errs = run(t, d.host, "", "rm", "-f", "nope", "a")
+	code, out, errs = run(t, d.Host, "", "rm", "-f", "nope", "a")
 	if code != 0 || out != "a\n" || errs != "" {
 		t.Fatalf("rm -f missing: exit %d %q %q", code, out, errs)
 	}
-	code, _, errs = run(t, d.host, "", "rm")
+	code, _, errs = run(t, d.Host, "", "rm")
 	if code != 1 || !strings.Contains(errs, "'berth network rm' requires at least 1 argument") {
 		t.Fatalf("rm without args: exit %d %q", code, errs)
 	}
 	// -f only forgives missing networks.
-	code, _, errs = run(t, d.host, "", "remove", "-f", "used")
+	code, _, errs = run(t, d.Host, "", "remove", "-f", "used")
 	if code != 1 || !strings.Contains(errs, "active endpoints") {
 		t.Fatalf("rm -f in use: exit %d %q", code, errs)
 	}
@@ -304,21 +194,21 @@ func TestPrune(t *testing.T) {
 	d := newFakeDaemon(t, map[string]http.HandlerFunc{
 		"POST /networks/prune": reply(200, `{"NetworksDeleted":["n1","n2"]}`),
 	})
-	code, out, _ := run(t, d.host, "n\n", "prune")
+	code, out, _ := run(t, d.Host, "n\n", "prune")
 	if code != 0 || out != "WARNING! This will remove all custom networks not used by at least one container.\nAre you sure you want to continue? [y/N] " {
 		t.Fatalf("prune declined: exit %d %q", code, out)
 	}
-	if len(d.requests()) != 0 {
-		t.Fatalf("declined prune reached the daemon: %v", d.requests())
+	if len(d.Requests()) != 0 {
+		t.Fatalf("declined prune reached the daemon: %v", d.Requests())
 	}
-	code, out, _ = run(t, d.host, "y\n", "prune", "--filter", "until=24h")
+	code, out, _ = run(t, d.Host, "y\n", "prune", "--filter", "until=24h")
 	if code != 0 || !strings.HasSuffix(out, "[y/N] Deleted Networks:\nn1\nn2\n\n") {
 		t.Fatalf("prune: exit %d %q", code, out)
 	}
-	if q := d.requests()[0].Query; !strings.Contains(q, "until") {
+	if q := d.Requests()[0].Query; !strings.Contains(q, "until") {
 		t.Fatalf("prune filter not sent: %q", q)
 	}
-	code, out, _ = run(t, d.host, "", "prune", "-f")
+	code, out, _ = run(t, d.Host, "", "prune", "-f")
 	if code != 0 || out != "Deleted Networks:\nn1\nn2\n\n" {
 		t.Fatalf("prune -f: exit %d %q", code, out)
 	}
@@ -333,13 +223,13 @@ func TestConnectDisconnect(t *testing.T) {
 			}
 		},
 	})
-	code, _, errs := run(t, d.host, "", "connect", "--alias", "db", "--alias", "x,y", "--ip", "10.9.0.7", "--ip6", "2001:db8::33",
+	code, _, errs := run(t, d.Host, "", "connect", "--alias", "db", "--alias", "x,y", "--ip", "10.9.0.7", "--ip6", "2001:db8::33",
 		"--link-local-ip", "169.254.1.1", "--driver-opt", "k=v", "--link", "other:o", "net1", "web")
 	if code != 0 {
 		t.Fatalf("connect: exit %d %q", code, errs)
 	}
 	var body map[string]any
-	json.Unmarshal(d.requests()[0].Body, &body)
+	json.Unmarshal(d.Requests()[0].Body, &body)
 	got, _ := json.Marshal(body)
 	for _, want := range []string{`"Container":"web"`, `"Aliases":["db","x","y"]`, `"IPv4Address":"10.9.0.7"`, `"IPv6Address":"2001:db8::33"`,
 		`"LinkLocalIPs":["169.254.1.1"]`, `"DriverOpts":{"k":"v"}`, `"Links":["other:o"]`} {
@@ -347,23 +237,23 @@ func TestConnectDisconnect(t *testing.T) {
 			t.Errorf("connect body lacks %s: %s", want, got)
 		}
 	}
-	code, _, errs = run(t, d.host, "", "connect", "--driver-opt", "novalue", "net1", "web")
+	code, _, errs = run(t, d.Host, "", "connect", "--driver-opt", "novalue", "net1", "web")
 	if code != 1 || errs != "invalid key/value pair format in driver options\n" {
 		t.Fatalf("bad driver-opt: exit %d %q", code, errs)
 	}
-	code, _, errs = run(t, d.host, "", "connect", "net1")
+	code, _, errs = run(t, d.Host, "", "connect", "net1")
 	if code != 1 || !strings.Contains(errs, "requires 2 arguments") {
 		t.Fatalf("connect one arg: exit %d %q", code, errs)
 	}
-	code, _, errs = run(t, d.host, "", "disconnect", "-f", "net1", "web")
+	code, _, errs = run(t, d.Host, "", "disconnect", "-f", "net1", "web")
 	if code != 0 {
 		t.Fatalf("disconnect: exit %d %q", code, errs)
 	}
-	reqs := d.requests()
+	reqs := d.Requests()
 	if last := reqs[len(reqs)-1]; last.Path != "/networks/net1/disconnect" || !strings.Contains(string(last.Body), `"Force":true`) || !strings.Contains(string(last.Body), `"Container":"web"`) {
 		t.Fatalf("disconnect request: %+v %s", last, last.Body)
 	}
-	code, _, errs = run(t, d.host, "", "disconnect", "net1", "ghost")
+	code, _, errs = run(t, d.Host, "", "disconnect", "net1", "ghost")
 	if code != 1 || errs != "Error response from daemon: No such container: ghost\n" {
 		t.Fatalf("disconnect error: exit %d %q", code, errs)
 	}
