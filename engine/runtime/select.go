@@ -125,6 +125,9 @@ func Detect(o Options) (*Set, error) {
 			}
 		}
 	}
+	if c, ok := set.Runtimes["crun"]; ok && c.Usable && set.Host.Hybrid && len(set.Host.Notes) == 0 {
+		set.Host.Notes = append(set.Host.Notes, "hybrid cgroups (v1 hierarchies beside a cgroup2 mount): crun "+crunVersion(c.Path)+" accepts this host because cgroup2 holds no controller; berthd moves any it finds to v1 hierarchies at start (\"cgroup-hybrid-fix\")")
+	}
 	for _, r := range set.Runtimes {
 		if r.Usable {
 			if err := os.MkdirAll(r.Root, 0o700); err != nil {
