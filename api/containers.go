@@ -354,19 +354,28 @@ func (f *flushWriter) Flush() {
 	}
 }
 
-func (s *Server) postContainerResize(w http.ResponseWriter, r *http.Request) error {
+// terminalSize reads the h and w of a resize request.
+func terminalSize(r *http.Request) (height, width uint16, err error) {
 	h, err := intValue(r, "h", 0)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	wd, err := intValue(r, "w", 0)
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
 	if h < 0 || wd < 0 || h > 65535 || wd > 65535 {
-		return errdefs.Invalid("invalid terminal size %dx%d", h, wd)
+		return 0, 0, errdefs.Invalid("invalid terminal size %dx%d", h, wd)
 	}
-	if err := s.b.Containers.Resize(r.Context(), r.PathValue("id"), uint16(h), uint16(wd)); err != nil {
+	return uint16(h), uint16(wd), nil
+}
+
+func (s *Server) postContainerResize(w http.ResponseWriter, r *http.Request) error {
+	h, wd, err := terminalSize(r)
+	if err != nil {
+		return err
+	}
+	if err := s.b.Containers.Resize(r.Context(), r.PathValue("id"), h, wd); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

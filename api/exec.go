@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 
-	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stdcopy"
 	"github.com/moby/moby/api/types/common"
 	"github.com/moby/moby/api/types/container"
@@ -67,18 +66,11 @@ func (s *Server) postExecStart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) postExecResize(w http.ResponseWriter, r *http.Request) error {
-	h, err := intValue(r, "h", 0)
+	h, wd, err := terminalSize(r)
 	if err != nil {
 		return err
 	}
-	wd, err := intValue(r, "w", 0)
-	if err != nil {
-		return err
-	}
-	if h < 0 || wd < 0 || h > 65535 || wd > 65535 {
-		return errdefs.Invalid("invalid terminal size %dx%d", h, wd)
-	}
-	if err := s.b.Containers.ExecResize(r.Context(), r.PathValue("id"), uint16(h), uint16(wd)); err != nil {
+	if err := s.b.Containers.ExecResize(r.Context(), r.PathValue("id"), h, wd); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)

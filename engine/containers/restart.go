@@ -87,6 +87,18 @@ func (s *Service) cancelRestart(e *entry) bool {
 	return true
 }
 
+// stopPendingRestart is stop or kill of a restarting container: the
+// pending restart is cancelled and the container counts as stopped by the
+// user. Caller holds e.mu.
+func (s *Service) stopPendingRestart(e *entry) bool {
+	if !s.cancelRestart(e) {
+		return false
+	}
+	e.c.State.StoppedByUser = true
+	s.persist(e)
+	return true
+}
+
 // RestartOnBoot starts, once berthd is up, the stopped containers whose
 // policy asks for it (after a host reboot or a crash that took the monitors
 // too). As in Docker, "always" brings back even a container stopped by

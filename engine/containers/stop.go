@@ -45,9 +45,7 @@ func (s *Service) Stop(ctx context.Context, ref string, o StopOptions) error {
 		return err
 	}
 	e.mu.Lock()
-	if s.cancelRestart(e) {
-		e.c.State.StoppedByUser = true
-		s.persist(e)
+	if s.stopPendingRestart(e) {
 		e.mu.Unlock()
 		return nil
 	}
@@ -172,9 +170,7 @@ func (s *Service) Kill(ctx context.Context, ref, sigName string) error {
 		return err
 	}
 	e.mu.Lock()
-	if s.cancelRestart(e) {
-		e.c.State.StoppedByUser = true
-		s.persist(e)
+	if s.stopPendingRestart(e) {
 		e.mu.Unlock()
 		return nil
 	}
