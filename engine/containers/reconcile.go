@@ -2,7 +2,9 @@ package containers
 
 import (
 	"context"
+
 	"errors"
+	"github.com/berth-dev/berth/engine/runtime"
 	"os"
 	"path/filepath"
 	"time"
@@ -88,6 +90,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			continue
 		default:
 			s.abandonStart(ctx, c)
+			runtime.RemoveCgroup(s.cfg.CgroupParent, c.ID)
 			s.images.UnmountRootfs(ctx, c.ID)
 			os.RemoveAll(stateDir)
 		}

@@ -291,6 +291,9 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	if rt, err := s.runtimeOf(c); err == nil {
 		rt.Delete(context.Background(), c.ID, true)
 	}
+	if err := runtime.RemoveCgroup(s.cfg.CgroupParent, c.ID); err != nil {
+		s.log.Warn("cgroup left behind", "id", c.ID, "err", err)
+	}
 	if s.net != nil {
 		if err := s.net.Disconnect(context.Background(), c.ID); err != nil {
 			s.log.Warn("network teardown", "id", c.ID, "err", err)
