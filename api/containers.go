@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -43,6 +44,7 @@ type ContainerBackend interface {
 	ExecResize(ctx context.Context, id string, height, width uint16) error
 
 	Changes(ctx context.Context, ref string) ([]container.FilesystemChange, error)
+	Stats(ctx context.Context, ref string, stream, oneShot bool, emit func(*container.StatsResponse) error) error
 	Export(ctx context.Context, ref string, w io.Writer) error
 }
 
@@ -67,6 +69,33 @@ func (s *Server) containerRoutes() {
 	s.handle("POST /containers/{id}/update", s.postContainerUpdate)
 	s.handle("GET /containers/{id}/changes", s.getContainerChanges)
 	s.handle("GET /containers/{id}/export", s.getContainerExport)
+	s.handle("GET /containers/{id}/stats", s.getContainerStats)
+}
+
+// getContainerStats streams JSON samples (docker stats), or one with
+// stream=false.
+func (s *Server) getContainerStats(w http.ResponseWriter, r *http.Request) error {
+	id := r.PathValue("id")
+	if _, err := s.b.Containers.Inspect(r.Context(), id, false); err != nil {
+		return err
+	}
+	stream := true
+	if r.URL.Query().Has("stream") {
+		stream = boolValue(r, "stream")
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	enc := json.NewEncoder(w)
+	return s.b.Containers.Stats(r.Context(), id, stream, boolValue(r, "one-shot"), func(st *container.StatsResponse) error {
+		if err := enc.Encode(st); err != nil {
+			return err
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		return nil
+	})
 }
 
 func (s *Server) getContainerChanges(w http.ResponseWriter, r *http.Request) error {

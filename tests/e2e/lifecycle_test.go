@@ -283,3 +283,20 @@ func TestContainerPrune(t *testing.T) {
 		c.Must(t, "rm", "-f", running)
 	})
 }
+
+// TestStats: docker stats and berth stats report a busy container's CPU,
+// memory limit and pids.
+func TestStats(t *testing.T) {
+	d := sharedDaemon(t, "life")
+	name := uniq("stats")
+	b := d.Berth()
+	b.Must(t, "run", "-d", "--name", name, "-m", "32m", "busybox", "sh", "-c", "while true; do :; done")
+	defer b.Run(t, "rm", "-f", name)
+	eachCLI(t, d, func(t *testing.T, c CLI) {
+		out := c.Must(t, "stats", "--no-stream", "--format", "{{.Name}} {{.CPUPerc}} {{.MemUsage}} {{.PIDs}}", name)
+		f := strings.Fields(out)
+		if len(f) < 6 || f[0] != name || !strings.HasSuffix(f[1], "%") || f[1] == "0.00%" || f[4] != "32MiB" || f[5] != "1" {
+			t.Errorf("%s stats: %q", c.Name, out)
+		}
+	})
+}

@@ -25,7 +25,7 @@ func NewContainerCommand(cli *command.Cli) *cobra.Command {
 		newDiffCommand(cli), newExecCommand(cli), newExportCommand(cli), NewInspectCommand(cli),
 		newKillCommand(cli), newLogsCommand(cli), ls, newPauseCommand(cli), newPortCommand(cli),
 		newPruneCommand(cli), newRenameCommand(cli), newRestartCommand(cli), rm, newRunCommand(cli),
-		newStartCommand(cli), newStopCommand(cli), newTopCommand(cli), newUnpauseCommand(cli),
+		newStartCommand(cli), newStatsCommand(cli), newStopCommand(cli), newTopCommand(cli), newUnpauseCommand(cli),
 		newUpdateCommand(cli), newWaitCommand(cli),
 	)
 	return cmd
@@ -38,7 +38,7 @@ func TopLevelCommands(cli *command.Cli) []*cobra.Command {
 		newDiffCommand(cli), newExecCommand(cli), newExportCommand(cli), newKillCommand(cli),
 		newLogsCommand(cli), newPauseCommand(cli), newPortCommand(cli), newPsCommand(cli, "ps"),
 		newRenameCommand(cli), newRestartCommand(cli), newRmCommand(cli, "rm"), newRunCommand(cli),
-		newStartCommand(cli), newStopCommand(cli), newTopCommand(cli), newUnpauseCommand(cli),
+		newStartCommand(cli), newStatsCommand(cli), newStopCommand(cli), newTopCommand(cli), newUnpauseCommand(cli),
 		newUpdateCommand(cli), newWaitCommand(cli),
 	}
 }
