@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,10 @@ func routesIn(t testing.TB, nsPath string) (links []string, defaultVia string) {
 // cycle: our rules and the host's interfaces.
 func kernelState(t testing.TB) string {
 	t.Helper()
+	// Only this package's chains, bridges (btst<N>) and the veths on them:
+	// other packages' tests (iptables, e2e daemons) run at the same time
+	// and change the host's rules and links meanwhile.
+	ours := regexp.MustCompile(`\bbtst[0-9]+\b`)
 	var b strings.Builder
 	for _, table := range []string{"nat", "filter"} {
 		out, err := exec.Command("iptables-save", "-t", table).Output()
@@ -187,14 +192,22 @@ func kernelState(t testing.TB) string {
 			t.Fatal(err)
 		}
 		for _, l := range strings.Split(string(out), "\n") {
-			if strings.Contains(l, testChains) || strings.Contains(l, "btst") {
+			if strings.Contains(l, testChains) || ours.MatchString(l) {
 				b.WriteString(l + "\n")
 			}
 		}
 	}
 	links, _ := netlink.LinkList()
+	bridges := map[int]bool{}
 	for _, l := range links {
-		b.WriteString("link " + l.Attrs().Name + "\n")
+		if ours.MatchString(l.Attrs().Name) {
+			bridges[l.Attrs().Index] = true
+		}
+	}
+	for _, l := range links {
+		if bridges[l.Attrs().Index] || bridges[l.Attrs().MasterIndex] {
+			b.WriteString("link " + l.Attrs().Name + "\n")
+		}
 	}
 	return b.String()
 }
