@@ -21,39 +21,9 @@ source bench/lib.sh
 RUNS="$runs"
 
 work="$(mktemp -d /tmp/bb-XXXXXX)"
-export BERTH_BIN="$work/bin"
-export BERTH_CLI="$BERTH_BIN/berth"
-export BERTH_HOST="unix://$work/s.sock"
-pid=""
-
-cleanup() {
-	set +e
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		ids="$("$BERTH_CLI" ps -aq)"
-		[ -z "$ids" ] || "$BERTH_CLI" rm -f $ids >/dev/null 2>&1
-		kill -TERM "$pid"
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m" 2>/dev/null; done
-	rm -rf "$work"
-	bench/netclean.sh BBUILD bbuild0
-}
-trap cleanup EXIT
-
-echo "building into $BERTH_BIN ..." >&2
-go build -trimpath -o "$BERTH_BIN/berthd" ./cmd/berthd
-go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
+trap private_cleanup EXIT
+private_berthd bbuild0 BBUILD 10.227.0.1/24
 scripts/mkbusybox.sh "$work/busybox.tar"
-
-echo '{"bridge":"bbuild0","iptables-chain-prefix":"BBUILD","bip":"10.228.0.1/24"}' >"$work/daemon.json"
-"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
-	--config-file "$work/daemon.json" --pidfile "$work/berthd.pid" >"$work/berthd.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do "$BERTH_CLI" version >/dev/null 2>&1 && break; sleep 0.1; done
-"$BERTH_CLI" version >/dev/null || { echo "berthd did not come up:" >&2; tail "$work/berthd.log" >&2; exit 1; }
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 
 ctx="$work/ctx"

@@ -80,3 +80,45 @@ engine_pids() {
 	podman) pgrep -x conmon || true ;;
 	esac
 }
+
+# private_berthd BRIDGE CHAINS BIP — build berthd, berth and berth-monitor
+# from this tree into $work/bin and start a private berthd on $work: its own
+# data-root, socket, bridge, netfilter chains and subnet, so a system berthd
+# is never touched. Needs $work (a fresh temp dir); sets BERTH_BIN,
+# BERTH_CLI, BERTH_HOST, BERTH_PIDFILE and berthd_pid. Pair it with
+# `trap private_cleanup EXIT`.
+private_berthd() {
+	BENCH_BRIDGE="$1" BENCH_CHAINS="$2"
+	export BERTH_BIN="$work/bin" BERTH_CLI="$work/bin/berth"
+	export BERTH_HOST="unix://$work/s.sock" BERTH_PIDFILE="$work/berthd.pid"
+	echo "building into $BERTH_BIN ..." >&2
+	go build -trimpath -o "$BERTH_BIN/berthd" ./cmd/berthd
+	go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
+	printf '{"bridge":"%s","iptables-chain-prefix":"%s","bip":"%s"}\n' "$1" "$2" "$3" >"$work/daemon.json"
+	"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
+		--config-file "$work/daemon.json" --pidfile "$BERTH_PIDFILE" >"$work/berthd.log" 2>&1 &
+	berthd_pid=$!
+	for _ in $(seq 100); do "$BERTH_CLI" version >/dev/null 2>&1 && break; sleep 0.1; done
+	"$BERTH_CLI" version >/dev/null || { echo "berthd did not come up:" >&2; tail "$work/berthd.log" >&2; exit 1; }
+}
+
+# private_cleanup — remove the private berthd's containers, stop it, unmount
+# and delete $work, and remove its bridge and chains. A script may define
+# bench_before_cleanup for its own extra processes.
+private_cleanup() {
+	set +e
+	if declare -F bench_before_cleanup >/dev/null; then bench_before_cleanup; fi
+	if [ -n "${berthd_pid:-}" ] && kill -0 "$berthd_pid" 2>/dev/null; then
+		local ids
+		ids="$("$BERTH_CLI" ps -aq)"
+		[ -z "$ids" ] || "$BERTH_CLI" rm -f $ids >/dev/null 2>&1
+		kill -TERM "$berthd_pid"
+		for _ in $(seq 100); do kill -0 "$berthd_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$berthd_pid" 2>/dev/null
+	fi
+	awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+		while read -r m; do umount -l "$m" 2>/dev/null; done
+	rm -rf "$work"
+	[ -z "${BENCH_BRIDGE:-}" ] || bench/netclean.sh "$BENCH_CHAINS" "$BENCH_BRIDGE"
+}

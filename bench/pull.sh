@@ -66,34 +66,10 @@ apt_install docker-registry
 need_hyperfine
 
 work="$(mktemp -d /tmp/bb-XXXXXX)"
-export BERTH_BIN="$work/bin"
-export BERTH_HOST="unix://$work/s.sock"
-BERTH_CLI="$BERTH_BIN/berth"
-pid="" regpid=""
-cleanup() {
-	set +e
-	[ -n "$regpid" ] && kill -TERM "$regpid" 2>/dev/null && wait "$regpid" 2>/dev/null
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		kill -TERM "$pid"
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m"; done
-	rm -rf "$work"
-	"$(dirname "$0")/netclean.sh" BBENCH bbench0
-}
-trap cleanup EXIT
-
-echo "bench: building berthd and berth into $BERTH_BIN ..." >&2
-go build -trimpath -o "$BERTH_BIN/" ./cmd/berthd ./cmd/berth ./cmd/berth-monitor
-# Its own bridge, chains and subnet: never touch a system berthd's network.
-echo '{"bridge":"bbench0","iptables-chain-prefix":"BBENCH","bip":"10.229.0.1/24"}' >"$work/daemon.json"
-"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
-	--config-file "$work/daemon.json" \
-	--pidfile "$work/berthd.pid" >"$work/berthd.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do "$BERTH_CLI" version >/dev/null 2>&1 && break; sleep 0.1; done
-"$BERTH_CLI" version >/dev/null || { echo "berthd did not come up:" >&2; tail "$work/berthd.log" >&2; exit 1; }
+regpid=""
+bench_before_cleanup() { [ -z "$regpid" ] || { kill -TERM "$regpid" 2>/dev/null; wait "$regpid" 2>/dev/null; }; }
+trap private_cleanup EXIT
+private_berthd bpull0 BPULL 10.226.0.1/24
 
 # A free loopback port for the registry.
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"

@@ -11,42 +11,11 @@ export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 [ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: run as root" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/bb-XXXXXX)"
-export BERTH_BIN="$work/bin"
-export BERTH_CLI="$BERTH_BIN/berth"
-export BERTH_PIDFILE="$work/berthd.pid"
-export BERTH_HOST="unix://$work/s.sock"
-pid=""
-
-cleanup() {
-	set +e
-	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-		ids="$("$BERTH_CLI" ps -aq)"
-		[ -z "$ids" ] || "$BERTH_CLI" rm -f $ids >/dev/null 2>&1
-		kill -TERM "$pid"
-		for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$pid" 2>/dev/null
-	fi
-	awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-		while read -r m; do umount -l "$m" 2>/dev/null; done
-	rm -rf "$work"
-	"$(dirname "$0")/netclean.sh" BBENCH bbench0
-}
-trap cleanup EXIT
-
-echo "building into $BERTH_BIN ..." >&2
-go build -trimpath -o "$BERTH_BIN/berthd" ./cmd/berthd
-go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
-scripts/mkbusybox.sh "$work/busybox.tar"
-
+source bench/lib.sh
+trap private_cleanup EXIT
 # Its own bridge, chains and subnet: never touch a system berthd's network.
-echo '{"bridge":"bbench0","iptables-chain-prefix":"BBENCH","bip":"10.229.0.1/24"}' >"$work/daemon.json"
-"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
-	--config-file "$work/daemon.json" \
-	--pidfile "$BERTH_PIDFILE" >"$work/berthd.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do "$BERTH_CLI" version >/dev/null 2>&1 && break; sleep 0.1; done
-"$BERTH_CLI" version >/dev/null || { echo "berthd did not come up:" >&2; tail "$work/berthd.log" >&2; exit 1; }
+private_berthd bbench0 BBENCH 10.229.0.1/24
+scripts/mkbusybox.sh "$work/busybox.tar"
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 
 engines=(berth)
