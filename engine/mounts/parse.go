@@ -441,33 +441,31 @@ func Parse(binds []string, ms []mount.Mount, tmpfs map[string]string, imageVolum
 			byDest[m.Destination] = &mm
 		}
 	}
-	for _, raw := range binds {
-		mp, err := parseBind(raw)
+	// addExplicit takes one -v or --mount mount point: a parse error is a
+	// 400 unless it already has a kind; two on one destination conflict.
+	addExplicit := func(mp *MountPoint, err error) error {
 		if err != nil {
 			if errdefs.KindOf(err) != errdefs.KindUnknown {
-				return nil, err
+				return err
 			}
-			return nil, errdefs.Invalid("%v", err)
+			return errdefs.Invalid("%v", err)
 		}
 		if explicit[mp.Destination] {
-			return nil, errdefs.Invalid("Duplicate mount point: %s", mp.Destination)
+			return errdefs.Invalid("Duplicate mount point: %s", mp.Destination)
 		}
 		explicit[mp.Destination] = true
 		byDest[mp.Destination] = mp
+		return nil
+	}
+	for _, raw := range binds {
+		if err := addExplicit(parseBind(raw)); err != nil {
+			return nil, err
+		}
 	}
 	for _, m := range ms {
-		mp, err := parseMount(m)
-		if err != nil {
-			if errdefs.KindOf(err) != errdefs.KindUnknown {
-				return nil, err
-			}
-			return nil, errdefs.Invalid("%v", err)
+		if err := addExplicit(parseMount(m)); err != nil {
+			return nil, err
 		}
-		if explicit[mp.Destination] {
-			return nil, errdefs.Invalid("Duplicate mount point: %s", mp.Destination)
-		}
-		explicit[mp.Destination] = true
-		byDest[mp.Destination] = mp
 	}
 	for dst, opts := range tmpfs {
 		if err := validateDestination(dst); err != nil {
