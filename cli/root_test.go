@@ -6,10 +6,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/berth-dev/berth/cli/internal/clitest"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,16 +29,7 @@ type fakeDaemon struct {
 
 func newFakeDaemon(t *testing.T) *fakeDaemon {
 	d := &fakeDaemon{t: t, images: map[string]bool{}}
-	sock := filepath.Join(t.TempDir(), "berth.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(d.serve))
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
-	d.host = "unix://" + sock
+	d.host = clitest.ServeUnix(t, http.HandlerFunc(d.serve))
 	return d
 }
 

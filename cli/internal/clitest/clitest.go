@@ -42,17 +42,24 @@ type FakeDaemon struct {
 func NewFakeDaemon(t *testing.T, routes map[string]http.HandlerFunc) *FakeDaemon {
 	t.Helper()
 	d := &FakeDaemon{routes: routes}
+	d.Host = ServeUnix(t, http.HandlerFunc(d.serve))
+	return d
+}
+
+// ServeUnix serves h on a unix socket in the test's temp dir for the
+// test's lifetime and returns its unix:// address.
+func ServeUnix(t *testing.T, h http.Handler) string {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "berth.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(d.serve))
+	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = l
 	srv.Start()
 	t.Cleanup(srv.Close)
-	d.Host = "unix://" + sock
-	return d
+	return "unix://" + sock
 }
 
 func (d *FakeDaemon) serve(w http.ResponseWriter, r *http.Request) {
