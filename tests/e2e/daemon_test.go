@@ -59,19 +59,7 @@ var (
 // stops it, checks it leaked nothing and removes its roots when t ends.
 func startDaemon(t *testing.T) *Daemon {
 	t.Helper()
-	requireEnv(t)
-	d, err := newDaemon()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("berthd log (%s), last lines:\n%s", d.LogPath, d.LogTail(40))
-		}
-		for _, l := range d.Close() {
-			t.Errorf("leak: %s", l)
-		}
-	})
+	d := newStoppedDaemon(t)
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
