@@ -8,7 +8,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -250,8 +249,6 @@ func filtersValue(r *http.Request) (map[string][]string, error) {
 func errUnsupported(what string) error {
 	return errdefs.NotImplemented("%s is not supported by this version of berthd", what)
 }
-
-var _ = fmt.Sprintf
 
 // writeJSONBody writes v after the headers were already sent.
 func writeJSONBody(w http.ResponseWriter, v any) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"strconv"
 
 	"github.com/berth-dev/berth/engine/archive"
 	"github.com/berth-dev/berth/engine/archive/securefs"
@@ -90,5 +89,3 @@ func (s *Service) ArchivePut(ctx context.Context, ref, path string, r io.Reader,
 		return archive.CopyInWithOptions(ctx, rootfs, mps, path, r, opts)
 	})
 }
-
-var _ = strconv.Itoa

@@ -1,12 +1,9 @@
 package containers
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"net"
 	"strings"
 	"sync"
 
@@ -283,7 +280,3 @@ func (s *Service) Resize(ctx context.Context, ref string, height, width uint16) 
 	}
 	return monitor.Resize(ctx, s.stateDir(id), height, width)
 }
-
-var _ = bytes.MinRead
-var _ = fmt.Sprint
-var _ net.Conn

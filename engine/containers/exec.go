@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -444,5 +443,3 @@ func (s *Service) execProcess(c *Container, x *execEntry, tty bool) (*specs.Proc
 	p.Rlimits = nil
 	return p, nil
 }
-
-var _ = errors.New

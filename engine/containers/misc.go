@@ -1,7 +1,6 @@
 package containers
 
 import (
-	"bytes"
 	"context"
 	"os/exec"
 	"strconv"
@@ -213,5 +212,3 @@ func labelsMatch(labels map[string]string, want, notWant []string) bool {
 	}
 	return true
 }
-
-var _ = bytes.MinRead

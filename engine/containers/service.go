@@ -229,8 +229,6 @@ func (s *Service) runtimeOf(c *Container) (*runtime.Runtime, error) {
 	return s.runtimes.Get(c.Runtime)
 }
 
-var _ = container.Config{}
-
 // emit records a container event with Docker's attributes (image, name,
 // labels, plus extra).
 func (s *Service) emit(c *Container, action evtypes.Action, extra map[string]string) {

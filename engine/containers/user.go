@@ -2,7 +2,6 @@ package containers
 
 import (
 	"bufio"
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -129,5 +128,3 @@ func readColonFile(root *os.Root, name string) [][]string {
 	}
 	return out
 }
-
-var _ = fmt.Sprint

@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"errors"
 	"io"
 	"io/fs"
 	"os"
@@ -152,5 +151,3 @@ func (s *Service) Export(ctx context.Context, containerID string, w io.Writer) e
 	}
 	return archive.WriteTar(ctx, w, merged, archive.TarOptions{})
 }
-
-var _ = errors.New

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -255,8 +254,5 @@ func digests(ds []string) []digestT {
 	}
 	return out
 }
-
-var _ = strings.TrimSpace
-var _ = fmt.Sprint
 
 func removeTemp(dir string) { _ = os.RemoveAll(dir) }

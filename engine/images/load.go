@@ -3,8 +3,6 @@ package images
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path"
@@ -250,6 +248,3 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 	l.s.emit("load", img.ID, img.ID, img.ID)
 	return nil
 }
-
-var _ = errors.New
-var _ = fmt.Sprint

@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/miekg/dns"
@@ -202,5 +201,3 @@ func fromReverse(name string) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(p[3] + "." + p[2] + "." + p[1] + "." + p[0])
 	return a, err == nil
 }
-
-var _ atomic.Pointer[dnsTable]

@@ -6,7 +6,6 @@ import (
 	"golang.org/x/sys/unix"
 	"os"
 
-	"github.com/berth-dev/berth/engine/network/iptables"
 	"github.com/vishvananda/netns"
 )
 
@@ -133,5 +132,3 @@ func (s *Service) settle() { s.bg.Wait() }
 func (s *Service) RemoveAllRules(ctx context.Context) error {
 	return s.chains.RemoveAll(ctx)
 }
-
-var _ = iptables.Chains{}
