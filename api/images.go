@@ -441,7 +441,7 @@ func (s *Server) imageInspect(w http.ResponseWriter, r *http.Request, name strin
 		}
 	}
 	resp.GraphDriver = gd
-	return writeJSON(w, http.StatusOK, resp)
+	return writeJSON(w, http.StatusOK, legacyImageInspect(&resp, img.Parent, RequestVersion(r)))
 }
 
 func (s *Server) imageHistory(w http.ResponseWriter, r *http.Request, name string) error {

@@ -1,8 +1,11 @@
 package api
 
 import (
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/storage"
 )
 
 // inspectResponse is a container's inspect in the API 1.47 shape: newer
@@ -64,5 +67,103 @@ func legacyInspect(c *container.InspectResponse) *inspectResponse {
 		l.MacAddress = ep.MacAddress.String()
 	}
 	out.NetworkSettings = l
+	return out
+}
+
+// imageInspect147 is an image's inspect in the API 1.47 shape: every key
+// dockerd sends is present, null when unset (docker-py indexes them), and
+// Container/ContainerConfig only for clients older than 1.45, as dockerd.
+type imageInspect147 struct {
+	ID              string `json:"Id"`
+	RepoTags        []string
+	RepoDigests     []string
+	Parent          string
+	Comment         string
+	Created         string
+	Container       *string           `json:",omitempty"`
+	ContainerConfig *imageConfig147   `json:",omitempty"`
+	DockerVersion   string
+	Author          string
+	Config          *imageConfig147
+	Architecture    string
+	Variant         string `json:",omitempty"`
+	Os              string
+	OsVersion       string `json:",omitempty"`
+	Size            int64
+	VirtualSize     *int64 `json:",omitempty"`
+	GraphDriver     *storage.DriverData
+	RootFS          image.RootFS
+	Metadata        image.Metadata
+}
+
+// imageConfig147 is container.Config as API 1.47 encodes an image's
+// config: OnBuild is not omitted there.
+type imageConfig147 struct {
+	Hostname        string
+	Domainname      string
+	User            string
+	AttachStdin     bool
+	AttachStdout    bool
+	AttachStderr    bool
+	ExposedPorts    map[string]struct{} `json:",omitempty"`
+	Tty             bool
+	OpenStdin       bool
+	StdinOnce       bool
+	Env             []string
+	Cmd             []string
+	Healthcheck     any  `json:",omitempty"`
+	ArgsEscaped     bool `json:",omitempty"`
+	Image           string
+	Volumes         map[string]struct{}
+	WorkingDir      string
+	Entrypoint      []string
+	OnBuild         []string
+	Labels          map[string]string
+	StopSignal      string   `json:",omitempty"`
+	Shell           []string `json:",omitempty"`
+}
+
+func imageConfigOf(c *dockerspec.DockerOCIImageConfig) *imageConfig147 {
+	out := &imageConfig147{
+		User: c.User, Env: c.Env, Cmd: c.Cmd, ArgsEscaped: c.ArgsEscaped, Volumes: c.Volumes,
+		WorkingDir: c.WorkingDir, Entrypoint: c.Entrypoint, OnBuild: c.OnBuild, Labels: c.Labels,
+		StopSignal: c.StopSignal, Shell: c.Shell,
+	}
+	if len(c.ExposedPorts) > 0 {
+		out.ExposedPorts = c.ExposedPorts
+	}
+	if c.Healthcheck != nil {
+		out.Healthcheck = c.Healthcheck
+	}
+	return out
+}
+
+// legacyImageInspect renders resp for the client's API version.
+func legacyImageInspect(resp *image.InspectResponse, parent, version string) *imageInspect147 {
+	out := &imageInspect147{
+		ID: resp.ID, RepoTags: resp.RepoTags, RepoDigests: resp.RepoDigests, Parent: parent,
+		Comment: resp.Comment, Created: resp.Created, Author: resp.Author,
+		Architecture: resp.Architecture, Variant: resp.Variant, Os: resp.Os, OsVersion: resp.OsVersion,
+		Size: resp.Size, GraphDriver: resp.GraphDriver, RootFS: resp.RootFS, Metadata: resp.Metadata,
+		Config: &imageConfig147{},
+	}
+	if out.RepoTags == nil {
+		out.RepoTags = []string{}
+	}
+	if out.RepoDigests == nil {
+		out.RepoDigests = []string{}
+	}
+	if resp.Config != nil {
+		out.Config = imageConfigOf(resp.Config)
+	}
+	if compareVersions(version, "1.45") < 0 {
+		empty := ""
+		out.Container = &empty
+		out.ContainerConfig = &imageConfig147{}
+	}
+	if compareVersions(version, "1.44") < 0 {
+		size := resp.Size
+		out.VirtualSize = &size
+	}
 	return out
 }

@@ -48,6 +48,8 @@ type Daemon struct {
 	builder    *build.Service
 	servers    []*http.Server
 	started    time.Time
+	// engineID is /info's ID, stable across restarts (engineid.go).
+	engineID string
 	// reqCtx is the parent of every request's context; cancelling it ends
 	// long-running requests (events, logs -f, wait) at shutdown.
 	reqCtx    context.Context
@@ -127,6 +129,11 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	os.Chmod(cfg.DataRoot, 0o701)
+	id, err := loadOrCreateEngineID(cfg.DataRoot)
+	if err != nil {
+		return fmt.Errorf("engine ID: %w", err)
+	}
+	d.engineID = id
 	if err := os.MkdirAll(cfg.ExecRoot, 0o700); err != nil {
 		return err
 	}

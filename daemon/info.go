@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/registry"
+	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 	"golang.org/x/sys/unix"
 )
@@ -90,7 +91,7 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		warnings = append(warnings, "NOTE: "+n)
 	}
 	info := &system.Info{
-		ID:                 hostname,
+		ID:                 d.engineID,
 		Containers:         running + paused + stopped,
 		ContainersRunning:  running,
 		ContainersPaused:   paused,
@@ -131,6 +132,13 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		RegistryConfig:     registryConfig(d.cfg),
 		NEventsListener:    d.events.Count(),
 		Warnings:           warnings,
+		// No plugins and no swarm: Docker says so with empty lists and
+		// "inactive", which clients read without a nil check.
+		Plugins: system.PluginsInfo{
+			Volume: []string{"local"}, Network: []string{"bridge", "host", "null"},
+			Authorization: []string{}, Log: []string{"json-file"},
+		},
+		Swarm: swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 	}
 	return info, nil
 }

@@ -194,9 +194,14 @@ func (s *Service) resolveNetworkMode(ctx context.Context, hc *container.HostConf
 		return nil
 	}
 	if s.net == nil {
-		return errdefs.NotFound("network %s not found", mode)
+		return errdefs.Invalid("network %s not found", mode)
 	}
 	if _, err := s.net.Inspect(ctx, mode, false); err != nil {
+		// Not a 404: clients (the docker CLI first) read a 404 from create
+		// as "no such image" and go pulling it.
+		if errdefs.KindOf(err) == errdefs.KindNotFound {
+			return errdefs.Invalid("network %s not found", mode)
+		}
 		return err
 	}
 	return nil
