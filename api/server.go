@@ -60,6 +60,8 @@ func New(b Backends, log *slog.Logger) *Server {
 	s.volumeRoutes()
 	s.archiveRoutes()
 	s.buildRoutes(b.Build)
+	s.swarmRoutes()
+	s.pluginRoutes()
 	return s
 }
 
