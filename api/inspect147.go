@@ -80,8 +80,8 @@ type imageInspect147 struct {
 	Parent          string
 	Comment         string
 	Created         string
-	Container       *string           `json:",omitempty"`
-	ContainerConfig *imageConfig147   `json:",omitempty"`
+	Container       *string         `json:",omitempty"`
+	ContainerConfig *imageConfig147 `json:",omitempty"`
 	DockerVersion   string
 	Author          string
 	Config          *imageConfig147
@@ -99,28 +99,28 @@ type imageInspect147 struct {
 // imageConfig147 is container.Config as API 1.47 encodes an image's
 // config: OnBuild is not omitted there.
 type imageConfig147 struct {
-	Hostname        string
-	Domainname      string
-	User            string
-	AttachStdin     bool
-	AttachStdout    bool
-	AttachStderr    bool
-	ExposedPorts    map[string]struct{} `json:",omitempty"`
-	Tty             bool
-	OpenStdin       bool
-	StdinOnce       bool
-	Env             []string
-	Cmd             []string
-	Healthcheck     any  `json:",omitempty"`
-	ArgsEscaped     bool `json:",omitempty"`
-	Image           string
-	Volumes         map[string]struct{}
-	WorkingDir      string
-	Entrypoint      []string
-	OnBuild         []string
-	Labels          map[string]string
-	StopSignal      string   `json:",omitempty"`
-	Shell           []string `json:",omitempty"`
+	Hostname     string
+	Domainname   string
+	User         string
+	AttachStdin  bool
+	AttachStdout bool
+	AttachStderr bool
+	ExposedPorts map[string]struct{} `json:",omitempty"`
+	Tty          bool
+	OpenStdin    bool
+	StdinOnce    bool
+	Env          []string
+	Cmd          []string
+	Healthcheck  any  `json:",omitempty"`
+	ArgsEscaped  bool `json:",omitempty"`
+	Image        string
+	Volumes      map[string]struct{}
+	WorkingDir   string
+	Entrypoint   []string
+	OnBuild      []string
+	Labels       map[string]string
+	StopSignal   string   `json:",omitempty"`
+	Shell        []string `json:",omitempty"`
 }
 
 func imageConfigOf(c *dockerspec.DockerOCIImageConfig) *imageConfig147 {

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"reflect"
 	"sort"
@@ -63,6 +64,19 @@ type Config struct {
 	// AllowPlainTCP accepts serving the API without TLS on a non-loopback
 	// address. Anyone who reaches it is root on this host.
 	AllowPlainTCP bool `json:"allow-plain-tcp,omitempty"`
+	// HostGatewayIP is what "host-gateway" in --add-host stands for
+	// (default: the default bridge's gateway address).
+	HostGatewayIP string `json:"host-gateway-ip,omitempty"`
+}
+
+// Validate checks values a type alone does not, naming the key.
+func (c *Config) Validate() error {
+	if c.HostGatewayIP != "" {
+		if _, err := netip.ParseAddr(c.HostGatewayIP); err != nil {
+			return fmt.Errorf("invalid host-gateway-ip %q: not an IP address", c.HostGatewayIP)
+		}
+	}
+	return nil
 }
 
 // TLSDir is where `berthd certs` writes the server's files by default.

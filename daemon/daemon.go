@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -185,6 +186,10 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	mounts.ProtectPaths(cfg.DataRoot, cfg.ExecRoot)
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	hostGatewayIP, _ := netip.ParseAddr(cfg.HostGatewayIP)
 	netCfg, err := networkConfig(cfg)
 	if err != nil {
 		return err
@@ -197,6 +202,7 @@ func (d *Daemon) setup() error {
 		Events:   d.events,
 		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: monitorPath, InitPath: initPath,
 		LogMaxSize: logMax, LogMaxFiles: logFiles, CgroupParent: cfg.CgroupParent,
+		HostGatewayIP: hostGatewayIP,
 	}, db, d.images, d.runtimes, d.networks, d.volumes, d.log)
 	if err != nil {
 		return err

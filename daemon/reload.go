@@ -76,6 +76,7 @@ func (d *Daemon) reload(next *Config) {
 		{"group", cur.Group, next.Group}, {"bip", cur.Bip, next.Bip},
 		{"default-address-pools", cur.DefaultAddressPools, next.DefaultAddressPools},
 		{"runtimes", cur.Runtimes, next.Runtimes}, {"cgroup-parent", cur.CgroupParent, next.CgroupParent},
+		{"host-gateway-ip", cur.HostGatewayIP, next.HostGatewayIP},
 	} {
 		if !reflect.DeepEqual(k.a, k.b) {
 			needRestart = append(needRestart, k.name)

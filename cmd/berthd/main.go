@@ -67,6 +67,7 @@ func main() {
 	f.BoolVar(&o.liveRestore, "live-restore", true, "Keep containers running while the daemon is down")
 	f.StringSliceVar(&o.cfg.InsecureRegistries, "insecure-registry", nil, "Enable insecure registry communication")
 	f.StringSliceVar(&o.cfg.RegistryMirrors, "registry-mirror", nil, "Preferred registry mirror")
+	f.StringVar(&o.cfg.HostGatewayIP, "host-gateway-ip", "", `IP address that the special "host-gateway" string in --add-host resolves to (default: the default bridge's gateway)`)
 	f.BoolVar(&o.validate, "validate", false, "Validate daemon configuration and exit")
 	f.BoolVarP(&o.version, "version", "v", false, "Print version information and quit")
 	cmd.AddCommand(certsCommand())
@@ -100,6 +101,7 @@ var flagKeys = map[string]struct {
 	"live-restore":      {"live-restore", func(d *daemon.Config, o *flagOpts) { d.LiveRestore = &o.liveRestore }},
 	"insecure-registry": {"insecure-registries", func(d *daemon.Config, o *flagOpts) { d.InsecureRegistries = o.cfg.InsecureRegistries }},
 	"registry-mirror":   {"registry-mirrors", func(d *daemon.Config, o *flagOpts) { d.RegistryMirrors = o.cfg.RegistryMirrors }},
+	"host-gateway-ip":   {"host-gateway-ip", func(d *daemon.Config, o *flagOpts) { d.HostGatewayIP = o.cfg.HostGatewayIP }},
 }
 
 // loadConfig reads the config file and overlays the flags that were set;
@@ -124,6 +126,9 @@ func loadConfig(flags *pflag.FlagSet, o *flagOpts) (*daemon.Config, error) {
 			k.apply(&cfg, o)
 		}
 	})
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	return &cfg, nil
 }
 

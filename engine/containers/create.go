@@ -143,7 +143,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		s.images.RemoveRootfs(context.Background(), id)
 		os.RemoveAll(dir)
 	}
-	if err := writeHostFiles(&c, nil); err != nil {
+	if err := writeHostFiles(&c, nil, s.hostGateway()); err != nil {
 		cleanup()
 		return "", nil, err
 	}

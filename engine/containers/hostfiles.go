@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	netpkg "github.com/berth-dev/berth/engine/network"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
+
+	netpkg "github.com/berth-dev/berth/engine/network"
+	"github.com/berth-dev/berth/internal/errdefs"
 )
 
 // Paths of the files berthd bind-mounts over the container's /etc.
@@ -19,7 +21,7 @@ func resolvConfPath(c *Container) string { return filepath.Join(c.Dir, "resolv.c
 // writeHostFiles writes /etc/hostname, /etc/hosts and /etc/resolv.conf for a
 // container, as Docker does for its network mode; att (nil before the first
 // start) adds the container's addresses and the embedded DNS server.
-func writeHostFiles(c *Container, att *netpkg.Attachment) error {
+func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr) error {
 	cfg, hc := c.Config, c.HostConfig
 	hostname := cfg.Hostname
 	if cfg.Domainname != "" {
@@ -43,13 +45,17 @@ func writeHostFiles(c *Container, att *netpkg.Attachment) error {
 		}
 	}
 	for _, h := range hc.ExtraHosts {
-		name, ip, ok := strings.Cut(h, ":")
-		if !ok {
-			name, ip, ok = strings.Cut(h, "=")
+		name, ip, err := parseExtraHost(h)
+		if err != nil {
+			return errdefs.Invalid("%s", err.Error())
 		}
-		if ok {
-			fmt.Fprintf(&hosts, "%s\t%s\n", ip, name)
+		if ip == hostGatewayName {
+			if !hostGateway.IsValid() {
+				return errdefs.Invalid("unable to derive the IP value for host-gateway")
+			}
+			ip = hostGateway.String()
 		}
+		fmt.Fprintf(&hosts, "%s\t%s\n", ip, name)
 	}
 	if err := writeFileAtomic(hostsPath(c), hosts.Bytes(), 0o644); err != nil {
 		return err
@@ -59,6 +65,31 @@ func writeHostFiles(c *Container, att *netpkg.Attachment) error {
 		embedded = att.Nameservers
 	}
 	return writeFileAtomic(resolvConfPath(c), resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host", embedded), 0o644)
+}
+
+// hostGatewayName in --add-host stands for the host's address as seen
+// from containers (the default bridge's gateway or host-gateway-ip).
+const hostGatewayName = "host-gateway"
+
+// parseExtraHost splits an --add-host entry, "name:ip" or "name=ip" (the
+// docker CLI sends the latter for IPv6 addresses), and checks the address,
+// as dockerd does at create.
+func parseExtraHost(h string) (name, ip string, err error) {
+	name, ip, ok := strings.Cut(h, "=")
+	if !ok {
+		name, ip, ok = strings.Cut(h, ":")
+	}
+	if !ok || name == "" {
+		return "", "", fmt.Errorf("bad format for add-host: %q", h)
+	}
+	if ip == hostGatewayName {
+		return name, ip, nil
+	}
+	ip = strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]")
+	if _, err := netip.ParseAddr(ip); err != nil {
+		return "", "", fmt.Errorf("invalid IP address in add-host: %q", ip)
+	}
+	return name, ip, nil
 }
 
 // resolvConf builds the container's resolv.conf from the host's, dropping

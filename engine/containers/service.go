@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
@@ -53,6 +54,10 @@ type Config struct {
 	LogMaxFiles int
 	// CgroupParent for every container ("/berth").
 	CgroupParent string
+	// HostGatewayIP is daemon.json host-gateway-ip: the address
+	// "host-gateway" stands for in --add-host. Zero: the default bridge's
+	// gateway.
+	HostGatewayIP netip.Addr
 	// Events receives container events (may be nil).
 	Events *events.Service
 }
@@ -106,6 +111,17 @@ func New(cfg Config, db *store.DB, imgs ImageService, rts *runtime.Set, nets *ne
 		return nil, err
 	}
 	return s, nil
+}
+
+// hostGateway is the address "host-gateway" in --add-host stands for.
+func (s *Service) hostGateway() netip.Addr {
+	if s.cfg.HostGatewayIP.IsValid() {
+		return s.cfg.HostGatewayIP
+	}
+	if s.net != nil {
+		return s.net.DefaultGateway()
+	}
+	return netip.Addr{}
 }
 
 // SetLogDefaults changes the json-file max-size and max-file defaults for

@@ -126,7 +126,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 			s.net.Disconnect(context.Background(), c.ID)
 			return failMounts(err)
 		}
-		if err := writeHostFiles(c, att); err != nil {
+		if err := writeHostFiles(c, att, s.hostGateway()); err != nil {
 			return fail(err)
 		}
 	}

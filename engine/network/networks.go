@@ -477,3 +477,17 @@ func parseUntil(v string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("want a timestamp, Unix time or duration")
 }
+
+// DefaultGateway is the default bridge network's gateway address: what
+// "host-gateway" in --add-host stands for unless daemon.json sets
+// host-gateway-ip. The zero Addr when there is no default bridge.
+func (s *Service) DefaultGateway() netip.Addr {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, n := range s.nets {
+		if n.rec.Predefined && n.rec.Name == "bridge" {
+			return n.rec.Gateway
+		}
+	}
+	return netip.Addr{}
+}
