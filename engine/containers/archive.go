@@ -7,7 +7,9 @@ import (
 
 	"github.com/berth-dev/berth/engine/archive"
 	"github.com/berth-dev/berth/engine/archive/securefs"
+	imgarchive "github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/mounts"
+	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
 )
 
@@ -76,8 +78,17 @@ func (s *Service) ArchiveGet(ctx context.Context, ref, path string, w io.Writer)
 // ArchivePut extracts a tar into a folder of the container (docker cp in).
 // With copyUIDGID and a container user, entries are owned by that user, as
 // Docker's `cp -a` does.
+//
+// The tar may be compressed (gzip, bzip2, xz or zstd, told by its magic
+// bytes, as dockerd accepts it); the uncompressed stream is capped at the
+// extractor's content cap.
 func (s *Service) ArchivePut(ctx context.Context, ref, path string, r io.Reader, noOverwriteDirNonDir, copyUIDGID bool) error {
 	return s.withRootfs(ctx, ref, func(c *Container, rootfs string, mps []mounts.MountPoint) error {
+		rd, _, err := imgarchive.DecompressLimited(r, securefs.DefaultMaxBytes)
+		if err != nil {
+			return errdefs.Invalid("%s", err.Error())
+		}
+		defer rd.Close()
 		opts := archive.CopyInOptions{NoOverwriteDirNonDir: noOverwriteDirNonDir, ReadOnlyRootfs: c.HostConfig.ReadonlyRootfs}
 		if copyUIDGID && c.Config.User != "" {
 			u, err := resolveUser(rootfs, c.Config.User, nil)
@@ -86,6 +97,6 @@ func (s *Service) ArchivePut(ctx context.Context, ref, path string, r io.Reader,
 			}
 			opts.Chown = &securefs.IDPair{UID: int(u.UID), GID: int(u.GID)}
 		}
-		return archive.CopyInWithOptions(ctx, rootfs, mps, path, r, opts)
+		return archive.CopyInWithOptions(ctx, rootfs, mps, path, rd, opts)
 	})
 }

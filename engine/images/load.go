@@ -31,7 +31,7 @@ func (s *Service) Load(ctx context.Context, r io.Reader, progress ProgressFunc) 
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	rd, _, err := archive.Decompress(r)
+	rd, _, err := archive.DecompressLimited(r, 0)
 	if err != nil {
 		return errdefs.Invalid("%s", err.Error())
 	}

@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
 	"encoding/json"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -152,5 +155,86 @@ func TestInfoAndImageInspectShape(t *testing.T) {
 	}
 	if out := d.Docker(t).Must(t, "info", "--format", "{{.ID}}"); out != id {
 		t.Errorf("docker info ID %q, want %q", out, id)
+	}
+}
+
+// compressWith runs a compression tool over data (gzip, bzip2, xz, zstd).
+func compressWith(t *testing.T, tool string, data []byte) []byte {
+	t.Helper()
+	if _, err := exec.LookPath(tool); err != nil {
+		t.Skipf("%s not installed", tool)
+	}
+	cmd := exec.Command(tool, "-c")
+	cmd.Stdin = bytes.NewReader(data)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v", tool, err)
+	}
+	return out
+}
+
+func tarOf(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for name, body := range files {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(body))
+	}
+	tw.Close()
+	return buf.Bytes()
+}
+
+// TestCompressedArchives: PUT /containers/{id}/archive (testcontainers'
+// CopyToContainer sends gzip), import and load take gzip, bzip2, xz and
+// zstd, told by their magic bytes, as dockerd does.
+func TestCompressedArchives(t *testing.T) {
+	d := sharedDaemon(t, "compat")
+	dk := d.Docker(t)
+	name := uniq("cpgz")
+	dk.Must(t, "create", "--name", name, "busybox", "true")
+	defer dk.Run(t, "rm", "-f", name)
+	tools := []string{"gzip", "bzip2", "xz", "zstd"}
+	for _, tool := range tools {
+		body := compressWith(t, tool, tarOf(t, map[string]string{"f-" + tool: "via " + tool}))
+		code, _, resp := d.API(t, "PUT", "/v1.47/containers/"+name+"/archive?path=/tmp", "application/x-tar", string(body))
+		if code != http.StatusOK {
+			t.Errorf("PUT archive %s: %d %s", tool, code, resp)
+		}
+	}
+	dst := t.TempDir()
+	for _, tool := range tools {
+		dk.Must(t, "cp", name+":/tmp/f-"+tool, dst)
+		if b, err := os.ReadFile(filepath.Join(dst, "f-"+tool)); err != nil || string(b) != "via "+tool {
+			t.Errorf("file copied in from a %s tar: %q %v", tool, b, err)
+		}
+	}
+	// Garbage that claims to be gzip is a 400, not a 500.
+	if code, _, resp := d.API(t, "PUT", "/v1.47/containers/"+name+"/archive?path=/tmp", "application/x-tar", "\x1f\x8bnot gzip at all"); code != http.StatusBadRequest {
+		t.Errorf("PUT archive with a broken gzip header: %d %s", code, resp)
+	}
+
+	root := tarOf(t, map[string]string{"hello.txt": "imported"})
+	for _, tool := range tools {
+		f := filepath.Join(t.TempDir(), "root.tar."+tool)
+		os.WriteFile(f, compressWith(t, tool, root), 0o644)
+		ref := "imp-" + tool + ":" + uniq("v")
+		dk.Must(t, "import", f, ref)
+		if out := dk.Must(t, "run", "--rm", "-v", "/bin/busybox:/bin/busybox:ro", ref, "/bin/busybox", "cat", "/hello.txt"); out != "imported" {
+			t.Errorf("import of a %s tar: got %q", tool, out)
+		}
+		dk.Must(t, "rmi", ref)
+	}
+
+	saved := filepath.Join(t.TempDir(), "busybox.tar")
+	dk.Must(t, "save", "-o", saved, "busybox")
+	raw, err := os.ReadFile(saved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gz := filepath.Join(t.TempDir(), "busybox.tar.gz")
+	os.WriteFile(gz, compressWith(t, "gzip", raw), 0o644)
+	if out := dk.Must(t, "load", "-i", gz); !strings.Contains(out, "busybox") {
+		t.Errorf("load of a gzip'd save: %q", out)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
 )
 
 // Compression is the compression of a stream, detected by its magic bytes.
@@ -57,7 +58,7 @@ func Detect(head []byte) Compression {
 }
 
 // Decompress returns the uncompressed form of r, whatever its compression
-// (plain tar, gzip, zstd or bzip2). Close releases the decoder; it does not
+// (plain tar, gzip, zstd, bzip2 or xz). Close releases the decoder; it does not
 // close r.
 func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
@@ -82,7 +83,52 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	case Bzip2:
 		return io.NopCloser(bzip2.NewReader(br)), c, nil
 	case Xz:
-		return nil, c, errors.New("xz-compressed archives are not supported: recompress with gzip or zstd")
+		xr, err := xz.NewReader(br)
+		if err != nil {
+			return nil, c, fmt.Errorf("invalid xz stream: %w", err)
+		}
+		return io.NopCloser(xr), c, nil
 	}
 	return io.NopCloser(br), c, nil
 }
+
+// DecompressLimited is Decompress for archives a client sends (docker cp,
+// import, load): the uncompressed stream ends with an error wrapping
+// ErrTooLarge once it passes max bytes (0: DefaultMaxSize), the cap the
+// extractors apply, so a small compressed bomb cannot run longer than a
+// plain tar could.
+func DecompressLimited(r io.Reader, max int64) (io.ReadCloser, Compression, error) {
+	rc, c, err := Decompress(r)
+	if err != nil {
+		return nil, c, err
+	}
+	if max <= 0 {
+		max = DefaultMaxSize
+	}
+	return &limitedReader{rc: rc, left: max, max: max}, c, nil
+}
+
+type limitedReader struct {
+	rc        io.ReadCloser
+	left, max int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more tells a stream of exactly max bytes from a longer one.
+		var one [1]byte
+		n, err := l.rc.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: more than %d bytes uncompressed", ErrTooLarge, l.max)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.rc.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func (l *limitedReader) Close() error { return l.rc.Close() }
