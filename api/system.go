@@ -80,12 +80,11 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for k := range filters {
-		switch k {
-		case "type", "event", "container", "image", "network", "volume", "label", "daemon", "scope":
-		default:
-			return errdefs.Invalid("invalid filter '%s'", k)
-		}
+	if err := evengine.ValidateFilters(filters); err != nil {
+		return err
+	}
+	if !since.IsZero() && !until.IsZero() && since.After(until) {
+		return errdefs.Invalid("`since` time (%s) cannot be after `until` time (%s)", r.URL.Query().Get("since"), r.URL.Query().Get("until"))
 	}
 	past, ch, cancel := s.b.Events.Subscribe(since)
 	defer cancel()
@@ -98,7 +97,7 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
 			return false
 		}
 		if evengine.Match(m, filters) {
-			if enc.Encode(m) != nil {
+			if enc.Encode(evengine.Wire147(m)) != nil {
 				return false
 			}
 		}

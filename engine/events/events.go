@@ -5,10 +5,12 @@
 package events
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/events"
 )
 
@@ -83,42 +85,69 @@ func (s *Service) Count() int {
 	return len(s.subs)
 }
 
-// Match applies Docker's event filters: type, event (action), container,
-// image, network, volume, label; values of one key are ORed, keys ANDed.
+// FilterKeys are the filter keys dockerd's /events accepts.
+var FilterKeys = []string{"config", "container", "daemon", "event", "image", "label", "network", "node", "plugin", "scope", "secret", "service", "type", "volume"}
+
+// ValidateFilters refuses a filter key /events does not know, in dockerd's
+// words, so an ignored filter can never widen what a client watches.
+func ValidateFilters(f map[string][]string) error {
+	for k := range f {
+		if !slices.Contains(FilterKeys, k) {
+			return errdefs.Invalid("invalid filter '%s'", k)
+		}
+	}
+	return nil
+}
+
+// Match applies dockerd's event filters (daemon/events/filter.go): values
+// of one key are ORed, keys ANDed. type, scope and event match exactly
+// (event by prefix for health_status, exec_create and exec_start, which
+// carry a suffix); container, network, volume, daemon, plugin, node,
+// service, secret and config match the actor's ID or "name" attribute by
+// prefix, whatever the event's type, as dockerd does; image matches the
+// ID or name with or without tag; label matches "key" or "key=value".
 func Match(m events.Message, f map[string][]string) bool {
-	any := func(key string, ok func(v string) bool) bool {
+	exact := func(key, v string) bool {
 		vals := f[key]
-		if len(vals) == 0 {
+		return len(vals) == 0 || slices.Contains(vals, v)
+	}
+	fuzzy := func(key, v string) bool {
+		if exact(key, v) {
 			return true
 		}
-		for _, v := range vals {
-			if ok(v) {
+		for _, p := range f[key] {
+			if strings.HasPrefix(v, p) {
 				return true
 			}
 		}
 		return false
 	}
-	idOrName := func(v string) bool {
-		return m.Actor.ID == v || strings.HasPrefix(m.Actor.ID, v) || m.Actor.Attributes["name"] == v
+	action := string(m.Action)
+	eventOK := exact("event", action)
+	for _, v := range f["event"] {
+		if v == "health_status" || v == "exec_create" || v == "exec_start" {
+			eventOK = fuzzy("event", action)
+			break
+		}
 	}
-	if !any("type", func(v string) bool { return string(m.Type) == v }) {
+	if !eventOK || !exact("type", string(m.Type)) || !exact("scope", m.Scope) {
 		return false
 	}
-	if !any("event", func(v string) bool {
-		a := string(m.Action)
-		return a == v || strings.HasPrefix(a, v+":")
-	}) {
-		return false
-	}
-	for key, typ := range map[string]events.Type{"container": events.ContainerEventType, "network": events.NetworkEventType, "volume": events.VolumeEventType} {
-		if len(f[key]) > 0 && (m.Type != typ || !any(key, idOrName)) {
+	for _, key := range []string{"daemon", "container", "plugin", "volume", "network", "node", "service", "secret", "config"} {
+		if len(f[key]) > 0 && !fuzzy(key, m.Actor.ID) && !fuzzy(key, m.Actor.Attributes["name"]) {
 			return false
 		}
 	}
-	if len(f["image"]) > 0 && !any("image", func(v string) bool {
-		return m.Actor.Attributes["image"] == v || (m.Type == events.ImageEventType && idOrName(v))
-	}) {
-		return false
+	if len(f["image"]) > 0 {
+		nameAttr := "image"
+		if m.Type == events.ImageEventType {
+			nameAttr = "name"
+		}
+		name := m.Actor.Attributes[nameAttr]
+		id := m.Actor.ID
+		if !exact("image", id) && !exact("image", name) && !exact("image", stripTag(id)) && !exact("image", stripTag(name)) {
+			return false
+		}
 	}
 	for _, v := range f["label"] {
 		k, val, hasVal := strings.Cut(v, "=")
@@ -128,4 +157,38 @@ func Match(m events.Message, f map[string][]string) bool {
 		}
 	}
 	return true
+}
+
+// stripTag drops the tag of a reference ("busybox:1" -> "busybox"), not
+// a registry port, nor a digest.
+func stripTag(ref string) string {
+	if strings.Contains(ref, "@") {
+		return ref
+	}
+	if i := strings.LastIndex(ref, ":"); i > strings.LastIndex(ref, "/") {
+		return ref[:i]
+	}
+	return ref
+}
+
+// Message147 is an event as API 1.47 sends it: the deprecated status, id
+// and from fields (docker-py reads e['status']) beside Type, Action and
+// Actor, filled for container and image events as dockerd fills them.
+type Message147 struct {
+	Status string `json:"status,omitempty"`
+	ID     string `json:"id,omitempty"`
+	From   string `json:"from,omitempty"`
+	events.Message
+}
+
+// Wire147 converts m to the API 1.47 shape.
+func Wire147(m events.Message) Message147 {
+	out := Message147{Message: m}
+	switch m.Type {
+	case events.ContainerEventType:
+		out.ID, out.Status, out.From = m.Actor.ID, string(m.Action), m.Actor.Attributes["image"]
+	case events.ImageEventType:
+		out.ID, out.Status = m.Actor.ID, string(m.Action)
+	}
+	return out
 }

@@ -1,6 +1,8 @@
 package events
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,10 +44,12 @@ func TestMatch(t *testing.T) {
 	yes := []map[string][]string{
 		{"type": {"container"}}, {"event": {"health_status"}}, {"container": {"web"}}, {"container": {"abc"}},
 		{"image": {"busybox"}}, {"label": {"team=a"}}, {"label": {"team"}},
+		{"scope": {"local"}}, {"event": {"health_status", "die"}},
 	}
+	m.Scope = "local"
 	no := []map[string][]string{
 		{"type": {"image"}}, {"event": {"die"}}, {"container": {"db"}}, {"image": {"alpine"}},
-		{"label": {"team=b"}}, {"network": {"web"}},
+		{"label": {"team=b"}}, {"network": {"other"}}, {"scope": {"swarm"}}, {"plugin": {"x"}},
 	}
 	for _, f := range yes {
 		if !Match(m, f) {
@@ -56,5 +60,60 @@ func TestMatch(t *testing.T) {
 		if Match(m, f) {
 			t.Errorf("%v should not match", f)
 		}
+	}
+}
+
+func TestMatchDockerRules(t *testing.T) {
+	exec := events.Message{Type: events.ContainerEventType, Action: "exec_start: sh -c true", Scope: "local",
+		Actor: events.Actor{ID: "c1", Attributes: map[string]string{"name": "web", "image": "busybox:1.36", "execID": "e1"}}}
+	img := events.Message{Type: events.ImageEventType, Action: events.ActionTag, Scope: "local",
+		Actor: events.Actor{ID: "sha256:abc", Attributes: map[string]string{"name": "reg:5000/app:v1"}}}
+	for _, tc := range []struct {
+		m    events.Message
+		f    map[string][]string
+		want bool
+	}{
+		{exec, map[string][]string{"event": {"exec_start"}}, true},
+		{exec, map[string][]string{"event": {"exec_create"}}, false},
+		{exec, map[string][]string{"event": {"exec"}}, false},
+		{exec, map[string][]string{"image": {"busybox"}}, true},
+		{exec, map[string][]string{"image": {"busybox:1.36"}}, true},
+		{exec, map[string][]string{"image": {"busy"}}, false},
+		{img, map[string][]string{"image": {"reg:5000/app"}}, true},
+		{img, map[string][]string{"image": {"reg"}}, false},
+		{img, map[string][]string{"image": {"sha256:abc"}}, true},
+		{img, map[string][]string{"type": {"image"}, "event": {"tag", "untag"}}, true},
+		{img, map[string][]string{"volume": {"sha256"}}, true}, // dockerd's fuzzy name match ignores the type
+		{img, map[string][]string{"daemon": {"x"}}, false},
+	} {
+		if got := Match(tc.m, tc.f); got != tc.want {
+			t.Errorf("%s %v: %v, want %v", tc.m.Action, tc.f, got, tc.want)
+		}
+	}
+}
+
+func TestValidateFilters(t *testing.T) {
+	for _, k := range FilterKeys {
+		if err := ValidateFilters(map[string][]string{k: {"x"}}); err != nil {
+			t.Errorf("%s refused: %v", k, err)
+		}
+	}
+	if err := ValidateFilters(map[string][]string{"nosuch": {"x"}}); err == nil || err.Error() != "invalid filter 'nosuch'" {
+		t.Errorf("unknown key: %v", err)
+	}
+}
+
+func TestWire147(t *testing.T) {
+	c := Wire147(events.Message{Type: events.ContainerEventType, Action: events.ActionStart,
+		Actor: events.Actor{ID: "c1", Attributes: map[string]string{"image": "busybox"}}})
+	b, _ := json.Marshal(c)
+	for _, want := range []string{`"status":"start"`, `"id":"c1"`, `"from":"busybox"`, `"Type":"container"`, `"Action":"start"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("%s lacks %s", b, want)
+		}
+	}
+	n, _ := json.Marshal(Wire147(events.Message{Type: events.NetworkEventType, Action: events.ActionCreate, Actor: events.Actor{ID: "n1"}}))
+	if strings.Contains(string(n), `"status"`) || strings.Contains(string(n), `"id"`) {
+		t.Errorf("network event has the container-only fields: %s", n)
 	}
 }
