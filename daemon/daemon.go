@@ -185,6 +185,7 @@ func (d *Daemon) setup() error {
 	if err != nil {
 		return err
 	}
+	d.volumes.SetEvents(d.events)
 	mounts.ProtectPaths(cfg.DataRoot, cfg.ExecRoot)
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -194,6 +195,7 @@ func (d *Daemon) setup() error {
 	if err != nil {
 		return err
 	}
+	netCfg.Events = d.events
 	d.networks, err = network.New(netCfg, db, d.log)
 	if err != nil {
 		return fmt.Errorf("networking: %w", err)

@@ -1,7 +1,12 @@
 package daemon
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
+	"strconv"
+
+	evtypes "github.com/moby/moby/api/types/events"
 	"reflect"
 	"strings"
 )
@@ -82,6 +87,7 @@ func (d *Daemon) reload(next *Config) {
 			needRestart = append(needRestart, k.name)
 		}
 	}
+	d.emitReload()
 	if len(changed) == 0 {
 		d.log.Info("SIGHUP: configuration reloaded; nothing that can be reloaded changed")
 	} else {
@@ -90,4 +96,28 @@ func (d *Daemon) reload(next *Config) {
 	if len(needRestart) > 0 {
 		d.log.Warn("SIGHUP: these settings changed but only take effect when berthd restarts", "keys", strings.Join(needRestart, ", "))
 	}
+}
+
+// emitReload records dockerd's "reload" daemon event: the actor is the
+// engine ID, the attributes the reloadable settings now in force.
+func (d *Daemon) emitReload() {
+	cfg := d.cfg
+	hostname, _ := os.Hostname()
+	list := func(v []string) string {
+		b, _ := json.Marshal(nonNilStrings(v))
+		return string(b)
+	}
+	attrs := map[string]string{
+		"name":                     hostname,
+		"debug":                    strconv.FormatBool(cfg.Debug),
+		"default-runtime":          d.runtimes.Default,
+		"insecure-registries":      list(cfg.InsecureRegistries),
+		"registry-mirrors":         list(cfg.RegistryMirrors),
+		"live-restore":             strconv.FormatBool(*cfg.LiveRestore),
+		"max-concurrent-downloads": strconv.Itoa(derefInt(cfg.MaxConcurrentDownloads)),
+		"max-concurrent-uploads":   strconv.Itoa(derefInt(cfg.MaxConcurrentUploads)),
+		"shutdown-timeout":         strconv.Itoa(*cfg.ShutdownTimeout),
+		"labels":                   "[]",
+	}
+	d.events.Log(evtypes.DaemonEventType, evtypes.ActionReload, d.engineID, attrs)
 }

@@ -3,6 +3,7 @@ package containers
 import (
 	"context"
 	"errors"
+	evtypes "github.com/moby/moby/api/types/events"
 	"io"
 
 	"github.com/berth-dev/berth/engine/archive"
@@ -70,8 +71,11 @@ func (s *Service) ArchiveStat(ctx context.Context, ref, path string) (*container
 // ArchiveGet writes a tar of a path in the container (docker cp out).
 func (s *Service) ArchiveGet(ctx context.Context, ref, path string, w io.Writer) error {
 	return s.withRootfs(ctx, ref, func(c *Container, rootfs string, mps []mounts.MountPoint) error {
-		_, err := archive.CopyOut(ctx, rootfs, mps, path, w)
-		return err
+		if _, err := archive.CopyOut(ctx, rootfs, mps, path, w); err != nil {
+			return err
+		}
+		s.emit(c, evtypes.ActionArchivePath, map[string]string{"path": path})
+		return nil
 	})
 }
 
@@ -97,6 +101,10 @@ func (s *Service) ArchivePut(ctx context.Context, ref, path string, r io.Reader,
 			}
 			opts.Chown = &securefs.IDPair{UID: int(u.UID), GID: int(u.GID)}
 		}
-		return archive.CopyInWithOptions(ctx, rootfs, mps, path, rd, opts)
+		if err := archive.CopyInWithOptions(ctx, rootfs, mps, path, rd, opts); err != nil {
+			return err
+		}
+		s.emit(c, evtypes.ActionExtractToDir, map[string]string{"path": path})
+		return nil
 	})
 }

@@ -3,7 +3,9 @@ package containers
 import (
 	"context"
 	"errors"
+	evtypes "github.com/moby/moby/api/types/events"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -37,6 +39,7 @@ type attachSession struct {
 	client    Stream
 	ready     chan struct{} // closed once client is set
 	detach    []byte
+	onDetach  func() // records the "detach" event
 	stdinOnce bool
 	once      sync.Once
 	done      chan struct{}
@@ -68,6 +71,13 @@ func (s *Service) AttachRegister(ref string, o AttachOptions) (h *AttachHandle, 
 		return nil, false, errdefs.Conflict("You cannot attach to a paused container, unpause it first")
 	}
 	a := &attachSession{svc: s, opts: o, ready: make(chan struct{}), detach: keys, stdinOnce: e.c.Config.StdinOnce, done: make(chan struct{})}
+	a.onDetach = func() {
+		e.mu.Lock()
+		c := e.c
+		e.mu.Unlock()
+		s.emit(&c, evtypes.ActionDetach, nil)
+	}
+	s.emit(&e.c, evtypes.ActionAttach, nil)
 	if o.Stream {
 		if e.c.State.Status == StatusRunning {
 			a.connect(s.stateDir(e.c.ID))
@@ -164,6 +174,9 @@ func (a *attachSession) connect(stateDir string) {
 			case errors.Is(err, errDetached):
 				conn.Close()
 				a.end()
+				if a.onDetach != nil {
+					a.onDetach()
+				}
 			case err == nil && a.stdinOnce:
 				// The client closed its stdin: so does the container's.
 				monitor.CloseStdin(context.Background(), stateDir)
@@ -278,5 +291,12 @@ func (s *Service) Resize(ctx context.Context, ref string, height, width uint16) 
 	if !running {
 		return errdefs.Conflict("Container %s is not running", id)
 	}
-	return monitor.Resize(ctx, s.stateDir(id), height, width)
+	if err := monitor.Resize(ctx, s.stateDir(id), height, width); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	c := e.c
+	e.mu.Unlock()
+	s.emit(&c, evtypes.ActionResize, map[string]string{"height": strconv.Itoa(int(height)), "width": strconv.Itoa(int(width))})
+	return nil
 }

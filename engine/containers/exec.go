@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/internal/stdcopy"
 	"github.com/berth-dev/berth/internal/stringid"
 	"github.com/moby/moby/api/types/container"
+	evtypes "github.com/moby/moby/api/types/events"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -78,6 +79,7 @@ func (s *Service) ExecCreate(ctx context.Context, ref string, req container.Exec
 	x := &execEntry{ID: stringid.New(), ContainerID: e.c.ID, Config: req, done: make(chan struct{})}
 	e.execs[x.ID] = x
 	execIndex.Store(x.ID, x)
+	s.emit(&e.c, evtypes.Action(string(evtypes.ActionExecCreate)+": "+strings.Join(req.Cmd, " ")), map[string]string{"execID": x.ID})
 	return x.ID, nil
 }
 
@@ -273,6 +275,14 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 		return err
 	}
 	pid, _ := strconv.Atoi(pidStr)
+	s.emit(&c, evtypes.Action(string(evtypes.ActionExecStart)+": "+strings.Join(x.Config.Cmd, " ")), map[string]string{"execID": x.ID})
+	go func() {
+		<-x.done
+		x.mu.Lock()
+		code := *x.ExitCode
+		x.mu.Unlock()
+		s.emit(&c, evtypes.ActionExecDie, map[string]string{"execID": x.ID, "exitCode": strconv.Itoa(code)})
+	}()
 	var ptmx *os.File
 	if tty {
 		if err := <-ptyCh; err != nil {

@@ -121,6 +121,7 @@ func (s *Service) Top(ctx context.Context, ref, psArgs string) (*container.TopRe
 	if err != nil {
 		return nil, err
 	}
+	s.emit(&c, evtypes.ActionTop, nil)
 	if psArgs == "" {
 		psArgs = "-ef"
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	evtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 )
 
@@ -39,6 +40,7 @@ func (s *Service) NetworkConnect(ctx context.Context, netRef, ref string, ep *ne
 		if err := s.net.ConnectNetwork(ctx, e.c.ID, nw.Name, ep); err != nil {
 			return err
 		}
+		s.emitNetwork(evtypes.ActionConnect, e.c.ID, nw.ID, nw.Name, nw.Driver)
 	}
 	if e.c.Endpoints == nil {
 		e.c.Endpoints = map[string]*network.EndpointSettings{}
@@ -73,6 +75,7 @@ func (s *Service) NetworkDisconnect(ctx context.Context, netRef, ref string, for
 		if err := s.net.DisconnectNetwork(ctx, e.c.ID, nw.Name, force); err != nil {
 			return err
 		}
+		s.emitNetwork(evtypes.ActionDisconnect, e.c.ID, nw.ID, nw.Name, nw.Driver)
 	}
 	delete(e.c.Endpoints, nw.Name)
 	return s.persist(e)

@@ -193,6 +193,8 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	e.notify()
 	s.watch(e, e.exited)
 	s.startHealthcheck(e, e.exited)
+	s.emitVolumes(evtypes.ActionMount, c, c.MountPoints)
+	s.emitAttached(evtypes.ActionConnect, c, s.attachedNetworks(c))
 	s.emit(c, evtypes.ActionStart, nil)
 	return nil
 }
@@ -294,12 +296,15 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	if err := runtime.RemoveCgroup(s.cfg.CgroupParent, c.ID); err != nil {
 		s.log.Warn("cgroup left behind", "id", c.ID, "err", err)
 	}
+	nets := s.attachedNetworks(c)
 	if s.net != nil {
 		if err := s.net.Disconnect(context.Background(), c.ID); err != nil {
 			s.log.Warn("network teardown", "id", c.ID, "err", err)
 		}
 	}
+	s.emitAttached(evtypes.ActionDisconnect, c, nets)
 	mounts.Release(context.Background(), s.vols, c.MountPoints)
+	s.emitVolumes(evtypes.ActionUnmount, c, c.MountPoints)
 	if err := s.images.UnmountRootfs(context.Background(), c.ID); err != nil {
 		s.log.Warn("unmount rootfs", "id", c.ID, "err", err)
 	}
@@ -311,6 +316,9 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	e.exited = nil
 	e.ended++
 	e.notify()
+	if c.State.OOMKilled {
+		s.emit(c, evtypes.ActionOOM, nil)
+	}
 	s.emit(c, evtypes.ActionDie, map[string]string{"exitCode": strconv.Itoa(c.State.ExitCode)})
 
 	if shouldRestart(c) && s.ctx.Err() == nil {

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	evtypes "github.com/moby/moby/api/types/events"
 
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
@@ -67,5 +68,6 @@ func (s *Service) Update(ctx context.Context, ref string, u container.UpdateConf
 	if err := s.persist(e); err != nil {
 		return nil, err
 	}
+	s.emit(&e.c, evtypes.ActionUpdate, nil)
 	return nil, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/berth-dev/berth/engine/network/ipam"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
+	evtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 )
 
@@ -212,6 +213,7 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 		deleteBridge(rec.Bridge)
 		return "", "", err
 	}
+	s.emit(evtypes.ActionCreate, &rec)
 	return rec.ID, "", nil
 }
 
@@ -242,7 +244,15 @@ func (s *Service) removeLocked(ctx context.Context, n *netState) error {
 	if err := s.db.Delete(bucketNetworks, n.rec.ID); err != nil {
 		return err
 	}
+	s.emit(evtypes.ActionDestroy, &n.rec)
 	return s.applyNetworkRules(ctx)
+}
+
+// emit records a network event with dockerd's attributes (name, type).
+func (s *Service) emit(action evtypes.Action, rec *netRecord) {
+	if s.cfg.Events != nil {
+		s.cfg.Events.Log(evtypes.NetworkEventType, action, rec.ID, map[string]string{"name": rec.Name, "type": rec.Driver})
+	}
 }
 
 // endpointsOn lists the sandboxes' endpoints on a network. Caller holds s.mu.

@@ -16,6 +16,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/berth-dev/berth/engine/events"
 	"log/slog"
 	"net/netip"
 	"os"
@@ -62,6 +63,8 @@ type Config struct {
 	// BERTH-FORWARD, BERTH-ISOLATION-1/2, BERTH-POSTROUTING). Each daemon on a
 	// host needs its own; tests use it to stay apart from a running berthd.
 	ChainPrefix string
+	// Events receives network create and destroy events (may be nil).
+	Events *events.Service
 }
 
 // DefaultPools are Docker's default-address-pools.

@@ -3,6 +3,7 @@ package volumes
 import (
 	"context"
 	"fmt"
+	evtypes "github.com/moby/moby/api/types/events"
 	"maps"
 	"os"
 	"regexp"
@@ -108,6 +109,7 @@ func (s *Service) Create(ctx context.Context, req volume.CreateRequest) (*volume
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	s.log.Debug("volume created", "name", name, "anonymous", isAnonymous(rec))
+	s.emit(evtypes.ActionCreate, name)
 	return s.toAPI(rec), nil
 }
 

@@ -3,6 +3,7 @@ package volumes
 import (
 	"context"
 	"fmt"
+	evtypes "github.com/moby/moby/api/types/events"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -54,6 +55,7 @@ func (s *Service) removeLocked(name string, force bool) error {
 	if err := os.RemoveAll(trash); err != nil {
 		s.log.Warn("could not delete removed volume's data", "volume", name, "path", trash, "err", err)
 	}
+	s.emit(evtypes.ActionDestroy, name)
 	return nil
 }
 

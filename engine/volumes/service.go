@@ -9,6 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/berth-dev/berth/engine/events"
+	evtypes "github.com/moby/moby/api/types/events"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -50,6 +52,18 @@ type Service struct {
 	mu     sync.Mutex     // serialises create/remove/mount of any volume
 	active map[string]int // name -> users holding a mount (-o device volumes)
 	users  func(string) []string
+	events *events.Service
+}
+
+// SetEvents sets where volume create and destroy events go (nil: nowhere).
+// Call it before the service is used.
+func (s *Service) SetEvents(ev *events.Service) { s.events = ev }
+
+// emit records a volume event with dockerd's attributes.
+func (s *Service) emit(action evtypes.Action, name string) {
+	if s.events != nil {
+		s.events.Log(evtypes.VolumeEventType, action, name, map[string]string{"driver": DriverLocal})
+	}
 }
 
 // New opens the volume service rooted at <root>/volumes. Records whose folder

@@ -4,12 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // TestHostGateway: "host-gateway" in --add-host becomes the default bridge's
@@ -236,5 +239,137 @@ func TestCompressedArchives(t *testing.T) {
 	os.WriteFile(gz, compressWith(t, "gzip", raw), 0o644)
 	if out := dk.Must(t, "load", "-i", gz); !strings.Contains(out, "busybox") {
 		t.Errorf("load of a gzip'd save: %q", out)
+	}
+}
+
+type wireEvent struct {
+	Status, ID, From string `json:",omitempty"`
+	Type, Action     string
+	Actor            struct {
+		ID         string
+		Attributes map[string]string
+	}
+}
+
+// eventsBetween runs `docker events --since --until` with filters and
+// decodes its JSON lines.
+func eventsBetween(t *testing.T, dk CLI, since, until time.Time, filters ...string) []wireEvent {
+	t.Helper()
+	args := []string{"events", "--since", fmt.Sprintf("%d.%09d", since.Unix(), since.Nanosecond()),
+		"--until", fmt.Sprintf("%d.%09d", until.Unix(), until.Nanosecond()), "--format", "{{json .}}"}
+	for _, f := range filters {
+		args = append(args, "--filter", f)
+	}
+	out := dk.Must(t, args...)
+	var evs []wireEvent
+	for _, line := range strings.Split(out, "\n") {
+		if line == "" {
+			continue
+		}
+		var e wireEvent
+		if err := json.Unmarshal([]byte(line), &e); err != nil {
+			t.Fatalf("event line %q: %v", line, err)
+		}
+		evs = append(evs, e)
+	}
+	return evs
+}
+
+func hasEvent(evs []wireEvent, typ, action string) bool {
+	for _, e := range evs {
+		if e.Type == typ && (e.Action == action || strings.HasPrefix(e.Action, action+": ")) {
+			return true
+		}
+	}
+	return false
+}
+
+// TestEventsEmittedAndFiltered: network, volume, exec, container, image
+// and daemon events appear as dockerd emits them, and docker events'
+// --since/--until/--filter select them.
+func TestEventsEmittedAndFiltered(t *testing.T) {
+	d := sharedDaemon(t, "compat")
+	dk := d.Docker(t)
+	start := time.Now()
+	net, vol, ctr, tag := uniq("evnet"), uniq("evvol"), uniq("evctr"), "evtag:"+uniq("t")
+	dk.Must(t, "network", "create", net)
+	dk.Must(t, "volume", "create", vol)
+	dk.Must(t, "run", "-d", "--name", ctr, "--network", net, "-v", vol+":/data", "busybox", "sleep", "300")
+	dk.Must(t, "exec", ctr, "true")
+	dk.Must(t, "top", ctr)
+	dk.Must(t, "update", "--cpu-shares", "512", ctr)
+	dk.Must(t, "cp", ctr+":/etc/hostname", t.TempDir())
+	dk.Must(t, "pause", ctr)
+	dk.Must(t, "unpause", ctr)
+	dk.Must(t, "rm", "-f", ctr)
+	dk.Must(t, "network", "rm", net)
+	dk.Must(t, "volume", "rm", vol)
+	dk.Must(t, "tag", "busybox", tag)
+	dk.Must(t, "rmi", tag)
+	if err := syscall.Kill(d.Pid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	want := [][2]string{
+		{"network", "create"}, {"network", "connect"}, {"network", "disconnect"}, {"network", "destroy"},
+		{"volume", "create"}, {"volume", "mount"}, {"volume", "unmount"}, {"volume", "destroy"},
+		{"container", "create"}, {"container", "start"}, {"container", "exec_create"}, {"container", "exec_start"},
+		{"container", "exec_die"}, {"container", "top"}, {"container", "update"}, {"container", "archive-path"},
+		{"container", "pause"}, {"container", "unpause"}, {"container", "kill"}, {"container", "die"}, {"container", "destroy"},
+		{"image", "tag"}, {"image", "untag"}, {"daemon", "reload"},
+	}
+	var all []wireEvent
+	eventually(t, 20*time.Second, func() error {
+		all = eventsBetween(t, dk, start, time.Now())
+		for _, w := range want {
+			if !hasEvent(all, w[0], w[1]) {
+				return fmt.Errorf("no %s %s event among %d", w[0], w[1], len(all))
+			}
+		}
+		return nil
+	})
+	end := time.Now()
+	for _, e := range all {
+		if e.Type == "container" && e.Actor.ID != "" && (e.Status != e.Action || e.ID != e.Actor.ID || e.From != "busybox") {
+			t.Errorf("container event without 1.47's status/id/from: %+v", e)
+		}
+		if e.Type == "container" && e.Action == "exec_die" && e.Actor.Attributes["exitCode"] != "0" {
+			t.Errorf("exec_die without exitCode 0: %+v", e)
+		}
+		if e.Type == "network" && e.Action == "connect" && e.Actor.Attributes["name"] == net && e.Actor.Attributes["container"] == "" {
+			t.Errorf("network connect without the container: %+v", e)
+		}
+	}
+
+	for _, tc := range []struct {
+		filters []string
+		ok      func(e wireEvent) bool
+	}{
+		{[]string{"type=network"}, func(e wireEvent) bool { return e.Type == "network" }},
+		{[]string{"volume=" + vol}, func(e wireEvent) bool { return e.Actor.ID == vol }},
+		{[]string{"event=exec_start"}, func(e wireEvent) bool { return strings.HasPrefix(e.Action, "exec_start: ") }},
+		{[]string{"container=" + ctr, "event=die"}, func(e wireEvent) bool { return e.Action == "die" && e.Actor.Attributes["name"] == ctr }},
+		{[]string{"type=daemon", "event=reload"}, func(e wireEvent) bool { return e.Type == "daemon" && e.Action == "reload" }},
+		{[]string{"image=" + tag, "type=image"}, func(e wireEvent) bool { return e.Type == "image" }},
+	} {
+		evs := eventsBetween(t, dk, start, end, tc.filters...)
+		if len(evs) == 0 {
+			t.Errorf("filter %v: no event", tc.filters)
+		}
+		for _, e := range evs {
+			if !tc.ok(e) {
+				t.Errorf("filter %v let through %+v", tc.filters, e)
+			}
+		}
+	}
+	// --until before anything happened: nothing.
+	if evs := eventsBetween(t, dk, start.Add(-time.Hour), start.Add(-time.Minute)); len(evs) != 0 {
+		t.Errorf("events before the test's start: %v", evs)
+	}
+	if r := dk.Run(t, "events", "--since", "1", "--until", "2", "--filter", "nosuch=x"); r.Exit == 0 || !strings.Contains(r.Stderr, "invalid filter 'nosuch'") {
+		t.Errorf("unknown filter key: %s", r)
+	}
+	code, _, body := d.API(t, "GET", fmt.Sprintf("/v1.47/events?since=%d&until=%d", end.Unix(), start.Unix()-1), "", "")
+	if code != http.StatusBadRequest {
+		t.Errorf("since after until: %d %s", code, body)
 	}
 }
