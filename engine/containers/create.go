@@ -26,6 +26,9 @@ type CreateOptions struct {
 	HostConfig *container.HostConfig
 	// Endpoints come from the request's NetworkingConfig.
 	Endpoints map[string]*network.EndpointSettings
+	// Platform is the create's "platform" ("linux/arm64"); the image must
+	// match it.
+	Platform string
 }
 
 // Create makes a new container record and its writable layer. Nothing runs
@@ -49,7 +52,13 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 	if err != nil {
 		return "", nil, err
 	}
+	if err := images.MatchPlatform(img, cfg.Image, o.Platform); err != nil {
+		return "", nil, err
+	}
 	if err := validateHostConfig(&hc); err != nil {
+		return "", nil, err
+	}
+	if err := refuseUnapplied(&cfg, &hc, s.cfg.DataRoot); err != nil {
 		return "", nil, err
 	}
 	if err := s.resolveNetworkMode(ctx, &hc); err != nil {

@@ -23,10 +23,6 @@ func resolvConfPath(c *Container) string { return filepath.Join(c.Dir, "resolv.c
 // start) adds the container's addresses and the embedded DNS server.
 func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr) error {
 	cfg, hc := c.Config, c.HostConfig
-	hostname := cfg.Hostname
-	if cfg.Domainname != "" {
-		hostname += "." + cfg.Domainname
-	}
 	if err := writeFileAtomic(hostnamePath(c), []byte(cfg.Hostname+"\n"), 0o644); err != nil {
 		return err
 	}
@@ -40,7 +36,7 @@ func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr
 		hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::\tip6-localnet\nff00::\tip6-mcastprefix\nff02::1\tip6-allnodes\nff02::2\tip6-allrouters\n")
 		if att != nil {
 			for _, line := range att.HostsEntries {
-				hosts.WriteString(line + "\n")
+				hosts.WriteString(withDomainname(line, cfg.Hostname, cfg.Domainname) + "\n")
 			}
 		}
 	}
@@ -65,6 +61,24 @@ func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr
 		embedded = att.Nameservers
 	}
 	return writeFileAtomic(resolvConfPath(c), resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host", embedded), 0o644)
+}
+
+// withDomainname turns the container's own hosts line "IP\thost ..."
+// into "IP\thost.domain host ..." when --domainname is set, as Docker
+// writes it (so `hostname -f` resolves).
+func withDomainname(line, hostname, domainname string) string {
+	if domainname == "" || hostname == "" {
+		return line
+	}
+	ip, names, ok := strings.Cut(line, "\t")
+	if !ok {
+		return line
+	}
+	f := strings.Fields(names)
+	if len(f) == 0 || f[0] != hostname {
+		return line
+	}
+	return ip + "\t" + hostname + "." + domainname + " " + strings.Join(f, " ")
 }
 
 // hostGatewayName in --add-host stands for the host's address as seen

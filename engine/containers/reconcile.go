@@ -90,7 +90,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 			continue
 		default:
 			s.abandonStart(ctx, c)
-			runtime.RemoveCgroup(s.cfg.CgroupParent, c.ID)
+			runtime.RemoveCgroup(s.cgroupParentOf(c), c.ID)
 			s.images.UnmountRootfs(ctx, c.ID)
 			os.RemoveAll(stateDir)
 		}

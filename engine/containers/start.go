@@ -143,7 +143,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 		ID: c.ID, Rootfs: rootfs, Config: c.Config, HostConfig: c.HostConfig,
 		Args: args, Env: containerEnv(c), User: user,
 		HostnamePath: hostnamePath(c), HostsPath: hostsPath(c), ResolvConfPath: resolvConfPath(c),
-		InitPath: initPath, CgroupParent: s.cfg.CgroupParent,
+		InitPath: initPath, CgroupParent: s.cgroupParentOf(c),
 		NetNSPath: netnsPath, ExtraMounts: extraMounts,
 	})
 	if err != nil {
@@ -293,7 +293,7 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	if rt, err := s.runtimeOf(c); err == nil {
 		rt.Delete(context.Background(), c.ID, true)
 	}
-	if err := runtime.RemoveCgroup(s.cfg.CgroupParent, c.ID); err != nil {
+	if err := runtime.RemoveCgroup(s.cgroupParentOf(c), c.ID); err != nil {
 		s.log.Warn("cgroup left behind", "id", c.ID, "err", err)
 	}
 	nets := s.attachedNetworks(c)

@@ -23,7 +23,7 @@ func (s *Service) Stats(ctx context.Context, ref string, stream, oneShot bool, e
 		e.mu.Unlock()
 		st := container.StatsResponse{ID: c.ID, Name: "/" + c.Name, Read: time.Now(), OSType: "linux"}
 		if c.State.Running() {
-			st = runtime.Stats(s.cfg.CgroupParent, c.ID, c.State.Pid)
+			st = runtime.Stats(s.cgroupParentOf(&c), c.ID, c.State.Pid)
 			st.ID, st.Name = c.ID, "/"+c.Name
 		}
 		return &st, c.State.Running()

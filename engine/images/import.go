@@ -256,3 +256,29 @@ func digests(ds []string) []digestT {
 }
 
 func removeTemp(dir string) { _ = os.RemoveAll(dir) }
+
+// MatchPlatform checks a create's --platform against a local image, with
+// dockerd's error (a not-found, so clients pull the wanted variant) when
+// they differ; ref is named as the client gave it. An empty platform
+// matches any image.
+func MatchPlatform(img *Image, ref, platform string) error {
+	if platform == "" {
+		return nil
+	}
+	want, err := parsePlatform(platform)
+	if err != nil {
+		return err
+	}
+	os, arch, variant := img.Config.OS, img.Config.Architecture, img.Config.Variant
+	if os == "" {
+		os = "linux"
+	}
+	if arch == "" {
+		return nil // an image without a platform (some scratch builds) runs anywhere
+	}
+	if os == want.OS && normalizeArch(arch) == want.Architecture && (want.Variant == "" || variant == "" || variant == want.Variant) {
+		return nil
+	}
+	return errdefs.NotFound("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
+		ref, platformString(want.OS, want.Architecture, want.Variant), platformString(os, arch, variant))
+}

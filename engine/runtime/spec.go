@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -179,8 +180,9 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 			NoNewPrivileges: false,
 			OOMScoreAdj:     intPtr(hc.OomScoreAdj),
 		},
-		Root:     &specs.Root{Path: o.Rootfs, Readonly: hc.ReadonlyRootfs},
-		Hostname: cfg.Hostname,
+		Root:        &specs.Root{Path: o.Rootfs, Readonly: hc.ReadonlyRootfs},
+		Annotations: maps.Clone(hc.Annotations),
+		Hostname:    cfg.Hostname,
 		Linux: &specs.Linux{
 			CgroupsPath: filepath.Join(cgroupParent(o.CgroupParent), o.ID),
 			Resources:   &specs.LinuxResources{},
@@ -206,6 +208,11 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 	}
 	if hc.IpcMode == "host" {
 		s.Linux.Namespaces = removeNS(s.Linux.Namespaces, specs.IPCNamespace)
+	}
+	if hc.CgroupnsMode.IsPrivate() {
+		// The container sees its own cgroup as "/" (create refuses any
+		// mode other than "", "host" and "private").
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	}
 	if hc.UTSMode == "host" {
 		s.Hostname = ""
@@ -355,15 +362,33 @@ func hostDevices() []specs.LinuxDevice {
 
 func applyResources(s *specs.Spec, hc *container.HostConfig) {
 	r := s.Linux.Resources
+	mem := func() *specs.LinuxMemory {
+		if r.Memory == nil {
+			r.Memory = &specs.LinuxMemory{}
+		}
+		return r.Memory
+	}
 	if hc.Memory > 0 {
 		m := hc.Memory
-		r.Memory = &specs.LinuxMemory{Limit: &m}
+		mem().Limit = &m
 		if hc.MemorySwap != 0 {
 			sw := hc.MemorySwap
 			r.Memory.Swap = &sw
 		}
 	}
-	if hc.NanoCPUs > 0 || hc.CPUShares > 0 || hc.CPUQuota > 0 || hc.CpusetCpus != "" {
+	if hc.MemoryReservation > 0 {
+		v := hc.MemoryReservation
+		mem().Reservation = &v
+	}
+	if hc.MemorySwappiness != nil && *hc.MemorySwappiness >= 0 {
+		v := uint64(*hc.MemorySwappiness)
+		mem().Swappiness = &v
+	}
+	if hc.OomKillDisable != nil && *hc.OomKillDisable {
+		t := true
+		mem().DisableOOMKiller = &t
+	}
+	if hc.NanoCPUs > 0 || hc.CPUShares > 0 || hc.CPUQuota > 0 || hc.CPUPeriod > 0 || hc.CpusetCpus != "" || hc.CpusetMems != "" {
 		r.CPU = &specs.LinuxCPU{}
 		if hc.NanoCPUs > 0 {
 			period := uint64(100000)
@@ -373,16 +398,17 @@ func applyResources(s *specs.Spec, hc *container.HostConfig) {
 		if hc.CPUQuota > 0 {
 			q := hc.CPUQuota
 			r.CPU.Quota = &q
-			if hc.CPUPeriod > 0 {
-				p := uint64(hc.CPUPeriod)
-				r.CPU.Period = &p
-			}
+		}
+		if hc.CPUPeriod > 0 {
+			p := uint64(hc.CPUPeriod)
+			r.CPU.Period = &p
 		}
 		if hc.CPUShares > 0 {
 			sh := uint64(hc.CPUShares)
 			r.CPU.Shares = &sh
 		}
 		r.CPU.Cpus = hc.CpusetCpus
+		r.CPU.Mems = hc.CpusetMems
 	}
 	if hc.PidsLimit != nil && *hc.PidsLimit > 0 {
 		l := *hc.PidsLimit

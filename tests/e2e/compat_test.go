@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	goruntime "runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -371,5 +374,81 @@ func TestEventsEmittedAndFiltered(t *testing.T) {
 	code, _, body := d.API(t, "GET", fmt.Sprintf("/v1.47/events?since=%d&until=%d", end.Unix(), start.Unix()-1), "", "")
 	if code != http.StatusBadRequest {
 		t.Errorf("since after until: %d %s", code, body)
+	}
+}
+
+// TestOptionsAppliedOrRefused: create options Berth used to accept and
+// ignore are now applied (--domainname, --cgroupns private, --cgroup-parent,
+// resource knobs) or refused with dockerd's error (--platform mismatch,
+// --gpus, --storage-opt, blkio).
+func TestOptionsAppliedOrRefused(t *testing.T) {
+	d := sharedDaemon(t, "compat")
+	dk := d.Docker(t)
+
+	other := "linux/arm64"
+	if goruntime.GOARCH == "arm64" {
+		other = "linux/amd64"
+	}
+	r := dk.Run(t, "create", "--pull", "never", "--platform", other, "busybox", "true")
+	if r.Exit == 0 || !strings.Contains(r.Stderr, "image with reference busybox was found but does not match the specified platform: wanted "+other) {
+		t.Errorf("create --platform %s: %s", other, r)
+	}
+	if code, _, body := d.API(t, "POST", "/v1.47/containers/create?platform="+url.QueryEscape(other), "application/json", `{"Image":"busybox","Cmd":["true"]}`); code != http.StatusNotFound || !strings.Contains(body, "does not match the specified platform") {
+		t.Errorf("API create with platform %s: %d %s", other, code, body)
+	}
+	if out := dk.Must(t, "run", "--rm", "--platform", "linux/"+goruntime.GOARCH, "busybox", "echo", "ok"); out != "ok" {
+		t.Errorf("run with the image's own platform: %q", out)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--gpus", "all"}, `could not select device driver "" with capabilities: [[gpu]]`},
+		{[]string{"--storage-opt", "size=1G"}, "storage-opt"},
+		{[]string{"--blkio-weight", "300"}, "BlkioWeight"},
+		{[]string{"--device-cgroup-rule", "c 1:3 mr"}, "DeviceCgroupRules"},
+	} {
+		args := append(append([]string{"run", "--rm"}, tc.args...), "busybox", "true")
+		if r := dk.Run(t, args...); r.Exit != 125 || !strings.Contains(r.Stderr, tc.want) {
+			t.Errorf("run %v: %s, want exit 125 and %q", tc.args, r, tc.want)
+		}
+	}
+	if out := dk.Must(t, "ps", "-aq", "--filter", "status=created"); out != "" {
+		t.Errorf("refused runs left containers: %q", out)
+	}
+
+	hosts := dk.Must(t, "run", "--rm", "-h", "web", "--domainname", "example.com", "busybox", "cat", "/etc/hosts")
+	if !regexp.MustCompile(`(?m)^\S+\tweb\.example\.com web$`).MatchString(hosts) {
+		t.Errorf("--domainname: /etc/hosts is\n%s", hosts)
+	}
+
+	cg := dk.Must(t, "run", "--rm", "--cgroupns", "private", "busybox", "cat", "/proc/self/cgroup")
+	for _, line := range strings.Split(cg, "\n") {
+		if !strings.HasSuffix(line, ":/") {
+			t.Errorf("--cgroupns private: %q shows a path outside the namespace", line)
+		}
+	}
+	name := uniq("cgp")
+	parent := "/" + name
+	defer func() {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + parent)
+		dirs = append(dirs, "/sys/fs/cgroup"+parent)
+		for _, dir := range dirs {
+			os.Remove(dir)
+		}
+	}()
+	cg = dk.Must(t, "run", "--rm", "--cgroup-parent", parent, "busybox", "cat", "/proc/self/cgroup")
+	if !strings.Contains(cg, parent+"/") {
+		t.Errorf("--cgroup-parent %s: /proc/self/cgroup is\n%s", parent, cg)
+	}
+	if r := dk.Run(t, "run", "--rm", "--cgroup-parent", "../../escape", "busybox", "true"); r.Exit != 125 {
+		t.Errorf("--cgroup-parent with ..: %s", r)
+	}
+	// Resource knobs reach the cgroup.
+	cg = dk.Must(t, "run", "--rm", "-m", "64m", "--memory-reservation", "32m", "busybox", "sh", "-c",
+		"cat /sys/fs/cgroup/memory/memory.soft_limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.low")
+	if cg != "33554432" {
+		t.Errorf("--memory-reservation 32m: %q", cg)
 	}
 }
