@@ -40,6 +40,8 @@ type Backends struct {
 	Volumes    VolumeBackend
 	Archive    ArchiveBackend
 	Build      BuildBackend
+	// Distribution may be nil (no registry access: the routes are absent).
+	Distribution DistributionBackend
 }
 
 // Server is the HTTP side of berthd.
@@ -62,6 +64,7 @@ func New(b Backends, log *slog.Logger) *Server {
 	s.buildRoutes(b.Build)
 	s.swarmRoutes()
 	s.pluginRoutes()
+	s.distributionRoutes()
 	return s
 }
 

@@ -280,6 +280,7 @@ func (d *Daemon) serve(errCh chan<- error) error {
 	handler := api.New(api.Backends{
 		Containers: d.containers, Images: d.images, System: d, Events: d.events,
 		Networks: netBackend{d.networks, d.containers}, Volumes: d.volumes, Archive: d.containers, Build: d.builder,
+		Distribution: d.images,
 	}, d.log)
 	for _, h := range d.cfg.Hosts {
 		l, err := d.listen(h)

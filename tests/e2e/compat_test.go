@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -450,5 +451,77 @@ func TestOptionsAppliedOrRefused(t *testing.T) {
 		"cat /sys/fs/cgroup/memory/memory.soft_limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.low")
 	if cg != "33554432" {
 		t.Errorf("--memory-reservation 32m: %q", cg)
+	}
+}
+
+// TestDistributionAndSearch: GET /distribution/{name}/json asks the
+// registry for the descriptor and platforms (with X-Registry-Auth), and
+// docker search lists a registry's catalogue; with no registry to ask,
+// search says so.
+func TestDistributionAndSearch(t *testing.T) {
+	d := sharedDaemon(t, "compat")
+	dk := d.Docker(t)
+	line := bcryptLine("alice", "s3cret")
+	if line == "" {
+		t.Skip("no bcrypt generator (Debian's python3 crypt) for the registry's htpasswd")
+	}
+	reg := startDockerRegistry(t, line)
+	R := reg.Host
+	repo := R + "/" + uniq("distro")
+	dk.Must(t, "tag", "busybox", repo+":1")
+	defer dk.Run(t, "rmi", repo+":1")
+	r := dk.RunIn(t, strings.NewReader("s3cret"), "login", "-u", "alice", "--password-stdin", R)
+	if r.Exit != 0 {
+		t.Fatalf("login: %s", r)
+	}
+	defer dk.Run(t, "logout", R)
+	dk.Must(t, "push", repo+":1")
+
+	auth := base64.URLEncoding.EncodeToString([]byte(`{"username":"alice","password":"s3cret","serveraddress":"` + R + `"}`))
+	req, _ := http.NewRequest("GET", "http://berth/v1.47/distribution/"+repo+":1/json", nil)
+	req.Header.Set("X-Registry-Auth", auth)
+	resp, err := d.HTTPClient().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var di struct {
+		Descriptor struct {
+			MediaType, Digest string
+			Size              int64
+		}
+		Platforms []struct{ Architecture, OS string }
+	}
+	err = json.NewDecoder(resp.Body).Decode(&di)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("distribution inspect: %d %v", resp.StatusCode, err)
+	}
+	local := dk.Must(t, "inspect", "--format", "{{index .RepoDigests 0}}", repo+":1")
+	if !strings.HasSuffix(local, "@"+di.Descriptor.Digest) || di.Descriptor.Size == 0 || di.Descriptor.MediaType == "" {
+		t.Errorf("descriptor %+v, local repo digest %s", di.Descriptor, local)
+	}
+	if len(di.Platforms) != 1 || di.Platforms[0].OS != "linux" || di.Platforms[0].Architecture != goruntime.GOARCH {
+		t.Errorf("platforms %+v", di.Platforms)
+	}
+	if code, _, body := d.API(t, "GET", "/v1.47/distribution/"+repo+":1/json", "", ""); code == 200 || !strings.Contains(body, "denied") {
+		t.Errorf("distribution inspect without credentials: %d %s", code, body)
+	}
+	if code, _, body := d.API(t, "GET", "/v1.47/distribution/"+repo+":nosuchtag/json", "", ""); code != http.StatusNotFound {
+		t.Errorf("distribution inspect of a missing tag: %d %s", code, body)
+	}
+
+	out := dk.Must(t, "search", "--format", "{{.Name}}", R+"/distro")
+	if !strings.Contains(out, repo) {
+		t.Errorf("docker search %s/distro: %q, want %s", R, out, repo)
+	}
+	if out := dk.Must(t, "search", "--format", "{{.Name}}", R+"/nothing-like-this"); out != "" {
+		t.Errorf("search for nothing: %q", out)
+	}
+	// No registry named and none configured: a clear error, not [].
+	if r := dk.Run(t, "search", "busybox"); r.Exit == 0 || !strings.Contains(r.Stderr, "no registry to search") {
+		t.Errorf("search with no registry: %s", r)
+	}
+	if r := dk.Run(t, "search", "--filter", "nosuch=1", R+"/x"); r.Exit == 0 || !strings.Contains(r.Stderr, "invalid filter 'nosuch'") {
+		t.Errorf("search with an unknown filter: %s", r)
 	}
 }
