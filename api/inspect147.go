@@ -14,6 +14,14 @@ import (
 type inspectResponse struct {
 	*container.InspectResponse
 	NetworkSettings *networkSettings147
+	Config          *containerConfig147
+}
+
+// containerConfig147 is container.Config as 1.47 encodes it: OnBuild is
+// sent as null rather than left out.
+type containerConfig147 struct {
+	*container.Config
+	OnBuild []string
 }
 
 type networkSettings147 struct {
@@ -51,6 +59,9 @@ func addrString(a interface {
 // bridge network's endpoint, as Docker does.
 func legacyInspect(c *container.InspectResponse) *inspectResponse {
 	out := &inspectResponse{InspectResponse: c}
+	if c.Config != nil {
+		out.Config = &containerConfig147{Config: c.Config, OnBuild: c.Config.OnBuild}
+	}
 	ns := c.NetworkSettings
 	if ns == nil {
 		return out
