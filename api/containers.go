@@ -24,6 +24,7 @@ type ContainerBackend interface {
 	Kill(ctx context.Context, ref, signal string) error
 	Wait(ctx context.Context, ref string, cond containers.WaitCondition) (func(context.Context) (containers.WaitResult, error), error)
 	Remove(ctx context.Context, ref string, o containers.RemoveOptions) error
+	RemoveLink(name string) error
 	AttachRegister(ref string, o containers.AttachOptions) (*containers.AttachHandle, bool, error)
 	LogsInfo(ref string) (tty bool, err error)
 	Logs(ctx context.Context, ref string, o containers.LogsOptions, w io.Writer) error
@@ -270,7 +271,11 @@ func (s *Server) postContainerWait(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) deleteContainer(w http.ResponseWriter, r *http.Request) error {
 	if boolValue(r, "link") {
-		return errdefs.Invalid("links are not supported by berthd")
+		if err := s.b.Containers.RemoveLink(r.PathValue("id")); err != nil {
+			return err
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
 	if err := s.b.Containers.Remove(r.Context(), r.PathValue("id"), containers.RemoveOptions{
 		Force: boolValue(r, "force"), RemoveVolumes: boolValue(r, "v"),

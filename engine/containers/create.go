@@ -130,6 +130,10 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		s.mu.Unlock()
 	}
 
+	if err := s.prepareLinks(&hc, name, endpoints); err != nil {
+		release()
+		return "", nil, err
+	}
 	dir := filepath.Join(s.cfg.DataRoot, "containers", id)
 	c := Container{
 		ID: id, Name: name, Created: time.Now().UTC(),
@@ -255,6 +259,17 @@ func mergeImageConfig(cfg *container.Config, img *images.Image) {
 		cfg.Entrypoint = nil
 	}
 	cfg.Env = mergeEnv(ic.Env, cfg.Env)
+	if len(ic.ExposedPorts) > 0 {
+		// The image's EXPOSE (what -P publishes and links announce).
+		if cfg.ExposedPorts == nil {
+			cfg.ExposedPorts = network.PortSet{}
+		}
+		for k := range ic.ExposedPorts {
+			if p, err := network.ParsePort(k); err == nil {
+				cfg.ExposedPorts[p] = struct{}{}
+			}
+		}
+	}
 	if cfg.WorkingDir == "" {
 		cfg.WorkingDir = ic.WorkingDir
 	}

@@ -109,6 +109,10 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 		mounts.Release(context.Background(), s.vols, c.MountPoints)
 		return failRootfs(err)
 	}
+	links, err := s.legacyLinks(c)
+	if err != nil {
+		return fail(err)
+	}
 	netnsPath := ""
 	if s.net != nil && c.HostConfig.NetworkMode != "host" {
 		att, err := s.net.Connect(ctx, netpkg.ConnectRequest{
@@ -126,6 +130,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 			s.net.Disconnect(context.Background(), c.ID)
 			return failMounts(err)
 		}
+		att.HostsEntries = append(att.HostsEntries, linkHosts(links)...)
 		if err := writeHostFiles(c, att, s.hostGateway()); err != nil {
 			return fail(err)
 		}
@@ -141,7 +146,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	}
 	spec, err := runtime.BuildSpec(runtime.SpecOptions{
 		ID: c.ID, Rootfs: rootfs, Config: c.Config, HostConfig: c.HostConfig,
-		Args: args, Env: containerEnv(c), User: user,
+		Args: args, Env: containerEnv(c, linkEnv(c.Name, links)...), User: user,
 		HostnamePath: hostnamePath(c), HostsPath: hostsPath(c), ResolvConfPath: resolvConfPath(c),
 		InitPath: initPath, CgroupParent: s.cgroupParentOf(c),
 		NetNSPath: netnsPath, ExtraMounts: extraMounts,
@@ -236,9 +241,10 @@ type plainError struct{ s string }
 
 func (e *plainError) Error() string { return e.s }
 
-// containerEnv is the process environment: PATH (unless the image sets it),
-// HOSTNAME, TERM for a TTY, then the container's env.
-func containerEnv(c *Container) []string {
+// containerEnv is the process environment: PATH and HOSTNAME (TERM with a
+// TTY), then the legacy links' variables, then Config.Env (which wins over
+// a link variable of the same name), as Docker orders it.
+func containerEnv(c *Container, linked ...string) []string {
 	env := []string{}
 	hasPath := false
 	for _, kv := range c.Config.Env {
@@ -252,6 +258,16 @@ func containerEnv(c *Container) []string {
 	env = append(env, "HOSTNAME="+c.Config.Hostname)
 	if c.Config.Tty {
 		env = append(env, "TERM=xterm")
+	}
+	own := map[string]bool{}
+	for _, kv := range c.Config.Env {
+		k, _, _ := strings.Cut(kv, "=")
+		own[k] = true
+	}
+	for _, kv := range linked {
+		if k, _, _ := strings.Cut(kv, "="); !own[k] {
+			env = append(env, kv)
+		}
 	}
 	return append(env, c.Config.Env...)
 }

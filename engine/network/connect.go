@@ -242,7 +242,7 @@ func (s *Service) allocateLocked(sb *sandbox, n *netState, req *network.Endpoint
 	}
 	ep.MAC = hw.String()
 	if !n.rec.Predefined {
-		ep.DNSNames = dnsNames(sb.rec.Name, ep.Aliases, sb.rec.ContainerID)
+		ep.DNSNames = dnsNames(sb.rec.Name, ep.Aliases, sb.rec.ContainerID, sb.rec.Hostname)
 	}
 	spec := linkSpec{IfName: ifname, HostVeth: ep.HostVeth, MAC: hw, MTU: n.rec.MTU,
 		Addr: netip.PrefixFrom(ep.IP, ep.PrefixLen), Gateway: ep.Gateway, DefaultRoute: primary && !n.rec.Internal}
@@ -250,8 +250,9 @@ func (s *Service) allocateLocked(sb *sandbox, n *netState, req *network.Endpoint
 }
 
 // dnsNames are the names the embedded DNS answers for an endpoint: the
-// container name, its aliases and its short ID (Docker's DNSNames).
-func dnsNames(name string, aliases []string, id string) []string {
+// container name, its aliases, its short ID and its hostname (Docker's
+// DNSNames, API 1.44+).
+func dnsNames(name string, aliases []string, id, hostname string) []string {
 	var out []string
 	add := func(v string) {
 		if v != "" && !slices.Contains(out, v) {
@@ -263,6 +264,7 @@ func dnsNames(name string, aliases []string, id string) []string {
 		add(a)
 	}
 	add(shortID(id))
+	add(hostname)
 	return out
 }
 

@@ -2,8 +2,7 @@ package network
 
 import (
 	"net"
-	"net/netip"
-	"strings"
+	"sort"
 	"time"
 
 	"github.com/miekg/dns"
@@ -17,35 +16,25 @@ import (
 // (systemd-resolved's 127.0.0.53) work for containers too.
 const dnsAddr = "127.0.0.11"
 
-// dnsTable is an immutable snapshot of the names the embedded DNS answers;
-// it is swapped whole on every change so queries never take s.mu.
-type dnsTable struct {
-	nets  map[string][]string                // container ID -> its user networks
-	names map[string]map[string][]netip.Addr // network ID -> lower-case name -> addresses
-	ptr   map[string]map[netip.Addr]string   // network ID -> address -> name
-}
+// dnsTTL is the TTL of the embedded DNS's own answers (Docker's).
+const dnsTTL = 600
 
 // refreshDNSLocked rebuilds the table from the sandboxes. Caller holds s.mu.
 func (s *Service) refreshDNSLocked() {
-	t := &dnsTable{nets: map[string][]string{}, names: map[string]map[string][]netip.Addr{}, ptr: map[string]map[netip.Addr]string{}}
-	for cid, sb := range s.sandboxes {
+	t := newDNSTable()
+	ids := make([]string, 0, len(s.sandboxes))
+	for cid := range s.sandboxes {
+		ids = append(ids, cid)
+	}
+	sort.Strings(ids) // a stable PTR answer when two containers share a name
+	for _, cid := range ids {
+		sb := s.sandboxes[cid]
 		for _, ep := range sb.rec.Endpoints {
 			n := s.nets[ep.NetworkID]
 			if n == nil || n.rec.Predefined || !ep.IP.IsValid() {
 				continue
 			}
-			t.nets[cid] = append(t.nets[cid], ep.NetworkID)
-			if t.names[ep.NetworkID] == nil {
-				t.names[ep.NetworkID] = map[string][]netip.Addr{}
-				t.ptr[ep.NetworkID] = map[netip.Addr]string{}
-			}
-			for _, name := range ep.DNSNames {
-				k := strings.ToLower(name)
-				t.names[ep.NetworkID][k] = append(t.names[ep.NetworkID][k], ep.IP)
-			}
-			if len(ep.DNSNames) > 0 {
-				t.ptr[ep.NetworkID][ep.IP] = ep.DNSNames[0] + "." + n.rec.Name
-			}
+			t.add(cid, ep.NetworkID, n.rec.Name, ep.DNSNames, ep.Links, ep.IP, ep.IPv6)
 		}
 	}
 	s.dns.Store(t)
@@ -113,40 +102,35 @@ func (s *Service) serveDNS(containerID string, w dns.ResponseWriter, r *dns.Msg)
 	}
 	q := r.Question[0]
 	t := s.dns.Load()
-	name := strings.ToLower(strings.TrimSuffix(q.Name, "."))
-	var ips []netip.Addr
-	ptrName := ""
-	if t != nil {
-		for _, nid := range t.nets[containerID] {
-			ips = append(ips, t.names[nid][name]...)
-			if q.Qtype == dns.TypePTR && ptrName == "" {
-				if ip, ok := fromReverse(name); ok {
-					ptrName = t.ptr[nid][ip]
+	if q.Qclass == dns.ClassINET {
+		if q.Qtype == dns.TypePTR {
+			if ptr := t.reverse(containerID, q.Name); ptr != "" {
+				m := new(dns.Msg)
+				m.SetReply(r)
+				m.Authoritative = true
+				m.RecursionAvailable = true
+				m.Answer = append(m.Answer, &dns.PTR{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: dnsTTL}, Ptr: dns.Fqdn(ptr)})
+				w.WriteMsg(m)
+				return
+			}
+		} else if ips, found := t.resolve(containerID, q.Name, q.Qtype == dns.TypeAAAA); found {
+			m := new(dns.Msg)
+			m.SetReply(r)
+			m.Authoritative = true
+			m.RecursionAvailable = true
+			for _, ip := range ips {
+				switch q.Qtype {
+				case dns.TypeA:
+					m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: dnsTTL}, A: ip.AsSlice()})
+				case dns.TypeAAAA:
+					m.Answer = append(m.Answer, &dns.AAAA{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeAAAA, Class: dns.ClassINET, Ttl: dnsTTL}, AAAA: ip.AsSlice()})
 				}
 			}
+			// Other types, or a family the container has no address of:
+			// no data (not NXDOMAIN), as Docker answers.
+			w.WriteMsg(m)
+			return
 		}
-	}
-	if len(ips) > 0 && (q.Qclass == dns.ClassINET) {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		m.Authoritative = true
-		m.RecursionAvailable = true
-		if q.Qtype == dns.TypeA {
-			for _, ip := range ips {
-				m.Answer = append(m.Answer, &dns.A{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 600}, A: ip.AsSlice()})
-			}
-		}
-		// Other types for a container name: no data (not NXDOMAIN), as Docker.
-		w.WriteMsg(m)
-		return
-	}
-	if ptrName != "" {
-		m := new(dns.Msg)
-		m.SetReply(r)
-		m.Authoritative = true
-		m.Answer = append(m.Answer, &dns.PTR{Hdr: dns.RR_Header{Name: q.Name, Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 600}, Ptr: dns.Fqdn(ptrName)})
-		w.WriteMsg(m)
-		return
 	}
 	s.forwardDNS(w, r)
 }
@@ -186,18 +170,4 @@ func hostUpstreams() []string {
 		out = []string{"8.8.8.8:53", "8.8.4.4:53"}
 	}
 	return out
-}
-
-// fromReverse parses "d.c.b.a.in-addr.arpa".
-func fromReverse(name string) (netip.Addr, bool) {
-	rest, ok := strings.CutSuffix(name, ".in-addr.arpa")
-	if !ok {
-		return netip.Addr{}, false
-	}
-	p := strings.Split(rest, ".")
-	if len(p) != 4 {
-		return netip.Addr{}, false
-	}
-	a, err := netip.ParseAddr(p[3] + "." + p[2] + "." + p[1] + "." + p[0])
-	return a, err == nil
 }

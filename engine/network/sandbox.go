@@ -56,12 +56,16 @@ type endpointRecord struct {
 	IP                    netip.Addr
 	PrefixLen             int
 	Gateway               netip.Addr
-	MAC                   string
-	HostVeth, IfName      string
-	Aliases, DNSNames     []string
-	Links                 []string
-	IPAMConfig            *network.EndpointIPAMConfig
-	DriverOpts            map[string]string
+	// IPv6 fields are set on networks with IPv6 enabled.
+	IPv6              netip.Addr
+	IPv6PrefixLen     int
+	IPv6Gateway       netip.Addr
+	MAC               string
+	HostVeth, IfName  string
+	Aliases, DNSNames []string
+	Links             []string
+	IPAMConfig        *network.EndpointIPAMConfig
+	DriverOpts        map[string]string
 }
 
 // portRecord is one published port with the host port actually bound.
