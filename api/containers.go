@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -267,6 +268,18 @@ func (s *Server) postContainerWait(w http.ResponseWriter, r *http.Request) error
 		resp.Error = &container.WaitExitError{Message: err.Error()}
 	}
 	return writeJSONBody(w, resp)
+}
+
+// escapeLinkName turns `docker rm --link`'s DELETE /containers//parent/alias
+// into one escaped path segment, so the mux neither cleans nor redirects
+// it and deleteContainer gets "/parent/alias" as its id.
+func escapeLinkName(r *http.Request) {
+	rest, ok := strings.CutPrefix(r.URL.Path, "/containers/")
+	if r.Method != http.MethodDelete || !ok || !strings.Contains(rest, "/") || !boolValue(r, "link") {
+		return
+	}
+	r.URL.Path = "/containers/" + rest
+	r.URL.RawPath = "/containers/" + url.PathEscape(rest)
 }
 
 func (s *Server) deleteContainer(w http.ResponseWriter, r *http.Request) error {

@@ -109,6 +109,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("api request", "method", r.Method, "path", r.URL.Path, "version", version)
 	}
 	r = r.WithContext(context.WithValue(r.Context(), versionKey, version))
+	escapeLinkName(r)
 	s.mux.ServeHTTP(w, r)
 }
 

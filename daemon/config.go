@@ -41,7 +41,11 @@ type Config struct {
 	RegistryMirrors    []string `json:"registry-mirrors,omitempty"`
 	Bip                string   `json:"bip,omitempty"`
 	FixedCIDR          string   `json:"fixed-cidr,omitempty"`
-	MTU                int      `json:"mtu,omitempty"`
+	// IPv6 on the default bridge (dockerd's keys); ip6tables defaults to true.
+	IPv6        bool   `json:"ipv6,omitempty"`
+	FixedCIDRv6 string `json:"fixed-cidr-v6,omitempty"`
+	Ip6tables   *bool  `json:"ip6tables,omitempty"`
+	MTU         int    `json:"mtu,omitempty"`
 	// Bridge names the default bridge interface (dockerd's "bridge" key;
 	// "berth0" by default so Berth and Docker can share a host).
 	Bridge string `json:"bridge,omitempty"`

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/engine/network"
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
@@ -88,6 +89,9 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		if r := d.runtimes.Runtimes[n]; !r.Usable {
 			warnings = append(warnings, "WARNING: runtime "+n+" is not usable: "+r.Reason)
 		}
+	}
+	if why := network.IPv6Status(); why != "" {
+		warnings = append(warnings, "WARNING: "+why)
 	}
 	for _, n := range d.runtimes.Host.Notes {
 		warnings = append(warnings, "NOTE: "+n)

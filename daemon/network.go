@@ -34,6 +34,7 @@ func networkConfig(cfg *Config) (network.Config, error) {
 		Bip: cfg.Bip, FixedCIDR: cfg.FixedCIDR, MTU: cfg.MTU,
 		Iptables: cfg.Iptables == nil || *cfg.Iptables, IPForward: cfg.IPForward == nil || *cfg.IPForward,
 		BridgeName: cfg.Bridge, ChainPrefix: cfg.IptablesChainPrefix,
+		IPv6: cfg.IPv6, FixedCIDRv6: cfg.FixedCIDRv6, Ip6tables: cfg.Ip6tables == nil || *cfg.Ip6tables,
 	}
 	for i, raw := range cfg.DefaultAddressPools {
 		var p struct {

@@ -53,6 +53,9 @@ func ensureBridge(r *netRecord) error {
 			return fmt.Errorf("add %s to bridge %s: %w", want, r.Bridge, err)
 		}
 	}
+	if err := ensureBridge6(r, link); err != nil {
+		return err
+	}
 	if link.Attrs().MTU != r.MTU {
 		netlink.LinkSetMTU(link, r.MTU)
 	}

@@ -231,11 +231,18 @@ func (s *Service) allocateLocked(sb *sandbox, n *netState, req *network.Endpoint
 		}
 		ep.IP = ip
 	}
+	if err := s.allocate6Locked(n, ep); err != nil {
+		n.pool.Release(ep.IP)
+		return nil, linkSpec{}, err
+	}
 	hw := macFromIP(ep.IP)
 	if mac != "" {
 		parsed, err := net.ParseMAC(mac)
 		if err != nil || len(parsed) != 6 {
 			n.pool.Release(ep.IP)
+			if n.pool6 != nil {
+				n.pool6.Release(ep.IPv6)
+			}
 			return nil, linkSpec{}, errdefs.Invalid("invalid MAC address %q", mac)
 		}
 		hw = parsed
@@ -246,6 +253,9 @@ func (s *Service) allocateLocked(sb *sandbox, n *netState, req *network.Endpoint
 	}
 	spec := linkSpec{IfName: ifname, HostVeth: ep.HostVeth, MAC: hw, MTU: n.rec.MTU,
 		Addr: netip.PrefixFrom(ep.IP, ep.PrefixLen), Gateway: ep.Gateway, DefaultRoute: primary && !n.rec.Internal}
+	if ep.IPv6.IsValid() {
+		spec.Addr6, spec.Gateway6 = netip.PrefixFrom(ep.IPv6, ep.IPv6PrefixLen), ep.IPv6Gateway
+	}
 	return ep, spec, nil
 }
 
@@ -285,6 +295,9 @@ func (s *Service) publishLocked(sb *sandbox, n *netState, req ConnectRequest) er
 		return nil
 	}
 	for _, sp := range specs {
+		if err := checkPublish6(n, sp); err != nil {
+			return err
+		}
 		c, port, err := bindSpec(sp)
 		if err != nil {
 			return fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): %w", sb.rec.Name, shortID(sb.rec.Endpoints[0].EndpointID), err)
@@ -293,6 +306,19 @@ func (s *Service) publishLocked(sb *sandbox, n *netState, req ConnectRequest) er
 			sb.reservations = append(sb.reservations, c)
 		}
 		sb.rec.Ports = append(sb.rec.Ports, portRecord{NetworkID: n.rec.ID, Proto: string(sp.Port.Proto()), HostIP: sp.HostIP, HostPort: port, ContainerPort: sp.Port.Num()})
+		if sp.Dual && n.pool6 != nil {
+			// The same host port on every IPv6 address, as Docker publishes.
+			sp6 := sp
+			sp6.HostIP, sp6.HostLo, sp6.HostHi = netip.IPv6Unspecified(), port, port
+			c, _, err := bindSpec(sp6)
+			if err != nil {
+				return fmt.Errorf("driver failed programming external connectivity on endpoint %s (%s): %w", sb.rec.Name, shortID(sb.rec.Endpoints[0].EndpointID), err)
+			}
+			if c != nil {
+				sb.reservations = append(sb.reservations, c)
+			}
+			sb.rec.Ports = append(sb.rec.Ports, portRecord{NetworkID: n.rec.ID, Proto: string(sp.Port.Proto()), HostIP: sp6.HostIP, HostPort: port, ContainerPort: sp.Port.Num()})
+		}
 	}
 	return nil
 }
@@ -303,6 +329,9 @@ func (s *Service) releaseLocked(sb *sandbox) {
 	for _, ep := range sb.rec.Endpoints {
 		if n := s.nets[ep.NetworkID]; n != nil && n.pool != nil && ep.IP.IsValid() {
 			n.pool.Release(ep.IP)
+		}
+		if n := s.nets[ep.NetworkID]; n != nil && n.pool6 != nil && ep.IPv6.IsValid() {
+			n.pool6.Release(ep.IPv6)
 		}
 	}
 	closeAll(sb.reservations)
@@ -432,6 +461,9 @@ func (s *Service) ConnectNetwork(ctx context.Context, containerID, netRef string
 	undo := func() {
 		sb.rec.Endpoints = sb.rec.Endpoints[:len(sb.rec.Endpoints)-1]
 		n.pool.Release(rec.IP)
+		if n.pool6 != nil && rec.IPv6.IsValid() {
+			n.pool6.Release(rec.IPv6)
+		}
 		deleteLink(rec.HostVeth)
 		s.db.Put(bucketSandboxes, sb.rec.ContainerID, sb.rec)
 	}
@@ -507,6 +539,9 @@ func (s *Service) DisconnectNetwork(ctx context.Context, containerID, netRef str
 		return err
 	}
 	n.pool.Release(ep.IP)
+	if n.pool6 != nil && ep.IPv6.IsValid() {
+		n.pool6.Release(ep.IPv6)
+	}
 	sb.rec.Endpoints = slices.Delete(sb.rec.Endpoints, idx, idx+1)
 	var kept []portRecord
 	for _, p := range sb.rec.Ports {

@@ -19,6 +19,9 @@ type linkSpec struct {
 	Addr             netip.Prefix // address/prefix length
 	Gateway          netip.Addr
 	DefaultRoute     bool
+	// Addr6 and Gateway6 are set on IPv6 networks.
+	Addr6    netip.Prefix
+	Gateway6 netip.Addr
 }
 
 // loUp brings up loopback. Runs inside the container's netns.
@@ -57,7 +60,7 @@ func setupInside(host netns.NsHandle, sp linkSpec) error {
 			return fmt.Errorf("add default route via %s: %w", sp.Gateway, err)
 		}
 	}
-	return nil
+	return setupInside6(link, sp)
 }
 
 // attachHostSide enslaves the host end of a veth to the bridge, with

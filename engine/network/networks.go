@@ -47,6 +47,12 @@ type netRecord struct {
 	ICC         bool
 	Masquerade  bool
 	HostBinding netip.Addr // default host IP for published ports
+	// IPv6 (--ipv6): the network's IPv6 subnet beside the IPv4 one.
+	EnableIPv6  bool
+	UserSubnet6 bool // --subnet gave the IPv6 subnet: --ip6 is allowed
+	Subnet6     netip.Prefix
+	IPRange6    netip.Prefix
+	Gateway6    netip.Addr
 }
 
 func newRecord(name, driver string, predefined bool) netRecord {
@@ -103,9 +109,6 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 	if req.ConfigOnly || req.ConfigFrom != nil || req.Ingress {
 		return "", "", errdefs.NotImplemented("config-only, config-from and ingress networks are not supported by berthd")
 	}
-	if req.EnableIPv6 != nil && *req.EnableIPv6 {
-		return "", "", errdefs.NotImplemented("IPv6 networks are not supported by berthd yet")
-	}
 	if req.EnableIPv4 != nil && !*req.EnableIPv4 {
 		return "", "", errdefs.NotImplemented("networks without IPv4 are not supported by berthd")
 	}
@@ -117,6 +120,7 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 	}
 	rec := newRecord(req.Name, "bridge", false)
 	rec.Internal, rec.Attachable = req.Internal, req.Attachable
+	rec.EnableIPv6 = req.EnableIPv6 != nil && *req.EnableIPv6
 	for k, v := range req.Labels {
 		rec.Labels[k] = v
 	}
@@ -163,17 +167,33 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 			return "", "", errdefs.NotFound("plugin \"%s\" not found", req.IPAM.Driver)
 		}
 		rec.IPAMOptions = req.IPAM.Options
-		if len(req.IPAM.Config) > 1 {
-			return "", "", errdefs.NotImplemented("berthd supports one IPv4 subnet per network")
-		}
-		if len(req.IPAM.Config) == 1 {
-			c := req.IPAM.Config[0]
+		var v4, v6 []network.IPAMConfig
+		for _, c := range req.IPAM.Config {
 			if !c.Subnet.IsValid() && (c.IPRange.IsValid() || c.Gateway.IsValid()) {
 				return "", "", errdefs.Invalid("--ip-range and --gateway need --subnet")
 			}
+			if c.Subnet.IsValid() && c.Subnet.Addr().Is6() && !c.Subnet.Addr().Is4In6() {
+				v6 = append(v6, c)
+			} else {
+				v4 = append(v4, c)
+			}
+		}
+		if len(v4) > 1 || len(v6) > 1 {
+			return "", "", errdefs.NotImplemented("berthd supports one IPv4 and one IPv6 subnet per network")
+		}
+		if len(v6) == 1 {
+			if !rec.EnableIPv6 {
+				return "", "", errdefs.Invalid("IPv6 subnet %s given but IPv6 is not enabled on the network: add --ipv6 (compose: enable_ipv6: true)", v6[0].Subnet)
+			}
+			if err := s.userSubnet6Locked(&rec, v6[0]); err != nil {
+				return "", "", err
+			}
+		}
+		if len(v4) == 1 {
+			c := v4[0]
 			if c.Subnet.IsValid() {
 				if !c.Subnet.Addr().Is4() {
-					return "", "", errdefs.NotImplemented("IPv6 subnets are not supported by berthd yet")
+					return "", "", errdefs.Invalid("invalid subnet %s", c.Subnet)
 				}
 				if c.Subnet != c.Subnet.Masked() {
 					return "", "", errdefs.Invalid("invalid subnet %s: it should be %s", c.Subnet, c.Subnet.Masked())
@@ -199,10 +219,16 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 		return "", "", errdefs.Invalid("%s", err.Error())
 	}
 	rec.Gateway = pool.Gateway
+	var pool6 *ipam.Pool6
+	if rec.EnableIPv6 {
+		if pool6, err = s.pool6Locked(&rec); err != nil {
+			return "", "", err
+		}
+	}
 	if err := ensureBridge(&rec); err != nil {
 		return "", "", err
 	}
-	n := &netState{rec: rec, pool: pool}
+	n := &netState{rec: rec, pool: pool, pool6: pool6}
 	if err := s.saveNetwork(n); err != nil {
 		deleteBridge(rec.Bridge)
 		return "", "", err
@@ -293,6 +319,14 @@ func (s *Service) summary(n *netState) network.Network {
 			c.IPRange = r.IPRange
 		}
 		out.IPAM.Config = []network.IPAMConfig{c}
+		if r.EnableIPv6 {
+			out.EnableIPv6 = true
+			c6 := network.IPAMConfig{Subnet: r.Subnet6, Gateway: r.Gateway6}
+			if r.IPRange6.IsValid() {
+				c6.IPRange = r.IPRange6
+			}
+			out.IPAM.Config = append(out.IPAM.Config, c6)
+		}
 	} else {
 		out.EnableIPv4 = false
 	}
@@ -319,6 +353,9 @@ func (s *Service) inspectLocked(n *netState, withContainers bool) network.Inspec
 				}
 				if ep.IP.IsValid() {
 					res.IPv4Address = netip.PrefixFrom(ep.IP, ep.PrefixLen)
+				}
+				if ep.IPv6.IsValid() {
+					res.IPv6Address = netip.PrefixFrom(ep.IPv6, ep.IPv6PrefixLen)
 				}
 				out.Containers[sb.rec.ContainerID] = res
 			}

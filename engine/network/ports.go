@@ -44,12 +44,15 @@ type portSpec struct {
 	Port           network.Port
 	HostIP         netip.Addr
 	HostLo, HostHi uint16
+	// Dual: no host address was given, so the port is published on every
+	// IPv6 address too when the network has IPv6 (Docker's 0.0.0.0 + ::).
+	Dual bool
 }
 
 // portSpecs expands PortBindings and, with PublishAll, every exposed port
 // without a binding, in a stable order. Exposed ports with no binding are
-// returned separately (inspect shows them as null). IPv6 host addresses are
-// skipped: Berth networks are IPv4 only.
+// returned separately (inspect shows them as null). IPv6 host addresses
+// are kept; publishLocked refuses them on networks without IPv6.
 func portSpecs(bindings network.PortMap, publishAll bool, exposed network.PortSet, defaultIP netip.Addr) ([]portSpec, []network.Port, error) {
 	keys := map[network.Port]bool{}
 	for p := range bindings {
@@ -90,19 +93,16 @@ func portSpecs(bindings network.PortMap, publishAll bool, exposed network.PortSe
 			bs = []network.PortBinding{{}}
 		}
 		for _, b := range bs {
-			ip := b.HostIP
+			ip, dual := b.HostIP, false
 			if !ip.IsValid() {
-				ip = defaultIP
-			}
-			if ip.Is6() && !ip.Is4In6() {
-				continue
+				ip, dual = defaultIP, defaultIP.Is4() && defaultIP.IsUnspecified()
 			}
 			ip = ip.Unmap()
 			lo, hi, err := hostPortRange(b.HostPort)
 			if err != nil {
 				return nil, nil, err
 			}
-			out = append(out, portSpec{Port: p, HostIP: ip, HostLo: lo, HostHi: hi})
+			out = append(out, portSpec{Port: p, HostIP: ip, HostLo: lo, HostHi: hi, Dual: dual})
 		}
 	}
 	return out, onlyExposed, nil
@@ -127,11 +127,23 @@ func reservePort(proto string, hostIP netip.Addr, port uint16) (io.Closer, uint1
 	if proto == "udp" {
 		typ = unix.SOCK_DGRAM
 	}
-	fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
+	family := unix.AF_INET
+	if hostIP.Is6() {
+		family = unix.AF_INET6
+	}
+	fd, err := unix.Socket(family, typ|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, 0, fmt.Errorf("reserve host port: %w", err)
 	}
-	sa := &unix.SockaddrInet4{Port: int(port), Addr: hostIP.As4()}
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(port), Addr: hostIP.As4()}
+	if hostIP.Is6() {
+		// [::] holds the IPv6 port only; 0.0.0.0 is reserved on its own.
+		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
+			unix.Close(fd)
+			return nil, 0, err
+		}
+		sa = &unix.SockaddrInet6{Port: int(port), Addr: hostIP.As16()}
+	}
 	if err := unix.Bind(fd, sa); err != nil {
 		unix.Close(fd)
 		return nil, 0, err
@@ -142,7 +154,12 @@ func reservePort(proto string, hostIP netip.Addr, port uint16) (io.Closer, uint1
 			unix.Close(fd)
 			return nil, 0, err
 		}
-		port = uint16(got.(*unix.SockaddrInet4).Port)
+		switch a := got.(type) {
+		case *unix.SockaddrInet4:
+			port = uint16(a.Port)
+		case *unix.SockaddrInet6:
+			port = uint16(a.Port)
+		}
 	}
 	return &reservation{fd: fd}, port, nil
 }

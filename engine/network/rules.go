@@ -28,6 +28,9 @@ func (s *Service) portRules() []iptables.Port {
 			if n == nil {
 				continue
 			}
+			if pr.HostIP.Is6() {
+				continue // rules6.go
+			}
 			for _, ep := range sb.rec.Endpoints {
 				if ep.NetworkID == pr.NetworkID && ep.IP.IsValid() {
 					out = append(out, iptables.Port{Bridge: n.rec.Bridge, Proto: pr.Proto, HostIP: pr.HostIP, HostPort: pr.HostPort, ContainerIP: ep.IP, ContainerPort: pr.ContainerPort})
@@ -42,19 +45,31 @@ func (s *Service) applyNetworkRules(ctx context.Context) error {
 	if !s.cfg.Iptables {
 		return nil
 	}
-	return iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderNetworks(s.networkRules()))
+	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderNetworks(s.networkRules())); err != nil {
+		return err
+	}
+	return s.applyNetworkRules6(ctx)
 }
 
 func (s *Service) applyPortRules(ctx context.Context) error {
 	if !s.cfg.Iptables {
 		return nil
 	}
-	return iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderPorts(s.portRules()))
+	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderPorts(s.portRules())); err != nil {
+		return err
+	}
+	return s.applyPortRules6(ctx)
 }
 
 func (s *Service) applyAllRules(ctx context.Context) error {
 	if !s.cfg.Iptables {
 		return nil
 	}
-	return iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderNetworks(s.networkRules())+s.chains.RenderPorts(s.portRules()))
+	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderNetworks(s.networkRules())+s.chains.RenderPorts(s.portRules())); err != nil {
+		return err
+	}
+	if !s.v6Rules() {
+		return nil
+	}
+	return iptables.Apply6(context.WithoutCancel(ctx), s.chains.RenderNetworks6(s.networkRules6())+s.chains.RenderPorts6(s.portRules6()))
 }

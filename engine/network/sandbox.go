@@ -124,6 +124,9 @@ func (s *Service) attachmentLocked(sb *sandbox) *Attachment {
 			Gateway: ep.Gateway, IPAddress: ep.IP, IPPrefixLen: ep.PrefixLen,
 			DNSNames: append([]string(nil), ep.DNSNames...),
 		}
+		if ep.IPv6.IsValid() {
+			es.GlobalIPv6Address, es.GlobalIPv6PrefixLen, es.IPv6Gateway = ep.IPv6, ep.IPv6PrefixLen, ep.IPv6Gateway
+		}
 		if ep.MAC != "" {
 			if hw, err := net.ParseMAC(ep.MAC); err == nil {
 				es.MacAddress = network.HardwareAddr(hw)
@@ -139,6 +142,9 @@ func (s *Service) attachmentLocked(sb *sandbox) *Attachment {
 				hn = shortID(sb.rec.ContainerID)
 			}
 			a.HostsEntries = append(a.HostsEntries, ep.IP.String()+"\t"+hn)
+			if ep.IPv6.IsValid() {
+				a.HostsEntries = append(a.HostsEntries, ep.IPv6.String()+"\t"+hn)
+			}
 		}
 	}
 	for _, e := range sb.rec.Exposed {

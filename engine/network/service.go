@@ -59,6 +59,13 @@ type Config struct {
 	IPForward bool
 	// BridgeName of the default network; "" means "berth0".
 	BridgeName string
+	// IPv6 is daemon.json "ipv6": IPv6 on the default bridge, with
+	// FixedCIDRv6 ("fixed-cidr-v6") as its subnet ("" = a unique local /64).
+	IPv6        bool
+	FixedCIDRv6 string
+	// Ip6tables: manage ip6tables rules for IPv6 networks (daemon.json
+	// "ip6tables", default true as in Docker 27; needs Iptables).
+	Ip6tables bool
 	// ChainPrefix names Berth's iptables chains ("" = "BERTH": BERTH,
 	// BERTH-FORWARD, BERTH-ISOLATION-1/2, BERTH-POSTROUTING). Each daemon on a
 	// host needs its own; tests use it to stay apart from a running berthd.
@@ -93,12 +100,16 @@ type Service struct {
 	upstreams func() []string
 	// bg tracks background veth deletions (see teardownLocked).
 	bg sync.WaitGroup
+	// ip6Err is why ip6tables could not be set up at start (nil if fine or
+	// not wanted); IPv6 networks are refused with it.
+	ip6Err error
 }
 
 // netState is a network and its live allocation pool (nil for host/none).
 type netState struct {
-	rec  netRecord
-	pool *ipam.Pool
+	rec   netRecord
+	pool  *ipam.Pool
+	pool6 *ipam.Pool6 // nil unless the network has IPv6
 }
 
 // New opens the network service: it loads the recorded networks and
@@ -159,6 +170,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Service, error) {
 		if err := s.chains.EnsureChains(ctx); err != nil {
 			return nil, err
 		}
+		if err := s.setupIp6tables(ctx); err != nil {
+			return nil, err
+		}
 		if err := s.applyAllRules(ctx); err != nil {
 			return nil, err
 		}
@@ -185,6 +199,14 @@ func (s *Service) load() error {
 				return nil
 			}
 			n.pool = p
+			if r.EnableIPv6 {
+				p6, err := ipam.NewPool6(r.Subnet6, r.IPRange6, r.Gateway6)
+				if err != nil {
+					s.log.Warn("network has an invalid IPv6 address pool", "network", r.Name, "err", err)
+					return nil
+				}
+				n.pool6 = p6
+			}
 		}
 		s.nets[r.ID] = n
 		return nil
@@ -203,6 +225,11 @@ func (s *Service) load() error {
 			if n := s.nets[ep.NetworkID]; n != nil && n.pool != nil && ep.IP.IsValid() {
 				if err := n.pool.Reserve(ep.IP); err != nil {
 					s.log.Warn("recorded address conflicts", "container", k, "ip", ep.IP, "err", err)
+				}
+			}
+			if n := s.nets[ep.NetworkID]; n != nil && n.pool6 != nil && ep.IPv6.IsValid() {
+				if err := n.pool6.Reserve(ep.IPv6); err != nil {
+					s.log.Warn("recorded address conflicts", "container", k, "ip", ep.IPv6, "err", err)
 				}
 			}
 		}
@@ -243,8 +270,13 @@ func (s *Service) ensurePredefined() error {
 	if !want["bridge"] {
 		cur = s.byName("bridge")
 	}
+	sub6, v6, err := s.defaultBridge6(cur)
+	if err != nil {
+		return err
+	}
 	if cur != nil && cur.rec.Subnet == subnet && cur.rec.Gateway == gw && cur.rec.IPRange == iprange.Masked() &&
-		cur.rec.Bridge == s.cfg.BridgeName && cur.rec.MTU == s.cfg.MTU {
+		cur.rec.Bridge == s.cfg.BridgeName && cur.rec.MTU == s.cfg.MTU &&
+		cur.rec.EnableIPv6 == v6 && cur.rec.Subnet6 == sub6 {
 		return nil
 	}
 	rec := newRecord("bridge", "bridge", true)
@@ -271,11 +303,23 @@ func (s *Service) ensurePredefined() error {
 		return fmt.Errorf("default bridge: %w", err)
 	}
 	n := &netState{rec: rec, pool: p}
+	if v6 {
+		rec.EnableIPv6, rec.Subnet6, rec.UserSubnet6 = true, sub6, s.cfg.FixedCIDRv6 != ""
+		if n.pool6, err = ipam.NewPool6(sub6, netip.Prefix{}, netip.Addr{}); err != nil {
+			return fmt.Errorf("default bridge: %w", err)
+		}
+		rec.Gateway6 = n.pool6.Gateway
+		n.rec = rec
+		s.enableForwarding6()
+	}
 	if cur != nil {
 		for _, sb := range s.sandboxes {
 			for _, ep := range sb.rec.Endpoints {
 				if ep.NetworkID == rec.ID && p.Reserve(ep.IP) != nil {
 					s.log.Warn("container address is outside the new default bridge subnet", "container", sb.rec.ContainerID, "ip", ep.IP)
+				}
+				if ep.NetworkID == rec.ID && ep.IPv6.IsValid() && (n.pool6 == nil || n.pool6.Reserve(ep.IPv6) != nil) {
+					s.log.Warn("container IPv6 address is outside the new default bridge subnet", "container", sb.rec.ContainerID, "ip", ep.IPv6)
 				}
 			}
 		}

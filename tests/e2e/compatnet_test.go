@@ -7,6 +7,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -126,4 +130,128 @@ func TestEmbeddedDNSNamesLinksPTR(t *testing.T) {
 	if r := c.Run(t, "exec", peer, "nslookup", "api", "127.0.0.11"); !strings.Contains(r.Stdout, "Address: "+ip) {
 		t.Errorf("endpoint link alias did not resolve: %s", r)
 	}
+}
+
+// netSubnet6 is a unique local /64 for IPv6 network i of d, away from the
+// host's own fd00::/64.
+func netSubnet6(d *Daemon, i int) (subnet, gateway string) {
+	p := fmt.Sprintf("fd42:%x:%x:%x", os.Getpid()%0xffff, d.Seq, i)
+	return p + "::/64", p + "::1"
+}
+
+func TestIPv6Network(t *testing.T) {
+	if _, err := os.Stat("/proc/sys/net/ipv6"); err != nil {
+		t.Skip("IPv6 is disabled in this kernel")
+	}
+	d := sharedDaemon(t, "compatnet")
+	c := d.Docker(t)
+	nw := uniq("v6net")
+	sub4, _ := netSubnet(d, 2)
+	sub6, gw6 := netSubnet6(d, 2)
+	createNet(t, c, nw, "--ipv6", "--subnet", sub4, "--subnet", sub6)
+	var inspect []struct {
+		EnableIPv6 bool
+		Options    map[string]string
+		IPAM       struct{ Config []struct{ Subnet, Gateway string } }
+		ID         string
+	}
+	if err := json.Unmarshal([]byte(c.Must(t, "network", "inspect", nw)), &inspect); err != nil || len(inspect) != 1 {
+		t.Fatalf("network inspect: %v", err)
+	}
+	if n := inspect[0]; !n.EnableIPv6 || len(n.IPAM.Config) != 2 || n.IPAM.Config[1].Subnet != sub6 || n.IPAM.Config[1].Gateway != gw6 {
+		t.Errorf("network inspect: EnableIPv6 %v, IPAM %+v", n.EnableIPv6, n.IPAM.Config)
+	}
+	bridge := "br-" + inspect[0].ID[:12]
+
+	web := uniq("web6")
+	runHttpd(t, c, web, "hello-v6", "--network", nw, "-p", "80")
+	ip6 := c.Must(t, "inspect", "--format", `{{(index .NetworkSettings.Networks "`+nw+`").GlobalIPv6Address}}`, web)
+	gw := c.Must(t, "inspect", "--format", `{{(index .NetworkSettings.Networks "`+nw+`").IPv6Gateway}}`, web)
+	if a := net.ParseIP(ip6); a == nil || a.To4() != nil || !strings.HasPrefix(ip6, strings.TrimSuffix(gw6, "1")) || gw != gw6 {
+		t.Fatalf("GlobalIPv6Address %q / IPv6Gateway %q, want an address of %s via %s", ip6, gw, sub6, gw6)
+	}
+	if got := c.Must(t, "network", "inspect", "--format", "{{range .Containers}}{{.IPv6Address}}{{end}}", nw); got != ip6+"/64" {
+		t.Errorf("network inspect Containers IPv6Address = %q, want %s/64", got, ip6)
+	}
+
+	// Container to container by name over IPv6: AAAA, ping6, HTTP, PTR.
+	r := c.Run(t, "run", "--rm", "--network", nw, "busybox", "sh", "-c",
+		"nslookup -type=AAAA "+web+" 127.0.0.11; echo ---; ping -6 -c1 -W3 "+web+" && echo PING-OK; echo ---; "+
+			shFetch("http://["+ip6+"]/")+"; echo ---; nslookup "+ip6+" 127.0.0.11")
+	parts := strings.Split(r.Stdout, "---")
+	if len(parts) != 4 {
+		t.Fatalf("client: %s", r)
+	}
+	if !strings.Contains(parts[0], "Address: "+ip6) {
+		t.Errorf("AAAA for %s: want %s: %s", web, ip6, parts[0])
+	}
+	if !strings.Contains(parts[1], "PING-OK") {
+		t.Errorf("ping6 %s failed: %s", web, r)
+	}
+	if !strings.Contains(parts[2], "hello-v6") {
+		t.Errorf("HTTP over IPv6 to %s failed: %s", ip6, r)
+	}
+	if !strings.Contains(parts[3], "name = "+web+"."+nw) {
+		t.Errorf("IPv6 PTR: %s", parts[3])
+	}
+
+	// Published port: 0.0.0.0 and [::], reachable from the host over IPv6.
+	ports := c.Must(t, "port", web, "80")
+	if !strings.Contains(ports, "0.0.0.0:") || !strings.Contains(ports, "[::]:") {
+		t.Fatalf("docker port: %q, want 0.0.0.0 and [::]", ports)
+	}
+	_, hp, _ := strings.Cut(ports[strings.Index(ports, "[::]:"):], "]:")
+	hp = strings.Fields(hp)[0]
+	waitHTTP(t, "http://["+gw6+"]:"+hp+"/", "hello-v6")
+	if rules := ip6tablesSave(t); !strings.Contains(rules, "--to-destination ["+ip6+"]:80") || !strings.Contains(rules, "-s "+sub6+" ! -o "+bridge+" -j MASQUERADE") {
+		t.Errorf("ip6tables lacks the DNAT or MASQUERADE rule of %s:\n%s", web, rules)
+	}
+
+	// Removing the container and the network leaves no IPv6 rule of theirs.
+	c.Must(t, "rm", "-f", web)
+	if rules := ip6tablesSave(t); strings.Contains(rules, ip6) {
+		t.Errorf("ip6tables still holds rules for %s after rm:\n%s", ip6, rules)
+	}
+	c.Must(t, "network", "rm", nw)
+	if rules := ip6tablesSave(t); strings.Contains(rules, bridge) || strings.Contains(rules, sub6) {
+		t.Errorf("ip6tables still holds rules for %s after network rm:\n%s", bridge, rules)
+	}
+}
+
+func TestIPv6NetworkDefaultsAndErrors(t *testing.T) {
+	if _, err := os.Stat("/proc/sys/net/ipv6"); err != nil {
+		t.Skip("IPv6 is disabled in this kernel")
+	}
+	d := sharedDaemon(t, "compatnet")
+	c := d.Docker(t)
+	// --ipv6 without an IPv6 subnet: a unique local /64, as Docker 27.
+	nw := uniq("ula")
+	sub4, _ := netSubnet(d, 3)
+	createNet(t, c, nw, "--ipv6", "--subnet", sub4)
+	got := c.Must(t, "network", "inspect", "--format", "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}} {{end}}", nw)
+	f := strings.Fields(got)
+	if len(f) != 3 || f[0] != "true" || !regexp.MustCompile(`^fd[0-9a-f]{2}:[0-9a-f:]+/64$`).MatchString(f[2]) {
+		t.Errorf("--ipv6 without subnet: %q, want a fdxx::/64", got)
+	}
+	// An IPv6 subnet without --ipv6, and IPv6 publishing on an IPv4-only
+	// network, are refused rather than ignored.
+	sub6, _ := netSubnet6(d, 3)
+	if r := c.Run(t, "network", "create", "--subnet", sub6, uniq("nov6")); r.Exit == 0 || !strings.Contains(r.Stderr, "IPv6 is not enabled") {
+		t.Errorf("IPv6 subnet without --ipv6: %s", r)
+	}
+	if r := c.Run(t, "run", "--rm", "-p", "[::1]::80", "busybox", "true"); r.Exit == 0 || !strings.Contains(r.Stderr, "does not have IPv6 enabled") {
+		t.Errorf("IPv6 host address on the IPv4-only default bridge: %s", r)
+	}
+	if r := c.Run(t, "run", "--rm", "--ip6", "fd42::9", "--network", nw, "busybox", "true"); r.Exit == 0 || !strings.Contains(r.Stderr, "user configured subnets") {
+		t.Errorf("--ip6 on a network without a user IPv6 subnet: %s", r)
+	}
+}
+
+func ip6tablesSave(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("ip6tables-save").Output()
+	if err != nil {
+		t.Fatalf("ip6tables-save: %v", err)
+	}
+	return string(out)
 }

@@ -410,8 +410,9 @@ func (d *Daemon) netLeaks() []string {
 func (d *Daemon) removeNetwork() {
 	exec.Command("ip", "link", "del", "bt"+d.Net).Run()
 	prefix := "BT" + d.Net
-	for _, table := range []string{"filter", "nat"} {
-		out, err := exec.Command("iptables", "-t", table, "-S").Output()
+	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}} {
+		bin, table := tt[0], tt[1]
+		out, err := exec.Command(bin, "-t", table, "-S").Output()
 		if err != nil {
 			continue
 		}
@@ -431,16 +432,16 @@ func (d *Daemon) removeNetwork() {
 				for i := 2; i+1 < len(f); i++ {
 					if f[i] == "-j" && isOurs(f[i+1]) {
 						args := append([]string{"-t", table, "-D"}, f[1:]...)
-						exec.Command("iptables", args...).Run()
+						exec.Command(bin, args...).Run()
 					}
 				}
 			}
 		}
 		for _, c := range chains {
-			exec.Command("iptables", "-t", table, "-F", c).Run()
+			exec.Command(bin, "-t", table, "-F", c).Run()
 		}
 		for _, c := range chains {
-			exec.Command("iptables", "-t", table, "-X", c).Run()
+			exec.Command(bin, "-t", table, "-X", c).Run()
 		}
 	}
 	// Bridges of user networks the tests created carry the daemon's
