@@ -79,6 +79,7 @@ func (d *Daemon) reload(next *Config) {
 		{"tlsverify", cur.TLSVerify, next.TLSVerify}, {"tlscert", cur.TLSCert, next.TLSCert},
 		{"tlskey", cur.TLSKey, next.TLSKey}, {"tlscacert", cur.TLSCACert, next.TLSCACert},
 		{"group", cur.Group, next.Group}, {"bip", cur.Bip, next.Bip},
+		{"ipv6", cur.IPv6, next.IPv6}, {"fixed-cidr-v6", cur.FixedCIDRv6, next.FixedCIDRv6}, {"ip6tables", cur.Ip6tables, next.Ip6tables},
 		{"default-address-pools", cur.DefaultAddressPools, next.DefaultAddressPools},
 		{"runtimes", cur.Runtimes, next.Runtimes}, {"cgroup-parent", cur.CgroupParent, next.CgroupParent},
 		{"host-gateway-ip", cur.HostGatewayIP, next.HostGatewayIP},

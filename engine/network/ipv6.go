@@ -162,5 +162,10 @@ func checkPublish6(n *netState, sp portSpec) error {
 	if n.pool6 == nil {
 		return errdefs.Invalid("cannot publish port %s on IPv6 address %s: network %s does not have IPv6 enabled (create it with --ipv6, or publish on an IPv4 address)", sp.Port, sp.HostIP, n.rec.Name)
 	}
+	if sp.HostIP.IsLoopback() {
+		// IPv6 has no route_localnet: a connection from ::1 cannot be
+		// forwarded to a container, and Berth runs no userland proxy.
+		return errdefs.Invalid("cannot publish port %s on ::1: IPv6 loopback cannot be forwarded to a container without a userland proxy, which berthd does not run; publish on [::] or another host IPv6 address", sp.Port)
+	}
 	return nil
 }

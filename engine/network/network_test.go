@@ -39,7 +39,14 @@ func TestPortSpecs(t *testing.T) {
 	for _, s := range specs {
 		got = append(got, s.HostIP.String()+":"+itoa(int(s.HostLo))+"-"+itoa(int(s.HostHi))+"->"+s.Port.String())
 	}
-	want := "127.0.0.1:5353-5353->53/udp 0.0.0.0:8080-8080->80/tcp 0.0.0.0:9000-9010->90/tcp 0.0.0.0:0-0->443/tcp"
+	// An explicit IPv6 host address is kept (publishLocked refuses it on
+	// IPv4-only networks); only bindings without an address are Dual.
+	want := "127.0.0.1:5353-5353->53/udp 0.0.0.0:8080-8080->80/tcp 0.0.0.0:9000-9010->90/tcp :::91-91->91/tcp 0.0.0.0:0-0->443/tcp"
+	for _, s := range specs {
+		if s.Dual != (!s.HostIP.Is6() && s.HostIP.IsUnspecified()) {
+			t.Errorf("spec %v: Dual = %v", s, s.Dual)
+		}
+	}
 	if strings.Join(got, " ") != want {
 		t.Fatalf("specs = %v\nwant    %s", got, want)
 	}
@@ -564,4 +571,25 @@ func BenchmarkConnect(b *testing.B) {
 		e.s.Disconnect(ctx, id)
 		b.StartTimer()
 	}
+}
+
+// TestReservePort6 holds a port on [::] without taking it on 0.0.0.0 (the
+// two are reserved separately), and a second [::] reservation fails.
+func TestReservePort6(t *testing.T) {
+	if _, err := os.Stat("/proc/sys/net/ipv6"); err != nil {
+		t.Skip("IPv6 disabled")
+	}
+	c6, port, err := reservePort("tcp", netip.IPv6Unspecified(), 0)
+	if err != nil || port == 0 {
+		t.Fatalf("reserve [::]:0: %v", err)
+	}
+	defer c6.Close()
+	if _, _, err := reservePort("tcp", netip.IPv6Unspecified(), port); err == nil {
+		t.Fatalf("[::]:%d reserved twice", port)
+	}
+	c4, _, err := reservePort("tcp", netip.IPv4Unspecified(), port)
+	if err != nil {
+		t.Fatalf("0.0.0.0:%d after [::]: %v", port, err)
+	}
+	c4.Close()
 }

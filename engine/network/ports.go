@@ -135,8 +135,10 @@ func reservePort(proto string, hostIP netip.Addr, port uint16) (io.Closer, uint1
 	if err != nil {
 		return nil, 0, fmt.Errorf("reserve host port: %w", err)
 	}
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: int(port), Addr: hostIP.As4()}
-	if hostIP.Is6() {
+	var sa unix.Sockaddr
+	if hostIP.Is4() {
+		sa = &unix.SockaddrInet4{Port: int(port), Addr: hostIP.As4()}
+	} else {
 		// [::] holds the IPv6 port only; 0.0.0.0 is reserved on its own.
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
 			unix.Close(fd)

@@ -176,9 +176,9 @@ func TestIPv6Network(t *testing.T) {
 
 	// Container to container by name over IPv6: AAAA, ping6, HTTP, PTR.
 	r := c.Run(t, "run", "--rm", "--network", nw, "busybox", "sh", "-c",
-		"nslookup -type=AAAA "+web+" 127.0.0.11; echo ---; ping -6 -c1 -W3 "+web+" && echo PING-OK; echo ---; "+
-			shFetch("http://["+ip6+"]/")+"; echo ---; nslookup "+ip6+" 127.0.0.11")
-	parts := strings.Split(r.Stdout, "---")
+		"nslookup -type=AAAA "+web+" 127.0.0.11; echo @@SEP@@; ping -6 -c1 -W3 "+web+" && echo PING-OK; echo @@SEP@@; "+
+			"("+shFetch("http://["+ip6+"]/")+"); echo @@SEP@@; nslookup "+ip6+" 127.0.0.11")
+	parts := strings.Split(r.Stdout, "@@SEP@@")
 	if len(parts) != 4 {
 		t.Fatalf("client: %s", r)
 	}
@@ -242,6 +242,9 @@ func TestIPv6NetworkDefaultsAndErrors(t *testing.T) {
 	if r := c.Run(t, "run", "--rm", "-p", "[::1]::80", "busybox", "true"); r.Exit == 0 || !strings.Contains(r.Stderr, "does not have IPv6 enabled") {
 		t.Errorf("IPv6 host address on the IPv4-only default bridge: %s", r)
 	}
+	if r := c.Run(t, "run", "--rm", "--network", nw, "-p", "[::1]::80", "busybox", "true"); r.Exit == 0 || !strings.Contains(r.Stderr, "cannot publish port 80/tcp on ::1") {
+		t.Errorf("publishing on ::1: %s", r)
+	}
 	if r := c.Run(t, "run", "--rm", "--ip6", "fd42::9", "--network", nw, "busybox", "true"); r.Exit == 0 || !strings.Contains(r.Stderr, "user configured subnets") {
 		t.Errorf("--ip6 on a network without a user IPv6 subnet: %s", r)
 	}
@@ -254,4 +257,48 @@ func ip6tablesSave(t *testing.T) string {
 		t.Fatalf("ip6tables-save: %v", err)
 	}
 	return string(out)
+}
+
+// TestIPv6DefaultBridge: daemon.json "ipv6" and "fixed-cidr-v6" give the
+// default bridge IPv6, with the legacy top-level inspect fields, /etc/hosts,
+// container to container and a published port from the host over IPv6.
+func TestIPv6DefaultBridge(t *testing.T) {
+	if _, err := os.Stat("/proc/sys/net/ipv6"); err != nil {
+		t.Skip("IPv6 is disabled in this kernel")
+	}
+	d := newStoppedDaemon(t)
+	sub6, gw6 := netSubnet6(d, 5)
+	d.addConfig(t, map[string]any{"ipv6": true, "fixed-cidr-v6": sub6})
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.importBusybox(); err != nil {
+		t.Fatal(err)
+	}
+	c := d.Docker(t)
+	got := c.Must(t, "network", "inspect", "--format", "{{.EnableIPv6}} {{range .IPAM.Config}}{{.Subnet}}/{{.Gateway}} {{end}}", "bridge")
+	if !strings.HasPrefix(got, "true ") || !strings.Contains(got, sub6+"/"+gw6) {
+		t.Errorf("default bridge inspect: %q, want IPv6 %s via %s", got, sub6, gw6)
+	}
+	web := uniq("web")
+	runHttpd(t, c, web, "hello-bridge-v6", "-p", "80")
+	ip6 := c.Must(t, "inspect", "--format", "{{.NetworkSettings.GlobalIPv6Address}}/{{.NetworkSettings.GlobalIPv6PrefixLen}}/{{.NetworkSettings.IPv6Gateway}}", web)
+	a, _, _ := strings.Cut(ip6, "/")
+	if net.ParseIP(a) == nil || !strings.HasSuffix(ip6, "/64/"+gw6) {
+		t.Fatalf("legacy inspect IPv6 fields: %q", ip6)
+	}
+	hosts := c.Must(t, "exec", web, "cat", "/etc/hosts")
+	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(a) + `\s`).MatchString(hosts) {
+		t.Errorf("/etc/hosts lacks the container's IPv6 address %s: %s", a, hosts)
+	}
+	if r := c.Run(t, "run", "--rm", "busybox", "sh", "-c", "ping -6 -c1 -W3 "+a+" && ("+shFetch("http://["+a+"]/")+")"); !strings.Contains(r.Stdout, "hello-bridge-v6") {
+		t.Errorf("container to container over IPv6 on the default bridge: %s", r)
+	}
+	ports := c.Must(t, "port", web, "80")
+	i := strings.Index(ports, "[::]:")
+	if i < 0 {
+		t.Fatalf("docker port: %q, want [::]", ports)
+	}
+	hp := strings.Fields(ports[i+len("[::]:"):])[0]
+	waitHTTP(t, "http://["+gw6+"]:"+hp+"/", "hello-bridge-v6")
 }

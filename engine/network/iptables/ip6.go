@@ -62,7 +62,8 @@ func (c Chains) RenderNetworks6(nets []Network) string {
 }
 
 // RenderPorts6 returns the ip6tables-restore input for published ports
-// whose HostIP and ContainerIP are IPv6 (HostIP "::" = every host address).
+// whose HostIP and ContainerIP are IPv6 (HostIP "::" = every host address
+// but ::1).
 func (c Chains) RenderPorts6(ports []Port) string {
 	ports = append([]Port(nil), ports...)
 	sort.Slice(ports, func(i, j int) bool {
@@ -79,7 +80,10 @@ func (c Chains) RenderPorts6(ports []Port) string {
 	fmt.Fprintf(&n, "*nat\n:%s - [0:0]\n", c.DNAT())
 	fmt.Fprintf(&f, "*filter\n:%s - [0:0]\n", c.Accept())
 	for _, p := range ports {
-		dst := ""
+		// ::1 is left out of "every address": it cannot be forwarded (no
+		// route_localnet in IPv6), so the host's own connections to
+		// [::1]:port are refused at once instead of hanging.
+		dst := "! -d ::1/128 "
 		if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() {
 			dst = "-d " + p.HostIP.String() + "/128 "
 		}

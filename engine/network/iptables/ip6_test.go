@@ -48,7 +48,7 @@ func TestRenderPorts6(t *testing.T) {
 		{Bridge: "bra", Proto: "tcp", HostIP: netip.IPv6Unspecified(), HostPort: 8080, ContainerIP: netip.MustParseAddr("fd42::2"), ContainerPort: 80},
 	})
 	for _, want := range []string{
-		"-A BX -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd42::2]:80\n",
+		"-A BX ! -d ::1/128 -p tcp -m tcp --dport 8080 -j DNAT --to-destination [fd42::2]:80\n",
 		"-A BX -d fd00:5::1/128 -p udp -m udp --dport 53 -j DNAT --to-destination [fd42::3]:5353\n",
 		"-A BX -d fd42::2/128 -o bra -p tcp -m tcp --dport 80 -j ACCEPT\n",
 	} {
@@ -100,7 +100,7 @@ func TestApply6Idempotent(t *testing.T) {
 	nat, filter := save("nat"), save("filter")
 	for _, l := range []struct{ text, rule string }{
 		{nat, "-A POSTROUTING -j BTSTIP6-POSTROUTING"},
-		{nat, "-A BTSTIP6 -p tcp -m tcp --dport 18080 -j DNAT --to-destination [fd42:99::2]:80"},
+		{nat, "-A BTSTIP6 ! -d ::1/128 -p tcp -m tcp --dport 18080 -j DNAT --to-destination [fd42:99::2]:80"},
 		{nat, "-A BTSTIP6-POSTROUTING -s fd42:99::/64 ! -o btstip60 -j MASQUERADE"},
 		{filter, "-A FORWARD -j BTSTIP6-FORWARD"},
 		{filter, "-A BTSTIP6-FORWARD -i btstip60 -o btstip60 -j ACCEPT"},
