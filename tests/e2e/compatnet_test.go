@@ -152,8 +152,10 @@ func TestIPv6Network(t *testing.T) {
 	var inspect []struct {
 		EnableIPv6 bool
 		Options    map[string]string
-		IPAM       struct{ Config []struct{ Subnet, Gateway string } }
-		ID         string
+		IPAM       struct {
+			Config []struct{ Subnet, Gateway string }
+		}
+		ID string
 	}
 	if err := json.Unmarshal([]byte(c.Must(t, "network", "inspect", nw)), &inspect); err != nil || len(inspect) != 1 {
 		t.Fatalf("network inspect: %v", err)
