@@ -36,7 +36,8 @@ func parseLink(l string) (name, alias string, err error) {
 // resolves each linked container and stores the links in Docker's form
 // ("/child:/parent/alias", which inspect shows); on a user network they
 // become the primary endpoint's Links (what the docker CLI sends there
-// anyway). name is the new container's name.
+// anyway), and the linked container may not exist yet. name is the new
+// container's name.
 func (s *Service) prepareLinks(hc *container.HostConfig, name string, endpoints map[string]*network.EndpointSettings) error {
 	if len(hc.Links) == 0 {
 		return nil
@@ -56,6 +57,12 @@ func (s *Service) prepareLinks(hc *container.HostConfig, name string, endpoints 
 		if err != nil {
 			return err
 		}
+		if mode != "bridge" {
+			// On a user network a link is a DNS alias resolved when asked:
+			// the linked container may come later (Docker's rule).
+			out = append(out, child+":"+alias)
+			continue
+		}
 		e, err := s.lookup(child)
 		if err != nil {
 			return errdefs.Invalid("could not get container for %s: %v", child, err)
@@ -69,11 +76,7 @@ func (s *Service) prepareLinks(hc *container.HostConfig, name string, endpoints 
 		if childMode == "host" {
 			return errdefs.Invalid("conflicting options: host type networking can't be used with links. This would result in undefined behavior")
 		}
-		if mode == "bridge" {
-			out = append(out, "/"+childName+":/"+name+"/"+alias)
-		} else {
-			out = append(out, childName+":"+alias)
-		}
+		out = append(out, "/"+childName+":/"+name+"/"+alias)
 	}
 	if mode == "bridge" {
 		hc.Links = out

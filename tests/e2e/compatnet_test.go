@@ -130,6 +130,16 @@ func TestEmbeddedDNSNamesLinksPTR(t *testing.T) {
 	if r := c.Run(t, "exec", peer, "nslookup", "api", "127.0.0.11"); !strings.Contains(r.Stdout, "Address: "+ip) {
 		t.Errorf("endpoint link alias did not resolve: %s", r)
 	}
+	// On a user network the linked container may come after the link.
+	later := uniq("later")
+	linker := uniq("linker")
+	c.Must(t, "run", "-d", "--name", linker, "--network", nw, "--link", later+":lt", "busybox", "sleep", "1d")
+	t.Cleanup(func() { c.Run(t, "rm", "-f", linker) })
+	c.Must(t, "run", "-d", "--name", later, "--network", nw, "busybox", "sleep", "1d")
+	t.Cleanup(func() { c.Run(t, "rm", "-f", later) })
+	if r := c.Run(t, "exec", linker, "nslookup", "lt", "127.0.0.11"); !strings.Contains(r.Stdout, "Address: "+netIP(t, c, later, nw)) {
+		t.Errorf("link alias to a container created later did not resolve: %s", r)
+	}
 }
 
 // netSubnet6 is a unique local /64 for IPv6 network i of d, away from the
