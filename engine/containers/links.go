@@ -3,6 +3,7 @@ package containers
 import (
 	"fmt"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -17,6 +18,8 @@ import (
 // embedded DNS answers for the linking container only
 // (EndpointSettings.Links).
 
+var validAlias = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]*$`)
+
 // parseLink splits "name:alias" (alias defaults to name) and the stored
 // form "/name:/parent/alias".
 func parseLink(l string) (name, alias string, err error) {
@@ -28,6 +31,11 @@ func parseLink(l string) (name, alias string, err error) {
 	alias = path.Base("/" + strings.TrimPrefix(alias, "/"))
 	if name == "" || alias == "" || alias == "/" || alias == "." {
 		return "", "", errdefs.Invalid("invalid link format %q: want name:alias", l)
+	}
+	// The alias becomes a hosts entry and variable names: no white space
+	// or other characters that could add lines or words.
+	if !validAlias.MatchString(alias) {
+		return "", "", errdefs.Invalid("invalid link alias %q in %q: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", alias, l)
 	}
 	return name, alias, nil
 }

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
@@ -15,6 +16,7 @@ func TestParseLink(t *testing.T) {
 		{"db:store", "db", "store"},
 		{"db", "db", "db"},
 		{"/db:/web/store", "db", "store"},
+		{"db:x", "db", "x"},
 	}
 	for _, c := range cases {
 		n, a, err := parseLink(c.in)
@@ -22,7 +24,7 @@ func TestParseLink(t *testing.T) {
 			t.Errorf("parseLink(%q) = %q, %q, %v", c.in, n, a, err)
 		}
 	}
-	for _, bad := range []string{"", ":x", "db:", "db:/"} {
+	for _, bad := range []string{"", ":x", "db:", "db:/", "db:a b", "db:x\n1.2.3.4 evil", "db:-x"} {
 		if _, _, err := parseLink(bad); err == nil {
 			t.Errorf("parseLink(%q) accepted", bad)
 		}
@@ -61,4 +63,19 @@ func TestContainerEnvLinkOverride(t *testing.T) {
 	if !slices.Contains(env, "DB_NAME=/x/db") || slices.Contains(env, "DB_PORT=tcp://1.2.3.4:1") || !slices.Contains(env, "DB_PORT=mine") {
 		t.Errorf("containerEnv = %q", env)
 	}
+}
+
+func FuzzParseLink(f *testing.F) {
+	for _, s := range []string{"db:store", "db", "/db:/web/store", ":", "a:b:c", "/a/b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		name, alias, err := parseLink(s)
+		if err != nil {
+			return
+		}
+		if name == "" || alias == "" || strings.ContainsAny(alias, "/ \t\n\r") {
+			t.Fatalf("parseLink(%q) = %q, %q", s, name, alias)
+		}
+	})
 }
