@@ -304,7 +304,8 @@ func (s *Service) ensurePredefined() error {
 	}
 	n := &netState{rec: rec, pool: p}
 	if v6 {
-		rec.EnableIPv6, rec.Subnet6, rec.UserSubnet6 = true, sub6, s.cfg.FixedCIDRv6 != ""
+		// UserSubnet6 stays false: --ip6 is for user networks (Docker's rule).
+		rec.EnableIPv6, rec.Subnet6 = true, sub6
 		if n.pool6, err = ipam.NewPool6(sub6, netip.Prefix{}, netip.Addr{}); err != nil {
 			return fmt.Errorf("default bridge: %w", err)
 		}

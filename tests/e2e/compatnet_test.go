@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -219,6 +220,20 @@ func TestIPv6Network(t *testing.T) {
 		t.Errorf("ip6tables lacks the DNAT or MASQUERADE rule of %s:\n%s", web, rules)
 	}
 
+	// network connect --ip6 gives a fixed address on a user IPv6 subnet.
+	peer := uniq("peer6")
+	c.Must(t, "run", "-d", "--name", peer, "busybox", "sleep", "1d")
+	t.Cleanup(func() { c.Run(t, "rm", "-f", peer) })
+	fixed := strings.TrimSuffix(gw6, "1") + "99"
+	c.Must(t, "network", "connect", "--ip6", fixed, nw, peer)
+	if got := c.Must(t, "inspect", "--format", `{{(index .NetworkSettings.Networks "`+nw+`").GlobalIPv6Address}}`, peer); got != fixed {
+		t.Errorf("network connect --ip6 %s: got %q", fixed, got)
+	}
+	if r := c.Run(t, "exec", peer, "ping", "-6", "-c1", "-W3", ip6); r.Exit != 0 {
+		t.Errorf("ping6 from a container connected later: %s", r)
+	}
+	c.Must(t, "rm", "-f", peer)
+
 	// Removing the container and the network leaves no IPv6 rule of theirs.
 	c.Must(t, "rm", "-f", web)
 	if rules := ip6tablesSave(t); strings.Contains(rules, ip6) {
@@ -312,5 +327,42 @@ func TestIPv6DefaultBridge(t *testing.T) {
 		t.Fatalf("docker port: %q, want [::]", ports)
 	}
 	hp := strings.Fields(ports[i+len("[::]:"):])[0]
-	waitHTTP(t, "http://["+gw6+"]:"+hp+"/", "hello-bridge-v6")
+	url := "http://[" + gw6 + "]:" + hp + "/"
+	waitHTTP(t, url, "hello-bridge-v6")
+
+	// berthd killed and restarted: the port keeps answering over IPv6, the
+	// rules are the same, and the IPv6 pool knows the address is taken.
+	before := ip6tablesOf(t, d)
+	d.Kill()
+	if got, err := httpGet(url); err != nil || got != "hello-bridge-v6" {
+		t.Errorf("while berthd is down: %q %v", got, err)
+	}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitHTTP(t, url, "hello-bridge-v6")
+	if after := ip6tablesOf(t, d); before != after {
+		t.Errorf("IPv6 rules differ after the restart:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	other := uniq("other")
+	c.Must(t, "run", "-d", "--name", other, "busybox", "sleep", "1d")
+	t.Cleanup(func() { c.Run(t, "rm", "-f", other) })
+	if o := c.Must(t, "inspect", "--format", "{{.NetworkSettings.GlobalIPv6Address}}", other); o == a || net.ParseIP(o) == nil {
+		t.Errorf("second container's IPv6 address %q (first %s)", o, a)
+	}
+	if r := c.Run(t, "run", "--rm", "--ip6", strings.TrimSuffix(gw6, "1")+"99", "busybox", "true"); r.Exit == 0 {
+		t.Errorf("--ip6 on the default bridge was accepted: %s", r)
+	}
+}
+
+// ip6tablesOf is d's IPv6 rules (its own chains), sorted.
+func ip6tablesOf(t *testing.T, d *Daemon) string {
+	var out []string
+	for _, l := range strings.Split(ip6tablesSave(t), "\n") {
+		if strings.Contains(l, "BT"+d.Net) {
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
 }
