@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -254,6 +255,13 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 	if !hc.Privileged {
 		s.Linux.MaskedPaths = maskedPaths
 		s.Linux.ReadonlyPaths = readonlyPaths
+		if !mountsOver(o.ExtraMounts, "/sys/fs/cgroup") {
+			// The "ro" of the cgroup mount reaches only the v1 hierarchies:
+			// crun and runc put them on a tmpfs they leave writable (hybrid
+			// and v1 hosts). Remounting the whole of /sys/fs/cgroup
+			// read-only closes that on every runtime, as Docker has it.
+			s.Linux.ReadonlyPaths = append(append([]string(nil), readonlyPaths...), "/sys/fs/cgroup")
+		}
 		s.Linux.Resources.Devices = defaultDeviceRules()
 	} else {
 		s.Linux.Resources.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
@@ -276,6 +284,17 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// mountsOver reports whether a user mount covers dst itself: the user's
+// choice of options there wins.
+func mountsOver(ms []specs.Mount, dst string) bool {
+	for _, m := range ms {
+		if path.Clean(m.Destination) == dst {
+			return true
+		}
+	}
+	return false
 }
 
 func cgroupParent(p string) string {
