@@ -84,6 +84,10 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		return "", nil, errdefs.Invalid("%s", err.Error())
 	}
 	mergeImageConfig(&cfg, img)
+	// After the merge: an image's WORKDIR is as untrusted as the request's.
+	if cfg.WorkingDir, err = cleanWorkingDir(cfg.WorkingDir); err != nil {
+		return "", nil, err
+	}
 	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
 	if len(args) == 0 {
 		return "", nil, errdefs.Invalid("no command specified")
@@ -240,6 +244,11 @@ func validateHostConfig(hc *container.HostConfig) error {
 	if hc.Memory != 0 && hc.Memory < 6*1024*1024 {
 		return errdefs.Invalid("Minimum memory limit allowed is 6MB")
 	}
+	devs, err := cleanDevices(hc.Devices)
+	if err != nil {
+		return err
+	}
+	hc.Devices = devs
 	return nil
 }
 

@@ -55,6 +55,11 @@ func (s *Service) ExecCreate(ctx context.Context, ref string, req container.Exec
 	if _, err := ParseDetachKeys(req.DetachKeys); err != nil {
 		return "", err
 	}
+	wd, err := cleanWorkingDir(req.WorkingDir)
+	if err != nil {
+		return "", err
+	}
+	req.WorkingDir = wd
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.c.State.Status == StatusPaused {

@@ -3,6 +3,7 @@ package runtime
 import (
 	"fmt"
 	"os"
+	"path"
 	"strings"
 
 	"github.com/moby/moby/api/types/container"
@@ -67,6 +68,11 @@ func applyDevices(s *specs.Spec, hc *container.HostConfig) error {
 		if dst == "" {
 			dst = d.PathOnHost
 		}
+		// Create checks this; a record from an older berthd may not.
+		if !path.IsAbs(dst) || !path.IsAbs(d.PathOnHost) {
+			return fmt.Errorf("device %q: %q is not an absolute path", d.PathOnHost, dst)
+		}
+		dst = path.Clean(dst)
 		perms := d.CgroupPermissions
 		if perms == "" {
 			perms = "rwm"

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -20,5 +21,51 @@ func TestCgroupFSReadOnly(t *testing.T) {
 		if r := c.Run(t, "run", "--rm", "--runtime", rt, "--privileged", "busybox", "sh", "-c", "grep ' /sys/fs/cgroup ' /proc/mounts"); r.Exit != 0 || strings.Contains(r.Stdout, " ro,") {
 			t.Errorf("%s --privileged: /sys/fs/cgroup mount %s, want read-write", rt, r)
 		}
+	}
+}
+
+// Paths that go into the OCI spec are checked at create (400), not left
+// to the runtime: a relative device path made crun create the node on the
+// host, relative to its own working directory.
+func TestSpecPathsValidated(t *testing.T) {
+	d := sharedDaemon(t, "run")
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{`{"Image":"busybox","Cmd":["true"],"HostConfig":{"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"../../../../tmp/secfs-dev","CgroupPermissions":"rwm"}]}}`, "../../../../tmp/secfs-dev is not an absolute path"},
+		{`{"Image":"busybox","Cmd":["true"],"HostConfig":{"Devices":[{"PathOnHost":"dev/null","PathInContainer":"/dev/x","CgroupPermissions":"rwm"}]}}`, "dev/null is not an absolute path"},
+		{`{"Image":"busybox","Cmd":["true"],"HostConfig":{"Devices":[{"PathOnHost":"/dev/null","PathInContainer":"/dev/x","CgroupPermissions":"rwx"}]}}`, "invalid device mode: rwx"},
+		{`{"Image":"busybox","Cmd":["true"],"WorkingDir":"tmp"}`, "the working directory 'tmp' is invalid, it needs to be an absolute path"},
+		{`{"Image":"busybox","Cmd":["true"],"HostConfig":{"Binds":["/tmp:../x"]}}`, "must be absolute"},
+		{`{"Image":"busybox","Cmd":["true"],"HostConfig":{"Tmpfs":{"x/y":""}}}`, "must be absolute"},
+		{`{"Image":"busybox","Cmd":["true"],"HostConfig":{"Mounts":[{"Type":"tmpfs","Target":"../t"}]}}`, "must be absolute"},
+	} {
+		code, _, body := d.API(t, "POST", "/v1.47/containers/create", "application/json", tc.body)
+		if code != 400 || !strings.Contains(body, tc.want) {
+			t.Errorf("create %s: %d %s, want 400 with %q", tc.body, code, body, tc.want)
+		}
+	}
+	if _, err := os.Lstat("/tmp/secfs-dev"); err == nil {
+		t.Errorf("a device node appeared on the host at /tmp/secfs-dev")
+	}
+
+	c := d.Docker(t)
+	if r := c.Run(t, "run", "--rm", "-w", "rel/dir", "busybox", "pwd"); r.Exit != 125 || !strings.Contains(r.Stderr, "it needs to be an absolute path") {
+		t.Errorf("run -w rel/dir: %s, want exit 125 and Docker's message", r)
+	}
+	// Absolute paths are cleaned, not refused.
+	if r := c.Run(t, "run", "--rm", "--device", "/dev/null:/dev/../dev/mynull", "-w", "/tmp/../etc", "busybox", "sh", "-c", "pwd; test -c /dev/mynull && echo dev"); r.Exit != 0 || r.Out() != "/etc\ndev" {
+		t.Errorf("run with clean-able paths: %s, want /etc and the device", r)
+	}
+
+	name := uniq("execwd")
+	c.Must(t, "run", "-d", "--name", name, "busybox", "sleep", "60")
+	defer c.Run(t, "rm", "-f", name)
+	code, _, body := d.API(t, "POST", "/v1.47/containers/"+name+"/exec", "application/json", `{"Cmd":["pwd"],"WorkingDir":"../.."}`)
+	if code != 400 || !strings.Contains(body, "it needs to be an absolute path") {
+		t.Errorf("exec with WorkingDir ../..: %d %s, want 400", code, body)
+	}
+	if r := c.Run(t, "exec", "-w", "/usr/../bin", name, "pwd"); r.Exit != 0 || r.Out() != "/bin" {
+		t.Errorf("exec -w /usr/../bin: %s, want /bin", r)
 	}
 }
