@@ -215,12 +215,12 @@ func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) error {
 	}
 	var body io.Reader = r.Body
 	if src != "-" {
+		// Only a URL the daemon may fetch, or the body: a file:// URL or a
+		// path would read the daemon host's files (and a bare name used
+		// to turn into a DNS lookup).
 		u, err := url.Parse(src)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
-			u, err = url.Parse("http://" + src)
-			if err != nil {
-				return errdefs.Invalid("invalid fromSrc URL %q", src)
-			}
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return errdefs.Invalid("invalid fromSrc %q: import takes an http:// or https:// URL, or \"-\" to read the request body", src)
 		}
 		if opts.Message == "" {
 			opts.Message = "Imported from " + u.String()

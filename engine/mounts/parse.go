@@ -6,17 +6,16 @@ import (
 	"maps"
 	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/mount"
 
 	"github.com/berth-dev/berth/engine/volumes"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/protected"
 	"github.com/berth-dev/berth/internal/stringid"
 )
 
@@ -59,41 +58,17 @@ func validateDestination(dst string) error {
 	return nil
 }
 
-var (
-	protectedMu sync.RWMutex
-	protected   []string
-)
-
 // ProtectPaths names host folders that no bind mount may expose (the
 // engine's data-root and exec-root: its database, sockets, other
-// containers' files). The daemon calls it once at start.
-func ProtectPaths(paths ...string) {
-	protectedMu.Lock()
-	defer protectedMu.Unlock()
-	protected = nil
-	for _, p := range paths {
-		if p != "" {
-			protected = append(protected, filepath.Clean(p))
-		}
-	}
-}
+// containers' files). The daemon calls it once at start; volume devices
+// are checked against the same list.
+func ProtectPaths(paths ...string) { protected.Set(paths...) }
 
 // validateBindSource refuses the engine's own folders (and anything in
 // them) as bind sources; a parent of them ("/") stays allowed, as Docker.
 func validateBindSource(src string) error {
-	protectedMu.RLock()
-	defer protectedMu.RUnlock()
-	c := filepath.Clean(src)
-	real, err := filepath.EvalSymlinks(c)
-	if err != nil {
-		real = c
-	}
-	for _, p := range protected {
-		for _, s := range []string{c, real} {
-			if s == p || strings.HasPrefix(s, p+"/") {
-				return fmt.Errorf("bind source path %s is inside the engine's own folder %s and cannot be mounted", src, p)
-			}
-		}
+	if err := protected.Check(src); err != nil {
+		return fmt.Errorf("bind source path %w", err)
 	}
 	return nil
 }

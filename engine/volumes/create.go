@@ -7,16 +7,23 @@ import (
 	"maps"
 	"os"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/moby/moby/api/types/volume"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/protected"
 	"github.com/berth-dev/berth/internal/stringid"
 )
 
 // nameChars is Docker's rule for local volume names.
 const nameChars = `[a-zA-Z0-9][a-zA-Z0-9_.-]`
+
+// maxNameLen: a volume's folder is named after it, and a file name has at
+// most 255 bytes.
+const maxNameLen = 255
 
 var validName = regexp.MustCompile(`^` + nameChars + `+$`)
 
@@ -25,6 +32,9 @@ var validName = regexp.MustCompile(`^` + nameChars + `+$`)
 func validateName(name string) error {
 	if len(name) == 1 {
 		return errdefs.Invalid("volume name is too short, names should be at least two alphanumeric characters")
+	}
+	if len(name) > maxNameLen {
+		return errdefs.Invalid("volume name is too long (%d bytes): names can be at most %d bytes", len(name), maxNameLen)
 	}
 	if !validName.MatchString(name) {
 		return errdefs.Invalid("%q includes invalid characters for a local volume name, only %q are allowed. If you intended to pass a host directory, use absolute path", name, nameChars)
@@ -57,6 +67,46 @@ func validateOptions(opts map[string]string) error {
 	}
 	if t == "" && opts["o"] != "" {
 		return errdefs.Invalid("missing required option: \"type\"")
+	}
+	if err := checkHostPaths(opts); err != nil {
+		return errdefs.Invalid("%v", err)
+	}
+	return nil
+}
+
+// hostPaths lists the host paths a device volume's options make the mount
+// read: the device of a bind mount, and overlay's lowerdir, upperdir and
+// workdir. Another filesystem's device (a block device, "tmpfs", an NFS
+// export) is not a host folder.
+func hostPaths(opts map[string]string) []string {
+	var ps []string
+	flags, data := parseMountOptions(opts["o"])
+	if flags&unix.MS_BIND != 0 || opts["type"] == "none" || opts["type"] == "bind" || opts["type"] == "rbind" {
+		ps = append(ps, opts["device"])
+	}
+	for _, w := range strings.Split(data, ",") {
+		k, v, _ := strings.Cut(w, "=")
+		switch k {
+		case "lowerdir":
+			ps = append(ps, strings.Split(v, ":")...)
+		case "upperdir", "workdir":
+			ps = append(ps, v)
+		}
+	}
+	return ps
+}
+
+// checkHostPaths refuses a device volume that would expose the engine's own
+// folders (the same rule as for bind mounts); it runs at create and again,
+// symlinks resolved, right before mounting.
+func checkHostPaths(opts map[string]string) error {
+	for _, p := range hostPaths(opts) {
+		if p == "" {
+			continue
+		}
+		if err := protected.Check(p); err != nil {
+			return fmt.Errorf("volume device %w", err)
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package volumes
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -111,12 +112,22 @@ func parseMountOptions(o string) (uintptr, string) {
 }
 
 func mountDevice(opts map[string]string, target string) error {
+	// Again at mount time: a volume recorded by an older berthd, or a
+	// symlink swapped in since create, must not expose the engine's folders.
+	if err := checkHostPaths(opts); err != nil {
+		return errdefs.Invalid("%v", err)
+	}
 	flags, data := parseMountOptions(opts["o"])
 	fstype := opts["type"]
+	device := opts["device"]
 	if flags&unix.MS_BIND != 0 {
 		fstype = ""
+		// Mount what was checked, not a path a symlink may redirect.
+		if real, err := filepath.EvalSymlinks(device); err == nil {
+			device = real
+		}
 	}
-	if err := unix.Mount(opts["device"], target, fstype, flags, data); err != nil {
+	if err := unix.Mount(device, target, fstype, flags, data); err != nil {
 		return fmt.Errorf("mount %s (type %s, options %q): %w", opts["device"], opts["type"], opts["o"], err)
 	}
 	return nil

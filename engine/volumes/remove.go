@@ -44,7 +44,9 @@ func (s *Service) removeLocked(name string, force bool) error {
 	}
 	// Rename first: after this one step the volume is gone as a whole, a
 	// crash leaves only trash that New deletes.
-	trash := filepath.Join(s.dir, trashPrefix+name+"-"+stringid.New()[:8])
+	// The trash name does not carry the volume's: a 255-byte name plus
+	// the prefix would pass the file name limit.
+	trash := filepath.Join(s.dir, trashPrefix+stringid.New()[:16])
 	if err := os.Rename(s.volPath(name), trash); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}

@@ -1,6 +1,11 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -67,5 +72,42 @@ func TestSpecPathsValidated(t *testing.T) {
 	}
 	if r := c.Run(t, "exec", "-w", "/usr/../bin", name, "pwd"); r.Exit != 0 || r.Out() != "/bin" {
 		t.Errorf("exec -w /usr/../bin: %s, want /bin", r)
+	}
+}
+
+// tinyRootfsTar is a one-file rootfs tarball.
+func tinyRootfsTar(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	data := []byte("hello\n")
+	if err := tw.WriteHeader(&tar.Header{Name: "hello.txt", Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg}); err != nil {
+		t.Fatal(err)
+	}
+	tw.Write(data)
+	tw.Close()
+	return buf.Bytes()
+}
+
+// fromSrc takes an http(s) URL or "-"; anything else is a 400 (a path or
+// file:// URL would read the daemon's files, a bare name became a DNS
+// lookup).
+func TestImportFromSrcURLOnly(t *testing.T) {
+	d := sharedDaemon(t, "images")
+	for _, src := range []string{"file:///etc/passwd", "/etc/passwd", "etc/passwd", "secfs-no-such-host.invalid/x.tar", "ftp://127.0.0.1/x.tar", "http://", "http:///x.tar"} {
+		code, _, body := d.API(t, "POST", "/v1.47/images/create?fromSrc="+url.QueryEscape(src), "application/x-tar", "")
+		if code != 400 || !strings.Contains(body, "invalid fromSrc") {
+			t.Errorf("fromSrc=%s: %d %s, want 400 naming fromSrc", src, code, body)
+		}
+	}
+	tarball := tinyRootfsTar(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(tarball) }))
+	defer srv.Close()
+	c := d.Docker(t)
+	ref := uniq("secfs-url-import") + ":v1"
+	c.Must(t, "import", srv.URL+"/rootfs.tar", ref)
+	defer c.Run(t, "rmi", ref)
+	if out := c.Must(t, "image", "inspect", "--format", "{{len .RootFS.Layers}}", ref); out != "1" {
+		t.Errorf("imported image has %s layers, want 1", out)
 	}
 }
