@@ -70,6 +70,7 @@ func extractContext(r io.Reader, dir string, maxSize int64, maxEntries int) erro
 		hdr  *tar.Header
 	}
 	var dirs []dirTime
+	var logical int64
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -83,6 +84,14 @@ func extractContext(r io.Reader, dir string, maxSize int64, maxEntries int) erro
 		}
 		if n >= maxEntries {
 			return errdefs.Invalid("%s: more than %d files", errContextTooLarge, maxEntries)
+		}
+		// The cap counts what is written too: a sparse entry is a small
+		// map in the stream and its whole logical size on disk.
+		if hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA || hdr.Typeflag == tar.TypeGNUSparse {
+			logical += hdr.Size
+			if hdr.Size < 0 || logical > maxSize {
+				return lr.err()
+			}
 		}
 		name, err := contextName(hdr.Name)
 		if err != nil {

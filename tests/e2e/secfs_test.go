@@ -111,3 +111,23 @@ func TestImportFromSrcURLOnly(t *testing.T) {
 		t.Errorf("imported image has %s layers, want 1", out)
 	}
 }
+
+// A local volume with a bind device cannot expose the data root; a volume
+// with a 255-byte name can be removed.
+func TestVolumeDeviceAndLongName(t *testing.T) {
+	d := sharedDaemon(t, "volumes")
+	c := d.Docker(t)
+	for _, dev := range []string{d.DataRoot, d.DataRoot + "/volumes", d.ExecRoot} {
+		if r := c.Run(t, "volume", "create", "--opt", "type=none", "--opt", "o=bind", "--opt", "device="+dev, uniq("secfs-dr")); r.Exit == 0 || !strings.Contains(r.Stderr, "engine's own folder") {
+			t.Errorf("volume create with device %s: %s, want refused", dev, r)
+		}
+	}
+	name := "v" + strings.Repeat("l", 254)
+	c.Must(t, "volume", "create", name)
+	if r := c.Run(t, "volume", "rm", name); r.Exit != 0 {
+		t.Fatalf("volume rm of a 255-byte name: %s", r)
+	}
+	if r := c.Run(t, "volume", "inspect", name); r.Exit == 0 {
+		t.Errorf("volume still there after rm")
+	}
+}

@@ -106,6 +106,7 @@ func Extract(r io.Reader, dst string, opts Options) (Result, error) {
 		defer pool.close()
 	}
 	var res Result
+	var logical int64 // sum of the file sizes, holes included
 	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -120,6 +121,15 @@ func Extract(r io.Reader, dst string, opts Options) (Result, error) {
 		res.Entries++
 		if res.Entries > opts.MaxEntries {
 			return res, fmt.Errorf("%w: more than %d entries (decompression bomb?)", ErrTooLarge, opts.MaxEntries)
+		}
+		// The cap holds for what is written, not only for what is read: a
+		// sparse entry (GNU or PAX) is a few bytes of map in the stream and
+		// its full logical size on disk. Refused before anything is written.
+		if isFileContent(hdr.Typeflag) {
+			logical += hdr.Size
+			if hdr.Size < 0 || logical > opts.MaxSize {
+				return res, fmt.Errorf("%w: %q: file contents add up to more than the limit of %d bytes (sparse file bomb?)", ErrTooLarge, hdr.Name, opts.MaxSize)
+			}
 		}
 		n, err := x.entry(hdr, tr)
 		if err != nil {
@@ -150,6 +160,11 @@ func Extract(r io.Reader, dst string, opts Options) (Result, error) {
 		return res, fmt.Errorf("%w: expected %s, got %s", ErrDigestMismatch, opts.DiffID, res.DiffID)
 	}
 	return res, nil
+}
+
+// isFileContent: the entry types whose Size is written out as file data.
+func isFileContent(t byte) bool {
+	return t == tar.TypeReg || t == tar.TypeRegA || t == tar.TypeGNUSparse || t == tar.TypeCont
 }
 
 type limitReader struct {
