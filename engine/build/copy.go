@@ -519,10 +519,13 @@ func (w *copyWriter) copy(ctx context.Context, src source, dest string, destIsDi
 		}
 		return w.write(src.path, dst, src.fi, src.mode, src.mtime)
 	}
-	// A directory's contents go into dest; dest itself is made if missing.
+	// A directory's contents go into dest; dest itself is made if missing,
+	// 0755 as Docker makes it: not with the source's mode, which for the
+	// context root is the private 0700 of a temp folder, and a non-root
+	// USER could not read what was copied.
 	if p, err := securejoin.SecureJoin(w.rootfs, dest); err == nil {
 		if _, err := os.Lstat(p); errors.Is(err, fs.ErrNotExist) && dest != "/" {
-			if err := w.write(src.path, dest, src.fi, 0, time.Time{}); err != nil {
+			if err := w.write(src.path, dest, src.fi, 0o755, time.Time{}); err != nil {
 				return err
 			}
 		}

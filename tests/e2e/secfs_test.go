@@ -131,3 +131,19 @@ func TestVolumeDeviceAndLongName(t *testing.T) {
 		t.Errorf("volume still there after rm")
 	}
 }
+
+// Folders COPY, ADD and WORKDIR create are 0755, as in Docker: `COPY .
+// /ctx/` made /ctx 0700 (the mode of the daemon's temp copy of the
+// context), unreadable for a non-root USER.
+func TestBuildCreatedDirModes(t *testing.T) {
+	d := sharedDaemon(t, "build")
+	c := d.Docker(t)
+	df := "FROM busybox\nCOPY . /ctx/\nCOPY sub /deep/a/b/\nADD sub /added/\nWORKDIR /wd/x/y\nUSER 1234\n" +
+		"RUN cat /ctx/f /deep/a/b/g /added/g && stat -c '%a %n' /ctx /deep /deep/a /deep/a/b /added /wd /wd/x /wd/x/y\n"
+	dir := writeContext(t, map[string]string{"Dockerfile": df, "f": "F\n", "sub/g": "G\n"})
+	if err := os.Chmod(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	r := mustBuild(t, c, nil, "-t", uniq("secfs-modes"), "--no-cache", dir)
+	wantContains(t, "build output", r.Stdout, "F\nG\nG\n", "755 /ctx\n", "755 /deep\n", "755 /deep/a\n", "755 /deep/a/b\n", "755 /added\n", "755 /wd\n", "755 /wd/x\n", "755 /wd/x/y\n")
+}
