@@ -21,6 +21,7 @@ import (
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
+	"github.com/berth-dev/berth/internal/trash"
 )
 
 // Options are the parameters of one build (the /build query).
@@ -60,6 +61,9 @@ type Service struct {
 	log *slog.Logger
 }
 
+// trashDir, inside the temp folder, holds leftovers being deleted.
+const trashDir = ".trash"
+
 // New makes the build service. tmpDir holds extracted contexts (removed
 // when each build ends, and at start for crash leftovers); db keeps the
 // build cache in a bucket of its own.
@@ -73,9 +77,19 @@ func New(b Backend, db *store.DB, tmpDir string, log *slog.Logger) (*Service, er
 	if err := os.MkdirAll(tmpDir, 0o700); err != nil {
 		return nil, err
 	}
+	// Contexts a crash left behind go to a trash folder deleted in the
+	// background: a big one must not delay the daemon's start.
+	bin, err := trash.Open(filepath.Join(tmpDir, trashDir), log)
+	if err != nil {
+		return nil, err
+	}
 	ents, _ := os.ReadDir(tmpDir)
 	for _, e := range ents {
-		os.RemoveAll(filepath.Join(tmpDir, e.Name()))
+		if e.Name() != trashDir {
+			if err := bin.Put(filepath.Join(tmpDir, e.Name())); err != nil {
+				log.Warn("remove leftover build context", "path", e.Name(), "err", err)
+			}
+		}
 	}
 	return &Service{b: b, db: db, tmp: tmpDir, log: log}, nil
 }

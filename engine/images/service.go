@@ -12,10 +12,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/engine/store"
-	"github.com/berth-dev/berth/internal/stringid"
+	"github.com/berth-dev/berth/internal/trash"
 )
 
 // Buckets of the metadata DB owned by the image service.
@@ -87,6 +88,8 @@ type Service struct {
 	// blobs committed for a layer not yet registered; guarded by mu.
 	blobHolds map[string]int
 
+	bin *trash.Bin // <root>/trash, emptied in the background
+
 	registry registrySettings
 	events   eventSink
 }
@@ -141,6 +144,11 @@ func New(root string, db *store.DB, log *slog.Logger) (*Service, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
+	bin, err := trash.Open(filepath.Join(root, "trash"), log)
+	if err != nil {
+		return nil, err
+	}
+	s.bin = bin
 	s.cleanup()
 	return s, nil
 }
@@ -164,26 +172,33 @@ func (s *Service) load() error {
 	})
 }
 
-// cleanup removes leftovers of a crash. Errors are logged: a leftover costs
-// disk space, never correctness.
+// cleanup moves the leftovers of a crash (cut-short imports and pulls in
+// tmp, container layers without a record) into the trash, which deletes
+// them in the background: a rename each, so that gigabytes of leftovers
+// never delay the daemon's start. Errors are logged: a leftover costs disk
+// space, never correctness.
 func (s *Service) cleanup() {
-	for _, d := range []string{"tmp", "trash"} {
-		ents, _ := os.ReadDir(filepath.Join(s.root, d))
-		for _, e := range ents {
-			if err := removeAllForce(filepath.Join(s.root, d, e.Name())); err != nil {
-				s.log.Warn("remove leftover", "path", e.Name(), "err", err)
-			}
+	ents, _ := os.ReadDir(filepath.Join(s.root, "tmp"))
+	for _, e := range ents {
+		if err := s.bin.Put(filepath.Join(s.root, "tmp", e.Name())); err != nil {
+			s.log.Warn("remove leftover", "path", e.Name(), "err", err)
 		}
 	}
 	// Container layers without a record (a crash between mkdir and record,
 	// or between record removal and rmdir).
 	rootfs, _ := s.rootfsRecords()
-	ents, _ := os.ReadDir(filepath.Join(s.root, "overlay"))
+	ents, _ = os.ReadDir(filepath.Join(s.root, "overlay"))
 	for _, e := range ents {
 		if _, ok := rootfs[e.Name()]; !ok {
 			dir := filepath.Join(s.root, "overlay", e.Name())
-			unmountAll(filepath.Join(dir, "merged"))
-			if err := removeAllForce(dir); err != nil {
+			merged := filepath.Join(dir, "merged")
+			// Never hand a mounted tree to the deleter: it would delete
+			// through the mount into image layers.
+			if err := unmountAll(merged); err != nil || isMounted(merged) {
+				s.log.Warn("leftover container layer still mounted: left in place", "id", e.Name())
+				continue
+			}
+			if err := s.bin.Put(dir); err != nil {
 				s.log.Warn("remove leftover container layer", "id", e.Name(), "err", err)
 			}
 		}
@@ -216,27 +231,20 @@ func (s *Service) layerDir(chainID string) string {
 	return filepath.Join(s.root, "layers", strings.TrimPrefix(chainID, "sha256:"))
 }
 
-// removeAllForce removes a tree, first moving it aside so that a crash
-// half-way never leaves a half-deleted directory under its real name.
-func removeAllForce(p string) error {
-	err := os.RemoveAll(p)
-	if err != nil {
-		// Immutable or busy entries: report, the next start retries.
-		return err
+// trash moves p into <root>/trash (atomic); it is deleted there in the
+// background. A missing p is not an error.
+func (s *Service) trash(p string) error { return s.bin.Put(p) }
+
+func isMounted(p string) bool {
+	ok, err := mountinfo.Mounted(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return false
 	}
-	return nil
+	return err != nil || ok
 }
 
-// trash moves p into <root>/trash (atomic) and removes it there.
-func (s *Service) trash(p string) error {
-	t := filepath.Join(s.root, "trash", stringid.New())
-	if err := os.Rename(p, t); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return err
-	}
-	return os.RemoveAll(t)
-}
+// WaitTrash blocks until everything moved to the trash so far is deleted
+// (for tests and for figures such as prune's space reclaimed).
+func (s *Service) WaitTrash() { s.bin.Wait() }
 
 var errNotFoundStore = store.ErrNotFound

@@ -176,6 +176,11 @@ func TestReopenCleansLeftovers(t *testing.T) {
 			t.Errorf("%s left behind", p)
 		}
 	}
+	// Moved to the trash at once, deleted there in the background.
+	s2.WaitTrash()
+	if ents, _ := os.ReadDir(filepath.Join(root, "trash")); len(ents) != 0 {
+		t.Errorf("trash not emptied: %v", ents)
+	}
 	got, err := s2.Resolve(ctx, "a")
 	if err != nil || got.ID != img.ID {
 		t.Fatal(err)

@@ -87,7 +87,10 @@ func New(root string, db *store.DB, log *slog.Logger) (*Service, error) {
 	if err := db.EnsureBuckets(bucket); err != nil {
 		return nil, err
 	}
-	s.cleanTrash()
+	// In the background: deleting a big removed volume that a crash
+	// interrupted must not delay the daemon's start. Only ".trash-" folders
+	// are touched, which no volume name can clash with.
+	go s.cleanTrash()
 	known := map[string]bool{}
 	err := db.ForEach(bucket, func(k string, _ []byte) error {
 		known[k] = true

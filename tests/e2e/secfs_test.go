@@ -3,12 +3,15 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // /sys/fs/cgroup is read-only inside a container on every runtime, the
@@ -146,4 +149,71 @@ func TestBuildCreatedDirModes(t *testing.T) {
 	}
 	r := mustBuild(t, c, nil, "-t", uniq("secfs-modes"), "--no-cache", dir)
 	wantContains(t, "build output", r.Stdout, "F\nG\nG\n", "755 /ctx\n", "755 /deep\n", "755 /deep/a\n", "755 /deep/a/b\n", "755 /added\n", "755 /wd\n", "755 /wd/x\n", "755 /wd/x/y\n")
+}
+
+// plantTree makes dirs×files empty files below p.
+func plantTree(t *testing.T, p string, dirs, files int) {
+	t.Helper()
+	for i := 0; i < dirs; i++ {
+		d := filepath.Join(p, fmt.Sprintf("d%03d", i))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < files; j++ {
+			f, err := os.Create(filepath.Join(d, fmt.Sprintf("f%04d", j)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+		}
+	}
+}
+
+// Leftovers of a cut-short import (and of a delete a crash interrupted)
+// are removed in the background: berthd answers /_ping before they are
+// gone, they go eventually, and nothing still referenced goes with them.
+func TestStartupLeftoversInBackground(t *testing.T) {
+	d := newStoppedDaemon(t)
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.importBusybox(); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Stop() {
+		t.Fatal("berthd did not stop")
+	}
+	imgRoot := filepath.Join(d.DataRoot, "image")
+	leftover := filepath.Join(imgRoot, "tmp", "layer-cutshort")
+	plantTree(t, leftover, 100, 800) // 80,000 files
+	// A delete a crash interrupted, in the image trash and in volumes.
+	plantTree(t, filepath.Join(imgRoot, "trash", "interrupted"), 2, 10)
+	plantTree(t, filepath.Join(d.DataRoot, "volumes", ".trash-interrupted"), 2, 10)
+
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Serving now: the leftover left tmp at once (one rename) and is
+	// still being deleted.
+	if _, err := os.Lstat(leftover); !os.IsNotExist(err) {
+		t.Errorf("leftover still in tmp when /_ping answered (%v)", err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(imgRoot, "trash")); len(ents) == 0 {
+		t.Errorf("leftovers all deleted before /_ping answered: start-up waited for the deletion")
+	}
+	eventually(t, 2*time.Minute, func() error {
+		for _, dir := range []string{filepath.Join(imgRoot, "trash"), filepath.Join(imgRoot, "tmp")} {
+			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+				return fmt.Errorf("%s still holds %d entries", dir, len(ents))
+			}
+		}
+		if _, err := os.Lstat(filepath.Join(d.DataRoot, "volumes", ".trash-interrupted")); !os.IsNotExist(err) {
+			return fmt.Errorf("volume trash still there (%v)", err)
+		}
+		return nil
+	})
+	// What is referenced stayed: the image still runs.
+	if r := d.Berth().Run(t, "run", "--rm", "busybox", "echo", "still here"); r.Exit != 0 || r.Out() != "still here" {
+		t.Errorf("run after start-up cleanup: %s", r)
+	}
 }

@@ -1,0 +1,114 @@
+// Package trash deletes folder trees in the background. What is to go is
+// first renamed into the bin's folder, one atomic step after which it is
+// gone from its old place as a whole; a goroutine then deletes the bin's
+// entries. A crash half-way leaves entries in the bin that the next Open
+// (at the next start of the daemon) deletes. Deleting gigabytes this way
+// never delays a caller, berthd's start-up included.
+//
+// Only what was renamed into the bin is ever deleted: a caller moves a
+// thing there only once nothing references it.
+package trash
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/berth-dev/berth/internal/stringid"
+)
+
+// Bin is a trash folder and its deleter. It is safe for concurrent use.
+type Bin struct {
+	dir  string
+	log  *slog.Logger
+	kick chan struct{}
+
+	mu   sync.Mutex
+	idle *sync.Cond
+	busy bool
+}
+
+// Open makes (if needed) the bin folder dir, which must be on the file
+// system of everything later put in it, and starts deleting what it holds.
+func Open(dir string, log *slog.Logger) (*Bin, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("trash folder: %w", err)
+	}
+	b := &Bin{dir: dir, log: log, kick: make(chan struct{}, 1), busy: true}
+	b.idle = sync.NewCond(&b.mu)
+	go b.run()
+	return b, nil
+}
+
+// Dir is the bin's folder.
+func (b *Bin) Dir() string { return b.dir }
+
+// Put moves p into the bin (a missing p is not an error) and has it
+// deleted in the background.
+func (b *Bin) Put(p string) error {
+	if err := os.Rename(p, filepath.Join(b.dir, stringid.New())); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	b.mu.Lock()
+	b.busy = true
+	b.mu.Unlock()
+	select {
+	case b.kick <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// Wait blocks until the bin has deleted everything put in it so far (what
+// it cannot delete is logged and left for the next start).
+func (b *Bin) Wait() {
+	b.mu.Lock()
+	for b.busy {
+		b.idle.Wait()
+	}
+	b.mu.Unlock()
+}
+
+func (b *Bin) run() {
+	for {
+		b.mu.Lock()
+		b.busy = true
+		b.mu.Unlock()
+		b.empty()
+		b.mu.Lock()
+		select {
+		case <-b.kick:
+			b.mu.Unlock()
+			continue // put while emptying: go again
+		default:
+		}
+		b.busy = false
+		b.idle.Broadcast()
+		b.mu.Unlock()
+		<-b.kick
+	}
+}
+
+func (b *Bin) empty() {
+	ents, err := os.ReadDir(b.dir)
+	if err != nil {
+		b.log.Warn("read trash folder", "dir", b.dir, "err", err)
+		return
+	}
+	for _, e := range ents {
+		p := filepath.Join(b.dir, e.Name())
+		if err := os.RemoveAll(p); err != nil {
+			// Busy or immutable entries: the next start retries.
+			b.log.Warn("delete trash", "path", p, "err", err)
+		}
+	}
+}
