@@ -108,7 +108,7 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 	if err != nil {
 		return nil, err
 	}
-	defer s.releaseBlob(rec.DiffID)
+	defer s.releaseBlob(rec.Blob.Digest)
 
 	created := time.Now().UTC()
 	hist := ocispec.History{Created: &created, Author: opts.Author, Comment: opts.Message}

@@ -1,6 +1,7 @@
 package images
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/images/archive"
@@ -63,12 +65,19 @@ func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions)
 		return nil, err
 	}
 	rec.ChainID = rec.DiffID
-	if _, err := s.adoptLayer(tmp, rec); err != nil {
-		s.releaseBlob(rec.DiffID)
+	existed, err := s.adoptLayer(tmp, rec)
+	if err != nil {
+		s.releaseBlob(rec.Blob.Digest)
 		return nil, err
 	}
 	defer s.releaseLayers([]string{rec.ChainID})
-	defer s.releaseBlob(rec.DiffID)
+	if existed {
+		// The layer was there with its own blob: ours (maybe another
+		// compression of the same tar) is not kept beside it. Deferred
+		// first, so it runs after the release below.
+		defer s.dropBlobIfUnused(rec.Blob.Digest)
+	}
+	defer s.releaseBlob(rec.Blob.Digest)
 
 	created := time.Now().UTC()
 	cfg.Created = &created
@@ -108,34 +117,79 @@ func (s *Service) extractToTemp(src io.Reader, opts archive.Options) (layerRecor
 	return rec, tmp, nil
 }
 
-// extractInto decompresses and extracts a layer stream into dir, keeping
-// the uncompressed tar as a blob (held until releaseBlob(rec.DiffID)).
+// extractInto decompresses and extracts a layer stream into dir and keeps
+// one blob of it, held until releaseBlob(rec.Blob.Digest): the stream as
+// received when it is a gzip or zstd layer (as a pull keeps it), else the
+// uncompressed tar. Never both: a gzip bomb stored in both forms took twice
+// the disk Docker uses.
 func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (layerRecord, error) {
-	rd, _, err := archive.Decompress(src)
-	if err != nil {
-		return layerRecord{}, errdefs.Invalid("%s", err.Error())
+	br := bufio.NewReaderSize(src, 64<<10)
+	head, _ := br.Peek(6)
+	comp := archive.Detect(head)
+	var mediaType string
+	switch comp {
+	case archive.Gzip:
+		mediaType = string(types.DockerLayer)
+	case archive.Zstd:
+		mediaType = ocispec.MediaTypeImageLayerZstd
 	}
-	defer rd.Close()
 	bw, err := s.content.Writer()
 	if err != nil {
 		return layerRecord{}, err
 	}
-	res, err := archive.Extract(io.TeeReader(rd, bw), dir, opts)
+	var in io.Reader = br
+	if mediaType != "" {
+		in = io.TeeReader(br, bw)
+	}
+	rd, _, err := archive.Decompress(in)
+	if err != nil {
+		bw.Abort()
+		return layerRecord{}, errdefs.Invalid("%s", err.Error())
+	}
+	defer rd.Close()
+	var tarIn io.Reader = rd
+	if mediaType == "" {
+		tarIn = io.TeeReader(rd, bw)
+	}
+	res, err := archive.Extract(tarIn, dir, opts)
+	if err == nil && mediaType != "" {
+		// The whole compressed stream is the blob: trailers included.
+		if _, err = io.Copy(io.Discard, rd); err == nil {
+			_, err = io.Copy(io.Discard, in)
+		}
+	}
 	if err != nil {
 		bw.Abort()
 		return layerRecord{}, errdefs.Invalid("invalid layer tarball: %s", err.Error())
 	}
-	s.holdBlob(res.DiffID)
-	if _, err := bw.Commit(res.DiffID); err != nil {
-		s.releaseBlob(res.DiffID)
+	digest := res.DiffID
+	if mediaType == "" {
+		mediaType = ocispec.MediaTypeImageLayer
+	} else {
+		digest = bw.Digest()
+	}
+	size := bw.Size()
+	s.holdBlob(digest)
+	if _, err := bw.Commit(digest); err != nil {
+		s.releaseBlob(digest)
 		return layerRecord{}, err
 	}
 	return layerRecord{
 		DiffID:  res.DiffID,
 		Size:    res.Size,
 		TarSize: res.TarSize,
-		Blob:    &blobRef{Digest: res.DiffID, MediaType: ocispec.MediaTypeImageLayer, Size: res.TarSize},
+		Blob:    &blobRef{Digest: digest, MediaType: mediaType, Size: size},
 	}, nil
+}
+
+// dropBlobIfUnused deletes blob d unless a hold, a pending layer or a
+// layer record uses it.
+func (s *Service) dropBlobIfUnused(d string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.blobUsedLocked(d) {
+		_ = s.content.Delete(d)
+	}
 }
 
 func (s *Service) holdBlob(d string) {

@@ -222,7 +222,7 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 			l.progress.emit(ProgressEvent{ID: short, Status: "Loading layer"})
 			rec, err := l.s.extractInto(dir, f, archive.Options{DiffID: diffIDs[i]})
 			if err == nil {
-				blobs = append(blobs, rec.DiffID)
+				blobs = append(blobs, rec.Blob.Digest)
 			}
 			return rec, err
 		})
