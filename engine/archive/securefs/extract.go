@@ -55,6 +55,20 @@ type ArchiveError struct{ Err error }
 func (e *ArchiveError) Error() string { return e.Err.Error() }
 func (e *ArchiveError) Unwrap() error { return e.Err }
 
+// asArchiveError marks the errors an entry causes by what it is (a stream
+// cut short, a name the file system cannot hold) as the client's fault.
+func asArchiveError(err error) error {
+	var ae *ArchiveError
+	var be *BreakoutError
+	if errors.As(err, &ae) || errors.As(err, &be) {
+		return err
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, tar.ErrHeader) || errors.Is(err, unix.ENAMETOOLONG) {
+		return &ArchiveError{err}
+	}
+	return err
+}
+
 func bad(format string, args ...any) error { return &ArchiveError{fmt.Errorf(format, args...)} }
 
 // cleanName turns a tar entry name into a path relative to the extraction
@@ -121,7 +135,7 @@ func (v *View) Extract(ctx context.Context, dest string, r io.Reader, opts Extra
 		vp := path.Join(dest, rel)
 		isDir, err := v.extractEntry(tr, hdr, dest, vp, &opts, &budget)
 		if err != nil {
-			return err
+			return asArchiveError(err)
 		}
 		if isDir {
 			dirs = append(dirs, dirTime{vp, hdr})
