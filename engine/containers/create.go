@@ -244,6 +244,9 @@ func validateHostConfig(hc *container.HostConfig) error {
 	if hc.Memory != 0 && hc.Memory < 6*1024*1024 {
 		return errdefs.Invalid("Minimum memory limit allowed is 6MB")
 	}
+	if err := checkCgroupParent(hc.CgroupParent); err != nil {
+		return err
+	}
 	devs, err := cleanDevices(hc.Devices)
 	if err != nil {
 		return err

@@ -75,3 +75,17 @@ func validDeviceMode(mode string) bool {
 	}
 	return true
 }
+
+// checkCgroupParent: --cgroup-parent names a cgroup folder; a component the
+// file system cannot hold (over 255 bytes) would only fail at start.
+func checkCgroupParent(p string) error {
+	if strings.ContainsRune(p, 0) {
+		return errdefs.Invalid("invalid cgroup parent %q", p)
+	}
+	for _, c := range strings.Split(p, "/") {
+		if len(c) > 255 {
+			return errdefs.Invalid("invalid cgroup parent: component %.20q... is %d bytes long, at most 255 are allowed", c, len(c))
+		}
+	}
+	return nil
+}

@@ -50,3 +50,14 @@ func TestCleanDevices(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckCgroupParent(t *testing.T) {
+	for _, ok := range []string{"", "/my/parent", "rel", "/" + strings.Repeat("a", 255)} {
+		if err := checkCgroupParent(ok); err != nil {
+			t.Errorf("checkCgroupParent(%.30q): %v", ok, err)
+		}
+	}
+	if err := checkCgroupParent("/x/" + strings.Repeat("a", 256)); err == nil {
+		t.Errorf("a 256-byte component accepted")
+	}
+}
