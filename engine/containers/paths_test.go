@@ -1,6 +1,7 @@
 package containers
 
 import (
+	"path"
 	"strings"
 	"testing"
 
@@ -60,4 +61,28 @@ func TestCheckCgroupParent(t *testing.T) {
 	if err := checkCgroupParent("/x/" + strings.Repeat("a", 256)); err == nil {
 		t.Errorf("a 256-byte component accepted")
 	}
+}
+
+// Whatever is accepted reaches the spec absolute and clean.
+func FuzzSpecPaths(f *testing.F) {
+	for _, s := range []string{"/dev/null", "../../tmp/x", "/a/../../b", "", "rwm", "/dev/../", "x\x00"} {
+		f.Add(s, s, "rwm")
+	}
+	f.Fuzz(func(t *testing.T, host, ctr, perms string) {
+		if wd, err := cleanWorkingDir(ctr); err == nil && ctr != "" && (!path.IsAbs(wd) || path.Clean(wd) != wd) {
+			t.Fatalf("cleanWorkingDir(%q) = %q", ctr, wd)
+		}
+		devs, err := cleanDevices([]container.DeviceMapping{{PathOnHost: host, PathInContainer: ctr, CgroupPermissions: perms}})
+		if err != nil {
+			return
+		}
+		for _, p := range []string{devs[0].PathOnHost, devs[0].PathInContainer} {
+			if !path.IsAbs(p) || path.Clean(p) != p || strings.ContainsRune(p, 0) {
+				t.Fatalf("cleanDevices(%q, %q) gave %q", host, ctr, p)
+			}
+		}
+		if devs[0].PathInContainer == "/" || !validDeviceMode(devs[0].CgroupPermissions) {
+			t.Fatalf("cleanDevices accepted %+v", devs[0])
+		}
+	})
 }
