@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"time"
 
+	"github.com/berth-dev/berth/internal/monitor"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,20 +29,29 @@ func (m *mon) pump(stream int, f *os.File) {
 	name := streamNames[stream]
 	buf := make([]byte, 16*1024)
 	logFailed := false
+	out := func(p []byte) {
+		if m.log != nil {
+			if err := m.log.Write(name, p, time.Now()); err != nil && !logFailed {
+				logFailed = true // say it once; keep serving attach
+				fmt.Fprintln(os.Stderr, "berth-monitor: write container log:", err)
+			}
+		}
+		m.publish(stream, p)
+	}
 	for {
 		// A pty master reads EIO once the last slave is closed: that is its
 		// EOF.
 		n, err := f.Read(buf)
 		if n > 0 {
-			if m.log != nil {
-				if err := m.log.Write(name, buf[:n], time.Now()); err != nil && !logFailed {
-					logFailed = true // say it once; keep serving attach
-					fmt.Fprintln(os.Stderr, "berth-monitor: write container log:", err)
-				}
-			}
-			m.publish(stream, buf[:n])
+			out(buf[:n])
 		}
 		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// finish gave up waiting for the end of the stream (a
+				// process the init left behind holds it): take what is
+				// already there, all the init wrote among it.
+				monitor.DrainAvailable(f, buf, out)
+			}
 			break
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/internal/errdefs"
@@ -321,11 +323,11 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 			outDone.Add(1)
 			go func() {
 				defer outDone.Done()
+				var dst io.Writer = io.Discard // nobody reads: keep the process from blocking
 				if client != nil {
-					io.Copy(client, ptmx)
-				} else {
-					io.Copy(io.Discard, ptmx) // nobody reads: keep the process from blocking
+					dst = client
 				}
+				copyPty(dst, ptmx)
 			}()
 			if client != nil && x.Config.AttachStdin {
 				keys, _ := ParseDetachKeys(x.Config.DetachKeys)
@@ -361,11 +363,17 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 		}
 		code := <-exited
 		if tty {
-			// Once the process is gone the master reads EIO; close it so
-			// the copier ends even if a background process holds the slave.
-			ptmx.Close()
+			// Once the process is gone the master reads EIO, unless a
+			// background process holds the slave: interrupt the copier
+			// (without losing what the pty holds, see copyPty) rather
+			// than wait for that process. Closing the master here instead
+			// lost a quick process's whole output (issue 19).
+			ptmx.SetReadDeadline(time.Unix(1, 0))
 		}
 		outDone.Wait()
+		if tty {
+			ptmx.Close()
+		}
 		x.finish(code)
 		if client != nil {
 			client.CloseWrite()
@@ -377,6 +385,32 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 	}
 	run()
 	return nil
+}
+
+// copyPty copies an exec's pty master to dst until the master ends (EIO
+// once every slave is closed), or until the read deadline set when the
+// process exited interrupts the wait; then it drains what the pty still
+// holds, so output written just before the exit is never lost. A client
+// that stops reading does not block the process: its output is discarded.
+func copyPty(dst io.Writer, ptmx *os.File) {
+	buf := make([]byte, 32*1024)
+	write := func(p []byte) {
+		if _, err := dst.Write(p); err != nil {
+			dst = io.Discard
+		}
+	}
+	for {
+		n, err := ptmx.Read(buf)
+		if n > 0 {
+			write(buf[:n])
+		}
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				monitor.DrainAvailable(ptmx, buf, write)
+			}
+			return
+		}
+	}
 }
 
 func (s *Service) closeAll(fs ...*os.File) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -61,4 +62,44 @@ func SetWinsize(f *os.File, height, width uint16) error {
 		return err
 	}
 	return serr
+}
+
+// DrainAvailable passes to fn, chunk by chunk, whatever f holds right now
+// and returns once a read would block, f reports its end (EOF, or EIO on a
+// pty master whose slaves are all closed) or fails. It is how a stream ends
+// after its process exited: a blocked Read is interrupted (a past read
+// deadline) without losing data, then this takes what is left. On a pty
+// the kernel pushes the slave's pending writes through before it answers
+// "would block", so nothing written before the exit is missed. It clears
+// f's read deadline.
+func DrainAvailable(f *os.File, buf []byte, fn func([]byte)) error {
+	f.SetReadDeadline(time.Time{})
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	for {
+		var n int
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			for {
+				n, rerr = unix.Read(int(fd), buf)
+				if rerr != unix.EINTR {
+					return true // never wait for more
+				}
+			}
+		})
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			fn(buf[:n])
+			continue
+		}
+		switch rerr {
+		case nil, unix.EAGAIN, unix.EIO:
+			return nil
+		}
+		return rerr
+	}
 }
