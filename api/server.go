@@ -73,11 +73,44 @@ func New(b Backends, log *slog.Logger) *Server {
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(pattern string, h handlerFunc) {
+	detach := runsToEnd(pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if detach {
+			r = r.WithContext(context.WithoutCancel(r.Context()))
+		}
 		if err := h(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
+}
+
+// followsClient lists the state-changing routes that still end when the
+// client goes away, as Docker's do: streams (attach, exec start, wait; the
+// first two detach their engine call themselves once the stream is set
+// up) and transfers whose work is the client's upload or download (pull,
+// push, build, load, copy-in).
+var followsClient = map[string]bool{
+	"POST /containers/{id}/attach": true,
+	"POST /containers/{id}/wait":   true,
+	"POST /exec/{id}/start":        true,
+	"POST /build":                  true,
+	"POST /images/create":          true,
+	"POST /images/":                true, // push (and tag)
+	"POST /images/load":            true,
+	"PUT /containers/{id}/archive": true,
+}
+
+// runsToEnd tells whether a route changes state and so, once accepted,
+// runs to its end whatever the client does: `timeout 1 docker stop -t 5 c`
+// must still stop c, and an interrupted compose recreate must not leave a
+// renamed container behind. Reads keep the client's cancellation.
+func runsToEnd(pattern string) bool {
+	method, _, _ := strings.Cut(pattern, " ")
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodDelete:
+		return !followsClient[pattern]
+	}
+	return false
 }
 
 var versionPrefix = regexp.MustCompile(`^/v([0-9]+\.[0-9]+)(/.*)$`)

@@ -74,3 +74,27 @@ func urlQuery(s string) string {
 	r := strings.NewReplacer("{", "%7B", "}", "%7D", `"`, "%22", ":", "%3A", "[", "%5B", "]", "%5D", "=", "%3D", ",", "%2C", " ", "%20")
 	return r.Replace(s)
 }
+
+// State-changing routes run to their end when the client goes away;
+// reads, streams and transfers follow the client.
+func TestRunsToEnd(t *testing.T) {
+	for pattern, want := range map[string]bool{
+		"POST /containers/{id}/stop":    true,
+		"DELETE /containers/{id}":       true,
+		"POST /containers/create":       true,
+		"POST /containers/{id}/rename":  true,
+		"POST /networks/{id}/connect":   true,
+		"DELETE /volumes/{name}":        true,
+		"GET /containers/json":          false,
+		"GET /events":                   false,
+		"POST /containers/{id}/attach":  false,
+		"POST /containers/{id}/wait":    false,
+		"POST /images/create":           false,
+		"POST /build":                   false,
+		"HEAD /containers/{id}/archive": false,
+	} {
+		if got := runsToEnd(pattern); got != want {
+			t.Errorf("runsToEnd(%q) = %v, want %v", pattern, got, want)
+		}
+	}
+}

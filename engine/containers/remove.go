@@ -25,9 +25,8 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	}
 	ctx = context.WithoutCancel(ctx)
 	e.mu.Lock()
-	if e.c.State.Status == StatusRemoving {
-		e.mu.Unlock()
-		return errdefs.Conflict("removal of container %s is already in progress", e.c.ID[:12])
+	if removed := e.awaitRemoval(); removed {
+		return nil
 	}
 	if e.c.State.Status == StatusRestarting {
 		if !o.Force {
@@ -47,10 +46,15 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 			return err
 		}
 		e.mu.Lock()
-	}
-	if e.c.State.Status == StatusRemoving {
-		e.mu.Unlock()
-		return errdefs.Conflict("removal of container %s is already in progress", e.c.ID[:12])
+		// Killing a --rm container starts its auto-remove: let that one
+		// do the work, as Docker does, and succeed with it.
+		if removed := e.awaitRemoval(); removed {
+			return nil
+		}
+		if e.c.State.Running() {
+			e.mu.Unlock()
+			return errdefs.Conflict("container %s was restarted while being removed", e.c.ID[:12])
+		}
 	}
 	e.c.State.Status = StatusRemoving
 	c := e.c
@@ -72,6 +76,11 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	os.RemoveAll(s.stateDir(c.ID))
 	os.RemoveAll(c.Dir)
 	if err := s.db.Delete(bucket, c.ID); err != nil {
+		e.mu.Lock()
+		e.c.State.Status = StatusDead
+		e.c.State.Error = err.Error()
+		e.notify() // a removal waiting on this one tries again
+		e.mu.Unlock()
 		return err
 	}
 	e.mu.Lock()
@@ -97,4 +106,23 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	e.mu.Unlock()
 	s.emit(&c, evtypes.ActionDestroy, nil)
 	return nil
+}
+
+// awaitRemoval waits while another removal of e (a second client's, or the
+// auto-remove of a --rm container) is in progress. It reports true, with
+// e.mu released, once that removal deleted the container; false, with e.mu
+// still held, when there is none or it failed (the container is then Dead,
+// and removing it again is the caller's to try). Caller holds e.mu.
+func (e *entry) awaitRemoval() (removed bool) {
+	for e.c.State.Status == StatusRemoving {
+		changed, gone := e.changed, e.removed
+		e.mu.Unlock()
+		select {
+		case <-gone:
+			return true
+		case <-changed:
+		}
+		e.mu.Lock()
+	}
+	return false
 }
