@@ -487,8 +487,15 @@ func (s *Service) execProcess(c *Container, x *execEntry, tty bool) (*specs.Proc
 		p.User = u
 	}
 	if x.Config.Privileged {
-		p.Capabilities = &specs.LinuxCapabilities{Bounding: runtime.AllCapabilities, Effective: runtime.AllCapabilities, Permitted: runtime.AllCapabilities}
+		// Every capability this host lets berthd hand out, as for run
+		// --privileged: asking for more fails with capset EPERM.
+		caps, err := runtime.Capabilities(&container.HostConfig{Privileged: true})
+		if err != nil {
+			return nil, err
+		}
+		p.Capabilities = &specs.LinuxCapabilities{Bounding: caps, Effective: caps, Permitted: caps}
 	}
-	p.Rlimits = nil
+	// p.Rlimits stay the container's (--ulimit), as with Docker: without
+	// them the exec would get berthd's own limits.
 	return p, nil
 }
