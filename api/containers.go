@@ -61,6 +61,7 @@ func (s *Server) containerRoutes() {
 	s.handle("POST /containers/{id}/wait", s.postContainerWait)
 	s.handle("DELETE /containers/{id}", s.deleteContainer)
 	s.handle("POST /containers/{id}/attach", s.postContainerAttach)
+	s.handle("GET /containers/{id}/attach/ws", s.getContainerAttachWS)
 	s.handle("GET /containers/{id}/logs", s.getContainerLogs)
 	s.handle("POST /containers/{id}/resize", s.postContainerResize)
 	s.handle("POST /containers/{id}/rename", s.postContainerRename)
