@@ -47,6 +47,21 @@ func TestRemoveRacesRemove(t *testing.T) {
 			t.Fatalf("%s still exists after rm -f", name)
 		}
 	}
+	// stop and kill of a --rm container race its auto-remove: they still
+	// succeed, and the container goes.
+	for _, verb := range [][]string{{"stop", "-t", "1"}, {"kill"}} {
+		name := uniq("rmstop")
+		docker.Must(t, "run", "-d", "--rm", "--name", name, "busybox", "sleep", "600")
+		if r := docker.Run(t, append(verb, name)...); r.Exit != 0 {
+			t.Fatalf("%s of a running --rm container: %s", verb[0], r)
+		}
+		eventually(t, 10*time.Second, func() error {
+			if r := docker.Run(t, "inspect", name); r.Exit == 0 {
+				return fmt.Errorf("%s still exists after %s", name, verb[0])
+			}
+			return nil
+		})
+	}
 	name := uniq("rmrace")
 	docker.Must(t, "run", "-d", "--name", name, "busybox", "sleep", "600")
 	var wg sync.WaitGroup
