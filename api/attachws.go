@@ -89,43 +89,55 @@ type wsStream struct {
 	ws      *websocket.Conn
 	msgType int
 	demux   bool
-
-	// demultiplexing state: a frame header being read, or the payload
-	// bytes still due from the current frame.
-	hdr  [8]byte
-	nhdr int
-	left int
+	frames  unframer
 
 	rd        io.Reader // the message being read
 	closeOnce sync.Once
 }
 
 func (s *wsStream) Write(p []byte) (int, error) {
+	send := func(b []byte) error { return s.ws.WriteMessage(s.msgType, b) }
 	if !s.demux {
-		if err := s.ws.WriteMessage(s.msgType, p); err != nil {
+		if err := send(p); err != nil {
 			return 0, err
 		}
 		return len(p), nil
 	}
-	n := len(p)
+	if err := s.frames.feed(p, send); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// unframer strips Docker's stream framing (an 8-byte header: stream,
+// three zero bytes, a big-endian uint32 length; then the payload) from a
+// byte stream that arrives cut anywhere.
+type unframer struct {
+	hdr  [8]byte
+	nhdr int // header bytes read so far
+	left int // payload bytes still due from the current frame
+}
+
+// feed passes each payload piece of p to emit, in order.
+func (u *unframer) feed(p []byte, emit func([]byte) error) error {
 	for len(p) > 0 {
-		if s.left == 0 {
-			c := copy(s.hdr[s.nhdr:], p)
-			s.nhdr += c
+		if u.left == 0 {
+			c := copy(u.hdr[u.nhdr:], p)
+			u.nhdr += c
 			p = p[c:]
-			if s.nhdr == len(s.hdr) {
-				s.left, s.nhdr = int(binary.BigEndian.Uint32(s.hdr[4:])), 0
+			if u.nhdr == len(u.hdr) {
+				u.left, u.nhdr = int(binary.BigEndian.Uint32(u.hdr[4:])), 0
 			}
 			continue
 		}
-		c := min(s.left, len(p))
-		if err := s.ws.WriteMessage(s.msgType, p[:c]); err != nil {
-			return 0, err
+		c := min(u.left, len(p))
+		if err := emit(p[:c]); err != nil {
+			return err
 		}
-		s.left -= c
+		u.left -= c
 		p = p[c:]
 	}
-	return n, nil
+	return nil
 }
 
 // Read returns the client's messages as one stream; the client closing the

@@ -66,3 +66,42 @@ func TestWSStreamDemultiplexes(t *testing.T) {
 		}
 	}
 }
+
+// Whatever the frames and however the stream is cut, the payloads come out
+// whole and in order.
+func FuzzUnframer(f *testing.F) {
+	f.Add([]byte("hello"), []byte{3, 0, 9})
+	f.Add([]byte{}, []byte{1})
+	f.Add(bytes.Repeat([]byte("ab"), 300), []byte{200, 7, 1, 1, 64})
+	f.Fuzz(func(t *testing.T, data, cuts []byte) {
+		// Frames: data split into payloads (empty ones included) of
+		// lengths taken from cuts.
+		var framed bytes.Buffer
+		rest := data
+		for i := 0; len(rest) > 0 && i <= len(data)+1; i++ {
+			n := len(rest)
+			if len(cuts) > 0 {
+				n = min(int(cuts[i%len(cuts)]), len(rest))
+			}
+			stdcopy.WriteFrame(&framed, byte(1+i%2), rest[:n])
+			rest = rest[n:]
+		}
+		if len(rest) > 0 || framed.Len() == 0 {
+			stdcopy.WriteFrame(&framed, 1, rest)
+		}
+		var u unframer
+		var got []byte
+		stream := framed.Bytes()
+		for i := 0; len(stream) > 0; i++ {
+			n := len(stream)
+			if len(cuts) > 0 {
+				n = min(1+int(cuts[(i+1)%len(cuts)]), len(stream))
+			}
+			u.feed(stream[:n], func(p []byte) error { got = append(got, p...); return nil })
+			stream = stream[n:]
+		}
+		if !bytes.Equal(got, data) {
+			t.Fatalf("unframed %q, want %q", got, data)
+		}
+	})
+}
