@@ -8,9 +8,8 @@
 #   cached: an unchanged rebuild, every step from the cache;
 # through `berth build` and through the real docker CLI's classic builder
 # (DOCKER_BUILDKIT=0 docker build) pointed at berthd. hyperfine medians.
-# Docker and Podman engines are not installed on this machine, so their
-# columns are DESIGN.md's figures (Docker classic: 0.19 s cached, 1.39 s
-# cold). Run as root:
+# Berth only: `bench/run.sh --peers` measures Docker's and Podman's builds
+# in the same run. Run as root:
 #   sudo bench/build.sh            (RUNS=20 to change the count)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,11 +72,11 @@ for c in "${clients[@]}"; do
 	res[$c,cached]="$(hf_median "true" "$b build -t $tag $ctx")"
 done
 
-row() { # label key target
+row() { # label key
 	local line c
 	line="$(printf '| %-40s |' "$1")"
 	for c in "${clients[@]}"; do line+="$(printf ' %12s |' "${res[$c,$2]} ms")"; done
-	echo "$line $3 |"
+	echo "$line"
 }
 hdr="| what (median of $RUNS)                      |"
 sep="|------------------------------------------|"
@@ -86,11 +85,11 @@ for c in "${clients[@]}"; do
 	sep+="--------------|"
 done
 echo
-echo "$hdr Docker classic here | target |"
-echo "$sep---------------------|--------|"
-row "4-step build, cold (rmi + --no-cache)" cold "1.39 s | ≤ 695 ms"
-row "4-step build, fully cached" cached "0.19 s | ≤ 95 ms"
+echo "$hdr"
+echo "$sep"
+row "4-step build, cold (rmi + --no-cache)" cold
+row "4-step build, fully cached" cached
 echo
 echo "Both columns are berthd; 'docker (v1)' is the docker CLI with DOCKER_BUILDKIT=0."
-echo "Docker and Podman engines are not installed here: the Docker figures are DESIGN.md's."
+echo "For Docker and Podman measured in the same run: bench/run.sh --peers --rows build."
 echo "runtime: $(grep -m1 -io 'runtime[^ ]*=[^ ]*' "$work/berthd.log" || echo see berthd log); kernel $(uname -r); $(nproc) cores"

@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # bench/pull.sh — time `berth pull` of a Debian minbase image from a registry
-# on loopback, after removing it locally (the figure DESIGN.md compares with
-# Docker's 3.0 s). A private berthd built from this tree and Debian's
+# on loopback, after removing it locally. A private berthd built from this tree and Debian's
 # docker-registry (temporary storage) are started and removed again.
 #
 # The image is made once with debootstrap --variant=minbase bookworm from
@@ -16,77 +15,21 @@ cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 [ "$(id -u)" -eq 0 ] || { echo "bench/pull.sh: run as root" >&2; exit 1; }
 runs="${RUNS:-10}" # lib.sh's default (30) is meant for the fast benchmarks
+work="$(mktemp -d /tmp/bb-XXXXXX)"
 source bench/lib.sh
 RUNS="$runs"
 
-cache=/var/cache/berth-bench
-tarball="$cache/debian-bookworm-minbase.tar.gz"
-
-apt_install() { # PKG... — install missing Debian packages
-	local missing=() p
-	for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "bench: installing ${missing[*]} (Debian packages)" >&2
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 ||
-		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }
-}
-
-# debian_mirror — the URI apt uses for the bookworm main suite (deb822
-# .sources files or one-line sources.list entries); never a fixed host.
-debian_mirror() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
-		[ -f "$f" ] || continue
-		awk 'BEGIN { RS=""; FS="\n" }
-			/(^|\n)Suites:[^\n]*(^| )bookworm( |\n|$)/ && /(^|\n)Types:[^\n]*deb( |\n|$)/ {
-				for (i = 1; i <= NF; i++) if ($i ~ /^URIs:/) { sub(/^URIs:[ \t]*/, "", $i); split($i, u, " "); print u[1]; exit }
-			}' "$f"
-	done | head -1 | grep . && return 0
-	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-		awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { if ($(i+1) == "bookworm") { print $i; exit } break } }' | grep .
-}
-
-if [ ! -s "$tarball" ]; then
-	apt_install debootstrap
-	mirror="$(debian_mirror)" || { echo "bench/pull.sh: no bookworm mirror in /etc/apt/sources.list*" >&2; exit 1; }
-	echo "bench: debootstrap --variant=minbase bookworm from $mirror (once; cached in $cache) ..." >&2
-	mkdir -p "$cache"
-	root="$(mktemp -d /tmp/bb-debootstrap-XXXXXX)"
-	trap 'rm -rf "$root"' EXIT
-	debootstrap --variant=minbase bookworm "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
-		{ echo "debootstrap failed; see $cache/debootstrap.log" >&2; exit 1; }
-	# The apt lists and caches are not part of a minimal image.
-	rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin "$root"/var/cache/apt/archives/*.deb
-	tar --numeric-owner --xattrs -C "$root" -cf - . | gzip -1 >"$tarball.tmp"
-	mv "$tarball.tmp" "$tarball"
-	rm -rf "$root"
-	trap - EXIT
-fi
+tarball="$(debian_tarball)"
 apt_install docker-registry
 need_hyperfine
 
-work="$(mktemp -d /tmp/bb-XXXXXX)"
 regpid=""
-bench_before_cleanup() { [ -z "$regpid" ] || { kill -TERM "$regpid" 2>/dev/null; wait "$regpid" 2>/dev/null; }; }
+bench_before_cleanup() { stop_registry; }
 trap private_cleanup EXIT
 private_berthd bpull0 BPULL 10.226.0.1/24
 
-# A free loopback port for the registry.
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-cat >"$work/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $work/registry
-http:
-  addr: 127.0.0.1:$port
-EOF
-/usr/bin/docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-regpid=$!
-for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.1; done
-curl -fs "http://127.0.0.1:$port/v2/" >/dev/null || { echo "docker-registry did not come up:" >&2; cat "$work/registry.log" >&2; exit 1; }
+port="$(free_port)"
+start_registry "$work/registry" "$port"
 
 ref="127.0.0.1:$port/debian:bookworm-minbase"
 echo "bench: importing and pushing $ref ..." >&2
@@ -115,9 +58,4 @@ both="$(( $(now_ms) - start ))"
 
 echo "pull of Debian bookworm minbase ($size MB in the registry, $unpacked MB unpacked, 1 gzip layer) from a loopback registry:"
 echo "  berth pull (after rmi): median ${median} ms over $RUNS runs (min $min, max $max); one rmi + pull: ${both} ms"
-if command -v dockerd >/dev/null && [ -S /var/run/docker.sock ]; then
-	echo "  Docker Engine is installed: time 'docker pull $ref' against the same registry (add it to insecure-registries) for a side-by-side figure."
-else
-	echo "  Docker Engine is not installed here (only the docker CLI): no Docker figure; DESIGN.md's is 3.0 s, target ≤ 1500 ms."
-fi
-awk -v m="$median" 'BEGIN { printf "  ratio to DESIGN.md'"'"'s Docker figure (3000 ms): %.2f (target ≤ 0.50)\n", m / 3000 }'
+echo "  Docker and Podman pulling from the same registry in the same run: bench/run.sh --peers --rows pull,push"

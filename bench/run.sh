@@ -1,64 +1,637 @@
 #!/usr/bin/env bash
-# bench/run.sh — Berth's hot-path figures against a private berthd built
-# from this tree (its own data-root under /tmp; the system berthd is not
-# touched), printed as a table next to the targets. When Docker or Podman
-# engines are installed and have a busybox image, their figures are printed
-# side by side (nothing is installed for that). Run as root:
-#   sudo bench/run.sh            (RUNS=30 N=50 PS_N=200 RM_N=200 to change sizes)
+# bench/run.sh — Berth's figures against a private berthd built from this
+# tree (own data-root, socket, bridge, chains and subnet; a system berthd is
+# never touched), beside the floor (a bare `crun run` of a prepared bundle;
+# unshare + chroot) and, with --peers, beside Docker and Podman measured in
+# the same run.
+#
+#   sudo bench/run.sh [--peers] [--quick] [--out FILE] [--rows LIST]
+#
+# --peers  installs Debian's docker.io and podman when missing (services held
+#          back), starts a private dockerd (own socket, data-root, exec-root,
+#          subnet) and drives podman with private storage and configuration,
+#          gives each the same busybox image (scripts/mkbusybox.sh, imported),
+#          and afterwards stops them and restores what they changed on the
+#          host (iptables chains, rules and FORWARD policy, bridges, sysctls,
+#          directories). Writes the report to bench/RESULTS.md unless --out.
+# --quick  fewer repetitions and 20 instead of 200 containers (a smoke run;
+#          its report says so).
+# --rows   a comma list of rows to take (default all): runrm,rund,start,
+#          create,rm,stop,kill,par,many,pull,push,net,build.
+#
+# Samples are interleaved: each repetition takes one sample of every engine
+# in turn (berth, docker CLI → berthd, Docker, Podman, floors), so a burst
+# of other work on the machine hits all alike; ratios are taken pair by pair
+# (sample i of Berth ÷ sample i of Docker) and reported as median (min–max).
+# Nothing is printed for an engine that was not measured in this run.
+# Sizes (environment): RUNS=15 (fast rows), N=200, MANY_ROUNDS=2,
+# PAR_ROUNDS=5, PULL_RUNS=5, PUSH_RUNS=3, BUILD_RUNS=5, NET_ROUNDS=3,
+# DURATION=5 (wrk seconds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
+export LC_ALL=C
 [ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: run as root" >&2; exit 1; }
 
-work="$(mktemp -d /tmp/bb-XXXXXX)"
-source bench/lib.sh
-trap private_cleanup EXIT
-# Its own bridge, chains and subnet: never touch a system berthd's network.
-private_berthd bbench0 BBENCH 10.229.0.1/24
-scripts/mkbusybox.sh "$work/busybox.tar"
-"$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
-
-engines=(berth)
-if command -v docker >/dev/null && [ -S /var/run/docker.sock ] &&
-	env -u DOCKER_HOST docker image inspect busybox >/dev/null 2>&1; then engines+=(docker); fi
-if command -v podman >/dev/null && podman image exists busybox 2>/dev/null; then engines+=(podman); fi
-
-declare -A res
-for e in "${engines[@]}"; do
-	for b in run-rm run-d mem ps rm-f; do
-		echo "running $b on $e ..." >&2
-		case "$b" in
-		mem) n="${N:-50}" ;;
-		ps) n="${PS_N:-200}" ;;
-		rm-f) n="${RM_N:-200}" ;;
-		*) n="" ;;
-		esac
-		if [ "$e" = berth ]; then
-			res[$e,$b]="$(ENGINE=$e N=$n bench/$b.sh 2>"$work/$b.err")" || res[$e,$b]="error"
-		else
-			res[$e,$b]="$(env -u DOCKER_HOST ENGINE=$e N=$n bench/$b.sh 2>"$work/$b.err")" || res[$e,$b]="error"
-		fi
-		[ "${res[$e,$b]}" != error ] || { echo "  $b failed:" >&2; tail -5 "$work/$b.err" >&2; }
-	done
+peers=0 quick=0 out="" rows="runrm,rund,start,create,rm,stop,kill,par,many,pull,push,net,build"
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--peers) peers=1 ;;
+	--quick) quick=1 ;;
+	--out) out="${2:?--out FILE}"; shift ;;
+	--rows) rows="${2:?--rows LIST}"; shift ;;
+	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+	esac
+	shift
 done
+[ -n "$out" ] || { [ "$peers" = 0 ] || out=bench/RESULTS.md; }
+if [ "$quick" = 1 ]; then
+	: "${RUNS:=5}" "${N:=20}" "${MANY_ROUNDS:=1}" "${PAR_ROUNDS:=2}" "${PULL_RUNS:=2}" "${PUSH_RUNS:=1}"
+	: "${BUILD_RUNS:=2}" "${NET_ROUNDS:=1}" "${DURATION:=2}"
+fi
+RUNS="${RUNS:-15}" N="${N:-200}" MANY_ROUNDS="${MANY_ROUNDS:-2}" PAR_ROUNDS="${PAR_ROUNDS:-5}"
+PULL_RUNS="${PULL_RUNS:-5}" PUSH_RUNS="${PUSH_RUNS:-3}" BUILD_RUNS="${BUILD_RUNS:-5}"
+NET_ROUNDS="${NET_ROUNDS:-3}" DURATION="${DURATION:-5}"
+want() { case ",$rows," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
-row() { # label key unit target
-	local line e
-	line="$(printf '| %-34s |' "$1")"
-	for e in "${engines[@]}"; do line+="$(printf ' %10s |' "${res[$e,$2]} $3")"; done
-	line+=" $4 |"
-	echo "$line"
+work="$(mktemp -d /tmp/bb-XXXXXX)"
+hostsnap="$work.host" # outlives $work: restore_host runs after it is gone
+source bench/lib.sh
+t_start="$(date +%s)"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+mkdir -p "$work/s" "$work/dockercfg"
+echo '{}' >"$work/dockercfg/config.json"
+
+apt_install hyperfine wrk docker-registry busybox-static
+[ "$peers" = 0 ] || apt_install docker.io podman
+if ! command -v wrk >/dev/null; then echo "bench: wrk is missing" >&2; exit 1; fi
+
+# The docker CLI used for every docker column (berthd's and Docker's): the
+# newest one here, so only the engine differs between the two columns.
+DOCKER_BIN="$(command -v docker || true)"
+[ -x /usr/local/bin/docker ] && DOCKER_BIN=/usr/local/bin/docker
+unset DOCKER_CONTEXT
+export DOCKER_CONFIG="$work/dockercfg" DOCKER_CLI_HINTS=false DOCKER_BUILDKIT=0
+
+# ---------------------------------------------------------------- host state
+# What the peers may change on the host, recorded before they start and put
+# back by restore_host.
+snap_host() {
+	local t
+	mkdir -p "$hostsnap"
+	for t in filter nat mangle raw; do
+		iptables -t "$t" -S >"$hostsnap/ipt4.$t" 2>/dev/null || true
+		ip6tables -t "$t" -S >"$hostsnap/ipt6.$t" 2>/dev/null || true
+	done
+	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' >"$hostsnap/links"
+	: >"$hostsnap/sysctl"
+	for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding \
+		/proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables \
+		/proc/sys/net/ipv4/conf/all/route_localnet; do
+		[ -e "$f" ] && echo "$f $(cat "$f")" >>"$hostsnap/sysctl"
+	done
+	: >"$hostsnap/paths"
+	for p in /etc/docker /run/docker /var/run/docker.sock /run/containerd /var/lib/cni /run/cni \
+		/etc/cni/net.d/87-podman-bridge.conflist /run/containers /run/libpod /var/lib/containers \
+		/var/lib/docker /tmp/podman-run-0; do
+		[ -e "$p" ] || echo "$p" >>"$hostsnap/paths"
+	done
 }
-hdr="| what                               |"
-sep="|------------------------------------|"
-for e in "${engines[@]}"; do hdr+="$(printf ' %10s |' "$e")"; sep+="------------|"; done
+
+# peer_rule LINE — whether an iptables rule or chain belongs to a peer: its
+# chains (DOCKER*, CNI-*, NETAVARK*, PODMAN*) or its bridges or subnets.
+peer_rule() {
+	grep -qE "DOCKER|CNI-|NETAVARK|PODMAN|docker0|cni-podman|podman0|10\.(${docker_x:-none}|${podman_x:-none})\." <<<"$1"
+}
+
+restore_iptables() { # iptables|ip6tables v4|v6
+	local cmd="$1" v="$2" t line c
+	for t in filter nat mangle raw; do
+		[ -e "$hostsnap/ipt$v.$t" ] || continue
+		# New rules (not chain declarations) of the peers, in reverse order.
+		"$cmd" -t "$t" -S 2>/dev/null | grep '^-A ' | grep -vxFf "$hostsnap/ipt$v.$t" | tac |
+			while read -r line; do
+				peer_rule "$line" || continue
+				# shellcheck disable=SC2086
+				eval "$cmd -t $t ${line/-A/-D}" 2>/dev/null || true
+			done
+		for c in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" { print $2 }'); do
+			grep -qx -- "-N $c" "$hostsnap/ipt$v.$t" && continue
+			peer_rule "$c" || continue
+			"$cmd" -t "$t" -F "$c" 2>/dev/null || true
+		done
+		for c in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" { print $2 }'); do
+			grep -qx -- "-N $c" "$hostsnap/ipt$v.$t" && continue
+			peer_rule "$c" || continue
+			"$cmd" -t "$t" -X "$c" 2>/dev/null || true
+		done
+		# Built-in chains' policies (Docker sets FORWARD to DROP).
+		grep '^-P ' "$hostsnap/ipt$v.$t" | while read -r _ c pol; do
+			"$cmd" -t "$t" -P "$c" "$pol" 2>/dev/null || true
+		done
+	done
+}
+
+restore_host() {
+	[ -e "$hostsnap/links" ] || return 0
+	restore_iptables iptables 4
+	restore_iptables ip6tables 6
+	local l f v p
+	for l in $(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+		grep -qx -- "$l" "$hostsnap/links" && continue
+		case "$l" in docker0 | cni-podman* | podman* | veth*) ip link del "$l" 2>/dev/null || true ;; esac
+	done
+	while read -r f v; do [ "$(cat "$f" 2>/dev/null)" = "$v" ] || echo "$v" >"$f" 2>/dev/null || true; done <"$hostsnap/sysctl"
+	while read -r p; do
+		[ -e "$p" ] || continue
+		awk -v w="$p/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+			while read -r m; do umount -l "$m" 2>/dev/null || true; done
+		rm -rf "$p"
+	done <"$hostsnap/paths"
+}
+
+# ---------------------------------------------------------------- engines
+dockerd_pid=""
+c_berth() { "$BERTH_CLI" "$@"; }
+c_bdock() { DOCKER_HOST="$BERTH_HOST" "$DOCKER_BIN" "$@"; }
+c_docker() { DOCKER_HOST="unix://$work/docker/docker.sock" "$DOCKER_BIN" "$@"; }
+c_podman() { CONTAINERS_CONF="$work/podman/containers.conf" CONTAINERS_STORAGE_CONF="$work/podman/storage.conf" podman "$@"; }
+# The same as commands (for xargs): env VAR=... CLI.
+cmd_of() {
+	case "$1" in
+	berth) echo "$BERTH_CLI" ;;
+	bdock) echo "env DOCKER_HOST=$BERTH_HOST $DOCKER_BIN" ;;
+	docker) echo "env DOCKER_HOST=unix://$work/docker/docker.sock $DOCKER_BIN" ;;
+	podman) echo "env CONTAINERS_CONF=$work/podman/containers.conf CONTAINERS_STORAGE_CONF=$work/podman/storage.conf podman" ;;
+	esac
+}
+# rmf_args ENGINE — `rm -f` without a grace period for every engine (Podman's
+# rm -f stops with its 10 s timeout unless told -t 0; Docker and Berth kill).
+rmf_args() { if [ "$1" = podman ]; then echo "rm -f -t 0"; else echo "rm -f"; fi; }
+
+start_dockerd() {
+	local d="$work/docker"
+	mkdir -p "$d"
+	echo '{}' >"$d/daemon.json"
+	if [ -S /run/containerd/containerd.sock ]; then
+		echo "bench: note: a containerd runs on /run/containerd; dockerd will use it" >&2
+	fi
+	dockerd -H "unix://$d/docker.sock" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
+		--config-file "$d/daemon.json" --bip "10.$docker_x.0.1/24" --log-level warn >"$d/dockerd.log" 2>&1 &
+	dockerd_pid=$!
+	for _ in $(seq 300); do c_docker version >/dev/null 2>&1 && return 0; sleep 0.1; done
+	echo "bench: dockerd did not come up:" >&2
+	tail "$d/dockerd.log" >&2
+	return 1
+}
+
+setup_podman() {
+	local d="$work/podman"
+	mkdir -p "$d/networks" "$d/tmp"
+	cat >"$d/containers.conf" <<EOF
+[engine]
+cgroup_manager = "cgroupfs"
+events_logger = "file"
+events_logfile_path = "$d/events.log"
+tmp_dir = "$d/tmp"
+volume_path = "$d/volumes"
+[network]
+network_config_dir = "$d/networks"
+default_subnet = "10.$podman_x.0.0/24"
+EOF
+	cat >"$d/storage.conf" <<EOF
+[storage]
+driver = "overlay"
+graphroot = "$d/storage"
+runroot = "$d/run"
+EOF
+	c_podman info >"$d/info.txt" 2>&1 || { echo "bench: podman info failed:" >&2; tail "$d/info.txt" >&2; return 1; }
+}
+
+stop_peers() {
+	set +e
+	if [ -e "$work/podman/storage.conf" ]; then
+		c_podman rm -a -f -t 0 >/dev/null 2>&1
+		c_podman rmi -a -f >/dev/null 2>&1
+		c_podman system reset -f >/dev/null 2>&1
+	fi
+	if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
+		local ids
+		ids="$(c_docker ps -aq 2>/dev/null)"
+		[ -z "$ids" ] || c_docker rm -f $ids >/dev/null 2>&1
+		kill -TERM "$dockerd_pid"
+		for _ in $(seq 200); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$dockerd_pid" 2>/dev/null
+		wait "$dockerd_pid" 2>/dev/null
+	fi
+	dockerd_pid=""
+	# containerd-shims and conmons of this run that outlived their engine.
+	local p
+	for p in $(pgrep -f -- "$work/" || true); do
+		[ "$p" = "$$" ] || case "$(cat /proc/"$p"/comm 2>/dev/null)" in
+			containerd* | conmon | docker-proxy) kill -KILL "$p" 2>/dev/null ;;
+			esac
+	done
+}
+
+bench_before_cleanup() {
+	stop_registry
+	[ "$peers" = 0 ] || stop_peers
+}
+cleanup_all() {
+	set +e
+	private_cleanup # calls bench_before_cleanup, unmounts and removes $work's mounts
+	[ "$peers" = 0 ] || restore_host
+	rm -rf "$work" "$hostsnap"
+}
+
+# ---------------------------------------------------------------- samples
+# Samples go to $work/s/ROW.COL, one per line (ms, MiB or %).
+rec() { echo "$3" >>"$work/s/$1.$2"; }
+fail() { # ROW COL — note a failed sample; show why
+	echo "  $1: $2 failed: $(tail -3 "$work/err" | tr '\n' ' ')" >&2
+	echo "$2" >>"$work/s/$1.failed"
+}
+# timed ROW COL CMD... — run CMD (a c_* function call), its stdout in
+# $work/o, and record its wall time in ms. $EPOCHREALTIME costs no fork.
+timed() {
+	local row="$1" col="$2" t0 t1
+	shift 2
+	t0="$EPOCHREALTIME"
+	if "$@" >"$work/o" 2>"$work/err"; then
+		t1="$EPOCHREALTIME"
+		rec "$row" "$col" "$(((${t1/[.,]/} - ${t0/[.,]/}) / 10))e-2"
+	else
+		fail "$row" "$col"
+		return 1
+	fi
+}
+id_out() { tail -1 "$work/o" | tr -d '\r '; }
+
+cols=(berth bdock)
+engines=(berth)
+stats() { # FILE — median min max
+	sort -g "$1" | awk '{ v[NR] = $1 + 0 } END { if (NR == 0) exit 1; m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; print m, v[1], v[NR] }'
+}
+
+# ---------------------------------------------------------------- set-up
+trap cleanup_all EXIT
+[ "$peers" = 0 ] || snap_host
+berth_x="$(free_subnet 229)"
+TAKEN_SUBNETS="$berth_x"
+private_berthd bbench0 BBENCH "10.$berth_x.0.1/24"
+scripts/mkbusybox.sh "$work/busybox.tar"
+c_berth import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
+
+if [ "$peers" = 1 ]; then
+	docker_x="$(free_subnet 200)"
+	TAKEN_SUBNETS+=" $docker_x"
+	podman_x="$(free_subnet 200)"
+	TAKEN_SUBNETS+=" $podman_x"
+	echo "bench: starting a private dockerd (10.$docker_x.0.0/24) and podman (10.$podman_x.0.0/24) ..." >&2
+	start_dockerd
+	setup_podman
+	c_docker import --change 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null
+	c_podman import --change 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null
+	cols+=(docker podman)
+	engines+=(docker podman)
+fi
+
+# The floor: a bundle of the same busybox for a bare `crun run`, and the
+# same root for unshare + chroot.
+floor="$work/floor"
+mkdir -p "$floor/bundle/rootfs" "$floor/state"
+tar -C "$floor/bundle/rootfs" -xf "$work/busybox.tar"
+(cd "$floor/bundle" && crun spec)
+python3 - "$floor/bundle/config.json" <<'EOF'
+import json, sys
+p = sys.argv[1]
+c = json.load(open(p))
+c["process"]["args"] = ["/bin/true"]
+c["process"]["terminal"] = False
+json.dump(c, open(p, "w"))
+EOF
+c_crun() { crun --root "$floor/state" run -b "$floor/bundle" benchfloor </dev/null; }
+c_chroot() { unshare --mount --uts --ipc --net --pid --fork chroot "$floor/bundle/rootfs" /bin/true; }
+c_crun && c_chroot || { echo "bench: the floor commands fail" >&2; exit 1; }
+
+# ---------------------------------------------------------------- fast rows
+# one_sample ROW COL — one timed sample of ROW through COL, with its untimed
+# preparation and clean-up.
+one_sample() {
+	local row="$1" col="$2" id=""
+	case "$row" in
+	runrm) timed runrm "$col" "c_$col" run --rm busybox true ;;
+	rund)
+		timed rund "$col" "c_$col" run -d busybox sleep 1d && id="$(id_out)"
+		c_"$col" rm -f "$id" >/dev/null 2>&1 || true
+		;;
+	start)
+		id="$(c_"$col" create busybox sleep 1d)"
+		timed start "$col" "c_$col" start "$id" || true
+		c_"$col" $(rmf_args "$col") "$id" >/dev/null
+		;;
+	create)
+		timed create "$col" "c_$col" create busybox true && id="$(id_out)"
+		c_"$col" rm -f "$id" >/dev/null 2>&1 || true
+		;;
+	rm)
+		id="$(c_"$col" create busybox true)"
+		c_"$col" start -a "$id" >/dev/null
+		timed rm "$col" "c_$col" rm "$id" || c_"$col" rm -f "$id" >/dev/null 2>&1 || true
+		;;
+	stop | kill)
+		id="$(c_"$col" run -d busybox sleep 1d)"
+		if [ "$row" = stop ]; then timed stop "$col" "c_$col" stop -t 0 "$id" || true; else timed kill "$col" "c_$col" kill "$id" || true; fi
+		c_"$col" $(rmf_args "$col") "$id" >/dev/null
+		;;
+	esac
+}
+
+fast_row() { # ROW [FLOOR-COLS...]
+	local row="$1" i c
+	shift
+	want "$row" || return 0
+	echo "bench: $row: $RUNS interleaved rounds of ${cols[*]} $* ..." >&2
+	for c in "${cols[@]}"; do one_sample "$row" "$c"; done # warm-up
+	rm -f "$work/s/$row."*
+	for ((i = 0; i < RUNS; i++)); do
+		for c in "${cols[@]}"; do one_sample "$row" "$c"; done
+		for c in "$@"; do timed "$row" "$c" "c_$c" || true; done
+	done
+}
+fast_row runrm crun chroot
+for r in rund start create rm stop kill; do fast_row "$r"; done
+
+# 20 × run -d, 8 at a time.
+if want par; then
+	echo "bench: par: $PAR_ROUNDS interleaved rounds of 20 × run -d (8 in parallel) ..." >&2
+	for ((i = 0; i < PAR_ROUNDS; i++)); do
+		for c in "${cols[@]}"; do
+			# shellcheck disable=SC2046
+			timed par "$c" sh -c "seq 20 | xargs -P8 -I{} $(cmd_of "$c") run -d --label benchpar=1 busybox sleep 1d" || true
+			ids="$(c_"$c" ps -aq --filter label=benchpar=1)"
+			[ -z "$ids" ] || c_"$c" $(rmf_args "$c") $ids >/dev/null
+		done
+	done
+fi
+
+# ---------------------------------------------------------------- N running
+# engine_kb ENGINE — summed PSS (kB) of the engine's own processes of this
+# run (daemon, containerd, shims, monitors, conmons; not the containers').
+engine_kb() {
+	local pids=() p comm
+	for p in $(pgrep -f -- "$work/" || true); do
+		comm="$(cat /proc/"$p"/comm 2>/dev/null)" || continue
+		case "$1:$comm" in
+		berth:berthd | berth:berth-monitor | docker:dockerd | docker:containerd* | podman:conmon) pids+=("$p") ;;
+		esac
+	done
+	[ "$1" != berth ] || pids+=("$berthd_pid")
+	pss_kb $(printf '%s\n' "${pids[@]}" | sort -u)
+}
+avail_kb() { awk '/^MemAvailable:/ { print $2 }' /proc/meminfo; }
+
+if want many; then
+	for ((i = 0; i < MANY_ROUNDS; i++)); do
+		for e in "${engines[@]}"; do
+			echo "bench: many: round $((i + 1))/$MANY_ROUNDS, $e: $N idle containers ..." >&2
+			sync
+			a0="$(avail_kb)" p0="$(engine_kb "$e")"
+			seq "$N" | xargs -P8 -I{} $(cmd_of "$e") run -d --label benchmany=1 busybox sleep 1d >/dev/null
+			# Let the engine and monitors settle before reading memory.
+			sleep 3
+			a1="$(avail_kb)" p1="$(engine_kb "$e")"
+			rec mem "$e" "$(awk -v a="$a0" -v b="$a1" -v n="$N" 'BEGIN { printf "%.3f", (a - b) / n / 1024 }')"
+			rec pss "$e" "$(awk -v a="$p0" -v b="$p1" -v n="$N" 'BEGIN { printf "%.3f", (b - a) / n / 1024 }')"
+			ecols=("$e")
+			[ "$e" != berth ] || ecols=(berth bdock)
+			for c in "${ecols[@]}"; do c_"$c" ps >/dev/null; done
+			for ((j = 0; j < RUNS; j++)); do
+				for c in "${ecols[@]}"; do timed ps "$c" "c_$c" ps || true; done
+			done
+			ids="$(c_"$e" ps -q --filter label=benchmany=1 | tr '\n' ' ')"
+			[ "$(wc -w <<<"$ids")" -eq "$N" ] || echo "  many: $e runs $(wc -w <<<"$ids") of $N" >&2
+			timed rmf "$e" "c_$e" $(rmf_args "$e") $ids || true
+			ids="$(c_"$e" ps -aq --filter label=benchmany=1)"
+			[ -z "$ids" ] || c_"$e" $(rmf_args "$e") $ids >/dev/null
+		done
+	done
+	if [ -n "${BERTH_PIDFILE:-}" ]; then
+		echo "berthd after the $N-container rounds: $(awk '/^Threads:/ { t = $2 } /^VmRSS:/ { r = $2 } END { printf "%d threads, %.1f MiB RSS", t, r / 1024 }' /proc/"$berthd_pid"/status)" >"$work/berthd-after"
+	fi
+fi
+
+# ---------------------------------------------------------------- pull, push
+drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+pull_opts() { [ "$1" = podman ] && echo "--tls-verify=false" || true; }
+if want pull || want push; then
+	tarball="$(debian_tarball)"
+	port="$(free_port)"
+	start_registry "$work/registry" "$port"
+	ref="127.0.0.1:$port/bench/debian:minbase"
+	c_berth import --change 'CMD ["bash"]' - "$ref" <"$tarball" >/dev/null
+	c_berth push "$ref" >/dev/null
+	c_berth rmi "$ref" >/dev/null
+	pull_mb="$(du -sb "$work/registry/docker/registry/v2/blobs" | awk '{ printf "%.1f", $1 / 1e6 }')"
+	for e in "${engines[@]}"; do c_"$e" pull $(pull_opts "$e") "$ref" >/dev/null; done # warm-up, and check
+	echo "bench: pull: $PULL_RUNS interleaved rounds of ${engines[*]} ($pull_mb MB, page cache dropped) ..." >&2
+	for ((i = 0; i < PULL_RUNS; i++)); do
+		for e in "${engines[@]}"; do
+			c_"$e" rmi -f "$ref" >/dev/null 2>&1 || true
+			drop_caches
+			timed pull "$e" "c_$e" pull $(pull_opts "$e") "$ref" || true
+		done
+	done
+	stop_registry
+	if want push; then
+		# First push: into an empty registry each time.
+		pport="$(free_port)"
+		echo "bench: push: $PUSH_RUNS interleaved rounds of ${engines[*]}, each into an empty registry ..." >&2
+		for e in "${engines[@]}"; do c_"$e" tag "$ref" "127.0.0.1:$pport/bench/debian:push-$e" >/dev/null; done
+		for ((i = 0; i < PUSH_RUNS; i++)); do
+			for e in "${engines[@]}"; do
+				start_registry "$work/pushreg" "$pport"
+				timed push "$e" "c_$e" push $(pull_opts "$e") "127.0.0.1:$pport/bench/debian:push-$e" || true
+				stop_registry
+			done
+		done
+	fi
+fi
+
+# ---------------------------------------------------------------- network
+if want net; then
+	mkdir -p "$work/ka"
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/ka/kaserver" ./bench/kaserver
+	tar -C "$work/ka" -cf "$work/ka.tar" kaserver
+	declare -A web_ip web_port
+	for e in "${engines[@]}"; do
+		if [ "$e" = berth ]; then
+			c_berth import --change 'ENTRYPOINT ["/kaserver"]' - kaserver:bench <"$work/ka.tar" >/dev/null
+		else
+			c_"$e" import --change 'ENTRYPOINT ["/kaserver"]' "$work/ka.tar" kaserver:bench >/dev/null
+		fi
+		c_"$e" run -d --name benchweb -p 127.0.0.1::80 kaserver:bench >/dev/null
+		web_ip[$e]="$(c_"$e" inspect --format '{{.NetworkSettings.IPAddress}}' benchweb)"
+		web_port[$e]="$(c_"$e" port benchweb 80 | head -1 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')"
+		for _ in $(seq 100); do curl -fs -o /dev/null "http://${web_ip[$e]}/" && break; sleep 0.1; done
+	done
+	rps() { wrk -t2 -c32 -d"${DURATION}s" "$1" 2>&1 | tee -a "$work/wrk.log" | awk '/^Requests\/sec:/ { printf "%d\n", $2 }'; }
+	for ((i = 0; i < NET_ROUNDS; i++)); do
+		for e in "${engines[@]}"; do
+			echo "bench: net: round $((i + 1))/$NET_ROUNDS, $e: wrk ${DURATION}s direct ${web_ip[$e]} and published ${web_port[$e]} ..." >&2
+			d="$(rps "http://${web_ip[$e]}/index.html")"
+			v="$(rps "http://${web_port[$e]}/index.html")"
+			if [ -n "$d" ] && [ -n "$v" ] && [ "$d" -gt 0 ]; then
+				rec net "$e" "$(awk -v a="$v" -v b="$d" 'BEGIN { printf "%.1f", 100 * a / b }')"
+			else
+				echo "  net: $e: wrk gave no figure (see the run's wrk output)" >&2
+				echo "$e" >>"$work/s/net.failed"
+			fi
+		done
+	done
+	for e in "${engines[@]}"; do c_"$e" rm -f benchweb >/dev/null; done
+fi
+
+# ---------------------------------------------------------------- build
+if want build; then
+	ctx="$work/ctx"
+	mkdir -p "$ctx"
+	head -c 65536 /dev/urandom >"$ctx/payload.bin"
+	printf '%s\n' 'FROM busybox' 'RUN echo built > /built.txt' 'COPY payload.bin /payload.bin' 'ENV BENCH=1' \
+		'CMD ["cat", "/built.txt"]' >"$ctx/Dockerfile"
+	for c in "${cols[@]}"; do
+		# Check the build works and that a rebuild takes every step from the cache.
+		c_"$c" build -t bench-build "$ctx" >"$work/build.log" 2>&1 ||
+			{ echo "  build: $c fails:" >&2; tail -5 "$work/build.log" >&2; echo "$c" >>"$work/s/cold.failed"; echo "$c" >>"$work/s/cached.failed"; continue; }
+		n="$(c_"$c" build -t bench-build "$ctx" 2>&1 | grep -ci 'using cache' || true)"
+		[ "$n" -ge 4 ] || { echo "  build: $c's rebuild used the cache for $n of 4 steps" >&2; echo "$c" >>"$work/s/cached.failed"; }
+	done
+	echo "bench: build: $BUILD_RUNS interleaved rounds of cold and 2 × $BUILD_RUNS of cached builds ..." >&2
+	for ((i = 0; i < BUILD_RUNS; i++)); do
+		for c in "${cols[@]}"; do
+			c_"$c" rmi -f bench-build >/dev/null 2>&1 || true
+			timed cold "$c" "c_$c" build --no-cache -t bench-build "$ctx" || true
+		done
+	done
+	for c in "${cols[@]}"; do c_"$c" build -t bench-build "$ctx" >/dev/null 2>&1 || true; done
+	for ((i = 0; i < 2 * BUILD_RUNS; i++)); do
+		for c in "${cols[@]}"; do timed cached "$c" "c_$c" build -t bench-build "$ctx" || true; done
+	done
+fi
+
+# ---------------------------------------------------------------- report
+t_end="$(date +%s)"
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# cell ROW COL UNIT — "median (min–max) unit" of a column, or why not.
+cell() {
+	local f="$work/s/$1.$2" m lo hi
+	if [ -e "$work/s/$1.failed" ] && grep -qx "$2" "$work/s/$1.failed"; then echo "failed"; return; fi
+	[ -s "$f" ] || { echo "—"; return; }
+	read -r m lo hi < <(stats "$f")
+	fmt "$m" "$3"
+	if [ "$(wc -l <"$f")" -gt 1 ]; then echo -n " ($(fmt "$lo" "$3" n)–$(fmt "$hi" "$3" n))"; fi
+}
+fmt() { # VALUE UNIT [n: no unit]
+	local u="$2"
+	case "$u" in
+	ms) awk -v v="$1" -v n="${3:-}" 'BEGIN { if (v >= 1000) printf "%.2f%s", v / 1000, n ? "" : " s"; else printf "%.1f%s", v, n ? "" : " ms" }' ;;
+	s) awk -v v="$1" -v n="${3:-}" 'BEGIN { printf "%.2f%s", v / 1000, n ? "" : " s" }' ;;
+	MiB) awk -v v="$1" -v n="${3:-}" 'BEGIN { printf "%.2f%s", v, n ? "" : " MiB" }' ;;
+	%) awk -v v="$1" -v n="${3:-}" 'BEGIN { printf "%.1f%s", v, n ? "" : " %" }' ;;
+	esac
+}
+# ratio ROW A B — median (min–max) of A's sample i ÷ B's sample i.
+ratio() {
+	local fa="$work/s/$1.$2" fb="$work/s/$1.$3" m lo hi
+	[ -s "$fa" ] && [ -s "$fb" ] || { echo "—"; return; }
+	paste -d' ' "$fa" "$fb" | awk 'NF == 2 && $2 > 0 { printf "%.4f\n", $1 / $2 }' >"$work/ratio"
+	[ -s "$work/ratio" ] || { echo "—"; return; }
+	read -r m lo hi < <(stats "$work/ratio")
+	awk -v m="$m" -v lo="$lo" -v hi="$hi" 'BEGIN { printf "%.2f (%.2f–%.2f)", m, lo, hi }'
+}
+
+have() { [ -e "$work/s/$1.berth" ] || [ -e "$work/s/$1.failed" ]; }
+table() {
+	local hdr="| measure | Berth (berth CLI) | docker CLI → berthd |" sep="|---|---|---|"
+	if [ "$peers" = 1 ]; then hdr+=" Docker | Podman |"; sep+="---|---|"; fi
+	hdr+=" floor |"
+	sep+="---|"
+	[ "$peers" = 0 ] || { hdr+=" Berth ÷ Docker | Berth ÷ Podman |"; sep+="---|---|"; }
+	echo "$hdr"
+	echo "$sep"
+	line() { # LABEL ROW UNIT [FLOOR-TEXT]
+		local l="| $1 | $(cell "$2" berth "$3") | $(cell "$2" bdock "$3") |"
+		if [ "$peers" = 1 ]; then l+=" $(cell "$2" docker "$3") | $(cell "$2" podman "$3") |"; fi
+		l+=" ${4:-} |"
+		[ "$peers" = 0 ] || l+=" $(ratio "$2" berth docker) | $(ratio "$2" berth podman) |"
+		echo "$l"
+	}
+	if have runrm; then
+		line '`run --rm busybox true`' runrm ms "bare \`crun run\` $(cell runrm crun ms); unshare+chroot $(cell runrm chroot ms); Berth ÷ crun $(ratio runrm berth crun)"
+	fi
+	have rund && line '`run -d busybox sleep 1d`' rund ms
+	have start && line '`start` of a created container' start ms
+	have create && line '`create`' create ms
+	have rm && line '`rm` of an exited container' rm ms
+	have stop && line '`stop -t 0`' stop ms
+	have kill && line '`kill`' kill ms
+	have par && line '20 × `run -d`, 8 in parallel' par s
+	have ps && line "\`ps\` with $N running" ps ms
+	have rmf && line "\`rm -f\` of $N running (Podman: \`rm -f -t 0\`)" rmf s
+	have mem && line "host memory per idle container, whole machine (MemAvailable, 0→$N)" mem MiB
+	have pss && line "engine + monitor PSS per container (0→$N)" pss MiB
+	have pull && line "pull of Debian bookworm minbase (${pull_mb:-?} MB), page cache dropped" pull s
+	have push && line "first push (into an empty registry)" push s
+	have net && line "published port, req/s ÷ direct (wrk, keep-alive)" net %
+	have cold && line "build, 4 steps, cold (\`--no-cache\`)" cold ms
+	have cached && line "build, 4 steps, fully cached" cached ms
+	return 0
+}
+
+report() {
+	local commit dirty=""
+	commit="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
+	[ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] || dirty=" (with uncommitted changes)"
+	echo "# Benchmark results"
+	echo
+	echo "Written by \`bench/run.sh$([ "$peers" = 1 ] && echo ' --peers')$([ "$quick" = 1 ] && echo ' --quick')\` from one run; every figure below was measured in that run."
+	[ "$quick" = 0 ] || echo "**A --quick smoke run (few repetitions, $N containers): not a result to quote.**"
+	echo
+	echo "- commit: \`$commit\`$dirty, $(date -u '+%Y-%m-%d %H:%M UTC'), run took $(((t_end - t_start) / 60)) min"
+	echo "- machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"), cgroup $(stat -fc %T /sys/fs/cgroup | sed 's/cgroup2fs/v2/; s/tmpfs/v1/')"
+	echo "- load average: $load_before before, $load_after after"
+	echo "- Berth: berthd, berth and berth-monitor built from the commit; runtime $(crun --version | head -1)"
+	echo "- docker CLI: $("$DOCKER_BIN" version --format '{{.Client.Version}}' 2>/dev/null | head -1) for both docker columns"
+	if [ "$peers" = 1 ]; then
+		echo "- Docker: dockerd $(c_docker version --format '{{.Server.Version}}' 2>/dev/null || echo ?) (Debian docker.io, runtime $(c_docker info --format '{{.DefaultRuntime}}' 2>/dev/null || echo ?), private data-root), classic builder (DOCKER_BUILDKIT=0)"
+		echo "- Podman: $(c_podman version --format '{{.Client.Version}}' 2>/dev/null || echo ?) (Debian), runtime $(c_podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Version}}' 2>/dev/null | head -1), network $(c_podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo ?)"
+	fi
+	echo "- repetitions: $RUNS per fast row; $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; wrk ${DURATION}s × $NET_ROUNDS"
+	[ ! -e "$work/berthd-after" ] || echo "- $(cat "$work/berthd-after")"
+	echo
+	echo "Cells: median (min–max). Ratios: sample i ÷ sample i of the same round, median (min–max)."
+	echo
+	table
+	echo
+	echo "## How each figure is taken"
+	echo "- Interleaved: every repetition takes one sample of each column in turn; the 200-container rows one engine at a time, engines alternating round by round."
+	echo "- Fast rows: wall time of one CLI command (bash \$EPOCHREALTIME around it, stdout discarded); its preparation (create, run -d, start -a) and clean-up (rm -f) are not timed. One untimed warm-up round first."
+	echo "- floor: \`crun run\` of a bundle made by \`crun spec\` with the same busybox root; \`unshare --mount --uts --ipc --net --pid --fork chroot ROOT /bin/true\`."
+	echo "- 20 × run -d: \`xargs -P8\` of 20 \`run -d\`, wall time of the whole."
+	echo "- $N running: started 8 at a time (not timed); MemAvailable before − after ÷ $N (containers' own processes included); PSS (smaps_rollup) of the engine's processes of this run (berthd + berth-monitors; dockerd + containerd + shims; conmons) after − before ÷ $N; \`ps\` timed $RUNS times; one \`rm -f\` of all $N timed."
+	echo "- pull: a debootstrap minbase image in Debian's docker-registry on 127.0.0.1; before each pull \`rmi\` and \`echo 3 > /proc/sys/vm/drop_caches\` (not timed). push: the pulled image into a freshly started, empty registry each time."
+	echo "- published port: a keep-alive HTTP server (bench/kaserver, 612-byte page) in a container, wrk -t2 -c32 to 127.0.0.1:published-port ÷ to the container's IP, per round."
+	echo "- build: FROM busybox; RUN; COPY 64 KiB; ENV; CMD. Cold: after an untimed \`rmi\`, \`--no-cache\`. Cached: unchanged rebuild."
+}
+
+report >"$work/report.md"
 echo
-echo "$hdr target |"
-echo "$sep--------|"
-row "run --rm busybox true, median" run-rm ms "≤ 115 ms"
-row "run -d, median" run-d ms "≤ 106 ms"
-row "memory per idle container (N=${N:-50})" mem MB "≤ 1.5 MB"
-row "ps with ${PS_N:-200} running, median" ps ms "≤ 20 ms"
-row "rm -f of ${RM_N:-200} running" rm-f s "≤ 3 s"
-echo
-echo "runtime: $(grep -m1 -io 'runtime[^ ]*=[^ ]*' "$work/berthd.log" || echo see berthd log); kernel $(uname -r); $(nproc) cores"
+cat "$work/report.md"
+if [ -n "$out" ]; then
+	cp "$work/report.md" "$out"
+	echo >&2
+	echo "bench: report written to $out" >&2
+fi
