@@ -154,6 +154,10 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	if err != nil {
 		return fail(errdefs.Invalid("%s", err.Error()))
 	}
+	// A filter compiled for an earlier container with this profile spares
+	// the runtime compiling it again (see runtime.SeccompKey).
+	seccompKey := rt.SeccompKey(spec)
+	precompiled := rt.UsePrecompiledSeccomp(spec, seccompKey)
 	stateDir := s.stateDir(c.ID)
 	os.RemoveAll(stateDir) // leftovers of an earlier run
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
@@ -179,6 +183,11 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	})
 	if err != nil {
 		return fail(startError(err, c.Path))
+	}
+	if seccompKey != "" && !precompiled {
+		if err := rt.SaveSeccomp(c.ID, seccompKey); err != nil {
+			s.log.Debug("seccomp filter not cached", "id", c.ID, "err", err)
+		}
 	}
 	for _, a := range e.pendingAttach {
 		a.connect(stateDir)

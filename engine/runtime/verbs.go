@@ -3,6 +3,10 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -37,8 +41,14 @@ func (r *Runtime) Resume(ctx context.Context, id string) error {
 }
 
 // Delete removes the runtime's state of a container; with force it kills
-// the container first. A container the runtime does not know is not an error.
+// the container first. A container the runtime does not know is not an error,
+// and costs no runtime call when its state directory is absent: a runtime
+// keeps nothing of a container (no process, cgroup or mount it would clean)
+// without that directory, and the call is ~3 ms on every start and exit.
 func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
+	if !r.HasState(id) {
+		return nil
+	}
 	args := []string{"delete"}
 	if force {
 		args = append(args, "--force")
@@ -48,6 +58,23 @@ func (r *Runtime) Delete(ctx context.Context, id string, force bool) error {
 		return nil
 	}
 	return err
+}
+
+// HasState reports whether the runtime may hold state for the container id:
+// crun and runc both keep a directory per container under --root, written
+// by create before anything else is set up. When runtimeArgs override the
+// root, or the answer is unsure, it says true (ask the runtime).
+func (r *Runtime) HasState(id string) bool {
+	if r.Root == "" || id == "" || strings.ContainsAny(id, "/\x00") || id == "." || id == ".." {
+		return true
+	}
+	for _, a := range r.Args {
+		if a == "--root" || strings.HasPrefix(a, "--root=") {
+			return true
+		}
+	}
+	_, err := os.Lstat(filepath.Join(r.Root, id))
+	return !errors.Is(err, fs.ErrNotExist)
 }
 
 // State is the runtime's view of a container.
