@@ -94,6 +94,7 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 		delete(s.byName, c.Name)
 	}
 	s.mu.Unlock()
+	afterRemovals.kick()
 	if o.RemoveVolumes {
 		// Only anonymous volumes go with the container, never named ones.
 		if err := mounts.RemoveAnonymous(ctx, s.vols, c.MountPoints); err != nil {
