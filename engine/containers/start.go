@@ -167,7 +167,8 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := writeFileAtomic(filepath.Join(stateDir, "config.json"), specJSON, 0o600); err != nil {
+	// The spec is made again at every start: no fsync.
+	if err := writeFileReplace(filepath.Join(stateDir, "config.json"), specJSON, 0o600); err != nil {
 		return fail(err)
 	}
 	maxSize, maxFiles, err := s.logLimits(c.HostConfig)
