@@ -156,7 +156,14 @@ dockerd_pid=""
 c_berth() { "$BERTH_CLI" "$@"; }
 c_bdock() { DOCKER_HOST="$BERTH_HOST" "$DOCKER_BIN" "$@"; }
 c_docker() { DOCKER_HOST="unix://$work/docker/docker.sock" "$DOCKER_BIN" "$@"; }
-c_podman() { CONTAINERS_CONF="$work/podman/containers.conf" CONTAINERS_STORAGE_CONF="$work/podman/storage.conf" podman "$@"; }
+c_podman() {
+	local sub="$1"
+	shift
+	case "$sub" in run | create | build) set -- "$sub" ${podman_ulimit[@]+"${podman_ulimit[@]}"} "$@" ;; *) set -- "$sub" "$@" ;; esac
+	CONTAINERS_CONF="$work/podman/containers.conf" CONTAINERS_STORAGE_CONF="$work/podman/storage.conf" podman "$@"
+}
+# run_extra ENGINE — what c_podman adds to run, for commands given to xargs.
+run_extra() { [ "$1" != podman ] || echo ${podman_ulimit[@]+"${podman_ulimit[@]}"}; }
 # The same as commands (for xargs): env VAR=... CLI.
 cmd_of() {
 	case "$1" in
@@ -189,15 +196,7 @@ start_dockerd() {
 setup_podman() {
 	local d="$work/podman"
 	mkdir -p "$d/networks" "$d/tmp"
-	# Podman gives a root container RLIMIT_NOFILE 1048576; where this
-	# process's hard limit is lower (a sandbox), raising it is refused and
-	# every run fails: give the containers the hard limit there is.
-	local ulimits=""
-	[ "$(ulimit -Hn)" = unlimited ] || [ "$(ulimit -Hn)" -ge 1048576 ] ||
-		ulimits="default_ulimits = [\"nofile=$(ulimit -Hn):$(ulimit -Hn)\"]"
 	cat >"$d/containers.conf" <<EOF
-[containers]
-$ulimits
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
@@ -215,6 +214,24 @@ graphroot = "$d/storage"
 runroot = "$d/run"
 EOF
 	c_podman info >"$d/info.txt" 2>&1 || { echo "bench: podman info failed:" >&2; tail "$d/info.txt" >&2; return 1; }
+}
+
+# Podman sets RLIMIT_NOFILE and RLIMIT_NPROC in every container (Docker and
+# Berth leave the inherited limits); where the machine refuses that (a
+# sandbox), Podman's containers keep the host's limits (--ulimit host), as
+# the others' do. check_podman_ulimits finds out which applies.
+podman_ulimit=()
+podman_why=""
+check_podman_ulimits() {
+	c_podman run --rm --network none busybox true >"$work/podman/check.txt" 2>&1 && return 0
+	if grep -q setrlimit "$work/podman/check.txt" &&
+		podman_ulimit=(--ulimit host) && c_podman run --rm --network none busybox true >>"$work/podman/check.txt" 2>&1; then
+		return 0
+	fi
+	podman_ulimit=()
+	podman_why="$(grep -m1 -i 'error' "$work/podman/check.txt" || tail -1 "$work/podman/check.txt")"
+	echo "bench: podman cannot run a container here; it is left out of this run: $podman_why" >&2
+	return 1
 }
 
 stop_peers() {
@@ -285,6 +302,9 @@ stats() { # FILE — median min max
 
 # ---------------------------------------------------------------- set-up
 trap cleanup_all EXIT
+# A signal ends the run through the EXIT trap (peers stopped, host restored).
+trap 'exit 130' INT
+trap 'exit 143' TERM
 [ "$peers" = 0 ] || snap_host
 berth_x="$(free_subnet 229)"
 TAKEN_SUBNETS="$berth_x"
@@ -301,9 +321,13 @@ if [ "$peers" = 1 ]; then
 	start_dockerd
 	setup_podman
 	c_docker import --change 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null
-	c_podman import --change 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null
-	cols+=(docker podman)
-	engines+=(docker podman)
+	c_podman import --change 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null 2>&1
+	cols+=(docker)
+	engines+=(docker)
+	if check_podman_ulimits; then
+		cols+=(podman)
+		engines+=(podman)
+	fi
 fi
 
 # The floor: a bundle of the same busybox for a bare `crun run`, and the
@@ -378,7 +402,7 @@ if want par; then
 	for ((i = 0; i < PAR_ROUNDS; i++)); do
 		for c in "${cols[@]}"; do
 			# shellcheck disable=SC2046
-			timed par "$c" sh -c "seq 20 | xargs -P8 -I{} $(cmd_of "$c") run -d --label benchpar=1 busybox sleep 1d" || true
+			timed par "$c" sh -c "seq 20 | xargs -P8 -I{} $(cmd_of "$c") run $(run_extra "$c") -d --label benchpar=1 busybox sleep 1d" || true
 			ids="$(c_"$c" ps -aq --filter label=benchpar=1)"
 			[ -z "$ids" ] || c_"$c" $(rmf_args "$c") $ids >/dev/null
 		done
@@ -407,7 +431,7 @@ if want many; then
 			echo "bench: many: round $((i + 1))/$MANY_ROUNDS, $e: $N idle containers ..." >&2
 			sync
 			a0="$(avail_kb)" p0="$(engine_kb "$e")"
-			seq "$N" | xargs -P8 -I{} $(cmd_of "$e") run -d --label benchmany=1 busybox sleep 1d >/dev/null
+			seq "$N" | xargs -P8 -I{} $(cmd_of "$e") run $(run_extra "$e") -d --label benchmany=1 busybox sleep 1d >/dev/null
 			# Let the engine and monitors settle before reading memory.
 			sleep 3
 			a1="$(avail_kb)" p1="$(engine_kb "$e")"
@@ -564,17 +588,21 @@ ratio() {
 have() { [ -e "$work/s/$1.berth" ] || [ -e "$work/s/$1.failed" ]; }
 table() {
 	local hdr="| measure | Berth (berth CLI) | docker CLI → berthd |" sep="|---|---|---|"
-	if [ "$peers" = 1 ]; then hdr+=" Docker | Podman |"; sep+="---|---|"; fi
+	if [ "$peers" = 1 ]; then hdr+=" Docker |"; sep+="---|"; fi
+	if [ "$podman_on" = 1 ]; then hdr+=" Podman |"; sep+="---|"; fi
 	hdr+=" floor |"
 	sep+="---|"
-	[ "$peers" = 0 ] || { hdr+=" Berth ÷ Docker | Berth ÷ Podman |"; sep+="---|---|"; }
+	[ "$peers" = 0 ] || { hdr+=" Berth ÷ Docker |"; sep+="---|"; }
+	[ "$podman_on" = 0 ] || { hdr+=" Berth ÷ Podman |"; sep+="---|"; }
 	echo "$hdr"
 	echo "$sep"
 	line() { # LABEL ROW UNIT [FLOOR-TEXT]
 		local l="| $1 | $(cell "$2" berth "$3") | $(cell "$2" bdock "$3") |"
-		if [ "$peers" = 1 ]; then l+=" $(cell "$2" docker "$3") | $(cell "$2" podman "$3") |"; fi
+		if [ "$peers" = 1 ]; then l+=" $(cell "$2" docker "$3") |"; fi
+		if [ "$podman_on" = 1 ]; then l+=" $(cell "$2" podman "$3") |"; fi
 		l+=" ${4:-} |"
-		[ "$peers" = 0 ] || l+=" $(ratio "$2" berth docker) | $(ratio "$2" berth podman) |"
+		[ "$peers" = 0 ] || l+=" $(ratio "$2" berth docker) |"
+		[ "$podman_on" = 0 ] || l+=" $(ratio "$2" berth podman) |"
 		echo "$l"
 	}
 	if have runrm; then
@@ -615,10 +643,11 @@ report() {
 	echo "- docker CLI: $("$DOCKER_BIN" version --format '{{.Client.Version}}' 2>/dev/null | head -1) for both docker columns"
 	if [ "$peers" = 1 ]; then
 		echo "- Docker: dockerd $(c_docker version --format '{{.Server.Version}}' 2>/dev/null || echo ?) (Debian docker.io, runtime $(c_docker info --format '{{.DefaultRuntime}}' 2>/dev/null || echo ?), private data-root), classic builder (DOCKER_BUILDKIT=0)"
-		echo "- Podman: $(c_podman version --format '{{.Client.Version}}' 2>/dev/null || echo ?) (Debian), runtime $(c_podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Version}}' 2>/dev/null | head -1), network $(c_podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo ?)"
+		[ -z "$podman_why" ] || echo "- **Podman not measured**: it could not run a container on this machine (\`${podman_why}\`), so no Podman figure is printed"
+		[ "$podman_on" = 0 ] || echo "- Podman: $(c_podman version --format '{{.Client.Version}}' 2>/dev/null || echo ?) (Debian), runtime $(c_podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Version}}' 2>/dev/null | head -1), network $(c_podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo ?)"
 	fi
-	[ -z "$(grep default_ulimits "$work/podman/containers.conf" 2>/dev/null)" ] ||
-		echo "- Podman's containers get RLIMIT_NOFILE $(ulimit -Hn) (this machine's hard limit) instead of 1048576, which it may not raise to"
+	[ ${#podman_ulimit[@]} -eq 0 ] ||
+		echo "- Podman run with \`--ulimit host\`: this machine refuses the RLIMIT_NPROC it sets by default; Docker and Berth set none either"
 	echo "- repetitions: $RUNS per fast row; $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; wrk ${DURATION}s × $NET_ROUNDS"
 	[ ! -e "$work/berthd-after" ] || echo "- $(cat "$work/berthd-after")"
 	echo
@@ -637,6 +666,8 @@ report() {
 	echo "- build: FROM busybox; RUN; COPY 64 KiB; ENV; CMD. Cold: after an untimed \`rmi\`, \`--no-cache\`. Cached: unchanged rebuild."
 }
 
+podman_on=0
+case " ${engines[*]} " in *" podman "*) podman_on=1 ;; esac
 report >"$work/report.md"
 echo
 cat "$work/report.md"
