@@ -63,7 +63,7 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$work/s" "$work/dockercfg"
 echo '{}' >"$work/dockercfg/config.json"
 
-apt_install hyperfine wrk docker-registry busybox-static
+apt_install wrk docker-registry busybox-static strace
 [ "$peers" = 0 ] || apt_install docker.io podman
 if ! command -v wrk >/dev/null; then echo "bench: wrk is missing" >&2; exit 1; fi
 
@@ -394,6 +394,26 @@ fast_row() { # ROW [FLOOR-COLS...]
 	done
 }
 fast_row runrm crun chroot
+
+# What one `berth run --rm busybox true` makes berthd and its monitor do:
+# runtime executions and disk flushes, counted with strace (untimed).
+if want runrm; then
+	strace -f -qq -e trace=execve,fsync,fdatasync,sync_file_range -p "$berthd_pid" -o "$work/anatomy.txt" &
+	st_pid=$!
+	for _ in $(seq 50); do grep -q TracerPid:.*"$st_pid" /proc/"$berthd_pid"/status 2>/dev/null && break; sleep 0.1; done
+	c_berth run --rm busybox true >/dev/null
+	sleep 1 # the exit's clean-up ends after the CLI returns
+	kill "$st_pid" 2>/dev/null
+	wait "$st_pid" 2>/dev/null || true
+	anatomy="$(awk '
+		/execve\(/ && !/= -1 / { n = split($0, a, "\""); if (n > 1) { b = a[2]; sub(/.*\//, "", b); if (b ~ /runc|crun/) { verb = ""; for (i = 4; i <= n; i += 2) if (a[i] ~ /^(create|start|delete|kill|state|run)$/) { verb = a[i]; break } rt[b " " verb]++ } else ex[b]++ } }
+		/ f(data)?sync\(| sync_file_range\(/ { fs++ }
+		END {
+			for (k in rt) { printf "%s%s ×%d", sep, k, rt[k]; sep = ", " }
+			for (k in ex) { printf "%s%s ×%d", sep, k, ex[k]; sep = ", " }
+			printf "; %d fsync/fdatasync calls\n", fs
+		}' "$work/anatomy.txt")"
+fi
 for r in rund start create rm stop kill; do fast_row "$r"; done
 
 # 20 × run -d, 8 at a time.
@@ -650,6 +670,7 @@ report() {
 		echo "- Podman run with \`--ulimit host\`: this machine refuses the RLIMIT_NPROC it sets by default; Docker and Berth set none either"
 	echo "- repetitions: $RUNS per fast row; $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; wrk ${DURATION}s × $NET_ROUNDS"
 	[ ! -e "$work/berthd-after" ] || echo "- $(cat "$work/berthd-after")"
+	[ -z "${anatomy:-}" ] || echo "- one \`berth run --rm busybox true\`, traced (berthd and its children): programs run: $anatomy"
 	echo
 	echo "Cells: median (min–max). Ratios: sample i ÷ sample i of the same round, median (min–max)."
 	echo
