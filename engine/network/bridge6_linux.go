@@ -21,7 +21,7 @@ func ensureBridge6(r *netRecord, link netlink.Link) error {
 			return err
 		}
 	}
-	addrs, err := netlink.AddrList(link, netlink.FAMILY_V6)
+	addrs, err := addrList(link, netlink.FAMILY_V6)
 	if err != nil {
 		return fmt.Errorf("list IPv6 addresses of %s: %w", r.Bridge, err)
 	}
@@ -68,7 +68,7 @@ func setDisableIPv6(ifname string, disable bool) error {
 // not the default route), so new networks avoid them.
 func hostRoutes6() []netip.Prefix {
 	var out []netip.Prefix
-	routes, _ := netlink.RouteList(nil, netlink.FAMILY_V6)
+	routes, _ := routeList(netlink.FAMILY_V6)
 	for _, r := range routes {
 		if r.Dst == nil {
 			continue

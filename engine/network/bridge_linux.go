@@ -35,7 +35,7 @@ func ensureBridge(r *netRecord) error {
 		return fmt.Errorf("interface %s exists and is not a bridge: choose another bridge name", r.Bridge)
 	}
 	want := &net.IPNet{IP: r.Gateway.AsSlice(), Mask: net.CIDRMask(r.Subnet.Bits(), 32)}
-	addrs, err := netlink.AddrList(link, netlink.FAMILY_V4)
+	addrs, err := addrList(link, netlink.FAMILY_V4)
 	if err != nil {
 		return fmt.Errorf("list addresses of %s: %w", r.Bridge, err)
 	}
@@ -92,7 +92,7 @@ func hostRoutes(except string) []netip.Prefix {
 			skip = l.Attrs().Index
 		}
 	}
-	routes, _ := netlink.RouteList(nil, netlink.FAMILY_V4)
+	routes, _ := routeList(netlink.FAMILY_V4)
 	for _, r := range routes {
 		if r.Dst == nil || r.LinkIndex == skip {
 			continue

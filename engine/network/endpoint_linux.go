@@ -117,7 +117,7 @@ func staleVeths(bridges []string, keep map[string]bool) []string {
 			idx[i] = true
 		}
 	}
-	links, _ := netlink.LinkList()
+	links, _ := linkList()
 	var out []string
 	for _, l := range links {
 		a := l.Attrs()
