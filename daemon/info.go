@@ -13,14 +13,11 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/network"
-	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 	"golang.org/x/sys/unix"
 )
-
-func parseSize(s string) (int64, error) { return units.RAMInBytes(s) }
 
 func kernelVersion() string {
 	var u unix.Utsname
