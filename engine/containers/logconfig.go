@@ -44,7 +44,7 @@ func ValidateLogConfig(driver string, opts map[string]string) error {
 			continue
 		}
 		if driver == "none" {
-			return errdefs.Invalid("log opt '%s' given, but the none log driver takes no options", k)
+			return errdefs.Invalid("invalid logging opts for driver none")
 		}
 		if slices.Contains(dockerOnlyOpts, k) {
 			return errdefs.Invalid("log opt '%s' is not supported by berth's %s log driver", k, driver)
