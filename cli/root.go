@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/cli/command/image"
 	"github.com/berth-dev/berth/cli/command/system"
 	"github.com/berth-dev/berth/cli/opts"
+	"github.com/berth-dev/berth/internal/version"
 	"github.com/spf13/cobra"
 )
 
@@ -46,7 +47,7 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if g.version {
-				fmt.Fprintf(cli.Out(), "Berth version %s, build %s\n", command.Version, command.GitCommit)
+				fmt.Fprintf(cli.Out(), "Berth version %s, build %s\n", version.Version, version.Commit())
 				return nil
 			}
 			cmd.SetOut(cli.Out())

@@ -30,6 +30,7 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/engine/volumes"
+	"github.com/berth-dev/berth/internal/version"
 	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 )
@@ -97,7 +98,7 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 		d.shutdown()
 		return err
 	}
-	log.Info("berthd is ready", "version", api.Version, "api", api.APIVersion, "hosts", strings.Join(cfg.Hosts, ","), "runtime", d.runtimes.Default)
+	log.Info("berthd is ready", "version", version.Version, "api", api.APIVersion, "hosts", strings.Join(cfg.Hosts, ","), "runtime", d.runtimes.Default)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	for {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/network"
+	"github.com/berth-dev/berth/internal/version"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
@@ -44,7 +45,8 @@ func osName() string {
 func (d *Daemon) Version(ctx context.Context) system.VersionResponse {
 	return system.VersionResponse{
 		Platform:      system.PlatformInfo{Name: "Berth Engine"},
-		Version:       api.Version,
+		Version:       version.Version,
+		GitCommit:     version.Commit(),
 		APIVersion:    api.APIVersion,
 		MinAPIVersion: api.MinAPIVersion,
 		GitCommit:     gitCommit(),
@@ -54,9 +56,9 @@ func (d *Daemon) Version(ctx context.Context) system.VersionResponse {
 		KernelVersion: kernelVersion(),
 		BuildTime:     d.started.UTC().Format(time.RFC3339),
 		Components: []system.ComponentVersion{
-			{Name: "Engine", Version: api.Version, Details: map[string]string{
+			{Name: "Engine", Version: version.Version, Details: map[string]string{
 				"ApiVersion": api.APIVersion, "MinAPIVersion": api.MinAPIVersion, "Os": "linux", "Arch": goruntime.GOARCH,
-				"GoVersion": goruntime.Version(), "KernelVersion": kernelVersion(),
+				"GoVersion": goruntime.Version(), "KernelVersion": kernelVersion(), "GitCommit": version.Commit(),
 			}},
 			{Name: d.runtimes.Default, Version: runtimeVersion(d.runtimes.Runtimes[d.runtimes.Default].Path)},
 		},
@@ -124,7 +126,7 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		DockerRootDir:      d.cfg.DataRoot,
 		Name:               hostname,
 		Labels:             []string{},
-		ServerVersion:      api.Version,
+		ServerVersion:      version.Version,
 		Runtimes:           rts,
 		DefaultRuntime:     d.runtimes.Default,
 		LiveRestoreEnabled: *d.cfg.LiveRestore,
