@@ -3,8 +3,8 @@
 GO      ?= go
 PREFIX  ?= /usr/local
 BINDIR  := bin
-# One version (the VERSION file) and the git commit, stamped into all three
-# binaries (internal/version).
+# One version (the VERSION file) and the git commit, stamped into the berth
+# CLI and the daemon (internal/version).
 VERSION   := $(shell cat VERSION)
 GITCOMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION_LDFLAGS := -X github.com/berth-dev/berth/internal/version.Version=$(VERSION) -X github.com/berth-dev/berth/internal/version.GitCommit=$(GITCOMMIT)
@@ -24,7 +24,7 @@ $(BINDIR)/berth:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berth
 # The monitor runs once per container: strip it to keep its resident size small.
 $(BINDIR)/berth-monitor:
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags "-s -w $(VERSION_LDFLAGS)" -o $@ ./cmd/berth-monitor
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags "-s -w" -o $@ ./cmd/berth-monitor
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -59,7 +59,7 @@ vpkg=github.com/berth-dev/berth/internal/version
 vflags="-X $vpkg.Version=$(cat VERSION) -X $vpkg.GitCommit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 go build -trimpath -ldflags "$vflags" -o "$build/berthd" ./cmd/berthd
 go build -trimpath -ldflags "$vflags" -o "$build/berth" ./cmd/berth
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w $vflags" -o "$build/berth-monitor" ./cmd/berth-monitor
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$build/berth-monitor" ./cmd/berth-monitor
 changed=0
 for b in berthd berth berth-monitor; do
 	if ! cmp -s "$build/$b" "$BIN_DIR/$b"; then
