@@ -11,7 +11,6 @@ import (
 	"github.com/berth-dev/berth/cli/command/registry"
 	"github.com/berth-dev/berth/cli/command/volume"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -92,11 +91,6 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 	return root
 }
 
-func setEnvIfUnset(k, v string) {
-	if os.Getenv(k) == "" {
-		_ = os.Setenv(k, v)
-	}
-}
 
 // flagErrorFunc gives docker's wording for bad flags, with exit status 125.
 func flagErrorFunc(cmd *cobra.Command, err error) error {

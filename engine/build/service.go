@@ -145,7 +145,7 @@ func (s *Service) Build(ctx context.Context, contextTar io.Reader, opts Options,
 	if err != nil {
 		return "", err
 	}
-	b := &builder{s: s, opts: opts, ctx: bc, df: df, out: out, stages: map[string]*stageResult{}, usedArgs: map[string]bool{}}
+	b := &builder{s: s, opts: opts, ctx: bc, df: df, out: out, usedArgs: map[string]bool{}}
 	id, err := b.run(ctx)
 	if err != nil {
 		return "", err
