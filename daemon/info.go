@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"os"
 	goruntime "runtime"
-	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,7 +48,6 @@ func (d *Daemon) Version(ctx context.Context) system.VersionResponse {
 		GitCommit:     version.Commit(),
 		APIVersion:    api.APIVersion,
 		MinAPIVersion: api.MinAPIVersion,
-		GitCommit:     gitCommit(),
 		Os:            "linux",
 		Arch:          goruntime.GOARCH,
 		GoVersion:     goruntime.Version(),
@@ -195,17 +193,4 @@ func runtimeVersion(path string) string {
 		return f[len(f)-1]
 	}
 	return strconv.Quote(line)
-}
-
-// gitCommit is the revision berthd was built from (API 1.47 always sends
-// GitCommit; newer API types would leave an empty one out).
-func gitCommit() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, st := range bi.Settings {
-			if st.Key == "vcs.revision" && len(st.Value) >= 7 {
-				return st.Value[:7]
-			}
-		}
-	}
-	return "unknown"
 }
