@@ -88,15 +88,15 @@ func fileLogLimits(driver string, opts map[string]string) (fileLimits, error) {
 		l = fileLimits{maxSize: locallog.DefaultMaxSize, maxFiles: locallog.DefaultMaxFiles, compress: locallog.DefaultCompress}
 	}
 	if v, ok := opts["max-size"]; ok {
+		if v == "-1" { // unlimited, as Docker's json-file reads it
+			if driver == "local" {
+				return l, errdefs.Invalid("max-size must be a positive number")
+			}
+			v = "0"
+		}
 		n, err := units.RAMInBytes(v)
 		if err != nil {
 			return l, errdefs.Invalid("invalid max-size log option %q: %v", v, err)
-		}
-		if n < 0 && driver == "local" {
-			return l, errdefs.Invalid("max-size must be a positive number")
-		}
-		if n < 0 {
-			n = 0 // json-file: -1 means unlimited, as Docker's
 		}
 		l.maxSize = n
 	}
