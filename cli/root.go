@@ -91,7 +91,6 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 	return root
 }
 
-
 // flagErrorFunc gives docker's wording for bad flags, with exit status 125.
 func flagErrorFunc(cmd *cobra.Command, err error) error {
 	return command.StatusError{
