@@ -95,19 +95,54 @@ func (format) TailOffset(f *os.File, n int) (int64, int, error) {
 	found := 0
 	for pos > 0 && found < n {
 		if pos < 8 {
-			return 0, 0, errCorrupt
+			return forwardTail(f, st.Size(), n)
 		}
 		if _, err := f.ReadAt(sz[:], pos-4); err != nil {
 			return 0, 0, err
 		}
 		l := int64(binary.BigEndian.Uint32(sz[:]))
 		if l > maxFrame || pos < l+8 {
-			return 0, 0, errCorrupt
+			// A torn last frame (the host died mid-write): walk forward
+			// from the start instead, by the leading lengths.
+			return forwardTail(f, st.Size(), n)
 		}
 		pos -= l + 8
 		found++
 	}
 	return pos, found, nil
+}
+
+// forwardTail finds the last n complete frames by walking the leading
+// lengths from the start of the file; bytes after the last complete frame
+// are ignored, as the decoder ignores them.
+func forwardTail(f *os.File, size int64, n int) (int64, int, error) {
+	ring := make([]int64, 0, min(n, 4096))
+	var sz [4]byte
+	pos := int64(0)
+	count := 0
+	for pos+8 <= size {
+		if _, err := f.ReadAt(sz[:], pos); err != nil {
+			return 0, 0, err
+		}
+		l := int64(binary.BigEndian.Uint32(sz[:]))
+		if l > maxFrame || pos+l+8 > size {
+			break
+		}
+		if len(ring) < n {
+			ring = append(ring, pos)
+		} else {
+			ring[count%n] = pos
+		}
+		count++
+		pos += l + 8
+	}
+	if count == 0 {
+		return 0, 0, nil
+	}
+	if count <= n {
+		return ring[0], count, nil
+	}
+	return ring[count%n], n, nil
 }
 
 var errCorrupt = errors.New("corrupt local log entry")

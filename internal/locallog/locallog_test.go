@@ -182,3 +182,52 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestTornLastFrame: a frame cut short by a crash does not stop reading,
+// with or without --tail.
+func TestTornLastFrame(t *testing.T) {
+	p := filepath.Join(t.TempDir(), FileName)
+	w, err := NewWriter(p, 0, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		w.Write("stdout", []byte(fmt.Sprintf("l%d\n", i)), t0)
+	}
+	w.Close()
+	frame := Format.Append(nil, logfile.Entry{Stream: "stdout", Line: []byte("torn\n"), Time: t0})
+	f, _ := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
+	f.Write(frame[:len(frame)-3])
+	f.Close()
+	if got := readAll(t, p, 1, logfile.ReadOptions{Tail: 2}); got != "stdout:l3\nstdout:l4\n" {
+		t.Errorf("tail 2 with a torn frame: %q", got)
+	}
+	if got := readAll(t, p, 1, logfile.ReadOptions{Tail: 10}); !strings.HasPrefix(got, "stdout:l0\n") || !strings.HasSuffix(got, "stdout:l4\n") {
+		t.Errorf("tail 10 with a torn frame: %q", got)
+	}
+	if got := readAll(t, p, 1, logfile.ReadOptions{Tail: -1}); strings.Count(got, "\n") != 5 {
+		t.Errorf("all with a torn frame: %q", got)
+	}
+}
+
+// TestLeftoverRotatedFileCompressed: a rotated file a dead writer left
+// uncompressed is compressed by the next writer.
+func TestLeftoverRotatedFileCompressed(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, FileName)
+	os.WriteFile(p+".1", Format.Append(nil, logfile.Entry{Stream: "stdout", Line: []byte("old\n"), Time: t0}), 0o640)
+	w, err := NewWriter(p, 1000, 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write("stdout", []byte("new\n"), t0)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(p + ".1"); err == nil {
+		t.Error("path.1 left uncompressed")
+	}
+	if got := readAll(t, p, 3, logfile.ReadOptions{Tail: -1}); got != "stdout:old\nstdout:new\n" {
+		t.Errorf("read: %q", got)
+	}
+}

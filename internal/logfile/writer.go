@@ -49,6 +49,15 @@ func NewWriter(f Format, path string, maxSize int64, maxFiles int, compress bool
 		return nil, err
 	}
 	w.format, w.compress = f, compress && w.maxFiles > 1
+	if _, err := os.Stat(path + ".1"); err == nil && w.compress {
+		// An earlier writer died before compressing path.1: finish that
+		// before the next rotation moves it.
+		w.gz.Add(1)
+		go func() {
+			defer w.gz.Done()
+			w.gzErr = gzipFile(path + ".1")
+		}()
+	}
 	return w, nil
 }
 
