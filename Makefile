@@ -3,6 +3,11 @@
 GO      ?= go
 PREFIX  ?= /usr/local
 BINDIR  := bin
+# One version (the VERSION file) and the git commit, stamped into the berth
+# CLI and the daemon (internal/version).
+VERSION   := $(shell cat VERSION)
+GITCOMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+VERSION_LDFLAGS := -X github.com/berth-dev/berth/internal/version.Version=$(VERSION) -X github.com/berth-dev/berth/internal/version.GitCommit=$(GITCOMMIT)
 GOFLAGS_BUILD := -trimpath
 
 .PHONY: all build install test vet clean
@@ -14,9 +19,9 @@ build: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-monitor
 # Always rebuild: go's own cache makes this cheap and keeps make honest.
 .PHONY: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-monitor
 $(BINDIR)/berthd:
-	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/berthd
+	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berthd
 $(BINDIR)/berth:
-	$(GO) build $(GOFLAGS_BUILD) -o $@ ./cmd/berth
+	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berth
 # The monitor runs once per container: strip it to keep its resident size small.
 $(BINDIR)/berth-monitor:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags "-s -w" -o $@ ./cmd/berth-monitor

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,10 +141,7 @@ func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) er
 		req.HostConfig = &container.HostConfig{}
 	}
 	if req.NetworkingConfig != nil && len(req.NetworkingConfig.EndpointsConfig) > 0 && (req.HostConfig.NetworkMode == "" || req.HostConfig.NetworkMode == "default") {
-		for name := range req.NetworkingConfig.EndpointsConfig {
-			req.HostConfig.NetworkMode = container.NetworkMode(name)
-			break
-		}
+		req.HostConfig.NetworkMode = container.NetworkMode(primaryNetwork(req.NetworkingConfig.EndpointsConfig))
 	}
 	id, warnings, err := s.b.Containers.Create(r.Context(), containers.CreateOptions{
 		Name: r.URL.Query().Get("name"), Config: req.Config, HostConfig: req.HostConfig,
@@ -155,6 +154,15 @@ func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) er
 		warnings = []string{}
 	}
 	return writeJSON(w, http.StatusCreated, container.CreateResponse{ID: id, Warnings: warnings})
+}
+
+// primaryNetwork picks the network a create request without a NetworkMode
+// joins first. The docker CLI and compose always set NetworkMode (to the
+// first --network); a bare API request with one endpoint means that one.
+// With several, Docker's choice follows Go map order; Berth takes the first
+// name in sorted order so the same request always gives the same container.
+func primaryNetwork(eps map[string]*network.EndpointSettings) string {
+	return slices.Min(slices.Collect(maps.Keys(eps)))
 }
 
 func endpointsOf(nc *network.NetworkingConfig) map[string]*network.EndpointSettings {

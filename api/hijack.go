@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/version"
 )
 
 // hijackedConn is the client's connection after the HTTP upgrade, with any
@@ -50,7 +51,7 @@ func hijack(w http.ResponseWriter, r *http.Request, multiplexed bool) (*hijacked
 	} else {
 		head = "HTTP/1.1 200 OK\r\nContent-Type: " + ct + "\r\n"
 	}
-	head += "Api-Version: " + APIVersion + "\r\nServer: Berth/" + Version + " (linux)\r\n\r\n"
+	head += "Api-Version: " + APIVersion + "\r\nServer: Berth/" + version.Version + " (linux)\r\n\r\n"
 	if _, err := conn.Write([]byte(head)); err != nil {
 		conn.Close()
 		return nil, err

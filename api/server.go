@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/version"
 )
 
 // APIVersion is the one API version berthd advertises; MinAPIVersion the
@@ -25,9 +26,6 @@ const (
 	APIVersion    = "1.47"
 	MinAPIVersion = "1.24"
 )
-
-// Version of Berth itself, reported in /version and the Server header.
-var Version = "0.1.0"
 
 // Backends groups the engine services the API needs. Each field is the narrow
 // interface its router file declares.
@@ -121,7 +119,7 @@ const versionKey ctxKey = 0
 
 // ServeHTTP strips and checks the /vX.Y prefix, then dispatches.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Server", "Berth/"+Version+" (linux)")
+	w.Header().Set("Server", "Berth/"+version.Version+" (linux)")
 	w.Header().Set("Api-Version", APIVersion)
 	w.Header().Set("Ostype", "linux")
 	version := APIVersion

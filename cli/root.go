@@ -11,7 +11,6 @@ import (
 	"github.com/berth-dev/berth/cli/command/registry"
 	"github.com/berth-dev/berth/cli/command/volume"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -19,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/cli/command/image"
 	"github.com/berth-dev/berth/cli/command/system"
 	"github.com/berth-dev/berth/cli/opts"
+	"github.com/berth-dev/berth/internal/version"
 	"github.com/spf13/cobra"
 )
 
@@ -46,7 +46,7 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if g.version {
-				fmt.Fprintf(cli.Out(), "Berth version %s, build %s\n", command.Version, command.GitCommit)
+				fmt.Fprintf(cli.Out(), "Berth version %s, build %s\n", version.Version, version.Commit())
 				return nil
 			}
 			cmd.SetOut(cli.Out())
@@ -89,12 +89,6 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 	)
 	setupHelp(root)
 	return root
-}
-
-func setEnvIfUnset(k, v string) {
-	if os.Getenv(k) == "" {
-		_ = os.Setenv(k, v)
-	}
 }
 
 // flagErrorFunc gives docker's wording for bad flags, with exit status 125.

@@ -30,6 +30,7 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/engine/volumes"
+	"github.com/berth-dev/berth/internal/version"
 	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 )
@@ -97,7 +98,7 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 		d.shutdown()
 		return err
 	}
-	log.Info("berthd is ready", "version", api.Version, "api", api.APIVersion, "hosts", strings.Join(cfg.Hosts, ","), "runtime", d.runtimes.Default)
+	log.Info("berthd is ready", "version", version.Version, "api", api.APIVersion, "hosts", strings.Join(cfg.Hosts, ","), "runtime", d.runtimes.Default)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	for {
@@ -170,9 +171,8 @@ func (d *Daemon) setup() error {
 			break
 		}
 	}
-	logMax, logFiles, err := logDefaults(cfg.LogOpts)
-	if err != nil {
-		return err
+	if err := containers.ValidateLogConfig(cfg.LogDriver, cfg.LogOpts); err != nil {
+		return fmt.Errorf("daemon.json log-driver/log-opts: %w", err)
 	}
 	d.events = events.New()
 	if err := d.images.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads)); err != nil {
@@ -203,7 +203,7 @@ func (d *Daemon) setup() error {
 	d.containers, err = containers.New(containers.Config{
 		Events:   d.events,
 		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: monitorPath, InitPath: initPath,
-		LogMaxSize: logMax, LogMaxFiles: logFiles, CgroupParent: cfg.CgroupParent,
+		LogDriver: cfg.LogDriver, LogOpts: cfg.LogOpts, CgroupParent: cfg.CgroupParent,
 		HostGatewayIP: hostGatewayIP,
 	}, db, d.images, d.runtimes, d.networks, d.volumes, d.log)
 	if err != nil {
@@ -236,26 +236,6 @@ func findMonitor() (string, error) {
 		return "", errors.New("berth-monitor not found next to berthd or in PATH: install it with berthd (make install)")
 	}
 	return filepath.Abs(p)
-}
-
-func logDefaults(opts map[string]string) (int64, int, error) {
-	var size int64
-	files := 1
-	if v := opts["max-size"]; v != "" {
-		n, err := parseSize(v)
-		if err != nil {
-			return 0, 0, fmt.Errorf("log-opts max-size: %w", err)
-		}
-		size = n
-	}
-	if v := opts["max-file"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return 0, 0, fmt.Errorf("log-opts max-file must be a number >= 1, got %q", v)
-		}
-		files = n
-	}
-	return size, files, nil
 }
 
 func writePidfile(path string) error {

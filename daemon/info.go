@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"os"
 	goruntime "runtime"
-	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,14 +12,12 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/network"
-	"github.com/docker/go-units"
+	"github.com/berth-dev/berth/internal/version"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
 	"golang.org/x/sys/unix"
 )
-
-func parseSize(s string) (int64, error) { return units.RAMInBytes(s) }
 
 func kernelVersion() string {
 	var u unix.Utsname
@@ -47,19 +44,19 @@ func osName() string {
 func (d *Daemon) Version(ctx context.Context) system.VersionResponse {
 	return system.VersionResponse{
 		Platform:      system.PlatformInfo{Name: "Berth Engine"},
-		Version:       api.Version,
+		Version:       version.Version,
+		GitCommit:     version.Commit(),
 		APIVersion:    api.APIVersion,
 		MinAPIVersion: api.MinAPIVersion,
-		GitCommit:     gitCommit(),
 		Os:            "linux",
 		Arch:          goruntime.GOARCH,
 		GoVersion:     goruntime.Version(),
 		KernelVersion: kernelVersion(),
 		BuildTime:     d.started.UTC().Format(time.RFC3339),
 		Components: []system.ComponentVersion{
-			{Name: "Engine", Version: api.Version, Details: map[string]string{
+			{Name: "Engine", Version: version.Version, Details: map[string]string{
 				"ApiVersion": api.APIVersion, "MinAPIVersion": api.MinAPIVersion, "Os": "linux", "Arch": goruntime.GOARCH,
-				"GoVersion": goruntime.Version(), "KernelVersion": kernelVersion(),
+				"GoVersion": goruntime.Version(), "KernelVersion": kernelVersion(), "GitCommit": version.Commit(),
 			}},
 			{Name: d.runtimes.Default, Version: runtimeVersion(d.runtimes.Runtimes[d.runtimes.Default].Path)},
 		},
@@ -127,7 +124,7 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		DockerRootDir:      d.cfg.DataRoot,
 		Name:               hostname,
 		Labels:             []string{},
-		ServerVersion:      api.Version,
+		ServerVersion:      version.Version,
 		Runtimes:           rts,
 		DefaultRuntime:     d.runtimes.Default,
 		LiveRestoreEnabled: *d.cfg.LiveRestore,
@@ -196,17 +193,4 @@ func runtimeVersion(path string) string {
 		return f[len(f)-1]
 	}
 	return strconv.Quote(line)
-}
-
-// gitCommit is the revision berthd was built from (API 1.47 always sends
-// GitCommit; newer API types would leave an empty one out).
-func gitCommit() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, st := range bi.Settings {
-			if st.Key == "vcs.revision" && len(st.Value) >= 7 {
-				return st.Value[:7]
-			}
-		}
-	}
-	return "unknown"
 }

@@ -9,6 +9,8 @@ import (
 	evtypes "github.com/moby/moby/api/types/events"
 	"reflect"
 	"strings"
+
+	"github.com/berth-dev/berth/engine/containers"
 )
 
 // reload applies a new configuration on SIGHUP: what can change while
@@ -34,14 +36,13 @@ func (d *Daemon) reload(next *Config) {
 			cur.DefaultRuntime = next.DefaultRuntime
 		}
 	}
-	if !reflect.DeepEqual(next.LogOpts, cur.LogOpts) {
-		size, files, err := logDefaults(next.LogOpts)
-		if err != nil {
-			d.log.Error("reload: log-opts", "err", err)
+	if next.LogDriver != cur.LogDriver || !reflect.DeepEqual(next.LogOpts, cur.LogOpts) {
+		if err := containers.ValidateLogConfig(next.LogDriver, next.LogOpts); err != nil {
+			d.log.Error("reload: log-driver/log-opts", "err", err)
 		} else {
-			d.containers.SetLogDefaults(size, files)
-			changed = append(changed, "log-opts (for containers started from now on)")
-			cur.LogOpts = next.LogOpts
+			d.containers.SetLogDefaults(next.LogDriver, next.LogOpts)
+			changed = append(changed, "log-driver/log-opts (for containers created from now on)")
+			cur.LogDriver, cur.LogOpts = next.LogDriver, next.LogOpts
 		}
 	}
 	if *next.ShutdownTimeout != *cur.ShutdownTimeout {

@@ -54,8 +54,11 @@ command -v go >/dev/null || die "Go is not installed (expected in PATH or /usr/l
 log "building berthd, berth, berth-monitor"
 build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
-go build -trimpath -o "$build/berthd" ./cmd/berthd
-go build -trimpath -o "$build/berth" ./cmd/berth
+# One version (the VERSION file) and the git commit, as the Makefile stamps them.
+vpkg=github.com/berth-dev/berth/internal/version
+vflags="-X $vpkg.Version=$(cat VERSION) -X $vpkg.GitCommit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+go build -trimpath -ldflags "$vflags" -o "$build/berthd" ./cmd/berthd
+go build -trimpath -ldflags "$vflags" -o "$build/berth" ./cmd/berth
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$build/berth-monitor" ./cmd/berth-monitor
 changed=0
 for b in berthd berth berth-monitor; do

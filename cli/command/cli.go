@@ -11,13 +11,8 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/cli/streams"
+	"github.com/berth-dev/berth/internal/version"
 	"github.com/moby/moby/client"
-)
-
-// Version and GitCommit are set at build time (-ldflags -X).
-var (
-	Version   = "0.1.0-dev"
-	GitCommit = "unknown"
 )
 
 // DefaultHost is where berthd listens unless told otherwise.
@@ -83,7 +78,7 @@ func (c *Cli) Client() (*client.Client, error) {
 	opts := []client.Opt{
 		client.WithHost(host),
 		client.WithAPIVersionFromEnv(),
-		client.WithUserAgent("Berth-Client/" + Version),
+		client.WithUserAgent("Berth-Client/" + version.Version),
 	}
 	tlsOpts, err := c.TLS.clientOpts()
 	if err != nil {

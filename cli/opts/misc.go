@@ -2,13 +2,11 @@ package opts
 
 import (
 	"fmt"
-	"github.com/berth-dev/berth/engine/mounts"
 	"strconv"
 	"strings"
 
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
 	"github.com/moby/term"
 )
@@ -87,13 +85,6 @@ func validDeviceMode(m string) bool {
 		}
 	}
 	return true
-}
-
-// ParseMount parses a --mount value:
-// type=bind|volume|tmpfs,source=..,target=..,readonly,... with the docker
-// CLI's rules and messages (shared with the daemon's own parser).
-func ParseMount(value string) (mount.Mount, error) {
-	return mounts.ParseMountFlag(value)
 }
 
 // ParseTmpfs parses --tmpfs /path[:options] into HostConfig.Tmpfs entries.

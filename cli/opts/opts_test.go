@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
 )
 
@@ -81,26 +80,6 @@ func TestParsePortSpecs(t *testing.T) {
 		if _, _, err := ParsePortSpecs([]string{bad}); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
-	}
-}
-
-func TestParseMount(t *testing.T) {
-	m, err := ParseMount("type=bind,source=/src,target=/dst,readonly,bind-propagation=rshared")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if m.Type != mount.TypeBind || m.Source != "/src" || m.Target != "/dst" || !m.ReadOnly || m.BindOptions.Propagation != "rshared" {
-		t.Fatalf("got %+v", m)
-	}
-	m, err = ParseMount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1770")
-	if err != nil || m.TmpfsOptions.SizeBytes != 1<<20 || m.TmpfsOptions.Mode != 0o1770 {
-		t.Fatalf("tmpfs: %+v %v", m, err)
-	}
-	if _, err := ParseMount("type=bind,source=/x"); err == nil {
-		t.Fatal("mount without target accepted")
-	}
-	if _, err := ParseMount("type=bind,bogus=1,target=/x"); err == nil {
-		t.Fatal("unknown key accepted")
 	}
 }
 

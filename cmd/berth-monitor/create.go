@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/berth-dev/berth/internal/jsonlog"
+	"github.com/berth-dev/berth/internal/logdriver"
 	"github.com/berth-dev/berth/internal/monitor"
 	"golang.org/x/sys/unix"
 )
@@ -28,7 +28,7 @@ type mon struct {
 	ctlDone       chan struct{} // closed when serveCtl stopped accepting
 	ctlWG         sync.WaitGroup
 
-	log     *jsonlog.Writer // nil: no log
+	log     logdriver.Writer // nil: no log
 	initPid int
 	oomFile string // the cgroup file counting OOM kills, "" if unknown
 	oomBase int64
@@ -87,10 +87,8 @@ func (m *mon) removeSockets() {
 // a --log file in JSON, which is where its error text is read from.
 func (m *mon) create() (err error) {
 	cfg := m.cfg
-	if cfg.LogPath != "" {
-		if m.log, err = jsonlog.NewWriter(cfg.LogPath, cfg.LogMaxSize, cfg.LogMaxFiles); err != nil {
-			return err
-		}
+	if m.log, err = openLog(cfg); err != nil {
+		return err
 	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {

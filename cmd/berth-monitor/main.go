@@ -1,7 +1,7 @@
 // Command berth-monitor is the per-container monitor: started by berthd
 // (internal/monitor.Start) as `berth-monitor STATEDIR`, it creates the
 // container with the OCI runtime, becomes its init's parent (child
-// subreaper), holds its stdio or TTY, writes its json-file log, serves
+// subreaper), holds its stdio or TTY, writes its log (json-file, local, syslog or journald), serves
 // attach and control sockets, records the exit status, and exits once the
 // container has exited and been deleted. It never talks to berthd on its
 // own, so berthd can die and come back while the container runs.

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/berth-dev/berth/internal/jsonlog"
 	"golang.org/x/sys/unix"
 )
 
@@ -85,10 +84,9 @@ func (m *mon) execServe() error {
 	}
 	err = syscall.Exec("/proc/self/exe", []string{os.Args[0], m.cfg.StateDir, "serve"}, env)
 	// Still here: serve from this image.
-	if m.cfg.LogPath != "" {
-		if m.log, err = jsonlog.NewWriter(m.cfg.LogPath, m.cfg.LogMaxSize, m.cfg.LogMaxFiles); err != nil {
-			return err
-		}
+	var lerr error
+	if m.log, lerr = openLog(m.cfg); lerr != nil {
+		return lerr
 	}
 	return err
 }
@@ -159,8 +157,6 @@ func restore(m *mon, raw string) error {
 	if err != nil {
 		return err
 	}
-	if m.cfg.LogPath != "" {
-		m.log, err = jsonlog.NewWriter(m.cfg.LogPath, m.cfg.LogMaxSize, m.cfg.LogMaxFiles)
-	}
+	m.log, err = openLog(m.cfg)
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/daemon"
 	"github.com/berth-dev/berth/internal/tlsgen"
+	"github.com/berth-dev/berth/internal/version"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -33,7 +34,7 @@ func main() {
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.version {
-				fmt.Printf("Berth version %s (API %s)\n", api.Version, api.APIVersion)
+				fmt.Printf("Berth version %s, build %s (API %s)\n", version.Version, version.Commit(), api.APIVersion)
 				return nil
 			}
 			cfg, err := loadConfig(cmd.Flags(), &o)

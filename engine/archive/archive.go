@@ -1,9 +1,3 @@
-// Package archive implements `docker cp`: stat, tar out of and tar into a
-// container's filesystem (its root with its volumes and bind mounts on top),
-// following Docker's rules for paths ("dir" vs "dir/" vs "dir/."), symlinks
-// and errors. All path handling goes through securefs: nothing outside the
-// container's root or its mount sources is ever read or written, whatever
-// the container does to its files meanwhile.
 package archive
 
 import (

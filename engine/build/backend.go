@@ -165,13 +165,6 @@ func (b *engineBackend) CommitStep(ctx context.Context, id string, cfg dockerspe
 	return b.imgs.Commit(ctx, id, images.CommitOptions{ReplaceConfig: &cfg, CreatedBy: createdBy})
 }
 
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
 // demux turns Docker's multiplexed frames (8-byte header: stream, 0, 0, 0,
 // big-endian length) back into plain output.
 type demux struct {

@@ -26,15 +26,12 @@ type builder struct {
 	df   *dockerfile
 	out  io.Writer
 
-	stages   map[string]*stageResult
 	results  []*images.Image // final image of each stage built so far
 	metaArgs map[string]*string
 	usedArgs map[string]bool
 	step     int
 	total    int
 }
-
-type stageResult struct{ image *images.Image }
 
 // state is the running state of the stage being built.
 type state struct {

@@ -1,10 +1,3 @@
-// Package build is the engine's image builder: a Dockerfile and a context in,
-// an image out, the way Docker's classic builder does it. Each RUN runs in a
-// temporary container whose changes become a layer; COPY and ADD write into a
-// writable layer over the previous image; metadata instructions make
-// config-only images ("empty_layer" history entries). Every step is an image
-// of its own, so a step whose parent, instruction and copied files are
-// unchanged is reused from the cache.
 package build
 
 import (
@@ -145,7 +138,7 @@ func (s *Service) Build(ctx context.Context, contextTar io.Reader, opts Options,
 	if err != nil {
 		return "", err
 	}
-	b := &builder{s: s, opts: opts, ctx: bc, df: df, out: out, stages: map[string]*stageResult{}, usedArgs: map[string]bool{}}
+	b := &builder{s: s, opts: opts, ctx: bc, df: df, out: out, usedArgs: map[string]bool{}}
 	id, err := b.run(ctx)
 	if err != nil {
 		return "", err

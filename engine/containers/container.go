@@ -1,8 +1,3 @@
-// Package containers is the engine's container service: create, start,
-// stop, attach, exec and remove containers, with no HTTP inside. Each
-// running container has a monitor process (internal/monitor) that outlives
-// berthd; this service records what happens in the metadata store and
-// re-adopts running containers when berthd starts again.
 package containers
 
 import (

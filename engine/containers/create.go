@@ -2,7 +2,6 @@ package containers
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +12,6 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
-	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	evtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
@@ -105,13 +103,8 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 			cfg.Hostname = id[:12]
 		}
 	}
-	if hc.LogConfig.Type == "" {
-		hc.LogConfig.Type = "json-file"
-	}
-	if hc.LogConfig.Type != "json-file" && hc.LogConfig.Type != "none" {
-		return "", nil, errdefs.Invalid("logging driver %q is not supported: use json-file or none", hc.LogConfig.Type)
-	}
-	if _, _, err := s.logLimits(&hc); err != nil {
+	s.mergeLogConfig(&hc.LogConfig)
+	if err := ValidateLogConfig(hc.LogConfig.Type, hc.LogConfig.Config); err != nil {
 		return "", nil, err
 	}
 
@@ -148,9 +141,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		MountPoints: mps,
 		Endpoints:   endpoints,
 	}
-	if hc.LogConfig.Type == "json-file" {
-		c.LogPath = filepath.Join(dir, id+"-json.log")
-	}
+	c.LogPath = logPath(hc.LogConfig.Type, dir, id)
 	if err := os.MkdirAll(dir, 0o710); err != nil {
 		release()
 		return "", nil, err
@@ -159,6 +150,12 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		release()
 		s.images.RemoveRootfs(context.Background(), id)
 		os.RemoveAll(dir)
+	}
+	if c.LogPath != "" {
+		if err := os.MkdirAll(filepath.Dir(c.LogPath), 0o710); err != nil {
+			cleanup()
+			return "", nil, err
+		}
 	}
 	if err := writeHostFiles(&c, nil, s.hostGateway()); err != nil {
 		cleanup()
@@ -342,30 +339,4 @@ func mergeEnv(base, over []string) []string {
 		}
 	}
 	return out
-}
-
-// logLimits reads max-size and max-file from the container's log options,
-// falling back to the daemon's defaults.
-func (s *Service) logLimits(hc *container.HostConfig) (int64, int, error) {
-	s.logMu.Lock()
-	size, files := s.cfg.LogMaxSize, s.cfg.LogMaxFiles
-	s.logMu.Unlock()
-	if v, ok := hc.LogConfig.Config["max-size"]; ok {
-		n, err := units.RAMInBytes(v)
-		if err != nil {
-			return 0, 0, errdefs.Invalid("invalid max-size log option %q: %v", v, err)
-		}
-		size = n
-	}
-	if v, ok := hc.LogConfig.Config["max-file"]; ok {
-		var n int
-		if _, err := fmt.Sscanf(v, "%d", &n); err != nil || n < 1 {
-			return 0, 0, errdefs.Invalid("invalid max-file log option %q: must be a number >= 1", v)
-		}
-		files = n
-	}
-	if files < 1 {
-		files = 1
-	}
-	return size, files, nil
 }

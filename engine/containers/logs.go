@@ -7,6 +7,7 @@ import (
 
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/jsonlog"
+	"github.com/berth-dev/berth/internal/locallog"
 	"github.com/berth-dev/berth/internal/stdcopy"
 )
 
@@ -27,8 +28,8 @@ func (s *Service) LogsInfo(ref string) (tty bool, err error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.c.LogPath == "" {
-		return false, errdefs.Invalid("configured logging driver does not support reading")
+	if err := logsReadable(e.c.HostConfig.LogConfig.Type); err != nil {
+		return false, err
 	}
 	return e.c.Config.Tty, nil
 }
@@ -48,10 +49,15 @@ func (s *Service) writeLogs(ctx context.Context, e *entry, w io.Writer, o LogsOp
 	e.mu.Lock()
 	path, tty := e.c.LogPath, e.c.Config.Tty
 	exited, removed := e.exited, e.removed
-	_, maxFiles, _ := s.logLimits(e.c.HostConfig)
+	driver := e.c.HostConfig.LogConfig.Type
+	lim, _ := fileLogLimits(driver, e.c.HostConfig.LogConfig.Config)
 	e.mu.Unlock()
-	if path == "" {
+	if err := logsReadable(driver); err != nil || path == "" {
 		return errdefs.Invalid("configured logging driver does not support reading")
+	}
+	read := jsonlog.Read
+	if driver == "local" {
+		read = locallog.Read
 	}
 	if o.Follow {
 		var cancel context.CancelFunc
@@ -72,7 +78,7 @@ func (s *Service) writeLogs(ctx context.Context, e *entry, w io.Writer, o LogsOp
 		}
 	}
 	flusher, _ := w.(interface{ Flush() })
-	return jsonlog.Read(ctx, path, maxFiles, jsonlog.ReadOptions{Since: o.Since, Until: o.Until, Tail: o.Tail, Follow: o.Follow}, func(en jsonlog.Entry) error {
+	return read(ctx, path, lim.maxFiles, jsonlog.ReadOptions{Since: o.Since, Until: o.Until, Tail: o.Tail, Follow: o.Follow}, func(en jsonlog.Entry) error {
 		stream := stdcopy.Stdout
 		if en.Stream == "stderr" {
 			if !o.Stderr {

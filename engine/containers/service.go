@@ -49,9 +49,10 @@ type Config struct {
 	MonitorPath string
 	// InitPath is the init for --init (tini), "" if none is installed.
 	InitPath string
-	// LogMaxSize and LogMaxFiles are the json-file defaults (log-opts).
-	LogMaxSize  int64
-	LogMaxFiles int
+	// LogDriver and LogOpts are the daemon's defaults (daemon.json
+	// log-driver and log-opts), checked by ValidateLogConfig.
+	LogDriver string
+	LogOpts   map[string]string
 	// CgroupParent for every container ("/berth").
 	CgroupParent string
 	// HostGatewayIP is daemon.json host-gateway-ip: the address
@@ -122,14 +123,6 @@ func (s *Service) hostGateway() netip.Addr {
 		return s.net.DefaultGateway()
 	}
 	return netip.Addr{}
-}
-
-// SetLogDefaults changes the json-file max-size and max-file defaults for
-// containers started from now on (daemon reload).
-func (s *Service) SetLogDefaults(size int64, files int) {
-	s.logMu.Lock()
-	s.cfg.LogMaxSize, s.cfg.LogMaxFiles = size, files
-	s.logMu.Unlock()
 }
 
 // Close stops the service's watchers; containers keep running.

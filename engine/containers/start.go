@@ -171,7 +171,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	if err := writeFileReplace(filepath.Join(stateDir, "config.json"), specJSON, 0o600); err != nil {
 		return fail(err)
 	}
-	maxSize, maxFiles, err := s.logLimits(c.HostConfig)
+	logLim, logOpts, err := s.logSettings(c)
 	if err != nil {
 		return fail(err)
 	}
@@ -179,7 +179,8 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	rt.Delete(ctx, c.ID, true)
 	pid, monPid, err := monitor.Start(ctx, s.cfg.MonitorPath, monitor.Config{
 		ID: c.ID, Runtime: rt.Path, RuntimeArgs: rt.GlobalArgs(), Bundle: stateDir, StateDir: stateDir,
-		LogPath: c.LogPath, LogMaxSize: maxSize, LogMaxFiles: maxFiles,
+		LogPath: c.LogPath, LogMaxSize: logLim.maxSize, LogMaxFiles: logLim.maxFiles,
+		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
 		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
 	})
 	if err != nil {

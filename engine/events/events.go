@@ -1,7 +1,3 @@
-// Package events records what happens in the engine (container, image,
-// network, volume and daemon events, in Docker's types and actions) and
-// streams it to subscribers. The last events are kept in memory for
-// `events --since`.
 package events
 
 import (

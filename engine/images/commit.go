@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/images/archive"
@@ -78,7 +79,7 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 			if err != nil {
 				return nil, err
 			}
-			cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digestT(l[0].DiffID))
+			cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(l[0].DiffID))
 		}
 	}
 	if opts.ReplaceConfig != nil {
@@ -135,7 +136,7 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 			return nil, err
 		}
 		defer s.releaseLayers([]string{rec.ChainID})
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digestT(rec.DiffID))
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(rec.DiffID))
 	}
 	cfg.Created = &created
 	cfg.Author = opts.Author

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/moby/moby/api/types/registry"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/images/reference"
@@ -34,7 +35,7 @@ func (s *Service) DistributionInspect(ctx context.Context, ref, registryAuth str
 		return nil, pullError(n, err)
 	}
 	out := &registry.DistributionInspect{
-		Descriptor: ocispec.Descriptor{MediaType: string(desc.MediaType), Digest: digestT(desc.Digest.String()), Size: desc.Size},
+		Descriptor: ocispec.Descriptor{MediaType: string(desc.MediaType), Digest: digest.Digest(desc.Digest.String()), Size: desc.Size},
 		Platforms:  []ocispec.Platform{},
 	}
 	if desc.MediaType.IsIndex() {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/moby/moby/api/types/image"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/internal/errdefs"
 )
@@ -73,7 +74,7 @@ func (s *Service) History(ctx context.Context, ref string) ([]image.HistoryRespo
 // layerRecordsRLocked is layerRecords for callers holding s.mu.
 func (s *Service) layerRecordsRLocked(chainIDs []string) ([]layerRecord, error) {
 	var out []layerRecord
-	err := s.db.Bolt().View(func(tx *boltTx) error {
+	err := s.db.Bolt().View(func(tx *bolt.Tx) error {
 		lb := tx.Bucket([]byte(bucketLayers))
 		for _, c := range chainIDs {
 			var r layerRecord

@@ -1,7 +1,3 @@
-// Package images is the engine's image service: the local image database
-// (records, references), the content store of blobs addressed by digest, the
-// per-layer snapshots shared by every image that has the layer, and the
-// writable layer of each container on top of them (overlayfs).
 package images
 
 import (

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/images/archive"
@@ -301,10 +302,10 @@ func hostPlatform() ocispec.Platform {
 	return p
 }
 
-func digests(ds []string) []digestT {
-	out := make([]digestT, len(ds))
+func digests(ds []string) []digest.Digest {
+	out := make([]digest.Digest, len(ds))
 	for i, d := range ds {
-		out[i] = digestT(d)
+		out[i] = digest.Digest(d)
 	}
 	return out
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 
@@ -251,5 +250,3 @@ func (s *Service) layerRecords(chainIDs []string) ([]layerRecord, error) {
 	})
 	return out, err
 }
-
-var errLayerMissing = errors.New("layer missing")

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/reference"
@@ -88,7 +89,7 @@ type puller struct {
 	s        *Service
 	cfg      *registryConfig
 	auth     authn.Authenticator
-	plat     ocispecPlatform
+	plat     ocispec.Platform
 	progress ProgressFunc
 }
 
@@ -292,7 +293,7 @@ func (p *puller) pull(ctx context.Context, n reference.Named) (newer bool, err e
 
 // checkPlatform refuses a single-platform image made for another platform,
 // naming both.
-func checkPlatform(n reference.Named, os, arch, variant string, want ocispecPlatform) error {
+func checkPlatform(n reference.Named, os, arch, variant string, want ocispec.Platform) error {
 	if os == "" {
 		os = "linux"
 	}
@@ -347,7 +348,7 @@ func familiarNamed(n reference.Named) reference.Named {
 
 // pickImage resolves an index to the image for plat; when none matches,
 // the error names the wanted platform and the ones available.
-func pickImage(desc *remote.Descriptor, plat ocispecPlatform, n reference.Named) (v1.Image, error) {
+func pickImage(desc *remote.Descriptor, plat ocispec.Platform, n reference.Named) (v1.Image, error) {
 	if !desc.MediaType.IsIndex() {
 		return desc.Image()
 	}

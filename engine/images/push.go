@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/internal/errdefs"
@@ -150,7 +151,7 @@ func (s *Service) pushOne(ctx context.Context, n reference.Named, opts PushOptio
 	progress.emit(ProgressEvent{Aux: map[string]any{"Tag": tag, "Digest": d.String(), "Size": len(raw)}})
 	if c, err := reference.WithDigest(n, d.String()); err == nil {
 		s.mu.Lock()
-		if err := s.db.Bolt().Update(func(tx *boltTx) error {
+		if err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
 			return tx.Bucket([]byte(bucketRefs)).Put([]byte(c.String()), []byte(rec.ID))
 		}); err == nil {
 			s.refs[c.String()] = rec.ID
@@ -298,7 +299,7 @@ func (s *Service) gzipLayers(rec *imageRecord) error {
 		}
 		old := r.Blob.Digest
 		s.mu.Lock()
-		err = s.db.Bolt().Update(func(tx *boltTx) error {
+		err = s.db.Bolt().Update(func(tx *bolt.Tx) error {
 			b := tx.Bucket([]byte(bucketLayers))
 			v := b.Get([]byte(r.ChainID))
 			if v == nil {

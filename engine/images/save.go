@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/images/archive"
@@ -122,7 +123,7 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 			written[id] = true
 		}
 		item := manifestItem{Config: cfgPath, RepoTags: []string{}}
-		m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digestT(id), Size: int64(len(e.rec.Config))}}
+		m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.Digest(id), Size: int64(len(e.rec.Config))}}
 		m.SchemaVersion = 2
 		for _, l := range layers {
 			p := "blobs/sha256/" + shortHexFull(l.DiffID)
@@ -133,7 +134,7 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 				written[l.DiffID] = true
 			}
 			item.Layers = append(item.Layers, p)
-			m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digestT(l.DiffID), Size: l.TarSize})
+			m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: ocispec.MediaTypeImageLayer, Digest: digest.Digest(l.DiffID), Size: l.TarSize})
 		}
 		raw, err := json.Marshal(m)
 		if err != nil {
@@ -146,7 +147,7 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 			}
 			written[md] = true
 		}
-		desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digestT(md), Size: int64(len(raw))}
+		desc := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.Digest(md), Size: int64(len(raw))}
 		if len(e.tags) == 0 {
 			index.Manifests = append(index.Manifests, desc)
 		}

@@ -1,8 +1,3 @@
-// Package mounts turns `run`'s -v, --mount, --tmpfs, --volumes-from and the
-// image's VOLUMEs into mount points (Parse, at create), then into OCI mounts
-// at start (Prepare: volumes created, host folders made, copy-up done), and
-// renders them for inspect (ToAPI). Parse is pure apart from checking that a
-// --mount bind source exists, as Docker does.
 package mounts
 
 // Types of mount point.

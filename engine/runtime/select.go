@@ -1,7 +1,3 @@
-// Package runtime runs containers through a real OCI runtime (crun or runc):
-// it chooses one that works on this host, builds OCI specs, and calls the
-// runtime's verbs (start, kill, pause, exec, delete). The per-container
-// monitor does `create`; everything else goes through here.
 package runtime
 
 import (

@@ -1,7 +1,3 @@
-// Package store is the engine's metadata database: one bbolt file under the
-// data-root. Every state change is one transaction, so a daemon killed at any
-// instant leaves either the old record or the new one, never half of each.
-// Each engine service owns its buckets; values are JSON.
 package store
 
 import (

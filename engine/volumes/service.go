@@ -1,8 +1,3 @@
-// Package volumes is the engine's local volume driver: each volume is a
-// folder <data-root>/volumes/<name>/_data that outlives the containers using
-// it, with its record (labels, driver options, creation time) in the
-// metadata DB. Volumes created with -o type/device/o are mounted on first use
-// and unmounted when the last user releases them.
 package volumes
 
 import (

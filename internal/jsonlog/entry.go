@@ -2,25 +2,57 @@
 // per-container monitor appends with, and the Reader behind `docker logs`.
 // Files are byte-compatible with Docker's json-file driver, one JSON object a
 // line: {"log":"line\n","stream":"stdout","time":"<RFC3339Nano UTC>"}.
+// Rotation, tail and follow are internal/logfile's.
 package jsonlog
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
 	"time"
 	"unicode/utf8"
+
+	"github.com/berth-dev/berth/internal/logfile"
 )
 
-// Entry is one log message: a line including its trailing "\n", or a partial
-// line without it (a line longer than MaxLineSize, or the last bytes before
-// EOF).
-type Entry struct {
-	Stream string // "stdout" or "stderr"
-	Line   []byte
-	Time   time.Time
+// Entry, Writer and ReadOptions are logfile's.
+type (
+	Entry       = logfile.Entry
+	Writer      = logfile.Writer
+	ReadOptions = logfile.ReadOptions
+)
+
+// MaxLineSize is the longest entry a Writer produces.
+const MaxLineSize = logfile.MaxLineSize
+
+// Format is the json-file encoding.
+var Format logfile.Format = format{}
+
+// NewWriter opens a json-file log at path for appending; see
+// logfile.NewWriter.
+func NewWriter(path string, maxSize int64, maxFiles int, compress bool) (*Writer, error) {
+	return logfile.NewWriter(Format, path, maxSize, maxFiles, compress)
 }
 
-// MaxLineSize is the longest entry the Writer produces; longer lines are
-// split into several entries, like Docker's log copier does (16 KiB).
-const MaxLineSize = 16 * 1024
+// Read emits the entries of the json-file log at path; see logfile.Read.
+func Read(ctx context.Context, path string, maxFiles int, opts ReadOptions, emit func(Entry) error) error {
+	return logfile.Read(ctx, Format, path, maxFiles, opts, emit)
+}
+
+type format struct{}
+
+func (format) Append(b []byte, e Entry) []byte                  { return appendEntry(b, e) }
+func (format) NewDecoder() logfile.Decoder                      { return &decoder{} }
+func (format) TailOffset(f *os.File, n int) (int64, int, error) { return tailOffset(f, n) }
+
+// decoder splits the stream into lines and decodes each.
+type decoder struct {
+	partial []byte // an incomplete last line, completed by a later read
+}
+
+func (d *decoder) Reset() { d.partial = d.partial[:0] }
 
 // appendEntry encodes e as one json-file line (with the trailing newline).
 // The encoding mirrors moby's jsonlog.MarshalJSONBuf: field order log, stream,
@@ -87,4 +119,90 @@ func appendString(b, s []byte) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+func (d *decoder) Feed(p []byte, emit func(Entry) error) error {
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			d.partial = append(d.partial, p...)
+			return nil
+		}
+		line := p[:i]
+		if len(d.partial) > 0 {
+			d.partial = append(d.partial, line...)
+			line = d.partial
+		}
+		p = p[i+1:]
+		err := decodeLine(line, emit)
+		d.partial = d.partial[:0]
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type rawEntry struct {
+	Log    string    `json:"log"`
+	Stream string    `json:"stream"`
+	Time   time.Time `json:"time"`
+}
+
+// decodeLine decodes one line; a torn line (the host crashed mid-write) is
+// skipped, as Docker's decoder does not stop the whole stream for one.
+func decodeLine(b []byte, emit func(Entry) error) error {
+	if len(bytes.TrimSpace(b)) == 0 {
+		return nil
+	}
+	var r rawEntry
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil
+	}
+	return emit(Entry{Stream: r.Stream, Line: []byte(r.Log), Time: r.Time})
+}
+
+// tailOffset returns the offset in f where its last n lines begin, and how
+// many lines (<= n) were found. It reads backwards, so a small tail of a
+// large file costs little.
+func tailOffset(f *os.File, n int) (int64, int, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return 0, 0, err
+	}
+	end := st.Size()
+	if end == 0 {
+		return 0, 0, nil
+	}
+	buf := make([]byte, 32*1024)
+	pos := end
+	found := 0
+	// The file's final byte is normally the newline ending the last line;
+	// it does not start a new line, so it is not counted.
+	skipLast := true
+	for pos > 0 {
+		size := int64(len(buf))
+		if pos < size {
+			size = pos
+		}
+		pos -= size
+		if _, err := f.ReadAt(buf[:size], pos); err != nil && err != io.EOF {
+			return 0, 0, err
+		}
+		for i := size - 1; i >= 0; i-- {
+			if buf[i] != '\n' {
+				continue
+			}
+			if skipLast && pos+i == end-1 {
+				continue
+			}
+			found++
+			if found == n {
+				return pos + i + 1, found, nil
+			}
+		}
+		skipLast = false
+	}
+	// Reached the start: the first line counts too.
+	return 0, found + 1, nil
 }

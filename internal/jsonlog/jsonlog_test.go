@@ -25,7 +25,7 @@ func readFile(t *testing.T, p string) string {
 
 func TestFormatMatchesDocker(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c-json.log")
-	w, err := NewWriter(p, 0, 1)
+	w, err := NewWriter(p, 0, 1, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func lines(es []Entry) string {
 
 func TestLineSplitting(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c-json.log")
-	w, _ := NewWriter(p, 0, 1)
+	w, _ := NewWriter(p, 0, 1, false)
 	// A line split across reads becomes one entry, timed by its first read.
 	w.Write("stdout", []byte("a1\npart"), t0)
 	w.Write("stderr", []byte("e1\n"), t0.Add(time.Second))
@@ -113,7 +113,7 @@ func TestRotation(t *testing.T) {
 	p := filepath.Join(dir, "c-json.log")
 	// Each entry is 72 bytes. As in Docker, a file is rotated once it has
 	// reached max-size, so 300 bytes take 5 entries (360 bytes).
-	w, _ := NewWriter(p, 300, 3)
+	w, _ := NewWriter(p, 300, 3, false)
 	writeN(t, w, 0, 17)
 	w.Close()
 	for _, name := range []string{"c-json.log", "c-json.log.1", "c-json.log.2"} {
@@ -140,7 +140,7 @@ func TestRotation(t *testing.T) {
 	}
 	// max-file 1 truncates in place.
 	p1 := filepath.Join(dir, "one.log")
-	w1, _ := NewWriter(p1, 300, 1)
+	w1, _ := NewWriter(p1, 300, 1, false)
 	writeN(t, w1, 0, 6)
 	w1.Close()
 	if got := entries(t, p1, 1, ReadOptions{Tail: -1}); lines(got) != `std:"line 005\n"` {
@@ -150,7 +150,7 @@ func TestRotation(t *testing.T) {
 
 func TestTailSinceUntil(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c-json.log")
-	w, _ := NewWriter(p, 300, 5)
+	w, _ := NewWriter(p, 300, 5, false)
 	writeN(t, w, 0, 10) // spread over 3 files
 	w.Close()
 	for _, tc := range []struct {
@@ -177,7 +177,7 @@ func TestTailSinceUntil(t *testing.T) {
 
 func TestFollowAcrossRotation(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c-json.log")
-	w, _ := NewWriter(p, 300, 2)
+	w, _ := NewWriter(p, 300, 2, false)
 	writeN(t, w, 0, 2)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -233,7 +233,7 @@ func TestFollowFileNotYetCreated(t *testing.T) {
 		return nil
 	})
 	time.Sleep(50 * time.Millisecond) // let the reader find no file
-	w, _ := NewWriter(p, 0, 1)
+	w, _ := NewWriter(p, 0, 1, false)
 	defer w.Close()
 	w.Write("stdout", []byte("first\n"), t0)
 	select {
@@ -248,7 +248,7 @@ func TestFollowFileNotYetCreated(t *testing.T) {
 
 func TestEmitErrorStops(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "c-json.log")
-	w, _ := NewWriter(p, 0, 1)
+	w, _ := NewWriter(p, 0, 1, false)
 	writeN(t, w, 0, 5)
 	w.Close()
 	n := 0

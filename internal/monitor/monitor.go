@@ -1,6 +1,6 @@
 // Package monitor is berthd's side of the per-container monitor
 // (cmd/berth-monitor): a small process, one per container, that is the parent
-// of the container's init, holds its stdio or TTY, writes its json-file log,
+// of the container's init, holds its stdio or TTY, writes its log,
 // records its exit status and serves attach. It does not depend on berthd:
 // berthd may die and reconnect later by the state directory's path.
 //
@@ -37,9 +37,15 @@ type Config struct {
 	LogPath     string   `json:"logPath"`     // json-file log path ("" = no log)
 	LogMaxSize  int64    `json:"logMaxSize"`  // bytes before rotation; 0 = unlimited
 	LogMaxFiles int      `json:"logMaxFiles"` // files kept incl. current, >= 1 (rotated: path.1, path.2, ...)
-	Tty         bool     `json:"tty"`
-	OpenStdin   bool     `json:"openStdin"`
-	StdinOnce   bool     `json:"stdinOnce"`
+	// LogDriver is json-file ("" too), local, syslog or journald; see
+	// cmd/berth-monitor/logdriver.go. LogOpts are the syslog options or the
+	// journald fields, resolved by berthd.
+	LogDriver   string            `json:"logDriver,omitempty"`
+	LogCompress bool              `json:"logCompress,omitempty"` // gzip rotated files
+	LogOpts     map[string]string `json:"logOpts,omitempty"`
+	Tty         bool              `json:"tty"`
+	OpenStdin   bool              `json:"openStdin"`
+	StdinOnce   bool              `json:"stdinOnce"`
 }
 
 // ExitStatus is how the container's init ended; the monitor stores it as

@@ -70,6 +70,22 @@ func environmentProblem() string {
 	return ""
 }
 
+// buildVersion and buildCommit are what the harness stamps into the
+// binaries, as the Makefile does (internal/version).
+var buildVersion, buildCommit string
+
+func versionLDFlags() string {
+	v, _ := os.ReadFile(filepath.Join(repoRoot, "VERSION"))
+	buildVersion = strings.TrimSpace(string(v))
+	out, err := exec.Command("git", "-C", repoRoot, "rev-parse", "--short", "HEAD").Output()
+	buildCommit = strings.TrimSpace(string(out))
+	if err != nil || buildCommit == "" {
+		buildCommit = "unknown"
+	}
+	const pkg = "github.com/berth-dev/berth/internal/version"
+	return "-X " + pkg + ".Version=" + buildVersion + " -X " + pkg + ".GitCommit=" + buildCommit
+}
+
 // prepare builds the three binaries once and the busybox rootfs tarball once.
 func prepare(work string) error {
 	out, err := exec.Command("go", "env", "GOMOD").Output()
@@ -87,7 +103,7 @@ func prepare(work string) error {
 	go func() {
 		defer wg.Done()
 		// berth-monitor must sit beside berthd: berthd looks there first.
-		cmd := exec.Command("go", "build", "-trimpath", "-o", binDir+"/", "./cmd/berthd", "./cmd/berth", "./cmd/berth-monitor")
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", versionLDFlags(), "-o", binDir+"/", "./cmd/berthd", "./cmd/berth", "./cmd/berth-monitor")
 		cmd.Dir = repoRoot
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build ./cmd/...: %v\n%s", err, out)

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -81,5 +83,19 @@ func TestVersionCommand(t *testing.T) {
 		if !strings.Contains(full, "Server") || !strings.Contains(full, "1.47") {
 			t.Errorf("%s version: no Server section with API 1.47:\n%s", c.Name, full)
 		}
+		// The one version and commit the build stamped (internal/version).
+		want := buildVersion + " " + buildCommit
+		if got := c.Must(t, "version", "--format", "{{.Server.Version}} {{.Server.GitCommit}}"); got != want {
+			t.Errorf("%s version: server %q, want %q", c.Name, got, want)
+		}
+		if c.Name == "berth" {
+			if got := c.Must(t, "version", "--format", "{{.Client.Version}} {{.Client.GitCommit}}"); got != want {
+				t.Errorf("berth version: client %q, want %q", got, want)
+			}
+		}
 	})
+	out, err := exec.Command(filepath.Join(binDir, "berthd"), "--version").Output()
+	if want := "Berth version " + buildVersion + ", build " + buildCommit; err != nil || !strings.HasPrefix(string(out), want) {
+		t.Errorf("berthd --version: %q %v, want %q", out, err, want)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/cli/opts"
+	"github.com/berth-dev/berth/internal/mountspec"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/api/types/network"
@@ -204,7 +205,7 @@ func (o *containerOptions) parse() (*containerConfig, error) {
 	}
 	var mounts []mount.Mount
 	for _, m := range o.mounts {
-		mm, err := opts.ParseMount(m)
+		mm, err := mountspec.ParseMount(m)
 		if err != nil {
 			return nil, fmt.Errorf("invalid argument %q for \"--mount\" flag: %w", m, err)
 		}

@@ -11,8 +11,6 @@ import (
 	"testing"
 )
 
-type request = clitest.Request
-
 func newFakeDaemon(t *testing.T, routes map[string]http.HandlerFunc) *clitest.FakeDaemon {
 	return clitest.NewFakeDaemon(t, routes)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/formatter"
+	"github.com/berth-dev/berth/internal/version"
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
@@ -45,7 +46,7 @@ func NewInfoCommand(cli *command.Cli) *cobra.Command {
 }
 
 func runInfo(ctx context.Context, cli *command.Cli, format string) error {
-	data := infoData{ClientInfo: &clientInfo{Debug: cli.Debug, Version: command.Version, Context: "default"}}
+	data := infoData{ClientInfo: &clientInfo{Debug: cli.Debug, Version: version.Version, Context: "default"}}
 	api, err := cli.Client()
 	if err != nil {
 		return err
@@ -76,7 +77,7 @@ func runInfo(ctx context.Context, cli *command.Cli, format string) error {
 	}
 	out := cli.Out()
 	fmt.Fprintln(out, "Client:")
-	fmt.Fprintln(out, " Version:   ", command.Version)
+	fmt.Fprintln(out, " Version:   ", version.Version)
 	fmt.Fprintln(out, " Context:   ", "default")
 	fmt.Fprintln(out, " Debug Mode:", cli.Debug)
 	fmt.Fprintln(out)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/formatter"
+	"github.com/berth-dev/berth/internal/version"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -121,10 +122,10 @@ func runVersion(ctx context.Context, cli *command.Cli, format string) error {
 	}
 	vi := versionInfo{Client: clientVersion{
 		Platform:          platform{Name: "Berth"},
-		Version:           command.Version,
+		Version:           version.Version,
 		DefaultAPIVersion: client.MaxAPIVersion,
 		GoVersion:         runtime.Version(),
-		GitCommit:         command.GitCommit,
+		GitCommit:         version.Commit(),
 		BuildTime:         buildTime(),
 		Os:                runtime.GOOS,
 		Arch:              runtime.GOARCH,

@@ -20,7 +20,6 @@ type ent struct {
 	name, body, link string
 	typ              byte
 	mode             int64
-	size             int64 // header size override (for bombs)
 	major            int64
 	xattrs           map[string]string
 }

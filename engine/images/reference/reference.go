@@ -1,6 +1,3 @@
-// Package reference parses image references the way Docker does
-// ("busybox" == "busybox:latest" == "docker.io/library/busybox:latest") and
-// returns Docker's error messages, typed as errdefs.Invalid.
 package reference
 
 import (

@@ -1,9 +1,3 @@
-// Package ipam hands out IPv4 addresses from a network's subnet. It is pure
-// bookkeeping with no I/O: the network service makes allocations durable by
-// recording each endpoint (with its address) in bbolt in the same
-// transaction that creates it, and rebuilds pools from those records at
-// start with Reserve. A pool never hands out the network address, the
-// broadcast address or the gateway.
 package ipam
 
 import (

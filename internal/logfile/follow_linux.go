@@ -1,4 +1,4 @@
-package jsonlog
+package logfile
 
 import (
 	"context"

@@ -1,4 +1,9 @@
-package mounts
+// Package mountspec parses the docker CLI's --mount flag into the API's
+// mount.Mount. It is a leaf both the client and the daemon may import: it
+// links no engine package, so the berth CLI stays free of the daemon's
+// storage code. The daemon validates the resulting mount.Mount itself
+// (engine/mounts.Parse), as dockerd does with what any client sends.
+package mountspec
 
 import (
 	"encoding/csv"
@@ -13,11 +18,11 @@ import (
 	"github.com/moby/moby/api/types/mount"
 )
 
-// ParseMountFlag parses one `--mount` value the way the docker CLI does
+// ParseMount parses one `--mount` value the way the docker CLI does
 // (CSV fields key=value; readonly/ro, volume-nocopy and bind-nonrecursive may
-// stand alone), with its error messages. For the berth CLI; the daemon gets
-// the resulting mount.Mount in HostConfig.Mounts.
-func ParseMountFlag(value string) (mount.Mount, error) {
+// stand alone), with its error messages. The daemon gets the resulting
+// mount.Mount in HostConfig.Mounts.
+func ParseMount(value string) (mount.Mount, error) {
 	m := mount.Mount{Type: mount.TypeVolume}
 	r := csv.NewReader(strings.NewReader(value))
 	fields, err := r.Read()
@@ -149,10 +154,4 @@ func ParseMountFlag(value string) (mount.Mount, error) {
 		return m, fmt.Errorf("cannot mix 'tmpfs-*' options with mount type '%s'", m.Type)
 	}
 	return m, nil
-}
-
-// ParseTmpfsFlag splits one `--tmpfs /path[:opts]` value.
-func ParseTmpfsFlag(value string) (string, string) {
-	dst, opts, _ := strings.Cut(value, ":")
-	return dst, opts
 }

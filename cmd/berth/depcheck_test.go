@@ -1,0 +1,41 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestClientLinksNoDaemon keeps the client a client: the berth binary must
+// not link the engine, the daemon, the API server or their storage
+// (bbolt). A dependency added by accident through a shared helper package
+// fails here; move pure parsing into a leaf package instead (see
+// internal/mountspec).
+func TestClientLinksNoDaemon(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go tool not in PATH")
+	}
+	out, err := exec.Command(gobin, "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	forbidden := []string{
+		"github.com/berth-dev/berth/engine",
+		"github.com/berth-dev/berth/daemon",
+		"github.com/berth-dev/berth/api",
+		"github.com/berth-dev/berth/internal/monitor",
+		"go.etcd.io/bbolt",
+	}
+	var bad []string
+	for _, dep := range strings.Fields(string(out)) {
+		for _, f := range forbidden {
+			if dep == f || strings.HasPrefix(dep, f+"/") {
+				bad = append(bad, dep)
+			}
+		}
+	}
+	if len(bad) > 0 {
+		t.Errorf("cmd/berth links daemon-side packages:\n  %s", strings.Join(bad, "\n  "))
+	}
+}
