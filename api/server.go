@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/filters"
 )
 
 // APIVersion is the one API version berthd advertises; MinAPIVersion the
@@ -259,29 +260,10 @@ func intValue(r *http.Request, name string, def int) (int, error) {
 }
 
 // filtersValue decodes Docker's JSON "filters" query parameter, in both the
-// current {"key":{"value":true}} and the old {"key":["value"]} shapes.
+// current {"key":{"value":true}} and the old {"key":["value"]} shapes. Each
+// endpoint then validates the keys it applies (filters.Validate).
 func filtersValue(r *http.Request) (map[string][]string, error) {
-	raw := r.URL.Query().Get("filters")
-	out := map[string][]string{}
-	if raw == "" {
-		return out, nil
-	}
-	var current map[string]map[string]bool
-	if err := json.Unmarshal([]byte(raw), &current); err == nil {
-		for k, vals := range current {
-			for v, on := range vals {
-				if on {
-					out[k] = append(out[k], v)
-				}
-			}
-		}
-		return out, nil
-	}
-	var old map[string][]string
-	if err := json.Unmarshal([]byte(raw), &old); err != nil {
-		return nil, errdefs.Invalid("invalid filter: %s", err.Error())
-	}
-	return old, nil
+	return filters.Parse(r.URL.Query().Get("filters"))
 }
 
 // errUnsupported is returned for endpoints Berth does not serve yet.
