@@ -531,7 +531,10 @@ func (s *Server) imageCommit(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	var cfg container.Config
-	if err := decodeJSON(r, &cfg, true); err != nil {
+	if err := decodeJSONLimit(r, &cfg, true, maxCreateBody); err != nil {
+		return err
+	}
+	if err := checkConfigLimits(&cfg); err != nil {
 		return err
 	}
 	opts := images.CommitOptions{

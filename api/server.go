@@ -178,6 +178,9 @@ func compareVersions(a, b string) int {
 
 // statusOf maps an engine error to the HTTP status Docker returns for it.
 func statusOf(err error) int {
+	if isTooLarge(err) {
+		return http.StatusRequestEntityTooLarge
+	}
 	switch errdefs.KindOf(err) {
 	case errdefs.KindNotFound:
 		return http.StatusNotFound
@@ -218,16 +221,28 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 }
 
 // decodeJSON decodes a request body into v; an empty body leaves v as is
-// when allowEmpty. Malformed bodies are 400s, as Docker answers them.
+// when allowEmpty. Malformed bodies are 400s, as Docker answers them; a body
+// over maxJSONBody is a 413.
 func decodeJSON(r *http.Request, v any, allowEmpty bool) error {
-	if r.Body == nil {
+	return decodeJSONLimit(r, v, allowEmpty, maxJSONBody)
+}
+
+// decodeJSONLimit is decodeJSON with the endpoint's own body cap.
+func decodeJSONLimit(r *http.Request, v any, allowEmpty bool, limit int64) error {
+	if r.Body == nil || r.Body == http.NoBody {
 		if allowEmpty {
 			return nil
 		}
 		return errdefs.Invalid("invalid JSON: request body is empty")
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<20))
+	if r.ContentLength > limit {
+		return errBodyTooLarge(r, limit)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
 	if err := dec.Decode(v); err != nil {
+		if isTooLarge(err) {
+			return errBodyTooLarge(r, limit)
+		}
 		if errors.Is(err, io.EOF) {
 			if allowEmpty {
 				return nil
