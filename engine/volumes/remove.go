@@ -77,7 +77,6 @@ func (s *Service) cleanTrash() {
 	}
 }
 
-
 // Prune removes unused volumes: only anonymous ones unless the filter
 // all=true is given (Docker 23+), and only those matching label / label!
 // filters. It reports the names removed and the bytes their data took.
@@ -122,7 +121,6 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volu
 	}
 	return report, nil
 }
-
 
 // Size returns the bytes the volume's data takes (regular files, each inode
 // once), for `system df` and prune reports.
