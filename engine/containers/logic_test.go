@@ -262,3 +262,16 @@ func TestStartErrorWording(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestValidateCpusets(t *testing.T) {
+	for _, ok := range []string{"", "0", "0-0", "0,0"} {
+		if err := validateCpusets(ok, ""); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"x", "1-0", "-1", "0-99999999", "4096", "0,,1", strings.Repeat("0,", 10)} {
+		if err := validateCpusets(bad, ""); errdefs.KindOf(err) != errdefs.KindInvalid {
+			t.Errorf("%q: got %v, want an invalid-argument error", bad, err)
+		}
+	}
+}
