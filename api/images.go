@@ -275,26 +275,29 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	var before, since *images.Image
-	if v := filters["before"]; len(v) > 0 {
-		if before, err = s.b.Images.Resolve(r.Context(), v[0]); err != nil {
+	// Every before/since value is resolved (an unknown image is an error,
+	// never a dropped filter) and every one applies.
+	var before, since []*images.Image
+	for _, v := range filters["before"] {
+		img, err := s.b.Images.Resolve(r.Context(), v)
+		if err != nil {
 			return err
 		}
+		before = append(before, img)
 	}
-	if v := filters["since"]; len(v) > 0 {
-		if since, err = s.b.Images.Resolve(r.Context(), v[0]); err != nil {
+	for _, v := range filters["since"] {
+		img, err := s.b.Images.Resolve(r.Context(), v)
+		if err != nil {
 			return err
 		}
+		since = append(since, img)
 	}
 	out := []image.Summary{}
 	for _, img := range list {
 		if dangling != nil && (len(img.RepoTags) == 0) != *dangling {
 			continue
 		}
-		if before != nil && !img.Created.Before(before.Created) {
-			continue
-		}
-		if since != nil && !img.Created.After(since.Created) {
+		if !createdBetween(img, before, since) {
 			continue
 		}
 		if !until.IsZero() && !img.Created.Before(until) {
@@ -327,6 +330,22 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, sum)
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// createdBetween: img was created before every image of before and after
+// every image of since.
+func createdBetween(img *images.Image, before, since []*images.Image) bool {
+	for _, b := range before {
+		if !img.Created.Before(b.Created) {
+			return false
+		}
+	}
+	for _, a := range since {
+		if !img.Created.After(a.Created) {
+			return false
+		}
+	}
+	return true
 }
 
 // matchReferences returns the tags of img matching one of the patterns
