@@ -88,8 +88,7 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volu
 	if err != nil {
 		return nil, err
 	}
-	// all=true and all=false together: Docker takes it as true.
-	all := (allF != nil && *allF) || (allF == nil && len(filters["all"]) > 0)
+	all := allF != nil && *allF
 	recs, err := s.all()
 	if err != nil {
 		return nil, err

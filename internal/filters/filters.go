@@ -92,12 +92,16 @@ func Validate(f Args, accepted ...string) error {
 	return nil
 }
 
-// Bool reads a true/false filter (dangling, all, inuse ...). nil means the
-// key is absent, or given both true and false (which matches everything).
+// Bool reads a true/false filter (dangling, all, inuse ...): nil when the
+// key is absent. As in Docker, a key given without a value, with a value
+// that is not a boolean, or with both true and false is refused.
 func Bool(f Args, key string) (*bool, error) {
-	vals := f[key]
-	if len(vals) == 0 {
+	vals, ok := f[key]
+	if !ok {
 		return nil, nil
+	}
+	if len(vals) == 0 {
+		return nil, errdefs.Invalid("invalid filter '%s': a value is required (true or false)", key)
 	}
 	var seen [2]bool
 	for _, v := range vals {
@@ -112,7 +116,7 @@ func Bool(f Args, key string) (*bool, error) {
 		}
 	}
 	if seen[0] && seen[1] {
-		return nil, nil
+		return nil, errdefs.Invalid("invalid filter '%s': both true and false given", key)
 	}
 	b := seen[1]
 	return &b, nil

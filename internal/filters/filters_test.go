@@ -49,8 +49,14 @@ func TestBool(t *testing.T) {
 	if b, err := Bool(Args{"dangling": {"0"}}, "dangling"); err != nil || b == nil || *b {
 		t.Errorf("0: %v %v", b, err)
 	}
-	if b, err := Bool(Args{"dangling": {"true", "false"}}, "dangling"); err != nil || b != nil {
-		t.Errorf("both: %v %v", b, err)
+	if b, err := Bool(Args{"dangling": {"true", "false"}}, "dangling"); err == nil {
+		t.Errorf("both: %v, want an error", b)
+	}
+	if b, err := Bool(Args{"dangling": {}}, "dangling"); err == nil {
+		t.Errorf("no value: %v, want an error", b)
+	}
+	if b, err := Bool(Args{}, "dangling"); err != nil || b != nil {
+		t.Errorf("absent: %v %v", b, err)
 	}
 	if _, err := Bool(Args{"dangling": {"maybe"}}, "dangling"); err == nil || !strings.Contains(err.Error(), "dangling=maybe") {
 		t.Errorf("maybe: %v", err)
