@@ -476,6 +476,7 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (netwo
 	}
 	return rep, nil
 }
+
 // DefaultGateway is the default bridge network's gateway address: what
 // "host-gateway" in --add-host stands for unless daemon.json sets
 // host-gateway-ip. The zero Addr when there is no default bridge.
