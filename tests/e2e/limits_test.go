@@ -77,7 +77,7 @@ func TestRequestLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	json.Unmarshal(data, &cfg)
-	cfg["api-limits"] = map[string]any{"body-timeout": "1s", "max-connections": 32, "reserve-connections": 4}
+	cfg["api-limits"] = map[string]any{"body-timeout": "3s", "max-connections": 32, "reserve-connections": 4}
 	data, _ = json.Marshal(cfg)
 	if err := os.WriteFile(d.Config, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -89,6 +89,9 @@ func TestRequestLimits(t *testing.T) {
 	rss0, hwm0 := procKB(t, pid, "VmRSS"), procKB(t, pid, "VmHWM")
 
 	body := hugeCmd(3500000) // 14 MB
+	// Built before any request starts, so a loaded machine does not stall
+	// a body past the (short, test-only) body timeout.
+	chunkedBody := fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body)
 	var wg sync.WaitGroup
 	for i := 0; i < 4; i++ {
 		wg.Add(1)
@@ -98,7 +101,7 @@ func TestRequestLimits(t *testing.T) {
 			var r io.Reader = strings.NewReader(body)
 			if chunked {
 				head += "Transfer-Encoding: chunked\r\n\r\n"
-				r = strings.NewReader(fmt.Sprintf("%x\r\n%s\r\n0\r\n\r\n", len(body), body))
+				r = strings.NewReader(chunkedBody)
 			} else {
 				head += fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))
 			}
@@ -145,7 +148,7 @@ func TestRequestLimits(t *testing.T) {
 			t.Fatalf("ping %d among 60 slow clients: %d", i, code)
 		}
 	}
-	// A stalled body is cut after body-timeout (1s here).
+	// A stalled body is cut after body-timeout (3s here).
 	code, msg = rawRequest(t, d, "POST /v1.47/containers/create HTTP/1.1\r\nHost: berth\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n", strings.NewReader(`{"Image":`))
 	if code != http.StatusBadRequest || !strings.Contains(msg, "no progress") {
 		t.Errorf("a stalled create body answered %d %s, want 400 naming the body timeout", code, msg)
