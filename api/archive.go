@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/moby/moby/api/types/container"
 
@@ -36,6 +37,18 @@ func archivePath(r *http.Request) (string, error) {
 	p := r.URL.Query().Get("path")
 	if p == "" {
 		return "", errdefs.Invalid("Path cannot be empty")
+	}
+	if strings.IndexByte(p, 0) >= 0 {
+		return "", errdefs.Invalid("invalid path %q: it contains a NUL byte", p)
+	}
+	// The kernel's PATH_MAX and NAME_MAX: longer paths cannot name a file.
+	if len(p) > 4096 {
+		return "", errdefs.Invalid("invalid path: %d bytes, the limit is 4096", len(p))
+	}
+	for _, part := range strings.Split(p, "/") {
+		if len(part) > 255 {
+			return "", errdefs.Invalid("invalid path: a component of %d bytes, the limit is 255", len(part))
+		}
 	}
 	return p, nil
 }

@@ -128,11 +128,14 @@ func (s *Server) getContainerExport(w http.ResponseWriter, r *http.Request) erro
 
 func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) error {
 	var req container.CreateRequest
-	if err := decodeJSON(r, &req, false); err != nil {
+	if err := decodeJSONLimit(r, &req, false, maxCreateBody); err != nil {
 		return err
 	}
 	if req.Config == nil {
 		return errdefs.Invalid("config cannot be empty in order to create a container")
+	}
+	if err := checkConfigLimits(req.Config); err != nil {
+		return err
 	}
 	if p := r.URL.Query().Get("platform"); p != "" && !strings.HasPrefix(p, "linux") {
 		return errdefs.Invalid("image operating system %q cannot be used on this platform", strings.Split(p, "/")[0])

@@ -21,6 +21,9 @@ func (s *Server) postContainerExec(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(r, &req, false); err != nil {
 		return err
 	}
+	if err := checkArgs(argList{"Cmd", req.Cmd}, argList{"Env", req.Env}); err != nil {
+		return err
+	}
 	id, err := s.b.Containers.ExecCreate(r.Context(), r.PathValue("id"), req)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/version"
@@ -40,6 +41,9 @@ func hijack(w http.ResponseWriter, r *http.Request, multiplexed bool) (*hijacked
 	if err != nil {
 		return nil, err
 	}
+	// A hijacked stream lives as long as it is used: drop the body-progress
+	// read deadline the request may still carry.
+	conn.SetDeadline(time.Time{})
 	ct := "application/vnd.docker.raw-stream"
 	if multiplexed {
 		ct = "application/vnd.docker.multiplexed-stream"

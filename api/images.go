@@ -19,6 +19,7 @@ import (
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/internal/errdefs"
+	flt "github.com/berth-dev/berth/internal/filters"
 )
 
 // ImageBackend is what the image routes need from the engine
@@ -253,60 +254,56 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	for k := range filters {
-		switch k {
-		case "dangling", "label", "reference", "before", "since", "until":
-		default:
-			return errdefs.Invalid("invalid filter '%s'", k)
+	if err := flt.Validate(filters, "dangling", "label", "label!", "reference", "before", "since", "until"); err != nil {
+		return err
+	}
+	dangling, err := flt.Bool(filters, "dangling")
+	if err != nil {
+		return err
+	}
+	for _, p := range filters["reference"] {
+		if _, err := path.Match(p, ""); err != nil {
+			return errdefs.Invalid("invalid filter 'reference=%s': %v", p, err)
 		}
+	}
+	until, err := flt.Until(filters, "until", time.Now())
+	if err != nil {
+		return err
 	}
 	all := boolValue(r, "all")
 	list, err := s.b.Images.List(r.Context(), all)
 	if err != nil {
 		return err
 	}
-	var before, since *images.Image
-	if v := filters["before"]; len(v) > 0 {
-		if before, err = s.b.Images.Resolve(r.Context(), v[0]); err != nil {
+	// Every before/since value is resolved (an unknown image is an error,
+	// never a dropped filter) and every one applies.
+	var before, since []*images.Image
+	for _, v := range filters["before"] {
+		img, err := s.b.Images.Resolve(r.Context(), v)
+		if err != nil {
 			return err
 		}
+		before = append(before, img)
 	}
-	if v := filters["since"]; len(v) > 0 {
-		if since, err = s.b.Images.Resolve(r.Context(), v[0]); err != nil {
+	for _, v := range filters["since"] {
+		img, err := s.b.Images.Resolve(r.Context(), v)
+		if err != nil {
 			return err
 		}
-	}
-	var until time.Time
-	if v := filters["until"]; len(v) > 0 {
-		if until, err = parseTimestamp(v[0]); err != nil {
-			return err
-		}
-	}
-	if v := filters["dangling"]; len(v) > 0 {
-		for _, d := range v {
-			if d != "true" && d != "false" && d != "1" && d != "0" {
-				return errdefs.Invalid("invalid filter 'dangling=%s'", d)
-			}
-		}
+		since = append(since, img)
 	}
 	out := []image.Summary{}
 	for _, img := range list {
-		if v := filters["dangling"]; len(v) > 0 {
-			want := v[0] == "true" || v[0] == "1"
-			if (len(img.RepoTags) == 0) != want {
-				continue
-			}
-		}
-		if before != nil && !img.Created.Before(before.Created) {
+		if dangling != nil && (len(img.RepoTags) == 0) != *dangling {
 			continue
 		}
-		if since != nil && !img.Created.After(since.Created) {
+		if !createdBetween(img, before, since) {
 			continue
 		}
 		if !until.IsZero() && !img.Created.Before(until) {
 			continue
 		}
-		if !matchLabels(img.Config.Config.Labels, filters["label"]) {
+		if !flt.Labels(filters, img.Config.Config.Labels) {
 			continue
 		}
 		tags := img.RepoTags
@@ -333,6 +330,22 @@ func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
 		out = append(out, sum)
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// createdBetween: img was created before every image of before and after
+// every image of since.
+func createdBetween(img *images.Image, before, since []*images.Image) bool {
+	for _, b := range before {
+		if !img.Created.Before(b.Created) {
+			return false
+		}
+	}
+	for _, a := range since {
+		if !img.Created.After(a.Created) {
+			return false
+		}
+	}
+	return true
 }
 
 // matchReferences returns the tags of img matching one of the patterns
@@ -369,35 +382,6 @@ func matchReferences(img *images.Image, pats []string) []string {
 		}
 	}
 	return out
-}
-
-func matchLabels(labels map[string]string, filters []string) bool {
-	for _, f := range filters {
-		k, v, hasValue := strings.Cut(f, "=")
-		got, ok := labels[k]
-		if !ok || (hasValue && got != v) {
-			return false
-		}
-	}
-	return true
-}
-
-// parseTimestamp accepts Docker's until/since forms: a Unix timestamp, an
-// RFC 3339 date, or a Go duration relative to now ("24h").
-func parseTimestamp(v string) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	var sec, nsec int64
-	if n, _ := fmt.Sscanf(v, "%d.%d", &sec, &nsec); n >= 1 {
-		return time.Unix(sec, nsec), nil
-	}
-	return time.Time{}, errdefs.Invalid("invalid timestamp %q", v)
 }
 
 func (s *Server) imageInspect(w http.ResponseWriter, r *http.Request, name string) error {
@@ -490,16 +474,17 @@ func (s *Server) imagePrune(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	all := false
-	if v := filters["dangling"]; len(v) > 0 {
-		all = v[0] == "false" || v[0] == "0"
-		delete(filters, "dangling")
+	if err := flt.Validate(filters, "dangling", "label", "label!", "until"); err != nil {
+		return err
 	}
-	for k := range filters {
-		if k != "label" && k != "label!" && k != "until" {
-			return errdefs.Invalid("invalid filter '%s'", k)
-		}
+	dangling, err := flt.Bool(filters, "dangling")
+	if err != nil {
+		return err
 	}
+	// dangling=false (prune -a) removes every unused image; absent or true,
+	// only untagged ones.
+	all := dangling != nil && !*dangling
+	delete(filters, "dangling")
 	deleted, space, err := s.b.Images.Prune(r.Context(), all, filters)
 	if err != nil {
 		return err
@@ -565,7 +550,10 @@ func (s *Server) imageCommit(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	var cfg container.Config
-	if err := decodeJSON(r, &cfg, true); err != nil {
+	if err := decodeJSONLimit(r, &cfg, true, maxCreateBody); err != nil {
+		return err
+	}
+	if err := checkConfigLimits(&cfg); err != nil {
 		return err
 	}
 	opts := images.CommitOptions{

@@ -67,6 +67,12 @@ func (s *Server) postNetworksCreate(w http.ResponseWriter, r *http.Request) erro
 	if err := decodeJSON(r, &req, false); err != nil {
 		return err
 	}
+	if err := checkMapSize("labels", req.Labels); err != nil {
+		return err
+	}
+	if err := checkMapSize("options", req.Options); err != nil {
+		return err
+	}
 	id, warning, err := s.b.Networks.Create(r.Context(), req)
 	if err != nil {
 		return err

@@ -17,6 +17,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/filters"
 	"github.com/berth-dev/berth/internal/version"
 )
 
@@ -175,6 +176,9 @@ func compareVersions(a, b string) int {
 
 // statusOf maps an engine error to the HTTP status Docker returns for it.
 func statusOf(err error) int {
+	if isTooLarge(err) {
+		return http.StatusRequestEntityTooLarge
+	}
 	switch errdefs.KindOf(err) {
 	case errdefs.KindNotFound:
 		return http.StatusNotFound
@@ -215,16 +219,28 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 }
 
 // decodeJSON decodes a request body into v; an empty body leaves v as is
-// when allowEmpty. Malformed bodies are 400s, as Docker answers them.
+// when allowEmpty. Malformed bodies are 400s, as Docker answers them; a body
+// over maxJSONBody is a 413.
 func decodeJSON(r *http.Request, v any, allowEmpty bool) error {
-	if r.Body == nil {
+	return decodeJSONLimit(r, v, allowEmpty, maxJSONBody)
+}
+
+// decodeJSONLimit is decodeJSON with the endpoint's own body cap.
+func decodeJSONLimit(r *http.Request, v any, allowEmpty bool, limit int64) error {
+	if r.Body == nil || r.Body == http.NoBody {
 		if allowEmpty {
 			return nil
 		}
 		return errdefs.Invalid("invalid JSON: request body is empty")
 	}
-	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<20))
+	if r.ContentLength > limit {
+		return errBodyTooLarge(r, limit)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, limit))
 	if err := dec.Decode(v); err != nil {
+		if isTooLarge(err) {
+			return errBodyTooLarge(r, limit)
+		}
 		if errors.Is(err, io.EOF) {
 			if allowEmpty {
 				return nil
@@ -257,29 +273,10 @@ func intValue(r *http.Request, name string, def int) (int, error) {
 }
 
 // filtersValue decodes Docker's JSON "filters" query parameter, in both the
-// current {"key":{"value":true}} and the old {"key":["value"]} shapes.
+// current {"key":{"value":true}} and the old {"key":["value"]} shapes. Each
+// endpoint then validates the keys it applies (filters.Validate).
 func filtersValue(r *http.Request) (map[string][]string, error) {
-	raw := r.URL.Query().Get("filters")
-	out := map[string][]string{}
-	if raw == "" {
-		return out, nil
-	}
-	var current map[string]map[string]bool
-	if err := json.Unmarshal([]byte(raw), &current); err == nil {
-		for k, vals := range current {
-			for v, on := range vals {
-				if on {
-					out[k] = append(out[k], v)
-				}
-			}
-		}
-		return out, nil
-	}
-	var old map[string][]string
-	if err := json.Unmarshal([]byte(raw), &old); err != nil {
-		return nil, errdefs.Invalid("invalid filter: %s", err.Error())
-	}
-	return old, nil
+	return filters.Parse(r.URL.Query().Get("filters"))
 }
 
 // errUnsupported is returned for endpoints Berth does not serve yet.

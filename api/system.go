@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"time"
 
 	evengine "github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/filters"
 	"github.com/moby/moby/api/types/events"
 
 	"github.com/moby/moby/api/types/system"
@@ -46,10 +48,37 @@ func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte("OK"))
 }
 
+// buildPruneFilterKeys are the filters Docker's build cache prune accepts.
+var buildPruneFilterKeys = []string{"until", "id", "parent", "type", "description", "inuse", "shared", "private"}
+
 // postBuildPrune answers `docker builder prune` and `system prune`: the
 // classic builder's cache is made of ordinary images, which image prune
-// removes, so there is no separate cache to delete.
+// removes, so there is no separate cache record any filter could select.
+// The filters are still checked as Docker checks them, so a typo is a 400
+// and not a silent "matched nothing".
 func (s *Server) postBuildPrune(w http.ResponseWriter, r *http.Request) error {
+	f, err := filtersValue(r)
+	if err != nil {
+		return err
+	}
+	if err := filters.Validate(f, buildPruneFilterKeys...); err != nil {
+		return err
+	}
+	if _, err := filters.Until(f, "until", time.Now()); err != nil {
+		return err
+	}
+	for _, k := range []string{"inuse", "shared", "private"} {
+		if _, err := filters.Bool(f, k); err != nil {
+			return err
+		}
+	}
+	for _, k := range []string{"keep-storage", "reserved-space", "max-used-space", "min-free-space"} {
+		if v := r.URL.Query().Get(k); v != "" {
+			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+				return errdefs.Invalid("invalid value for %s: %q", k, v)
+			}
+		}
+	}
 	return writeJSON(w, http.StatusOK, map[string]any{"CachesDeleted": []string{}, "SpaceReclaimed": 0})
 }
 

@@ -54,6 +54,12 @@ func (s *Server) postVolumesCreate(w http.ResponseWriter, r *http.Request) error
 	if err := decodeJSON(r, &req, true); err != nil {
 		return err
 	}
+	if err := checkMapSize("labels", req.Labels); err != nil {
+		return err
+	}
+	if err := checkMapSize("driver options", req.DriverOpts); err != nil {
+		return err
+	}
 	v, err := s.b.Volumes.Create(r.Context(), req)
 	if err != nil {
 		return err

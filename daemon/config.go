@@ -71,6 +71,8 @@ type Config struct {
 	// HostGatewayIP is what "host-gateway" in --add-host stands for
 	// (default: the default bridge's gateway address).
 	HostGatewayIP string `json:"host-gateway-ip,omitempty"`
+	// APILimits bounds connections and slow requests per listener.
+	APILimits *APILimits `json:"api-limits,omitempty"`
 }
 
 // Validate checks values a type alone does not, naming the key.

@@ -262,13 +262,16 @@ func (d *Daemon) serve(errCh chan<- error) error {
 		Networks: netBackend{d.networks, d.containers}, Volumes: d.volumes, Archive: d.containers, Build: d.builder,
 		Distribution: d.images,
 	}, d.log)
+	lim, err := d.cfg.APILimits.serveLimits()
+	if err != nil {
+		return fmt.Errorf("api-limits: %w", err)
+	}
 	for _, h := range d.cfg.Hosts {
 		l, err := d.listen(h)
 		if err != nil {
 			return err
 		}
-		srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second,
-			BaseContext: func(net.Listener) context.Context { return d.reqCtx }}
+		srv, l := api.NewHTTPServer(handler, l, lim, d.reqCtx)
 		d.servers = append(d.servers, srv)
 		go func() {
 			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -84,6 +84,7 @@ func (d *Daemon) reload(next *Config) {
 		{"default-address-pools", cur.DefaultAddressPools, next.DefaultAddressPools},
 		{"runtimes", cur.Runtimes, next.Runtimes}, {"cgroup-parent", cur.CgroupParent, next.CgroupParent},
 		{"host-gateway-ip", cur.HostGatewayIP, next.HostGatewayIP},
+		{"api-limits", cur.APILimits, next.APILimits},
 	} {
 		if !reflect.DeepEqual(k.a, k.b) {
 			needRestart = append(needRestart, k.name)

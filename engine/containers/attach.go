@@ -287,12 +287,17 @@ func (s *Service) Resize(ctx context.Context, ref string, height, width uint16) 
 	e.mu.Lock()
 	running := e.c.State.Running()
 	id := e.c.ID
+	tty := e.c.Config != nil && e.c.Config.Tty
 	e.mu.Unlock()
 	if !running {
 		return errdefs.Conflict("Container %s is not running", id)
 	}
-	if err := monitor.Resize(ctx, s.stateDir(id), height, width); err != nil {
-		return err
+	// Without a TTY Docker (containerd's shim) answers OK: a process
+	// without a console has no size to change.
+	if tty {
+		if err := monitor.Resize(ctx, s.stateDir(id), height, width); err != nil {
+			return err
+		}
 	}
 	e.mu.Lock()
 	c := e.c

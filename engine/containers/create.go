@@ -249,6 +249,9 @@ func validateHostConfig(hc *container.HostConfig) error {
 		return err
 	}
 	hc.Devices = devs
+	if err := validateCpusets(hc.CpusetCpus, hc.CpusetMems); err != nil {
+		return err
+	}
 	return nil
 }
 

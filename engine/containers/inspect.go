@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine/mounts"
-	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
@@ -187,48 +186,14 @@ type ListOptions struct {
 
 // List returns containers newest first, as `ps` shows them.
 func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary, error) {
-	for k := range o.Filters {
-		switch k {
-		case "id", "name", "label", "status", "exited", "ancestor", "before", "since", "health", "network", "volume", "is-task", "publish", "expose":
-		default:
-			return nil, errdefs.Invalid("invalid filter '%s'", k)
-		}
-	}
-	for _, v := range o.Filters["status"] {
-		switch v {
-		case "created", "restarting", "running", "removing", "paused", "exited", "dead":
-		default:
-			return nil, errdefs.Invalid("invalid filter 'status=%s'", v)
-		}
+	lf, err := s.newListFilter(ctx, o.Filters)
+	if err != nil {
+		return nil, err
 	}
 	if len(o.Filters["status"]) > 0 || len(o.Filters["exited"]) > 0 || o.Limit > 0 {
 		// As in Docker, a status filter or a limit (ps -n, -l) shows
 		// stopped containers too.
 		o.All = true
-	}
-	var beforeT, sinceT time.Time
-	for _, v := range o.Filters["before"] {
-		e, err := s.lookup(v)
-		if err != nil {
-			return nil, err
-		}
-		beforeT = e.c.Created
-	}
-	for _, v := range o.Filters["since"] {
-		e, err := s.lookup(v)
-		if err != nil {
-			return nil, err
-		}
-		sinceT = e.c.Created
-	}
-	var ancestors map[string]bool
-	if vals := o.Filters["ancestor"]; len(vals) > 0 {
-		ancestors = map[string]bool{}
-		for _, v := range vals {
-			if img, err := s.images.Resolve(ctx, v); err == nil {
-				ancestors[img.ID] = true
-			}
-		}
 	}
 	now := time.Now()
 	out := []container.Summary{}
@@ -240,25 +205,15 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 			health = &container.HealthSummary{Status: e.health.Status, FailingStreak: e.health.FailingStreak}
 		}
 		e.mu.Unlock()
-		if vals := o.Filters["health"]; len(vals) > 0 {
-			status := string(container.NoHealthcheck)
-			if health != nil {
-				status = string(health.Status)
-			}
-			if !contains(vals, status) {
-				continue
-			}
-		}
 		if !o.All && !c.State.Running() {
 			continue
 		}
-		if !beforeT.IsZero() && !c.Created.Before(beforeT) {
-			continue
+		healthStatus := string(container.NoHealthcheck)
+		if health != nil {
+			healthStatus = string(health.Status)
 		}
-		if !sinceT.IsZero() && !c.Created.After(sinceT) {
-			continue
-		}
-		if !matchFilters(&c, o.Filters, ancestors) {
+		ns := s.networkSettings(&c)
+		if !lf.match(&c, healthStatus, ns.Networks) {
 			continue
 		}
 		sum := container.Summary{
@@ -275,7 +230,6 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 			Health:  health,
 			Mounts:  mounts.ToAPI(c.MountPoints, s.vols),
 		}
-		ns := s.networkSettings(&c)
 		sum.NetworkSettings = &container.NetworkSettingsSummary{Networks: ns.Networks}
 		sum.Ports = portSummaries(ns.Ports)
 		sum.HostConfig.NetworkMode = string(c.HostConfig.NetworkMode)
@@ -315,48 +269,4 @@ func healthSuffix(h *container.HealthSummary) string {
 func commandText(c *Container) string {
 	parts := append([]string{c.Path}, c.Args...)
 	return strings.Join(parts, " ")
-}
-
-// matchFilters applies ps filters; values of one key are ORed, keys ANDed.
-func matchFilters(c *Container, f map[string][]string, ancestors map[string]bool) bool {
-	any := func(key string, match func(v string) bool) bool {
-		vals := f[key]
-		if len(vals) == 0 {
-			return true
-		}
-		for _, v := range vals {
-			if match(v) {
-				return true
-			}
-		}
-		return false
-	}
-	if !any("id", func(v string) bool { return strings.HasPrefix(c.ID, v) }) {
-		return false
-	}
-	if !any("name", func(v string) bool { return strings.Contains(c.Name, strings.TrimPrefix(v, "/")) }) {
-		return false
-	}
-	if !any("status", func(v string) bool { return v == c.State.Status }) {
-		return false
-	}
-	if !any("exited", func(v string) bool {
-		return c.State.Status == StatusExited && fmt.Sprint(c.State.ExitCode) == v
-	}) {
-		return false
-	}
-	for _, v := range f["label"] {
-		k, val, hasVal := strings.Cut(v, "=")
-		got, ok := c.Config.Labels[k]
-		if !ok || (hasVal && got != val) {
-			return false
-		}
-	}
-	if ancestors != nil && !ancestors[c.ImageID] {
-		return false
-	}
-	if !any("network", func(v string) bool { return v == string(c.HostConfig.NetworkMode) }) {
-		return false
-	}
-	return true
 }

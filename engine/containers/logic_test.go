@@ -2,13 +2,17 @@ package containers
 
 import (
 	"bytes"
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/mounts"
+	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,25 +78,50 @@ func TestStatusText(t *testing.T) {
 	}
 }
 
-func TestMatchFilters(t *testing.T) {
-	c := &Container{ID: "abcdef0123", Name: "web_1", Config: &container.Config{Labels: map[string]string{"env": "prod"}},
-		HostConfig: &container.HostConfig{NetworkMode: "bridge"}, State: State{Status: StatusExited, ExitCode: 3}}
+func TestListFilterMatch(t *testing.T) {
+	c := &Container{ID: "abcdef0123", Name: "web_1", Config: &container.Config{Labels: map[string]string{"env": "prod"},
+		ExposedPorts: network.PortSet{network.MustParsePort("8080/tcp"): {}}},
+		HostConfig: &container.HostConfig{NetworkMode: "bridge",
+			PortBindings: network.PortMap{network.MustParsePort("80/tcp"): nil}},
+		MountPoints: []mounts.MountPoint{{Type: "volume", Name: "data", Destination: "/data"}},
+		State:       State{Status: StatusExited, ExitCode: 3}}
+	nets := map[string]*network.EndpointSettings{"bridge": {}, "backend": {NetworkID: "f00d"}}
 	yes := []map[string][]string{
 		{"id": {"abc"}}, {"name": {"web"}}, {"status": {"exited"}}, {"exited": {"3"}},
 		{"label": {"env"}}, {"label": {"env=prod"}}, {"name": {"nope", "web"}}, {"network": {"bridge"}},
+		{"network": {"backend"}}, {"network": {"f00d"}}, {"volume": {"data"}}, {"volume": {"/data"}},
+		{"publish": {"80"}}, {"publish": {"80/tcp"}}, {"publish": {"70-90"}}, {"expose": {"8080"}},
+		{"is-task": {"false"}}, {"isolation": {"default"}}, {"health": {"none"}},
 	}
 	no := []map[string][]string{
 		{"id": {"bcd"}}, {"status": {"running"}}, {"exited": {"0"}}, {"label": {"env=dev"}},
-		{"label": {"env", "team"}}, {"name": {"db"}, "status": {"exited"}},
+		{"label": {"env", "team"}}, {"name": {"db"}, "status": {"exited"}}, {"network": {"frontend"}},
+		{"volume": {"other"}}, {"publish": {"8080"}}, {"publish": {"80/udp"}}, {"expose": {"9000"}},
+		{"is-task": {"true"}}, {"isolation": {"hyperv"}}, {"health": {"healthy"}},
 	}
+	s := &Service{}
 	for _, f := range yes {
-		if !matchFilters(c, f, nil) {
+		lf, err := s.newListFilter(context.Background(), f)
+		if err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		if !lf.match(c, "none", nets) {
 			t.Errorf("%v should match", f)
 		}
 	}
 	for _, f := range no {
-		if matchFilters(c, f, nil) {
+		lf, err := s.newListFilter(context.Background(), f)
+		if err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		if lf.match(c, "none", nets) {
 			t.Errorf("%v should not match", f)
+		}
+	}
+	for _, bad := range []map[string][]string{{"bogus": {"x"}}, {"publish": {"http"}}, {"exited": {"x"}},
+		{"is-task": {"maybe"}}, {"health": {"sick"}}, {"status": {"up"}}, {"label!": {"a"}}} {
+		if _, err := s.newListFilter(context.Background(), bad); errdefs.KindOf(err) != errdefs.KindInvalid {
+			t.Errorf("%v: got %v, want an invalid-argument error", bad, err)
 		}
 	}
 }
@@ -233,3 +262,16 @@ func TestStartErrorWording(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestValidateCpusets(t *testing.T) {
+	for _, ok := range []string{"", "0", "0-0", "0,0"} {
+		if err := validateCpusets(ok, ""); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"x", "1-0", "-1", "0-99999999", "4096", "0,,1", strings.Repeat("0,", 10)} {
+		if err := validateCpusets(bad, ""); errdefs.KindOf(err) != errdefs.KindInvalid {
+			t.Errorf("%q: got %v, want an invalid-argument error", bad, err)
+		}
+	}
+}

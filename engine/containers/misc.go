@@ -5,8 +5,10 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/filters"
 	"github.com/moby/moby/api/types/container"
 	evtypes "github.com/moby/moby/api/types/events"
 )
@@ -165,12 +167,16 @@ func (s *Service) Top(ctx context.Context, ref, psArgs string) (*container.TopRe
 	return resp, nil
 }
 
-// Prune removes every stopped container that matches the filters.
-func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*container.PruneReport, error) {
-	for k := range filters {
-		if k != "label" && k != "label!" && k != "until" {
-			return nil, errdefs.Invalid("invalid filter '%s'", k)
-		}
+// Prune removes every stopped container that matches the filters: label
+// and label! ("key" or "key=value"), until (created before a timestamp or
+// a duration ago).
+func (s *Service) Prune(ctx context.Context, f map[string][]string) (*container.PruneReport, error) {
+	if err := filters.Validate(f, pruneFilterKeys...); err != nil {
+		return nil, err
+	}
+	until, err := filters.Until(f, "until", time.Now())
+	if err != nil {
+		return nil, err
 	}
 	rep := &container.PruneReport{ContainersDeleted: []string{}}
 	for _, e := range s.all() {
@@ -180,7 +186,10 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*cont
 		if c.State.Running() || c.State.Status == StatusRemoving {
 			continue
 		}
-		if !labelsMatch(c.Config.Labels, filters["label"], filters["label!"]) {
+		if !until.IsZero() && !c.Created.Before(until) {
+			continue
+		}
+		if !filters.Labels(f, c.Config.Labels) {
 			continue
 		}
 		var rw int64
@@ -194,22 +203,4 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*cont
 		rep.SpaceReclaimed += uint64(rw)
 	}
 	return rep, nil
-}
-
-func labelsMatch(labels map[string]string, want, notWant []string) bool {
-	for _, v := range want {
-		k, val, hasVal := strings.Cut(v, "=")
-		got, ok := labels[k]
-		if !ok || (hasVal && got != val) {
-			return false
-		}
-	}
-	for _, v := range notWant {
-		k, val, hasVal := strings.Cut(v, "=")
-		got, ok := labels[k]
-		if ok && (!hasVal || got == val) {
-			return false
-		}
-	}
-	return true
 }

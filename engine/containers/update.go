@@ -28,6 +28,9 @@ func (s *Service) Update(ctx context.Context, ref string, u container.UpdateConf
 		hc.RestartPolicy = u.RestartPolicy
 	}
 	r := u.Resources
+	if err := validateCpusets(r.CpusetCpus, r.CpusetMems); err != nil {
+		return nil, err
+	}
 	changed := false
 	if r.Memory != 0 {
 		if r.Memory < 6*1024*1024 {

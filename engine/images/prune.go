@@ -2,21 +2,23 @@ package images
 
 import (
 	"context"
-	"strings"
 	"time"
+
+	"github.com/berth-dev/berth/internal/filters"
 )
 
 // Prune deletes unused images: untagged ones, or with all every image no
 // container uses. filters: label / label! ("k" or "k=v"), until (a time
 // or a duration). It returns what was deleted and the bytes reclaimed.
-func (s *Service) Prune(ctx context.Context, all bool, filters map[string][]string) ([]DeleteResponse, uint64, error) {
-	var until time.Time
-	if v := filters["until"]; len(v) > 0 {
-		if d, err := time.ParseDuration(v[0]); err == nil {
-			until = time.Now().Add(-d)
-		} else if t, err := time.Parse(time.RFC3339Nano, v[0]); err == nil {
-			until = t
-		}
+// An unknown key or an unparseable until is refused before anything is
+// deleted.
+func (s *Service) Prune(ctx context.Context, all bool, f map[string][]string) ([]DeleteResponse, uint64, error) {
+	if err := filters.Validate(f, "label", "label!", "until"); err != nil {
+		return nil, 0, err
+	}
+	until, err := filters.Until(f, "until", time.Now())
+	if err != nil {
+		return nil, 0, err
 	}
 	list, err := s.List(ctx, true)
 	if err != nil {
@@ -37,7 +39,7 @@ func (s *Service) Prune(ctx context.Context, all bool, filters map[string][]stri
 		if !until.IsZero() && !img.Created.Before(until) {
 			continue
 		}
-		if !labelsMatch(img.Config.Config.Labels, filters["label"], filters["label!"]) {
+		if !filters.Labels(f, img.Config.Config.Labels) {
 			continue
 		}
 		if len(s.usersOf(img.ID)) > 0 {
@@ -63,23 +65,4 @@ func (s *Service) Prune(ctx context.Context, all bool, filters map[string][]stri
 		space += uint64(res.SpaceReclaimed)
 	}
 	return out, space, nil
-}
-
-func labelsMatch(labels map[string]string, want, notWant []string) bool {
-	has := func(f string) bool {
-		k, v, hasValue := strings.Cut(f, "=")
-		got, ok := labels[k]
-		return ok && (!hasValue || got == v)
-	}
-	for _, f := range want {
-		if !has(f) {
-			return false
-		}
-	}
-	for _, f := range notWant {
-		if has(f) {
-			return false
-		}
-	}
-	return true
 }

@@ -2,7 +2,6 @@ package network
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/network/ipam"
 	"github.com/berth-dev/berth/internal/errdefs"
+	flt "github.com/berth-dev/berth/internal/filters"
 	"github.com/berth-dev/berth/internal/stringid"
 	evtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
@@ -370,11 +370,12 @@ func (s *Service) inspectLocked(n *netState, withContainers bool) network.Inspec
 func (s *Service) List(ctx context.Context, filters map[string][]string) ([]network.Summary, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for k := range filters {
-		switch k {
-		case "driver", "id", "label", "name", "scope", "type", "dangling":
-		default:
-			return nil, errdefs.Invalid("invalid filter '%s'", k)
+	if err := flt.Validate(filters, "driver", "id", "label", "name", "scope", "type", "dangling"); err != nil {
+		return nil, err
+	}
+	for _, v := range filters["scope"] {
+		if v != "local" && v != "global" && v != "swarm" {
+			return nil, errdefs.Invalid("invalid filter 'scope=%s': want local, global or swarm", v)
 		}
 	}
 	var out []network.Summary
@@ -422,20 +423,16 @@ func (s *Service) matches(n *netState, f map[string][]string) (bool, error) {
 	if !any("type", func(v string) bool { return (v == "builtin") == r.Predefined }) {
 		return false, nil
 	}
-	for _, l := range f["label"] {
-		k, v, hasV := strings.Cut(l, "=")
-		got, ok := r.Labels[k]
-		if !ok || (hasV && got != v) {
-			return false, nil
-		}
+	if !flt.Labels(flt.Args{"label": f["label"]}, r.Labels) {
+		return false, nil
 	}
-	if d := f["dangling"]; len(d) > 0 {
-		want, err := strconv.ParseBool(d[0])
-		if err != nil {
-			return false, errdefs.Invalid("invalid filter: 'dangling'='%s'", d[0])
-		}
+	want, err := flt.Bool(f, "dangling")
+	if err != nil {
+		return false, err
+	}
+	if want != nil {
 		dangling := !r.Predefined && len(s.endpointsOn(r.ID)) == 0
-		if dangling != want {
+		if dangling != *want {
 			return false, nil
 		}
 	}
@@ -447,21 +444,12 @@ func (s *Service) matches(n *netState, f map[string][]string) (bool, error) {
 func (s *Service) Prune(ctx context.Context, filters map[string][]string) (network.PruneReport, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var until time.Time
-	for k, vals := range filters {
-		switch k {
-		case "label", "label!":
-		case "until":
-			if len(vals) > 0 {
-				t, err := parseUntil(vals[0])
-				if err != nil {
-					return network.PruneReport{}, errdefs.Invalid("invalid filter 'until=%s': %v", vals[0], err)
-				}
-				until = t
-			}
-		default:
-			return network.PruneReport{}, errdefs.Invalid("invalid filter '%s'", k)
-		}
+	if err := flt.Validate(filters, "label", "label!", "until"); err != nil {
+		return network.PruneReport{}, err
+	}
+	until, err := flt.Until(filters, "until", time.Now())
+	if err != nil {
+		return network.PruneReport{}, err
 	}
 	rep := network.PruneReport{NetworksDeleted: []string{}}
 	var ids []string
@@ -477,7 +465,7 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (netwo
 		if !until.IsZero() && !n.rec.Created.Before(until) {
 			continue
 		}
-		if !labelsMatch(n.rec.Labels, filters["label"], filters["label!"]) {
+		if !flt.Labels(filters, n.rec.Labels) {
 			continue
 		}
 		if err := s.removeLocked(ctx, n); err != nil {
@@ -487,42 +475,6 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (netwo
 		rep.NetworksDeleted = append(rep.NetworksDeleted, n.rec.Name)
 	}
 	return rep, nil
-}
-
-func labelsMatch(labels map[string]string, want, not []string) bool {
-	has := func(l string) bool {
-		k, v, hasV := strings.Cut(l, "=")
-		got, ok := labels[k]
-		return ok && (!hasV || got == v)
-	}
-	for _, l := range want {
-		if !has(l) {
-			return false
-		}
-	}
-	for _, l := range not {
-		if has(l) {
-			return false
-		}
-	}
-	return true
-}
-
-// parseUntil accepts Docker's forms: RFC 3339 timestamps, Unix seconds and
-// durations relative to now ("24h").
-func parseUntil(v string) (time.Time, error) {
-	if d, err := time.ParseDuration(v); err == nil {
-		return time.Now().Add(-d), nil
-	}
-	if secs, err := strconv.ParseFloat(v, 64); err == nil {
-		return time.Unix(int64(secs), 0), nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02"} {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("want a timestamp, Unix time or duration")
 }
 
 // DefaultGateway is the default bridge network's gateway address: what

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -19,13 +21,17 @@ type DB struct {
 
 // Open opens (creating if needed) the database file at path and makes sure
 // the named buckets exist.
+//
+// bbolt never gives pages back to the file system: once big records were
+// deleted the file keeps its size. Open therefore rewrites the file when
+// free pages make up most of it (see compactIfSparse).
 func Open(path string, buckets ...string) (*DB, error) {
-	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	b, err := openBolt(path)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("metadata database %s is locked: is another berthd running on this data-root?", path)
-		}
-		return nil, fmt.Errorf("open metadata database %s: %w", path, err)
+		return nil, err
+	}
+	if b, err = compactIfSparse(b, path); err != nil {
+		return nil, err
 	}
 	db := &DB{bolt: b}
 	if err := db.EnsureBuckets(buckets...); err != nil {
@@ -33,6 +39,69 @@ func Open(path string, buckets ...string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+func openBolt(path string) (*bolt.DB, error) {
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("metadata database %s is locked: is another berthd running on this data-root?", path)
+		}
+		return nil, fmt.Errorf("open metadata database %s: %w", path, err)
+	}
+	return b, nil
+}
+
+// Compaction thresholds: files smaller than compactMinSize are left alone
+// (rewriting them gains nothing), larger ones are rewritten when at least
+// compactFreeRatio of their pages are free.
+var (
+	compactMinSize   int64 = 4 << 20
+	compactFreeRatio       = 0.5
+)
+
+// compactIfSparse copies the live records of b into a fresh file and renames
+// it over path when free pages dominate. The rename is atomic: a crash
+// leaves either the old file or the new one (a stray .compact file is
+// removed on the next call). On any error the original database stays open
+// and in use.
+func compactIfSparse(b *bolt.DB, path string) (*bolt.DB, error) {
+	tmp := path + ".compact"
+	os.Remove(tmp)
+	fi, err := os.Stat(path)
+	if err != nil || fi.Size() < compactMinSize {
+		return b, nil
+	}
+	free := int64(b.Stats().FreePageN+b.Stats().PendingPageN) * int64(b.Info().PageSize)
+	if float64(free) < compactFreeRatio*float64(fi.Size()) {
+		return b, nil
+	}
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return b, nil
+	}
+	if err := bolt.Compact(dst, b, 64<<20); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return b, nil
+	}
+	if err := dst.Sync(); err != nil {
+		dst.Close()
+		os.Remove(tmp)
+		return b, nil
+	}
+	dst.Close()
+	// Keep the lock on the old file until the new one is in place.
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return b, nil
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	b.Close()
+	return openBolt(path)
 }
 
 // EnsureBuckets creates the named buckets if they do not exist.

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/volume"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	flt "github.com/berth-dev/berth/internal/filters"
 	"github.com/berth-dev/berth/internal/stringid"
 )
 
@@ -76,28 +77,18 @@ func (s *Service) cleanTrash() {
 	}
 }
 
-// pruneFilters are the filters `docker volume prune --filter` accepts.
-var pruneFilters = map[string]bool{"label": true, "label!": true, "all": true}
-
 // Prune removes unused volumes: only anonymous ones unless the filter
 // all=true is given (Docker 23+), and only those matching label / label!
 // filters. It reports the names removed and the bytes their data took.
 func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volume.PruneReport, error) {
-	for k := range filters {
-		if !pruneFilters[k] {
-			return nil, errdefs.Invalid("invalid filter '%s'", k)
-		}
+	if err := flt.Validate(filters, "label", "label!", "all"); err != nil {
+		return nil, err
 	}
-	all := false
-	for _, v := range filters["all"] {
-		switch strings.ToLower(v) {
-		case "1", "true":
-			all = true
-		case "0", "false":
-		default:
-			return nil, errdefs.Invalid("invalid filter 'all=%s': invalid value", v)
-		}
+	allF, err := flt.Bool(filters, "all")
+	if err != nil {
+		return nil, err
 	}
+	all := allF != nil && *allF
 	recs, err := s.all()
 	if err != nil {
 		return nil, err
@@ -110,7 +101,7 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volu
 		if !all && !isAnonymous(rec) {
 			continue
 		}
-		if !matchLabels(rec.Labels, filters["label"]) || !notLabels(rec.Labels, filters["label!"]) {
+		if !flt.Labels(filters, rec.Labels) {
 			continue
 		}
 		if len(s.usersOf(rec.Name)) > 0 {
@@ -128,17 +119,6 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volu
 		report.SpaceReclaimed += uint64(size)
 	}
 	return report, nil
-}
-
-// notLabels: a volume matching any label! filter is excluded.
-func notLabels(labels map[string]string, vals []string) bool {
-	for _, v := range vals {
-		k, want, hasValue := strings.Cut(v, "=")
-		if got, ok := labels[k]; ok && (!hasValue || got == want) {
-			return false
-		}
-	}
-	return true
 }
 
 // Size returns the bytes the volume's data takes (regular files, each inode
