@@ -410,7 +410,7 @@ func (d *Daemon) netLeaks() []string {
 func (d *Daemon) removeNetwork() {
 	exec.Command("ip", "link", "del", "bt"+d.Net).Run()
 	prefix := "BT" + d.Net
-	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}} {
+	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"iptables", "raw"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}} {
 		bin, table := tt[0], tt[1]
 		out, err := exec.Command(bin, "-t", table, "-S").Output()
 		if err != nil {
