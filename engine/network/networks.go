@@ -198,6 +198,9 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 				if c.Subnet != c.Subnet.Masked() {
 					return "", "", errdefs.Invalid("invalid subnet %s: it should be %s", c.Subnet, c.Subnet.Masked())
 				}
+				if err := ipam.CheckReserved("subnet", c.Subnet); err != nil {
+					return "", "", errdefs.Invalid("%s", err.Error())
+				}
 				for _, n := range s.nets {
 					if n.rec.Subnet.IsValid() && n.rec.Subnet.Overlaps(c.Subnet) {
 						return "", "", errdefs.Forbidden("invalid pool request: Pool overlaps with other one on this address space")
