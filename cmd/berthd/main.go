@@ -41,6 +41,10 @@ func main() {
 				return err
 			}
 			if o.validate {
+				cfg.Defaults()
+				if err := cfg.Validate(); err != nil {
+					return err
+				}
 				fmt.Println("configuration OK")
 				return nil
 			}
