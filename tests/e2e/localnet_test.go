@@ -326,3 +326,30 @@ func udpFrame(srcMAC, dstMAC net.HardwareAddr, src, dst netip.Addr, sport, dport
 	copy(f[42:], payload)
 	return f
 }
+
+// Issue 10 item 13: a network on a reserved range would put, say,
+// 127.0.0.1/8 on a host bridge with a MASQUERADE rule. It is a 400 that
+// says why, and nothing is created.
+func TestNetworkOnReservedRangeRefused(t *testing.T) {
+	d := sharedDaemon(t, "net")
+	eachCLI(t, d, func(t *testing.T, c CLI) {
+		for _, sub := range []string{"127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/24"} {
+			name := uniq("reserved")
+			r := c.Run(t, "network", "create", "--subnet", sub, name)
+			if r.Exit == 0 {
+				c.Run(t, "network", "rm", name)
+			}
+			if r.Exit == 0 || !strings.Contains(r.Stderr, "reserved") {
+				t.Errorf("network create --subnet %s: %s\nwant a refusal saying the range is reserved", sub, r)
+			}
+			if r := c.Run(t, "network", "inspect", name); r.Exit == 0 {
+				t.Errorf("the refused network %s exists", name)
+			}
+		}
+	})
+	status, _, body := d.API(t, "POST", "/v1.47/networks/create", "application/json",
+		`{"Name":"`+uniq("reserved")+`","IPAM":{"Config":[{"Subnet":"127.0.0.0/8"}]}}`)
+	if status != http.StatusBadRequest || !strings.Contains(body, "loopback") {
+		t.Errorf("POST /networks/create on 127.0.0.0/8: HTTP %d %s, want 400 naming loopback", status, body)
+	}
+}
