@@ -8,21 +8,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// runBerthd runs berthd on d's roots with extra arguments and returns when
-// it exits: for starts that must be refused.
-func (d *Daemon) runBerthd(extra ...string) Result {
-	args := append([]string{
-		"--data-root", d.DataRoot,
-		"--exec-root", d.ExecRoot,
-		"--config-file", d.Config,
-	}, extra...)
-	return d.runCmd(filepath.Join(binDir, "berthd"), append(cleanEnv(), "HOME="+d.Home), nil, 20*time.Second, args...)
+// rootsArgs are d's roots and config without -H and --pidfile, which the
+// tests below vary.
+func (d *Daemon) rootsArgs(extra ...string) []string {
+	return append([]string{"--data-root", d.DataRoot, "--exec-root", d.ExecRoot, "--config-file", d.Config}, extra...)
 }
 
 // hostTraces lists what a start of d left on the host: its bridge, its
@@ -64,7 +58,7 @@ func TestRefusedStartLeavesNothing(t *testing.T) {
 			if c.config != nil {
 				d.addConfig(t, c.config)
 			}
-			r := d.runBerthd(append([]string{"-H", "unix://" + d.Sock, "--pidfile", d.Pidfile}, c.args...)...)
+			r := berthd(t, d, d.rootsArgs(append([]string{"-H", "unix://" + d.Sock, "--pidfile", d.Pidfile}, c.args...)...)...)
 			if r.Exit == 0 || r.Exit == -1 || !strings.Contains(r.Stderr, c.want) {
 				t.Fatalf("berthd: %s\nwant a refusal mentioning %q", r, c.want)
 			}
@@ -82,12 +76,12 @@ func TestSecondDaemonRefusesLiveSocketAndPidfile(t *testing.T) {
 	}
 	b := newStoppedDaemon(t)
 	// Same socket, everything else its own.
-	r := b.runBerthd("-H", "unix://"+a.Sock, "--pidfile", b.Pidfile)
+	r := berthd(t, b, b.rootsArgs("-H", "unix://"+a.Sock, "--pidfile", b.Pidfile)...)
 	if r.Exit == 0 || r.Exit == -1 || !strings.Contains(r.Stderr, "already answering on "+a.Sock) {
 		t.Errorf("second berthd on a live socket: %s\nwant a refusal naming the socket", r)
 	}
 	// Same pid file.
-	r = b.runBerthd("-H", "unix://"+b.Sock, "--pidfile", a.Pidfile)
+	r = berthd(t, b, b.rootsArgs("-H", "unix://"+b.Sock, "--pidfile", a.Pidfile)...)
 	if r.Exit == 0 || r.Exit == -1 || !strings.Contains(r.Stderr, "names a running berthd") {
 		t.Errorf("second berthd on a live daemon's pid file: %s\nwant a refusal", r)
 	}
