@@ -10,13 +10,16 @@ package e2e
 // working. Traffic goes only to 127.0.0.1 and to the test daemon's bridges.
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -234,6 +237,41 @@ func recvNow(t *testing.T, c *net.UDPConn) (string, netip.AddrPort, bool) {
 	return string(buf[:n]), ap, true
 }
 
+// inNetNS runs fn on a thread inside the network namespace at nsPath;
+// sockets fn opens stay in that namespace. The thread is discarded if it
+// cannot return to the host's namespace.
+func inNetNS(nsPath string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		host, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer host.Close()
+		ns, err := os.Open(nsPath)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer ns.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		err = fn()
+		if unix.Setns(int(host.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
+}
+
 // packetSender opens an AF_PACKET socket on eth0 inside the network
 // namespace of process pid (a container's), as a process in the container
 // holding NET_RAW can, and returns a function that sends one UDP datagram
@@ -241,57 +279,26 @@ func recvNow(t *testing.T, c *net.UDPConn) (string, netip.AddrPort, bool) {
 // whatever IP addresses it is given.
 func packetSender(t *testing.T, pid int, dstMAC net.HardwareAddr) func(src, dst netip.Addr, port uint16, payload string) {
 	t.Helper()
-	type result struct {
-		fd, ifindex int
-		mac         net.HardwareAddr
-		err         error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		// The thread is left locked (and so discarded) if it cannot return
-		// to the host's namespace.
-		host, err := os.Open("/proc/thread-self/ns/net")
+	var fd, ifindex int
+	var mac net.HardwareAddr
+	err := inNetNS(fmt.Sprintf("/proc/%d/ns/net", pid), func() error {
+		ifc, err := net.InterfaceByName("eth0")
 		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: err}
-			return
+			return err
 		}
-		defer host.Close()
-		ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: err}
-			return
-		}
-		defer ns.Close()
-		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: err}
-			return
-		}
-		var r result
-		if ifc, err := net.InterfaceByName("eth0"); err != nil {
-			r.err = err
-		} else {
-			r.ifindex, r.mac = ifc.Index, ifc.HardwareAddr
-			r.fd, r.err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
-		}
-		if unix.Setns(int(host.Fd()), unix.CLONE_NEWNET) == nil {
-			runtime.UnlockOSThread()
-		}
-		ch <- r
-	}()
-	r := <-ch
-	if r.err != nil {
-		t.Fatalf("packet socket in the container's netns: %v", r.err)
+		ifindex, mac = ifc.Index, ifc.HardwareAddr
+		fd, err = unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("packet socket in the container's netns: %v", err)
 	}
-	t.Cleanup(func() { unix.Close(r.fd) })
-	to := &unix.SockaddrLinklayer{Ifindex: r.ifindex, Halen: 6, Protocol: 0x0008} // htons(ETH_P_IP)
+	t.Cleanup(func() { unix.Close(fd) })
+	to := &unix.SockaddrLinklayer{Ifindex: ifindex, Halen: 6, Protocol: 0x0008} // htons(ETH_P_IP)
 	copy(to.Addr[:], dstMAC)
 	return func(src, dst netip.Addr, port uint16, payload string) {
-		frame := udpFrame(r.mac, dstMAC, src, dst, 40000, port, []byte(payload))
-		if err := unix.Sendto(r.fd, frame, 0, to); err != nil {
+		frame := udpFrame(mac, dstMAC, src, dst, 40000, port, []byte(payload))
+		if err := unix.Sendto(fd, frame, 0, to); err != nil {
 			t.Fatalf("send frame: %v", err)
 		}
 	}
@@ -351,5 +358,78 @@ func TestNetworkOnReservedRangeRefused(t *testing.T) {
 		`{"Name":"`+uniq("reserved")+`","IPAM":{"Config":[{"Subnet":"127.0.0.0/8"}]}}`)
 	if status != http.StatusBadRequest || !strings.Contains(body, "loopback") {
 		t.Errorf("POST /networks/create on 127.0.0.0/8: HTTP %d %s, want 400 naming loopback", status, body)
+	}
+}
+
+// The same class from the other side (moby#49325): a neighbour that routes
+// the bridge's subnet through this host must reach a published port only
+// through the mapping on a host address, not at ContainerIP:ContainerPort
+// directly, past the mapping's host-address restriction. The neighbour is
+// a network namespace on a veth link of its own.
+func TestNeighbourCannotBypassPortMapping(t *testing.T) {
+	d := sharedDaemon(t, "net")
+	b := d.Berth()
+	link, hostIP, err := freeSubnet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nbIP := hostIP.Next()
+	ns := fmt.Sprintf("bnb%s", strings.ReplaceAll(uniq(d.Net), "-", ""))
+	hostIf := fmt.Sprintf("vnb%d", nameSeq.Add(1)+int64(os.Getpid()%10000)*1000)
+	ip := func(args ...string) {
+		t.Helper()
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	ip("netns", "add", ns)
+	t.Cleanup(func() { exec.Command("ip", "netns", "del", ns).Run() })
+	ip("link", "add", hostIf, "type", "veth", "peer", "name", "eth0", "netns", ns)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", hostIf).Run() })
+	ip("addr", "add", netip.PrefixFrom(hostIP, link.Bits()).String(), "dev", hostIf)
+	ip("link", "set", hostIf, "up")
+	ip("-n", ns, "addr", "add", netip.PrefixFrom(nbIP, link.Bits()).String(), "dev", "eth0")
+	ip("-n", ns, "link", "set", "eth0", "up")
+	bridgeSubnet := b.Must(t, "network", "inspect", "--format", "{{(index .IPAM.Config 0).Subnet}}", "bridge")
+	ip("-n", ns, "route", "add", bridgeSubnet, "via", hostIP.String())
+
+	name := uniq("direct")
+	hp := freeHostPort(t)
+	runHttpd(t, b, name, "direct", "-p", fmt.Sprintf("%d:80", hp))
+	cip := netIP(t, b, name, "bridge")
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", hp), "direct")
+
+	nsPath := "/run/netns/" + ns
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var c net.Conn
+			err := inNetNS(nsPath, func() error {
+				var err error
+				c, err = (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, addr)
+				return err
+			})
+			return c, err
+		},
+	}}
+	get := func(url string) (string, error) {
+		resp, err := client.Get(url)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return strings.TrimSpace(string(body)), err
+	}
+	// Control: the neighbour reaches the mapping on the host's address.
+	eventually(t, 10*time.Second, func() error {
+		got, err := get(fmt.Sprintf("http://%s:%d/index.html", hostIP, hp))
+		if err != nil || got != "direct" {
+			return fmt.Errorf("neighbour to the published port %s:%d: %q, %v", hostIP, hp, got, err)
+		}
+		return nil
+	})
+	if got, err := get("http://" + cip + ":80/index.html"); err == nil {
+		t.Errorf("a neighbour reached the container directly at %s:80 (%q), bypassing the port mapping", cip, got)
 	}
 }

@@ -33,8 +33,9 @@ import (
 // per published port; filter: one ACCEPT per published port), BERTH-FORWARD
 // (filter: per-network forwarding policy), BERTH-ISOLATION-1/-2 (filter:
 // traffic leaving a Berth bridge is dropped if it enters another one) and
-// BERTH-POSTROUTING (nat: masquerade) and BERTH-PREROUTING (raw: what must
-// be dropped before conntrack and NAT see it). Another prefix lets a second daemon
+// BERTH-POSTROUTING (nat: masquerade), BERTH-PREROUTING (raw: what must
+// be dropped before conntrack and NAT see it, per network) and BERTH-DIRECT
+// (raw, entered from BERTH-PREROUTING: per published port). Another prefix lets a second daemon
 // or a test keep fully separate rules on the same host.
 type Chains struct {
 	Prefix string
@@ -53,6 +54,7 @@ func (c Chains) Isolation1() string { return c.p() + "-ISOLATION-1" }
 func (c Chains) Isolation2() string { return c.p() + "-ISOLATION-2" }
 func (c Chains) Post() string       { return c.p() + "-POSTROUTING" }
 func (c Chains) RawPre() string     { return c.p() + "-PREROUTING" }
+func (c Chains) Direct() string     { return c.p() + "-DIRECT" }
 
 // Network is what the rules need to know about one bridge network.
 type Network struct {
@@ -98,7 +100,7 @@ func (c Chains) owned() map[string][]string {
 	return map[string][]string{
 		"nat":    {c.DNAT(), c.Post()},
 		"filter": {c.Accept(), c.Forward(), c.Isolation1(), c.Isolation2()},
-		"raw":    {c.RawPre()},
+		"raw":    {c.RawPre(), c.Direct()},
 	}
 }
 
@@ -171,6 +173,7 @@ func (c Chains) RenderNetworks(nets []Network) string {
 func (c Chains) renderLocalnet(nets []Network) string {
 	var r strings.Builder
 	fmt.Fprintf(&r, "*raw\n:%s - [0:0]\n", c.RawPre())
+	fmt.Fprintf(&r, "-A %s -j %s\n", c.RawPre(), c.Direct())
 	for _, nw := range nets {
 		fmt.Fprintf(&r, "-A %s -d 127.0.0.0/8 -i %s -j DROP\n", c.RawPre(), nw.Bridge)
 		fmt.Fprintf(&r, "-A %s -s 127.0.0.0/8 -i %s -j DROP\n", c.RawPre(), nw.Bridge)
@@ -192,9 +195,10 @@ func (c Chains) RenderPorts(ports []Port) string {
 		}
 		return a.HostIP.Less(b.HostIP)
 	})
-	var f, n strings.Builder
+	var f, n, r strings.Builder
 	fmt.Fprintf(&n, "*nat\n:%s - [0:0]\n", c.DNAT())
 	fmt.Fprintf(&f, "*filter\n:%s - [0:0]\n", c.Accept())
+	fmt.Fprintf(&r, "*raw\n:%s - [0:0]\n", c.Direct())
 	for _, p := range ports {
 		dst := ""
 		if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() {
@@ -204,10 +208,21 @@ func (c Chains) RenderPorts(ports []Port) string {
 			c.DNAT(), dst, p.Proto, p.Proto, p.HostPort, p.ContainerIP, p.ContainerPort)
 		fmt.Fprintf(&f, "-A %s -d %s/32 -o %s -p %s -m %s --dport %d -j ACCEPT\n",
 			c.Accept(), p.ContainerIP, p.Bridge, p.Proto, p.Proto, p.ContainerPort)
+		// The filter rule above accepts the container port for the DNATed
+		// connections; without this, a neighbour routing the container's
+		// subnet through this host would reach it directly at
+		// ContainerIP:ContainerPort, past any host-address restriction of
+		// the mapping (moby#49325). Raw PREROUTING sees the destination
+		// before DNAT, so DNATed traffic (addressed to the host) passes;
+		// the host's own connections never cross PREROUTING, and the
+		// container's neighbours arrive on its bridge.
+		fmt.Fprintf(&r, "-A %s -d %s/32 ! -i %s -p %s -m %s --dport %d -j DROP\n",
+			c.Direct(), p.ContainerIP, p.Bridge, p.Proto, p.Proto, p.ContainerPort)
 	}
 	n.WriteString("COMMIT\n")
 	f.WriteString("COMMIT\n")
-	return n.String() + f.String()
+	r.WriteString("COMMIT\n")
+	return n.String() + f.String() + r.String()
 }
 
 // Apply runs one iptables-restore --noflush transaction.

@@ -59,6 +59,7 @@ func TestRenderNetworksLocalnetDrop(t *testing.T) {
 	out := c.RenderNetworks(nets)
 	raw := out[strings.Index(out, "*raw\n"):]
 	want := "*raw\n:BX-PREROUTING - [0:0]\n" +
+		"-A BX-PREROUTING -j BX-DIRECT\n" +
 		"-A BX-PREROUTING -d 127.0.0.0/8 -i bra -j DROP\n" +
 		"-A BX-PREROUTING -s 127.0.0.0/8 -i bra -j DROP\n" +
 		"-A BX-PREROUTING -d 127.0.0.0/8 -i brc -j DROP\n" +
@@ -68,7 +69,7 @@ func TestRenderNetworksLocalnetDrop(t *testing.T) {
 		t.Errorf("raw table:\n%s\nwant:\n%s", raw, want)
 	}
 	// No network left: the chain is declared (so flushed) and empty.
-	if out := c.RenderNetworks(nil); !strings.HasSuffix(out, "*raw\n:BX-PREROUTING - [0:0]\nCOMMIT\n") {
+	if out := c.RenderNetworks(nil); !strings.HasSuffix(out, "*raw\n:BX-PREROUTING - [0:0]\n-A BX-PREROUTING -j BX-DIRECT\nCOMMIT\n") {
 		t.Errorf("no networks: raw table not emptied:\n%s", out)
 	}
 	var j bool
@@ -92,6 +93,9 @@ func TestRenderPorts(t *testing.T) {
 		"-A BERTH -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n",
 		"-A BERTH -d 127.0.0.1/32 -p udp -m udp --dport 53 -j DNAT --to-destination 172.17.0.3:5353\n",
 		"-A BERTH -d 172.17.0.2/32 -o berth0 -p tcp -m tcp --dport 80 -j ACCEPT\n",
+		"*raw\n:BERTH-DIRECT - [0:0]\n",
+		"-A BERTH-DIRECT -d 172.17.0.2/32 ! -i berth0 -p tcp -m tcp --dport 80 -j DROP\n",
+		"-A BERTH-DIRECT -d 172.17.0.3/32 ! -i berth0 -p udp -m udp --dport 5353 -j DROP\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered rules lack %q:\n%s", want, out)
@@ -145,6 +149,8 @@ func TestApplyIdempotent(t *testing.T) {
 		{filter, "-A BTSTIPT-FORWARD -i btstipt0 -o btstipt0 -j ACCEPT"},
 		{raw, "-A PREROUTING -j BTSTIPT-PREROUTING"},
 		{raw, "-A BTSTIPT-PREROUTING -d 127.0.0.0/8 -i btstipt0 -j DROP"},
+		{raw, "-A BTSTIPT-PREROUTING -j BTSTIPT-DIRECT"},
+		{raw, "-A BTSTIPT-DIRECT -d 10.213.99.2/32 ! -i btstipt0 -p tcp -m tcp --dport 80 -j DROP"},
 	} {
 		if n := strings.Count(l.text, l.rule+"\n"); n != 1 {
 			t.Errorf("%q present %d times, want 1", l.rule, n)
