@@ -91,3 +91,36 @@ func TestCheckNotRunning(t *testing.T) {
 		t.Errorf("the regular file was touched: %v", err)
 	}
 }
+
+// FuzzParseHost: any -H value is parsed or refused without panicking, and
+// plain TCP is only ever accepted on loopback unless allowed.
+func FuzzParseHost(f *testing.F) {
+	for _, s := range []string{"unix:///run/berth/berth.sock", "tcp://0.0.0.0:2375", "tcp://127.0.0.1", "localhost:2375",
+		"fd://3", "/x.sock", "tcp://[::1]:2375", "tcp://[::]:2375", "http://x", "tcp://", "://", "tcp://127.0.0.1.nip.io:1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, h string) {
+		c := &Config{}
+		c.Defaults()
+		ha, err := c.parseHost(h)
+		if err != nil {
+			return
+		}
+		switch ha.proto {
+		case "unix", "fd":
+		case "tcp":
+			if !ha.loopback {
+				t.Fatalf("%q: plain TCP accepted on a non-loopback address %s", h, ha.addr)
+			}
+			host, _, err := net.SplitHostPort(ha.addr)
+			if err != nil {
+				t.Fatalf("%q: address %q: %v", h, ha.addr, err)
+			}
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				t.Fatalf("%q: %q taken for loopback", h, host)
+			}
+		default:
+			t.Fatalf("%q: protocol %q accepted", h, ha.proto)
+		}
+	})
+}

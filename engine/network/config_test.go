@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/engine/network/ipam"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/network"
 )
@@ -68,4 +69,34 @@ func TestCreateRefusesReservedSubnets(t *testing.T) {
 	if len(e.s.nets) != before {
 		t.Errorf("refused creates left %d networks behind", len(e.s.nets)-before)
 	}
+}
+
+// FuzzValidateConfig: any bip, fixed-cidr and pool is accepted or refused
+// without panicking, and nothing accepted overlaps a reserved range.
+func FuzzValidateConfig(f *testing.F) {
+	f.Add("172.17.0.1/16", "172.17.1.0/24", "10.10.0.0/16", 24)
+	f.Add("127.0.0.1/8", "", "", 0)
+	f.Add("10.0.0.1/31", "10.0.0.0/32", "224.0.0.0/4", 30)
+	f.Add("", "", "0.0.0.0/0", 0)
+	f.Fuzz(func(t *testing.T, bip, fixed, base string, size int) {
+		cfg := Config{Bip: bip, FixedCIDR: fixed}
+		if base != "" {
+			cfg.DefaultAddressPools = []Pool{{Base: base, Size: size}}
+		}
+		if ValidateConfig(cfg) != nil {
+			return
+		}
+		for _, s := range []string{bip, fixed, base} {
+			if s == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				t.Fatalf("accepted unparsable %q", s)
+			}
+			if err := ipam.CheckReserved("x", p); err != nil {
+				t.Fatalf("accepted %q: %v", s, err)
+			}
+		}
+	})
 }
