@@ -100,3 +100,15 @@ func FuzzValidateConfig(f *testing.F) {
 		}
 	})
 }
+
+// --aux-address is refused, not accepted and ignored (its addresses would
+// be handed to containers).
+func TestCreateRefusesAuxAddresses(t *testing.T) {
+	e := newEnv(t)
+	sub := netip.MustParsePrefix(testNet + ".77.0/24")
+	_, _, err := e.s.Create(context.Background(), network.CreateRequest{Name: "taux", IPAM: &network.IPAM{Config: []network.IPAMConfig{{
+		Subnet: sub, AuxAddress: map[string]netip.Addr{"router": netip.MustParseAddr(testNet + ".77.5")}}}}})
+	if err == nil || errdefs.KindOf(err) != errdefs.KindNotImplemented || !strings.Contains(err.Error(), "aux-address") {
+		t.Errorf("create with --aux-address: %v, want a not-implemented error naming it", err)
+	}
+}
