@@ -32,11 +32,11 @@ import (
 // Chains names the owned chains. Prefix "BERTH" gives BERTH (nat: one DNAT
 // per published port; filter: one ACCEPT per published port), BERTH-FORWARD
 // (filter: per-network forwarding policy), BERTH-ISOLATION-1/-2 (filter:
-// traffic leaving a Berth bridge is dropped if it enters another one) and
-// BERTH-POSTROUTING (nat: masquerade), BERTH-PREROUTING (raw: what must
-// be dropped before conntrack and NAT see it, per network) and BERTH-DIRECT
-// (raw, entered from BERTH-PREROUTING: per published port). Another prefix lets a second daemon
-// or a test keep fully separate rules on the same host.
+// traffic leaving a Berth bridge is dropped if it enters another one),
+// BERTH-POSTROUTING (nat: masquerade), BERTH-PREROUTING (raw: what must be
+// dropped before conntrack and NAT see it, per network) and BERTH-DIRECT
+// (raw, entered from BERTH-PREROUTING: per published port). Another prefix
+// lets a second daemon or a test keep fully separate rules on the same host.
 type Chains struct {
 	Prefix string
 }
