@@ -207,9 +207,6 @@ func (d *Daemon) setup() error {
 	}
 	d.volumes.SetEvents(d.events)
 	mounts.ProtectPaths(cfg.DataRoot, cfg.ExecRoot)
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
 	hostGatewayIP, _ := netip.ParseAddr(cfg.HostGatewayIP)
 	netCfg, err := networkConfig(cfg)
 	if err != nil {

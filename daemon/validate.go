@@ -4,16 +4,26 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"strings"
 
 	"github.com/berth-dev/berth/engine/network"
 )
 
-// Validate checks the configuration without touching the host: berthd
-// runs it before it creates a folder, a bridge or a netfilter chain, so a
-// refused start leaves nothing behind, and `berthd --validate` runs it
-// alone. Call Defaults first.
+// Validate checks values a type alone does not, naming the key, without
+// touching the host: berthd runs it (on the configuration with its
+// defaults) before it creates a folder, a bridge or a netfilter chain, so a
+// refused start leaves nothing behind; `berthd --validate` and SIGHUP run
+// it too.
 func (c *Config) Validate() error {
+	withDefaults := *c
+	withDefaults.Defaults()
+	c = &withDefaults
+	if c.HostGatewayIP != "" {
+		if _, err := netip.ParseAddr(c.HostGatewayIP); err != nil {
+			return fmt.Errorf("invalid host-gateway-ip %q: not an IP address", c.HostGatewayIP)
+		}
+	}
 	if err := setLevel(new(slog.LevelVar), c.LogLevel); err != nil {
 		return err
 	}
