@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"os"
 	"reflect"
 	"sort"
@@ -73,16 +72,6 @@ type Config struct {
 	HostGatewayIP string `json:"host-gateway-ip,omitempty"`
 	// APILimits bounds connections and slow requests per listener.
 	APILimits *APILimits `json:"api-limits,omitempty"`
-}
-
-// Validate checks values a type alone does not, naming the key.
-func (c *Config) Validate() error {
-	if c.HostGatewayIP != "" {
-		if _, err := netip.ParseAddr(c.HostGatewayIP); err != nil {
-			return fmt.Errorf("invalid host-gateway-ip %q: not an IP address", c.HostGatewayIP)
-		}
-	}
-	return nil
 }
 
 // TLSDir is where `berthd certs` writes the server's files by default.

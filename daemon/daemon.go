@@ -56,6 +56,9 @@ type Daemon struct {
 	// long-running requests (events, logs -f, wait) at shutdown.
 	reqCtx    context.Context
 	cancelReq context.CancelFunc
+	// pidfile is set once this daemon wrote its pid file, which it then
+	// removes at exit (never another daemon's).
+	pidfile bool
 }
 
 // setLevel parses a log level into v.
@@ -87,14 +90,36 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 	if os.Geteuid() != 0 {
 		return errors.New("berthd needs to be started with root privileges: it mounts filesystems and creates namespaces")
 	}
+	// Everything that can refuse the start is checked before berthd
+	// touches the host (folders, database, bridges, netfilter chains), so a
+	// refused start leaves nothing behind.
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := checkNotRunning(cfg); err != nil {
+		return err
+	}
 	d := &Daemon{cfg: cfg, log: log, level: level, started: time.Now()}
+	// Listeners are opened before set-up too (a port in use ends the start
+	// here); clients that connect meanwhile wait until serve.
+	listeners, err := d.listenAll()
+	if err != nil {
+		return err
+	}
 	if err := d.setup(); err != nil {
+		for _, l := range listeners {
+			l.Close()
+		}
+		d.shutdown()
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	errCh := make(chan error, len(d.servers))
-	if err := d.serve(errCh); err != nil {
+	errCh := make(chan error, len(listeners))
+	if err := d.serve(listeners, errCh); err != nil {
+		for _, l := range listeners {
+			l.Close()
+		}
 		d.shutdown()
 		return err
 	}
@@ -142,6 +167,7 @@ func (d *Daemon) setup() error {
 	if err := writePidfile(cfg.Pidfile); err != nil {
 		return err
 	}
+	d.pidfile = true
 	db, err := store.Open(filepath.Join(cfg.DataRoot, "berth.db"))
 	if err != nil {
 		return err
@@ -187,9 +213,6 @@ func (d *Daemon) setup() error {
 	}
 	d.volumes.SetEvents(d.events)
 	mounts.ProtectPaths(cfg.DataRoot, cfg.ExecRoot)
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
 	hostGatewayIP, _ := netip.ParseAddr(cfg.HostGatewayIP)
 	netCfg, err := networkConfig(cfg)
 	if err != nil {
@@ -238,15 +261,59 @@ func findMonitor() (string, error) {
 	return filepath.Abs(p)
 }
 
-func writePidfile(path string) error {
-	if data, err := os.ReadFile(path); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid != os.Getpid() {
-			if unix.Kill(pid, 0) == nil {
-				if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "berthd" {
-					return fmt.Errorf("pid file found, ensure berthd is not running or delete %s", path)
-				}
-			}
+// livePidfile refuses a pid file that names a live berthd other than this
+// process; a stale one (dead or reused pid) is fine.
+func livePidfile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 || pid == os.Getpid() || unix.Kill(pid, 0) != nil {
+		return nil
+	}
+	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "berthd" {
+		return fmt.Errorf("pid file %s names a running berthd (pid %d): stop it first, or give this one its own --pidfile, -H, --data-root and --exec-root", path, pid)
+	}
+	return nil
+}
+
+// checkNotRunning refuses to start over a live daemon: one named by the
+// pid file, or one answering on a unix socket this daemon would listen on
+// (listen replaces the socket file, which would leave the other daemon
+// running but unreachable, and remove the file again at exit). A socket
+// file nothing answers on is stale and is replaced.
+func checkNotRunning(cfg *Config) error {
+	if err := livePidfile(cfg.Pidfile); err != nil {
+		return err
+	}
+	for _, h := range cfg.Hosts {
+		ha, err := cfg.parseHost(h)
+		if err != nil {
+			return err
 		}
+		if ha.proto != "unix" {
+			continue
+		}
+		fi, err := os.Lstat(ha.addr)
+		if err != nil {
+			continue
+		}
+		if fi.Mode().Type() != os.ModeSocket {
+			return fmt.Errorf("-H %s: %s exists and is not a socket; berthd will not replace it", h, ha.addr)
+		}
+		c, err := net.DialTimeout("unix", ha.addr, 2*time.Second)
+		if err == nil {
+			c.Close()
+			return fmt.Errorf("-H %s: a daemon is already answering on %s (another berthd?); stop it first or choose another socket", h, ha.addr)
+		}
+	}
+	return nil
+}
+
+func writePidfile(path string) error {
+	if err := livePidfile(path); err != nil {
+		return err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
@@ -254,8 +321,24 @@ func writePidfile(path string) error {
 	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 }
 
-// serve opens every -H listener and serves the API on it.
-func (d *Daemon) serve(errCh chan<- error) error {
+// listenAll opens every -H listener; on error none stays open.
+func (d *Daemon) listenAll() ([]net.Listener, error) {
+	var out []net.Listener
+	for _, h := range d.cfg.Hosts {
+		l, err := d.listen(h)
+		if err != nil {
+			for _, l := range out {
+				l.Close()
+			}
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+// serve serves the API on the listeners.
+func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 	d.reqCtx, d.cancelReq = context.WithCancel(context.Background())
 	handler := api.New(api.Backends{
 		Containers: d.containers, Images: d.images, System: d, Events: d.events,
@@ -266,11 +349,7 @@ func (d *Daemon) serve(errCh chan<- error) error {
 	if err != nil {
 		return fmt.Errorf("api-limits: %w", err)
 	}
-	for _, h := range d.cfg.Hosts {
-		l, err := d.listen(h)
-		if err != nil {
-			return err
-		}
+	for _, l := range listeners {
 		srv, l := api.NewHTTPServer(handler, l, lim, d.reqCtx)
 		d.servers = append(d.servers, srv)
 		go func() {
@@ -285,21 +364,17 @@ func (d *Daemon) serve(errCh chan<- error) error {
 // listen opens one -H address: unix://path (0660, group berth when it
 // exists), tcp://host:port (loopback only until TLS support lands), fd://.
 func (d *Daemon) listen(addr string) (net.Listener, error) {
-	proto, rest, ok := strings.Cut(addr, "://")
-	if !ok {
-		proto, rest = "unix", addr
-		if strings.Contains(addr, ":") && !strings.HasPrefix(addr, "/") {
-			proto = "tcp"
-		}
+	ha, err := d.cfg.parseHost(addr)
+	if err != nil {
+		return nil, err
 	}
-	switch proto {
+	rest := ha.addr
+	switch ha.proto {
 	case "unix":
-		if rest == "" {
-			rest = "/run/berth/berth.sock"
-		}
 		if err := os.MkdirAll(filepath.Dir(rest), 0o755); err != nil {
 			return nil, err
 		}
+		// checkNotRunning made sure nothing answers on a socket file here.
 		if err := os.Remove(rest); err != nil && !os.IsNotExist(err) {
 			return nil, err
 		}
@@ -321,17 +396,6 @@ func (d *Daemon) listen(addr string) (net.Listener, error) {
 		}
 		return l, nil
 	case "tcp":
-		host, port, err := net.SplitHostPort(rest)
-		if err != nil {
-			return nil, fmt.Errorf("invalid -H %s: %v", addr, err)
-		}
-		if port == "" {
-			port = "2375"
-			if d.cfg.tlsOn() {
-				port = "2376"
-			}
-			rest = net.JoinHostPort(host, port)
-		}
 		if d.cfg.tlsOn() {
 			tc, err := serverTLS(d.cfg)
 			if err != nil {
@@ -346,21 +410,14 @@ func (d *Daemon) listen(addr string) (net.Listener, error) {
 			}
 			return tls.NewListener(l, tc), nil
 		}
-		ip := net.ParseIP(host)
-		loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
-		if !loopback && !d.cfg.AllowPlainTCP {
-			return nil, fmt.Errorf("refusing to serve the API without TLS on %s: anyone who can reach it gets root on this host. Use --tlsverify with certificates from `berthd certs`, listen on 127.0.0.1, or pass --allow-plain-tcp to accept the risk", addr)
-		}
-		if !loopback {
+		if !ha.loopback {
 			d.log.Warn("!!! SERVING THE API ON PLAIN TCP WITHOUT TLS !!! Anyone who can reach this address has root on this host", "addr", rest)
 		} else {
 			d.log.Warn("serving the API on plain TCP on loopback: every local user who can connect controls berthd", "addr", rest)
 		}
 		return net.Listen("tcp", rest)
-	case "fd":
-		return fdListener(rest)
 	}
-	return nil, fmt.Errorf("invalid -H %s: protocol %q is not unix, tcp or fd", addr, proto)
+	return fdListener(rest)
 }
 
 // serverTLS loads the server certificate; with tlsverify, clients must
@@ -437,7 +494,9 @@ func (d *Daemon) shutdown() {
 	if d.db != nil {
 		d.db.Close()
 	}
-	os.Remove(d.cfg.Pidfile)
+	if d.pidfile {
+		os.Remove(d.cfg.Pidfile)
+	}
 }
 
 // derefInt reads an optional number; nil means the service's default.

@@ -42,6 +42,8 @@ func main() {
 				return err
 			}
 			if o.validate {
+				// loadConfig ran cfg.Validate: the checks a start makes
+				// before it touches the host.
 				fmt.Println("configuration OK")
 				return nil
 			}

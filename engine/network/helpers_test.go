@@ -2,8 +2,10 @@ package network
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,9 +21,24 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Test networks use 10.213.x.0/24 subnets, bridges named btst*, and the
+// Test networks use testNet.x.0/24 subnets, bridges named btst*, and the
 // BTSTNET chain prefix, so they never meet a running berthd or Docker.
 const testChains = "BTSTNET"
+
+// testNet is the first two octets of a 10.x.0.0/16 the host routes nothing
+// in when the tests start (10.213 unless taken), checked as the IPAM checks
+// a new network's subnet: a bridge of Docker's, another berthd's or another
+// test run's on a fixed subnet would otherwise break these tests.
+var testNet = func() string {
+	used := HostSubnets()
+	for i := 0; i < 256; i++ {
+		b := (213 + i) % 256
+		if !overlapsAny(netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(b), 0, 0}), 16), used) {
+			return fmt.Sprintf("10.%d", b)
+		}
+	}
+	panic("no 10.x.0.0/16 is free on this host for the network tests")
+}()
 
 const ipForward = "/proc/sys/net/ipv4/ip_forward"
 
@@ -44,7 +61,7 @@ type testEnv struct {
 }
 
 // newEnv creates a Service on a temp data-root with the default bridge
-// btst0 on 10.213.0.0/24; everything it makes is removed at cleanup.
+// btst0 on testNet.0.0/24; everything it makes is removed at cleanup.
 func newEnv(t testing.TB) *testEnv {
 	needRoot(t)
 	dir := t.TempDir()
@@ -57,9 +74,9 @@ func newEnv(t testing.TB) *testEnv {
 	if fwd, err := os.ReadFile(ipForward); err == nil {
 		t.Cleanup(func() { os.WriteFile(ipForward, fwd, 0o644) })
 	}
-	e.cfg = Config{DataRoot: dir, ExecRoot: filepath.Join(dir, "exec"), Bip: "10.213.0.1/24", BridgeName: "btst0",
+	e.cfg = Config{DataRoot: dir, ExecRoot: filepath.Join(dir, "exec"), Bip: testNet + ".0.1/24", BridgeName: "btst0",
 		Iptables: true, IPForward: true, ChainPrefix: testChains,
-		DefaultAddressPools: []Pool{{Base: "10.213.64.0/18", Size: 24}}}
+		DefaultAddressPools: []Pool{{Base: testNet + ".64.0/18", Size: 24}}}
 	t.Cleanup(e.cleanup)
 	e.s = e.open()
 	return e

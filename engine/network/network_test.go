@@ -103,7 +103,7 @@ func TestDefaultBridgeAndModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if br.IPAM.Config[0].Subnet.String() != "10.213.0.0/24" || br.Options["com.docker.network.bridge.name"] != "btst0" {
+	if br.IPAM.Config[0].Subnet.String() != testNet+".0.0/24" || br.Options["com.docker.network.bridge.name"] != "btst0" {
 		t.Fatalf("bridge = %+v", br)
 	}
 	if err := e.s.Remove(ctx, "bridge"); err == nil || !strings.Contains(err.Error(), "pre-defined network and cannot be removed") {
@@ -119,7 +119,7 @@ func TestDefaultBridgeAndModes(t *testing.T) {
 		t.Fatal(err)
 	}
 	auto, _ := e.s.Inspect(ctx, id[:12], false)
-	if auto.IPAM.Config[0].Subnet.String() != "10.213.64.0/24" || auto.IPAM.Config[0].Gateway.String() != "10.213.64.1" {
+	if auto.IPAM.Config[0].Subnet.String() != testNet+".64.0/24" || auto.IPAM.Config[0].Gateway.String() != testNet+".64.1" {
 		t.Errorf("auto subnet = %+v", auto.IPAM.Config)
 	}
 	if err := e.s.Remove(ctx, "tauto"); err != nil {
@@ -156,15 +156,15 @@ func TestBridgeConnectivityAndPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	ea := a.Networks["bridge"]
-	if ea == nil || ea.IPAddress.String() != "10.213.0.2" || ea.IPPrefixLen != 24 || ea.Gateway.String() != "10.213.0.1" ||
+	if ea == nil || ea.IPAddress.String() != testNet+".0.2" || ea.IPPrefixLen != 24 || ea.Gateway.String() != testNet+".0.1" ||
 		ea.MacAddress.String() != "02:42:0a:d5:00:02" || ea.NetworkID == "" || ea.EndpointID == "" {
 		t.Fatalf("endpoint = %+v", ea)
 	}
-	if len(a.HostsEntries) != 1 || a.HostsEntries[0] != "10.213.0.2\tha" || a.Nameservers != nil {
+	if len(a.HostsEntries) != 1 || a.HostsEntries[0] != testNet+".0.2\tha" || a.Nameservers != nil {
 		t.Fatalf("hosts %v ns %v", a.HostsEntries, a.Nameservers)
 	}
 	links, def := routesIn(t, a.NetNSPath)
-	if def != "10.213.0.1" || !strings.Contains(strings.Join(links, ","), "eth0") {
+	if def != testNet+".0.1" || !strings.Contains(strings.Join(links, ","), "eth0") {
 		t.Fatalf("links %v default via %q", links, def)
 	}
 	again, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "aaaaaaaaaaaa1"})
@@ -202,13 +202,13 @@ func TestBridgeConnectivityAndPorts(t *testing.T) {
 	if got, err := dialIn("", "tcp4", "127.0.0.1:"+hp); err != nil || got != "from-c" {
 		t.Errorf("published port on 127.0.0.1:%s: %q %v", hp, got, err)
 	}
-	if got, err := dialIn("", "tcp4", "10.213.0.1:"+hp); err != nil || got != "from-c" {
+	if got, err := dialIn("", "tcp4", testNet+".0.1:"+hp); err != nil || got != "from-c" {
 		t.Errorf("published port on the host's bridge address: %q %v", got, err)
 	}
-	if got, err := dialIn(b.NetNSPath, "tcp4", "10.213.0.1:"+hp); err != nil || got != "from-c" {
+	if got, err := dialIn(b.NetNSPath, "tcp4", testNet+".0.1:"+hp); err != nil || got != "from-c" {
 		t.Errorf("hairpin from a neighbour: %q %v", got, err)
 	}
-	if got, err := dialIn(c.NetNSPath, "tcp4", "10.213.0.1:"+hp); err != nil || got != "from-c" {
+	if got, err := dialIn(c.NetNSPath, "tcp4", testNet+".0.1:"+hp); err != nil || got != "from-c" {
 		t.Errorf("hairpin to itself: %q %v", got, err)
 	}
 	// An explicit host port already taken is refused in Docker's words.
@@ -260,30 +260,30 @@ func TestUserNetworksIsolationDNSInternal(t *testing.T) {
 		}
 		return id
 	}
-	mk("tnet1", "10.213.1.0/24", "btst1", false, nil)
-	mk("tnet2", "10.213.2.0/24", "btst2", false, nil)
-	mk("tint", "10.213.3.0/24", "btst3", true, nil)
+	mk("tnet1", testNet+".1.0/24", "btst1", false, nil)
+	mk("tnet2", testNet+".2.0/24", "btst2", false, nil)
+	mk("tint", testNet+".3.0/24", "btst3", true, nil)
 	if _, _, err := e.s.Create(ctx, network.CreateRequest{Name: "tnet1"}); err == nil {
 		t.Error("duplicate name accepted")
 	}
-	if _, _, err := e.s.Create(ctx, network.CreateRequest{Name: "tover", IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: netip.MustParsePrefix("10.213.1.128/25")}}}}); err == nil {
+	if _, _, err := e.s.Create(ctx, network.CreateRequest{Name: "tover", IPAM: &network.IPAM{Config: []network.IPAMConfig{{Subnet: netip.MustParsePrefix(testNet + ".1.128/25")}}}}); err == nil {
 		t.Error("overlapping subnet accepted")
 	}
 
 	x, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "xxxxxxxxxxxx1", ContainerName: "alpha", NetworkMode: "tnet1",
-		Endpoints: map[string]*network.EndpointSettings{"tnet1": {Aliases: []string{"db"}, IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr("10.213.1.50")}}}})
+		Endpoints: map[string]*network.EndpointSettings{"tnet1": {Aliases: []string{"db"}, IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr(testNet + ".1.50")}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	xe := x.Networks["tnet1"]
-	if xe.IPAddress.String() != "10.213.1.50" || len(x.Nameservers) != 1 || x.Nameservers[0] != "127.0.0.11" {
+	if xe.IPAddress.String() != testNet+".1.50" || len(x.Nameservers) != 1 || x.Nameservers[0] != "127.0.0.11" {
 		t.Fatalf("x = %+v, ns %v", xe, x.Nameservers)
 	}
 	if strings.Join(xe.DNSNames, ",") != "alpha,db,xxxxxxxxxxxx" {
 		t.Fatalf("DNSNames = %v", xe.DNSNames)
 	}
 	if _, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "dup", NetworkMode: "tnet1",
-		Endpoints: map[string]*network.EndpointSettings{"tnet1": {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr("10.213.1.50")}}}}); err == nil {
+		Endpoints: map[string]*network.EndpointSettings{"tnet1": {IPAMConfig: &network.EndpointIPAMConfig{IPv4Address: netip.MustParseAddr(testNet + ".1.50")}}}}); err == nil {
 		t.Error("duplicate --ip accepted")
 	}
 	y, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "yyyyyyyyyyyy1", ContainerName: "beta", NetworkMode: "tnet1"})
@@ -295,10 +295,10 @@ func TestUserNetworksIsolationDNSInternal(t *testing.T) {
 		t.Fatal(err)
 	}
 	serveIn(t, x.NetNSPath, "0.0.0.0:80", "from-x")
-	if got, err := dialIn(y.NetNSPath, "tcp4", "10.213.1.50:80"); err != nil || got != "from-x" {
+	if got, err := dialIn(y.NetNSPath, "tcp4", testNet+".1.50:80"); err != nil || got != "from-x" {
 		t.Errorf("same network: %q %v", got, err)
 	}
-	if got, err := dialIn(z.NetNSPath, "tcp4", "10.213.1.50:80"); err == nil {
+	if got, err := dialIn(z.NetNSPath, "tcp4", testNet+".1.50:80"); err == nil {
 		t.Errorf("other network reached tnet1: %q", got)
 	}
 
@@ -334,13 +334,13 @@ func TestUserNetworksIsolationDNSInternal(t *testing.T) {
 		}
 		return strings.Join(ips, ","), r.Rcode
 	}
-	if got, _ := query(y.NetNSPath, "alpha"); got != "10.213.1.50" {
+	if got, _ := query(y.NetNSPath, "alpha"); got != testNet+".1.50" {
 		t.Errorf("alpha = %q", got)
 	}
-	if got, _ := query(y.NetNSPath, "DB"); got != "10.213.1.50" {
+	if got, _ := query(y.NetNSPath, "DB"); got != testNet+".1.50" {
 		t.Errorf("alias db = %q", got)
 	}
-	if got, _ := query(z.NetNSPath, "alpha"); got == "10.213.1.50" {
+	if got, _ := query(z.NetNSPath, "alpha"); got == testNet+".1.50" {
 		t.Errorf("tnet2 resolved a tnet1 name")
 	}
 	if got, _ := query(y.NetNSPath, "example.test"); got != "192.0.2.7" {
@@ -380,13 +380,13 @@ func TestUserNetworksIsolationDNSInternal(t *testing.T) {
 		t.Errorf("internal network container has a default route via %s", def)
 	}
 	nat, _ := exec.Command("iptables-save", "-t", "nat").Output()
-	if strings.Contains(string(nat), "-s 10.213.3.0/24 ! -o btst3 -j MASQUERADE") {
+	if strings.Contains(string(nat), "-s "+testNet+".3.0/24 ! -o btst3 -j MASQUERADE") {
 		t.Error("internal network is masqueraded")
 	}
 
 	// enable_icc=false: containers of the network cannot reach each other.
 	e.bridges = append(e.bridges, "btst4")
-	mk("tnoicc", "10.213.4.0/24", "btst4", false, map[string]string{"com.docker.network.bridge.enable_icc": "false"})
+	mk("tnoicc", testNet+".4.0/24", "btst4", false, map[string]string{"com.docker.network.bridge.enable_icc": "false"})
 	p, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "pppppppppppp1", NetworkMode: "tnoicc"})
 	if err != nil {
 		t.Fatal(err)
@@ -504,7 +504,7 @@ func TestReconcileAfterCrashAndIPAMPersistence(t *testing.T) {
 		"-A FORWARD -j " + testChains + "-FORWARD",
 		"-A OUTPUT -m addrtype --dst-type LOCAL -j " + testChains,
 		"--to-destination " + live.Networks["bridge"].IPAddress.String() + ":80",
-		"-A " + testChains + "-POSTROUTING -s 10.213.0.0/24 ! -o btst0 -j MASQUERADE",
+		"-A " + testChains + "-POSTROUTING -s " + testNet + ".0.0/24 ! -o btst0 -j MASQUERADE",
 	} {
 		if n := strings.Count(state, rule); n != 1 {
 			t.Errorf("%q appears %d times after reconcile", rule, n)

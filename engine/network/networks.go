@@ -169,6 +169,10 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 		rec.IPAMOptions = req.IPAM.Options
 		var v4, v6 []network.IPAMConfig
 		for _, c := range req.IPAM.Config {
+			if len(c.AuxAddress) > 0 {
+				// Accepted and ignored, they would be handed to containers.
+				return "", "", errdefs.NotImplemented("auxiliary addresses (--aux-address) are not supported by berthd")
+			}
 			if !c.Subnet.IsValid() && (c.IPRange.IsValid() || c.Gateway.IsValid()) {
 				return "", "", errdefs.Invalid("--ip-range and --gateway need --subnet")
 			}
@@ -197,6 +201,9 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 				}
 				if c.Subnet != c.Subnet.Masked() {
 					return "", "", errdefs.Invalid("invalid subnet %s: it should be %s", c.Subnet, c.Subnet.Masked())
+				}
+				if err := ipam.CheckReserved("subnet", c.Subnet); err != nil {
+					return "", "", errdefs.Invalid("%s", err.Error())
 				}
 				for _, n := range s.nets {
 					if n.rec.Subnet.IsValid() && n.rec.Subnet.Overlaps(c.Subnet) {

@@ -121,6 +121,9 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Service, error) {
 	if cfg.ExecRoot == "" {
 		return nil, fmt.Errorf("network: ExecRoot is required")
 	}
+	if err := ValidateConfig(cfg); err != nil {
+		return nil, err
+	}
 	if err := db.EnsureBuckets(bucketNetworks, bucketSandboxes); err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,14 +21,19 @@ func TestDaemonCrashRecovery(t *testing.T) {
 		names = append(names, n)
 	}
 	b.Must(t, "run", "-d", "--name", "short", "busybox", "sh", "-c", "sleep 2; exit 7")
-	shortStarted := time.Now()
+	shortPid := b.Must(t, "inspect", "--format", "{{.State.Pid}}", "short")
 	oldPid := d.Pid()
 	d.Kill()
 
-	// While berthd is down the short one exits.
-	if wait := 2500*time.Millisecond - time.Since(shortStarted); wait > 0 {
-		time.Sleep(wait)
-	}
+	// While berthd is down the short one exits: wait until its process is
+	// gone (or a zombie its monitor has yet to reap).
+	eventually(t, 10*time.Second, func() error {
+		st, err := os.ReadFile("/proc/" + shortPid + "/status")
+		if err != nil || strings.Contains(string(st), "State:\tZ") {
+			return nil
+		}
+		return fmt.Errorf("the short container's process %s is still running", shortPid)
+	})
 	if err := d.Start(); err != nil {
 		t.Fatalf("restarting berthd on the same roots: %v", err)
 	}

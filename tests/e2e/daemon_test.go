@@ -144,8 +144,12 @@ func newDaemon() (*Daemon, error) {
 	// Names and subnets carry the test process's pid too, so two test
 	// binaries running at once (go test -p, several developers' runs) differ.
 	d.Net = fmt.Sprintf("%d%s%d", os.Getpid()%100000, "x", d.Seq)
-	cfg := fmt.Sprintf(`{"bridge":"bt%s","iptables-chain-prefix":"BT%s","bip":"10.%d.%d.1/24"}`,
-		d.Net, d.Net, 100+os.Getpid()%100, d.Seq%250)
+	sub, gw, err := freeSubnet()
+	if err != nil {
+		return nil, err
+	}
+	cfg := fmt.Sprintf(`{"bridge":"bt%s","iptables-chain-prefix":"BT%s","bip":"%s/%d"}`,
+		d.Net, d.Net, gw, sub.Bits())
 	if err := os.WriteFile(d.Config, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
@@ -410,7 +414,7 @@ func (d *Daemon) netLeaks() []string {
 func (d *Daemon) removeNetwork() {
 	exec.Command("ip", "link", "del", "bt"+d.Net).Run()
 	prefix := "BT" + d.Net
-	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}} {
+	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"iptables", "raw"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}} {
 		bin, table := tt[0], tt[1]
 		out, err := exec.Command(bin, "-t", table, "-S").Output()
 		if err != nil {
@@ -488,8 +492,9 @@ func (d *Daemon) forceCleanup() {
 		thawProcess(p.pid)
 		syscall.Kill(p.pid, syscall.SIGKILL)
 	}
-	if len(processesUsing(d.Root)) > 0 {
-		time.Sleep(200 * time.Millisecond)
+	// SIGKILL takes effect asynchronously: wait (bounded) until they are gone.
+	for deadline := time.Now().Add(5 * time.Second); len(processesUsing(d.Root)) > 0 && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 	unmountUnder(d.Root)
 	removeCgroups(d.ids)

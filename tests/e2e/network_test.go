@@ -25,14 +25,6 @@ import (
 	"time"
 )
 
-// netSubnet is a /24 for user network i of d. Daemons' default bridges use
-// 10.100-199.x.0/24 (newDaemon); user networks take 10.200-249.x.0/24.
-func netSubnet(d *Daemon, i int) (subnet, gateway string) {
-	b := 200 + os.Getpid()%50
-	c := (d.Seq*8 + i) % 250
-	return fmt.Sprintf("10.%d.%d.0/24", b, c), fmt.Sprintf("10.%d.%d.1", b, c)
-}
-
 // createNet creates a bridge network with c and removes it when t ends.
 func createNet(t *testing.T, c CLI, name string, args ...string) {
 	t.Helper()

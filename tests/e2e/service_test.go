@@ -228,7 +228,11 @@ func TestServiceSighupReload(t *testing.T) {
 	if err := d.startArgs(append(d.baseArgs(), "-H", "unix://"+d.Sock)...); err != nil {
 		t.Fatal(err)
 	}
-	d.addConfig(t, map[string]any{"log-level": "debug", "shutdown-timeout": 7, "bip": "10.254.254.1/24"})
+	sub, gw, err := freeSubnet()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.addConfig(t, map[string]any{"log-level": "debug", "shutdown-timeout": 7, "bip": fmt.Sprintf("%s/%d", gw, sub.Bits())})
 	before := len(d.LogTail(100000))
 	syscall.Kill(d.Pid(), syscall.SIGHUP)
 	newLog := func() string {
@@ -398,7 +402,9 @@ func TestRestartOnFailureCount(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(1500 * time.Millisecond)
+	// No waiting for a fifth run: berthd records the exit and decides on a
+	// restart under the container's lock, and a scheduled restart shows as
+	// "restarting"; "exited" with the count reached means none is coming.
 	if n := runs(); n != 4 {
 		t.Errorf("on-failure:3 ran %d times in all, want 4", n)
 	}
@@ -409,7 +415,14 @@ func TestRestartOnFailureCount(t *testing.T) {
 	name2 := uniq("onfail-ok")
 	b.Must(t, "run", "-d", "--name", name2, "--restart", "on-failure", "-v", dir+":/out", "busybox", "sh", "-c", "echo ok >> /out/ok")
 	defer b.Run(t, "rm", "-f", name2)
-	time.Sleep(1500 * time.Millisecond)
+	// Once it reads "exited" the restart decision was made (see above); a
+	// restart that already happened shows in the count.
+	eventually(t, 10*time.Second, func() error {
+		if st := inspectF(t, d, "{{.State.Status}}", name2); st != "exited" {
+			return fmt.Errorf("on-failure container after exit 0: %q, want exited", st)
+		}
+		return nil
+	})
 	if st := inspectF(t, d, "{{.State.Status}} {{.RestartCount}}", name2); st != "exited 0" {
 		t.Errorf("on-failure after exit 0: %q, want \"exited 0\"", st)
 	}
@@ -449,7 +462,8 @@ func TestRestartUpdatePolicy(t *testing.T) {
 		}
 		return nil
 	})
-	time.Sleep(time.Second)
+	// "exited", not "restarting": no restart is scheduled (the decision is
+	// made with the exit, under the container's lock).
 	if st := inspectF(t, d, "{{.State.Status}} {{.RestartCount}}", name); st != "exited 1" {
 		t.Errorf("--restart no restarted the container: %q", st)
 	}
@@ -629,8 +643,12 @@ func TestEventsOrder(t *testing.T) {
 	d := sharedDaemon(t, "service")
 	b := d.Berth()
 	name := uniq("ev")
-	// Stream in the background with the CLI.
-	cmd := exec.Command(filepath.Join(binDir, "berth"), "events", "--filter", "container="+name, "--format", "{{.Action}}")
+	// Stream in the background with the CLI. --since replays what happened
+	// between the start of the command and its subscription (the daemon
+	// hands over past events and the live channel atomically), so no wait
+	// for the subscription is needed.
+	since := time.Now().Add(-time.Second).Unix()
+	cmd := exec.Command(filepath.Join(binDir, "berth"), "events", "--since", strconv.FormatInt(since, 10), "--filter", "container="+name, "--format", "{{.Action}}")
 	cmd.Env = d.berthEnv()
 	var mu sync.Mutex
 	var streamed strings.Builder
@@ -653,8 +671,6 @@ func TestEventsOrder(t *testing.T) {
 		}
 	}()
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	time.Sleep(300 * time.Millisecond) // the subscription is in place
-	since := time.Now().Add(-time.Second).Unix()
 	b.Must(t, "create", "--name", name, "busybox", "sh", "-c", "exit 3")
 	b.Must(t, "start", name)
 	eventually(t, 10*time.Second, func() error {
@@ -854,13 +870,15 @@ func TestServiceSigtermLiveRestore(t *testing.T) {
 		return nil
 	})
 	b.Must(t, "stop", "-t", "1", id)
-	if syscall.Kill(pid, 0) == nil {
-		// It may linger as a zombie for a moment.
-		time.Sleep(500 * time.Millisecond)
-		if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); strings.Contains(string(b), "State:\tS") || strings.Contains(string(b), "State:\tR") {
-			t.Errorf("process %d still alive after stop of the re-adopted container", pid)
+	// It may linger as a zombie until its parent reaps it: gone or a zombie
+	// is dead.
+	eventually(t, 5*time.Second, func() error {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		if err != nil || strings.Contains(string(st), "State:\tZ") || strings.Contains(string(st), "State:\tX") {
+			return nil
 		}
-	}
+		return fmt.Errorf("process %d still alive after stop of the re-adopted container", pid)
+	})
 	b.Must(t, "rm", id)
 }
 
@@ -917,10 +935,13 @@ func TestCrashRandomKills(t *testing.T) {
 	seq := 0
 	for round := 0; round < rounds; round++ {
 		stop := make(chan struct{})
+		going := make(chan struct{}) // closed once the loop has created a container
+		var goingOnce sync.Once
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer goingOnce.Do(func() { close(going) })
 			for {
 				select {
 				case <-stop:
@@ -931,6 +952,7 @@ func TestCrashRandomKills(t *testing.T) {
 				n := fmt.Sprintf("cr-%d", seq)
 				// Ignore errors: berthd dies under these commands.
 				b.Run(t, "create", "--name", n, "busybox", "sleep", "1d")
+				goingOnce.Do(func() { close(going) })
 				b.Run(t, "start", n)
 				if seq%3 != 0 {
 					b.Run(t, "stop", "-t", "0", n)
@@ -938,8 +960,11 @@ func TestCrashRandomKills(t *testing.T) {
 				}
 			}
 		}()
+		// Once the loop is going, the kill lands at a random point of it
+		// (the delay is the fault injection's jitter, not a wait).
+		<-going
 		delay := time.Duration(rng.Intn(301)) * time.Millisecond
-		time.Sleep(200*time.Millisecond + delay) // let the loop get going first
+		time.Sleep(delay)
 		d.Kill()
 		close(stop)
 		wg.Wait()

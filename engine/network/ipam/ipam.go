@@ -146,3 +146,35 @@ func Split(base netip.Prefix, size, n int) (netip.Prefix, bool) {
 	v += uint32(n) << uint(32-size)
 	return netip.PrefixFrom(netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), size), true
 }
+
+// reserved are the IPv4 ranges a bridge network must not use: putting one
+// on a host bridge (with a gateway address, routes and MASQUERADE) would
+// hijack the host's loopback, link-local (cloud metadata services),
+// multicast or broadcast traffic.
+var reserved = []struct {
+	pfx netip.Prefix
+	why string
+}{
+	{netip.MustParsePrefix("0.0.0.0/8"), `"this network" (RFC 1122)`},
+	{netip.MustParsePrefix("127.0.0.0/8"), "loopback"},
+	{netip.MustParsePrefix("169.254.0.0/16"), "link-local"},
+	{netip.MustParsePrefix("224.0.0.0/4"), "multicast"},
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved (RFC 1112), with the broadcast address 255.255.255.255"},
+	// IPv6, for when networks get it: the same classes.
+	{netip.MustParsePrefix("::/127"), "the unspecified and loopback addresses"},
+	{netip.MustParsePrefix("::ffff:0:0/96"), "IPv4-mapped addresses"},
+	{netip.MustParsePrefix("fe80::/10"), "link-local"},
+	{netip.MustParsePrefix("ff00::/8"), "multicast"},
+}
+
+// CheckReserved returns an error naming the reserved range pfx overlaps,
+// if any. what names the setting in the message ("subnet", "bip", ...).
+func CheckReserved(what string, pfx netip.Prefix) error {
+	p := pfx.Masked()
+	for _, r := range reserved {
+		if p.Overlaps(r.pfx) {
+			return fmt.Errorf("invalid %s %s: it overlaps %s, which is reserved for %s and cannot be used by a network", what, pfx, r.pfx, r.why)
+		}
+	}
+	return nil
+}

@@ -3,6 +3,7 @@ package ipam
 import (
 	"errors"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -116,5 +117,24 @@ func TestSplit(t *testing.T) {
 	s, ok = Split(netip.MustParsePrefix("172.18.0.0/16"), 16, 0)
 	if !ok || s.String() != "172.18.0.0/16" {
 		t.Fatalf("Split = %s", s)
+	}
+}
+
+func TestCheckReserved(t *testing.T) {
+	for _, s := range []string{"127.0.0.0/8", "127.1.0.0/16", "0.0.0.0/8", "0.0.0.0/0", "169.254.0.0/16", "169.254.169.0/24",
+		"224.0.0.0/4", "239.1.2.0/24", "240.0.0.0/4", "255.255.255.252/30", "255.255.255.255/32", "126.0.0.0/7", "192.0.0.0/2",
+		"::1/128", "fe80::/64", "ff02::/16", "::/0"} {
+		if err := CheckReserved("subnet", netip.MustParsePrefix(s)); err == nil {
+			t.Errorf("%s accepted", s)
+		}
+	}
+	for _, s := range []string{"10.0.0.0/8", "172.17.0.0/16", "192.168.0.0/20", "126.255.255.0/24", "128.0.0.0/24", "169.253.0.0/16", "223.255.255.0/24", "fd00:1::/64", "2001:db8::/64"} {
+		if err := CheckReserved("subnet", netip.MustParsePrefix(s)); err != nil {
+			t.Errorf("%s refused: %v", s, err)
+		}
+	}
+	err := CheckReserved("bip", netip.MustParsePrefix("127.0.0.1/8"))
+	if err == nil || !strings.Contains(err.Error(), "loopback") || !strings.Contains(err.Error(), "bip") {
+		t.Errorf("message does not name the setting and the range: %v", err)
 	}
 }

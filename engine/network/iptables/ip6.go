@@ -148,6 +148,12 @@ func (c Chains) EnsureChains6(ctx context.Context) error {
 // into Berth's chains, as EnsureJumps for IPv4.
 func (c Chains) EnsureJumps6(ctx context.Context) error {
 	for _, j := range c.jumps() {
+		if j.table == "raw" {
+			// The raw chains are IPv4's (renderLocalnet, per-port direct
+			// drops); IPv6 needs no loopback drop: the kernel discards ::1
+			// arriving on any interface but lo.
+			continue
+		}
 		out, err := run6(ctx, "-t", j.table, "-S", j.chain)
 		if err != nil {
 			return err

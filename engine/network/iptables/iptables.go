@@ -13,9 +13,11 @@ import (
 // Chains names the owned chains. Prefix "BERTH" gives BERTH (nat: one DNAT
 // per published port; filter: one ACCEPT per published port), BERTH-FORWARD
 // (filter: per-network forwarding policy), BERTH-ISOLATION-1/-2 (filter:
-// traffic leaving a Berth bridge is dropped if it enters another one) and
-// BERTH-POSTROUTING (nat: masquerade). Another prefix lets a second daemon
-// or a test keep fully separate rules on the same host.
+// traffic leaving a Berth bridge is dropped if it enters another one),
+// BERTH-POSTROUTING (nat: masquerade), BERTH-PREROUTING (raw: what must be
+// dropped before conntrack and NAT see it, per network) and BERTH-DIRECT
+// (raw, entered from BERTH-PREROUTING: per published port). Another prefix
+// lets a second daemon or a test keep fully separate rules on the same host.
 type Chains struct {
 	Prefix string
 }
@@ -32,6 +34,8 @@ func (c Chains) Forward() string    { return c.p() + "-FORWARD" }
 func (c Chains) Isolation1() string { return c.p() + "-ISOLATION-1" }
 func (c Chains) Isolation2() string { return c.p() + "-ISOLATION-2" }
 func (c Chains) Post() string       { return c.p() + "-POSTROUTING" }
+func (c Chains) RawPre() string     { return c.p() + "-PREROUTING" }
+func (c Chains) Direct() string     { return c.p() + "-DIRECT" }
 
 // Network is what the rules need to know about one bridge network.
 type Network struct {
@@ -69,6 +73,7 @@ func (c Chains) jumps() []jump {
 		{"nat", "OUTPUT", []string{"-m", "addrtype", "--dst-type", "LOCAL", "-j", c.DNAT()}},
 		{"nat", "POSTROUTING", []string{"-j", c.Post()}},
 		{"filter", "FORWARD", []string{"-j", c.Forward()}},
+		{"raw", "PREROUTING", []string{"-j", c.RawPre()}},
 	}
 }
 
@@ -76,6 +81,7 @@ func (c Chains) owned() map[string][]string {
 	return map[string][]string{
 		"nat":    {c.DNAT(), c.Post()},
 		"filter": {c.Accept(), c.Forward(), c.Isolation1(), c.Isolation2()},
+		"raw":    {c.RawPre(), c.Direct()},
 	}
 }
 
@@ -129,7 +135,32 @@ func (c Chains) RenderNetworks(nets []Network) string {
 		fmt.Fprintf(&n, "-A %s -s %s -o %s -m conntrack --ctstate DNAT -j MASQUERADE\n", c.Post(), sub, br)
 	}
 	n.WriteString("COMMIT\n")
-	return f.String() + n.String()
+	return f.String() + n.String() + c.renderLocalnet(nets)
+}
+
+// renderLocalnet keeps containers off the host's loopback. Bridges carry
+// route_localnet=1 so that a connection from the host to a port published
+// on 127.0.0.1 may leave through the bridge after DNAT; the same setting
+// would let the kernel accept a packet arriving on a bridge addressed to
+// 127.0.0.0/8 (a container routing 127/8 via its gateway, or writing raw
+// frames with NET_RAW) and hand it to a service bound to the host's
+// loopback only. The raw table sees packets before conntrack and NAT, so
+// these rules match only what a container sent: replies to the host's
+// loopback connections arrive addressed to the bridge's gateway (they were
+// masqueraded) and are de-NATed later. A source in 127.0.0.0/8 is dropped
+// as well: it would pose as the host itself to services that trust
+// loopback peers. This is moby#49325's drop of loopback-mapping access,
+// made general: no loopback destination is reachable from a bridge.
+func (c Chains) renderLocalnet(nets []Network) string {
+	var r strings.Builder
+	fmt.Fprintf(&r, "*raw\n:%s - [0:0]\n", c.RawPre())
+	fmt.Fprintf(&r, "-A %s -j %s\n", c.RawPre(), c.Direct())
+	for _, nw := range nets {
+		fmt.Fprintf(&r, "-A %s -d 127.0.0.0/8 -i %s -j DROP\n", c.RawPre(), nw.Bridge)
+		fmt.Fprintf(&r, "-A %s -s 127.0.0.0/8 -i %s -j DROP\n", c.RawPre(), nw.Bridge)
+	}
+	r.WriteString("COMMIT\n")
+	return r.String()
 }
 
 // RenderPorts returns the restore input for the published-port chains.
@@ -145,9 +176,10 @@ func (c Chains) RenderPorts(ports []Port) string {
 		}
 		return a.HostIP.Less(b.HostIP)
 	})
-	var f, n strings.Builder
+	var f, n, r strings.Builder
 	fmt.Fprintf(&n, "*nat\n:%s - [0:0]\n", c.DNAT())
 	fmt.Fprintf(&f, "*filter\n:%s - [0:0]\n", c.Accept())
+	fmt.Fprintf(&r, "*raw\n:%s - [0:0]\n", c.Direct())
 	for _, p := range ports {
 		dst := ""
 		if p.HostIP.IsValid() && !p.HostIP.IsUnspecified() {
@@ -157,10 +189,21 @@ func (c Chains) RenderPorts(ports []Port) string {
 			c.DNAT(), dst, p.Proto, p.Proto, p.HostPort, p.ContainerIP, p.ContainerPort)
 		fmt.Fprintf(&f, "-A %s -d %s/32 -o %s -p %s -m %s --dport %d -j ACCEPT\n",
 			c.Accept(), p.ContainerIP, p.Bridge, p.Proto, p.Proto, p.ContainerPort)
+		// The filter rule above accepts the container port for the DNATed
+		// connections; without this, a neighbour routing the container's
+		// subnet through this host would reach it directly at
+		// ContainerIP:ContainerPort, past any host-address restriction of
+		// the mapping (moby#49325). Raw PREROUTING sees the destination
+		// before DNAT, so DNATed traffic (addressed to the host) passes;
+		// the host's own connections never cross PREROUTING, and the
+		// container's neighbours arrive on its bridge.
+		fmt.Fprintf(&r, "-A %s -d %s/32 ! -i %s -p %s -m %s --dport %d -j DROP\n",
+			c.Direct(), p.ContainerIP, p.Bridge, p.Proto, p.Proto, p.ContainerPort)
 	}
 	n.WriteString("COMMIT\n")
 	f.WriteString("COMMIT\n")
-	return n.String() + f.String()
+	r.WriteString("COMMIT\n")
+	return n.String() + f.String() + r.String()
 }
 
 // Apply runs one iptables-restore --noflush transaction.
@@ -188,7 +231,7 @@ func run(ctx context.Context, args ...string) (string, error) {
 // EnsureChains creates the owned chains that do not exist yet (empty).
 func (c Chains) EnsureChains(ctx context.Context) error {
 	var b strings.Builder
-	for _, table := range []string{"nat", "filter"} {
+	for _, table := range []string{"nat", "filter", "raw"} {
 		out, err := run(ctx, "-t", table, "-S")
 		if err != nil {
 			return err

@@ -48,6 +48,41 @@ func TestRenderNetworks(t *testing.T) {
 	}
 }
 
+// Every bridge, internal or not, drops what a container addresses to (or
+// pretends comes from) the host's loopback, in the raw table, before NAT.
+func TestRenderNetworksLocalnetDrop(t *testing.T) {
+	c := Chains{Prefix: "BX"}
+	nets := []Network{
+		{Bridge: "bra", Subnet: netip.MustParsePrefix("10.213.0.0/24"), ICC: true, Masquerade: true},
+		{Bridge: "brc", Subnet: netip.MustParsePrefix("10.213.2.0/24"), ICC: true, Internal: true},
+	}
+	out := c.RenderNetworks(nets)
+	raw := out[strings.Index(out, "*raw\n"):]
+	want := "*raw\n:BX-PREROUTING - [0:0]\n" +
+		"-A BX-PREROUTING -j BX-DIRECT\n" +
+		"-A BX-PREROUTING -d 127.0.0.0/8 -i bra -j DROP\n" +
+		"-A BX-PREROUTING -s 127.0.0.0/8 -i bra -j DROP\n" +
+		"-A BX-PREROUTING -d 127.0.0.0/8 -i brc -j DROP\n" +
+		"-A BX-PREROUTING -s 127.0.0.0/8 -i brc -j DROP\n" +
+		"COMMIT\n"
+	if raw != want {
+		t.Errorf("raw table:\n%s\nwant:\n%s", raw, want)
+	}
+	// No network left: the chain is declared (so flushed) and empty.
+	if out := c.RenderNetworks(nil); !strings.HasSuffix(out, "*raw\n:BX-PREROUTING - [0:0]\n-A BX-PREROUTING -j BX-DIRECT\nCOMMIT\n") {
+		t.Errorf("no networks: raw table not emptied:\n%s", out)
+	}
+	var j bool
+	for _, jp := range c.jumps() {
+		if jp.table == "raw" && jp.chain == "PREROUTING" && strings.Join(jp.args, " ") == "-j BX-PREROUTING" {
+			j = true
+		}
+	}
+	if !j {
+		t.Error("no jump from raw PREROUTING into BX-PREROUTING")
+	}
+}
+
 func TestRenderPorts(t *testing.T) {
 	c := Chains{}
 	out := c.RenderPorts([]Port{
@@ -58,6 +93,9 @@ func TestRenderPorts(t *testing.T) {
 		"-A BERTH -p tcp -m tcp --dport 8080 -j DNAT --to-destination 172.17.0.2:80\n",
 		"-A BERTH -d 127.0.0.1/32 -p udp -m udp --dport 53 -j DNAT --to-destination 172.17.0.3:5353\n",
 		"-A BERTH -d 172.17.0.2/32 -o berth0 -p tcp -m tcp --dport 80 -j ACCEPT\n",
+		"*raw\n:BERTH-DIRECT - [0:0]\n",
+		"-A BERTH-DIRECT -d 172.17.0.2/32 ! -i berth0 -p tcp -m tcp --dport 80 -j DROP\n",
+		"-A BERTH-DIRECT -d 172.17.0.3/32 ! -i berth0 -p udp -m udp --dport 5353 -j DROP\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("rendered rules lack %q:\n%s", want, out)
@@ -102,20 +140,24 @@ func TestApplyIdempotent(t *testing.T) {
 		}
 		return string(out)
 	}
-	nat, filter := save("nat"), save("filter")
+	nat, filter, raw := save("nat"), save("filter"), save("raw")
 	for _, l := range []struct{ text, rule string }{
 		{nat, "-A POSTROUTING -j BTSTIPT-POSTROUTING"},
 		{nat, "-A OUTPUT -m addrtype --dst-type LOCAL -j BTSTIPT"},
 		{nat, "-A BTSTIPT -p tcp -m tcp --dport 18080 -j DNAT --to-destination 10.213.99.2:80"},
 		{filter, "-A FORWARD -j BTSTIPT-FORWARD"},
 		{filter, "-A BTSTIPT-FORWARD -i btstipt0 -o btstipt0 -j ACCEPT"},
+		{raw, "-A PREROUTING -j BTSTIPT-PREROUTING"},
+		{raw, "-A BTSTIPT-PREROUTING -d 127.0.0.0/8 -i btstipt0 -j DROP"},
+		{raw, "-A BTSTIPT-PREROUTING -j BTSTIPT-DIRECT"},
+		{raw, "-A BTSTIPT-DIRECT -d 10.213.99.2/32 ! -i btstipt0 -p tcp -m tcp --dport 80 -j DROP"},
 	} {
 		if n := strings.Count(l.text, l.rule+"\n"); n != 1 {
 			t.Errorf("%q present %d times, want 1", l.rule, n)
 		}
 	}
 	c.RemoveAll(ctx)
-	if strings.Contains(save("nat")+save("filter"), "BTSTIPT") {
+	if strings.Contains(save("nat")+save("filter")+save("raw"), "BTSTIPT") {
 		t.Error("RemoveAll left rules behind")
 	}
 }
