@@ -28,6 +28,9 @@ func (s *Service) Update(ctx context.Context, ref string, u container.UpdateConf
 		hc.RestartPolicy = u.RestartPolicy
 	}
 	r := u.Resources
+	if err := refuseUnappliedUpdate(r); err != nil {
+		return nil, err
+	}
 	if err := validateCpusets(r.CpusetCpus, r.CpusetMems); err != nil {
 		return nil, err
 	}
@@ -56,6 +59,12 @@ func (s *Service) Update(ctx context.Context, ref string, u container.UpdateConf
 	if r.CpusetCpus != "" {
 		hc.CpusetCpus, changed = r.CpusetCpus, true
 	}
+	if r.CpusetMems != "" {
+		hc.CpusetMems, changed = r.CpusetMems, true
+	}
+	if r.MemoryReservation != 0 {
+		hc.MemoryReservation, changed = r.MemoryReservation, true
+	}
 	if r.PidsLimit != nil {
 		hc.PidsLimit, changed = r.PidsLimit, true
 	}
@@ -73,4 +82,41 @@ func (s *Service) Update(ctx context.Context, ref string, u container.UpdateConf
 	}
 	s.emit(&e.c, evtypes.ActionUpdate, nil)
 	return nil, nil
+}
+
+// refuseUnappliedUpdate names the first resource an update asks for that
+// Update does not apply (docker update has no flag for most of them; an API
+// client may still send them): accepted and ignored would leave the caller
+// believing a limit is in force.
+func refuseUnappliedUpdate(r container.Resources) error {
+	unapplied := []struct {
+		field string
+		set   bool
+	}{
+		{"CgroupParent", r.CgroupParent != ""},
+		{"BlkioWeight", r.BlkioWeight != 0},
+		{"BlkioWeightDevice", len(r.BlkioWeightDevice) > 0},
+		{"BlkioDeviceReadBps", len(r.BlkioDeviceReadBps) > 0},
+		{"BlkioDeviceWriteBps", len(r.BlkioDeviceWriteBps) > 0},
+		{"BlkioDeviceReadIOps", len(r.BlkioDeviceReadIOps) > 0},
+		{"BlkioDeviceWriteIOps", len(r.BlkioDeviceWriteIOps) > 0},
+		{"CpuRealtimePeriod", r.CPURealtimePeriod != 0},
+		{"CpuRealtimeRuntime", r.CPURealtimeRuntime != 0},
+		{"Devices", len(r.Devices) > 0},
+		{"DeviceCgroupRules", len(r.DeviceCgroupRules) > 0},
+		{"DeviceRequests", len(r.DeviceRequests) > 0},
+		{"MemorySwappiness", r.MemorySwappiness != nil},
+		{"OomKillDisable", r.OomKillDisable != nil},
+		{"Ulimits", len(r.Ulimits) > 0},
+		{"CpuCount", r.CPUCount != 0},
+		{"CpuPercent", r.CPUPercent != 0},
+		{"IOMaximumIOps", r.IOMaximumIOps != 0},
+		{"IOMaximumBandwidth", r.IOMaximumBandwidth != 0},
+	}
+	for _, u := range unapplied {
+		if u.set {
+			return errdefs.Invalid("Cannot update container: %s cannot be changed by an update on this engine; recreate the container with it", u.field)
+		}
+	}
+	return nil
 }
