@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	clibuild "github.com/berth-dev/berth/cli/command/build"
+	"github.com/berth-dev/berth/cli/command/compose"
 	"github.com/berth-dev/berth/cli/command/network"
 	"github.com/berth-dev/berth/cli/command/registry"
 	"github.com/berth-dev/berth/cli/command/volume"
@@ -86,6 +87,7 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 		system.NewInspectCommand(cli), clibuild.NewBuildCommand(cli),
 		network.NewNetworkCommand(cli), volume.NewVolumeCommand(cli),
 		registry.NewLoginCommand(cli), registry.NewLogoutCommand(cli),
+		compose.NewComposeCommand(cli),
 	)
 	setupHelp(root)
 	return root

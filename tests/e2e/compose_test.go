@@ -1,0 +1,187 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeProject writes compose.yaml into a new directory and returns the
+// file's path.
+func writeProject(t *testing.T, yaml string) string {
+	t.Helper()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "compose.yaml")
+	if err := os.WriteFile(f, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// waitOut polls args until stdout satisfies ok.
+func waitOut(t *testing.T, c CLI, ok func(string) bool, args ...string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		r := c.Run(t, args...)
+		if r.Exit == 0 && ok(r.Out()) {
+			return r.Out()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met: %s", r)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestComposeWebClientHealthGate(t *testing.T) {
+	d := startDaemon(t)
+	b := d.Berth()
+	f := writeProject(t, `
+services:
+  web:
+    image: busybox
+    command: ["sh", "-c", "mkdir -p /www && echo hello-from-web > /www/index.html && httpd -f -p 80 -h /www"]
+    healthcheck:
+      test: ["CMD", "wget", "-q", "-O-", "http://127.0.0.1/"]
+      interval: 1s
+      retries: 30
+  client:
+    image: busybox
+    command: ["wget", "-q", "-O-", "http://web/"]
+    depends_on:
+      web:
+        condition: service_healthy
+x-ignored: {a: 1}
+`)
+	p := []string{"compose", "-f", f, "-p", "webapp"}
+	defer b.Run(t, append(p, "down", "-v")...)
+	b.Must(t, append(p, "up", "-d")...)
+	// the client ran only after web was healthy, and reached it by name
+	b.Must(t, "wait", "webapp-client-1")
+	if st := b.Must(t, "inspect", "-f", "{{.State.Health.Status}}", "webapp-web-1"); st != "healthy" {
+		t.Fatalf("web health %q", st)
+	}
+	if out := b.Must(t, append(p, "logs", "client")...); !strings.Contains(out, "client-1  | hello-from-web") {
+		t.Fatalf("client logs: %q", out)
+	}
+	labels := b.Must(t, "inspect", "-f", `{{index .Config.Labels "com.docker.compose.project"}} {{index .Config.Labels "com.docker.compose.service"}} {{index .Config.Labels "com.docker.compose.container-number"}} {{index .Config.Labels "com.docker.compose.oneoff"}} {{index .Config.Labels "com.docker.compose.depends_on"}}`, "webapp-client-1")
+	if labels != "webapp client 1 False web:service_healthy:false" {
+		t.Fatalf("labels %q", labels)
+	}
+	if out := b.Must(t, "network", "ls", "--format", "{{.Name}}"); !strings.Contains(out, "webapp_default") {
+		t.Fatalf("networks %q", out)
+	}
+	if out := b.Must(t, append(p, "ps", "-a", "--services")...); out != "client\nweb" {
+		t.Fatalf("ps services %q", out)
+	}
+	if out := b.Must(t, "compose", "ls"); !strings.Contains(out, "webapp") || !strings.Contains(out, f) {
+		t.Fatalf("ls %q", out)
+	}
+	b.Must(t, append(p, "down")...)
+	if out := b.Must(t, "ps", "-aq", "--filter", "label=com.docker.compose.project=webapp"); out != "" {
+		t.Fatalf("containers left after down: %q", out)
+	}
+	if out := b.Must(t, "network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "webapp_default") {
+		t.Fatalf("network left after down: %q", out)
+	}
+}
+
+func TestComposeVolumeScaleRecreate(t *testing.T) {
+	d := startDaemon(t)
+	b := d.Berth()
+	yaml := `
+services:
+  app:
+    image: busybox
+    command: ["sh", "-c", "echo kept > /data/f; exec sleep 600"]
+    stop_grace_period: 1s
+    volumes: [data:/data]
+  other:
+    image: busybox
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+    environment:
+      MODE: ${MODE:-one}
+volumes:
+  data: {}
+`
+	f := writeProject(t, yaml)
+	p := []string{"compose", "-f", f, "-p", "vs"}
+	defer b.Run(t, append(p, "down", "-v")...)
+	b.Must(t, append(p, "up", "-d")...)
+	idApp := b.Must(t, "inspect", "-f", "{{.Id}}", "vs-app-1")
+	idOther := b.Must(t, "inspect", "-f", "{{.Id}}", "vs-other-1")
+
+	// unchanged: nothing recreated
+	b.Must(t, append(p, "up", "-d")...)
+	if id := b.Must(t, "inspect", "-f", "{{.Id}}", "vs-app-1"); id != idApp {
+		t.Fatal("app recreated without a change")
+	}
+	// a change to one service recreates only it
+	if err := os.WriteFile(filepath.Join(filepath.Dir(f), ".env"), []byte("MODE=two\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b.Must(t, append(p, "up", "-d")...)
+	if id := b.Must(t, "inspect", "-f", "{{.Id}}", "vs-app-1"); id != idApp {
+		t.Fatal("app recreated though only other changed")
+	}
+	if id := b.Must(t, "inspect", "-f", "{{.Id}}", "vs-other-1"); id == idOther {
+		t.Fatal("other not recreated after its environment changed")
+	}
+	if env := b.Must(t, "inspect", "-f", "{{.Config.Env}}", "vs-other-1"); !strings.Contains(env, "MODE=two") {
+		t.Fatalf("env %q", env)
+	}
+
+	// scale to 3 and back
+	b.Must(t, append(p, "up", "-d", "--scale", "other=3")...)
+	if out := b.Must(t, append(p, "ps", "-q", "other")...); len(strings.Fields(out)) != 3 {
+		t.Fatalf("scaled to 3: %q", out)
+	}
+	b.Must(t, append(p, "up", "-d")...)
+	if out := b.Must(t, append(p, "ps", "-q", "other")...); len(strings.Fields(out)) != 1 {
+		t.Fatalf("scaled back to 1: %q", out)
+	}
+
+	// the named volume survives down, goes with down -v
+	b.Must(t, append(p, "down")...)
+	if out := b.Must(t, "volume", "ls", "-q"); !strings.Contains(out, "vs_data") {
+		t.Fatalf("volume gone after down: %q", out)
+	}
+	if out := b.Must(t, "run", "--rm", "-v", "vs_data:/data", "busybox", "cat", "/data/f"); out != "kept" {
+		t.Fatalf("volume content %q", out)
+	}
+	b.Must(t, append(p, "down", "-v")...)
+	if out := b.Must(t, "volume", "ls", "-q"); strings.Contains(out, "vs_data") {
+		t.Fatalf("volume left after down -v: %q", out)
+	}
+}
+
+func TestComposeBadInput(t *testing.T) {
+	d := startDaemon(t)
+	b := d.Berth()
+	cases := []struct{ name, yaml, want string }{
+		{"unknown key", "services:\n  a:\n    image: busybox\n    bogus: 1\n", "services.a.bogus"},
+		{"interpolation", "services:\n  a:\n    image: ${IMG:?IMG must be set}\n", "IMG must be set"},
+		{"cycle", "services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]\n", "cycle"},
+		{"external network", "services:\n  a:\n    image: busybox\n    networks: [ext]\nnetworks:\n  ext:\n    external: true\n    name: nosuchnet-e2e\n", "network nosuchnet-e2e declared as external, but could not be found"},
+		{"unsupported", "services:\n  a:\n    image: busybox\n    ipc: host\n", "does not support ipc"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := writeProject(t, tc.yaml)
+			r := b.Run(t, "compose", "-f", f, "-p", "bad", "up", "-d")
+			if r.Exit == 0 || !strings.Contains(r.Stderr, tc.want) {
+				t.Fatalf("want failure with %q: %s", tc.want, r)
+			}
+			if out := b.Must(t, "ps", "-aq"); out != "" {
+				t.Fatalf("containers created: %q", out)
+			}
+			if out := b.Must(t, "network", "ls", "-q", "--filter", "label=com.docker.compose.project=bad"); out != "" {
+				t.Fatalf("networks created: %q", out)
+			}
+		})
+	}
+}
