@@ -38,7 +38,7 @@ func NewComposeCommand(c *command.Cli) *cobra.Command {
 			return cmd.Help()
 		},
 	}
-	f := cmd.PersistentFlags()
+	f := cmd.Flags()
 	f.StringArrayVarP(&po.files, "file", "f", nil, "Compose configuration files")
 	f.StringVarP(&po.name, "project-name", "p", "", "Project name")
 	f.StringVar(&po.projectDir, "project-directory", "", "Specify an alternate working directory")
