@@ -112,6 +112,29 @@ if ! "$BIN_DIR/berth" image inspect busybox:latest >/dev/null 2>&1; then
 	"$BIN_DIR/berth" import --change 'CMD ["sh"]' - busybox:latest <"$tarball" >/dev/null
 fi
 
+# docker compose v5.6.0 as a docker CLI plugin: the peer of `berth compose`
+# in the interchange e2e test and bench/compose.sh. Built from the Go module
+# proxy once and cached; a slow or unreachable proxy only skips those tests.
+COMPOSE_PLUGIN="${BERTH_COMPOSE_PLUGIN:-/root/.cache/berth/docker-compose-v5.6.0}"
+if [ ! -x "$COMPOSE_PLUGIN" ]; then
+	log "building docker compose v5.6.0 (background, log $COMPOSE_PLUGIN.log)"
+	mkdir -p "$(dirname "$COMPOSE_PLUGIN")"
+	(
+		set -e
+		tmp="$(mktemp -d)"
+		trap 'rm -rf "$tmp"' EXIT
+		cd "$tmp"
+		dir="$(GOFLAGS=-mod=mod timeout 900 go mod download -json github.com/docker/compose/v5@v5.6.0 | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+		cp -r "$dir" src && chmod -R u+w src && cd src
+		timeout 1800 nice -n 10 go build -o "$COMPOSE_PLUGIN.tmp" ./cmd
+		mv "$COMPOSE_PLUGIN.tmp" "$COMPOSE_PLUGIN"
+	) >"$COMPOSE_PLUGIN.log" 2>&1 </dev/null &
+fi
+if [ -x "$COMPOSE_PLUGIN" ]; then
+	mkdir -p "$HOME/.docker/cli-plugins"
+	ln -sf "$COMPOSE_PLUGIN" "$HOME/.docker/cli-plugins/docker-compose"
+fi
+
 log "first container:"
 "$BIN_DIR/berth" run --rm busybox echo "hello from berth"
 log "done. Try: berth run --rm -it busybox sh    or    DOCKER_HOST=unix://$SOCK docker ps"

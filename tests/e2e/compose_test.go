@@ -185,3 +185,93 @@ func TestComposeBadInput(t *testing.T) {
 		})
 	}
 }
+
+// composePlugin finds a docker compose v5 CLI plugin (scripts/setup.sh
+// builds it from the module proxy) or skips t.
+func composePlugin(t *testing.T, d *Daemon) CLI {
+	t.Helper()
+	dc := d.Docker(t)
+	candidates := []string{os.Getenv("BERTH_COMPOSE_PLUGIN"), "/root/.cache/berth/docker-compose-v5.6.0"}
+	if home, err := os.UserHomeDir(); err == nil {
+		candidates = append(candidates, filepath.Join(home, ".docker", "cli-plugins", "docker-compose"))
+	}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if fi, err := os.Stat(c); err == nil && fi.Mode()&0o111 != 0 {
+			dir := filepath.Join(d.Home, ".docker", "cli-plugins")
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			link := filepath.Join(dir, "docker-compose")
+			_ = os.Remove(link)
+			if err := os.Symlink(c, link); err != nil {
+				t.Fatal(err)
+			}
+			return dc
+		}
+	}
+	t.Skip("docker compose plugin not built (scripts/setup.sh builds it into /root/.cache/berth/docker-compose-v5.6.0; or set BERTH_COMPOSE_PLUGIN)")
+	return dc
+}
+
+// docker compose sees, lists and removes what berth compose made, and berth
+// compose manages what docker compose made without recreating it (same
+// names, labels and config hash).
+func TestComposeInterchangeWithDockerCompose(t *testing.T) {
+	d := startDaemon(t)
+	b := d.Berth()
+	dc := composePlugin(t, d)
+	f := writeProject(t, `
+services:
+  web:
+    image: busybox
+    command: ["sleep", "600"]
+    stop_grace_period: 1s
+    environment: {A: "1"}
+    volumes: [data:/data]
+volumes:
+  data: {}
+`)
+	p := []string{"compose", "-f", f, "-p", "ix"}
+	defer b.Run(t, append(p, "down", "-v")...)
+	b.Must(t, append(p, "up", "-d")...)
+	id := b.Must(t, "inspect", "-f", "{{.Id}}", "ix-web-1")
+	if out := dc.Must(t, "compose", "ls"); !strings.Contains(out, "ix") || !strings.Contains(out, "running(1)") {
+		t.Fatalf("docker compose ls: %q", out)
+	}
+	if out := dc.Must(t, "compose", "-p", "ix", "ps", "--format", "{{.Name}} {{.Service}}"); out != "ix-web-1 web" {
+		t.Fatalf("docker compose ps: %q", out)
+	}
+	// same config hash: docker compose up finds nothing to recreate
+	dc.Must(t, append(p, "up", "-d")...)
+	if got := b.Must(t, "inspect", "-f", "{{.Id}}", "ix-web-1"); got != id {
+		t.Fatal("docker compose recreated a container berth compose made from the same file")
+	}
+	dc.Must(t, append(p, "down", "-v")...)
+	if out := b.Must(t, "ps", "-aq"); out != "" {
+		t.Fatalf("containers left after docker compose down: %q", out)
+	}
+	if out := b.Must(t, "network", "ls", "--format", "{{.Name}}"); strings.Contains(out, "ix_default") {
+		t.Fatalf("network left: %q", out)
+	}
+	if out := b.Must(t, "volume", "ls", "-q"); strings.Contains(out, "ix_data") {
+		t.Fatalf("volume left: %q", out)
+	}
+
+	// and the other way round
+	dc.Must(t, append(p, "up", "-d")...)
+	id = b.Must(t, "inspect", "-f", "{{.Id}}", "ix-web-1")
+	b.Must(t, append(p, "up", "-d")...)
+	if got := b.Must(t, "inspect", "-f", "{{.Id}}", "ix-web-1"); got != id {
+		t.Fatal("berth compose recreated a container docker compose made from the same file")
+	}
+	if out := b.Must(t, append(p, "ps", "-q")...); !strings.HasPrefix(id, out) || out == "" {
+		t.Fatalf("berth compose ps -q %q, want prefix of %s", out, id)
+	}
+	b.Must(t, append(p, "down", "-v")...)
+	if out := b.Must(t, "ps", "-aq"); out != "" {
+		t.Fatalf("containers left after berth compose down: %q", out)
+	}
+}

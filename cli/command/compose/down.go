@@ -493,7 +493,7 @@ func newLogsCommand(c *command.Cli, po *projectOptions) *cobra.Command {
 				defer rc.Close()
 				prefix := ""
 				if !noPrefix {
-					prefix = fmt.Sprintf("%-*s | ", width, shortName(ctr))
+					prefix = fmt.Sprintf("%-*s | ", width+1, shortName(ctr))
 					if color {
 						idx := 0
 						for i, s := range ctrs {
