@@ -153,13 +153,13 @@ func createOptions(p *types.Project, s types.ServiceConfig, number int, hash str
 	}
 
 	hc := &container.HostConfig{
-		CapAdd:      s.CapAdd,
-		CapDrop:     s.CapDrop,
-		Privileged:  s.Privileged,
+		CapAdd:         s.CapAdd,
+		CapDrop:        s.CapDrop,
+		Privileged:     s.Privileged,
 		ReadonlyRootfs: s.ReadOnly,
-		Sysctls:     s.Sysctls,
-		Init:        s.Init,
-		PortBindings: network.PortMap{},
+		Sysctls:        s.Sysctls,
+		Init:           s.Init,
+		PortBindings:   network.PortMap{},
 	}
 	for _, h := range s.ExtraHosts.AsList(":") {
 		hc.ExtraHosts = append(hc.ExtraHosts, h)

@@ -20,7 +20,7 @@ import (
 
 type upOptions struct {
 	detach, forceRecreate, noRecreate, noDeps, removeOrphans, noStart, wait bool
-	scale                                                                  []string
+	scale                                                                   []string
 }
 
 func newUpCommand(c *command.Cli, po *projectOptions) *cobra.Command {
