@@ -145,6 +145,26 @@ volumes:
 		t.Fatalf("scaled back to 1: %q", out)
 	}
 
+	// pause/unpause/kill/restart act on the service's containers
+	state := func() string { return b.Must(t, "inspect", "-f", "{{.State.Status}}", "vs-other-1") }
+	b.Must(t, append(p, "pause", "other")...)
+	if st := state(); st != "paused" {
+		t.Fatalf("after pause: %s", st)
+	}
+	b.Must(t, append(p, "unpause", "other")...)
+	if st := state(); st != "running" {
+		t.Fatalf("after unpause: %s", st)
+	}
+	b.Must(t, append(p, "kill", "other")...)
+	waitOut(t, b, func(s string) bool { return s == "exited" }, "inspect", "-f", "{{.State.Status}}", "vs-other-1")
+	b.Must(t, append(p, "restart", "other")...)
+	if st := state(); st != "running" {
+		t.Fatalf("after restart: %s", st)
+	}
+	if r := b.Run(t, append(p, "pause", "nosuch")...); r.Exit == 0 || !strings.Contains(r.Stderr, "no such service: nosuch") {
+		t.Fatalf("unknown service: %s", r)
+	}
+
 	// the named volume survives down, goes with down -v
 	b.Must(t, append(p, "down")...)
 	if out := b.Must(t, "volume", "ls", "-q"); !strings.Contains(out, "vs_data") {

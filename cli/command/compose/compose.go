@@ -48,7 +48,8 @@ func NewComposeCommand(c *command.Cli) *cobra.Command {
 		newUpCommand(c, &po), newDownCommand(c, &po), newPsCommand(c, &po),
 		newLsCommand(c), newConfigCommand(c, &po), newLogsCommand(c, &po),
 		newStopCommand(c, &po), newStartCommand(c, &po), newRmCommand(c, &po),
-		newVersionCommand(c),
+		newVersionCommand(c), newPauseCommand(c, &po), newUnpauseCommand(c, &po),
+		newRestartCommand(c, &po), newKillCommand(c, &po),
 	)
 	return cmd
 }

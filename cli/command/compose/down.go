@@ -568,3 +568,79 @@ func (l *lineWriter) flush() {
 		l.buf = nil
 	}
 }
+
+// simpleCommand is a compose subcommand applying one API call to the
+// selected services' containers in parallel.
+func simpleCommand(c *command.Cli, po *projectOptions, use, short string, all bool, skip func(container.Summary) bool,
+	op func(ctx context.Context, api *client.Client, id string) error, verb string) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " [SERVICE...]",
+		Short: short,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctrs, err := serviceContainers(cmd.Context(), c, po, args, all)
+			if err != nil {
+				return err
+			}
+			api, _ := c.Client()
+			return parallel(ctrs, func(ctr container.Summary) error {
+				if skip != nil && skip(ctr) {
+					return nil
+				}
+				fmt.Fprintf(c.Err(), " Container %s %s\n", canonicalName(ctr), verb)
+				return op(cmd.Context(), api, ctr.ID)
+			})
+		},
+	}
+}
+
+func newPauseCommand(c *command.Cli, po *projectOptions) *cobra.Command {
+	return simpleCommand(c, po, "pause", "Pause services", false,
+		func(ctr container.Summary) bool { return ctr.State != container.StateRunning },
+		func(ctx context.Context, api *client.Client, id string) error {
+			_, err := api.ContainerPause(ctx, id, client.ContainerPauseOptions{})
+			return err
+		}, "Paused")
+}
+
+func newUnpauseCommand(c *command.Cli, po *projectOptions) *cobra.Command {
+	return simpleCommand(c, po, "unpause", "Unpause services", false,
+		func(ctr container.Summary) bool { return ctr.State != container.StatePaused },
+		func(ctx context.Context, api *client.Client, id string) error {
+			_, err := api.ContainerUnpause(ctx, id, client.ContainerUnpauseOptions{})
+			return err
+		}, "Unpaused")
+}
+
+func newRestartCommand(c *command.Cli, po *projectOptions) *cobra.Command {
+	var timeout int
+	cmd := simpleCommand(c, po, "restart", "Restart service containers", true, nil, nil, "Restarting")
+	cmd.Flags().IntVarP(&timeout, "timeout", "t", 0, "Specify a shutdown timeout in seconds")
+	cmd.RunE = func(cmd2 *cobra.Command, args []string) error {
+		opts := client.ContainerRestartOptions{}
+		if cmd2.Flags().Changed("timeout") {
+			opts.Timeout = &timeout
+		}
+		inner := simpleCommand(c, po, "restart", "", true, nil, func(ctx context.Context, api *client.Client, id string) error {
+			_, err := api.ContainerRestart(ctx, id, opts)
+			return err
+		}, "Restarting")
+		inner.SetContext(cmd2.Context())
+		return inner.RunE(inner, args)
+	}
+	return cmd
+}
+
+func newKillCommand(c *command.Cli, po *projectOptions) *cobra.Command {
+	var signal string
+	cmd := simpleCommand(c, po, "kill", "Force stop service containers", false, nil, nil, "Killing")
+	cmd.Flags().StringVarP(&signal, "signal", "s", "SIGKILL", "SIGNAL to send to the container")
+	cmd.RunE = func(cmd2 *cobra.Command, args []string) error {
+		inner := simpleCommand(c, po, "kill", "", false, nil, func(ctx context.Context, api *client.Client, id string) error {
+			_, err := api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: signal})
+			return err
+		}, "Killing")
+		inner.SetContext(cmd2.Context())
+		return inner.RunE(inner, args)
+	}
+	return cmd
+}
