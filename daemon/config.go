@@ -25,10 +25,12 @@ type Config struct {
 	LogLevel       string                  `json:"log-level,omitempty"`
 	DefaultRuntime string                  `json:"default-runtime,omitempty"`
 	Runtimes       map[string]runtime.Spec `json:"runtimes,omitempty"`
-	LogDriver      string                  `json:"log-driver,omitempty"`
-	LogOpts        map[string]string       `json:"log-opts,omitempty"`
-	LiveRestore    *bool                   `json:"live-restore,omitempty"`
-	Group          string                  `json:"group,omitempty"`
+	// DefaultIsolation is "process" (default) or "sandbox"/"hyperv" (runsc).
+	DefaultIsolation string            `json:"default-isolation,omitempty"`
+	LogDriver        string            `json:"log-driver,omitempty"`
+	LogOpts          map[string]string `json:"log-opts,omitempty"`
+	LiveRestore      *bool             `json:"live-restore,omitempty"`
+	Group            string            `json:"group,omitempty"`
 	// CgroupHybridFix lets berthd move controllers off a hybrid host's
 	// cgroup2 mount so crun works (see engine/runtime). Default true.
 	CgroupHybridFix *bool  `json:"cgroup-hybrid-fix,omitempty"`

@@ -179,6 +179,14 @@ func (d *Daemon) setup() error {
 	if err != nil {
 		return err
 	}
+	if d.runtimes.DefaultIsolation, err = runtime.NormalizeIsolation(cfg.DefaultIsolation); err != nil {
+		return fmt.Errorf("default-isolation: %w", err)
+	}
+	if d.runtimes.DefaultIsolation == runtime.IsolationSandbox {
+		if _, err := d.runtimes.Get(runtime.RunscName); err != nil {
+			return fmt.Errorf("default-isolation %q needs runsc: %v; %s", cfg.DefaultIsolation, err, runtime.RunscHint)
+		}
+	}
 	for _, n := range d.runtimes.Host.Notes {
 		d.log.Info(n)
 	}

@@ -12,7 +12,9 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/network"
+	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/internal/version"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/swarm"
 	"github.com/moby/moby/api/types/system"
@@ -93,6 +95,7 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 	for _, n := range d.runtimes.Host.Notes {
 		warnings = append(warnings, "NOTE: "+n)
 	}
+	warnings = append(warnings, "NOTE: isolations available: "+strings.Join(d.runtimes.Isolations(), ", ")+" (default "+defaultIsolation(d.runtimes.DefaultIsolation)+")")
 	info := &system.Info{
 		ID:                 d.engineID,
 		Containers:         running + paused + stopped,
@@ -128,7 +131,7 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		Runtimes:           rts,
 		DefaultRuntime:     d.runtimes.Default,
 		LiveRestoreEnabled: *d.cfg.LiveRestore,
-		Isolation:          "",
+		Isolation:          container.Isolation(defaultIsolation(d.runtimes.DefaultIsolation)),
 		InitBinary:         "docker-init",
 		SecurityOptions:    []string{"name=seccomp,profile=builtin"},
 		IndexServerAddress: "https://index.docker.io/v1/",
@@ -193,4 +196,11 @@ func runtimeVersion(path string) string {
 		return f[len(f)-1]
 	}
 	return strconv.Quote(line)
+}
+
+func defaultIsolation(iso string) string {
+	if iso == "" {
+		return runtime.IsolationProcess
+	}
+	return iso
 }

@@ -85,6 +85,7 @@ func (d *Daemon) reload(next *Config) {
 		{"runtimes", cur.Runtimes, next.Runtimes}, {"cgroup-parent", cur.CgroupParent, next.CgroupParent},
 		{"host-gateway-ip", cur.HostGatewayIP, next.HostGatewayIP},
 		{"api-limits", cur.APILimits, next.APILimits},
+		{"default-isolation", cur.DefaultIsolation, next.DefaultIsolation},
 	} {
 		if !reflect.DeepEqual(k.a, k.b) {
 			needRestart = append(needRestart, k.name)

@@ -42,7 +42,57 @@ install_packages() {
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# runsc (gVisor) gives `--isolation=sandbox` / `--runtime runsc`. It is built
+# from the Go module proxy at a pinned version with CGO_ENABLED=0 (a cgo build
+# fails at sandbox start). Optional: berthd works without it, so a failed
+# build is reported and setup goes on.
+RUNSC_MODULE="gvisor.dev/gvisor/runsc"
+RUNSC_VERSION="${BERTH_RUNSC_VERSION:-v0.0.0-20260905035102-160fafc42237}"
+RUNSC_BIN="${BERTH_RUNSC_BIN:-/usr/local/bin/runsc}"
+RUNSC_STAMP="/usr/local/lib/berth/runsc.version"
+
+install_runsc() {
+	if [ -x "$RUNSC_BIN" ] && [ "$(cat "$RUNSC_STAMP" 2>/dev/null)" = "$RUNSC_VERSION" ]; then
+		log "runsc: $RUNSC_VERSION already installed at $RUNSC_BIN"
+	else
+		if ! command -v go >/dev/null; then
+			log "runsc: NOT installed (Go is needed to build it); --isolation=sandbox will be unavailable"
+			return 0
+		fi
+		log "runsc: building $RUNSC_MODULE@$RUNSC_VERSION (takes a few minutes)"
+		local gobin
+		gobin="$(mktemp -d)"
+		if ! CGO_ENABLED=0 GOBIN="$gobin" GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" "$RUNSC_MODULE@$RUNSC_VERSION" >"$gobin/build.log" 2>&1; then
+			log "runsc: build FAILED; --isolation=sandbox will be unavailable (berthd works without it). Last lines:"
+			tail -n 15 "$gobin/build.log" >&2 || true
+			rm -rf "$gobin"
+			return 0
+		fi
+		install -m 0755 "$gobin/runsc" "$RUNSC_BIN.new"
+		mv -f "$RUNSC_BIN.new" "$RUNSC_BIN"
+		mkdir -p "$(dirname "$RUNSC_STAMP")"
+		echo "$RUNSC_VERSION" >"$RUNSC_STAMP"
+		rm -rf "$gobin"
+		log "runsc: installed $RUNSC_BIN"
+	fi
+	# Check it really starts a sandbox here. No /dev/kvm: platform systrap.
+	local platform=systrap
+	[ -c /dev/kvm ] && [ -w /dev/kvm ] && platform=kvm
+	local root
+	root="$(mktemp -d)"
+	if "$RUNSC_BIN" --root "$root" --platform="$platform" --network=none --ignore-cgroups do true >"$root/do.log" 2>&1; then
+		log "runsc: a sandbox starts (platform $platform)"
+	else
+		log "runsc: WARNING: 'runsc --platform=$platform do true' failed; sandboxed containers may not work:"
+		tail -n 10 "$root/do.log" >&2 || true
+	fi
+	rm -rf "$root"
+}
+
 install_packages
+if [ "${BERTH_SKIP_RUNSC:-0}" != 1 ]; then
+	install_runsc
+fi
 if [ "${1:-}" = "--packages-only" ]; then
 	exit 0
 fi

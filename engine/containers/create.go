@@ -70,12 +70,9 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		}
 		endpoints[name] = ep
 	}
-	rtName := hc.Runtime
-	if rtName == "" {
-		rtName = s.runtimes.Default
-	}
-	if _, err := s.runtimes.Get(rtName); err != nil {
-		return "", nil, errdefs.Invalid("%s", err.Error())
+	rtName, err := s.chooseRuntime(&hc)
+	if err != nil {
+		return "", nil, err
 	}
 	hc.Runtime = rtName
 	if _, err := runtime.Capabilities(&hc); err != nil {

@@ -3,6 +3,7 @@ package containers
 import (
 	"strings"
 
+	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"golang.org/x/sys/unix"
@@ -47,8 +48,8 @@ func refuseUnapplied(cfg *container.Config, hc *container.HostConfig, dataRoot s
 	if hc.VolumeDriver != "" && hc.VolumeDriver != "local" {
 		return errdefs.NotFound("error looking up volume plugin %s: plugin %q not found", hc.VolumeDriver, hc.VolumeDriver)
 	}
-	if hc.Isolation != "" && !hc.Isolation.IsDefault() {
-		return errdefs.Invalid("Invalid isolation: %q - linux only supports 'default'", hc.Isolation)
+	if _, err := runtime.NormalizeIsolation(string(hc.Isolation)); err != nil {
+		return errdefs.Invalid("%s", err.Error())
 	}
 	if hc.CPUCount > 0 || hc.CPUPercent > 0 {
 		return errdefs.Invalid("HostConfig.CPUCount/CPUPercent are not supported on Linux (use --cpus)")

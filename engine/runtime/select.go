@@ -54,6 +54,9 @@ type Set struct {
 	Runtimes map[string]*Runtime
 	Default  string
 	Host     Host
+	// DefaultIsolation is daemon.json "default-isolation": "" or "process"
+	// (the default runtime) or "sandbox" (runsc).
+	DefaultIsolation string
 }
 
 // Get returns the runtime named name, or the default when name is "".
@@ -104,6 +107,7 @@ func Detect(o Options) (*Set, error) {
 		}
 		set.Runtimes[name] = r
 	}
+	set.detectRunsc(o.ExecRoot)
 	if c, ok := set.Runtimes["crun"]; ok && set.Host.Hybrid {
 		held := hybridControllers()
 		if len(held) > 0 {

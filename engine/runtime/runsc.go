@@ -1,0 +1,150 @@
+package runtime
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+// RunscName is the name under which gVisor's runsc is registered when it is
+// installed; `--isolation=sandbox` (and its alias `hyperv`) selects it.
+const RunscName = "runsc"
+
+// Isolations Berth knows: "process" shares the host kernel (crun/runc);
+// "sandbox" runs the container on gVisor's user-space kernel. "hyperv" is
+// accepted as an alias of "sandbox" (scripts written for Windows hosts say
+// it) and "default" means the daemon's default-isolation.
+const (
+	IsolationProcess = "process"
+	IsolationSandbox = "sandbox"
+)
+
+// RunscHint tells the user how to get the sandbox runtime.
+const RunscHint = "install gVisor's runsc (scripts/setup.sh builds it into /usr/local/bin/runsc)"
+
+// NormalizeIsolation maps an --isolation value to "process", "sandbox" or ""
+// (not given / "default"); anything else is an error in Docker's words.
+func NormalizeIsolation(iso string) (string, error) {
+	switch strings.ToLower(iso) {
+	case "", "default":
+		return "", nil
+	case "process":
+		return IsolationProcess, nil
+	case "sandbox", "hyperv":
+		return IsolationSandbox, nil
+	}
+	return "", fmt.Errorf("Invalid isolation: %q - berthd supports 'default', 'process', 'sandbox' and its alias 'hyperv'", iso)
+}
+
+// runscPlatform is KVM when /dev/kvm can be opened, else systrap (ptrace
+// is slower and systrap needs nothing from the host).
+func runscPlatform() string {
+	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
+		f.Close()
+		return "kvm"
+	}
+	return "systrap"
+}
+
+// runscArgs are the global flags berthd gives runsc:
+//   - the platform (kvm or systrap);
+//   - --network=sandbox: runsc's netstack takes over the interfaces (the
+//     veth berthd moved into the container's netns) and their routes;
+//   - --ignore-cgroups: runsc's cgroup code does not cope with hybrid
+//     v1/v2 hosts; resource limits are refused at create instead of being
+//     silently dropped;
+//   - --host-uds=open lets the sandbox connect to host Unix sockets bound in
+//     (docker.sock style binds);
+//   - --overlay2=none: rootfs writes go to the overlay berthd mounts, so
+//     cp, diff and commit see them (runsc's own overlay keeps them inside).
+func runscArgs(platform string) []string {
+	return []string{"--platform=" + platform, "--network=sandbox", "--ignore-cgroups", "--host-uds=open", "--overlay2=none"}
+}
+
+// detectRunsc registers runsc when it is installed (in PATH or
+// /usr/local/bin) and no runtime of that name was configured.
+func (s *Set) detectRunsc(execRoot string) {
+	if _, ok := s.Runtimes[RunscName]; ok {
+		return
+	}
+	path, err := exec.LookPath(RunscName)
+	if err != nil {
+		if _, serr := os.Stat("/usr/local/bin/runsc"); serr != nil {
+			s.Host.Notes = append(s.Host.Notes, "sandbox isolation (--isolation=sandbox, --runtime runsc) is unavailable: "+RunscHint)
+			return
+		}
+		path = "/usr/local/bin/runsc"
+	}
+	platform := runscPlatform()
+	r := &Runtime{Name: RunscName, Path: path, Args: runscArgs(platform), Root: filepath.Join(execRoot, "runtime", RunscName), Usable: true}
+	if err := exec.Command(path, "--version").Run(); err != nil {
+		r.Usable = false
+		r.Reason = fmt.Sprintf("%s --version failed: %v", path, err)
+	}
+	s.Runtimes[RunscName] = r
+	if r.Usable {
+		s.Host.Notes = append(s.Host.Notes, "sandbox isolation: runsc (gVisor) on platform "+platform)
+	}
+}
+
+// IsSandbox reports whether the named runtime is gVisor's runsc (by name or
+// by binary), whose containers run on a user-space kernel.
+func (s *Set) IsSandbox(name string) bool {
+	r, ok := s.Runtimes[name]
+	if !ok {
+		return false
+	}
+	return name == RunscName || filepath.Base(r.Path) == "runsc"
+}
+
+// Isolations lists the isolation modes this daemon can run.
+func (s *Set) Isolations() []string {
+	out := []string{IsolationProcess}
+	if s.usable(RunscName) {
+		out = append(out, IsolationSandbox, "hyperv")
+	}
+	return out
+}
+
+// CheckSandbox refuses, at create, what a runsc container cannot do, so the
+// user learns it then rather than getting a half-applied container.
+func CheckSandbox(hc *container.HostConfig) error {
+	refuse := func(what, why string) error {
+		return fmt.Errorf("%s is not supported with sandbox isolation (runsc): %s; use --isolation=process", what, why)
+	}
+	switch {
+	case hc.Privileged:
+		return refuse("--privileged", "gVisor gives no access to host devices or kernel")
+	case len(hc.Devices) > 0:
+		return refuse("--device", "host devices cannot be passed into the gVisor kernel")
+	case len(hc.DeviceRequests) > 0:
+		return refuse("--gpus", "no device passthrough under gVisor here")
+	case hc.PidMode.IsHost():
+		return refuse("--pid=host", "the sandbox has its own kernel and cannot see host processes")
+	case hc.IpcMode.IsHost():
+		return refuse("--ipc=host", "the sandbox has its own kernel")
+	case hc.NetworkMode.IsHost():
+		return refuse("--network=host", "berthd runs runsc with its own network stack")
+	case hc.UTSMode.IsHost():
+		return refuse("--uts=host", "the sandbox has its own kernel")
+	case hc.PidMode.IsContainer() || hc.IpcMode.IsContainer():
+		return refuse("--pid/--ipc=container:", "namespaces of another sandbox cannot be joined")
+	case hc.NetworkMode.IsContainer():
+		return refuse("--network=container:", "network stacks of another sandbox cannot be joined")
+	}
+	r := hc.Resources
+	if r.Memory != 0 || r.MemorySwap != 0 || r.MemoryReservation != 0 || r.NanoCPUs != 0 || r.CPUShares != 0 ||
+		r.CPUQuota != 0 || r.CPUPeriod != 0 || r.CpusetCpus != "" || r.CpusetMems != "" || (r.PidsLimit != nil && *r.PidsLimit > 0) ||
+		r.BlkioWeight != 0 || len(r.BlkioWeightDevice) > 0 || len(r.BlkioDeviceReadBps) > 0 || len(r.BlkioDeviceWriteBps) > 0 ||
+		len(r.BlkioDeviceReadIOps) > 0 || len(r.BlkioDeviceWriteIOps) > 0 {
+		return refuse("resource limits (--memory, --cpus, --pids-limit, blkio ...)", "runsc runs with --ignore-cgroups on this host's hybrid cgroup layout")
+	}
+	if hc.CgroupParent != "" {
+		return refuse("--cgroup-parent", "runsc runs with --ignore-cgroups")
+	}
+	return nil
+}
