@@ -54,7 +54,7 @@ func TestRefuseUnapplied(t *testing.T) {
 		{hc: container.HostConfig{Resources: container.Resources{DeviceCgroupRules: []string{"c 1:3 mr"}}}, want: "HostConfig.DeviceCgroupRules"},
 		{hc: container.HostConfig{Resources: container.Resources{CgroupParent: "../../x"}}, want: "must not contain"},
 		{hc: container.HostConfig{UsernsMode: "private"}, want: "UsernsMode"},
-		{hc: container.HostConfig{Isolation: "hyperv"}, want: "Invalid isolation"},
+		{hc: container.HostConfig{Isolation: "vm"}, want: "Invalid isolation"},
 		{hc: container.HostConfig{Resources: container.Resources{MemorySwap: 1 << 30}}, want: "Memory limit"},
 		{hc: container.HostConfig{Resources: container.Resources{MemorySwappiness: &five}}, want: ""},
 		{cfg: container.Config{NetworkDisabled: true}, want: "Config.NetworkDisabled"},

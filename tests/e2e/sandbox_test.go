@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// requireRunsc skips sandbox tests where gVisor's runsc is not installed
+// (scripts/setup.sh builds it; CI runs that).
+func requireRunsc(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("runsc"); err != nil {
+		if _, err := os.Stat("/usr/local/bin/runsc"); err != nil {
+			t.Skip("runsc (gVisor) is not installed: scripts/setup.sh builds it; sandbox isolation cannot be tested")
+		}
+	}
+}
+
+// waitUntil polls cond until it holds or the deadline passes.
+func waitUntil(t *testing.T, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestSandboxKernelAndInspect(t *testing.T) {
+	requireRunsc(t)
+	d := sharedDaemon(t, "core")
+	eachCLI(t, d, func(t *testing.T, c CLI) {
+		for _, iso := range []string{"sandbox", "hyperv"} {
+			out := c.Must(t, "run", "--rm", "--isolation="+iso, "busybox", "dmesg")
+			if !strings.Contains(out, "gVisor") {
+				t.Errorf("--isolation=%s: dmesg does not show gVisor's kernel: %q", iso, out)
+			}
+		}
+		if out := strings.TrimSpace(c.Must(t, "run", "--rm", "--runtime", "runsc", "busybox", "uname", "-r")); out != "4.4.0" {
+			t.Errorf("--runtime runsc: uname -r = %q, want gVisor's 4.4.0", out)
+		}
+		if out := strings.TrimSpace(c.Must(t, "run", "--rm", "busybox", "uname", "-r")); out == "4.4.0" {
+			t.Errorf("process isolation reports gVisor's kernel version: the default must be the host kernel")
+		}
+		name := uniq("sbx-inspect-" + c.Name)
+		c.Must(t, "create", "--name", name, "--isolation=hyperv", "busybox", "true")
+		got := strings.TrimSpace(c.Must(t, "inspect", "-f", "{{.HostConfig.Isolation}} {{.HostConfig.Runtime}}", name))
+		if got != "sandbox runsc" {
+			t.Errorf("inspect: isolation and runtime = %q, want \"sandbox runsc\"", got)
+		}
+		c.Must(t, "rm", name)
+	})
+}
+
+func TestSandboxRefusals(t *testing.T) {
+	requireRunsc(t)
+	d := sharedDaemon(t, "core")
+	eachCLI(t, d, func(t *testing.T, c CLI) {
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--isolation=sandbox", "--privileged"}, "--privileged is not supported with sandbox isolation"},
+			{[]string{"--isolation=sandbox", "--pid=host"}, "--pid=host is not supported with sandbox isolation"},
+			{[]string{"--isolation=sandbox", "--network=host"}, "--network=host is not supported with sandbox isolation"},
+			{[]string{"--isolation=sandbox", "--device", "/dev/null"}, "--device is not supported with sandbox isolation"},
+			{[]string{"--isolation=sandbox", "--memory", "64m"}, "resource limits"},
+			{[]string{"--runtime", "runsc", "--privileged"}, "--privileged is not supported with sandbox isolation"},
+			{[]string{"--isolation=sandbox", "--runtime", "runc"}, "conflicting options"},
+			{[]string{"--isolation=process", "--runtime", "runsc"}, "conflicting options"},
+			{[]string{"--isolation=vm"}, "Invalid isolation"},
+		} {
+			name := uniq("sbx-refused-" + c.Name)
+			r := c.Run(t, append(append([]string{"create", "--name", name}, tc.args...), "busybox", "true")...)
+			if r.Exit == 0 || !strings.Contains(r.Stderr, tc.want) {
+				t.Errorf("create %v: want a refusal containing %q, got %s", tc.args, tc.want, r)
+			}
+			if r := c.Run(t, "inspect", name); r.Exit == 0 {
+				t.Errorf("create %v was refused but left container %s behind", tc.args, name)
+				c.Run(t, "rm", "-f", name)
+			}
+		}
+	})
+}
+
+func TestSandboxInfo(t *testing.T) {
+	requireRunsc(t)
+	d := sharedDaemon(t, "core")
+	c := d.Docker(t)
+	out := c.Must(t, "info")
+	for _, want := range []string{"runsc", "isolations available: process, sandbox, hyperv"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("docker info does not mention %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSandboxLifecycle(t *testing.T) {
+	requireRunsc(t)
+	d := sharedDaemon(t, "core")
+	eachCLI(t, d, func(t *testing.T, c CLI) {
+		name := uniq("sbx-life-" + c.Name)
+		c.Must(t, "run", "-d", "--name", name, "--isolation=sandbox", "busybox", "sh", "-c", "echo started; trap 'echo bye; exit 0' TERM; while true; do sleep 0.2; done")
+		defer c.Run(t, "rm", "-f", name)
+		waitUntil(t, 30*time.Second, "the sandboxed container's first log line", func() bool {
+			return strings.Contains(c.Run(t, "logs", name).Stdout, "started")
+		})
+		if out := strings.TrimSpace(c.Must(t, "exec", name, "uname", "-r")); out != "4.4.0" {
+			t.Errorf("exec in a sandboxed container: uname -r = %q, want 4.4.0", out)
+		}
+		c.Must(t, "exec", name, "sh", "-c", "echo hi > /tmp/f")
+		if out := strings.TrimSpace(c.Must(t, "exec", name, "cat", "/tmp/f")); out != "hi" {
+			t.Errorf("a file written by one exec is not seen by the next: %q", out)
+		}
+		c.Must(t, "pause", name)
+		if st := strings.TrimSpace(c.Must(t, "inspect", "-f", "{{.State.Status}}", name)); st != "paused" {
+			t.Errorf("after pause: status %q", st)
+		}
+		c.Must(t, "unpause", name)
+		c.Must(t, "stop", "-t", "10", name)
+		if code := strings.TrimSpace(c.Must(t, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name)); code != "exited 0" {
+			t.Errorf("stop: want the TERM trap to exit 0, got %q", code)
+		}
+		if !strings.Contains(c.Must(t, "logs", name), "bye") {
+			t.Errorf("stop did not deliver SIGTERM to the sandboxed process (no \"bye\" in the logs)")
+		}
+		c.Must(t, "start", name)
+		waitUntil(t, 30*time.Second, "the restarted container to run", func() bool {
+			return strings.TrimSpace(c.Run(t, "inspect", "-f", "{{.State.Running}}", name).Stdout) == "true"
+		})
+		c.Must(t, "kill", name)
+		c.Must(t, "rm", name)
+		if r := c.Run(t, "run", "--rm", "--isolation=sandbox", "busybox", "sh", "-c", "exit 7"); r.Exit != 7 {
+			t.Errorf("run --rm under sandbox: want exit 7, got %s", r)
+		}
+	})
+}
