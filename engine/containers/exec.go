@@ -190,7 +190,10 @@ func (s *Service) ExecStart(ctx context.Context, id string, tty bool, consoleSiz
 			return err
 		}
 		defer consoleL.Close()
-		args = append(args, "--tty", "--console-socket", sock)
+		if !s.runtimes.IsSandbox(c.Runtime) { // runsc takes the terminal from process.json
+			args = append(args, "--tty")
+		}
+		args = append(args, "--console-socket", sock)
 	}
 	args = append(args, c.ID)
 	// The shim (berth-monitor exec-shim) runs the runtime, reaps the exec'd

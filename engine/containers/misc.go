@@ -119,6 +119,17 @@ func (s *Service) Top(ctx context.Context, ref, psArgs string) (*container.TopRe
 	if err != nil {
 		return nil, err
 	}
+	if s.runtimes.IsSandbox(c.Runtime) {
+		if psArgs != "" && psArgs != "-ef" {
+			return nil, errdefs.Invalid("ps options (%s) are not supported with sandbox isolation: the sandbox's processes are listed by runsc ps", psArgs)
+		}
+		resp, err := rt.SandboxTop(ctx, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		s.emit(&c, evtypes.ActionTop, nil)
+		return resp, nil
+	}
 	pids, err := rt.Pids(ctx, c.ID)
 	if err != nil {
 		return nil, err

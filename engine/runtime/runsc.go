@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -147,4 +148,30 @@ func CheckSandbox(hc *container.HostConfig) error {
 		return refuse("--cgroup-parent", "runsc runs with --ignore-cgroups")
 	}
 	return nil
+}
+
+// SandboxTop lists the processes of a runsc container as its own kernel
+// sees them (`runsc ps`: UID PID PPID C TTY STIME TIME CMD). The host's ps
+// cannot: the sandbox's PIDs are not host PIDs.
+func (r *Runtime) SandboxTop(ctx context.Context, id string) (*container.TopResponse, error) {
+	out, err := r.run(ctx, "ps", id)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	resp := &container.TopResponse{Processes: [][]string{}}
+	if len(lines) == 0 {
+		return resp, nil
+	}
+	resp.Titles = strings.Fields(lines[0])
+	n := len(resp.Titles)
+	for _, line := range lines[1:] {
+		fields := strings.Fields(line)
+		if n == 0 || len(fields) < n {
+			continue
+		}
+		row := append(append([]string{}, fields[:n-1]...), strings.Join(fields[n-1:], " "))
+		resp.Processes = append(resp.Processes, row)
+	}
+	return resp, nil
 }
