@@ -24,6 +24,13 @@ func (s *Service) Stats(ctx context.Context, ref string, stream, oneShot bool, e
 		st := container.StatsResponse{ID: c.ID, Name: "/" + c.Name, Read: time.Now(), OSType: "linux"}
 		if c.State.Running() {
 			st = runtime.Stats(s.cgroupParentOf(&c), c.ID, c.State.Pid)
+			if s.runtimes.IsSandbox(c.Runtime) {
+				if rt, err := s.runtimeOf(&c); err == nil {
+					if err := rt.SandboxStats(ctx, c.ID, &st); err != nil {
+						s.log.Debug("sandbox stats", "id", c.ID, "err", err)
+					}
+				}
+			}
 			st.ID, st.Name = c.ID, "/"+c.Name
 		}
 		return &st, c.State.Running()
