@@ -496,6 +496,9 @@ func (d *Daemon) shutdown() {
 		}
 		d.containers.Close()
 	}
+	if d.runtimes != nil {
+		d.runtimes.Cleanup()
+	}
 	if d.networks != nil {
 		d.networks.Close()
 	}

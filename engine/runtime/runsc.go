@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/moby/moby/api/types/container"
+	"golang.org/x/sys/unix"
 )
 
 // RunscName is the name under which gVisor's runsc is registered when it is
@@ -222,4 +223,17 @@ func (r *Runtime) SandboxStats(ctx context.Context, id string, st *container.Sta
 	st.MemoryStats.Stats = map[string]uint64{"cache": ev.Data.Memory.Cache}
 	st.PidsStats.Current = ev.Data.Pids.Current
 	return nil
+}
+
+// Cleanup undoes what runsc leaves mounted under its state root: the
+// "null-netns" bind mount its gofers share (stacked when several pinned it
+// at once). Running sandboxes keep the namespace they entered.
+func (s *Set) Cleanup() {
+	r, ok := s.Runtimes[RunscName]
+	if !ok {
+		return
+	}
+	path := filepath.Join(r.Root, "null-netns")
+	for i := 0; i < 64 && unix.Unmount(path, unix.MNT_DETACH) == nil; i++ {
+	}
 }
