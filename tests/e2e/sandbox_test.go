@@ -228,3 +228,42 @@ func TestSandboxNetworkFilesAndProbes(t *testing.T) {
 }
 
 func listenLoopback() (netpkg.Listener, error) { return netpkg.Listen("tcp", "127.0.0.1:0") }
+
+// TestSandboxTerminalStatsRestart: -it is refused under runsc (typed input
+// does not reach the sandbox yet); stats reads the sandbox's memory; a restart policy restarts
+// a sandboxed container that fails.
+func TestSandboxTerminalStatsRestart(t *testing.T) {
+	requireRunsc(t)
+	d := sharedDaemon(t, "core")
+	c := d.Docker(t)
+	name := uniq("sbx-term")
+	c.Must(t, "run", "-d", "--name", name, "--isolation=sandbox", "busybox", "sleep", "300")
+	defer c.Run(t, "rm", "-f", name)
+	// Interactive terminals do not work under runsc yet: refused, not hung.
+	status, _, body := d.API(t, "POST", "/containers/"+name+"/exec", "application/json", `{"Cmd":["sh"],"Tty":true,"AttachStdin":true,"AttachStdout":true}`)
+	if status != 400 || !strings.Contains(body, "interactive terminals (-it) are not supported with sandbox isolation") {
+		t.Errorf("exec -it in a sandbox: want HTTP 400 and a clear refusal, got %d %s", status, body)
+	}
+	if r := c.Run(t, "create", "-it", "--isolation=sandbox", "busybox", "sh"); r.Exit == 0 || !strings.Contains(r.Stderr, "interactive terminals (-it) are not supported with sandbox isolation") {
+		t.Errorf("create -it under sandbox: want a clear refusal, got %s", r)
+	}
+	if out := strings.TrimSpace(c.Must(t, "exec", name, "echo", "plain")); out != "plain" {
+		t.Errorf("exec without a terminal in a sandbox: %q", out)
+	}
+	mem := strings.TrimSpace(c.Must(t, "stats", "--no-stream", "--format", "{{.MemUsage}}", name))
+	if mem == "" || strings.HasPrefix(mem, "0B") {
+		t.Errorf("stats of a sandboxed container shows no memory use: %q", mem)
+	}
+	top := c.Must(t, "top", name)
+	if !strings.Contains(top, "sleep") {
+		t.Errorf("top of a sandboxed container does not list its sleep: %q", top)
+	}
+
+	rs := uniq("sbx-restart")
+	c.Must(t, "run", "-d", "--name", rs, "--isolation=sandbox", "--restart", "on-failure:2", "busybox", "sh", "-c", "exit 1")
+	defer c.Run(t, "rm", "-f", rs)
+	waitUntil(t, 60*time.Second, "two restarts of the failing sandboxed container", func() bool {
+		out := strings.TrimSpace(c.Run(t, "inspect", "-f", "{{.RestartCount}} {{.State.Running}}", rs).Stdout)
+		return out == "2 false"
+	})
+}
