@@ -22,31 +22,8 @@ import (
 func (c Chains) RenderNetworks6(nets []Network) string {
 	nets = append([]Network(nil), nets...)
 	sort.Slice(nets, func(i, j int) bool { return nets[i].Bridge < nets[j].Bridge })
-	var f, n strings.Builder
-	f.WriteString("*filter\n")
-	fmt.Fprintf(&f, ":%s - [0:0]\n:%s - [0:0]\n:%s - [0:0]\n", c.Forward(), c.Isolation1(), c.Isolation2())
-	fmt.Fprintf(&f, "-A %s -j %s\n", c.Forward(), c.Isolation1())
-	for _, nw := range nets {
-		br := nw.Bridge
-		if nw.Internal {
-			fmt.Fprintf(&f, "-A %s -i %s ! -o %s -j DROP\n", c.Forward(), br, br)
-			fmt.Fprintf(&f, "-A %s -o %s ! -i %s -j DROP\n", c.Forward(), br, br)
-		}
-		fmt.Fprintf(&f, "-A %s -o %s -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n", c.Forward(), br)
-		fmt.Fprintf(&f, "-A %s -o %s -j %s\n", c.Forward(), br, c.Accept())
-		verdict := "ACCEPT"
-		if !nw.ICC {
-			verdict = "DROP"
-		}
-		fmt.Fprintf(&f, "-A %s -i %s -o %s -j %s\n", c.Forward(), br, br, verdict)
-		if !nw.Internal {
-			fmt.Fprintf(&f, "-A %s -i %s ! -o %s -j ACCEPT\n", c.Forward(), br, br)
-		}
-		fmt.Fprintf(&f, "-A %s -o %s -j DROP\n", c.Forward(), br)
-		fmt.Fprintf(&f, "-A %s -i %s ! -o %s -j %s\n", c.Isolation1(), br, br, c.Isolation2())
-		fmt.Fprintf(&f, "-A %s -o %s -j DROP\n", c.Isolation2(), br)
-	}
-	fmt.Fprintf(&f, "-A %s -j RETURN\n-A %s -j RETURN\nCOMMIT\n", c.Isolation1(), c.Isolation2())
+	f := c.renderForward(nets)
+	var n strings.Builder
 
 	n.WriteString("*nat\n")
 	fmt.Fprintf(&n, ":%s - [0:0]\n", c.Post())
@@ -58,7 +35,7 @@ func (c Chains) RenderNetworks6(nets []Network) string {
 		fmt.Fprintf(&n, "-A %s -s %s -o %s -m conntrack --ctstate DNAT -j MASQUERADE\n", c.Post(), sub, br)
 	}
 	n.WriteString("COMMIT\n")
-	return f.String() + n.String()
+	return f + n.String()
 }
 
 // RenderPorts6 returns the ip6tables-restore input for published ports
