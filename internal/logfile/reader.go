@@ -188,32 +188,19 @@ func (d *decoder) readGzip(f *os.File) error {
 		return fmt.Errorf("read container log: %w", err)
 	}
 	defer zr.Close()
-	if d.buf == nil {
-		d.buf = make([]byte, 32*1024)
-	}
-	for {
-		n, err := zr.Read(d.buf)
-		if n > 0 {
-			if e := d.dec.Feed(d.buf[:n], d.filter); e != nil {
-				return e
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("read container log: %w", err)
-		}
-	}
+	return d.feedFrom(zr)
 }
 
 // readAll decodes every complete line from f's offset to its current end.
-func (d *decoder) readAll(f *os.File) error {
+func (d *decoder) readAll(f *os.File) error { return d.feedFrom(f) }
+
+// feedFrom decodes every complete line r yields until its end.
+func (d *decoder) feedFrom(r io.Reader) error {
 	if d.buf == nil {
 		d.buf = make([]byte, 32*1024)
 	}
 	for {
-		n, err := f.Read(d.buf)
+		n, err := r.Read(d.buf)
 		if n > 0 {
 			if e := d.dec.Feed(d.buf[:n], d.filter); e != nil {
 				return e
