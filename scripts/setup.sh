@@ -62,7 +62,7 @@ install_runsc() {
 		log "runsc: building $RUNSC_MODULE@$RUNSC_VERSION (takes a few minutes)"
 		local gobin
 		gobin="$(mktemp -d)"
-		if ! CGO_ENABLED=0 GOBIN="$gobin" GOFLAGS=-mod=mod go install -trimpath -ldflags "-s -w" "$RUNSC_MODULE@$RUNSC_VERSION" >"$gobin/build.log" 2>&1; then
+		if ! CGO_ENABLED=0 GOBIN="$gobin" GOFLAGS=-mod=mod timeout 2400 go install -trimpath -ldflags "-s -w" "$RUNSC_MODULE@$RUNSC_VERSION" >"$gobin/build.log" 2>&1; then
 			log "runsc: build FAILED; --isolation=sandbox will be unavailable (berthd works without it). Last lines:"
 			tail -n 15 "$gobin/build.log" >&2 || true
 			rm -rf "$gobin"
