@@ -16,12 +16,13 @@ func (s *Service) chooseRuntime(hc *container.HostConfig, interactiveTTY bool) (
 		return "", errdefs.Invalid("%s", err.Error())
 	}
 	rtName := hc.Runtime
+	defaultRuntime, defaultIsolation := s.runtimes.Defaults()
 	if iso == "" && rtName == "" {
-		iso = s.runtimes.DefaultIsolation
+		iso = defaultIsolation
 	}
 	switch {
 	case iso == runtime.IsolationSandbox && rtName == "":
-		if _, ok := s.runtimes.Runtimes[runtime.RunscName]; !ok {
+		if !s.runtimes.Known(runtime.RunscName) {
 			return "", errdefs.Invalid("isolation %q needs the sandbox runtime runsc, which is not installed: %s", hc.Isolation, runtime.RunscHint)
 		}
 		rtName = runtime.RunscName
@@ -30,7 +31,7 @@ func (s *Service) chooseRuntime(hc *container.HostConfig, interactiveTTY bool) (
 	case iso == runtime.IsolationProcess && rtName != "" && s.runtimes.IsSandbox(rtName):
 		return "", errdefs.Invalid("conflicting options: --isolation=process cannot run under the sandbox runtime %s", rtName)
 	case rtName == "":
-		rtName = s.runtimes.Default
+		rtName = defaultRuntime
 	}
 	if _, err := s.runtimes.Get(rtName); err != nil {
 		return "", errdefs.Invalid("%s", err.Error())

@@ -130,7 +130,7 @@ func (s *Service) Top(ctx context.Context, ref, psArgs string) (*container.TopRe
 		s.emit(&c, evtypes.ActionTop, nil)
 		return resp, nil
 	}
-	pids, err := rt.Pids(ctx, c.ID)
+	pids, err := rt.Ps(ctx, c.ID)
 	if err != nil {
 		return nil, err
 	}

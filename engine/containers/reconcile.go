@@ -5,6 +5,7 @@ import (
 
 	"errors"
 	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/runtime/oci"
 	"os"
 	"path/filepath"
 	"time"
@@ -26,7 +27,7 @@ func (s *Service) abandonStart(ctx context.Context, c *Container) {
 		return // nothing was left behind
 	}
 	s.log.Info("cleaning up a start cut short by a crash", "id", c.ID)
-	rt.Delete(ctx, c.ID, true)
+	rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
 	if monErr == nil {
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		monitor.Wait(wctx, s.stateDir(c.ID))
@@ -73,7 +74,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 				// under our control.
 				st = &monitor.ExitStatus{ExitCode: 255, FinishedAt: time.Now().UTC()}
 				if rt, err := s.runtimeOf(c); err == nil {
-					rt.Delete(ctx, c.ID, true)
+					rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
 				}
 			}
 			ex := make(chan struct{})

@@ -13,13 +13,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/mounts"
-	netpkg "github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
-	"github.com/berth-dev/berth/engine/volumes"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
 	evtypes "github.com/moby/moby/api/types/events"
@@ -60,7 +57,7 @@ type Config struct {
 	// gateway.
 	HostGatewayIP netip.Addr
 	// Events receives container events (may be nil).
-	Events *events.Service
+	Events Events
 }
 
 // Service is the container service.
@@ -68,9 +65,9 @@ type Service struct {
 	cfg      Config
 	db       *store.DB
 	images   ImageService
-	net      *netpkg.Service
-	vols     *volumes.Service
-	runtimes *runtime.Set
+	net      Networks // nil: no networking (build's containers)
+	vols     Volumes  // nil: no volumes
+	runtimes Runtimes
 	log      *slog.Logger
 
 	// Lock order: mu before an entry's mu; logMu is a leaf.
@@ -86,7 +83,7 @@ type Service struct {
 
 // New opens the container service and reloads every recorded container.
 // Call Reconcile afterwards to re-adopt running ones.
-func New(cfg Config, db *store.DB, imgs ImageService, rts *runtime.Set, nets *netpkg.Service, vols *volumes.Service, log *slog.Logger) (*Service, error) {
+func New(cfg Config, db *store.DB, imgs ImageService, rts Runtimes, nets Networks, vols Volumes, log *slog.Logger) (*Service, error) {
 	if err := db.EnsureBuckets(bucket); err != nil {
 		return nil, err
 	}

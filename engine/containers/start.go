@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/engine/mounts"
 	netpkg "github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/runtime/oci"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
 	evtypes "github.com/moby/moby/api/types/events"
@@ -176,7 +177,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 		return fail(err)
 	}
 	// A runtime state left by a crash would make create fail.
-	rt.Delete(ctx, c.ID, true)
+	rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
 	pid, monPid, err := monitor.Start(ctx, s.cfg.MonitorPath, monitor.Config{
 		ID: c.ID, Runtime: rt.Path, RuntimeArgs: rt.GlobalArgs(), Bundle: stateDir, StateDir: stateDir,
 		LogPath: c.LogPath, LogMaxSize: logLim.maxSize, LogMaxFiles: logLim.maxFiles,
@@ -196,7 +197,7 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	}
 	e.pendingAttach = nil
 	if err := rt.Start(ctx, c.ID); err != nil {
-		rt.Delete(ctx, c.ID, true)
+		rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
 		monitor.Wait(ctx, stateDir)
 		return fail(startError(err, c.Path))
 	}
@@ -318,7 +319,7 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	}
 	c.State.Pid, c.State.MonitorPid = 0, 0
 	if rt, err := s.runtimeOf(c); err == nil {
-		rt.Delete(context.Background(), c.ID, true)
+		rt.Delete(context.Background(), c.ID, &oci.DeleteOpts{Force: true})
 	}
 	if err := runtime.RemoveCgroup(s.cgroupParentOf(c), c.ID); err != nil {
 		s.log.Warn("cgroup left behind", "id", c.ID, "err", err)

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"github.com/berth-dev/berth/engine/runtime/oci"
 	"strconv"
 	"strings"
 	"sync"
@@ -92,9 +93,9 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	}
 	if paused && sig != unix.SIGKILL {
 		// A frozen process cannot handle the signal; thaw it after sending.
-		rt.Kill(ctx, e.c.ID, int(sig), false)
+		rt.Kill(ctx, e.c.ID, &oci.KillOpts{Signal: int(sig)})
 		rt.Resume(ctx, e.c.ID)
-	} else if err := rt.Kill(ctx, e.c.ID, int(sig), false); err != nil {
+	} else if err := rt.Kill(ctx, e.c.ID, &oci.KillOpts{Signal: int(sig)}); err != nil {
 		s.log.Debug("stop signal", "id", e.c.ID, "err", err)
 	}
 	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
@@ -113,7 +114,7 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 			return ctx.Err()
 		}
 	}
-	if err := rt.Kill(context.WithoutCancel(ctx), e.c.ID, int(unix.SIGKILL), false); err != nil {
+	if err := rt.Kill(context.WithoutCancel(ctx), e.c.ID, &oci.KillOpts{Signal: int(unix.SIGKILL)}); err != nil {
 		s.log.Debug("kill", "id", e.c.ID, "err", err)
 	}
 	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": "9"})
@@ -186,7 +187,7 @@ func (s *Service) Kill(ctx context.Context, ref, sigName string) error {
 	if err != nil {
 		return err
 	}
-	if err := rt.Kill(ctx, e.c.ID, int(sig), false); err != nil {
+	if err := rt.Kill(ctx, e.c.ID, &oci.KillOpts{Signal: int(sig)}); err != nil {
 		return errdefs.Conflict("Cannot kill container: %s: %v", e.c.ID, err)
 	}
 	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})

@@ -73,7 +73,7 @@ func (s *Service) Update(ctx context.Context, ref string, u container.UpdateConf
 		if err != nil {
 			return nil, err
 		}
-		if err := rt.Update(ctx, e.c.ID, hc); err != nil {
+		if err := rt.UpdateResources(ctx, e.c.ID, hc); err != nil {
 			return nil, errdefs.Invalid("Cannot update container %s: %v", e.c.ID, err)
 		}
 	}

@@ -11,7 +11,7 @@ import (
 // binds show their propagation (rprivate by default), volumes their driver
 // and folder, -v volumes the mode "z"; --tmpfs mounts are not listed (Docker
 // shows them only in HostConfig.Tmpfs).
-func ToAPI(mps []MountPoint, vols *volumes.Service) []container.MountPoint {
+func ToAPI(mps []MountPoint, vols Volumes) []container.MountPoint {
 	out := make([]container.MountPoint, 0, len(mps))
 	for _, mp := range mps {
 		m := container.MountPoint{

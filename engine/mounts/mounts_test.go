@@ -280,3 +280,5 @@ func TestPrepare(t *testing.T) {
 		t.Fatalf("missing --mount source at start: %v", err)
 	}
 }
+
+var _ Volumes = (*volumes.Service)(nil)

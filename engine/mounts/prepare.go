@@ -32,7 +32,7 @@ var tmpfsDefaults = []string{"noexec", "nosuid", "nodev"}
 // volume mount points with the volume's host folder: the caller keeps the
 // updated slice (the cp endpoints need it). rootfs is the container's mounted
 // root; "" skips copy-up.
-func Prepare(ctx context.Context, vols *volumes.Service, rootfs string, mps []MountPoint) ([]specs.Mount, error) {
+func Prepare(ctx context.Context, vols Volumes, rootfs string, mps []MountPoint) ([]specs.Mount, error) {
 	sortMounts(mps)
 	out := make([]specs.Mount, 0, len(mps))
 	for i := range mps {
@@ -102,7 +102,7 @@ func bindMount(mp *MountPoint) specs.Mount {
 // EnsureVolumes creates the named and anonymous volumes of a container
 // that do not exist yet, as Docker does at create (copy-up waits for the
 // first start, when the image's files are mounted).
-func EnsureVolumes(ctx context.Context, vols *volumes.Service, mps []MountPoint) error {
+func EnsureVolumes(ctx context.Context, vols Volumes, mps []MountPoint) error {
 	for i := range mps {
 		if mps[i].Type != TypeVolume {
 			continue
@@ -117,7 +117,7 @@ func EnsureVolumes(ctx context.Context, vols *volumes.Service, mps []MountPoint)
 	return nil
 }
 
-func ensureVolume(ctx context.Context, vols *volumes.Service, mp *MountPoint) error {
+func ensureVolume(ctx context.Context, vols Volumes, mp *MountPoint) error {
 	_, err := vols.Get(ctx, mp.Name)
 	if !errdefs.IsNotFound(err) {
 		return err
@@ -135,7 +135,7 @@ func ensureVolume(ctx context.Context, vols *volumes.Service, mp *MountPoint) er
 
 // Release gives back what Prepare took for a stopped container (unmounts
 // -o device volumes no other container uses).
-func Release(ctx context.Context, vols *volumes.Service, mps []MountPoint) error {
+func Release(ctx context.Context, vols Volumes, mps []MountPoint) error {
 	var errs []error
 	for _, mp := range mps {
 		if mp.Type == TypeVolume && vols != nil {
@@ -148,7 +148,7 @@ func Release(ctx context.Context, vols *volumes.Service, mps []MountPoint) error
 // RemoveAnonymous removes the anonymous volumes of a removed container
 // (rm -v, run --rm); named volumes are never touched. The container must no
 // longer be reported as a user of them.
-func RemoveAnonymous(ctx context.Context, vols *volumes.Service, mps []MountPoint) error {
+func RemoveAnonymous(ctx context.Context, vols Volumes, mps []MountPoint) error {
 	var errs []error
 	for _, mp := range mps {
 		if mp.Type == TypeVolume && mp.Anonymous && vols != nil {

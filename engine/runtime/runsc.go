@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-dev/berth/engine/runtime/oci"
 	"github.com/moby/moby/api/types/container"
 	"golang.org/x/sys/unix"
 )
@@ -84,7 +85,7 @@ func (s *Set) detectRunsc(execRoot string) {
 		path = "/usr/local/bin/runsc"
 	}
 	platform := runscPlatform()
-	r := &Runtime{Name: RunscName, Path: path, Args: runscArgs(platform), Root: filepath.Join(execRoot, "runtime", RunscName), Usable: true}
+	r := newRuntime(RunscName, path, runscArgs(platform), filepath.Join(execRoot, "runtime", RunscName))
 	if err := exec.Command(path, "--version").Run(); err != nil {
 		r.Usable = false
 		r.Reason = fmt.Sprintf("%s --version failed: %v", path, err)
@@ -102,7 +103,7 @@ func (s *Set) IsSandbox(name string) bool {
 	if !ok {
 		return false
 	}
-	return name == RunscName || filepath.Base(r.Path) == "runsc"
+	return isRunsc(name, r.Path)
 }
 
 // Isolations lists the isolation modes this daemon can run.
@@ -165,7 +166,11 @@ func CheckSandbox(hc *container.HostConfig, interactiveTTY bool) error {
 // sees them (`runsc ps`: UID PID PPID C TTY STIME TIME CMD). The host's ps
 // cannot: the sandbox's PIDs are not host PIDs.
 func (r *Runtime) SandboxTop(ctx context.Context, id string) (*container.TopResponse, error) {
-	out, err := r.run(ctx, "ps", id)
+	sb, err := r.sandbox()
+	if err != nil {
+		return nil, err
+	}
+	out, err := sb.Top(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -185,6 +190,15 @@ func (r *Runtime) SandboxTop(ctx context.Context, id string) (*container.TopResp
 		resp.Processes = append(resp.Processes, row)
 	}
 	return resp, nil
+}
+
+// sandbox is r's runsc verbs, or an error when r is not runsc.
+func (r *Runtime) sandbox() (*oci.Runsc, error) {
+	sb, ok := r.Runtime.(*oci.Runsc)
+	if !ok {
+		return nil, fmt.Errorf("runtime %s is not a sandbox runtime", r.Name)
+	}
+	return sb, nil
 }
 
 // runscEvent is the part of `runsc events --stats` output berthd reads.
@@ -214,7 +228,11 @@ type runscEvent struct {
 // SandboxStats fills st's CPU, memory and pid figures from the sandbox's
 // own kernel (`runsc events --stats`): runsc runs without host cgroups here.
 func (r *Runtime) SandboxStats(ctx context.Context, id string, st *container.StatsResponse) error {
-	out, err := r.run(ctx, "events", "--stats", id)
+	sb, err := r.sandbox()
+	if err != nil {
+		return err
+	}
+	out, err := sb.Stats(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/berth-dev/berth/engine/runtime/oci"
 	"github.com/moby/moby/api/types/container"
 )
 
@@ -55,5 +56,29 @@ func TestCheckSandbox(t *testing.T) {
 	}
 	if err := CheckSandbox(&container.HostConfig{}, true); err == nil || !strings.Contains(err.Error(), "-it") {
 		t.Errorf("CheckSandbox with an interactive terminal: %v", err)
+	}
+}
+
+// A runtime whose binary is runsc gets runsc's verbs whatever its name;
+// others get runc's command line.
+func TestNewRuntimeKind(t *testing.T) {
+	for _, tc := range []struct {
+		name, path string
+		sandbox    bool
+	}{
+		{"crun", "/usr/bin/crun", false},
+		{"runc", "/usr/bin/runc", false},
+		{RunscName, "/usr/local/bin/runsc", true},
+		{"gvisor", "/opt/bin/runsc", true},
+	} {
+		r := newRuntime(tc.name, tc.path, nil, "/run/x")
+		_, isRunsc := r.Runtime.(*oci.Runsc)
+		_, isCLI := r.Runtime.(*oci.CLI)
+		if isRunsc != tc.sandbox || isCLI == tc.sandbox {
+			t.Errorf("%s (%s): verbs %T, sandbox want %v", tc.name, tc.path, r.Runtime, tc.sandbox)
+		}
+		if _, err := r.sandbox(); (err == nil) != tc.sandbox {
+			t.Errorf("%s: sandbox() err = %v", tc.name, err)
+		}
 	}
 }

@@ -1,19 +1,20 @@
 package runtime
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-dev/berth/engine/runtime/oci"
 	"golang.org/x/sys/unix"
 )
 
-// Runtime is one configured OCI runtime.
+// Runtime is one configured OCI runtime: its verbs (oci.CLI for crun and
+// runc, oci.Runsc for gVisor) and what berthd knows of it.
 type Runtime struct {
+	oci.Runtime
 	Name string   // "crun", "runc" or a name from daemon config
 	Path string   // absolute path of the binary
 	Args []string // extra global args from config ("runtimeArgs")
@@ -24,10 +25,27 @@ type Runtime struct {
 	Reason string
 }
 
-// GlobalArgs are the arguments placed before every subcommand.
+// newRuntime is a configured runtime with the verbs of its kind: runsc's
+// when the binary is gVisor's (by name or file name), else runc's.
+func newRuntime(name, path string, args []string, root string) *Runtime {
+	cli := oci.CLI{Name: name, Path: path, Root: root, Args: args}
+	r := &Runtime{Name: name, Path: path, Args: args, Root: root, Usable: true}
+	if isRunsc(name, path) {
+		r.Runtime = &oci.Runsc{CLI: cli}
+	} else {
+		r.Runtime = &cli
+	}
+	return r
+}
+
+func isRunsc(name, path string) bool {
+	return name == RunscName || filepath.Base(path) == "runsc"
+}
+
+// GlobalArgs are the arguments placed before every verb (the monitor gets
+// them to run create with).
 func (r *Runtime) GlobalArgs() []string {
-	args := append([]string{"--root", r.Root}, r.Args...)
-	return args
+	return (&oci.CLI{Root: r.Root, Args: r.Args}).GlobalArgs()
 }
 
 // Spec is a runtime as daemon config declares it ("runtimes" key).
@@ -97,12 +115,13 @@ func Detect(o Options) (*Set, error) {
 		if err != nil {
 			continue
 		}
-		set.Runtimes[name] = &Runtime{Name: name, Path: path, Root: filepath.Join(o.ExecRoot, "runtime", name), Usable: true}
+		set.Runtimes[name] = newRuntime(name, path, nil, filepath.Join(o.ExecRoot, "runtime", name))
 	}
 	for name, sp := range o.Extra {
 		path, err := exec.LookPath(sp.Path)
-		r := &Runtime{Name: name, Path: path, Args: sp.RuntimeArgs, Root: filepath.Join(o.ExecRoot, "runtime", name), Usable: err == nil}
+		r := newRuntime(name, path, sp.RuntimeArgs, filepath.Join(o.ExecRoot, "runtime", name))
 		if err != nil {
+			r.Usable = false
 			r.Reason = fmt.Sprintf("binary %s not found", sp.Path)
 		}
 		set.Runtimes[name] = r
@@ -226,19 +245,14 @@ func releaseControllers(names []string) ([]string, error) {
 	return moved, nil
 }
 
-// run runs the runtime with the global args and args, returning its error
-// output in the error.
-func (r *Runtime) run(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, r.Path, append(r.GlobalArgs(), args...)...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		msg := strings.TrimSpace(stderr.String())
-		if msg == "" {
-			msg = err.Error()
-		}
-		return out, fmt.Errorf("%s %s: %s", r.Name, args[0], msg)
-	}
-	return out, nil
+// Defaults returns the default runtime's name and the default isolation
+// ("" or "process", or "sandbox").
+func (s *Set) Defaults() (runtimeName, isolation string) {
+	return s.Default, s.DefaultIsolation
+}
+
+// Known reports whether a runtime of that name is configured, usable or not.
+func (s *Set) Known(name string) bool {
+	_, ok := s.Runtimes[name]
+	return ok
 }

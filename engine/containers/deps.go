@@ -1,0 +1,54 @@
+package containers
+
+import (
+	"context"
+	"net/netip"
+
+	"github.com/berth-dev/berth/engine/mounts"
+	netpkg "github.com/berth-dev/berth/engine/network"
+	"github.com/berth-dev/berth/engine/runtime"
+	evtypes "github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/network"
+)
+
+// What the container service needs of the services around it, declared
+// here where it is used; the daemon passes *network.Service,
+// *volumes.Service, *runtime.Set and *events.Service (checked at compile
+// time in deps_test.go).
+
+// Networks is what containers need of the network service: a container's
+// attachments, made at start and undone at exit.
+type Networks interface {
+	Connect(ctx context.Context, req netpkg.ConnectRequest) (*netpkg.Attachment, error)
+	Disconnect(ctx context.Context, containerID string) error
+	ConnectNetwork(ctx context.Context, containerID, netRef string, ep *network.EndpointSettings) error
+	DisconnectNetwork(ctx context.Context, containerID, netRef string, force bool) error
+	Attached(containerID string) *netpkg.Attachment
+	Inspect(ctx context.Context, ref string, verbose bool) (network.Inspect, error)
+	DefaultGateway() netip.Addr
+	// Reconcile drops the attachments of containers not in live.
+	Reconcile(ctx context.Context, live []string) error
+}
+
+// Volumes is what containers need of the volume service: what mounting
+// volumes needs (mounts.Volumes), whose Mountpoint archive also uses.
+type Volumes interface {
+	mounts.Volumes
+}
+
+// Runtimes is what containers need of the configured OCI runtimes.
+type Runtimes interface {
+	// Get returns a usable runtime by name ("" = the default).
+	Get(name string) (*runtime.Runtime, error)
+	// IsSandbox reports whether the named runtime is gVisor's runsc.
+	IsSandbox(name string) bool
+	// Known reports whether a runtime of that name is configured.
+	Known(name string) bool
+	// Defaults are the default runtime's name and default isolation.
+	Defaults() (runtimeName, isolation string)
+}
+
+// Events records container events.
+type Events interface {
+	Log(typ evtypes.Type, action evtypes.Action, id string, attrs map[string]string)
+}
