@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,9 +16,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/berth-dev/berth/engine/runtime/oci"
 	"github.com/berth-dev/berth/internal/logdriver"
 	"github.com/berth-dev/berth/internal/monitor"
-	"golang.org/x/sys/unix"
 )
 
 // mon is the state of one monitor process.
@@ -81,160 +82,232 @@ func (m *mon) removeSockets() {
 	}
 }
 
-// create runs `runtime create`. The runtime's stdio is the container's:
-// pipes the monitor holds (or, with a TTY, a console socket through which
-// the runtime hands over the pty master). The runtime's own messages go to
-// a --log file in JSON, which is where its error text is read from.
+// runtime is the container's runtime as the monitor runs it: berthd's
+// global flags (with --root) and the monitor's environment.
+func (m *mon) runtime() *oci.CLI {
+	return &oci.CLI{Path: m.cfg.Runtime, Args: m.cfg.RuntimeArgs, Env: cleanEnv()}
+}
+
+// create runs the runtime's Create verb. The runtime's stdio is the
+// container's: pipes the monitor holds (or, with a TTY, a console socket
+// through which the runtime hands over the pty master). The runtime's own
+// messages go to a --log file in JSON, which is where its error text is
+// read from.
 func (m *mon) create() (err error) {
 	cfg := m.cfg
 	if m.log, err = openLog(cfg); err != nil {
 		return err
 	}
-	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	cio, err := newCreateIO(cfg)
 	if err != nil {
 		return err
 	}
-	defer devnull.Close()
-
-	var childIn, childOut, childErr *os.File
-	var errR *os.File // the runtime's stderr, read for error text on failure
-	var consoleL *net.UnixListener
-	var console chan recvResult
-	var toClose []*os.File
-	defer func() {
-		for _, f := range toClose {
-			f.Close()
-		}
-	}()
-	pipe := func() (r, w *os.File, err error) {
-		r, w, err = os.Pipe()
-		if err == nil {
-			toClose = append(toClose, r, w) // closed on return unless kept
-		}
-		return
+	defer cio.close()
+	if err := m.runCreate(cio); err != nil {
+		return err
 	}
-	keep := func(f *os.File) *os.File {
-		for i, g := range toClose {
-			if g == f {
-				toClose = append(toClose[:i], toClose[i+1:]...)
-			}
-		}
-		return f
-	}
-
-	if cfg.Tty {
-		r, w, err := pipe()
-		if err != nil {
-			return err
-		}
-		childIn, childOut, childErr, errR = devnull, w, w, r
-		os.Remove(monitor.ConsoleSocket)
-		if consoleL, err = net.ListenUnix("unix", &net.UnixAddr{Name: monitor.ConsoleSocket, Net: "unix"}); err != nil {
-			return err
-		}
-		defer func() { consoleL.Close(); os.Remove(monitor.ConsoleSocket) }()
-		console = make(chan recvResult, 1)
-		go func() { console <- recvConsole(consoleL) }()
-	} else {
-		childIn = devnull
-		if cfg.OpenStdin {
-			r, w, err := pipe()
-			if err != nil {
-				return err
-			}
-			childIn, m.stdinW = r, w
-		}
-		or, ow, err := pipe()
-		if err != nil {
-			return err
-		}
-		er, ew, err := pipe()
-		if err != nil {
-			return err
-		}
-		childOut, childErr, errR = ow, ew, er
-		m.outs[monitor.StreamStdout], m.outs[monitor.StreamStderr] = or, er
-	}
-
-	stateDir := cfg.StateDir
-	runtimeLog := filepath.Join(stateDir, monitor.RuntimeLog)
-	args := append([]string{}, cfg.RuntimeArgs...)
-	args = append(args, "--log", runtimeLog, "--log-format", "json",
-		"create", "--bundle", cfg.Bundle, "--pid-file", filepath.Join(stateDir, monitor.InitPidFile))
-	if cfg.Tty {
-		sock := filepath.Join(stateDir, monitor.ConsoleSocket)
-		if len(sock) >= 108 {
-			sock = monitor.ConsoleSocket // the runtime runs in our cwd, the state dir
-		}
-		args = append(args, "--console-socket", sock)
-	}
-	args = append(args, cfg.ID)
-	cmd := exec.Command(cfg.Runtime, args...)
-	cmd.Env = cleanEnv()
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = childIn, childOut, childErr
-	runErr := cmd.Run()
-	// The container holds its ends now; the monitor must not, or it would
-	// never see EOF.
-	for _, f := range []*os.File{childIn, childOut, childErr} {
-		if f != devnull {
-			f.Close()
-		}
-	}
-
-	if runErr != nil {
-		code := -1
-		var ee *exec.ExitError
-		if errors.As(runErr, &ee) {
-			code = ee.ExitCode()
-		}
-		msg := runtimeErrorText(runtimeLog, errR)
-		if msg == "" {
-			msg = fmt.Sprintf("%s create failed: %v", filepath.Base(cfg.Runtime), runErr)
-		}
-		m.deleteContainer()
-		os.Remove(filepath.Join(stateDir, monitor.InitPidFile))
-		if m.log != nil {
-			m.log.Close()
-		}
-		return &monitor.RuntimeError{Op: "create", Msg: msg, ExitCode: code}
-	}
-	os.Remove(runtimeLog)
-
-	fail := func(err error) error {
+	if err := m.adoptStdio(cio); err != nil {
 		m.deleteContainer()
 		return err
 	}
-	if cfg.Tty {
-		select {
-		case r := <-console:
-			if r.err != nil {
-				return fail(fmt.Errorf("receive the container's terminal from the runtime: %w", r.err))
-			}
-			m.pty = r.f
-			m.outs[monitor.StreamStdout] = r.f
-			if cfg.OpenStdin {
-				m.stdinW = r.f
-			}
-		case <-time.After(10 * time.Second):
-			return fail(errors.New("the runtime did not send the container's terminal"))
-		}
-	} else {
-		keep(m.outs[monitor.StreamStdout])
-		keep(m.outs[monitor.StreamStderr])
-		if m.stdinW != nil {
-			keep(m.stdinW)
-		}
-	}
-
-	b, err := os.ReadFile(filepath.Join(stateDir, monitor.InitPidFile))
-	if err != nil {
-		return fail(fmt.Errorf("read the container's init pid: %w", err))
-	}
-	if m.initPid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil || m.initPid <= 0 {
-		return fail(fmt.Errorf("bad init pid file %q", b))
+	if err := m.readInitPid(); err != nil {
+		m.deleteContainer()
+		return err
 	}
 	m.oomFile = oomCounterFile(m.initPid)
 	m.oomBase = readOOMKills(m.oomFile)
+	return nil
+}
+
+// createIO is the container's stdio while the runtime creates it: the
+// child's ends, the runtime's stderr (read for error text on failure), and
+// the monitor's ends it keeps once the container exists.
+type createIO struct {
+	tty                         bool
+	devnull                     *os.File
+	childIn, childOut, childErr *os.File
+	errR                        *os.File
+	outR, stdinW                *os.File // no TTY: kept by the monitor
+	consoleL                    *net.UnixListener
+	console                     chan recvResult
+	toClose                     []*os.File // closed by close unless kept
+}
+
+func newCreateIO(cfg monitor.Config) (cio *createIO, err error) {
+	cio = &createIO{tty: cfg.Tty}
+	defer func() {
+		if err != nil {
+			cio.close()
+		}
+	}()
+	if cio.devnull, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
+		return nil, err
+	}
+	cio.toClose = append(cio.toClose, cio.devnull)
+	if cfg.Tty {
+		r, w, err := cio.pipe()
+		if err != nil {
+			return nil, err
+		}
+		cio.childIn, cio.childOut, cio.childErr, cio.errR = cio.devnull, w, w, r
+		return cio, cio.listenConsole()
+	}
+	cio.childIn = cio.devnull
+	if cfg.OpenStdin {
+		r, w, err := cio.pipe()
+		if err != nil {
+			return nil, err
+		}
+		cio.childIn, cio.stdinW = r, w
+	}
+	or, ow, err := cio.pipe()
+	if err != nil {
+		return nil, err
+	}
+	er, ew, err := cio.pipe()
+	if err != nil {
+		return nil, err
+	}
+	cio.childOut, cio.childErr, cio.errR, cio.outR = ow, ew, er, or
+	return cio, nil
+}
+
+func (cio *createIO) pipe() (r, w *os.File, err error) {
+	r, w, err = os.Pipe()
+	if err == nil {
+		cio.toClose = append(cio.toClose, r, w)
+	}
+	return
+}
+
+// listenConsole opens the console socket in the state directory (the
+// monitor's cwd) and receives the pty master on it in the background.
+func (cio *createIO) listenConsole() error {
+	os.Remove(monitor.ConsoleSocket)
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: monitor.ConsoleSocket, Net: "unix"})
+	if err != nil {
+		return err
+	}
+	cio.consoleL = l
+	cio.console = make(chan recvResult, 1)
+	go func() {
+		f, err := monitor.RecvConsole(l)
+		cio.console <- recvResult{f, err}
+	}()
+	return nil
+}
+
+// childStarted closes the monitor's copies of the child's ends: the
+// container holds them now, and the monitor must not or it would never see
+// EOF.
+func (cio *createIO) childStarted() {
+	for _, f := range []*os.File{cio.childIn, cio.childOut, cio.childErr} {
+		if f != cio.devnull {
+			f.Close()
+		}
+	}
+}
+
+// keep takes f off the list of files close closes.
+func (cio *createIO) keep(f *os.File) *os.File {
+	for i, g := range cio.toClose {
+		if g == f {
+			cio.toClose = append(cio.toClose[:i], cio.toClose[i+1:]...)
+			break
+		}
+	}
+	return f
+}
+
+func (cio *createIO) close() {
+	for _, f := range cio.toClose {
+		f.Close()
+	}
+	cio.toClose = nil
+	if cio.consoleL != nil {
+		cio.consoleL.Close()
+		os.Remove(monitor.ConsoleSocket)
+	}
+}
+
+// runCreate runs the runtime's create; on failure nothing of the container
+// is left and the error is a *monitor.RuntimeError in the runtime's words.
+func (m *mon) runCreate(cio *createIO) error {
+	cfg := m.cfg
+	stateDir := cfg.StateDir
+	runtimeLog := filepath.Join(stateDir, monitor.RuntimeLog)
+	rt := m.runtime()
+	rt.Log, rt.LogFormat = runtimeLog, "json"
+	opts := &oci.CreateOpts{
+		Bundle: cfg.Bundle, PidFile: filepath.Join(stateDir, monitor.InitPidFile),
+		IO: oci.IO{Stdin: cio.childIn, Stdout: cio.childOut, Stderr: cio.childErr},
+	}
+	if cfg.Tty {
+		opts.ConsoleSocket = filepath.Join(stateDir, monitor.ConsoleSocket)
+		if len(opts.ConsoleSocket) >= 108 {
+			opts.ConsoleSocket = monitor.ConsoleSocket // the runtime runs in our cwd, the state dir
+		}
+	}
+	runErr := rt.Create(context.Background(), cfg.ID, opts)
+	cio.childStarted()
+	if runErr == nil {
+		os.Remove(runtimeLog)
+		return nil
+	}
+	code := -1
+	var ee *exec.ExitError
+	if errors.As(runErr, &ee) {
+		code = ee.ExitCode()
+	}
+	msg := runtimeErrorText(runtimeLog, cio.errR)
+	if msg == "" {
+		msg = fmt.Sprintf("%s create failed: %v", filepath.Base(cfg.Runtime), errors.Unwrap(runErr))
+	}
+	m.deleteContainer()
+	os.Remove(filepath.Join(stateDir, monitor.InitPidFile))
+	if m.log != nil {
+		m.log.Close()
+	}
+	return &monitor.RuntimeError{Op: "create", Msg: msg, ExitCode: code}
+}
+
+// adoptStdio takes the container's stdio: the pty master the runtime sent,
+// or the read ends of its pipes and the write end of its stdin.
+func (m *mon) adoptStdio(cio *createIO) error {
+	if !m.cfg.Tty {
+		m.outs[monitor.StreamStdout] = cio.keep(cio.outR)
+		m.outs[monitor.StreamStderr] = cio.keep(cio.errR)
+		if cio.stdinW != nil {
+			m.stdinW = cio.keep(cio.stdinW)
+		}
+		return nil
+	}
+	select {
+	case r := <-cio.console:
+		if r.err != nil {
+			return fmt.Errorf("receive the container's terminal from the runtime: %w", r.err)
+		}
+		m.pty = r.f
+		m.outs[monitor.StreamStdout] = r.f
+		if m.cfg.OpenStdin {
+			m.stdinW = r.f
+		}
+		return nil
+	case <-time.After(10 * time.Second):
+		return errors.New("the runtime did not send the container's terminal")
+	}
+}
+
+// readInitPid reads the pid of the container's init from the runtime's
+// pid file.
+func (m *mon) readInitPid() error {
+	b, err := os.ReadFile(filepath.Join(m.cfg.StateDir, monitor.InitPidFile))
+	if err != nil {
+		return fmt.Errorf("read the container's init pid: %w", err)
+	}
+	if m.initPid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil || m.initPid <= 0 {
+		return fmt.Errorf("bad init pid file %q", b)
+	}
 	return nil
 }
 
@@ -277,57 +350,12 @@ func runtimeErrorText(logPath string, errR *os.File) string {
 // deleteContainer removes the runtime's state and anything left of the
 // container (delete --force kills it first).
 func (m *mon) deleteContainer() {
-	args := append(append([]string{}, m.cfg.RuntimeArgs...), "delete", "--force", m.cfg.ID)
-	cmd := exec.Command(m.cfg.Runtime, args...)
-	cmd.Env = cleanEnv()
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "berth-monitor: %s delete: %v\n", m.cfg.Runtime, err)
+	if err := m.runtime().Delete(context.Background(), m.cfg.ID, &oci.DeleteOpts{Force: true}); err != nil {
+		fmt.Fprintf(os.Stderr, "berth-monitor: %v\n", err)
 	}
 }
 
 type recvResult struct {
 	f   *os.File
 	err error
-}
-
-// recvConsole accepts the runtime's connection on the console socket and
-// receives the pty master it sends with SCM_RIGHTS.
-func recvConsole(l *net.UnixListener) recvResult {
-	c, err := l.AcceptUnix()
-	if err != nil {
-		return recvResult{err: err}
-	}
-	defer c.Close()
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4*4))
-	_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
-	if err != nil {
-		return recvResult{err: err}
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		return recvResult{err: err}
-	}
-	var fds []int
-	for i := range msgs {
-		if got, err := unix.ParseUnixRights(&msgs[i]); err == nil {
-			fds = append(fds, got...)
-		}
-	}
-	if len(fds) == 0 {
-		return recvResult{err: errors.New("no file descriptor in the console socket message")}
-	}
-	for _, fd := range fds[1:] {
-		unix.Close(fd)
-	}
-	fd := fds[0]
-	unix.CloseOnExec(fd)
-	// Non-blocking, so the file joins Go's poller and reads can be given
-	// deadlines.
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return recvResult{err: err}
-	}
-	return recvResult{f: os.NewFile(uintptr(fd), "ptmx")}
 }

@@ -4,11 +4,12 @@ import (
 	"context"
 
 	"errors"
-	"github.com/berth-dev/berth/engine/runtime"
-	"github.com/berth-dev/berth/engine/runtime/oci"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/runtime/oci"
 
 	"github.com/berth-dev/berth/internal/monitor"
 )

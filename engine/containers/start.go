@@ -185,6 +185,12 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			// The monitor was killed mid-create: undo what the runtime made.
+			if derr := rt.Delete(context.WithoutCancel(ctx), c.ID, &oci.DeleteOpts{Force: true}); derr != nil {
+				s.log.Warn("runtime state left after a cancelled start", "id", c.ID, "err", derr)
+			}
+		}
 		return fail(startError(err, c.Path))
 	}
 	if seccompKey != "" && !precompiled {

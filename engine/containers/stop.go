@@ -2,11 +2,12 @@ package containers
 
 import (
 	"context"
-	"github.com/berth-dev/berth/engine/runtime/oci"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/berth-dev/berth/engine/runtime/oci"
 
 	"github.com/berth-dev/berth/internal/errdefs"
 	evtypes "github.com/moby/moby/api/types/events"

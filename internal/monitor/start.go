@@ -23,7 +23,9 @@ import (
 //
 // On failure the runtime's own error text comes back as a *RuntimeError and
 // no runtime state is left (the monitor ran `runtime delete --force`). If ctx
-// ends first, the monitor is killed and the container deleted.
+// ends first, the monitor is killed and ctx's error returned: the caller
+// deletes what the runtime may have made (its Delete verb), as this package
+// runs no runtime.
 //
 // Files left by a previous run in StateDir (exit status, pid file, sockets)
 // are removed first, so StateDir may be reused for a restart.
@@ -106,8 +108,6 @@ func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid 
 		// By pid: cmd.Process was released to reapWhenDone, and the monitor,
 		// our unreaped child, cannot have given its pid away yet.
 		syscall.Kill(monitorPid, syscall.SIGKILL)
-		del := exec.Command(cfg.Runtime, append(append([]string{}, cfg.RuntimeArgs...), "delete", "--force", cfg.ID)...)
-		del.Run()
 		return 0, 0, ctx.Err()
 	case r := <-ch:
 		switch {
