@@ -15,7 +15,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/filters"
 	"github.com/berth-dev/berth/internal/version"
@@ -34,7 +33,7 @@ type Backends struct {
 	Containers ContainerBackend
 	Images     ImageBackend
 	System     SystemBackend
-	Events     *events.Service
+	Events     EventsBackend
 	Networks   NetworkBackend
 	Volumes    VolumeBackend
 	Archive    ArchiveBackend

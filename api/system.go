@@ -21,6 +21,12 @@ type SystemBackend interface {
 	Version(ctx context.Context) system.VersionResponse
 }
 
+// EventsBackend is what the events route needs: the recorded events since
+// a time and a subscription to new ones.
+type EventsBackend interface {
+	Subscribe(since time.Time) (past []events.Message, ch <-chan events.Message, cancel func())
+}
+
 func (s *Server) systemRoutes() {
 	s.mux.HandleFunc("GET /_ping", s.ping)
 	s.mux.HandleFunc("HEAD /_ping", s.ping)

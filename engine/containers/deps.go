@@ -14,7 +14,7 @@ import (
 // What the container service needs of the services around it, declared
 // here where it is used; the daemon passes *network.Service,
 // *volumes.Service, *runtime.Set and *events.Service (checked at compile
-// time in deps_test.go).
+// time in daemon/backends.go).
 
 // Networks is what containers need of the network service: a container's
 // attachments, made at start and undone at exit.

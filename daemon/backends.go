@@ -1,0 +1,35 @@
+package daemon
+
+import (
+	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/network"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/volumes"
+)
+
+// The services berthd wires together satisfy the interfaces their
+// consumers declare: the API's backends, and what the container service
+// needs of the others.
+var (
+	_ api.ContainerBackend    = (*containers.Service)(nil)
+	_ api.CommitBackend       = (*containers.Service)(nil)
+	_ api.ArchiveBackend      = (*containers.Service)(nil)
+	_ api.ImageBackend        = (*images.Service)(nil)
+	_ api.AuthBackend         = (*images.Service)(nil)
+	_ api.DistributionBackend = (*images.Service)(nil)
+	_ api.SystemBackend       = (*Daemon)(nil)
+	_ api.EventsBackend       = (*events.Service)(nil)
+	_ api.NetworkBackend      = netBackend{}
+	_ api.VolumeBackend       = (*volumes.Service)(nil)
+	_ api.BuildBackend        = (*build.Service)(nil)
+
+	_ containers.Networks     = (*network.Service)(nil)
+	_ containers.Volumes      = (*volumes.Service)(nil)
+	_ containers.Runtimes     = (*runtime.Set)(nil)
+	_ containers.Events       = (*events.Service)(nil)
+	_ containers.ImageService = (*images.Service)(nil)
+)
