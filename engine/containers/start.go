@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
 	evtypes "github.com/moby/moby/api/types/events"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -89,125 +90,19 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	if err != nil {
 		return errdefs.Invalid("%s", err.Error())
 	}
-	rootfs, err := s.images.MountRootfs(ctx, c.ID)
+	var undo undoStack
+	run, err := s.prepareRun(ctx, c, &undo)
+	if err == nil {
+		err = s.writeBundle(c, rt, run)
+	}
+	if err == nil {
+		err = s.launch(ctx, e, rt, run)
+	}
 	if err != nil {
+		undo.run()
 		return err
 	}
-	fail := func(err error) error {
-		s.images.UnmountRootfs(context.Background(), c.ID)
-		return err
-	}
-	user, err := resolveUser(rootfs, c.Config.User, c.HostConfig.GroupAdd)
-	if err != nil {
-		return fail(err)
-	}
-	extraMounts, err := mounts.Prepare(ctx, s.vols, rootfs, c.MountPoints)
-	if err != nil {
-		return fail(err)
-	}
-	failRootfs := fail
-	fail = func(err error) error {
-		mounts.Release(context.Background(), s.vols, c.MountPoints)
-		return failRootfs(err)
-	}
-	links, err := s.legacyLinks(c)
-	if err != nil {
-		return fail(err)
-	}
-	netnsPath := ""
-	if s.net != nil && c.HostConfig.NetworkMode != "host" {
-		att, err := s.net.Connect(ctx, netpkg.ConnectRequest{
-			ContainerID: c.ID, ContainerName: c.Name, Hostname: c.Config.Hostname,
-			NetworkMode: string(c.HostConfig.NetworkMode), Endpoints: c.Endpoints,
-			PortBindings: c.HostConfig.PortBindings, PublishAll: c.HostConfig.PublishAllPorts,
-			ExposedPorts: c.Config.ExposedPorts,
-		})
-		if err != nil {
-			return fail(err)
-		}
-		netnsPath = att.NetNSPath
-		failMounts := fail
-		fail = func(err error) error {
-			s.net.Disconnect(context.Background(), c.ID)
-			return failMounts(err)
-		}
-		att.HostsEntries = append(att.HostsEntries, linkHosts(links)...)
-		if err := writeHostFiles(c, att, s.hostGateway()); err != nil {
-			return fail(err)
-		}
-	}
-	args := append([]string{c.Path}, c.Args...)
-	initPath := ""
-	if c.HostConfig.Init != nil && *c.HostConfig.Init {
-		if s.cfg.InitPath == "" {
-			return fail(errdefs.Invalid("--init needs tini installed on the host (apt-get install tini)"))
-		}
-		initPath = s.cfg.InitPath
-		args = append([]string{"/sbin/docker-init", "--"}, args...)
-	}
-	spec, err := runtime.BuildSpec(runtime.SpecOptions{
-		ID: c.ID, Rootfs: rootfs, Config: c.Config, HostConfig: c.HostConfig,
-		Args: args, Env: containerEnv(c, linkEnv(c.Name, links)...), User: user,
-		HostnamePath: hostnamePath(c), HostsPath: hostsPath(c), ResolvConfPath: resolvConfPath(c),
-		InitPath: initPath, CgroupParent: s.cgroupParentOf(c),
-		NetNSPath: netnsPath, ExtraMounts: extraMounts,
-	})
-	if err != nil {
-		return fail(errdefs.Invalid("%s", err.Error()))
-	}
-	// A filter compiled for an earlier container with this profile spares
-	// the runtime compiling it again (see runtime.SeccompKey).
-	seccompKey := rt.SeccompKey(spec)
-	precompiled := rt.UsePrecompiledSeccomp(spec, seccompKey)
-	stateDir := s.stateDir(c.ID)
-	os.RemoveAll(stateDir) // leftovers of an earlier run
-	if err := os.MkdirAll(stateDir, 0o700); err != nil {
-		return fail(err)
-	}
-	specJSON, err := json.Marshal(spec)
-	if err != nil {
-		return fail(err)
-	}
-	// The spec is made again at every start: no fsync.
-	if err := writeFileReplace(filepath.Join(stateDir, "config.json"), specJSON, 0o600); err != nil {
-		return fail(err)
-	}
-	logLim, logOpts, err := s.logSettings(c)
-	if err != nil {
-		return fail(err)
-	}
-	// A runtime state left by a crash would make create fail.
-	rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
-	pid, monPid, err := monitor.Start(ctx, s.cfg.MonitorPath, monitor.Config{
-		ID: c.ID, Runtime: rt.Path, RuntimeArgs: rt.GlobalArgs(), Bundle: stateDir, StateDir: stateDir,
-		LogPath: c.LogPath, LogMaxSize: logLim.maxSize, LogMaxFiles: logLim.maxFiles,
-		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
-		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			// The monitor was killed mid-create: undo what the runtime made.
-			if derr := rt.Delete(context.WithoutCancel(ctx), c.ID, &oci.DeleteOpts{Force: true}); derr != nil {
-				s.log.Warn("runtime state left after a cancelled start", "id", c.ID, "err", derr)
-			}
-		}
-		return fail(startError(err, c.Path))
-	}
-	if seccompKey != "" && !precompiled {
-		if err := rt.SaveSeccomp(c.ID, seccompKey); err != nil {
-			s.log.Debug("seccomp filter not cached", "id", c.ID, "err", err)
-		}
-	}
-	for _, a := range e.pendingAttach {
-		a.connect(stateDir)
-	}
-	e.pendingAttach = nil
-	if err := rt.Start(ctx, c.ID); err != nil {
-		rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
-		monitor.Wait(ctx, stateDir)
-		return fail(startError(err, c.Path))
-	}
-	c.State = State{Status: StatusRunning, Pid: pid, MonitorPid: monPid, StartedAt: time.Now().UTC(), ExitCode: 0}
+	c.State = State{Status: StatusRunning, Pid: run.pid, MonitorPid: run.monitorPid, StartedAt: time.Now().UTC(), ExitCode: 0}
 	e.exited = make(chan struct{})
 	e.runs++
 	if err := s.persist(e); err != nil {
@@ -219,6 +114,153 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	s.emitVolumes(evtypes.ActionMount, c, c.MountPoints)
 	s.emitAttached(evtypes.ActionConnect, c, s.attachedNetworks(c))
 	s.emit(c, evtypes.ActionStart, nil)
+	return nil
+}
+
+// undoStack is what a failed start undoes, last step first.
+type undoStack []func()
+
+func (u *undoStack) push(f func()) { *u = append(*u, f) }
+
+func (u undoStack) run() {
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]()
+	}
+}
+
+// containerRun is what one start of a container gathers on its way.
+type containerRun struct {
+	rootfs      string
+	user        specs.User
+	extraMounts []specs.Mount
+	links       []linkedContainer
+	netnsPath   string
+	// Set by writeBundle:
+	stateDir    string
+	seccompKey  string
+	precompiled bool
+	// Set by launch:
+	pid, monitorPid int
+}
+
+// prepareRun mounts the container's root filesystem and volumes and
+// attaches it to its networks, pushing each undo on undo.
+func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack) (*containerRun, error) {
+	rootfs, err := s.images.MountRootfs(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	undo.push(func() { s.images.UnmountRootfs(context.Background(), c.ID) })
+	run := &containerRun{rootfs: rootfs}
+	if run.user, err = resolveUser(rootfs, c.Config.User, c.HostConfig.GroupAdd); err != nil {
+		return nil, err
+	}
+	if run.extraMounts, err = mounts.Prepare(ctx, s.vols, rootfs, c.MountPoints); err != nil {
+		return nil, err
+	}
+	undo.push(func() { mounts.Release(context.Background(), s.vols, c.MountPoints) })
+	if run.links, err = s.legacyLinks(c); err != nil {
+		return nil, err
+	}
+	if s.net == nil || c.HostConfig.NetworkMode == "host" {
+		return run, nil
+	}
+	att, err := s.net.Connect(ctx, netpkg.ConnectRequest{
+		ContainerID: c.ID, ContainerName: c.Name, Hostname: c.Config.Hostname,
+		NetworkMode: string(c.HostConfig.NetworkMode), Endpoints: c.Endpoints,
+		PortBindings: c.HostConfig.PortBindings, PublishAll: c.HostConfig.PublishAllPorts,
+		ExposedPorts: c.Config.ExposedPorts,
+	})
+	if err != nil {
+		return nil, err
+	}
+	run.netnsPath = att.NetNSPath
+	undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
+	att.HostsEntries = append(att.HostsEntries, linkHosts(run.links)...)
+	if err := writeHostFiles(c, att, s.hostGateway()); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
+// writeBundle builds the container's OCI spec and writes it to its state
+// directory, the bundle the runtime creates the container from.
+func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerRun) error {
+	args := append([]string{c.Path}, c.Args...)
+	initPath := ""
+	if c.HostConfig.Init != nil && *c.HostConfig.Init {
+		if s.cfg.InitPath == "" {
+			return errdefs.Invalid("--init needs tini installed on the host (apt-get install tini)")
+		}
+		initPath = s.cfg.InitPath
+		args = append([]string{"/sbin/docker-init", "--"}, args...)
+	}
+	spec, err := runtime.BuildSpec(runtime.SpecOptions{
+		ID: c.ID, Rootfs: run.rootfs, Config: c.Config, HostConfig: c.HostConfig,
+		Args: args, Env: containerEnv(c, linkEnv(c.Name, run.links)...), User: run.user,
+		HostnamePath: hostnamePath(c), HostsPath: hostsPath(c), ResolvConfPath: resolvConfPath(c),
+		InitPath: initPath, CgroupParent: s.cgroupParentOf(c),
+		NetNSPath: run.netnsPath, ExtraMounts: run.extraMounts,
+	})
+	if err != nil {
+		return errdefs.Invalid("%s", err.Error())
+	}
+	// A filter compiled for an earlier container with this profile spares
+	// the runtime compiling it again (see runtime.SeccompKey).
+	run.seccompKey = rt.SeccompKey(spec)
+	run.precompiled = rt.UsePrecompiledSeccomp(spec, run.seccompKey)
+	run.stateDir = s.stateDir(c.ID)
+	os.RemoveAll(run.stateDir) // leftovers of an earlier run
+	if err := os.MkdirAll(run.stateDir, 0o700); err != nil {
+		return err
+	}
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	// The spec is made again at every start: no fsync.
+	return writeFileReplace(filepath.Join(run.stateDir, "config.json"), specJSON, 0o600)
+}
+
+// launch has the container's monitor create it through the runtime, then
+// starts its process (the runtime's Start verb).
+func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run *containerRun) error {
+	c := &e.c
+	logLim, logOpts, err := s.logSettings(c)
+	if err != nil {
+		return err
+	}
+	// A runtime state left by a crash would make create fail.
+	rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
+	run.pid, run.monitorPid, err = monitor.Start(ctx, s.cfg.MonitorPath, monitor.Config{
+		ID: c.ID, Runtime: rt.Path, RuntimeArgs: rt.GlobalArgs(), Bundle: run.stateDir, StateDir: run.stateDir,
+		LogPath: c.LogPath, LogMaxSize: logLim.maxSize, LogMaxFiles: logLim.maxFiles,
+		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
+		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			// The monitor was killed mid-create: undo what the runtime made.
+			if derr := rt.Delete(context.WithoutCancel(ctx), c.ID, &oci.DeleteOpts{Force: true}); derr != nil {
+				s.log.Warn("runtime state left after a cancelled start", "id", c.ID, "err", derr)
+			}
+		}
+		return startError(err, c.Path)
+	}
+	if run.seccompKey != "" && !run.precompiled {
+		if err := rt.SaveSeccomp(c.ID, run.seccompKey); err != nil {
+			s.log.Debug("seccomp filter not cached", "id", c.ID, "err", err)
+		}
+	}
+	for _, a := range e.pendingAttach {
+		a.connect(run.stateDir)
+	}
+	e.pendingAttach = nil
+	if err := rt.Start(ctx, c.ID); err != nil {
+		rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
+		monitor.Wait(ctx, run.stateDir)
+		return startError(err, c.Path)
+	}
 	return nil
 }
 

@@ -30,48 +30,71 @@ import (
 // Files left by a previous run in StateDir (exit status, pid file, sockets)
 // are removed first, so StateDir may be reused for a restart.
 func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid int, err error) {
+	if err := prepareStateDir(&cfg); err != nil {
+		return 0, 0, err
+	}
+	syncR, monitorPid, err := launch(binary, cfg.StateDir)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer syncR.Close()
+	initPid, err = awaitReady(ctx, syncR, monitorPid, filepath.Join(cfg.StateDir, LogFile))
+	if err != nil {
+		return 0, 0, err
+	}
+	return initPid, monitorPid, nil
+}
+
+// prepareStateDir makes cfg's paths absolute, clears StateDir of a previous
+// run's files and writes the monitor's config there.
+func prepareStateDir(cfg *Config) (err error) {
 	if cfg.ID == "" || cfg.Runtime == "" || cfg.Bundle == "" || cfg.StateDir == "" {
-		return 0, 0, errors.New("monitor: config needs ID, Runtime, Bundle and StateDir")
+		return errors.New("monitor: config needs ID, Runtime, Bundle and StateDir")
 	}
 	for _, p := range []*string{&cfg.Runtime, &cfg.Bundle, &cfg.StateDir} {
 		if *p, err = filepath.Abs(*p); err != nil {
-			return 0, 0, err
+			return err
 		}
 	}
 	if cfg.LogPath != "" {
 		if cfg.LogPath, err = filepath.Abs(cfg.LogPath); err != nil {
-			return 0, 0, err
+			return err
 		}
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return 0, 0, fmt.Errorf("create container state directory: %w", err)
+		return fmt.Errorf("create container state directory: %w", err)
 	}
 	for _, name := range []string{ExitFile, InitPidFile, AttachSocket, CtlSocket, ConsoleSocket, RuntimeLog} {
 		os.Remove(filepath.Join(cfg.StateDir, name))
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	if err := writeFileAtomic(filepath.Join(cfg.StateDir, ConfigFile), append(b, '\n'), 0o600); err != nil {
-		return 0, 0, fmt.Errorf("write monitor config: %w", err)
+		return fmt.Errorf("write monitor config: %w", err)
 	}
+	return nil
+}
 
+// launch starts `binary stateDir` in a session of its own, its output to
+// the state directory's log, and returns the read end of the pipe on which
+// it reports (fd 3 in the monitor).
+func launch(binary, stateDir string) (syncR *os.File, monitorPid int, err error) {
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
-		return 0, 0, err
+		return nil, 0, err
 	}
-	defer syncR.Close()
-	logPath := filepath.Join(cfg.StateDir, LogFile)
-	out, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	out, err := os.OpenFile(filepath.Join(stateDir, LogFile), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		out, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 		if err != nil {
+			syncR.Close()
 			syncW.Close()
-			return 0, 0, err
+			return nil, 0, err
 		}
 	}
-	cmd := exec.Command(binary, cfg.StateDir)
+	cmd := exec.Command(binary, stateDir)
 	cmd.Stdout, cmd.Stderr = out, out
 	// One P from the first instruction: each extra P keeps its own cache of
 	// heap spans, about 170 kB per idle monitor. The monitor does not pass
@@ -83,17 +106,24 @@ func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid 
 	syncW.Close()
 	out.Close()
 	if err != nil {
-		return 0, 0, fmt.Errorf("start container monitor %s: %w", binary, err)
+		syncR.Close()
+		return nil, 0, fmt.Errorf("start container monitor %s: %w", binary, err)
 	}
 	monitorPid = cmd.Process.Pid
 	reapWhenDone(cmd.Process)
+	return syncR, monitorPid, nil
+}
 
+// awaitReady reads the monitor's report: the init's pid once the runtime
+// created the container, or why it could not. If ctx ends first, the
+// monitor is killed.
+func awaitReady(ctx context.Context, syncR *os.File, monitorPid int, logPath string) (int, error) {
 	type result struct {
 		rep Ready
 		err error
 	}
 	ch := make(chan result, 1)
-	go func() {
+	go func() { // ends when syncR is closed at the latest
 		line, err := bufio.NewReader(syncR).ReadBytes('\n')
 		if err != nil {
 			ch <- result{err: err}
@@ -105,10 +135,10 @@ func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid 
 	}()
 	select {
 	case <-ctx.Done():
-		// By pid: cmd.Process was released to reapWhenDone, and the monitor,
-		// our unreaped child, cannot have given its pid away yet.
+		// By pid: the process was released to reapWhenDone, and the
+		// monitor, our unreaped child, cannot have given its pid away yet.
 		syscall.Kill(monitorPid, syscall.SIGKILL)
-		return 0, 0, ctx.Err()
+		return 0, ctx.Err()
 	case r := <-ch:
 		switch {
 		case r.err != nil:
@@ -116,15 +146,15 @@ func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid 
 			if msg == "" {
 				msg = "no output"
 			}
-			return 0, 0, fmt.Errorf("container monitor exited before the container was created: %s", msg)
+			return 0, fmt.Errorf("container monitor exited before the container was created: %s", msg)
 		case r.rep.Error != "" && r.rep.RuntimeExitCode != nil:
-			return 0, 0, &RuntimeError{Op: "create", Msg: r.rep.Error, ExitCode: *r.rep.RuntimeExitCode}
+			return 0, &RuntimeError{Op: "create", Msg: r.rep.Error, ExitCode: *r.rep.RuntimeExitCode}
 		case r.rep.Error != "":
-			return 0, 0, fmt.Errorf("container monitor: %s", r.rep.Error)
+			return 0, fmt.Errorf("container monitor: %s", r.rep.Error)
 		case r.rep.Pid <= 0:
-			return 0, 0, errors.New("container monitor reported no init pid")
+			return 0, errors.New("container monitor reported no init pid")
 		}
-		return r.rep.Pid, monitorPid, nil
+		return r.rep.Pid, nil
 	}
 }
 
