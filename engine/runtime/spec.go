@@ -187,15 +187,38 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 		Linux: &specs.Linux{
 			CgroupsPath: filepath.Join(cgroupParent(o.CgroupParent), o.ID),
 			Resources:   &specs.LinuxResources{},
-			Namespaces: []specs.LinuxNamespace{
-				{Type: specs.MountNamespace},
-				{Type: specs.UTSNamespace},
-				{Type: specs.IPCNamespace},
-			},
 		},
 	}
 	if cfg.Tty {
 		s.Process.Env = appendIfMissing(s.Process.Env, "TERM=xterm")
+	}
+	specNamespaces(s, hc, o.NetNSPath)
+	specMounts(s, o)
+	specConfinement(s, hc, o.ExtraMounts)
+	applyResources(s, hc)
+	if len(hc.Sysctls) > 0 {
+		s.Linux.Sysctl = maps.Clone(hc.Sysctls)
+	}
+	if err := applyUlimits(s, hc.Ulimits); err != nil {
+		return nil, err
+	}
+	if err := applyDevices(s, hc); err != nil {
+		return nil, err
+	}
+	if err := applySecurityOpts(s, hc); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// specNamespaces gives the container its own mount, UTS, IPC, PID, network
+// and (with --cgroupns=private) cgroup namespaces, less those shared with
+// the host; the network namespace is the one berthd set up at netnsPath.
+func specNamespaces(s *specs.Spec, hc *container.HostConfig, netnsPath string) {
+	s.Linux.Namespaces = []specs.LinuxNamespace{
+		{Type: specs.MountNamespace},
+		{Type: specs.UTSNamespace},
+		{Type: specs.IPCNamespace},
 	}
 	if hc.PidMode != "host" {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
@@ -205,7 +228,7 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 		s.Hostname = "" // keeps the host's UTS name, as Docker does
 		s.Linux.Namespaces = removeNS(s.Linux.Namespaces, specs.UTSNamespace)
 	default:
-		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: o.NetNSPath})
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.NetworkNamespace, Path: netnsPath})
 	}
 	if hc.IpcMode == "host" {
 		s.Linux.Namespaces = removeNS(s.Linux.Namespaces, specs.IPCNamespace)
@@ -219,6 +242,13 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 		s.Hostname = ""
 		s.Linux.Namespaces = removeNS(s.Linux.Namespaces, specs.UTSNamespace)
 	}
+}
+
+// specMounts lays out the container's file systems: Docker's standard
+// /proc, /dev, /sys ... mounts, the files berthd writes for it (resolv.conf,
+// hostname, hosts), the init, then the user's mounts.
+func specMounts(s *specs.Spec, o SpecOptions) {
+	hc := o.HostConfig
 	shmSize := int64(64 << 20)
 	if hc.ShmSize > 0 {
 		shmSize = hc.ShmSize
@@ -252,38 +282,27 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/sbin/docker-init", Type: "bind", Source: o.InitPath, Options: []string{"bind", "ro"}})
 	}
 	s.Mounts = append(s.Mounts, o.ExtraMounts...)
-	if !hc.Privileged {
-		s.Linux.MaskedPaths = maskedPaths
-		s.Linux.ReadonlyPaths = readonlyPaths
-		if !mountsOver(o.ExtraMounts, "/sys/fs/cgroup") {
-			// The "ro" of the cgroup mount reaches only the v1 hierarchies:
-			// crun and runc put them on a tmpfs they leave writable (hybrid
-			// and v1 hosts). Remounting the whole of /sys/fs/cgroup
-			// read-only closes that on every runtime, as Docker has it.
-			s.Linux.ReadonlyPaths = append(append([]string(nil), readonlyPaths...), "/sys/fs/cgroup")
-		}
-		s.Linux.Resources.Devices = defaultDeviceRules()
-	} else {
+}
+
+// specConfinement masks and write-protects kernel paths and limits devices
+// to Docker's defaults; --privileged lifts both and hands the host's
+// devices in.
+func specConfinement(s *specs.Spec, hc *container.HostConfig, userMounts []specs.Mount) {
+	if hc.Privileged {
 		s.Linux.Resources.Devices = []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}
 		s.Linux.Devices = hostDevices()
+		return
 	}
-	applyResources(s, hc)
-	if len(hc.Sysctls) > 0 {
-		s.Linux.Sysctl = map[string]string{}
-		for k, v := range hc.Sysctls {
-			s.Linux.Sysctl[k] = v
-		}
+	s.Linux.MaskedPaths = maskedPaths
+	s.Linux.ReadonlyPaths = readonlyPaths
+	if !mountsOver(userMounts, "/sys/fs/cgroup") {
+		// The "ro" of the cgroup mount reaches only the v1 hierarchies:
+		// crun and runc put them on a tmpfs they leave writable (hybrid
+		// and v1 hosts). Remounting the whole of /sys/fs/cgroup
+		// read-only closes that on every runtime, as Docker has it.
+		s.Linux.ReadonlyPaths = append(append([]string(nil), readonlyPaths...), "/sys/fs/cgroup")
 	}
-	if err := applyUlimits(s, hc.Ulimits); err != nil {
-		return nil, err
-	}
-	if err := applyDevices(s, hc); err != nil {
-		return nil, err
-	}
-	if err := applySecurityOpts(s, hc); err != nil {
-		return nil, err
-	}
-	return s, nil
+	s.Linux.Resources.Devices = defaultDeviceRules()
 }
 
 // mountsOver reports whether a user mount covers dst itself: the user's
