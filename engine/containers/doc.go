@@ -4,6 +4,15 @@
 // berthd; this service records what happens in the metadata store and
 // re-adopts running containers when berthd starts again.
 //
+// The runtime is reached through its verbs (engine/runtime/oci): start
+// prepares the root filesystem, mounts and networks, writes the bundle and
+// has the monitor create the container; `docker exec` ends in ExecStart
+// (exec_start.go), which has the runtime's Exec verb start the process
+// under berth-monitor's exec-shim and wires its pty or pipes (execIO,
+// exec_io.go). What the service needs of networks, volumes, runtimes and
+// events is declared in deps.go as small interfaces, satisfied by the
+// daemon's services (checked at compile time in daemon/backends.go).
+//
 // Callers may rely on: every state change of a container is one store
 // transaction, so after a crash berthd finds the old state or the new one; a
 // container's log is written by its monitor (internal/monitor with
