@@ -2,7 +2,6 @@ package containers
 
 import (
 	"context"
-
 	"errors"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/runtime/oci"
-
 	"github.com/berth-dev/berth/internal/monitor"
 )
 
@@ -46,57 +44,7 @@ func (s *Service) abandonStart(ctx context.Context, c *Container) {
 // exited and cleaned up; writable layers and mounts nobody owns are removed.
 func (s *Service) Reconcile(ctx context.Context) error {
 	for _, e := range s.all() {
-		e.mu.Lock()
-		c := &e.c
-		stateDir := s.stateDir(c.ID)
-		switch c.State.Status {
-		case StatusRunning, StatusPaused, StatusRestarting:
-			if pid, err := monitor.Ping(ctx, stateDir); err == nil {
-				if pid > 0 {
-					c.State.Pid = pid
-				}
-				if c.State.Status == StatusRestarting {
-					c.State.Status = StatusRunning
-				}
-				ex := make(chan struct{})
-				e.exited = ex
-				e.runs++
-				e.mu.Unlock()
-				s.watch(e, ex)
-				continue
-			}
-			st, err := monitor.ReadExit(stateDir)
-			if err != nil {
-				if !errors.Is(err, os.ErrNotExist) {
-					s.log.Warn("unreadable exit status", "id", c.ID, "err", err)
-				}
-				// The monitor died without recording an exit (killed, or the
-				// host rebooted): the container cannot be running any more
-				// under our control.
-				st = &monitor.ExitStatus{ExitCode: 255, FinishedAt: time.Now().UTC()}
-				if rt, err := s.runtimeOf(c); err == nil {
-					rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
-				}
-			}
-			ex := make(chan struct{})
-			e.exited = ex
-			e.runs++
-			e.mu.Unlock()
-			s.onExit(e, ex, *st)
-			continue
-		case StatusRemoving:
-			e.mu.Unlock()
-			// A removal was cut short: finish it.
-			c.State.Status = StatusDead
-			s.Remove(ctx, c.ID, RemoveOptions{Force: true})
-			continue
-		default:
-			s.abandonStart(ctx, c)
-			runtime.RemoveCgroup(s.cgroupParentOf(c), c.ID)
-			s.images.UnmountRootfs(ctx, c.ID)
-			os.RemoveAll(stateDir)
-		}
-		e.mu.Unlock()
+		s.reconcileOne(ctx, e)
 	}
 	if s.net != nil {
 		var live []string
@@ -131,4 +79,67 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		os.RemoveAll(s.stateDir(id))
 	}
 	return nil
+}
+
+// reconcileOne brings one container's record in line with what exists:
+// re-adopted, exited with its real status, a removal finished, or a start
+// cut short undone.
+func (s *Service) reconcileOne(ctx context.Context, e *entry) {
+	e.mu.Lock()
+	c := &e.c
+	stateDir := s.stateDir(c.ID)
+	switch c.State.Status {
+	case StatusRunning, StatusPaused, StatusRestarting:
+		if pid, err := monitor.Ping(ctx, stateDir); err == nil {
+			if pid > 0 {
+				c.State.Pid = pid
+			}
+			if c.State.Status == StatusRestarting {
+				c.State.Status = StatusRunning
+			}
+			ex := make(chan struct{})
+			e.exited = ex
+			e.runs++
+			e.mu.Unlock()
+			s.watch(e, ex)
+			return
+		}
+		st := s.lostExit(ctx, c)
+		ex := make(chan struct{})
+		e.exited = ex
+		e.runs++
+		e.mu.Unlock()
+		s.onExit(e, ex, *st)
+		return
+	case StatusRemoving:
+		e.mu.Unlock()
+		// A removal was cut short: finish it.
+		c.State.Status = StatusDead
+		s.Remove(ctx, c.ID, RemoveOptions{Force: true})
+		return
+	default:
+		s.abandonStart(ctx, c)
+		runtime.RemoveCgroup(s.cgroupParentOf(c), c.ID)
+		s.images.UnmountRootfs(ctx, c.ID)
+		os.RemoveAll(stateDir)
+	}
+	e.mu.Unlock()
+}
+
+// lostExit is the exit status of a container whose monitor no longer
+// answers: the one it recorded, else 255 (the monitor died without
+// recording one: killed, or the host rebooted), the runtime's state then
+// being deleted since the container cannot run under berthd's control.
+func (s *Service) lostExit(ctx context.Context, c *Container) *monitor.ExitStatus {
+	st, err := monitor.ReadExit(s.stateDir(c.ID))
+	if err == nil {
+		return st
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		s.log.Warn("unreadable exit status", "id", c.ID, "err", err)
+	}
+	if rt, err := s.runtimeOf(c); err == nil {
+		rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
+	}
+	return &monitor.ExitStatus{ExitCode: 255, FinishedAt: time.Now().UTC()}
 }
