@@ -33,83 +33,111 @@ func (s *Service) startHealthcheck(e *entry, exited chan struct{}) {
 		e.health = nil
 		return
 	}
-	var cmd []string
-	switch hc.Test[0] {
-	case "CMD":
-		cmd = hc.Test[1:]
-	case "CMD-SHELL":
-		cmd = []string{"/bin/sh", "-c", strings.Join(hc.Test[1:], " ")}
-	default:
-		cmd = hc.Test
-	}
+	cmd := healthCommand(hc.Test)
 	if len(cmd) == 0 {
 		e.health = nil
 		return
 	}
-	interval, timeout, retries := hc.Interval, hc.Timeout, hc.Retries
-	if interval <= 0 {
-		interval = healthInterval
-	}
-	if timeout <= 0 {
-		timeout = healthTimeout
-	}
-	if retries <= 0 {
-		retries = healthRetries
-	}
-	startInterval := hc.StartInterval
-	if startInterval <= 0 {
-		startInterval = interval
-	}
 	e.health = &container.Health{Status: container.Starting, Log: []*container.HealthcheckResult{}}
-	started := time.Now()
-	id := e.c.ID
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		for {
-			wait := interval
-			if time.Since(started) < hc.StartPeriod {
-				wait = startInterval
-			}
-			t := time.NewTimer(wait)
-			select {
-			case <-exited:
-				t.Stop()
-				return
-			case <-s.ctx.Done():
-				t.Stop()
-				return
-			case <-t.C:
-			}
-			res := s.probe(id, cmd, timeout)
-			e.mu.Lock()
-			h := e.health
-			if h == nil || e.exited != exited {
-				e.mu.Unlock()
-				return
-			}
-			h.Log = append(h.Log, res)
-			if len(h.Log) > healthLogEntries {
-				h.Log = h.Log[len(h.Log)-healthLogEntries:]
-			}
-			old := h.Status
-			if res.ExitCode == 0 {
-				h.FailingStreak = 0
-				h.Status = container.Healthy
-			} else if time.Since(started) >= hc.StartPeriod || h.Status != container.Starting {
-				h.FailingStreak++
-				if h.FailingStreak >= retries {
-					h.Status = container.Unhealthy
-				}
-			}
-			c := e.c
-			status := h.Status
-			e.mu.Unlock()
-			if status != old {
-				s.emit(&c, evtypes.Action("health_status: "+string(status)), nil)
-			}
-		}
+		s.runHealthcheck(e, exited, cmd, newHealthTiming(hc))
 	}()
+}
+
+// healthCommand is the command a healthcheck's test runs.
+func healthCommand(test []string) []string {
+	switch test[0] {
+	case "CMD":
+		return test[1:]
+	case "CMD-SHELL":
+		return []string{"/bin/sh", "-c", strings.Join(test[1:], " ")}
+	}
+	return test
+}
+
+// healthTiming is a healthcheck's schedule, with Docker's defaults.
+type healthTiming struct {
+	interval, startInterval, timeout, startPeriod time.Duration
+	retries                                       int
+	started                                       time.Time
+}
+
+func newHealthTiming(hc *container.HealthConfig) healthTiming {
+	t := healthTiming{interval: hc.Interval, timeout: hc.Timeout, retries: hc.Retries,
+		startInterval: hc.StartInterval, startPeriod: hc.StartPeriod, started: time.Now()}
+	if t.interval <= 0 {
+		t.interval = healthInterval
+	}
+	if t.timeout <= 0 {
+		t.timeout = healthTimeout
+	}
+	if t.retries <= 0 {
+		t.retries = healthRetries
+	}
+	if t.startInterval <= 0 {
+		t.startInterval = t.interval
+	}
+	return t
+}
+
+func (t healthTiming) inStartPeriod() bool { return time.Since(t.started) < t.startPeriod }
+
+// runHealthcheck probes the container on schedule until this run of it
+// ends or berthd shuts down, emitting health_status on each change.
+func (s *Service) runHealthcheck(e *entry, exited chan struct{}, cmd []string, t healthTiming) {
+	id := e.c.ID
+	for {
+		wait := t.interval
+		if t.inStartPeriod() {
+			wait = t.startInterval
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-exited:
+			timer.Stop()
+			return
+		case <-s.ctx.Done():
+			timer.Stop()
+			return
+		case <-timer.C:
+		}
+		res := s.probe(id, cmd, t.timeout)
+		e.mu.Lock()
+		h := e.health
+		if h == nil || e.exited != exited {
+			e.mu.Unlock()
+			return
+		}
+		old := recordProbe(h, res, t)
+		c := e.c
+		status := h.Status
+		e.mu.Unlock()
+		if status != old {
+			s.emit(&c, evtypes.Action("health_status: "+string(status)), nil)
+		}
+	}
+}
+
+// recordProbe adds a probe's result to h and moves its status, returning
+// the status before.
+func recordProbe(h *container.Health, res *container.HealthcheckResult, t healthTiming) container.HealthStatus {
+	h.Log = append(h.Log, res)
+	if len(h.Log) > healthLogEntries {
+		h.Log = h.Log[len(h.Log)-healthLogEntries:]
+	}
+	old := h.Status
+	if res.ExitCode == 0 {
+		h.FailingStreak = 0
+		h.Status = container.Healthy
+	} else if !t.inStartPeriod() || h.Status != container.Starting {
+		h.FailingStreak++
+		if h.FailingStreak >= t.retries {
+			h.Status = container.Unhealthy
+		}
+	}
+	return old
 }
 
 // probe runs one healthcheck command and reports its result.
