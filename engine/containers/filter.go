@@ -43,6 +43,24 @@ func (s *Service) newListFilter(ctx context.Context, f filters.Args) (*listFilte
 		return nil, err
 	}
 	lf := &listFilter{f: f}
+	if err := lf.parseValues(f); err != nil {
+		return nil, err
+	}
+	if err := s.resolveRefs(ctx, lf, f); err != nil {
+		return nil, err
+	}
+	var err error
+	if lf.publish, err = portFilter(f, "publish"); err != nil {
+		return nil, err
+	}
+	if lf.expose, err = portFilter(f, "expose"); err != nil {
+		return nil, err
+	}
+	return lf, nil
+}
+
+// parseValues checks and keeps the filters that need no lookup.
+func (lf *listFilter) parseValues(f filters.Args) error {
 	if vals := f["status"]; len(vals) > 0 {
 		lf.statuses = map[string]bool{}
 		for _, v := range vals {
@@ -50,7 +68,7 @@ func (s *Service) newListFilter(ctx context.Context, f filters.Args) (*listFilte
 			case "created", "restarting", "running", "removing", "paused", "exited", "dead":
 				lf.statuses[v] = true
 			default:
-				return nil, errdefs.Invalid("invalid filter 'status=%s'", v)
+				return errdefs.Invalid("invalid filter 'status=%s'", v)
 			}
 		}
 	}
@@ -59,7 +77,7 @@ func (s *Service) newListFilter(ctx context.Context, f filters.Args) (*listFilte
 		for _, v := range vals {
 			n, err := strconv.Atoi(v)
 			if err != nil {
-				return nil, errdefs.Invalid("invalid filter 'exited=%s'", v)
+				return errdefs.Invalid("invalid filter 'exited=%s'", v)
 			}
 			lf.exited[n] = true
 		}
@@ -71,7 +89,7 @@ func (s *Service) newListFilter(ctx context.Context, f filters.Args) (*listFilte
 			case string(container.Starting), string(container.Healthy), string(container.Unhealthy), string(container.NoHealthcheck):
 				lf.health[v] = true
 			default:
-				return nil, errdefs.Invalid("invalid filter 'health=%s': want starting, healthy, unhealthy or none", v)
+				return errdefs.Invalid("invalid filter 'health=%s': want starting, healthy, unhealthy or none", v)
 			}
 		}
 	}
@@ -79,24 +97,28 @@ func (s *Service) newListFilter(ctx context.Context, f filters.Args) (*listFilte
 		switch v {
 		case "default", "process", "hyperv", "":
 		default:
-			return nil, errdefs.Invalid("invalid filter 'isolation=%s': want default, process or hyperv", v)
+			return errdefs.Invalid("invalid filter 'isolation=%s': want default, process or hyperv", v)
 		}
 	}
 	var err error
-	if lf.isTask, err = filters.Bool(f, "is-task"); err != nil {
-		return nil, err
-	}
+	lf.isTask, err = filters.Bool(f, "is-task")
+	return err
+}
+
+// resolveRefs resolves the filters that name other objects (containers,
+// images, networks) once for the whole list.
+func (s *Service) resolveRefs(ctx context.Context, lf *listFilter, f filters.Args) error {
 	for _, v := range f["before"] {
 		e, err := s.lookup(v)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		lf.before, lf.hasBefore = e.c.Created, true
 	}
 	for _, v := range f["since"] {
 		e, err := s.lookup(v)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		lf.since, lf.hasSin = e.c.Created, true
 	}
@@ -117,13 +139,7 @@ func (s *Service) newListFilter(ctx context.Context, f filters.Args) (*listFilte
 		}
 		lf.networks = append(lf.networks, ref)
 	}
-	if lf.publish, err = portFilter(f, "publish"); err != nil {
-		return nil, err
-	}
-	if lf.expose, err = portFilter(f, "expose"); err != nil {
-		return nil, err
-	}
-	return lf, nil
+	return nil
 }
 
 // portFilter parses publish/expose values: port[/proto] or a range
@@ -192,6 +208,13 @@ func (lf *listFilter) match(c *Container, health string, nets map[string]*networ
 	if lf.isTask != nil && *lf.isTask {
 		return false
 	}
+	return lf.matchResources(c, nets)
+}
+
+// matchResources applies the filters on what a container uses: its
+// isolation, volumes, networks and ports.
+func (lf *listFilter) matchResources(c *Container, nets map[string]*network.EndpointSettings) bool {
+	f := lf.f
 	if !filters.Any(f, "isolation", func(v string) bool {
 		iso := string(c.HostConfig.Isolation)
 		if iso == "" {
@@ -211,19 +234,8 @@ func (lf *listFilter) match(c *Container, health string, nets map[string]*networ
 	}) {
 		return false
 	}
-	if len(lf.networks) > 0 {
-		ok := false
-		for _, ref := range lf.networks {
-			for name, ep := range nets {
-				if name == ref.value || (ref.name != "" && name == ref.name) ||
-					(ep != nil && ep.NetworkID != "" && (ep.NetworkID == ref.value || ep.NetworkID == ref.id)) {
-					ok = true
-				}
-			}
-		}
-		if !ok {
-			return false
-		}
+	if !lf.matchNetworks(nets) {
+		return false
 	}
 	if !portsMatch(lf.publish, func(yield func(network.Port) bool) {
 		for p := range c.HostConfig.PortBindings {
@@ -256,4 +268,21 @@ func (lf *listFilter) match(c *Container, health string, nets map[string]*networ
 		return false
 	}
 	return true
+}
+
+// matchNetworks reports whether the container is on one of the filter's
+// networks (by name or ID), or the filter names none.
+func (lf *listFilter) matchNetworks(nets map[string]*network.EndpointSettings) bool {
+	if len(lf.networks) == 0 {
+		return true
+	}
+	for _, ref := range lf.networks {
+		for name, ep := range nets {
+			if name == ref.value || (ref.name != "" && name == ref.name) ||
+				(ep != nil && ep.NetworkID != "" && (ep.NetworkID == ref.value || ep.NetworkID == ref.id)) {
+				return true
+			}
+		}
+	}
+	return false
 }
