@@ -128,9 +128,11 @@ func (xio *execIO) runtimeError() string {
 	return strings.TrimSpace(string(b))
 }
 
-// pty waits for the pty master the runtime sends.
+// pty waits for the pty master the runtime sends, then closes the console
+// socket (it serves one connection).
 func (xio *execIO) pty() (*os.File, error) {
 	r := <-xio.ptyCh
+	xio.console.Close()
 	return r.f, r.err
 }
 
@@ -144,6 +146,11 @@ func (xio *execIO) close() {
 	closeFiles(xio.outR, xio.errR, xio.inW)
 	xio.out.Wait()
 	xio.in.Wait()
+	select {
+	case r := <-xio.ptyCh: // received but never taken (the exec failed)
+		closeFiles(r.f)
+	default:
+	}
 }
 
 // waitOutput waits until the output copiers have seen the end of the
