@@ -8,22 +8,20 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/berth-dev/berth/engine/content"
 	"github.com/berth-dev/berth/engine/images/archive"
 	hostile "github.com/berth-dev/berth/tests/security/archive"
 )
 
 func blobBytes(t *testing.T, s *Service) (n int64, count int) {
 	t.Helper()
-	ents, err := os.ReadDir(s.content.dir)
+	err := s.content.Walk(context.Background(), func(i content.Info) error {
+		n += i.Size
+		count++
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	for _, e := range ents {
-		fi, err := e.Info()
-		if err == nil && fi.Mode().IsRegular() {
-			n += fi.Size()
-			count++
-		}
 	}
 	return n, count
 }

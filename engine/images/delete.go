@@ -351,7 +351,7 @@ func (s *Service) deleteImageLocked(id string) ([]string, error) {
 			s.log.Warn("remove layer", "chainID", lr.ChainID, "err", err)
 		}
 		if lr.Blob != nil && !s.blobUsedLocked(lr.Blob.Digest) {
-			_ = s.content.Delete(lr.Blob.Digest)
+			_ = s.deleteBlob(lr.Blob.Digest)
 		}
 	}
 	return out, nil

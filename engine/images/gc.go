@@ -8,7 +8,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/berth-dev/berth/internal/stringid"
+	"github.com/berth-dev/berth/engine/content"
 )
 
 // GCResult says what a garbage collection pass removed.
@@ -83,21 +83,21 @@ func (s *Service) GC(ctx context.Context) (GCResult, error) {
 			s.log.Warn("gc: remove layer directory", "dir", e.Name(), "err", err)
 		}
 	}
-	all, _ := s.content.List()
-	for _, d := range all {
-		if blobs[d] {
-			continue
+	var unused []content.Info
+	_ = s.content.Walk(ctx, func(i content.Info) error {
+		if !blobs[i.Digest.String()] {
+			unused = append(unused, i)
 		}
-		if fi, err := os.Stat(filepath.Join(s.content.dir, d[len("sha256:"):])); err == nil {
-			res.SpaceReclaimed += fi.Size()
-		}
-		if err := s.content.Delete(d); err == nil {
-			res.Blobs = append(res.Blobs, d)
+		return nil
+	})
+	for _, i := range unused {
+		if err := s.content.Delete(ctx, i.Digest); err == nil {
+			res.SpaceReclaimed += i.Size
+			res.Blobs = append(res.Blobs, i.Digest.String())
 		}
 	}
 	if len(res.Layers)+len(res.Blobs) > 0 {
 		s.log.Info("image gc", "layers", len(res.Layers), "blobs", len(res.Blobs))
 	}
-	_ = stringid.Short
 	return res, nil
 }

@@ -134,7 +134,7 @@ func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (
 	case archive.Zstd:
 		mediaType = ocispec.MediaTypeImageLayerZstd
 	}
-	bw, err := s.content.Writer()
+	bw, err := s.newBlob()
 	if err != nil {
 		return layerRecord{}, err
 	}
@@ -144,7 +144,7 @@ func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (
 	}
 	rd, _, err := archive.Decompress(in)
 	if err != nil {
-		bw.Abort()
+		bw.Close()
 		return layerRecord{}, errdefs.Invalid("%s", err.Error())
 	}
 	defer rd.Close()
@@ -160,18 +160,18 @@ func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (
 		}
 	}
 	if err != nil {
-		bw.Abort()
+		bw.Close()
 		return layerRecord{}, errdefs.Invalid("invalid layer tarball: %s", err.Error())
 	}
 	digest := res.DiffID
 	if mediaType == "" {
 		mediaType = ocispec.MediaTypeImageLayer
 	} else {
-		digest = bw.Digest()
+		digest = bw.Digest().String()
 	}
 	size := bw.Size()
 	s.holdBlob(digest)
-	if _, err := bw.Commit(digest); err != nil {
+	if err := commitBlob(bw, digest); err != nil {
 		s.releaseBlob(digest)
 		return layerRecord{}, err
 	}
@@ -189,7 +189,7 @@ func (s *Service) dropBlobIfUnused(d string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.blobUsedLocked(d) {
-		_ = s.content.Delete(d)
+		_ = s.deleteBlob(d)
 	}
 }
 

@@ -403,7 +403,7 @@ func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descr
 		return layerRecord{}, err
 	}
 	defer rc.Close()
-	bw, err := s.content.Writer()
+	bw, err := s.newBlob()
 	if err != nil {
 		return layerRecord{}, err
 	}
@@ -411,7 +411,7 @@ func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descr
 	tee := io.TeeReader(pr, bw)
 	rd, _, err := archive.Decompress(tee)
 	if err != nil {
-		bw.Abort()
+		bw.Close()
 		return layerRecord{}, err
 	}
 	res, err := archive.Extract(rd, dir, archive.Options{DiffID: diffID})
@@ -424,13 +424,13 @@ func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descr
 	}
 	rd.Close()
 	if err != nil {
-		bw.Abort()
+		bw.Close()
 		return layerRecord{}, fmt.Errorf("failed to register layer: %w", err)
 	}
 	progress.emit(ProgressEvent{ID: short, Status: "Verifying Checksum"})
 	s.holdBlob(desc.Digest.String())
 	rec := layerRecord{DiffID: res.DiffID, Size: res.Size, TarSize: res.TarSize, Blob: &blobRef{Digest: desc.Digest.String(), MediaType: string(desc.MediaType), Size: bw.Size()}}
-	if _, err := bw.Commit(desc.Digest.String()); err != nil {
+	if err := commitBlob(bw, desc.Digest.String()); err != nil {
 		return rec, fmt.Errorf("layer %s: %w", short, err)
 	}
 	progress.emit(ProgressEvent{ID: short, Status: "Download complete"})

@@ -271,11 +271,11 @@ func (s *Service) gzipLayers(rec *imageRecord) error {
 		if r.Blob == nil || r.Blob.Digest != r.DiffID {
 			continue // already compressed
 		}
-		f, err := s.content.Open(r.Blob.Digest)
+		f, err := s.openBlob(r.Blob.Digest)
 		if err != nil {
 			return fmt.Errorf("layer %s: %w", shortHex(r.DiffID), err)
 		}
-		bw, err := s.content.Writer()
+		bw, err := s.newBlob()
 		if err != nil {
 			f.Close()
 			return err
@@ -287,13 +287,13 @@ func (s *Service) gzipLayers(rec *imageRecord) error {
 			err = zw.Close()
 		}
 		if err != nil {
-			bw.Abort()
+			bw.Close()
 			return fmt.Errorf("compress layer %s: %w", shortHex(r.DiffID), err)
 		}
-		d := bw.Digest()
+		d := bw.Digest().String()
 		size := bw.Size()
 		s.holdBlob(d)
-		if _, err := bw.Commit(""); err != nil {
+		if err := commitBlob(bw, ""); err != nil {
 			s.releaseBlob(d)
 			return err
 		}
@@ -327,7 +327,7 @@ func (s *Service) gzipLayers(rec *imageRecord) error {
 			delete(s.blobHolds, d)
 		}
 		if err == nil && !s.blobUsedLocked(old) {
-			if derr := s.content.Delete(old); derr != nil {
+			if derr := s.deleteBlob(old); derr != nil {
 				s.log.Warn("remove uncompressed layer blob", "digest", old, "err", derr)
 			}
 		}
@@ -361,7 +361,7 @@ func (l *localLayer) Size() (int64, error)     { return l.blob.Size, nil }
 func (l *localLayer) MediaType() (types.MediaType, error) {
 	return types.MediaType(l.blob.MediaType), nil
 }
-func (l *localLayer) Compressed() (io.ReadCloser, error) { return l.s.content.Open(l.blob.Digest) }
+func (l *localLayer) Compressed() (io.ReadCloser, error) { return l.s.openBlob(l.blob.Digest) }
 func (l *localLayer) Uncompressed() (io.ReadCloser, error) {
 	return nil, fmt.Errorf("uncompressed read of a pushed layer is not supported")
 }

@@ -198,7 +198,7 @@ func (s *Service) writeLayerTar(tw *tar.Writer, name string, l layerRecord) erro
 			return fmt.Errorf("layer %s: cannot read its blob", l.ChainID)
 		}
 	}
-	f, err := s.content.Open(l.Blob.Digest)
+	f, err := s.openBlob(l.Blob.Digest)
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", l.ChainID, err)
 	}
@@ -218,7 +218,7 @@ func (s *Service) writeLayerTar(tw *tar.Writer, name string, l layerRecord) erro
 }
 
 func (s *Service) uncompressedSize(d string) (int64, error) {
-	f, err := s.content.Open(d)
+	f, err := s.openBlob(d)
 	if err != nil {
 		return 0, err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/sys/mountinfo"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/berth-dev/berth/engine/content"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/trash"
 )
@@ -68,7 +69,7 @@ type Service struct {
 	root    string
 	db      *store.DB
 	log     *slog.Logger
-	content *contentStore
+	content *content.Local
 
 	// mu guards the caches below and serializes every change to the
 	// image, reference and layer buckets, so that "is this layer still
@@ -129,11 +130,16 @@ func New(root string, db *store.DB, log *slog.Logger) (*Service, error) {
 	if err := db.EnsureBuckets(bucketImages, bucketRefs, bucketLayers, bucketRootfs); err != nil {
 		return nil, err
 	}
+	blobs, err := content.NewLocal(filepath.Join(root, "blobs", "sha256"), filepath.Join(root, "tmp"))
+	if err != nil {
+		return nil, err
+	}
 	s := &Service{
+		content: blobs,
 		root:    root,
 		db:      db,
 		log:     log,
-		content: &contentStore{dir: filepath.Join(root, "blobs", "sha256"), tmp: filepath.Join(root, "tmp")},
+		
 		images:  map[string]*imageRecord{},
 		refs:    map[string]string{},
 		pending: map[string]*pendingLayer{},

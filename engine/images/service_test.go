@@ -150,7 +150,7 @@ func TestImportResolveTagDelete(t *testing.T) {
 	if _, err := os.Stat(s.layerDir(img2.Layers[0])); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("layer dir left: %v", err)
 	}
-	if blobs, _ := s.content.List(); len(blobs) != 0 {
+	if _, blobs := blobBytes(t, s); blobs != 0 {
 		t.Fatalf("blobs left: %v", blobs)
 	}
 }
