@@ -139,7 +139,7 @@ func New(root string, db *store.DB, log *slog.Logger) (*Service, error) {
 		root:    root,
 		db:      db,
 		log:     log,
-		
+
 		images:  map[string]*imageRecord{},
 		refs:    map[string]string{},
 		pending: map[string]*pendingLayer{},
