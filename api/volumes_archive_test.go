@@ -64,7 +64,7 @@ func newVolArchiveServer(t *testing.T) (*httptest.Server, *volumes.Service, stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	vols, err := volumes.New(dir, db, nil)
+	vols, err := volumes.New(dir, db, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

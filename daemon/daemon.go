@@ -190,7 +190,17 @@ func (d *Daemon) setup() error {
 	for _, n := range d.runtimes.Host.Notes {
 		d.log.Info(n)
 	}
-	d.images, err = images.New(filepath.Join(cfg.DataRoot, "image"), db, d.log)
+	d.events = events.New()
+	// The containers service needs the image service, and the image
+	// service asks the containers which of them use an image: usage is
+	// bound to the containers once they exist, before anything is served.
+	usage := &lateImageUsage{}
+	d.images, err = images.New(filepath.Join(cfg.DataRoot, "image"), db, images.Options{
+		Log: d.log, Containers: usage,
+		Events: func(action, id string, attrs map[string]string) {
+			d.events.Log(evtypes.ImageEventType, evtypes.Action(action), id, attrs)
+		},
+	})
 	if err != nil {
 		return err
 	}
@@ -208,18 +218,13 @@ func (d *Daemon) setup() error {
 	if err := containers.ValidateLogConfig(cfg.LogDriver, cfg.LogOpts); err != nil {
 		return fmt.Errorf("daemon.json log-driver/log-opts: %w", err)
 	}
-	d.events = events.New()
 	if err := d.images.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads)); err != nil {
 		return err
 	}
-	d.images.SetEvents(func(action, id string, attrs map[string]string) {
-		d.events.Log(evtypes.ImageEventType, evtypes.Action(action), id, attrs)
-	})
-	d.volumes, err = volumes.New(cfg.DataRoot, db, d.log)
+	d.volumes, err = volumes.New(cfg.DataRoot, db, d.log, d.events)
 	if err != nil {
 		return err
 	}
-	d.volumes.SetEvents(d.events)
 	mounts.ProtectPaths(cfg.DataRoot, cfg.ExecRoot)
 	hostGatewayIP, _ := netip.ParseAddr(cfg.HostGatewayIP)
 	netCfg, err := networkConfig(cfg)
@@ -240,8 +245,7 @@ func (d *Daemon) setup() error {
 	if err != nil {
 		return err
 	}
-	d.images.SetInUse(d.containers.ImageUsers)
-	d.images.SetRunningCheck(d.containers.IsRunning)
+	usage.bind(d.containers)
 	d.volumes.SetUsers(d.containers.VolumeUsers)
 	d.builder, err = build.New(build.NewBackend(d.images, d.containers), db, filepath.Join(cfg.DataRoot, "build"), d.log)
 	if err != nil {

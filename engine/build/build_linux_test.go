@@ -59,15 +59,15 @@ func newTestEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs, err := images.New(filepath.Join(dataRoot, "image"), db, nil)
+	var ctrs *containers.Service // set below: containers need the images first
+	imgs, err := images.New(filepath.Join(dataRoot, "image"), db, images.Options{Containers: builtUsage{&ctrs}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctrs, err := containers.New(containers.Config{DataRoot: dataRoot, ExecRoot: execRoot, MonitorPath: monitor, CgroupParent: "/berth-build-test"}, db, imgs, rts, nil, nil, nil)
+	ctrs, err = containers.New(containers.Config{DataRoot: dataRoot, ExecRoot: execRoot, MonitorPath: monitor, CgroupParent: "/berth-build-test"}, db, imgs, rts, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	imgs.SetInUse(ctrs.ImageUsers)
 	f, err := os.Open(bbTar)
 	if err != nil {
 		t.Fatal(err)
@@ -330,3 +330,10 @@ func TestBuildRunLeavesNoRuntimeFiles(t *testing.T) {
 		t.Errorf("writable layers left after the build: %v", ids)
 	}
 }
+
+// builtUsage is the test's ContainerUsage: the containers service is made
+// after the image service, and the test runs one build at a time.
+type builtUsage struct{ ctrs **containers.Service }
+
+func (u builtUsage) ImageUsers(id string) []string { return (*u.ctrs).ImageUsers(id) }
+func (u builtUsage) IsRunning(id string) bool      { return (*u.ctrs).IsRunning(id) }

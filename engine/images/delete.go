@@ -60,21 +60,6 @@ func (s *Service) tagNamed(source string, n reference.Named) (string, error) {
 	return rec.ID, nil
 }
 
-// SetRunningCheck lets rmi tell running containers (a conflict even with
-// force) from stopped ones. Without it every user counts as stopped.
-func (s *Service) SetRunningCheck(fn func(containerID string) bool) {
-	s.inUseMu.Lock()
-	s.running = fn
-	s.inUseMu.Unlock()
-}
-
-func (s *Service) isRunning(id string) bool {
-	s.inUseMu.RLock()
-	fn := s.running
-	s.inUseMu.RUnlock()
-	return fn != nil && fn(id)
-}
-
 type deleteConflict struct {
 	hard    bool
 	used    bool

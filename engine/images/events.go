@@ -2,7 +2,6 @@ package images
 
 import (
 	"encoding/json"
-	"sync"
 )
 
 // EventFunc receives image events in Docker's terms: action is one of pull,
@@ -12,24 +11,10 @@ import (
 // must be fast, and must not call back into the image service.
 type EventFunc func(action, id string, attrs map[string]string)
 
-type eventSink struct {
-	mu sync.RWMutex
-	fn EventFunc
-}
-
-// SetEvents sets where image events go (nil: nowhere).
-func (s *Service) SetEvents(fn EventFunc) {
-	s.events.mu.Lock()
-	s.events.fn = fn
-	s.events.mu.Unlock()
-}
-
 // emit sends one event; name is the "name" attribute. The image's labels
 // are added when imageID names a known image. Caller must not hold s.mu.
 func (s *Service) emit(action, id, name, imageID string) {
-	s.events.mu.RLock()
-	fn := s.events.fn
-	s.events.mu.RUnlock()
+	fn := s.events
 	if fn == nil {
 		return
 	}

@@ -287,14 +287,13 @@ func TestLoginAndAuthenticatedTransfers(t *testing.T) {
 func TestImageEvents(t *testing.T) {
 	host := startRegistry(t)
 	ctx := context.Background()
-	s, _, _ := newTestService(t)
 	var mu sync.Mutex
 	var got []string
-	s.SetEvents(func(action, id string, attrs map[string]string) {
+	s, _, _ := newTestServiceOpts(t, Options{Events: func(action, id string, attrs map[string]string) {
 		mu.Lock()
 		got = append(got, action+" "+attrs["name"])
 		mu.Unlock()
-	})
+	}})
 	img, err := s.Import(ctx, bytes.NewReader(makeTar(t, tarEntry{name: "f", body: "f"})), ImportOptions{Ref: host + "/ev:1", Changes: []string{"LABEL team=x"}})
 	if err != nil {
 		t.Fatal(err)

@@ -82,9 +82,7 @@ type Service struct {
 	pending map[string]*pendingLayer
 	flights map[string]*flight
 
-	inUseMu sync.RWMutex
-	inUse   func(imageID string) []string
-	running func(containerID string) bool
+	containers ContainerUsage // nil: no container uses any image
 
 	// blobs committed for a layer not yet registered; guarded by mu.
 	blobHolds map[string]int
@@ -92,7 +90,28 @@ type Service struct {
 	bin *trash.Bin // <root>/trash, emptied in the background
 
 	registry registrySettings
-	events   eventSink
+	events   EventFunc
+}
+
+// Options are the image service's collaborators, fixed at construction.
+type Options struct {
+	// Log receives warnings about leftovers; nil discards them.
+	Log *slog.Logger
+	// Containers says which containers use an image (for rmi conflicts
+	// and prune); nil means none does.
+	Containers ContainerUsage
+	// Events receives image events; nil sends them nowhere.
+	Events EventFunc
+}
+
+// ContainerUsage is what the image service asks of the containers. Both
+// methods must be fast and must not call back into the image service.
+type ContainerUsage interface {
+	// ImageUsers lists the IDs of the containers created from imageID.
+	ImageUsers(imageID string) []string
+	// IsRunning reports whether a container is running (rmi refuses
+	// those even with force).
+	IsRunning(containerID string) bool
 }
 
 type pendingLayer struct {
@@ -106,9 +125,10 @@ type flight struct {
 }
 
 // New opens the image service rooted at root (created if needed), using db
-// for records. It removes what a crash may have left: temp files, layer
+// for records and opts for its collaborators. It removes what a crash may have left: temp files, layer
 // directories and container layers that no record names, blobs no layer uses.
-func New(root string, db *store.DB, log *slog.Logger) (*Service, error) {
+func New(root string, db *store.DB, opts Options) (*Service, error) {
+	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -146,6 +166,9 @@ func New(root string, db *store.DB, log *slog.Logger) (*Service, error) {
 		flights: map[string]*flight{},
 
 		blobHolds: map[string]int{},
+
+		containers: opts.Containers,
+		events:     opts.Events,
 	}
 	if err := s.load(); err != nil {
 		return nil, err
@@ -214,23 +237,18 @@ func (s *Service) cleanup() {
 	}
 }
 
-// SetInUse tells the service which containers use an image (for rmi
-// conflicts and prune). fn must be fast and must not call back into the
-// image service.
-func (s *Service) SetInUse(fn func(imageID string) (containerIDs []string)) {
-	s.inUseMu.Lock()
-	s.inUse = fn
-	s.inUseMu.Unlock()
-}
-
+// usersOf lists the containers using imageID (none without Containers).
 func (s *Service) usersOf(imageID string) []string {
-	s.inUseMu.RLock()
-	fn := s.inUse
-	s.inUseMu.RUnlock()
-	if fn == nil {
+	if s.containers == nil {
 		return nil
 	}
-	return fn(imageID)
+	return s.containers.ImageUsers(imageID)
+}
+
+// isRunning tells running users (a conflict even with force) from stopped
+// ones; without Containers every user counts as stopped.
+func (s *Service) isRunning(containerID string) bool {
+	return s.containers != nil && s.containers.IsRunning(containerID)
 }
 
 func (s *Service) layerDir(chainID string) string {

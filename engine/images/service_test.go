@@ -19,13 +19,29 @@ import (
 
 func newTestService(t *testing.T) (*Service, string, *store.DB) {
 	t.Helper()
+	return newTestServiceOpts(t, Options{})
+}
+
+// testUsage is a ContainerUsage whose answer a test changes as it goes.
+type testUsage struct{ users func(imageID string) []string }
+
+func (u *testUsage) ImageUsers(id string) []string {
+	if u.users == nil {
+		return nil
+	}
+	return u.users(id)
+}
+func (u *testUsage) IsRunning(string) bool { return false }
+
+func newTestServiceOpts(t *testing.T, opts Options) (*Service, string, *store.DB) {
+	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(filepath.Join(dir, "meta.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	s, err := New(filepath.Join(dir, "image"), db, nil)
+	s, err := New(filepath.Join(dir, "image"), db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +92,8 @@ func gz(b []byte) []byte {
 }
 
 func TestImportResolveTagDelete(t *testing.T) {
-	s, _, _ := newTestService(t)
+	usage := &testUsage{}
+	s, _, _ := newTestServiceOpts(t, Options{Containers: usage})
 	ctx := context.Background()
 	layer := makeTar(t, tarEntry{name: "etc/", typ: tar.TypeDir}, tarEntry{name: "etc/hello", body: "hi\n"})
 	img, err := s.Import(ctx, bytes.NewReader(gz(layer)), ImportOptions{Ref: "busybox", Changes: []string{`CMD ["sh"]`, "ENV A=1 B=2", "EXPOSE 80"}, Message: "msg"})
@@ -117,12 +134,12 @@ func TestImportResolveTagDelete(t *testing.T) {
 	if !errdefs.IsConflict(err) || !strings.Contains(err.Error(), "image is referenced in multiple repositories") {
 		t.Fatalf("want conflict, got %v", err)
 	}
-	s.SetInUse(func(id string) []string {
+	usage.users = func(id string) []string {
 		if id == img.ID {
 			return []string{"0123456789abcdef0123"}
 		}
 		return nil
-	})
+	}
 	if _, err := s.Delete(ctx, "busybox", false, true); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +148,7 @@ func TestImportResolveTagDelete(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Fatalf("got %v\nwant %s", err, want)
 	}
-	s.SetInUse(nil)
+	usage.users = nil
 	resp, err := s.Delete(ctx, "localhost:5000/a/b:c", false, true)
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +184,7 @@ func TestReopenCleansLeftovers(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "layers", strings.Repeat("a", 64)), 0o755)
 	os.WriteFile(filepath.Join(root, "blobs/sha256", strings.Repeat("b", 64)), []byte("x"), 0o644)
 	os.MkdirAll(filepath.Join(root, "overlay", "deadbeef", "upper"), 0o755)
-	s2, err := New(root, db, nil)
+	s2, err := New(root, db, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,7 +154,7 @@ func newVolumes(t *testing.T) *volumes.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	vols, err := volumes.New(dir, db, nil)
+	vols, err := volumes.New(dir, db, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,10 +50,6 @@ type Service struct {
 	events *events.Service
 }
 
-// SetEvents sets where volume create and destroy events go (nil: nowhere).
-// Call it before the service is used.
-func (s *Service) SetEvents(ev *events.Service) { s.events = ev }
-
 // emit records a volume event with dockerd's attributes.
 func (s *Service) emit(action evtypes.Action, name string) {
 	if s.events != nil {
@@ -61,11 +57,12 @@ func (s *Service) emit(action evtypes.Action, name string) {
 	}
 }
 
-// New opens the volume service rooted at <root>/volumes. Records whose folder
+// New opens the volume service rooted at <root>/volumes, sending volume
+// create and destroy events to ev (nil: nowhere). Records whose folder
 // vanished get an empty folder back; folders without a record (a crash
 // between mkdir and the DB write) are adopted as plain local volumes, so no
 // data is ever lost or orphaned.
-func New(root string, db *store.DB, log *slog.Logger) (*Service, error) {
+func New(root string, db *store.DB, log *slog.Logger, ev *events.Service) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -75,6 +72,7 @@ func New(root string, db *store.DB, log *slog.Logger) (*Service, error) {
 		log:    log,
 		active: map[string]int{},
 		users:  func(string) []string { return nil },
+		events: ev,
 	}
 	if err := os.MkdirAll(s.dir, 0o701); err != nil {
 		return nil, fmt.Errorf("create volumes folder: %w", err)

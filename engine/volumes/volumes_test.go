@@ -19,7 +19,7 @@ func open(t *testing.T, dir string) (*Service, *store.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(dir, db, nil)
+	s, err := New(dir, db, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
