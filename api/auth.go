@@ -5,14 +5,13 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/moby/moby/api/types/registry"
-
-	"github.com/berth-dev/berth/engine/images"
 )
 
-// AuthBackend checks registry credentials (*images.Service implements it).
+// AuthBackend checks registry credentials (*distribution.Service implements it).
 type AuthBackend interface {
-	Login(ctx context.Context, cfg images.AuthConfig) error
+	Login(ctx context.Context, cfg distribution.AuthConfig) error
 }
 
 func (s *Server) authRoutes() {
@@ -22,7 +21,7 @@ func (s *Server) authRoutes() {
 // postAuth is POST /auth (`docker login`): it validates the credentials
 // against the registry and stores nothing (the client keeps them).
 func (s *Server) postAuth(w http.ResponseWriter, r *http.Request) error {
-	ab, ok := s.b.Images.(AuthBackend)
+	ab, ok := s.b.Distribution.(AuthBackend)
 	if !ok {
 		return errUnsupported("login")
 	}
@@ -30,11 +29,11 @@ func (s *Server) postAuth(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(r, &cfg, false); err != nil {
 		return err
 	}
-	err := ab.Login(r.Context(), images.AuthConfig{
+	err := ab.Login(r.Context(), distribution.AuthConfig{
 		Username: cfg.Username, Password: cfg.Password, Auth: cfg.Auth, ServerAddress: cfg.ServerAddress,
 		IdentityToken: cfg.IdentityToken, RegistryToken: cfg.RegistryToken,
 	})
-	var ue *images.UnauthorizedError
+	var ue *distribution.UnauthorizedError
 	if errors.As(err, &ue) {
 		// Docker answers refused credentials with 401 and this body.
 		return writeJSON(w, http.StatusUnauthorized, map[string]string{"message": ue.Error()})

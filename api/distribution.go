@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/registry"
 )
@@ -14,7 +14,7 @@ import (
 // DistributionBackend asks registries about images without pulling them.
 type DistributionBackend interface {
 	DistributionInspect(ctx context.Context, ref, registryAuth string) (*registry.DistributionInspect, error)
-	Search(ctx context.Context, o images.SearchOptions) ([]registry.SearchResult, error)
+	Search(ctx context.Context, o distribution.SearchOptions) ([]registry.SearchResult, error)
 }
 
 func (s *Server) distributionRoutes() {
@@ -43,7 +43,7 @@ func (s *Server) getDistribution(w http.ResponseWriter, r *http.Request) error {
 // filter keys (is-official, is-automated, stars).
 func (s *Server) getImagesSearch(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	o := images.SearchOptions{Term: q.Get("term"), RegistryAuth: r.Header.Get("X-Registry-Auth")}
+	o := distribution.SearchOptions{Term: q.Get("term"), RegistryAuth: r.Header.Get("X-Registry-Auth")}
 	limit, err := intValue(r, "limit", 25)
 	if err != nil {
 		return err

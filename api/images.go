@@ -16,6 +16,7 @@ import (
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/storage"
 
+	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/internal/errdefs"
@@ -23,7 +24,8 @@ import (
 )
 
 // ImageBackend is what the image routes need from the engine
-// (*images.Service implements it).
+// (the daemon's pairing of *images.Service, the local store, and
+// *distribution.Service, pull and push).
 type ImageBackend interface {
 	Resolve(ctx context.Context, ref string) (*images.Image, error)
 	List(ctx context.Context, all bool) ([]*images.Image, error)
@@ -34,8 +36,8 @@ type ImageBackend interface {
 	Prune(ctx context.Context, all bool, filters map[string][]string) ([]images.DeleteResponse, uint64, error)
 	Save(ctx context.Context, refs []string, w io.Writer) error
 	Load(ctx context.Context, r io.Reader, progress images.ProgressFunc) error
-	Pull(ctx context.Context, ref string, opts images.PullOptions, progress images.ProgressFunc) error
-	Push(ctx context.Context, ref string, opts images.PushOptions, progress images.ProgressFunc) error
+	Pull(ctx context.Context, ref string, opts distribution.PullOptions, progress images.ProgressFunc) error
+	Push(ctx context.Context, ref string, opts distribution.PushOptions, progress images.ProgressFunc) error
 	LayerDirs(img *images.Image) []string
 	InUse(imageID string) int
 }
@@ -190,7 +192,7 @@ func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) error {
 				ref += ":" + tag
 			}
 		}
-		opts := images.PullOptions{Platform: q.Get("platform"), RegistryAuth: r.Header.Get("X-Registry-Auth")}
+		opts := distribution.PullOptions{Platform: q.Get("platform"), RegistryAuth: r.Header.Get("X-Registry-Auth")}
 		// As in Docker, a name without tag or digest pulls every tag:
 		// clients send tag=latest for a plain pull.
 		if n, err := reference.Parse(ref); err == nil && reference.Tag(n) == "" && reference.Digest(n) == "" {
@@ -539,7 +541,7 @@ func (s *Server) imagePush(w http.ResponseWriter, r *http.Request, name string) 
 		ref += ":" + tag
 	}
 	ps := newProgressStream(w)
-	opts := images.PushOptions{RegistryAuth: r.Header.Get("X-Registry-Auth")}
+	opts := distribution.PushOptions{RegistryAuth: r.Header.Get("X-Registry-Auth")}
 	return ps.finish(s.b.Images.Push(r.Context(), ref, opts, ps.event))
 }
 
@@ -579,5 +581,3 @@ func (s *Server) imageCommit(w http.ResponseWriter, r *http.Request) error {
 	}
 	return writeJSON(w, http.StatusCreated, map[string]string{"Id": img.ID})
 }
-
-var _ ImageBackend = (*images.Service)(nil)

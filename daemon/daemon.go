@@ -23,6 +23,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/mounts"
@@ -43,6 +44,7 @@ type Daemon struct {
 	db         *store.DB
 	runtimes   *runtime.Set
 	images     *images.Service
+	registry   *distribution.Service
 	containers *containers.Service
 	events     *events.Service
 	networks   *network.Service
@@ -218,7 +220,8 @@ func (d *Daemon) setup() error {
 	if err := containers.ValidateLogConfig(cfg.LogDriver, cfg.LogOpts); err != nil {
 		return fmt.Errorf("daemon.json log-driver/log-opts: %w", err)
 	}
-	if err := d.images.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads)); err != nil {
+	d.registry = distribution.New(distribution.Options{Images: d.images, Content: d.images.Content(), Log: d.log})
+	if err := d.registry.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads)); err != nil {
 		return err
 	}
 	d.volumes, err = volumes.New(cfg.DataRoot, db, d.log, d.events)
@@ -247,7 +250,7 @@ func (d *Daemon) setup() error {
 	}
 	usage.bind(d.containers)
 	d.volumes.SetUsers(d.containers.VolumeUsers)
-	d.builder, err = build.New(build.NewBackend(d.images, d.containers), db, filepath.Join(cfg.DataRoot, "build"), d.log)
+	d.builder, err = build.New(build.NewBackend(d.images, d.registry, d.containers), db, filepath.Join(cfg.DataRoot, "build"), d.log)
 	if err != nil {
 		return err
 	}
@@ -353,9 +356,9 @@ func (d *Daemon) listenAll() ([]net.Listener, error) {
 func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 	d.reqCtx, d.cancelReq = context.WithCancel(context.Background())
 	handler := api.New(api.Backends{
-		Containers: d.containers, Images: d.images, System: d, Events: d.events,
+		Containers: d.containers, Images: imageBackend{d.images, d.registry}, System: d, Events: d.events,
 		Networks: netBackend{d.networks, d.containers}, Volumes: d.volumes, Archive: d.containers, Build: d.builder,
-		Distribution: d.images,
+		Distribution: d.registry,
 	}, d.log)
 	lim, err := d.cfg.APILimits.serveLimits()
 	if err != nil {

@@ -6,9 +6,10 @@ import (
 	"os"
 	"strconv"
 
-	evtypes "github.com/moby/moby/api/types/events"
 	"reflect"
 	"strings"
+
+	evtypes "github.com/moby/moby/api/types/events"
 
 	"github.com/berth-dev/berth/engine/containers"
 )
@@ -49,7 +50,7 @@ func (d *Daemon) reload(next *Config) {
 		changed = append(changed, fmt.Sprintf("shutdown-timeout %d -> %d", *cur.ShutdownTimeout, *next.ShutdownTimeout))
 		cur.ShutdownTimeout = next.ShutdownTimeout
 	}
-	if err := d.images.SetRegistryConfig(next.InsecureRegistries, next.RegistryMirrors, derefInt(next.MaxConcurrentDownloads), derefInt(next.MaxConcurrentUploads)); err != nil {
+	if err := d.registry.SetRegistryConfig(next.InsecureRegistries, next.RegistryMirrors, derefInt(next.MaxConcurrentDownloads), derefInt(next.MaxConcurrentUploads)); err != nil {
 		d.log.Error("reload: registry settings", "err", err)
 		next.InsecureRegistries, next.RegistryMirrors = cur.InsecureRegistries, cur.RegistryMirrors
 		next.MaxConcurrentDownloads, next.MaxConcurrentUploads = cur.MaxConcurrentDownloads, cur.MaxConcurrentUploads

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/images"
 )
 
@@ -53,14 +54,22 @@ type Backend interface {
 	CommitStep(ctx context.Context, id string, cfg dockerspec.DockerOCIImageConfig, createdBy string) (*images.Image, error)
 }
 
-// NewBackend adapts the real image and container services.
-func NewBackend(imgs *images.Service, ctrs *containers.Service) Backend {
-	return &engineBackend{imgs: imgs, ctrs: ctrs}
+// Puller fetches base images (*distribution.Service implements it).
+type Puller interface {
+	Pull(ctx context.Context, ref string, opts distribution.PullOptions, progress images.ProgressFunc) error
+}
+
+var _ Puller = (*distribution.Service)(nil)
+
+// NewBackend adapts the real image, registry and container services.
+func NewBackend(imgs *images.Service, puller Puller, ctrs *containers.Service) Backend {
+	return &engineBackend{imgs: imgs, puller: puller, ctrs: ctrs}
 }
 
 type engineBackend struct {
-	imgs *images.Service
-	ctrs *containers.Service
+	imgs   *images.Service
+	puller Puller
+	ctrs   *containers.Service
 
 	scratchMu sync.Mutex
 	scratchID string
@@ -71,7 +80,7 @@ func (b *engineBackend) Resolve(ctx context.Context, ref string) (*images.Image,
 }
 
 func (b *engineBackend) Pull(ctx context.Context, ref, platform string, progress io.Writer) error {
-	return b.imgs.Pull(ctx, ref, images.PullOptions{Platform: platform}, func(e images.ProgressEvent) {
+	return b.puller.Pull(ctx, ref, distribution.PullOptions{Platform: platform}, func(e images.ProgressEvent) {
 		switch {
 		case e.Stream != "":
 			io.WriteString(progress, e.Stream)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/images"
 	rt "github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
@@ -76,7 +77,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	if _, err := imgs.Import(context.Background(), f, images.ImportOptions{Ref: "busybox:latest", Changes: []string{`CMD ["sh"]`}}); err != nil {
 		t.Fatal(err)
 	}
-	bs, err := New(NewBackend(imgs, ctrs), db, filepath.Join(dataRoot, "build"), nil)
+	bs, err := New(NewBackend(imgs, distribution.New(distribution.Options{Images: imgs, Content: imgs.Content()}), ctrs), db, filepath.Join(dataRoot, "build"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +156,7 @@ func (e *testEnv) mustBuild(t *testing.T, files map[string]string, opts Options)
 // runIn runs argv in a container of image and returns its output.
 func (e *testEnv) runIn(t *testing.T, image string, argv ...string) string {
 	t.Helper()
-	b := NewBackend(e.imgs, e.ctrs)
+	b := NewBackend(e.imgs, distribution.New(distribution.Options{Images: e.imgs, Content: e.imgs.Content()}), e.ctrs)
 	ctx := context.Background()
 	id, err := b.CreateContainer(ctx, containerConfig(image, argv), hostNone())
 	if err != nil {

@@ -100,7 +100,7 @@ func (s *Service) RootfsSize(ctx context.Context, containerID string) (rw, total
 		return 0, 0, err
 	}
 	rw = dirSize(filepath.Join(dir, "upper"))
-	layers, err := s.layerRecords(r.ChainIDs)
+	layers, err := s.Layers(r.ChainIDs)
 	if err != nil {
 		return rw, rw, nil
 	}

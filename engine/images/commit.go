@@ -3,17 +3,19 @@ package images
 import (
 	"context"
 	"encoding/json"
-	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"io"
 	"path/filepath"
 	"strings"
 	"time"
+
+	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
 	"github.com/moby/moby/api/types/container"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/images/archive"
+	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
@@ -71,11 +73,11 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 	parentID := r.ImageID
 	if parent == nil {
 		parentID = ""
-		p := hostPlatform()
+		p := platform.Host()
 		cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
 		cfg.RootFS.Type = "layers"
 		for _, c := range r.ChainIDs {
-			l, err := s.layerRecords([]string{c})
+			l, err := s.Layers([]string{c})
 			if err != nil {
 				return nil, err
 			}
@@ -96,9 +98,9 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 	// Hold the parent's layers: an rmi -f of the parent must not take them
 	// away before the new image is registered.
 	for _, c := range r.ChainIDs {
-		s.hasLayer(c)
+		s.HoldLayer(c)
 	}
-	defer s.releaseLayers(r.ChainIDs)
+	defer s.ReleaseLayers(r.ChainIDs)
 
 	pr, pw := io.Pipe()
 	go func() {
@@ -109,7 +111,7 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 	if err != nil {
 		return nil, err
 	}
-	defer s.releaseBlob(rec.Blob.Digest)
+	defer s.ReleaseBlob(rec.Blob.Digest)
 
 	created := time.Now().UTC()
 	hist := ocispec.History{Created: &created, Author: opts.Author, Comment: opts.Message}
@@ -127,7 +129,7 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 			diffs = append(diffs, d.String())
 		}
 		diffs = append(diffs, rec.DiffID)
-		rec.ChainID = chainIDs(diffs)[len(diffs)-1]
+		rec.ChainID = ChainIDs(diffs)[len(diffs)-1]
 		rec.Parent = ""
 		if len(r.ChainIDs) > 0 {
 			rec.Parent = r.ChainIDs[len(r.ChainIDs)-1]
@@ -135,7 +137,7 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 		if _, err := s.adoptLayer(tmp, rec); err != nil {
 			return nil, err
 		}
-		defer s.releaseLayers([]string{rec.ChainID})
+		defer s.ReleaseLayers([]string{rec.ChainID})
 		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(rec.DiffID))
 	}
 	cfg.Created = &created

@@ -147,7 +147,7 @@ func (s *Service) delete(ref string, force, prune bool) ([]DeleteResponse, error
 		if err != nil {
 			return nil, err
 		}
-		n = withDefaultTag(n)
+		n = reference.WithDefaultTag(n)
 		if u := users[id]; len(u) > 0 && !force && len(repoRefs) == 1 {
 			return nil, errdefs.Conflict("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s", ref, stringid.Short(u[0]), stringid.Short(id))
 		}
@@ -295,7 +295,7 @@ func (s *Service) removeRefsLocked(keys ...string) error {
 // nothing else references, in one transaction; then their directories and
 // blobs. It returns the chain IDs of the removed layers.
 func (s *Service) deleteImageLocked(id string) ([]string, error) {
-	var removed []layerRecord
+	var removed []Layer
 	err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket([]byte(bucketImages)).Delete([]byte(id)); err != nil {
 			return err
@@ -313,7 +313,7 @@ func (s *Service) deleteImageLocked(id string) ([]string, error) {
 			if v == nil {
 				continue
 			}
-			var lr layerRecord
+			var lr Layer
 			_ = json.Unmarshal(v, &lr)
 			lr.ChainID = c
 			if err := lb.Delete([]byte(c)); err != nil {
@@ -383,7 +383,7 @@ func (s *Service) blobUsedLocked(d string) bool {
 	used := false
 	_ = s.db.Bolt().View(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bucketLayers)).ForEach(func(k, v []byte) error {
-			var lr layerRecord
+			var lr Layer
 			if json.Unmarshal(v, &lr) == nil && lr.Blob != nil && lr.Blob.Digest == d {
 				used = true
 			}
@@ -395,16 +395,6 @@ func (s *Service) blobUsedLocked(d string) bool {
 
 func isIDPrefix(id, ref string) bool {
 	return strings.HasPrefix(id, ref) || (ref != "" && strings.HasPrefix(strings.TrimPrefix(id, "sha256:"), ref))
-}
-
-func withDefaultTag(n reference.Named) reference.Named {
-	if reference.Tag(n) == "" && reference.Digest(n) == "" {
-		t, err := reference.WithTag(n.String(), "latest")
-		if err == nil {
-			return t
-		}
-	}
-	return n
 }
 
 // isSingleReference is Docker's rule: an ID deletes an image's references

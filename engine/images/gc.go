@@ -36,7 +36,7 @@ func (s *Service) GC(ctx context.Context) (GCResult, error) {
 		lb := tx.Bucket([]byte(bucketLayers))
 		var drop [][]byte
 		if err := lb.ForEach(func(k, v []byte) error {
-			var lr layerRecord
+			var lr Layer
 			_ = json.Unmarshal(v, &lr)
 			if !used[string(k)] {
 				drop = append(drop, append([]byte(nil), k...))

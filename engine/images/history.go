@@ -20,7 +20,7 @@ func (s *Service) LayerDirs(img *Image) []string {
 	return out
 }
 
-// InUse returns how many containers use the image (SetInUse's answer).
+// InUse returns how many containers use the image (ContainerUsage's answer).
 func (s *Service) InUse(imageID string) int { return len(s.usersOf(imageID)) }
 
 // History returns the image's history, newest first, as `docker history`
@@ -72,12 +72,12 @@ func (s *Service) History(ctx context.Context, ref string) ([]image.HistoryRespo
 }
 
 // layerRecordsRLocked is layerRecords for callers holding s.mu.
-func (s *Service) layerRecordsRLocked(chainIDs []string) ([]layerRecord, error) {
-	var out []layerRecord
+func (s *Service) layerRecordsRLocked(chainIDs []string) ([]Layer, error) {
+	var out []Layer
 	err := s.db.Bolt().View(func(tx *bolt.Tx) error {
 		lb := tx.Bucket([]byte(bucketLayers))
 		for _, c := range chainIDs {
-			var r layerRecord
+			var r Layer
 			if v := lb.Get([]byte(c)); v != nil {
 				if err := json.Unmarshal(v, &r); err != nil {
 					return err

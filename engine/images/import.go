@@ -8,8 +8,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"runtime"
-	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -17,6 +15,7 @@ import (
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/images/archive"
+	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
@@ -48,7 +47,7 @@ func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions)
 		}
 		named = n
 	}
-	plat, err := parsePlatform(opts.Platform)
+	plat, err := platform.Parse(opts.Platform)
 	if err != nil {
 		return nil, err
 	}
@@ -68,17 +67,17 @@ func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions)
 	rec.ChainID = rec.DiffID
 	existed, err := s.adoptLayer(tmp, rec)
 	if err != nil {
-		s.releaseBlob(rec.Blob.Digest)
+		s.ReleaseBlob(rec.Blob.Digest)
 		return nil, err
 	}
-	defer s.releaseLayers([]string{rec.ChainID})
+	defer s.ReleaseLayers([]string{rec.ChainID})
 	if existed {
 		// The layer was there with its own blob: ours (maybe another
 		// compression of the same tar) is not kept beside it. Deferred
 		// first, so it runs after the release below.
 		defer s.dropBlobIfUnused(rec.Blob.Digest)
 	}
-	defer s.releaseBlob(rec.Blob.Digest)
+	defer s.ReleaseBlob(rec.Blob.Digest)
 
 	created := time.Now().UTC()
 	cfg.Created = &created
@@ -100,15 +99,15 @@ func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions)
 
 // extractToTemp decompresses and extracts a layer stream into a new temp
 // directory, keeping the uncompressed tar as a blob (digest = diff ID, held
-// until releaseBlob). The caller adopts or removes the directory.
-func (s *Service) extractToTemp(src io.Reader, opts archive.Options) (layerRecord, string, error) {
+// until ReleaseBlob). The caller adopts or removes the directory.
+func (s *Service) extractToTemp(src io.Reader, opts archive.Options) (Layer, string, error) {
 	tmp, err := os.MkdirTemp(s.root+"/tmp", "layer-")
 	if err != nil {
-		return layerRecord{}, "", err
+		return Layer{}, "", err
 	}
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		os.RemoveAll(tmp)
-		return layerRecord{}, "", err
+		return Layer{}, "", err
 	}
 	rec, err := s.extractInto(tmp, src, opts)
 	if err != nil {
@@ -119,11 +118,11 @@ func (s *Service) extractToTemp(src io.Reader, opts archive.Options) (layerRecor
 }
 
 // extractInto decompresses and extracts a layer stream into dir and keeps
-// one blob of it, held until releaseBlob(rec.Blob.Digest): the stream as
+// one blob of it, held until ReleaseBlob(rec.Blob.Digest): the stream as
 // received when it is a gzip or zstd layer (as a pull keeps it), else the
 // uncompressed tar. Never both: a gzip bomb stored in both forms took twice
 // the disk Docker uses.
-func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (layerRecord, error) {
+func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (Layer, error) {
 	br := bufio.NewReaderSize(src, 64<<10)
 	head, _ := br.Peek(6)
 	comp := archive.Detect(head)
@@ -136,7 +135,7 @@ func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (
 	}
 	bw, err := s.newBlob()
 	if err != nil {
-		return layerRecord{}, err
+		return Layer{}, err
 	}
 	var in io.Reader = br
 	if mediaType != "" {
@@ -145,7 +144,7 @@ func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (
 	rd, _, err := archive.Decompress(in)
 	if err != nil {
 		bw.Close()
-		return layerRecord{}, errdefs.Invalid("%s", err.Error())
+		return Layer{}, errdefs.Invalid("%s", err.Error())
 	}
 	defer rd.Close()
 	var tarIn io.Reader = rd
@@ -161,7 +160,7 @@ func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (
 	}
 	if err != nil {
 		bw.Close()
-		return layerRecord{}, errdefs.Invalid("invalid layer tarball: %s", err.Error())
+		return Layer{}, errdefs.Invalid("invalid layer tarball: %s", err.Error())
 	}
 	digest := res.DiffID
 	if mediaType == "" {
@@ -170,16 +169,16 @@ func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (
 		digest = bw.Digest().String()
 	}
 	size := bw.Size()
-	s.holdBlob(digest)
+	s.HoldBlob(digest)
 	if err := commitBlob(bw, digest); err != nil {
-		s.releaseBlob(digest)
-		return layerRecord{}, err
+		s.ReleaseBlob(digest)
+		return Layer{}, err
 	}
-	return layerRecord{
+	return Layer{
 		DiffID:  res.DiffID,
 		Size:    res.Size,
 		TarSize: res.TarSize,
-		Blob:    &blobRef{Digest: digest, MediaType: mediaType, Size: size},
+		Blob:    &Blob{Digest: digest, MediaType: mediaType, Size: size},
 	}, nil
 }
 
@@ -193,13 +192,13 @@ func (s *Service) dropBlobIfUnused(d string) {
 	}
 }
 
-func (s *Service) holdBlob(d string) {
+func (s *Service) HoldBlob(d string) {
 	s.mu.Lock()
 	s.blobHolds[d]++
 	s.mu.Unlock()
 }
 
-func (s *Service) releaseBlob(d string) {
+func (s *Service) ReleaseBlob(d string) {
 	s.mu.Lock()
 	if s.blobHolds[d]--; s.blobHolds[d] <= 0 {
 		delete(s.blobHolds, d)
@@ -214,12 +213,12 @@ func (s *Service) createImage(cfg *imageConfig, parent string, refs []string) (*
 	if err != nil {
 		return nil, err
 	}
-	return s.createImageRaw(raw, parent, refs, "")
+	return s.CreateImageRaw(raw, parent, refs, "")
 }
 
-// createImageRaw registers the image whose config blob is raw. repoDigest,
+// CreateImageRaw registers the image whose config blob is raw. repoDigest,
 // if set, is a normalized "name@sha256:..." reference for it.
-func (s *Service) createImageRaw(raw []byte, parent string, refs []string, repoDigest string) (*Image, error) {
+func (s *Service) CreateImageRaw(raw []byte, parent string, refs []string, repoDigest string) (*Image, error) {
 	var cfg imageConfig
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return nil, errdefs.Invalid("invalid image config: %s", err.Error())
@@ -228,8 +227,8 @@ func (s *Service) createImageRaw(raw []byte, parent string, refs []string, repoD
 	for _, d := range cfg.RootFS.DiffIDs {
 		diffIDs = append(diffIDs, d.String())
 	}
-	chain := chainIDs(diffIDs)
-	layers, err := s.layerRecords(chain)
+	chain := ChainIDs(diffIDs)
+	layers, err := s.Layers(chain)
 	if err != nil {
 		return nil, err
 	}
@@ -257,51 +256,6 @@ func (s *Service) createImageRaw(raw []byte, parent string, refs []string, repoD
 	return s.toImageLocked(s.images[rec.ID]), nil
 }
 
-// parsePlatform parses "os[/arch[/variant]]" (or a bare arch); empty means
-// the host's.
-func parsePlatform(p string) (ocispec.Platform, error) {
-	if p == "" {
-		return hostPlatform(), nil
-	}
-	parts := strings.Split(strings.ToLower(p), "/")
-	var plat ocispec.Platform
-	switch len(parts) {
-	case 1:
-		if parts[0] == "linux" {
-			plat = hostPlatform()
-		} else {
-			plat = ocispec.Platform{OS: "linux", Architecture: parts[0]}
-		}
-	case 2:
-		plat = ocispec.Platform{OS: parts[0], Architecture: parts[1]}
-	case 3:
-		plat = ocispec.Platform{OS: parts[0], Architecture: parts[1], Variant: parts[2]}
-	default:
-		return plat, errdefs.Invalid("invalid platform %q: expected os/arch[/variant]", p)
-	}
-	if plat.OS != "linux" {
-		return ocispec.Platform{}, errdefs.Invalid("operating system is not supported: %s", plat.OS)
-	}
-	switch plat.Architecture {
-	case "x86_64", "x86-64":
-		plat.Architecture = "amd64"
-	case "aarch64":
-		plat.Architecture = "arm64"
-	}
-	if plat.Architecture == "arm64" && plat.Variant == "v8" {
-		plat.Variant = ""
-	}
-	return plat, nil
-}
-
-func hostPlatform() ocispec.Platform {
-	p := ocispec.Platform{OS: "linux", Architecture: runtime.GOARCH}
-	if runtime.GOARCH == "arm" {
-		p.Variant = "v7"
-	}
-	return p
-}
-
 func digests(ds []string) []digest.Digest {
 	out := make([]digest.Digest, len(ds))
 	for i, d := range ds {
@@ -316,24 +270,13 @@ func removeTemp(dir string) { _ = os.RemoveAll(dir) }
 // dockerd's error (a not-found, so clients pull the wanted variant) when
 // they differ; ref is named as the client gave it. An empty platform
 // matches any image.
-func MatchPlatform(img *Image, ref, platform string) error {
-	if platform == "" {
+func MatchPlatform(img *Image, ref, plat string) error {
+	if plat == "" {
 		return nil
 	}
-	want, err := parsePlatform(platform)
+	want, err := platform.Parse(plat)
 	if err != nil {
 		return err
 	}
-	os, arch, variant := img.Config.OS, img.Config.Architecture, img.Config.Variant
-	if os == "" {
-		os = "linux"
-	}
-	if arch == "" {
-		return nil // an image without a platform (some scratch builds) runs anywhere
-	}
-	if os == want.OS && normalizeArch(arch) == want.Architecture && (want.Variant == "" || variant == "" || variant == want.Variant) {
-		return nil
-	}
-	return errdefs.NotFound("image with reference %s was found but does not match the specified platform: wanted %s, actual: %s",
-		ref, platformString(want.OS, want.Architecture, want.Variant), platformString(os, arch, variant))
+	return platform.Check(ref, img.Config.OS, img.Config.Architecture, img.Config.Variant, want)
 }

@@ -12,9 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// chainIDs computes the OCI chain IDs of a list of diff IDs (bottom first):
+// ChainIDs computes the OCI chain IDs of a list of diff IDs (bottom first):
 // chain(0) = diff(0); chain(n) = sha256(chain(n-1) + " " + diff(n)).
-func chainIDs(diffIDs []string) []string {
+func ChainIDs(diffIDs []string) []string {
 	out := make([]string, len(diffIDs))
 	for i, d := range diffIDs {
 		if i == 0 {
@@ -44,9 +44,9 @@ func (s *Service) holdIfExistsLocked(tx *bolt.Tx, chainID string) bool {
 	return false
 }
 
-// hasLayer reports whether chainID is present (registered or pending) and,
+// HoldLayer reports whether chainID is present (registered or pending) and,
 // if so, holds it.
-func (s *Service) hasLayer(chainID string) bool {
+func (s *Service) HoldLayer(chainID string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ok := false
@@ -57,14 +57,14 @@ func (s *Service) hasLayer(chainID string) bool {
 	return ok
 }
 
-// ensureLayer makes sure the layer chainID exists, extracting it with
+// EnsureLayer makes sure the layer chainID exists, extracting it with
 // extract into a fresh private directory if not. It returns whether the
 // layer was already there. On success the layer is held until
-// releaseLayers; concurrent callers for the same chain ID wait for the one
+// ReleaseLayers; concurrent callers for the same chain ID wait for the one
 // extracting it.
-func (s *Service) ensureLayer(ctx context.Context, chainID string, extract func(dir string) (layerRecord, error)) (existed bool, err error) {
+func (s *Service) EnsureLayer(ctx context.Context, chainID string, extract func(dir string) (Layer, error)) (existed bool, err error) {
 	for {
-		if s.hasLayer(chainID) {
+		if s.HoldLayer(chainID) {
 			return true, nil
 		}
 		s.mu.Lock()
@@ -94,7 +94,7 @@ func (s *Service) ensureLayer(ctx context.Context, chainID string, extract func(
 	}
 }
 
-func (s *Service) extractLayer(chainID string, extract func(dir string) (layerRecord, error)) error {
+func (s *Service) extractLayer(chainID string, extract func(dir string) (Layer, error)) error {
 	tmp, err := os.MkdirTemp(s.root+"/tmp", "layer-")
 	if err != nil {
 		return err
@@ -116,8 +116,8 @@ func (s *Service) extractLayer(chainID string, extract func(dir string) (layerRe
 // adoptLayer moves an extracted directory into place as layer rec.ChainID
 // and holds it. If the layer exists already, tmp is removed and the existing
 // one is held.
-func (s *Service) adoptLayer(tmp string, rec layerRecord) (existed bool, err error) {
-	if s.hasLayer(rec.ChainID) {
+func (s *Service) adoptLayer(tmp string, rec Layer) (existed bool, err error) {
+	if s.HoldLayer(rec.ChainID) {
 		os.RemoveAll(tmp)
 		return true, nil
 	}
@@ -144,9 +144,9 @@ func (s *Service) adoptLayer(tmp string, rec layerRecord) (existed bool, err err
 	return false, nil
 }
 
-// releaseLayers drops holds taken by ensureLayer/adoptLayer/hasLayer. A
+// ReleaseLayers drops holds taken by EnsureLayer/adoptLayer/HoldLayer. A
 // layer that ends up neither held nor registered is removed.
-func (s *Service) releaseLayers(chainIDs []string) {
+func (s *Service) ReleaseLayers(chainIDs []string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, c := range chainIDs {
@@ -225,15 +225,15 @@ func (s *Service) registerImage(rec *imageRecord, refs []string) error {
 }
 
 // layerRecords returns the records of chainIDs (registered or pending).
-func (s *Service) layerRecords(chainIDs []string) ([]layerRecord, error) {
-	out := make([]layerRecord, 0, len(chainIDs))
+func (s *Service) Layers(chainIDs []string) ([]Layer, error) {
+	out := make([]Layer, 0, len(chainIDs))
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	err := s.db.Bolt().View(func(tx *bolt.Tx) error {
 		lb := tx.Bucket([]byte(bucketLayers))
 		for _, c := range chainIDs {
 			if v := lb.Get([]byte(c)); v != nil {
-				var r layerRecord
+				var r Layer
 				if err := json.Unmarshal(v, &r); err != nil {
 					return err
 				}

@@ -10,11 +10,14 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/images/archive"
+	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/stringid"
 )
 
 // maxMetadataFile caps the JSON files of an archive (manifests, configs).
@@ -138,7 +141,7 @@ func (l *loader) ociLayout(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if digestOf(raw) != m.Config.Digest.String() {
+		if digest.FromBytes(raw).String() != m.Config.Digest.String() {
 			return errdefs.Invalid("invalid archive: config digest mismatch")
 		}
 		var layers []string
@@ -169,7 +172,7 @@ func (l *loader) resolveManifest(d ocispec.Descriptor, depth int) (*ocispec.Mani
 		if _, err := l.readJSON(blobPath(d.Digest.String()), &idx); err != nil {
 			return nil, err
 		}
-		host := hostPlatform()
+		host := platform.Host()
 		for _, m := range idx.Manifests {
 			if m.Platform != nil && m.Platform.OS == host.OS && m.Platform.Architecture == host.Architecture {
 				return l.resolveManifest(m, depth+1)
@@ -182,7 +185,7 @@ func (l *loader) resolveManifest(d ocispec.Descriptor, depth int) (*ocispec.Mani
 	if err != nil {
 		return nil, err
 	}
-	if digestOf(raw) != d.Digest.String() {
+	if digest.FromBytes(raw).String() != d.Digest.String() {
 		return nil, errdefs.Invalid("invalid archive: manifest digest mismatch")
 	}
 	return &m, nil
@@ -200,26 +203,26 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 	for i, d := range cfg.RootFS.DiffIDs {
 		diffIDs[i] = d.String()
 	}
-	chain := chainIDs(diffIDs)
+	chain := ChainIDs(diffIDs)
 	var held, blobs []string
 	defer func() {
-		l.s.releaseLayers(held)
+		l.s.ReleaseLayers(held)
 		for _, b := range blobs {
-			l.s.releaseBlob(b)
+			l.s.ReleaseBlob(b)
 		}
 	}()
 	for i, p := range layerPaths {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		short := shortHex(diffIDs[i])
-		_, err := l.s.ensureLayer(ctx, chain[i], func(dir string) (layerRecord, error) {
+		short := stringid.Short(diffIDs[i])
+		_, err := l.s.EnsureLayer(ctx, chain[i], func(dir string) (Layer, error) {
 			f, err := l.open(p)
 			if err != nil {
-				return layerRecord{}, err
+				return Layer{}, err
 			}
 			defer f.Close()
-			l.progress.emit(ProgressEvent{ID: short, Status: "Loading layer"})
+			l.progress.Send(ProgressEvent{ID: short, Status: "Loading layer"})
 			rec, err := l.s.extractInto(dir, f, archive.Options{DiffID: diffIDs[i]})
 			if err == nil {
 				blobs = append(blobs, rec.Blob.Digest)
@@ -235,15 +238,15 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 	for _, t := range tags {
 		refs = append(refs, t.String())
 	}
-	img, err := l.s.createImageRaw(raw, "", refs, "")
+	img, err := l.s.CreateImageRaw(raw, "", refs, "")
 	if err != nil {
 		return err
 	}
 	if len(tags) == 0 {
-		l.progress.emit(ProgressEvent{Stream: "Loaded image ID: " + img.ID + "\n"})
+		l.progress.Send(ProgressEvent{Stream: "Loaded image ID: " + img.ID + "\n"})
 	}
 	for _, t := range tags {
-		l.progress.emit(ProgressEvent{Stream: "Loaded image: " + reference.Familiar(t) + "\n"})
+		l.progress.Send(ProgressEvent{Stream: "Loaded image: " + reference.Familiar(t) + "\n"})
 	}
 	l.s.emit("load", img.ID, img.ID, img.ID)
 	return nil

@@ -16,7 +16,7 @@ type ProgressEvent struct {
 // allowed wherever a ProgressFunc is taken.
 type ProgressFunc func(ProgressEvent)
 
-func (f ProgressFunc) emit(e ProgressEvent) {
+func (f ProgressFunc) Send(e ProgressEvent) {
 	if f != nil {
 		f(e)
 	}

@@ -111,7 +111,7 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 			return err
 		}
 		e := byID[id]
-		layers, err := s.layerRecords(e.rec.ChainIDs)
+		layers, err := s.Layers(e.rec.ChainIDs)
 		if err != nil {
 			return err
 		}
@@ -140,7 +140,7 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		md := digestOf(raw)
+		md := digest.FromBytes(raw).String()
 		if !written[md] {
 			if err := writeFile("blobs/sha256/"+shortHexFull(md), raw); err != nil {
 				return err
@@ -186,7 +186,7 @@ func shortHexFull(d string) string { return strings.TrimPrefix(d, "sha256:") }
 
 // writeLayerTar writes a layer's uncompressed tar as one archive member,
 // decompressing the stored blob if it is compressed.
-func (s *Service) writeLayerTar(tw *tar.Writer, name string, l layerRecord) error {
+func (s *Service) writeLayerTar(tw *tar.Writer, name string, l Layer) error {
 	if l.Blob == nil {
 		return fmt.Errorf("layer %s has no stored blob: it cannot be saved", l.ChainID)
 	}

@@ -24,7 +24,7 @@ import (
 const (
 	bucketImages = "images"     // image ID -> imageRecord
 	bucketRefs   = "image-refs" // normalized reference -> image ID
-	bucketLayers = "layers"     // chain ID -> layerRecord
+	bucketLayers = "layers"     // chain ID -> Layer
 	bucketRootfs = "rootfs"     // container ID -> rootfsRecord
 )
 
@@ -39,23 +39,23 @@ type imageRecord struct {
 	Added    time.Time `json:"added"`
 }
 
-// blobRef names the tarball a layer came from, kept in the content store so
+// Blob names the tarball a layer came from, kept in the content store so
 // save and push send the exact bytes whose digest the config records.
-type blobRef struct {
+type Blob struct {
 	Digest    string `json:"digest"`
 	MediaType string `json:"mediaType"`
 	Size      int64  `json:"size"`
 }
 
-// layerRecord is one extracted layer snapshot, <root>/layers/<chain hex>,
+// Layer is one extracted layer snapshot, <root>/layers/<chain hex>,
 // shared by every image whose layer chain contains it.
-type layerRecord struct {
-	ChainID string   `json:"chainID"`
-	DiffID  string   `json:"diffID"`
-	Parent  string   `json:"parent,omitempty"`
-	Size    int64    `json:"size"`
-	TarSize int64    `json:"tarSize"` // length of the uncompressed tar
-	Blob    *blobRef `json:"blob,omitempty"`
+type Layer struct {
+	ChainID string `json:"chainID"`
+	DiffID  string `json:"diffID"`
+	Parent  string `json:"parent,omitempty"`
+	Size    int64  `json:"size"`
+	TarSize int64  `json:"tarSize"` // length of the uncompressed tar
+	Blob    *Blob  `json:"blob,omitempty"`
 }
 
 // rootfsRecord is one container's writable layer.
@@ -69,7 +69,7 @@ type Service struct {
 	root    string
 	db      *store.DB
 	log     *slog.Logger
-	content *content.Local
+	content content.Store
 
 	// mu guards the caches below and serializes every change to the
 	// image, reference and layer buckets, so that "is this layer still
@@ -89,8 +89,7 @@ type Service struct {
 
 	bin *trash.Bin // <root>/trash, emptied in the background
 
-	registry registrySettings
-	events   EventFunc
+	events EventFunc
 }
 
 // Options are the image service's collaborators, fixed at construction.
@@ -102,7 +101,13 @@ type Options struct {
 	Containers ContainerUsage
 	// Events receives image events; nil sends them nowhere.
 	Events EventFunc
+	// Content is the blob store; nil: one in <root>/blobs/sha256.
+	Content content.Store
 }
+
+// Content is the blob store the service keeps layer tarballs and configs in
+// (shared with pull, push and the archive formats).
+func (s *Service) Content() content.Store { return s.content }
 
 // ContainerUsage is what the image service asks of the containers. Both
 // methods must be fast and must not call back into the image service.
@@ -115,7 +120,7 @@ type ContainerUsage interface {
 }
 
 type pendingLayer struct {
-	rec   layerRecord
+	rec   Layer
 	holds int
 }
 
@@ -150,9 +155,11 @@ func New(root string, db *store.DB, opts Options) (*Service, error) {
 	if err := db.EnsureBuckets(bucketImages, bucketRefs, bucketLayers, bucketRootfs); err != nil {
 		return nil, err
 	}
-	blobs, err := content.NewLocal(filepath.Join(root, "blobs", "sha256"), filepath.Join(root, "tmp"))
-	if err != nil {
-		return nil, err
+	blobs := opts.Content
+	if blobs == nil {
+		if blobs, err = content.NewLocal(filepath.Join(root, "blobs", "sha256"), filepath.Join(root, "tmp")); err != nil {
+			return nil, err
+		}
 	}
 	s := &Service{
 		content: blobs,

@@ -9,10 +9,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/berth-dev/berth/engine/images/imagetest"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
@@ -48,41 +48,6 @@ func newTestServiceOpts(t *testing.T, opts Options) (*Service, string, *store.DB
 	return s, dir, db
 }
 
-type tarEntry struct {
-	name, body, link string
-	typ              byte
-	mode             int64
-}
-
-func makeTar(t testing.TB, entries ...tarEntry) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	for _, e := range entries {
-		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Linkname: e.link, ModTime: time.Unix(1700000000, 0)}
-		if h.Typeflag == 0 {
-			h.Typeflag = tar.TypeReg
-		}
-		if h.Mode == 0 {
-			h.Mode = 0o644
-			if h.Typeflag == tar.TypeDir {
-				h.Mode = 0o755
-			}
-		}
-		if h.Typeflag == tar.TypeReg {
-			h.Size = int64(len(e.body))
-		}
-		if err := tw.WriteHeader(h); err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			tw.Write([]byte(e.body))
-		}
-	}
-	tw.Close()
-	return buf.Bytes()
-}
-
 func gz(b []byte) []byte {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -95,7 +60,7 @@ func TestImportResolveTagDelete(t *testing.T) {
 	usage := &testUsage{}
 	s, _, _ := newTestServiceOpts(t, Options{Containers: usage})
 	ctx := context.Background()
-	layer := makeTar(t, tarEntry{name: "etc/", typ: tar.TypeDir}, tarEntry{name: "etc/hello", body: "hi\n"})
+	layer := imagetest.Tar(t, imagetest.Entry{Name: "etc/", Type: tar.TypeDir}, imagetest.Entry{Name: "etc/hello", Body: "hi\n"})
 	img, err := s.Import(ctx, bytes.NewReader(gz(layer)), ImportOptions{Ref: "busybox", Changes: []string{`CMD ["sh"]`, "ENV A=1 B=2", "EXPOSE 80"}, Message: "msg"})
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +140,7 @@ func TestImportResolveTagDelete(t *testing.T) {
 func TestReopenCleansLeftovers(t *testing.T) {
 	s, dir, db := newTestService(t)
 	ctx := context.Background()
-	img, err := s.Import(ctx, bytes.NewReader(makeTar(t, tarEntry{name: "a", body: "x"})), ImportOptions{Ref: "a"})
+	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "a", Body: "x"})), ImportOptions{Ref: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +178,7 @@ func TestRootfsOverlay(t *testing.T) {
 	}
 	s, _, _ := newTestService(t)
 	ctx := context.Background()
-	img, err := s.Import(ctx, bytes.NewReader(makeTar(t, tarEntry{name: "etc/", typ: tar.TypeDir}, tarEntry{name: "etc/hello", body: "hi"}, tarEntry{name: "gone", body: "x"})), ImportOptions{Ref: "base"})
+	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "etc/", Type: tar.TypeDir}, imagetest.Entry{Name: "etc/hello", Body: "hi"}, imagetest.Entry{Name: "gone", Body: "x"})), ImportOptions{Ref: "base"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +221,7 @@ func TestRootfsOverlay(t *testing.T) {
 	if err := s.Export(ctx, id, &exp); err != nil {
 		t.Fatal(err)
 	}
-	names := tarNames(t, exp.Bytes())
+	names := imagetest.Names(t, exp.Bytes())
 	if !names["new"] || !names["etc/hello"] || names["gone"] {
 		t.Fatalf("export %v", names)
 	}
@@ -304,19 +269,6 @@ func TestRootfsOverlay(t *testing.T) {
 	if ids, _ := s.RootfsIDs(ctx); len(ids) != 0 {
 		t.Fatalf("ids %v", ids)
 	}
-}
-
-func tarNames(t *testing.T, b []byte) map[string]bool {
-	tr := tar.NewReader(bytes.NewReader(b))
-	out := map[string]bool{}
-	for {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		out[strings.TrimSuffix(h.Name, "/")] = true
-	}
-	return out
 }
 
 func TestEmptyImageRootfs(t *testing.T) {

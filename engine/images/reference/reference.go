@@ -101,3 +101,14 @@ func Domain(n Named) string { return dref.Domain(n) }
 
 // Path returns the repository path within its registry ("library/busybox").
 func Path(n Named) string { return dref.Path(n) }
+
+// WithDefaultTag adds Docker's default tag (latest) to a reference that
+// has neither tag nor digest.
+func WithDefaultTag(n Named) Named {
+	if Tag(n) == "" && Digest(n) == "" {
+		if t, err := WithTag(n.String(), "latest"); err == nil {
+			return t
+		}
+	}
+	return n
+}

@@ -1,4 +1,4 @@
-package images
+package distribution
 
 import (
 	"bytes"
@@ -24,6 +24,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/images/imagetest"
+	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -63,7 +66,7 @@ func TestRegistryConfigInsecure(t *testing.T) {
 // skipped.
 func TestPullThroughMirror(t *testing.T) {
 	host := startRegistry(t)
-	img := testImage(t, hostPlatform().Architecture, "m")
+	img := testImage(t, platform.Host().Architecture, "m")
 	if err := remote.Write(mustRef(t, host+"/library/mirrored:1"), img); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +92,7 @@ func TestPullThroughMirror(t *testing.T) {
 func TestPullAllTagsAndPlatforms(t *testing.T) {
 	host := startRegistry(t)
 	ctx := context.Background()
-	arch := hostPlatform().Architecture
+	arch := platform.Host().Architecture
 	for _, tag := range []string{"a", "b"} {
 		if err := remote.Write(mustRef(t, host+"/multi/tags:"+tag), testImage(t, arch, "f"+tag)); err != nil {
 			t.Fatal(err)
@@ -97,7 +100,7 @@ func TestPullAllTagsAndPlatforms(t *testing.T) {
 	}
 	s, _, _ := newTestService(t)
 	var st []string
-	if err := s.Pull(ctx, host+"/multi/tags", PullOptions{AllTags: true}, func(e ProgressEvent) { st = append(st, e.Status) }); err != nil {
+	if err := s.Pull(ctx, host+"/multi/tags", PullOptions{AllTags: true}, func(e images.ProgressEvent) { st = append(st, e.Status) }); err != nil {
 		t.Fatal(err)
 	}
 	for _, tag := range []string{"a", "b"} {
@@ -151,7 +154,7 @@ func TestPullZstdLayers(t *testing.T) {
 	host := startRegistry(t)
 	img := empty.Image
 	for _, f := range []string{"z1", "z2"} {
-		data := makeTar(t, tarEntry{name: f, body: strings.Repeat(f, 5000)})
+		data := imagetest.Tar(t, imagetest.Entry{Name: f, Body: strings.Repeat(f, 5000)})
 		l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
 			tarball.WithCompression(compression.ZStd), tarball.WithMediaType(types.OCILayerZStd))
 		if err != nil {
@@ -165,7 +168,7 @@ func TestPullZstdLayers(t *testing.T) {
 	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
 	cf, _ := img.ConfigFile()
 	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", hostPlatform().Architecture
+	cf.OS, cf.Architecture = "linux", platform.Host().Architecture
 	img, _ = mutate.ConfigFile(img, cf)
 	if err := remote.Write(mustRef(t, host+"/zstd:1"), img); err != nil {
 		t.Fatal(err)
@@ -184,13 +187,13 @@ func TestPushSkipsExistingAndGzips(t *testing.T) {
 	host := startRegistry(t)
 	ctx := context.Background()
 	s, _, _ := newTestService(t)
-	if _, err := s.Import(ctx, bytes.NewReader(makeTar(t, tarEntry{name: "f", body: strings.Repeat("x", 10000)})), ImportOptions{Ref: host + "/p:1"}); err != nil {
+	if _, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: strings.Repeat("x", 10000)})), images.ImportOptions{Ref: host + "/p:1"}); err != nil {
 		t.Fatal(err)
 	}
 	push := func(ref string) map[string]int {
 		st := map[string]int{}
 		var mu sync.Mutex
-		if err := s.Push(ctx, ref, PushOptions{}, func(e ProgressEvent) { mu.Lock(); st[e.Status]++; mu.Unlock() }); err != nil {
+		if err := s.Push(ctx, ref, PushOptions{}, func(e images.ProgressEvent) { mu.Lock(); st[e.Status]++; mu.Unlock() }); err != nil {
 			t.Fatal(err)
 		}
 		return st
@@ -266,7 +269,7 @@ func TestLoginAndAuthenticatedTransfers(t *testing.T) {
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "401 Unauthorized") {
 		t.Fatalf("wrong password: %v", err)
 	}
-	if _, err := s.Import(ctx, bytes.NewReader(makeTar(t, tarEntry{name: "f", body: "f"})), ImportOptions{Ref: host + "/private:1"}); err != nil {
+	if _, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: "f"})), images.ImportOptions{Ref: host + "/private:1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Push(ctx, host+"/private:1", PushOptions{}, nil); err == nil {
@@ -289,12 +292,12 @@ func TestImageEvents(t *testing.T) {
 	ctx := context.Background()
 	var mu sync.Mutex
 	var got []string
-	s, _, _ := newTestServiceOpts(t, Options{Events: func(action, id string, attrs map[string]string) {
+	s, _, _ := newTestServiceOpts(t, images.Options{Events: func(action, id string, attrs map[string]string) {
 		mu.Lock()
 		got = append(got, action+" "+attrs["name"])
 		mu.Unlock()
 	}})
-	img, err := s.Import(ctx, bytes.NewReader(makeTar(t, tarEntry{name: "f", body: "f"})), ImportOptions{Ref: host + "/ev:1", Changes: []string{"LABEL team=x"}})
+	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: "f"})), images.ImportOptions{Ref: host + "/ev:1", Changes: []string{"LABEL team=x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,7 +3,9 @@ package daemon
 import (
 	"sync/atomic"
 
+	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/images"
 )
 
@@ -31,3 +33,14 @@ func (u *lateImageUsage) IsRunning(containerID string) bool {
 	c := u.c.Load()
 	return c != nil && c.IsRunning(containerID)
 }
+
+// imageBackend is what the API's image routes see: the local image store
+// with pull and push from the registry client beside it.
+type imageBackend struct {
+	*images.Service
+	*registryClient
+}
+
+type registryClient = distribution.Service
+
+var _ api.ImageBackend = imageBackend{}

@@ -1,4 +1,4 @@
-package images
+package distribution
 
 import (
 	"archive/tar"
@@ -24,6 +24,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/images/imagetest"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -38,7 +40,7 @@ func startRegistry(t *testing.T) string {
 func testImage(t *testing.T, arch string, files ...string) v1.Image {
 	img := empty.Image
 	for i, f := range files {
-		data := makeTar(t, tarEntry{name: f, body: strings.Repeat(f, 100+i)})
+		data := imagetest.Tar(t, imagetest.Entry{Name: f, Body: strings.Repeat(f, 100+i)})
 		l, err := tarball.LayerFromOpener(func() (ioReadCloser, error) { return nopCloser(bytes.NewReader(data)), nil })
 		if err != nil {
 			t.Fatal(err)
@@ -74,8 +76,8 @@ func TestPullPushSaveLoad(t *testing.T) {
 
 	s, _, _ := newTestService(t)
 	var mu sync.Mutex
-	var events []ProgressEvent
-	record := func(e ProgressEvent) { mu.Lock(); events = append(events, e); mu.Unlock() }
+	var events []images.ProgressEvent
+	record := func(e images.ProgressEvent) { mu.Lock(); events = append(events, e); mu.Unlock() }
 	if err := s.Pull(ctx, host+"/lib/multi:1", PullOptions{}, record); err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func TestPullPushSaveLoad(t *testing.T) {
 	if statuses["Pull complete"] != 4 || statuses["Waiting"] != 1 {
 		t.Errorf("statuses %v", statuses)
 	}
-	if b, err := os.ReadFile(filepath.Join(s.layerDir(got.Layers[0]), "a")); err != nil || !strings.HasPrefix(string(b), "aaa") {
+	if b, err := os.ReadFile(filepath.Join(s.LayerDirs(got)[len(got.Layers)-1], "a")); err != nil || !strings.HasPrefix(string(b), "aaa") {
 		t.Fatalf("layer content: %v", err)
 	}
 
@@ -153,7 +155,7 @@ func TestPullPushSaveLoad(t *testing.T) {
 	}
 
 	// An imported (uncompressed-layer) image pushes too.
-	imp, err := s.Import(ctx, bytes.NewReader(makeTar(t, tarEntry{name: "f", body: "f"})), ImportOptions{Ref: host + "/imp:1"})
+	imp, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: "f"})), images.ImportOptions{Ref: host + "/imp:1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +171,7 @@ func TestPullPushSaveLoad(t *testing.T) {
 	if err := s.Save(ctx, []string{host + "/copy/x:v2", imp.ID}, &buf); err != nil {
 		t.Fatal(err)
 	}
-	names := tarNames(t, buf.Bytes())
+	names := imagetest.Names(t, buf.Bytes())
 	for _, n := range []string{"manifest.json", "index.json", "oci-layout", "blobs/sha256/" + got.ID[7:]} {
 		if !names[n] {
 			t.Fatalf("save lacks %s: %v", n, names)
@@ -177,7 +179,7 @@ func TestPullPushSaveLoad(t *testing.T) {
 	}
 	s3, _, _ := newTestService(t)
 	var loaded []string
-	if err := s3.Load(ctx, bytes.NewReader(buf.Bytes()), func(e ProgressEvent) {
+	if err := s3.Load(ctx, bytes.NewReader(buf.Bytes()), func(e images.ProgressEvent) {
 		if e.Stream != "" {
 			loaded = append(loaded, e.Stream)
 		}
@@ -204,7 +206,7 @@ func TestPullPushSaveLoad(t *testing.T) {
 			continue
 		}
 		tw.WriteHeader(h)
-		copyN(tw, tr, h.Size)
+		io.CopyN(tw, tr, h.Size)
 	}
 	tw.Close()
 	s4, _, _ := newTestService(t)

@@ -1,4 +1,4 @@
-package images
+package distribution
 
 import (
 	"encoding/base64"

@@ -1,4 +1,4 @@
-package images
+package distribution
 
 import (
 	"context"
@@ -27,7 +27,7 @@ func (s *Service) DistributionInspect(ctx context.Context, ref, registryAuth str
 		return nil, err
 	}
 	if reference.Digest(n) == "" {
-		n = withDefaultTag(n)
+		n = reference.WithDefaultTag(n)
 	}
 	p := &puller{s: s, cfg: s.registryCfg(), auth: authenticator(registryAuth)}
 	desc, _, err := p.get(ctx, n)

@@ -1,0 +1,68 @@
+package distribution
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/berth-dev/berth/engine/content"
+	"github.com/berth-dev/berth/engine/images"
+)
+
+// ImageStore is what pull and push need of the local image store
+// (*images.Service implements it): layers are held while a transfer uses
+// them, extracted at most once at a time per chain ID, and an image is
+// registered only once its layers are there.
+type ImageStore interface {
+	// HoldLayer holds layer chainID if present; false if absent.
+	HoldLayer(chainID string) bool
+	// EnsureLayer extracts layer chainID with extract unless present,
+	// and holds it; it reports whether it was present.
+	EnsureLayer(ctx context.Context, chainID string, extract func(dir string) (images.Layer, error)) (existed bool, err error)
+	// ReleaseLayers drops holds taken by HoldLayer and EnsureLayer.
+	ReleaseLayers(chainIDs []string)
+	// Layers returns the records of held or registered layers.
+	Layers(chainIDs []string) ([]images.Layer, error)
+	// HoldBlob keeps blob d from garbage collection until ReleaseBlob.
+	HoldBlob(d string)
+	ReleaseBlob(d string)
+	// CompressLayers stores gzip blobs for layers kept uncompressed.
+	CompressLayers(chainIDs []string) error
+	// CreateImageRaw registers the image whose config is raw (its layers
+	// held) under refs and repoDigest.
+	CreateImageRaw(raw []byte, parent string, refs []string, repoDigest string) (*images.Image, error)
+	HasImage(id string) bool
+	RefTarget(ref string) string
+	References() []images.Reference
+	RawConfig(id string) (raw []byte, chainIDs []string, err error)
+	AddReference(ref, id string) error
+	LogEvent(action, id, name, imageID string)
+}
+
+var _ ImageStore = (*images.Service)(nil)
+
+// Options are the service's collaborators.
+type Options struct {
+	Images  ImageStore
+	Content content.Store
+	Log     *slog.Logger // nil: discard
+}
+
+// Service pulls, pushes and asks registries. All methods are safe for
+// concurrent use.
+type Service struct {
+	images  ImageStore
+	content content.Store
+	log     *slog.Logger
+
+	registry registrySettings
+}
+
+// New makes the service with Docker's default registry settings (see
+// SetRegistryConfig).
+func New(opts Options) *Service {
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{images: opts.Images, content: opts.Content, log: log}
+}
