@@ -24,8 +24,9 @@ import (
 )
 
 // ImageBackend is what the image routes need from the engine
-// (the daemon's pairing of *images.Service, the local store, and
-// *distribution.Service, pull and push).
+// (the daemon's grouping of *images.Service, the local store,
+// *distribution.Service, pull and push, and *imagearchive.Service, save and
+// load).
 type ImageBackend interface {
 	Resolve(ctx context.Context, ref string) (*images.Image, error)
 	List(ctx context.Context, all bool) ([]*images.Image, error)

@@ -25,6 +25,7 @@ import (
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/events"
+	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/engine/network"
@@ -356,7 +357,7 @@ func (d *Daemon) listenAll() ([]net.Listener, error) {
 func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 	d.reqCtx, d.cancelReq = context.WithCancel(context.Background())
 	handler := api.New(api.Backends{
-		Containers: d.containers, Images: imageBackend{d.images, d.registry}, System: d, Events: d.events,
+		Containers: d.containers, Images: imageBackend{d.images, d.registry, imagearchive.New(d.images, d.images.Content())}, System: d, Events: d.events,
 		Networks: netBackend{d.networks, d.containers}, Volumes: d.volumes, Archive: d.containers, Build: d.builder,
 		Distribution: d.registry,
 	}, d.log)

@@ -6,6 +6,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/distribution"
+	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
 )
 
@@ -34,13 +35,18 @@ func (u *lateImageUsage) IsRunning(containerID string) bool {
 	return c != nil && c.IsRunning(containerID)
 }
 
-// imageBackend is what the API's image routes see: the local image store
-// with pull and push from the registry client beside it.
+// imageBackend is what the API's image routes see: the local image store,
+// with pull and push from the registry client and save and load from the
+// archive formats beside it.
 type imageBackend struct {
 	*images.Service
 	*registryClient
+	*archiver
 }
 
-type registryClient = distribution.Service
+type (
+	registryClient = distribution.Service
+	archiver       = imagearchive.Service
+)
 
 var _ api.ImageBackend = imageBackend{}

@@ -5,7 +5,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/engine/images/imagetest"
 	"github.com/berth-dev/berth/engine/store"
 )
 
@@ -14,9 +16,13 @@ import (
 type testServices struct {
 	*images.Service
 	*registryClient
+	*archiver
 }
 
-type registryClient = Service
+type (
+	registryClient = Service
+	archiver       = imagearchive.Service
+)
 
 func newTestService(t *testing.T) (*testServices, string, *store.DB) {
 	t.Helper()
@@ -25,17 +31,12 @@ func newTestService(t *testing.T) (*testServices, string, *store.DB) {
 
 func newTestServiceOpts(t *testing.T, opts images.Options) (*testServices, string, *store.DB) {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, dir := imagetest.DB(t)
 	imgs, err := images.New(filepath.Join(dir, "image"), db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testServices{imgs, New(Options{Images: imgs, Content: imgs.Content()})}, dir, db
+	return &testServices{imgs, New(Options{Images: imgs, Content: imgs.Content()}), imagearchive.New(imgs, imgs.Content())}, dir, db
 }
 
 type ioReadCloser = io.ReadCloser

@@ -109,7 +109,7 @@ func (s *Service) extractToTemp(src io.Reader, opts archive.Options) (Layer, str
 		os.RemoveAll(tmp)
 		return Layer{}, "", err
 	}
-	rec, err := s.extractInto(tmp, src, opts)
+	rec, err := s.ExtractLayer(tmp, src, opts)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return rec, "", err
@@ -117,12 +117,12 @@ func (s *Service) extractToTemp(src io.Reader, opts archive.Options) (Layer, str
 	return rec, tmp, nil
 }
 
-// extractInto decompresses and extracts a layer stream into dir and keeps
+// ExtractLayer decompresses and extracts a layer stream into dir and keeps
 // one blob of it, held until ReleaseBlob(rec.Blob.Digest): the stream as
 // received when it is a gzip or zstd layer (as a pull keeps it), else the
 // uncompressed tar. Never both: a gzip bomb stored in both forms took twice
 // the disk Docker uses.
-func (s *Service) extractInto(dir string, src io.Reader, opts archive.Options) (Layer, error) {
+func (s *Service) ExtractLayer(dir string, src io.Reader, opts archive.Options) (Layer, error) {
 	br := bufio.NewReaderSize(src, 64<<10)
 	head, _ := br.Peek(6)
 	comp := archive.Detect(head)

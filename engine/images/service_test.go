@@ -35,12 +35,7 @@ func (u *testUsage) IsRunning(string) bool { return false }
 
 func newTestServiceOpts(t *testing.T, opts Options) (*Service, string, *store.DB) {
 	t.Helper()
-	dir := t.TempDir()
-	db, err := store.Open(filepath.Join(dir, "meta.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, dir := imagetest.DB(t)
 	s, err := New(filepath.Join(dir, "image"), db, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +127,7 @@ func TestImportResolveTagDelete(t *testing.T) {
 	if _, err := os.Stat(s.layerDir(img2.Layers[0])); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("layer dir left: %v", err)
 	}
-	if _, blobs := blobBytes(t, s); blobs != 0 {
+	if _, blobs := imagetest.BlobUsage(t, s.content); blobs != 0 {
 		t.Fatalf("blobs left: %v", blobs)
 	}
 }

@@ -1,4 +1,4 @@
-package images
+package imagearchive
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/images/reference"
@@ -28,8 +29,8 @@ const maxMetadataFile = 16 << 20
 // load`. Each image loaded is reported as a Stream line "Loaded image: x:y".
 // The archive is unpacked into a private temp dir with the hostile-tar
 // rules before anything in it is read.
-func (s *Service) Load(ctx context.Context, r io.Reader, progress ProgressFunc) error {
-	tmp, err := os.MkdirTemp(filepath.Join(s.root, "tmp"), "load-")
+func (s *Service) Load(ctx context.Context, r io.Reader, progress images.ProgressFunc) error {
+	tmp, err := os.MkdirTemp(s.images.TempDir(), "load-")
 	if err != nil {
 		return err
 	}
@@ -55,7 +56,7 @@ func (s *Service) Load(ctx context.Context, r io.Reader, progress ProgressFunc) 
 type loader struct {
 	s        *Service
 	root     string
-	progress ProgressFunc
+	progress images.ProgressFunc
 }
 
 // open opens a file named by the archive, resolved inside it.
@@ -192,7 +193,7 @@ func (l *loader) resolveManifest(d ocispec.Descriptor, depth int) (*ocispec.Mani
 }
 
 func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string, tags []reference.Named) error {
-	var cfg imageConfig
+	var cfg ocispec.Image
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return errdefs.Invalid("invalid archive: image config: %s", err.Error())
 	}
@@ -203,12 +204,12 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 	for i, d := range cfg.RootFS.DiffIDs {
 		diffIDs[i] = d.String()
 	}
-	chain := ChainIDs(diffIDs)
+	chain := images.ChainIDs(diffIDs)
 	var held, blobs []string
 	defer func() {
-		l.s.ReleaseLayers(held)
+		l.s.images.ReleaseLayers(held)
 		for _, b := range blobs {
-			l.s.ReleaseBlob(b)
+			l.s.images.ReleaseBlob(b)
 		}
 	}()
 	for i, p := range layerPaths {
@@ -216,14 +217,14 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 			return err
 		}
 		short := stringid.Short(diffIDs[i])
-		_, err := l.s.EnsureLayer(ctx, chain[i], func(dir string) (Layer, error) {
+		_, err := l.s.images.EnsureLayer(ctx, chain[i], func(dir string) (images.Layer, error) {
 			f, err := l.open(p)
 			if err != nil {
-				return Layer{}, err
+				return images.Layer{}, err
 			}
 			defer f.Close()
-			l.progress.Send(ProgressEvent{ID: short, Status: "Loading layer"})
-			rec, err := l.s.extractInto(dir, f, archive.Options{DiffID: diffIDs[i]})
+			l.progress.Send(images.ProgressEvent{ID: short, Status: "Loading layer"})
+			rec, err := l.s.images.ExtractLayer(dir, f, archive.Options{DiffID: diffIDs[i]})
 			if err == nil {
 				blobs = append(blobs, rec.Blob.Digest)
 			}
@@ -238,16 +239,16 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 	for _, t := range tags {
 		refs = append(refs, t.String())
 	}
-	img, err := l.s.CreateImageRaw(raw, "", refs, "")
+	img, err := l.s.images.CreateImageRaw(raw, "", refs, "")
 	if err != nil {
 		return err
 	}
 	if len(tags) == 0 {
-		l.progress.Send(ProgressEvent{Stream: "Loaded image ID: " + img.ID + "\n"})
+		l.progress.Send(images.ProgressEvent{Stream: "Loaded image ID: " + img.ID + "\n"})
 	}
 	for _, t := range tags {
-		l.progress.Send(ProgressEvent{Stream: "Loaded image: " + reference.Familiar(t) + "\n"})
+		l.progress.Send(images.ProgressEvent{Stream: "Loaded image: " + reference.Familiar(t) + "\n"})
 	}
-	l.s.emit("load", img.ID, img.ID, img.ID)
+	l.s.images.LogEvent("load", img.ID, img.ID, img.ID)
 	return nil
 }

@@ -1,4 +1,4 @@
-package images
+package imagearchive
 
 import (
 	"bytes"
@@ -8,22 +8,28 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/berth-dev/berth/engine/content"
+	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/archive"
+	"github.com/berth-dev/berth/engine/images/imagetest"
 	hostile "github.com/berth-dev/berth/tests/security/archive"
 )
 
-func blobBytes(t *testing.T, s *Service) (n int64, count int) {
+// testServices is the local image store with the archive formats over it.
+type testServices struct {
+	*images.Service
+	*archiver
+}
+
+type archiver = Service
+
+func newTestService(t *testing.T) *testServices {
 	t.Helper()
-	err := s.content.Walk(context.Background(), func(i content.Info) error {
-		n += i.Size
-		count++
-		return nil
-	})
+	db, dir := imagetest.DB(t)
+	imgs, err := images.New(filepath.Join(dir, "image"), db, images.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return n, count
+	return &testServices{imgs, New(imgs, imgs.Content())}
 }
 
 // A gzip layer imported is kept as received, not also as its uncompressed
@@ -31,18 +37,18 @@ func blobBytes(t *testing.T, s *Service) (n int64, count int) {
 // extracted file is the one full copy, as with Docker), and save still
 // produces the uncompressed layer with the right diff ID.
 func TestImportGzipKeepsOneBlob(t *testing.T) {
-	s, _, _ := newTestService(t)
+	s := newTestService(t)
 	ctx := context.Background()
 	bomb := hostile.GzipBomb("zeros", 16<<20)
-	img, err := s.Import(ctx, bytes.NewReader(bomb), ImportOptions{Ref: "bomb"})
+	img, err := s.Import(ctx, bytes.NewReader(bomb), images.ImportOptions{Ref: "bomb"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, count := blobBytes(t, s)
+	n, count := imagetest.BlobUsage(t, s.Content())
 	if count != 1 || n != int64(len(bomb)) {
 		t.Errorf("blob store holds %d blobs, %d bytes; want only the %d-byte compressed layer", count, n, len(bomb))
 	}
-	if fi, err := os.Stat(filepath.Join(s.layerDir(img.Layers[0]), "zeros")); err != nil || fi.Size() != 16<<20 {
+	if fi, err := os.Stat(filepath.Join(s.LayerDirs(img)[0], "zeros")); err != nil || fi.Size() != 16<<20 {
 		t.Fatalf("extracted file: %v", err)
 	}
 	var buf bytes.Buffer
@@ -50,7 +56,7 @@ func TestImportGzipKeepsOneBlob(t *testing.T) {
 		t.Fatalf("save: %v", err)
 	}
 	// Loading the saved archive elsewhere gives the same image.
-	s2, _, _ := newTestService(t)
+	s2 := newTestService(t)
 	if err := s2.Load(ctx, &buf, nil); err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -61,10 +67,10 @@ func TestImportGzipKeepsOneBlob(t *testing.T) {
 	// Importing the same tar uncompressed reuses the layer and leaves no
 	// second blob behind.
 	zr, _, _ := decompressAll(t, bomb)
-	if _, err := s.Import(ctx, bytes.NewReader(zr), ImportOptions{Ref: "bomb2"}); err != nil {
+	if _, err := s.Import(ctx, bytes.NewReader(zr), images.ImportOptions{Ref: "bomb2"}); err != nil {
 		t.Fatal(err)
 	}
-	if n2, count2 := blobBytes(t, s); count2 != 1 || n2 != n {
+	if n2, count2 := imagetest.BlobUsage(t, s.Content()); count2 != 1 || n2 != n {
 		t.Errorf("after re-import uncompressed: %d blobs, %d bytes; want the first one only", count2, n2)
 	}
 }
