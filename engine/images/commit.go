@@ -44,16 +44,9 @@ type CommitOptions struct {
 // Commit makes a new image from the container's image plus the diff of its
 // writable layer. The container should be paused or stopped by the caller.
 func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOptions) (*Image, error) {
-	var named reference.Named
-	if opts.Ref != "" {
-		n, err := reference.ParseTagged(opts.Ref)
-		if err != nil {
-			return nil, err
-		}
-		if reference.Digest(n) != "" {
-			return nil, errdefs.Invalid("refusing to create a tag with a digest reference")
-		}
-		named = n
+	named, err := parseNewTag(opts.Ref)
+	if err != nil {
+		return nil, err
 	}
 	dir, err := s.overlayDir(containerID)
 	if err != nil {
@@ -63,26 +56,9 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 	if err != nil {
 		return nil, err
 	}
-	var cfg imageConfig
-	s.mu.RLock()
-	parent := s.images[r.ImageID]
-	if parent != nil {
-		_ = json.Unmarshal(parent.Config, &cfg)
-	}
-	s.mu.RUnlock()
-	parentID := r.ImageID
-	if parent == nil {
-		parentID = ""
-		p := platform.Host()
-		cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
-		cfg.RootFS.Type = "layers"
-		for _, c := range r.ChainIDs {
-			l, err := s.Layers([]string{c})
-			if err != nil {
-				return nil, err
-			}
-			cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(l[0].DiffID))
-		}
+	cfg, parentID, err := s.commitBase(r)
+	if err != nil {
+		return nil, err
 	}
 	if opts.ReplaceConfig != nil {
 		cfg.Config = *opts.ReplaceConfig
@@ -102,17 +78,6 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 	}
 	defer s.ReleaseLayers(r.ChainIDs)
 
-	pr, pw := io.Pipe()
-	go func() {
-		pw.CloseWithError(archive.WriteTar(ctx, pw, filepath.Join(dir, "upper"), archive.TarOptions{Whiteouts: true}))
-	}()
-	rec, tmp, err := s.extractToTemp(pr, archive.Options{})
-	pr.CloseWithError(io.ErrClosedPipe)
-	if err != nil {
-		return nil, err
-	}
-	defer s.ReleaseBlob(rec.Blob.Digest)
-
 	created := time.Now().UTC()
 	hist := ocispec.History{Created: &created, Author: opts.Author, Comment: opts.Message}
 	if opts.CreatedBy != "" {
@@ -120,26 +85,11 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 	} else if opts.Config != nil {
 		hist.CreatedBy = strings.Join(opts.Config.Cmd, " ")
 	}
-	if rec.DiffID == emptyTarDigest {
-		removeTemp(tmp)
-		hist.EmptyLayer = true
-	} else {
-		diffs := make([]string, 0, len(cfg.RootFS.DiffIDs)+1)
-		for _, d := range cfg.RootFS.DiffIDs {
-			diffs = append(diffs, d.String())
-		}
-		diffs = append(diffs, rec.DiffID)
-		rec.ChainID = ChainIDs(diffs)[len(diffs)-1]
-		rec.Parent = ""
-		if len(r.ChainIDs) > 0 {
-			rec.Parent = r.ChainIDs[len(r.ChainIDs)-1]
-		}
-		if _, err := s.adoptLayer(tmp, rec); err != nil {
-			return nil, err
-		}
-		defer s.ReleaseLayers([]string{rec.ChainID})
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(rec.DiffID))
+	release, err := s.commitDiff(ctx, dir, r, &cfg, &hist)
+	if err != nil {
+		return nil, err
 	}
+	defer release()
 	cfg.Created = &created
 	cfg.Author = opts.Author
 	cfg.Comment = opts.Message
@@ -151,6 +101,89 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 		refs = append(refs, named.String())
 	}
 	return s.createImage(&cfg, parentID, refs)
+}
+
+// parseNewTag parses the reference a commit or import tags its image with
+// ("" for none); a digest is refused, as Docker does.
+func parseNewTag(ref string) (reference.Named, error) {
+	if ref == "" {
+		return nil, nil
+	}
+	n, err := reference.ParseTagged(ref)
+	if err != nil {
+		return nil, err
+	}
+	if reference.Digest(n) != "" {
+		return nil, errdefs.Invalid("refusing to create a tag with a digest reference")
+	}
+	return n, nil
+}
+
+// commitBase is the config a commit starts from: its image's, or, when
+// that image is gone (rmi -f), a fresh one for the host's platform over
+// the layers the container still has.
+func (s *Service) commitBase(r rootfsRecord) (imageConfig, string, error) {
+	var cfg imageConfig
+	s.mu.RLock()
+	parent := s.images[r.ImageID]
+	if parent != nil {
+		_ = json.Unmarshal(parent.Config, &cfg)
+	}
+	s.mu.RUnlock()
+	if parent != nil {
+		return cfg, r.ImageID, nil
+	}
+	p := platform.Host()
+	cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
+	cfg.RootFS.Type = "layers"
+	for _, c := range r.ChainIDs {
+		l, err := s.Layers([]string{c})
+		if err != nil {
+			return cfg, "", err
+		}
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(l[0].DiffID))
+	}
+	return cfg, "", nil
+}
+
+// commitDiff turns the container's writable layer into a new layer on top
+// of cfg's (an empty history entry when nothing changed) and adds it to
+// cfg. release drops the holds on the new layer and its blob: call it once
+// the image is registered.
+func (s *Service) commitDiff(ctx context.Context, dir string, r rootfsRecord, cfg *imageConfig, hist *ocispec.History) (release func(), err error) {
+	pr, pw := io.Pipe()
+	go func() {
+		pw.CloseWithError(archive.WriteTar(ctx, pw, filepath.Join(dir, "upper"), archive.TarOptions{Whiteouts: true}))
+	}()
+	rec, tmp, err := s.extractToTemp(pr, archive.Options{})
+	pr.CloseWithError(io.ErrClosedPipe)
+	if err != nil {
+		return nil, err
+	}
+	if rec.DiffID == emptyTarDigest {
+		removeTemp(tmp)
+		hist.EmptyLayer = true
+		return func() { s.ReleaseBlob(rec.Blob.Digest) }, nil
+	}
+	diffs := make([]string, 0, len(cfg.RootFS.DiffIDs)+1)
+	for _, d := range cfg.RootFS.DiffIDs {
+		diffs = append(diffs, d.String())
+	}
+	diffs = append(diffs, rec.DiffID)
+	rec.ChainID = ChainIDs(diffs)[len(diffs)-1]
+	rec.Parent = ""
+	if len(r.ChainIDs) > 0 {
+		rec.Parent = r.ChainIDs[len(r.ChainIDs)-1]
+	}
+	if _, err := s.adoptLayer(tmp, rec); err != nil {
+		s.ReleaseBlob(rec.Blob.Digest)
+		return nil, err
+	}
+	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(rec.DiffID))
+	return func() {
+		s.ReleaseLayers([]string{rec.ChainID})
+		s.ReleaseBlob(rec.Blob.Digest)
+	}, nil
 }
 
 // mergeContainerConfig sets the image config from the container's, keeping

@@ -112,26 +112,10 @@ func (s *Service) emitDeleteEvents(out []DeleteResponse, id string, images map[s
 }
 
 func (s *Service) delete(ref string, force, prune bool) ([]DeleteResponse, error) {
-	// Ask the container service who uses which image before taking our
-	// lock: it may be calling into us with its own lock held.
-	s.mu.RLock()
-	target := s.resolveLocked(ref)
-	var chain []string
-	for rec := target; rec != nil && len(chain) < 1000; rec = s.images[rec.Parent] {
-		chain = append(chain, rec.ID)
-		if rec.Parent == "" {
-			break
-		}
+	target, users, err := s.usersOfChain(ref)
+	if err != nil {
+		return nil, err
 	}
-	s.mu.RUnlock()
-	if target == nil {
-		return nil, errdefs.NotFound("No such image: %s", ref)
-	}
-	users := map[string][]string{}
-	for _, id := range chain {
-		users[id] = s.usersOf(id)
-	}
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rec := s.resolveLocked(ref)
@@ -143,49 +127,9 @@ func (s *Service) delete(ref string, force, prune bool) ([]DeleteResponse, error
 	repoRefs := s.refKeysLocked(id)
 	removedRepositoryRef := false
 	if !isIDPrefix(id, ref) {
-		n, err := reference.Parse(ref)
-		if err != nil {
-			return nil, err
-		}
-		n = reference.WithDefaultTag(n)
-		if u := users[id]; len(u) > 0 && !force && len(repoRefs) == 1 {
-			return nil, errdefs.Conflict("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s", ref, stringid.Short(u[0]), stringid.Short(id))
-		}
-		if _, ok := s.refs[n.String()]; !ok {
-			return nil, errdefs.NotFound("No such image: %s", ref)
-		}
-		if err := s.removeRefsLocked(n.String()); err != nil {
-			return nil, err
-		}
-		out = append(out, DeleteResponse{Untagged: reference.Familiar(n)})
-		repoRefs = s.refKeysLocked(id)
-		if reference.Digest(n) == "" {
-			// When the last tag of a repository goes, its digest
-			// references go with it.
-			foundTag := false
-			for _, r := range repoRefs {
-				if rn, err := reference.Parse(r); err == nil && reference.Digest(rn) == "" && rn.Name() == n.Name() {
-					foundTag = true
-				}
-			}
-			if !foundTag {
-				var remaining []string
-				for _, r := range repoRefs {
-					rn, err := reference.Parse(r)
-					if err == nil && reference.Digest(rn) != "" && rn.Name() == n.Name() {
-						if err := s.removeRefsLocked(r); err != nil {
-							return out, err
-						}
-						out = append(out, DeleteResponse{Untagged: reference.Familiar(rn)})
-						continue
-					}
-					remaining = append(remaining, r)
-				}
-				repoRefs = remaining
-			}
-		}
-		if len(repoRefs) > 0 {
-			return out, nil
+		out, err = s.untagLocked(ref, id, users[id], force)
+		if err != nil || len(s.refKeysLocked(id)) > 0 {
+			return out, err
 		}
 		removedRepositoryRef = true
 	} else if isSingleReference(repoRefs) {
@@ -202,6 +146,70 @@ func (s *Service) delete(ref string, force, prune bool) ([]DeleteResponse, error
 		}
 	}
 	return s.deleteHelperLocked(id, users, out, force, prune, removedRepositoryRef)
+}
+
+// usersOfChain resolves ref and asks the container service who uses it and
+// each of its parents, before delete takes the lock: the container service
+// may be calling into us with its own lock held.
+func (s *Service) usersOfChain(ref string) (*imageRecord, map[string][]string, error) {
+	s.mu.RLock()
+	target := s.resolveLocked(ref)
+	var chain []string
+	for rec := target; rec != nil && len(chain) < 1000; rec = s.images[rec.Parent] {
+		chain = append(chain, rec.ID)
+		if rec.Parent == "" {
+			break
+		}
+	}
+	s.mu.RUnlock()
+	if target == nil {
+		return nil, nil, errdefs.NotFound("No such image: %s", ref)
+	}
+	users := map[string][]string{}
+	for _, id := range chain {
+		users[id] = s.usersOf(id)
+	}
+	return target, users, nil
+}
+
+// untagLocked removes the reference ref of image id (a container using it
+// refuses the last reference without force) and, when that was the last
+// tag of its repository, the repository's digest references too.
+func (s *Service) untagLocked(ref, id string, users []string, force bool) ([]DeleteResponse, error) {
+	n, err := reference.Parse(ref)
+	if err != nil {
+		return nil, err
+	}
+	n = reference.WithDefaultTag(n)
+	if len(users) > 0 && !force && len(s.refKeysLocked(id)) == 1 {
+		return nil, errdefs.Conflict("conflict: unable to remove repository reference %q (must force) - container %s is using its referenced image %s", ref, stringid.Short(users[0]), stringid.Short(id))
+	}
+	if _, ok := s.refs[n.String()]; !ok {
+		return nil, errdefs.NotFound("No such image: %s", ref)
+	}
+	if err := s.removeRefsLocked(n.String()); err != nil {
+		return nil, err
+	}
+	out := []DeleteResponse{{Untagged: reference.Familiar(n)}}
+	if reference.Digest(n) != "" {
+		return out, nil
+	}
+	repoRefs := s.refKeysLocked(id)
+	for _, r := range repoRefs {
+		if rn, err := reference.Parse(r); err == nil && reference.Digest(rn) == "" && rn.Name() == n.Name() {
+			return out, nil // the repository keeps a tag
+		}
+	}
+	for _, r := range repoRefs {
+		rn, err := reference.Parse(r)
+		if err == nil && reference.Digest(rn) != "" && rn.Name() == n.Name() {
+			if err := s.removeRefsLocked(r); err != nil {
+				return out, err
+			}
+			out = append(out, DeleteResponse{Untagged: reference.Familiar(rn)})
+		}
+	}
+	return out, nil
 }
 
 func (s *Service) deleteHelperLocked(id string, users map[string][]string, out []DeleteResponse, force, prune, quiet bool) ([]DeleteResponse, error) {

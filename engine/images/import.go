@@ -16,7 +16,6 @@ import (
 
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/platform"
-	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -36,16 +35,9 @@ type ImportOptions struct {
 // Import turns a rootfs tarball (plain, gzip, zstd or bzip2, detected by its
 // magic bytes) into a one-layer image, like `docker import`.
 func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions) (*Image, error) {
-	var named reference.Named
-	if opts.Ref != "" {
-		n, err := reference.ParseTagged(opts.Ref)
-		if err != nil {
-			return nil, err
-		}
-		if reference.Digest(n) != "" {
-			return nil, errdefs.Invalid("refusing to create a tag with a digest reference")
-		}
-		named = n
+	named, err := parseNewTag(opts.Ref)
+	if err != nil {
+		return nil, err
 	}
 	plat, err := platform.Parse(opts.Platform)
 	if err != nil {

@@ -26,75 +26,100 @@ func applyChanges(cfg *dockerspec.DockerOCIImageConfig, changes []string) error 
 		if i := strings.IndexAny(instr, "\t"); i >= 0 {
 			instr, rest = instr[:i], strings.TrimSpace(instr[i+1:]+" "+rest)
 		}
-		switch strings.ToUpper(instr) {
-		case "CMD":
-			cfg.Cmd = commandArgs(rest)
-		case "ENTRYPOINT":
-			cfg.Entrypoint = commandArgs(rest)
-		case "ENV":
-			kvs, err := keyValues(rest, "ENV")
-			if err != nil {
-				return err
-			}
-			for _, kv := range kvs {
-				cfg.Env = setEnv(cfg.Env, kv[0], kv[1])
-			}
-		case "LABEL":
-			kvs, err := keyValues(rest, "LABEL")
-			if err != nil {
-				return err
-			}
-			if cfg.Labels == nil {
-				cfg.Labels = map[string]string{}
-			}
-			for _, kv := range kvs {
-				cfg.Labels[kv[0]] = kv[1]
-			}
-		case "EXPOSE":
-			if cfg.ExposedPorts == nil {
-				cfg.ExposedPorts = map[string]struct{}{}
-			}
-			for _, p := range strings.Fields(rest) {
-				if !strings.Contains(p, "/") {
-					p += "/tcp"
-				}
-				cfg.ExposedPorts[strings.ToLower(p)] = struct{}{}
-			}
-		case "USER":
-			cfg.User = rest
-		case "WORKDIR":
-			if rest == "" {
-				return errdefs.Invalid("WORKDIR requires exactly one argument")
-			}
-			if !path.IsAbs(rest) {
-				base := cfg.WorkingDir
-				if base == "" {
-					base = "/"
-				}
-				rest = path.Join(base, rest)
-			}
-			cfg.WorkingDir = path.Clean(rest)
-		case "VOLUME":
-			if cfg.Volumes == nil {
-				cfg.Volumes = map[string]struct{}{}
-			}
-			var vols []string
-			if err := json.Unmarshal([]byte(rest), &vols); err != nil {
-				vols = strings.Fields(rest)
-			}
-			for _, v := range vols {
-				if v = strings.TrimSpace(v); v == "" {
-					return errdefs.Invalid("VOLUME specified can not be an empty string")
-				}
-				cfg.Volumes[v] = struct{}{}
-			}
-		case "STOPSIGNAL":
-			cfg.StopSignal = rest
-		case "ONBUILD":
-			cfg.OnBuild = append(cfg.OnBuild, rest)
-		default:
-			return errdefs.Invalid("%s is not a valid change command", instr)
+		if err := applyChange(cfg, instr, rest); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// applyChange applies one instruction with its argument text.
+func applyChange(cfg *dockerspec.DockerOCIImageConfig, instr, rest string) error {
+	switch strings.ToUpper(instr) {
+	case "CMD":
+		cfg.Cmd = commandArgs(rest)
+	case "ENTRYPOINT":
+		cfg.Entrypoint = commandArgs(rest)
+	case "ENV":
+		kvs, err := keyValues(rest, "ENV")
+		if err != nil {
+			return err
+		}
+		for _, kv := range kvs {
+			cfg.Env = setEnv(cfg.Env, kv[0], kv[1])
+		}
+	case "LABEL":
+		kvs, err := keyValues(rest, "LABEL")
+		if err != nil {
+			return err
+		}
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		for _, kv := range kvs {
+			cfg.Labels[kv[0]] = kv[1]
+		}
+	case "EXPOSE":
+		addExposed(cfg, rest)
+	case "USER":
+		cfg.User = rest
+	case "WORKDIR":
+		return setWorkdir(cfg, rest)
+	case "VOLUME":
+		return addVolumes(cfg, rest)
+	case "STOPSIGNAL":
+		cfg.StopSignal = rest
+	case "ONBUILD":
+		cfg.OnBuild = append(cfg.OnBuild, rest)
+	default:
+		return errdefs.Invalid("%s is not a valid change command", instr)
+	}
+	return nil
+}
+
+// addExposed is EXPOSE: ports without a protocol are TCP.
+func addExposed(cfg *dockerspec.DockerOCIImageConfig, rest string) {
+	if cfg.ExposedPorts == nil {
+		cfg.ExposedPorts = map[string]struct{}{}
+	}
+	for _, p := range strings.Fields(rest) {
+		if !strings.Contains(p, "/") {
+			p += "/tcp"
+		}
+		cfg.ExposedPorts[strings.ToLower(p)] = struct{}{}
+	}
+}
+
+// setWorkdir is WORKDIR: a relative path is relative to the current one.
+func setWorkdir(cfg *dockerspec.DockerOCIImageConfig, rest string) error {
+	if rest == "" {
+		return errdefs.Invalid("WORKDIR requires exactly one argument")
+	}
+	if !path.IsAbs(rest) {
+		base := cfg.WorkingDir
+		if base == "" {
+			base = "/"
+		}
+		rest = path.Join(base, rest)
+	}
+	cfg.WorkingDir = path.Clean(rest)
+	return nil
+}
+
+// addVolumes is VOLUME, in JSON or space-separated form.
+func addVolumes(cfg *dockerspec.DockerOCIImageConfig, rest string) error {
+	if cfg.Volumes == nil {
+		cfg.Volumes = map[string]struct{}{}
+	}
+	var vols []string
+	if err := json.Unmarshal([]byte(rest), &vols); err != nil {
+		vols = strings.Fields(rest)
+	}
+	for _, v := range vols {
+		if v = strings.TrimSpace(v); v == "" {
+			return errdefs.Invalid("VOLUME specified can not be an empty string")
+		}
+		cfg.Volumes[v] = struct{}{}
 	}
 	return nil
 }
