@@ -1,10 +1,17 @@
-// Package images is the engine's image service: the local image database
-// (records, references), the content store of blobs addressed by digest, the
-// per-layer snapshots shared by every image that has the layer, and the
-// writable layer of each container on top of them (overlayfs).
+// Package images is the engine's local image store: the image database
+// (records, references, tags and digests, resolve, history, rmi, prune and
+// GC), the per-layer snapshots shared by every image that has the layer,
+// the writable layer of each container on top of them (overlayfs, diffs,
+// commit), and `docker import`.
+//
+// Blobs live in the content store (engine/content); pull and push are
+// engine/distribution, save and load engine/imagearchive, both over the
+// exported layer and reference verbs of Service (EnsureLayer, HoldLayer,
+// ReleaseLayers, CreateImageRaw, References, ...). Who uses an image and
+// where events go are given at construction (Options), never set later.
 //
 // Callers may rely on: blobs are verified against their digest while
 // streaming and never trusted before that; removing an image never removes a
-// layer another image or a container still uses; references follow Docker's
-// normalisation (engine/images/reference).
+// layer another image, a container or a transfer in progress still uses;
+// references follow Docker's normalisation (engine/images/reference).
 package images
