@@ -49,4 +49,13 @@ type (
 	archiver       = imagearchive.Service
 )
 
-var _ api.ImageBackend = imageBackend{}
+// Compile-time checks of the interfaces consumers declare for the image
+// services.
+var (
+	_ api.ImageBackend        = imageBackend{}
+	_ api.DistributionBackend = (*distribution.Service)(nil)
+	_ api.AuthBackend         = (*distribution.Service)(nil)
+	_ containers.ImageService = (*images.Service)(nil)
+	_ imagearchive.ImageStore = (*images.Service)(nil)
+	_ distribution.ImageStore = (*images.Service)(nil)
+)

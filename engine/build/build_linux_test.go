@@ -336,5 +336,7 @@ func TestBuildRunLeavesNoRuntimeFiles(t *testing.T) {
 // after the image service, and the test runs one build at a time.
 type builtUsage struct{ ctrs **containers.Service }
 
+var _ images.ContainerUsage = builtUsage{}
+
 func (u builtUsage) ImageUsers(id string) []string { return (*u.ctrs).ImageUsers(id) }
 func (u builtUsage) IsRunning(id string) bool      { return (*u.ctrs).IsRunning(id) }
