@@ -56,6 +56,4 @@ var (
 	_ api.DistributionBackend = (*distribution.Service)(nil)
 	_ api.AuthBackend         = (*distribution.Service)(nil)
 	_ containers.ImageService = (*images.Service)(nil)
-	_ imagearchive.ImageStore = (*images.Service)(nil)
-	_ distribution.ImageStore = (*images.Service)(nil)
 )
