@@ -74,8 +74,9 @@ type Store interface {
 // WriterOpts are the settings of one Writer.
 type WriterOpts struct {
 	// Ref names the ingest, unique among active writers ("" for an
-	// anonymous one). Pullers use the blob's digest, so that two pulls
-	// of the same layer never download it twice at once.
+	// anonymous one): a client that names its ingests after what they
+	// fetch (a CRI puller, a builder's cache import) gets an Unavailable
+	// error instead of writing the same blob twice at once.
 	Ref string
 	// Expected, when set, is what Commit checks the blob against if its
 	// own arguments are zero.
