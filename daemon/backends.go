@@ -4,6 +4,7 @@ import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/network"
@@ -18,9 +19,9 @@ var (
 	_ api.ContainerBackend    = (*containers.Service)(nil)
 	_ api.CommitBackend       = (*containers.Service)(nil)
 	_ api.ArchiveBackend      = (*containers.Service)(nil)
-	_ api.ImageBackend        = (*images.Service)(nil)
-	_ api.AuthBackend         = (*images.Service)(nil)
-	_ api.DistributionBackend = (*images.Service)(nil)
+	_ api.ImageBackend        = imageBackend{}
+	_ api.AuthBackend         = (*distribution.Service)(nil)
+	_ api.DistributionBackend = (*distribution.Service)(nil)
 	_ api.SystemBackend       = (*Daemon)(nil)
 	_ api.EventsBackend       = (*events.Service)(nil)
 	_ api.NetworkBackend      = netBackend{}

@@ -3,7 +3,6 @@ package daemon
 import (
 	"sync/atomic"
 
-	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/imagearchive"
@@ -47,13 +46,4 @@ type imageBackend struct {
 type (
 	registryClient = distribution.Service
 	archiver       = imagearchive.Service
-)
-
-// Compile-time checks of the interfaces consumers declare for the image
-// services.
-var (
-	_ api.ImageBackend        = imageBackend{}
-	_ api.DistributionBackend = (*distribution.Service)(nil)
-	_ api.AuthBackend         = (*distribution.Service)(nil)
-	_ containers.ImageService = (*images.Service)(nil)
 )
