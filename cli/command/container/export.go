@@ -3,9 +3,7 @@ package container
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"os"
 
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/moby/moby/client"
@@ -58,19 +56,5 @@ func writeOutput(cli *command.Cli, r io.Reader, path string) error {
 		_, err := io.Copy(cli.Out(), r)
 		return err
 	}
-	tmp := path + ".berth-tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("failed to export container: %w", err)
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
+	return command.WriteFileAtomic(path, r, "failed to export container")
 }

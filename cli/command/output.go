@@ -1,0 +1,29 @@
+package command
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// WriteFileAtomic copies r to path through a temporary name renamed at the
+// end, so a failed transfer leaves no partial file. A file that cannot be
+// created is reported as "<what>: <error>" (Docker's wording for save and
+// export).
+func WriteFileAtomic(path string, r io.Reader, what string) error {
+	tmp := path + ".berth-tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		os.Remove(tmp)
+		return err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return os.Rename(tmp, path)
+}
