@@ -154,27 +154,70 @@ type containerConfig struct {
 // parse turns the flags into the create request, doing the checks docker
 // does client-side; anything else is left to the daemon.
 func (o *containerOptions) parse() (*containerConfig, error) {
-	changed := o.flags.Changed
-	attachStdin, attachStdout, attachStderr := false, false, false
+	cfg, err := o.config()
+	if err != nil {
+		return nil, err
+	}
+	hostCfg, err := o.hostConfig()
+	if err != nil {
+		return nil, err
+	}
+	exposed, bindings, err := o.ports()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ExposedPorts, hostCfg.PortBindings = exposed, bindings
+	binds, volumes, mounts, err := o.storage()
+	if err != nil {
+		return nil, err
+	}
+	hostCfg.Binds, hostCfg.Mounts = binds, mounts
+	if len(volumes) > 0 {
+		cfg.Volumes = volumes
+	}
+	if hostCfg.Resources, err = o.resources(); err != nil {
+		return nil, err
+	}
+	if hostCfg.DNS, err = o.dnsServers(); err != nil {
+		return nil, err
+	}
+	netCfg, err := o.networkingConfig()
+	if err != nil {
+		return nil, err
+	}
+	return &containerConfig{Config: cfg, HostConfig: hostCfg, NetworkingConfig: netCfg}, nil
+}
+
+// attachStreams reads -a/--attach and -i into the streams to attach.
+func (o *containerOptions) attachStreams() (stdin, stdout, stderr bool, err error) {
 	for _, a := range o.attach {
 		switch strings.ToLower(a) {
 		case "stdin":
-			attachStdin = true
+			stdin = true
 		case "stdout":
-			attachStdout = true
+			stdout = true
 		case "stderr":
-			attachStderr = true
+			stderr = true
 		default:
-			return nil, fmt.Errorf("invalid argument %q for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR", a)
+			return false, false, false, fmt.Errorf("invalid argument %q for \"-a, --attach\" flag: valid streams are STDIN, STDOUT and STDERR", a)
 		}
 	}
 	if o.interactive {
-		attachStdin = true
+		stdin = true
 	}
 	if len(o.attach) == 0 {
-		attachStdout, attachStderr = true, true
+		stdout, stderr = true, true
 	}
+	return stdin, stdout, stderr, nil
+}
 
+// config is the container's own settings: process, environment, labels,
+// streams, stop and health (ports and volumes are added by parse).
+func (o *containerOptions) config() (*container.Config, error) {
+	attachStdin, attachStdout, attachStderr, err := o.attachStreams()
+	if err != nil {
+		return nil, err
+	}
 	env, err := opts.ReadKVEnvStrings(o.envFile, o.env)
 	if err != nil {
 		return nil, err
@@ -183,98 +226,16 @@ func (o *containerOptions) parse() (*containerConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	exposed, bindings, err := opts.ParsePortSpecs(o.publish)
-	if err != nil {
-		return nil, err
-	}
-	if err := opts.ParseExpose(o.expose, exposed); err != nil {
-		return nil, err
-	}
-
-	var binds []string
-	volumes := map[string]struct{}{}
-	for _, v := range o.volumes {
-		// A lone container path is an anonymous volume; anything with a
-		// source goes to Binds for the daemon to interpret, as in docker.
-		if !strings.Contains(v, ":") {
-			volumes[v] = struct{}{}
-			continue
-		}
-		binds = append(binds, v)
-	}
-	var mounts []mount.Mount
-	for _, m := range o.mounts {
-		mm, err := mountspec.ParseMount(m)
-		if err != nil {
-			return nil, fmt.Errorf("invalid argument %q for \"--mount\" flag: %w", m, err)
-		}
-		mounts = append(mounts, mm)
-	}
-
-	restart, err := opts.ParseRestartPolicy(o.restart)
-	if err != nil {
-		return nil, err
-	}
-	ulimits, err := opts.ParseUlimits(o.ulimits)
-	if err != nil {
-		return nil, err
-	}
-	var devices []container.DeviceMapping
-	for _, d := range o.devices {
-		dm, err := opts.ParseDevice(d)
-		if err != nil {
-			return nil, err
-		}
-		devices = append(devices, dm)
-	}
-	var dns []netip.Addr
-	for _, d := range o.dns {
-		a, err := netip.ParseAddr(d)
-		if err != nil {
-			return nil, fmt.Errorf("invalid argument %q for \"--dns\" flag: %s is not an ip address", d, d)
-		}
-		dns = append(dns, a)
-	}
-	for _, h := range o.addHost {
-		if !strings.ContainsAny(h, ":=") {
-			return nil, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", h, h)
-		}
-	}
-
-	mem, err := opts.ParseBytes(o.memory)
-	if err != nil {
-		return nil, fmt.Errorf("invalid argument %q for \"-m, --memory\" flag: %w", o.memory, err)
-	}
-	memRes, err := opts.ParseBytes(o.memoryReservation)
-	if err != nil {
-		return nil, fmt.Errorf("invalid argument %q for \"--memory-reservation\" flag: %w", o.memoryReservation, err)
-	}
-	memSwap, err := opts.ParseBytes(o.memorySwap)
-	if err != nil {
-		return nil, fmt.Errorf("invalid argument %q for \"--memory-swap\" flag: %w", o.memorySwap, err)
-	}
-	shm, err := opts.ParseBytes(o.shmSize)
-	if err != nil {
-		return nil, fmt.Errorf("invalid argument %q for \"--shm-size\" flag: %w", o.shmSize, err)
-	}
-	nanoCPUs, err := opts.ParseCPUs(o.cpus)
-	if err != nil {
-		return nil, err
-	}
-
 	var entrypoint []string
 	if o.entrypoint != "" {
 		entrypoint = []string{o.entrypoint}
-	} else if changed("entrypoint") {
+	} else if o.flags.Changed("entrypoint") {
 		entrypoint = []string{""} // explicitly reset the image's entrypoint
 	}
-
 	cfg := &container.Config{
 		Hostname:     o.hostname,
 		Domainname:   o.domainname,
 		User:         o.user,
-		ExposedPorts: exposed,
 		Tty:          o.tty,
 		OpenStdin:    o.interactive,
 		AttachStdin:  attachStdin,
@@ -288,32 +249,79 @@ func (o *containerOptions) parse() (*containerConfig, error) {
 		Labels:       opts.ConvertKVStringsToMap(labels),
 		StopSignal:   o.stopSignal,
 	}
-	if len(volumes) > 0 {
-		cfg.Volumes = volumes
-	}
 	if o.interactive && attachStdin {
 		cfg.StdinOnce = true
 	}
-	if changed("stop-timeout") {
+	if o.flags.Changed("stop-timeout") {
 		t := o.stopTimeout
 		cfg.StopTimeout = &t
 	}
-	if hc, err := o.healthConfig(); err != nil {
+	if cfg.Healthcheck, err = o.healthConfig(); err != nil {
 		return nil, err
-	} else {
-		cfg.Healthcheck = hc
 	}
+	return cfg, nil
+}
 
+// ports reads -p and --expose.
+func (o *containerOptions) ports() (network.PortSet, network.PortMap, error) {
+	exposed, bindings, err := opts.ParsePortSpecs(o.publish)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := opts.ParseExpose(o.expose, exposed); err != nil {
+		return nil, nil, err
+	}
+	return exposed, bindings, nil
+}
+
+// storage reads -v and --mount: binds and anonymous volumes from -v, the
+// mounts of --mount.
+func (o *containerOptions) storage() (binds []string, volumes map[string]struct{}, mounts []mount.Mount, err error) {
+	volumes = map[string]struct{}{}
+	for _, v := range o.volumes {
+		// A lone container path is an anonymous volume; anything with a
+		// source goes to Binds for the daemon to interpret, as in docker.
+		if !strings.Contains(v, ":") {
+			volumes[v] = struct{}{}
+			continue
+		}
+		binds = append(binds, v)
+	}
+	for _, m := range o.mounts {
+		mm, err := mountspec.ParseMount(m)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("invalid argument %q for \"--mount\" flag: %w", m, err)
+		}
+		mounts = append(mounts, mm)
+	}
+	return binds, volumes, mounts, nil
+}
+
+// hostConfig is the settings the host applies: restart, logging,
+// namespaces, security (ports, storage, DNS and resources are added by
+// parse).
+func (o *containerOptions) hostConfig() (*container.HostConfig, error) {
+	restart, err := opts.ParseRestartPolicy(o.restart)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range o.addHost {
+		if !strings.ContainsAny(h, ":=") {
+			return nil, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", h, h)
+		}
+	}
+	shm, err := opts.ParseBytes(o.shmSize)
+	if err != nil {
+		return nil, fmt.Errorf("invalid argument %q for \"--shm-size\" flag: %w", o.shmSize, err)
+	}
 	netMode := o.network
 	if netMode == "" {
 		netMode = "default"
 	}
 	hostCfg := &container.HostConfig{
-		Binds:           binds,
 		ContainerIDFile: o.cidfile,
 		LogConfig:       container.LogConfig{Type: o.logDriver, Config: kvMap(o.logOpts)},
 		NetworkMode:     container.NetworkMode(netMode),
-		PortBindings:    bindings,
 		RestartPolicy:   restart,
 		VolumeDriver:    o.volumeDriver,
 		VolumesFrom:     o.volumesFrom,
@@ -321,7 +329,6 @@ func (o *containerOptions) parse() (*containerConfig, error) {
 		CapAdd:          o.capAdd,
 		CapDrop:         o.capDrop,
 		CgroupnsMode:    container.CgroupnsMode(o.cgroupns),
-		DNS:             dns,
 		DNSOptions:      o.dnsOptions,
 		DNSSearch:       o.dnsSearch,
 		ExtraHosts:      o.addHost,
@@ -342,68 +349,110 @@ func (o *containerOptions) parse() (*containerConfig, error) {
 		Sysctls:         kvMap(o.sysctls),
 		Runtime:         o.runtime,
 		Isolation:       container.Isolation(o.isolation),
-		Mounts:          mounts,
-		Resources: container.Resources{
-			CPUShares:          o.cpuShares,
-			Memory:             mem,
-			NanoCPUs:           nanoCPUs,
-			CgroupParent:       o.cgroupParent,
-			BlkioWeight:        o.blkioWeight,
-			CPUPeriod:          o.cpuPeriod,
-			CPUQuota:           o.cpuQuota,
-			CPURealtimePeriod:  o.cpuRtPeriod,
-			CPURealtimeRuntime: o.cpuRtRuntime,
-			CpusetCpus:         o.cpusetCpus,
-			CpusetMems:         o.cpusetMems,
-			Devices:            devices,
-			DeviceCgroupRules:  o.deviceCgroupRules,
-			MemoryReservation:  memRes,
-			MemorySwap:         memSwap,
-			Ulimits:            ulimits,
-		},
 	}
-	if changed("init") {
+	if o.flags.Changed("init") {
 		v := o.init
 		hostCfg.Init = &v
 	}
-	if changed("pids-limit") {
-		v := o.pidsLimit
-		hostCfg.PidsLimit = &v
+	return hostCfg, nil
+}
+
+// resources reads the cgroup limits: memory, CPU, block I/O, devices,
+// ulimits and the tri-state ones (pids, OOM killer, swappiness).
+func (o *containerOptions) resources() (container.Resources, error) {
+	var r container.Resources
+	var err error
+	if r.Ulimits, err = opts.ParseUlimits(o.ulimits); err != nil {
+		return r, err
 	}
-	if changed("oom-kill-disable") {
+	for _, d := range o.devices {
+		dm, err := opts.ParseDevice(d)
+		if err != nil {
+			return r, err
+		}
+		r.Devices = append(r.Devices, dm)
+	}
+	for _, b := range []struct {
+		dst  *int64
+		val  string
+		flag string
+	}{
+		{&r.Memory, o.memory, "-m, --memory"},
+		{&r.MemoryReservation, o.memoryReservation, "--memory-reservation"},
+		{&r.MemorySwap, o.memorySwap, "--memory-swap"},
+	} {
+		if *b.dst, err = opts.ParseBytes(b.val); err != nil {
+			return r, fmt.Errorf("invalid argument %q for \"%s\" flag: %w", b.val, b.flag, err)
+		}
+	}
+	if r.NanoCPUs, err = opts.ParseCPUs(o.cpus); err != nil {
+		return r, err
+	}
+	r.CPUShares = o.cpuShares
+	r.CgroupParent = o.cgroupParent
+	r.BlkioWeight = o.blkioWeight
+	r.CPUPeriod, r.CPUQuota = o.cpuPeriod, o.cpuQuota
+	r.CPURealtimePeriod, r.CPURealtimeRuntime = o.cpuRtPeriod, o.cpuRtRuntime
+	r.CpusetCpus, r.CpusetMems = o.cpusetCpus, o.cpusetMems
+	r.DeviceCgroupRules = o.deviceCgroupRules
+	if o.flags.Changed("pids-limit") {
+		v := o.pidsLimit
+		r.PidsLimit = &v
+	}
+	if o.flags.Changed("oom-kill-disable") {
 		v := o.oomKillDisable
-		hostCfg.OomKillDisable = &v
+		r.OomKillDisable = &v
 	}
 	if o.memorySwappiness != -1 {
 		v := int64(o.memorySwappiness)
-		hostCfg.MemorySwappiness = &v
+		r.MemorySwappiness = &v
 	}
+	return r, nil
+}
 
-	netCfg := &network.NetworkingConfig{}
-	if n := o.network; n != "" && !isBuiltinNetwork(n) {
-		ep := &network.EndpointSettings{Aliases: o.networkAliases}
-		if o.ip != "" || o.ip6 != "" {
-			ep.IPAMConfig = &network.EndpointIPAMConfig{}
-			if o.ip != "" {
-				a, err := netip.ParseAddr(o.ip)
-				if err != nil {
-					return nil, fmt.Errorf("invalid IPv4 address: %s", o.ip)
-				}
-				ep.IPAMConfig.IPv4Address = a
-			}
-			if o.ip6 != "" {
-				a, err := netip.ParseAddr(o.ip6)
-				if err != nil {
-					return nil, fmt.Errorf("invalid IPv6 address: %s", o.ip6)
-				}
-				ep.IPAMConfig.IPv6Address = a
-			}
+// dnsServers reads --dns: addresses only, as docker checks them.
+func (o *containerOptions) dnsServers() ([]netip.Addr, error) {
+	var dns []netip.Addr
+	for _, d := range o.dns {
+		a, err := netip.ParseAddr(d)
+		if err != nil {
+			return nil, fmt.Errorf("invalid argument %q for \"--dns\" flag: %s is not an ip address", d, d)
 		}
-		netCfg.EndpointsConfig = map[string]*network.EndpointSettings{n: ep}
-	} else if len(o.networkAliases) > 0 {
-		return nil, errors.New("network-scoped aliases are only supported for user-defined networks")
+		dns = append(dns, a)
 	}
-	return &containerConfig{Config: cfg, HostConfig: hostCfg, NetworkingConfig: netCfg}, nil
+	return dns, nil
+}
+
+// networkingConfig is the endpoint on a user-defined --network: aliases
+// and static addresses, which the built-in networks do not take.
+func (o *containerOptions) networkingConfig() (*network.NetworkingConfig, error) {
+	netCfg := &network.NetworkingConfig{}
+	n := o.network
+	if n == "" || isBuiltinNetwork(n) {
+		if len(o.networkAliases) > 0 {
+			return nil, errors.New("network-scoped aliases are only supported for user-defined networks")
+		}
+		return netCfg, nil
+	}
+	ep := &network.EndpointSettings{Aliases: o.networkAliases}
+	if o.ip != "" || o.ip6 != "" {
+		ep.IPAMConfig = &network.EndpointIPAMConfig{}
+		for _, a := range []struct {
+			val, family string
+			dst         *netip.Addr
+		}{{o.ip, "IPv4", &ep.IPAMConfig.IPv4Address}, {o.ip6, "IPv6", &ep.IPAMConfig.IPv6Address}} {
+			if a.val == "" {
+				continue
+			}
+			addr, err := netip.ParseAddr(a.val)
+			if err != nil {
+				return nil, fmt.Errorf("invalid %s address: %s", a.family, a.val)
+			}
+			*a.dst = addr
+		}
+	}
+	netCfg.EndpointsConfig = map[string]*network.EndpointSettings{n: ep}
+	return netCfg, nil
 }
 
 func isBuiltinNetwork(n string) bool {
