@@ -58,6 +58,8 @@ func NewBackend(imgs *images.Service, ctrs *containers.Service) Backend {
 	return &engineBackend{imgs: imgs, ctrs: ctrs}
 }
 
+var _ Backend = (*engineBackend)(nil)
+
 type engineBackend struct {
 	imgs *images.Service
 	ctrs *containers.Service
