@@ -435,22 +435,15 @@ func (o *containerOptions) networkingConfig() (*network.NetworkingConfig, error)
 		return netCfg, nil
 	}
 	ep := &network.EndpointSettings{Aliases: o.networkAliases}
-	if o.ip != "" || o.ip6 != "" {
-		ep.IPAMConfig = &network.EndpointIPAMConfig{}
-		for _, a := range []struct {
-			val, family string
-			dst         *netip.Addr
-		}{{o.ip, "IPv4", &ep.IPAMConfig.IPv4Address}, {o.ip6, "IPv6", &ep.IPAMConfig.IPv6Address}} {
-			if a.val == "" {
-				continue
-			}
-			addr, err := netip.ParseAddr(a.val)
-			if err != nil {
-				return nil, fmt.Errorf("invalid %s address: %s", a.family, a.val)
-			}
-			*a.dst = addr
+	ipam, bad, is6 := opts.EndpointIPAM(o.ip, o.ip6)
+	if bad != "" {
+		family := "IPv4"
+		if is6 {
+			family = "IPv6"
 		}
+		return nil, fmt.Errorf("invalid %s address: %s", family, bad)
 	}
+	ep.IPAMConfig = ipam
 	netCfg.EndpointsConfig = map[string]*network.EndpointSettings{n: ep}
 	return netCfg, nil
 }
