@@ -52,35 +52,22 @@ func addFlags(fs *pflag.FlagSet) *containerOptions {
 	list := func(p *[]string, name, short, usage string) {
 		fs.VarP(opts.NewListOpts(p, "list"), name, short, usage)
 	}
+	o.addProcessFlags(fs, list)
+	o.addNetworkFlags(fs, list)
+	o.addStorageFlags(fs, list)
+	o.addResourceFlags(fs, list)
+	o.addSecurityFlags(fs, list)
+	return o
+}
+
+// addProcessFlags registers the flags of the process and its lifecycle: command, environment, labels, streams, restart, health, logging, pulling.
+func (o *containerOptions) addProcessFlags(fs *pflag.FlagSet, list func(p *[]string, name, short, usage string)) {
 	list(&o.attach, "attach", "a", "Attach to STDIN, STDOUT or STDERR")
 	list(&o.env, "env", "e", "Set environment variables")
 	list(&o.envFile, "env-file", "", "Read in a file of environment variables")
 	list(&o.labels, "label", "l", "Set meta data on a container")
 	list(&o.labelFile, "label-file", "", "Read in a line delimited file of labels")
-	list(&o.publish, "publish", "p", "Publish a container's port(s) to the host")
-	list(&o.expose, "expose", "", "Expose a port or a range of ports")
-	list(&o.volumes, "volume", "v", "Bind mount a volume")
-	fs.Var(opts.NewListOpts(&o.mounts, "mount"), "mount", "Attach a filesystem mount to the container")
-	list(&o.tmpfs, "tmpfs", "", "Mount a tmpfs directory")
-	list(&o.dns, "dns", "", "Set custom DNS servers")
-	list(&o.dnsSearch, "dns-search", "", "Set custom DNS search domains")
-	list(&o.dnsOptions, "dns-option", "", "Set DNS options")
-	list(&o.addHost, "add-host", "", "Add a custom host-to-IP mapping (host:ip)")
-	fs.Var(opts.NewListOpts(&o.ulimits, "ulimit"), "ulimit", "Ulimit options")
-	list(&o.securityOpt, "security-opt", "", "Security Options")
-	list(&o.groupAdd, "group-add", "", "Add additional groups to join")
-	list(&o.devices, "device", "", "Add a host device to the container")
-	list(&o.deviceCgroupRules, "device-cgroup-rule", "", "Add a rule to the cgroup allowed devices list")
-	list(&o.capAdd, "cap-add", "", "Add Linux capabilities")
-	list(&o.capDrop, "cap-drop", "", "Drop Linux capabilities")
 	list(&o.logOpts, "log-opt", "", "Log driver options")
-	list(&o.storageOpts, "storage-opt", "", "Storage driver options for the container")
-	fs.Var(opts.NewListOpts(&o.sysctls, "map"), "sysctl", "Sysctl options")
-	fs.Var(opts.NewListOpts(&o.annotations, "map"), "annotation", "Add an annotation to the container (passed through to the OCI runtime)")
-	list(&o.links, "link", "", "Add link to another container")
-	list(&o.volumesFrom, "volumes-from", "", "Mount volumes from the specified container(s)")
-	list(&o.networkAliases, "network-alias", "", "Add network-scoped alias for the container")
-
 	fs.StringVar(&o.name, "name", "", "Assign a name to the container")
 	fs.StringVarP(&o.workdir, "workdir", "w", "", "Working directory inside the container")
 	fs.StringVarP(&o.user, "user", "u", "", "Username or UID (format: <name|uid>[:<group|gid>])")
@@ -91,24 +78,60 @@ func addFlags(fs *pflag.FlagSet) *containerOptions {
 	fs.IntVar(&o.stopTimeout, "stop-timeout", 0, "Timeout (in seconds) to stop a container")
 	fs.StringVar(&o.runtime, "runtime", "", "Runtime to use for this container")
 	fs.StringVar(&o.restart, "restart", "no", "Restart policy to apply when a container exits")
-	fs.Var(opts.NewStringValue(&o.network, "network"), "network", "Connect a container to a network")
-	fs.Var(opts.NewStringValue(&o.network, "network"), "net", "Connect a container to a network")
-	_ = fs.MarkHidden("net")
 	fs.StringVar(&o.pull, "pull", "missing", `Pull image before running ("always", "missing", "never")`)
 	fs.StringVar(&o.platform, "platform", "", "Set platform if server is multi-platform capable")
 	fs.StringVar(&o.cidfile, "cidfile", "", "Write the container ID to the file")
 	fs.StringVar(&o.logDriver, "log-driver", "", "Logging driver for the container")
-	fs.StringVar(&o.pid, "pid", "", "PID namespace to use")
-	fs.StringVar(&o.ipc, "ipc", "", "IPC mode to use")
-	fs.StringVar(&o.uts, "uts", "", "UTS namespace to use")
-	fs.StringVar(&o.userns, "userns", "", "User namespace to use")
-	fs.StringVar(&o.cgroupns, "cgroupns", "", "Cgroup namespace to use (host|private)")
-	fs.StringVar(&o.cgroupParent, "cgroup-parent", "", "Optional parent cgroup for the container")
+	fs.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
+	fs.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
+	fs.BoolVar(&o.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
+	fs.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress the pull output")
+	fs.StringVar(&o.healthCmd, "health-cmd", "", "Command to run to check health")
+	fs.StringVar(&o.healthInterval, "health-interval", "", "Time between running the check (ms|s|m|h) (default 0s)")
+	fs.StringVar(&o.healthTimeout, "health-timeout", "", "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
+	fs.StringVar(&o.healthStartPeriod, "health-start-period", "", "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
+	fs.IntVar(&o.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
+	fs.BoolVar(&o.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
+	fs.Bool("disable-content-trust", true, "Skip image verification")
+	_ = fs.MarkHidden("disable-content-trust")
+}
+
+// addNetworkFlags registers the flags of networking: ports, DNS, hosts, networks and addresses.
+func (o *containerOptions) addNetworkFlags(fs *pflag.FlagSet, list func(p *[]string, name, short, usage string)) {
+	list(&o.publish, "publish", "p", "Publish a container's port(s) to the host")
+	list(&o.expose, "expose", "", "Expose a port or a range of ports")
+	list(&o.dns, "dns", "", "Set custom DNS servers")
+	list(&o.dnsSearch, "dns-search", "", "Set custom DNS search domains")
+	list(&o.dnsOptions, "dns-option", "", "Set DNS options")
+	list(&o.addHost, "add-host", "", "Add a custom host-to-IP mapping (host:ip)")
+	list(&o.links, "link", "", "Add link to another container")
+	list(&o.networkAliases, "network-alias", "", "Add network-scoped alias for the container")
+	fs.Var(opts.NewStringValue(&o.network, "network"), "network", "Connect a container to a network")
+	fs.Var(opts.NewStringValue(&o.network, "network"), "net", "Connect a container to a network")
+	_ = fs.MarkHidden("net")
 	fs.StringVar(&o.ip, "ip", "", "IPv4 address (e.g., 172.30.100.104)")
 	fs.StringVar(&o.ip6, "ip6", "", "IPv6 address (e.g., 2001:db8::33)")
 	fs.StringVar(&o.macAddress, "mac-address", "", "Container MAC address (e.g., 92:d0:c6:0a:29:33)")
-	fs.StringVar(&o.isolation, "isolation", "", "Container isolation technology")
+	fs.BoolVarP(&o.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+}
+
+// addStorageFlags registers the flags of volumes, mounts and the root filesystem.
+func (o *containerOptions) addStorageFlags(fs *pflag.FlagSet, list func(p *[]string, name, short, usage string)) {
+	list(&o.volumes, "volume", "v", "Bind mount a volume")
+	fs.Var(opts.NewListOpts(&o.mounts, "mount"), "mount", "Attach a filesystem mount to the container")
+	list(&o.tmpfs, "tmpfs", "", "Mount a tmpfs directory")
+	list(&o.storageOpts, "storage-opt", "", "Storage driver options for the container")
+	list(&o.volumesFrom, "volumes-from", "", "Mount volumes from the specified container(s)")
 	fs.StringVar(&o.volumeDriver, "volume-driver", "", "Optional volume driver for the container")
+	fs.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
+}
+
+// addResourceFlags registers the flags of cgroup limits, devices and ulimits.
+func (o *containerOptions) addResourceFlags(fs *pflag.FlagSet, list func(p *[]string, name, short, usage string)) {
+	fs.Var(opts.NewListOpts(&o.ulimits, "ulimit"), "ulimit", "Ulimit options")
+	list(&o.devices, "device", "", "Add a host device to the container")
+	list(&o.deviceCgroupRules, "device-cgroup-rule", "", "Add a rule to the cgroup allowed devices list")
+	fs.StringVar(&o.cgroupParent, "cgroup-parent", "", "Optional parent cgroup for the container")
 	fs.VarP(opts.NewStringValue(&o.memory, "bytes"), "memory", "m", "Memory limit")
 	fs.Var(opts.NewStringValue(&o.memoryReservation, "bytes"), "memory-reservation", "Memory soft limit")
 	fs.Var(opts.NewStringValue(&o.memorySwap, "bytes"), "memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
@@ -126,22 +149,23 @@ func addFlags(fs *pflag.FlagSet) *containerOptions {
 	fs.Int64Var(&o.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	fs.IntVar(&o.oomScoreAdj, "oom-score-adj", 0, "Tune host's OOM preferences (-1000 to 1000)")
 	fs.BoolVar(&o.oomKillDisable, "oom-kill-disable", false, "Disable OOM Killer")
-	fs.BoolVarP(&o.interactive, "interactive", "i", false, "Keep STDIN open even if not attached")
-	fs.BoolVarP(&o.tty, "tty", "t", false, "Allocate a pseudo-TTY")
-	fs.BoolVarP(&o.publishAll, "publish-all", "P", false, "Publish all exposed ports to random ports")
+}
+
+// addSecurityFlags registers the flags of privileges, capabilities, namespaces and kernel settings.
+func (o *containerOptions) addSecurityFlags(fs *pflag.FlagSet, list func(p *[]string, name, short, usage string)) {
+	list(&o.securityOpt, "security-opt", "", "Security Options")
+	list(&o.groupAdd, "group-add", "", "Add additional groups to join")
+	list(&o.capAdd, "cap-add", "", "Add Linux capabilities")
+	list(&o.capDrop, "cap-drop", "", "Drop Linux capabilities")
+	fs.Var(opts.NewListOpts(&o.sysctls, "map"), "sysctl", "Sysctl options")
+	fs.Var(opts.NewListOpts(&o.annotations, "map"), "annotation", "Add an annotation to the container (passed through to the OCI runtime)")
+	fs.StringVar(&o.pid, "pid", "", "PID namespace to use")
+	fs.StringVar(&o.ipc, "ipc", "", "IPC mode to use")
+	fs.StringVar(&o.uts, "uts", "", "UTS namespace to use")
+	fs.StringVar(&o.userns, "userns", "", "User namespace to use")
+	fs.StringVar(&o.cgroupns, "cgroupns", "", "Cgroup namespace to use (host|private)")
+	fs.StringVar(&o.isolation, "isolation", "", "Container isolation technology")
 	fs.BoolVar(&o.privileged, "privileged", false, "Give extended privileges to this container")
-	fs.BoolVar(&o.readOnly, "read-only", false, "Mount the container's root filesystem as read only")
-	fs.BoolVar(&o.init, "init", false, "Run an init inside the container that forwards signals and reaps processes")
-	fs.BoolVarP(&o.quiet, "quiet", "q", false, "Suppress the pull output")
-	fs.StringVar(&o.healthCmd, "health-cmd", "", "Command to run to check health")
-	fs.StringVar(&o.healthInterval, "health-interval", "", "Time between running the check (ms|s|m|h) (default 0s)")
-	fs.StringVar(&o.healthTimeout, "health-timeout", "", "Maximum time to allow one check to run (ms|s|m|h) (default 0s)")
-	fs.StringVar(&o.healthStartPeriod, "health-start-period", "", "Start period for the container to initialize before starting health-retries countdown (ms|s|m|h) (default 0s)")
-	fs.IntVar(&o.healthRetries, "health-retries", 0, "Consecutive failures needed to report unhealthy")
-	fs.BoolVar(&o.noHealthcheck, "no-healthcheck", false, "Disable any container-specified HEALTHCHECK")
-	fs.Bool("disable-content-trust", true, "Skip image verification")
-	_ = fs.MarkHidden("disable-content-trust")
-	return o
 }
 
 // containerConfig is what create sends.
