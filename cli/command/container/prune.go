@@ -2,8 +2,6 @@ package container
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -24,17 +22,10 @@ func newPruneCommand(cli *command.Cli) *cobra.Command {
 		Args:  command.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, out, err := RunPrune(cmd.Context(), cli, force, filters)
-			if errors.Is(err, ErrPruneCancelled) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
 			if out != "" {
-				fmt.Fprintln(cli.Out(), out)
+				out += "\n"
 			}
-			fmt.Fprintln(cli.Out(), "Total reclaimed space:", formatter.HumanSize(int64(n)))
-			return nil
+			return command.ReportPrune(cli, out, formatter.HumanSize(int64(n)), err)
 		},
 	}
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "Do not prompt for confirmation")
@@ -43,7 +34,7 @@ func newPruneCommand(cli *command.Cli) *cobra.Command {
 }
 
 // ErrPruneCancelled is returned when the user answers no to the prompt.
-var ErrPruneCancelled = errors.New("prune cancelled")
+var ErrPruneCancelled = command.ErrPruneCancelled
 
 // RunPrune removes stopped containers after confirmation (skipped with
 // force) and returns the reclaimed bytes and the "Deleted Containers:"
@@ -53,8 +44,8 @@ func RunPrune(ctx context.Context, cli *command.Cli, force bool, filterValues []
 	if err != nil {
 		return 0, "", err
 	}
-	if !force && !command.PromptForConfirmation(cli.In(), cli.Out(), "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?") {
-		return 0, "", ErrPruneCancelled
+	if err := command.ConfirmPrune(cli, force, "WARNING! This will remove all stopped containers.\nAre you sure you want to continue?"); err != nil {
+		return 0, "", err
 	}
 	api, err := cli.Client()
 	if err != nil {

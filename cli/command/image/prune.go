@@ -2,7 +2,6 @@ package image
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -24,17 +23,7 @@ func newPruneCommand(cli *command.Cli) *cobra.Command {
 		Args:  command.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, out, err := RunPrune(cmd.Context(), cli, all, force, filters)
-			if errors.Is(err, ErrPruneCancelled) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			if out != "" {
-				fmt.Fprint(cli.Out(), out)
-			}
-			fmt.Fprintln(cli.Out(), "Total reclaimed space:", formatter.HumanSize(int64(n)))
-			return nil
+			return command.ReportPrune(cli, out, formatter.HumanSize(int64(n)), err)
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "Remove all unused images, not just dangling ones")
@@ -43,8 +32,8 @@ func newPruneCommand(cli *command.Cli) *cobra.Command {
 	return cmd
 }
 
-// ErrPruneCancelled is returned when the user answers no.
-var ErrPruneCancelled = errors.New("prune cancelled")
+// ErrPruneCancelled is returned when the user answers no to the prompt.
+var ErrPruneCancelled = command.ErrPruneCancelled
 
 // RunPrune removes dangling (or with all, unused) images after
 // confirmation; system prune reuses it.
@@ -60,8 +49,8 @@ func RunPrune(ctx context.Context, cli *command.Cli, all, force bool, filterValu
 	} else {
 		filters.Add("dangling", "true")
 	}
-	if !force && !command.PromptForConfirmation(cli.In(), cli.Out(), warning) {
-		return 0, "", ErrPruneCancelled
+	if err := command.ConfirmPrune(cli, force, warning); err != nil {
+		return 0, "", err
 	}
 	api, err := cli.Client()
 	if err != nil {
