@@ -1,6 +1,7 @@
 package command
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,4 +27,23 @@ func WriteFileAtomic(path string, r io.Reader, what string) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// CheckArchiveOutput refuses to write an archive to a terminal: with no
+// -o file, stdout must be redirected.
+func CheckArchiveOutput(cli *Cli, path string) error {
+	if path == "" && cli.Out().IsTerminal() {
+		return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+	}
+	return nil
+}
+
+// WriteArchive copies r to the file at path (WriteFileAtomic) or, with no
+// path, to stdout.
+func WriteArchive(cli *Cli, r io.Reader, path, what string) error {
+	if path == "" {
+		_, err := io.Copy(cli.Out(), r)
+		return err
+	}
+	return WriteFileAtomic(path, r, what)
 }

@@ -2,8 +2,6 @@ package container
 
 import (
 	"context"
-	"errors"
-	"io"
 
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/moby/moby/client"
@@ -34,8 +32,8 @@ func newExportCommand(cli *command.Cli) *cobra.Command {
 // runExport writes the container's filesystem as a tar to the file or to
 // stdout (never to a terminal).
 func runExport(ctx context.Context, cli *command.Cli, o exportOptions) error {
-	if o.output == "" && cli.Out().IsTerminal() {
-		return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+	if err := command.CheckArchiveOutput(cli, o.output); err != nil {
+		return err
 	}
 	api, err := cli.Client()
 	if err != nil {
@@ -46,15 +44,5 @@ func runExport(ctx context.Context, cli *command.Cli, o exportOptions) error {
 		return err
 	}
 	defer rc.Close()
-	return writeOutput(cli, rc, o.output)
-}
-
-// writeOutput copies r to the file (written to a temp name and renamed, so
-// a failed transfer leaves no partial file) or to stdout.
-func writeOutput(cli *command.Cli, r io.Reader, path string) error {
-	if path == "" {
-		_, err := io.Copy(cli.Out(), r)
-		return err
-	}
-	return command.WriteFileAtomic(path, r, "failed to export container")
+	return command.WriteArchive(cli, rc, o.output, "failed to export container")
 }

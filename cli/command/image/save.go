@@ -2,8 +2,6 @@ package image
 
 import (
 	"context"
-	"errors"
-	"io"
 
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/moby/moby/client"
@@ -36,8 +34,8 @@ func newSaveCommand(cli *command.Cli) *cobra.Command {
 // runSave writes the images as a docker-archive tar to the file or to
 // stdout (never to a terminal).
 func runSave(ctx context.Context, cli *command.Cli, o saveOptions) error {
-	if o.output == "" && cli.Out().IsTerminal() {
-		return errors.New("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+	if err := command.CheckArchiveOutput(cli, o.output); err != nil {
+		return err
 	}
 	api, err := cli.Client()
 	if err != nil {
@@ -54,9 +52,5 @@ func runSave(ctx context.Context, cli *command.Cli, o saveOptions) error {
 		return err
 	}
 	defer rc.Close()
-	if o.output == "" {
-		_, err = io.Copy(cli.Out(), rc)
-		return err
-	}
-	return command.WriteFileAtomic(o.output, rc, "failed to save image")
+	return command.WriteArchive(cli, rc, o.output, "failed to save image")
 }
