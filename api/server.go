@@ -14,12 +14,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/filters"
 	"github.com/berth-dev/berth/internal/version"
-	"github.com/moby/moby/api/types/events"
 )
 
 // APIVersion is the one API version berthd advertises; MinAPIVersion the
@@ -42,13 +40,6 @@ type Backends struct {
 	Build      BuildBackend
 	// Distribution may be nil (no registry access: the routes are absent).
 	Distribution DistributionBackend
-}
-
-// EventsBackend is the engine's event stream (engine/events.Service).
-type EventsBackend interface {
-	// Subscribe returns the kept events since since (none for the zero
-	// time), then the live ones on ch until cancel.
-	Subscribe(since time.Time) (past []events.Message, ch <-chan events.Message, cancel func())
 }
 
 // Server is the HTTP side of berthd.
