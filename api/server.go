@@ -173,30 +173,6 @@ func compareVersions(a, b string) int {
 	return 0
 }
 
-// statusOf maps an engine error to the HTTP status Docker returns for it.
-func statusOf(err error) int {
-	if isTooLarge(err) {
-		return http.StatusRequestEntityTooLarge
-	}
-	switch errdefs.KindOf(err) {
-	case errdefs.KindNotFound:
-		return http.StatusNotFound
-	case errdefs.KindConflict:
-		return http.StatusConflict
-	case errdefs.KindInvalid:
-		return http.StatusBadRequest
-	case errdefs.KindNotModified:
-		return http.StatusNotModified
-	case errdefs.KindUnavailable:
-		return http.StatusServiceUnavailable
-	case errdefs.KindForbidden:
-		return http.StatusForbidden
-	case errdefs.KindNotImplemented:
-		return http.StatusNotImplemented
-	}
-	return http.StatusInternalServerError
-}
-
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := statusOf(err)
 	if code == http.StatusInternalServerError && s.log != nil {

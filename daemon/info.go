@@ -72,30 +72,7 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 	var si unix.Sysinfo_t
 	unix.Sysinfo(&si)
 	hostname, _ := os.Hostname()
-	rts := map[string]system.RuntimeWithStatus{}
-	names := make([]string, 0, len(d.runtimes.Runtimes))
-	for name, r := range d.runtimes.Runtimes {
-		st := map[string]string{}
-		if !r.Usable {
-			st["unusable"] = r.Reason
-		}
-		rts[name] = system.RuntimeWithStatus{Runtime: system.Runtime{Path: r.Path, Args: r.Args}, Status: st}
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	warnings := append([]string{}, d.runtimes.Host.Warnings...)
-	for _, n := range names {
-		if r := d.runtimes.Runtimes[n]; !r.Usable {
-			warnings = append(warnings, "WARNING: runtime "+n+" is not usable: "+r.Reason)
-		}
-	}
-	if why := network.IPv6Status(); why != "" {
-		warnings = append(warnings, "WARNING: "+why)
-	}
-	for _, n := range d.runtimes.Host.Notes {
-		warnings = append(warnings, "NOTE: "+n)
-	}
-	warnings = append(warnings, "NOTE: isolations available: "+strings.Join(d.runtimes.Isolations(), ", ")+" (default "+defaultIsolation(d.runtimes.DefaultIsolation)+")")
+	rts, warnings := d.runtimesInfo()
 	info := &system.Info{
 		ID:                 d.engineID,
 		Containers:         running + paused + stopped,
@@ -147,6 +124,36 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		Swarm: swarm.Info{LocalNodeState: swarm.LocalNodeStateInactive},
 	}
 	return info, nil
+}
+
+// runtimesInfo is info's Runtimes, with the host's and the runtimes'
+// warnings and notes (the unusable runtimes by name, IPv6, isolations).
+func (d *Daemon) runtimesInfo() (map[string]system.RuntimeWithStatus, []string) {
+	rts := map[string]system.RuntimeWithStatus{}
+	names := make([]string, 0, len(d.runtimes.Runtimes))
+	for name, r := range d.runtimes.Runtimes {
+		st := map[string]string{}
+		if !r.Usable {
+			st["unusable"] = r.Reason
+		}
+		rts[name] = system.RuntimeWithStatus{Runtime: system.Runtime{Path: r.Path, Args: r.Args}, Status: st}
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	warnings := append([]string{}, d.runtimes.Host.Warnings...)
+	for _, n := range names {
+		if r := d.runtimes.Runtimes[n]; !r.Usable {
+			warnings = append(warnings, "WARNING: runtime "+n+" is not usable: "+r.Reason)
+		}
+	}
+	if why := network.IPv6Status(); why != "" {
+		warnings = append(warnings, "WARNING: "+why)
+	}
+	for _, n := range d.runtimes.Host.Notes {
+		warnings = append(warnings, "NOTE: "+n)
+	}
+	warnings = append(warnings, "NOTE: isolations available: "+strings.Join(d.runtimes.Isolations(), ", ")+" (default "+defaultIsolation(d.runtimes.DefaultIsolation)+")")
+	return rts, warnings
 }
 
 // registryConfig reports the registries berthd treats as insecure (plain

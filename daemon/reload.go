@@ -19,7 +19,54 @@ import (
 func (d *Daemon) reload(next *Config) {
 	next.Defaults()
 	cur := d.cfg
-	var changed, needRestart []string
+	changed := d.reloadLive(cur, next)
+	changed = append(changed, d.reloadRegistry(cur, next)...)
+	needRestart := differing([]setting{
+		{"hosts", cur.Hosts, next.Hosts}, {"data-root", cur.DataRoot, next.DataRoot},
+		{"exec-root", cur.ExecRoot, next.ExecRoot}, {"tls", cur.TLS, next.TLS},
+		{"tlsverify", cur.TLSVerify, next.TLSVerify}, {"tlscert", cur.TLSCert, next.TLSCert},
+		{"tlskey", cur.TLSKey, next.TLSKey}, {"tlscacert", cur.TLSCACert, next.TLSCACert},
+		{"group", cur.Group, next.Group}, {"bip", cur.Bip, next.Bip},
+		{"ipv6", cur.IPv6, next.IPv6}, {"fixed-cidr-v6", cur.FixedCIDRv6, next.FixedCIDRv6}, {"ip6tables", cur.Ip6tables, next.Ip6tables},
+		{"default-address-pools", cur.DefaultAddressPools, next.DefaultAddressPools},
+		{"runtimes", cur.Runtimes, next.Runtimes}, {"cgroup-parent", cur.CgroupParent, next.CgroupParent},
+		{"host-gateway-ip", cur.HostGatewayIP, next.HostGatewayIP},
+		{"api-limits", cur.APILimits, next.APILimits},
+		{"default-isolation", cur.DefaultIsolation, next.DefaultIsolation},
+	})
+	d.emitReload()
+	if len(changed) == 0 {
+		d.log.Info("SIGHUP: configuration reloaded; nothing that can be reloaded changed")
+	} else {
+		d.log.Info("SIGHUP: configuration reloaded", "changed", strings.Join(changed, "; "))
+	}
+	if len(needRestart) > 0 {
+		d.log.Warn("SIGHUP: these settings changed but only take effect when berthd restarts", "keys", strings.Join(needRestart, ", "))
+	}
+}
+
+// setting is one configuration key's current and next value.
+type setting struct {
+	name string
+	a, b any
+}
+
+// differing names the settings whose values differ.
+func differing(settings []setting) []string {
+	var out []string
+	for _, k := range settings {
+		if !reflect.DeepEqual(k.a, k.b) {
+			out = append(out, k.name)
+		}
+	}
+	return out
+}
+
+// reloadLive applies the settings that take effect at once (log level,
+// default runtime, log driver defaults, shutdown timeout) and describes
+// what changed; an invalid new value is logged and the current one kept.
+func (d *Daemon) reloadLive(cur, next *Config) []string {
+	var changed []string
 	if next.LogLevel != cur.LogLevel || next.Debug != cur.Debug {
 		if err := setLevel(d.level, next.LogLevel); err != nil {
 			d.log.Error("reload: log-level", "err", err)
@@ -50,57 +97,28 @@ func (d *Daemon) reload(next *Config) {
 		changed = append(changed, fmt.Sprintf("shutdown-timeout %d -> %d", *cur.ShutdownTimeout, *next.ShutdownTimeout))
 		cur.ShutdownTimeout = next.ShutdownTimeout
 	}
+	return changed
+}
+
+// reloadRegistry applies the registry settings (kept as they are when the
+// new ones are invalid) and live-restore, and names those that changed.
+func (d *Daemon) reloadRegistry(cur, next *Config) []string {
 	if err := d.registry.SetRegistryConfig(next.InsecureRegistries, next.RegistryMirrors, derefInt(next.MaxConcurrentDownloads), derefInt(next.MaxConcurrentUploads)); err != nil {
 		d.log.Error("reload: registry settings", "err", err)
 		next.InsecureRegistries, next.RegistryMirrors = cur.InsecureRegistries, cur.RegistryMirrors
 		next.MaxConcurrentDownloads, next.MaxConcurrentUploads = cur.MaxConcurrentDownloads, cur.MaxConcurrentUploads
 	}
-	for _, k := range []struct {
-		name string
-		a, b any
-	}{
+	changed := differing([]setting{
 		{"insecure-registries", cur.InsecureRegistries, next.InsecureRegistries},
 		{"registry-mirrors", cur.RegistryMirrors, next.RegistryMirrors},
 		{"max-concurrent-downloads", cur.MaxConcurrentDownloads, next.MaxConcurrentDownloads},
 		{"max-concurrent-uploads", cur.MaxConcurrentUploads, next.MaxConcurrentUploads},
 		{"live-restore", *cur.LiveRestore, *next.LiveRestore},
-	} {
-		if !reflect.DeepEqual(k.a, k.b) {
-			changed = append(changed, k.name)
-		}
-	}
+	})
 	cur.InsecureRegistries, cur.RegistryMirrors = next.InsecureRegistries, next.RegistryMirrors
 	cur.MaxConcurrentDownloads, cur.MaxConcurrentUploads = next.MaxConcurrentDownloads, next.MaxConcurrentUploads
 	cur.LiveRestore = next.LiveRestore
-	for _, k := range []struct {
-		name string
-		a, b any
-	}{
-		{"hosts", cur.Hosts, next.Hosts}, {"data-root", cur.DataRoot, next.DataRoot},
-		{"exec-root", cur.ExecRoot, next.ExecRoot}, {"tls", cur.TLS, next.TLS},
-		{"tlsverify", cur.TLSVerify, next.TLSVerify}, {"tlscert", cur.TLSCert, next.TLSCert},
-		{"tlskey", cur.TLSKey, next.TLSKey}, {"tlscacert", cur.TLSCACert, next.TLSCACert},
-		{"group", cur.Group, next.Group}, {"bip", cur.Bip, next.Bip},
-		{"ipv6", cur.IPv6, next.IPv6}, {"fixed-cidr-v6", cur.FixedCIDRv6, next.FixedCIDRv6}, {"ip6tables", cur.Ip6tables, next.Ip6tables},
-		{"default-address-pools", cur.DefaultAddressPools, next.DefaultAddressPools},
-		{"runtimes", cur.Runtimes, next.Runtimes}, {"cgroup-parent", cur.CgroupParent, next.CgroupParent},
-		{"host-gateway-ip", cur.HostGatewayIP, next.HostGatewayIP},
-		{"api-limits", cur.APILimits, next.APILimits},
-		{"default-isolation", cur.DefaultIsolation, next.DefaultIsolation},
-	} {
-		if !reflect.DeepEqual(k.a, k.b) {
-			needRestart = append(needRestart, k.name)
-		}
-	}
-	d.emitReload()
-	if len(changed) == 0 {
-		d.log.Info("SIGHUP: configuration reloaded; nothing that can be reloaded changed")
-	} else {
-		d.log.Info("SIGHUP: configuration reloaded", "changed", strings.Join(changed, "; "))
-	}
-	if len(needRestart) > 0 {
-		d.log.Warn("SIGHUP: these settings changed but only take effect when berthd restarts", "keys", strings.Join(needRestart, ", "))
-	}
+	return changed
 }
 
 // emitReload records dockerd's "reload" daemon event: the actor is the

@@ -32,36 +32,9 @@ func parsePortSpec(raw string, exposed network.PortSet, bindings network.PortMap
 	if proto != "tcp" && proto != "udp" && proto != "sctp" {
 		return fmt.Errorf("invalid proto: %s", proto)
 	}
-	var ip, hostPort, containerPort string
-	// An IPv6 host address is written in brackets: [::1]:80:80.
-	if strings.HasPrefix(spec, "[") {
-		end := strings.Index(spec, "]")
-		if end < 0 {
-			return fmt.Errorf("invalid ip address: %s", spec)
-		}
-		ip = spec[1:end]
-		rest := strings.TrimPrefix(spec[end+1:], ":")
-		parts := strings.Split(rest, ":")
-		switch len(parts) {
-		case 1:
-			containerPort = parts[0]
-		case 2:
-			hostPort, containerPort = parts[0], parts[1]
-		default:
-			return fmt.Errorf("invalid port format for --publish: %s", raw)
-		}
-	} else {
-		parts := strings.Split(spec, ":")
-		switch len(parts) {
-		case 1:
-			containerPort = parts[0]
-		case 2:
-			hostPort, containerPort = parts[0], parts[1]
-		case 3:
-			ip, hostPort, containerPort = parts[0], parts[1], parts[2]
-		default:
-			return fmt.Errorf("invalid port format for --publish: %s", raw)
-		}
+	ip, hostPort, containerPort, err := splitPortSpec(spec, raw)
+	if err != nil {
+		return err
 	}
 	var hostIP netip.Addr
 	if ip != "" {
@@ -95,20 +68,44 @@ func parsePortSpec(raw string, exposed network.PortSet, bindings network.PortMap
 		}
 		exposed[p] = struct{}{}
 		hp := ""
-		if hostPort != "" {
-			if hStart == hEnd {
-				if cStart == cEnd {
-					hp = strconv.Itoa(int(hStart))
-				} else {
-					hp = hostPort // a single host port for a range: daemon picks one
-				}
-			} else {
-				hp = strconv.Itoa(int(hStart) + int(i))
-			}
+		switch {
+		case hostPort == "":
+		case hStart != hEnd:
+			hp = strconv.Itoa(int(hStart) + int(i))
+		case cStart == cEnd:
+			hp = strconv.Itoa(int(hStart))
+		default:
+			hp = hostPort // a single host port for a range: daemon picks one
 		}
 		bindings[p] = append(bindings[p], network.PortBinding{HostIP: hostIP, HostPort: hp})
 	}
 	return nil
+}
+
+// splitPortSpec splits [ip:][hostPort:]containerPort (an IPv6 address in
+// brackets: [::1]:80:80); raw is the whole flag value, for errors.
+func splitPortSpec(spec, raw string) (ip, hostPort, containerPort string, err error) {
+	maxParts := 3
+	if strings.HasPrefix(spec, "[") {
+		end := strings.Index(spec, "]")
+		if end < 0 {
+			return "", "", "", fmt.Errorf("invalid ip address: %s", spec)
+		}
+		ip, spec, maxParts = spec[1:end], strings.TrimPrefix(spec[end+1:], ":"), 2
+	}
+	parts := strings.Split(spec, ":")
+	if len(parts) > maxParts {
+		return "", "", "", fmt.Errorf("invalid port format for --publish: %s", raw)
+	}
+	switch len(parts) {
+	case 1:
+		containerPort = parts[0]
+	case 2:
+		hostPort, containerPort = parts[0], parts[1]
+	case 3:
+		ip, hostPort, containerPort = parts[0], parts[1], parts[2]
+	}
+	return ip, hostPort, containerPort, nil
 }
 
 func parseRange(s string) (uint16, uint16, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/berth-dev/berth/engine/archive/securefs"
 	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/internal/errdefs"
+	cerrdefs "github.com/containerd/errdefs"
 )
 
 // NotFoundError is a cp path that does not exist. Container is empty unless
@@ -27,7 +28,7 @@ func (e *NotFoundError) Error() string {
 	return fmt.Sprintf("Could not find the file %s in container %s", e.Path, e.Container)
 }
 
-func notFound(p string) error { return errdefs.As(errdefs.KindNotFound, &NotFoundError{Path: p}) }
+func notFound(p string) error { return errdefs.Classify(cerrdefs.ErrNotFound, &NotFoundError{Path: p}) }
 
 // openView opens the container's tree: rootfs plus its bind and volume
 // mounts (tmpfs ones live only in the container's mount namespace and are
@@ -112,7 +113,7 @@ func walkErr(p string, err error) error {
 	case errors.Is(err, unix.ELOOP):
 		return errdefs.Invalid("%s: too many levels of symbolic links", p)
 	case errors.Is(err, securefs.ErrReadOnly), errors.Is(err, securefs.ErrReadOnlyRoot):
-		return errdefs.As(errdefs.KindInvalid, err)
+		return errdefs.Classify(cerrdefs.ErrInvalidArgument, err)
 	}
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/berth-dev/berth/engine/archive/securefs"
 	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/internal/errdefs"
+	cerrdefs "github.com/containerd/errdefs"
 )
 
 // CopyInOptions tune CopyInWithOptions.
@@ -56,7 +57,7 @@ func CopyInWithOptions(ctx context.Context, rootfs string, mps []mounts.MountPoi
 		return errdefs.Invalid("extraction point is not a directory")
 	}
 	if err := e.ReadOnlyErr(); err != nil {
-		return errdefs.As(errdefs.KindInvalid, err)
+		return errdefs.Classify(cerrdefs.ErrInvalidArgument, err)
 	}
 	root := os.Geteuid() == 0
 	err = v.Extract(ctx, e.Path, r, securefs.ExtractOptions{
@@ -72,7 +73,7 @@ func CopyInWithOptions(ctx context.Context, rootfs string, mps []mounts.MountPoi
 	case err == nil:
 		return nil
 	case errors.As(err, &be), errors.As(err, &ae), errors.Is(err, securefs.ErrReadOnly), errors.Is(err, securefs.ErrReadOnlyRoot):
-		return errdefs.As(errdefs.KindInvalid, err)
+		return errdefs.Classify(cerrdefs.ErrInvalidArgument, err)
 	}
 	return err
 }

@@ -66,6 +66,8 @@ func NewBackend(imgs *images.Service, puller Puller, ctrs *containers.Service) B
 	return &engineBackend{imgs: imgs, puller: puller, ctrs: ctrs}
 }
 
+var _ Backend = (*engineBackend)(nil)
+
 type engineBackend struct {
 	imgs   *images.Service
 	puller Puller

@@ -255,120 +255,8 @@ func (b *builder) dispatch(ctx context.Context, st *state, cmd instructions.Comm
 		}
 	}
 	switch c := cmd.(type) {
-	case *instructions.EnvCommand:
-		var parts []string
-		for _, kv := range c.Env {
-			st.cfg.Env = setEnv(st.cfg.Env, kv.Key, kv.Value)
-			parts = append(parts, kv.Key+"="+kv.Value)
-		}
-		return b.commitMeta(ctx, st, "ENV "+strings.Join(parts, " "))
-	case *instructions.LabelCommand:
-		if st.cfg.Labels == nil {
-			st.cfg.Labels = map[string]string{}
-		}
-		var parts []string
-		for _, kv := range c.Labels {
-			st.cfg.Labels[kv.Key] = kv.Value
-			parts = append(parts, kv.Key+"="+kv.Value)
-		}
-		return b.commitMeta(ctx, st, "LABEL "+strings.Join(parts, " "))
-	case *instructions.MaintainerCommand:
-		return b.commitMeta(ctx, st, "MAINTAINER "+c.Maintainer)
-	case *instructions.ExposeCommand:
-		var ports []string
-		for _, p := range c.Ports {
-			words, err := ex.words(p)
-			if err != nil {
-				return err
-			}
-			for _, w := range words {
-				ps, err := exposedPorts(w)
-				if err != nil {
-					return err
-				}
-				ports = append(ports, ps...)
-			}
-		}
-		if st.cfg.ExposedPorts == nil {
-			st.cfg.ExposedPorts = map[string]struct{}{}
-		}
-		for _, p := range ports {
-			st.cfg.ExposedPorts[p] = struct{}{}
-		}
-		sort.Strings(ports)
-		return b.commitMeta(ctx, st, "EXPOSE "+strings.Join(ports, " "))
-	case *instructions.VolumeCommand:
-		if st.cfg.Volumes == nil {
-			st.cfg.Volumes = map[string]struct{}{}
-		}
-		for _, v := range c.Volumes {
-			if strings.TrimSpace(v) == "" {
-				return errdefs.Invalid("VOLUME specified can not be an empty string")
-			}
-			st.cfg.Volumes[v] = struct{}{}
-		}
-		return b.commitMeta(ctx, st, fmt.Sprintf("VOLUME %v", c.Volumes))
 	case *instructions.WorkdirCommand:
 		return b.dispatchWorkdir(ctx, st, c.Path)
-	case *instructions.UserCommand:
-		st.cfg.User = c.User
-		return b.commitMeta(ctx, st, "USER "+c.User)
-	case *instructions.StopSignalCommand:
-		if _, err := parseSignal(c.Signal); err != nil {
-			return err
-		}
-		st.cfg.StopSignal = c.Signal
-		return b.commitMeta(ctx, st, "STOPSIGNAL "+c.Signal)
-	case *instructions.HealthCheckCommand:
-		h := *c.Health
-		if len(h.Test) > 0 && h.Test[0] == "NONE" {
-			h = dockerspec.HealthcheckConfig{Test: []string{"NONE"}}
-		}
-		st.cfg.Healthcheck = &h
-		return b.commitMeta(ctx, st, fmt.Sprintf("HEALTHCHECK &{%q %q %q %q %q %d}", h.Test, h.Interval, h.Timeout, h.StartPeriod, h.StartInterval, h.Retries))
-	case *instructions.ShellCommand:
-		st.cfg.Shell = c.Shell
-		return b.commitMeta(ctx, st, fmt.Sprintf("SHELL %q", c.Shell))
-	case *instructions.OnbuildCommand:
-		trigger := strings.TrimSpace(c.Expression)
-		st.cfg.OnBuild = append(st.cfg.OnBuild, trigger)
-		return b.commitMeta(ctx, st, "ONBUILD "+trigger)
-	case *instructions.ArgCommand:
-		var parts []string
-		for _, kv := range c.Args {
-			def := kv.Value
-			if def == nil {
-				if v, ok := b.metaArgs[kv.Key]; ok {
-					def = v
-				}
-			}
-			if _, ok := st.args[kv.Key]; !ok {
-				st.argKeys = append(st.argKeys, kv.Key)
-			}
-			st.args[kv.Key] = b.argValue(kv.Key, def)
-			if kv.Value != nil {
-				parts = append(parts, kv.Key+"="+*kv.Value)
-			} else {
-				parts = append(parts, kv.Key)
-			}
-		}
-		return b.commitMeta(ctx, st, "ARG "+strings.Join(parts, " "))
-	case *instructions.CmdCommand:
-		if len(c.Files) > 0 {
-			return errHeredoc("CMD")
-		}
-		st.cfg.Cmd = commandLine(st.cfg.Shell, c.ShellDependantCmdLine)
-		st.cmdSet = true
-		return b.commitMeta(ctx, st, fmt.Sprintf("CMD %q", st.cfg.Cmd))
-	case *instructions.EntrypointCommand:
-		if len(c.Files) > 0 {
-			return errHeredoc("ENTRYPOINT")
-		}
-		st.cfg.Entrypoint = commandLine(st.cfg.Shell, c.ShellDependantCmdLine)
-		if !st.cmdSet {
-			st.cfg.Cmd = nil
-		}
-		return b.commitMeta(ctx, st, fmt.Sprintf("ENTRYPOINT %q", st.cfg.Entrypoint))
 	case *instructions.RunCommand:
 		return b.dispatchRun(ctx, st, c)
 	case *instructions.CopyCommand:
@@ -382,7 +270,148 @@ func (b *builder) dispatch(ctx context.Context, st *state, cmd instructions.Comm
 		}
 		return b.dispatchCopy(ctx, st, copyRequest{sd: c.SourcesAndDest, chown: c.Chown, chmod: c.Chmod, name: "ADD", add: true})
 	}
-	return errdefs.Invalid("unsupported instruction %s", cmd.Name())
+	line, err := b.applyConfig(st, cmd, ex)
+	if err != nil {
+		return err
+	}
+	return b.commitMeta(ctx, st, line)
+}
+
+// applyConfig applies an instruction that changes only the image's
+// configuration to st and returns its history line.
+func (b *builder) applyConfig(st *state, cmd instructions.Command, ex *expander) (string, error) {
+	switch c := cmd.(type) {
+	case *instructions.EnvCommand:
+		return "ENV " + applyKeyValues(c.Env, func(k, v string) { st.cfg.Env = setEnv(st.cfg.Env, k, v) }), nil
+	case *instructions.LabelCommand:
+		if st.cfg.Labels == nil {
+			st.cfg.Labels = map[string]string{}
+		}
+		return "LABEL " + applyKeyValues(c.Labels, func(k, v string) { st.cfg.Labels[k] = v }), nil
+	case *instructions.MaintainerCommand:
+		return "MAINTAINER " + c.Maintainer, nil
+	case *instructions.ExposeCommand:
+		return applyExpose(st, c, ex)
+	case *instructions.VolumeCommand:
+		return applyVolume(st, c)
+	case *instructions.UserCommand:
+		st.cfg.User = c.User
+		return "USER " + c.User, nil
+	case *instructions.StopSignalCommand:
+		if _, err := parseSignal(c.Signal); err != nil {
+			return "", err
+		}
+		st.cfg.StopSignal = c.Signal
+		return "STOPSIGNAL " + c.Signal, nil
+	case *instructions.HealthCheckCommand:
+		h := *c.Health
+		if len(h.Test) > 0 && h.Test[0] == "NONE" {
+			h = dockerspec.HealthcheckConfig{Test: []string{"NONE"}}
+		}
+		st.cfg.Healthcheck = &h
+		return fmt.Sprintf("HEALTHCHECK &{%q %q %q %q %q %d}", h.Test, h.Interval, h.Timeout, h.StartPeriod, h.StartInterval, h.Retries), nil
+	case *instructions.ShellCommand:
+		st.cfg.Shell = c.Shell
+		return fmt.Sprintf("SHELL %q", c.Shell), nil
+	case *instructions.OnbuildCommand:
+		trigger := strings.TrimSpace(c.Expression)
+		st.cfg.OnBuild = append(st.cfg.OnBuild, trigger)
+		return "ONBUILD " + trigger, nil
+	case *instructions.ArgCommand:
+		return b.applyArg(st, c), nil
+	case *instructions.CmdCommand:
+		if len(c.Files) > 0 {
+			return "", errHeredoc("CMD")
+		}
+		st.cfg.Cmd = commandLine(st.cfg.Shell, c.ShellDependantCmdLine)
+		st.cmdSet = true
+		return fmt.Sprintf("CMD %q", st.cfg.Cmd), nil
+	case *instructions.EntrypointCommand:
+		if len(c.Files) > 0 {
+			return "", errHeredoc("ENTRYPOINT")
+		}
+		st.cfg.Entrypoint = commandLine(st.cfg.Shell, c.ShellDependantCmdLine)
+		if !st.cmdSet {
+			st.cfg.Cmd = nil
+		}
+		return fmt.Sprintf("ENTRYPOINT %q", st.cfg.Entrypoint), nil
+	}
+	return "", errdefs.Invalid("unsupported instruction %s", cmd.Name())
+}
+
+// applyKeyValues calls set for each pair of ENV or LABEL and returns them
+// as the history line shows them.
+func applyKeyValues(kvs instructions.KeyValuePairs, set func(k, v string)) string {
+	parts := make([]string, 0, len(kvs))
+	for _, kv := range kvs {
+		set(kv.Key, kv.Value)
+		parts = append(parts, kv.Key+"="+kv.Value)
+	}
+	return strings.Join(parts, " ")
+}
+
+// applyExpose adds EXPOSE's ports (variables expanded, ranges spread).
+func applyExpose(st *state, c *instructions.ExposeCommand, ex *expander) (string, error) {
+	var ports []string
+	for _, p := range c.Ports {
+		words, err := ex.words(p)
+		if err != nil {
+			return "", err
+		}
+		for _, w := range words {
+			ps, err := exposedPorts(w)
+			if err != nil {
+				return "", err
+			}
+			ports = append(ports, ps...)
+		}
+	}
+	if st.cfg.ExposedPorts == nil {
+		st.cfg.ExposedPorts = map[string]struct{}{}
+	}
+	for _, p := range ports {
+		st.cfg.ExposedPorts[p] = struct{}{}
+	}
+	sort.Strings(ports)
+	return "EXPOSE " + strings.Join(ports, " "), nil
+}
+
+// applyVolume adds VOLUME's mount points (none may be empty).
+func applyVolume(st *state, c *instructions.VolumeCommand) (string, error) {
+	if st.cfg.Volumes == nil {
+		st.cfg.Volumes = map[string]struct{}{}
+	}
+	for _, v := range c.Volumes {
+		if strings.TrimSpace(v) == "" {
+			return "", errdefs.Invalid("VOLUME specified can not be an empty string")
+		}
+		st.cfg.Volumes[v] = struct{}{}
+	}
+	return fmt.Sprintf("VOLUME %v", c.Volumes), nil
+}
+
+// applyArg declares ARG's variables in the stage: a --build-arg wins over
+// the default, which falls back to a global ARG's value.
+func (b *builder) applyArg(st *state, c *instructions.ArgCommand) string {
+	var parts []string
+	for _, kv := range c.Args {
+		def := kv.Value
+		if def == nil {
+			if v, ok := b.metaArgs[kv.Key]; ok {
+				def = v
+			}
+		}
+		if _, ok := st.args[kv.Key]; !ok {
+			st.argKeys = append(st.argKeys, kv.Key)
+		}
+		st.args[kv.Key] = b.argValue(kv.Key, def)
+		if kv.Value != nil {
+			parts = append(parts, kv.Key+"="+*kv.Value)
+		} else {
+			parts = append(parts, kv.Key)
+		}
+	}
+	return "ARG " + strings.Join(parts, " ")
 }
 
 func errHeredoc(instr string) error {

@@ -65,90 +65,33 @@ func (b *builder) dispatchCopy(ctx context.Context, st *state, r copyRequest) er
 	}
 	srcRoot, hidden := b.ctx.dir, b.ctx.hidden
 	if r.from != "" {
-		img, err := b.copyFromImage(ctx, r.from)
+		mnt, release, err := b.mountFrom(ctx, r.from)
 		if err != nil {
 			return err
 		}
-		id := stringid.New()
-		bg := context.WithoutCancel(ctx)
-		if err := b.s.b.PrepareLayer(ctx, id, img.ID); err != nil {
-			return err
-		}
-		defer b.s.b.RemoveLayer(bg, id)
-		mnt, err := b.s.b.MountRootfs(ctx, id)
-		if err != nil {
-			return err
-		}
-		defer b.s.b.UnmountRootfs(bg, id)
+		defer release()
 		srcRoot, hidden = mnt, nil
 	}
-	var mode os.FileMode
-	if r.chmod != "" {
-		m, err := strconv.ParseUint(r.chmod, 8, 32)
-		if err != nil || m > 0o7777 {
-			return errdefs.Invalid("invalid chmod parameter %q: use an octal mode such as 755", r.chmod)
-		}
-		mode = fileMode(int64(m))
+	mode, err := parseChmod(r.chmod)
+	if err != nil {
+		return err
 	}
 	tmp, err := os.MkdirTemp(b.s.tmp, "add-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-
-	var sources []source
-	wildcard := false
-	for _, s := range r.sd.SourcePaths {
-		if isURL(s) {
-			if !r.add {
-				return errdefs.Invalid("%s failed: source can't be a URL for COPY", r.name)
-			}
-			src, err := b.download(ctx, s, tmp)
-			if err != nil {
-				return err
-			}
-			sources = append(sources, src)
-			continue
-		}
-		found, wc, err := resolveSources(srcRoot, hidden, s, r.add, r.name)
-		if err != nil {
-			return err
-		}
-		wildcard = wildcard || wc
-		sources = append(sources, found...)
+	sources, wildcard, err := b.gatherSources(ctx, r, srcRoot, hidden, tmp)
+	if err != nil {
+		return err
 	}
-	dest := r.sd.DestPath
-	destIsDir := strings.HasSuffix(dest, "/") || dest == "." || dest == ".."
-	if !path.IsAbs(dest) {
-		base := st.cfg.WorkingDir
-		if base == "" {
-			base = "/"
-		}
-		dest = path.Join(base, dest)
-	}
-	dest = path.Clean(dest)
+	dest, destIsDir := copyDest(r.sd.DestPath, st.cfg.WorkingDir)
 	if (len(r.sd.SourcePaths) > 1 || wildcard && len(sources) > 1) && !destIsDir {
 		return errdefs.Invalid("When using %s with more than one source file, the destination must be a directory and end with a /", r.name)
 	}
-
-	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", r.name, dest, r.chown, r.chmod)
-	for _, src := range sources {
-		if err := hashSource(h, src); err != nil {
-			return err
-		}
-	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	kind := "file"
-	switch {
-	case len(sources) > 1:
-		kind = "multi"
-	case len(sources) == 1 && sources[0].fi.IsDir():
-		kind = "dir"
-	}
-	createdBy := fmt.Sprintf("/bin/sh -c #(nop) %s %s:%s in %s ", r.name, kind, sum, dest)
-	if r.chown != "" || r.chmod != "" {
-		createdBy += fmt.Sprintf("(chown %q chmod %q) ", r.chown, r.chmod)
+	createdBy, sum, err := copyHistory(r, dest, sources)
+	if err != nil {
+		return err
 	}
 	return b.commitStep(ctx, st, createdBy, sum, func(rootfs string) error {
 		uid, gid, err := resolveChown(rootfs, r.chown)
@@ -170,6 +113,107 @@ func (b *builder) dispatchCopy(ctx context.Context, st *state, r copyRequest) er
 		}
 		return w.flush()
 	})
+}
+
+// mountFrom mounts the root filesystem of COPY --from's stage or image
+// (on a throwaway layer) and returns it with its release.
+func (b *builder) mountFrom(ctx context.Context, from string) (string, func(), error) {
+	img, err := b.copyFromImage(ctx, from)
+	if err != nil {
+		return "", nil, err
+	}
+	id := stringid.New()
+	bg := context.WithoutCancel(ctx)
+	if err := b.s.b.PrepareLayer(ctx, id, img.ID); err != nil {
+		return "", nil, err
+	}
+	mnt, err := b.s.b.MountRootfs(ctx, id)
+	if err != nil {
+		b.s.b.RemoveLayer(bg, id)
+		return "", nil, err
+	}
+	return mnt, func() {
+		b.s.b.UnmountRootfs(bg, id)
+		b.s.b.RemoveLayer(bg, id)
+	}, nil
+}
+
+// parseChmod reads --chmod: an octal mode (0 when not given).
+func parseChmod(chmod string) (os.FileMode, error) {
+	if chmod == "" {
+		return 0, nil
+	}
+	m, err := strconv.ParseUint(chmod, 8, 32)
+	if err != nil || m > 0o7777 {
+		return 0, errdefs.Invalid("invalid chmod parameter %q: use an octal mode such as 755", chmod)
+	}
+	return fileMode(int64(m)), nil
+}
+
+// gatherSources resolves the instruction's sources below srcRoot (URLs,
+// ADD only, are downloaded into tmp) and says whether a wildcard matched.
+func (b *builder) gatherSources(ctx context.Context, r copyRequest, srcRoot string, hidden map[string]bool, tmp string) ([]source, bool, error) {
+	var sources []source
+	wildcard := false
+	for _, s := range r.sd.SourcePaths {
+		if isURL(s) {
+			if !r.add {
+				return nil, false, errdefs.Invalid("%s failed: source can't be a URL for COPY", r.name)
+			}
+			src, err := b.download(ctx, s, tmp)
+			if err != nil {
+				return nil, false, err
+			}
+			sources = append(sources, src)
+			continue
+		}
+		found, wc, err := resolveSources(srcRoot, hidden, s, r.add, r.name)
+		if err != nil {
+			return nil, false, err
+		}
+		wildcard = wildcard || wc
+		sources = append(sources, found...)
+	}
+	return sources, wildcard, nil
+}
+
+// copyDest is the destination made absolute against the working directory,
+// and whether it names a directory ("/" at the end, "." or "..").
+func copyDest(dest, workdir string) (string, bool) {
+	isDir := strings.HasSuffix(dest, "/") || dest == "." || dest == ".."
+	if !path.IsAbs(dest) {
+		if workdir == "" {
+			workdir = "/"
+		}
+		dest = path.Join(workdir, dest)
+	}
+	return path.Clean(dest), isDir
+}
+
+// copyHistory is the step's history line and cache key: a digest of the
+// sources' contents with the destination and the flags, as Docker's
+// classic builder words it.
+func copyHistory(r copyRequest, dest string, sources []source) (createdBy, sum string, err error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", r.name, dest, r.chown, r.chmod)
+	for _, src := range sources {
+		if err := hashSource(h, src); err != nil {
+			return "", "", err
+		}
+	}
+	sum = hex.EncodeToString(h.Sum(nil))
+	kind := "file"
+	switch {
+	case len(sources) > 1:
+		kind = "multi"
+	case len(sources) == 1 && sources[0].fi.IsDir():
+		kind = "dir"
+	}
+	createdBy = fmt.Sprintf("/bin/sh -c #(nop) %s %s:%s in %s ", r.name, kind, sum, dest)
+	if r.chown != "" || r.chmod != "" {
+		createdBy += fmt.Sprintf("(chown %q chmod %q) ", r.chown, r.chmod)
+	}
+	return createdBy, sum, nil
 }
 
 // copyFromImage resolves COPY --from: a stage name or index, else an image.
@@ -227,9 +271,29 @@ func resolveSources(root string, hidden map[string]bool, s string, add bool, ins
 		}
 		return []source{src}, false, nil
 	}
-	// Walk from the longest literal prefix; a matching directory is taken
-	// whole.
-	parts := strings.Split(rel, "/")
+	out, err := matchSources(root, hidden, rel, add)
+	if err != nil {
+		var pe patternError
+		if errors.As(err, &pe) {
+			return nil, true, errdefs.Invalid("%s failed: invalid pattern %q: %s", instr, s, pe.err.Error())
+		}
+		return nil, true, err
+	}
+	if len(out) == 0 {
+		return nil, true, errdefs.Invalid("%s failed: no source files were specified", instr)
+	}
+	return out, true, nil
+}
+
+// patternError is a source pattern path.Match rejects.
+type patternError struct{ err error }
+
+func (e patternError) Error() string { return e.err.Error() }
+
+// matchSources walks the context from the pattern's longest literal prefix
+// and returns what matches it; a matching directory is taken whole.
+func matchSources(root string, hidden map[string]bool, pattern string, add bool) ([]source, error) {
+	parts := strings.Split(pattern, "/")
 	prefix := "."
 	for i, p := range parts {
 		if containsWildcards(p) || i == len(parts)-1 {
@@ -239,7 +303,7 @@ func resolveSources(root string, hidden map[string]bool, s string, add bool, ins
 	}
 	start, err := securejoin.SecureJoin(root, prefix)
 	if err != nil {
-		return nil, true, err
+		return nil, err
 	}
 	var out []source
 	err = filepath.WalkDir(start, func(p string, d fs.DirEntry, err error) error {
@@ -257,9 +321,9 @@ func resolveSources(root string, hidden map[string]bool, s string, add bool, ins
 			}
 			return nil
 		}
-		ok, err := path.Match(rel, r)
+		ok, err := path.Match(pattern, r)
 		if err != nil {
-			return errdefs.Invalid("%s failed: invalid pattern %q: %s", instr, s, err.Error())
+			return patternError{err}
 		}
 		if !ok {
 			return nil
@@ -274,13 +338,7 @@ func resolveSources(root string, hidden map[string]bool, s string, add bool, ins
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, true, err
-	}
-	if len(out) == 0 {
-		return nil, true, errdefs.Invalid("%s failed: no source files were specified", instr)
-	}
-	return out, true, nil
+	return out, err
 }
 
 func resolveSource(root string, hidden map[string]bool, rel string, add bool) (source, error) {

@@ -210,7 +210,7 @@ func (s *Service) resolveNetworkMode(ctx context.Context, hc *container.HostConf
 	if _, err := s.net.Inspect(ctx, mode, false); err != nil {
 		// Not a 404: clients (the docker CLI first) read a 404 from create
 		// as "no such image" and go pulling it.
-		if errdefs.KindOf(err) == errdefs.KindNotFound {
+		if errdefs.IsNotFound(err) {
 			return errdefs.Invalid("network %s not found", mode)
 		}
 		return err

@@ -120,7 +120,7 @@ func TestListFilterMatch(t *testing.T) {
 	}
 	for _, bad := range []map[string][]string{{"bogus": {"x"}}, {"publish": {"http"}}, {"exited": {"x"}},
 		{"is-task": {"maybe"}}, {"health": {"sick"}}, {"status": {"up"}}, {"label!": {"a"}}} {
-		if _, err := s.newListFilter(context.Background(), bad); errdefs.KindOf(err) != errdefs.KindInvalid {
+		if _, err := s.newListFilter(context.Background(), bad); !errdefs.IsInvalid(err) {
 			t.Errorf("%v: got %v, want an invalid-argument error", bad, err)
 		}
 	}
@@ -270,7 +270,7 @@ func TestValidateCpusets(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"x", "1-0", "-1", "0-99999999", "4096", "0,,1", strings.Repeat("0,", 10)} {
-		if err := validateCpusets(bad, ""); errdefs.KindOf(err) != errdefs.KindInvalid {
+		if err := validateCpusets(bad, ""); !errdefs.IsInvalid(err) {
 			t.Errorf("%q: got %v, want an invalid-argument error", bad, err)
 		}
 	}

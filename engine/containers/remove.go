@@ -71,7 +71,7 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 		s.persist(e)
 		e.notify()
 		e.mu.Unlock()
-		return errdefs.As(errdefs.KindUnknown, err)
+		return errdefs.Internal(err)
 	}
 	os.RemoveAll(s.stateDir(c.ID))
 	os.RemoveAll(c.Dir)

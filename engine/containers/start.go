@@ -275,7 +275,7 @@ func startError(err error, path string) error {
 	if detail != raw {
 		return errdefs.Invalid("%s", msg)
 	}
-	return errdefs.As(errdefs.KindUnknown, &plainError{msg})
+	return &plainError{msg}
 }
 
 // execDetail rewrites a runtime's exec failure in runc's wording

@@ -86,7 +86,7 @@ func TestParseErrors(t *testing.T) {
 	for _, c := range cases {
 		_, err := Parse(c.binds, c.ms, c.tmpfs, nil, nil, nil)
 		if err == nil || !strings.Contains(err.Error(), c.want) || !c.isKind(err) {
-			t.Errorf("%s: got %v (kind %v), want %q", c.name, err, errdefs.KindOf(err), c.want)
+			t.Errorf("%s: got %v (classified %v), want %q", c.name, err, errdefs.Classified(err), c.want)
 		}
 	}
 }

@@ -420,7 +420,7 @@ func Parse(binds []string, ms []mount.Mount, tmpfs map[string]string, imageVolum
 	// 400 unless it already has a kind; two on one destination conflict.
 	addExplicit := func(mp *MountPoint, err error) error {
 		if err != nil {
-			if errdefs.KindOf(err) != errdefs.KindUnknown {
+			if errdefs.Classified(err) {
 				return err
 			}
 			return errdefs.Invalid("%v", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/netip"
 	"path/filepath"
@@ -47,49 +48,109 @@ func (s *Service) Connect(ctx context.Context, req ConnectRequest) (*Attachment,
 	if err != nil {
 		return nil, err
 	}
-	name := strings.TrimPrefix(req.ContainerName, "/")
-	rec := sandboxRecord{ContainerID: req.ContainerID, Name: name, Hostname: req.Hostname}
+	rec := sandboxRecord{ContainerID: req.ContainerID, Name: strings.TrimPrefix(req.ContainerName, "/"), Hostname: req.Hostname}
 	switch primary.rec.Driver {
 	case "host":
-		rec.Mode = "host"
-		rec.Endpoints = []*endpointRecord{{NetworkID: primary.rec.ID, EndpointID: stringid.New()}}
-		if err := s.db.Put(bucketSandboxes, rec.ContainerID, rec); err != nil {
-			return nil, err
-		}
-		sb := &sandbox{rec: rec}
-		s.sandboxes[rec.ContainerID] = sb
-		return s.attachmentLocked(sb), nil
+		return s.connectHostLocked(rec, primary)
 	case "null":
-		rec.Mode = "none"
-		rec.NetNS = filepath.Join(s.netns, req.ContainerID)
-		rec.Endpoints = []*endpointRecord{{NetworkID: primary.rec.ID, EndpointID: stringid.New()}}
-		if err := s.db.Put(bucketSandboxes, rec.ContainerID, rec); err != nil {
-			return nil, err
-		}
-		sb := &sandbox{rec: rec}
-		s.sandboxes[rec.ContainerID] = sb
-		if err := inNetNS(rec.NetNS, true, func(netns.NsHandle) error { return loUp() }); err != nil {
-			s.teardownLocked(ctx, sb)
-			return nil, err
-		}
-		return s.attachmentLocked(sb), nil
+		return s.connectNoneLocked(ctx, rec, primary)
 	}
+	return s.connectBridgeLocked(ctx, rec, primary, req)
+}
 
-	// Bridge networks: the primary one first, then any other in Endpoints.
+// connectHostLocked records a container that shares the host's network.
+func (s *Service) connectHostLocked(rec sandboxRecord, host *netState) (*Attachment, error) {
+	rec.Mode = "host"
+	rec.Endpoints = []*endpointRecord{{NetworkID: host.rec.ID, EndpointID: stringid.New()}}
+	sb, err := s.registerLocked(rec)
+	if err != nil {
+		return nil, err
+	}
+	return s.attachmentLocked(sb), nil
+}
+
+// connectNoneLocked gives the container a namespace of its own with only
+// loopback up.
+func (s *Service) connectNoneLocked(ctx context.Context, rec sandboxRecord, none *netState) (*Attachment, error) {
+	rec.Mode = "none"
+	rec.NetNS = filepath.Join(s.netns, rec.ContainerID)
+	rec.Endpoints = []*endpointRecord{{NetworkID: none.rec.ID, EndpointID: stringid.New()}}
+	sb, err := s.registerLocked(rec)
+	if err != nil {
+		return nil, err
+	}
+	if err := inNetNS(rec.NetNS, true, func(netns.NsHandle) error { return loUp() }); err != nil {
+		s.teardownLocked(ctx, sb)
+		return nil, err
+	}
+	return s.attachmentLocked(sb), nil
+}
+
+// registerLocked persists a sandbox record and makes it live.
+func (s *Service) registerLocked(rec sandboxRecord) (*sandbox, error) {
+	if err := s.db.Put(bucketSandboxes, rec.ContainerID, rec); err != nil {
+		return nil, err
+	}
+	sb := &sandbox{rec: rec}
+	s.sandboxes[rec.ContainerID] = sb
+	return sb, nil
+}
+
+// endpointPlan is one bridge network a container joins, with what the
+// request asks of its endpoint.
+type endpointPlan struct {
+	n  *netState
+	ep *network.EndpointSettings
+}
+
+// connectBridgeLocked joins the container to its bridge networks, the
+// primary one first (eth0), then the others of req.Endpoints by name:
+// addresses and ports are allocated and recorded before any kernel object
+// exists, then the namespace, veths and port rules are made.
+func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, primary *netState, req ConnectRequest) (*Attachment, error) {
 	rec.Mode = "bridge"
 	rec.NetNS = filepath.Join(s.netns, req.ContainerID)
 	sb := &sandbox{rec: rec}
-	type plan struct {
-		n  *netState
-		ep *network.EndpointSettings
+	plans, err := s.planEndpointsLocked(primary, req.Endpoints)
+	if err != nil {
+		return nil, err
 	}
-	plans := []plan{{primary, findEndpoint(req.Endpoints, primary)}}
-	extraKeys := make([]string, 0, len(req.Endpoints))
-	for k := range req.Endpoints {
-		extraKeys = append(extraKeys, k)
+	specs, err := s.allocateEndpointsLocked(sb, plans, req.MacAddress)
+	if err == nil {
+		err = s.publishLocked(sb, primary, req)
 	}
-	slices.Sort(extraKeys)
-	for _, k := range extraKeys {
+	if err == nil {
+		// Durable before any kernel object exists: a crash from here on
+		// leaves a record that Reconcile tears down.
+		err = s.db.Put(bucketSandboxes, sb.rec.ContainerID, sb.rec)
+	}
+	if err != nil {
+		s.releaseLocked(sb)
+		return nil, err
+	}
+	s.sandboxes[sb.rec.ContainerID] = sb
+	dnsConns, err := s.wireLocked(sb, true, plans, specs, s.needsDNS(sb))
+	if err == nil && len(sb.rec.Ports) > 0 {
+		if err = s.applyPortRules(ctx); err != nil && dnsConns != nil {
+			dnsConns.Close()
+		}
+	}
+	if err != nil {
+		s.teardownLocked(ctx, sb)
+		return nil, err
+	}
+	if dnsConns != nil {
+		sb.dns = s.startDNS(sb.rec.ContainerID, dnsConns)
+	}
+	s.refreshDNSLocked()
+	return s.attachmentLocked(sb), nil
+}
+
+// planEndpointsLocked lists the networks to join: primary, then the other
+// networks named in eps, sorted (all must be bridges).
+func (s *Service) planEndpointsLocked(primary *netState, eps map[string]*network.EndpointSettings) ([]endpointPlan, error) {
+	plans := []endpointPlan{{primary, findEndpoint(eps, primary)}}
+	for _, k := range slices.Sorted(maps.Keys(eps)) {
 		n, err := s.lookup(k)
 		if err != nil {
 			return nil, err
@@ -100,42 +161,48 @@ func (s *Service) Connect(ctx context.Context, req ConnectRequest) (*Attachment,
 		if n.rec.Driver != "bridge" {
 			return nil, errdefs.Invalid("container cannot be connected to network endpoints: %s, %s", primary.rec.Name, n.rec.Name)
 		}
-		plans = append(plans, plan{n, req.Endpoints[k]})
+		plans = append(plans, endpointPlan{n, eps[k]})
 	}
+	return plans, nil
+}
+
+// allocateEndpointsLocked takes addresses for each planned endpoint, eth0,
+// eth1, ... in order. The request's MAC address is the primary one's
+// unless its endpoint names its own; the others get one only when theirs
+// names it.
+func (s *Service) allocateEndpointsLocked(sb *sandbox, plans []endpointPlan, reqMAC string) ([]linkSpec, error) {
 	var specs []linkSpec
-	fail := func(err error) (*Attachment, error) {
-		s.releaseLocked(sb)
-		return nil, err
-	}
 	for i, p := range plans {
-		mac := req.MacAddress
+		mac := ""
+		if i == 0 {
+			mac = reqMAC
+		}
 		if p.ep != nil && p.ep.MacAddress != nil {
 			mac = p.ep.MacAddress.String()
 		}
-		if i > 0 && (p.ep == nil || p.ep.MacAddress == nil) {
-			mac = ""
-		}
 		ep, spec, err := s.allocateLocked(sb, p.n, p.ep, fmt.Sprintf("eth%d", i), mac, i == 0)
 		if err != nil {
-			return fail(err)
+			return nil, err
 		}
 		sb.rec.Endpoints = append(sb.rec.Endpoints, ep)
 		specs = append(specs, spec)
 	}
-	if err := s.publishLocked(sb, primary, req); err != nil {
-		return fail(err)
-	}
-	// Durable before any kernel object exists: a crash from here on leaves
-	// a record that Reconcile tears down.
-	if err := s.db.Put(bucketSandboxes, sb.rec.ContainerID, sb.rec); err != nil {
-		return fail(err)
-	}
-	s.sandboxes[sb.rec.ContainerID] = sb
-	wantDNS := s.needsDNS(sb)
+	return specs, nil
+}
+
+// wireLocked makes the kernel objects of a recorded sandbox's new
+// endpoints: inside its namespace (made first when create, with loopback
+// up) the container ends of the veths and, when wantDNS, the embedded DNS
+// server's sockets; outside, the host ends on their bridges. The DNS
+// sockets are returned for the caller to serve; on error nothing is left
+// open.
+func (s *Service) wireLocked(sb *sandbox, create bool, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
 	var dnsConns *dnsSockets
-	err = inNetNS(sb.rec.NetNS, true, func(host netns.NsHandle) error {
-		if err := loUp(); err != nil {
-			return err
+	err := inNetNS(sb.rec.NetNS, create, func(host netns.NsHandle) error {
+		if create {
+			if err := loUp(); err != nil {
+				return err
+			}
 		}
 		for _, sp := range specs {
 			if err := setupInside(host, sp); err != nil {
@@ -158,21 +225,11 @@ func (s *Service) Connect(ctx context.Context, req ConnectRequest) (*Attachment,
 			}
 		}
 	}
-	if err == nil && len(sb.rec.Ports) > 0 {
-		err = s.applyPortRules(ctx)
+	if err != nil && dnsConns != nil {
+		dnsConns.Close()
+		dnsConns = nil
 	}
-	if err != nil {
-		if dnsConns != nil {
-			dnsConns.Close()
-		}
-		s.teardownLocked(ctx, sb)
-		return nil, err
-	}
-	if dnsConns != nil {
-		sb.dns = s.startDNS(sb.rec.ContainerID, dnsConns)
-	}
-	s.refreshDNSLocked()
-	return s.attachmentLocked(sb), nil
+	return dnsConns, err
 }
 
 // findEndpoint returns the request's settings for network n, keyed by name or ID.
@@ -441,19 +498,11 @@ func (s *Service) ConnectNetwork(ctx context.Context, containerID, netRef string
 			return errdefs.Forbidden("endpoint with name %s already exists in network %s", sb.rec.Name, n.rec.Name)
 		}
 	}
-	used := map[string]bool{}
-	for _, e := range sb.rec.Endpoints {
-		used[e.IfName] = true
-	}
-	ifname := "eth0"
-	for i := 0; used[ifname]; i++ {
-		ifname = fmt.Sprintf("eth%d", i)
-	}
 	mac := ""
 	if ep != nil && ep.MacAddress != nil {
 		mac = ep.MacAddress.String()
 	}
-	rec, spec, err := s.allocateLocked(sb, n, ep, ifname, mac, len(sb.rec.Endpoints) == 0)
+	rec, spec, err := s.allocateLocked(sb, n, ep, nextIfName(sb), mac, len(sb.rec.Endpoints) == 0)
 	if err != nil {
 		return err
 	}
@@ -471,28 +520,8 @@ func (s *Service) ConnectNetwork(ctx context.Context, containerID, netRef string
 		undo()
 		return err
 	}
-	wantDNS := sb.dns == nil && s.needsDNS(sb)
-	var conns *dnsSockets
-	err = inNetNS(sb.rec.NetNS, false, func(host netns.NsHandle) error {
-		if err := setupInside(host, spec); err != nil {
-			return err
-		}
-		if wantDNS {
-			c, err := listenDNS()
-			if err != nil {
-				return err
-			}
-			conns = c
-		}
-		return nil
-	})
-	if err == nil {
-		err = s.attachHost(n, spec.HostVeth)
-	}
+	conns, err := s.wireLocked(sb, false, []endpointPlan{{n, ep}}, []linkSpec{spec}, sb.dns == nil && s.needsDNS(sb))
 	if err != nil {
-		if conns != nil {
-			conns.Close()
-		}
 		undo()
 		return err
 	}
@@ -501,6 +530,19 @@ func (s *Service) ConnectNetwork(ctx context.Context, containerID, netRef string
 	}
 	s.refreshDNSLocked()
 	return nil
+}
+
+// nextIfName is the first interface name ethN the sandbox does not use.
+func nextIfName(sb *sandbox) string {
+	used := map[string]bool{}
+	for _, e := range sb.rec.Endpoints {
+		used[e.IfName] = true
+	}
+	ifname := "eth0"
+	for i := 0; used[ifname]; i++ {
+		ifname = fmt.Sprintf("eth%d", i)
+	}
+	return ifname
 }
 
 // DisconnectNetwork detaches a running container from one network (docker

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"maps"
 	"net"
 	"net/netip"
 	"regexp"
@@ -89,30 +90,9 @@ func (s *Service) lookup(ref string) (*netState, error) {
 // Create makes a user-defined bridge network. The returned warning is
 // empty unless Docker would warn too.
 func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string, string, error) {
-	if req.Name == "" {
-		return "", "", errdefs.Invalid("network name must not be empty")
+	if err := checkCreateRequest(req); err != nil {
+		return "", "", err
 	}
-	if !validName.MatchString(req.Name) {
-		return "", "", errdefs.Invalid("invalid network name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name)
-	}
-	driver := req.Driver
-	if driver == "" {
-		driver = "bridge"
-	}
-	switch driver {
-	case "bridge":
-	case "host", "null":
-		return "", "", errdefs.Forbidden("only one instance of \"%s\" network is allowed", driver)
-	default:
-		return "", "", errdefs.NotFound("plugin \"%s\" not found", driver)
-	}
-	if req.ConfigOnly || req.ConfigFrom != nil || req.Ingress {
-		return "", "", errdefs.NotImplemented("config-only, config-from and ingress networks are not supported by berthd")
-	}
-	if req.EnableIPv4 != nil && !*req.EnableIPv4 {
-		return "", "", errdefs.NotImplemented("networks without IPv4 are not supported by berthd")
-	}
-
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.byName(req.Name) != nil {
@@ -121,98 +101,13 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 	rec := newRecord(req.Name, "bridge", false)
 	rec.Internal, rec.Attachable = req.Internal, req.Attachable
 	rec.EnableIPv6 = req.EnableIPv6 != nil && *req.EnableIPv6
-	for k, v := range req.Labels {
-		rec.Labels[k] = v
+	maps.Copy(rec.Labels, req.Labels)
+	maps.Copy(rec.Options, req.Options)
+	if err := s.applyBridgeOptionsLocked(&rec); err != nil {
+		return "", "", err
 	}
-	for k, v := range req.Options {
-		rec.Options[k] = v
-	}
-	rec.ICC, rec.Masquerade, rec.MTU = true, true, s.cfg.MTU
-	rec.HostBinding = netip.IPv4Unspecified()
-	var err error
-	if v, ok := rec.Options[optICC]; ok {
-		if rec.ICC, err = strconv.ParseBool(v); err != nil {
-			return "", "", errdefs.Invalid("invalid value %q for %s: want true or false", v, optICC)
-		}
-	}
-	if v, ok := rec.Options[optMasquerade]; ok {
-		if rec.Masquerade, err = strconv.ParseBool(v); err != nil {
-			return "", "", errdefs.Invalid("invalid value %q for %s: want true or false", v, optMasquerade)
-		}
-	}
-	if v, ok := rec.Options[optMTU]; ok {
-		if rec.MTU, err = strconv.Atoi(v); err != nil || rec.MTU < 68 || rec.MTU > 65535 {
-			return "", "", errdefs.Invalid("invalid MTU %q for %s", v, optMTU)
-		}
-	}
-	if v, ok := rec.Options[optHostBinding]; ok {
-		if rec.HostBinding, err = netip.ParseAddr(v); err != nil || !rec.HostBinding.Is4() {
-			return "", "", errdefs.Invalid("invalid IPv4 address %q for %s", v, optHostBinding)
-		}
-	}
-	rec.Bridge = "br-" + stringid.Short(rec.ID)
-	if v := rec.Options[optBridgeName]; v != "" {
-		if len(v) > 15 {
-			return "", "", errdefs.Invalid("bridge name %q is longer than 15 characters", v)
-		}
-		for _, n := range s.nets {
-			if n.rec.Bridge == v {
-				return "", "", errdefs.Conflict("bridge name %s is already used by network %s", v, n.rec.Name)
-			}
-		}
-		rec.Bridge = v
-	}
-	if req.IPAM != nil {
-		if req.IPAM.Driver != "" && req.IPAM.Driver != "default" {
-			return "", "", errdefs.NotFound("plugin \"%s\" not found", req.IPAM.Driver)
-		}
-		rec.IPAMOptions = req.IPAM.Options
-		var v4, v6 []network.IPAMConfig
-		for _, c := range req.IPAM.Config {
-			if len(c.AuxAddress) > 0 {
-				// Accepted and ignored, they would be handed to containers.
-				return "", "", errdefs.NotImplemented("auxiliary addresses (--aux-address) are not supported by berthd")
-			}
-			if !c.Subnet.IsValid() && (c.IPRange.IsValid() || c.Gateway.IsValid()) {
-				return "", "", errdefs.Invalid("--ip-range and --gateway need --subnet")
-			}
-			if c.Subnet.IsValid() && c.Subnet.Addr().Is6() && !c.Subnet.Addr().Is4In6() {
-				v6 = append(v6, c)
-			} else {
-				v4 = append(v4, c)
-			}
-		}
-		if len(v4) > 1 || len(v6) > 1 {
-			return "", "", errdefs.NotImplemented("berthd supports one IPv4 and one IPv6 subnet per network")
-		}
-		if len(v6) == 1 {
-			if !rec.EnableIPv6 {
-				return "", "", errdefs.Invalid("IPv6 subnet %s given but IPv6 is not enabled on the network: add --ipv6 (compose: enable_ipv6: true)", v6[0].Subnet)
-			}
-			if err := s.userSubnet6Locked(&rec, v6[0]); err != nil {
-				return "", "", err
-			}
-		}
-		if len(v4) == 1 {
-			c := v4[0]
-			if c.Subnet.IsValid() {
-				if !c.Subnet.Addr().Is4() {
-					return "", "", errdefs.Invalid("invalid subnet %s", c.Subnet)
-				}
-				if c.Subnet != c.Subnet.Masked() {
-					return "", "", errdefs.Invalid("invalid subnet %s: it should be %s", c.Subnet, c.Subnet.Masked())
-				}
-				if err := ipam.CheckReserved("subnet", c.Subnet); err != nil {
-					return "", "", errdefs.Invalid("%s", err.Error())
-				}
-				for _, n := range s.nets {
-					if n.rec.Subnet.IsValid() && n.rec.Subnet.Overlaps(c.Subnet) {
-						return "", "", errdefs.Forbidden("invalid pool request: Pool overlaps with other one on this address space")
-					}
-				}
-				rec.Subnet, rec.IPRange, rec.Gateway, rec.UserSubnet = c.Subnet, c.IPRange, c.Gateway, true
-			}
-		}
+	if err := s.applyIPAMLocked(&rec, req.IPAM); err != nil {
+		return "", "", err
 	}
 	if !rec.Subnet.IsValid() {
 		sub, err := s.pickSubnet(hostRoutes(""))
@@ -221,33 +116,171 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 		}
 		rec.Subnet = sub
 	}
+	if err := s.createBridgeLocked(ctx, rec); err != nil {
+		return "", "", err
+	}
+	return rec.ID, "", nil
+}
+
+// checkCreateRequest rejects, before anything is locked, a name Docker
+// rejects and the kinds of network berthd does not make.
+func checkCreateRequest(req network.CreateRequest) error {
+	if req.Name == "" {
+		return errdefs.Invalid("network name must not be empty")
+	}
+	if !validName.MatchString(req.Name) {
+		return errdefs.Invalid("invalid network name %q, only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", req.Name)
+	}
+	switch req.Driver {
+	case "", "bridge":
+	case "host", "null":
+		return errdefs.Forbidden("only one instance of \"%s\" network is allowed", req.Driver)
+	default:
+		return errdefs.NotFound("plugin \"%s\" not found", req.Driver)
+	}
+	if req.ConfigOnly || req.ConfigFrom != nil || req.Ingress {
+		return errdefs.NotImplemented("config-only, config-from and ingress networks are not supported by berthd")
+	}
+	if req.EnableIPv4 != nil && !*req.EnableIPv4 {
+		return errdefs.NotImplemented("networks without IPv4 are not supported by berthd")
+	}
+	return nil
+}
+
+// applyBridgeOptionsLocked reads the bridge driver's -o options (ICC,
+// masquerade, MTU, host binding, bridge name) into rec, over the defaults.
+func (s *Service) applyBridgeOptionsLocked(rec *netRecord) error {
+	rec.ICC, rec.Masquerade, rec.MTU = true, true, s.cfg.MTU
+	rec.HostBinding = netip.IPv4Unspecified()
+	var err error
+	for _, b := range []struct {
+		opt string
+		dst *bool
+	}{{optICC, &rec.ICC}, {optMasquerade, &rec.Masquerade}} {
+		if v, ok := rec.Options[b.opt]; ok {
+			if *b.dst, err = strconv.ParseBool(v); err != nil {
+				return errdefs.Invalid("invalid value %q for %s: want true or false", v, b.opt)
+			}
+		}
+	}
+	if v, ok := rec.Options[optMTU]; ok {
+		if rec.MTU, err = strconv.Atoi(v); err != nil || rec.MTU < 68 || rec.MTU > 65535 {
+			return errdefs.Invalid("invalid MTU %q for %s", v, optMTU)
+		}
+	}
+	if v, ok := rec.Options[optHostBinding]; ok {
+		if rec.HostBinding, err = netip.ParseAddr(v); err != nil || !rec.HostBinding.Is4() {
+			return errdefs.Invalid("invalid IPv4 address %q for %s", v, optHostBinding)
+		}
+	}
+	rec.Bridge = "br-" + stringid.Short(rec.ID)
+	if v := rec.Options[optBridgeName]; v != "" {
+		if len(v) > 15 {
+			return errdefs.Invalid("bridge name %q is longer than 15 characters", v)
+		}
+		for _, n := range s.nets {
+			if n.rec.Bridge == v {
+				return errdefs.Conflict("bridge name %s is already used by network %s", v, n.rec.Name)
+			}
+		}
+		rec.Bridge = v
+	}
+	return nil
+}
+
+// applyIPAMLocked reads the request's IPAM section into rec: at most one
+// IPv4 and one IPv6 subnet, each with its range and gateway.
+func (s *Service) applyIPAMLocked(rec *netRecord, req *network.IPAM) error {
+	if req == nil {
+		return nil
+	}
+	if req.Driver != "" && req.Driver != "default" {
+		return errdefs.NotFound("plugin \"%s\" not found", req.Driver)
+	}
+	rec.IPAMOptions = req.Options
+	var v4, v6 []network.IPAMConfig
+	for _, c := range req.Config {
+		if len(c.AuxAddress) > 0 {
+			// Accepted and ignored, they would be handed to containers.
+			return errdefs.NotImplemented("auxiliary addresses (--aux-address) are not supported by berthd")
+		}
+		if !c.Subnet.IsValid() && (c.IPRange.IsValid() || c.Gateway.IsValid()) {
+			return errdefs.Invalid("--ip-range and --gateway need --subnet")
+		}
+		if c.Subnet.IsValid() && c.Subnet.Addr().Is6() && !c.Subnet.Addr().Is4In6() {
+			v6 = append(v6, c)
+		} else {
+			v4 = append(v4, c)
+		}
+	}
+	if len(v4) > 1 || len(v6) > 1 {
+		return errdefs.NotImplemented("berthd supports one IPv4 and one IPv6 subnet per network")
+	}
+	if len(v6) == 1 {
+		if !rec.EnableIPv6 {
+			return errdefs.Invalid("IPv6 subnet %s given but IPv6 is not enabled on the network: add --ipv6 (compose: enable_ipv6: true)", v6[0].Subnet)
+		}
+		if err := s.userSubnet6Locked(rec, v6[0]); err != nil {
+			return err
+		}
+	}
+	if len(v4) == 1 && v4[0].Subnet.IsValid() {
+		return s.userSubnet4Locked(rec, v4[0])
+	}
+	return nil
+}
+
+// userSubnet4Locked takes the user's IPv4 subnet: a network address, not
+// reserved, overlapping no other network's.
+func (s *Service) userSubnet4Locked(rec *netRecord, c network.IPAMConfig) error {
+	if !c.Subnet.Addr().Is4() {
+		return errdefs.Invalid("invalid subnet %s", c.Subnet)
+	}
+	if c.Subnet != c.Subnet.Masked() {
+		return errdefs.Invalid("invalid subnet %s: it should be %s", c.Subnet, c.Subnet.Masked())
+	}
+	if err := ipam.CheckReserved("subnet", c.Subnet); err != nil {
+		return errdefs.Invalid("%s", err.Error())
+	}
+	for _, n := range s.nets {
+		if n.rec.Subnet.IsValid() && n.rec.Subnet.Overlaps(c.Subnet) {
+			return errdefs.Forbidden("invalid pool request: Pool overlaps with other one on this address space")
+		}
+	}
+	rec.Subnet, rec.IPRange, rec.Gateway, rec.UserSubnet = c.Subnet, c.IPRange, c.Gateway, true
+	return nil
+}
+
+// createBridgeLocked makes the address pools, the bridge and the rules of
+// a new network and records it; on failure nothing of it is left.
+func (s *Service) createBridgeLocked(ctx context.Context, rec netRecord) error {
 	pool, err := ipam.NewPool(rec.Subnet, rec.IPRange, rec.Gateway)
 	if err != nil {
-		return "", "", errdefs.Invalid("%s", err.Error())
+		return errdefs.Invalid("%s", err.Error())
 	}
 	rec.Gateway = pool.Gateway
 	var pool6 *ipam.Pool6
 	if rec.EnableIPv6 {
 		if pool6, err = s.pool6Locked(&rec); err != nil {
-			return "", "", err
+			return err
 		}
 	}
 	if err := ensureBridge(&rec); err != nil {
-		return "", "", err
+		return err
 	}
 	n := &netState{rec: rec, pool: pool, pool6: pool6}
 	if err := s.saveNetwork(n); err != nil {
 		deleteBridge(rec.Bridge)
-		return "", "", err
+		return err
 	}
 	if err := s.applyNetworkRules(ctx); err != nil {
 		delete(s.nets, rec.ID)
 		s.db.Delete(bucketNetworks, rec.ID)
 		deleteBridge(rec.Bridge)
-		return "", "", err
+		return err
 	}
-	s.emit(evtypes.ActionCreate, &rec)
-	return rec.ID, "", nil
+	s.emit(evtypes.ActionCreate, &n.rec)
+	return nil
 }
 
 // Remove deletes a user-defined network that has no endpoints.

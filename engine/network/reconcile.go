@@ -44,32 +44,56 @@ func (s *Service) Reconcile(ctx context.Context, live []string) error {
 		for _, ep := range sb.rec.Endpoints {
 			keptVeths[ep.HostVeth] = true
 		}
-		if sb.reservations == nil {
-			for _, p := range sb.rec.Ports {
-				c, _, err := reservePort(p.Proto, p.HostIP, p.HostPort)
-				if err != nil {
-					s.log.Warn("reconcile: could not re-reserve a published port", "container", id, "port", p.HostPort, "err", err)
-					continue
-				}
-				if c != nil {
-					sb.reservations = append(sb.reservations, c)
-				}
-			}
+		s.resumeSandboxLocked(id, sb)
+	}
+	errs = append(errs, s.removeStaleLocked(keptNS, keptVeths)...)
+	if s.cfg.Iptables {
+		if err := s.chains.EnsureChains(ctx); err != nil {
+			errs = append(errs, err)
+		} else if err := s.applyAllRules(ctx); err != nil {
+			errs = append(errs, err)
+		} else if err := s.chains.EnsureJumps(ctx); err != nil {
+			errs = append(errs, err)
 		}
-		if sb.dns == nil && sb.rec.NetNS != "" && s.needsDNS(sb) {
-			var conns *dnsSockets
-			err := inNetNS(sb.rec.NetNS, false, func(netns.NsHandle) error {
-				c, err := listenDNS()
-				conns = c
-				return err
-			})
+	}
+	s.refreshDNSLocked()
+	return errors.Join(errs...)
+}
+
+// resumeSandboxLocked gives a live container's sandbox back what a daemon
+// restart lost: the host-port reservations and the embedded DNS server.
+func (s *Service) resumeSandboxLocked(id string, sb *sandbox) {
+	if sb.reservations == nil {
+		for _, p := range sb.rec.Ports {
+			c, _, err := reservePort(p.Proto, p.HostIP, p.HostPort)
 			if err != nil {
-				s.log.Warn("reconcile: could not restart the embedded DNS", "container", id, "err", err)
-			} else {
-				sb.dns = s.startDNS(id, conns)
+				s.log.Warn("reconcile: could not re-reserve a published port", "container", id, "port", p.HostPort, "err", err)
+				continue
+			}
+			if c != nil {
+				sb.reservations = append(sb.reservations, c)
 			}
 		}
 	}
+	if sb.dns == nil && sb.rec.NetNS != "" && s.needsDNS(sb) {
+		var conns *dnsSockets
+		err := inNetNS(sb.rec.NetNS, false, func(netns.NsHandle) error {
+			c, err := listenDNS()
+			conns = c
+			return err
+		})
+		if err != nil {
+			s.log.Warn("reconcile: could not restart the embedded DNS", "container", id, "err", err)
+		} else {
+			sb.dns = s.startDNS(id, conns)
+		}
+	}
+}
+
+// removeStaleLocked removes the namespaces and host veths no live sandbox
+// keeps (left by containers that died with the daemon down).
+func (s *Service) removeStaleLocked(keptNS, keptVeths map[string]bool) []error {
+	var errs []error
 	for _, path := range listNetNS(s.netns) {
 		if !keptNS[path] {
 			if err := removeNetNS(path); err != nil {
@@ -88,17 +112,7 @@ func (s *Service) Reconcile(ctx context.Context, live []string) error {
 			errs = append(errs, err)
 		}
 	}
-	if s.cfg.Iptables {
-		if err := s.chains.EnsureChains(ctx); err != nil {
-			errs = append(errs, err)
-		} else if err := s.applyAllRules(ctx); err != nil {
-			errs = append(errs, err)
-		} else if err := s.chains.EnsureJumps(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	s.refreshDNSLocked()
-	return errors.Join(errs...)
+	return errs
 }
 
 // Close stops the embedded DNS servers and releases host-port reservations;

@@ -237,16 +237,24 @@ func (s *Service) ensurePredefined() error {
 			delete(want, n.rec.Name)
 		}
 	}
-	if want["host"] {
-		if err := s.saveNetwork(&netState{rec: newRecord("host", "host", true)}); err != nil {
-			return err
+	for _, p := range []struct{ name, driver string }{{"host", "host"}, {"none", "null"}} {
+		if want[p.name] {
+			if err := s.saveNetwork(&netState{rec: newRecord(p.name, p.driver, true)}); err != nil {
+				return err
+			}
 		}
 	}
-	if want["none"] {
-		if err := s.saveNetwork(&netState{rec: newRecord("none", "null", true)}); err != nil {
-			return err
-		}
+	var cur *netState
+	if !want["bridge"] {
+		cur = s.byName("bridge")
 	}
+	return s.ensureDefaultBridge(cur)
+}
+
+// ensureDefaultBridge makes the default bridge network from the daemon's
+// configuration, or remakes cur (keeping its identity and its containers'
+// addresses) when the configuration changed.
+func (s *Service) ensureDefaultBridge(cur *netState) error {
 	subnet, gw, err := s.defaultBridgeAddress()
 	if err != nil {
 		return err
@@ -257,10 +265,6 @@ func (s *Service) ensurePredefined() error {
 			return fmt.Errorf("invalid fixed-cidr %q: %w", s.cfg.FixedCIDR, err)
 		}
 	}
-	var cur *netState
-	if !want["bridge"] {
-		cur = s.byName("bridge")
-	}
 	sub6, v6, err := s.defaultBridge6(cur)
 	if err != nil {
 		return err
@@ -270,15 +274,39 @@ func (s *Service) ensurePredefined() error {
 		cur.rec.EnableIPv6 == v6 && cur.rec.Subnet6 == sub6 {
 		return nil
 	}
+	rec := s.defaultBridgeRecord(cur, subnet, gw, iprange.Masked())
+	p, err := ipam.NewPool(rec.Subnet, rec.IPRange, rec.Gateway)
+	if err != nil {
+		return fmt.Errorf("default bridge: %w", err)
+	}
+	n := &netState{rec: rec, pool: p}
+	if v6 {
+		// UserSubnet6 stays false: --ip6 is for user networks (Docker's rule).
+		n.rec.EnableIPv6, n.rec.Subnet6 = true, sub6
+		if n.pool6, err = ipam.NewPool6(sub6, netip.Prefix{}, netip.Addr{}); err != nil {
+			return fmt.Errorf("default bridge: %w", err)
+		}
+		n.rec.Gateway6 = n.pool6.Gateway
+		s.enableForwarding6()
+	}
+	if cur != nil {
+		s.reserveEndpointAddresses(n)
+	}
+	return s.saveNetwork(n)
+}
+
+// defaultBridgeRecord is the default bridge's record for the daemon's
+// configuration; a changed cur keeps its ID and creation time (its old
+// bridge is deleted when the name or subnet moves).
+func (s *Service) defaultBridgeRecord(cur *netState, subnet netip.Prefix, gw netip.Addr, iprange netip.Prefix) netRecord {
 	rec := newRecord("bridge", "bridge", true)
 	if cur != nil {
-		// The daemon configuration changed: keep the network's identity.
 		rec.ID, rec.Created = cur.rec.ID, cur.rec.Created
 		if cur.rec.Bridge != s.cfg.BridgeName || cur.rec.Subnet != subnet {
 			deleteBridge(cur.rec.Bridge)
 		}
 	}
-	rec.Subnet, rec.Gateway, rec.IPRange = subnet, gw, iprange.Masked()
+	rec.Subnet, rec.Gateway, rec.IPRange = subnet, gw, iprange
 	rec.Bridge, rec.MTU, rec.ICC, rec.Masquerade = s.cfg.BridgeName, s.cfg.MTU, true, true
 	rec.HostBinding = netip.IPv4Unspecified()
 	rec.Options = map[string]string{
@@ -289,34 +317,25 @@ func (s *Service) ensurePredefined() error {
 		"com.docker.network.bridge.name":                 s.cfg.BridgeName,
 		"com.docker.network.driver.mtu":                  fmt.Sprint(s.cfg.MTU),
 	}
-	p, err := ipam.NewPool(rec.Subnet, rec.IPRange, rec.Gateway)
-	if err != nil {
-		return fmt.Errorf("default bridge: %w", err)
-	}
-	n := &netState{rec: rec, pool: p}
-	if v6 {
-		// UserSubnet6 stays false: --ip6 is for user networks (Docker's rule).
-		rec.EnableIPv6, rec.Subnet6 = true, sub6
-		if n.pool6, err = ipam.NewPool6(sub6, netip.Prefix{}, netip.Addr{}); err != nil {
-			return fmt.Errorf("default bridge: %w", err)
-		}
-		rec.Gateway6 = n.pool6.Gateway
-		n.rec = rec
-		s.enableForwarding6()
-	}
-	if cur != nil {
-		for _, sb := range s.sandboxes {
-			for _, ep := range sb.rec.Endpoints {
-				if ep.NetworkID == rec.ID && p.Reserve(ep.IP) != nil {
-					s.log.Warn("container address is outside the new default bridge subnet", "container", sb.rec.ContainerID, "ip", ep.IP)
-				}
-				if ep.NetworkID == rec.ID && ep.IPv6.IsValid() && (n.pool6 == nil || n.pool6.Reserve(ep.IPv6) != nil) {
-					s.log.Warn("container IPv6 address is outside the new default bridge subnet", "container", sb.rec.ContainerID, "ip", ep.IPv6)
-				}
+	return rec
+}
+
+// reserveEndpointAddresses marks the addresses of n's existing endpoints
+// used in its new pools, warning of those the new subnets do not hold.
+func (s *Service) reserveEndpointAddresses(n *netState) {
+	for _, sb := range s.sandboxes {
+		for _, ep := range sb.rec.Endpoints {
+			if ep.NetworkID != n.rec.ID {
+				continue
+			}
+			if n.pool.Reserve(ep.IP) != nil {
+				s.log.Warn("container address is outside the new default bridge subnet", "container", sb.rec.ContainerID, "ip", ep.IP)
+			}
+			if ep.IPv6.IsValid() && (n.pool6 == nil || n.pool6.Reserve(ep.IPv6) != nil) {
+				s.log.Warn("container IPv6 address is outside the new default bridge subnet", "container", sb.rec.ContainerID, "ip", ep.IPv6)
 			}
 		}
 	}
-	return s.saveNetwork(n)
 }
 
 // defaultBridgeAddress resolves bip, or picks 172.17.0.1/16 or the first

@@ -128,10 +128,10 @@ func (s *Service) Create(ctx context.Context, req volume.CreateRequest) (*volume
 		return nil, errdefs.NotFound("create %s: error looking up volume plugin %s: plugin %q not found", name, driver, driver)
 	}
 	if err := validateName(name); err != nil {
-		return nil, errdefs.As(errdefs.KindOf(err), fmt.Errorf("create %s: %w", name, err))
+		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 	if err := validateOptions(req.DriverOpts); err != nil {
-		return nil, errdefs.As(errdefs.KindOf(err), fmt.Errorf("create %s: %w", name, err))
+		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
 
 	s.mu.Lock()

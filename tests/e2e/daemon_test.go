@@ -1,11 +1,9 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -16,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/tests/internal/daemontest"
 )
 
 // daemonSeq numbers daemons for their private network settings.
@@ -144,7 +144,7 @@ func newDaemon() (*Daemon, error) {
 	// Names and subnets carry the test process's pid too, so two test
 	// binaries running at once (go test -p, several developers' runs) differ.
 	d.Net = fmt.Sprintf("%d%s%d", os.Getpid()%100000, "x", d.Seq)
-	sub, gw, err := freeSubnet()
+	sub, gw, err := daemontest.FreeSubnet()
 	if err != nil {
 		return nil, err
 	}
@@ -162,60 +162,12 @@ func newDaemon() (*Daemon, error) {
 // Start runs berthd on d's roots (again, after Kill or Stop) and waits until
 // it answers /_ping.
 func (d *Daemon) Start() error {
-	logf, err := os.OpenFile(d.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(filepath.Join(binDir, "berthd"),
-		"-H", "unix://"+d.Sock,
-		"--data-root", d.DataRoot,
-		"--exec-root", d.ExecRoot,
-		"--pidfile", d.Pidfile,
-		"--config-file", d.Config,
-		"-D")
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Own process group: a ^C on `go test` must not reach berthd first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Env = append(cleanEnv(), "HOME="+d.Home)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start berthd: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	d.mu.Lock()
-	d.cmd, d.done = cmd, done
-	d.mu.Unlock()
-	return d.waitPing(10 * time.Second)
+	return d.startArgs(append([]string{"-H", "unix://" + d.Sock}, append(d.baseArgs(), "-D")...)...)
 }
 
+// waitPing waits (up to limit) until berthd answers /_ping.
 func (d *Daemon) waitPing(limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	backoff := 2 * time.Millisecond
-	client := d.HTTPClient()
-	for {
-		req, _ := http.NewRequest("GET", "http://berth/_ping", nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return nil
-			}
-			err = fmt.Errorf("/_ping: HTTP %d", resp.StatusCode)
-		}
-		select {
-		case <-d.done:
-			return fmt.Errorf("berthd exited before answering /_ping (%v); log:\n%s", d.cmd.ProcessState, d.LogTail(40))
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("berthd did not answer /_ping within %v (last error: %v); log:\n%s", limit, err, d.LogTail(40))
-		}
-		time.Sleep(backoff)
-		if backoff < 100*time.Millisecond {
-			backoff *= 2
-		}
-	}
+	return daemontest.WaitPing(d.Sock, d.done, limit, d.LogPath)
 }
 
 // Running reports whether berthd's process is still alive.
@@ -282,18 +234,7 @@ func (d *Daemon) importBusybox() error {
 }
 
 // HTTPClient talks to d's socket; use URLs like http://berth/v1.47/info.
-func (d *Daemon) HTTPClient() *http.Client {
-	return &http.Client{
-		Timeout: 30 * time.Second,
-		Transport: &http.Transport{
-			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				var dialer net.Dialer
-				return dialer.DialContext(ctx, "unix", d.Sock)
-			},
-			DisableKeepAlives: true,
-		},
-	}
-}
+func (d *Daemon) HTTPClient() *http.Client { return daemontest.UnixClient(d.Sock, 30*time.Second) }
 
 // API does one request and returns status, headers and body.
 func (d *Daemon) API(tb testing.TB, method, path, contentType, body string) (int, http.Header, string) {
@@ -344,14 +285,7 @@ func (d *Daemon) containerIDs() ([]string, error) {
 }
 
 // LogTail returns the last n lines of berthd's log.
-func (d *Daemon) LogTail(n int) string {
-	b, _ := os.ReadFile(d.LogPath)
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
+func (d *Daemon) LogTail(n int) string { return daemontest.LogTail(d.LogPath, n) }
 
 // Close removes every container through the API, stops berthd, reports
 // what it left behind (mounts, processes, runtime state), then cleans that
@@ -409,48 +343,11 @@ func (d *Daemon) netLeaks() []string {
 	return out
 }
 
-// removeNetwork deletes the daemon's bridges and netfilter chains so a test
-// run leaves the host's network as it found it.
-func (d *Daemon) removeNetwork() {
-	exec.Command("ip", "link", "del", "bt"+d.Net).Run()
-	prefix := "BT" + d.Net
-	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"iptables", "raw"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}} {
-		bin, table := tt[0], tt[1]
-		out, err := exec.Command(bin, "-t", table, "-S").Output()
-		if err != nil {
-			continue
-		}
-		var chains []string
-		for _, line := range strings.Split(string(out), "\n") {
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				continue
-			}
-			isOurs := func(name string) bool {
-				return name == prefix || strings.HasPrefix(name, prefix+"-")
-			}
-			switch {
-			case f[0] == "-N" && isOurs(f[1]):
-				chains = append(chains, f[1])
-			case f[0] == "-A" && !isOurs(f[1]):
-				for i := 2; i+1 < len(f); i++ {
-					if f[i] == "-j" && isOurs(f[i+1]) {
-						args := append([]string{"-t", table, "-D"}, f[1:]...)
-						exec.Command(bin, args...).Run()
-					}
-				}
-			}
-		}
-		for _, c := range chains {
-			exec.Command(bin, "-t", table, "-F", c).Run()
-		}
-		for _, c := range chains {
-			exec.Command(bin, "-t", table, "-X", c).Run()
-		}
-	}
-	// Bridges of user networks the tests created carry the daemon's
-	// networks' IDs; they are removed with the networks by the tests.
-}
+// removeNetwork deletes the daemon's bridge and netfilter chains so a test
+// run leaves the host's network as it found it. Bridges of user networks
+// the tests created carry the daemon's networks' IDs; they are removed with
+// the networks by the tests.
+func (d *Daemon) removeNetwork() { daemontest.RemoveNetwork("bt"+d.Net, "BT"+d.Net) }
 
 // leaks lists what is left of d after all its containers were removed and
 // berthd stopped: mounts under its root, processes using its root (monitors,

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/tests/internal/daemontest"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -369,7 +371,7 @@ func TestNetworkOnReservedRangeRefused(t *testing.T) {
 func TestNeighbourCannotBypassPortMapping(t *testing.T) {
 	d := sharedDaemon(t, "net")
 	b := d.Berth()
-	link, hostIP, err := freeSubnet()
+	link, hostIP, err := daemontest.FreeSubnet()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/berth-dev/berth/tests/internal/daemontest"
 )
 
 // Set once by TestMain; read-only afterwards.
@@ -88,11 +90,10 @@ func versionLDFlags() string {
 
 // prepare builds the three binaries once and the busybox rootfs tarball once.
 func prepare(work string) error {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return fmt.Errorf("go env GOMOD: %v", err)
+	var err error
+	if repoRoot, err = daemontest.RepoRoot(); err != nil {
+		return err
 	}
-	repoRoot = filepath.Dir(strings.TrimSpace(string(out)))
 	binDir = filepath.Join(work, "bin")
 	if err := os.MkdirAll(binDir, 0o755); err != nil {
 		return err
@@ -103,11 +104,7 @@ func prepare(work string) error {
 	go func() {
 		defer wg.Done()
 		// berth-monitor must sit beside berthd: berthd looks there first.
-		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", versionLDFlags(), "-o", binDir+"/", "./cmd/berthd", "./cmd/berth", "./cmd/berth-monitor")
-		cmd.Dir = repoRoot
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./cmd/...: %v\n%s", err, out)
-		}
+		buildErr = daemontest.Build(repoRoot, binDir, versionLDFlags(), "./cmd/berthd", "./cmd/berth", "./cmd/berth-monitor")
 	}()
 	go func() {
 		defer wg.Done()

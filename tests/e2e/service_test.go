@@ -26,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/tests/internal/daemontest"
 )
 
 // newStoppedDaemon prepares a daemon's roots and daemon.json without
@@ -81,24 +83,13 @@ func (d *Daemon) baseArgs() []string {
 // caller passes the -H addresses (include unix://d.Sock: the harness talks
 // to it).
 func (d *Daemon) startArgs(args ...string) error {
-	logf, err := os.OpenFile(d.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
+	p, err := daemontest.Run(filepath.Join(binDir, "berthd"), args, append(cleanEnv(), "HOME="+d.Home), d.LogPath, d.Sock, 10*time.Second)
+	if p != nil {
+		d.mu.Lock()
+		d.cmd, d.done = p.Cmd, p.Done
+		d.mu.Unlock()
 	}
-	defer logf.Close()
-	cmd := exec.Command(filepath.Join(binDir, "berthd"), args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Env = append(cleanEnv(), "HOME="+d.Home)
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start berthd: %v", err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	d.mu.Lock()
-	d.cmd, d.done = cmd, done
-	d.mu.Unlock()
-	return d.waitPing(10 * time.Second)
+	return err
 }
 
 // berthd runs the daemon binary to completion (for flag and config errors
@@ -228,7 +219,7 @@ func TestServiceSighupReload(t *testing.T) {
 	if err := d.startArgs(append(d.baseArgs(), "-H", "unix://"+d.Sock)...); err != nil {
 		t.Fatal(err)
 	}
-	sub, gw, err := freeSubnet()
+	sub, gw, err := daemontest.FreeSubnet()
 	if err != nil {
 		t.Fatal(err)
 	}

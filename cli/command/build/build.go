@@ -92,26 +92,9 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 	if err != nil {
 		return err
 	}
-	bo := client.ImageBuildOptions{
-		Tags:           o.tags,
-		SuppressOutput: o.quiet,
-		NoCache:        o.noCache,
-		Remove:         o.rm,
-		ForceRemove:    o.forceRm,
-		PullParent:     o.pull,
-		NetworkMode:    o.network,
-		Dockerfile:     bctx.dockerfile,
-		BuildArgs:      buildArgs(o.buildArgs),
-		Labels:         labels(o.labels),
-		Target:         o.target,
-		Version:        build.BuilderV1,
-	}
-	if o.platform != "" {
-		p, err := parsePlatform(o.platform)
-		if err != nil {
-			return err
-		}
-		bo.Platforms = []ocispec.Platform{p}
+	bo, err := o.buildOptions(bctx.dockerfile)
+	if err != nil {
+		return err
 	}
 	resp, err := api.ImageBuild(ctx, body, bo)
 	if err != nil {
@@ -121,27 +104,10 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 	if !o.quiet {
 		fmt.Fprintf(cli.Out(), "Sending build context to Docker daemon  %s\n", units.HumanSizeWithPrecision(float64(body.n), 4))
 	}
-	var imageID string
-	aux := func(m jsonstream.Message) {
-		var r struct{ ID string }
-		if m.Aux != nil {
-			if err := jsonUnmarshal(*m.Aux, &r); err == nil && r.ID != "" {
-				imageID = r.ID
-			}
-		}
-	}
-	fd, isTerm := cli.Out().FD(), cli.Out().IsTerminal() && !o.quiet
-	if err := jsonmessage.DisplayJSONMessagesStream(resp.Body, progress, fd, isTerm, aux); err != nil {
+	imageID, err := showBuildProgress(cli, resp.Body, progress, o.quiet)
+	if err != nil {
 		if o.quiet {
 			fmt.Fprint(cli.Err(), buf.String())
-		}
-		var jerr *jsonstream.Error
-		if asJSONError(err, &jerr) {
-			code := jerr.Code
-			if code == 0 {
-				code = 1
-			}
-			return command.StatusError{Status: jerr.Message, StatusCode: code}
 		}
 		return err
 	}
@@ -158,6 +124,60 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 		}
 	}
 	return nil
+}
+
+// buildOptions is the API's build request for the flags.
+func (o options) buildOptions(dockerfile string) (client.ImageBuildOptions, error) {
+	bo := client.ImageBuildOptions{
+		Tags:           o.tags,
+		SuppressOutput: o.quiet,
+		NoCache:        o.noCache,
+		Remove:         o.rm,
+		ForceRemove:    o.forceRm,
+		PullParent:     o.pull,
+		NetworkMode:    o.network,
+		Dockerfile:     dockerfile,
+		BuildArgs:      buildArgs(o.buildArgs),
+		Labels:         labels(o.labels),
+		Target:         o.target,
+		Version:        build.BuilderV1,
+	}
+	if o.platform != "" {
+		p, err := parsePlatform(o.platform)
+		if err != nil {
+			return bo, err
+		}
+		bo.Platforms = []ocispec.Platform{p}
+	}
+	return bo, nil
+}
+
+// showBuildProgress shows the daemon's JSON stream on progress and returns
+// the built image's ID (from the aux messages); an error in the stream
+// becomes the exit status docker gives it.
+func showBuildProgress(cli *command.Cli, body io.Reader, progress io.Writer, quiet bool) (string, error) {
+	var imageID string
+	aux := func(m jsonstream.Message) {
+		var r struct{ ID string }
+		if m.Aux != nil {
+			if err := jsonUnmarshal(*m.Aux, &r); err == nil && r.ID != "" {
+				imageID = r.ID
+			}
+		}
+	}
+	fd, isTerm := cli.Out().FD(), cli.Out().IsTerminal() && !quiet
+	if err := jsonmessage.DisplayJSONMessagesStream(body, progress, fd, isTerm, aux); err != nil {
+		var jerr *jsonstream.Error
+		if asJSONError(err, &jerr) {
+			code := jerr.Code
+			if code == 0 {
+				code = 1
+			}
+			return "", command.StatusError{Status: jerr.Message, StatusCode: code}
+		}
+		return "", err
+	}
+	return imageID, nil
 }
 
 // buildArgs turns KEY=VALUE flags into the API map; a bare KEY takes its

@@ -141,24 +141,9 @@ func tarOfFiles(files map[string][]byte, dockerfile string) (*buildContext, erro
 // and the ignore file, which the daemon needs. extra, when set, is the
 // Dockerfile's content, added as relDockerfile.
 func writeDirTar(w io.Writer, dir, relDockerfile string, extra []byte) error {
-	var patterns []string
-	ignoreName := ""
-	candidates := []string{".dockerignore"}
-	if relDockerfile != "" && extra == nil {
-		candidates = []string{relDockerfile + ".dockerignore", ".dockerignore"}
-	}
-	for _, name := range candidates {
-		f, err := os.Open(filepath.Join(dir, name))
-		if err != nil {
-			continue
-		}
-		patterns, err = ignorefile.ReadAll(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("error reading %s: %w", name, err)
-		}
-		ignoreName = name
-		break
+	patterns, ignoreName, err := readIgnoreFile(dir, relDockerfile, extra == nil)
+	if err != nil {
+		return err
 	}
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
@@ -200,41 +185,7 @@ func writeDirTar(w io.Writer, dir, relDockerfile string, extra []byte) error {
 				return nil
 			}
 		}
-		fi, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		link := ""
-		if fi.Mode()&os.ModeSymlink != 0 {
-			if link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(fi, link)
-		if err != nil {
-			return nil // sockets and the like: not sent
-		}
-		hdr.Name = rel
-		if fi.IsDir() {
-			hdr.Name += "/"
-		}
-		// Ownership means nothing to the daemon's COPY (files are root's
-		// unless --chown): send 0:0 so the context does not depend on who
-		// runs the build.
-		hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if fi.Mode().IsRegular() {
-			f, err := os.Open(p)
-			if err != nil {
-				return fmt.Errorf("unable to prepare context: %w", err)
-			}
-			_, err = io.CopyN(tw, f, fi.Size())
-			f.Close()
-			return err
-		}
-		return nil
+		return writeTarEntry(tw, p, rel)
 	})
 	if err != nil {
 		return err
@@ -253,6 +204,69 @@ func writeDirTar(w io.Writer, dir, relDockerfile string, extra []byte) error {
 		}
 	}
 	return tw.Close()
+}
+
+// readIgnoreFile reads the context's ignore patterns: the Dockerfile's own
+// <Dockerfile>.dockerignore first when perDockerfile, else .dockerignore.
+// It returns the name of the file read ("" when none).
+func readIgnoreFile(dir, relDockerfile string, perDockerfile bool) ([]string, string, error) {
+	candidates := []string{".dockerignore"}
+	if relDockerfile != "" && perDockerfile {
+		candidates = []string{relDockerfile + ".dockerignore", ".dockerignore"}
+	}
+	for _, name := range candidates {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			continue
+		}
+		patterns, err := ignorefile.ReadAll(f)
+		f.Close()
+		if err != nil {
+			return nil, "", fmt.Errorf("error reading %s: %w", name, err)
+		}
+		return patterns, name, nil
+	}
+	return nil, "", nil
+}
+
+// writeTarEntry sends the file at p as rel, owned by 0:0; sockets and the
+// like are not sent.
+func writeTarEntry(tw *tar.Writer, p, rel string) error {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	link := ""
+	if fi.Mode()&os.ModeSymlink != 0 {
+		if link, err = os.Readlink(p); err != nil {
+			return err
+		}
+	}
+	hdr, err := tar.FileInfoHeader(fi, link)
+	if err != nil {
+		return nil // sockets and the like: not sent
+	}
+	hdr.Name = rel
+	if fi.IsDir() {
+		hdr.Name += "/"
+	}
+	// Ownership means nothing to the daemon's COPY (files are root's
+	// unless --chown): send 0:0 so the context does not depend on who
+	// runs the build.
+	hdr.Uid, hdr.Gid, hdr.Uname, hdr.Gname = 0, 0, "", ""
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return fmt.Errorf("unable to prepare context: %w", err)
+	}
+	defer f.Close()
+	_, err = io.CopyN(tw, f, fi.Size())
+	return err
 }
 
 // exclusionBelow reports whether a "!pattern" starts with dir/, so files

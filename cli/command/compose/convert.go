@@ -3,12 +3,14 @@ package compose
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/cli/opts"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
@@ -91,13 +93,30 @@ func isZeroJSON(v any) bool {
 // createOptions builds the API request for container number of service s.
 func createOptions(p *types.Project, s types.ServiceConfig, number int, hash string) (client.ContainerCreateOptions, error) {
 	name := containerName(p.Name, s, number)
+	cfg := serviceConfig(s, number, hash)
+	hc, err := serviceHostConfig(s)
+	if err != nil {
+		return client.ContainerCreateOptions{}, err
+	}
+	if err := servicePorts(s, cfg, hc); err != nil {
+		return client.ContainerCreateOptions{}, err
+	}
+	if err := serviceMounts(p, s, hc); err != nil {
+		return client.ContainerCreateOptions{}, err
+	}
+	nc, err := serviceNetworks(p, s, name, hc)
+	if err != nil {
+		return client.ContainerCreateOptions{}, err
+	}
+	return client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: hc, NetworkingConfig: nc}, nil
+}
+
+// serviceConfig is the container's own settings: image, process,
+// environment, labels (compose's own with them), stop and health.
+func serviceConfig(s types.ServiceConfig, number int, hash string) *container.Config {
 	labels := map[string]string{}
-	for k, v := range s.Labels {
-		labels[k] = v
-	}
-	for k, v := range s.CustomLabels {
-		labels[k] = v
-	}
+	maps.Copy(labels, s.Labels)
+	maps.Copy(labels, s.CustomLabels)
 	labels[labelConfigHash] = hash
 	labels[labelNumber] = strconv.Itoa(number)
 	labels[labelDependsOn] = dependsOnLabel(s)
@@ -129,29 +148,35 @@ func createOptions(p *types.Project, s types.ServiceConfig, number int, hash str
 		t := int(time.Duration(*s.StopGracePeriod).Seconds())
 		cfg.StopTimeout = &t
 	}
-	if hc := s.HealthCheck; hc != nil {
-		h := &container.HealthConfig{Test: []string(hc.Test)}
-		if hc.Disable {
-			h.Test = []string{"NONE"}
-		}
-		if hc.Interval != nil {
-			h.Interval = time.Duration(*hc.Interval)
-		}
-		if hc.Timeout != nil {
-			h.Timeout = time.Duration(*hc.Timeout)
-		}
-		if hc.StartPeriod != nil {
-			h.StartPeriod = time.Duration(*hc.StartPeriod)
-		}
-		if hc.StartInterval != nil {
-			h.StartInterval = time.Duration(*hc.StartInterval)
-		}
-		if hc.Retries != nil {
-			h.Retries = int(*hc.Retries)
-		}
-		cfg.Healthcheck = h
+	if s.HealthCheck != nil {
+		cfg.Healthcheck = healthConfig(s.HealthCheck)
 	}
+	return cfg
+}
 
+// healthConfig is the service's healthcheck in the API's terms.
+func healthConfig(hc *types.HealthCheckConfig) *container.HealthConfig {
+	h := &container.HealthConfig{Test: []string(hc.Test)}
+	if hc.Disable {
+		h.Test = []string{"NONE"}
+	}
+	for _, d := range []struct {
+		src *types.Duration
+		dst *time.Duration
+	}{{hc.Interval, &h.Interval}, {hc.Timeout, &h.Timeout}, {hc.StartPeriod, &h.StartPeriod}, {hc.StartInterval, &h.StartInterval}} {
+		if d.src != nil {
+			*d.dst = time.Duration(*d.src)
+		}
+	}
+	if hc.Retries != nil {
+		h.Retries = int(*hc.Retries)
+	}
+	return h
+}
+
+// serviceHostConfig is what the host applies: capabilities, DNS and
+// hosts, restart policy, resources (deploy limits win) and tmpfs.
+func serviceHostConfig(s types.ServiceConfig) (*container.HostConfig, error) {
 	hc := &container.HostConfig{
 		CapAdd:         s.CapAdd,
 		CapDrop:        s.CapDrop,
@@ -161,19 +186,19 @@ func createOptions(p *types.Project, s types.ServiceConfig, number int, hash str
 		Init:           s.Init,
 		PortBindings:   network.PortMap{},
 	}
-	for _, h := range s.ExtraHosts.AsList(":") {
-		hc.ExtraHosts = append(hc.ExtraHosts, h)
+	if hosts := s.ExtraHosts.AsList(":"); len(hosts) > 0 {
+		hc.ExtraHosts = hosts
 	}
 	for _, d := range s.DNS {
 		a, err := netip.ParseAddr(d)
 		if err != nil {
-			return client.ContainerCreateOptions{}, fmt.Errorf("service %q: invalid dns %q", s.Name, d)
+			return nil, fmt.Errorf("service %q: invalid dns %q", s.Name, d)
 		}
 		hc.DNS = append(hc.DNS, a)
 	}
 	rp, err := restartPolicy(s.Restart)
 	if err != nil {
-		return client.ContainerCreateOptions{}, fmt.Errorf("service %q: %w", s.Name, err)
+		return nil, fmt.Errorf("service %q: %w", s.Name, err)
 	}
 	hc.RestartPolicy = rp
 	hc.Memory = int64(s.MemLimit)
@@ -204,10 +229,16 @@ func createOptions(p *types.Project, s types.ServiceConfig, number int, hash str
 			hc.Tmpfs[path] = opts
 		}
 	}
+	return hc, nil
+}
+
+// servicePorts adds expose and ports: exposed ports to cfg, published ones
+// to hc.
+func servicePorts(s types.ServiceConfig, cfg *container.Config, hc *container.HostConfig) error {
 	for _, e := range s.Expose {
 		port, err := network.ParsePort(e)
 		if err != nil {
-			return client.ContainerCreateOptions{}, fmt.Errorf("service %q: invalid expose %q: %w", s.Name, e, err)
+			return fmt.Errorf("service %q: invalid expose %q: %w", s.Name, e, err)
 		}
 		cfg.ExposedPorts[port] = struct{}{}
 	}
@@ -218,30 +249,35 @@ func createOptions(p *types.Project, s types.ServiceConfig, number int, hash str
 		}
 		port, err := network.ParsePort(fmt.Sprintf("%d/%s", pc.Target, proto))
 		if err != nil {
-			return client.ContainerCreateOptions{}, fmt.Errorf("service %q: invalid port: %w", s.Name, err)
+			return fmt.Errorf("service %q: invalid port: %w", s.Name, err)
 		}
 		cfg.ExposedPorts[port] = struct{}{}
 		b := network.PortBinding{HostPort: pc.Published}
 		if pc.HostIP != "" {
 			a, err := netip.ParseAddr(pc.HostIP)
 			if err != nil {
-				return client.ContainerCreateOptions{}, fmt.Errorf("service %q: invalid host_ip %q", s.Name, pc.HostIP)
+				return fmt.Errorf("service %q: invalid host_ip %q", s.Name, pc.HostIP)
 			}
 			b.HostIP = a
 		}
 		hc.PortBindings[port] = append(hc.PortBindings[port], b)
 	}
+	return nil
+}
+
+// serviceMounts adds the service's volumes: binds (as --mount when the
+// host path must not be created), the project's named volumes and tmpfs.
+func serviceMounts(p *types.Project, s types.ServiceConfig, hc *container.HostConfig) error {
 	for _, v := range s.Volumes {
 		switch v.Type {
 		case types.VolumeTypeBind:
+			if v.Bind != nil && !v.Bind.CreateHostPath {
+				hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeBind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly})
+				continue
+			}
 			bind := v.Source + ":" + v.Target
 			if v.ReadOnly {
 				bind += ":ro"
-			}
-			if v.Bind != nil && !v.Bind.CreateHostPath {
-				m := mount.Mount{Type: mount.TypeBind, Source: v.Source, Target: v.Target, ReadOnly: v.ReadOnly}
-				hc.Mounts = append(hc.Mounts, m)
-				continue
 			}
 			hc.Binds = append(hc.Binds, bind)
 		case types.VolumeTypeVolume:
@@ -249,7 +285,7 @@ func createOptions(p *types.Project, s types.ServiceConfig, number int, hash str
 			if v.Source != "" {
 				vol, ok := p.Volumes[v.Source]
 				if !ok {
-					return client.ContainerCreateOptions{}, fmt.Errorf("service %q refers to undefined volume %s: invalid compose project", s.Name, v.Source)
+					return fmt.Errorf("service %q refers to undefined volume %s: invalid compose project", s.Name, v.Source)
 				}
 				m.Source = vol.Name
 			}
@@ -265,48 +301,46 @@ func createOptions(p *types.Project, s types.ServiceConfig, number int, hash str
 			hc.Mounts = append(hc.Mounts, m)
 		}
 	}
+	return nil
+}
 
+// serviceNetworks is network_mode, or the endpoints on the service's
+// networks by priority (the first one is the network mode), each with the
+// container's and the service's names as aliases.
+func serviceNetworks(p *types.Project, s types.ServiceConfig, name string, hc *container.HostConfig) (*network.NetworkingConfig, error) {
 	nc := &network.NetworkingConfig{EndpointsConfig: map[string]*network.EndpointSettings{}}
 	if s.NetworkMode != "" {
 		hc.NetworkMode = container.NetworkMode(s.NetworkMode)
-	} else {
-		first := ""
-		for _, key := range s.NetworksByPriority() {
-			n, ok := p.Networks[key]
-			if !ok {
-				return client.ContainerCreateOptions{}, fmt.Errorf("service %q refers to undefined network %s: invalid compose project", s.Name, key)
-			}
-			if first == "" {
-				first = n.Name
-			}
-			ep := &network.EndpointSettings{Aliases: []string{name, s.Name}}
-			if sn := s.Networks[key]; sn != nil {
-				ep.Aliases = append(ep.Aliases, sn.Aliases...)
-				if sn.Ipv4Address != "" || sn.Ipv6Address != "" {
-					ep.IPAMConfig = &network.EndpointIPAMConfig{}
-					if sn.Ipv4Address != "" {
-						a, err := netip.ParseAddr(sn.Ipv4Address)
-						if err != nil {
-							return client.ContainerCreateOptions{}, fmt.Errorf("service %q: invalid ipv4_address %q", s.Name, sn.Ipv4Address)
-						}
-						ep.IPAMConfig.IPv4Address = a
-					}
-					if sn.Ipv6Address != "" {
-						a, err := netip.ParseAddr(sn.Ipv6Address)
-						if err != nil {
-							return client.ContainerCreateOptions{}, fmt.Errorf("service %q: invalid ipv6_address %q", s.Name, sn.Ipv6Address)
-						}
-						ep.IPAMConfig.IPv6Address = a
-					}
-				}
-			}
-			nc.EndpointsConfig[n.Name] = ep
-		}
-		if first != "" {
-			hc.NetworkMode = container.NetworkMode(first)
-		}
+		return nc, nil
 	}
-	return client.ContainerCreateOptions{Name: name, Config: cfg, HostConfig: hc, NetworkingConfig: nc}, nil
+	first := ""
+	for _, key := range s.NetworksByPriority() {
+		n, ok := p.Networks[key]
+		if !ok {
+			return nil, fmt.Errorf("service %q refers to undefined network %s: invalid compose project", s.Name, key)
+		}
+		if first == "" {
+			first = n.Name
+		}
+		ep := &network.EndpointSettings{Aliases: []string{name, s.Name}}
+		if sn := s.Networks[key]; sn != nil {
+			ep.Aliases = append(ep.Aliases, sn.Aliases...)
+			ipam, bad, is6 := opts.EndpointIPAM(sn.Ipv4Address, sn.Ipv6Address)
+			if bad != "" {
+				field := "ipv4_address"
+				if is6 {
+					field = "ipv6_address"
+				}
+				return nil, fmt.Errorf("service %q: invalid %s %q", s.Name, field, bad)
+			}
+			ep.IPAMConfig = ipam
+		}
+		nc.EndpointsConfig[n.Name] = ep
+	}
+	if first != "" {
+		hc.NetworkMode = container.NetworkMode(first)
+	}
+	return nc, nil
 }
 
 func restartPolicy(r string) (container.RestartPolicy, error) {

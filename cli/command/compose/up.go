@@ -61,48 +61,8 @@ func replicas(s types.ServiceConfig) int {
 }
 
 func up(ctx context.Context, c *command.Cli, po *projectOptions, services []string, o upOptions) error {
-	p, err := po.load(ctx, nil)
+	p, err := upProject(ctx, po, services, o)
 	if err != nil {
-		return err
-	}
-	if err := graph.CheckCycle(p); err != nil {
-		return err
-	}
-	if len(services) > 0 {
-		if o.noDeps {
-			p, err = p.WithSelectedServices(services, types.IgnoreDependencies)
-		} else {
-			p, err = p.WithSelectedServices(services)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	for _, sc := range o.scale {
-		name, num, ok := cutEq(sc)
-		n, err := strconv.Atoi(num)
-		if !ok || err != nil || n < 0 {
-			return fmt.Errorf("invalid --scale value %q, expected SERVICE=NUM", sc)
-		}
-		s, err := p.GetService(name)
-		if err != nil {
-			return err
-		}
-		s.Scale = &n
-		if s.Deploy != nil {
-			s.Deploy.Replicas = &n
-		}
-		p.Services[name] = s
-	}
-	for _, s := range p.Services {
-		if err := checkSupported(s); err != nil {
-			return err
-		}
-		if s.Image == "" {
-			return fmt.Errorf("service %q has neither an image nor a build context specified: invalid compose project", s.Name)
-		}
-	}
-	if err := p.CheckContainerNameUnicity(); err != nil {
 		return err
 	}
 	api, err := c.Client()
@@ -110,25 +70,8 @@ func up(ctx context.Context, c *command.Cli, po *projectOptions, services []stri
 		return err
 	}
 	// Check everything external before creating anything.
-	for _, n := range p.Networks {
-		if n.External {
-			if _, err := api.NetworkInspect(ctx, n.Name, client.NetworkInspectOptions{}); err != nil {
-				if errdefs.IsNotFound(err) {
-					return fmt.Errorf("network %s declared as external, but could not be found", n.Name)
-				}
-				return err
-			}
-		}
-	}
-	for _, v := range p.Volumes {
-		if v.External {
-			if _, err := api.VolumeInspect(ctx, v.Name, client.VolumeInspectOptions{}); err != nil {
-				if errdefs.IsNotFound(err) {
-					return fmt.Errorf("external volume %q not found", v.Name)
-				}
-				return err
-			}
-		}
+	if err := checkExternals(ctx, api, p); err != nil {
+		return err
 	}
 	if err := ensureImages(ctx, c, p); err != nil {
 		return err
@@ -151,6 +94,90 @@ func up(ctx context.Context, c *command.Cli, po *projectOptions, services []stri
 		}
 	}
 	return converge(ctx, c, p, existing, o)
+}
+
+// upProject loads the project, keeps the services asked for (with their
+// dependencies unless --no-deps), applies --scale and checks that berth
+// can run every service.
+func upProject(ctx context.Context, po *projectOptions, services []string, o upOptions) (*types.Project, error) {
+	p, err := po.load(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := graph.CheckCycle(p); err != nil {
+		return nil, err
+	}
+	if len(services) > 0 {
+		if o.noDeps {
+			p, err = p.WithSelectedServices(services, types.IgnoreDependencies)
+		} else {
+			p, err = p.WithSelectedServices(services)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := applyScale(p, o.scale); err != nil {
+		return nil, err
+	}
+	for _, s := range p.Services {
+		if err := checkSupported(s); err != nil {
+			return nil, err
+		}
+		if s.Image == "" {
+			return nil, fmt.Errorf("service %q has neither an image nor a build context specified: invalid compose project", s.Name)
+		}
+	}
+	if err := p.CheckContainerNameUnicity(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// applyScale sets the replicas of --scale SERVICE=NUM.
+func applyScale(p *types.Project, scale []string) error {
+	for _, sc := range scale {
+		name, num, ok := cutEq(sc)
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil || n < 0 {
+			return fmt.Errorf("invalid --scale value %q, expected SERVICE=NUM", sc)
+		}
+		s, err := p.GetService(name)
+		if err != nil {
+			return err
+		}
+		s.Scale = &n
+		if s.Deploy != nil {
+			s.Deploy.Replicas = &n
+		}
+		p.Services[name] = s
+	}
+	return nil
+}
+
+// checkExternals makes sure the external networks and volumes exist.
+func checkExternals(ctx context.Context, api client.APIClient, p *types.Project) error {
+	for _, n := range p.Networks {
+		if n.External {
+			if _, err := api.NetworkInspect(ctx, n.Name, client.NetworkInspectOptions{}); err != nil {
+				if errdefs.IsNotFound(err) {
+					return fmt.Errorf("network %s declared as external, but could not be found", n.Name)
+				}
+				return err
+			}
+		}
+	}
+	for _, v := range p.Volumes {
+		if v.External {
+			if _, err := api.VolumeInspect(ctx, v.Name, client.VolumeInspectOptions{}); err != nil {
+				if errdefs.IsNotFound(err) {
+					return fmt.Errorf("external volume %q not found", v.Name)
+				}
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 func cutEq(s string) (string, string, bool) {

@@ -47,32 +47,11 @@ func newRunCommand(cli *command.Cli) *cobra.Command {
 // runRun is docker's run: create (pulling if needed), attach before start
 // unless detached, start, then wait and exit with the container's status.
 func runRun(ctx context.Context, cli *command.Cli, ro runOptions, copts *containerOptions) error {
-	cc, err := copts.parse()
+	cc, err := prepareRun(cli, &ro, copts)
 	if err != nil {
-		return command.WithHelp("run", err, 125)
+		return err
 	}
-	if err := opts.ValidateDetachKeys(ro.detachKeys); err != nil {
-		return command.WithHelp("run", err, 125)
-	}
-	cfg, hostCfg := cc.Config, cc.HostConfig
-	hostCfg.AutoRemove = ro.autoRemove
-	if ro.autoRemove && !hostCfg.RestartPolicy.IsNone() {
-		return command.WithHelp("run", errors.New("conflicting options: cannot specify both --restart and --rm"), 125)
-	}
-	if cfg.Tty {
-		ro.sigProxy = false
-	}
-	if !ro.detach {
-		if err := cli.In().CheckTty(cfg.AttachStdin, cfg.Tty); err != nil {
-			return err
-		}
-	} else {
-		if len(copts.attach) != 0 {
-			return command.WithHelp("run", errors.New("conflicting options: cannot specify both --attach and --detach"), 125)
-		}
-		cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.StdinOnce = false, false, false, false
-	}
-
+	cfg := cc.Config
 	api, err := cli.Client()
 	if err != nil {
 		return toStatusError(err)
@@ -81,35 +60,20 @@ func runRun(ctx context.Context, cli *command.Cli, ro runOptions, copts *contain
 	if err != nil {
 		return toStatusError(err)
 	}
-
 	if ro.sigProxy {
 		stop := forwardSignals(ctx, api, id)
 		defer stop()
 	}
-
 	attach := cfg.AttachStdin || cfg.AttachStdout || cfg.AttachStderr
-	var (
-		streamErr <-chan error
-		cancelIO  context.CancelFunc = func() {}
-	)
+	var streamErr <-chan error
+	cancelIO := func() {}
 	if attach {
-		ioCtx, cancel := context.WithCancel(ctx)
-		cancelIO = cancel
-		resp, err := api.ContainerAttach(ioCtx, id, client.ContainerAttachOptions{
-			Stream:     true,
-			Stdin:      cfg.AttachStdin,
-			Stdout:     cfg.AttachStdout,
-			Stderr:     cfg.AttachStderr,
-			DetachKeys: ro.detachKeys,
-		})
-		if err != nil {
-			cancel()
+		var closeIO func()
+		if streamErr, cancelIO, closeIO, err = attachRun(ctx, cli, api, id, cfg, ro.detachKeys); err != nil {
 			return toStatusError(err)
 		}
-		defer resp.Close()
-		streamErr = startStreaming(ioCtx, cli, resp.HijackedResponse, cfg.Tty, cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, ro.detachKeys)
+		defer closeIO()
 	}
-	defer cancelIO()
 
 	// Wait is registered before start so a fast exit is not missed; it
 	// uses its own context so cancelling the streams does not cancel it.
@@ -117,7 +81,6 @@ func runRun(ctx context.Context, cli *command.Cli, ro runOptions, copts *contain
 	if !ro.detach {
 		status = waitExitOrRemoved(context.WithoutCancel(ctx), cli, api, id, ro.autoRemove)
 	}
-
 	if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		if attach {
 			cancelIO()
@@ -128,18 +91,72 @@ func runRun(ctx context.Context, cli *command.Cli, ro runOptions, copts *contain
 		}
 		return toStatusError(err)
 	}
-
 	if ro.detach {
 		fmt.Fprintln(cli.Out(), id)
 		return nil
 	}
+	return waitRun(ctx, cli, api, id, cfg.Tty, streamErr, status)
+}
 
-	if cfg.Tty && cli.Out().IsTerminal() {
+// prepareRun parses the flags and checks the combinations run refuses
+// (exit 125 with the usage hint, as docker); detached runs attach nothing.
+func prepareRun(cli *command.Cli, ro *runOptions, copts *containerOptions) (*containerConfig, error) {
+	cc, err := copts.parse()
+	if err != nil {
+		return nil, command.WithHelp("run", err, 125)
+	}
+	if err := opts.ValidateDetachKeys(ro.detachKeys); err != nil {
+		return nil, command.WithHelp("run", err, 125)
+	}
+	cfg, hostCfg := cc.Config, cc.HostConfig
+	hostCfg.AutoRemove = ro.autoRemove
+	if ro.autoRemove && !hostCfg.RestartPolicy.IsNone() {
+		return nil, command.WithHelp("run", errors.New("conflicting options: cannot specify both --restart and --rm"), 125)
+	}
+	if cfg.Tty {
+		ro.sigProxy = false
+	}
+	if !ro.detach {
+		if err := cli.In().CheckTty(cfg.AttachStdin, cfg.Tty); err != nil {
+			return nil, err
+		}
+		return cc, nil
+	}
+	if len(copts.attach) != 0 {
+		return nil, command.WithHelp("run", errors.New("conflicting options: cannot specify both --attach and --detach"), 125)
+	}
+	cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, cfg.StdinOnce = false, false, false, false
+	return cc, nil
+}
+
+// attachRun attaches to the created container's streams and starts copying
+// them; cancel stops the copy, closeIO (deferred by the caller) also closes
+// the connection.
+func attachRun(ctx context.Context, cli *command.Cli, api client.APIClient, id string, cfg *container.Config, detachKeys string) (streamErr <-chan error, cancel, closeIO func(), err error) {
+	ioCtx, cancelCtx := context.WithCancel(ctx)
+	resp, err := api.ContainerAttach(ioCtx, id, client.ContainerAttachOptions{
+		Stream:     true,
+		Stdin:      cfg.AttachStdin,
+		Stdout:     cfg.AttachStdout,
+		Stderr:     cfg.AttachStderr,
+		DetachKeys: detachKeys,
+	})
+	if err != nil {
+		cancelCtx()
+		return nil, nil, nil, err
+	}
+	streamErr = startStreaming(ioCtx, cli, resp.HijackedResponse, cfg.Tty, cfg.AttachStdin, cfg.AttachStdout, cfg.AttachStderr, detachKeys)
+	return streamErr, cancelCtx, func() { cancelCtx(); resp.Close() }, nil
+}
+
+// waitRun follows a started foreground container: the TTY's size, the
+// streams until they end (a detach ends run with 0) and the exit status.
+func waitRun(ctx context.Context, cli *command.Cli, api client.APIClient, id string, tty bool, streamErr <-chan error, status <-chan int) error {
+	if tty && cli.Out().IsTerminal() {
 		if err := monitorTtySize(ctx, cli, api, id, false); err != nil {
 			fmt.Fprintln(cli.Err(), "Error monitoring TTY size:", err)
 		}
 	}
-
 	if streamErr != nil {
 		if err := <-streamErr; err != nil {
 			if streams.IsDetach(err) {

@@ -111,11 +111,32 @@ func createIPAMConfig(o ipamOptions) (*network.IPAM, error) {
 	if len(o.subnets) < len(o.ipRanges) || len(o.subnets) < len(o.gateways) {
 		return nil, errors.New("every ip-range or gateway must have a corresponding subnet")
 	}
-	type cfg struct {
-		ipRange, gateway string
-		aux              map[string]string
+	data, err := ipamSubnets(o)
+	if err != nil {
+		return nil, err
 	}
-	data := map[string]*cfg{}
+	configs := make([]network.IPAMConfig, 0, len(data))
+	for _, s := range o.subnets {
+		c, err := data[s].ipamConfig(s)
+		if err != nil {
+			return nil, err
+		}
+		configs = append(configs, c)
+	}
+	return &network.IPAM{Driver: o.driver, Config: configs, Options: o.driverOpts.All()}, nil
+}
+
+// subnetSettings are the flags given for one --subnet.
+type subnetSettings struct {
+	ipRange, gateway string
+	aux              map[string]string
+}
+
+// ipamSubnets puts each --ip-range, --gateway and --aux-address with the
+// --subnet that holds it (at most one range and gateway each), as docker
+// does; subnets must not overlap.
+func ipamSubnets(o ipamOptions) (map[string]*subnetSettings, error) {
+	data := map[string]*subnetSettings{}
 	for _, s := range o.subnets {
 		for k := range data {
 			ok1, err := subnetMatches(s, k)
@@ -130,102 +151,98 @@ func createIPAMConfig(o ipamOptions) (*network.IPAM, error) {
 				return nil, errors.New("multiple overlapping subnet configuration is not supported")
 			}
 		}
-		data[s] = &cfg{aux: map[string]string{}}
+		data[s] = &subnetSettings{aux: map[string]string{}}
 	}
 	for _, r := range o.ipRanges {
-		match := false
-		for _, s := range o.subnets {
-			if _, _, err := net.ParseCIDR(r); err != nil {
-				return nil, err
-			}
-			ok, err := subnetMatches(s, r)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
-			}
+		if _, _, err := net.ParseCIDR(r); err != nil {
+			return nil, err
+		}
+		err := forMatchingSubnets(o.subnets, r, "range", func(s string) error {
 			if data[s].ipRange != "" {
-				return nil, fmt.Errorf("cannot configure multiple ranges (%s, %s) on the same subnet (%s)", r, data[s].ipRange, s)
+				return fmt.Errorf("cannot configure multiple ranges (%s, %s) on the same subnet (%s)", r, data[s].ipRange, s)
 			}
 			data[s].ipRange = r
-			match = true
-		}
-		if !match {
-			return nil, fmt.Errorf("no matching subnet for range %s", r)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	for _, g := range o.gateways {
-		match := false
-		for _, s := range o.subnets {
-			ok, err := subnetMatches(s, g)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
-			}
+		err := forMatchingSubnets(o.subnets, g, "gateway", func(s string) error {
 			if data[s].gateway != "" {
-				return nil, fmt.Errorf("cannot configure multiple gateways (%s, %s) for the same subnet (%s)", g, data[s].gateway, s)
+				return fmt.Errorf("cannot configure multiple gateways (%s, %s) for the same subnet (%s)", g, data[s].gateway, s)
 			}
 			data[s].gateway = g
-			match = true
-		}
-		if !match {
-			return nil, fmt.Errorf("no matching subnet for gateway %s", g)
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 	}
 	for key, aa := range o.auxAddresses.All() {
-		match := false
-		for _, s := range o.subnets {
-			ok, err := subnetMatches(s, aa)
-			if err != nil {
-				return nil, err
-			}
-			if !ok {
-				continue
-			}
+		err := forMatchingSubnets(o.subnets, aa, "aux-address", func(s string) error {
 			data[s].aux[key] = aa
-			match = true
-		}
-		if !match {
-			return nil, fmt.Errorf("no matching subnet for aux-address %s", aa)
-		}
-	}
-
-	// The API types are netip values: convert in --subnet order so the
-	// request is deterministic.
-	configs := make([]network.IPAMConfig, 0, len(data))
-	for _, s := range o.subnets {
-		d := data[s]
-		var c network.IPAMConfig
-		var err error
-		if c.Subnet, err = netip.ParsePrefix(s); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
-		if d.ipRange != "" {
-			if c.IPRange, err = netip.ParsePrefix(d.ipRange); err != nil {
-				return nil, err
-			}
-		}
-		if d.gateway != "" {
-			if c.Gateway, err = netip.ParseAddr(d.gateway); err != nil {
-				return nil, err
-			}
-		}
-		for k, v := range d.aux {
-			a, err := netip.ParseAddr(v)
-			if err != nil {
-				return nil, err
-			}
-			if c.AuxAddress == nil {
-				c.AuxAddress = map[string]netip.Addr{}
-			}
-			c.AuxAddress[k] = a
-		}
-		configs = append(configs, c)
 	}
-	return &network.IPAM{Driver: o.driver, Config: configs, Options: o.driverOpts.All()}, nil
+	return data, nil
+}
+
+// forMatchingSubnets calls set for each subnet that holds v (an address or
+// CIDR); none holding it is an error naming what v is.
+func forMatchingSubnets(subnets []string, v, what string, set func(subnet string) error) error {
+	match := false
+	for _, s := range subnets {
+		ok, err := subnetMatches(s, v)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue
+		}
+		if err := set(s); err != nil {
+			return err
+		}
+		match = true
+	}
+	if !match {
+		return fmt.Errorf("no matching subnet for %s %s", what, v)
+	}
+	return nil
+}
+
+// ipamConfig converts one subnet's flags to the API's netip values.
+func (d *subnetSettings) ipamConfig(subnet string) (network.IPAMConfig, error) {
+	var c network.IPAMConfig
+	var err error
+	if c.Subnet, err = netip.ParsePrefix(subnet); err != nil {
+		return c, err
+	}
+	if d.ipRange != "" {
+		if c.IPRange, err = netip.ParsePrefix(d.ipRange); err != nil {
+			return c, err
+		}
+	}
+	if d.gateway != "" {
+		if c.Gateway, err = netip.ParseAddr(d.gateway); err != nil {
+			return c, err
+		}
+	}
+	for k, v := range d.aux {
+		a, err := netip.ParseAddr(v)
+		if err != nil {
+			return c, err
+		}
+		if c.AuxAddress == nil {
+			c.AuxAddress = map[string]netip.Addr{}
+		}
+		c.AuxAddress[k] = a
+	}
+	return c, nil
 }
 
 // subnetMatches reports whether data (an address or CIDR) lies in subnet.

@@ -45,21 +45,8 @@ func NewLoginCommand(cli *command.Cli) *cobra.Command {
 }
 
 func runLogin(ctx context.Context, cli *command.Cli, o loginOptions) error {
-	if o.password != "" {
-		fmt.Fprintln(cli.Err(), "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
-		if o.passwordStdin {
-			return errors.New("--password and --password-stdin are mutually exclusive")
-		}
-	}
-	if o.passwordStdin {
-		if o.user == "" {
-			return errors.New("Must provide --username with --password-stdin")
-		}
-		data, err := io.ReadAll(cli.In())
-		if err != nil {
-			return err
-		}
-		o.password = strings.TrimRight(string(data), "\r\n")
+	if err := readStdinPassword(cli, &o); err != nil {
+		return err
 	}
 	server := o.server
 	if server == "" {
@@ -70,25 +57,83 @@ func runLogin(ctx context.Context, cli *command.Cli, o loginOptions) error {
 	if err != nil {
 		return err
 	}
-
 	// Like docker: without -u/-p, stored credentials are tried first.
-	if o.user == "" && o.password == "" {
-		if a, ok, _ := Credentials(key); ok {
-			res, err := api.RegistryLogin(ctx, client.RegistryLoginOptions{
-				Username: a.Username, Password: a.Password, ServerAddress: key, IdentityToken: a.IdentityToken,
-			})
-			if err == nil {
-				fmt.Fprintln(cli.Out(), "Authenticating with existing credentials...")
-				if res.Auth.IdentityToken != "" {
-					a.Password, a.IdentityToken = "", res.Auth.IdentityToken
-					_, _ = Store(key, a)
-				}
-				fmt.Fprintln(cli.Out(), "Login Succeeded")
-				return nil
-			}
-			fmt.Fprintf(cli.Err(), "Login did not succeed, error: %s\n", command.Message(err))
+	if o.user == "" && o.password == "" && loginWithStored(ctx, cli, api, key) {
+		return nil
+	}
+	if err := promptCredentials(cli, &o); err != nil {
+		return err
+	}
+	res, err := api.RegistryLogin(ctx, client.RegistryLoginOptions{Username: o.user, Password: o.password, ServerAddress: key})
+	if err != nil {
+		return err
+	}
+	a := AuthConfig{Username: o.user, Password: o.password}
+	if res.Auth.IdentityToken != "" {
+		a.Password, a.IdentityToken = "", res.Auth.IdentityToken
+	}
+	where, err := Store(key, a)
+	if err != nil {
+		return fmt.Errorf("Error saving credentials: %w", err)
+	}
+	if !strings.HasPrefix(where, "credential helper") {
+		fmt.Fprintf(cli.Err(), "WARNING! Your credentials are stored unencrypted in '%s'.\n"+
+			"Configure a credential helper to remove this warning. See\n"+
+			"https://docs.docker.com/go/credential-store/\n\n", where)
+	}
+	fmt.Fprintln(cli.Out(), "Login Succeeded")
+	return nil
+}
+
+// readStdinPassword checks --password against --password-stdin (warning
+// of the former) and reads the password from stdin for the latter.
+func readStdinPassword(cli *command.Cli, o *loginOptions) error {
+	if o.password != "" {
+		fmt.Fprintln(cli.Err(), "WARNING! Using --password via the CLI is insecure. Use --password-stdin.")
+		if o.passwordStdin {
+			return errors.New("--password and --password-stdin are mutually exclusive")
 		}
 	}
+	if !o.passwordStdin {
+		return nil
+	}
+	if o.user == "" {
+		return errors.New("Must provide --username with --password-stdin")
+	}
+	data, err := io.ReadAll(cli.In())
+	if err != nil {
+		return err
+	}
+	o.password = strings.TrimRight(string(data), "\r\n")
+	return nil
+}
+
+// loginWithStored tries the stored credentials of key and reports whether
+// they logged in (refreshing a stored identity token); a failure is
+// printed, then the caller prompts.
+func loginWithStored(ctx context.Context, cli *command.Cli, api client.APIClient, key string) bool {
+	a, ok, _ := Credentials(key)
+	if !ok {
+		return false
+	}
+	res, err := api.RegistryLogin(ctx, client.RegistryLoginOptions{
+		Username: a.Username, Password: a.Password, ServerAddress: key, IdentityToken: a.IdentityToken,
+	})
+	if err != nil {
+		fmt.Fprintf(cli.Err(), "Login did not succeed, error: %s\n", command.Message(err))
+		return false
+	}
+	fmt.Fprintln(cli.Out(), "Authenticating with existing credentials...")
+	if res.Auth.IdentityToken != "" {
+		a.Password, a.IdentityToken = "", res.Auth.IdentityToken
+		_, _ = Store(key, a)
+	}
+	fmt.Fprintln(cli.Out(), "Login Succeeded")
+	return true
+}
+
+// promptCredentials asks the terminal for what the flags did not give.
+func promptCredentials(cli *command.Cli, o *loginOptions) error {
 	if o.user == "" {
 		if !cli.In().IsTerminal() {
 			return errors.New("Error: Cannot perform an interactive login from a non TTY device")
@@ -116,24 +161,6 @@ func runLogin(ctx context.Context, cli *command.Cli, o loginOptions) error {
 		}
 		o.password = pw
 	}
-	res, err := api.RegistryLogin(ctx, client.RegistryLoginOptions{Username: o.user, Password: o.password, ServerAddress: key})
-	if err != nil {
-		return err
-	}
-	a := AuthConfig{Username: o.user, Password: o.password}
-	if res.Auth.IdentityToken != "" {
-		a.Password, a.IdentityToken = "", res.Auth.IdentityToken
-	}
-	where, err := Store(key, a)
-	if err != nil {
-		return fmt.Errorf("Error saving credentials: %w", err)
-	}
-	if !strings.HasPrefix(where, "credential helper") {
-		fmt.Fprintf(cli.Err(), "WARNING! Your credentials are stored unencrypted in '%s'.\n"+
-			"Configure a credential helper to remove this warning. See\n"+
-			"https://docs.docker.com/go/credential-store/\n\n", where)
-	}
-	fmt.Fprintln(cli.Out(), "Login Succeeded")
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/cli/formatter"
 	"github.com/berth-dev/berth/internal/version"
 	units "github.com/docker/go-units"
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -95,121 +96,140 @@ func runInfo(ctx context.Context, cli *command.Cli, format string) error {
 // prettyPrintServerInfo follows docker's layout and labels (scripts grep
 // them), then the daemon's warnings on stderr as docker does.
 func prettyPrintServerInfo(out, errw io.Writer, info *system.Info) {
-	p := func(label string, v any) { fmt.Fprintf(out, " %s: %v\n", label, v) }
-	pIf := func(label, v string) {
-		if v != "" {
-			p(label, v)
-		}
-	}
-	p("Containers", info.Containers)
+	w := infoWriter{out}
+	w.p("Containers", info.Containers)
 	fmt.Fprintf(out, "  Running: %d\n  Paused: %d\n  Stopped: %d\n", info.ContainersRunning, info.ContainersPaused, info.ContainersStopped)
-	p("Images", info.Images)
-	pIf("Server Version", info.ServerVersion)
-	pIf("Storage Driver", info.Driver)
+	w.p("Images", info.Images)
+	w.pIf("Server Version", info.ServerVersion)
+	w.pIf("Storage Driver", info.Driver)
 	for _, kv := range info.DriverStatus {
 		fmt.Fprintf(out, "  %s: %s\n", kv[0], kv[1])
 	}
-	pIf("Logging Driver", info.LoggingDriver)
-	pIf("Cgroup Driver", info.CgroupDriver)
-	pIf("Cgroup Version", info.CgroupVersion)
-	fmt.Fprintln(out, " Plugins:")
-	fmt.Fprintf(out, "  Volume: %s\n", strings.Join(info.Plugins.Volume, " "))
-	fmt.Fprintf(out, "  Network: %s\n", strings.Join(info.Plugins.Network, " "))
-	if len(info.Plugins.Authorization) > 0 {
-		fmt.Fprintf(out, "  Authorization: %s\n", strings.Join(info.Plugins.Authorization, " "))
-	}
-	fmt.Fprintf(out, "  Log: %s\n", strings.Join(info.Plugins.Log, " "))
+	w.pIf("Logging Driver", info.LoggingDriver)
+	w.pIf("Cgroup Driver", info.CgroupDriver)
+	w.pIf("Cgroup Version", info.CgroupVersion)
+	w.plugins(info.Plugins)
 	state := string(info.Swarm.LocalNodeState)
 	if state == "" {
 		state = "inactive"
 	}
-	p("Swarm", state)
+	w.p("Swarm", state)
+	w.runtimes(info)
+	w.securityOptions(info.SecurityOptions)
+	w.pIf("Kernel Version", info.KernelVersion)
+	w.pIf("Operating System", info.OperatingSystem)
+	w.pIf("OSType", info.OSType)
+	w.pIf("Architecture", info.Architecture)
+	w.p("CPUs", info.NCPU)
+	w.p("Total Memory", units.BytesSize(float64(info.MemTotal)))
+	w.pIf("Name", info.Name)
+	w.pIf("ID", info.ID)
+	w.pIf("Docker Root Dir", info.DockerRootDir)
+	w.p("Debug Mode", info.Debug)
+	if info.Debug {
+		w.p("File Descriptors", info.NFd)
+		w.p("Goroutines", info.NGoroutines)
+		w.p("System Time", info.SystemTime)
+		w.p("EventsListeners", info.NEventsListener)
+	}
+	w.pIf("HTTP Proxy", info.HTTPProxy)
+	w.pIf("HTTPS Proxy", info.HTTPSProxy)
+	w.pIf("No Proxy", info.NoProxy)
+	w.list("Labels", info.Labels)
+	w.p("Experimental", info.ExperimentalBuild)
+	if rc := info.RegistryConfig; rc != nil {
+		w.registries(rc)
+	}
+	w.p("Live Restore Enabled", info.LiveRestoreEnabled)
+	fmt.Fprintln(out)
+	for _, warning := range info.Warnings {
+		fmt.Fprintln(errw, warning)
+	}
+}
+
+// infoWriter prints the server half of docker info's text.
+type infoWriter struct{ out io.Writer }
+
+// p prints " label: v".
+func (w infoWriter) p(label string, v any) { fmt.Fprintf(w.out, " %s: %v\n", label, v) }
+
+// pIf prints " label: v" when v is not empty.
+func (w infoWriter) pIf(label, v string) {
+	if v != "" {
+		w.p(label, v)
+	}
+}
+
+// list prints " header:" and the items, one a line, when there are any.
+func (w infoWriter) list(header string, items []string) {
+	if len(items) == 0 {
+		return
+	}
+	fmt.Fprintf(w.out, " %s:\n", header)
+	for _, it := range items {
+		fmt.Fprintf(w.out, "  %s\n", it)
+	}
+}
+
+func (w infoWriter) plugins(pl system.PluginsInfo) {
+	fmt.Fprintln(w.out, " Plugins:")
+	fmt.Fprintf(w.out, "  Volume: %s\n", strings.Join(pl.Volume, " "))
+	fmt.Fprintf(w.out, "  Network: %s\n", strings.Join(pl.Network, " "))
+	if len(pl.Authorization) > 0 {
+		fmt.Fprintf(w.out, "  Authorization: %s\n", strings.Join(pl.Authorization, " "))
+	}
+	fmt.Fprintf(w.out, "  Log: %s\n", strings.Join(pl.Log, " "))
+}
+
+// runtimes prints the OCI runtimes, the init binary and the versions of
+// containerd, runc and init.
+func (w infoWriter) runtimes(info *system.Info) {
 	if len(info.Runtimes) > 0 {
 		names := make([]string, 0, len(info.Runtimes))
 		for n := range info.Runtimes {
 			names = append(names, n)
 		}
 		sort.Strings(names)
-		p("Runtimes", strings.Join(names, " "))
-		pIf("Default Runtime", info.DefaultRuntime)
+		w.p("Runtimes", strings.Join(names, " "))
+		w.pIf("Default Runtime", info.DefaultRuntime)
 	}
-	pIf("Init Binary", info.InitBinary)
-	if info.ContainerdCommit.ID != "" {
-		p("containerd version", info.ContainerdCommit.ID)
+	w.pIf("Init Binary", info.InitBinary)
+	w.pIf("containerd version", info.ContainerdCommit.ID)
+	w.pIf("runc version", info.RuncCommit.ID)
+	w.pIf("init version", info.InitCommit.ID)
+}
+
+// securityOptions prints "name=seccomp,profile=builtin" as docker does:
+// the name, then its settings indented.
+func (w infoWriter) securityOptions(options []string) {
+	if len(options) == 0 {
+		return
 	}
-	if info.RuncCommit.ID != "" {
-		p("runc version", info.RuncCommit.ID)
-	}
-	if info.InitCommit.ID != "" {
-		p("init version", info.InitCommit.ID)
-	}
-	if len(info.SecurityOptions) > 0 {
-		fmt.Fprintln(out, " Security Options:")
-		for _, o := range info.SecurityOptions {
-			parts := strings.Split(o, ",")
-			for i, kv := range parts {
-				k, v, _ := strings.Cut(kv, "=")
-				if i == 0 && k == "name" {
-					fmt.Fprintf(out, "  %s\n", v)
-				} else if k != "name" {
-					fmt.Fprintf(out, "   %s: %s\n", strings.ToUpper(k[:1])+k[1:], v)
-				}
+	fmt.Fprintln(w.out, " Security Options:")
+	for _, o := range options {
+		for i, kv := range strings.Split(o, ",") {
+			k, v, _ := strings.Cut(kv, "=")
+			if i == 0 && k == "name" {
+				fmt.Fprintf(w.out, "  %s\n", v)
+			} else if k != "name" {
+				fmt.Fprintf(w.out, "   %s: %s\n", strings.ToUpper(k[:1])+k[1:], v)
 			}
 		}
 	}
-	pIf("Kernel Version", info.KernelVersion)
-	pIf("Operating System", info.OperatingSystem)
-	pIf("OSType", info.OSType)
-	pIf("Architecture", info.Architecture)
-	p("CPUs", info.NCPU)
-	p("Total Memory", units.BytesSize(float64(info.MemTotal)))
-	pIf("Name", info.Name)
-	pIf("ID", info.ID)
-	pIf("Docker Root Dir", info.DockerRootDir)
-	p("Debug Mode", info.Debug)
-	if info.Debug {
-		p("File Descriptors", info.NFd)
-		p("Goroutines", info.NGoroutines)
-		p("System Time", info.SystemTime)
-		p("EventsListeners", info.NEventsListener)
+}
+
+// registries prints the insecure registries (CIDRs and names) and mirrors.
+func (w infoWriter) registries(rc *registry.ServiceConfig) {
+	var cidrs []string
+	for _, c := range rc.InsecureRegistryCIDRs {
+		cidrs = append(cidrs, c.String())
 	}
-	pIf("HTTP Proxy", info.HTTPProxy)
-	pIf("HTTPS Proxy", info.HTTPSProxy)
-	pIf("No Proxy", info.NoProxy)
-	if len(info.Labels) > 0 {
-		fmt.Fprintln(out, " Labels:")
-		for _, l := range info.Labels {
-			fmt.Fprintf(out, "  %s\n", l)
+	for name, idx := range rc.IndexConfigs {
+		if !idx.Secure && name != "docker.io" {
+			cidrs = append(cidrs, name)
 		}
 	}
-	p("Experimental", info.ExperimentalBuild)
-	if rc := info.RegistryConfig; rc != nil {
-		var cidrs []string
-		for _, c := range rc.InsecureRegistryCIDRs {
-			cidrs = append(cidrs, c.String())
-		}
-		for name, idx := range rc.IndexConfigs {
-			if !idx.Secure && name != "docker.io" {
-				cidrs = append(cidrs, name)
-			}
-		}
-		if len(cidrs) > 0 {
-			fmt.Fprintln(out, " Insecure Registries:")
-			sort.Strings(cidrs)
-			for _, c := range cidrs {
-				fmt.Fprintf(out, "  %s\n", c)
-			}
-		}
-		if len(rc.Mirrors) > 0 {
-			fmt.Fprintln(out, " Registry Mirrors:")
-			for _, m := range rc.Mirrors {
-				fmt.Fprintf(out, "  %s\n", m)
-			}
-		}
-	}
-	p("Live Restore Enabled", info.LiveRestoreEnabled)
-	fmt.Fprintln(out)
-	for _, w := range info.Warnings {
-		fmt.Fprintln(errw, w)
-	}
+	sort.Strings(cidrs)
+	w.list("Insecure Registries", cidrs)
+	w.list("Registry Mirrors", rc.Mirrors)
 }

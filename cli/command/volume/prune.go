@@ -3,9 +3,9 @@ package volume
 import (
 	"context"
 	"errors"
-	"fmt"
-	"github.com/berth-dev/berth/cli/opts"
 	"strings"
+
+	"github.com/berth-dev/berth/cli/opts"
 
 	"github.com/berth-dev/berth/cli/command"
 	units "github.com/docker/go-units"
@@ -20,7 +20,7 @@ const (
 
 // ErrPruneCancelled is returned by RunPrune when the user answers no;
 // commands treat it as success with no output, as docker does.
-var ErrPruneCancelled = errors.New("volume prune has been cancelled")
+var ErrPruneCancelled = command.ErrPruneCancelled
 
 func newPruneCommand(cli *command.Cli) *cobra.Command {
 	var all, force bool
@@ -31,17 +31,10 @@ func newPruneCommand(cli *command.Cli) *cobra.Command {
 		Args:  command.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			n, out, err := RunPrune(cmd.Context(), cli, all, force, filter.Filters)
-			if errors.Is(err, ErrPruneCancelled) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
 			if out != "" {
-				fmt.Fprintln(cli.Out(), out)
+				out += "\n"
 			}
-			fmt.Fprintln(cli.Out(), "Total reclaimed space:", units.HumanSize(float64(n)))
-			return nil
+			return command.ReportPrune(cli, out, units.HumanSize(float64(n)), err)
 		},
 	}
 	f := cmd.Flags()
@@ -67,8 +60,8 @@ func RunPrune(ctx context.Context, cli *command.Cli, all, force bool, filters cl
 		filters.Add("all", "true")
 		warning = allWarning
 	}
-	if !force && !command.PromptForConfirmation(cli.In(), cli.Out(), warning) {
-		return 0, "", ErrPruneCancelled
+	if err := command.ConfirmPrune(cli, force, warning); err != nil {
+		return 0, "", err
 	}
 	api, err := cli.Client()
 	if err != nil {

@@ -13,16 +13,9 @@ var ErrExhausted = errors.New("no available IPv4 addresses on this network's add
 // ErrInUse is returned by Reserve for an address that is already allocated.
 var ErrInUse = errors.New("Address already in use")
 
-// Pool is the allocation state of one subnet. Not safe for concurrent use;
-// the network service serialises calls.
-type Pool struct {
-	Subnet  netip.Prefix
-	Range   netip.Prefix // addresses Allocate picks from (the subnet unless --ip-range)
-	Gateway netip.Addr
-
-	used map[netip.Addr]struct{}
-	next netip.Addr // where the next search starts: Docker-like round robin, so a released address is not reused at once
-}
+// Pool is the allocation state of one IPv4 subnet. Not safe for concurrent
+// use; the network service serialises calls.
+type Pool struct{ addrPool }
 
 // NewPool returns the pool for subnet, allocating dynamically from iprange
 // (zero value: the whole subnet). gateway, if valid, is reserved; if zero the
@@ -47,10 +40,7 @@ func NewPool(subnet, iprange netip.Prefix, gateway netip.Addr) (*Pool, error) {
 	} else if !subnet.Contains(gateway) {
 		return nil, fmt.Errorf("invalid gateway %s: not in subnet %s", gateway, subnet)
 	}
-	p := &Pool{Subnet: subnet, Range: iprange, Gateway: gateway, used: map[netip.Addr]struct{}{}}
-	p.used[gateway] = struct{}{}
-	p.next = iprange.Addr()
-	return p, nil
+	return &Pool{newAddrPool(subnet, iprange, gateway, lastAddr(subnet))}, nil
 }
 
 // Broadcast returns the last address of the subnet.
@@ -66,64 +56,9 @@ func lastAddr(pfx netip.Prefix) netip.Addr {
 	return netip.AddrFrom4(out)
 }
 
-// usable reports whether addr may be given to an endpoint at all.
-func (p *Pool) usable(addr netip.Addr) bool {
-	return p.Subnet.Contains(addr) && addr != p.Subnet.Addr() && addr != p.Broadcast()
-}
-
 // Allocate returns a free address from the range, searching round robin from
 // just after the previous allocation.
-func (p *Pool) Allocate() (netip.Addr, error) {
-	first, last := p.Range.Addr(), lastAddr(p.Range)
-	start := p.next
-	if !p.Range.Contains(start) {
-		start = first
-	}
-	a := start
-	for {
-		if _, taken := p.used[a]; !taken && p.usable(a) {
-			p.used[a] = struct{}{}
-			p.next = a.Next()
-			return a, nil
-		}
-		if a == last {
-			a = first
-		} else {
-			a = a.Next()
-		}
-		if a == start {
-			return netip.Addr{}, ErrExhausted
-		}
-	}
-}
-
-// Reserve marks addr allocated: a fixed --ip, or a recorded allocation being
-// restored at start. It must be inside the subnet (not necessarily the range,
-// as Docker allows --ip outside --ip-range).
-func (p *Pool) Reserve(addr netip.Addr) error {
-	if !p.usable(addr) {
-		return fmt.Errorf("invalid address %s: it does not belong to any of this network's subnets (%s)", addr, p.Subnet)
-	}
-	if _, taken := p.used[addr]; taken {
-		return ErrInUse
-	}
-	p.used[addr] = struct{}{}
-	return nil
-}
-
-// Release frees addr; releasing a free address or the gateway does nothing.
-func (p *Pool) Release(addr netip.Addr) {
-	if addr == p.Gateway {
-		return
-	}
-	delete(p.used, addr)
-}
-
-// InUse reports whether addr is allocated (the gateway always is).
-func (p *Pool) InUse(addr netip.Addr) bool {
-	_, ok := p.used[addr]
-	return ok
-}
+func (p *Pool) Allocate() (netip.Addr, error) { return p.allocate(ErrExhausted) }
 
 // Overlaps reports whether two prefixes share any address.
 func Overlaps(a, b netip.Prefix) bool {

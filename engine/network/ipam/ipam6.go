@@ -2,6 +2,7 @@ package ipam
 
 import (
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net/netip"
 )
@@ -10,14 +11,11 @@ import (
 // out in order from the range (as Docker's IPAM does), never the subnet's
 // first address (the subnet-router anycast address) or the gateway. Not
 // safe for concurrent use.
-type Pool6 struct {
-	Subnet  netip.Prefix
-	Range   netip.Prefix
-	Gateway netip.Addr
+type Pool6 struct{ addrPool }
 
-	used map[netip.Addr]struct{}
-	next netip.Addr
-}
+// ErrExhausted6 is returned by Pool6.Allocate when every address of the
+// range is taken.
+var ErrExhausted6 = errors.New("no available IPv6 addresses on this network's address pools")
 
 // NewPool6 returns the pool for an IPv6 subnet (at most a /126),
 // allocating dynamically from iprange (zero: the whole subnet). A zero
@@ -44,54 +42,12 @@ func NewPool6(subnet, iprange netip.Prefix, gateway netip.Addr) (*Pool6, error) 
 	} else if !subnet.Contains(gateway) || gateway == subnet.Addr() {
 		return nil, fmt.Errorf("invalid gateway %s: not a host address of subnet %s", gateway, subnet)
 	}
-	p := &Pool6{Subnet: subnet, Range: iprange, Gateway: gateway, used: map[netip.Addr]struct{}{gateway: {}}, next: iprange.Addr()}
-	return p, nil
-}
-
-func (p *Pool6) usable(a netip.Addr) bool {
-	return p.Subnet.Contains(a) && a != p.Subnet.Addr()
+	return &Pool6{newAddrPool(subnet, iprange, gateway, netip.Addr{})}, nil
 }
 
 // Allocate returns the next free address of the range, after the previous
-// allocation and wrapping at the end. At most len(used)+2 candidates are
-// looked at, so a /64 costs no more than a /120.
-func (p *Pool6) Allocate() (netip.Addr, error) {
-	a := p.next
-	if !p.Range.Contains(a) {
-		a = p.Range.Addr()
-	}
-	for i := 0; i <= len(p.used)+1; i++ {
-		if _, taken := p.used[a]; !taken && p.usable(a) {
-			p.used[a] = struct{}{}
-			p.next = a.Next()
-			return a, nil
-		}
-		a = a.Next()
-		if !a.IsValid() || !p.Range.Contains(a) {
-			a = p.Range.Addr()
-		}
-	}
-	return netip.Addr{}, fmt.Errorf("no available IPv6 addresses on this network's address pools")
-}
-
-// Reserve marks addr allocated (a fixed --ip6, or a recorded allocation).
-func (p *Pool6) Reserve(addr netip.Addr) error {
-	if !p.usable(addr) {
-		return fmt.Errorf("invalid address %s: it does not belong to any of this network's subnets (%s)", addr, p.Subnet)
-	}
-	if _, taken := p.used[addr]; taken {
-		return ErrInUse
-	}
-	p.used[addr] = struct{}{}
-	return nil
-}
-
-// Release frees addr; the gateway stays.
-func (p *Pool6) Release(addr netip.Addr) {
-	if addr != p.Gateway {
-		delete(p.used, addr)
-	}
-}
+// allocation and wrapping at the end.
+func (p *Pool6) Allocate() (netip.Addr, error) { return p.allocate(ErrExhausted6) }
 
 // RandomULA returns a random /64 in fd00::/8 (RFC 4193's locally assigned
 // unique local addresses) that overlaps none of used; Docker allocates

@@ -74,7 +74,7 @@ func TestAPIFuzz(t *testing.T) {
 	t.Logf("seed %d (replay: APIFUZZ_SEED=%d), up to %d requests or %v", seed, seed, n, timeBudget)
 	rng := rand.New(rand.NewSource(seed))
 	before := scanOutside(t, "")
-	d := startDaemon(t, rng)
+	d := startDaemon(t)
 	importBusybox(t, d)
 	g := &gen{rng: rng}
 	g.containerID = createContainer(t, d)

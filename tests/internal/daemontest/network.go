@@ -1,0 +1,88 @@
+package daemontest
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+
+	"github.com/berth-dev/berth/engine/network"
+)
+
+// Subnets for the tests' bridges are picked the way the daemon's IPAM
+// picks one for a new network: a /24 under 10.0.0.0/8 that overlaps no
+// subnet the host routes (network.HostSubnets: Docker's bridges, another
+// berthd's, another test run's), and none handed out earlier in this run.
+// The search starts at an offset from the pid, so test binaries running
+// side by side start far apart.
+var (
+	subnetMu   sync.Mutex
+	subnetNext = (100 + os.Getpid()%150) << 8 // index of the /24 within 10/8
+	handedOut  []netip.Prefix
+)
+
+// FreeSubnet returns a free /24 and its first host address (the gateway).
+func FreeSubnet() (netip.Prefix, netip.Addr, error) {
+	subnetMu.Lock()
+	defer subnetMu.Unlock()
+	used := append(network.HostSubnets(), handedOut...)
+	for i := 0; i < 1<<16; i++ {
+		n := subnetNext
+		subnetNext = (subnetNext + 1) % (1 << 16)
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(n >> 8), byte(n), 0}), 24)
+		free := true
+		for _, u := range used {
+			if u.Overlaps(p) {
+				free = false
+				break
+			}
+		}
+		if free {
+			handedOut = append(handedOut, p)
+			return p, p.Addr().Next(), nil
+		}
+	}
+	return netip.Prefix{}, netip.Addr{}, fmt.Errorf("no free /24 left in 10.0.0.0/8 on this host")
+}
+
+// RemoveNetwork deletes a daemon's bridge and its netfilter chains (those
+// named prefix or prefix-*, with the jumps to them from other chains), so a
+// test leaves the host's network as it found it.
+func RemoveNetwork(bridge, prefix string) {
+	exec.Command("ip", "link", "del", bridge).Run()
+	isOurs := func(name string) bool {
+		return name == prefix || strings.HasPrefix(name, prefix+"-")
+	}
+	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"iptables", "raw"}, {"iptables", "mangle"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}} {
+		bin, table := tt[0], tt[1]
+		out, err := exec.Command(bin, "-t", table, "-S").Output()
+		if err != nil {
+			continue
+		}
+		var chains []string
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 2 {
+				continue
+			}
+			switch {
+			case f[0] == "-N" && isOurs(f[1]):
+				chains = append(chains, f[1])
+			case f[0] == "-A" && !isOurs(f[1]):
+				for i := 2; i+1 < len(f); i++ {
+					if f[i] == "-j" && isOurs(f[i+1]) {
+						exec.Command(bin, append([]string{"-t", table, "-D"}, f[1:]...)...).Run()
+					}
+				}
+			}
+		}
+		for _, c := range chains {
+			exec.Command(bin, "-t", table, "-F", c).Run()
+		}
+		for _, c := range chains {
+			exec.Command(bin, "-t", table, "-X", c).Run()
+		}
+	}
+}
