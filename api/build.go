@@ -55,7 +55,7 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request, b BuildBackend) e
 func buildOptions(r *http.Request) (build.Options, bool, error) {
 	q := r.URL.Query()
 	if v := q.Get("version"); v == "2" {
-		return build.Options{}, false, errdefs.Invalid("BuildKit is not supported by berthd: use the classic builder (DOCKER_BUILDKIT=0)")
+		return build.Options{}, false, errdefs.Invalid("BuildKit builds are served over /grpc and /session (the docker CLI's buildx plugin), not /build?version=2: install buildx, or use the classic builder (DOCKER_BUILDKIT=0)")
 	}
 	if remote := q.Get("remote"); remote != "" {
 		return build.Options{}, false, errdefs.Invalid("remote build contexts (%s) are not supported by berthd: send the context as a tar stream (docker build <dir> or -)", remote)

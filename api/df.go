@@ -81,5 +81,14 @@ func (s *Server) getSystemDF(w http.ResponseWriter, r *http.Request) error {
 			du.Volumes = append(du.Volumes, v)
 		}
 	}
+	if (all || want["build-cache"]) && s.b.BuildKit != nil {
+		recs, err := s.b.BuildKit.BuildCache(r.Context())
+		if err != nil {
+			return err
+		}
+		for _, rec := range recs {
+			du.BuildCache = append(du.BuildCache, rec)
+		}
+	}
 	return writeJSON(w, http.StatusOK, du)
 }

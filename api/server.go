@@ -40,6 +40,8 @@ type Backends struct {
 	Build      BuildBackend
 	// Distribution may be nil (no registry access: the routes are absent).
 	Distribution DistributionBackend
+	// BuildKit may be nil (no /grpc, /session; _ping says Builder-Version 1).
+	BuildKit BuildKitBackend
 }
 
 // Server is the HTTP side of berthd.
@@ -60,6 +62,7 @@ func New(b Backends, log *slog.Logger) *Server {
 	s.volumeRoutes()
 	s.archiveRoutes()
 	s.buildRoutes(b.Build)
+	s.buildKitRoutes(b.BuildKit)
 	s.swarmRoutes()
 	s.pluginRoutes()
 	s.distributionRoutes()
@@ -92,6 +95,8 @@ var followsClient = map[string]bool{
 	"POST /containers/{id}/wait":   true,
 	"POST /exec/{id}/start":        true,
 	"POST /build":                  true,
+	"POST /grpc":                   true,
+	"POST /session":                true,
 	"POST /images/create":          true,
 	"POST /images/":                true, // push (and tag)
 	"POST /images/load":            true,

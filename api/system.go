@@ -39,7 +39,12 @@ func (s *Server) systemRoutes() {
 
 func (s *Server) ping(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
-	h.Set("Builder-Version", "1")
+	// 2: the docker CLI's buildx builds over /grpc and /session.
+	if s.b.BuildKit != nil {
+		h.Set("Builder-Version", "2")
+	} else {
+		h.Set("Builder-Version", "1")
+	}
 	h.Set("Docker-Experimental", "false")
 	h.Set("Cache-Control", "no-cache, no-store, must-revalidate")
 	h.Set("Pragma", "no-cache")

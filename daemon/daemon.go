@@ -22,6 +22,7 @@ import (
 
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine/buildkit"
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/events"
@@ -51,6 +52,7 @@ type Daemon struct {
 	networks   *network.Service
 	volumes    *volumes.Service
 	builder    *build.Service
+	buildkit   *buildkit.Service
 	servers    []*http.Server
 	started    time.Time
 	// engineID is /info's ID, stable across restarts (engineid.go).
@@ -255,6 +257,9 @@ func (d *Daemon) setup() error {
 	if err != nil {
 		return err
 	}
+	if d.buildkit, err = d.newBuildKit(); err != nil {
+		return err
+	}
 	if err := d.containers.Reconcile(context.Background()); err != nil {
 		d.log.Error("reconcile", "err", err)
 	}
@@ -356,11 +361,15 @@ func (d *Daemon) listenAll() ([]net.Listener, error) {
 // serve serves the API on the listeners.
 func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 	d.reqCtx, d.cancelReq = context.WithCancel(context.Background())
-	handler := api.New(api.Backends{
+	backends := api.Backends{
 		Containers: d.containers, Images: imageBackend{d.images, d.registry, imagearchive.New(d.images, d.images.Content())}, System: d, Events: d.events,
 		Networks: netBackend{d.networks, d.containers}, Volumes: d.volumes, Archive: d.containers, Build: d.builder,
 		Distribution: d.registry,
-	}, d.log)
+	}
+	if d.buildkit != nil {
+		backends.BuildKit = d.buildkit
+	}
+	handler := api.New(backends, d.log)
 	lim, err := d.cfg.APILimits.serveLimits()
 	if err != nil {
 		return fmt.Errorf("api-limits: %w", err)
@@ -495,6 +504,9 @@ func (d *Daemon) shutdown() {
 	}
 	for _, s := range d.servers {
 		s.Shutdown(ctx)
+	}
+	if d.buildkit != nil {
+		d.buildkit.Close()
 	}
 	if d.containers != nil {
 		if !*d.cfg.LiveRestore {

@@ -162,28 +162,40 @@ if ! "$BIN_DIR/berth" image inspect busybox:latest >/dev/null 2>&1; then
 	"$BIN_DIR/berth" import --change 'CMD ["sh"]' - busybox:latest <"$tarball" >/dev/null
 fi
 
-# docker compose v5.6.0 as a docker CLI plugin: the peer of `berth compose`
-# in the interchange e2e test and bench/compose.sh. Built from the Go module
-# proxy once and cached; a slow or unreachable proxy only skips those tests.
-COMPOSE_PLUGIN="${BERTH_COMPOSE_PLUGIN:-/root/.cache/berth/docker-compose-v5.6.0}"
-if [ ! -x "$COMPOSE_PLUGIN" ]; then
-	log "building docker compose v5.6.0 (background, log $COMPOSE_PLUGIN.log)"
-	mkdir -p "$(dirname "$COMPOSE_PLUGIN")"
-	(
-		set -e
-		tmp="$(mktemp -d)"
-		trap 'rm -rf "$tmp"' EXIT
-		cd "$tmp"
-		dir="$(GOFLAGS=-mod=mod timeout 900 go mod download -json github.com/docker/compose/v5@v5.6.0 | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
-		cp -r "$dir" src && chmod -R u+w src && cd src
-		timeout 1800 nice -n 10 go build -o "$COMPOSE_PLUGIN.tmp" ./cmd
-		mv "$COMPOSE_PLUGIN.tmp" "$COMPOSE_PLUGIN"
-	) >"$COMPOSE_PLUGIN.log" 2>&1 </dev/null &
-fi
-if [ -x "$COMPOSE_PLUGIN" ]; then
-	mkdir -p "$HOME/.docker/cli-plugins"
-	ln -sf "$COMPOSE_PLUGIN" "$HOME/.docker/cli-plugins/docker-compose"
-fi
+# build_plugin NAME MODULE VERSION PKG OUT: builds a docker CLI plugin from
+# the Go module proxy once, in the background, and caches it at OUT; a
+# slow or unreachable proxy only skips the tests that need it. When OUT
+# exists, it is linked into ~/.docker/cli-plugins as docker-NAME.
+build_plugin() {
+	name="$1" module="$2" version="$3" pkg="$4" out="$5"
+	if [ ! -x "$out" ]; then
+		log "building docker $name $version (background, log $out.log)"
+		mkdir -p "$(dirname "$out")"
+		(
+			set -e
+			tmp="$(mktemp -d)"
+			trap 'rm -rf "$tmp"' EXIT
+			cd "$tmp"
+			dir="$(GOFLAGS=-mod=mod timeout 900 go mod download -json "$module@$version" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
+			cp -r "$dir" src && chmod -R u+w src && cd src
+			timeout 1800 nice -n 10 go build -o "$out.tmp" "$pkg"
+			mv "$out.tmp" "$out"
+		) >"$out.log" 2>&1 </dev/null &
+	fi
+	if [ -x "$out" ]; then
+		mkdir -p "$HOME/.docker/cli-plugins"
+		ln -sf "$out" "$HOME/.docker/cli-plugins/docker-$name"
+	fi
+}
+
+# docker compose v5.6.0: the peer of `berth compose` in the interchange e2e
+# test and bench/compose.sh.
+build_plugin compose github.com/docker/compose/v5 v5.6.0 ./cmd \
+	"${BERTH_COMPOSE_PLUGIN:-/root/.cache/berth/docker-compose-v5.6.0}"
+# buildx v0.38.2: with it, `docker build` speaks BuildKit to berthd over
+# /grpc and /session (tests/e2e/buildkit_test.go, bench/buildkit.sh).
+build_plugin buildx github.com/docker/buildx v0.38.2 ./cmd/buildx \
+	"${BERTH_BUILDX_PLUGIN:-/root/.cache/berth/docker-buildx-v0.38.2}"
 
 log "first container:"
 "$BIN_DIR/berth" run --rm busybox echo "hello from berth"

@@ -210,10 +210,19 @@ func TestComposeBadInput(t *testing.T) {
 // builds it from the module proxy) or skips t.
 func composePlugin(t *testing.T, d *Daemon) CLI {
 	t.Helper()
+	return cliPlugin(t, d, "docker-compose", "BERTH_COMPOSE_PLUGIN", "/root/.cache/berth/docker-compose-v5.6.0")
+}
+
+// cliPlugin installs the docker CLI plugin name (e.g. "docker-compose")
+// into d's DOCKER_CONFIG, found through the environment variable env, the
+// cache scripts/setup.sh builds it into, or ~/.docker/cli-plugins; it
+// skips t when there is none.
+func cliPlugin(t *testing.T, d *Daemon, name, env, cached string) CLI {
+	t.Helper()
 	dc := d.Docker(t)
-	candidates := []string{os.Getenv("BERTH_COMPOSE_PLUGIN"), "/root/.cache/berth/docker-compose-v5.6.0"}
+	candidates := []string{os.Getenv(env), cached}
 	if home, err := os.UserHomeDir(); err == nil {
-		candidates = append(candidates, filepath.Join(home, ".docker", "cli-plugins", "docker-compose"))
+		candidates = append(candidates, filepath.Join(home, ".docker", "cli-plugins", name))
 	}
 	for _, c := range candidates {
 		if c == "" {
@@ -224,7 +233,7 @@ func composePlugin(t *testing.T, d *Daemon) CLI {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			link := filepath.Join(dir, "docker-compose")
+			link := filepath.Join(dir, name)
 			_ = os.Remove(link)
 			if err := os.Symlink(c, link); err != nil {
 				t.Fatal(err)
@@ -232,7 +241,7 @@ func composePlugin(t *testing.T, d *Daemon) CLI {
 			return dc
 		}
 	}
-	t.Skip("docker compose plugin not built (scripts/setup.sh builds it into /root/.cache/berth/docker-compose-v5.6.0; or set BERTH_COMPOSE_PLUGIN)")
+	t.Skipf("%s plugin not built (scripts/setup.sh builds it into %s; or set %s)", name, cached, env)
 	return dc
 }
 

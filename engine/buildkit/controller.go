@@ -1,0 +1,120 @@
+package buildkit
+
+import (
+	"context"
+	"path/filepath"
+
+	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
+	"github.com/containerd/containerd/v2/plugins/snapshots/overlay"
+	"github.com/moby/buildkit/cache/remotecache"
+	inlineremotecache "github.com/moby/buildkit/cache/remotecache/inline"
+	localremotecache "github.com/moby/buildkit/cache/remotecache/local"
+	registryremotecache "github.com/moby/buildkit/cache/remotecache/registry"
+	"github.com/moby/buildkit/control"
+	"github.com/moby/buildkit/executor/oci"
+	"github.com/moby/buildkit/frontend"
+	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
+	"github.com/moby/buildkit/frontend/gateway/forwarder"
+	"github.com/moby/buildkit/session"
+	"github.com/moby/buildkit/solver"
+	"github.com/moby/buildkit/solver/bboltcachestorage"
+	"github.com/moby/buildkit/solver/pb"
+	"github.com/moby/buildkit/util/db/boltutil"
+	"github.com/moby/buildkit/util/network"
+	"github.com/moby/buildkit/util/network/netproviders"
+	"github.com/moby/buildkit/util/resolver"
+	"github.com/moby/buildkit/worker"
+	"github.com/moby/buildkit/worker/base"
+	wlabel "github.com/moby/buildkit/worker/label"
+	"github.com/moby/buildkit/worker/runc"
+	bolt "go.etcd.io/bbolt"
+)
+
+// newController assembles BuildKit the way buildkitd does for its OCI
+// worker, with Berth's choices:
+//   - RUN steps execute with Berth's OCI runtime binary;
+//   - the default network of a RUN step is "none" (a fresh network namespace
+//     with loopback only): builds cannot reach the host's services or the
+//     outside unless a later change gives them a bridge; `--network=host`
+//     needs the network.host entitlement, which berthd does not grant;
+//   - images resolve from Berth's store first, then registries, and the
+//     "moby" exporter (what buildx's docker driver asks for) stores the
+//     result in Berth's store.
+func newController(ctx context.Context, cfg Config) (*control.Controller, *session.Manager, *mobyWorker, error) {
+	sm, err := session.NewManager()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	snf := runc.SnapshotterFactory{
+		Name: "overlayfs",
+		New: func(root string) (ctdsnapshot.Snapshotter, error) {
+			return overlay.NewSnapshotter(root, overlay.AsynchronousRemove)
+		},
+	}
+	nopt := netproviders.Opt{Mode: "host"}
+	nopt.CNI.Root = filepath.Join(cfg.Root, "net")
+	opt, err := runc.NewWorkerOpt(cfg.Root, snf, false, oci.ProcessSandbox, nil, nil, nopt, nil, cfg.Runtime, "", false, nil, "", "", nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opt.NetworkProviders[pb.NetMode_UNSET] = network.NewNoneProvider()
+	opt.Labels[wlabel.Network] = "none"
+	// buildx reads this label as "the daemon has the containerd image
+	// store" and then names images by manifest digest; Berth names them
+	// by config digest, as dockerd's classic store does.
+	delete(opt.Labels, wlabel.Snapshotter)
+	hosts := resolver.NewRegistryConfig(nil)
+	opt.RegistryHosts = hosts
+	store := &imageStore{berth: cfg.Images, log: cfg.Log}
+	opt.ImageStore = store
+	bw, err := base.NewWorker(ctx, opt)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	store.content = bw.ContentStore()
+	w := newMobyWorker(bw, sm)
+
+	wc := &worker.Controller{}
+	if err := wc.Add(w); err != nil {
+		return nil, nil, nil, err
+	}
+	frontends := map[string]frontend.Frontend{
+		"dockerfile.v0": forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build),
+	}
+	cacheStorage, err := bboltcachestorage.NewStore(filepath.Join(cfg.Root, "cache.db"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	historyDB, err := boltutil.SafeOpen(filepath.Join(cfg.Root, "history.db"), 0o600, &bolt.Options{
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	ctl, err := control.NewController(control.Opt{
+		SessionManager:   sm,
+		WorkerController: wc,
+		Frontends:        frontends,
+		ResolveCacheExporterFuncs: map[string]remotecache.ResolveCacheExporterFunc{
+			"registry": registryremotecache.ResolveCacheExporterFunc(sm, hosts),
+			"local":    localremotecache.ResolveCacheExporterFunc(sm),
+			"inline":   inlineremotecache.ResolveCacheExporterFunc(),
+		},
+		ResolveCacheImporterFuncs: map[string]remotecache.ResolveCacheImporterFunc{
+			"registry": registryremotecache.ResolveCacheImporterFunc(sm, bw.ContentStore(), hosts),
+			"local":    localremotecache.ResolveCacheImporterFunc(sm),
+		},
+		CacheManager:   solver.NewCacheManager(ctx, "local", cacheStorage, worker.NewCacheResultStorage(wc)),
+		HistoryDB:      historyDB,
+		CacheStore:     cacheStorage,
+		LeaseManager:   bw.LeaseManager(),
+		ContentStore:   bw.ContentStore(),
+		GarbageCollect: bw.GarbageCollect,
+		GracefulStop:   ctx.Done(),
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return ctl, sm, w, nil
+}
