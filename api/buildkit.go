@@ -9,6 +9,7 @@ import (
 
 	"github.com/moby/moby/api/types/build"
 
+	"github.com/berth-dev/berth/engine/buildkit"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -22,6 +23,7 @@ type BuildKitBackend interface {
 	ServeGRPC(conn net.Conn) error
 	ServeSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error
 	BuildCache(ctx context.Context) ([]build.CacheRecord, error)
+	Prune(ctx context.Context, o buildkit.PruneOptions) (deleted []string, reclaimed uint64, err error)
 }
 
 // buildKitRoutes registers /grpc and /session (nil b: both are absent and

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/berth-dev/berth/engine/buildkit"
 	evengine "github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/filters"
@@ -64,8 +65,8 @@ var buildPruneFilterKeys = []string{"until", "id", "parent", "type", "descriptio
 
 // postBuildPrune answers `docker builder prune` and `system prune`: the
 // classic builder's cache is made of ordinary images, which image prune
-// removes, so there is no separate cache record any filter could select.
-// The filters are still checked as Docker checks them, so a typo is a 400
+// removes; BuildKit's cache records are pruned with the filters and limits
+// given. The filters are checked as Docker checks them, so a typo is a 400
 // and not a silent "matched nothing".
 func (s *Server) postBuildPrune(w http.ResponseWriter, r *http.Request) error {
 	f, err := filtersValue(r)
@@ -83,14 +84,42 @@ func (s *Server) postBuildPrune(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
+	space := map[string]int64{}
 	for _, k := range []string{"keep-storage", "reserved-space", "max-used-space", "min-free-space"} {
 		if v := r.URL.Query().Get(k); v != "" {
-			if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
 				return errdefs.Invalid("invalid value for %s: %q", k, v)
 			}
+			space[k] = n
 		}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"CachesDeleted": []string{}, "SpaceReclaimed": 0})
+	if s.b.BuildKit == nil {
+		return writeJSON(w, http.StatusOK, map[string]any{"CachesDeleted": []string{}, "SpaceReclaimed": 0})
+	}
+	until, _ := filters.Until(f, "until", time.Now())
+	o := buildkit.PruneOptions{
+		All:           r.URL.Query().Get("all") == "1" || r.URL.Query().Get("all") == "true",
+		ReservedSpace: max(space["reserved-space"], space["keep-storage"]),
+		MaxUsedSpace:  space["max-used-space"], MinFreeSpace: space["min-free-space"],
+		Filters: map[string][]string{},
+	}
+	if !until.IsZero() {
+		o.KeepDuration = time.Since(until)
+	}
+	for k, v := range f {
+		if k != "until" {
+			o.Filters[k] = v
+		}
+	}
+	ids, freed, err := s.b.BuildKit.Prune(r.Context(), o)
+	if err != nil {
+		return err
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"CachesDeleted": ids, "SpaceReclaimed": freed})
 }
 
 func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) error {

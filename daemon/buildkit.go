@@ -12,13 +12,17 @@ import (
 )
 
 // newBuildKit wires BuildKit (started on the first build) to Berth's image
-// store and default OCI runtime. The engine starts without it when the
+// store and an OCI runtime of Berth's set. The engine starts without it when the
 // runtime cannot be used; _ping then says Builder-Version 1.
 func (d *Daemon) newBuildKit() (*buildkit.Service, error) {
-	rt, err := d.runtimes.Get("")
+	// runc first: BuildKit's executor runs steps with `run --keep`, which
+	// Debian's crun 1.8 does not know.
+	rt, err := d.runtimes.Get("runc")
 	if err != nil {
-		d.log.Warn("BuildKit disabled: no usable OCI runtime", "err", err)
-		return nil, nil
+		if rt, err = d.runtimes.Get(""); err != nil {
+			d.log.Warn("BuildKit disabled: no usable OCI runtime", "err", err)
+			return nil, nil
+		}
 	}
 	return buildkit.New(buildkit.Config{
 		Root:    filepath.Join(d.cfg.DataRoot, "buildkit"),

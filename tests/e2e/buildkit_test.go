@@ -114,7 +114,7 @@ func TestBuildKitDockerBuild(t *testing.T) {
 		t.Fatalf("the built image prints %q, want %q", out, want)
 	}
 	// The secret was mounted for one step only: nothing in the image has it.
-	if out := dc.Must(t, "run", "--rm", "bk-e2e:1", "sh", "-c", "ls /run/secrets 2>&1; grep -rl "+secret+" /out /run /etc /tmp 2>/dev/null; true"); strings.Contains(out, "tok") || strings.Contains(out, "/") {
+	if out := dc.Must(t, "run", "--rm", "bk-e2e:1", "sh", "-c", "ls -A /run/secrets 2>/dev/null; grep -rl "+secret+" /out /run /etc /tmp 2>/dev/null; true"); out != "" {
 		t.Fatalf("the secret left a trace in the image: %q", out)
 	}
 	if h := dc.Must(t, "history", "--no-trunc", "bk-e2e:1"); strings.Contains(h, secret) {
@@ -192,9 +192,8 @@ func TestBuildKitHostileContext(t *testing.T) {
 	if strings.Contains(r.Stdout+r.Stderr, marker) {
 		t.Fatal("the host file's content appeared in the build output")
 	}
-	// A secret source given as a path that is a symlink out of nowhere
-	// special is still just that file; a step without the mount sees
-	// nothing of it.
+	// A secret is mounted in the step that asks for it only: a later step
+	// cannot read it.
 	secretFile := filepath.Join(outside, "hostfile")
 	writeFiles(t, ctxDir, map[string]string{"Dockerfile": "FROM busybox\nRUN --mount=type=secret,id=s true\nRUN cat /run/secrets/s > /z 2>&1 || echo none > /z\n"})
 	r = dockerBuild(t, d, "-t", "bk-hostile:3", "--secret", "id=s,src="+secretFile, ctxDir)
