@@ -3,6 +3,7 @@ package daemon
 import (
 	"github.com/berth-dev/berth/api"
 	"github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/engine/buildkit"
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/events"
@@ -27,6 +28,8 @@ var (
 	_ api.NetworkBackend      = netBackend{}
 	_ api.VolumeBackend       = (*volumes.Service)(nil)
 	_ api.BuildBackend        = (*build.Service)(nil)
+	_ api.BuildKitBackend     = (*buildkit.Service)(nil)
+	_ buildkit.ImageStore     = buildkitImages{}
 
 	_ containers.Networks     = (*network.Service)(nil)
 	_ containers.Volumes      = (*volumes.Service)(nil)
