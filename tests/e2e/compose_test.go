@@ -187,14 +187,21 @@ func TestComposeBadInput(t *testing.T) {
 		{"interpolation", "services:\n  a:\n    image: ${IMG:?IMG must be set}\n", "IMG must be set"},
 		{"cycle", "services:\n  a:\n    image: busybox\n    depends_on: [b]\n  b:\n    image: busybox\n    depends_on: [a]\n", "cycle"},
 		{"external network", "services:\n  a:\n    image: busybox\n    networks: [ext]\nnetworks:\n  ext:\n    external: true\n    name: nosuchnet-e2e\n", "network nosuchnet-e2e declared as external, but could not be found"},
-		{"unsupported", "services:\n  a:\n    image: busybox\n    ipc: host\n", "does not support ipc"},
+		{"unsupported", "services:\n  a:\n    image: busybox\n    pid: host\n", "does not support pid"},
+		{"missing secret file", "services:\n  a:\n    image: busybox\n    secrets: [s]\nsecrets:\n  s:\n    file: ./nosuch.txt\n", "secret file"},
+		{"secret from environment", "services:\n  a:\n    image: busybox\n    secrets: [s]\nsecrets:\n  s:\n    environment: HOME\n", "secrets from environment"},
+		{"undefined secret", "services:\n  a:\n    image: busybox\n    secrets: [nosuch]\n", "nosuch"},
+		{"missing build context", "services:\n  a:\n    build: ./nosuchdir\n", "nosuchdir"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := writeProject(t, tc.yaml)
-			r := b.Run(t, "compose", "-f", f, "-p", "bad", "up", "-d")
-			if r.Exit == 0 || !strings.Contains(r.Stderr, tc.want) {
-				t.Fatalf("want failure with %q: %s", tc.want, r)
+			// every command that creates refuses before creating anything
+			for _, verb := range [][]string{{"up", "-d"}, {"up"}, {"create"}, {"run", "--rm", "-T", "a", "true"}} {
+				r := b.Run(t, append([]string{"compose", "-f", f, "-p", "bad"}, verb...)...)
+				if r.Exit == 0 || !strings.Contains(r.Stderr, tc.want) {
+					t.Fatalf("%v: want failure with %q: %s", verb, tc.want, r)
+				}
 			}
 			if out := b.Must(t, "ps", "-aq"); out != "" {
 				t.Fatalf("containers created: %q", out)

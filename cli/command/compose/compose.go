@@ -50,6 +50,10 @@ func NewComposeCommand(c *command.Cli) *cobra.Command {
 		newStopCommand(c, &po), newStartCommand(c, &po), newRmCommand(c, &po),
 		newVersionCommand(c), newPauseCommand(c, &po), newUnpauseCommand(c, &po),
 		newRestartCommand(c, &po), newKillCommand(c, &po),
+		newExecCommand(c, &po), newRunCommand(c, &po), newCreateCommand(c, &po),
+		newTopCommand(c, &po), newPortCommand(c, &po), newImagesCommand(c, &po),
+		newEventsCommand(c, &po), newCpCommand(c, &po), newWaitCommand(c, &po),
+		newPullCommand(c, &po), newPushCommand(c, &po), newBuildCommand(c, &po),
 	)
 	return cmd
 }

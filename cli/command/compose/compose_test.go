@@ -165,10 +165,10 @@ func TestCheckSupported(t *testing.T) {
 	if err := checkSupported(s); err != nil {
 		t.Fatal(err)
 	}
-	s.Ipc = "host"
+	s.Pid = "host"
 	s.Deploy.Mode = "global"
 	err := checkSupported(s)
-	if err == nil || !strings.Contains(err.Error(), "ipc") || !strings.Contains(err.Error(), "deploy") {
+	if err == nil || !strings.Contains(err.Error(), "pid") || !strings.Contains(err.Error(), "deploy") {
 		t.Fatalf("got %v", err)
 	}
 }
@@ -183,4 +183,27 @@ func FuzzRestartPolicy(f *testing.F) {
 			t.Fatalf("accepted %q without a policy", s)
 		}
 	})
+}
+
+func TestCheckBuild(t *testing.T) {
+	s := types.ServiceConfig{Name: "a"}
+	s.Build = &types.BuildConfig{Context: "/ctx", Dockerfile: "Dockerfile.dev",
+		Args: types.MappingWithEquals{"A": ptr("1")}, Target: "final", Tags: []string{"x:1"}}
+	if err := checkSupported(s); err != nil {
+		t.Fatal(err)
+	}
+	s.Build.CacheFrom = []string{"x:cache"}
+	s.Build.SSH = types.SSHConfig{{ID: "default"}}
+	err := checkSupported(s)
+	if err == nil || !strings.Contains(err.Error(), "build.cache_from") || !strings.Contains(err.Error(), "build.ssh") {
+		t.Fatalf("got %v", err)
+	}
+	s.Build = &types.BuildConfig{Context: "https://example.invalid/repo.git"}
+	if err := checkSupported(s); err == nil || !strings.Contains(err.Error(), "URL") {
+		t.Fatalf("got %v", err)
+	}
+	p := &types.Project{Name: "proj"}
+	if got := imageName(p, types.ServiceConfig{Name: "web"}); got != "proj-web" {
+		t.Fatalf("default image name %q", got)
+	}
 }

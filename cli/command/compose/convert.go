@@ -30,7 +30,8 @@ var supportedKeys = map[string]bool{
 	"privileged": true, "read_only": true, "depends_on": true, "scale": true,
 	"deploy": true, "pull_policy": true, "container_name": true, "expose": true,
 	"profiles": true, "env_file": true, "mem_limit": true, "cpus": true, "pids_limit": true,
-	"tmpfs": true, "domainname": true,
+	"tmpfs": true, "domainname": true, "build": true, "secrets": true, "configs": true,
+	"volumes_from": true, "logging": true, "ulimits": true, "devices": true, "ipc": true,
 }
 
 // checkSupported refuses services using attributes berth compose cannot
@@ -50,6 +51,11 @@ func checkSupported(s types.ServiceConfig) error {
 			bad = append(bad, k)
 		}
 	}
+	if s.Build != nil {
+		bad = append(bad, checkBuild(s.Build)...)
+	} else if s.PullPolicy == types.PullPolicyBuild {
+		bad = append(bad, "pull_policy build without a build section")
+	}
 	if s.Deploy != nil {
 		d := *s.Deploy
 		d.Replicas = nil
@@ -66,8 +72,15 @@ func checkSupported(s types.ServiceConfig) error {
 			bad = append(bad, "volumes type "+v.Type)
 		}
 	}
+	switch s.Ipc {
+	case "", "host", "private", "shareable":
+	default:
+		// berthd gives each container a private IPC namespace or the
+		// host's; it cannot join another container's yet.
+		bad = append(bad, "ipc "+s.Ipc)
+	}
 	switch s.PullPolicy {
-	case "", types.PullPolicyMissing, types.PullPolicyAlways, types.PullPolicyNever, types.PullPolicyIfNotPresent:
+	case "", types.PullPolicyMissing, types.PullPolicyAlways, types.PullPolicyNever, types.PullPolicyIfNotPresent, types.PullPolicyBuild:
 	default:
 		bad = append(bad, "pull_policy "+s.PullPolicy)
 	}
@@ -90,12 +103,17 @@ func isZeroJSON(v any) bool {
 	return true
 }
 
-// createOptions builds the API request for container number of service s.
+// createOptions builds the API request for container number of service s;
+// number 0 is a one-off `run` container (named by s.ContainerName).
 func createOptions(p *types.Project, s types.ServiceConfig, number int, hash string) (client.ContainerCreateOptions, error) {
 	name := containerName(p.Name, s, number)
 	cfg := serviceConfig(s, number, hash)
+	cfg.Image = imageName(p, s)
 	hc, err := serviceHostConfig(s)
 	if err != nil {
+		return client.ContainerCreateOptions{}, err
+	}
+	if err := serviceExtras(p, s, hc); err != nil {
 		return client.ContainerCreateOptions{}, err
 	}
 	if err := servicePorts(s, cfg, hc); err != nil {
@@ -118,7 +136,9 @@ func serviceConfig(s types.ServiceConfig, number int, hash string) *container.Co
 	maps.Copy(labels, s.Labels)
 	maps.Copy(labels, s.CustomLabels)
 	labels[labelConfigHash] = hash
-	labels[labelNumber] = strconv.Itoa(number)
+	if number > 0 { // one-off (run) containers are not numbered
+		labels[labelNumber] = strconv.Itoa(number)
+	}
 	labels[labelDependsOn] = dependsOnLabel(s)
 
 	var env []string
@@ -322,9 +342,15 @@ func serviceNetworks(p *types.Project, s types.ServiceConfig, name string, hc *c
 		if first == "" {
 			first = n.Name
 		}
-		ep := &network.EndpointSettings{Aliases: []string{name, s.Name}}
+		ep := &network.EndpointSettings{Aliases: []string{name}}
+		oneoff := s.CustomLabels[labelOneoff] == "True"
+		if !oneoff { // one-off containers answer to their own name only
+			ep.Aliases = append(ep.Aliases, s.Name)
+		}
 		if sn := s.Networks[key]; sn != nil {
-			ep.Aliases = append(ep.Aliases, sn.Aliases...)
+			if !oneoff {
+				ep.Aliases = append(ep.Aliases, sn.Aliases...)
+			}
 			ipam, bad, is6 := opts.EndpointIPAM(sn.Ipv4Address, sn.Ipv6Address)
 			if bad != "" {
 				field := "ipv4_address"
@@ -341,6 +367,50 @@ func serviceNetworks(p *types.Project, s types.ServiceConfig, name string, hc *c
 		hc.NetworkMode = container.NetworkMode(first)
 	}
 	return nc, nil
+}
+
+// serviceExtras applies secrets, configs, volumes_from, ipc, logging,
+// ulimits and devices.
+func serviceExtras(p *types.Project, s types.ServiceConfig, hc *container.HostConfig) error {
+	files, err := fileMounts(p, s)
+	if err != nil {
+		return err
+	}
+	hc.Mounts = append(hc.Mounts, files...)
+	hc.VolumesFrom = s.VolumesFrom
+	hc.IpcMode = container.IpcMode(s.Ipc)
+	if s.Logging != nil {
+		hc.LogConfig = container.LogConfig{Type: s.Logging.Driver, Config: s.Logging.Options}
+	}
+	for _, name := range sortedKeys(s.Ulimits) {
+		u := s.Ulimits[name]
+		soft, hard := int64(u.Soft), int64(u.Hard)
+		if u.Single != 0 {
+			soft, hard = int64(u.Single), int64(u.Single)
+		}
+		hc.Ulimits = append(hc.Ulimits, &container.Ulimit{Name: name, Soft: soft, Hard: hard})
+	}
+	for _, d := range s.Devices {
+		perms := d.Permissions
+		if perms == "" {
+			perms = "rwm"
+		}
+		target := d.Target
+		if target == "" {
+			target = d.Source
+		}
+		hc.Devices = append(hc.Devices, container.DeviceMapping{PathOnHost: d.Source, PathInContainer: target, CgroupPermissions: perms})
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func restartPolicy(r string) (container.RestartPolicy, error) {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/netip"
 	"sort"
 	"strings"
@@ -17,7 +16,6 @@ import (
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/containerd/errdefs"
-	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
@@ -69,17 +67,22 @@ func convertIPAM(i types.IPAMConfig) (*network.IPAM, error) {
 type downOptions struct {
 	volumes, removeOrphans bool
 	rmi                    string
+	timeout                *int
 }
 
 func newDownCommand(c *command.Cli, po *projectOptions) *cobra.Command {
 	var o downOptions
+	var timeout int
 	cmd := &cobra.Command{
 		Use:   "down [OPTIONS] [SERVICES]",
 		Short: "Stop and remove containers, networks",
 		Args:  command.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.rmi != "" {
-				return fmt.Errorf("berth compose down does not support --rmi yet")
+			if o.rmi != "" && o.rmi != "local" && o.rmi != "all" {
+				return fmt.Errorf("invalid value for --rmi: %q", o.rmi)
+			}
+			if cmd.Flags().Changed("timeout") {
+				o.timeout = &timeout
 			}
 			return down(cmd.Context(), c, po, o)
 		},
@@ -87,6 +90,7 @@ func newDownCommand(c *command.Cli, po *projectOptions) *cobra.Command {
 	f := cmd.Flags()
 	f.BoolVarP(&o.volumes, "volumes", "v", false, "Remove named volumes declared in the \"volumes\" section of the Compose file and anonymous volumes attached to containers")
 	f.BoolVar(&o.removeOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file")
+	f.IntVarP(&timeout, "timeout", "t", 0, "Specify a shutdown timeout in seconds")
 	f.StringVar(&o.rmi, "rmi", "", `Remove images used by services. "local" remove only images that don't have a custom tag ("local"|"all")`)
 	return cmd
 }
@@ -110,6 +114,7 @@ func down(ctx context.Context, c *command.Cli, po *projectOptions, o downOptions
 		return err
 	}
 	ctrs = append(ctrs, res.Items...)
+	images := imagesToRemove(name, p, ctrs, o.rmi)
 	var wg sync.WaitGroup
 	errc := make(chan error, len(ctrs))
 	for _, ctr := range ctrs {
@@ -122,7 +127,7 @@ func down(ctx context.Context, c *command.Cli, po *projectOptions, o downOptions
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errc <- removeContainer(ctx, c, ctr)
+			errc <- removeContainer(ctx, c, ctr, o.timeout)
 		}()
 	}
 	wg.Wait()
@@ -146,6 +151,16 @@ func down(ctx context.Context, c *command.Cli, po *projectOptions, o downOptions
 		}
 		fmt.Fprintf(c.Err(), " Network %s Removed\n", n.Name)
 	}
+	for _, img := range images {
+		fmt.Fprintf(c.Err(), " Image %s Removing\n", img)
+		if _, err := api.ImageRemove(ctx, img, client.ImageRemoveOptions{}); err != nil {
+			if errdefs.IsNotFound(err) {
+				continue
+			}
+			return err
+		}
+		fmt.Fprintf(c.Err(), " Image %s Removed\n", img)
+	}
 	if o.volumes {
 		vols, err := api.VolumeList(ctx, client.VolumeListOptions{Filters: projectFilter(name)})
 		if err != nil {
@@ -165,6 +180,37 @@ func down(ctx context.Context, c *command.Cli, po *projectOptions, o downOptions
 		}
 	}
 	return nil
+}
+
+// imagesToRemove is what `down --rmi` removes: every service's image with
+// "all", only those compose named itself (build-only services,
+// project-service) with "local". Without a compose file the containers'
+// images stand in for the services'.
+func imagesToRemove(project string, p *types.Project, ctrs []container.Summary, rmi string) []string {
+	if rmi == "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	var out []string
+	add := func(img string, local bool) {
+		if img == "" || seen[img] || (rmi == "local" && !local) {
+			return
+		}
+		seen[img] = true
+		out = append(out, img)
+	}
+	if p != nil {
+		for _, name := range p.ServiceNames() {
+			s := p.Services[name]
+			add(imageName(p, s), s.Image == "")
+		}
+		return out
+	}
+	for _, ctr := range ctrs {
+		add(ctr.Image, ctr.Image == project+"-"+ctr.Labels[labelService])
+	}
+	sort.Strings(out)
+	return out
 }
 
 // serviceContainers resolves the target containers of start/stop/rm/logs.
@@ -460,113 +506,6 @@ func parallel(ctrs []container.Summary, fn func(container.Summary) error) error 
 		}
 	}
 	return nil
-}
-
-var colors = []string{"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"}
-
-func newLogsCommand(c *command.Cli, po *projectOptions) *cobra.Command {
-	var follow, timestamps, noPrefix, noColor bool
-	var tail string
-	cmd := &cobra.Command{
-		Use:   "logs [OPTIONS] [SERVICE...]",
-		Short: "View output from containers",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctrs, err := serviceContainers(cmd.Context(), c, po, args, true)
-			if err != nil {
-				return err
-			}
-			api, _ := c.Client()
-			width := 0
-			for _, ctr := range ctrs {
-				if n := len(shortName(ctr)); n > width {
-					width = n
-				}
-			}
-			var mu sync.Mutex
-			color := c.Out().IsTerminal() && !noColor
-			return parallel(ctrs, func(ctr container.Summary) error {
-				rc, err := api.ContainerLogs(cmd.Context(), ctr.ID, client.ContainerLogsOptions{
-					ShowStdout: true, ShowStderr: true, Follow: follow, Tail: tail, Timestamps: timestamps})
-				if err != nil {
-					return err
-				}
-				defer rc.Close()
-				prefix := ""
-				if !noPrefix {
-					prefix = fmt.Sprintf("%-*s | ", width+1, shortName(ctr))
-					if color {
-						idx := 0
-						for i, s := range ctrs {
-							if s.ID == ctr.ID {
-								idx = i
-							}
-						}
-						prefix = "\033[" + colors[idx%len(colors)] + "m" + prefix + "\033[0m"
-					}
-				}
-				w := &lineWriter{prefix: prefix, out: c.Out(), mu: &mu}
-				if ctr.Labels != nil {
-					insp, err := api.ContainerInspect(cmd.Context(), ctr.ID, client.ContainerInspectOptions{})
-					if err == nil && insp.Container.Config != nil && insp.Container.Config.Tty {
-						_, err = io.Copy(w, rc)
-						w.flush()
-						return err
-					}
-				}
-				_, err = stdcopy.StdCopy(w, w, rc)
-				w.flush()
-				return err
-			})
-		},
-	}
-	f := cmd.Flags()
-	f.BoolVarP(&follow, "follow", "f", false, "Follow log output")
-	f.BoolVarP(&timestamps, "timestamps", "t", false, "Show timestamps")
-	f.StringVarP(&tail, "tail", "n", "all", "Number of lines to show from the end of the logs for each container")
-	f.BoolVar(&noPrefix, "no-log-prefix", false, "Don't print prefix in logs")
-	f.BoolVar(&noColor, "no-color", false, "Produce monochrome output")
-	return cmd
-}
-
-// shortName is the container name without the project: web-1.
-func shortName(ctr container.Summary) string {
-	n := canonicalName(ctr)
-	p := ctr.Labels[labelProject]
-	if strings.HasPrefix(n, p+"-") {
-		return n[len(p)+1:]
-	}
-	return n
-}
-
-type lineWriter struct {
-	prefix string
-	out    io.Writer
-	mu     *sync.Mutex
-	buf    []byte
-}
-
-func (l *lineWriter) Write(b []byte) (int, error) {
-	l.buf = append(l.buf, b...)
-	for {
-		i := strings.IndexByte(string(l.buf), '\n')
-		if i < 0 {
-			break
-		}
-		l.mu.Lock()
-		fmt.Fprintf(l.out, "%s%s\n", l.prefix, l.buf[:i])
-		l.mu.Unlock()
-		l.buf = l.buf[i+1:]
-	}
-	return len(b), nil
-}
-
-func (l *lineWriter) flush() {
-	if len(l.buf) > 0 {
-		l.mu.Lock()
-		fmt.Fprintf(l.out, "%s%s\n", l.prefix, l.buf)
-		l.mu.Unlock()
-		l.buf = nil
-	}
 }
 
 // simpleCommand is a compose subcommand applying one API call to the

@@ -18,6 +18,7 @@ const (
 	labelService     = "com.docker.compose.service"
 	labelNumber      = "com.docker.compose.container-number"
 	labelOneoff      = "com.docker.compose.oneoff"
+	labelSlug        = "com.docker.compose.slug"
 	labelConfigHash  = "com.docker.compose.config-hash"
 	labelWorkingDir  = "com.docker.compose.project.working_dir"
 	labelConfigFiles = "com.docker.compose.project.config_files"

@@ -20,7 +20,12 @@ import (
 
 type upOptions struct {
 	detach, forceRecreate, noRecreate, noDeps, removeOrphans, noStart, wait bool
+	abortOnExit, build, noBuild, quietPull, noColor, noLogPrefix            bool
+	exitCodeFrom                                                            string
 	scale                                                                   []string
+	// beforeStart, when set, is called for each container converge is
+	// about to start or leaves running (attached up hooks in there).
+	beforeStart func(ctx context.Context, id, name, service string) error
 }
 
 func newUpCommand(c *command.Cli, po *projectOptions) *cobra.Command {
@@ -29,11 +34,8 @@ func newUpCommand(c *command.Cli, po *projectOptions) *cobra.Command {
 		Use:   "up [OPTIONS] [SERVICE...]",
 		Short: "Create and start containers",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !o.detach {
-				return errors.New("berth compose up runs detached only for now: use -d (then `berth compose logs -f`)")
-			}
-			if o.forceRecreate && o.noRecreate {
-				return errors.New("--force-recreate and --no-recreate are incompatible")
+			if err := o.validate(); err != nil {
+				return err
 			}
 			return up(cmd.Context(), c, po, args, o)
 		},
@@ -46,7 +48,37 @@ func newUpCommand(c *command.Cli, po *projectOptions) *cobra.Command {
 	f.BoolVar(&o.removeOrphans, "remove-orphans", false, "Remove containers for services not defined in the Compose file")
 	f.BoolVar(&o.wait, "wait", false, "Wait for services to be running|healthy. Implies detached mode")
 	f.StringArrayVar(&o.scale, "scale", nil, "Scale SERVICE to NUM instances")
+	f.BoolVar(&o.build, "build", false, "Build images before starting containers")
+	f.BoolVar(&o.noBuild, "no-build", false, "Don't build an image, even if it's policy")
+	f.BoolVar(&o.quietPull, "quiet-pull", false, "Pull without printing progress information")
+	f.BoolVar(&o.abortOnExit, "abort-on-container-exit", false, "Stops all containers if any container was stopped. Incompatible with -d")
+	f.BoolVar(&o.noColor, "no-color", false, "Produce monochrome output")
+	f.BoolVar(&o.noLogPrefix, "no-log-prefix", false, "Don't print prefix in logs")
+	f.StringVar(&o.exitCodeFrom, "exit-code-from", "", "Return the exit code of the selected service container. Implies --abort-on-container-exit")
 	return cmd
+}
+
+// validate refuses flag combinations as docker compose does.
+func (o *upOptions) validate() error {
+	if o.exitCodeFrom != "" {
+		o.abortOnExit = true
+	}
+	if o.wait {
+		if o.abortOnExit {
+			return errors.New("--wait cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch")
+		}
+		o.detach = true
+	}
+	if o.detach && o.abortOnExit {
+		return errors.New("--detach cannot be combined with --abort-on-container-exit, --abort-on-container-failure, --attach, --attach-dependencies or --watch")
+	}
+	if o.build && o.noBuild {
+		return errors.New("--build and --no-build are incompatible")
+	}
+	if o.forceRecreate && o.noRecreate {
+		return errors.New("--force-recreate and --no-recreate are incompatible")
+	}
+	return nil
 }
 
 // replicas is how many containers the service wants.
@@ -61,8 +93,68 @@ func replicas(s types.ServiceConfig) int {
 }
 
 func up(ctx context.Context, c *command.Cli, po *projectOptions, services []string, o upOptions) error {
-	p, err := upProject(ctx, po, services, o)
+	p, err := po.load(ctx, nil)
 	if err != nil {
+		return err
+	}
+	if len(services) > 0 {
+		if o.noDeps {
+			p, err = p.WithSelectedServices(services, types.IgnoreDependencies)
+		} else {
+			p, err = p.WithSelectedServices(services)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if err := applyScale(p, o.scale); err != nil {
+		return err
+	}
+	if err := prepare(ctx, c, p, o); err != nil {
+		return err
+	}
+	api, err := c.Client()
+	if err != nil {
+		return err
+	}
+	existing, err := projectContainers(ctx, api, p.Name, true)
+	if err != nil {
+		return err
+	}
+	if err := handleOrphans(ctx, c, p, existing, o.removeOrphans); err != nil {
+		return err
+	}
+	if o.detach || o.noStart {
+		return converge(ctx, c, p, existing, o)
+	}
+	s, err := newAttachSession(c, api, p, services, o)
+	if err != nil {
+		return err
+	}
+	o.beforeStart = s.beforeStart
+	return s.wait(converge(ctx, c, p, existing, o))
+}
+
+// prepare checks the project and makes what its containers need: every
+// check (cycles, refused keys, external networks and volumes) runs before
+// anything is created, then images are pulled or built, and the project's
+// networks and volumes created.
+func prepare(ctx context.Context, c *command.Cli, p *types.Project, o upOptions) error {
+	if err := graph.CheckCycle(p); err != nil {
+		return err
+	}
+	for _, s := range p.Services {
+		if err := checkSupported(s); err != nil {
+			return err
+		}
+		if s.Image == "" && s.Build == nil {
+			return fmt.Errorf("service %q has neither an image nor a build context specified: invalid compose project", s.Name)
+		}
+	}
+	if err := p.CheckContainerNameUnicity(); err != nil {
+		return err
+	}
+	if err := checkFiles(p); err != nil {
 		return err
 	}
 	api, err := c.Client()
@@ -73,14 +165,7 @@ func up(ctx context.Context, c *command.Cli, po *projectOptions, services []stri
 	if err := checkExternals(ctx, api, p); err != nil {
 		return err
 	}
-	if err := ensureImages(ctx, c, p); err != nil {
-		return err
-	}
-	existing, err := projectContainers(ctx, api, p.Name, true)
-	if err != nil {
-		return err
-	}
-	if err := handleOrphans(ctx, c, p, existing, o.removeOrphans); err != nil {
+	if err := ensureImages(ctx, c, p, o); err != nil {
 		return err
 	}
 	for key, n := range p.Networks {
@@ -93,45 +178,7 @@ func up(ctx context.Context, c *command.Cli, po *projectOptions, services []stri
 			return err
 		}
 	}
-	return converge(ctx, c, p, existing, o)
-}
-
-// upProject loads the project, keeps the services asked for (with their
-// dependencies unless --no-deps), applies --scale and checks that berth
-// can run every service.
-func upProject(ctx context.Context, po *projectOptions, services []string, o upOptions) (*types.Project, error) {
-	p, err := po.load(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := graph.CheckCycle(p); err != nil {
-		return nil, err
-	}
-	if len(services) > 0 {
-		if o.noDeps {
-			p, err = p.WithSelectedServices(services, types.IgnoreDependencies)
-		} else {
-			p, err = p.WithSelectedServices(services)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	if err := applyScale(p, o.scale); err != nil {
-		return nil, err
-	}
-	for _, s := range p.Services {
-		if err := checkSupported(s); err != nil {
-			return nil, err
-		}
-		if s.Image == "" {
-			return nil, fmt.Errorf("service %q has neither an image nor a build context specified: invalid compose project", s.Name)
-		}
-	}
-	if err := p.CheckContainerNameUnicity(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return nil
 }
 
 // applyScale sets the replicas of --scale SERVICE=NUM.
@@ -189,35 +236,42 @@ func cutEq(s string) (string, string, bool) {
 	return s, "", false
 }
 
-func ensureImages(ctx context.Context, c *command.Cli, p *types.Project) error {
+func ensureImages(ctx context.Context, c *command.Cli, p *types.Project, o upOptions) error {
 	api, _ := c.Client()
 	seen := map[string]bool{}
 	for _, name := range p.ServiceNames() {
 		s := p.Services[name]
-		if seen[s.Image] {
+		img := imageName(p, s)
+		if seen[img] {
 			continue
 		}
-		seen[s.Image] = true
-		_, err := api.ImageInspect(ctx, s.Image)
+		seen[img] = true
+		_, err := api.ImageInspect(ctx, img)
 		missing := err != nil && errdefs.IsNotFound(err)
 		if err != nil && !missing {
 			return err
 		}
+		if s.Build != nil {
+			if o.build || s.PullPolicy == types.PullPolicyBuild || (missing && !o.noBuild) {
+				if err := buildService(ctx, c, p, s, buildOptions{quiet: o.quietPull}); err != nil {
+					return err
+				}
+				continue
+			}
+			if missing {
+				return fmt.Errorf("image %s not found and --no-build given", img)
+			}
+			continue
+		}
 		if s.PullPolicy == types.PullPolicyNever && missing {
-			return fmt.Errorf("image %s not found and pull_policy is never", s.Image)
+			return fmt.Errorf("image %s not found and pull_policy is never", img)
 		}
 		if !missing && s.PullPolicy != types.PullPolicyAlways {
 			continue
 		}
-		fmt.Fprintf(c.Err(), " %s Pulling\n", name)
-		resp, err := api.ImagePull(ctx, s.Image, client.ImagePullOptions{})
-		if err != nil {
+		if err := pullImage(ctx, c, name, img, o.quietPull); err != nil {
 			return err
 		}
-		if err := resp.Wait(ctx); err != nil {
-			return err
-		}
-		fmt.Fprintf(c.Err(), " %s Pulled\n", name)
 	}
 	return nil
 }
@@ -281,7 +335,7 @@ func handleOrphans(ctx context.Context, c *command.Cli, p *types.Project, existi
 		return nil
 	}
 	for _, ctr := range orphans {
-		if err := removeContainer(ctx, c, ctr); err != nil {
+		if err := removeContainer(ctx, c, ctr, nil); err != nil {
 			return err
 		}
 	}
@@ -299,11 +353,11 @@ func names(cs []container.Summary) string {
 	return s
 }
 
-func removeContainer(ctx context.Context, c *command.Cli, ctr container.Summary) error {
+func removeContainer(ctx context.Context, c *command.Cli, ctr container.Summary, timeout *int) error {
 	api, _ := c.Client()
 	name := canonicalName(ctr)
 	fmt.Fprintf(c.Err(), " Container %s Stopping\n", name)
-	if _, err := api.ContainerStop(ctx, ctr.ID, client.ContainerStopOptions{}); err != nil && !errdefs.IsNotFound(err) {
+	if _, err := api.ContainerStop(ctx, ctr.ID, client.ContainerStopOptions{Timeout: timeout}); err != nil && !errdefs.IsNotFound(err) {
 		return err
 	}
 	fmt.Fprintf(c.Err(), " Container %s Removing\n", name)
@@ -459,6 +513,12 @@ func convergeService(ctx context.Context, api *client.Client, p *types.Project, 
 	}
 	want := replicas(s)
 	used := map[int]bool{}
+	// a container of an older image (rebuilt or pulled since) is recreated,
+	// as compose does by its com.docker.compose.image label
+	imageID := ""
+	if img, err := api.ImageInspect(ctx, imageName(p, s)); err == nil {
+		imageID = img.ID
+	}
 	for _, ctr := range have {
 		n, _ := strconv.Atoi(ctr.Labels[labelNumber])
 		name := canonicalName(ctr)
@@ -471,7 +531,8 @@ func convergeService(ctx context.Context, api *client.Client, p *types.Project, 
 			continue
 		}
 		used[n] = true
-		recreate := !o.noRecreate && (o.forceRecreate || ctr.Labels[labelConfigHash] != hash)
+		stale := ctr.Labels[labelConfigHash] != hash || (imageID != "" && ctr.Labels[labelImage] != imageID)
+		recreate := !o.noRecreate && (o.forceRecreate || stale)
 		if recreate {
 			say(" Container %s Recreate\n", name)
 			timeout := stopTimeout(s)
@@ -486,6 +547,11 @@ func convergeService(ctx context.Context, api *client.Client, p *types.Project, 
 			}
 			say(" Container %s Recreated\n", name)
 			continue
+		}
+		if !o.noStart && o.beforeStart != nil {
+			if err := o.beforeStart(ctx, ctr.ID, name, s.Name); err != nil {
+				return err
+			}
 		}
 		if ctr.State != container.StateRunning && !o.noStart {
 			say(" Container %s Starting\n", name)
@@ -529,11 +595,15 @@ func stopTimeout(s types.ServiceConfig) *int {
 }
 
 func createAndStart(ctx context.Context, api *client.Client, p *types.Project, s types.ServiceConfig, n int, hash string, o upOptions, say func(string, ...any)) error {
+	s, err := resolveServiceRefs(ctx, api, p.Name, s)
+	if err != nil {
+		return err
+	}
 	opts, err := createOptions(p, s, n, hash)
 	if err != nil {
 		return err
 	}
-	if img, err := api.ImageInspect(ctx, s.Image); err == nil {
+	if img, err := api.ImageInspect(ctx, imageName(p, s)); err == nil {
 		opts.Config.Labels[labelImage] = img.ID
 	}
 	say(" Container %s Creating\n", opts.Name)
@@ -544,6 +614,11 @@ func createAndStart(ctx context.Context, api *client.Client, p *types.Project, s
 	say(" Container %s Created\n", opts.Name)
 	if o.noStart {
 		return nil
+	}
+	if o.beforeStart != nil {
+		if err := o.beforeStart(ctx, res.ID, opts.Name, s.Name); err != nil {
+			return err
+		}
 	}
 	say(" Container %s Starting\n", opts.Name)
 	if _, err := api.ContainerStart(ctx, res.ID, client.ContainerStartOptions{}); err != nil {
