@@ -70,7 +70,7 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		}
 		endpoints[name] = ep
 	}
-	rtName, err := s.chooseRuntime(&hc, cfg.Tty && cfg.OpenStdin)
+	rtName, err := s.chooseRuntime(&hc)
 	if err != nil {
 		return "", nil, err
 	}

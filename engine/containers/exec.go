@@ -61,9 +61,6 @@ func (s *Service) ExecCreate(ctx context.Context, ref string, req container.Exec
 	if e.c.State.Status != StatusRunning {
 		return "", errdefs.Conflict("Container %s is not running", e.c.ID)
 	}
-	if req.Tty && req.AttachStdin && s.runtimes.IsSandbox(e.c.Runtime) {
-		return "", errdefs.Invalid("%s", runtime.SandboxInteractiveTTY)
-	}
 	if len(e.execs) > 32 {
 		// Finished execs are kept for inspect (the CLI reads the exit code
 		// right after); beyond a few dozen, the finished ones go.

@@ -10,7 +10,7 @@ import (
 // --isolation (or the daemon's default-isolation), records the isolation
 // in hc.Isolation ("sandbox" for runsc, as inspect shows it) and refuses
 // what the sandbox cannot run.
-func (s *Service) chooseRuntime(hc *container.HostConfig, interactiveTTY bool) (string, error) {
+func (s *Service) chooseRuntime(hc *container.HostConfig) (string, error) {
 	iso, err := runtime.NormalizeIsolation(string(hc.Isolation))
 	if err != nil {
 		return "", errdefs.Invalid("%s", err.Error())
@@ -37,7 +37,7 @@ func (s *Service) chooseRuntime(hc *container.HostConfig, interactiveTTY bool) (
 		return "", errdefs.Invalid("%s", err.Error())
 	}
 	if s.runtimes.IsSandbox(rtName) {
-		if err := runtime.CheckSandbox(hc, interactiveTTY); err != nil {
+		if err := runtime.CheckSandbox(hc); err != nil {
 			return "", errdefs.Invalid("%s", err.Error())
 		}
 		hc.Isolation = runtime.IsolationSandbox

@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -115,14 +114,12 @@ func (s *Set) Isolations() []string {
 	return out
 }
 
-// SandboxInteractiveTTY is the refusal of -it under runsc: the terminal's
-// output reaches the client but typed input does not reach the sandboxed
-// shell yet, so it is refused rather than left hanging.
-const SandboxInteractiveTTY = "interactive terminals (-it) are not supported with sandbox isolation (runsc) yet: use -i without -t, or -t without -i, or --isolation=process"
-
 // CheckSandbox refuses, at create, what a runsc container cannot do, so the
 // user learns it then rather than getting a half-applied container.
-func CheckSandbox(hc *container.HostConfig, interactiveTTY bool) error {
+// Interactive terminals work: runsc takes the pty over --console-socket as
+// crun does and imports its slave as the sandbox's controlling terminal
+// (inside, /proc/self/fd/0 reads "host:[1]", so `tty` says "not a tty").
+func CheckSandbox(hc *container.HostConfig) error {
 	refuse := func(what, why string) error {
 		return fmt.Errorf("%s is not supported with sandbox isolation (runsc): %s; use --isolation=process", what, why)
 	}
@@ -145,9 +142,6 @@ func CheckSandbox(hc *container.HostConfig, interactiveTTY bool) error {
 		return refuse("--pid/--ipc=container:", "namespaces of another sandbox cannot be joined")
 	case hc.NetworkMode.IsContainer():
 		return refuse("--network=container:", "network stacks of another sandbox cannot be joined")
-	}
-	if interactiveTTY {
-		return errors.New(SandboxInteractiveTTY)
 	}
 	r := hc.Resources
 	if r.Memory != 0 || r.MemorySwap != 0 || r.MemoryReservation != 0 || r.NanoCPUs != 0 || r.CPUShares != 0 ||

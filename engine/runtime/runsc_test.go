@@ -49,13 +49,10 @@ func TestCheckSandbox(t *testing.T) {
 		{container.HostConfig{Resources: container.Resources{PidsLimit: &one}}, "resource limits"},
 		{container.HostConfig{Resources: container.Resources{Devices: []container.DeviceMapping{{PathOnHost: "/dev/null"}}}}, "--device"},
 	} {
-		err := CheckSandbox(&tc.hc, false)
+		err := CheckSandbox(&tc.hc)
 		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 			t.Errorf("CheckSandbox(%+v) = %v, want %q", tc.hc, err, tc.want)
 		}
-	}
-	if err := CheckSandbox(&container.HostConfig{}, true); err == nil || !strings.Contains(err.Error(), "-it") {
-		t.Errorf("CheckSandbox with an interactive terminal: %v", err)
 	}
 }
 

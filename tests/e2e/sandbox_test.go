@@ -229,9 +229,9 @@ func TestSandboxNetworkFilesAndProbes(t *testing.T) {
 
 func listenLoopback() (netpkg.Listener, error) { return netpkg.Listen("tcp", "127.0.0.1:0") }
 
-// TestSandboxTerminalStatsRestart: -it is refused under runsc (typed input
-// does not reach the sandbox yet); stats reads the sandbox's memory; a restart policy restarts
-// a sandboxed container that fails.
+// TestSandboxTerminalStatsRestart: exec without a terminal, stats reads
+// the sandbox's memory, top its processes; a restart policy restarts a
+// sandboxed container that fails.
 func TestSandboxTerminalStatsRestart(t *testing.T) {
 	requireRunsc(t)
 	d := sharedDaemon(t, "core")
@@ -239,14 +239,6 @@ func TestSandboxTerminalStatsRestart(t *testing.T) {
 	name := uniq("sbx-term")
 	c.Must(t, "run", "-d", "--name", name, "--isolation=sandbox", "busybox", "sleep", "300")
 	defer c.Run(t, "rm", "-f", name)
-	// Interactive terminals do not work under runsc yet: refused, not hung.
-	status, _, body := d.API(t, "POST", "/containers/"+name+"/exec", "application/json", `{"Cmd":["sh"],"Tty":true,"AttachStdin":true,"AttachStdout":true}`)
-	if status != 400 || !strings.Contains(body, "interactive terminals (-it) are not supported with sandbox isolation") {
-		t.Errorf("exec -it in a sandbox: want HTTP 400 and a clear refusal, got %d %s", status, body)
-	}
-	if r := c.Run(t, "create", "-it", "--isolation=sandbox", "busybox", "sh"); r.Exit == 0 || !strings.Contains(r.Stderr, "interactive terminals (-it) are not supported with sandbox isolation") {
-		t.Errorf("create -it under sandbox: want a clear refusal, got %s", r)
-	}
 	if out := strings.TrimSpace(c.Must(t, "exec", name, "echo", "plain")); out != "plain" {
 		t.Errorf("exec without a terminal in a sandbox: %q", out)
 	}
@@ -265,5 +257,74 @@ func TestSandboxTerminalStatsRestart(t *testing.T) {
 	waitUntil(t, 60*time.Second, "two restarts of the failing sandboxed container", func() bool {
 		out := strings.TrimSpace(c.Run(t, "inspect", "-f", "{{.RestartCount}} {{.State.Running}}", rs).Stdout)
 		return out == "2 false"
+	})
+}
+
+// TestSandboxInteractive: typed input reaches a sandboxed shell through
+// run -it, exec -it and attach, and its exit code comes back; healthchecks
+// run inside the sandbox.
+func TestSandboxInteractive(t *testing.T) {
+	requireRunsc(t)
+	d := sharedDaemon(t, "core")
+	eachCLI(t, d, func(t *testing.T, c CLI) {
+		p := c.StartPty(t, "run", "--rm", "-it", "--isolation=sandbox", "busybox", "sh")
+		p.Expect("# ", 30*time.Second)
+		p.Write("uname -r; echo hi-$((1+1))\r")
+		p.Expect("hi-2", 10*time.Second)
+		if !strings.Contains(p.Output(), "-gvisor") && !strings.Contains(p.Output(), "4.4.0") {
+			t.Errorf("run -it --isolation=sandbox: the shell does not run on gVisor's kernel: %q", p.Output())
+		}
+		p.Write("exit 4\r")
+		if code := p.Wait(20 * time.Second); code != 4 {
+			t.Errorf("run -it under sandbox, exit 4: client exit %d; output %q", code, p.Output())
+		}
+
+		name := uniq("sbx-it-" + c.Name)
+		c.Must(t, "run", "-d", "--name", name, "--isolation=sandbox", "busybox", "sleep", "300")
+		defer c.Run(t, "rm", "-f", name)
+		p = c.StartPty(t, "exec", "-it", name, "sh")
+		p.Expect("# ", 30*time.Second)
+		p.Write("echo x-$((6*7)) > /tmp/typed; cat /tmp/typed\r")
+		p.Expect("x-42", 10*time.Second)
+		p.Write("exit 3\r")
+		if code := p.Wait(20 * time.Second); code != 3 {
+			t.Errorf("exec -it under sandbox, exit 3: client exit %d; output %q", code, p.Output())
+		}
+		if out := strings.TrimSpace(c.Must(t, "exec", name, "cat", "/tmp/typed")); out != "x-42" {
+			t.Errorf("what exec -it typed did not run in the sandbox: /tmp/typed = %q", out)
+		}
+
+		bg := uniq("sbx-attach-" + c.Name)
+		c.Must(t, "run", "-dit", "--name", bg, "--isolation=sandbox", "busybox", "sh")
+		defer c.Run(t, "rm", "-f", bg)
+		p = c.StartPty(t, "attach", bg)
+		p.Write("echo at-$((2*3))\r")
+		p.Expect("at-6", 30*time.Second)
+		p.Write("exit 5\r")
+		if code := p.Wait(20 * time.Second); code != 5 {
+			t.Errorf("attach to a sandboxed shell, exit 5: client exit %d; output %q", code, p.Output())
+		}
+		waitUntil(t, 20*time.Second, "the attached sandboxed shell to exit 5", func() bool {
+			return strings.TrimSpace(c.Run(t, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", bg).Stdout) == "exited 5"
+		})
+	})
+
+	c := d.Docker(t)
+	hc := uniq("sbx-health")
+	c.Must(t, "run", "-d", "--name", hc, "--isolation=sandbox", "--health-cmd", "test -e /tmp/ready && uname -r",
+		"--health-interval", "1s", "--health-retries", "2", "busybox", "sh", "-c", "sleep 2; touch /tmp/ready; sleep 300")
+	defer c.Run(t, "rm", "-f", hc)
+	waitUntil(t, 60*time.Second, "the sandboxed container to turn healthy", func() bool {
+		return strings.TrimSpace(c.Run(t, "inspect", "-f", "{{.State.Health.Status}}", hc).Stdout) == "healthy"
+	})
+	if out := c.Must(t, "inspect", "-f", "{{range .State.Health.Log}}{{.Output}}{{end}}", hc); !strings.Contains(out, "gvisor") && !strings.Contains(out, "4.4.0") {
+		t.Errorf("the healthcheck did not run inside the sandbox (uname -r printed %q)", out)
+	}
+	sick := uniq("sbx-sick")
+	c.Must(t, "run", "-d", "--name", sick, "--isolation=sandbox", "--health-cmd", "exit 1",
+		"--health-interval", "1s", "--health-retries", "2", "busybox", "sleep", "300")
+	defer c.Run(t, "rm", "-f", sick)
+	waitUntil(t, 60*time.Second, "the failing sandboxed healthcheck to mark the container unhealthy", func() bool {
+		return strings.TrimSpace(c.Run(t, "inspect", "-f", "{{.State.Health.Status}}", sick).Stdout) == "unhealthy"
 	})
 }
