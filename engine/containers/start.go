@@ -169,7 +169,7 @@ func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack)
 		ContainerID: c.ID, ContainerName: c.Name, Hostname: c.Config.Hostname,
 		NetworkMode: string(c.HostConfig.NetworkMode), Endpoints: c.Endpoints,
 		PortBindings: c.HostConfig.PortBindings, PublishAll: c.HostConfig.PublishAllPorts,
-		ExposedPorts: c.Config.ExposedPorts,
+		ExposedPorts: c.Config.ExposedPorts, Sandboxed: s.runtimes.IsSandbox(c.Runtime),
 	})
 	if err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ func (s *Service) Connect(ctx context.Context, req ConnectRequest) (*Attachment,
 	if err != nil {
 		return nil, err
 	}
-	rec := sandboxRecord{ContainerID: req.ContainerID, Name: strings.TrimPrefix(req.ContainerName, "/"), Hostname: req.Hostname}
+	rec := sandboxRecord{ContainerID: req.ContainerID, Name: strings.TrimPrefix(req.ContainerName, "/"), Hostname: req.Hostname, Sandboxed: req.Sandboxed}
 	switch primary.rec.Driver {
 	case "host":
 		return s.connectHostLocked(rec, primary)
@@ -143,6 +143,12 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 		sb.dns = s.startDNS(sb.rec.ContainerID, dnsConns)
 	}
 	s.refreshDNSLocked()
+	if n, _, ok := s.dnsNetworkLocked(sb); ok && s.gwDNS[n.rec.ID] == nil {
+		// A sandbox without its resolver would fail every name lookup.
+		err := fmt.Errorf("cannot serve DNS to a sandboxed container on network %s's gateway (see the daemon log)", n.rec.Name)
+		s.teardownLocked(ctx, sb)
+		return nil, err
+	}
 	return s.attachmentLocked(sb), nil
 }
 

@@ -38,6 +38,9 @@ func (s *Service) refreshDNSLocked() {
 		}
 	}
 	s.dns.Store(t)
+	if err := s.syncGatewayDNSLocked(); err != nil {
+		s.log.Warn("embedded DNS for sandboxed containers", "err", err)
+	}
 }
 
 // needsDNS reports whether a sandbox is on a user-defined network.
@@ -86,7 +89,11 @@ func (d *dnsServer) Close() {
 }
 
 func (s *Service) startDNS(containerID string, c *dnsSockets) *dnsServer {
-	h := dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) { s.serveDNS(containerID, w, r) })
+	return serveDNSOn(c, dns.HandlerFunc(func(w dns.ResponseWriter, r *dns.Msg) { s.serveDNS(containerID, w, r) }))
+}
+
+// serveDNSOn serves h on c's sockets until Close.
+func serveDNSOn(c *dnsSockets, h dns.Handler) *dnsServer {
 	d := &dnsServer{udp: &dns.Server{PacketConn: c.udp, Handler: h}, tcp: &dns.Server{Listener: c.tcp, Handler: h}}
 	go d.udp.ActivateAndServe()
 	go d.tcp.ActivateAndServe()

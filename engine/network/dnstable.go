@@ -17,13 +17,17 @@ type dnsTable struct {
 	// links are link aliases (EndpointSettings.Links "name:alias"), seen only
 	// by the linking container: container ID -> network ID -> alias -> name.
 	links map[string]map[string]map[string]string
+	// members are the endpoints' addresses: network ID -> address ->
+	// container ID (who asks, on the sandboxes' gateway resolver).
+	members map[string]map[netip.Addr]string
 }
 
 type dnsNet struct{ id, name string }
 
 func newDNSTable() *dnsTable {
 	return &dnsTable{nets: map[string][]dnsNet{}, names: map[string]map[string][]netip.Addr{},
-		ptr: map[string]map[netip.Addr]string{}, links: map[string]map[string]map[string]string{}}
+		ptr: map[string]map[netip.Addr]string{}, links: map[string]map[string]map[string]string{},
+		members: map[string]map[netip.Addr]string{}}
 }
 
 // add records one endpoint of container cid on user network (nid, nname).
@@ -32,11 +36,13 @@ func (t *dnsTable) add(cid, nid, nname string, names []string, links []string, a
 	if t.names[nid] == nil {
 		t.names[nid] = map[string][]netip.Addr{}
 		t.ptr[nid] = map[netip.Addr]string{}
+		t.members[nid] = map[netip.Addr]string{}
 	}
 	for _, a := range addrs {
 		if !a.IsValid() {
 			continue
 		}
+		t.members[nid][a] = cid
 		for _, name := range names {
 			k := strings.ToLower(name)
 			t.names[nid][k] = append(t.names[nid][k], a)
@@ -185,4 +191,13 @@ func fromReverse(name string) (netip.Addr, bool) {
 		return netip.AddrFrom16(b), true
 	}
 	return netip.Addr{}, false
+}
+
+// member returns the container whose endpoint on network nid has address
+// a, or "" when none has.
+func (t *dnsTable) member(nid string, a netip.Addr) string {
+	if t == nil {
+		return ""
+	}
+	return t.members[nid][a]
 }

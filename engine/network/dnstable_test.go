@@ -137,3 +137,29 @@ func fromReverseCheck(a netip.Addr) error {
 }
 
 var errInvalid = errors.New("invalid address")
+
+// TestDNSMember: the gateway resolver of sandboxed containers answers only
+// endpoints of its own network.
+func TestDNSMember(t *testing.T) {
+	tb := testTable()
+	a := netip.MustParseAddr
+	for _, tc := range []struct {
+		nid, addr, want string
+	}{
+		{"n1", "10.1.0.2", "web"},
+		{"n1", "fd00:1::2", "web"},
+		{"n2", "10.2.0.9", "client"},
+		{"n1", "10.2.0.9", ""}, // client's address on another network
+		{"n3", "10.1.0.2", ""}, // web is not on n3
+		{"n1", "10.1.0.1", ""}, // the gateway itself
+		{"n9", "10.1.0.2", ""}, // unknown network
+	} {
+		if got := tb.member(tc.nid, a(tc.addr)); got != tc.want {
+			t.Errorf("member(%s, %s) = %q, want %q", tc.nid, tc.addr, got, tc.want)
+		}
+	}
+	var nilTable *dnsTable
+	if got := nilTable.member("n1", a("10.1.0.2")); got != "" {
+		t.Errorf("nil table: member = %q", got)
+	}
+}

@@ -129,6 +129,10 @@ func (s *Service) Close() {
 		closeAll(sb.reservations)
 		sb.reservations = nil
 	}
+	for id, g := range s.gwDNS {
+		g.srv.Close()
+		delete(s.gwDNS, id)
+	}
 	s.mu.Unlock()
 	s.bg.Wait()
 	s.mu.Lock()

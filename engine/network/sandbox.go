@@ -25,6 +25,10 @@ type ConnectRequest struct {
 	// than NetworkMode's are connected too (API >= 1.44 allows several).
 	Endpoints    map[string]*network.EndpointSettings
 	PortBindings network.PortMap
+	// Sandboxed: the container runs its own network stack (gVisor's runsc),
+	// so the embedded DNS answers it on its network's gateway address
+	// instead of 127.0.0.11 (see dnsgateway.go).
+	Sandboxed    bool
 	PublishAll   bool
 	ExposedPorts network.PortSet
 	MacAddress   string
@@ -85,6 +89,7 @@ type sandboxRecord struct {
 	Endpoints                   []*endpointRecord // the first is the primary one (default route, ports)
 	Ports                       []portRecord
 	Exposed                     []string // exposed container ports without a binding
+	Sandboxed                   bool     // runs its own network stack (see ConnectRequest)
 }
 
 // sandbox is a connected container's live state.
@@ -162,7 +167,9 @@ func (s *Service) attachmentLocked(sb *sandbox) *Attachment {
 	for _, b := range a.Ports {
 		sort.Slice(b, func(i, j int) bool { return b[i].HostPort < b[j].HostPort })
 	}
-	if userNet {
+	if _, gw, ok := s.dnsNetworkLocked(sb); ok {
+		a.Nameservers = []string{gw.String()}
+	} else if userNet {
 		a.Nameservers = []string{dnsAddr}
 	}
 	return a

@@ -84,6 +84,9 @@ type Service struct {
 	sandboxes map[string]*sandbox  // by container ID
 	// dns is the embedded DNS's view of names, swapped whole on changes.
 	dns atomic.Pointer[dnsTable]
+	// gwDNS are the embedded DNS listeners on user networks' gateways for
+	// sandboxed members, by network ID (see dnsgateway.go).
+	gwDNS map[string]*gatewayDNS
 	// upstreams are the resolvers unknown names are forwarded to.
 	upstreams func() []string
 	// bg tracks background veth deletions (see teardownLocked).
@@ -133,6 +136,7 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Service, error) {
 		netns:     filepath.Join(cfg.ExecRoot, "netns"),
 		nets:      map[string]*netState{},
 		sandboxes: map[string]*sandbox{},
+		gwDNS:     map[string]*gatewayDNS{},
 		upstreams: hostUpstreams,
 	}
 	if err := prepareNetnsDir(s.netns); err != nil {

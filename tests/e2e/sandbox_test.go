@@ -171,18 +171,38 @@ func TestSandboxNetworkFilesAndProbes(t *testing.T) {
 	web := uniq("sbx-web")
 	runHttpd(t, c, web, "sandboxed", "--isolation=sandbox", "--network", net, "-p", "127.0.0.1::80")
 	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", hostPort(t, c, web, "127.0.0.1")), "sandboxed")
-	// Container to container on the user network, by address. (By name
-	// does not resolve yet: the embedded DNS listens on 127.0.0.11 in the
-	// netns's host-kernel loopback, which runsc's netstack does not use.)
+	// Container to container on the user network, by address and by name:
+	// a sandbox's resolver is the embedded DNS on its network's gateway.
 	ip := strings.TrimSpace(c.Must(t, "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", web))
 	var r Result
-	eventually(t, 10*time.Second, func() error {
-		r = c.Run(t, "run", "--rm", "--isolation=sandbox", "--network", net, "busybox", "sh", "-c", shFetch("http://"+ip+"/index.html"))
-		if r.Exit != 0 || strings.TrimSpace(r.Stdout) != "sandboxed" {
-			return fmt.Errorf("fetch from a sandboxed container on the same network: %s", r)
-		}
-		return nil
-	})
+	for _, host := range []string{ip, web} {
+		eventually(t, 10*time.Second, func() error {
+			r = c.Run(t, "run", "--rm", "--isolation=sandbox", "--network", net, "busybox", "sh", "-c", shFetch("http://"+host+"/index.html"))
+			if r.Exit != 0 || strings.TrimSpace(r.Stdout) != "sandboxed" {
+				return fmt.Errorf("fetch %s from a sandboxed container on the same network: %s", host, r)
+			}
+			return nil
+		})
+	}
+	if out := c.Must(t, "run", "--rm", "--isolation=sandbox", "--network", net, "busybox", "cat", "/etc/resolv.conf"); !strings.Contains(out, "nameserver "+gw+"\n") {
+		t.Errorf("a sandbox on %s should use the gateway %s as resolver: %q", net, gw, out)
+	}
+	// That resolver serves the network's members only: not a container on
+	// another network (its packets arrive on another bridge), not the host.
+	other := uniq("sbxnet2")
+	sub2, gw2 := netSubnet(d, 42)
+	createNet(t, c, other, "--subnet", sub2, "--gateway", gw2)
+	if r := c.Run(t, "run", "--rm", "--network", other, "busybox", "nslookup", web, gw); r.Exit == 0 || strings.Contains(r.Stdout, ip) {
+		t.Errorf("a container on another network got an answer from %s's sandbox resolver: %s", net, r)
+	}
+	if rcode, err := dnsQueryRcode(gw, web); err == nil && rcode == 0 {
+		t.Errorf("the host got an answer from %s's sandbox resolver at %s", net, gw)
+	}
+	if !udpListening(gw, 53) {
+		t.Errorf("no embedded DNS listener on %s:53 while a sandbox is on %s", gw, net)
+	}
+	c.Must(t, "rm", "-f", web)
+	waitUntil(t, 10*time.Second, "the gateway resolver to close with the network's last sandbox", func() bool { return !udpListening(gw, 53) })
 
 	// The host's loopback: a server there must not be reachable.
 	ln, err := listenLoopback()
@@ -228,6 +248,54 @@ func TestSandboxNetworkFilesAndProbes(t *testing.T) {
 }
 
 func listenLoopback() (netpkg.Listener, error) { return netpkg.Listen("tcp", "127.0.0.1:0") }
+
+// dnsQueryRcode sends one A query for name to server:53 from the host and
+// returns the answer's rcode (an error when none came).
+func dnsQueryRcode(server, name string) (int, error) {
+	conn, err := netpkg.Dial("udp4", netpkg.JoinHostPort(server, "53"))
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close()
+	q := []byte{0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0}
+	for _, label := range strings.Split(name, ".") {
+		q = append(append(q, byte(len(label))), label...)
+	}
+	q = append(q, 0, 0, 1, 0, 1)
+	if _, err := conn.Write(q); err != nil {
+		return 0, err
+	}
+	conn.SetReadDeadline(time.Now().Add(3 * time.Second))
+	b := make([]byte, 512)
+	n, err := conn.Read(b)
+	if err != nil {
+		return 0, err
+	}
+	if n < 4 {
+		return 0, fmt.Errorf("short DNS answer")
+	}
+	return int(b[3] & 0x0f), nil
+}
+
+// udpListening reports whether a UDP socket on the host is bound to ip:port
+// (as /proc/net/udp lists it).
+func udpListening(ip string, port int) bool {
+	b, err := os.ReadFile("/proc/net/udp")
+	if err != nil {
+		return false
+	}
+	a := netpkg.ParseIP(ip).To4()
+	if a == nil {
+		return false
+	}
+	want := fmt.Sprintf("%02X%02X%02X%02X:%04X", a[3], a[2], a[1], a[0], port)
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[1] == want {
+			return true
+		}
+	}
+	return false
+}
 
 // TestSandboxTerminalStatsRestart: exec without a terminal, stats reads
 // the sandbox's memory, top its processes; a restart policy restarts a
