@@ -10,6 +10,7 @@ import (
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/userns"
 	"github.com/berth-dev/berth/engine/volumes"
 )
 
@@ -36,4 +37,5 @@ var (
 	_ containers.Runtimes     = (*runtime.Set)(nil)
 	_ containers.Events       = (*events.Service)(nil)
 	_ containers.ImageService = (*images.Service)(nil)
+	_ containers.Remap        = (*userns.Remap)(nil)
 )

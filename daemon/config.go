@@ -26,11 +26,14 @@ type Config struct {
 	DefaultRuntime string                  `json:"default-runtime,omitempty"`
 	Runtimes       map[string]runtime.Spec `json:"runtimes,omitempty"`
 	// DefaultIsolation is "process" (default) or "sandbox"/"hyperv" (runsc).
-	DefaultIsolation string            `json:"default-isolation,omitempty"`
-	LogDriver        string            `json:"log-driver,omitempty"`
-	LogOpts          map[string]string `json:"log-opts,omitempty"`
-	LiveRestore      *bool             `json:"live-restore,omitempty"`
-	Group            string            `json:"group,omitempty"`
+	DefaultIsolation string `json:"default-isolation,omitempty"`
+	// UsernsRemap is "default" (the berth-remap user), "user" or
+	// "user:group": containers' root is that user's subordinate ids.
+	UsernsRemap string            `json:"userns-remap,omitempty"`
+	LogDriver   string            `json:"log-driver,omitempty"`
+	LogOpts     map[string]string `json:"log-opts,omitempty"`
+	LiveRestore *bool             `json:"live-restore,omitempty"`
+	Group       string            `json:"group,omitempty"`
 	// CgroupHybridFix lets berthd move controllers off a hybrid host's
 	// cgroup2 mount so crun works (see engine/runtime). Default true.
 	CgroupHybridFix *bool  `json:"cgroup-hybrid-fix,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/berth-dev/berth/engine/userns"
 	"log/slog"
 	"net"
 	"net/http"
@@ -45,6 +46,7 @@ type Daemon struct {
 	level      *slog.LevelVar
 	db         *store.DB
 	runtimes   *runtime.Set
+	userns     *userns.Remap // nil unless userns-remap is set
 	images     *images.Service
 	registry   *distribution.Service
 	containers *containers.Service
@@ -195,6 +197,12 @@ func (d *Daemon) setup() error {
 	for _, n := range d.runtimes.Host.Notes {
 		d.log.Info(n)
 	}
+	if d.userns, err = setupUserns(cfg); err != nil {
+		return err
+	}
+	if d.userns != nil {
+		d.log.Info("user namespaces: containers' ids are mapped to the subordinate ranges of "+d.userns.String(), "uids", d.userns.UID, "gids", d.userns.GID)
+	}
 	d.events = events.New()
 	// The containers service needs the image service, and the image
 	// service asks the containers which of them use an image: usage is
@@ -246,7 +254,7 @@ func (d *Daemon) setup() error {
 		Events:   d.events,
 		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: monitorPath, InitPath: initPath,
 		LogDriver: cfg.LogDriver, LogOpts: cfg.LogOpts, CgroupParent: cfg.CgroupParent,
-		HostGatewayIP: hostGatewayIP,
+		HostGatewayIP: hostGatewayIP, Userns: d.containersRemap(),
 	}, db, d.images, d.runtimes, d.networks, d.volumes, d.log)
 	if err != nil {
 		return err
@@ -518,6 +526,9 @@ func (d *Daemon) shutdown() {
 	}
 	if d.runtimes != nil {
 		d.runtimes.Cleanup()
+	}
+	if d.userns != nil {
+		d.userns.Close()
 	}
 	if d.networks != nil {
 		d.networks.Close()

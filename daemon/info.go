@@ -110,7 +110,7 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		LiveRestoreEnabled: *d.cfg.LiveRestore,
 		Isolation:          container.Isolation(defaultIsolation(d.runtimes.DefaultIsolation)),
 		InitBinary:         "docker-init",
-		SecurityOptions:    []string{"name=seccomp,profile=builtin"},
+		SecurityOptions:    d.securityOptions(),
 		IndexServerAddress: "https://index.docker.io/v1/",
 		RegistryConfig:     registryConfig(d.cfg),
 		NEventsListener:    d.events.Count(),

@@ -33,6 +33,7 @@ func (d *Daemon) reload(next *Config) {
 		{"host-gateway-ip", cur.HostGatewayIP, next.HostGatewayIP},
 		{"api-limits", cur.APILimits, next.APILimits},
 		{"default-isolation", cur.DefaultIsolation, next.DefaultIsolation},
+		{"userns-remap", cur.UsernsRemap, next.UsernsRemap},
 	})
 	d.emitReload()
 	if len(changed) == 0 {

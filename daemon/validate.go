@@ -9,6 +9,8 @@ import (
 
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/network"
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/userns"
 )
 
 // Validate checks values a type alone does not, naming the key, without
@@ -37,6 +39,12 @@ func (c *Config) Validate() error {
 		if _, err := serverTLS(c); err != nil {
 			return err
 		}
+	}
+	if _, _, err := userns.ParseSpec(c.UsernsRemap); err != nil {
+		return err
+	}
+	if iso, _ := runtime.NormalizeIsolation(c.DefaultIsolation); iso == runtime.IsolationSandbox && c.UsernsRemap != "" {
+		return fmt.Errorf("default-isolation %q cannot be combined with userns-remap: sandboxed containers do not run remapped yet", c.DefaultIsolation)
 	}
 	if err := containers.ValidateLogConfig(c.LogDriver, c.LogOpts); err != nil {
 		return err

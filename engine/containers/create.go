@@ -75,6 +75,9 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		return "", nil, err
 	}
 	hc.Runtime = rtName
+	if err := s.checkUserns(&hc); err != nil {
+		return "", nil, err
+	}
 	if _, err := runtime.Capabilities(&hc); err != nil {
 		return "", nil, errdefs.Invalid("%s", err.Error())
 	}

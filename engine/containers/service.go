@@ -58,6 +58,8 @@ type Config struct {
 	HostGatewayIP netip.Addr
 	// Events receives container events (may be nil).
 	Events Events
+	// Userns is daemon.json userns-remap's mapping (nil: not remapped).
+	Userns Remap
 }
 
 // Service is the container service.

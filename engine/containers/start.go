@@ -152,6 +152,9 @@ func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack)
 	}
 	undo.push(func() { s.images.UnmountRootfs(context.Background(), c.ID) })
 	run := &containerRun{rootfs: rootfs}
+	if err := idmapRootfs(s.remapOf(c.HostConfig), rootfs); err != nil {
+		return nil, err
+	}
 	if run.user, err = resolveUser(rootfs, c.Config.User, c.HostConfig.GroupAdd); err != nil {
 		return nil, err
 	}
@@ -195,6 +198,10 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 		initPath = s.cfg.InitPath
 		args = append([]string{"/sbin/docker-init", "--"}, args...)
 	}
+	remap := s.remapOf(c.HostConfig)
+	if err := chownRemapped(remap, c, s.cfg.DataRoot, run.rootfs); err != nil {
+		return err
+	}
 	spec, err := runtime.BuildSpec(runtime.SpecOptions{
 		ID: c.ID, Rootfs: run.rootfs, Config: c.Config, HostConfig: c.HostConfig,
 		Args: args, Env: containerEnv(c, linkEnv(c.Name, run.links)...), User: run.user,
@@ -205,6 +212,7 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	if err != nil {
 		return errdefs.Invalid("%s", err.Error())
 	}
+	applyRemap(remap, spec)
 	// A filter compiled for an earlier container with this profile spares
 	// the runtime compiling it again (see runtime.SeccompKey).
 	run.seccompKey = rt.SeccompKey(spec)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	netpkg "net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,10 +14,8 @@ import (
 // (scripts/setup.sh builds it; CI runs that).
 func requireRunsc(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("runsc"); err != nil {
-		if _, err := os.Stat("/usr/local/bin/runsc"); err != nil {
-			t.Skip("runsc (gVisor) is not installed: scripts/setup.sh builds it; sandbox isolation cannot be tested")
-		}
+	if !hasRunsc() {
+		t.Skip("runsc (gVisor) is not installed: scripts/setup.sh builds it; sandbox isolation cannot be tested")
 	}
 }
 
