@@ -79,7 +79,7 @@ func (s *Service) connectNoneLocked(ctx context.Context, rec sandboxRecord, none
 	if err != nil {
 		return nil, err
 	}
-	if err := inNetNS(rec.NetNS, true, func(netns.NsHandle) error { return loUp() }); err != nil {
+	if err := inNetNS(rec.NetNS, true, func(netns.NsHandle) error { return prepareNetNS() }); err != nil {
 		s.teardownLocked(ctx, sb)
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (s *Service) wireLocked(sb *sandbox, create bool, plans []endpointPlan, spe
 	var dnsConns *dnsSockets
 	err := inNetNS(sb.rec.NetNS, create, func(host netns.NsHandle) error {
 		if create {
-			if err := loUp(); err != nil {
+			if err := prepareNetNS(); err != nil {
 				return err
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -25,6 +26,19 @@ type linkSpec struct {
 }
 
 // loUp brings up loopback. Runs inside the container's netns.
+// prepareNetNS readies a new container netns from inside it: loopback up,
+// and ports below 1024 open to any user in it, as Docker sets
+// net.ipv4.ip_unprivileged_port_start=0 for every container with its own
+// network namespace: a user-namespaced root (userns-remap) has no
+// CAP_NET_BIND_SERVICE over a netns berthd made, and could not serve on
+// port 80 otherwise. --sysctl still overrides it (the runtime writes later).
+func prepareNetNS() error {
+	if err := loUp(); err != nil {
+		return err
+	}
+	return os.WriteFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", []byte("0\n"), 0o644)
+}
+
 func loUp() error {
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {

@@ -158,6 +158,12 @@ func TestUsernsRemap(t *testing.T) {
 		}
 	}
 
+	// The remapped root serves on port 80 of its netns (berthd opens ports
+	// below 1024 there, as Docker does), published on the host.
+	web := uniq("remapweb")
+	runHttpd(t, c, web, "remapped", "-p", "127.0.0.1::80")
+	waitHTTP(t, fmt.Sprintf("http://127.0.0.1:%d/index.html", hostPort(t, c, web, "127.0.0.1")), "remapped")
+
 	if out := c.Must(t, "run", "--rm", "--userns=host", "busybox", "cat", "/proc/self/uid_map"); strings.Fields(out)[1] != "0" {
 		t.Errorf("--userns=host: uid_map %q, want the host's identity mapping", out)
 	}
