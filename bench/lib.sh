@@ -40,7 +40,8 @@ pss_kb() {
 # from this tree into $work/bin and start a private berthd on $work: its own
 # data-root, socket, bridge, netfilter chains and subnet, so a system berthd
 # is never touched. Needs $work (a fresh temp dir); sets BERTH_BIN,
-# BERTH_CLI, BERTH_HOST, BERTH_PIDFILE and berthd_pid. Pair it with
+# BERTH_CLI, BERTH_HOST, BERTH_PIDFILE and berthd_pid. BENCH_EXTRA_CONFIG
+# adds daemon.json keys ('"userns-remap":"default"'). Pair it with
 # `trap private_cleanup EXIT`.
 private_berthd() {
 	BENCH_BRIDGE="$1" BENCH_CHAINS="$2"
@@ -50,7 +51,7 @@ private_berthd() {
 	go build -trimpath -o "$BERTH_BIN/berthd" ./cmd/berthd
 	go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
-	printf '{"bridge":"%s","iptables-chain-prefix":"%s","bip":"%s"}\n' "$1" "$2" "$3" >"$work/daemon.json"
+	printf '{"bridge":"%s","iptables-chain-prefix":"%s","bip":"%s"%s}\n' "$1" "$2" "$3" "${BENCH_EXTRA_CONFIG:+,$BENCH_EXTRA_CONFIG}" >"$work/daemon.json"
 	"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
 		--config-file "$work/daemon.json" --pidfile "$BERTH_PIDFILE" >"$work/berthd.log" 2>&1 &
 	berthd_pid=$!
