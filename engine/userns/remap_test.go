@@ -109,3 +109,20 @@ func TestIDMapOverlay(t *testing.T) {
 		t.Fatalf("idmapped overlay layers: %v", err)
 	}
 }
+
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"default", "alice:staff", "root", ":", "a:b:c", "1000"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		u, g, err := ParseSpec(v)
+		if err != nil || v == "" {
+			return
+		}
+		for _, s := range []string{u, g} {
+			if s == "" || s == "root" || s == "0" || strings.ContainsAny(s, " \t\n:/") {
+				t.Fatalf("ParseSpec(%q) accepted %q %q", v, u, g)
+			}
+		}
+	})
+}
