@@ -59,6 +59,13 @@ func TestRefuseUnapplied(t *testing.T) {
 		{hc: container.HostConfig{Resources: container.Resources{MemorySwappiness: &five}}, want: ""},
 		{cfg: container.Config{NetworkDisabled: true}, want: "Config.NetworkDisabled"},
 		{hc: container.HostConfig{CgroupnsMode: "private", Resources: container.Resources{CgroupParent: "/mine"}}, want: ""},
+		{hc: container.HostConfig{PidMode: "container:db"}, want: "--pid container:db is not supported"},
+		{hc: container.HostConfig{PidMode: "weird"}, want: "invalid PID mode: weird"},
+		{hc: container.HostConfig{PidMode: "host", IpcMode: "shareable"}, want: ""},
+		{hc: container.HostConfig{IpcMode: "private"}, want: ""},
+		{hc: container.HostConfig{IpcMode: "container:db"}, want: "--ipc container:db is not supported"},
+		{hc: container.HostConfig{IpcMode: "none"}, want: "--ipc none is not supported"},
+		{hc: container.HostConfig{IpcMode: "weird"}, want: "invalid IPC mode: weird"},
 	} {
 		err := refuseUnapplied(&tc.cfg, &tc.hc, t.TempDir())
 		switch {

@@ -39,6 +39,9 @@ func refuseUnapplied(cfg *container.Config, hc *container.HostConfig, dataRoot s
 			}
 		}
 	}
+	if err := refuseNamespaceModes(hc); err != nil {
+		return err
+	}
 	if hc.Cgroup != "" {
 		return errdefs.Invalid("HostConfig.Cgroup (--cgroup %s) is not supported by berthd", hc.Cgroup)
 	}
@@ -94,4 +97,21 @@ func (s *Service) cgroupParentOf(c *Container) string {
 		return c.HostConfig.CgroupParent
 	}
 	return s.cfg.CgroupParent
+}
+
+// refuseNamespaceModes accepts the PID and IPC modes the spec builder
+// applies (own namespace, or the host's) and refuses the rest by name:
+// joining another container's namespace and IPC "none" are not done.
+func refuseNamespaceModes(hc *container.HostConfig) error {
+	switch {
+	case !hc.PidMode.Valid():
+		return errdefs.Invalid("invalid PID mode: %v", hc.PidMode)
+	case hc.PidMode.IsContainer():
+		return errdefs.Invalid("--pid %s is not supported by berthd: only the container's own PID namespace or \"host\"", hc.PidMode)
+	case !hc.IpcMode.Valid():
+		return errdefs.Invalid("invalid IPC mode: %v", hc.IpcMode)
+	case hc.IpcMode.IsContainer(), hc.IpcMode.IsNone():
+		return errdefs.Invalid("--ipc %s is not supported by berthd: only \"private\", \"shareable\" or \"host\"", hc.IpcMode)
+	}
+	return nil
 }
