@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/berth-dev/berth/internal/crilog"
 	"github.com/berth-dev/berth/internal/jsonlog"
 	"github.com/berth-dev/berth/internal/locallog"
 	"github.com/berth-dev/berth/internal/logdriver"
@@ -23,6 +24,8 @@ func openLog(cfg monitor.Config) (logdriver.Writer, error) {
 			return nil, nil
 		}
 		w, err = jsonlog.NewWriter(cfg.LogPath, cfg.LogMaxSize, cfg.LogMaxFiles, cfg.LogCompress)
+	case "cri":
+		w, err = crilog.NewWriter(cfg.LogPath, cfg.LogMaxSize, cfg.LogMaxFiles, cfg.LogCompress)
 	case "local":
 		w, err = locallog.NewWriter(cfg.LogPath, cfg.LogMaxSize, cfg.LogMaxFiles, cfg.LogCompress)
 	case "syslog":

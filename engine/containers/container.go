@@ -54,6 +54,8 @@ type Container struct {
 	Dir string
 	// LogPath is the json-file log.
 	LogPath string
+	// Pod is the CRI sandbox the container belongs to (nil for Docker's).
+	Pod *PodOptions `json:",omitempty"`
 	// MountPoints are the container's volumes, binds and tmpfs mounts.
 	MountPoints []mounts.MountPoint
 	// Endpoints are the networks asked for at create or connect (aliases,

@@ -27,6 +27,24 @@ type CreateOptions struct {
 	// Platform is the create's "platform" ("linux/arm64"); the image must
 	// match it.
 	Platform string
+	// Pod is set by the CRI server, never from the Docker API: the
+	// container joins a pod sandbox's namespaces and host files and logs
+	// where kubelet asks.
+	Pod *PodOptions
+}
+
+// PodOptions place a container in a CRI pod sandbox.
+type PodOptions struct {
+	// Namespaces maps an OCI namespace type ("network", "ipc", "uts") to
+	// the path of a pinned namespace to join instead of making a new one.
+	// With "network" set, Berth's network engine leaves the container alone.
+	Namespaces map[string]string
+	// HostnamePath, HostsPath, ResolvConfPath are the sandbox's files,
+	// bind-mounted as /etc/hostname, /etc/hosts, /etc/resolv.conf ("":
+	// not mounted).
+	HostnamePath, HostsPath, ResolvConfPath string
+	// LogPath, when set, replaces the log driver's own file path.
+	LogPath string
 }
 
 // Create makes a new container record and its writable layer. Nothing runs
@@ -142,6 +160,12 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		Endpoints:   endpoints,
 	}
 	c.LogPath = logPath(hc.LogConfig.Type, dir, id)
+	if o.Pod != nil {
+		c.Pod = o.Pod
+		if o.Pod.LogPath != "" {
+			c.LogPath = o.Pod.LogPath
+		}
+	}
 	if err := os.MkdirAll(dir, 0o710); err != nil {
 		release()
 		return "", nil, err

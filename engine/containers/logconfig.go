@@ -25,6 +25,8 @@ var logDriverOpts = map[string][]string{
 	"syslog":    logdriver.SyslogOpts,
 	"journald":  logdriver.JournaldOpts,
 	"none":      nil,
+	// cri writes kubelet's CRI log format; kubelet rotates it.
+	"cri": nil,
 }
 
 // dockerOnlyOpts are options Docker's drivers take that Berth's do not.
@@ -160,6 +162,8 @@ func logPath(driver, dir, id string) string {
 		return filepath.Join(dir, id+"-json.log")
 	case "local":
 		return filepath.Join(dir, "local-logs", locallog.FileName)
+	case "cri":
+		return filepath.Join(dir, id+"-cri.log")
 	}
 	return ""
 }
@@ -235,7 +239,7 @@ func renderLogTag(c *Container, tmpl string) (string, error) {
 
 // logsReadable tells whether `docker logs` can read the driver's output.
 func logsReadable(driver string) error {
-	if driver == "json-file" || driver == "local" || driver == "" {
+	if driver == "json-file" || driver == "local" || driver == "cri" || driver == "" {
 		return nil
 	}
 	return errdefs.Invalid("configured logging driver does not support reading")

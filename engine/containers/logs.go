@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/berth-dev/berth/internal/crilog"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/jsonlog"
 	"github.com/berth-dev/berth/internal/locallog"
@@ -56,8 +57,11 @@ func (s *Service) writeLogs(ctx context.Context, e *entry, w io.Writer, o LogsOp
 		return errdefs.Invalid("configured logging driver does not support reading")
 	}
 	read := jsonlog.Read
-	if driver == "local" {
+	switch driver {
+	case "local":
 		read = locallog.Read
+	case "cri":
+		read = crilog.Read
 	}
 	if o.Follow {
 		var cancel context.CancelFunc

@@ -165,7 +165,8 @@ func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack)
 	if run.links, err = s.legacyLinks(c); err != nil {
 		return nil, err
 	}
-	if s.net == nil || c.HostConfig.NetworkMode == "host" {
+	// A CRI pod's container joins the pod's network namespace.
+	if s.net == nil || c.HostConfig.NetworkMode == "host" || (c.Pod != nil && c.Pod.Namespaces["network"] != "") {
 		return run, nil
 	}
 	att, err := s.net.Connect(ctx, netpkg.ConnectRequest{
@@ -202,10 +203,16 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	if err := chownRemapped(remap, c, s.cfg.DataRoot, run.rootfs); err != nil {
 		return err
 	}
+	hostnameFile, hostsFile, resolvFile := hostnamePath(c), hostsPath(c), resolvConfPath(c)
+	var namespaces map[string]string
+	if c.Pod != nil { // a CRI pod's files and namespaces
+		namespaces = c.Pod.Namespaces
+		hostnameFile, hostsFile, resolvFile = c.Pod.HostnamePath, c.Pod.HostsPath, c.Pod.ResolvConfPath
+	}
 	spec, err := runtime.BuildSpec(runtime.SpecOptions{
 		ID: c.ID, Rootfs: run.rootfs, Config: c.Config, HostConfig: c.HostConfig,
 		Args: args, Env: containerEnv(c, linkEnv(c.Name, run.links)...), User: run.user,
-		HostnamePath: hostnamePath(c), HostsPath: hostsPath(c), ResolvConfPath: resolvConfPath(c),
+		HostnamePath: hostnameFile, HostsPath: hostsFile, ResolvConfPath: resolvFile, Namespaces: namespaces,
 		InitPath: initPath, CgroupParent: s.cgroupParentOf(c),
 		NetNSPath: run.netnsPath, ExtraMounts: run.extraMounts,
 	})

@@ -69,6 +69,10 @@ type SpecOptions struct {
 	// NetNSPath is the network namespace the container joins ("" makes a
 	// new one, unless the network mode is host).
 	NetNSPath string
+	// Namespaces maps a namespace type ("network", "ipc", "uts", ...) to a
+	// path to join; it overrides the host config's modes and NetNSPath
+	// (CRI pods share a sandbox's namespaces this way).
+	Namespaces map[string]string
 }
 
 // capList applies --cap-add / --cap-drop / --privileged to the default set,
@@ -192,7 +196,7 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 	if cfg.Tty {
 		s.Process.Env = appendIfMissing(s.Process.Env, "TERM=xterm")
 	}
-	specNamespaces(s, hc, o.NetNSPath)
+	specNamespaces(s, hc, o.NetNSPath, o.Namespaces)
 	specMounts(s, o)
 	specConfinement(s, hc, o.ExtraMounts)
 	applyResources(s, hc)
@@ -214,7 +218,7 @@ func BuildSpec(o SpecOptions) (*specs.Spec, error) {
 // specNamespaces gives the container its own mount, UTS, IPC, PID, network
 // and (with --cgroupns=private) cgroup namespaces, less those shared with
 // the host; the network namespace is the one berthd set up at netnsPath.
-func specNamespaces(s *specs.Spec, hc *container.HostConfig, netnsPath string) {
+func specNamespaces(s *specs.Spec, hc *container.HostConfig, netnsPath string, join map[string]string) {
 	s.Linux.Namespaces = []specs.LinuxNamespace{
 		{Type: specs.MountNamespace},
 		{Type: specs.UTSNamespace},
@@ -241,6 +245,10 @@ func specNamespaces(s *specs.Spec, hc *container.HostConfig, netnsPath string) {
 	if hc.UTSMode == "host" {
 		s.Hostname = ""
 		s.Linux.Namespaces = removeNS(s.Linux.Namespaces, specs.UTSNamespace)
+	}
+	for typ, path := range join {
+		s.Linux.Namespaces = removeNS(s.Linux.Namespaces, specs.LinuxNamespaceType(typ))
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.LinuxNamespaceType(typ), Path: path})
 	}
 }
 

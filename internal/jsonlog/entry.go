@@ -9,7 +9,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"time"
 	"unicode/utf8"
@@ -44,15 +43,8 @@ func Read(ctx context.Context, path string, maxFiles int, opts ReadOptions, emit
 type format struct{}
 
 func (format) Append(b []byte, e Entry) []byte                  { return appendEntry(b, e) }
-func (format) NewDecoder() logfile.Decoder                      { return &decoder{} }
-func (format) TailOffset(f *os.File, n int) (int64, int, error) { return tailOffset(f, n) }
-
-// decoder splits the stream into lines and decodes each.
-type decoder struct {
-	partial []byte // an incomplete last line, completed by a later read
-}
-
-func (d *decoder) Reset() { d.partial = d.partial[:0] }
+func (format) NewDecoder() logfile.Decoder                      { return logfile.NewLineDecoder(decodeLine) }
+func (format) TailOffset(f *os.File, n int) (int64, int, error) { return logfile.TailLines(f, n) }
 
 // appendEntry encodes e as one json-file line (with the trailing newline).
 // The encoding mirrors moby's jsonlog.MarshalJSONBuf: field order log, stream,
@@ -121,28 +113,6 @@ func appendString(b, s []byte) []byte {
 	return append(b, '"')
 }
 
-func (d *decoder) Feed(p []byte, emit func(Entry) error) error {
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			d.partial = append(d.partial, p...)
-			return nil
-		}
-		line := p[:i]
-		if len(d.partial) > 0 {
-			d.partial = append(d.partial, line...)
-			line = d.partial
-		}
-		p = p[i+1:]
-		err := decodeLine(line, emit)
-		d.partial = d.partial[:0]
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 type rawEntry struct {
 	Log    string    `json:"log"`
 	Stream string    `json:"stream"`
@@ -160,49 +130,4 @@ func decodeLine(b []byte, emit func(Entry) error) error {
 		return nil
 	}
 	return emit(Entry{Stream: r.Stream, Line: []byte(r.Log), Time: r.Time})
-}
-
-// tailOffset returns the offset in f where its last n lines begin, and how
-// many lines (<= n) were found. It reads backwards, so a small tail of a
-// large file costs little.
-func tailOffset(f *os.File, n int) (int64, int, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return 0, 0, err
-	}
-	end := st.Size()
-	if end == 0 {
-		return 0, 0, nil
-	}
-	buf := make([]byte, 32*1024)
-	pos := end
-	found := 0
-	// The file's final byte is normally the newline ending the last line;
-	// it does not start a new line, so it is not counted.
-	skipLast := true
-	for pos > 0 {
-		size := int64(len(buf))
-		if pos < size {
-			size = pos
-		}
-		pos -= size
-		if _, err := f.ReadAt(buf[:size], pos); err != nil && err != io.EOF {
-			return 0, 0, err
-		}
-		for i := size - 1; i >= 0; i-- {
-			if buf[i] != '\n' {
-				continue
-			}
-			if skipLast && pos+i == end-1 {
-				continue
-			}
-			found++
-			if found == n {
-				return pos + i + 1, found, nil
-			}
-		}
-		skipLast = false
-	}
-	// Reached the start: the first line counts too.
-	return 0, found + 1, nil
 }
