@@ -77,6 +77,8 @@ type Config struct {
 	HostGatewayIP string `json:"host-gateway-ip,omitempty"`
 	// APILimits bounds connections and slow requests per listener.
 	APILimits *APILimits `json:"api-limits,omitempty"`
+	// CRI is the Kubernetes CRI endpoint (on by default).
+	CRI *CRIConfig `json:"cri,omitempty"`
 }
 
 // TLSDir is where `berthd certs` writes the server's files by default.

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/api"
+	"github.com/berth-dev/berth/cri"
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/buildkit"
 	"github.com/berth-dev/berth/engine/containers"
@@ -55,6 +56,7 @@ type Daemon struct {
 	volumes    *volumes.Service
 	builder    *build.Service
 	buildkit   *buildkit.Service
+	cri        *cri.Server
 	servers    []*http.Server
 	started    time.Time
 	// engineID is /info's ID, stable across restarts (engineid.go).
@@ -123,7 +125,10 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	errCh := make(chan error, len(listeners))
-	if err := d.serve(listeners, errCh); err != nil {
+	if err := d.serve(listeners, errCh); err == nil {
+		err = d.startCRI(errCh)
+	}
+	if err != nil {
 		for _, l := range listeners {
 			l.Close()
 		}
@@ -515,6 +520,9 @@ func (d *Daemon) shutdown() {
 	}
 	if d.buildkit != nil {
 		d.buildkit.Close()
+	}
+	if d.cri != nil {
+		d.cri.Close()
 	}
 	if d.containers != nil {
 		if !*d.cfg.LiveRestore {
