@@ -174,4 +174,3 @@ func (c *cniNet) tearDown(ctx context.Context, sb *sandbox) error {
 	}
 	return nil
 }
-

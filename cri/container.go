@@ -172,7 +172,9 @@ func (s *Server) translate(sb *sandbox, sbc *runtimeapi.PodSandboxConfig, cc *ru
 	sbNS := sbc.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	req := CreateRequest{Config: cfg, HostConfig: hc, Namespaces: map[string]string{}}
 	for typ, p := range sb.Namespaces {
-		req.Namespaces[typ] = p
+		if typ != "pid" {
+			req.Namespaces[typ] = p
+		}
 	}
 	if sbNS.GetNetwork() == runtimeapi.NamespaceMode_NODE {
 		hc.NetworkMode = "host"
@@ -190,7 +192,11 @@ func (s *Server) translate(sb *sandbox, sbc *runtimeapi.PodSandboxConfig, cc *ru
 		}
 		hc.PidMode = container.PidMode("container:" + nsOpts.TargetId)
 	case runtimeapi.NamespaceMode_POD:
-		return req, status.Errorf(codes.Unimplemented, "a pod-wide PID namespace is not supported by berth yet")
+		p := sb.Namespaces["pid"]
+		if p == "" {
+			return req, invalid("the container asks for the pod's PID namespace, but the pod sandbox has none (its PID mode is not POD)")
+		}
+		req.Namespaces["pid"] = p
 	}
 	if !hasMount(cc.Mounts, "/etc/hostname") {
 		req.HostnamePath = sb.hostnamePath()

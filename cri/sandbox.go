@@ -33,6 +33,9 @@ type sandbox struct {
 	Namespaces map[string]string
 	// IPs are the pod's addresses from CNI, the first is the pod IP.
 	IPs []string
+	// PodInit is the pid of the init holding the pod's shared PID
+	// namespace (0: none).
+	PodInit int
 	// Networked is set while CNI holds an attachment for the sandbox.
 	Networked bool
 	Dir       string
@@ -54,6 +57,9 @@ func (s *Server) load() error {
 			return nil
 		}
 		if p := sb.Namespaces["network"]; sb.Ready && p != "" && !isPinned(p) {
+			sb.Ready = false
+		}
+		if sb.PodInit != 0 && !podInitAlive(sb.PodInit) {
 			sb.Ready = false
 		}
 		s.sandboxes[sb.ID] = &sb
@@ -114,9 +120,6 @@ func (s *Server) RunPodSandbox(ctx context.Context, r *runtimeapi.RunPodSandboxR
 		return nil, err
 	}
 	nsOpts := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
-	if nsOpts.GetPid() == runtimeapi.NamespaceMode_POD {
-		return nil, status.Errorf(codes.Unimplemented, "a pod-wide PID namespace (shareProcessNamespace) is not supported by berth yet")
-	}
 	s.mu.Lock()
 	name := sandboxName(md)
 	for _, other := range s.sandboxes {
@@ -151,6 +154,12 @@ func (s *Server) RunPodSandbox(ctx context.Context, r *runtimeapi.RunPodSandboxR
 		return nil, fmt.Errorf("pod sandbox namespaces: %w", err)
 	}
 	sb.Namespaces = ns
+	if nsOpts.GetPid() == runtimeapi.NamespaceMode_POD {
+		if sb.PodInit, err = startPodInit(s.cfg.MonitorPath); err != nil {
+			return nil, err
+		}
+		sb.Namespaces["pid"] = pidNSPath(sb.PodInit)
+	}
 	if err := writeSandboxFiles(sb, hostname, hostNet); err != nil {
 		return nil, err
 	}
@@ -264,7 +273,9 @@ func (s *Server) stopSandboxNetwork(ctx context.Context, sb *sandbox) error {
 	}
 	s.mu.Lock()
 	sb.Networked, sb.Ready = false, false
+	pid := sb.PodInit
 	s.mu.Unlock()
+	stopPodInit(pid)
 	return s.saveSandbox(sb)
 }
 
@@ -273,7 +284,13 @@ func (s *Server) destroySandbox(ctx context.Context, sb *sandbox) error {
 	if err := s.stopSandboxNetwork(ctx, sb); err != nil {
 		return err
 	}
-	if err := unpinNamespaces(sb.Namespaces); err != nil {
+	pinned := map[string]string{}
+	for typ, p := range sb.Namespaces {
+		if typ != "pid" {
+			pinned[typ] = p
+		}
+	}
+	if err := unpinNamespaces(pinned); err != nil {
 		return err
 	}
 	if err := os.RemoveAll(sb.Dir); err != nil {

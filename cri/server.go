@@ -44,8 +44,10 @@ type Config struct {
 	Mirrors map[string][]string
 	// CgroupParent is the cgroupfs parent of pod containers.
 	CgroupParent string
-	// DefaultRuntime is Berth's OCI runtime name (crun, runc) for Status.
+	// RuntimeHandlers are the runtime handler names accepted besides "".
 	RuntimeHandlers []string
+	// MonitorPath is berth-monitor, which runs a pod's PID 1 (pod-init).
+	MonitorPath string
 }
 
 // Server is the CRI gRPC service.
@@ -53,15 +55,15 @@ type Server struct {
 	runtimeapi.UnimplementedRuntimeServiceServer
 	runtimeapi.UnimplementedImageServiceServer
 
-	cfg    Config
-	ctrs   Containers
-	imgs   Images
-	store  Store
-	log    *slog.Logger
-	cni    *cniNet
+	cfg     Config
+	ctrs    Containers
+	imgs    Images
+	store   Store
+	log     *slog.Logger
+	cni     *cniNet
 	stream  streaming.Server
 	httpSrv *http.Server
-	grpc   *grpc.Server
+	grpc    *grpc.Server
 
 	mu         sync.Mutex // guards sandboxes and containers
 	sandboxes  map[string]*sandbox

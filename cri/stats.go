@@ -22,7 +22,7 @@ func (s *Server) containerStats(ctx context.Context, c *criContainer) (*runtimea
 	}
 	out := &runtimeapi.ContainerStats{
 		Attributes: &runtimeapi.ContainerAttributes{Id: c.ID, Metadata: c.Metadata, Labels: c.Labels, Annotations: c.Annotations},
-		Cpu: &runtimeapi.CpuUsage{Timestamp: ts, UsageCoreNanoSeconds: &runtimeapi.UInt64Value{Value: st.CPUStats.CPUUsage.TotalUsage}},
+		Cpu:        &runtimeapi.CpuUsage{Timestamp: ts, UsageCoreNanoSeconds: &runtimeapi.UInt64Value{Value: st.CPUStats.CPUUsage.TotalUsage}},
 		Memory: &runtimeapi.MemoryUsage{Timestamp: ts, WorkingSetBytes: &runtimeapi.UInt64Value{Value: workingSet(&st.MemoryStats)},
 			UsageBytes: &runtimeapi.UInt64Value{Value: st.MemoryStats.Usage}},
 		WritableLayer: &runtimeapi.FilesystemUsage{Timestamp: ts, FsId: &runtimeapi.FilesystemIdentifier{Mountpoint: "/"},

@@ -61,7 +61,7 @@ func (d *Daemon) startCRI(errCh chan<- error) error {
 	cfg := cri.Config{
 		StateDir: filepath.Join(d.cfg.ExecRoot, "cri"), CNIConfDir: cc.CNIConfDir, CNIBinDirs: cc.CNIBinDirs,
 		CNICacheDir: filepath.Join(d.cfg.DataRoot, "cri", "cni-cache"), StreamAddress: cc.StreamAddress,
-		Mirrors: cc.RegistryMirrors,
+		Mirrors: cc.RegistryMirrors, MonitorPath: d.monitorPath,
 	}
 	if cfg.CNIConfDir == "" {
 		cfg.CNIConfDir = "/etc/cni/net.d"

@@ -57,8 +57,10 @@ type Daemon struct {
 	builder    *build.Service
 	buildkit   *buildkit.Service
 	cri        *cri.Server
-	servers    []*http.Server
-	started    time.Time
+	// monitorPath is berth-monitor (the CRI runs pod inits with it).
+	monitorPath string
+	servers     []*http.Server
+	started     time.Time
 	// engineID is /info's ID, stable across restarts (engineid.go).
 	engineID string
 	// reqCtx is the parent of every request's context; cancelling it ends
@@ -223,6 +225,7 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	monitorPath, err := findMonitor()
+	d.monitorPath = monitorPath
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,8 @@ func main() {
 	var code int
 	var err error
 	switch {
+	case len(os.Args) == 2 && os.Args[1] == "pod-init":
+		os.Exit(podInit())
 	case len(os.Args) == 2:
 		code, err = run(os.Args[1], os.NewFile(3, "sync"))
 	case len(os.Args) == 3 && os.Args[2] == "serve":

@@ -65,16 +65,22 @@ func (c CLI) Must(tb testing.TB, args ...string) string {
 
 // Path is the CLI's executable.
 func (c CLI) Path() string {
-	if c.Name == "docker" {
+	switch c.Name {
+	case "docker":
 		return dockerCLI
+	case "crictl":
+		return crictlPath
 	}
 	return filepath.Join(binDir, "berth")
 }
 
 // Env points the CLI at its daemon and nothing else.
 func (c CLI) Env() []string {
-	if c.Name == "docker" {
+	switch c.Name {
+	case "docker":
 		return c.d.dockerEnv()
+	case "crictl":
+		return c.d.crictlEnv()
 	}
 	return c.d.berthEnv()
 }
