@@ -368,6 +368,9 @@ func (s *Server) StartContainer(ctx context.Context, r *runtimeapi.StartContaine
 func (s *Server) StopContainer(ctx context.Context, r *runtimeapi.StopContainerRequest) (*runtimeapi.StopContainerResponse, error) {
 	c, err := s.lookupContainer(r.ContainerId)
 	if err != nil {
+		if isNotFound(err) {
+			return &runtimeapi.StopContainerResponse{}, nil
+		}
 		return nil, err
 	}
 	if err := s.ctrs.Stop(ctx, c.ID, time.Duration(r.Timeout)*time.Second); err != nil {

@@ -146,7 +146,11 @@ func (s *Server) RunPodSandbox(ctx context.Context, r *runtimeapi.RunPodSandboxR
 	if hostNet {
 		hostname, _ = os.Hostname()
 	} else if hostname == "" {
-		hostname = md.Name
+		// As kubelet does for a pod name: at most 63 bytes, no trailing
+		// '-' or '.'.
+		hostname = strings.TrimRight(md.Name[:min(len(md.Name), 63)], "-.")
+	} else if len(hostname) > 64 {
+		return nil, invalid("hostname %q is longer than 64 bytes", hostname)
 	}
 	types := map[string]bool{"network": !hostNet, "uts": !hostNet, "ipc": nsOpts.GetIpc() != runtimeapi.NamespaceMode_NODE}
 	ns, err := pinNamespaces(sb.Dir, types, hostname)

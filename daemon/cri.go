@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/images"
+	berrdefs "github.com/berth-dev/berth/internal/errdefs"
 )
 
 // CRIConfig is daemon.json's "cri" section.
@@ -108,27 +109,28 @@ func (a criContainers) Create(ctx context.Context, r cri.CreateRequest) (string,
 	id, _, err := a.s.Create(ctx, containers.CreateOptions{Name: r.Name, Config: r.Config, HostConfig: r.HostConfig,
 		Pod: &containers.PodOptions{Namespaces: r.Namespaces, HostnamePath: r.HostnamePath, HostsPath: r.HostsPath,
 			ResolvConfPath: r.ResolvConfPath, LogPath: r.LogPath}})
-	return id, err
+	return id, engineErr(err)
 }
 
 func (a criContainers) Start(ctx context.Context, id string) error { return a.s.Start(ctx, id) }
 
 func (a criContainers) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	t := int(timeout / time.Second)
-	return a.s.Stop(ctx, id, containers.StopOptions{Timeout: &t})
+	return engineErr(a.s.Stop(ctx, id, containers.StopOptions{Timeout: &t}))
 }
 
 func (a criContainers) Remove(ctx context.Context, id string) error {
-	return a.s.Remove(ctx, id, containers.RemoveOptions{Force: true})
+	return engineErr(a.s.Remove(ctx, id, containers.RemoveOptions{Force: true}))
 }
 
 func (a criContainers) Inspect(ctx context.Context, id string) (*container.InspectResponse, error) {
-	return a.s.Inspect(ctx, id, false)
+	ins, err := a.s.Inspect(ctx, id, false)
+	return ins, engineErr(err)
 }
 
 func (a criContainers) Update(ctx context.Context, id string, u container.UpdateConfig) error {
 	_, err := a.s.Update(ctx, id, u)
-	return err
+	return engineErr(err)
 }
 
 func (a criContainers) Stats(ctx context.Context, id string) (*container.StatsResponse, error) {
@@ -141,14 +143,14 @@ func (a criContainers) Stats(ctx context.Context, id string) (*container.StatsRe
 }
 
 func (a criContainers) ReopenLog(ctx context.Context, id string) error {
-	return errdefs.ErrNotImplemented.WithMessage("reopening a container's log is not supported by berth yet")
+	return engineErr(a.s.ReopenLog(ctx, id))
 }
 
 func (a criContainers) Exec(ctx context.Context, id string, sio cri.StreamIO) (int, error) {
 	execID, err := a.s.ExecCreate(ctx, id, container.ExecCreateRequest{Cmd: sio.Cmd, Tty: sio.Tty,
 		AttachStdin: sio.Stdin != nil, AttachStdout: true, AttachStderr: true})
 	if err != nil {
-		return -1, err
+		return -1, engineErr(err)
 	}
 	st := newPipeStream(sio)
 	stopResize := a.forwardResize(sio.Resize, func(h, w uint16) error { return a.s.ExecResize(context.Background(), execID, h, w) })
@@ -162,7 +164,7 @@ func (a criContainers) Exec(ctx context.Context, id string, sio cri.StreamIO) (i
 		return -1, ctx.Err()
 	}
 	if err != nil {
-		return -1, err
+		return -1, engineErr(err)
 	}
 	ins, err := a.s.ExecInspect(ctx, execID)
 	if err != nil {
@@ -178,8 +180,8 @@ func (a criContainers) Attach(ctx context.Context, id string, sio cri.StreamIO) 
 	st := newPipeStream(sio)
 	stop := a.forwardResize(sio.Resize, func(h, w uint16) error { return a.s.Resize(context.Background(), id, h, w) })
 	defer stop()
-	return a.s.Attach(ctx, id, containers.AttachOptions{Stdin: sio.Stdin != nil, Stdout: sio.Stdout != nil,
-		Stderr: sio.Stderr != nil || (sio.Tty && sio.Stdout != nil), Stream: true}, st)
+	return engineErr(a.s.Attach(ctx, id, containers.AttachOptions{Stdin: sio.Stdin != nil, Stdout: sio.Stdout != nil,
+		Stderr: sio.Stderr != nil || (sio.Tty && sio.Stdout != nil), Stream: true}, st))
 }
 
 func (a criContainers) forwardResize(ch <-chan cri.TerminalSize, resize func(h, w uint16) error) func() {
@@ -322,7 +324,7 @@ func (a criImages) List(ctx context.Context) ([]cri.Image, error) {
 func (a criImages) Get(ctx context.Context, ref string) (*cri.Image, error) {
 	img, err := a.s.Resolve(ctx, ref)
 	if err != nil {
-		return nil, err
+		return nil, engineErr(err)
 	}
 	c := toCRIImage(img)
 	return &c, nil
@@ -330,7 +332,7 @@ func (a criImages) Get(ctx context.Context, ref string) (*cri.Image, error) {
 
 func (a criImages) Pull(ctx context.Context, ref, auth string) (string, error) {
 	if err := a.s.Pull(ctx, ref, images.PullOptions{RegistryAuth: auth}, nil); err != nil {
-		return "", err
+		return "", engineErr(err)
 	}
 	img, err := a.s.Resolve(ctx, ref)
 	if err != nil {
@@ -340,12 +342,12 @@ func (a criImages) Pull(ctx context.Context, ref, auth string) (string, error) {
 }
 
 func (a criImages) Tag(ctx context.Context, source, target string) error {
-	return a.s.Tag(ctx, source, target)
+	return engineErr(a.s.Tag(ctx, source, target))
 }
 
 func (a criImages) Remove(ctx context.Context, id string) error {
 	_, err := a.s.Delete(ctx, id, true, true)
-	return err
+	return engineErr(err)
 }
 
 func (a criImages) FsInfo(ctx context.Context) (string, uint64, uint64, error) {
@@ -362,4 +364,24 @@ func (a criImages) FsInfo(ctx context.Context) (string, uint64, uint64, error) {
 		return "", 0, 0, err
 	}
 	return a.dir, used, st.Files - st.Ffree, nil
+}
+
+// engineErr gives an engine error the containerd/errdefs kind the CRI
+// server maps to gRPC codes.
+func engineErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var kind error
+	switch {
+	case berrdefs.IsNotFound(err):
+		kind = errdefs.ErrNotFound
+	case berrdefs.IsConflict(err):
+		kind = errdefs.ErrConflict
+	case berrdefs.IsInvalid(err):
+		kind = errdefs.ErrInvalidArgument
+	default:
+		return err
+	}
+	return fmt.Errorf("%w: %w", kind, err)
 }

@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin"
 
-PACKAGES=(crun runc busybox-static iptables tini docker-registry procps util-linux iproute2 curl ca-certificates python3-docker)
+PACKAGES=(crun runc busybox-static iptables tini docker-registry procps util-linux iproute2 curl ca-certificates python3-docker containernetworking-plugins)
 BIN_DIR="${BERTH_BIN_DIR:-/usr/local/bin}"
 SOCK="${BERTH_SOCK:-/run/berth/berth.sock}"
 PIDFILE="${BERTH_PIDFILE:-/run/berth/berthd.pid}"
@@ -196,6 +196,15 @@ build_plugin compose github.com/docker/compose/v5 v5.6.0 ./cmd \
 # /grpc and /session (tests/e2e/buildkit_test.go, bench/buildkit.sh).
 build_plugin buildx github.com/docker/buildx v0.38.2 ./cmd/buildx \
 	"${BERTH_BUILDX_PLUGIN:-/root/.cache/berth/docker-buildx-v0.38.2}"
+
+# crictl and critest (sigs.k8s.io/cri-tools v1.37.0): the CRI e2e tests and
+# bench/cri.sh use them. Built from the Go module proxy once and cached in
+# the background; until they are there those tests skip.
+if [ ! -x /root/.cache/berth/crictl-v1.37.0 ] || [ ! -x /root/.cache/berth/critest-v1.37.0 ]; then
+	log "building crictl and critest v1.37.0 (background, log /root/.cache/berth/critools.log)"
+	mkdir -p /root/.cache/berth
+	setsid nohup scripts/build-critools.sh >/root/.cache/berth/critools.log 2>&1 </dev/null &
+fi
 
 log "first container:"
 "$BIN_DIR/berth" run --rm busybox echo "hello from berth"

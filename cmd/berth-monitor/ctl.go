@@ -44,6 +44,14 @@ func (m *mon) handleCtl(conn *net.UnixConn) {
 		}
 	case "closeStdin":
 		m.closeStdin()
+	case "reopenLog":
+		if r, ok := m.log.(interface{ Reopen() error }); ok {
+			if err := r.Reopen(); err != nil {
+				rep = monitor.CtlReply{Error: err.Error()}
+			}
+		} else {
+			rep = monitor.CtlReply{Error: "the container's log driver writes no file to reopen"}
+		}
 	case "wait":
 		// Notice a caller that hangs up, so its handler does not linger
 		// until the container exits.

@@ -310,3 +310,26 @@ func (w *Writer) Close() error {
 	w.gz.Wait()
 	return errors.Join(err, w.gzErr)
 }
+
+// Reopen closes the file and opens path again for appending (creating
+// it): the CRI's ReopenContainerLog, after kubelet renamed the file to
+// rotate it. Unterminated tails stay buffered for the new file.
+func (w *Writer) Reopen() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.f == nil {
+		return os.ErrClosed
+	}
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o640)
+	if err != nil {
+		return fmt.Errorf("reopen container log: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return err
+	}
+	old := w.f
+	w.f, w.size = f, st.Size()
+	return old.Close()
+}

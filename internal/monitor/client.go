@@ -61,6 +61,12 @@ func Resize(ctx context.Context, stateDir string, height, width uint16) error {
 	return call(ctx, stateDir, CtlRequest{Op: "resize", Height: height, Width: width}, &CtlReply{})
 }
 
+// ReopenLog makes the monitor open the container's log file again (the
+// CRI's ReopenContainerLog, after kubelet renamed it to rotate it).
+func ReopenLog(ctx context.Context, stateDir string) error {
+	return call(ctx, stateDir, CtlRequest{Op: "reopenLog"}, &CtlReply{})
+}
+
 // CloseStdin closes the container's stdin pipe, so it reads EOF. With a TTY
 // it does nothing (as with Docker).
 func CloseStdin(ctx context.Context, stateDir string) error {
