@@ -79,6 +79,8 @@ type Images interface {
 	Pull(ctx context.Context, ref, registryAuth string) (string, error)
 	// Tag names an image by another reference.
 	Tag(ctx context.Context, source, target string) error
+	// Untag removes one name of an image that has others.
+	Untag(ctx context.Context, ref string) error
 	// Remove deletes the image (all its tags) if no container uses it.
 	Remove(ctx context.Context, id string) error
 	// FsInfo tells where images are stored and how much they use.

@@ -208,11 +208,11 @@ func (s *Server) translate(sb *sandbox, sbc *runtimeapi.PodSandboxConfig, cc *ru
 		req.ResolvConfPath = sb.resolvPath()
 	}
 	for _, m := range cc.Mounts {
-		if m.ContainerPath == "" || m.HostPath == "" {
-			return req, invalid("mount needs a host path and a container path")
-		}
 		if m.Image != nil && m.Image.Image != "" {
 			return req, status.Errorf(codes.Unimplemented, "image volumes are not supported by berth yet")
+		}
+		if m.ContainerPath == "" || m.HostPath == "" {
+			return req, invalid("mount needs a host path and a container path")
 		}
 		bm := mount.Mount{Type: mount.TypeBind, Source: m.HostPath, Target: m.ContainerPath, ReadOnly: m.Readonly,
 			BindOptions: &mount.BindOptions{CreateMountpoint: true}}
@@ -315,7 +315,13 @@ func applySecurity(cfg *container.Config, hc *container.HostConfig, sc *runtimea
 	if sc.NoNewPrivs {
 		hc.SecurityOpt = append(hc.SecurityOpt, "no-new-privileges")
 	}
-	if sp := sc.Seccomp; sp != nil {
+	sp := sc.Seccomp
+	if sp == nil {
+		// The CRI's nil profile is unconfined; kubelet asks for
+		// RuntimeDefault explicitly.
+		sp = &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Unconfined}
+	}
+	{
 		switch sp.ProfileType {
 		case runtimeapi.SecurityProfile_RuntimeDefault:
 		case runtimeapi.SecurityProfile_Unconfined:

@@ -102,15 +102,23 @@ func (s *Server) PullImage(ctx context.Context, r *runtimeapi.PullImageRequest) 
 		case reference.Tagged:
 			mref += ":" + t.Tag()
 		}
+		_, err := s.imgs.Get(ctx, mref)
+		hadMirrorTag := err == nil
 		id, err := s.imgs.Pull(ctx, mref, auth)
 		if err != nil {
 			errs = append(errs, fmt.Sprintf("mirror %s: %v", mirror, err))
 			continue
 		}
-		// The image answers to the name kubelet asked for.
+		// The image answers to the name kubelet asked for, not the
+		// mirror's (unless the mirror's name was there before).
 		if _, ok := named.(reference.Tagged); ok {
 			if err := s.imgs.Tag(ctx, mref, reference.FamiliarString(named)); err != nil {
 				return nil, grpcErr(err)
+			}
+			if !hadMirrorTag {
+				if err := s.imgs.Untag(ctx, mref); err != nil {
+					return nil, grpcErr(err)
+				}
 			}
 		}
 		return &runtimeapi.PullImageResponse{ImageRef: id}, nil

@@ -116,7 +116,11 @@ func (a criContainers) Start(ctx context.Context, id string) error { return a.s.
 
 func (a criContainers) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	t := int(timeout / time.Second)
-	return engineErr(a.s.Stop(ctx, id, containers.StopOptions{Timeout: &t}))
+	err := a.s.Stop(ctx, id, containers.StopOptions{Timeout: &t})
+	if berrdefs.IsNotModified(err) { // already stopped
+		return nil
+	}
+	return engineErr(err)
 }
 
 func (a criContainers) Remove(ctx context.Context, id string) error {
@@ -343,6 +347,11 @@ func (a criImages) Pull(ctx context.Context, ref, auth string) (string, error) {
 
 func (a criImages) Tag(ctx context.Context, source, target string) error {
 	return engineErr(a.s.Tag(ctx, source, target))
+}
+
+func (a criImages) Untag(ctx context.Context, ref string) error {
+	_, err := a.s.Delete(ctx, ref, false, false)
+	return engineErr(err)
 }
 
 func (a criImages) Remove(ctx context.Context, id string) error {

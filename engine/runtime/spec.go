@@ -311,6 +311,14 @@ func specConfinement(s *specs.Spec, hc *container.HostConfig, userMounts []specs
 		s.Linux.ReadonlyPaths = append(append([]string(nil), readonlyPaths...), "/sys/fs/cgroup")
 	}
 	s.Linux.Resources.Devices = defaultDeviceRules()
+	// The API's masked and read-only paths replace the defaults, as Docker
+	// applies them (the CRI passes kubelet's lists this way).
+	if hc.MaskedPaths != nil {
+		s.Linux.MaskedPaths = hc.MaskedPaths
+	}
+	if hc.ReadonlyPaths != nil {
+		s.Linux.ReadonlyPaths = hc.ReadonlyPaths
+	}
 }
 
 // mountsOver reports whether a user mount covers dst itself: the user's

@@ -91,6 +91,14 @@ func startCRIDaemon(t *testing.T, extra map[string]any) *Daemon {
 	if err := d.importBusybox(); err != nil {
 		t.Fatal(err)
 	}
+	// Pods left by a failed test go before the harness's leak check.
+	t.Cleanup(func() {
+		if d.Running() {
+			if r := d.Crictl(t).Run(t, "rmp", "-a", "-f"); r.Exit != 0 {
+				t.Errorf("removing the pods left: %s", r)
+			}
+		}
+	})
 	return d
 }
 

@@ -44,7 +44,8 @@ func buildAndPush(t *testing.T, d *Daemon, reg, dockerfile string, names ...stri
 // pinned-digest one) from reg, built locally from busybox.
 func prepareCritestImages(t *testing.T, d *Daemon, reg string) {
 	const k8s, gcr = "k8s/", "gcr/k8s-staging-cri-tools/"
-	web := "RUN mkdir -p /www && echo '<h1>Welcome to nginx!</h1> It works!' > /www/index.html\nCMD [\"httpd\", \"-f\", \"-p\", \"80\", \"-h\", \"/www\"]\n"
+	web := "RUN mkdir -p /www /var/run && echo '<h1>Welcome to nginx!</h1> It works!' > /www/index.html\n" +
+		"CMD [\"sh\", \"-c\", \"echo httpd starting; echo $$ > /var/run/nginx.pid; exec httpd -f -p 80 -h /www\"]\n"
 	users := "RUN echo 'www-data:x:33:33:www-data:/:/bin/sh' >> /etc/passwd && echo 'www-data:x:33:' >> /etc/group && echo 'users:x:100:' >> /etc/group\n"
 	buildAndPush(t, d, reg, "LABEL berth.test=plain\n", k8s+"e2e-test-images/busybox:1.29-2", k8s+"pause:3.9",
 		gcr+"test-image-latest:latest", gcr+"test-image-tag:test", gcr+"test-image-tag:all",
@@ -58,6 +59,15 @@ func prepareCritestImages(t *testing.T, d *Daemon, reg string) {
 	buildAndPush(t, d, reg, users+"USER 1003:users\n", gcr+"test-image-user-uid-group")
 	buildAndPush(t, d, reg, users+"USER www-data:www-data\n", gcr+"test-image-user-username-group")
 	buildAndPush(t, d, reg, "RUN echo 'group50000:x:50000:' >> /etc/group\nUSER 1000:50000\n", gcr+"test-image-predefined-group")
+	// critest pulls them itself: the local copies (built here, so with
+	// parents and extra names) go.
+	b := d.Berth()
+	for _, img := range strings.Fields(b.Must(t, "images", "--format", "{{.Repository}}:{{.Tag}}")) {
+		if strings.HasPrefix(img, reg+"/") {
+			b.Must(t, "rmi", img)
+		}
+	}
+	b.Run(t, "image", "prune", "-f")
 }
 
 var critestSummary = regexp.MustCompile(`Ran (\d+) of (\d+) Specs.*\n.*?(\d+) Passed \| (\d+) Failed`)
@@ -67,6 +77,7 @@ var critestSummary = regexp.MustCompile(`Ran (\d+) of (\d+) Specs.*\n.*?(\d+) Pa
 // cri.registry-mirrors. CI runs a bounded subset (BERTH_CRITEST_FOCUS
 // overrides it; bench/cri.sh runs everything) and requires 90 % of the
 // specs that ran to pass. The mirrored pull is checked on its own first.
+// BERTH_CRITEST_REPORT names a file for critest's whole output.
 func TestCRICritest(t *testing.T) {
 	critest := criTool(t, "critest")
 	reg := startDockerRegistry(t, "")
@@ -97,6 +108,8 @@ func TestCRICritest(t *testing.T) {
 	if os.Getenv("BERTH_CRITEST_SKIP") == "" {
 		args = args[:len(args)-1]
 	}
+	// BERTH_CRITEST_ARGS adds critest flags (bench/cri.sh: -benchmark).
+	args = append(args, strings.Fields(os.Getenv("BERTH_CRITEST_ARGS"))...)
 	cmd := exec.Command(critest, args...)
 	cmd.Dir = d.Root
 	out, _ := cmd.CombinedOutput()

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# CRI conformance and latency: runs critest v1.37.0 (sigs.k8s.io/cri-tools,
+# built once by scripts/build-critools.sh) against a private berthd started
+# by the e2e harness (TestCRICritest: its images come from a loopback
+# registry behind cri.registry-mirrors), first the whole validation suite,
+# then its benchmark mode. Prints the pass counts and writes critest's own
+# output under the directory given (default /tmp/berth-critest).
+#   bench/cri.sh [outdir]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-/tmp/berth-critest}"
+mkdir -p "$out"
+scripts/build-critools.sh || { echo "bench/cri.sh: could not build crictl/critest" >&2; exit 1; }
+run() { # name, extra critest args
+	BERTH_CRITEST_FOCUS=. BERTH_CRITEST_ARGS="$2" BERTH_CRITEST_REPORT="$out/$1.txt" \
+		go test ./tests/e2e -run 'TestCRICritest$' -count=1 -v -timeout 60m >"$out/$1-test.log" 2>&1
+	echo "== $1: $(grep -E -o 'Ran [0-9]+ of [0-9]+ Specs' "$out/$1.txt" | tail -1); $(grep -E -o '[0-9]+ Passed \| [0-9]+ Failed' "$out/$1.txt" | tail -1)"
+	grep -E '^\s*\[FAIL\]' "$out/$1.txt" | sed 's/^ */  /'
+}
+run validation ""
+run benchmark "-benchmark"
