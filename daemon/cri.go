@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -39,6 +40,41 @@ type CRIConfig struct {
 	// RegistryMirrors maps a registry host to mirrors tried first for its
 	// images ({"registry.k8s.io": ["127.0.0.1:5000"]}).
 	RegistryMirrors map[string][]string `json:"registry-mirrors,omitempty"`
+}
+
+// validate refuses what startCRI could not apply.
+func (c *CRIConfig) validate() error {
+	if c == nil {
+		return nil
+	}
+	if c.Socket != "" && !filepath.IsAbs(c.Socket) {
+		return fmt.Errorf("cri.socket %q: must be an absolute path", c.Socket)
+	}
+	if c.CNIConfDir != "" && !filepath.IsAbs(c.CNIConfDir) {
+		return fmt.Errorf("cri.cni-conf-dir %q: must be an absolute path", c.CNIConfDir)
+	}
+	for _, d := range c.CNIBinDirs {
+		if !filepath.IsAbs(d) {
+			return fmt.Errorf("cri.cni-bin-dirs %q: must be an absolute path", d)
+		}
+	}
+	if c.StreamAddress != "" {
+		if _, _, err := net.SplitHostPort(c.StreamAddress); err != nil {
+			return fmt.Errorf("cri.stream-address %q: %v", c.StreamAddress, err)
+		}
+	}
+	for host, mirrors := range c.RegistryMirrors {
+		if host == "" || strings.ContainsAny(host, "/ ") {
+			return fmt.Errorf("cri.registry-mirrors: %q is not a registry host", host)
+		}
+		for _, m := range mirrors {
+			u := strings.TrimPrefix(strings.TrimPrefix(m, "https://"), "http://")
+			if u == "" || strings.HasSuffix(u, "/") && len(u) == 1 {
+				return fmt.Errorf("cri.registry-mirrors[%s]: empty mirror", host)
+			}
+		}
+	}
+	return nil
 }
 
 func (c *CRIConfig) enabled() bool { return c == nil || c.Enabled == nil || *c.Enabled }

@@ -30,6 +30,9 @@ func (c *Config) Validate() error {
 	if err := setLevel(new(slog.LevelVar), c.LogLevel); err != nil {
 		return err
 	}
+	if err := c.CRI.validate(); err != nil {
+		return err
+	}
 	for _, h := range c.Hosts {
 		if _, err := c.parseHost(h); err != nil {
 			return err
