@@ -61,13 +61,25 @@ func prepareCritestImages(t *testing.T, d *Daemon, reg string) {
 	buildAndPush(t, d, reg, "RUN echo 'group50000:x:50000:' >> /etc/group\nUSER 1000:50000\n", gcr+"test-image-predefined-group")
 	// critest pulls them itself: the local copies (built here, so with
 	// parents and extra names) go.
+	// A child goes before its parent: pass again until none is left.
 	b := d.Berth()
-	for _, img := range strings.Fields(b.Must(t, "images", "--format", "{{.Repository}}:{{.Tag}}")) {
-		if strings.HasPrefix(img, reg+"/") {
-			b.Must(t, "rmi", img)
+	for pass := 0; ; pass++ {
+		var left []string
+		for _, img := range strings.Fields(b.Must(t, "images", "--format", "{{.Repository}}:{{.Tag}}")) {
+			if strings.HasPrefix(img, reg+"/") {
+				left = append(left, img)
+			}
+		}
+		if len(left) == 0 {
+			break
+		}
+		if pass == 10 {
+			t.Fatalf("local test images cannot be removed: %v", left)
+		}
+		for _, img := range left {
+			b.Run(t, "rmi", img)
 		}
 	}
-	b.Run(t, "image", "prune", "-f")
 }
 
 var critestSummary = regexp.MustCompile(`Ran (\d+) of (\d+) Specs.*\n.*?(\d+) Passed \| (\d+) Failed`)
