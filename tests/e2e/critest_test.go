@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -44,16 +45,24 @@ func buildAndPush(t *testing.T, d *Daemon, reg, dockerfile string, names ...stri
 // pinned-digest one) from reg, built locally from busybox.
 func prepareCritestImages(t *testing.T, d *Daemon, reg string) {
 	const k8s, gcr = "k8s/", "gcr/k8s-staging-cri-tools/"
-	web := "RUN mkdir -p /www /var/run && echo '<h1>Welcome to nginx!</h1> It works!' > /www/index.html\n" +
-		"CMD [\"sh\", \"-c\", \"echo httpd starting; echo $$ > /var/run/nginx.pid; exec httpd -f -p 80 -h /www\"]\n"
+	page := "RUN mkdir -p /www /var/run && echo '<h1>Welcome to nginx!</h1> It works!' > /www/index.html\n"
+	// sh stays PID 1 (critest looks for "master process" in its command
+	// line and for its pid file) and says "httpd" in the log.
+	web := page + "CMD [\"sh\", \"-c\", \"echo httpd starting; echo $$ > /var/run/nginx.pid; httpd -f -p 80 -h /www # nginx: master process\"]\n"
 	users := "RUN echo 'www-data:x:33:33:www-data:/:/bin/sh' >> /etc/passwd && echo 'www-data:x:33:' >> /etc/group && echo 'users:x:100:' >> /etc/group\n"
-	buildAndPush(t, d, reg, "LABEL berth.test=plain\n", k8s+"e2e-test-images/busybox:1.29-2", k8s+"pause:3.9",
-		gcr+"test-image-latest:latest", gcr+"test-image-tag:test", gcr+"test-image-tag:all",
-		gcr+"test-image-tags:1", gcr+"test-image-tags:2", gcr+"test-image-tags:3")
+	// One image per name, unless critest wants names to share one: it
+	// checks the repo tags of each.
+	buildAndPush(t, d, reg, "LABEL berth.test=busybox\n", k8s+"e2e-test-images/busybox:1.29-2")
+	buildAndPush(t, d, reg, "LABEL berth.test=pause\n", k8s+"pause:3.9")
+	buildAndPush(t, d, reg, "LABEL berth.test=latest\n", gcr+"test-image-latest:latest")
+	buildAndPush(t, d, reg, "LABEL berth.test=tag\n", gcr+"test-image-tag:test")
+	buildAndPush(t, d, reg, "LABEL berth.test=all\n", gcr+"test-image-tag:all")
+	buildAndPush(t, d, reg, "LABEL berth.test=tags\n", gcr+"test-image-tags:1", gcr+"test-image-tags:2", gcr+"test-image-tags:3")
 	for i := 1; i <= 3; i++ {
 		buildAndPush(t, d, reg, fmt.Sprintf("LABEL berth.test=%d\n", i), fmt.Sprintf("%stest-image-%d:latest", gcr, i))
 	}
 	buildAndPush(t, d, reg, web, k8s+"e2e-test-images/nginx:1.14-2", k8s+"e2e-test-images/httpd:2.4.39-4")
+	buildAndPush(t, d, reg, page+"CMD [\"httpd\", \"-f\", \"-p\", \"12003\", \"-h\", \"/www\"]\n", gcr+"hostnet-nginx-"+runtime.GOARCH)
 	buildAndPush(t, d, reg, users+"USER 1002\n", gcr+"test-image-user-uid")
 	buildAndPush(t, d, reg, users+"USER www-data\n", gcr+"test-image-user-username")
 	buildAndPush(t, d, reg, users+"USER 1003:users\n", gcr+"test-image-user-uid-group")
