@@ -200,6 +200,11 @@ func (a criContainers) Exec(ctx context.Context, id string, sio cri.StreamIO) (i
 	select {
 	case err = <-errc:
 	case <-ctx.Done():
+		// A timed-out ExecSync leaves no process behind (kubelet's
+		// probes rely on it).
+		if ins, err := a.s.ExecInspect(context.Background(), execID); err == nil && ins.Pid > 0 && ins.Running {
+			unix.Kill(ins.Pid, unix.SIGKILL)
+		}
 		st.Close()
 		return -1, ctx.Err()
 	}

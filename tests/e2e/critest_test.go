@@ -46,13 +46,18 @@ func buildAndPush(t *testing.T, d *Daemon, reg, dockerfile string, names ...stri
 func prepareCritestImages(t *testing.T, d *Daemon, reg string) {
 	const k8s, gcr = "k8s/", "gcr/k8s-staging-cri-tools/"
 	page := "RUN mkdir -p /www /var/run && echo '<h1>Welcome to nginx!</h1> It works!' > /www/index.html\n"
-	// sh stays PID 1 (critest looks for "master process" in its command
-	// line and for its pid file) and says "httpd" in the log.
-	web := page + "CMD [\"sh\", \"-c\", \"echo httpd starting; echo $$ > /var/run/nginx.pid; httpd -f -p 80 -h /www # nginx: master process\"]\n"
+	// A script named nginx stays PID 1 (critest looks for a process named
+	// nginx, "master process" in PID 1's command line and a pid file) and
+	// says "httpd" in the log.
+	web := page + "RUN printf '#!/bin/sh\\necho httpd starting\\necho $$ > /var/run/nginx.pid\\nhttpd -f -p 80 -h /www &\\nwait\\n' > /usr/sbin/nginx && chmod 755 /usr/sbin/nginx\n" +
+		"CMD [\"/usr/sbin/nginx\", \"-g\", \"daemon off; master process\"]\n"
+	// busybox-static has no pgrep, which critest's default image has: a
+	// stand-in matching process names as pgrep does.
+	pgrep := "RUN printf '#!/bin/sh\\nfor d in /proc/[0-9]*; do read n < $d/comm 2>/dev/null && [ \"$n\" = \"$1\" ] && echo ${d#/proc/}; done\\ntrue\\n' > /bin/pgrep && chmod 755 /bin/pgrep\n"
 	users := "RUN echo 'www-data:x:33:33:www-data:/:/bin/sh' >> /etc/passwd && echo 'www-data:x:33:' >> /etc/group && echo 'users:x:100:' >> /etc/group\n"
 	// One image per name, unless critest wants names to share one: it
 	// checks the repo tags of each.
-	buildAndPush(t, d, reg, "LABEL berth.test=busybox\n", k8s+"e2e-test-images/busybox:1.29-2")
+	buildAndPush(t, d, reg, pgrep+"LABEL berth.test=busybox\n", k8s+"e2e-test-images/busybox:1.29-2")
 	buildAndPush(t, d, reg, "LABEL berth.test=pause\n", k8s+"pause:3.9")
 	buildAndPush(t, d, reg, "LABEL berth.test=latest\n", gcr+"test-image-latest:latest")
 	buildAndPush(t, d, reg, "LABEL berth.test=tag\n", gcr+"test-image-tag:test")
