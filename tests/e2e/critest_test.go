@@ -49,8 +49,8 @@ func prepareCritestImages(t *testing.T, d *Daemon, reg string) {
 	// A script named nginx stays PID 1 (critest looks for a process named
 	// nginx, "master process" in PID 1's command line and a pid file) and
 	// says "httpd" in the log.
-	web := page + "RUN printf '#!/bin/sh\\necho httpd starting\\necho $$ > /var/run/nginx.pid\\nhttpd -f -p 80 -h /www &\\nwait\\n' > /usr/sbin/nginx && chmod 755 /usr/sbin/nginx\n" +
-		"CMD [\"/usr/sbin/nginx\", \"-g\", \"daemon off; master process\"]\n"
+	web := page + "RUN printf '#!/bin/sh\\necho httpd starting\\necho $$ > /var/run/nginx.pid\\nhttpd -f -p 80 -h /www &\\nwait\\n' > /bin/nginx && chmod 755 /bin/nginx\n" +
+		"CMD [\"/bin/nginx\", \"-g\", \"daemon off; master process\"]\n"
 	// busybox-static has no pgrep, which critest's default image has: a
 	// stand-in matching process names as pgrep does.
 	pgrep := "RUN printf '#!/bin/sh\\nfor d in /proc/[0-9]*; do read n < $d/comm 2>/dev/null && [ \"$n\" = \"$1\" ] && echo ${d#/proc/}; done\\ntrue\\n' > /bin/pgrep && chmod 755 /bin/pgrep\n"
