@@ -18,4 +18,33 @@ run() { # name, extra critest args
 	grep -E '^\s*\[FAIL\]' "$out/$1.txt" | sed 's/^ */  /'
 }
 run validation ""
-run benchmark "-benchmark"
+# Lifecycle latency: 20 pods and 20 containers, one at a time (2 cores).
+cat >"$out/bench-params.yaml" <<'YAML'
+containersNumber: 20
+containersNumberParallel: 1
+containerBenchmarkTimeoutSeconds: 60
+podsNumber: 20
+podsNumberParallel: 1
+podBenchmarkTimeoutSeconds: 60
+imagesNumber: 5
+imagesNumberParallel: 1
+imageBenchmarkTimeoutSeconds: 60
+YAML
+mkdir -p "$out/bench-json"
+run benchmark "-benchmark -benchmarking-params-file=$out/bench-params.yaml -benchmarking-output-dir=$out/bench-json"
+# Each JSON file holds per-operation durations (ns) of one benchmark.
+python3 - "$out/bench-json" <<'PY'
+import json, os, statistics, sys
+d = sys.argv[1]
+for f in sorted(os.listdir(d)):
+    try:
+        data = json.load(open(os.path.join(d, f)))
+    except Exception:
+        continue
+    ops = data.get("operationsNames") or []
+    runs = data.get("datapoints") or []
+    for i, op in enumerate(ops):
+        xs = [r["operationsDurationsNs"][i] / 1e6 for r in runs if len(r.get("operationsDurationsNs", [])) > i]
+        if xs:
+            print(f"{f}: {op}: median {statistics.median(xs):.1f} ms (min {min(xs):.1f}, max {max(xs):.1f}, n={len(xs)})")
+PY
