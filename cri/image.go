@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/distribution/reference"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
@@ -122,6 +124,9 @@ func (s *Server) PullImage(ctx context.Context, r *runtimeapi.PullImageRequest) 
 			}
 		}
 		return &runtimeapi.PullImageResponse{ImageRef: id}, nil
+	}
+	if s.cfg.MirrorsOnly && len(errs) > 0 {
+		return nil, status.Errorf(codes.NotFound, "pull %s: no mirror has it and registry-mirrors-only is set: %s", ref, strings.Join(errs, "; "))
 	}
 	id, err := s.imgs.Pull(ctx, reference.FamiliarString(named), auth)
 	if err != nil {

@@ -42,6 +42,9 @@ type Config struct {
 	// Mirrors maps a registry host ("registry.k8s.io") to the hosts that
 	// serve its repositories instead, tried in order.
 	Mirrors map[string][]string
+	// MirrorsOnly stops a pull that no mirror of a mirrored host served
+	// from going to the registry itself (clusters without internet).
+	MirrorsOnly bool
 	// CgroupParent is the cgroupfs parent of pod containers.
 	CgroupParent string
 	// RuntimeHandlers are the runtime handler names accepted besides "".

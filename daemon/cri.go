@@ -40,6 +40,9 @@ type CRIConfig struct {
 	// RegistryMirrors maps a registry host to mirrors tried first for its
 	// images ({"registry.k8s.io": ["127.0.0.1:5000"]}).
 	RegistryMirrors map[string][]string `json:"registry-mirrors,omitempty"`
+	// RegistryMirrorsOnly never falls back from a mirrored host's mirrors
+	// to the host itself.
+	RegistryMirrorsOnly bool `json:"registry-mirrors-only,omitempty"`
 }
 
 // validate refuses what startCRI could not apply.
@@ -98,7 +101,7 @@ func (d *Daemon) startCRI(errCh chan<- error) error {
 	cfg := cri.Config{
 		StateDir: filepath.Join(d.cfg.ExecRoot, "cri"), CNIConfDir: cc.CNIConfDir, CNIBinDirs: cc.CNIBinDirs,
 		CNICacheDir: filepath.Join(d.cfg.DataRoot, "cri", "cni-cache"), StreamAddress: cc.StreamAddress,
-		Mirrors: cc.RegistryMirrors, MonitorPath: d.monitorPath,
+		Mirrors: cc.RegistryMirrors, MirrorsOnly: cc.RegistryMirrorsOnly, MonitorPath: d.monitorPath,
 	}
 	if cfg.CNIConfDir == "" {
 		cfg.CNIConfDir = "/etc/cni/net.d"

@@ -106,7 +106,7 @@ var critestSummary = regexp.MustCompile(`Ran (\d+) of (\d+) Specs.*\n.*?(\d+) Pa
 func TestCRICritest(t *testing.T) {
 	critest := criTool(t, "critest")
 	reg := startDockerRegistry(t, "")
-	d := startCRIDaemon(t, map[string]any{"registry-mirrors": criMirrors(reg.Host), "stream-address": "127.0.0.1:0"})
+	d := startCRIDaemon(t, map[string]any{"registry-mirrors": criMirrors(reg.Host), "registry-mirrors-only": true, "stream-address": "127.0.0.1:0"})
 	cc := d.Crictl(t)
 	prepareCritestImages(t, d, reg.Host)
 
