@@ -281,6 +281,11 @@ func TestCRICrictlWorkflow(t *testing.T) {
 		t.Fatalf("docker ps: %q", out)
 	}
 
+	// docker logs reads the CRI-format log too.
+	if out := dc.Must(t, "logs", "k8s_main_web_default_uid-web-1_0"); !strings.HasPrefix(out, "hello-cri\ntick 0\n") {
+		t.Fatalf("docker logs: %.200q", out)
+	}
+
 	// A crash of berthd: the pod and its container live on.
 	d.Kill()
 	if err := d.Start(); err != nil {
