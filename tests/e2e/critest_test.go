@@ -19,6 +19,7 @@ func criMirrors(reg string) map[string]any {
 		"registry.k8s.io": []string{reg + "/k8s"},
 		"k8s.gcr.io":      []string{reg + "/k8s"},
 		"gcr.io":          []string{reg + "/gcr"},
+		"public.ecr.aws":  []string{reg + "/ecr"},
 	}
 }
 
