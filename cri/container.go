@@ -57,25 +57,7 @@ func (s *Server) containersOf(sandboxID string) []*criContainer {
 func (s *Server) lookupContainer(ref string) (*criContainer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if ref == "" {
-		return nil, invalid("container ID must not be empty")
-	}
-	if c, ok := s.containers[ref]; ok {
-		return c, nil
-	}
-	var found *criContainer
-	for id, c := range s.containers {
-		if strings.HasPrefix(id, ref) {
-			if found != nil {
-				return nil, invalid("container ID prefix %q is ambiguous", ref)
-			}
-			found = c
-		}
-	}
-	if found == nil {
-		return nil, notFound("container %q not found", ref)
-	}
-	return found, nil
+	return lookupByPrefix(s.containers, ref, "container")
 }
 
 // CreateContainer makes a Berth container that joins the sandbox.

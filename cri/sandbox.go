@@ -83,23 +83,28 @@ func (s *Server) load() error {
 func (s *Server) lookupSandbox(ref string) (*sandbox, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return lookupByPrefix(s.sandboxes, ref, "pod sandbox")
+}
+
+// lookupByPrefix finds ref in m as a full ID or a unique ID prefix.
+func lookupByPrefix[T any](m map[string]*T, ref, kind string) (*T, error) {
 	if ref == "" {
-		return nil, invalid("pod sandbox ID must not be empty")
+		return nil, invalid("%s ID must not be empty", kind)
 	}
-	if sb, ok := s.sandboxes[ref]; ok {
-		return sb, nil
+	if v, ok := m[ref]; ok {
+		return v, nil
 	}
-	var found *sandbox
-	for id, sb := range s.sandboxes {
+	var found *T
+	for id, v := range m {
 		if strings.HasPrefix(id, ref) {
 			if found != nil {
-				return nil, invalid("pod sandbox ID prefix %q is ambiguous", ref)
+				return nil, invalid("%s ID prefix %q is ambiguous", kind, ref)
 			}
-			found = sb
+			found = v
 		}
 	}
 	if found == nil {
-		return nil, notFound("pod sandbox %q not found", ref)
+		return nil, notFound("%s %q not found", kind, ref)
 	}
 	return found, nil
 }
