@@ -19,6 +19,7 @@ import (
 
 	"github.com/berth-dev/berth/cri"
 	"github.com/berth-dev/berth/engine/containers"
+	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/events"
 	"github.com/berth-dev/berth/engine/images"
 	berrdefs "github.com/berth-dev/berth/internal/errdefs"
@@ -109,7 +110,7 @@ func (d *Daemon) startCRI(errCh chan<- error) error {
 	if len(cfg.CNIBinDirs) == 0 {
 		cfg.CNIBinDirs = []string{"/usr/lib/cni", "/opt/cni/bin"}
 	}
-	srv, err := cri.New(cfg, criContainers{d.containers, d.events}, criImages{d.images, filepath.Join(d.cfg.DataRoot, "image")}, d.db, d.log)
+	srv, err := cri.New(cfg, criContainers{d.containers, d.events}, criImages{d.images, d.registry, filepath.Join(d.cfg.DataRoot, "image")}, d.db, d.log)
 	if err != nil {
 		return fmt.Errorf("cri: %w", err)
 	}
@@ -347,8 +348,9 @@ func (p *pipeStream) Close() error {
 
 // criImages adapts the image service to cri.Images.
 type criImages struct {
-	s   *images.Service
-	dir string
+	s        *images.Service
+	registry *distribution.Service
+	dir      string
 }
 
 func toCRIImage(img *images.Image) cri.Image {
@@ -379,7 +381,7 @@ func (a criImages) Get(ctx context.Context, ref string) (*cri.Image, error) {
 }
 
 func (a criImages) Pull(ctx context.Context, ref, auth string) (string, error) {
-	if err := a.s.Pull(ctx, ref, images.PullOptions{RegistryAuth: auth}, nil); err != nil {
+	if err := a.registry.Pull(ctx, ref, distribution.PullOptions{RegistryAuth: auth}, nil); err != nil {
 		return "", engineErr(err)
 	}
 	img, err := a.s.Resolve(ctx, ref)
