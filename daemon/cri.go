@@ -293,18 +293,58 @@ type pipeStream struct {
 	buf    []byte
 	closed chan struct{}
 	once   sync.Once
+	// Input is pumped from the client so Read can end at Close.
+	pumpOnce sync.Once
+	in       chan []byte
+	pending  []byte
 }
 
 func newPipeStream(sio cri.StreamIO) *pipeStream {
 	return &pipeStream{sio: sio, closed: make(chan struct{})}
 }
 
+// Read returns the client's input, and EOF once the stream is closed even
+// while the client keeps its input open (the engine's stdin copier must end
+// when the process has).
 func (p *pipeStream) Read(b []byte) (int, error) {
 	if p.sio.Stdin == nil {
 		<-p.closed
 		return 0, io.EOF
 	}
-	return p.sio.Stdin.Read(b)
+	p.pumpOnce.Do(func() {
+		p.in = make(chan []byte)
+		go func() {
+			defer close(p.in)
+			for {
+				buf := make([]byte, 32*1024)
+				n, err := p.sio.Stdin.Read(buf)
+				if n > 0 {
+					select {
+					case p.in <- buf[:n]:
+					case <-p.closed:
+						return
+					}
+				}
+				if err != nil {
+					return
+				}
+			}
+		}()
+	})
+	if len(p.pending) == 0 {
+		select {
+		case chunk, ok := <-p.in:
+			if !ok {
+				return 0, io.EOF
+			}
+			p.pending = chunk
+		case <-p.closed:
+			return 0, io.EOF
+		}
+	}
+	n := copy(b, p.pending)
+	p.pending = p.pending[n:]
+	return n, nil
 }
 
 func (p *pipeStream) Write(b []byte) (int, error) {

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"io"
 	"testing"
 
 	"github.com/berth-dev/berth/cri"
@@ -48,5 +49,24 @@ func TestPipeStreamDemux(t *testing.T) {
 		if out.String() != "out-1\nout-2\n" || errb.String() != "err-1\n" {
 			t.Fatalf("cut at %d: stdout %q stderr %q", cut, out.String(), errb.String())
 		}
+	}
+}
+
+// Once the engine closes the stream (the process ended), Read ends too,
+// though the client keeps its input open.
+func TestPipeStreamReadEndsAtClose(t *testing.T) {
+	r, w := io.Pipe()
+	defer w.Close()
+	p := newPipeStream(cri.StreamIO{Stdin: r})
+	go func() { w.Write([]byte("hi")) }()
+	buf := make([]byte, 8)
+	if n, err := p.Read(buf); err != nil || string(buf[:n]) != "hi" {
+		t.Fatalf("read %q, %v", buf[:n], err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := p.Read(buf); done <- err }()
+	p.Close()
+	if err := <-done; err != io.EOF {
+		t.Fatalf("read after close: %v, want EOF", err)
 	}
 }
