@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/tests/internal/daemontest"
 )
 
 // crictlPath is crictl v1.37.0, built by scripts/build-critools.sh.
@@ -57,7 +59,7 @@ func startCRIDaemon(t *testing.T, extra map[string]any) *Daemon {
 		}
 	}
 	d := newStoppedDaemon(t)
-	sub, gw, err := freeSubnet()
+	sub, gw, err := daemontest.FreeSubnet()
 	if err != nil {
 		t.Fatal(err)
 	}
