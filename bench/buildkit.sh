@@ -19,7 +19,7 @@ runs="${RUNS:-10}"
 source bench/lib.sh
 RUNS="$runs"
 buildx="${BERTH_BUILDX_PLUGIN:-/root/.cache/berth/docker-buildx-v0.38.2}"
-[ -x "$buildx" ] || { echo "bench/buildkit.sh: no buildx plugin at $buildx (scripts/setup.sh builds it)" >&2; exit 1; }
+[ -x "$buildx" ] || { echo "bench/buildkit.sh: no buildx plugin at $buildx (scripts/build-tools.sh builds it)" >&2; exit 1; }
 command -v docker >/dev/null || { echo "bench/buildkit.sh: the docker CLI is needed" >&2; exit 1; }
 
 work="$(mktemp -d /tmp/bbk-XXXXXX)"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/compose.sh — median wall time of `up -d` and of `down` for a
 # 10-service project: berth compose on a private berthd, docker compose
-# (the v5.6.0 plugin scripts/setup.sh builds) on the same berthd, and docker
+# (the v5.6.0 plugin scripts/build-tools.sh builds) on the same berthd, and docker
 # compose on Docker (`--peers`: a private dockerd of Debian's docker.io, own
 # socket, data-root, exec-root and bridge subnet, started with
 # --iptables=false so it leaves the host's netfilter alone — which spares

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CRI conformance and latency: runs critest v1.37.0 (sigs.k8s.io/cri-tools,
-# built once by scripts/build-critools.sh) against a private berthd started
+# built once by scripts/build-tools.sh) against a private berthd started
 # by the e2e harness (TestCRICritest: its images come from a loopback
 # registry behind cri.registry-mirrors), first the whole validation suite,
 # then its benchmark mode. Prints the pass counts and writes critest's own
@@ -10,7 +10,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 out="${1:-/tmp/berth-critest}"
 mkdir -p "$out"
-scripts/build-critools.sh || { echo "bench/cri.sh: could not build crictl/critest" >&2; exit 1; }
+scripts/build-tools.sh || { echo "bench/cri.sh: could not build crictl/critest" >&2; exit 1; }
 run() { # name, extra critest args, focus, skip
 	BERTH_CRITEST_FOCUS="$3" BERTH_CRITEST_SKIP="${4:-}" BERTH_CRITEST_ARGS="$2" BERTH_CRITEST_REPORT="$out/$1.txt" \
 		go test ./tests/e2e -run 'TestCRICritest$' -count=1 -v -timeout 60m >"$out/$1-test.log" 2>&1

@@ -162,49 +162,20 @@ if ! "$BIN_DIR/berth" image inspect busybox:latest >/dev/null 2>&1; then
 	"$BIN_DIR/berth" import --change 'CMD ["sh"]' - busybox:latest <"$tarball" >/dev/null
 fi
 
-# build_plugin NAME MODULE VERSION PKG OUT: builds a docker CLI plugin from
-# the Go module proxy once, in the background, and caches it at OUT; a
-# slow or unreachable proxy only skips the tests that need it. When OUT
-# exists, it is linked into ~/.docker/cli-plugins as docker-NAME.
-build_plugin() {
-	name="$1" module="$2" version="$3" pkg="$4" out="$5"
-	if [ ! -x "$out" ]; then
-		log "building docker $name $version (background, log $out.log)"
-		mkdir -p "$(dirname "$out")"
-		(
-			set -e
-			tmp="$(mktemp -d)"
-			trap 'rm -rf "$tmp"' EXIT
-			cd "$tmp"
-			dir="$(GOFLAGS=-mod=mod timeout 900 go mod download -json "$module@$version" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')"
-			cp -r "$dir" src && chmod -R u+w src && cd src
-			timeout 1800 nice -n 10 go build -o "$out.tmp" "$pkg"
-			mv "$out.tmp" "$out"
-		) >"$out.log" 2>&1 </dev/null &
-	fi
-	if [ -x "$out" ]; then
+# The real clients the tests and bench/ drive (docker compose, buildx,
+# crictl, critest) build from the Go module proxy once, in the background
+# (scripts/build-tools.sh); tests that need one skip until it is there.
+# Those already built are linked into ~/.docker/cli-plugins.
+TOOLS="${BERTH_TOOLS_CACHE:-/root/.cache/berth}"
+log "building test clients in the background (log $TOOLS/build-tools.log)"
+mkdir -p "$TOOLS"
+setsid nohup scripts/build-tools.sh "$TOOLS" >"$TOOLS/build-tools.log" 2>&1 </dev/null &
+for p in compose:docker-compose-v5.6.0 buildx:docker-buildx-v0.38.2; do
+	if [ -x "$TOOLS/${p#*:}" ]; then
 		mkdir -p "$HOME/.docker/cli-plugins"
-		ln -sf "$out" "$HOME/.docker/cli-plugins/docker-$name"
+		ln -sf "$TOOLS/${p#*:}" "$HOME/.docker/cli-plugins/docker-${p%%:*}"
 	fi
-}
-
-# docker compose v5.6.0: the peer of `berth compose` in the interchange e2e
-# test and bench/compose.sh.
-build_plugin compose github.com/docker/compose/v5 v5.6.0 ./cmd \
-	"${BERTH_COMPOSE_PLUGIN:-/root/.cache/berth/docker-compose-v5.6.0}"
-# buildx v0.38.2: with it, `docker build` speaks BuildKit to berthd over
-# /grpc and /session (tests/e2e/buildkit_test.go, bench/buildkit.sh).
-build_plugin buildx github.com/docker/buildx v0.38.2 ./cmd/buildx \
-	"${BERTH_BUILDX_PLUGIN:-/root/.cache/berth/docker-buildx-v0.38.2}"
-
-# crictl and critest (sigs.k8s.io/cri-tools v1.37.0): the CRI e2e tests and
-# bench/cri.sh use them. Built from the Go module proxy once and cached in
-# the background; until they are there those tests skip.
-if [ ! -x /root/.cache/berth/crictl-v1.37.0 ] || [ ! -x /root/.cache/berth/critest-v1.37.0 ]; then
-	log "building crictl and critest v1.37.0 (background, log /root/.cache/berth/critools.log)"
-	mkdir -p /root/.cache/berth
-	setsid nohup scripts/build-critools.sh >/root/.cache/berth/critools.log 2>&1 </dev/null &
-fi
+done
 
 log "first container:"
 "$BIN_DIR/berth" run --rm busybox echo "hello from berth"

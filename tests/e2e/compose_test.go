@@ -248,7 +248,7 @@ func cliPlugin(t *testing.T, d *Daemon, name, env, cached string) CLI {
 			return dc
 		}
 	}
-	t.Skipf("%s plugin not built (scripts/setup.sh builds it into %s; or set %s)", name, cached, env)
+	t.Skipf("%s plugin not built (scripts/build-tools.sh builds it into %s; or set %s)", name, cached, env)
 	return dc
 }
 

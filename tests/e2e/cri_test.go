@@ -16,10 +16,10 @@ import (
 	"github.com/berth-dev/berth/tests/internal/daemontest"
 )
 
-// crictlPath is crictl v1.37.0, built by scripts/build-critools.sh.
+// crictlPath is crictl v1.37.0, built by scripts/build-tools.sh.
 var crictlPath string
 
-// criTool finds a cri-tools binary (scripts/build-critools.sh builds them
+// criTool finds a cri-tools binary (scripts/build-tools.sh builds them
 // into /root/.cache/berth) or skips t.
 func criTool(t *testing.T, name string) string {
 	t.Helper()
@@ -31,7 +31,7 @@ func criTool(t *testing.T, name string) string {
 			return c
 		}
 	}
-	t.Skipf("%s not built (scripts/build-critools.sh builds it into /root/.cache/berth)", name)
+	t.Skipf("%s not built (scripts/build-tools.sh builds it into /root/.cache/berth)", name)
 	return ""
 }
 
