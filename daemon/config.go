@@ -77,6 +77,8 @@ type Config struct {
 	HostGatewayIP string `json:"host-gateway-ip,omitempty"`
 	// APILimits bounds connections and slow requests per listener.
 	APILimits *APILimits `json:"api-limits,omitempty"`
+	// UIAddr is where the dashboard is served (host:port); off when empty.
+	UIAddr string `json:"ui-addr,omitempty"`
 }
 
 // TLSDir is where `berthd certs` writes the server's files by default.
