@@ -17,6 +17,7 @@ export class Chart {
     this.data.push(vals);
     if (this.data.length > 60) this.data.shift();
     this.value.textContent = vals.map(this.fmt).join(' / ');
+    this.el.dataset.samples = this.data.length;
     this.draw();
   }
 

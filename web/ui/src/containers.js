@@ -75,14 +75,35 @@ export function containersView(main) {
       Object.entries(c.Labels || {}).some(([k, v]) => (k + '=' + v).toLowerCase().includes(q))));
   }
 
+  // Usage is followed only for running containers whose row is on
+  // screen: a list of hundreds does not make berthd sample them all.
+  const onScreen = new IntersectionObserver((entries) => {
+    for (const e of entries) {
+      const id = e.target.dataset.id;
+      if (e.isIntersecting && !stops.has(id)) {
+        stops.set(id, watchStats(id, (s) => {
+          const r = rows.get(id);
+          if (!r) return;
+          r.cpu.textContent = s.cpu.toFixed(1) + ' %';
+          r.mem.textContent = bytes(s.mem);
+        }));
+      } else if (!e.isIntersecting && stops.has(id)) {
+        stops.get(id)();
+        stops.delete(id);
+      }
+    }
+  });
+
   function render() {
     const vis = shown();
-    const live = new Set(vis.filter((c) => c.State === 'running').map((c) => c.Id));
-    for (const [id, stop] of stops) if (!live.has(id)) { stop(); stops.delete(id); }
+    onScreen.disconnect();
+    for (const stop of stops.values()) stop();
+    stops.clear();
     rows.clear();
     replace(body, vis.map((c) => {
-      const cpu = h('td', { class: 'num' }, c.State === 'running' ? '…' : '—');
-      const mem = h('td', { class: 'num' }, c.State === 'running' ? '…' : '—');
+      const running = c.State === 'running';
+      const cpu = h('td', { class: 'num' }, running ? '…' : '—');
+      const mem = h('td', { class: 'num' }, running ? '…' : '—');
       const tr = h('tr', { 'data-id': c.Id, 'data-name': name(c) },
         h('td', {}, h('input', { type: 'checkbox', 'aria-label': 'Select ' + name(c), checked: selected.has(c.Id),
           onchange: (e) => { e.target.checked ? selected.add(c.Id) : selected.delete(c.Id); } })),
@@ -93,22 +114,16 @@ export function containersView(main) {
         h('td', { title: new Date(c.Created * 1000).toISOString() }, ago(c.Created)),
         cpu, mem);
       rows.set(c.Id, { cpu, mem });
+      if (running) onScreen.observe(tr);
       return tr;
     }));
-    for (const id of live) {
-      if (!stops.has(id)) stops.set(id, watchStats(id, (s) => {
-        const r = rows.get(id);
-        if (!r) return;
-        r.cpu.textContent = s.cpu.toFixed(1) + ' %';
-        r.mem.textContent = bytes(s.mem);
-      }));
-    }
     count.textContent = `${vis.length} shown of ${list.length} containers`;
   }
 
   const load = async () => {
     const got = await act('List containers', () => api('GET', '/containers/json?all=1'));
     if (!got) return;
+    performance.mark('containers-fetched');
     list = got.sort((a, b) => b.Created - a.Created);
     const ids = new Set(list.map((c) => c.Id));
     for (const id of selected) if (!ids.has(id)) selected.delete(id);
@@ -118,13 +133,17 @@ export function containersView(main) {
   search.addEventListener('input', render);
   stateSel.addEventListener('change', render);
 
-  const createBox = h('div', { hidden: true });
+  const createBox = h('div', { hidden: true, id: 'create-box' });
   replace(main,
     h('h1', {}, 'Containers'),
     h('div', { class: 'toolbar', role: 'toolbar', 'aria-label': 'Container actions' },
       field('Search', search), field('State', stateSel),
       h('div', { class: 'buttons' }, actionButtons(() => [...selected], (id) => (list.find((c) => c.Id === id) || {}).State, null),
-        button('New container…', () => { createBox.hidden = !createBox.hidden; if (!createBox.hidden) createBox.querySelector('input').focus(); }, { 'aria-expanded': 'false' }))),
+        button('New container…', (e) => {
+          createBox.hidden = !createBox.hidden;
+          e.target.setAttribute('aria-expanded', String(!createBox.hidden));
+          if (!createBox.hidden) createBox.querySelector('input').focus();
+        }, { 'aria-expanded': 'false', 'aria-controls': 'create-box', id: 'new-toggle' }))),
     createBox, count,
     h('table', { id: 'containers' },
       h('caption', { class: 'sr' }, 'Containers'),
@@ -135,22 +154,22 @@ export function containersView(main) {
   const unsub = onEvent((ev) => { if (ev.Type === 'container' || ev.Type === 'reconnect') reload(); });
   // The mark lets the browser test measure time to interactive.
   load().then(() => { main.dataset.ready = '1'; performance.mark('containers-ready'); });
-  return () => { unsub(); for (const s of stops.values()) s(); };
+  return () => { unsub(); onScreen.disconnect(); for (const s of stops.values()) s(); };
 }
 
 // createForm is `docker run -d` as a form.
 function createForm(done) {
   const f = {
-    image: h('input', { required: true, placeholder: 'busybox:latest', autocomplete: 'off' }),
-    name: h('input', { placeholder: 'optional', autocomplete: 'off' }),
-    cmd: h('input', { placeholder: 'e.g. sh -c "while true; do date; sleep 5; done"' }),
-    ports: h('input', { placeholder: '8080:80, 127.0.0.1:5353:53/udp' }),
-    vols: h('input', { placeholder: 'data:/data, /host/dir:/in:ro' }),
-    env: h('textarea', { rows: 2, placeholder: 'KEY=value, one a line' }),
-    restart: h('select', {}, ['no', 'always', 'unless-stopped', 'on-failure'].map((v) => h('option', { value: v }, v))),
-    network: h('input', { placeholder: 'bridge' }),
-    isolation: h('select', {}, ['', 'process', 'sandbox'].map((v) => h('option', { value: v }, v || 'default'))),
-    start: h('input', { type: 'checkbox', checked: true }),
+    image: h('input', { id: 'new-image', required: true, placeholder: 'busybox:latest', autocomplete: 'off' }),
+    name: h('input', { id: 'new-name', placeholder: 'optional', autocomplete: 'off' }),
+    cmd: h('input', { id: 'new-cmd', placeholder: 'e.g. sh -c "while true; do date; sleep 5; done"' }),
+    ports: h('input', { id: 'new-ports', placeholder: '8080:80, 127.0.0.1:5353:53/udp' }),
+    vols: h('input', { id: 'new-vols', placeholder: 'data:/data, /host/dir:/in:ro' }),
+    env: h('textarea', { id: 'new-env', rows: 2, placeholder: 'KEY=value, one a line' }),
+    restart: h('select', { id: 'new-restart',}, ['no', 'always', 'unless-stopped', 'on-failure'].map((v) => h('option', { value: v }, v))),
+    network: h('input', { id: 'new-network', placeholder: 'bridge' }),
+    isolation: h('select', { id: 'new-isolation',}, ['', 'process', 'sandbox'].map((v) => h('option', { value: v }, v || 'default'))),
+    start: h('input', { id: 'new-start', type: 'checkbox', checked: true }),
   };
   const submit = async (e) => {
     e.preventDefault();
@@ -168,7 +187,7 @@ function createForm(done) {
     field('Image', f.image), field('Name', f.name), field('Command', f.cmd), field('Ports (host:container)', f.ports),
     field('Volumes and binds', f.vols), field('Environment', f.env), field('Restart policy', f.restart),
     field('Network', f.network), field('Isolation', f.isolation), field('Start it', f.start),
-    h('button', { type: 'submit' }, 'Create'));
+    h('button', { type: 'submit', id: 'new-create' }, 'Create'));
 }
 
 // splitWords splits a command line the way a shell would for plain words
@@ -202,7 +221,9 @@ function createBody(f) {
   for (const e of env) if (!/^[^=]+=/.test(e) && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(e)) throw new Error('Environment: not KEY=value: ' + e);
   if (env.length) body.Env = env;
   for (const p of list(f.ports.value)) {
-    const m = /^(?:(\[[^\]]+\]|[0-9.]+):)?(?:(\d+):)?(\d+)(?:\/(tcp|udp|sctp))?$/.exec(p);
+    // [ip:][hostPort:]containerPort[/proto], as docker run -p takes it
+    // ("127.0.0.1::80": any free host port on that address).
+    const m = /^(?:(\[[^\]]+\]|\d+\.\d+\.\d+\.\d+):)?(?:(\d*):)?(\d+)(?:\/(tcp|udp|sctp))?$/.exec(p);
     if (!m) throw new Error('Ports: cannot read ' + p + ' (use [ip:]hostPort:containerPort[/proto])');
     const key = m[3] + '/' + (m[4] || 'tcp');
     body.ExposedPorts[key] = {};

@@ -8,8 +8,10 @@ export function imagesView(main) {
   const selected = new Set();
   const detail = h('section', { id: 'image-detail', 'aria-live': 'polite' });
   const load = async () => {
-    const list = await act('List images', () => api('GET', '/images/json'));
+    const [list, ctrs] = await Promise.all([act('List images', () => api('GET', '/images/json')), act('List containers', () => api('GET', '/containers/json?all=1'))]);
     if (!list) return;
+    const users = new Map();
+    for (const c of ctrs || []) users.set(c.ImageID, (users.get(c.ImageID) || 0) + 1);
     list.sort((a, b) => b.Created - a.Created);
     replace(body, list.map((im) => {
       const tags = (im.RepoTags || []).length ? im.RepoTags : ['<none>'];
@@ -20,8 +22,8 @@ export function imagesView(main) {
         h('td', {}, h('code', {}, shortID(im.Id))),
         h('td', { class: 'num' }, bytes(im.Size)),
         h('td', {}, ago(im.Created)),
-        h('td', { class: 'num' }, im.Containers >= 0 ? String(im.Containers) : '—'),
-        h('td', {}, button('History', () => history(detail, im, tags[0])), ' ', button('Tag…', () => tagForm(detail, im, tags[0]))));
+        h('td', { class: 'num' }, String(users.get(im.Id) || 0)),
+        h('td', {}, button('History', () => history(detail, im, tags[0]), { 'data-action': 'history' }), ' ', button('Tag…', () => tagForm(detail, im, tags[0]), { 'data-action': 'tag' })));
     }));
     main.dataset.ready = '1';
   };
@@ -67,14 +69,14 @@ async function history(el, im, tag) {
 }
 
 function tagForm(el, im, tag) {
-  const to = h('input', { placeholder: 'repo:tag', required: true });
+  const to = h('input', { placeholder: 'repo:tag', required: true, id: 'tag-to' });
   replace(el, h('form', { class: 'toolbar', onsubmit: async (e) => {
     e.preventDefault();
     const v = to.value.trim();
     const i = v.lastIndexOf(':');
     const [repo, t] = i > v.lastIndexOf('/') ? [v.slice(0, i), v.slice(i + 1)] : [v, 'latest'];
     if (await act('Tag', () => api('POST', `/images/${im.Id}/tag?repo=${encodeURIComponent(repo)}&tag=${encodeURIComponent(t)}`)) !== undefined) replace(el);
-  } }, field('New tag for ' + tag, to), h('button', { type: 'submit' }, 'Tag')));
+  } }, field('New tag for ' + tag, to), h('button', { type: 'submit', id: 'tag-submit' }, 'Tag')));
   to.focus();
 }
 

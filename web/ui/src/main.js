@@ -40,7 +40,9 @@ function route() {
 }
 
 async function boot() {
+  performance.mark('boot');
   if (!(await loadSession())) { loggedOut(); return; }
+  performance.mark('session');
   document.getElementById('logout').addEventListener('click', () => act('Log out', async () => {
     await fetch('/logout', { method: 'POST', credentials: 'same-origin', headers: { 'X-Berth-Csrf': csrfToken() } });
     loggedOut();

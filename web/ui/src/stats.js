@@ -20,7 +20,17 @@ function connect() {
   };
 }
 
+let queued = false;
+// update tells berthd the new set once per task, however many rows
+// subscribed or left in it.
 function update() {
+  if (queued) return;
+  queued = true;
+  queueMicrotask(send);
+}
+
+function send() {
+  queued = false;
   wanted = [...listeners.keys()];
   if (!ws && wanted.length) connect();
   else if (ws && ws.readyState === 1) ws.send(JSON.stringify({ ids: wanted }));

@@ -8,13 +8,13 @@ import { onEvent } from './events.js';
 // reloads on the kinds of events given, an inspect panel, prune.
 function listView(main, o) {
   const body = h('tbody');
-  const detail = h('section', { class: 'detail', 'aria-live': 'polite' });
+  const detail = h('section', { class: 'detail', id: o.id + '-detail', 'aria-live': 'polite' });
   const load = async () => {
     const items = await act('List ' + o.title, o.list);
     if (!items) return;
     replace(body, items.map((it) => h('tr', { 'data-name': o.name(it) }, o.cells(it).map((c) => h('td', {}, c)),
-      h('td', {}, button('Inspect', () => o.inspect(detail, it)), ' ',
-        button('Remove', async () => { if (confirm(`Remove ${o.name(it)}?`)) await act('Remove', () => o.remove(it)); })))));
+      h('td', {}, button('Inspect', () => o.inspect(detail, it), { 'data-action': 'inspect' }), ' ',
+        button('Remove', async () => { if (confirm(`Remove ${o.name(it)}?`)) await act('Remove', () => o.remove(it)); }, { 'data-action': 'remove' })))));
     main.dataset.ready = '1';
   };
   const reload = debounce(load, 100);
@@ -41,9 +41,9 @@ export function volumesView(main) {
     prune: () => api('POST', '/volumes/prune?filters=' + encodeURIComponent('{"all":["true"]}')),
     inspect: async (el, v) => { const r = await act('Inspect', () => api('GET', '/volumes/' + encodeURIComponent(v.Name))); if (r) replace(el, h('h2', {}, v.Name), pre(r)); },
     createForm: () => {
-      const n = h('input', { placeholder: 'optional' });
+      const n = h('input', { placeholder: 'optional', id: 'vol-name' });
       return h('form', { class: 'toolbar', onsubmit: async (e) => { e.preventDefault(); if (await act('Create volume', () => api('POST', '/volumes/create', { Name: n.value.trim() }))) n.value = ''; } },
-        field('New volume name', n), h('button', { type: 'submit' }, 'Create'));
+        field('New volume name', n), h('button', { type: 'submit', id: 'vol-create' }, 'Create'));
     },
   });
 }
@@ -60,26 +60,26 @@ export function networksView(main) {
       const inspectAgain = () => inspectNet(el, n);
       const r = await act('Inspect', () => api('GET', '/networks/' + n.Id));
       if (!r) return;
-      const ctr = h('input', { placeholder: 'container name or ID' });
+      const ctr = h('input', { placeholder: 'container name or ID', id: 'net-connect-ctr' });
       const conns = Object.entries(r.Containers || {});
       replace(el, h('h2', {}, r.Name),
         h('table', {}, h('caption', {}, 'Connected containers'), h('thead', {}, h('tr', {}, ['Name', 'IPv4', 'IPv6', ''].map((x) => h('th', { scope: 'col' }, x)))),
           h('tbody', {}, conns.map(([id, c]) => h('tr', {}, h('td', {}, c.Name), h('td', {}, c.IPv4Address), h('td', {}, c.IPv6Address || ''),
-            h('td', {}, button('Disconnect', async () => { await act('Disconnect', () => api('POST', `/networks/${r.Id}/disconnect`, { Container: id })); inspectAgain(); })))))),
+            h('td', { 'data-container': c.Name }, button('Disconnect', async () => { await act('Disconnect', () => api('POST', `/networks/${r.Id}/disconnect`, { Container: id })); inspectAgain(); })))))),
         h('form', { class: 'toolbar', onsubmit: async (e) => { e.preventDefault(); await act('Connect', () => api('POST', `/networks/${r.Id}/connect`, { Container: ctr.value.trim() })); inspectAgain(); } },
-          field('Connect a container', ctr), h('button', { type: 'submit' }, 'Connect')),
+          field('Connect a container', ctr), h('button', { type: 'submit', id: 'net-connect' }, 'Connect')),
         pre(r));
     },
     createForm: () => {
-      const n = h('input', { required: true });
-      const sub = h('input', { placeholder: 'optional, e.g. 10.99.0.0/24' });
+      const n = h('input', { required: true, id: 'net-name' });
+      const sub = h('input', { placeholder: 'optional, e.g. 10.99.0.0/24', id: 'net-subnet' });
       const internal = h('input', { type: 'checkbox' });
       return h('form', { class: 'toolbar', onsubmit: async (e) => {
         e.preventDefault();
         const body = { Name: n.value.trim(), Driver: 'bridge', Internal: internal.checked };
         if (sub.value.trim()) body.IPAM = { Config: [{ Subnet: sub.value.trim() }] };
         if (await act('Create network', () => api('POST', '/networks/create', body))) { n.value = ''; sub.value = ''; }
-      } }, field('New network name', n), field('Subnet', sub), field('Internal', internal), h('button', { type: 'submit' }, 'Create'));
+      } }, field('New network name', n), field('Subnet', sub), field('Internal', internal), h('button', { type: 'submit', id: 'net-create' }, 'Create'));
     },
   });
 }
