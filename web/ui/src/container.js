@@ -46,7 +46,8 @@ export function containerView(main, id) {
     h('div', { role: 'tablist', 'aria-label': 'Container details' }, tabs), Object.values(panels));
   refresh().then(() => { main.dataset.ready = '1'; });
   cleanups.push(onEvent((ev) => {
-    if (ev.Type === 'reconnect' || (ev.Type === 'container' && info && ev.Actor && ev.Actor.ID === info.Id && !/^exec_/.test(ev.Action || ev.status || ''))) {
+    const mine = info && ev.Actor && (ev.Actor.ID === info.Id || (ev.Type === 'network' && (ev.Actor.Attributes || {}).container === info.Id));
+    if (ev.Type === 'reconnect' || (mine && !/^exec_/.test(ev.Action || ''))) {
       if (ev.Action === 'destroy') { stateEl.textContent = 'removed'; return; }
       refresh();
     }
