@@ -71,4 +71,24 @@ func TestDashboardTokenRoute(t *testing.T) {
 	if string(b) != "api:/v1.47/containers/json" {
 		t.Fatalf("/api/ on the dashboard: %s %s", resp.Status, b)
 	}
+	// A page may not mint logins: under /api/ the token route is just a
+	// path the Engine API handler gets (and does not serve).
+	resp, err = c.Get("http://127.0.0.1:" + port + "/session")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sess struct{ CSRF string }
+	json.NewDecoder(resp.Body).Decode(&sess)
+	resp.Body.Close()
+	req, _ := http.NewRequest("POST", "http://127.0.0.1:"+port+"/api/berth/dashboard/token", nil)
+	req.Header.Set("X-Berth-Csrf", sess.CSRF)
+	resp, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(b) != "api:/berth/dashboard/token" {
+		t.Fatalf("token route under the dashboard's /api/: %s %s", resp.Status, b)
+	}
 }

@@ -33,5 +33,5 @@ export function composeView(main) {
   const reload = debounce(load, 100);
   replace(main, h('h1', {}, 'Compose projects'), box);
   load();
-  return onEvent((ev) => { if (ev.Type === 'container' || ev.Type === 'reconnect') reload(); });
+  return onEvent((ev) => { if (!ev.replay && (ev.Type === 'container' || ev.Type === 'reconnect')) reload(); });
 }

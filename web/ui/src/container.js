@@ -47,6 +47,7 @@ export function containerView(main, id) {
   refresh().then(() => { main.dataset.ready = '1'; });
   cleanups.push(onEvent((ev) => {
     const mine = info && ev.Actor && (ev.Actor.ID === info.Id || (ev.Type === 'network' && (ev.Actor.Attributes || {}).container === info.Id));
+    if (ev.replay) return;
     if (ev.Type === 'reconnect' || (mine && !/^exec_/.test(ev.Action || ''))) {
       if (ev.Action === 'destroy') { stateEl.textContent = 'removed'; return; }
       refresh();

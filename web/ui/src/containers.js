@@ -151,7 +151,7 @@ export function containersView(main) {
         ['Name', 'Image', 'State', 'Ports', 'Created', 'CPU', 'Memory'].map((x) => h('th', { scope: 'col' }, x)))),
       body));
   replace(createBox, createForm(load));
-  const unsub = onEvent((ev) => { if (ev.Type === 'container' || ev.Type === 'reconnect') reload(); });
+  const unsub = onEvent((ev) => { if (!ev.replay && (ev.Type === 'container' || ev.Type === 'reconnect')) reload(); });
   // The mark lets the browser test measure time to interactive.
   load().then(() => { main.dataset.ready = '1'; performance.mark('containers-ready'); });
   return () => { unsub(); onScreen.disconnect(); for (const s of stops.values()) s(); };

@@ -17,14 +17,19 @@ function status(text, ok) {
   el.className = 'live ' + (ok ? 'ok' : 'down');
 }
 
+// Events from before the page loaded are replayed (since one hour ago) for
+// the feeds; they carry replay: true, and views that reload on events skip
+// them (what they loaded is already newer).
 export async function startEvents() {
   let delay = 500;
-  let since = Math.floor(Date.now() / 1000) - 3600;
+  const loaded = Date.now() / 1000;
+  let since = Math.floor(loaded) - 3600;
   for (;;) {
     try {
       status('live', true);
       await jsonLines('GET', '/events?since=' + since, (ev) => {
         since = ev.time || since;
+        ev.replay = ev.time < loaded - 1;
         recent.push(ev);
         if (recent.length > keep) recent.shift();
         delay = 500;

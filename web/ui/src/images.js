@@ -54,7 +54,7 @@ export function imagesView(main) {
     h('table', { id: 'images' }, h('caption', { class: 'sr' }, 'Images'),
       h('thead', {}, h('tr', {}, ['', 'Tags', 'ID', 'Size', 'Created', 'Containers', ''].map((x) => h('th', { scope: 'col' }, x)))), body),
     detail);
-  const unsub = onEvent((ev) => { if (ev.Type === 'image' || ev.Type === 'reconnect' || (ev.Type === 'container' && /^(create|destroy)$/.test(ev.Action))) reload(); });
+  const unsub = onEvent((ev) => { if (ev.replay) return; if (ev.Type === 'image' || ev.Type === 'reconnect' || (ev.Type === 'container' && /^(create|destroy)$/.test(ev.Action))) reload(); });
   load();
   return () => { unsub(); if (pulling) pulling.abort(); };
 }

@@ -38,7 +38,7 @@ export function overviewView(main) {
     if (ev.Type === 'reconnect') { reload(); return; }
     evs.prepend(eventLine(ev));
     while (evs.children.length > 20) evs.lastChild.remove();
-    reload();
+    if (!ev.replay) reload();
   });
   load();
   return unsub;

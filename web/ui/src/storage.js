@@ -25,7 +25,7 @@ function listView(main, o) {
     })),
     h('table', { id: o.id }, h('caption', { class: 'sr' }, o.title),
       h('thead', {}, h('tr', {}, [...o.headers, ''].map((x) => h('th', { scope: 'col' }, x)))), body), detail);
-  const unsub = onEvent((ev) => { if (o.events.includes(ev.Type) || ev.Type === 'reconnect') reload(); });
+  const unsub = onEvent((ev) => { if (!ev.replay && (o.events.includes(ev.Type) || ev.Type === 'reconnect')) reload(); });
   load();
   return unsub;
 }
