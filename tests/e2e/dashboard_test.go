@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
@@ -462,4 +463,34 @@ func TestDashboardViews(t *testing.T) {
 		chromedp.SetValue("#ev-type", "volume", chromedp.ByQuery),
 		chromedp.Evaluate(`document.querySelector('#ev-type').dispatchEvent(new Event('change'))`, nil),
 		waitJS(`[...document.querySelectorAll('#events li strong')].every(s => s.textContent === 'volume') && document.querySelectorAll('#events li').length >= 2`))
+
+	// Dark: the same page under prefers-color-scheme: dark.
+	run(t, tab, 30*time.Second, "dark",
+		emulation.SetEmulatedMedia().WithFeatures([]*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}),
+		chromedp.Navigate(base+"/#/containers"),
+		waitJS(`document.querySelector('main[data-ready]') !== null && getComputedStyle(document.body).backgroundColor === 'rgb(21, 24, 28)'`))
+	screenshot(t, tab, "containers-dark")
+
+	// Log out: the session is gone, the API answers 401.
+	var status int
+	run(t, tab, 30*time.Second, "log out",
+		chromedp.Click("#logout", chromedp.ByQuery),
+		chromedp.WaitVisible("#login", chromedp.ByQuery),
+		chromedp.Evaluate(`fetch('/api/v1.47/containers/json').then(r => r.status)`, &status, func(p *runtime.EvaluateParams) *runtime.EvaluateParams { return p.WithAwaitPromise(true) }))
+	if status != 401 {
+		t.Fatalf("/api after logging out: %d", status)
+	}
+}
+
+// TestDashboardOff: without ui-addr there is no dashboard, and berth
+// dashboard says how to turn it on instead of printing a dead link.
+func TestDashboardOff(t *testing.T) {
+	d := sharedDaemon(t, "core")
+	r := d.Berth().Run(t, "dashboard")
+	if r.Exit == 0 || r.Stdout != "" || !strings.Contains(r.Stderr, "the dashboard is off: start berthd with --ui-addr") {
+		t.Fatalf("berth dashboard without ui-addr: %s", r)
+	}
+	if r := d.Berth().Run(t, "dashboard", "extra"); r.Exit == 0 {
+		t.Fatalf("berth dashboard took an argument: %s", r)
+	}
 }
