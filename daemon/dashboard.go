@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -93,7 +94,12 @@ func (d *Daemon) serveUI(l net.Listener, apiHandler http.Handler, errCh chan<- e
 	}
 	_, _, loopback, _ := d.cfg.uiAddr()
 	ui := web.New(web.Options{API: apiHandler, TLS: !loopback, Loopback: loopback, Log: d.log})
-	srv := &http.Server{Handler: ui, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return d.reqCtx }}
+	srv := &http.Server{
+		Handler: ui, ReadHeaderTimeout: 10 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return d.reqCtx },
+		// Handshake failures and the like go to berthd's log, at debug.
+		ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+	}
 	d.servers = append(d.servers, srv)
 	go func() {
 		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

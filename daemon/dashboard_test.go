@@ -2,6 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -9,9 +11,13 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/berth-dev/berth/internal/tlsgen"
 )
 
 // The token route is served next to the API handler on -H only; with the
@@ -90,5 +96,63 @@ func TestDashboardTokenRoute(t *testing.T) {
 	resp.Body.Close()
 	if string(b) != "api:/berth/dashboard/token" {
 		t.Fatalf("token route under the dashboard's /api/: %s %s", resp.Status, b)
+	}
+}
+
+// Off loopback the dashboard is served over TLS with the daemon's
+// certificate (no client certificate asked), and its cookie is Secure.
+func TestDashboardTLS(t *testing.T) {
+	dir := t.TempDir()
+	if err := tlsgen.Generate(tlsgen.Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	on := true
+	cfg := &Config{UIAddr: "0.0.0.0:0", TLSVerify: &on}
+	cfg.Defaults()
+	cfg.TLSCACert, cfg.TLSCert, cfg.TLSKey = filepath.Join(dir, "ca.pem"), filepath.Join(dir, "server-cert.pem"), filepath.Join(dir, "server-key.pem")
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{cfg: cfg, log: slog.New(slog.DiscardHandler), reqCtx: context.Background()}
+	l, err := d.listenUI()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := d.serveUI(l, http.NotFoundHandler(), make(chan error, 1))
+	t.Cleanup(func() {
+		for _, s := range d.servers {
+			s.Close()
+		}
+	})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/berth/dashboard/token", nil))
+	var tr struct{ Token, URL string }
+	json.Unmarshal(rec.Body.Bytes(), &tr)
+	if !strings.HasPrefix(tr.URL, "https://") {
+		t.Fatalf("login link %q: want https", tr.URL)
+	}
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	pool := x509.NewCertPool()
+	ca, _ := os.ReadFile(cfg.TLSCACert)
+	pool.AppendCertsFromPEM(ca)
+	c := &http.Client{
+		Timeout:       10 * time.Second,
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	resp, err := c.Get("https://127.0.0.1:" + port + "/login?token=" + tr.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 || !resp.Cookies()[0].Secure || !resp.Cookies()[0].HttpOnly {
+		t.Fatalf("login over TLS: %s, cookies %v", resp.Status, resp.Cookies())
+	}
+	// Plain HTTP on the same port gets no dashboard.
+	if r, err := http.Get("http://127.0.0.1:" + port + "/"); err == nil {
+		r.Body.Close()
+		if r.StatusCode == http.StatusOK || r.StatusCode == http.StatusUnauthorized {
+			t.Fatalf("plain HTTP served the dashboard: %s", r.Status)
+		}
 	}
 }
