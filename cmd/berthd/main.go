@@ -106,6 +106,7 @@ var flagKeys = map[string]struct {
 	"insecure-registry": {"insecure-registries", func(d *daemon.Config, o *flagOpts) { d.InsecureRegistries = o.cfg.InsecureRegistries }},
 	"registry-mirror":   {"registry-mirrors", func(d *daemon.Config, o *flagOpts) { d.RegistryMirrors = o.cfg.RegistryMirrors }},
 	"host-gateway-ip":   {"host-gateway-ip", func(d *daemon.Config, o *flagOpts) { d.HostGatewayIP = o.cfg.HostGatewayIP }},
+	"ui-addr":           {"ui-addr", func(d *daemon.Config, o *flagOpts) { d.UIAddr = o.cfg.UIAddr }},
 }
 
 // loadConfig reads the config file and overlays the flags that were set;

@@ -483,7 +483,8 @@ func TestDashboardViews(t *testing.T) {
 }
 
 // TestDashboardOff: without ui-addr there is no dashboard, and berth
-// dashboard says how to turn it on instead of printing a dead link.
+// dashboard says how to turn it on instead of printing a dead link; the
+// --ui-addr flag reaches berthd's configuration.
 func TestDashboardOff(t *testing.T) {
 	d := sharedDaemon(t, "core")
 	r := d.Berth().Run(t, "dashboard")
@@ -492,5 +493,17 @@ func TestDashboardOff(t *testing.T) {
 	}
 	if r := d.Berth().Run(t, "dashboard", "extra"); r.Exit == 0 {
 		t.Fatalf("berth dashboard took an argument: %s", r)
+	}
+	// berthd applies --ui-addr (and checks it): plain HTTP off loopback is
+	// refused, a loopback address is fine.
+	validate := func(addr string) (string, error) {
+		out, err := exec.Command(filepath.Join(binDir, "berthd"), "--config-file", "/dev/null", "--ui-addr", addr, "--validate").CombinedOutput()
+		return string(out), err
+	}
+	if out, err := validate("0.0.0.0:9090"); err == nil || !strings.Contains(out, "refusing to serve the dashboard without TLS on 0.0.0.0:9090") {
+		t.Fatalf("berthd --ui-addr 0.0.0.0:9090 --validate: %v %s", err, out)
+	}
+	if out, err := validate("127.0.0.1:9090"); err != nil || !strings.Contains(out, "configuration OK") {
+		t.Fatalf("berthd --ui-addr 127.0.0.1:9090 --validate: %v %s", err, out)
 	}
 }
