@@ -26,12 +26,29 @@ import (
 // text messages from the page are JSON control messages ({"resize":[cols,
 // rows]}).
 
-var consoleUpgrader = websocket.Upgrader{
-	ReadBufferSize:  4096,
-	WriteBufferSize: 32 * 1024,
-	// withSession has checked the Origin already; checking again here
-	// keeps the upgrader safe if it is ever reached another way.
-	CheckOrigin: func(*http.Request) bool { return false },
+// wsConn is a WebSocket the dashboard writes to from several goroutines.
+type wsConn struct {
+	*websocket.Conn
+	mu sync.Mutex
+}
+
+// upgrade answers a WebSocket request; withSession has checked the Origin
+// already, the upgrader checks it again should it be reached another way.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request) (*wsConn, error) {
+	up := websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 32 * 1024, CheckOrigin: s.sameOrigin}
+	ws, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		return nil, err // the upgrader has answered
+	}
+	return &wsConn{Conn: ws}, nil
+}
+
+// send writes one message; a peer that stops reading is given 30 s.
+func (c *wsConn) send(write func(*websocket.Conn) error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	return write(c.Conn)
 }
 
 // control is a text message from the page.
@@ -72,19 +89,13 @@ func (s *Server) execWS(w http.ResponseWriter, r *http.Request, _ *session) {
 		return
 	}
 	defer stream.Close()
-	check := consoleUpgrader
-	check.CheckOrigin = s.sameOrigin
-	ws, err := check.Upgrade(w, r, nil)
+	ws, err := s.upgrade(w, r)
 	if err != nil {
-		return // the upgrader answered
+		return
 	}
 	defer ws.Close()
-	var wmu sync.Mutex
 	send := func(typ int, b []byte) error {
-		wmu.Lock()
-		defer wmu.Unlock()
-		ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		return ws.WriteMessage(typ, b)
+		return ws.send(func(c *websocket.Conn) error { return c.WriteMessage(typ, b) })
 	}
 	go func() {
 		defer cancel()

@@ -8,9 +8,8 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
-	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/moby/moby/api/types/container"
 )
 
@@ -73,21 +72,15 @@ func sampleOf(id string, st *container.StatsResponse) Sample {
 }
 
 func (s *Server) statsWS(w http.ResponseWriter, r *http.Request, _ *session) {
-	up := consoleUpgrader
-	up.CheckOrigin = s.sameOrigin
-	ws, err := up.Upgrade(w, r, nil)
+	ws, err := s.upgrade(w, r)
 	if err != nil {
 		return
 	}
 	defer ws.Close()
 	ctx, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
 	defer cancel()
-	var wmu sync.Mutex
 	send := func(v Sample) {
-		wmu.Lock()
-		defer wmu.Unlock()
-		ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
-		if ws.WriteJSON(v) != nil {
+		if ws.send(func(c *websocket.Conn) error { return c.WriteJSON(v) }) != nil {
 			cancel()
 		}
 	}
