@@ -10,7 +10,7 @@ GITCOMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 VERSION_LDFLAGS := -X github.com/berth-dev/berth/internal/version.Version=$(VERSION) -X github.com/berth-dev/berth/internal/version.GitCommit=$(GITCOMMIT)
 GOFLAGS_BUILD := -trimpath
 
-.PHONY: all build install test vet clean
+.PHONY: all build install test vet clean web
 
 all: build
 
@@ -29,6 +29,13 @@ $(BINDIR)/berth-monitor:
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-monitor $(DESTDIR)$(PREFIX)/bin/
+
+# The dashboard's bundle (web/dist, embedded into berthd) is committed, so
+# `go build` needs no node. `make web` rebuilds it from web/ui with the
+# locked npm packages; the same sources and lockfile give the same bytes
+# (CI can check with: make web && git diff --exit-code web/dist).
+web:
+	cd web/ui && npm ci --no-audit --no-fund && npm run build
 
 vet:
 	$(GO) vet ./...

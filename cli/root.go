@@ -84,7 +84,7 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 	root.AddCommand(
 		container.NewContainerCommand(cli), image.NewImageCommand(cli), system.NewSystemCommand(cli),
 		system.NewVersionCommand(cli), system.NewInfoCommand(cli), system.NewEventsCommand(cli),
-		system.NewInspectCommand(cli), clibuild.NewBuildCommand(cli),
+		system.NewInspectCommand(cli), clibuild.NewBuildCommand(cli), system.NewDashboardCommand(cli),
 		network.NewNetworkCommand(cli), volume.NewVolumeCommand(cli),
 		registry.NewLoginCommand(cli), registry.NewLogoutCommand(cli),
 		compose.NewComposeCommand(cli),

@@ -79,6 +79,8 @@ type Config struct {
 	APILimits *APILimits `json:"api-limits,omitempty"`
 	// CRI is the Kubernetes CRI endpoint (on by default).
 	CRI *CRIConfig `json:"cri,omitempty"`
+	// UIAddr is where the dashboard is served (host:port); off when empty.
+	UIAddr string `json:"ui-addr,omitempty"`
 }
 
 // TLSDir is where `berthd certs` writes the server's files by default.

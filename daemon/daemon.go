@@ -60,6 +60,7 @@ type Daemon struct {
 	// monitorPath is berth-monitor (the CRI runs pod inits with it).
 	monitorPath string
 	servers     []*http.Server
+	uiListener  net.Listener // the dashboard's (--ui-addr), or nil
 	started     time.Time
 	// engineID is /info's ID, stable across restarts (engineid.go).
 	engineID string
@@ -116,6 +117,16 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 	listeners, err := d.listenAll()
 	if err != nil {
 		return err
+	}
+	if d.uiListener, err = d.listenUI(); err != nil {
+		for _, l := range listeners {
+			l.Close()
+		}
+		return err
+	}
+	if d.uiListener != nil {
+		// Closed with the others when the start fails below.
+		listeners = append(listeners, d.uiListener)
 	}
 	if err := d.setup(); err != nil {
 		for _, l := range listeners {
@@ -390,8 +401,12 @@ func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 	if err != nil {
 		return fmt.Errorf("api-limits: %w", err)
 	}
+	apiHandler := d.serveUI(d.uiListener, handler, errCh)
 	for _, l := range listeners {
-		srv, l := api.NewHTTPServer(handler, l, lim, d.reqCtx)
+		if l == d.uiListener {
+			continue // served by serveUI
+		}
+		srv, l := api.NewHTTPServer(apiHandler, l, lim, d.reqCtx)
 		d.servers = append(d.servers, srv)
 		go func() {
 			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {

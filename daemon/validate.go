@@ -49,6 +49,11 @@ func (c *Config) Validate() error {
 	if iso, _ := runtime.NormalizeIsolation(c.DefaultIsolation); iso == runtime.IsolationSandbox && c.UsernsRemap != "" {
 		return fmt.Errorf("default-isolation %q cannot be combined with userns-remap: sandboxed containers do not run remapped yet", c.DefaultIsolation)
 	}
+	if c.UIAddr != "" {
+		if _, _, _, err := c.uiAddr(); err != nil {
+			return err
+		}
+	}
 	if err := containers.ValidateLogConfig(c.LogDriver, c.LogOpts); err != nil {
 		return err
 	}

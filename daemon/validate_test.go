@@ -22,6 +22,8 @@ func TestValidate(t *testing.T) {
 		"localhost":         valid(func(c *Config) { c.Hosts = []string{"localhost:2375"} }),
 		"allow-plain-tcp":   valid(func(c *Config) { c.Hosts, c.AllowPlainTCP = []string{"tcp://0.0.0.0:2375"}, true }),
 		"fd without socket": valid(func(c *Config) { c.Hosts = []string{"fd://"} }),
+		"ui-addr loopback":  valid(func(c *Config) { c.UIAddr = "127.0.0.1:9090" }),
+		"ui-addr localhost": valid(func(c *Config) { c.UIAddr = "localhost:0" }),
 		"pools": valid(func(c *Config) {
 			c.DefaultAddressPools = []json.RawMessage{json.RawMessage(`{"base":"10.10.0.0/16","size":24}`)}
 		}),
@@ -40,6 +42,9 @@ func TestValidate(t *testing.T) {
 			c.DefaultAddressPools = []json.RawMessage{json.RawMessage(`{"base":"169.254.0.0/16","size":24}`)}
 		}),
 		"load TLS certificate": valid(func(c *Config) { tr := true; c.TLSVerify = &tr; c.TLSCert = "/nonexistent/cert.pem" }),
+		"refusing to serve the dashboard without TLS on 0.0.0.0:9090": valid(func(c *Config) { c.UIAddr = "0.0.0.0:9090" }),
+		"invalid ui-addr \"9090\"":                                    valid(func(c *Config) { c.UIAddr = "9090" }),
+		"invalid ui-addr \"example.com:9090\"":                        valid(func(c *Config) { c.UIAddr = "example.com:9090" }),
 	} {
 		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("got %v, want an error containing %q", err, want)

@@ -16,7 +16,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/sbin"
 
-PACKAGES=(crun runc busybox-static iptables tini docker-registry procps util-linux iproute2 curl ca-certificates python3-docker containernetworking-plugins)
+# chromium: the dashboard's browser tests drive it headless (tests/e2e).
+PACKAGES=(crun runc busybox-static iptables tini docker-registry procps util-linux iproute2 curl ca-certificates python3-docker containernetworking-plugins chromium)
 BIN_DIR="${BERTH_BIN_DIR:-/usr/local/bin}"
 SOCK="${BERTH_SOCK:-/run/berth/berth.sock}"
 PIDFILE="${BERTH_PIDFILE:-/run/berth/berthd.pid}"

@@ -71,6 +71,7 @@ func main() {
 	f.StringSliceVar(&o.cfg.InsecureRegistries, "insecure-registry", nil, "Enable insecure registry communication")
 	f.StringSliceVar(&o.cfg.RegistryMirrors, "registry-mirror", nil, "Preferred registry mirror")
 	f.StringVar(&o.cfg.HostGatewayIP, "host-gateway-ip", "", `IP address that the special "host-gateway" string in --add-host resolves to (default: the default bridge's gateway)`)
+	f.StringVar(&o.cfg.UIAddr, "ui-addr", "", "Serve the web dashboard on this address (host:port; off when unset; TLS needed unless loopback)")
 	f.BoolVar(&o.validate, "validate", false, "Validate daemon configuration and exit")
 	f.BoolVarP(&o.version, "version", "v", false, "Print version information and quit")
 	cmd.AddCommand(certsCommand())
@@ -105,6 +106,7 @@ var flagKeys = map[string]struct {
 	"insecure-registry": {"insecure-registries", func(d *daemon.Config, o *flagOpts) { d.InsecureRegistries = o.cfg.InsecureRegistries }},
 	"registry-mirror":   {"registry-mirrors", func(d *daemon.Config, o *flagOpts) { d.RegistryMirrors = o.cfg.RegistryMirrors }},
 	"host-gateway-ip":   {"host-gateway-ip", func(d *daemon.Config, o *flagOpts) { d.HostGatewayIP = o.cfg.HostGatewayIP }},
+	"ui-addr":           {"ui-addr", func(d *daemon.Config, o *flagOpts) { d.UIAddr = o.cfg.UIAddr }},
 }
 
 // loadConfig reads the config file and overlays the flags that were set;
