@@ -90,7 +90,8 @@ func newBrowser(t *testing.T) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 860), chromedp.Flag("disable-dev-shm-usage", true))
+		chromedp.WindowSize(1280, 860), chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.UserDataDir(t.TempDir())) // removed with the test, not left in /tmp
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	chromedp.ListenTarget(browser, func(ev any) {
@@ -129,12 +130,21 @@ func waitJS(expr string) chromedp.Action {
 	return chromedp.Poll(expr, nil, chromedp.WithPollingInterval(50*time.Millisecond))
 }
 
-// screenshot saves the tab's viewport as docs/screenshots/<name>.png.
+// screenshot saves the tab's viewport as <name>.png: into the directory
+// BERTH_SCREENSHOTS names (`BERTH_SCREENSHOTS=docs/screenshots` refreshes
+// README's pictures), else into the test's temporary directory, so a test
+// run leaves the checkout as it was. The capture itself is always taken.
 func screenshot(t *testing.T, tab context.Context, name string) {
 	t.Helper()
 	var png []byte
 	run(t, tab, 20*time.Second, "screenshot "+name, chromedp.CaptureScreenshot(&png))
-	dir := filepath.Join(repoRoot, "docs", "screenshots")
+	dir := t.TempDir()
+	if d := os.Getenv("BERTH_SCREENSHOTS"); d != "" {
+		dir = d
+		if !filepath.IsAbs(dir) {
+			dir = filepath.Join(repoRoot, dir)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
