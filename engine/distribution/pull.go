@@ -20,6 +20,7 @@ import (
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/images/reference"
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
 )
@@ -232,7 +233,7 @@ func (p *puller) readImage(n reference.Named, img v1.Image, checkPlat bool) (*pu
 	for i, d := range cfg.RootFS.DiffIDs {
 		diffIDs[i] = d.String()
 	}
-	return &pulledImage{img: img, raw: raw, id: id, layers: mf.Layers, diffIDs: diffIDs, chain: images.ChainIDs(diffIDs)}, nil
+	return &pulledImage{img: img, raw: raw, id: id, layers: mf.Layers, diffIDs: diffIDs, chain: snapshots.ChainIDs(diffIDs)}, nil
 }
 
 // layerFetch is the layers part of one pull: which layers it holds and

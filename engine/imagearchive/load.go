@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/images/reference"
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
 )
@@ -204,7 +205,7 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 	for i, d := range cfg.RootFS.DiffIDs {
 		diffIDs[i] = d.String()
 	}
-	chain := images.ChainIDs(diffIDs)
+	chain := snapshots.ChainIDs(diffIDs)
 	var held, blobs []string
 	defer func() {
 		l.s.images.ReleaseLayers(held)

@@ -3,22 +3,17 @@ package images
 import (
 	"context"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"sort"
-	"syscall"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/sys/mountinfo"
 
 	"github.com/berth-dev/berth/engine/images/archive"
+	"github.com/berth-dev/berth/engine/snapshots"
 )
 
 // Changes lists what the container changed in its filesystem, like
-// `docker diff`: A for paths only in the writable layer, C for paths that
-// shadow the image's, D for overlay whiteouts. Sorted by path.
+// `docker diff` (see snapshots.Changes).
 func (s *Service) Changes(ctx context.Context, containerID string) ([]container.FilesystemChange, error) {
 	dir, err := s.overlayDir(containerID)
 	if err != nil {
@@ -28,64 +23,7 @@ func (s *Service) Changes(ctx context.Context, containerID string) ([]container.
 	if err != nil {
 		return nil, err
 	}
-	lowers := s.lowerDirs(r)
-	upper := filepath.Join(dir, "upper")
-	var out []container.FilesystemChange
-	err = filepath.WalkDir(upper, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if p == upper {
-			return nil
-		}
-		rel, _ := filepath.Rel(upper, p)
-		path := "/" + rel
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		if isWhiteout(fi) {
-			out = append(out, container.FilesystemChange{Kind: container.ChangeDelete, Path: path})
-			return nil
-		}
-		kind := container.ChangeAdd
-		if inLowers(lowers, rel) {
-			kind = container.ChangeModify
-		}
-		out = append(out, container.FilesystemChange{Kind: kind, Path: path})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
-	return out, nil
-}
-
-func isWhiteout(fi fs.FileInfo) bool {
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	return ok && fi.Mode()&os.ModeCharDevice != 0 && st.Rdev == 0
-}
-
-// inLowers reports whether rel exists in the image layers (top first),
-// resolving inside each layer so a symlink there never leads out of it.
-func inLowers(lowers []string, rel string) bool {
-	for _, l := range lowers {
-		dir, base := filepath.Split(rel)
-		parent, err := securejoin.SecureJoin(l, dir)
-		if err != nil {
-			continue
-		}
-		fi, err := os.Lstat(filepath.Join(parent, base))
-		if err != nil {
-			continue
-		}
-		return !isWhiteout(fi)
-	}
-	return false
+	return snapshots.Changes(ctx, filepath.Join(dir, "upper"), s.lowerDirs(r))
 }
 
 // RootfsSize returns the size of the container's writable layer (rw) and of
@@ -99,7 +37,7 @@ func (s *Service) RootfsSize(ctx context.Context, containerID string) (rw, total
 	if err != nil {
 		return 0, 0, err
 	}
-	rw = dirSize(filepath.Join(dir, "upper"))
+	rw = snapshots.DirSize(filepath.Join(dir, "upper"))
 	layers, err := s.Layers(r.ChainIDs)
 	if err != nil {
 		return rw, rw, nil
@@ -109,29 +47,6 @@ func (s *Service) RootfsSize(ctx context.Context, containerID string) (rw, total
 		total += l.Size
 	}
 	return rw, total, nil
-}
-
-func dirSize(root string) int64 {
-	var n int64
-	seen := map[uint64]bool{}
-	_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil {
-			return nil
-		}
-		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Nlink > 1 {
-			if seen[st.Ino] {
-				return nil
-			}
-			seen[st.Ino] = true
-		}
-		n += fi.Size()
-		return nil
-	})
-	return n
 }
 
 // Export writes the container's merged root filesystem as a tar stream

@@ -17,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/images/reference"
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -170,7 +171,7 @@ func (s *Service) commitDiff(ctx context.Context, dir string, r rootfsRecord, cf
 		diffs = append(diffs, d.String())
 	}
 	diffs = append(diffs, rec.DiffID)
-	rec.ChainID = ChainIDs(diffs)[len(diffs)-1]
+	rec.ChainID = snapshots.ChainIDs(diffs)[len(diffs)-1]
 	rec.Parent = ""
 	if len(r.ChainIDs) > 0 {
 		rec.Parent = r.ChainIDs[len(r.ChainIDs)-1]

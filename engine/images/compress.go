@@ -2,10 +2,10 @@ package images
 
 import (
 	"compress/gzip"
-	"encoding/json"
 	"fmt"
 	"io"
 
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/stringid"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	bolt "go.etcd.io/bbolt"
@@ -52,14 +52,9 @@ func (s *Service) CompressLayers(chainIDs []string) error {
 		old := r.Blob.Digest
 		s.mu.Lock()
 		err = s.db.Bolt().Update(func(tx *bolt.Tx) error {
-			b := tx.Bucket([]byte(bucketLayers))
-			v := b.Get([]byte(r.ChainID))
-			if v == nil {
-				return nil // removed meanwhile: GC takes the blob
-			}
-			var cur Layer
-			if err := json.Unmarshal(v, &cur); err != nil {
-				return err
+			cur, ok, err := snapshots.GetLayer(tx, r.ChainID)
+			if err != nil || !ok {
+				return err // !ok: removed meanwhile, GC takes the blob
 			}
 			if cur.Blob == nil || cur.Blob.Digest != cur.DiffID {
 				return nil // compressed by a concurrent push
@@ -68,11 +63,8 @@ func (s *Service) CompressLayers(chainIDs []string) error {
 			if cur.TarSize == 0 {
 				cur.TarSize = r.Blob.Size
 			}
-			data, err := json.Marshal(cur)
-			if err != nil {
-				return err
-			}
-			return b.Put([]byte(r.ChainID), data)
+			cur.ChainID = r.ChainID
+			return snapshots.PutLayer(tx, cur)
 		})
 		s.blobHolds[d]--
 		if s.blobHolds[d] <= 0 {

@@ -2,7 +2,6 @@ package images
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/engine/images/reference"
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
 )
@@ -312,19 +312,16 @@ func (s *Service) deleteImageLocked(id string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		lb := tx.Bucket([]byte(bucketLayers))
 		for _, c := range s.images[id].ChainIDs {
 			if used[c] {
 				continue
 			}
-			v := lb.Get([]byte(c))
-			if v == nil {
+			if !snapshots.HasLayer(tx, c) {
 				continue
 			}
-			var lr Layer
-			_ = json.Unmarshal(v, &lr)
+			lr, _, _ := snapshots.GetLayer(tx, c)
 			lr.ChainID = c
-			if err := lb.Delete([]byte(c)); err != nil {
+			if err := snapshots.DeleteLayer(tx, c); err != nil {
 				return err
 			}
 			used[c] = true // a chain may list the same layer twice
@@ -365,11 +362,7 @@ func (s *Service) usedLayersLocked(tx *bolt.Tx, skipImage string) (map[string]bo
 	for c := range s.pending {
 		used[c] = true
 	}
-	err := tx.Bucket([]byte(bucketRootfs)).ForEach(func(k, v []byte) error {
-		var r rootfsRecord
-		if err := json.Unmarshal(v, &r); err != nil {
-			return nil
-		}
+	err := snapshots.ForEachRootfs(tx, func(_ string, r rootfsRecord) error {
 		for _, c := range r.ChainIDs {
 			used[c] = true
 		}
@@ -390,9 +383,8 @@ func (s *Service) blobUsedLocked(d string) bool {
 	}
 	used := false
 	_ = s.db.Bolt().View(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucketLayers)).ForEach(func(k, v []byte) error {
-			var lr Layer
-			if json.Unmarshal(v, &lr) == nil && lr.Blob != nil && lr.Blob.Digest == d {
+		return snapshots.ForEachLayer(tx, func(_ string, lr Layer) error {
+			if lr.Blob != nil && lr.Blob.Digest == d {
 				used = true
 			}
 			return nil

@@ -2,13 +2,13 @@ package images
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/engine/content"
+	"github.com/berth-dev/berth/engine/snapshots"
 )
 
 // GCResult says what a garbage collection pass removed.
@@ -33,18 +33,15 @@ func (s *Service) GC(ctx context.Context) (GCResult, error) {
 		if err != nil {
 			return err
 		}
-		lb := tx.Bucket([]byte(bucketLayers))
-		var drop [][]byte
-		if err := lb.ForEach(func(k, v []byte) error {
-			var lr Layer
-			_ = json.Unmarshal(v, &lr)
-			if !used[string(k)] {
-				drop = append(drop, append([]byte(nil), k...))
-				res.Layers = append(res.Layers, string(k))
+		var drop []string
+		if err := snapshots.ForEachLayer(tx, func(k string, lr Layer) error {
+			if !used[k] {
+				drop = append(drop, k)
+				res.Layers = append(res.Layers, k)
 				res.SpaceReclaimed += lr.Size
 				return nil
 			}
-			registered[string(k)] = true
+			registered[k] = true
 			if lr.Blob != nil {
 				blobs[lr.Blob.Digest] = true
 			}
@@ -53,7 +50,7 @@ func (s *Service) GC(ctx context.Context) (GCResult, error) {
 			return err
 		}
 		for _, k := range drop {
-			if err := lb.Delete(k); err != nil {
+			if err := snapshots.DeleteLayer(tx, k); err != nil {
 				return err
 			}
 		}
@@ -74,12 +71,12 @@ func (s *Service) GC(ctx context.Context) (GCResult, error) {
 	for d := range s.blobHolds {
 		blobs[d] = true
 	}
-	ents, _ := os.ReadDir(filepath.Join(s.root, "layers"))
+	ents, _ := os.ReadDir(s.snap.LayersDir())
 	for _, e := range ents {
 		if registered["sha256:"+e.Name()] {
 			continue
 		}
-		if err := s.trash(filepath.Join(s.root, "layers", e.Name())); err != nil {
+		if err := s.trash(filepath.Join(s.snap.LayersDir(), e.Name())); err != nil {
 			s.log.Warn("gc: remove layer directory", "dir", e.Name(), "err", err)
 		}
 	}

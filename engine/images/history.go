@@ -7,6 +7,7 @@ import (
 	"github.com/moby/moby/api/types/image"
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -75,13 +76,10 @@ func (s *Service) History(ctx context.Context, ref string) ([]image.HistoryRespo
 func (s *Service) layerRecordsRLocked(chainIDs []string) ([]Layer, error) {
 	var out []Layer
 	err := s.db.Bolt().View(func(tx *bolt.Tx) error {
-		lb := tx.Bucket([]byte(bucketLayers))
 		for _, c := range chainIDs {
-			var r Layer
-			if v := lb.Get([]byte(c)); v != nil {
-				if err := json.Unmarshal(v, &r); err != nil {
-					return err
-				}
+			r, _, err := snapshots.GetLayer(tx, c)
+			if err != nil {
+				return err
 			}
 			out = append(out, r)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/platform"
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -219,7 +220,7 @@ func (s *Service) CreateImageRaw(raw []byte, parent string, refs []string, repoD
 	for _, d := range cfg.RootFS.DiffIDs {
 		diffIDs = append(diffIDs, d.String())
 	}
-	chain := ChainIDs(diffIDs)
+	chain := snapshots.ChainIDs(diffIDs)
 	layers, err := s.Layers(chain)
 	if err != nil {
 		return nil, err

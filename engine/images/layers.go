@@ -2,30 +2,14 @@ package images
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 
+	"github.com/berth-dev/berth/engine/snapshots"
 	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 )
-
-// ChainIDs computes the OCI chain IDs of a list of diff IDs (bottom first):
-// chain(0) = diff(0); chain(n) = sha256(chain(n-1) + " " + diff(n)).
-func ChainIDs(diffIDs []string) []string {
-	out := make([]string, len(diffIDs))
-	for i, d := range diffIDs {
-		if i == 0 {
-			out[i] = d
-			continue
-		}
-		sum := sha256.Sum256([]byte(out[i-1] + " " + d))
-		out[i] = "sha256:" + hex.EncodeToString(sum[:])
-	}
-	return out
-}
 
 // layerExists reports whether chainID is registered or pending; if so it
 // takes a hold on it. Caller holds s.mu.
@@ -34,7 +18,7 @@ func (s *Service) holdIfExistsLocked(tx *bolt.Tx, chainID string) bool {
 		p.holds++
 		return true
 	}
-	if tx.Bucket([]byte(bucketLayers)).Get([]byte(chainID)) != nil {
+	if snapshots.HasLayer(tx, chainID) {
 		s.pending[chainID] = &pendingLayer{holds: 1}
 		// rec is empty: the layer is registered already; the entry only
 		// keeps GC away until the hold is released.
@@ -161,7 +145,7 @@ func (s *Service) ReleaseLayers(chainIDs []string) {
 		delete(s.pending, c)
 		registered := false
 		_ = s.db.Bolt().View(func(tx *bolt.Tx) error {
-			registered = tx.Bucket([]byte(bucketLayers)).Get([]byte(c)) != nil
+			registered = snapshots.HasLayer(tx, c)
 			return nil
 		})
 		if !registered {
@@ -182,20 +166,15 @@ func (s *Service) registerImage(rec *imageRecord, refs []string) error {
 		rec = old
 	}
 	err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
-		lb := tx.Bucket([]byte(bucketLayers))
 		for _, c := range rec.ChainIDs {
-			if lb.Get([]byte(c)) != nil {
+			if snapshots.HasLayer(tx, c) {
 				continue
 			}
 			p, ok := s.pending[c]
 			if !ok || p.rec.ChainID == "" {
 				return fmt.Errorf("layer %s is missing", c)
 			}
-			data, err := json.Marshal(p.rec)
-			if err != nil {
-				return err
-			}
-			if err := lb.Put([]byte(c), data); err != nil {
+			if err := snapshots.PutLayer(tx, p.rec); err != nil {
 				return err
 			}
 		}
@@ -224,19 +203,18 @@ func (s *Service) registerImage(rec *imageRecord, refs []string) error {
 	return nil
 }
 
-// layerRecords returns the records of chainIDs (registered or pending).
+// Layers returns the records of chainIDs (registered or pending).
 func (s *Service) Layers(chainIDs []string) ([]Layer, error) {
 	out := make([]Layer, 0, len(chainIDs))
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	err := s.db.Bolt().View(func(tx *bolt.Tx) error {
-		lb := tx.Bucket([]byte(bucketLayers))
 		for _, c := range chainIDs {
-			if v := lb.Get([]byte(c)); v != nil {
-				var r Layer
-				if err := json.Unmarshal(v, &r); err != nil {
-					return err
-				}
+			r, ok, err := snapshots.GetLayer(tx, c)
+			if err != nil {
+				return err
+			}
+			if ok {
 				out = append(out, r)
 				continue
 			}

@@ -2,40 +2,32 @@ package images
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 
-	"github.com/moby/sys/mountinfo"
 	bolt "go.etcd.io/bbolt"
-	"golang.org/x/sys/unix"
 
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
-// A container's writable layer lives in <root>/overlay/<id>/{upper,work,merged};
-// its record (bucket rootfs) names the image layers below it, so those stay
-// on disk even if the image is deleted with force.
+// Container root filesystems are engine/snapshots; these methods take the
+// service's lock and transactions around them, so a container's record and
+// the layers it pins change atomically with image records.
+
+// rootfsRecord is one container's writable layer.
+type rootfsRecord = snapshots.Rootfs
 
 func (s *Service) overlayDir(containerID string) (string, error) {
-	if containerID == "" || strings.ContainsAny(containerID, "/\\:,") || containerID == "." || containerID == ".." {
-		return "", errdefs.Invalid("invalid container ID %q", containerID)
-	}
-	return filepath.Join(s.root, "overlay", containerID), nil
+	return s.snap.OverlayDir(containerID)
 }
 
 func (s *Service) rootfsRecords() (map[string]rootfsRecord, error) {
 	out := map[string]rootfsRecord{}
 	err := s.db.Bolt().View(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucketRootfs)).ForEach(func(k, v []byte) error {
-			var r rootfsRecord
-			if err := json.Unmarshal(v, &r); err == nil {
-				out[string(k)] = r
-			}
+		return snapshots.ForEachRootfs(tx, func(id string, r rootfsRecord) error {
+			out[id] = r
 			return nil
 		})
 	})
@@ -43,9 +35,15 @@ func (s *Service) rootfsRecords() (map[string]rootfsRecord, error) {
 }
 
 func (s *Service) rootfsRecord(containerID string) (rootfsRecord, error) {
-	var r rootfsRecord
-	err := s.db.Get(bucketRootfs, containerID, &r)
-	if errors.Is(err, errNotFoundStore) {
+	var (
+		r  rootfsRecord
+		ok bool
+	)
+	err := s.db.Bolt().View(func(tx *bolt.Tx) (err error) {
+		r, ok, err = snapshots.GetRootfs(tx, containerID)
+		return err
+	})
+	if err == nil && !ok {
 		return r, errdefs.NotFound("no writable layer for container %s", containerID)
 	}
 	return r, err
@@ -69,70 +67,18 @@ func (s *Service) PrepareRootfs(ctx context.Context, containerID, imageID string
 		return errdefs.NotFound("No such image: %s", imageID)
 	}
 	err = s.db.Bolt().Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket([]byte(bucketRootfs))
-		if b.Get([]byte(containerID)) != nil {
-			return nil
-		}
-		data, err := json.Marshal(rootfsRecord{ImageID: rec.ID, ChainIDs: rec.ChainIDs})
-		if err != nil {
-			return err
-		}
-		return b.Put([]byte(containerID), data)
+		return snapshots.PutRootfs(tx, containerID, rootfsRecord{ImageID: rec.ID, ChainIDs: rec.ChainIDs})
 	})
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	for _, d := range []string{"upper", "work", "merged"} {
-		mode := os.FileMode(0o700)
-		if d == "upper" || d == "merged" {
-			mode = 0o755 // the container's "/"
-		}
-		if err := os.Mkdir(filepath.Join(dir, d), mode); err != nil && !errors.Is(err, os.ErrExist) {
-			return err
-		}
-	}
-	return makeInitLayer(filepath.Join(dir, "init"))
-}
-
-// makeInitLayer creates the layer between the image and the container's
-// writable layer, as Docker's "-init" layer: the mount points the runtime
-// needs (/proc, /sys, /dev/pts, /dev/shm, and the files berthd bind-mounts
-// over /etc), so that they never show up in diff or commit.
-func makeInitLayer(dir string) error {
-	marker := dir + ".complete"
-	if _, err := os.Stat(marker); err == nil {
-		return nil
-	}
-	os.RemoveAll(dir)
-	for _, d := range []string{"proc", "sys", "dev/pts", "dev/shm", "etc"} {
-		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
-			return err
-		}
-	}
-	for _, f := range []string{".dockerenv", "etc/hostname", "etc/hosts", "etc/resolv.conf", "dev/console"} {
-		fh, err := os.OpenFile(filepath.Join(dir, f), os.O_CREATE|os.O_WRONLY, 0o644)
-		if err != nil {
-			return err
-		}
-		fh.Close()
-	}
-	return os.WriteFile(marker, nil, 0o600)
+	return snapshots.CreateRW(dir)
 }
 
 // lowerDirs returns the lower directories of a container layer, top first.
 func (s *Service) lowerDirs(r rootfsRecord) []string {
-	if len(r.ChainIDs) == 0 {
-		return []string{filepath.Join(s.root, "empty")}
-	}
-	out := make([]string, 0, len(r.ChainIDs))
-	for i := len(r.ChainIDs) - 1; i >= 0; i-- {
-		out = append(out, s.layerDir(r.ChainIDs[i]))
-	}
-	return out
+	return s.snap.LowerDirs(r.ChainIDs)
 }
 
 // MountRootfs mounts the container's overlay and returns the merged
@@ -146,71 +92,7 @@ func (s *Service) MountRootfs(ctx context.Context, containerID string) (string, 
 	if err != nil {
 		return "", err
 	}
-	merged := filepath.Join(dir, "merged")
-	if ok, _ := mountinfo.Mounted(merged); ok {
-		return merged, nil
-	}
-	for _, d := range []string{"upper", "work", "merged"} {
-		if _, err := os.Stat(filepath.Join(dir, d)); err != nil {
-			return "", fmt.Errorf("writable layer of container %s is incomplete (%s missing): prepare it again", containerID, d)
-		}
-	}
-	lowers := s.lowerDirs(r)
-	if _, err := os.Stat(filepath.Join(dir, "init.complete")); err == nil {
-		lowers = append([]string{filepath.Join(dir, "init")}, lowers...)
-	}
-	if err := mountOverlay(lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work"), merged); err != nil {
-		return "", fmt.Errorf("mount rootfs of container %s: %w", containerID, err)
-	}
-	return merged, nil
-}
-
-// mountOverlay mounts an overlay with mount(2) when the options fit in a
-// page, else with the new mount API, which takes one lower dir per call
-// ("lowerdir+", Linux 6.8+) and has no length limit.
-func mountOverlay(lowers []string, upper, work, target string) error {
-	opts := "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
-	if len(opts) < os.Getpagesize()-1 {
-		return unix.Mount("overlay", target, "overlay", 0, opts)
-	}
-	fd, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return fmt.Errorf("%d layers need the new mount API: %w", len(lowers), err)
-	}
-	defer unix.Close(fd)
-	for _, l := range lowers {
-		if err := unix.FsconfigSetString(fd, "lowerdir+", l); err != nil {
-			return fmt.Errorf("too many layers (%d) for this kernel: %w", len(lowers), err)
-		}
-	}
-	if err := unix.FsconfigSetString(fd, "upperdir", upper); err != nil {
-		return err
-	}
-	if err := unix.FsconfigSetString(fd, "workdir", work); err != nil {
-		return err
-	}
-	if err := unix.FsconfigCreate(fd); err != nil {
-		return err
-	}
-	mfd, err := unix.Fsmount(fd, unix.FSMOUNT_CLOEXEC, 0)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(mfd)
-	return unix.MoveMount(mfd, "", unix.AT_FDCWD, target, unix.MOVE_MOUNT_F_EMPTY_PATH)
-}
-
-// unmountAll detaches every mount stacked on target; not mounted is fine.
-func unmountAll(target string) error {
-	for i := 0; i < 16; i++ {
-		if ok, err := mountinfo.Mounted(target); err != nil || !ok {
-			return nil
-		}
-		if err := unix.Unmount(target, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("unmount %s: %w", target, err)
-		}
-	}
-	return nil
+	return snapshots.MountRW(dir, s.lowerDirs(r))
 }
 
 // UnmountRootfs unmounts the container's overlay. Idempotent.
@@ -219,7 +101,7 @@ func (s *Service) UnmountRootfs(ctx context.Context, containerID string) error {
 	if err != nil {
 		return err
 	}
-	return unmountAll(filepath.Join(dir, "merged"))
+	return snapshots.UnmountAll(filepath.Join(dir, "merged"))
 }
 
 // RemoveRootfs unmounts and deletes the container's writable layer and its
@@ -229,7 +111,7 @@ func (s *Service) RemoveRootfs(ctx context.Context, containerID string) error {
 	if err != nil {
 		return err
 	}
-	if err := unmountAll(filepath.Join(dir, "merged")); err != nil {
+	if err := snapshots.UnmountAll(filepath.Join(dir, "merged")); err != nil {
 		return err
 	}
 	// Move aside first: the name disappears atomically, so a crash never
@@ -240,7 +122,7 @@ func (s *Service) RemoveRootfs(ctx context.Context, containerID string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.db.Bolt().Update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucketRootfs)).Delete([]byte(containerID))
+		return snapshots.DeleteRootfs(tx, containerID)
 	})
 }
 

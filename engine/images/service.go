@@ -3,29 +3,26 @@ package images
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/moby/sys/mountinfo"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/engine/content"
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/trash"
 )
 
-// Buckets of the metadata DB owned by the image service.
+// Buckets of the metadata DB owned by the image service (the layer and
+// rootfs buckets are engine/snapshots' records, in the same transactions).
 const (
 	bucketImages = "images"     // image ID -> imageRecord
 	bucketRefs   = "image-refs" // normalized reference -> image ID
-	bucketLayers = "layers"     // chain ID -> Layer
-	bucketRootfs = "rootfs"     // container ID -> rootfsRecord
 )
 
 // imageRecord is what the DB keeps of an image. Config holds the exact bytes
@@ -39,34 +36,17 @@ type imageRecord struct {
 	Added    time.Time `json:"added"`
 }
 
-// Blob names the tarball a layer came from, kept in the content store so
-// save and push send the exact bytes whose digest the config records.
-type Blob struct {
-	Digest    string `json:"digest"`
-	MediaType string `json:"mediaType"`
-	Size      int64  `json:"size"`
-}
-
-// Layer is one extracted layer snapshot, <root>/layers/<chain hex>,
-// shared by every image whose layer chain contains it.
-type Layer struct {
-	ChainID string `json:"chainID"`
-	DiffID  string `json:"diffID"`
-	Parent  string `json:"parent,omitempty"`
-	Size    int64  `json:"size"`
-	TarSize int64  `json:"tarSize"` // length of the uncompressed tar
-	Blob    *Blob  `json:"blob,omitempty"`
-}
-
-// rootfsRecord is one container's writable layer.
-type rootfsRecord struct {
-	ImageID  string   `json:"imageID"`
-	ChainIDs []string `json:"chainIDs"` // bottom layer first
-}
+// Blob and Layer are the snapshot records (engine/snapshots), named here
+// for the store's callers.
+type (
+	Blob  = snapshots.Blob
+	Layer = snapshots.Layer
+)
 
 // Service is the image service. All methods are safe for concurrent use.
 type Service struct {
 	root    string
+	snap    snapshots.Layout // layers and container layers below root
 	db      *store.DB
 	log     *slog.Logger
 	content content.Store
@@ -151,8 +131,8 @@ func New(root string, db *store.DB, opts Options) (*Service, error) {
 	// a fresh block group instead of the one where the last removed layer
 	// left thousands of recently freed inodes, which ext4 scans past on
 	// every file creation (pulling Debian right after rmi took 3x longer).
-	setTopDir(filepath.Join(root, "tmp"))
-	if err := db.EnsureBuckets(bucketImages, bucketRefs, bucketLayers, bucketRootfs); err != nil {
+	snapshots.SetTopDir(filepath.Join(root, "tmp"))
+	if err := db.EnsureBuckets(bucketImages, bucketRefs, snapshots.BucketLayers, snapshots.BucketRootfs); err != nil {
 		return nil, err
 	}
 	blobs := opts.Content
@@ -164,6 +144,7 @@ func New(root string, db *store.DB, opts Options) (*Service, error) {
 	s := &Service{
 		content: blobs,
 		root:    root,
+		snap:    snapshots.Layout{Root: root},
 		db:      db,
 		log:     log,
 
@@ -223,14 +204,14 @@ func (s *Service) cleanup() {
 	// Container layers without a record (a crash between mkdir and record,
 	// or between record removal and rmdir).
 	rootfs, _ := s.rootfsRecords()
-	ents, _ = os.ReadDir(filepath.Join(s.root, "overlay"))
+	ents, _ = os.ReadDir(s.snap.OverlaysDir())
 	for _, e := range ents {
 		if _, ok := rootfs[e.Name()]; !ok {
-			dir := filepath.Join(s.root, "overlay", e.Name())
+			dir := filepath.Join(s.snap.OverlaysDir(), e.Name())
 			merged := filepath.Join(dir, "merged")
 			// Never hand a mounted tree to the deleter: it would delete
 			// through the mount into image layers.
-			if err := unmountAll(merged); err != nil || isMounted(merged) {
+			if err := snapshots.UnmountAll(merged); err != nil || snapshots.IsMounted(merged) {
 				s.log.Warn("leftover container layer still mounted: left in place", "id", e.Name())
 				continue
 			}
@@ -258,24 +239,12 @@ func (s *Service) isRunning(containerID string) bool {
 	return s.containers != nil && s.containers.IsRunning(containerID)
 }
 
-func (s *Service) layerDir(chainID string) string {
-	return filepath.Join(s.root, "layers", strings.TrimPrefix(chainID, "sha256:"))
-}
+func (s *Service) layerDir(chainID string) string { return s.snap.LayerDir(chainID) }
 
 // trash moves p into <root>/trash (atomic); it is deleted there in the
 // background. A missing p is not an error.
 func (s *Service) trash(p string) error { return s.bin.Put(p) }
 
-func isMounted(p string) bool {
-	ok, err := mountinfo.Mounted(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return false
-	}
-	return err != nil || ok
-}
-
 // WaitTrash blocks until everything moved to the trash so far is deleted
 // (for tests and for figures such as prune's space reclaimed).
 func (s *Service) WaitTrash() { s.bin.Wait() }
-
-var errNotFoundStore = store.ErrNotFound

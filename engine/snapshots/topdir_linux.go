@@ -1,4 +1,4 @@
-package images
+package snapshots
 
 import (
 	"golang.org/x/sys/unix"
@@ -7,10 +7,10 @@ import (
 // fsTopdirFl is FS_TOPDIR_FL from linux/fs.h (not in x/sys/unix).
 const fsTopdirFl = 0x00020000
 
-// setTopDir sets FS_TOPDIR_FL (chattr +T) on dir, so that ext4's Orlov
+// SetTopDir sets FS_TOPDIR_FL (chattr +T) on dir, so that ext4's Orlov
 // allocator spreads the directories made in it over block groups.
 // Filesystems without the flag ignore it or refuse; both are fine.
-func setTopDir(dir string) {
+func SetTopDir(dir string) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return
