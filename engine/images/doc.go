@@ -1,8 +1,9 @@
 // Package images is the engine's local image store: the image database
 // (records, references, tags and digests, resolve, history, rmi, prune and
-// GC), the per-layer snapshots shared by every image that has the layer,
-// the writable layer of each container on top of them (overlayfs, diffs,
-// commit), and `docker import`.
+// GC), the holds that keep layers in use, commit and `docker import`.
+// Layer snapshots and container root filesystems are engine/snapshots; the
+// service's one lock and its bbolt transactions cover their records too,
+// so registering an image, rmi and GC see layers and images change as one.
 //
 // Blobs live in the content store (engine/content); pull and push are
 // engine/distribution, save and load engine/imagearchive, both over the
