@@ -50,159 +50,209 @@ type PodOptions struct {
 // Create makes a new container record and its writable layer. Nothing runs
 // until Start.
 func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warnings []string, err error) {
-	if o.Config == nil {
-		return "", nil, errdefs.Invalid("config cannot be empty in order to create a container")
-	}
-	cfg := *o.Config
-	hc := container.HostConfig{}
-	if o.HostConfig != nil {
-		hc = *o.HostConfig
-	}
-	if o.Name != "" && !validName.MatchString(o.Name) {
-		return "", nil, errdefs.Invalid("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
-	}
-	if cfg.Image == "" {
-		return "", nil, errdefs.Invalid("no image specified")
-	}
-	img, err := s.images.Resolve(ctx, cfg.Image)
+	p, err := s.planCreate(ctx, o)
 	if err != nil {
 		return "", nil, err
 	}
-	if err := images.MatchPlatform(img, cfg.Image, o.Platform); err != nil {
+	id = stringid.New()
+	if p.cfg.Hostname == "" {
+		if p.hc.NetworkMode == "host" {
+			p.cfg.Hostname, _ = os.Hostname()
+		} else {
+			p.cfg.Hostname = id[:12]
+		}
+	}
+	s.mergeLogConfig(&p.hc.LogConfig)
+	if err := ValidateLogConfig(p.hc.LogConfig.Type, p.hc.LogConfig.Config); err != nil {
 		return "", nil, err
 	}
-	if err := validateHostConfig(&hc); err != nil {
+	name, release, err := s.reserveName(o.Name, id)
+	if err != nil {
 		return "", nil, err
 	}
-	if err := refuseUnapplied(&cfg, &hc, s.cfg.DataRoot); err != nil {
+	if err := s.prepareLinks(&p.hc, name, p.endpoints); err != nil {
+		release()
 		return "", nil, err
 	}
-	if err := s.resolveNetworkMode(ctx, &hc); err != nil {
+	c := p.record(id, name, filepath.Join(s.cfg.DataRoot, "containers", id), o.Pod)
+	if err := s.materialize(ctx, &c, release); err != nil {
 		return "", nil, err
 	}
-	endpoints := map[string]*network.EndpointSettings{}
+	s.emit(&c, evtypes.ActionCreate, nil)
+	return id, warnings, nil
+}
+
+// createPlan is a create request checked and resolved against the image,
+// the networks and the runtimes, before anything on the host is touched.
+type createPlan struct {
+	cfg       container.Config
+	hc        container.HostConfig
+	img       *images.Image
+	endpoints map[string]*network.EndpointSettings
+	runtime   string
+	args      []string
+	mounts    []mounts.MountPoint
+}
+
+// planCreate validates the request, resolves its image and merges the
+// image's configuration in; every refusal happens here.
+func (s *Service) planCreate(ctx context.Context, o CreateOptions) (*createPlan, error) {
+	if o.Config == nil {
+		return nil, errdefs.Invalid("config cannot be empty in order to create a container")
+	}
+	p := &createPlan{cfg: *o.Config}
+	if o.HostConfig != nil {
+		p.hc = *o.HostConfig
+	}
+	if o.Name != "" && !validName.MatchString(o.Name) {
+		return nil, errdefs.Invalid("Invalid container name (%s), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed", o.Name)
+	}
+	if p.cfg.Image == "" {
+		return nil, errdefs.Invalid("no image specified")
+	}
+	var err error
+	if p.img, err = s.images.Resolve(ctx, p.cfg.Image); err != nil {
+		return nil, err
+	}
+	if err := images.MatchPlatform(p.img, p.cfg.Image, o.Platform); err != nil {
+		return nil, err
+	}
+	if err := s.checkHostConfig(ctx, p); err != nil {
+		return nil, err
+	}
+	p.endpoints = map[string]*network.EndpointSettings{}
 	for name, ep := range o.Endpoints {
 		// The docker CLI names the default network "default".
 		if name == "default" {
-			name = string(hc.NetworkMode)
+			name = string(p.hc.NetworkMode)
 		}
-		endpoints[name] = ep
+		p.endpoints[name] = ep
 	}
-	rtName, err := s.chooseRuntime(&hc)
-	if err != nil {
-		return "", nil, err
-	}
-	hc.Runtime = rtName
-	if err := s.checkUserns(&hc); err != nil {
-		return "", nil, err
-	}
-	if _, err := runtime.Capabilities(&hc); err != nil {
-		return "", nil, errdefs.Invalid("%s", err.Error())
-	}
-	mergeImageConfig(&cfg, img)
+	mergeImageConfig(&p.cfg, p.img)
 	// After the merge: an image's WORKDIR is as untrusted as the request's.
-	if cfg.WorkingDir, err = cleanWorkingDir(cfg.WorkingDir); err != nil {
-		return "", nil, err
+	if p.cfg.WorkingDir, err = cleanWorkingDir(p.cfg.WorkingDir); err != nil {
+		return nil, err
 	}
-	args := append(append([]string{}, cfg.Entrypoint...), cfg.Cmd...)
-	if len(args) == 0 {
-		return "", nil, errdefs.Invalid("no command specified")
+	p.args = append(append([]string{}, p.cfg.Entrypoint...), p.cfg.Cmd...)
+	if len(p.args) == 0 {
+		return nil, errdefs.Invalid("no command specified")
 	}
-	mps, err := mounts.Parse(hc.Binds, hc.Mounts, hc.Tmpfs, cfg.Volumes, hc.VolumesFrom, s.mountsOf)
+	p.mounts, err = mounts.Parse(p.hc.Binds, p.hc.Mounts, p.hc.Tmpfs, p.cfg.Volumes, p.hc.VolumesFrom, s.mountsOf)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
+	return p, nil
+}
 
-	id = stringid.New()
-	if cfg.Hostname == "" {
-		if hc.NetworkMode == "host" {
-			cfg.Hostname, _ = os.Hostname()
-		} else {
-			cfg.Hostname = id[:12]
-		}
+// checkHostConfig validates the host configuration, resolves its network
+// mode and picks the runtime (recorded in p.hc.Runtime and p.runtime).
+func (s *Service) checkHostConfig(ctx context.Context, p *createPlan) error {
+	hc := &p.hc
+	if err := validateHostConfig(hc); err != nil {
+		return err
 	}
-	s.mergeLogConfig(&hc.LogConfig)
-	if err := ValidateLogConfig(hc.LogConfig.Type, hc.LogConfig.Config); err != nil {
-		return "", nil, err
+	if err := refuseUnapplied(&p.cfg, hc, s.cfg.DataRoot); err != nil {
+		return err
 	}
+	if err := s.resolveNetworkMode(ctx, hc); err != nil {
+		return err
+	}
+	rtName, err := s.chooseRuntime(hc)
+	if err != nil {
+		return err
+	}
+	hc.Runtime, p.runtime = rtName, rtName
+	if err := s.checkUserns(hc); err != nil {
+		return err
+	}
+	if _, err := runtime.Capabilities(hc); err != nil {
+		return errdefs.Invalid("%s", err.Error())
+	}
+	return nil
+}
 
+// reserveName claims the requested name (or a generated one) for id while
+// the slow part of create runs; release gives it back on failure.
+func (s *Service) reserveName(requested, id string) (name string, release func(), err error) {
 	s.mu.Lock()
-	name := strings.TrimPrefix(o.Name, "/")
+	name = strings.TrimPrefix(requested, "/")
 	if name == "" {
 		name = generateName(func(n string) bool { _, ok := s.byName[n]; return ok })
 	} else if other, ok := s.byName[name]; ok {
 		s.mu.Unlock()
 		return "", nil, errdefs.Conflict("Conflict. The container name \"/%s\" is already in use by container \"%s\". You have to remove (or rename) that container to be able to reuse that name.", name, other)
 	}
-	// Reserve the name while the slow part runs.
 	s.byName[name] = id
 	s.mu.Unlock()
-	release := func() {
+	return name, func() {
 		s.mu.Lock()
 		if s.byName[name] == id {
 			delete(s.byName, name)
 		}
 		s.mu.Unlock()
-	}
+	}, nil
+}
 
-	if err := s.prepareLinks(&hc, name, endpoints); err != nil {
-		release()
-		return "", nil, err
-	}
-	dir := filepath.Join(s.cfg.DataRoot, "containers", id)
+// record is the new container's record (not yet on disk).
+func (p *createPlan) record(id, name, dir string, pod *PodOptions) Container {
 	c := Container{
 		ID: id, Name: name, Created: time.Now().UTC(),
-		Path: args[0], Args: args[1:],
-		Config: &cfg, HostConfig: &hc, ImageID: img.ID, Runtime: rtName,
+		Path: p.args[0], Args: p.args[1:],
+		Config: &p.cfg, HostConfig: &p.hc, ImageID: p.img.ID, Runtime: p.runtime,
 		State:       State{Status: StatusCreated},
 		Dir:         dir,
-		MountPoints: mps,
-		Endpoints:   endpoints,
+		MountPoints: p.mounts,
+		Endpoints:   p.endpoints,
 	}
-	c.LogPath = logPath(hc.LogConfig.Type, dir, id)
-	if o.Pod != nil {
-		c.Pod = o.Pod
-		if o.Pod.LogPath != "" {
-			c.LogPath = o.Pod.LogPath
+	c.LogPath = logPath(p.hc.LogConfig.Type, dir, id)
+	if pod != nil {
+		c.Pod = pod
+		if pod.LogPath != "" {
+			c.LogPath = pod.LogPath
 		}
 	}
-	if err := os.MkdirAll(dir, 0o710); err != nil {
+	return c
+}
+
+// materialize makes the container on the host: its folder, log folder,
+// host files, writable layer and volumes, then persists and indexes it. On
+// failure everything it made is removed and the name released.
+func (s *Service) materialize(ctx context.Context, c *Container, release func()) error {
+	if err := os.MkdirAll(c.Dir, 0o710); err != nil {
 		release()
-		return "", nil, err
+		return err
 	}
 	cleanup := func() {
 		release()
-		s.images.RemoveRootfs(context.Background(), id)
-		os.RemoveAll(dir)
+		s.images.RemoveRootfs(context.Background(), c.ID)
+		os.RemoveAll(c.Dir)
 	}
-	if c.LogPath != "" {
-		if err := os.MkdirAll(filepath.Dir(c.LogPath), 0o710); err != nil {
+	steps := []func() error{
+		func() error {
+			if c.LogPath == "" {
+				return nil
+			}
+			return os.MkdirAll(filepath.Dir(c.LogPath), 0o710)
+		},
+		func() error { return writeHostFiles(c, nil, s.hostGateway()) },
+		func() error { return s.images.PrepareRootfs(ctx, c.ID, c.ImageID) },
+		func() error { return mounts.EnsureVolumes(ctx, s.vols, c.MountPoints) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
 			cleanup()
-			return "", nil, err
+			return err
 		}
 	}
-	if err := writeHostFiles(&c, nil, s.hostGateway()); err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	if err := s.images.PrepareRootfs(ctx, id, img.ID); err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	if err := mounts.EnsureVolumes(ctx, s.vols, c.MountPoints); err != nil {
-		cleanup()
-		return "", nil, err
-	}
-	e := newEntry(c)
+	e := newEntry(*c)
 	if err := s.persist(e); err != nil {
 		cleanup()
-		return "", nil, err
+		return err
 	}
 	s.mu.Lock()
-	s.byID[id] = e
+	s.byID[c.ID] = e
 	s.mu.Unlock()
-	s.emit(&c, evtypes.ActionCreate, nil)
-	return id, warnings, nil
+	return nil
 }
 
 // mountsOf returns the mount points of another container (--volumes-from).

@@ -64,23 +64,36 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	e.pendingAttach = nil
 	e.mu.Unlock()
 
-	if err := s.images.RemoveRootfs(ctx, c.ID); err != nil {
+	if err := s.deleteContainer(ctx, e, c, o.RemoveVolumes); err != nil {
+		return err
+	}
+	s.emit(&c, evtypes.ActionDestroy, nil)
+	return nil
+}
+
+// deleteContainer removes a container marked Removing from the host and
+// the indexes: its writable layer, state and folder, its record, and with
+// removeVolumes its anonymous volumes. A failure leaves it Dead, so that
+// another removal can try again.
+func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, removeVolumes bool) error {
+	dead := func(err error, persist bool) {
 		e.mu.Lock()
 		e.c.State.Status = StatusDead
 		e.c.State.Error = err.Error()
-		s.persist(e)
-		e.notify()
+		if persist {
+			s.persist(e)
+		}
+		e.notify() // a removal waiting on this one tries again
 		e.mu.Unlock()
+	}
+	if err := s.images.RemoveRootfs(ctx, c.ID); err != nil {
+		dead(err, true)
 		return errdefs.Internal(err)
 	}
 	os.RemoveAll(s.stateDir(c.ID))
 	os.RemoveAll(c.Dir)
 	if err := s.db.Delete(bucket, c.ID); err != nil {
-		e.mu.Lock()
-		e.c.State.Status = StatusDead
-		e.c.State.Error = err.Error()
-		e.notify() // a removal waiting on this one tries again
-		e.mu.Unlock()
+		dead(err, false)
 		return err
 	}
 	e.mu.Lock()
@@ -95,7 +108,7 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	}
 	s.mu.Unlock()
 	afterRemovals.kick()
-	if o.RemoveVolumes {
+	if removeVolumes {
 		// Only anonymous volumes go with the container, never named ones.
 		if err := mounts.RemoveAnonymous(ctx, s.vols, c.MountPoints); err != nil {
 			s.log.Warn("remove anonymous volumes", "id", c.ID, "err", err)
@@ -105,7 +118,6 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	close(e.removed)
 	e.notify()
 	e.mu.Unlock()
-	s.emit(&c, evtypes.ActionDestroy, nil)
 	return nil
 }
 
