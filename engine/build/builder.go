@@ -13,6 +13,7 @@ import (
 	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 
+	"github.com/berth-dev/berth/engine/imagechange"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
@@ -282,7 +283,7 @@ func (b *builder) dispatch(ctx context.Context, st *state, cmd instructions.Comm
 func (b *builder) applyConfig(st *state, cmd instructions.Command, ex *expander) (string, error) {
 	switch c := cmd.(type) {
 	case *instructions.EnvCommand:
-		return "ENV " + applyKeyValues(c.Env, func(k, v string) { st.cfg.Env = setEnv(st.cfg.Env, k, v) }), nil
+		return "ENV " + applyKeyValues(c.Env, func(k, v string) { st.cfg.Env = imagechange.SetEnv(st.cfg.Env, k, v) }), nil
 	case *instructions.LabelCommand:
 		if st.cfg.Labels == nil {
 			st.cfg.Labels = map[string]string{}
@@ -432,16 +433,6 @@ func commandLine(shell []string, c instructions.ShellDependantCmdLine) []string 
 		shell = []string{"/bin/sh", "-c"}
 	}
 	return append(append([]string{}, shell...), strings.Join(c.CmdLine, " "))
-}
-
-func setEnv(env []string, k, v string) []string {
-	for i, e := range env {
-		if name, _, _ := strings.Cut(e, "="); name == k {
-			env[i] = k + "=" + v
-			return env
-		}
-	}
-	return append(env, k+"="+v)
 }
 
 // exposedPorts expands "80", "80/udp", "8000-8002/tcp" to "port/proto".

@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berth-dev/berth/engine/imagechange"
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/images/reference"
@@ -67,7 +68,7 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 		if opts.Config != nil {
 			mergeContainerConfig(&cfg, opts.Config)
 		}
-		if err := applyChanges(&cfg.Config, opts.Changes); err != nil {
+		if err := imagechange.Apply(&cfg.Config, opts.Changes); err != nil {
 			return nil, err
 		}
 	}
@@ -205,7 +206,7 @@ func mergeContainerConfig(cfg *imageConfig, c *container.Config) {
 	}
 	for _, e := range c.Env {
 		k, v, _ := strings.Cut(e, "=")
-		ic.Env = setEnv(ic.Env, k, v)
+		ic.Env = imagechange.SetEnv(ic.Env, k, v)
 	}
 	if len(c.Cmd) > 0 {
 		ic.Cmd = c.Cmd

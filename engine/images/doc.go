@@ -1,6 +1,7 @@
 // Package images is the engine's local image store: the image database
 // (records, references, tags and digests, resolve, history, rmi, prune and
-// GC), the holds that keep layers in use, commit and `docker import`.
+// GC), the holds that keep layers in use, commit and `docker import`
+// (their --change instructions are parsed by engine/imagechange).
 // Layer snapshots and container root filesystems are engine/snapshots; the
 // service's one lock and its bbolt transactions cover their records too,
 // so registering an image, rmi and GC see layers and images change as one.

@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berth-dev/berth/engine/imagechange"
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/snapshots"
@@ -45,7 +46,7 @@ func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions)
 		return nil, err
 	}
 	var cfg imageConfig
-	if err := applyChanges(&cfg.Config, opts.Changes); err != nil {
+	if err := imagechange.Apply(&cfg.Config, opts.Changes); err != nil {
 		return nil, err
 	}
 	msg := opts.Message

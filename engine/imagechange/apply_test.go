@@ -1,4 +1,4 @@
-package images
+package imagechange
 
 import (
 	"reflect"
@@ -12,7 +12,7 @@ import (
 func TestApplyChanges(t *testing.T) {
 	cfg := dockerspec.DockerOCIImageConfig{}
 	cfg.WorkingDir = "/srv"
-	err := applyChanges(&cfg, []string{
+	err := Apply(&cfg, []string{
 		`CMD ["sh", "-c", "echo hi"]`,
 		"ENTRYPOINT /bin/init --flag",
 		"ENV A=1 B=2",
@@ -44,7 +44,7 @@ func TestApplyChanges(t *testing.T) {
 		t.Errorf("volumes %v", cfg.Volumes)
 	}
 	for _, bad := range []string{"RUN true", "WORKDIR", `VOLUME [""]`, "FROM busybox"} {
-		if err := applyChanges(&cfg, []string{bad}); !errdefs.IsInvalid(err) {
+		if err := Apply(&cfg, []string{bad}); !errdefs.IsInvalid(err) {
 			t.Errorf("%q: want an invalid-argument error, got %v", bad, err)
 		}
 	}
@@ -58,7 +58,7 @@ func FuzzApplyChanges(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, change string) {
 		var cfg dockerspec.DockerOCIImageConfig
-		if err := applyChanges(&cfg, []string{change}); err != nil && !errdefs.IsInvalid(err) {
+		if err := Apply(&cfg, []string{change}); err != nil && !errdefs.IsInvalid(err) {
 			t.Fatalf("%q: %v", change, err)
 		}
 	})

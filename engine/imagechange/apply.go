@@ -1,4 +1,10 @@
-package images
+// Package imagechange applies the Dockerfile instructions that
+// `docker import --change` and `docker commit --change` accept (CMD,
+// ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME,
+// WORKDIR) to an image config. It is a pure parser with no store behind
+// it, so image import, commit and the builder can share it; any other
+// instruction is refused with an invalid-argument error.
+package imagechange
 
 import (
 	"encoding/json"
@@ -11,11 +17,11 @@ import (
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
-// applyChanges applies Dockerfile instructions (the --change flag of import
+// Apply applies Dockerfile instructions (the --change flag of import
 // and commit) to cfg. Only the instructions Docker allows there are
 // accepted: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER,
 // VOLUME, WORKDIR.
-func applyChanges(cfg *dockerspec.DockerOCIImageConfig, changes []string) error {
+func Apply(cfg *dockerspec.DockerOCIImageConfig, changes []string) error {
 	for _, change := range changes {
 		change = strings.TrimSpace(change)
 		if change == "" {
@@ -46,7 +52,7 @@ func applyChange(cfg *dockerspec.DockerOCIImageConfig, instr, rest string) error
 			return err
 		}
 		for _, kv := range kvs {
-			cfg.Env = setEnv(cfg.Env, kv[0], kv[1])
+			cfg.Env = SetEnv(cfg.Env, kv[0], kv[1])
 		}
 	case "LABEL":
 		kvs, err := keyValues(rest, "LABEL")
@@ -155,7 +161,8 @@ func keyValues(s, instr string) ([][2]string, error) {
 	return out, nil
 }
 
-func setEnv(env []string, k, v string) []string {
+// SetEnv sets k=v in env, replacing an existing k in place.
+func SetEnv(env []string, k, v string) []string {
 	for i, e := range env {
 		if name, _, _ := strings.Cut(e, "="); name == k {
 			env[i] = k + "=" + v
