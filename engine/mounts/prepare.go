@@ -50,6 +50,9 @@ func Prepare(ctx context.Context, vols Volumes, rootfs string, mps []MountPoint)
 					return nil, fmt.Errorf("error while creating mount source path '%s': %w", mp.Source, err)
 				}
 			}
+			if err := checkBindPropagation(mp); err != nil {
+				return nil, err
+			}
 			out = append(out, bindMount(mp))
 		case TypeVolume:
 			if vols == nil {

@@ -290,6 +290,26 @@ func specMounts(s *specs.Spec, o SpecOptions) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/sbin/docker-init", Type: "bind", Source: o.InitPath, Options: []string{"bind", "ro"}})
 	}
 	s.Mounts = append(s.Mounts, o.ExtraMounts...)
+	s.Linux.RootfsPropagation = rootfsPropagation(o.ExtraMounts)
+}
+
+// rootfsPropagation is the propagation the container's root needs for its
+// mounts' own to work, as Docker sets it: "rshared" if a mount is shared
+// (mounts made inside reach the host), "rslave" if one is slave (host
+// mounts reach the container), "" (the runtime's default) otherwise.
+func rootfsPropagation(mounts []specs.Mount) string {
+	out := ""
+	for _, m := range mounts {
+		for _, o := range m.Options {
+			switch o {
+			case "shared", "rshared":
+				return "rshared"
+			case "slave", "rslave":
+				out = "rslave"
+			}
+		}
+	}
+	return out
 }
 
 // specConfinement masks and write-protects kernel paths and limits devices

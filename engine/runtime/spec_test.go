@@ -91,3 +91,24 @@ func TestBuildSpecDefaults(t *testing.T) {
 		t.Error("bogus security opt accepted")
 	}
 }
+
+func TestRootfsPropagation(t *testing.T) {
+	bind := func(prop string) specs.Mount {
+		return specs.Mount{Type: "bind", Options: []string{"rbind", "rw", prop}}
+	}
+	for _, tc := range []struct {
+		mounts []specs.Mount
+		want   string
+	}{
+		{nil, ""},
+		{[]specs.Mount{bind("rprivate")}, ""},
+		{[]specs.Mount{bind("rslave")}, "rslave"},
+		{[]specs.Mount{bind("slave"), bind("rprivate")}, "rslave"},
+		{[]specs.Mount{bind("rslave"), bind("rshared")}, "rshared"},
+		{[]specs.Mount{bind("shared")}, "rshared"},
+	} {
+		if got := rootfsPropagation(tc.mounts); got != tc.want {
+			t.Errorf("rootfsPropagation(%v) = %q, want %q", tc.mounts, got, tc.want)
+		}
+	}
+}
