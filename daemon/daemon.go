@@ -137,6 +137,11 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	// SIGHUP is caught before the API answers: a reload sent as soon as
+	// /_ping works (while the CRI still starts) must not kill berthd.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	errCh := make(chan error, len(listeners))
 	if err := d.serve(listeners, errCh); err == nil {
 		err = d.startCRI(errCh)
@@ -149,8 +154,6 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 		return err
 	}
 	log.Info("berthd is ready", "version", version.Version, "api", api.APIVersion, "hosts", strings.Join(cfg.Hosts, ","), "runtime", d.runtimes.Default)
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	for {
 		select {
 		case <-ctx.Done():
