@@ -88,10 +88,17 @@ func dashboardLink(t *testing.T, d *Daemon, base string) string {
 // questions are answered yes.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	// chromium's profile, removed once the browser is gone (chromium's
+	// helpers may still write to it while it exits, which t.TempDir's own
+	// removal would report as an error).
+	profile, err := os.MkdirTemp("", "berth-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.WindowSize(1280, 860), chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.UserDataDir(t.TempDir())) // removed with the test, not left in /tmp
+		chromedp.UserDataDir(profile))
 	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	chromedp.ListenTarget(browser, func(ev any) {
@@ -107,7 +114,13 @@ func newBrowser(t *testing.T) context.Context {
 		cancelAlloc()
 		t.Fatalf("start chromium: %v", err)
 	}
-	t.Cleanup(func() { cancelBrowser(); cancelAlloc() })
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+		for i := 0; i < 50 && os.RemoveAll(profile) != nil; i++ {
+			time.Sleep(20 * time.Millisecond) // a retry of the removal, not synchronisation
+		}
+	})
 	return browser
 }
 
