@@ -196,7 +196,21 @@ func setIO(cmd *exec.Cmd, io IO) {
 // Start runs the user process of a created container.
 func (r *CLI) Start(ctx context.Context, id string) error {
 	_, err := r.Output(ctx, "start", id)
+	if err != nil && startedAnyway(err) {
+		return nil
+	}
 	return err
+}
+
+// startedAnyway reports whether a failed `start` did start the container.
+// runc removes its exec.fifo only after reading from it, which is what lets
+// the user process run; a process that exits at once can be reaped and its
+// container deleted by the monitor (state directory and fifo with it)
+// before that removal, which then fails with ENOENT although the process
+// ran.
+func startedAnyway(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "exec.fifo") && strings.Contains(msg, "no such file or directory")
 }
 
 // execArgs is Exec's command line after the global flags; terminal says

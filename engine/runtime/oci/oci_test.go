@@ -2,6 +2,7 @@ package oci
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -132,5 +133,18 @@ func TestDeleteWithoutStateRunsNothing(t *testing.T) {
 	}
 	if err := r.Delete(context.Background(), "present", &DeleteOpts{Force: true}); err == nil {
 		t.Fatal("Delete with state did not call the runtime")
+	}
+}
+
+func TestStartedAnyway(t *testing.T) {
+	for msg, want := range map[string]bool{
+		"runc start: remove /run/runc/c1/exec.fifo: no such file or directory": true,
+		"runc start: cannot start a container that has stopped":                false,
+		"crun start: container `c1` does not exist":                            false,
+		"runc start: open /run/runc/c1/exec.fifo: permission denied":           false,
+	} {
+		if got := startedAnyway(errors.New(msg)); got != want {
+			t.Errorf("startedAnyway(%q) = %v, want %v", msg, got, want)
+		}
 	}
 }
