@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/klauspost/readahead"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -378,21 +379,7 @@ func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descr
 		return images.Layer{}, err
 	}
 	pr := &progressReader{r: rc, total: desc.Size, id: short, status: "Downloading", progress: progress}
-	tee := io.TeeReader(pr, bw)
-	rd, _, err := archive.Decompress(tee)
-	if err != nil {
-		bw.Close()
-		return images.Layer{}, err
-	}
-	res, err := archive.Extract(rd, dir, archive.Options{DiffID: diffID})
-	if err == nil {
-		// The compressed stream may go on past the tar end (trailers).
-		_, err = io.Copy(io.Discard, rd)
-		if err == nil {
-			_, err = io.Copy(io.Discard, tee)
-		}
-	}
-	rd.Close()
+	res, err := unpackStream(io.TeeReader(pr, bw), rc, dir, diffID)
 	if err != nil {
 		bw.Close()
 		return images.Layer{}, fmt.Errorf("failed to register layer: %w", err)
@@ -406,6 +393,60 @@ func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descr
 	progress.Send(images.ProgressEvent{ID: short, Status: "Download complete"})
 	progress.Send(images.ProgressEvent{ID: short, Status: "Extracting", Current: res.TarSize, Total: res.TarSize})
 	return rec, nil
+}
+
+// The stages of a layer's download run on their own goroutines, so
+// download (with the blob store's write and digest), decompression and
+// extraction overlap: with one big layer, the pull takes as long as the
+// slowest stage rather than their sum.
+const (
+	stageBuffers    = 4
+	stageBufferSize = 256 << 10
+)
+
+// unpackStream decompresses and extracts the compressed layer read from
+// src into dir, verifying diffID, and reads src to its end. body is the
+// network stream under src: closed first on failure, so that no stage
+// waits on a stalled download.
+func unpackStream(src io.Reader, body io.Closer, dir, diffID string) (archive.Result, error) {
+	raw, err := readahead.NewReaderSize(src, stageBuffers, stageBufferSize)
+	if err != nil {
+		return archive.Result{}, err
+	}
+	defer raw.Close()
+	rd, _, err := archive.Decompress(raw)
+	if err != nil {
+		body.Close()
+		return archive.Result{}, err
+	}
+	dec, err := readahead.NewReadCloserSize(rd, stageBuffers, stageBufferSize)
+	if err != nil {
+		rd.Close()
+		return archive.Result{}, err
+	}
+	res, err := archive.Extract(dec, dir, archive.Options{DiffID: diffID})
+	if err == nil {
+		// The compressed stream may go on past the tar end (trailers).
+		if err = drain(dec); err == nil {
+			err = drain(raw)
+		}
+	}
+	if err != nil {
+		body.Close()
+	}
+	dec.Close()
+	return res, err
+}
+
+// drain reads r to its end. A readahead reader that has already returned
+// its end answers io.EOF to WriteTo, which io.Copy then reports: not an error
+// here (a truncated stream is io.ErrUnexpectedEOF, and the digests are
+// checked after).
+func drain(r io.Reader) error {
+	if _, err := io.Copy(io.Discard, r); err != nil && err != io.EOF {
+		return err
+	}
+	return nil
 }
 
 // progressReader reports status ("Downloading", "Pushing") with the bytes
