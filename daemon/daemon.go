@@ -404,7 +404,7 @@ func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 	if err != nil {
 		return fmt.Errorf("api-limits: %w", err)
 	}
-	apiHandler := d.serveUI(d.uiListener, handler, errCh)
+	apiHandler := withProfiler(d.level, d.serveUI(d.uiListener, handler, errCh))
 	for _, l := range listeners {
 		if l == d.uiListener {
 			continue // served by serveUI

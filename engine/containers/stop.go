@@ -7,8 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/berth-dev/berth/engine/runtime/oci"
-
 	"github.com/berth-dev/berth/internal/errdefs"
 	evtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/sys/signal"
@@ -84,6 +82,7 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	e.mu.Lock()
 	exited := e.exited
 	paused := e.c.State.Status == StatusPaused
+	pid := e.c.State.Pid
 	e.mu.Unlock()
 	if exited == nil {
 		return nil
@@ -94,9 +93,9 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	}
 	if paused && sig != unix.SIGKILL {
 		// A frozen process cannot handle the signal; thaw it after sending.
-		rt.Kill(ctx, e.c.ID, &oci.KillOpts{Signal: int(sig)})
+		signalInit(ctx, rt, e.c.ID, pid, sig)
 		rt.Resume(ctx, e.c.ID)
-	} else if err := rt.Kill(ctx, e.c.ID, &oci.KillOpts{Signal: int(sig)}); err != nil {
+	} else if err := signalInit(ctx, rt, e.c.ID, pid, sig); err != nil {
 		s.log.Debug("stop signal", "id", e.c.ID, "err", err)
 	}
 	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
@@ -115,7 +114,7 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 			return ctx.Err()
 		}
 	}
-	if err := rt.Kill(context.WithoutCancel(ctx), e.c.ID, &oci.KillOpts{Signal: int(unix.SIGKILL)}); err != nil {
+	if err := signalInit(context.WithoutCancel(ctx), rt, e.c.ID, pid, unix.SIGKILL); err != nil {
 		s.log.Debug("kill", "id", e.c.ID, "err", err)
 	}
 	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": "9"})
@@ -183,12 +182,13 @@ func (s *Service) Kill(ctx context.Context, ref, sigName string) error {
 	e.c.State.StoppedByUser = true
 	exited := e.exited
 	paused := e.c.State.Status == StatusPaused
+	pid := e.c.State.Pid
 	e.mu.Unlock()
 	rt, err := s.runtimeOf(&e.c)
 	if err != nil {
 		return err
 	}
-	if err := rt.Kill(ctx, e.c.ID, &oci.KillOpts{Signal: int(sig)}); err != nil {
+	if err := signalInit(ctx, rt, e.c.ID, pid, sig); err != nil {
 		return errdefs.Conflict("Cannot kill container: %s: %v", e.c.ID, err)
 	}
 	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
