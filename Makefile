@@ -14,21 +14,24 @@ GOFLAGS_BUILD := -trimpath
 
 all: build
 
-build: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-monitor
+build: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor
 
 # Always rebuild: go's own cache makes this cheap and keeps make honest.
-.PHONY: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-monitor
+.PHONY: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor
 $(BINDIR)/berthd:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berthd
 $(BINDIR)/berth:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berth
+# `berth compose` runs berth-compose, which must sit beside berth (or in PATH).
+$(BINDIR)/berth-compose:
+	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berth-compose
 # The monitor runs once per container: strip it to keep its resident size small.
 $(BINDIR)/berth-monitor:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags "-s -w" -o $@ ./cmd/berth-monitor
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-monitor $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor $(DESTDIR)$(PREFIX)/bin/
 
 # The dashboard's bundle (web/dist, embedded into berthd) is committed, so
 # `go build` needs no node. `make web` rebuilds it from web/ui with the

@@ -36,7 +36,7 @@ pss_kb() {
 	echo "$total"
 }
 
-# private_berthd BRIDGE CHAINS BIP — build berthd, berth and berth-monitor
+# private_berthd BRIDGE CHAINS BIP — build berthd, berth, berth-compose and berth-monitor
 # from this tree into $work/bin and start a private berthd on $work: its own
 # data-root, socket, bridge, netfilter chains and subnet, so a system berthd
 # is never touched. Needs $work (a fresh temp dir); sets BERTH_BIN,
@@ -50,6 +50,7 @@ private_berthd() {
 	echo "building into $BERTH_BIN ..." >&2
 	go build -trimpath -o "$BERTH_BIN/berthd" ./cmd/berthd
 	go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
+	go build -trimpath -o "$BERTH_BIN/berth-compose" ./cmd/berth-compose
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
 	printf '{"bridge":"%s","iptables-chain-prefix":"%s","bip":"%s"%s}\n' "$1" "$2" "$3" "${BENCH_EXTRA_CONFIG:+,$BENCH_EXTRA_CONFIG}" >"$work/daemon.json"
 	"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \

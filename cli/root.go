@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	clibuild "github.com/berth-dev/berth/cli/command/build"
-	"github.com/berth-dev/berth/cli/command/compose"
 	"github.com/berth-dev/berth/cli/command/network"
 	"github.com/berth-dev/berth/cli/command/registry"
 	"github.com/berth-dev/berth/cli/command/volume"
@@ -30,8 +29,28 @@ type globalOptions struct {
 	tlsCACert, tlsCert, tlsKey     string
 }
 
-// NewRootCommand builds the whole tree on cli.
-func NewRootCommand(cli *command.Cli) *cobra.Command {
+// NewRootCommand builds the whole tree on cli for the command line args.
+// `compose` is a stand-in that runs berth-compose with the same args (see
+// composeStub).
+func NewRootCommand(cli *command.Cli, args []string) *cobra.Command {
+	root := newRoot(cli)
+	root.AddCommand(container.TopLevelCommands(cli)...)
+	root.AddCommand(image.TopLevelCommands(cli)...)
+	root.AddCommand(
+		container.NewContainerCommand(cli), image.NewImageCommand(cli), system.NewSystemCommand(cli),
+		system.NewVersionCommand(cli), system.NewInfoCommand(cli), system.NewEventsCommand(cli),
+		system.NewInspectCommand(cli), clibuild.NewBuildCommand(cli), system.NewDashboardCommand(cli),
+		network.NewNetworkCommand(cli), volume.NewVolumeCommand(cli),
+		registry.NewLoginCommand(cli), registry.NewLogoutCommand(cli),
+		composeStub(args),
+	)
+	setupHelp(root)
+	return root
+}
+
+// newRoot is the root command with berth's global options and no
+// subcommands.
+func newRoot(cli *command.Cli) *cobra.Command {
 	var g globalOptions
 	root := &cobra.Command{
 		Use:              "berth [OPTIONS] COMMAND [ARG...]",
@@ -78,18 +97,6 @@ func NewRootCommand(cli *command.Cli) *cobra.Command {
 	f.StringVar(&g.tlsCert, "tlscert", "", "Path to TLS certificate file")
 	f.StringVar(&g.tlsKey, "tlskey", "", "Path to TLS key file")
 	f.BoolVar(&g.tlsVerify, "tlsverify", false, "Use TLS and verify the remote")
-
-	root.AddCommand(container.TopLevelCommands(cli)...)
-	root.AddCommand(image.TopLevelCommands(cli)...)
-	root.AddCommand(
-		container.NewContainerCommand(cli), image.NewImageCommand(cli), system.NewSystemCommand(cli),
-		system.NewVersionCommand(cli), system.NewInfoCommand(cli), system.NewEventsCommand(cli),
-		system.NewInspectCommand(cli), clibuild.NewBuildCommand(cli), system.NewDashboardCommand(cli),
-		network.NewNetworkCommand(cli), volume.NewVolumeCommand(cli),
-		registry.NewLoginCommand(cli), registry.NewLogoutCommand(cli),
-		compose.NewComposeCommand(cli),
-	)
-	setupHelp(root)
 	return root
 }
 
@@ -146,7 +153,21 @@ func setupHelp(root *cobra.Command) {
 func Run(ctx context.Context, args []string, in io.ReadCloser, out, errw io.Writer) int {
 	cli := command.NewCli(in, out, errw)
 	defer cli.Close()
-	root := NewRootCommand(cli)
+	return execute(ctx, NewRootCommand(cli, args), args, out, errw)
+}
+
+// RunCommands is Run for a program that has only the given commands
+// under berth's global options (berth-compose).
+func RunCommands(ctx context.Context, args []string, in io.ReadCloser, out, errw io.Writer, commands func(*command.Cli) []*cobra.Command) int {
+	cli := command.NewCli(in, out, errw)
+	defer cli.Close()
+	root := newRoot(cli)
+	root.AddCommand(commands(cli)...)
+	setupHelp(root)
+	return execute(ctx, root, args, out, errw)
+}
+
+func execute(ctx context.Context, root *cobra.Command, args []string, out, errw io.Writer) int {
 	root.SetArgs(args)
 	root.SetOut(out)
 	root.SetErr(errw)

@@ -3,7 +3,7 @@
 # Idempotent; run as root:   sudo scripts/setup.sh
 #
 #   1. installs the system packages Berth and its tests need (apt);
-#   2. builds berthd, berth and berth-monitor and installs them to /usr/local/bin;
+#   2. builds berthd, berth, berth-compose and berth-monitor and installs them to /usr/local/bin;
 #   3. creates /etc/berth, starts berthd in the background if it is not
 #      running (log /var/log/berthd.log, pidfile /run/berth/berthd.pid) and
 #      waits until it answers /_ping;
@@ -102,7 +102,7 @@ command -v go >/dev/null || die "Go is not installed (expected in PATH or /usr/l
 
 # Build into a scratch dir, then replace the installed files by rename so a
 # running berthd or monitor never sees a half-written binary ("text file busy").
-log "building berthd, berth, berth-monitor"
+log "building berthd, berth, berth-compose, berth-monitor"
 build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
 # One version (the VERSION file) and the git commit, as the Makefile stamps them.
@@ -110,9 +110,10 @@ vpkg=github.com/berth-dev/berth/internal/version
 vflags="-X $vpkg.Version=$(cat VERSION) -X $vpkg.GitCommit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 go build -trimpath -ldflags "$vflags" -o "$build/berthd" ./cmd/berthd
 go build -trimpath -ldflags "$vflags" -o "$build/berth" ./cmd/berth
+go build -trimpath -ldflags "$vflags" -o "$build/berth-compose" ./cmd/berth-compose
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$build/berth-monitor" ./cmd/berth-monitor
 changed=0
-for b in berthd berth berth-monitor; do
+for b in berthd berth berth-compose berth-monitor; do
 	if ! cmp -s "$build/$b" "$BIN_DIR/$b"; then
 		install -m 0755 "$build/$b" "$BIN_DIR/.$b.new"
 		mv -f "$BIN_DIR/.$b.new" "$BIN_DIR/$b"

@@ -103,8 +103,9 @@ func prepare(work string) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		// berth-monitor must sit beside berthd: berthd looks there first.
-		buildErr = daemontest.Build(repoRoot, binDir, versionLDFlags(), "./cmd/berthd", "./cmd/berth", "./cmd/berth-monitor")
+		// berth-monitor must sit beside berthd: berthd looks there first;
+		// berth-compose beside berth, for `berth compose`.
+		buildErr = daemontest.Build(repoRoot, binDir, versionLDFlags(), "./cmd/berthd", "./cmd/berth", "./cmd/berth-compose", "./cmd/berth-monitor")
 	}()
 	go func() {
 		defer wg.Done()
