@@ -407,6 +407,30 @@ func closeAll(cs []io.Closer) {
 	}
 }
 
+// deleteVethsLater deletes the sandbox's host-side veths in the background
+// (see teardownLocked). Caller holds s.mu (s.bg.Add must not race Close's
+// s.bg.Wait).
+func (s *Service) deleteVethsLater(sb *sandbox) {
+	var veths []string
+	for _, ep := range sb.rec.Endpoints {
+		if ep.HostVeth != "" {
+			veths = append(veths, ep.HostVeth)
+		}
+	}
+	if len(veths) == 0 {
+		return
+	}
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		for _, v := range veths {
+			if err := deleteLink(v); err != nil {
+				s.log.Warn("could not delete a container's veth", "veth", v, "err", err)
+			}
+		}
+	}()
+}
+
 // teardownLocked removes everything a sandbox holds; every step tolerates
 // pieces that are already gone, so it also cleans up after a crash.
 func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
@@ -425,23 +449,7 @@ func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
 			errs = append(errs, err)
 		}
 	}
-	var veths []string
-	for _, ep := range sb.rec.Endpoints {
-		if ep.HostVeth != "" {
-			veths = append(veths, ep.HostVeth)
-		}
-	}
-	if len(veths) > 0 {
-		s.bg.Add(1)
-		go func() {
-			defer s.bg.Done()
-			for _, v := range veths {
-				if err := deleteLink(v); err != nil {
-					s.log.Warn("could not delete a container's veth", "veth", v, "err", err)
-				}
-			}
-		}()
-	}
+	s.deleteVethsLater(sb)
 	s.releaseLocked(sb)
 	hadPorts := len(sb.rec.Ports) > 0
 	delete(s.sandboxes, sb.rec.ContainerID)
@@ -459,14 +467,49 @@ func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
 
 // Disconnect tears down the container's network: DNS, veths, netns mount,
 // addresses, published ports and their rules. Unknown containers are fine.
+//
+// It is teardownLocked with the slow steps (the netns unmount, the
+// database commit) taken out of s.mu, which every other container's
+// connect and disconnect need: `rm -f` of many containers spent most of
+// its time queueing here. The sandbox leaves the map first, so no other
+// caller sees it half torn down; its addresses and ports are released
+// only once its namespace (and so its veths) is gone, so no new container
+// gets them while they are still in use. The caller serialises Connect
+// and Disconnect of one container (the container's own lock).
 func (s *Service) Disconnect(ctx context.Context, containerID string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	sb := s.sandboxes[containerID]
 	if sb == nil {
+		s.mu.Unlock()
 		return nil
 	}
-	return s.teardownLocked(ctx, sb)
+	delete(s.sandboxes, containerID)
+	if sb.dns != nil {
+		sb.dns.Close()
+		sb.dns = nil
+	}
+	s.refreshDNSLocked()
+	s.mu.Unlock()
+
+	var errs []error
+	if sb.rec.NetNS != "" {
+		if err := removeNetNS(sb.rec.NetNS); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.mu.Lock()
+	s.deleteVethsLater(sb)
+	s.releaseLocked(sb)
+	if len(sb.rec.Ports) > 0 {
+		if err := s.applyPortRules(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.mu.Unlock()
+	if err := s.db.Delete(bucketSandboxes, containerID); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // Attached returns the current attachment of a connected container, or nil.

@@ -1,0 +1,81 @@
+package network
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/moby/moby/api/types/network"
+)
+
+// TestConcurrentDisconnect tears many containers down at once (rm -f of
+// many): nothing is left behind (namespaces, records, addresses, published
+// ports), and each container's addresses are free again afterwards.
+func TestConcurrentDisconnect(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const n = 12
+	ids := make([]string, n)
+	netns := make([]string, n)
+	type addr struct {
+		net string
+		ip  netip.Addr
+	}
+	addrs := make([]addr, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("dddddddddd%02d", i)
+		req := ConnectRequest{ContainerID: ids[i], ContainerName: "/" + ids[i], Hostname: ids[i]}
+		if i%3 == 0 {
+			req.PortBindings = network.PortMap{network.MustParsePort("80/tcp"): {{}}}
+		}
+		a, err := e.s.Connect(ctx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		netns[i] = a.NetNSPath
+		ep := a.Networks["bridge"]
+		addrs[i] = addr{ep.NetworkID, ep.IPAddress}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2*n)
+	for i := range 2 * n { // each container twice: a second caller is harmless
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = e.s.Disconnect(ctx, ids[i%n])
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("disconnect %s: %v", ids[i%n], err)
+		}
+	}
+	for i, p := range netns {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("netns of %s left behind: %v", ids[i], err)
+		}
+		if e.s.Attached(ids[i]) != nil {
+			t.Errorf("%s still attached", ids[i])
+		}
+	}
+	left := 0
+	if err := e.db.ForEach(bucketSandboxes, func(string, []byte) error { left++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d sandbox records left behind", left)
+	}
+	// Every address is free again.
+	e.s.mu.RLock()
+	pool := e.s.nets[addrs[0].net].pool
+	for i, a := range addrs {
+		if pool.InUse(a.ip) {
+			t.Errorf("address %s of %s still in use", a.ip, ids[i])
+		}
+	}
+	e.s.mu.RUnlock()
+}
