@@ -21,16 +21,12 @@ func resolvConfPath(c *Container) string { return filepath.Join(c.Dir, "resolv.c
 // writeHostFiles writes /etc/hostname, /etc/hosts and /etc/resolv.conf for a
 // container, as Docker does for its network mode; att (nil before the first
 // start) adds the container's addresses and the embedded DNS server.
-// Files written at a start are not synced: every start of a networked
-// container writes them again, so a machine crash cannot make a stale or
-// torn copy matter; those written at create (att nil) must survive one.
+// The files are not synced: every start writes them again (prepareRun),
+// so a machine crash cannot make a stale or torn copy matter, and create
+// spares three disk flushes.
 func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr) error {
 	cfg, hc := c.Config, c.HostConfig
-	writeFileAtomic := writeFileAtomic
-	if att != nil {
-		writeFileAtomic = writeFileReplace
-	}
-	if err := writeFileAtomic(hostnamePath(c), []byte(cfg.Hostname+"\n"), 0o644); err != nil {
+	if err := writeFileReplace(hostnamePath(c), []byte(cfg.Hostname+"\n"), 0o644); err != nil {
 		return err
 	}
 	var hosts bytes.Buffer
@@ -60,14 +56,14 @@ func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr
 		}
 		fmt.Fprintf(&hosts, "%s\t%s\n", ip, name)
 	}
-	if err := writeFileAtomic(hostsPath(c), hosts.Bytes(), 0o644); err != nil {
+	if err := writeFileReplace(hostsPath(c), hosts.Bytes(), 0o644); err != nil {
 		return err
 	}
 	var embedded []string
 	if att != nil {
 		embedded = att.Nameservers
 	}
-	return writeFileAtomic(resolvConfPath(c), resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host", embedded), 0o644)
+	return writeFileReplace(resolvConfPath(c), resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host", embedded), 0o644)
 }
 
 // withDomainname turns the container's own hosts line "IP\thost ..."
@@ -175,21 +171,11 @@ func resolvConf(dns []netip.Addr, search, options []string, hostNet bool, embedd
 	return b.Bytes()
 }
 
-// writeFileAtomic writes data to path through a temp file, fsync and rename,
-// so a crash leaves the old file or the new one.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	return writeFileRename(path, data, mode, true)
-}
-
-// writeFileReplace is writeFileAtomic without the fsync, for files made
-// again before they are next needed (on every start, or on the exec-root,
-// which a machine crash empties): readers still see the old file or the new
-// one, and the start spares a disk flush per file.
+// writeFileReplace writes data to path through a temp file and a rename,
+// without an fsync, for files made again before they are next needed (on
+// every start, or on the exec-root, which a machine crash empties):
+// readers see the old file or the new one.
 func writeFileReplace(path string, data []byte, mode os.FileMode) error {
-	return writeFileRename(path, data, mode, false)
-}
-
-func writeFileRename(path string, data []byte, mode os.FileMode, sync bool) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
 	if err != nil {
 		return err
@@ -202,12 +188,6 @@ func writeFileRename(path string, data []byte, mode os.FileMode, sync bool) erro
 	if err := tmp.Chmod(mode); err != nil {
 		tmp.Close()
 		return err
-	}
-	if sync {
-		if err := tmp.Sync(); err != nil {
-			tmp.Close()
-			return err
-		}
 	}
 	if err := tmp.Close(); err != nil {
 		return err

@@ -167,7 +167,9 @@ func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack)
 	}
 	// A CRI pod's container joins the pod's network namespace.
 	if s.net == nil || c.HostConfig.NetworkMode == "host" || (c.Pod != nil && c.Pod.Namespaces["network"] != "") {
-		return run, nil
+		// Written again on every start, as for networked containers (so
+		// create need not sync them).
+		return run, writeHostFiles(c, nil, s.hostGateway())
 	}
 	att, err := s.net.Connect(ctx, netpkg.ConnectRequest{
 		ContainerID: c.ID, ContainerName: c.Name, Hostname: c.Config.Hostname,
