@@ -16,7 +16,8 @@ var ErrNotFound = errors.New("not found")
 
 // DB is the metadata database.
 type DB struct {
-	bolt *bolt.DB
+	bolt  *bolt.DB
+	group groupCommit
 }
 
 // Open opens (creating if needed) the database file at path and makes sure
@@ -123,13 +124,14 @@ func (db *DB) Close() error { return db.bolt.Close() }
 // buckets in one transaction.
 func (db *DB) Bolt() *bolt.DB { return db.bolt }
 
-// Put stores v as JSON under key in bucket, in its own transaction.
+// Put stores v as JSON under key in bucket, durably once it returns (in a
+// transaction shared with concurrent writers: see groupCommit).
 func (db *DB) Put(bucket, key string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bucket)).Put([]byte(key), data)
 	})
 }
@@ -147,7 +149,7 @@ func (db *DB) Get(bucket, key string, v any) error {
 
 // Delete removes key from bucket; a missing key is not an error.
 func (db *DB) Delete(bucket, key string) error {
-	return db.bolt.Update(func(tx *bolt.Tx) error {
+	return db.update(func(tx *bolt.Tx) error {
 		return tx.Bucket([]byte(bucket)).Delete([]byte(key))
 	})
 }
