@@ -91,12 +91,13 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	if err != nil {
 		return err
 	}
+	var sent error
 	if paused && sig != unix.SIGKILL {
 		// A frozen process cannot handle the signal; thaw it after sending.
-		signalInit(ctx, rt, e.c.ID, pid, sig)
+		sent = signalInit(ctx, rt, e.c.ID, pid, sig)
 		rt.Resume(ctx, e.c.ID)
-	} else if err := signalInit(ctx, rt, e.c.ID, pid, sig); err != nil {
-		s.log.Debug("stop signal", "id", e.c.ID, "err", err)
+	} else if sent = signalInit(ctx, rt, e.c.ID, pid, sig); sent != nil {
+		s.log.Debug("stop signal", "id", e.c.ID, "err", sent)
 	}
 	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
 	if sig != unix.SIGKILL {
@@ -114,10 +115,14 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 			return ctx.Err()
 		}
 	}
-	if err := signalInit(context.WithoutCancel(ctx), rt, e.c.ID, pid, unix.SIGKILL); err != nil {
-		s.log.Debug("kill", "id", e.c.ID, "err", err)
+	// A SIGKILL that was delivered is not sent again (rm -f): Docker emits
+	// one kill event for it.
+	if sig != unix.SIGKILL || sent != nil {
+		if err := signalInit(context.WithoutCancel(ctx), rt, e.c.ID, pid, unix.SIGKILL); err != nil {
+			s.log.Debug("kill", "id", e.c.ID, "err", err)
+		}
+		s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": "9"})
 	}
-	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": "9"})
 	if paused {
 		rt.Resume(ctx, e.c.ID)
 	}

@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestRmForceMany removes many running containers at once (the docker CLI
+// sends the removals in parallel): every one is gone with nothing left
+// behind (files named after it, mounts, processes, veths, port rules),
+// and each got one kill event (signal 9), then die, then destroy, as
+// Docker emits them.
+func TestRmForceMany(t *testing.T) {
+	d := startDaemon(t)
+	dk := d.Docker(t)
+	const n = 12
+	var names []string
+	for i := range n {
+		name := fmt.Sprintf("rmf%d", i)
+		args := []string{"run", "-d", "--name", name}
+		if i%4 == 0 {
+			args = append(args, "-p", "127.0.0.1::80")
+		}
+		dk.Must(t, append(args, "busybox", "sleep", "300")...)
+		names = append(names, name)
+	}
+	ids := map[string]bool{}
+	for _, id := range strings.Fields(dk.Must(t, "ps", "-q", "--no-trunc")) {
+		ids[id] = true
+	}
+	if len(ids) != n {
+		t.Fatalf("%d containers running, want %d", len(ids), n)
+	}
+	start := time.Now()
+	out := dk.Must(t, append([]string{"rm", "-f"}, names...)...)
+	if got := len(strings.Fields(out)); got != n {
+		t.Fatalf("rm -f printed %d names, want %d: %q", got, n, out)
+	}
+	if left := dk.Must(t, "ps", "-aq"); left != "" {
+		t.Fatalf("containers left: %q", left)
+	}
+
+	var leaks []string
+	filepath.WalkDir(d.Root, func(path string, e os.DirEntry, err error) error {
+		if err == nil && ids[e.Name()] {
+			leaks = append(leaks, "left: "+path)
+		}
+		return nil
+	})
+	for _, m := range mountsUnder(d.Root) {
+		if !strings.HasSuffix(m, "/netns") { // the namespaces' shared mount point
+			leaks = append(leaks, "mount left: "+m)
+		}
+	}
+	for _, p := range processesUsing(d.Root) {
+		if p.pid != d.Pid() {
+			leaks = append(leaks, "process left: "+p.String())
+		}
+	}
+	leaks = append(leaks, d.netLeaks()...)
+	for _, l := range ourRules(t, d) {
+		if strings.Contains(l, "-j DNAT") {
+			leaks = append(leaks, "port rule left: "+l)
+		}
+	}
+	for _, l := range leaks {
+		t.Error(l)
+	}
+
+	// Events, per container: kill (signal 9) once, then die, then destroy.
+	var evs []wireEvent
+	eventually(t, 20*time.Second, func() error {
+		evs = eventsBetween(t, dk, start, time.Now(), "type=container")
+		destroyed := 0
+		for _, e := range evs {
+			if e.Action == "destroy" {
+				destroyed++
+			}
+		}
+		if destroyed != n {
+			return fmt.Errorf("%d destroy events, want %d", destroyed, n)
+		}
+		return nil
+	})
+	seq := map[string][]string{}
+	for _, e := range evs {
+		a := e.Action
+		if a == "kill" {
+			a += " " + e.Actor.Attributes["signal"]
+		}
+		seq[e.Actor.ID] = append(seq[e.Actor.ID], a)
+	}
+	for id := range ids {
+		if got := strings.Join(seq[id], ", "); got != "kill 9, die, destroy" {
+			t.Errorf("events of %s: %s, want kill 9, die, destroy", id[:12], got)
+		}
+	}
+}
