@@ -390,17 +390,24 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 		s.log.Warn("cgroup left behind", "id", c.ID, "err", err)
 	}
 	nets := s.attachedNetworks(c)
-	if s.net != nil {
-		if err := s.net.Disconnect(context.Background(), c.ID); err != nil {
-			s.log.Warn("network teardown", "id", c.ID, "err", err)
+	// The network teardown and the unmounts are independent: in parallel
+	// (the rootfs unmount alone is often tens of milliseconds).
+	netDone := make(chan struct{})
+	go func() {
+		defer close(netDone)
+		if s.net != nil {
+			if err := s.net.Disconnect(context.Background(), c.ID); err != nil {
+				s.log.Warn("network teardown", "id", c.ID, "err", err)
+			}
 		}
-	}
-	s.emitAttached(evtypes.ActionDisconnect, c, nets)
+	}()
 	mounts.Release(context.Background(), s.vols, c.MountPoints)
-	s.emitVolumes(evtypes.ActionUnmount, c, c.MountPoints)
 	if err := s.images.UnmountRootfs(context.Background(), c.ID); err != nil {
 		s.log.Warn("unmount rootfs", "id", c.ID, "err", err)
 	}
+	<-netDone
+	s.emitAttached(evtypes.ActionDisconnect, c, nets)
+	s.emitVolumes(evtypes.ActionUnmount, c, c.MountPoints)
 	os.RemoveAll(s.stateDir(c.ID))
 	if err := s.persist(e); err != nil {
 		s.log.Error("persist exit", "id", c.ID, "err", err)
