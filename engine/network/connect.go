@@ -129,7 +129,16 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 		return nil, err
 	}
 	s.sandboxes[sb.rec.ContainerID] = sb
-	dnsConns, err := s.wireLocked(sb, true, plans, specs, s.needsDNS(sb))
+	// The namespace and veths are kernel work (tens of milliseconds) that
+	// touches nothing of s: made without s.mu, so that containers started
+	// together do not queue here. The sandbox is registered with its
+	// addresses and ports reserved; nothing else acts on it meanwhile (the
+	// containers service serialises one container's start, stop and
+	// network changes) and `network rm` refuses its networks.
+	wantDNS := s.needsDNS(sb)
+	s.mu.Unlock()
+	dnsConns, err := s.wireLocked(sb, true, plans, specs, wantDNS)
+	s.mu.Lock()
 	if err == nil && len(sb.rec.Ports) > 0 {
 		if err = s.applyPortRules(ctx); err != nil && dnsConns != nil {
 			dnsConns.Close()
@@ -202,6 +211,9 @@ func (s *Service) allocateEndpointsLocked(sb *sandbox, plans []endpointPlan, req
 // server's sockets; outside, the host ends on their bridges. The DNS
 // sockets are returned for the caller to serve; on error nothing is left
 // open.
+//
+// It reads nothing of s that changes (a network's bridge name is fixed):
+// connectBridgeLocked calls it with s.mu released.
 func (s *Service) wireLocked(sb *sandbox, create bool, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
 	var dnsConns *dnsSockets
 	err := inNetNS(sb.rec.NetNS, create, func(host netns.NsHandle) error {

@@ -2,17 +2,20 @@ package network
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/moby/moby/api/types/network"
 )
 
-// TestConcurrentDisconnect tears many containers down at once (rm -f of
-// many): nothing is left behind (namespaces, records, addresses, published
+// TestConcurrentDisconnect connects many containers at once (run -d in
+// parallel), each wired with an address of its own, then tears them down
+// at once (rm -f of many): nothing is left behind (namespaces, records, addresses, published
 // ports), and each container's addresses are free again afterwards.
 func TestConcurrentDisconnect(t *testing.T) {
 	e := newEnv(t)
@@ -25,19 +28,40 @@ func TestConcurrentDisconnect(t *testing.T) {
 		ip  netip.Addr
 	}
 	addrs := make([]addr, n)
-	for i := range ids {
+	var cwg sync.WaitGroup
+	cerrs := make([]error, n)
+	for i := range ids { // connected all at once (run -d in parallel)
 		ids[i] = fmt.Sprintf("dddddddddd%02d", i)
 		req := ConnectRequest{ContainerID: ids[i], ContainerName: "/" + ids[i], Hostname: ids[i]}
 		if i%3 == 0 {
 			req.PortBindings = network.PortMap{network.MustParsePort("80/tcp"): {{}}}
 		}
-		a, err := e.s.Connect(ctx, req)
-		if err != nil {
-			t.Fatal(err)
+		cwg.Add(1)
+		go func() {
+			defer cwg.Done()
+			a, err := e.s.Connect(ctx, req)
+			if err != nil {
+				cerrs[i] = err
+				return
+			}
+			netns[i] = a.NetNSPath
+			ep := a.Networks["bridge"]
+			addrs[i] = addr{ep.NetworkID, ep.IPAddress}
+		}()
+	}
+	cwg.Wait()
+	if err := errors.Join(cerrs...); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[netip.Addr]bool{}
+	for i, a := range addrs {
+		if seen[a.ip] {
+			t.Fatalf("address %s given twice (%s)", a.ip, ids[i])
 		}
-		netns[i] = a.NetNSPath
-		ep := a.Networks["bridge"]
-		addrs[i] = addr{ep.NetworkID, ep.IPAddress}
+		seen[a.ip] = true
+		if links, _ := routesIn(t, netns[i]); !strings.Contains(strings.Join(links, ","), "eth0") {
+			t.Fatalf("%s: no eth0 in its namespace: %v", ids[i], links)
+		}
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, 2*n)
