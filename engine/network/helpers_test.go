@@ -40,6 +40,13 @@ var testNet = func() string {
 	panic("no 10.x.0.0/16 is free on this host for the network tests")
 }()
 
+// macOf is the MAC address Docker derives from an IPv4 address: 02:42
+// then the address's four bytes.
+func macOf(ip netip.Addr) string {
+	b := ip.As4()
+	return fmt.Sprintf("02:42:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3])
+}
+
 const ipForward = "/proc/sys/net/ipv4/ip_forward"
 
 func needRoot(t testing.TB) {

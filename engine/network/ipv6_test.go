@@ -25,7 +25,7 @@ func TestCreateIPv6(t *testing.T) {
 	yes := true
 	sub6 := netip.MustParsePrefix("fd42:213:1::/64")
 	id, _, err := e.s.Create(ctx, network.CreateRequest{Name: "t6a", EnableIPv6: &yes, IPAM: &network.IPAM{Config: []network.IPAMConfig{
-		{Subnet: netip.MustParsePrefix("10.213.70.0/24")}, {Subnet: sub6}}}})
+		{Subnet: netip.MustParsePrefix(testNet + ".70.0/24")}, {Subnet: sub6}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
