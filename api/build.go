@@ -17,8 +17,12 @@ type BuildBackend interface {
 }
 
 // buildRoutes registers POST /build over b (nil: the endpoint answers 501).
-func (s *Server) buildRoutes(b BuildBackend) {
+// version=2 builds go to BuildKit (nil bk: refused).
+func (s *Server) buildRoutes(b BuildBackend, bk BuildKitBackend) {
 	s.handle("POST /build", func(w http.ResponseWriter, r *http.Request) error {
+		if r.URL.Query().Get("version") == "2" {
+			return s.buildKit(w, r, bk)
+		}
 		return s.build(w, r, b)
 	})
 }
@@ -54,8 +58,8 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request, b BuildBackend) e
 // buildOptions decodes the /build query as the docker CLI sends it.
 func buildOptions(r *http.Request) (build.Options, bool, error) {
 	q := r.URL.Query()
-	if v := q.Get("version"); v == "2" {
-		return build.Options{}, false, errdefs.Invalid("BuildKit builds are served over /grpc and /session (the docker CLI's buildx plugin), not /build?version=2: install buildx, or use the classic builder (DOCKER_BUILDKIT=0)")
+	if v := q.Get("version"); v != "" && v != "1" {
+		return build.Options{}, false, errdefs.Invalid("unsupported builder version %q (1 or 2)", v)
 	}
 	if remote := q.Get("remote"); remote != "" {
 		return build.Options{}, false, errdefs.Invalid("remote build contexts (%s) are not supported by berthd: send the context as a tar stream (docker build <dir> or -)", remote)

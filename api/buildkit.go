@@ -3,6 +3,7 @@ package api
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"time"
@@ -24,6 +25,9 @@ type BuildKitBackend interface {
 	ServeSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error
 	BuildCache(ctx context.Context) ([]build.CacheRecord, error)
 	Prune(ctx context.Context, o buildkit.PruneOptions) (deleted []string, reclaimed uint64, err error)
+	// Build runs a POST /build?version=2 build (context tar as the body);
+	// status gets each encoded StatusResponse.
+	Build(ctx context.Context, contextTar io.Reader, o buildkit.BuildOptions, status func([]byte)) (imageID string, err error)
 }
 
 // buildKitRoutes registers /grpc and /session (nil b: both are absent and

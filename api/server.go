@@ -61,7 +61,7 @@ func New(b Backends, log *slog.Logger) *Server {
 	s.networkRoutes()
 	s.volumeRoutes()
 	s.archiveRoutes()
-	s.buildRoutes(b.Build)
+	s.buildRoutes(b.Build, b.BuildKit)
 	s.buildKitRoutes(b.BuildKit)
 	s.swarmRoutes()
 	s.pluginRoutes()

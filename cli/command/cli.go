@@ -66,6 +66,17 @@ func (c *Cli) Client() (*client.Client, error) {
 	if c.api != nil {
 		return c.api, nil
 	}
+	api, err := c.NewClient()
+	if err != nil {
+		return nil, err
+	}
+	c.api = api
+	return api, nil
+}
+
+// NewClient returns a new API client to the same daemon, with extra
+// options (e.g. headers for one request); the caller closes it.
+func (c *Cli) NewClient(extra ...client.Opt) (*client.Client, error) {
 	host := c.Host
 	if host == "" {
 		host = ResolveHost(nil)
@@ -85,11 +96,10 @@ func (c *Cli) Client() (*client.Client, error) {
 		return nil, err
 	}
 	opts = append(opts, tlsOpts...)
-	api, err := client.New(opts...)
+	api, err := client.New(append(opts, extra...)...)
 	if err != nil {
 		return nil, err
 	}
-	c.api = api
 	connectedHost = host
 	return api, nil
 }

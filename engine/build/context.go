@@ -353,3 +353,10 @@ func (c *buildContext) hiddenDir(rel string) { c.hidden[rel] = true }
 func (c *buildContext) isHidden(rel string) bool {
 	return c.hidden[rel]
 }
+
+// ExtractContext unpacks a client's context tar stream into dir (existing,
+// empty) with the classic builder's rules and caps (0 = defaults); BuildKit
+// builds sent to POST /build take their context the same way.
+func ExtractContext(r io.Reader, dir string, maxSize int64, maxEntries int) error {
+	return extractContext(r, dir, maxSize, maxEntries)
+}

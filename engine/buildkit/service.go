@@ -57,6 +57,8 @@ type Service struct {
 	w    *mobyWorker
 	grpc *grpc.Server
 	stop func()
+	// cl is the in-process client POST /build?version=2 builds with.
+	cl *client.Client
 }
 
 // New returns a service; nothing is opened until the first build request.
@@ -81,6 +83,8 @@ func (s *Service) start() (*control.Controller, *session.Manager, *grpc.Server, 
 	if err := os.MkdirAll(s.cfg.Root, 0o700); err != nil {
 		return nil, nil, nil, err
 	}
+	// Contexts of builds an earlier berthd did not finish.
+	_ = os.RemoveAll(filepath.Join(s.cfg.Root, "contexts"))
 	ctx, cancel := context.WithCancel(context.Background())
 	ctl, sm, w, err := newController(ctx, s.cfg)
 	if err != nil {
@@ -174,6 +178,10 @@ func (s *Service) BuildCache(ctx context.Context) ([]build.CacheRecord, error) {
 func (s *Service) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.cl != nil {
+		s.cl.Close()
+		s.cl = nil
+	}
 	if s.stop != nil {
 		s.stop()
 		s.stop, s.ctl = nil, nil

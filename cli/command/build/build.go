@@ -38,6 +38,13 @@ type options struct {
 	quiet       bool
 	iidfile     string
 	rm, forceRm bool
+
+	// BuildKit only.
+	progress           string
+	progressSet        bool
+	secrets, ssh       []string
+	outputs            []string
+	cacheFrom, cacheTo []string
 }
 
 // NewBuildCommand is `berth build` (also `berth image build`).
@@ -49,6 +56,7 @@ func NewBuildCommand(cli *command.Cli) *cobra.Command {
 		Args:  command.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.context = args[0]
+			o.progressSet = cmd.Flags().Changed("progress")
 			return runBuild(cmd.Context(), cli, o)
 		},
 		Annotations: map[string]string{"aliases": "docker image build, docker build, docker builder build"},
@@ -67,6 +75,12 @@ func NewBuildCommand(cli *command.Cli) *cobra.Command {
 	f.StringVar(&o.iidfile, "iidfile", "", "Write the image ID to the file")
 	f.BoolVar(&o.rm, "rm", true, "Remove intermediate containers after a successful build")
 	f.BoolVar(&o.forceRm, "force-rm", false, "Always remove intermediate containers")
+	f.StringVar(&o.progress, "progress", envOr("BUILDKIT_PROGRESS", progressAuto), `Set type of progress output ("auto", "plain", "tty", "quiet", "rawjson")`)
+	f.StringArrayVar(&o.secrets, "secret", nil, `Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")`)
+	f.StringArrayVar(&o.ssh, "ssh", nil, `SSH agent socket or keys to expose to the build`)
+	f.StringArrayVarP(&o.outputs, "output", "o", nil, `Output destination (format: "type=image|docker[,name=...]")`)
+	f.StringArrayVar(&o.cacheFrom, "cache-from", nil, `External cache sources (e.g., "user/app:cache", "type=registry,ref=...")`)
+	f.StringArrayVar(&o.cacheTo, "cache-to", nil, `Cache export destinations (e.g., "type=inline", "type=registry,ref=...")`)
 	return cmd
 }
 
@@ -82,12 +96,6 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 	if err != nil {
 		return err
 	}
-	progress := io.Writer(cli.Out())
-	var buf bytes.Buffer
-	if o.quiet {
-		progress = &buf
-	}
-	body := &countingReader{r: bctx.tar}
 	api, err := cli.Client()
 	if err != nil {
 		return err
@@ -96,6 +104,29 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 	if err != nil {
 		return err
 	}
+	bk, err := useBuildKit(ctx, api)
+	if err != nil {
+		return err
+	}
+	if bk {
+		id, err := runBuildKit(ctx, cli, o, bctx, bo)
+		if err != nil {
+			return err
+		}
+		if o.quiet {
+			fmt.Fprintln(cli.Out(), id)
+		}
+		return writeIIDFile(o.iidfile, id)
+	}
+	if err := o.classicRefusals(); err != nil {
+		return err
+	}
+	progress := io.Writer(cli.Out())
+	var buf bytes.Buffer
+	if o.quiet {
+		progress = &buf
+	}
+	body := &countingReader{r: bctx.tar}
 	resp, err := api.ImageBuild(ctx, body, bo)
 	if err != nil {
 		return err
@@ -118,12 +149,24 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 		}
 		fmt.Fprint(cli.Out(), out)
 	}
-	if o.iidfile != "" && imageID != "" {
-		if err := os.WriteFile(o.iidfile, []byte(imageID), 0o666); err != nil {
-			return fmt.Errorf("cannot write the image ID file %s: %w", o.iidfile, err)
-		}
+	return writeIIDFile(o.iidfile, imageID)
+}
+
+func writeIIDFile(path, imageID string) error {
+	if path == "" || imageID == "" {
+		return nil
+	}
+	if err := os.WriteFile(path, []byte(imageID), 0o666); err != nil {
+		return fmt.Errorf("cannot write the image ID file %s: %w", path, err)
 	}
 	return nil
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
 }
 
 // buildOptions is the API's build request for the flags.

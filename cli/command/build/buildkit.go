@@ -1,0 +1,297 @@
+package build
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/api/types/jsonstream"
+	"github.com/moby/moby/client"
+
+	"github.com/berth-dev/berth/cli/command"
+)
+
+// BuildKit builds go to POST /build?version=2, as dockerd's builder-next
+// serves it: the context is the request body, progress comes back as
+// BuildKit's status messages ("moby.buildkit.trace"), decoded by the small
+// decoder in trace.go so that the client links no BuildKit.
+
+// secretsHeader carries --secret values to berthd (see api/buildkit_build.go).
+const secretsHeader = "X-Berth-Build-Secrets"
+
+// maxSecretSize is BuildKit's own cap on one secret.
+const maxSecretSize = 500 * 1024
+
+// useBuildKit reports whether this build goes to BuildKit: DOCKER_BUILDKIT
+// decides when set (as in docker), else the daemon's _ping does.
+func useBuildKit(ctx context.Context, api *client.Client) (bool, error) {
+	if v, ok := os.LookupEnv("DOCKER_BUILDKIT"); ok && v != "" {
+		switch strings.ToLower(v) {
+		case "0", "false", "no", "off":
+			return false, nil
+		case "1", "true", "yes", "on":
+			return true, nil
+		}
+		return false, fmt.Errorf("DOCKER_BUILDKIT environment variable expects boolean value: %q", v)
+	}
+	p, err := api.Ping(ctx, client.PingOptions{})
+	if err != nil {
+		return false, err
+	}
+	return p.BuilderVersion == build.BuilderBuildKit, nil
+}
+
+// classicRefusals are the flags the classic builder cannot apply.
+func (o options) classicRefusals() error {
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{{len(o.secrets) > 0, "--secret"}, {len(o.ssh) > 0, "--ssh"}, {len(o.outputs) > 0, "--output"},
+		{len(o.cacheFrom) > 0, "--cache-from"}, {len(o.cacheTo) > 0, "--cache-to"}, {o.progressSet, "--progress"}} {
+		if f.set {
+			return fmt.Errorf("%s requires BuildKit: unset DOCKER_BUILDKIT=0", f.name)
+		}
+	}
+	return nil
+}
+
+// buildKitFlags checks the BuildKit-only flags and returns the secrets to
+// send and the outputs.
+func (o options) buildKitFlags() (map[string][]byte, []client.ImageBuildOutput, error) {
+	switch o.progress {
+	case progressAuto, progressPlain, progressTTY, progressQuiet, progressRawJSON:
+	default:
+		return nil, nil, fmt.Errorf("invalid progress mode %q: expected one of auto, plain, tty, quiet, rawjson", o.progress)
+	}
+	if len(o.ssh) > 0 {
+		return nil, nil, errors.New("--ssh forwards the client's ssh agent over a build session, which berth build does not open: use `docker buildx build --ssh ...` against berthd")
+	}
+	secrets := map[string][]byte{}
+	for _, s := range o.secrets {
+		id, data, err := readSecret(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		secrets[id] = data
+	}
+	var outs []client.ImageBuildOutput
+	for _, s := range o.outputs {
+		out, err := parseOutput(s)
+		if err != nil {
+			return nil, nil, err
+		}
+		outs = append(outs, out)
+	}
+	return secrets, outs, nil
+}
+
+// csvFields splits "k=v,k2=v2" as buildx does (CSV, quotes allowed).
+func csvFields(s string) (map[string]string, error) {
+	fields, err := csv.NewReader(strings.NewReader(s)).Read()
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]string{}
+	for _, f := range fields {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("invalid field %q: must be a key=value pair", f)
+		}
+		m[strings.ToLower(strings.TrimSpace(k))] = v
+	}
+	return m, nil
+}
+
+// readSecret reads one --secret value: id=ID[,type=file|env][,src=PATH|env=VAR].
+// With neither src nor env, the environment variable named ID is used if
+// set, else the file named ID (as buildx).
+func readSecret(s string) (string, []byte, error) {
+	m, err := csvFields(s)
+	if err != nil {
+		return "", nil, fmt.Errorf("invalid secret %q: %w", s, err)
+	}
+	id := m["id"]
+	src := m["src"]
+	if src == "" {
+		src = m["source"]
+	}
+	env := m["env"]
+	for k := range m {
+		switch k {
+		case "id", "src", "source", "env", "type":
+		default:
+			return "", nil, fmt.Errorf("invalid secret %q: unexpected key %q", s, k)
+		}
+	}
+	switch m["type"] {
+	case "", "file", "env":
+	default:
+		return "", nil, fmt.Errorf("invalid secret %q: unsupported secret type %q", s, m["type"])
+	}
+	if m["type"] == "env" && env == "" {
+		env, src = src, ""
+	}
+	if id == "" {
+		id = env
+		if id == "" {
+			id = src
+		}
+	}
+	if id == "" {
+		return "", nil, fmt.Errorf("invalid secret %q: id required", s)
+	}
+	if src == "" && env == "" {
+		if _, ok := os.LookupEnv(id); ok && m["type"] != "file" {
+			env = id
+		} else {
+			src = id
+		}
+	}
+	var data []byte
+	if env != "" {
+		v, ok := os.LookupEnv(env)
+		if !ok {
+			return "", nil, fmt.Errorf("secret %s: environment variable %s is not set", id, env)
+		}
+		data = []byte(v)
+	} else {
+		f, err := os.Open(src)
+		if err != nil {
+			return "", nil, fmt.Errorf("secret %s: %w", id, err)
+		}
+		defer f.Close()
+		if data, err = io.ReadAll(io.LimitReader(f, maxSecretSize+1)); err != nil {
+			return "", nil, fmt.Errorf("secret %s: %w", id, err)
+		}
+	}
+	if len(data) > maxSecretSize {
+		return "", nil, fmt.Errorf("secret %s is larger than %d bytes", id, maxSecretSize)
+	}
+	return id, data, nil
+}
+
+// parseOutput reads one --output value: "type=T,k=v,...", or a bare path
+// (type=local,dest=PATH; "-" is type=tar to stdout), as buildx.
+func parseOutput(s string) (client.ImageBuildOutput, error) {
+	if !strings.Contains(s, "=") {
+		if s == "-" {
+			return client.ImageBuildOutput{Type: "tar", Attrs: map[string]string{"dest": "-"}}, nil
+		}
+		return client.ImageBuildOutput{Type: "local", Attrs: map[string]string{"dest": s}}, nil
+	}
+	m, err := csvFields(s)
+	if err != nil {
+		return client.ImageBuildOutput{}, fmt.Errorf("invalid output %q: %w", s, err)
+	}
+	t := m["type"]
+	delete(m, "type")
+	if t == "" {
+		return client.ImageBuildOutput{}, fmt.Errorf("invalid output %q: type is required", s)
+	}
+	return client.ImageBuildOutput{Type: t, Attrs: m}, nil
+}
+
+// runBuildKit sends the build to BuildKit in the daemon and renders its
+// progress; it returns the image ID.
+func runBuildKit(ctx context.Context, cli *command.Cli, o options, bctx *buildContext, bo client.ImageBuildOptions) (string, error) {
+	secrets, outs, err := o.buildKitFlags()
+	if err != nil {
+		return "", err
+	}
+	bo.Version = build.BuilderBuildKit
+	bo.Outputs = outs
+	bo.CacheFrom = o.cacheFrom
+	bo.Remove, bo.ForceRemove = false, false
+	api, err := cli.Client()
+	if err != nil {
+		return "", err
+	}
+	headers := map[string]string{}
+	if len(o.cacheTo) > 0 {
+		// Docker's API has no cache-to: berthd reads it from a header of
+		// its own, which the client library can send.
+		v, _ := json.Marshal(o.cacheTo)
+		headers[cacheToHeader] = string(v)
+	}
+	if len(secrets) > 0 {
+		v, _ := json.Marshal(secrets)
+		headers[secretsHeader] = base64.StdEncoding.EncodeToString(v)
+	}
+	if len(headers) > 0 {
+		if api, err = cli.NewClient(client.WithHTTPHeaders(headers)); err != nil {
+			return "", err
+		}
+		defer api.Close()
+	}
+	resp, err := api.ImageBuild(ctx, bctx.tar, bo)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	mode := o.progress
+	if o.quiet {
+		mode = progressQuiet
+	}
+	// As buildx: progress goes to stderr, stdout is for the image ID.
+	errOut := cli.Err()
+	if mode == progressAuto {
+		mode = progressPlain
+		if errOut.IsTerminal() {
+			mode = progressTTY
+		}
+	}
+	disp := newProgressDisplay(mode, errOut, func() int { _, w := errOut.GetTtySize(); return int(w) })
+	id, err := readBuildKitStream(resp.Body, disp)
+	disp.done()
+	return id, err
+}
+
+// cacheToHeader carries --cache-to values (a JSON list of "type=..."
+// strings) to berthd.
+const cacheToHeader = "X-Berth-Build-Cache-To"
+
+// readBuildKitStream reads the daemon's JSON messages: status updates go to
+// disp, the image ID is returned, an error message ends the build.
+func readBuildKitStream(body io.Reader, disp progressDisplay) (string, error) {
+	dec := json.NewDecoder(body)
+	var id string
+	for {
+		var m jsonstream.Message
+		if err := dec.Decode(&m); err != nil {
+			if err == io.EOF {
+				return id, nil
+			}
+			return id, err
+		}
+		if m.Error != nil {
+			return id, command.StatusError{Status: m.Error.Message, StatusCode: 1}
+		}
+		if m.Aux == nil {
+			continue
+		}
+		switch m.ID {
+		case "moby.buildkit.trace":
+			var raw []byte
+			if err := json.Unmarshal(*m.Aux, &raw); err != nil {
+				return id, fmt.Errorf("reading build progress: %w", err)
+			}
+			st, err := decodeStatus(raw)
+			if err != nil {
+				return id, fmt.Errorf("reading build progress: %w", err)
+			}
+			disp.update(st)
+		case "moby.image.id":
+			var r struct{ ID string }
+			if err := json.Unmarshal(*m.Aux, &r); err == nil {
+				id = r.ID
+			}
+		}
+	}
+}
