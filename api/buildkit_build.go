@@ -27,6 +27,9 @@ const secretsHeader = "X-Berth-Build-Secrets"
 // strings): Docker's /build has no parameter for them.
 const cacheToHeader = "X-Berth-Build-Cache-To"
 
+// allowHeader carries `--allow` entitlements (comma-separated).
+const allowHeader = "X-Berth-Build-Allow"
+
 // buildKit serves POST /build?version=2 with BuildKit inside berthd.
 func (s *Server) buildKit(w http.ResponseWriter, r *http.Request, b BuildKitBackend) error {
 	if b == nil {
@@ -79,6 +82,9 @@ func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
 		NetworkMode: q.Get("networkmode"),
 		Platform:    q.Get("platform"),
 		ExtraHosts:  q["extrahosts"],
+	}
+	if h := r.Header.Get(allowHeader); h != "" {
+		o.Allow = strings.Split(h, ",")
 	}
 	for _, j := range []struct {
 		key string

@@ -49,6 +49,9 @@ type BuildOptions struct {
 	// Outputs: none (the image lands in Berth's store) or one of
 	// type=image|docker|moby with attributes.
 	Outputs []Output
+	// Allow are the entitlements the client grants the build (--allow):
+	// only network.host, which the daemon must allow too.
+	Allow []string
 	// Secrets are the --secret values the client read, by id.
 	Secrets map[string][]byte
 	// MaxContextSize and MaxContextEntries cap the context (0 = defaults).
@@ -75,6 +78,20 @@ func (o *BuildOptions) Check() error {
 	case "", "default", "none", "host":
 	default:
 		return errdefs.Invalid("network mode %q not supported by buildkit", o.NetworkMode)
+	}
+	hostAllowed := false
+	for _, e := range o.Allow {
+		switch e {
+		case string(entitlements.EntitlementNetworkHost):
+			hostAllowed = true
+		case string(entitlements.EntitlementSecurityInsecure):
+			return errdefs.Invalid("entitlement security.insecure is not granted by berthd")
+		default:
+			return errdefs.Invalid("invalid entitlement %q (network.host)", e)
+		}
+	}
+	if o.NetworkMode == "host" && !hostAllowed {
+		return errdefs.Invalid("network mode host needs the network.host entitlement: add --allow network.host")
 	}
 	if len(o.Outputs) > 1 {
 		return errdefs.Invalid("multiple outputs are not supported")
@@ -219,13 +236,9 @@ func (o *BuildOptions) solveOpt(fs fsutil.FS) (client.SolveOpt, error) {
 	if len(o.ExtraHosts) > 0 {
 		attrs["add-hosts"] = strings.Join(o.ExtraHosts, ",")
 	}
-	var ents []string
 	switch o.NetworkMode {
 	case "none", "host":
 		attrs["force-network-mode"] = o.NetworkMode
-		if o.NetworkMode == "host" {
-			ents = append(ents, string(entitlements.EntitlementNetworkHost))
-		}
 	}
 	exp := client.ExportEntry{Type: exporterMoby, Attrs: map[string]string{}}
 	for _, out := range o.Outputs {
@@ -246,7 +259,7 @@ func (o *BuildOptions) solveOpt(fs fsutil.FS) (client.SolveOpt, error) {
 		FrontendAttrs:       attrs,
 		LocalMounts:         map[string]fsutil.FS{"context": fs, "dockerfile": fs},
 		Exports:             []client.ExportEntry{exp},
-		AllowedEntitlements: ents,
+		AllowedEntitlements: o.Allow,
 	}
 	for _, c := range o.CacheFrom {
 		so.CacheImports = append(so.CacheImports, client.CacheOptionsEntry{Type: c.Type, Attrs: c.Attrs})

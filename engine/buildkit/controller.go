@@ -20,6 +20,7 @@ import (
 	"github.com/moby/buildkit/solver/bboltcachestorage"
 	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/db/boltutil"
+	"github.com/moby/buildkit/util/entitlements"
 	"github.com/moby/buildkit/util/network"
 	"github.com/moby/buildkit/util/network/netproviders"
 	"github.com/moby/buildkit/util/resolver"
@@ -33,10 +34,11 @@ import (
 // newController assembles BuildKit the way buildkitd does for its OCI
 // worker, with Berth's choices:
 //   - RUN steps execute with Berth's OCI runtime binary;
-//   - the default network of a RUN step is "none" (a fresh network namespace
-//     with loopback only): builds cannot reach the host's services or the
-//     outside unless a later change gives them a bridge; `--network=host`
-//     needs the network.host entitlement, which berthd does not grant;
+//   - the default network of a RUN step is a namespace of its own on
+//     Berth's default bridge (cfg.Network; without it, loopback only);
+//     `--network=none` is loopback only; `--network=host` needs the
+//     network.host entitlement from the client and from the daemon's
+//     configuration;
 //   - images resolve from Berth's store first, then registries, and the
 //     "moby" exporter (what buildx's docker driver asks for) stores the
 //     result in Berth's store.
@@ -59,6 +61,10 @@ func newController(ctx context.Context, cfg Config) (*control.Controller, *sessi
 	}
 	opt.NetworkProviders[pb.NetMode_UNSET] = network.NewNoneProvider()
 	opt.Labels[wlabel.Network] = "none"
+	if cfg.Network != nil {
+		opt.NetworkProviders[pb.NetMode_UNSET] = bridgeProvider{cfg.Network}
+		opt.Labels[wlabel.Network] = "bridge"
+	}
 	// buildx reads this label as "the daemon has the containerd image
 	// store" and then names images by manifest digest; Berth names them
 	// by config digest, as dockerd's classic store does.
@@ -92,7 +98,12 @@ func newController(ctx context.Context, cfg Config) (*control.Controller, *sessi
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	var ents []string
+	if cfg.AllowNetworkHost {
+		ents = append(ents, string(entitlements.EntitlementNetworkHost))
+	}
 	ctl, err := control.NewController(control.Opt{
+		Entitlements:     ents,
 		SessionManager:   sm,
 		WorkerController: wc,
 		Frontends:        frontends,

@@ -44,7 +44,13 @@ type Config struct {
 	Runtime string
 	// Images is Berth's image store.
 	Images ImageStore
-	Log    *slog.Logger
+	// Network gives RUN steps their default network (nil: loopback only).
+	Network Network
+	// AllowNetworkHost is the daemon's network.host entitlement: whether a
+	// build that asks for it (--allow network.host) may run steps in the
+	// host's network namespace.
+	AllowNetworkHost bool
+	Log              *slog.Logger
 }
 
 // Service owns the lazily started BuildKit controller.

@@ -107,7 +107,7 @@ func TestBuildKitBerthBuild(t *testing.T) {
 		{[]string{"-o", "type=local,dest=" + t.TempDir()}, "output type=local"},
 		{[]string{"--cache-to", "type=local,dest=" + t.TempDir()}, "cache type=local"},
 		{[]string{"--platform", other}, "platform " + other + " is not supported"},
-		{[]string{"--network", "host"}, "network.host is not allowed"},
+		{[]string{"--network", "host"}, "--allow network.host"},
 		{[]string{"--network", "mynet"}, `network mode "mynet" not supported`},
 		{[]string{"--progress", "fancy"}, `invalid progress mode "fancy"`},
 		{[]string{"--secret", "id=x,src=/nonexistent-e2e"}, "secret x"},

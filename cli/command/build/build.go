@@ -45,6 +45,7 @@ type options struct {
 	secrets, ssh       []string
 	outputs            []string
 	cacheFrom, cacheTo []string
+	allow              []string
 }
 
 // NewBuildCommand is `berth build` (also `berth image build`).
@@ -80,6 +81,7 @@ func NewBuildCommand(cli *command.Cli) *cobra.Command {
 	f.StringArrayVar(&o.ssh, "ssh", nil, `SSH agent socket or keys to expose to the build`)
 	f.StringArrayVarP(&o.outputs, "output", "o", nil, `Output destination (format: "type=image|docker[,name=...]")`)
 	f.StringArrayVar(&o.cacheFrom, "cache-from", nil, `External cache sources (e.g., "user/app:cache", "type=registry,ref=...")`)
+	f.StringSliceVar(&o.allow, "allow", nil, `Allow extra privileged entitlement (e.g., "network.host")`)
 	f.StringArrayVar(&o.cacheTo, "cache-to", nil, `Cache export destinations (e.g., "type=inline", "type=registry,ref=...")`)
 	return cmd
 }

@@ -54,7 +54,7 @@ func (o options) classicRefusals() error {
 		set  bool
 		name string
 	}{{len(o.secrets) > 0, "--secret"}, {len(o.ssh) > 0, "--ssh"}, {len(o.outputs) > 0, "--output"},
-		{len(o.cacheFrom) > 0, "--cache-from"}, {len(o.cacheTo) > 0, "--cache-to"}, {o.progressSet, "--progress"}} {
+		{len(o.cacheFrom) > 0, "--cache-from"}, {len(o.cacheTo) > 0, "--cache-to"}, {o.progressSet, "--progress"}, {len(o.allow) > 0, "--allow"}} {
 		if f.set {
 			return fmt.Errorf("%s requires BuildKit: unset DOCKER_BUILDKIT=0", f.name)
 		}
@@ -220,6 +220,9 @@ func runBuildKit(ctx context.Context, cli *command.Cli, o options, bctx *buildCo
 		v, _ := json.Marshal(o.cacheTo)
 		headers[cacheToHeader] = string(v)
 	}
+	if len(o.allow) > 0 {
+		headers[allowHeader] = strings.Join(o.allow, ",")
+	}
 	if len(secrets) > 0 {
 		v, _ := json.Marshal(secrets)
 		headers[secretsHeader] = base64.StdEncoding.EncodeToString(v)
@@ -256,6 +259,9 @@ func runBuildKit(ctx context.Context, cli *command.Cli, o options, bctx *buildCo
 // cacheToHeader carries --cache-to values (a JSON list of "type=..."
 // strings) to berthd.
 const cacheToHeader = "X-Berth-Build-Cache-To"
+
+// allowHeader carries --allow entitlements to berthd.
+const allowHeader = "X-Berth-Build-Allow"
 
 // readBuildKitStream reads the daemon's JSON messages: status updates go to
 // disp, the image ID is returned, an error message ends the build.

@@ -62,6 +62,8 @@ type vertexState struct {
 	stsOrder []string
 	// lastLog is the last line of output (the tty display shows it).
 	lastLog string
+	// finished: the plain display printed its CACHED, DONE or ERROR.
+	finished bool
 }
 
 func newTrace() *trace { return &trace{byDigest: map[string]*vertexState{}} }
@@ -99,24 +101,22 @@ func (d *plainDisplay) header(v *vertexState) {
 }
 
 func (d *plainDisplay) update(s *solveStatus) {
+	// A vertex reported complete may be reopened by the next update (as
+	// BuildKit does while it loads a step): its DONE line waits for the
+	// next update, and each vertex gets one.
+	d.flushDone()
 	for _, in := range s.Vertexes {
 		v := d.get(in.Digest)
-		wasStarted, wasDone := v.Started != nil, v.Completed != nil
+		wasStarted, wasCached := v.Started != nil, v.Cached
 		v.vertex = *in
-		if in.Started != nil && !wasStarted || in.Cached && !wasDone {
+		if in.Cached && !wasCached {
 			d.header(v)
-		}
-		if in.Cached && !wasDone {
 			fmt.Fprintf(d.w, "#%d CACHED\n", v.num)
+			v.finished = true
 			continue
 		}
-		if in.Completed != nil && !wasDone {
+		if in.Started != nil && !wasStarted {
 			d.header(v)
-			if in.Error != "" {
-				fmt.Fprintf(d.w, "#%d ERROR: %s\n", v.num, in.Error)
-			} else {
-				fmt.Fprintf(d.w, "#%d DONE %s\n", v.num, since(in.Started, *in.Completed))
-			}
 		}
 	}
 	for _, st := range s.Statuses {
@@ -125,7 +125,7 @@ func (d *plainDisplay) update(s *solveStatus) {
 			continue
 		}
 		d.header(v)
-		fmt.Fprintf(d.w, "#%d %s %s done\n", v.num, st.ID, amount(st))
+		fmt.Fprintln(d.w, strings.TrimRight(fmt.Sprintf("#%d %s %s", v.num, st.ID, amount(st)), " ")+" done")
 	}
 	for _, l := range s.Logs {
 		v := d.get(l.Vertex)
@@ -145,7 +145,24 @@ func (d *plainDisplay) update(s *solveStatus) {
 	}
 }
 
+// flushDone prints DONE or ERROR for the vertexes completed so far.
+func (d *plainDisplay) flushDone() {
+	for _, v := range d.order {
+		if v.finished || v.Completed == nil {
+			continue
+		}
+		v.finished = true
+		d.header(v)
+		if v.Error != "" {
+			fmt.Fprintf(d.w, "#%d ERROR: %s\n", v.num, v.Error)
+		} else {
+			fmt.Fprintf(d.w, "#%d DONE %s\n", v.num, since(v.Started, *v.Completed))
+		}
+	}
+}
+
 func (d *plainDisplay) done() {
+	d.flushDone()
 	if d.last != nil {
 		fmt.Fprintln(d.w)
 	}

@@ -71,7 +71,7 @@ func TestPlainDisplay(t *testing.T) {
 	d := newProgressDisplay(progressPlain, &out, nil)
 	d.update(s)
 	d.done()
-	for _, want := range []string{"#1 [1/2] FROM busybox\n#1 CACHED\n", "#2 [2/2] RUN echo hi\n#2 ERROR: exit code: 1\n", "#2 1.5s hi\n", "#2 WARN: careful\n"} {
+	for _, want := range []string{"#1 [1/2] FROM busybox\n#1 CACHED\n", "#2 [2/2] RUN echo hi\n", "#2 transferring 42/100 done\n", "#2 1.5s hi\n", "#2 WARN: careful\n", "#2 ERROR: exit code: 1\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("plain output lacks %q:\n%s", want, out.String())
 		}
