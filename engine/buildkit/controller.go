@@ -14,6 +14,7 @@ import (
 	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/buildkit/frontend"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
+	"github.com/moby/buildkit/frontend/gateway"
 	"github.com/moby/buildkit/frontend/gateway/forwarder"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/buildkit/solver"
@@ -84,8 +85,14 @@ func newController(ctx context.Context, cfg Config) (*control.Controller, *sessi
 	if err := wc.Add(w); err != nil {
 		return nil, nil, nil, err
 	}
+	builtin := dockerfileFrontend{forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build)}
+	gw, err := gateway.NewGatewayFrontend(wc.Infos(), nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	frontends := map[string]frontend.Frontend{
-		"dockerfile.v0": forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build),
+		"dockerfile.v0": builtin,
+		"gateway.v0":    syntaxFrontend{builtin: builtin, gateway: gw},
 	}
 	cacheStorage, err := bboltcachestorage.NewStore(filepath.Join(cfg.Root, "cache.db"))
 	if err != nil {

@@ -1,0 +1,298 @@
+package e2e
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// builder runs one BuildKit build of dir with args, through `berth build`
+// or `docker build` with buildx, with plain progress on stderr.
+type builder struct {
+	name  string
+	build func(t *testing.T, args ...string) Result
+}
+
+// buildKitBuilders are berth build and, when the docker CLI and buildx are
+// there, docker build.
+func buildKitBuilders(t *testing.T, d *Daemon) []builder {
+	bs := []builder{{"berth", func(t *testing.T, args ...string) Result {
+		return berthBuild(t, d, nil, append([]string{"--progress=plain"}, args...)...)
+	}}}
+	if dockerCLI != "" {
+		if _, err := os.Stat("/root/.cache/berth/docker-buildx-v0.38.2"); err == nil || os.Getenv("BERTH_BUILDX_PLUGIN") != "" {
+			buildxPlugin(t, d)
+			bs = append(bs, builder{"docker", func(t *testing.T, args ...string) Result { return dockerBuild(t, d, args...) }})
+		}
+	}
+	return bs
+}
+
+// serveFiles serves files on a free loopback port until t ends.
+func serveFiles(t *testing.T, files map[string]string) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		io.WriteString(w, body)
+	})}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String()
+}
+
+// Dockerfile features through both clients, with the built-in frontend
+// named by a syntax line: COPY --link/--chmod/--chown/--exclude, ADD with a
+// checksum from a loopback HTTP server, .dockerignore, a stage chosen with
+// --target (the last stage would fail), the host's platform; a wrong
+// checksum, a frontend image that cannot be pulled and a foreign platform
+// fail with clear messages.
+func TestBuildKitDockerfileFeatures(t *testing.T) {
+	d := startDaemon(t)
+	b := d.Berth()
+	const payload = "payload-from-loopback-http\n"
+	sum := sha256.Sum256([]byte(payload))
+	base := serveFiles(t, map[string]string{"/file.txt": payload})
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"Dockerfile": `# syntax=docker/dockerfile:1
+FROM busybox AS final
+COPY --link --chmod=751 script.sh /s/script.sh
+COPY --chown=123:456 owned.txt /s/owned.txt
+COPY --exclude=*.skip dir/ /s/dir/
+ADD --checksum=sha256:` + hex.EncodeToString(sum[:]) + ` ` + base + `/file.txt /s/added.txt
+COPY . /ctx/
+RUN stat -c '%a %u:%g' /s/script.sh /s/owned.txt > /s/stat.txt && ls /s/dir > /s/dir.txt && ls -A /ctx > /s/ctx.txt
+
+FROM busybox AS broken
+RUN echo this stage must not run && exit 3
+`,
+		"script.sh":     "#!/bin/sh\necho hi\n",
+		"owned.txt":     "owned\n",
+		"dir/keep.txt":  "keep\n",
+		"dir/drop.skip": "drop\n",
+		"secret.txt":    "ignored\n",
+		"debug.log":     "ignored\n",
+		".dockerignore": "secret.txt\n*.log\n",
+	})
+	for _, bl := range buildKitBuilders(t, d) {
+		t.Run(bl.name, func(t *testing.T) {
+			tag := "bkfeat-" + bl.name
+			r := bl.build(t, "--target", "final", "-t", tag, dir)
+			if r.Exit != 0 {
+				t.Fatalf("build: %s", r)
+			}
+			if strings.Contains(r.Stderr, "must not run") {
+				t.Fatal("--target final built the stage after it")
+			}
+			for file, want := range map[string]string{
+				"/s/stat.txt":  "751 0:0\n644 123:456",
+				"/s/dir.txt":   "keep.txt",
+				"/s/added.txt": strings.TrimSpace(payload),
+			} {
+				if out := b.Must(t, "run", "--rm", tag, "cat", file); out != want {
+					t.Errorf("%s: %q, want %q", file, out, want)
+				}
+			}
+			ctx := b.Must(t, "run", "--rm", tag, "cat", "/s/ctx.txt")
+			if !strings.Contains(ctx, "script.sh") || strings.Contains(ctx, "secret.txt") || strings.Contains(ctx, "debug.log") {
+				t.Errorf(".dockerignore not applied: the context had %q", ctx)
+			}
+
+			bad := t.TempDir()
+			writeFiles(t, bad, map[string]string{"Dockerfile": "FROM busybox\nADD --checksum=sha256:" + strings.Repeat("0", 64) + " " + base + "/file.txt /x\n"})
+			if r := bl.build(t, bad); r.Exit == 0 || !strings.Contains(r.Stderr, "digest mismatch") {
+				t.Errorf("ADD with a wrong checksum: %s", r)
+			}
+
+			// A frontend image that must be pulled (here from a port that
+			// refuses) is refused, and the message says what to do.
+			other := t.TempDir()
+			writeFiles(t, other, map[string]string{"Dockerfile": "# syntax=127.0.0.1:1/other/frontend:1\nFROM busybox\n"})
+			if r := bl.build(t, other); r.Exit == 0 || !strings.Contains(r.Stderr, "`# syntax=` line") || !strings.Contains(r.Stderr, "remove the line") {
+				t.Errorf("a frontend image that cannot be pulled: %s", r)
+			}
+
+			foreign := "linux/arm64"
+			if runtime.GOARCH == "arm64" {
+				foreign = "linux/amd64"
+			}
+			if r := bl.build(t, "--platform", foreign, "--target", "final", dir); r.Exit == 0 || !strings.Contains(r.Stderr, "platform "+foreign+" is not supported") {
+				t.Errorf("--platform %s: %s", foreign, r)
+			}
+			if r := bl.build(t, "--platform", runtime.GOOS+"/"+runtime.GOARCH, "--target", "final", dir); r.Exit != 0 {
+				t.Errorf("--platform of the host: %s", r)
+			}
+		})
+	}
+}
+
+// ADD of a git repository served by git daemon on loopback.
+func TestBuildKitAddGit(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	d := startDaemon(t)
+	b := d.Berth()
+	repos := t.TempDir()
+	repo := filepath.Join(repos, "repo.git")
+	work := t.TempDir()
+	git := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@t", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@t", "HOME="+work)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	writeFiles(t, work, map[string]string{"hello.txt": "hello-from-git\n"})
+	git(work, "init", "-q", "-b", "main")
+	git(work, "add", ".")
+	git(work, "commit", "-q", "-m", "one")
+	git(work, "clone", "-q", "--bare", work, repo)
+	port := freePort(t)
+	daemon := exec.Command("git", "daemon", "--reuseaddr", "--export-all", "--base-path="+repos, "--listen=127.0.0.1", fmt.Sprintf("--port=%d", port), repos)
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	waitFor(t, 10*time.Second, "git daemon to listen", func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": fmt.Sprintf("FROM busybox\nADD git://127.0.0.1:%d/repo.git#main /src\n", port)})
+	for _, bl := range buildKitBuilders(t, d) {
+		t.Run(bl.name, func(t *testing.T) {
+			tag := "bkgit-" + bl.name
+			if r := bl.build(t, "-t", tag, dir); r.Exit != 0 {
+				t.Fatalf("ADD git://: %s", r)
+			}
+			if out := b.Must(t, "run", "--rm", tag, "cat", "/src/hello.txt"); out != "hello-from-git" {
+				t.Fatalf("the repository's file: %q", out)
+			}
+		})
+	}
+}
+
+// A huge heredoc and an over-large Dockerfile are refused with a clear
+// error and berthd keeps serving.
+func TestBuildKitLargeDockerfile(t *testing.T) {
+	d := startDaemon(t)
+	for _, bl := range buildKitBuilders(t, d) {
+		t.Run(bl.name, func(t *testing.T) {
+			dir := t.TempDir()
+			big := strings.Repeat("x", 1<<20)
+			var heredoc strings.Builder
+			heredoc.WriteString("FROM busybox\nCOPY <<EOF /big\n")
+			for heredoc.Len() < 20<<20 {
+				heredoc.WriteString(big)
+				heredoc.WriteString("\n")
+			}
+			heredoc.WriteString("EOF\n")
+			writeFiles(t, dir, map[string]string{"Dockerfile": heredoc.String()})
+			r := bl.build(t, dir)
+			if r.Exit == 0 || !strings.Contains(r.Stderr, "Dockerfile") || !strings.Contains(r.Stderr, "too large") {
+				t.Fatalf("a 20 MiB heredoc: %s", r)
+			}
+			d.Berth().Must(t, "version")
+		})
+	}
+}
+
+// Outputs through buildx: local, tar, image and docker.
+func TestBuildKitOutputs(t *testing.T) {
+	d := startDaemon(t)
+	dc := buildxPlugin(t, d)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox AS b\nRUN echo out > /out.txt\nFROM scratch\nCOPY --from=b /out.txt /out.txt\n"})
+	dest := filepath.Join(t.TempDir(), "local")
+	if r := dockerBuild(t, d, "-o", "type=local,dest="+dest, dir); r.Exit != 0 {
+		t.Fatalf("-o type=local: %s", r)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "out.txt")); err != nil || string(b) != "out\n" {
+		t.Fatalf("type=local wrote %q, %v", b, err)
+	}
+	tarPath := filepath.Join(t.TempDir(), "out.tar")
+	if r := dockerBuild(t, d, "-o", "type=tar,dest="+tarPath, dir); r.Exit != 0 {
+		t.Fatalf("-o type=tar: %s", r)
+	}
+	f, err := os.Open(tarPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	found := false
+	for tr := tar.NewReader(f); ; {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		found = found || h.Name == "out.txt"
+	}
+	if !found {
+		t.Fatal("type=tar has no out.txt")
+	}
+	for _, typ := range []string{"image", "docker"} {
+		name := "bkout-" + typ + ":1"
+		if r := dockerBuild(t, d, "-o", "type="+typ+",name="+name, dir); r.Exit != 0 {
+			t.Fatalf("-o type=%s: %s", typ, r)
+		}
+		dc.Must(t, "image", "inspect", name)
+	}
+}
+
+// Cache export and import: inline and registry through both clients
+// against docker-registry on loopback, local through buildx; each import
+// after `builder prune` finds every step cached.
+func TestBuildKitCacheExport(t *testing.T) {
+	d := startDaemon(t)
+	reg := startDockerRegistry(t, "")
+	dir := t.TempDir()
+	for _, bl := range buildKitBuilders(t, d) {
+		t.Run(bl.name, func(t *testing.T) {
+			writeFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nRUN echo " + bl.name + "-" + fmt.Sprint(time.Now().UnixNano()) + " > /a\nRUN cat /a > /b\n"})
+			modes := []struct{ name, to, from string }{
+				{"registry", "type=registry,ref=" + reg.Host + "/cache/" + bl.name + ":reg", "type=registry,ref=" + reg.Host + "/cache/" + bl.name + ":reg"},
+			}
+			if bl.name == "docker" {
+				local := t.TempDir()
+				modes = append(modes, struct{ name, to, from string }{"local", "type=local,dest=" + local, "type=local,src=" + local})
+			}
+			for _, m := range modes {
+				if r := bl.build(t, "--cache-to", m.to, dir); r.Exit != 0 {
+					t.Fatalf("%s --cache-to %s: %s", bl.name, m.to, r)
+				}
+				d.Docker(t).Must(t, "builder", "prune", "-af")
+				r := bl.build(t, "--cache-from", m.from, dir)
+				if r.Exit != 0 {
+					t.Fatalf("%s --cache-from %s: %s", bl.name, m.from, r)
+				}
+				if u := uncachedSteps(r.Stderr); len(u) > 0 {
+					t.Fatalf("%s: import from %s cache ran steps again: %q\n%s", bl.name, m.name, u, r.Stderr)
+				}
+			}
+		})
+	}
+}
