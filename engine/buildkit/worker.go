@@ -79,7 +79,11 @@ func (e mobyExporter) Resolve(ctx context.Context, id int, attrs map[string]stri
 	// dockerd's classic store has no notion of it; an image in Berth's
 	// store is named by its config digest whatever this says.
 	delete(a, "prefer-image-digest")
-	return e.Exporter.Resolve(ctx, id, a)
+	i, err := e.Exporter.Resolve(ctx, id, a)
+	if err != nil {
+		return nil, err
+	}
+	return unlazyInstance{i}, nil
 }
 
 // preferLocalSource is the registry image source with "default" resolve
