@@ -42,17 +42,6 @@ if command -v docker >/dev/null; then
 	docker_cmd="env -u DOCKER_CONTEXT DOCKER_HOST=$BERTH_HOST DOCKER_BUILDKIT=0 DOCKER_CLI_HINTS=false DOCKER_CONFIG=$work/dockercfg docker"
 fi
 
-# hf_median PREPARE CMD — hyperfine median of CMD in ms, PREPARE (untimed)
-# before each run; output of the builds is discarded.
-hf_median() {
-	local csv
-	csv="$(mktemp)"
-	hyperfine --style none --warmup 2 --runs "$RUNS" --shell=none --prepare "$1" \
-		--output=null --export-csv "$csv" "$2" >/dev/null
-	awk -F, 'NR==2 { printf "%.1f\n", $4 * 1000 }' "$csv"
-	rm -f "$csv"
-}
-
 declare -A res
 clients=(berth)
 [ -z "$docker_cmd" ] || clients+=(docker)

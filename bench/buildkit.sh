@@ -1,30 +1,54 @@
 #!/usr/bin/env bash
 # bench/buildkit.sh — time BuildKit builds inside berthd (issue 16): the
-# docker CLI with the buildx plugin (a plain `docker build`, no --load) against
-# a private berthd built from this tree (own data-root, bridge, chains,
-# subnet). Builds, as bench/build.sh does for the classic builder:
+# docker CLI with the buildx plugin (a plain `docker build`, no --load) and
+# `berth build` against a private berthd built from this tree (own
+# data-root, bridge, chains, subnet). Builds, as bench/build.sh does for the
+# classic builder:
 #   4-step cold:   FROM busybox; RUN, COPY, ENV, CMD with --no-cache;
 #   4-step cached: the unchanged rebuild, every step CACHED;
 #   3-stage cold:  two independent RUN stages copied into a third, --no-cache
 #                  (the two stages run in parallel).
-# When a dockerd answers on /var/run/docker.sock, the same builds go through
-# Docker's BuildKit in the same run, interleaved. hyperfine medians. Not run
-# in CI. Run as root:
-#   sudo bench/buildkit.sh            (RUNS=10 to change the count)
+# With --peers, Debian's docker.io is installed when missing and a private
+# dockerd is started (own socket, data-root, exec-root and subnet; the host's
+# netfilter rules and links are put back afterwards): the same Dockerfiles go
+# through its BuildKit with the same docker CLI and buildx, interleaved with
+# berthd's runs (one run of each per round). Only what this run measured is
+# printed. Not run in CI. Run as root:
+#   sudo bench/buildkit.sh [--peers]      (RUNS=10 to change the count)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 [ "$(id -u)" -eq 0 ] || { echo "bench/buildkit.sh: run as root" >&2; exit 1; }
 runs="${RUNS:-10}"
+peers=0
+case "${1:-}" in
+--peers) peers=1 ;;
+"") ;;
+*) echo "bench/buildkit.sh: unknown argument $1 (--peers)" >&2; exit 2 ;;
+esac
 source bench/lib.sh
 RUNS="$runs"
 buildx="${BERTH_BUILDX_PLUGIN:-/root/.cache/berth/docker-buildx-v0.38.2}"
 [ -x "$buildx" ] || { echo "bench/buildkit.sh: no buildx plugin at $buildx (scripts/build-tools.sh builds it)" >&2; exit 1; }
 command -v docker >/dev/null || { echo "bench/buildkit.sh: the docker CLI is needed" >&2; exit 1; }
 
+DOCKER_BIN="$(command -v docker)"
+[ -x /usr/local/bin/docker ] && DOCKER_BIN=/usr/local/bin/docker
 work="$(mktemp -d /tmp/bbk-XXXXXX)"
-trap private_cleanup EXIT
-private_berthd bbk0 BBK 10.228.0.1/24
+hostsnap="$work.host" # outlives $work: restore_host runs after it is gone
+bench_before_cleanup() { [ "$peers" = 0 ] || stop_dockerd; }
+cleanup_all() {
+	set +e
+	private_cleanup
+	[ "$peers" = 0 ] || restore_host
+	rm -rf "$hostsnap"
+}
+trap cleanup_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+berth_x="$(free_subnet 228)"
+TAKEN_SUBNETS="$berth_x"
+private_berthd bbk0 BBK "10.$berth_x.0.1/24"
 scripts/mkbusybox.sh "$work/busybox.tar"
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 mkdir -p "$work/dockercfg/cli-plugins"
@@ -50,37 +74,49 @@ COPY --from=a /a /a
 COPY --from=b /b /b
 DF
 
-need_hyperfine
-declare -A peer=([berth]="$BERTH_HOST")
-if [ -S /var/run/docker.sock ] && DOCKER_HOST=unix:///var/run/docker.sock docker version >/dev/null 2>&1; then
-	peer[docker]="unix:///var/run/docker.sock"
-	DOCKER_HOST=unix:///var/run/docker.sock docker image inspect busybox >/dev/null 2>&1 ||
-		DOCKER_HOST=unix:///var/run/docker.sock docker load -i "$work/busybox.tar" >/dev/null 2>&1 ||
-		DOCKER_HOST=unix:///var/run/docker.sock docker import --change 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null
-fi
-
-hf_median() { # PREPARE CMD
-	local csv
-	csv="$(mktemp)"
-	hyperfine --style none --warmup 1 --runs "$RUNS" --shell=none --prepare "$1" \
-		--output=null --export-csv "$csv" "$2" >/dev/null
-	awk -F, 'NR==2 { printf "%.1f\n", $4 * 1000 }' "$csv"
-	rm -f "$csv"
-}
-
-declare -A res
 clients=(berth)
-[ -z "${peer[docker]:-}" ] || clients+=(docker)
+declare -A dhost=([berth]="$BERTH_HOST")
+if [ "$peers" = 1 ]; then
+	apt_install docker.io
+	snap_host
+	docker_x="$(free_subnet 200)"
+	TAKEN_SUBNETS+=" $docker_x"
+	echo "bench: starting a private dockerd (10.$docker_x.0.0/24) ..." >&2
+	start_dockerd
+	DOCKER_HOST="unix://$work/docker/docker.sock" "$DOCKER_BIN" import --change 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null
+	dhost[docker]="unix://$work/docker/docker.sock"
+	clients+=(docker)
+fi
+dcmd() { echo "env -u DOCKER_CONTEXT DOCKER_HOST=${dhost[$1]} DOCKER_CLI_HINTS=false DOCKER_CONFIG=$work/dockercfg $DOCKER_BIN"; }
+
+# Every build must work (and fill the cache) before it is timed.
 for c in "${clients[@]}"; do
-	d="env -u DOCKER_CONTEXT DOCKER_HOST=${peer[$c]} DOCKER_CLI_HINTS=false DOCKER_CONFIG=$work/dockercfg docker"
-	$d build -t bench-bk4 "$ctx4" >"$work/first-$c.log" 2>&1 ||
-		{ echo "bench/buildkit.sh: $c build failed:" >&2; tail "$work/first-$c.log" >&2; exit 1; }
-	echo "timing through $c ..." >&2
-	res[$c,cold]="$(hf_median true "$d build --no-cache -t bench-bk4 $ctx4")"
-	$d build -t bench-bk4 "$ctx4" >/dev/null 2>&1
-	res[$c,cached]="$(hf_median true "$d build -t bench-bk4 $ctx4")"
-	res[$c,stages]="$(hf_median true "$d build --no-cache -t bench-bk3 $ctx3")"
+	for ctx in "$ctx4" "$ctx3"; do
+		$(dcmd "$c") build "$ctx" >"$work/first-$c.log" 2>&1 ||
+			{ echo "bench/buildkit.sh: $c build failed:" >&2; tail "$work/first-$c.log" >&2; exit 1; }
+	done
 done
+# berth build (BuildKit in berthd, POST /build?version=2) beside docker build.
+bb="$BERTH_CLI build --progress=quiet"
+declare -A res
+add() { # KEY NAME=CMD...
+	local key="$1" name v
+	shift
+	while read -r name v; do res[$name,$key]="$v"; done < <(interleaved_ms "$RUNS" "$@")
+}
+echo "timing 4-step cold builds ..." >&2
+args=()
+for c in "${clients[@]}"; do args+=("$c=$(dcmd "$c") build --no-cache -t bench-bk4 $ctx4"); done
+add cold "${args[@]}" "berth-cli=$bb --no-cache -t bench-bk4 $ctx4"
+echo "timing 4-step cached builds ..." >&2
+args=()
+for c in "${clients[@]}"; do args+=("$c=$(dcmd "$c") build -t bench-bk4 $ctx4"); done
+add cached "${args[@]}" "berth-cli=$bb -t bench-bk4 $ctx4"
+echo "timing 3-stage parallel cold builds ..." >&2
+args=()
+for c in "${clients[@]}"; do args+=("$c=$(dcmd "$c") build --no-cache -t bench-bk3 $ctx3"); done
+add stages "${args[@]}" "berth-cli=$bb --no-cache -t bench-bk3 $ctx3"
+clients+=(berth-cli)
 
 row() { # label key
 	local line c
@@ -88,7 +124,7 @@ row() { # label key
 	for c in "${clients[@]}"; do line+="$(printf ' %12s |' "${res[$c,$2]} ms")"; done
 	echo "$line"
 }
-hdr="| what (median of $RUNS)               |"
+hdr="| what (median of $RUNS, interleaved)  |"
 sep="|------------------------------------|"
 for c in "${clients[@]}"; do hdr+="$(printf ' %12s |' "$c")"; sep+="--------------|"; done
 echo
@@ -98,4 +134,6 @@ row "4-step build, cold (--no-cache)" cold
 row "4-step build, fully cached" cached
 row "3-stage parallel build, cold" stages
 echo
-echo "docker build with buildx $("$buildx" version 2>/dev/null | awk '{print $2}') on both; kernel $(uname -r); $(nproc) cores"
+echo "berth: docker build (buildx $("$buildx" version 2>/dev/null | awk '{print $2}')) against berthd; berth-cli: berth build against the same berthd."
+[ "$peers" = 0 ] || echo "docker: the same docker CLI and buildx against dockerd $(DOCKER_HOST="${dhost[docker]}" "$DOCKER_BIN" version --format '{{.Server.Version}}' 2>/dev/null) (Debian docker.io, private data-root)."
+echo "kernel $(uname -r); $(nproc) cores; load before: see /proc/loadavg"

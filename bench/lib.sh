@@ -176,3 +176,150 @@ free_subnet() {
 	done
 	return 1
 }
+
+# ---------------------------------------------------------------- peers
+# snap_host — record what the peers (Docker, Podman) may change on the host
+# into $hostsnap (a path outside $work), for restore_host to put back.
+snap_host() {
+	local t
+	mkdir -p "$hostsnap"
+	for t in filter nat mangle raw; do
+		iptables -t "$t" -S >"$hostsnap/ipt4.$t" 2>/dev/null || true
+		ip6tables -t "$t" -S >"$hostsnap/ipt6.$t" 2>/dev/null || true
+	done
+	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' >"$hostsnap/links"
+	: >"$hostsnap/sysctl"
+	for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding \
+		/proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables \
+		/proc/sys/net/ipv4/conf/all/route_localnet; do
+		[ -e "$f" ] && echo "$f $(cat "$f")" >>"$hostsnap/sysctl"
+	done
+	: >"$hostsnap/paths"
+	for p in /etc/docker /run/docker /var/run/docker.sock /run/containerd /var/lib/cni /run/cni \
+		/etc/cni/net.d/87-podman-bridge.conflist /run/containers /run/libpod /var/lib/containers \
+		/var/lib/docker /tmp/podman-run-0; do
+		[ -e "$p" ] || echo "$p" >>"$hostsnap/paths"
+	done
+}
+
+# peer_rule LINE — whether an iptables rule or chain belongs to a peer: its
+# chains (DOCKER*, CNI-*, NETAVARK*, PODMAN*) or its bridges or subnets.
+peer_rule() {
+	grep -qE "DOCKER|CNI-|NETAVARK|PODMAN|docker0|cni-podman|podman0|10\.(${docker_x:-none}|${podman_x:-none})\." <<<"$1"
+}
+
+restore_iptables() { # iptables|ip6tables v4|v6
+	local cmd="$1" v="$2" t line c
+	for t in filter nat mangle raw; do
+		[ -e "$hostsnap/ipt$v.$t" ] || continue
+		# New rules (not chain declarations) of the peers, in reverse order.
+		"$cmd" -t "$t" -S 2>/dev/null | grep '^-A ' | grep -vxFf "$hostsnap/ipt$v.$t" | tac |
+			while read -r line; do
+				peer_rule "$line" || continue
+				# shellcheck disable=SC2086
+				eval "$cmd -t $t ${line/-A/-D}" 2>/dev/null || true
+			done
+		for c in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" { print $2 }'); do
+			grep -qx -- "-N $c" "$hostsnap/ipt$v.$t" && continue
+			peer_rule "$c" || continue
+			"$cmd" -t "$t" -F "$c" 2>/dev/null || true
+		done
+		for c in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" { print $2 }'); do
+			grep -qx -- "-N $c" "$hostsnap/ipt$v.$t" && continue
+			peer_rule "$c" || continue
+			"$cmd" -t "$t" -X "$c" 2>/dev/null || true
+		done
+		# Built-in chains' policies (Docker sets FORWARD to DROP).
+		grep '^-P ' "$hostsnap/ipt$v.$t" | while read -r _ c pol; do
+			"$cmd" -t "$t" -P "$c" "$pol" 2>/dev/null || true
+		done
+	done
+}
+
+restore_host() {
+	[ -e "$hostsnap/links" ] || return 0
+	restore_iptables iptables 4
+	restore_iptables ip6tables 6
+	local l f v p
+	for l in $(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
+		grep -qx -- "$l" "$hostsnap/links" && continue
+		case "$l" in docker0 | cni-podman* | podman* | veth*) ip link del "$l" 2>/dev/null || true ;; esac
+	done
+	while read -r f v; do [ "$(cat "$f" 2>/dev/null)" = "$v" ] || echo "$v" >"$f" 2>/dev/null || true; done <"$hostsnap/sysctl"
+	while read -r p; do
+		[ -e "$p" ] || continue
+		awk -v w="$p/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
+			while read -r m; do umount -l "$m" 2>/dev/null || true; done
+		rm -rf "$p"
+	done <"$hostsnap/paths"
+}
+
+# start_dockerd — a private dockerd on $work/docker (socket docker.sock,
+# data-root, exec-root) with its bridge on 10.$docker_x.0.1/24; sets
+# dockerd_pid. Pair with snap_host/restore_host.
+start_dockerd() {
+	local d="$work/docker"
+	mkdir -p "$d"
+	echo '{}' >"$d/daemon.json"
+	if [ -S /run/containerd/containerd.sock ]; then
+		echo "bench: note: a containerd runs on /run/containerd; dockerd will use it" >&2
+	fi
+	dockerd -H "unix://$d/docker.sock" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
+		--config-file "$d/daemon.json" --bip "10.$docker_x.0.1/24" --log-level warn >"$d/dockerd.log" 2>&1 &
+	dockerd_pid=$!
+	for _ in $(seq 300); do DOCKER_HOST="unix://$d/docker.sock" "${DOCKER_BIN:-docker}" version >/dev/null 2>&1 && return 0; sleep 0.1; done
+	echo "bench: dockerd did not come up:" >&2
+	tail "$d/dockerd.log" >&2
+	return 1
+}
+
+# stop_dockerd — remove the private dockerd's containers and stop it.
+stop_dockerd() {
+	if [ -n "${dockerd_pid:-}" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
+		local ids
+		ids="$(DOCKER_HOST="unix://$work/docker/docker.sock" "${DOCKER_BIN:-docker}" ps -aq 2>/dev/null)"
+		[ -z "$ids" ] || DOCKER_HOST="unix://$work/docker/docker.sock" "${DOCKER_BIN:-docker}" rm -f $ids >/dev/null 2>&1
+		kill -TERM "$dockerd_pid"
+		for _ in $(seq 200); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$dockerd_pid" 2>/dev/null
+		wait "$dockerd_pid" 2>/dev/null
+	fi
+	dockerd_pid=""
+}
+
+# ---------------------------------------------------------------- timing
+# hf_median PREPARE CMD — hyperfine median of CMD over $RUNS runs in ms
+# (2 warm-ups), PREPARE (untimed) before each run; output discarded.
+hf_median() {
+	need_hyperfine
+	local csv
+	csv="$(mktemp)"
+	hyperfine --style none --warmup 2 --runs "$RUNS" --shell=none --prepare "$1" \
+		--output=null --export-csv "$csv" "$2" >/dev/null
+	awk -F, 'NR==2 { printf "%.1f\n", $4 * 1000 }' "$csv"
+	rm -f "$csv"
+}
+
+# interleaved_ms RUNS NAME=CMD... — time each CMD RUNS times taking turns
+# (one run of each per round, after an untimed warm-up round), so the load
+# of a shared machine falls on every CMD alike; prints "NAME MEDIAN_MS" per
+# CMD. A CMD that fails ends it with an error.
+interleaved_ms() {
+	local runs="$1" dir i nc name t0
+	shift
+	dir="$(mktemp -d)"
+	for ((i = 0; i <= runs; i++)); do
+		for nc in "$@"; do
+			name="${nc%%=*}"
+			t0="$(date +%s%N)"
+			# shellcheck disable=SC2086
+			${nc#*=} >/dev/null 2>&1 || { echo "bench: $name failed: ${nc#*=}" >&2; rm -rf "$dir"; return 1; }
+			[ "$i" -eq 0 ] || echo $((($(date +%s%N) - t0) / 1000)) >>"$dir/$name"
+		done
+	done
+	for nc in "$@"; do
+		name="${nc%%=*}"
+		sort -n "$dir/$name" | awk -v n="$name" '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%s %.1f\n", n, m / 1000 }'
+	done
+	rm -rf "$dir"
+}

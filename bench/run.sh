@@ -74,83 +74,6 @@ DOCKER_BIN="$(command -v docker || true)"
 unset DOCKER_CONTEXT
 export DOCKER_CONFIG="$work/dockercfg" DOCKER_CLI_HINTS=false DOCKER_BUILDKIT=0
 
-# ---------------------------------------------------------------- host state
-# What the peers may change on the host, recorded before they start and put
-# back by restore_host.
-snap_host() {
-	local t
-	mkdir -p "$hostsnap"
-	for t in filter nat mangle raw; do
-		iptables -t "$t" -S >"$hostsnap/ipt4.$t" 2>/dev/null || true
-		ip6tables -t "$t" -S >"$hostsnap/ipt6.$t" 2>/dev/null || true
-	done
-	ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' >"$hostsnap/links"
-	: >"$hostsnap/sysctl"
-	for f in /proc/sys/net/ipv4/ip_forward /proc/sys/net/ipv6/conf/all/forwarding \
-		/proc/sys/net/bridge/bridge-nf-call-iptables /proc/sys/net/bridge/bridge-nf-call-ip6tables \
-		/proc/sys/net/ipv4/conf/all/route_localnet; do
-		[ -e "$f" ] && echo "$f $(cat "$f")" >>"$hostsnap/sysctl"
-	done
-	: >"$hostsnap/paths"
-	for p in /etc/docker /run/docker /var/run/docker.sock /run/containerd /var/lib/cni /run/cni \
-		/etc/cni/net.d/87-podman-bridge.conflist /run/containers /run/libpod /var/lib/containers \
-		/var/lib/docker /tmp/podman-run-0; do
-		[ -e "$p" ] || echo "$p" >>"$hostsnap/paths"
-	done
-}
-
-# peer_rule LINE — whether an iptables rule or chain belongs to a peer: its
-# chains (DOCKER*, CNI-*, NETAVARK*, PODMAN*) or its bridges or subnets.
-peer_rule() {
-	grep -qE "DOCKER|CNI-|NETAVARK|PODMAN|docker0|cni-podman|podman0|10\.(${docker_x:-none}|${podman_x:-none})\." <<<"$1"
-}
-
-restore_iptables() { # iptables|ip6tables v4|v6
-	local cmd="$1" v="$2" t line c
-	for t in filter nat mangle raw; do
-		[ -e "$hostsnap/ipt$v.$t" ] || continue
-		# New rules (not chain declarations) of the peers, in reverse order.
-		"$cmd" -t "$t" -S 2>/dev/null | grep '^-A ' | grep -vxFf "$hostsnap/ipt$v.$t" | tac |
-			while read -r line; do
-				peer_rule "$line" || continue
-				# shellcheck disable=SC2086
-				eval "$cmd -t $t ${line/-A/-D}" 2>/dev/null || true
-			done
-		for c in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" { print $2 }'); do
-			grep -qx -- "-N $c" "$hostsnap/ipt$v.$t" && continue
-			peer_rule "$c" || continue
-			"$cmd" -t "$t" -F "$c" 2>/dev/null || true
-		done
-		for c in $("$cmd" -t "$t" -S 2>/dev/null | awk '$1 == "-N" { print $2 }'); do
-			grep -qx -- "-N $c" "$hostsnap/ipt$v.$t" && continue
-			peer_rule "$c" || continue
-			"$cmd" -t "$t" -X "$c" 2>/dev/null || true
-		done
-		# Built-in chains' policies (Docker sets FORWARD to DROP).
-		grep '^-P ' "$hostsnap/ipt$v.$t" | while read -r _ c pol; do
-			"$cmd" -t "$t" -P "$c" "$pol" 2>/dev/null || true
-		done
-	done
-}
-
-restore_host() {
-	[ -e "$hostsnap/links" ] || return 0
-	restore_iptables iptables 4
-	restore_iptables ip6tables 6
-	local l f v p
-	for l in $(ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'); do
-		grep -qx -- "$l" "$hostsnap/links" && continue
-		case "$l" in docker0 | cni-podman* | podman* | veth*) ip link del "$l" 2>/dev/null || true ;; esac
-	done
-	while read -r f v; do [ "$(cat "$f" 2>/dev/null)" = "$v" ] || echo "$v" >"$f" 2>/dev/null || true; done <"$hostsnap/sysctl"
-	while read -r p; do
-		[ -e "$p" ] || continue
-		awk -v w="$p/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
-			while read -r m; do umount -l "$m" 2>/dev/null || true; done
-		rm -rf "$p"
-	done <"$hostsnap/paths"
-}
-
 # ---------------------------------------------------------------- engines
 dockerd_pid=""
 c_berth() { "$BERTH_CLI" "$@"; }
@@ -176,22 +99,6 @@ cmd_of() {
 # rmf_args ENGINE — `rm -f` without a grace period for every engine (Podman's
 # rm -f stops with its 10 s timeout unless told -t 0; Docker and Berth kill).
 rmf_args() { if [ "$1" = podman ]; then echo "rm -f -t 0"; else echo "rm -f"; fi; }
-
-start_dockerd() {
-	local d="$work/docker"
-	mkdir -p "$d"
-	echo '{}' >"$d/daemon.json"
-	if [ -S /run/containerd/containerd.sock ]; then
-		echo "bench: note: a containerd runs on /run/containerd; dockerd will use it" >&2
-	fi
-	dockerd -H "unix://$d/docker.sock" --data-root "$d/data" --exec-root "$d/exec" --pidfile "$d/docker.pid" \
-		--config-file "$d/daemon.json" --bip "10.$docker_x.0.1/24" --log-level warn >"$d/dockerd.log" 2>&1 &
-	dockerd_pid=$!
-	for _ in $(seq 300); do c_docker version >/dev/null 2>&1 && return 0; sleep 0.1; done
-	echo "bench: dockerd did not come up:" >&2
-	tail "$d/dockerd.log" >&2
-	return 1
-}
 
 setup_podman() {
 	local d="$work/podman"
@@ -241,16 +148,7 @@ stop_peers() {
 		c_podman rmi -a -f >/dev/null 2>&1
 		c_podman system reset -f >/dev/null 2>&1
 	fi
-	if [ -n "$dockerd_pid" ] && kill -0 "$dockerd_pid" 2>/dev/null; then
-		local ids
-		ids="$(c_docker ps -aq 2>/dev/null)"
-		[ -z "$ids" ] || c_docker rm -f $ids >/dev/null 2>&1
-		kill -TERM "$dockerd_pid"
-		for _ in $(seq 200); do kill -0 "$dockerd_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$dockerd_pid" 2>/dev/null
-		wait "$dockerd_pid" 2>/dev/null
-	fi
-	dockerd_pid=""
+	stop_dockerd
 	# containerd-shims and conmons of this run that outlived their engine.
 	local p
 	for p in $(pgrep -f -- "$work/" || true); do

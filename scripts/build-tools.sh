@@ -17,11 +17,13 @@ CACHE="${1:-${BERTH_TOOLS_CACHE:-/root/.cache/berth}}"
 mkdir -p "$CACHE"
 status=0
 
-# build NAME MODULE@VERSION OUT VERB PKG: copies the module to a writable
-# directory and runs `go VERB -o OUT PKG` (VERB: build, or "test -c").
+# build NAME MODULE@VERSION OUT VERB PKG [LDFLAGS]: copies the module to a
+# writable directory and runs `go VERB -o OUT PKG` (VERB: build, or
+# "test -c"). With REBUILD=1 an existing OUT is replaced (atomically, when
+# the new one is built).
 build() {
-	local name="$1" modver="$2" out="$3" verb="$4" pkg="$5"
-	[ -x "$out" ] && return 0
+	local name="$1" modver="$2" out="$3" verb="$4" pkg="$5" ldflags="${6:-}"
+	[ -x "$out" ] && [ -z "${REBUILD:-}" ] && return 0
 	echo "==> build-tools: building $name ($modver)"
 	local tmp
 	tmp="$(mktemp -d)"
@@ -32,7 +34,7 @@ build() {
 		[ -n "$dir" ]
 		cp -r "$dir" src && chmod -R u+w src && cd src
 		# shellcheck disable=SC2086
-		GOFLAGS=-mod=mod timeout 1800 nice -n 10 go $verb -o "$out.tmp" "$pkg"
+		GOFLAGS=-mod=mod timeout 1800 nice -n 10 go $verb -ldflags="$ldflags" -o "$out.tmp" "$pkg"
 		mv "$out.tmp" "$out"
 	) >"$out.log" 2>&1 </dev/null
 	local rc=$?
@@ -47,8 +49,15 @@ build() {
 
 build "docker compose" github.com/docker/compose/v5@v5.6.0 \
 	"${BERTH_COMPOSE_PLUGIN:-$CACHE/docker-compose-v5.6.0}" build ./cmd
-build "docker buildx" github.com/docker/buildx@v0.38.2 \
-	"${BERTH_BUILDX_PLUGIN:-$CACHE/docker-buildx-v0.38.2}" build ./cmd/buildx
+# buildx states its version (docker compose build wants buildx >= 0.17); a
+# binary built before it did is rebuilt.
+buildx="${BERTH_BUILDX_PLUGIN:-$CACHE/docker-buildx-v0.38.2}"
+rebuild=""
+if [ -x "$buildx" ] && ! "$buildx" version 2>/dev/null | grep -q ' v0\.38\.2'; then
+	rebuild=1
+fi
+REBUILD="$rebuild" build "docker buildx" github.com/docker/buildx@v0.38.2 "$buildx" build ./cmd/buildx \
+	"-X github.com/docker/buildx/version.Version=v0.38.2 -X github.com/docker/buildx/version.Package=github.com/docker/buildx"
 build crictl sigs.k8s.io/cri-tools@v1.37.0 "$CACHE/crictl-v1.37.0" build ./cmd/crictl
 build critest sigs.k8s.io/cri-tools@v1.37.0 "$CACHE/critest-v1.37.0" "test -c" ./cmd/critest
 exit "$status"

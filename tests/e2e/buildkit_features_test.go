@@ -310,3 +310,67 @@ func TestBuildKitCacheExport(t *testing.T) {
 		})
 	}
 }
+
+// `docker build --ssh default` forwards a test ssh-agent to
+// RUN --mount=type=ssh; without --ssh the step has no agent.
+func TestBuildKitSSH(t *testing.T) {
+	for _, tool := range []string{"ssh-agent", "ssh-add", "ssh-keygen"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (openssh-client)", tool)
+		}
+	}
+	d := startDaemon(t)
+	buildxPlugin(t, d)
+	tmp := t.TempDir()
+	sock := filepath.Join(tmp, "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	waitFor(t, 10*time.Second, "ssh-agent to listen", func() bool { _, err := os.Stat(sock); return err == nil })
+	key := filepath.Join(tmp, "key")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "berth-e2e", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	add := exec.Command("ssh-add", key)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v\n%s", err, out)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nARG N\nRUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent-socket-$N | tr a-z A-Z\n"})
+	dc := d.Docker(t)
+	env := append(dc.Env(), "SSH_AUTH_SOCK="+sock)
+	r := d.runCmd(dc.Path(), env, nil, buildLimit, "build", "--progress=plain", "--ssh", "default", "--build-arg", "N=1", dir)
+	if r.Exit != 0 || !strings.Contains(r.Stderr, "AGENT-SOCKET-1") {
+		t.Fatalf("--ssh default: %s", r)
+	}
+	r = d.runCmd(dc.Path(), env, nil, buildLimit, "build", "--progress=plain", "--build-arg", "N=2", dir)
+	if r.Exit == 0 || strings.Contains(r.Stderr, "AGENT-SOCKET-2") {
+		t.Fatalf("without --ssh the step had an agent: %s", r)
+	}
+}
+
+// `docker compose build` with buildx builds every service's build: section
+// inside berthd; the images land tagged with compose's names.
+func TestBuildKitComposeBuild(t *testing.T) {
+	d := startDaemon(t)
+	buildxPlugin(t, d)
+	dc := composePlugin(t, d)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"compose.yaml": "services:\n  one:\n    build: ./one\n  two:\n    build:\n      context: ./two\n      args:\n        WORD: second\n",
+		"one/Dockerfile": "FROM busybox\nRUN echo first > /word\nCMD [\"cat\", \"/word\"]\n",
+		"two/Dockerfile": "FROM busybox\nARG WORD\nRUN echo $WORD > /word\nCMD [\"cat\", \"/word\"]\n",
+	})
+	r := d.runCmd(dc.Path(), dc.Env(), nil, buildLimit, "compose", "--project-directory", dir, "-p", "bkcompose", "build")
+	if r.Exit != 0 {
+		t.Fatalf("docker compose build: %s\n%s", r, d.LogTail(30))
+	}
+	for svc, want := range map[string]string{"one": "first", "two": "second"} {
+		if out := dc.Must(t, "run", "--rm", "bkcompose-"+svc); out != want {
+			t.Errorf("bkcompose-%s prints %q, want %q", svc, out, want)
+		}
+	}
+}
