@@ -46,6 +46,7 @@ cleanup_all() {
 trap cleanup_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 berth_x="$(free_subnet 228)"
 TAKEN_SUBNETS="$berth_x"
 private_berthd bbk0 BBK "10.$berth_x.0.1/24"
@@ -121,12 +122,13 @@ clients+=(berth-cli)
 row() { # label key
 	local line c
 	line="$(printf '| %-34s |' "$1")"
-	for c in "${clients[@]}"; do line+="$(printf ' %12s |' "${res[$c,$2]} ms")"; done
+	for c in "${clients[@]}"; do line+="$(printf ' %14s |' "${res[$c,$2]} ms")"; done
 	echo "$line"
 }
-hdr="| what (median of $RUNS, interleaved)  |"
+declare -A title=([berth]="buildx→berthd" [docker]="buildx→dockerd" [berth-cli]="berth build")
+hdr="$(printf '| %-34s |' "what (median of $RUNS, interleaved)")"
 sep="|------------------------------------|"
-for c in "${clients[@]}"; do hdr+="$(printf ' %12s |' "$c")"; sep+="--------------|"; done
+for c in "${clients[@]}"; do hdr+="$(printf ' %14s |' "${title[$c]}")"; sep+="----------------|"; done
 echo
 echo "$hdr"
 echo "$sep"
@@ -134,6 +136,6 @@ row "4-step build, cold (--no-cache)" cold
 row "4-step build, fully cached" cached
 row "3-stage parallel build, cold" stages
 echo
-echo "berth: docker build (buildx $("$buildx" version 2>/dev/null | awk '{print $2}')) against berthd; berth-cli: berth build against the same berthd."
-[ "$peers" = 0 ] || echo "docker: the same docker CLI and buildx against dockerd $(DOCKER_HOST="${dhost[docker]}" "$DOCKER_BIN" version --format '{{.Server.Version}}' 2>/dev/null) (Debian docker.io, private data-root)."
-echo "kernel $(uname -r); $(nproc) cores; load before: see /proc/loadavg"
+echo "buildx→berthd: docker build (docker CLI $("$DOCKER_BIN" version --format '{{.Client.Version}}' 2>/dev/null), buildx $("$buildx" version 2>/dev/null | awk '{print $2}')) against berthd; berth build: the same builds through berth build."
+[ "$peers" = 0 ] || echo "buildx→dockerd: the same docker CLI and buildx against dockerd $(DOCKER_HOST="${dhost[docker]}" "$DOCKER_BIN" version --format '{{.Server.Version}}' 2>/dev/null) (Debian docker.io, private data-root)."
+echo "kernel $(uname -r); $(nproc) cores; load average before: $load_before, after: $(cut -d' ' -f1-3 /proc/loadavg)"

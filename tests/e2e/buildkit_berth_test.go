@@ -121,4 +121,19 @@ func TestBuildKitBerthBuild(t *testing.T) {
 	if r.Exit != 0 {
 		t.Fatalf("build for the host's platform: %s", r)
 	}
+
+	// -f, --label, --build-arg, --target and --no-cache reach BuildKit.
+	flagsDir := t.TempDir()
+	writeFiles(t, flagsDir, map[string]string{"build/other.Dockerfile": "FROM busybox AS want\nARG WORD\nRUN echo \"$WORD\" > /word\nFROM want AS after\nRUN exit 7\n"})
+	r = berthBuild(t, d, nil, "--progress=plain", "--no-cache", "-f", filepath.Join(flagsDir, "build/other.Dockerfile"), "--label", "bk.label=yes",
+		"--build-arg", "WORD=from-arg", "--target", "want", "-t", "bb-e2e:flags", flagsDir)
+	if r.Exit != 0 || strings.Contains(r.Stderr, "CACHED") {
+		t.Fatalf("build with -f, --label, --build-arg, --target, --no-cache: %s", r)
+	}
+	if out := b.Must(t, "run", "--rm", "bb-e2e:flags", "cat", "/word"); out != "from-arg" {
+		t.Fatalf("--build-arg: %q", out)
+	}
+	if out := b.Must(t, "image", "inspect", "-f", `{{index .Config.Labels "bk.label"}}`, "bb-e2e:flags"); out != "yes" {
+		t.Fatalf("--label: %q", out)
+	}
 }

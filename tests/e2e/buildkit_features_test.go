@@ -360,7 +360,7 @@ func TestBuildKitComposeBuild(t *testing.T) {
 	dc := composePlugin(t, d)
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
-		"compose.yaml": "services:\n  one:\n    build: ./one\n  two:\n    build:\n      context: ./two\n      args:\n        WORD: second\n",
+		"compose.yaml":   "services:\n  one:\n    build: ./one\n  two:\n    build:\n      context: ./two\n      args:\n        WORD: second\n",
 		"one/Dockerfile": "FROM busybox\nRUN echo first > /word\nCMD [\"cat\", \"/word\"]\n",
 		"two/Dockerfile": "FROM busybox\nARG WORD\nRUN echo $WORD > /word\nCMD [\"cat\", \"/word\"]\n",
 	})
