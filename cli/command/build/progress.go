@@ -62,8 +62,9 @@ type vertexState struct {
 	stsOrder []string
 	// lastLog is the last line of output (the tty display shows it).
 	lastLog string
-	// finished: the plain display printed its CACHED, DONE or ERROR.
-	finished bool
+	// finished: the plain display printed its CACHED, DONE or ERROR;
+	// doneSeen: an update completed it and the next one has not come yet.
+	finished, doneSeen bool
 }
 
 func newTrace() *trace { return &trace{byDigest: map[string]*vertexState{}} }
@@ -101,15 +102,16 @@ func (d *plainDisplay) header(v *vertexState) {
 }
 
 func (d *plainDisplay) update(s *solveStatus) {
-	// A vertex reported complete may be reopened by the next update (as
-	// BuildKit does while it loads a step): its DONE line waits for the
-	// next update, and each vertex gets one.
-	d.flushDone()
+	// A vertex reported complete may be reopened or found CACHED by the
+	// next update (as BuildKit does while it loads a step): its DONE line
+	// waits for the update after the one that completed it, and each
+	// vertex gets one line.
+	defer d.flushDone(false)
 	for _, in := range s.Vertexes {
 		v := d.get(in.Digest)
 		wasStarted, wasCached := v.Started != nil, v.Cached
 		v.vertex = *in
-		if in.Cached && !wasCached {
+		if in.Cached && !wasCached && !v.finished {
 			d.header(v)
 			fmt.Fprintf(d.w, "#%d CACHED\n", v.num)
 			v.finished = true
@@ -145,10 +147,16 @@ func (d *plainDisplay) update(s *solveStatus) {
 	}
 }
 
-// flushDone prints DONE or ERROR for the vertexes completed so far.
-func (d *plainDisplay) flushDone() {
+// flushDone prints DONE or ERROR for the vertexes an earlier update
+// completed (all completed ones when final) and marks those this one did.
+func (d *plainDisplay) flushDone(final bool) {
 	for _, v := range d.order {
 		if v.finished || v.Completed == nil {
+			v.doneSeen = false
+			continue
+		}
+		if !v.doneSeen && !final {
+			v.doneSeen = true
 			continue
 		}
 		v.finished = true
@@ -162,7 +170,7 @@ func (d *plainDisplay) flushDone() {
 }
 
 func (d *plainDisplay) done() {
-	d.flushDone()
+	d.flushDone(true)
 	if d.last != nil {
 		fmt.Fprintln(d.w)
 	}

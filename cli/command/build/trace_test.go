@@ -78,6 +78,26 @@ func TestPlainDisplay(t *testing.T) {
 	}
 }
 
+// A step BuildKit completes and then finds cached, or reopens and
+// completes again, gets one line: CACHED, or one DONE.
+func TestPlainDisplayOneEnding(t *testing.T) {
+	t0 := time.Unix(1700000000, 0)
+	t1 := t0.Add(time.Second)
+	var out bytes.Buffer
+	d := newProgressDisplay(progressPlain, &out, nil)
+	d.update(&solveStatus{Vertexes: []*vertex{{Digest: "a", Name: "FROM", Started: &t0, Completed: &t0}, {Digest: "b", Name: "RUN", Started: &t0, Completed: &t0}}})
+	d.update(&solveStatus{Vertexes: []*vertex{{Digest: "a", Name: "FROM", Started: &t0, Completed: &t0, Cached: true}, {Digest: "b", Name: "RUN", Started: &t0}}})
+	d.update(&solveStatus{Vertexes: []*vertex{{Digest: "b", Name: "RUN", Started: &t0, Completed: &t1}}})
+	d.done()
+	got := out.String()
+	if !strings.Contains(got, "#1 CACHED\n") || strings.Contains(got, "#1 DONE") {
+		t.Errorf("a cached step:\n%s", got)
+	}
+	if strings.Count(got, "#2 DONE") != 1 || !strings.Contains(got, "#2 DONE 1.0s\n") {
+		t.Errorf("a reopened step:\n%s", got)
+	}
+}
+
 func TestDecodeStatusTruncated(t *testing.T) {
 	b := statusFixture(t)
 	for i := 1; i < len(b); i++ {
