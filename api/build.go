@@ -64,31 +64,49 @@ func buildOptions(r *http.Request) (build.Options, bool, error) {
 	if remote := q.Get("remote"); remote != "" {
 		return build.Options{}, false, errdefs.Invalid("remote build contexts (%s) are not supported by berthd: send the context as a tar stream (docker build <dir> or -)", remote)
 	}
+	c, err := commonBuildQuery(r)
+	if err != nil {
+		return build.Options{}, false, err
+	}
 	opts := build.Options{
-		Tags:        q["t"],
-		Dockerfile:  q.Get("dockerfile"),
-		Target:      q.Get("target"),
-		NoCache:     boolValue(r, "nocache"),
-		Pull:        pullValue(q.Get("pull")),
-		NetworkMode: q.Get("networkmode"),
-		Platform:    q.Get("platform"),
+		Tags: c.tags, Dockerfile: c.dockerfile, Target: c.target, NoCache: c.noCache, Pull: c.pull,
+		NetworkMode: c.network, Platform: c.platform, BuildArgs: c.buildArgs, Labels: c.labels,
 		Remove:      true,
 		ForceRemove: boolValue(r, "forcerm"),
 	}
 	if q.Has("rm") {
 		opts.Remove = boolValue(r, "rm")
 	}
+	return opts, boolValue(r, "q"), nil
+}
+
+// buildQuery holds the /build parameters both builders take.
+type buildQuery struct {
+	tags                                  []string
+	dockerfile, target, network, platform string
+	noCache, pull                         bool
+	buildArgs                             map[string]*string
+	labels                                map[string]string
+}
+
+func commonBuildQuery(r *http.Request) (buildQuery, error) {
+	q := r.URL.Query()
+	c := buildQuery{
+		tags: q["t"], dockerfile: q.Get("dockerfile"), target: q.Get("target"),
+		network: q.Get("networkmode"), platform: q.Get("platform"),
+		noCache: boolValue(r, "nocache"), pull: pullValue(q.Get("pull")),
+	}
 	if v := q.Get("buildargs"); v != "" {
-		if err := json.Unmarshal([]byte(v), &opts.BuildArgs); err != nil {
-			return opts, false, errdefs.Invalid("invalid buildargs: %s", err.Error())
+		if err := json.Unmarshal([]byte(v), &c.buildArgs); err != nil {
+			return c, errdefs.Invalid("invalid buildargs: %s", err.Error())
 		}
 	}
 	if v := q.Get("labels"); v != "" {
-		if err := json.Unmarshal([]byte(v), &opts.Labels); err != nil {
-			return opts, false, errdefs.Invalid("invalid labels: %s", err.Error())
+		if err := json.Unmarshal([]byte(v), &c.labels); err != nil {
+			return c, errdefs.Invalid("invalid labels: %s", err.Error())
 		}
 	}
-	return opts, boolValue(r, "q"), nil
+	return c, nil
 }
 
 // pullValue: the CLI sends pull=1; older clients may send an image name.

@@ -2,12 +2,12 @@ package api
 
 import (
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"strings"
 
 	"github.com/berth-dev/berth/engine/buildkit"
+	"github.com/berth-dev/berth/internal/buildopt"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -73,27 +73,21 @@ func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
 			return buildkit.BuildOptions{}, false, errdefs.Invalid("%s is not supported by BuildKit builds on berthd (%s=%s): drop it, or use the classic builder (version=1, DOCKER_BUILDKIT=0)", k, k, v)
 		}
 	}
+	c, err := commonBuildQuery(r)
+	if err != nil {
+		return buildkit.BuildOptions{}, false, err
+	}
 	o := buildkit.BuildOptions{
-		Tags:        q["t"],
-		Dockerfile:  q.Get("dockerfile"),
-		Target:      q.Get("target"),
-		NoCache:     boolValue(r, "nocache"),
-		Pull:        pullValue(q.Get("pull")),
-		NetworkMode: q.Get("networkmode"),
-		Platform:    q.Get("platform"),
-		ExtraHosts:  q["extrahosts"],
+		Tags: c.tags, Dockerfile: c.dockerfile, Target: c.target, NoCache: c.noCache, Pull: c.pull,
+		NetworkMode: c.network, Platform: c.platform, BuildArgs: c.buildArgs, Labels: c.labels,
+		ExtraHosts: q["extrahosts"],
 	}
 	if h := r.Header.Get(allowHeader); h != "" {
 		o.Allow = strings.Split(h, ",")
 	}
-	for _, j := range []struct {
-		key string
-		v   any
-	}{{"buildargs", &o.BuildArgs}, {"labels", &o.Labels}, {"outputs", &o.Outputs}} {
-		if v := q.Get(j.key); v != "" {
-			if err := json.Unmarshal([]byte(v), j.v); err != nil {
-				return o, false, errdefs.Invalid("invalid %s: %s", j.key, err.Error())
-			}
+	if v := q.Get("outputs"); v != "" {
+		if err := json.Unmarshal([]byte(v), &o.Outputs); err != nil {
+			return o, false, errdefs.Invalid("invalid outputs: %s", err.Error())
 		}
 	}
 	for _, c := range []struct {
@@ -110,11 +104,11 @@ func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
 			return o, false, errdefs.Invalid("invalid %s: %s", c.key, err.Error())
 		}
 		for _, s := range list {
-			e, err := parseCacheEntry(s)
+			typ, attrs, err := buildopt.Cache(s)
 			if err != nil {
-				return o, false, err
+				return o, false, errdefs.Invalid("%s", err.Error())
 			}
-			*c.out = append(*c.out, e)
+			*c.out = append(*c.out, buildkit.CacheEntry{Type: typ, Attrs: attrs})
 		}
 	}
 	if h := r.Header.Get(secretsHeader); h != "" {
@@ -127,33 +121,4 @@ func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
 		}
 	}
 	return o, boolValue(r, "q"), nil
-}
-
-// parseCacheEntry reads a --cache-from/--cache-to value: "type=...,k=v"
-// as buildx writes it, or a bare image name (a registry cache source, as
-// dockerd's cachefrom).
-func parseCacheEntry(s string) (buildkit.CacheEntry, error) {
-	if !strings.Contains(s, "=") {
-		return buildkit.CacheEntry{Type: "registry", Attrs: map[string]string{"ref": s}}, nil
-	}
-	fields, err := csv.NewReader(strings.NewReader(s)).Read()
-	if err != nil {
-		return buildkit.CacheEntry{}, errdefs.Invalid("invalid cache option %q: %s", s, err.Error())
-	}
-	e := buildkit.CacheEntry{Attrs: map[string]string{}}
-	for _, f := range fields {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return e, errdefs.Invalid("invalid cache option %q: %q is not key=value", s, f)
-		}
-		if strings.ToLower(k) == "type" {
-			e.Type = v
-		} else {
-			e.Attrs[k] = v
-		}
-	}
-	if e.Type == "" {
-		return e, errdefs.Invalid("invalid cache option %q: type required", s)
-	}
-	return e, nil
 }

@@ -3,7 +3,6 @@ package build
 import (
 	"context"
 	"encoding/base64"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +15,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/berth-dev/berth/cli/command"
+	"github.com/berth-dev/berth/internal/buildopt"
 )
 
 // BuildKit builds go to POST /build?version=2, as dockerd's builder-next
@@ -81,6 +81,11 @@ func (o options) buildKitFlags() (map[string][]byte, []client.ImageBuildOutput, 
 		}
 		secrets[id] = data
 	}
+	for _, s := range append(append([]string(nil), o.cacheFrom...), o.cacheTo...) {
+		if _, _, err := buildopt.Cache(s); err != nil {
+			return nil, nil, err
+		}
+	}
 	var outs []client.ImageBuildOutput
 	for _, s := range o.outputs {
 		out, err := parseOutput(s)
@@ -92,28 +97,11 @@ func (o options) buildKitFlags() (map[string][]byte, []client.ImageBuildOutput, 
 	return secrets, outs, nil
 }
 
-// csvFields splits "k=v,k2=v2" as buildx does (CSV, quotes allowed).
-func csvFields(s string) (map[string]string, error) {
-	fields, err := csv.NewReader(strings.NewReader(s)).Read()
-	if err != nil {
-		return nil, err
-	}
-	m := map[string]string{}
-	for _, f := range fields {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("invalid field %q: must be a key=value pair", f)
-		}
-		m[strings.ToLower(strings.TrimSpace(k))] = v
-	}
-	return m, nil
-}
-
 // readSecret reads one --secret value: id=ID[,type=file|env][,src=PATH|env=VAR].
 // With neither src nor env, the environment variable named ID is used if
 // set, else the file named ID (as buildx).
 func readSecret(s string) (string, []byte, error) {
-	m, err := csvFields(s)
+	m, err := buildopt.KV(s)
 	if err != nil {
 		return "", nil, fmt.Errorf("invalid secret %q: %w", s, err)
 	}
@@ -186,7 +174,7 @@ func parseOutput(s string) (client.ImageBuildOutput, error) {
 		}
 		return client.ImageBuildOutput{Type: "local", Attrs: map[string]string{"dest": s}}, nil
 	}
-	m, err := csvFields(s)
+	m, err := buildopt.KV(s)
 	if err != nil {
 		return client.ImageBuildOutput{}, fmt.Errorf("invalid output %q: %w", s, err)
 	}
