@@ -46,7 +46,7 @@ declare -A res
 clients=(berth)
 [ -z "$docker_cmd" ] || clients+=(docker)
 for c in "${clients[@]}"; do
-	if [ "$c" = berth ]; then b="$BERTH_CLI"; else b="$docker_cmd"; fi
+	if [ "$c" = berth ]; then b="env DOCKER_BUILDKIT=0 $BERTH_CLI"; else b="$docker_cmd"; fi
 	tag="bench-build-$c"
 	# Make sure the build works (and fill the cache) before timing it.
 	$b build -t "$tag" "$ctx" >"$work/first-$c.log" 2>&1 ||

@@ -17,14 +17,12 @@ import (
 // of a test never share a tag, and RUN lines carry it too when a test needs
 // a cold first build.
 
-// build runs `<cli> build args...` with the classic builder selected for
-// docker; stdin may be nil.
+// build runs `<cli> build args...` with the classic builder selected
+// (berth build, like docker, builds with BuildKit otherwise); stdin may be
+// nil.
 func build(t *testing.T, c CLI, stdin []byte, args ...string) Result {
 	t.Helper()
-	env := c.Env()
-	if c.Name == "docker" {
-		env = append(env, "DOCKER_BUILDKIT=0")
-	}
+	env := append(c.Env(), "DOCKER_BUILDKIT=0")
 	var in *bytes.Reader
 	if stdin != nil {
 		in = bytes.NewReader(stdin)

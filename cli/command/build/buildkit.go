@@ -54,12 +54,18 @@ func (o options) classicRefusals() error {
 		set  bool
 		name string
 	}{{len(o.secrets) > 0, "--secret"}, {len(o.ssh) > 0, "--ssh"}, {len(o.outputs) > 0, "--output"},
-		{len(o.cacheFrom) > 0, "--cache-from"}, {len(o.cacheTo) > 0, "--cache-to"}, {o.progressSet, "--progress"}, {len(o.allow) > 0, "--allow"}} {
+		{len(o.cacheFrom) > 0, "--cache-from"}, {len(o.cacheTo) > 0, "--cache-to"}, {o.progressSet, "--progress"}, {len(o.allow) > 0 && !o.hostAllowedClassic(), "--allow"}} {
 		if f.set {
 			return fmt.Errorf("%s requires BuildKit: unset DOCKER_BUILDKIT=0", f.name)
 		}
 	}
 	return nil
+}
+
+// hostAllowedClassic: --allow network.host with --network=host is what the
+// classic builder does anyway.
+func (o options) hostAllowedClassic() bool {
+	return o.network == "host" && len(o.allow) == 1 && o.allow[0] == "network.host"
 }
 
 // buildKitFlags checks the BuildKit-only flags and returns the secrets to

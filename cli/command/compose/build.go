@@ -159,11 +159,17 @@ func buildService(ctx context.Context, c *command.Cli, p *types.Project, s types
 	if b.Network != "" {
 		args = append(args, "--network", b.Network)
 	}
+	if b.Network == "host" {
+		// As docker compose: network: host grants the build the entitlement.
+		args = append(args, "--allow", "network.host")
+	}
 	args = append(args, b.Context)
 
 	bc := c
 	if o.quiet {
-		bc = command.NewCli(io.NopCloser(c.In()), io.Discard, c.Err())
+		// BuildKit's progress goes to stderr; a failed build still returns
+		// its error.
+		bc = command.NewCli(io.NopCloser(c.In()), io.Discard, io.Discard)
 		bc.Host, bc.TLS, bc.Debug = c.Host, c.TLS, c.Debug
 	} else {
 		fmt.Fprintf(c.Err(), " %s Building\n", s.Name)
