@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
+	"fmt"
 	"path/filepath"
 
+	digest "github.com/opencontainers/go-digest"
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+
 	"github.com/berth-dev/berth/engine/buildkit"
-	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/network"
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -28,14 +31,29 @@ func (d *Daemon) newBuildKit() (*buildkit.Service, error) {
 			return nil, nil
 		}
 	}
+	gc, err := d.cfg.Builder.gc()
+	if err != nil {
+		return nil, err
+	}
 	return buildkit.New(buildkit.Config{
-		Root:             filepath.Join(d.cfg.DataRoot, "buildkit"),
+		GC:               gc,
+		Root:             buildKitRoot(d.cfg.DataRoot),
 		Runtime:          rt.Path,
-		Images:           buildkitImages{d.images, imagearchive.New(d.images, d.images.Content())},
+		Images:           buildkitImages{d.images},
+		Blobs:            d.images.Content(),
 		Network:          buildNetwork{d.networks},
 		AllowNetworkHost: d.cfg.Builder.networkHost(),
 		Log:              d.log,
 	})
+}
+
+// buildKitRoot is BuildKit's state directory.
+func buildKitRoot(dataRoot string) string { return filepath.Join(dataRoot, "buildkit") }
+
+// keptByBuildKit is the image service's KeepBlobs: the blobs of the shared
+// store BuildKit references, whether or not it runs now.
+func (d *Daemon) keptByBuildKit(ctx context.Context) (map[string]bool, error) {
+	return buildkit.KeptBlobs(ctx, d.buildkit, buildKitRoot(d.cfg.DataRoot))
 }
 
 // BuilderConfig is daemon.json's "builder": what builds may be allowed.
@@ -43,14 +61,15 @@ func (d *Daemon) newBuildKit() (*buildkit.Service, error) {
 // unless "entitlements": {"network-host": false}; security.insecure is
 // never granted.
 type BuilderConfig struct {
+	GC           *BuilderGCConfig `json:"gc,omitempty"`
 	Entitlements struct {
 		NetworkHost      *bool `json:"network-host,omitempty"`
 		SecurityInsecure *bool `json:"security-insecure,omitempty"`
 	} `json:"entitlements"`
 }
 
-// UnmarshalJSON refuses keys Berth does not apply (Docker's "gc" among
-// them) and security-insecure=true.
+// UnmarshalJSON refuses keys Berth does not apply and
+// security-insecure=true.
 func (c *BuilderConfig) UnmarshalJSON(b []byte) error {
 	type plain BuilderConfig
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -82,14 +101,13 @@ func (b buildNetwork) Attach(ctx context.Context, id, hostname string) (string, 
 
 func (b buildNetwork) Detach(ctx context.Context, id string) error { return b.n.Disconnect(ctx, id) }
 
-// buildkitImages is the view of the image services BuildKit declares.
+// buildkitImages is the view of the image service BuildKit declares.
 type buildkitImages struct {
-	s   *images.Service
-	arc *imagearchive.Service
+	*images.Service
 }
 
 func (b buildkitImages) Lookup(ctx context.Context, ref string) (string, bool, error) {
-	img, err := b.s.Resolve(ctx, ref)
+	img, err := b.Resolve(ctx, ref)
 	if errdefs.IsNotFound(err) {
 		return "", false, nil
 	}
@@ -99,10 +117,64 @@ func (b buildkitImages) Lookup(ctx context.Context, ref string) (string, bool, e
 	return img.ID, true, nil
 }
 
-func (b buildkitImages) Save(ctx context.Context, id string, w io.Writer) error {
-	return b.arc.Save(ctx, []string{id}, w)
+func (b buildkitImages) Image(ctx context.Context, id string) ([]byte, []ocispec.Descriptor, error) {
+	raw, chain, err := b.RawConfig(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, err := b.Layers(chain)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]ocispec.Descriptor, len(recs))
+	for i, r := range recs {
+		if r.Blob == nil {
+			return nil, nil, fmt.Errorf("layer %s of image %s has no blob", r.ChainID, id)
+		}
+		out[i] = ocispec.Descriptor{MediaType: r.Blob.MediaType, Digest: digest.Digest(r.Blob.Digest), Size: r.Blob.Size}
+	}
+	return raw, out, nil
 }
 
-func (b buildkitImages) Load(ctx context.Context, r io.Reader) error {
-	return b.arc.Load(ctx, r, nil)
+// Register unpacks each layer from its blob unless Berth has it (by chain
+// ID), records the blob as the layer's, and registers the image.
+func (b buildkitImages) Register(ctx context.Context, raw []byte, layers []ocispec.Descriptor, tag string) error {
+	var cfg ocispec.Image
+	if err := json.Unmarshal(raw, &cfg); err != nil {
+		return errdefs.Invalid("image config: %s", err.Error())
+	}
+	if len(cfg.RootFS.DiffIDs) != len(layers) {
+		return errdefs.Invalid("image has %d layers and %d diff IDs", len(layers), len(cfg.RootFS.DiffIDs))
+	}
+	diffIDs := make([]string, len(layers))
+	for i, d := range cfg.RootFS.DiffIDs {
+		diffIDs[i] = d.String()
+	}
+	chain := snapshots.ChainIDs(diffIDs)
+	var held, blobs []string
+	defer func() {
+		b.ReleaseLayers(held)
+		for _, d := range blobs {
+			b.ReleaseBlob(d)
+		}
+	}()
+	for i, l := range layers {
+		blob := images.Blob{Digest: l.Digest.String(), MediaType: l.MediaType, Size: l.Size}
+		if _, err := b.EnsureLayer(ctx, chain[i], func(dir string) (images.Layer, error) {
+			rec, err := b.ExtractBlob(ctx, dir, blob, diffIDs[i])
+			if err == nil {
+				blobs = append(blobs, blob.Digest)
+			}
+			return rec, err
+		}); err != nil {
+			return err
+		}
+		held = append(held, chain[i])
+	}
+	var refs []string
+	if tag != "" {
+		refs = []string{tag}
+	}
+	_, err := b.CreateImageRaw(raw, "", refs, "")
+	return err
 }

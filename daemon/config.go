@@ -81,7 +81,8 @@ type Config struct {
 	CRI *CRIConfig `json:"cri,omitempty"`
 	// UIAddr is where the dashboard is served (host:port); off when empty.
 	UIAddr string `json:"ui-addr,omitempty"`
-	// Builder configures BuildKit builds (Docker's "builder" key).
+	// Builder configures BuildKit builds (Docker's "builder" key):
+	// entitlements and the build cache's garbage collection.
 	Builder *BuilderConfig `json:"builder,omitempty"`
 }
 

@@ -87,3 +87,54 @@ func TestNetworkConfig(t *testing.T) {
 		t.Fatalf("pools: %+v, %v", nc, err)
 	}
 }
+
+func TestBuilderGCConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		json    string
+		wantErr string
+		check   func(t *testing.T, c *Config)
+	}{
+		{json: `{"builder":{"gc":{"enabled":true,"defaultKeepStorage":"10GB","policy":[{"keepStorage":"512MB","filter":["unused-for=2200h","type=exec.cachemount"]},{"all":true,"maxUsedSpace":"20GB"}]}}}`,
+			check: func(t *testing.T, c *Config) {
+				g, err := c.Builder.gc()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !g.Enabled || g.DefaultReservedSpace != 10<<30 || len(g.Policy) != 2 || g.Policy[0].ReservedSpace != 512<<20 || g.Policy[1].MaxUsedSpace != 20<<30 || !g.Policy[1].All {
+					t.Fatalf("parsed %+v", g)
+				}
+			}},
+		{json: `{"builder":{"gc":{"enabled":false}}}`, check: func(t *testing.T, c *Config) {
+			if g, err := c.Builder.gc(); err != nil || g.Enabled {
+				t.Fatalf("gc %+v, %v", g, err)
+			}
+		}},
+		{json: `{"builder":{"gc":{"enabeld":true}}}`, wantErr: `unknown field "enabeld"`},
+		{json: `{"builder":{"entitlements":{"network-host":true}}}`, wantErr: `unknown field "entitlements"`},
+		{json: `{"builder":{"gc":{"defaultKeepStorage":"lots"}}}`, wantErr: "not a size"},
+		{json: `{"builder":{"gc":{"policy":[{"filter":["unused-for=soon"]}]}}}`, wantErr: "not a duration"},
+		{json: `{"builder":{"gc":{"policy":[{"filter":["color=red"]}]}}}`, wantErr: `invalid filter "color"`},
+		{json: `{"builder":{"gc":{"policy":[{"filter":["nonsense"]}]}}}`, wantErr: "expected name=value"},
+	} {
+		p := filepath.Join(dir, "daemon.json")
+		if err := os.WriteFile(p, []byte(tc.json), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, _, err := LoadFile(p, true)
+		if err == nil {
+			err = c.Validate()
+		}
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%s: error %v, want %q", tc.json, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tc.json, err)
+			continue
+		}
+		tc.check(t, c)
+	}
+}

@@ -230,7 +230,7 @@ func (d *Daemon) setup() error {
 	// bound to the containers once they exist, before anything is served.
 	usage := &lateImageUsage{}
 	d.images, err = images.New(filepath.Join(cfg.DataRoot, "image"), db, images.Options{
-		Log: d.log, Containers: usage,
+		Log: d.log, Containers: usage, KeepBlobs: d.keptByBuildKit,
 		Events: func(action, id string, attrs map[string]string) {
 			d.events.Log(evtypes.ImageEventType, evtypes.Action(action), id, attrs)
 		},

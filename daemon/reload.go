@@ -34,7 +34,7 @@ func (d *Daemon) reload(next *Config) {
 		{"api-limits", cur.APILimits, next.APILimits},
 		{"default-isolation", cur.DefaultIsolation, next.DefaultIsolation},
 		{"userns-remap", cur.UsernsRemap, next.UsernsRemap},
-		{"ui-addr", cur.UIAddr, next.UIAddr},
+		{"ui-addr", cur.UIAddr, next.UIAddr}, {"builder", cur.Builder, next.Builder},
 	})
 	d.emitReload()
 	if len(changed) == 0 {

@@ -33,6 +33,9 @@ func (c *Config) Validate() error {
 	if err := c.CRI.validate(); err != nil {
 		return err
 	}
+	if _, err := c.Builder.gc(); err != nil {
+		return err
+	}
 	for _, h := range c.Hosts {
 		if _, err := c.parseHost(h); err != nil {
 			return err

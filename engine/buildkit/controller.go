@@ -4,14 +4,11 @@ import (
 	"context"
 	"path/filepath"
 
-	ctdsnapshot "github.com/containerd/containerd/v2/core/snapshots"
-	"github.com/containerd/containerd/v2/plugins/snapshots/overlay"
 	"github.com/moby/buildkit/cache/remotecache"
 	inlineremotecache "github.com/moby/buildkit/cache/remotecache/inline"
 	localremotecache "github.com/moby/buildkit/cache/remotecache/local"
 	registryremotecache "github.com/moby/buildkit/cache/remotecache/registry"
 	"github.com/moby/buildkit/control"
-	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/buildkit/frontend"
 	dockerfile "github.com/moby/buildkit/frontend/dockerfile/builder"
 	"github.com/moby/buildkit/frontend/gateway"
@@ -23,12 +20,10 @@ import (
 	"github.com/moby/buildkit/util/db/boltutil"
 	"github.com/moby/buildkit/util/entitlements"
 	"github.com/moby/buildkit/util/network"
-	"github.com/moby/buildkit/util/network/netproviders"
 	"github.com/moby/buildkit/util/resolver"
 	"github.com/moby/buildkit/worker"
 	"github.com/moby/buildkit/worker/base"
 	wlabel "github.com/moby/buildkit/worker/label"
-	"github.com/moby/buildkit/worker/runc"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -48,16 +43,12 @@ func newController(ctx context.Context, cfg Config) (*control.Controller, *sessi
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	snf := runc.SnapshotterFactory{
-		Name: "overlayfs",
-		New: func(root string) (ctdsnapshot.Snapshotter, error) {
-			return overlay.NewSnapshotter(root, overlay.AsynchronousRemove)
-		},
-	}
-	nopt := netproviders.Opt{Mode: "host"}
-	nopt.CNI.Root = filepath.Join(cfg.Root, "net")
-	opt, err := runc.NewWorkerOpt(cfg.Root, snf, false, oci.ProcessSandbox, nil, nil, nopt, nil, cfg.Runtime, "", false, nil, "", "", nil)
+	bs := newBlobStore(cfg.Blobs, cfg.Images)
+	opt, ctdDB, err := newWorkerOpt(cfg, bs)
 	if err != nil {
+		return nil, nil, nil, err
+	}
+	if opt.GCPolicy, err = gcPolicy(cfg.GC, cfg.Root); err != nil {
 		return nil, nil, nil, err
 	}
 	opt.NetworkProviders[pb.NetMode_UNSET] = network.NewNoneProvider()
@@ -80,6 +71,7 @@ func newController(ctx context.Context, cfg Config) (*control.Controller, *sessi
 	}
 	store.content = bw.ContentStore()
 	w := newMobyWorker(bw, sm)
+	w.blobs, w.ctdDB, w.images = bs, ctdDB, store
 
 	wc := &worker.Controller{}
 	if err := wc.Add(w); err != nil {

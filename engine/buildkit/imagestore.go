@@ -4,38 +4,45 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/containerd/containerd/v2/core/images"
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/containerd/platforms"
 	"github.com/distribution/reference"
+	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // ImageStore is the part of Berth's image store BuildKit uses: it is
 // declared here, on the consumer's side, and satisfied by an adapter in the
-// daemon wiring.
+// daemon wiring. Blobs are named by descriptors of the blob store both
+// share (Config.Blobs).
 type ImageStore interface {
+	BlobGuard
+	LayerSource
 	// Lookup returns the ID ("sha256:<config digest>") of the local image
 	// ref names; ok is false when there is none.
 	Lookup(ctx context.Context, ref string) (id string, ok bool, err error)
-	// Save writes the image as `docker save` does: manifest.json, the
-	// config blob and each layer's uncompressed tar.
-	Save(ctx context.Context, id string, w io.Writer) error
-	// Load stores the image(s) of an OCI image layout tar, tagging each
-	// index entry by its io.containerd.image.name annotation.
-	Load(ctx context.Context, r io.Reader) error
+	// Image returns image id's config (its exact bytes) and the blobs of
+	// its layers, bottom first.
+	Image(ctx context.Context, id string) (config []byte, layers []ocispec.Descriptor, err error)
+	// Register stores the image whose config is config and whose layers
+	// are the blobs layers (compressed or not), tagged tag unless it is "".
+	Register(ctx context.Context, config []byte, layers []ocispec.Descriptor, tag string) error
 }
 
-// gcRoot keeps content BuildKit did not make (a Berth image exposed to
-// FROM) out of BuildKit's garbage collection.
-const gcRoot = "containerd.io/gc.root"
+// Labels of the manifests that expose Berth's images to BuildKit.
+const (
+	// gcRoot keeps an exposed image's blobs out of BuildKit's garbage
+	// collection until the next prune.
+	gcRoot = "containerd.io/gc.root"
+	// exposedLabel marks a manifest written by expose (value: image ID).
+	exposedLabel = "berth.image"
+)
 
 // imageStore adapts Berth's images to containerd's images.Store, the
 // interface BuildKit's image source (FROM) and image exporter use.
@@ -50,9 +57,8 @@ type imageStore struct {
 
 var _ images.Store = (*imageStore)(nil)
 
-// Get finds a Berth image by name and makes it readable by BuildKit: its
-// config and uncompressed layers are written to BuildKit's content store
-// (once per image and daemon run) under an OCI manifest.
+// Get finds a Berth image by name and makes it readable by BuildKit under
+// an OCI manifest whose layers are the image's own blobs.
 func (s *imageStore) Get(ctx context.Context, name string) (images.Image, error) {
 	id, ok, err := s.berth.Lookup(ctx, name)
 	if err != nil {
@@ -68,6 +74,10 @@ func (s *imageStore) Get(ctx context.Context, name string) (images.Image, error)
 	return images.Image{Name: name, Target: desc}, nil
 }
 
+// expose registers image id's layer blobs with BuildKit's metadata by
+// digest (nothing is copied: they are already in the shared store), writes
+// its config and a manifest over them (a GC root), and remembers the
+// manifest for this daemon run.
 func (s *imageStore) expose(ctx context.Context, id string) (ocispec.Descriptor, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -76,28 +86,105 @@ func (s *imageStore) expose(ctx context.Context, id string) (ocispec.Descriptor,
 			return d, nil
 		}
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(s.berth.Save(ctx, id, pw)) }()
-	d, err := importDockerArchive(ctx, s.content, pr)
-	pr.CloseWithError(err)
+	raw, layers, err := s.berth.Image(ctx, id)
 	if err != nil {
+		return ocispec.Descriptor{}, err
+	}
+	fail := func(err error) (ocispec.Descriptor, error) {
 		return ocispec.Descriptor{}, fmt.Errorf("exposing image %s to BuildKit: %w", id, err)
+	}
+	cfg := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(raw), Size: int64(len(raw))}
+	if err := content.WriteBlob(ctx, s.content, "berth-config-"+cfg.Digest.Encoded(), strings.NewReader(string(raw)), cfg); err != nil {
+		return fail(err)
+	}
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfg, Layers: layers}
+	m.SchemaVersion = 2
+	labels := map[string]string{gcRoot: "true", exposedLabel: id, "containerd.io/gc.ref.content.config": cfg.Digest.String()}
+	for i, l := range layers {
+		if err := registerBlob(ctx, s.content, l); err != nil {
+			return fail(err)
+		}
+		labels[fmt.Sprintf("containerd.io/gc.ref.content.l.%d", i)] = l.Digest.String()
+	}
+	mraw, err := json.Marshal(m)
+	if err != nil {
+		return fail(err)
+	}
+	md := ocispec.Descriptor{MediaType: ocispec.MediaTypeImageManifest, Digest: digest.FromBytes(mraw), Size: int64(len(mraw))}
+	if err := content.WriteBlob(ctx, s.content, "berth-manifest-"+md.Digest.Encoded(), strings.NewReader(string(mraw)), md, content.WithLabels(labels)); err != nil {
+		return fail(err)
+	}
+	// WriteBlob leaves the labels of a manifest that existed alone.
+	if _, err := s.content.Update(ctx, content.Info{Digest: md.Digest, Labels: labels}, labelPaths(labels)...); err != nil {
+		return fail(err)
 	}
 	if s.exposed == nil {
 		s.exposed = map[string]ocispec.Descriptor{}
 	}
-	s.exposed[id] = d
-	return d, nil
+	s.exposed[id] = md
+	return md, nil
+}
+
+func labelPaths(l map[string]string) []string {
+	out := make([]string, 0, len(l))
+	for k := range l {
+		out = append(out, "labels."+k)
+	}
+	return out
+}
+
+// registerBlob records a blob that is already in the shared store in
+// BuildKit's metadata: containerd's metadata DB (shared policy) makes the
+// writer of a known digest a record-only one, committed without data.
+func registerBlob(ctx context.Context, cs content.Store, d ocispec.Descriptor) error {
+	w, err := cs.Writer(ctx, content.WithRef("berth-layer-"+d.Digest.Encoded()), content.WithDescriptor(d))
+	if cerrdefs.IsAlreadyExists(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	if err := w.Commit(ctx, d.Size, d.Digest); err != nil && !cerrdefs.IsAlreadyExists(err) {
+		return fmt.Errorf("layer blob %s: %w", d.Digest, err)
+	}
+	return nil
+}
+
+// unexposeAll drops the GC roots of exposed images, so that a prune can
+// collect what only they kept (the next build exposes again, by digest).
+func (s *imageStore) unexposeAll(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ds []content.Info
+	if err := s.content.Walk(ctx, func(i content.Info) error {
+		ds = append(ds, i)
+		return nil
+	}, `labels."`+exposedLabel+`"`); err != nil {
+		return err
+	}
+	// BuildKit's content store forbids Delete: unlabelled, the manifest
+	// is no root, and the next GC collects it.
+	for _, i := range ds {
+		_, err := s.content.Update(ctx, content.Info{Digest: i.Digest}, "labels."+gcRoot, "labels."+exposedLabel)
+		if err != nil && !cerrdefs.IsNotFound(err) {
+			return err
+		}
+	}
+	s.exposed = nil
+	return nil
 }
 
 // List is asked which images keep build cache records alive; Berth's images
-// hold their own copies of their layers, so none does.
+// keep their layers themselves, so none does.
 func (s *imageStore) List(ctx context.Context, _ ...string) ([]images.Image, error) {
 	return nil, nil
 }
 
 // Create stores a build's result in Berth's store, tagged img.Name unless
-// that is the dangling placeholder.
+// that is the dangling placeholder. The layers are registered by their
+// blobs, which the exporter wrote into the shared store: nothing is copied
+// or recompressed.
 func (s *imageStore) Create(ctx context.Context, img images.Image) (images.Image, error) {
 	tag := img.Name
 	if strings.HasPrefix(tag, danglingPrefix+"@") {
@@ -109,11 +196,15 @@ func (s *imageStore) Create(ctx context.Context, img images.Image) (images.Image
 	} else {
 		tag = reference.TagNameOnly(n).String()
 	}
-	pr, pw := io.Pipe()
-	go func() { pw.CloseWithError(writeOCILayout(ctx, s.content, img.Target, tag, pw)) }()
-	err := s.berth.Load(ctx, pr)
-	pr.CloseWithError(err)
+	m, err := images.Manifest(ctx, s.content, img.Target, platforms.Default())
 	if err != nil {
+		return images.Image{}, fmt.Errorf("storing the built image: %w", err)
+	}
+	raw, err := content.ReadBlob(ctx, s.content, m.Config)
+	if err != nil {
+		return images.Image{}, fmt.Errorf("storing the built image: config: %w", err)
+	}
+	if err := s.berth.Register(ctx, raw, m.Layers, tag); err != nil {
 		return images.Image{}, fmt.Errorf("storing the built image: %w", err)
 	}
 	return img, nil
@@ -127,107 +218,4 @@ func (s *imageStore) Update(ctx context.Context, img images.Image, _ ...string) 
 // Delete is not used by builds; images are removed with `docker rmi`.
 func (s *imageStore) Delete(ctx context.Context, name string, _ ...images.DeleteOpt) error {
 	return fmt.Errorf("deleting images through BuildKit: %w", cerrdefs.ErrNotImplemented)
-}
-
-// maxArchiveJSON caps manifest.json of a saved image.
-const maxArchiveJSON = 16 << 20
-
-// importDockerArchive writes the members of a `docker save` stream into cs
-// and returns the descriptor of an OCI manifest over them (the manifest is
-// a GC root; config and layers hang off it).
-func importDockerArchive(ctx context.Context, cs content.Store, r io.Reader) (ocispec.Descriptor, error) {
-	blobs := map[string]ocispec.Descriptor{}
-	var manifest []struct {
-		Config string
-		Layers []string
-	}
-	err := walkTar(r, func(name string, size int64, body io.Reader) error {
-		if name == "manifest.json" {
-			if size > maxArchiveJSON {
-				return fmt.Errorf("manifest.json is %d bytes", size)
-			}
-			return json.NewDecoder(body).Decode(&manifest)
-		}
-		d, err := writeBlob(ctx, cs, body, size, nil)
-		if err != nil {
-			return err
-		}
-		blobs[name] = d
-		return nil
-	})
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	if len(manifest) != 1 {
-		return ocispec.Descriptor{}, fmt.Errorf("saved image has %d manifests, want 1", len(manifest))
-	}
-	cfg, ok := blobs[manifest[0].Config]
-	if !ok {
-		return ocispec.Descriptor{}, fmt.Errorf("saved image lacks its config %q", manifest[0].Config)
-	}
-	cfg.MediaType = ocispec.MediaTypeImageConfig
-	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest, Config: cfg}
-	m.SchemaVersion = 2
-	labels := map[string]string{gcRoot: "true", "containerd.io/gc.ref.content.config": cfg.Digest.String()}
-	for i, l := range manifest[0].Layers {
-		d, ok := blobs[l]
-		if !ok {
-			return ocispec.Descriptor{}, fmt.Errorf("saved image lacks its layer %q", l)
-		}
-		d.MediaType = ocispec.MediaTypeImageLayer
-		m.Layers = append(m.Layers, d)
-		labels[fmt.Sprintf("containerd.io/gc.ref.content.l.%d", i)] = d.Digest.String()
-	}
-	raw, err := json.Marshal(m)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	d, err := writeBlob(ctx, cs, strings.NewReader(string(raw)), int64(len(raw)), labels)
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	d.MediaType = ocispec.MediaTypeImageManifest
-	return d, nil
-}
-
-var importSeq atomic.Uint64
-
-// writeBlob stores size bytes of r in cs, content-addressed.
-func writeBlob(ctx context.Context, cs content.Store, r io.Reader, size int64, labels map[string]string) (ocispec.Descriptor, error) {
-	w, err := content.OpenWriter(ctx, cs, content.WithRef(fmt.Sprintf("berth-import-%d-%d", time.Now().UnixNano(), importSeq.Add(1))))
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	defer w.Close()
-	if err := w.Truncate(0); err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	n, err := io.Copy(w, io.LimitReader(r, size))
-	if err != nil {
-		return ocispec.Descriptor{}, err
-	}
-	if n != size {
-		return ocispec.Descriptor{}, fmt.Errorf("short blob: %d of %d bytes", n, size)
-	}
-	dgst := w.Digest()
-	var opts []content.Opt
-	if labels != nil {
-		opts = append(opts, content.WithLabels(labels))
-	}
-	if err := w.Commit(ctx, size, dgst, opts...); err != nil {
-		if !cerrdefs.IsAlreadyExists(err) {
-			return ocispec.Descriptor{}, err
-		}
-		if labels != nil {
-			info := content.Info{Digest: dgst, Labels: labels}
-			var fields []string
-			for k := range labels {
-				fields = append(fields, "labels."+k)
-			}
-			if _, err := cs.Update(ctx, info, fields...); err != nil {
-				return ocispec.Descriptor{}, err
-			}
-		}
-	}
-	return ocispec.Descriptor{Digest: dgst, Size: size}, nil
 }

@@ -63,7 +63,11 @@ func (s *Service) Prune(ctx context.Context, o PruneOptions) ([]string, uint64, 
 	if !s.started() && !s.hasState() {
 		return nil, 0, nil
 	}
-	if _, _, _, err := s.start(); err != nil {
+	ctl, _, _, err := s.start()
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := beforePrune(ctx, s.w, ctl, o.All); err != nil {
 		return nil, 0, err
 	}
 	pi := client.PruneInfo{All: o.All, KeepDuration: o.KeepDuration, ReservedSpace: o.ReservedSpace, MaxUsedSpace: o.MaxUsedSpace, MinFreeSpace: o.MinFreeSpace}

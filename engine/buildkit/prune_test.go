@@ -45,3 +45,23 @@ func FuzzPruneFilter(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckCacheFilters(t *testing.T) {
+	for _, ok := range [][]string{nil, {`type=="exec.cachemount"`}, {"inuse", `description~="a,b=c"`, `id=="x",private`}, {"parents~=\"color\""}} {
+		if err := checkCacheFilters(ok); err != nil {
+			t.Errorf("%q refused: %v", ok, err)
+		}
+	}
+	for _, bad := range [][]string{{"color==red"}, {`type=="x",until=="1h"`}, {`description=="a",="b"`}} {
+		if err := checkCacheFilters(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func FuzzCheckCacheFilters(f *testing.F) {
+	f.Add(`type=="a,b",inuse`)
+	f.Fuzz(func(t *testing.T, s string) {
+		_ = checkCacheFilters([]string{s})
+	})
+}

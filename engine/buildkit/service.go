@@ -8,13 +8,16 @@
 // several bbolt files and starts GC and history goroutines, none of which an
 // engine that never builds should pay for.
 //
-// Storage: BuildKit keeps its own containerd content store and overlay
-// snapshotter under <root> (the build cache, which survives restarts); a
-// base image that exists in Berth's store is made available to BuildKit by
-// digest (layers as Berth stored them, uncompressed), and the image a build
-// exports lands in Berth's store by digest (compressed layers as BuildKit
-// wrote them). See ImageStore for the narrow view of Berth's images this
-// package needs.
+// Storage: BuildKit's content store is Berth's blob store (see blobStore):
+// a base image in Berth's store is handed to BuildKit by digest, its layer
+// blobs registered in BuildKit's metadata without a copy, and the image a
+// build exports lands in Berth's store by reference to the blobs the
+// exporter wrote. Deletion is shared: BuildKit's GC deletes a blob only when
+// no Berth layer uses it, Berth's GC keeps the blobs BuildKit has records
+// of (KeptBlobs). BuildKit's own state (solver cache, build history, cache
+// records, containerd's metadata DB, the overlay snapshots of build steps)
+// is under <root> and survives restarts. See ImageStore for the narrow view
+// of Berth's images this package needs.
 package buildkit
 
 import (
@@ -27,11 +30,14 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
+	"github.com/berth-dev/berth/engine/content"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/control"
 	"github.com/moby/buildkit/session"
 	"github.com/moby/moby/api/types/build"
+	bolt "go.etcd.io/bbolt"
 	"golang.org/x/net/http2"
 	"google.golang.org/grpc"
 )
@@ -50,7 +56,12 @@ type Config struct {
 	// build that asks for it (--allow network.host) may run steps in the
 	// host's network namespace.
 	AllowNetworkHost bool
-	Log              *slog.Logger
+	// Blobs is Berth's blob store, which BuildKit's content store uses.
+	Blobs content.Store
+	// GC is the build cache's automatic garbage collection; nil: on, with
+	// the default policy.
+	GC  *GCConfig
+	Log *slog.Logger
 }
 
 // Service owns the lazily started BuildKit controller.
@@ -69,14 +80,35 @@ type Service struct {
 
 // New returns a service; nothing is opened until the first build request.
 func New(cfg Config) (*Service, error) {
-	if cfg.Root == "" || cfg.Images == nil {
-		return nil, errors.New("buildkit: Root and Images are required")
+	if cfg.Root == "" || cfg.Images == nil || cfg.Blobs == nil {
+		return nil, errors.New("buildkit: Root, Images and Blobs are required")
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	root, err := filepath.Abs(cfg.Root)
+	if err != nil {
+		return nil, err
+	}
+	cfg.Root = root
+	if err := migrate(cfg.Root); err != nil {
+		return nil, err
+	}
+	// BuildKit ran when berthd last stopped without closing it (a crash):
+	// its build steps may have left containers and mounts.
+	marker := filepath.Join(cfg.Root, runningMarker)
+	if _, err := os.Stat(marker); err == nil {
+		if err := sweep(context.Background(), filepath.Join(cfg.Root, workerDir), cfg.Runtime); err != nil {
+			cfg.Log.Warn("BuildKit: leftovers of an interrupted build remain", "err", err)
+		} else {
+			os.Remove(marker)
+		}
+	}
 	return &Service{cfg: cfg}, nil
 }
+
+// runningMarker exists in <root> while BuildKit runs.
+const runningMarker = "running"
 
 // start builds the controller once; a failed start is retried on the next
 // request (a missing runtime binary can be installed meanwhile).
@@ -91,19 +123,23 @@ func (s *Service) start() (*control.Controller, *session.Manager, *grpc.Server, 
 	}
 	// Contexts of builds an earlier berthd did not finish.
 	_ = os.RemoveAll(filepath.Join(s.cfg.Root, "contexts"))
+	if err := os.WriteFile(filepath.Join(s.cfg.Root, runningMarker), nil, 0o600); err != nil {
+		return nil, nil, nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ctl, sm, w, err := newController(ctx, s.cfg)
 	if err != nil {
 		cancel()
 		return nil, nil, nil, fmt.Errorf("starting BuildKit: %w", err)
 	}
-	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20))
+	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20), grpc.StreamInterceptor(s.pruneInterceptor))
 	ctl.Register(gs)
 	s.ctl, s.sm, s.w, s.grpc = ctl, sm, w, gs
 	s.stop = func() {
 		gs.Stop()
 		cancel()
 		ctl.Close()
+		os.Remove(filepath.Join(s.cfg.Root, runningMarker))
 	}
 	s.cfg.Log.Info("BuildKit started", "root", s.cfg.Root, "runtime", s.cfg.Runtime)
 	return ctl, sm, gs, nil
@@ -192,4 +228,32 @@ func (s *Service) Close() {
 		s.stop()
 		s.stop, s.ctl = nil, nil
 	}
+}
+
+// KeptBlobs lists the blobs of the shared store BuildKit references (has
+// records of, or is writing): Berth's GC keeps them. It reads BuildKit's
+// metadata DB from disk when BuildKit has not started in this run; s may
+// be nil (no BuildKit in this run) and root then names its state.
+func KeptBlobs(ctx context.Context, s *Service, root string) (map[string]bool, error) {
+	kept := map[string]bool{}
+	if s != nil {
+		s.mu.Lock()
+		w := s.w
+		s.mu.Unlock()
+		if w != nil {
+			w.blobs.keep(kept)
+			return kept, w.ctdDB.View(func(tx *bolt.Tx) error { return keptBlobs(tx, kept) })
+		}
+		root = s.cfg.Root
+	}
+	p := filepath.Join(root, workerDir, ctdMetaFile)
+	if _, err := os.Stat(p); errors.Is(err, os.ErrNotExist) {
+		return kept, nil
+	}
+	db, err := bolt.Open(p, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return kept, db.View(func(tx *bolt.Tx) error { return keptBlobs(tx, kept) })
 }

@@ -30,6 +30,10 @@ const danglingPrefix = "berth-dangling"
 type mobyWorker struct {
 	*base.Worker
 	sm *session.Manager
+
+	blobs  *blobStore
+	ctdDB  boltViewer // containerd's metadata DB (BuildKit's blob records)
+	images *imageStore
 }
 
 func newMobyWorker(w *base.Worker, sm *session.Manager) *mobyWorker {

@@ -80,9 +80,10 @@ func (s *Service) GC(ctx context.Context) (GCResult, error) {
 			s.log.Warn("gc: remove layer directory", "dir", e.Name(), "err", err)
 		}
 	}
+	kept, ok := s.keptElsewhere(ctx)
 	var unused []content.Info
 	_ = s.content.Walk(ctx, func(i content.Info) error {
-		if !blobs[i.Digest.String()] {
+		if ok && !blobs[i.Digest.String()] && !kept[i.Digest.String()] {
 			unused = append(unused, i)
 		}
 		return nil

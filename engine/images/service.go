@@ -70,6 +70,8 @@ type Service struct {
 	bin *trash.Bin // <root>/trash, emptied in the background
 
 	events EventFunc
+
+	keepBlobs func(context.Context) (map[string]bool, error)
 }
 
 // Options are the image service's collaborators, fixed at construction.
@@ -83,6 +85,10 @@ type Options struct {
 	Events EventFunc
 	// Content is the blob store; nil: one in <root>/blobs/sha256.
 	Content content.Store
+	// KeepBlobs lists the blobs another user of the blob store (the
+	// builder) still references; GC keeps them, and keeps every blob when
+	// it fails. nil: the image service is the only user.
+	KeepBlobs func(context.Context) (map[string]bool, error)
 }
 
 // Content is the blob store the service keeps layer tarballs and configs in
@@ -157,6 +163,7 @@ func New(root string, db *store.DB, opts Options) (*Service, error) {
 
 		containers: opts.Containers,
 		events:     opts.Events,
+		keepBlobs:  opts.KeepBlobs,
 	}
 	if err := s.load(); err != nil {
 		return nil, err
