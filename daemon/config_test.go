@@ -111,7 +111,7 @@ func TestBuilderGCConfig(t *testing.T) {
 			}
 		}},
 		{json: `{"builder":{"gc":{"enabeld":true}}}`, wantErr: `unknown field "enabeld"`},
-		{json: `{"builder":{"entitlements":{"network-host":true}}}`, wantErr: `unknown field "entitlements"`},
+		{json: `{"builder":{"history":{"maxAge":"1h"}}}`, wantErr: `unknown field "history"`},
 		{json: `{"builder":{"gc":{"defaultKeepStorage":"lots"}}}`, wantErr: "not a size"},
 		{json: `{"builder":{"gc":{"policy":[{"filter":["unused-for=soon"]}]}}}`, wantErr: "not a duration"},
 		{json: `{"builder":{"gc":{"policy":[{"filter":["color=red"]}]}}}`, wantErr: `invalid filter "color"`},
