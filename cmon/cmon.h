@@ -46,6 +46,7 @@ struct config {
 	int log_compress, tty, open_stdin, stdin_once;
 };
 int parse_config(const char *s, size_t n, struct config *c, const char **err);
+void config_free(struct config *c);
 
 /* A ctl.sock request (internal/monitor.CtlRequest). */
 struct ctl_req {

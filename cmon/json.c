@@ -302,11 +302,14 @@ int jp_null(struct jp *p)
 	return 0;
 }
 
+/* jp_skip skips a value. depth counts the containers around it besides
+ * the top-level object: like Go's, the parser refuses more than 10000
+ * nested containers. */
 int jp_skip(struct jp *p, int depth)
 {
-	if (depth > 200)
-		return fail(p, "exceeded max depth");
 	int c = jp_peek(p);
+	if ((c == '{' || c == '[') && depth + 2 > 10000)
+		return fail(p, "exceeded max depth");
 	char *s;
 	switch (c) {
 	case '"':
@@ -402,7 +405,7 @@ int jp_int(struct jp *p, long long min, long long max, long long *out)
 	int isint;
 	if (number(p, &a, &b, &isint) < 0)
 		return -1;
-	if (!isint)
+	if (!isint || (min >= 0 && p->s[a] == '-'))
 		return fail(p, "cannot unmarshal number into integer");
 	char tmp[32];
 	if (b - a >= sizeof tmp)

@@ -85,6 +85,20 @@ static int config_field(struct jp *p, const char *k, void *arg)
 	return jp_skip(p, 0);
 }
 
+void config_free(struct config *c)
+{
+	free(c->id);
+	free(c->runtime);
+	free(c->bundle);
+	free(c->state_dir);
+	free(c->log_path);
+	free(c->log_driver);
+	for (size_t k = 0; k < c->nruntime_args; k++)
+		free(c->runtime_args[k]);
+	free(c->runtime_args);
+	memset(c, 0, sizeof *c);
+}
+
 int parse_config(const char *s, size_t n, struct config *c, const char **err)
 {
 	struct jp p = {s, n, 0, NULL};

@@ -184,6 +184,7 @@ int parse_mode(const char *what)
 			put_bool(&out, "stdinOnce", c.stdin_once, 0);
 			buf_puts(&out, "}\n");
 		}
+		config_free(&c);
 	} else if (!strcmp(what, "ctl")) {
 		struct ctl_req r;
 		if (parse_ctl(in.d ? in.d : "", in.n, &r, &err) == 0) {
@@ -193,6 +194,7 @@ int parse_mode(const char *what)
 			put_int(&out, "width", r.width, 0);
 			buf_puts(&out, "}\n");
 		}
+		free(r.op);
 	} else if (!strcmp(what, "attach")) {
 		struct attach_req r;
 		if (parse_attach(in.d ? in.d : "", in.n, &r, &err) == 0) {
@@ -206,10 +208,13 @@ int parse_mode(const char *what)
 		fprintf(stderr, "usage: berth-cmon --parse config|ctl|attach\n");
 		return 2;
 	}
+	buf_free(&in);
 	if (err) {
+		buf_free(&out);
 		printf("error: %s\n", err);
 		return 1;
 	}
 	fwrite(out.d, 1, out.n, stdout);
+	buf_free(&out);
 	return 0;
 }
