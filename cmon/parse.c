@@ -51,6 +51,19 @@ static int str_array(struct jp *p, char ***out, size_t *n)
 	}
 }
 
+/* log_opt checks one logOpts value: a string (or null), as Go's
+ * map[string]string takes it. */
+static int log_opt(struct jp *p, const char *k, void *arg)
+{
+	int c = jp_peek(p);
+	if (c == '"' || c == 'n')
+		return jp_skip(p, 0);
+	if (jp_skip(p, 0) < 0)
+		return -1;
+	p->err = "cannot unmarshal into logOpts value (a string)";
+	return -1;
+}
+
 static int config_field(struct jp *p, const char *k, void *arg)
 {
 	struct config *c = arg;
@@ -80,9 +93,17 @@ static int config_field(struct jp *p, const char *k, void *arg)
 		return jp_bool(p, &c->open_stdin);
 	if (key_is(k, "stdinOnce"))
 		return jp_bool(p, &c->stdin_once);
-	/* logOpts (syslog and journald settings; berthd sends containers with
-	 * those drivers to the Go monitor) and unknown keys. */
-	return jp_skip(p, 0);
+	/* logOpts: syslog and journald settings; berthd sends containers
+	 * with those drivers to the Go monitor. */
+	if (key_is(k, "logOpts"))
+		return jp_object(p, log_opt, NULL);
+	/* A setting this monitor does not know is refused, not ignored: a
+	 * berthd newer than this berth-cmon asks for something it would not
+	 * do. */
+	if (jp_skip(p, 0) < 0)
+		return -1;
+	p->err = "unknown setting (berth-cmon is older than berthd?)";
+	return -1;
 }
 
 void config_free(struct config *c)
