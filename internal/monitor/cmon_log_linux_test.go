@@ -26,7 +26,7 @@ func TestMonitorLogBytes(t *testing.T) {
 	out.WriteString("plain line\n")
 	out.WriteString("html <b>&amp;</b> \"quoted\" back\\slash\ttab\x01\x1f\x7f\r\n")
 	out.WriteString("bad utf8 \xff\xfe \xc3\x28 \xe2\x82 \xf0\x9f\x98 ok é ☃ 😀 \xe2\x80\xa8 \xe2\x80\xa9 \xef\xbf\xbd \xed\xa0\x80\n")
-	out.WriteString(strings.Repeat("x", 40000) + "\n")       // three entries: 16K, 16K, rest
+	out.WriteString(strings.Repeat("x", 40000) + "\n")        // three entries: 16K, 16K, rest
 	out.WriteString(strings.Repeat("y", logfile.MaxLineSize)) // exactly one full entry without newline
 	out.WriteString("\n\n")
 	out.WriteString("no newline at the end")
