@@ -14,10 +14,10 @@ GOFLAGS_BUILD := -trimpath
 
 all: build
 
-build: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor
+build: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon
 
 # Always rebuild: go's own cache makes this cheap and keeps make honest.
-.PHONY: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor
+.PHONY: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon
 $(BINDIR)/berthd:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berthd
 $(BINDIR)/berth:
@@ -28,10 +28,15 @@ $(BINDIR)/berth-compose:
 # The monitor runs once per container: strip it to keep its resident size small.
 $(BINDIR)/berth-monitor:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags "-s -w" -o $@ ./cmd/berth-monitor
+# The C monitor berthd runs for containers logging json-file, cri or none
+# (internal/monitor.Binary); it must sit beside berth-monitor.
+$(BINDIR)/berth-cmon:
+	@mkdir -p $(BINDIR)
+	$(MAKE) -C cmon O=$(abspath $(BINDIR))
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon $(DESTDIR)$(PREFIX)/bin/
 
 # The dashboard's bundle (web/dist, embedded into berthd) is committed, so
 # `go build` needs no node. `make web` rebuilds it from web/ui with the

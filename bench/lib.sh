@@ -36,8 +36,9 @@ pss_kb() {
 	echo "$total"
 }
 
-# private_berthd BRIDGE CHAINS BIP — build berthd, berth, berth-compose and berth-monitor
-# from this tree into $work/bin and start a private berthd on $work: its own
+# private_berthd BRIDGE CHAINS BIP — build berthd, berth, berth-compose,
+# berth-monitor and berth-cmon (the C monitor) from this tree into $work/bin
+# and start a private berthd on $work: its own
 # data-root, socket, bridge, netfilter chains and subnet, so a system berthd
 # is never touched. Needs $work (a fresh temp dir); sets BERTH_BIN,
 # BERTH_CLI, BERTH_HOST, BERTH_PIDFILE and berthd_pid. BENCH_EXTRA_CONFIG
@@ -52,6 +53,7 @@ private_berthd() {
 	go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
 	go build -trimpath -o "$BERTH_BIN/berth-compose" ./cmd/berth-compose
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
+	make -s -C cmon O="$BERTH_BIN"
 	printf '{"bridge":"%s","iptables-chain-prefix":"%s","bip":"%s"%s}\n' "$1" "$2" "$3" "${BENCH_EXTRA_CONFIG:+,$BENCH_EXTRA_CONFIG}" >"$work/daemon.json"
 	"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
 		--config-file "$work/daemon.json" --pidfile "$BERTH_PIDFILE" >"$work/berthd.log" 2>&1 &

@@ -335,7 +335,7 @@ engine_kb() {
 	for p in $(pgrep -f -- "$work/" || true); do
 		comm="$(cat /proc/"$p"/comm 2>/dev/null)" || continue
 		case "$1:$comm" in
-		berth:berthd | berth:berth-monitor | docker:dockerd | docker:containerd* | podman:conmon) pids+=("$p") ;;
+		berth:berthd | berth:berth-monitor | berth:berth-cmon | docker:dockerd | docker:containerd* | podman:conmon) pids+=("$p") ;;
 		esac
 	done
 	[ "$1" != berth ] || pids+=("$berthd_pid")
@@ -557,7 +557,7 @@ report() {
 	echo "- commit: \`$commit\`$dirty, $(date -u '+%Y-%m-%d %H:%M UTC'), run took $(((t_end - t_start) / 60)) min"
 	echo "- machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"), cgroup $(stat -fc %T /sys/fs/cgroup | sed 's/cgroup2fs/v2/; s/tmpfs/v1/')"
 	echo "- load average: $load_before before, $load_after after"
-	echo "- Berth: berthd, berth and berth-monitor built from the commit; runtime $(crun --version | head -1)"
+	echo "- Berth: berthd, berth, berth-monitor and berth-cmon built from the commit; runtime $(crun --version | head -1)"
 	echo "- docker CLI: $("$DOCKER_BIN" version --format '{{.Client.Version}}' 2>/dev/null | head -1) for both docker columns"
 	if [ "$peers" = 1 ]; then
 		echo "- Docker: dockerd $(c_docker version --format '{{.Server.Version}}' 2>/dev/null || echo ?) (Debian docker.io, runtime $(c_docker info --format '{{.DefaultRuntime}}' 2>/dev/null || echo ?), private data-root), classic builder (DOCKER_BUILDKIT=0)"
@@ -579,7 +579,7 @@ report() {
 	echo "- Fast rows: wall time of one CLI command (bash \$EPOCHREALTIME around it, stdout discarded); its preparation (create, run -d, start -a) and clean-up (rm -f) are not timed. One untimed warm-up round first."
 	echo "- floor: \`crun run\` of a bundle made by \`crun spec\` with the same busybox root; \`unshare --mount --uts --ipc --net --pid --fork chroot ROOT /bin/true\`."
 	echo "- 20 × run -d: \`xargs -P8\` of 20 \`run -d\`, wall time of the whole."
-	echo "- $N running: started 8 at a time (not timed); MemAvailable before − after ÷ $N (containers' own processes included); PSS (smaps_rollup) of the engine's processes of this run (berthd + berth-monitors; dockerd + containerd + shims; conmons) after − before ÷ $N; \`ps\` timed $RUNS times; one \`rm -f\` of all $N timed."
+	echo "- $N running: started 8 at a time (not timed); MemAvailable before − after ÷ $N (containers' own processes included); PSS (smaps_rollup) of the engine's processes of this run (berthd + berth-monitors or berth-cmons; dockerd + containerd + shims; conmons) after − before ÷ $N; \`ps\` timed $RUNS times; one \`rm -f\` of all $N timed."
 	echo "- pull: a debootstrap minbase image in Debian's docker-registry on 127.0.0.1; before each pull \`rmi\` and \`echo 3 > /proc/sys/vm/drop_caches\` (not timed). push: the pulled image into a freshly started, empty registry each time."
 	echo "- published port: a keep-alive HTTP server (bench/kaserver, 612-byte page) in a container, wrk -t2 -c32 to 127.0.0.1:published-port ÷ to the container's IP, per round."
 	echo "- build: FROM busybox; RUN; COPY 64 KiB; ENV; CMD. Cold: after an untimed \`rmi\`, \`--no-cache\`. Cached: unchanged rebuild."

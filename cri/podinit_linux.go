@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strconv"
 	"syscall"
+
+	"github.com/berth-dev/berth/internal/monitor"
 )
 
 // startPodInit starts the pod's PID 1 (berth-monitor pod-init) in a new
@@ -17,7 +19,7 @@ func startPodInit(monitorPath string) (int, error) {
 	if monitorPath == "" {
 		return 0, fmt.Errorf("no berth-monitor to run the pod's init")
 	}
-	cmd := exec.Command(monitorPath, "pod-init")
+	cmd := exec.Command(monitor.ShimBinary(monitorPath), "pod-init")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWPID, Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return 0, fmt.Errorf("pod init: %w", err)

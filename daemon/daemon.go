@@ -35,6 +35,7 @@ import (
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/engine/userns"
 	"github.com/berth-dev/berth/engine/volumes"
+	"github.com/berth-dev/berth/internal/monitor"
 	"github.com/berth-dev/berth/internal/version"
 	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
@@ -242,6 +243,10 @@ func (d *Daemon) setup() error {
 	d.monitorPath = monitorPath
 	if err != nil {
 		return err
+	}
+	if monitor.CMonitor(monitorPath) == "" {
+		d.log.Warn("the C monitor is not installed beside berth-monitor: every container runs the Go monitor, about 1 MiB more each",
+			"want", filepath.Join(filepath.Dir(monitorPath), monitor.CMonitorName))
 	}
 	initPath := ""
 	for _, p := range []string{"/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/bin/tini"} {

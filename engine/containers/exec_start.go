@@ -125,7 +125,7 @@ func (s *Service) startExecShim(ctx context.Context, rt *runtime.Runtime, c *Con
 	cmd, err := rt.Exec(context.WithoutCancel(ctx), c.ID, &oci.ExecOpts{
 		Process: procJSON, Dir: dir, PidFile: pidFile, Detach: true,
 		Tty: xio.tty, ConsoleSocket: xio.sock,
-		Shim: []string{s.cfg.MonitorPath, "exec-shim", pidFile, "--"},
+		Shim: []string{monitor.ShimBinary(s.cfg.MonitorPath), "exec-shim", pidFile, "--"},
 		IO:   child,
 	})
 	syncW.Close()

@@ -45,6 +45,9 @@ func TestMain(m *testing.M) {
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
 	}
+	if cmonDir != "" {
+		os.RemoveAll(cmonDir)
+	}
 	os.Exit(code)
 }
 
@@ -102,6 +105,21 @@ func monitorBinary(t testing.TB) string {
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			buildErr = fmt.Errorf("build berth-monitor: %v\n%s", err, out)
+			return
+		}
+		// The C monitor beside it serves every json-file, cri and none
+		// container, as it does under berthd; BERTH_MONITOR_TEST_IMPL=go
+		// leaves it out to run these tests against the Go monitor.
+		// BERTH_MONITOR_TEST_ASAN=1 builds it with AddressSanitizer.
+		if os.Getenv("BERTH_MONITOR_TEST_IMPL") != "go" {
+			target := "all"
+			if os.Getenv("BERTH_MONITOR_TEST_ASAN") != "" {
+				target = "asan"
+			}
+			cmd := exec.Command("make", "-s", "-C", filepath.Join(repoRoot(), "cmon"), target, "O="+buildDir)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("build berth-cmon: %v\n%s", err, out)
+			}
 		}
 	})
 	if buildErr != nil {
@@ -698,5 +716,49 @@ func TestMonitorStartRacesExit(t *testing.T) {
 		if st := c.wait(); st.ExitCode != 0 {
 			t.Fatalf("run %d: exit %+v", i, st)
 		}
+	}
+}
+
+// repoRoot is the repository's top directory (tests run in the package's).
+func repoRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "../.."
+	}
+	return filepath.Join(wd, "..", "..")
+}
+
+// TestMonitorBinaryChoice: a json-file container runs under the C monitor
+// when it is installed beside berth-monitor; a syslog, journald or local
+// one under the Go monitor, which implements those drivers.
+func TestMonitorBinaryChoice(t *testing.T) {
+	goMon := monitorBinary(t)
+	cMon := filepath.Join(filepath.Dir(goMon), monitor.CMonitorName)
+	want := cMon
+	if os.Getenv("BERTH_MONITOR_TEST_IMPL") == "go" {
+		want = goMon
+	}
+	for _, driver := range []string{"", "json-file", "cri", "none"} {
+		if got := monitor.Binary(goMon, monitor.Config{LogDriver: driver}); got != want {
+			t.Errorf("Binary(%q) = %s, want %s", driver, got, want)
+		}
+	}
+	for _, driver := range []string{"syslog", "journald", "local", "nope"} {
+		if got := monitor.Binary(goMon, monitor.Config{LogDriver: driver}); got != goMon {
+			t.Errorf("Binary(%q) = %s, want the Go monitor %s", driver, got, goMon)
+		}
+	}
+	if got := monitor.Binary("/nonexistent/berth-monitor", monitor.Config{}); got != "/nonexistent/berth-monitor" {
+		t.Errorf("Binary without a C monitor installed = %s", got)
+	}
+
+	c := newContainer(t, []string{"sleep", "1000"}, false)
+	_, monPid := c.start()
+	exe, err := os.Readlink("/proc/" + strconv.Itoa(monPid) + "/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if exe != want {
+		t.Fatalf("monitor runs %s, want %s", exe, want)
 	}
 }

@@ -33,7 +33,7 @@ func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid 
 	if err := prepareStateDir(&cfg); err != nil {
 		return 0, 0, err
 	}
-	syncR, monitorPid, err := launch(binary, cfg.StateDir)
+	syncR, monitorPid, err := launch(Binary(binary, cfg), cfg.StateDir)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -175,7 +175,7 @@ func globalLeaks() []string {
 			out = append(out, "process: "+p.String())
 		}
 	}
-	for _, b := range []string{"berthd", "berth-monitor"} {
+	for _, b := range []string{"berthd", "berth-monitor", "berth-cmon"} {
 		for _, p := range processesRunning(filepath.Join(binDir, b)) {
 			out = append(out, "process: "+p.String())
 		}
@@ -205,7 +205,7 @@ func forceGlobalCleanup() {
 		unmountUnder(r)
 		os.RemoveAll(r)
 	}
-	for _, b := range []string{"berthd", "berth-monitor"} {
+	for _, b := range []string{"berthd", "berth-monitor", "berth-cmon"} {
 		for _, p := range processesRunning(filepath.Join(binDir, b)) {
 			syscall.Kill(p.pid, syscall.SIGKILL)
 		}

@@ -306,3 +306,80 @@ func TestLogDriverDaemonDefault(t *testing.T) {
 	}
 	c.Must(t, "rm", name, other)
 }
+
+// TestLogDriverJSONFileRotation: json-file (the C monitor's driver) rotates
+// by max-size into gzipped files, keeps max-file of them, and logs reads
+// across them; a container's monitor is the C one for json-file and the Go
+// one for local, which only the Go monitor implements.
+func TestLogDriverJSONFileRotation(t *testing.T) {
+	d := sharedDaemon(t, "logdrivers")
+	c := d.Docker(t)
+	name := uniq("jrotate")
+	c.Must(t, "run", "--name", name, "--log-driver", "json-file", "--log-opt", "max-size=1k", "--log-opt", "max-file=3",
+		"--log-opt", "compress=true", "busybox", "sh", "-c", "i=0; while [ $i -lt 400 ]; do echo line-$i; i=$((i+1)); done")
+	full := c.Must(t, "inspect", "--format", "{{.Id}}", name)
+	logPath := c.Must(t, "inspect", "--format", "{{.LogPath}}", name)
+	if filepath.Base(logPath) != full+"-json.log" {
+		t.Fatalf("LogPath %q", logPath)
+	}
+	eventually(t, 10*time.Second, func() error {
+		for _, f := range []string{logPath, logPath + ".1.gz", logPath + ".2.gz"} {
+			if _, err := os.Stat(f); err != nil {
+				return err
+			}
+		}
+		if _, err := os.Stat(logPath + ".1"); err == nil {
+			return fmt.Errorf("%s.1 not compressed yet", logPath)
+		}
+		return nil
+	})
+	if _, err := os.Stat(logPath + ".3.gz"); err == nil {
+		t.Error("max-file=3 kept a fourth file")
+	}
+	out := c.Must(t, "logs", name)
+	lines := strings.Split(out, "\n")
+	if len(lines) >= 400 || lines[len(lines)-1] != "line-399" {
+		t.Fatalf("logs after rotation: %d lines, last %q", len(lines), lines[len(lines)-1])
+	}
+	var first int
+	fmt.Sscanf(lines[0], "line-%d", &first)
+	for i, l := range lines {
+		if l != fmt.Sprintf("line-%d", first+i) {
+			t.Fatalf("logs after rotation: line %d is %q, want line-%d", i, l, first+i)
+		}
+	}
+	c.Must(t, "rm", name)
+
+	// Which monitor serves which container.
+	for _, tc := range []struct{ driver, monitor string }{{"json-file", "berth-cmon"}, {"local", "berth-monitor"}, {"none", "berth-cmon"}} {
+		n := uniq("mon")
+		id := c.Must(t, "run", "-d", "--name", n, "--log-driver", tc.driver, "busybox", "sleep", "1000")
+		if got := monitorExe(t, id); got != tc.monitor {
+			t.Errorf("a %s container's monitor is %s, want %s", tc.driver, got, tc.monitor)
+		}
+		c.Must(t, "rm", "-f", n)
+	}
+}
+
+// monitorExe is the file name of the program serving container id: the
+// process whose command line is `MONITOR STATEDIR` with id in STATEDIR.
+func monitorExe(t *testing.T, id string) string {
+	t.Helper()
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		b, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err != nil {
+			continue
+		}
+		args := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if len(args) < 2 || !strings.Contains(args[1], id) || !strings.HasPrefix(filepath.Base(args[0]), "berth-") {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", p.Name(), "exe"))
+		if err == nil {
+			return filepath.Base(exe)
+		}
+	}
+	t.Fatalf("no monitor process for container %s", id)
+	return ""
+}

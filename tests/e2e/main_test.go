@@ -106,6 +106,11 @@ func prepare(work string) error {
 		// berth-monitor must sit beside berthd: berthd looks there first;
 		// berth-compose beside berth, for `berth compose`.
 		buildErr = daemontest.Build(repoRoot, binDir, versionLDFlags(), "./cmd/berthd", "./cmd/berth", "./cmd/berth-compose", "./cmd/berth-monitor")
+		if buildErr == nil {
+			// berth-cmon beside them: the monitor of json-file, cri and
+			// none containers.
+			buildErr = daemontest.BuildCMonitor(repoRoot, binDir)
+		}
 	}()
 	go func() {
 		defer wg.Done()

@@ -144,6 +144,20 @@ func RepoRoot() (string, error) {
 	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }
 
+// BuildCMonitor builds the C monitor (cmon/, berth-cmon) of the repository
+// at repo into dir, where berthd picks it up beside berth-monitor.
+func BuildCMonitor(repo, dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("make", "-s", "-C", filepath.Join(repo, "cmon"), "O="+abs)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("make -C cmon: %v\n%s", err, out)
+	}
+	return nil
+}
+
 // Build builds the commands pkgs (./cmd/berthd ...) of the repository at
 // repo into dir, with ldflags when not empty.
 func Build(repo, dir, ldflags string, pkgs ...string) error {
