@@ -31,7 +31,7 @@ func (d *Daemon) newBuildKit() (*buildkit.Service, error) {
 	return buildkit.New(buildkit.Config{
 		Root:             filepath.Join(d.cfg.DataRoot, "buildkit"),
 		Runtime:          rt.Path,
-		Images:           buildkitImages{d.images, imagearchive.New(d.images, d.images.Content())},
+		Images:           buildkitImages{d.images, imagearchive.New(d.images, d.images.LayerStore())},
 		Network:          buildNetwork{d.networks},
 		AllowNetworkHost: d.cfg.Builder.networkHost(),
 		Log:              d.log,

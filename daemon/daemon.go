@@ -24,6 +24,7 @@ import (
 	"github.com/berth-dev/berth/cri"
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/buildkit"
+	"github.com/berth-dev/berth/engine/commit"
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/events"
@@ -253,7 +254,7 @@ func (d *Daemon) setup() error {
 	if err := containers.ValidateLogConfig(cfg.LogDriver, cfg.LogOpts); err != nil {
 		return fmt.Errorf("daemon.json log-driver/log-opts: %w", err)
 	}
-	d.registry = distribution.New(distribution.Options{Images: d.images, Content: d.images.Content(), Log: d.log})
+	d.registry = distribution.New(distribution.Options{Images: d.images, Layers: d.images.LayerStore(), Content: d.images.Content(), Log: d.log})
 	if err := d.registry.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads)); err != nil {
 		return err
 	}
@@ -277,6 +278,7 @@ func (d *Daemon) setup() error {
 		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: monitorPath, InitPath: initPath,
 		LogDriver: cfg.LogDriver, LogOpts: cfg.LogOpts, CgroupParent: cfg.CgroupParent,
 		HostGatewayIP: hostGatewayIP, Userns: d.containersRemap(),
+		Commit: commit.New(d.images, d.images.LayerStore()),
 	}, db, d.images, d.runtimes, d.networks, d.volumes, d.log)
 	if err != nil {
 		return err
@@ -392,7 +394,7 @@ func (d *Daemon) listenAll() ([]net.Listener, error) {
 func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 	d.reqCtx, d.cancelReq = context.WithCancel(context.Background())
 	backends := api.Backends{
-		Containers: d.containers, Images: imageBackend{d.images, d.registry, imagearchive.New(d.images, d.images.Content())}, System: d, Events: d.events,
+		Containers: d.containers, Images: imageBackend{d.images, d.registry, imagearchive.New(d.images, d.images.LayerStore())}, System: d, Events: d.events,
 		Networks: netBackend{d.networks, d.containers}, Volumes: d.volumes, Archive: d.containers, Build: d.builder,
 		Distribution: d.registry,
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/berth-dev/berth/engine/commit"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -35,7 +36,12 @@ type ImageService interface {
 	RootfsSize(ctx context.Context, containerID string) (rw, total int64, err error)
 	Changes(ctx context.Context, containerID string) ([]container.FilesystemChange, error)
 	Export(ctx context.Context, containerID string, w io.Writer) error
-	Commit(ctx context.Context, containerID string, opts images.CommitOptions) (*images.Image, error)
+}
+
+// Committer makes images of containers' writable layers
+// (*commit.Service implements it).
+type Committer interface {
+	Commit(ctx context.Context, containerID string, opts commit.Options) (*images.Image, error)
 }
 
 // Config is how the daemon sets the service up.
@@ -60,6 +66,8 @@ type Config struct {
 	Events Events
 	// Userns is daemon.json userns-remap's mapping (nil: not remapped).
 	Userns Remap
+	// Commit makes the images of `docker commit` (nil: commit is refused).
+	Commit Committer
 }
 
 // Service is the container service.

@@ -40,6 +40,19 @@ func ParseTagged(s string) (Named, error) {
 	return dref.TagNameOnly(n), nil
 }
 
+// ParseNewTag parses the reference a new tag, commit or import names its
+// image with (ParseTagged); a digest is refused, as Docker does.
+func ParseNewTag(s string) (Named, error) {
+	n, err := ParseTagged(s)
+	if err != nil {
+		return nil, err
+	}
+	if Digest(n) != "" {
+		return nil, errdefs.Invalid("refusing to create a tag with a digest reference")
+	}
+	return n, nil
+}
+
 // WithTag returns name (a repository, possibly with a tag already) tagged
 // tag; an empty tag means "latest" unless name already has one. This is the
 // repo/tag pair of the tag and import endpoints.
