@@ -226,10 +226,11 @@ func (d *Daemon) setup() error {
 		d.log.Info("user namespaces: containers' ids are mapped to the subordinate ranges of "+d.userns.String(), "uids", d.userns.UID, "gids", d.userns.GID)
 	}
 	d.events = events.New()
-	// The containers service needs the image service, and the image
-	// service asks the containers which of them use an image: usage is
-	// bound to the containers once they exist, before anything is served.
-	usage := &lateImageUsage{}
+	// The containers service needs the image and volume services, and
+	// those ask the containers which of them use an image or a volume:
+	// usage is bound to the containers once they exist, before anything
+	// is served.
+	usage := &lateContainers{}
 	d.images, err = images.New(filepath.Join(cfg.DataRoot, "image"), db, images.Options{
 		Log: d.log, Containers: usage,
 		Events: func(action, id string, attrs map[string]string) {
@@ -258,7 +259,7 @@ func (d *Daemon) setup() error {
 	if err := d.registry.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads)); err != nil {
 		return err
 	}
-	d.volumes, err = volumes.New(cfg.DataRoot, db, d.log, d.events)
+	d.volumes, err = volumes.New(cfg.DataRoot, db, volumes.Options{Log: d.log, Events: d.events, Users: usage})
 	if err != nil {
 		return err
 	}
@@ -284,7 +285,6 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	usage.bind(d.containers)
-	d.volumes.SetUsers(d.containers.VolumeUsers)
 	d.builder, err = build.New(build.NewBackend(d.images, d.registry, d.containers), db, filepath.Join(cfg.DataRoot, "build"), d.log)
 	if err != nil {
 		return err
