@@ -36,9 +36,9 @@ func (st *Store) AddLayer(ctx context.Context, parent string, src io.Reader, opt
 // AdoptLayer moves dir, a layer extracted by ExtractLayer into a
 // directory below TempDir, into place as rec on top of the chain parent
 // ("" for a base layer); it sets rec's ChainID and Parent and takes over
-// the hold on rec's blob. If that layer exists already, dir is removed
-// and the existing layer held; the blob goes at release unless a layer
-// uses it.
+// the hold on rec's blob. If that layer exists already, dir is removed,
+// the existing layer is held and returned, and rec's blob goes at release
+// unless a layer uses it.
 func (st *Store) AdoptLayer(dir, parent string, rec Layer) (Layer, func(), error) {
 	rec.ChainID = ChildChainID(parent, rec.DiffID)
 	rec.Parent = parent
@@ -49,7 +49,7 @@ func (st *Store) AdoptLayer(dir, parent string, rec Layer) (Layer, func(), error
 		}
 		return Layer{}, nil, err
 	}
-	return rec, func() {
+	release := func() {
 		if rec.Blob != nil {
 			st.ReleaseBlob(rec.Blob.Digest)
 			if existed {
@@ -60,7 +60,14 @@ func (st *Store) AdoptLayer(dir, parent string, rec Layer) (Layer, func(), error
 			}
 		}
 		st.ReleaseLayers([]string{rec.ChainID})
-	}, nil
+	}
+	if existed {
+		// The answer is the layer as it is: its blob, not ours.
+		if cur, err := st.Layers([]string{rec.ChainID}); err == nil {
+			return cur[0], release, nil
+		}
+	}
+	return rec, release, nil
 }
 
 // DiffLayer makes a container's writable layer (upper, the overlay's upper
