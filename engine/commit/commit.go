@@ -78,13 +78,9 @@ type Options struct {
 // writable layer (none when nothing changed: an empty_layer history entry).
 // The container should be paused or stopped by the caller.
 func (s *Service) Commit(ctx context.Context, containerID string, opts Options) (*images.Image, error) {
-	var refs []string
-	if opts.Ref != "" {
-		named, err := reference.ParseNewTag(opts.Ref)
-		if err != nil {
-			return nil, err
-		}
-		refs = append(refs, named.String())
+	refs, err := reference.NewTagRefs(opts.Ref)
+	if err != nil {
+		return nil, err
 	}
 	r, upper, err := s.images.WritableLayer(containerID)
 	if err != nil {

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/berth-dev/berth/engine/commit"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -36,12 +35,6 @@ type ImageService interface {
 	RootfsSize(ctx context.Context, containerID string) (rw, total int64, err error)
 	Changes(ctx context.Context, containerID string) ([]container.FilesystemChange, error)
 	Export(ctx context.Context, containerID string, w io.Writer) error
-}
-
-// Committer makes images of containers' writable layers
-// (*commit.Service implements it).
-type Committer interface {
-	Commit(ctx context.Context, containerID string, opts commit.Options) (*images.Image, error)
 }
 
 // Config is how the daemon sets the service up.

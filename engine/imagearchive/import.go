@@ -33,13 +33,9 @@ type ImportOptions struct {
 // import`. Bad input (reference, platform, changes) is refused before the
 // stream is read.
 func (s *Service) Import(ctx context.Context, src io.Reader, opts ImportOptions) (*images.Image, error) {
-	var refs []string
-	if opts.Ref != "" {
-		named, err := reference.ParseNewTag(opts.Ref)
-		if err != nil {
-			return nil, err
-		}
-		refs = append(refs, named.String())
+	refs, err := reference.NewTagRefs(opts.Ref)
+	if err != nil {
+		return nil, err
 	}
 	plat, err := platform.Parse(opts.Platform)
 	if err != nil {

@@ -53,6 +53,19 @@ func ParseNewTag(s string) (Named, error) {
 	return n, nil
 }
 
+// NewTagRefs lists the normalized references an import or commit tags its
+// new image with: none for "", else the one ParseNewTag gives.
+func NewTagRefs(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	n, err := ParseNewTag(s)
+	if err != nil {
+		return nil, err
+	}
+	return []string{n.String()}, nil
+}
+
 // WithTag returns name (a repository, possibly with a tag already) tagged
 // tag; an empty tag means "latest" unless name already has one. This is the
 // repo/tag pair of the tag and import endpoints.
