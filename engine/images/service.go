@@ -45,8 +45,7 @@ type (
 
 // Service is the image service. All methods are safe for concurrent use.
 type Service struct {
-	root    string
-	snap    snapshots.Layout // layers and container layers below root
+	snap    snapshots.Layout // layers and container layers below the root
 	db      *store.DB
 	log     *slog.Logger
 	content content.Store
@@ -125,7 +124,6 @@ func New(root string, db *store.DB, opts Options) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		root: root,
 		snap: snapshots.Layout{Root: root},
 		db:   db,
 		log:  log,
@@ -176,9 +174,10 @@ func (s *Service) load() error {
 // never delay the daemon's start. Errors are logged: a leftover costs disk
 // space, never correctness.
 func (s *Service) cleanup() {
-	ents, _ := os.ReadDir(filepath.Join(s.root, "tmp"))
+	tmp := s.layers.TempDir()
+	ents, _ := os.ReadDir(tmp)
 	for _, e := range ents {
-		if err := s.bin.Put(filepath.Join(s.root, "tmp", e.Name())); err != nil {
+		if err := s.bin.Put(filepath.Join(tmp, e.Name())); err != nil {
 			s.log.Warn("remove leftover", "path", e.Name(), "err", err)
 		}
 	}
