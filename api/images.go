@@ -16,7 +16,9 @@ import (
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/storage"
 
+	"github.com/berth-dev/berth/engine/commit"
 	"github.com/berth-dev/berth/engine/distribution"
+	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/internal/errdefs"
@@ -30,7 +32,7 @@ import (
 type ImageBackend interface {
 	Resolve(ctx context.Context, ref string) (*images.Image, error)
 	List(ctx context.Context, all bool) ([]*images.Image, error)
-	Import(ctx context.Context, src io.Reader, opts images.ImportOptions) (*images.Image, error)
+	Import(ctx context.Context, src io.Reader, opts imagearchive.ImportOptions) (*images.Image, error)
 	Tag(ctx context.Context, source, target string) error
 	Delete(ctx context.Context, ref string, force, prune bool) ([]images.DeleteResponse, error)
 	History(ctx context.Context, ref string) ([]image.HistoryResponseItem, error)
@@ -47,7 +49,7 @@ type ImageBackend interface {
 // container, pauses it if asked, merges its config and calls
 // images.Service.Commit. POST /commit needs it.
 type CommitBackend interface {
-	CommitContainer(ctx context.Context, nameOrID string, pause bool, opts images.CommitOptions) (*images.Image, error)
+	CommitContainer(ctx context.Context, nameOrID string, pause bool, opts commit.Options) (*images.Image, error)
 }
 
 func (s *Server) imageRoutes() {
@@ -205,7 +207,7 @@ func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) error {
 	if src == "" {
 		return errdefs.Invalid("fromImage or fromSrc is required")
 	}
-	opts := images.ImportOptions{
+	opts := imagearchive.ImportOptions{
 		Changes:  q["changes"],
 		Message:  q.Get("message"),
 		Platform: q.Get("platform"),
@@ -559,7 +561,7 @@ func (s *Server) imageCommit(w http.ResponseWriter, r *http.Request) error {
 	if err := checkConfigLimits(&cfg); err != nil {
 		return err
 	}
-	opts := images.CommitOptions{
+	opts := commit.Options{
 		Author:  q.Get("author"),
 		Message: q.Get("comment"),
 		Changes: q["changes"],

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/moby/moby/api/types/container"
@@ -56,7 +57,26 @@ func (d dirArchive) ArchivePut(ctx context.Context, ref, p string, r io.Reader, 
 	return archive.CopyIn(ctx, d.root, nil, p, r, noOverwrite, copyUIDGID)
 }
 
-func newVolArchiveServer(t *testing.T) (*httptest.Server, *volumes.Service, string) {
+// volUsers stands for the container service: which containers use a
+// volume, changed as a test goes.
+type volUsers struct {
+	mu sync.Mutex
+	m  map[string][]string
+}
+
+func (u *volUsers) VolumeUsers(name string) []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.m[name]
+}
+
+func (u *volUsers) set(m map[string][]string) {
+	u.mu.Lock()
+	u.m = m
+	u.mu.Unlock()
+}
+
+func newVolArchiveServer(t *testing.T) (*httptest.Server, *volUsers, string) {
 	t.Helper()
 	dir := t.TempDir()
 	db, err := store.Open(filepath.Join(dir, "meta.db"))
@@ -64,7 +84,8 @@ func newVolArchiveServer(t *testing.T) (*httptest.Server, *volumes.Service, stri
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	vols, err := volumes.New(dir, db, nil, nil)
+	users := &volUsers{}
+	vols, err := volumes.New(dir, db, volumes.Options{Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +94,7 @@ func newVolArchiveServer(t *testing.T) (*httptest.Server, *volumes.Service, stri
 	os.WriteFile(filepath.Join(root, "etc", "hostname"), []byte("box\n"), 0o644)
 	srv := httptest.NewServer(New(Backends{Volumes: vols, Archive: dirArchive{root}}, nil))
 	t.Cleanup(srv.Close)
-	return srv, vols, root
+	return srv, users, root
 }
 
 func do(t *testing.T, method, url string, body io.Reader) (*http.Response, []byte) {
@@ -89,7 +110,7 @@ func do(t *testing.T, method, url string, body io.Reader) (*http.Response, []byt
 }
 
 func TestVolumeRoutes(t *testing.T) {
-	srv, vols, _ := newVolArchiveServer(t)
+	srv, users, _ := newVolArchiveServer(t)
 	resp, body := do(t, "POST", srv.URL+"/v1.47/volumes/create", strings.NewReader(`{"Name":"data","Labels":{"a":"b"}}`))
 	if resp.StatusCode != 201 {
 		t.Fatalf("create: %d %s", resp.StatusCode, body)
@@ -113,17 +134,12 @@ func TestVolumeRoutes(t *testing.T) {
 	if resp.StatusCode != 404 || !strings.Contains(string(body), "get nope: no such volume") {
 		t.Fatalf("missing: %d %s", resp.StatusCode, body)
 	}
-	vols.SetUsers(func(n string) []string {
-		if n == "data" {
-			return []string{"abc123"}
-		}
-		return nil
-	})
+	users.set(map[string][]string{"data": {"abc123"}})
 	resp, body = do(t, "DELETE", srv.URL+"/volumes/data?force=1", nil)
 	if resp.StatusCode != 409 || !strings.Contains(string(body), "remove data: volume is in use - [abc123]") {
 		t.Fatalf("in use: %d %s", resp.StatusCode, body)
 	}
-	vols.SetUsers(nil)
+	users.set(nil)
 	resp, body = do(t, "POST", srv.URL+"/volumes/prune", nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(body), `"VolumesDeleted":[]`) {
 		t.Fatalf("prune keeps named volumes: %d %s", resp.StatusCode, body)

@@ -39,7 +39,7 @@ func (d *Daemon) newBuildKit() (*buildkit.Service, error) {
 		GC:               gc,
 		Root:             buildKitRoot(d.cfg.DataRoot),
 		Runtime:          rt.Path,
-		Images:           buildkitImages{d.images},
+		Images:           buildkitImages{d.images, d.images.LayerStore()},
 		Blobs:            d.images.Content(),
 		Network:          buildNetwork{d.networks},
 		AllowNetworkHost: d.cfg.Builder.networkHost(),
@@ -101,9 +101,11 @@ func (b buildNetwork) Attach(ctx context.Context, id, hostname string) (string, 
 
 func (b buildNetwork) Detach(ctx context.Context, id string) error { return b.n.Disconnect(ctx, id) }
 
-// buildkitImages is the view of the image service BuildKit declares.
+// buildkitImages is the view of the image service and its layer store
+// BuildKit declares.
 type buildkitImages struct {
 	*images.Service
+	*snapshots.Store
 }
 
 func (b buildkitImages) Lookup(ctx context.Context, ref string) (string, bool, error) {

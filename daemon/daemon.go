@@ -24,6 +24,7 @@ import (
 	"github.com/berth-dev/berth/cri"
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/engine/buildkit"
+	"github.com/berth-dev/berth/engine/commit"
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/distribution"
 	"github.com/berth-dev/berth/engine/events"
@@ -226,10 +227,11 @@ func (d *Daemon) setup() error {
 		d.log.Info("user namespaces: containers' ids are mapped to the subordinate ranges of "+d.userns.String(), "uids", d.userns.UID, "gids", d.userns.GID)
 	}
 	d.events = events.New()
-	// The containers service needs the image service, and the image
-	// service asks the containers which of them use an image: usage is
-	// bound to the containers once they exist, before anything is served.
-	usage := &lateImageUsage{}
+	// The containers service needs the image and volume services, and
+	// those ask the containers which of them use an image or a volume:
+	// usage is bound to the containers once they exist, before anything
+	// is served.
+	usage := &lateContainers{}
 	d.images, err = images.New(filepath.Join(cfg.DataRoot, "image"), db, images.Options{
 		Log: d.log, Containers: usage, KeepBlobs: d.keptByBuildKit,
 		Events: func(action, id string, attrs map[string]string) {
@@ -258,11 +260,11 @@ func (d *Daemon) setup() error {
 	if err := containers.ValidateLogConfig(cfg.LogDriver, cfg.LogOpts); err != nil {
 		return fmt.Errorf("daemon.json log-driver/log-opts: %w", err)
 	}
-	d.registry = distribution.New(distribution.Options{Images: d.images, Content: d.images.Content(), Log: d.log})
+	d.registry = distribution.New(distribution.Options{Images: d.images, Layers: d.images.LayerStore(), Content: d.images.Content(), Log: d.log})
 	if err := d.registry.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads)); err != nil {
 		return err
 	}
-	d.volumes, err = volumes.New(cfg.DataRoot, db, d.log, d.events)
+	d.volumes, err = volumes.New(cfg.DataRoot, db, volumes.Options{Log: d.log, Events: d.events, Users: usage})
 	if err != nil {
 		return err
 	}
@@ -282,12 +284,12 @@ func (d *Daemon) setup() error {
 		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: monitorPath, InitPath: initPath,
 		LogDriver: cfg.LogDriver, LogOpts: cfg.LogOpts, CgroupParent: cfg.CgroupParent,
 		HostGatewayIP: hostGatewayIP, Userns: d.containersRemap(),
+		Commit: commit.New(d.images, d.images.LayerStore()),
 	}, db, d.images, d.runtimes, d.networks, d.volumes, d.log)
 	if err != nil {
 		return err
 	}
 	usage.bind(d.containers)
-	d.volumes.SetUsers(d.containers.VolumeUsers)
 	d.builder, err = build.New(build.NewBackend(d.images, d.registry, d.containers), db, filepath.Join(cfg.DataRoot, "build"), d.log)
 	if err != nil {
 		return err
@@ -397,7 +399,7 @@ func (d *Daemon) listenAll() ([]net.Listener, error) {
 func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 	d.reqCtx, d.cancelReq = context.WithCancel(context.Background())
 	backends := api.Backends{
-		Containers: d.containers, Images: imageBackend{d.images, d.registry, imagearchive.New(d.images, d.images.Content())}, System: d, Events: d.events,
+		Containers: d.containers, Images: imageBackend{d.images, d.registry, imagearchive.New(d.images, d.images.LayerStore())}, System: d, Events: d.events,
 		Networks: netBackend{d.networks, d.containers}, Volumes: d.volumes, Archive: d.containers, Build: d.builder,
 		Distribution: d.registry,
 	}

@@ -12,8 +12,10 @@ import (
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
 	"github.com/moby/moby/api/types/container"
 
+	"github.com/berth-dev/berth/engine/commit"
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/distribution"
+	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
 )
 
@@ -63,7 +65,11 @@ var _ Puller = (*distribution.Service)(nil)
 
 // NewBackend adapts the real image, registry and container services.
 func NewBackend(imgs *images.Service, puller Puller, ctrs *containers.Service) Backend {
-	return &engineBackend{imgs: imgs, puller: puller, ctrs: ctrs}
+	return &engineBackend{
+		imgs: imgs, puller: puller, ctrs: ctrs,
+		importer: imagearchive.New(imgs, imgs.LayerStore()),
+		commits:  commit.New(imgs, imgs.LayerStore()),
+	}
 }
 
 var _ Backend = (*engineBackend)(nil)
@@ -72,6 +78,9 @@ type engineBackend struct {
 	imgs   *images.Service
 	puller Puller
 	ctrs   *containers.Service
+	// importer makes the scratch image, commits each step's image.
+	importer *imagearchive.Service
+	commits  *commit.Service
 
 	scratchMu sync.Mutex
 	scratchID string
@@ -114,7 +123,7 @@ func (b *engineBackend) ScratchImage(ctx context.Context) (*images.Image, error)
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	tw.Close()
-	img, err := b.imgs.Import(ctx, &buf, images.ImportOptions{Message: "scratch"})
+	img, err := b.importer.Import(ctx, &buf, imagearchive.ImportOptions{Message: "scratch"})
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +182,7 @@ func (b *engineBackend) RemoveLayer(ctx context.Context, id string) error {
 // (a parent's ONBUILD triggers, for one, do not carry over) and createdBy
 // as its history line.
 func (b *engineBackend) CommitStep(ctx context.Context, id string, cfg dockerspec.DockerOCIImageConfig, createdBy string) (*images.Image, error) {
-	return b.imgs.Commit(ctx, id, images.CommitOptions{ReplaceConfig: &cfg, CreatedBy: createdBy})
+	return b.commits.Commit(ctx, id, commit.Options{ReplaceConfig: &cfg, CreatedBy: createdBy})
 }
 
 // demux turns Docker's multiplexed frames (8-byte header: stream, 0, 0, 0,

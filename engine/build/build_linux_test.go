@@ -15,6 +15,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/engine/distribution"
+	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
 	rt "github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
@@ -74,10 +75,10 @@ func newTestEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := imgs.Import(context.Background(), f, images.ImportOptions{Ref: "busybox:latest", Changes: []string{`CMD ["sh"]`}}); err != nil {
+	if _, err := imagearchive.New(imgs, imgs.LayerStore()).Import(context.Background(), f, imagearchive.ImportOptions{Ref: "busybox:latest", Changes: []string{`CMD ["sh"]`}}); err != nil {
 		t.Fatal(err)
 	}
-	bs, err := New(NewBackend(imgs, distribution.New(distribution.Options{Images: imgs, Content: imgs.Content()}), ctrs), db, filepath.Join(dataRoot, "build"), nil)
+	bs, err := New(NewBackend(imgs, distribution.New(distribution.Options{Images: imgs, Layers: imgs.LayerStore(), Content: imgs.Content()}), ctrs), db, filepath.Join(dataRoot, "build"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

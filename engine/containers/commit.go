@@ -4,14 +4,19 @@ import (
 	"context"
 	"io"
 
+	"github.com/berth-dev/berth/engine/commit"
 	"github.com/berth-dev/berth/engine/images"
+	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/moby/moby/api/types/container"
 	evtypes "github.com/moby/moby/api/types/events"
 )
 
 // CommitContainer makes an image of a container's current filesystem and
 // configuration (`docker commit`), pausing it meanwhile when asked.
-func (s *Service) CommitContainer(ctx context.Context, ref string, pause bool, opts images.CommitOptions) (*images.Image, error) {
+func (s *Service) CommitContainer(ctx context.Context, ref string, pause bool, opts commit.Options) (*images.Image, error) {
+	if s.cfg.Commit == nil {
+		return nil, errdefs.NotImplemented("commit is not available in this daemon")
+	}
 	e, err := s.lookup(ref)
 	if err != nil {
 		return nil, err
@@ -29,7 +34,7 @@ func (s *Service) CommitContainer(ctx context.Context, ref string, pause bool, o
 		mergeCommitConfig(&cfg, o)
 	}
 	opts.Config = &cfg
-	img, err := s.images.Commit(ctx, c.ID, opts)
+	img, err := s.cfg.Commit.Commit(ctx, c.ID, opts)
 	if err != nil {
 		return nil, err
 	}

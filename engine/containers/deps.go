@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/netip"
 
+	"github.com/berth-dev/berth/engine/commit"
+	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/mounts"
 	netpkg "github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
@@ -51,4 +53,10 @@ type Runtimes interface {
 // Events records container events.
 type Events interface {
 	Log(typ evtypes.Type, action evtypes.Action, id string, attrs map[string]string)
+}
+
+// Committer makes images of containers' writable layers for `docker
+// commit` (*commit.Service implements it).
+type Committer interface {
+	Commit(ctx context.Context, containerID string, opts commit.Options) (*images.Image, error)
 }

@@ -9,8 +9,11 @@
 // has the monitor create the container; `docker exec` ends in ExecStart
 // (exec_start.go), which has the runtime's Exec verb start the process
 // under berth-monitor's exec-shim and wires its pty or pipes (execIO,
-// exec_io.go). What the service needs of networks, volumes, runtimes and
-// events is declared in deps.go as small interfaces, satisfied by the
+// exec_io.go). `docker commit` ends in CommitContainer (commit.go),
+// which pauses the container if asked, merges the request's config and
+// has the committer (engine/commit, Config.Commit) make the image. What
+// the service needs of networks, volumes, runtimes, events and the
+// committer is declared in deps.go as small interfaces, satisfied by the
 // daemon's services (checked at compile time in daemon/backends.go).
 //
 // Callers may rely on: every state change of a container is one store

@@ -35,7 +35,6 @@ type ImageService interface {
 	RootfsSize(ctx context.Context, containerID string) (rw, total int64, err error)
 	Changes(ctx context.Context, containerID string) ([]container.FilesystemChange, error)
 	Export(ctx context.Context, containerID string, w io.Writer) error
-	Commit(ctx context.Context, containerID string, opts images.CommitOptions) (*images.Image, error)
 }
 
 // Config is how the daemon sets the service up.
@@ -60,6 +59,8 @@ type Config struct {
 	Events Events
 	// Userns is daemon.json userns-remap's mapping (nil: not remapped).
 	Userns Remap
+	// Commit makes the images of `docker commit` (nil: commit is refused).
+	Commit Committer
 }
 
 // Service is the container service.

@@ -5,9 +5,10 @@
 // mounts, manifests), login, search and distribution inspect, and the
 // daemon's registry settings (mirrors, insecure registries, concurrency).
 //
-// It talks to registries through go-containerregistry and to the local
-// store through ImageStore, and reads and writes layer blobs through the
-// content store. Callers may rely on: nothing becomes visible locally
+// It talks to registries through go-containerregistry, to the image
+// database through ImageStore and to the layer store (engine/snapshots)
+// through LayerStore, and reads and writes layer blobs through the content
+// store. Callers may rely on: nothing becomes visible locally
 // before its digest is verified; an image is registered only when all its
 // layers are present; errors read like Docker's, typed for the API.
 package distribution

@@ -36,7 +36,7 @@ func newTestServiceOpts(t *testing.T, opts images.Options) (*testServices, strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testServices{imgs, New(Options{Images: imgs, Content: imgs.Content()}), imagearchive.New(imgs, imgs.Content())}, dir, db
+	return &testServices{imgs, New(Options{Images: imgs, Layers: imgs.LayerStore(), Content: imgs.Content()}), imagearchive.New(imgs, imgs.LayerStore())}, dir, db
 }
 
 type ioReadCloser = io.ReadCloser

@@ -255,7 +255,7 @@ func (f *layerFetch) holdPresent(imageExisted bool) (todo []int) {
 	progress := f.p.progress
 	for i, l := range f.img.layers {
 		short := stringid.Short(l.Digest.String())
-		if f.p.s.images.HoldLayer(f.img.chain[i]) {
+		if f.p.s.layers.HoldLayer(f.img.chain[i]) {
 			f.held = append(f.held, f.img.chain[i])
 			if !imageExisted {
 				progress.Send(images.ProgressEvent{ID: short, Status: "Already exists"})
@@ -281,7 +281,7 @@ func (f *layerFetch) download(ctx context.Context, todo []int) error {
 		i := todo[k]
 		desc := f.img.layers[i]
 		short := stringid.Short(desc.Digest.String())
-		_, err := f.p.s.images.EnsureLayer(ctx, f.img.chain[i], func(dir string) (images.Layer, error) {
+		_, err := f.p.s.layers.EnsureLayer(ctx, f.img.chain[i], func(dir string) (images.Layer, error) {
 			rec, err := f.p.s.downloadLayer(ctx, f.img.img, desc, f.img.diffIDs[i], dir, short, f.p.progress)
 			if rec.Blob != nil {
 				f.mu.Lock()
@@ -304,9 +304,9 @@ func (f *layerFetch) download(ctx context.Context, todo []int) error {
 func (f *layerFetch) release() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.p.s.images.ReleaseLayers(f.held)
+	f.p.s.layers.ReleaseLayers(f.held)
 	for _, b := range f.blobs {
-		f.p.s.images.ReleaseBlob(b)
+		f.p.s.layers.ReleaseBlob(b)
 	}
 }
 
@@ -385,7 +385,7 @@ func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descr
 		return images.Layer{}, fmt.Errorf("failed to register layer: %w", err)
 	}
 	progress.Send(images.ProgressEvent{ID: short, Status: "Verifying Checksum"})
-	s.images.HoldBlob(desc.Digest.String())
+	s.layers.HoldBlob(desc.Digest.String())
 	rec := images.Layer{DiffID: res.DiffID, Size: res.Size, TarSize: res.TarSize, Blob: &images.Blob{Digest: desc.Digest.String(), MediaType: string(desc.MediaType), Size: bw.Size()}}
 	if err := bw.Commit(ctx, 0, digest.Digest(desc.Digest.String())); err != nil {
 		return rec, fmt.Errorf("layer %s: %w", short, err)

@@ -66,10 +66,10 @@ func (s *Service) pushOne(ctx context.Context, n reference.Named, opts PushOptio
 	}
 	// Docker pushes gzip layers: tarballs kept uncompressed (import,
 	// commit, load) are compressed once and kept that way.
-	if err := s.images.CompressLayers(chain); err != nil {
+	if err := s.layers.CompressLayers(chain); err != nil {
 		return err
 	}
-	recs, err := s.images.Layers(chain)
+	recs, err := s.layers.Layers(chain)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/imagetest"
 	"github.com/berth-dev/berth/internal/errdefs"
@@ -155,7 +156,7 @@ func TestPullPushSaveLoad(t *testing.T) {
 	}
 
 	// An imported (uncompressed-layer) image pushes too.
-	imp, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: "f"})), images.ImportOptions{Ref: host + "/imp:1"})
+	imp, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: "f"})), imagearchive.ImportOptions{Ref: host + "/imp:1"})
 	if err != nil {
 		t.Fatal(err)
 	}

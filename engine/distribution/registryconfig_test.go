@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/imagetest"
 	"github.com/berth-dev/berth/engine/images/platform"
@@ -187,7 +188,7 @@ func TestPushSkipsExistingAndGzips(t *testing.T) {
 	host := startRegistry(t)
 	ctx := context.Background()
 	s, _, _ := newTestService(t)
-	if _, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: strings.Repeat("x", 10000)})), images.ImportOptions{Ref: host + "/p:1"}); err != nil {
+	if _, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: strings.Repeat("x", 10000)})), imagearchive.ImportOptions{Ref: host + "/p:1"}); err != nil {
 		t.Fatal(err)
 	}
 	push := func(ref string) map[string]int {
@@ -269,7 +270,7 @@ func TestLoginAndAuthenticatedTransfers(t *testing.T) {
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "401 Unauthorized") {
 		t.Fatalf("wrong password: %v", err)
 	}
-	if _, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: "f"})), images.ImportOptions{Ref: host + "/private:1"}); err != nil {
+	if _, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: "f"})), imagearchive.ImportOptions{Ref: host + "/private:1"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Push(ctx, host+"/private:1", PushOptions{}, nil); err == nil {
@@ -297,7 +298,7 @@ func TestImageEvents(t *testing.T) {
 		got = append(got, action+" "+attrs["name"])
 		mu.Unlock()
 	}})
-	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: "f"})), images.ImportOptions{Ref: host + "/ev:1", Changes: []string{"LABEL team=x"}})
+	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "f", Body: "f"})), imagearchive.ImportOptions{Ref: host + "/ev:1", Changes: []string{"LABEL team=x"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,11 +8,25 @@ import (
 	"github.com/berth-dev/berth/engine/images"
 )
 
-// ImageStore is what pull and push need of the local image store
-// (*images.Service implements it): layers are held while a transfer uses
-// them, extracted at most once at a time per chain ID, and an image is
-// registered only once its layers are there.
+// ImageStore is what pull and push need of the image database
+// (*images.Service implements it): an image is registered only once its
+// layers are there.
 type ImageStore interface {
+	// CreateImageRaw registers the image whose config is raw (its layers
+	// held) under refs and repoDigest.
+	CreateImageRaw(raw []byte, parent string, refs []string, repoDigest string) (*images.Image, error)
+	HasImage(id string) bool
+	RefTarget(ref string) string
+	References() []images.Reference
+	RawConfig(id string) (raw []byte, chainIDs []string, err error)
+	AddReference(ref, id string) error
+	LogEvent(action, id, name, imageID string)
+}
+
+// LayerStore is what they need of the layer store (*snapshots.Store
+// implements it): layers are held while a transfer uses them and
+// extracted at most once at a time per chain ID.
+type LayerStore interface {
 	// HoldLayer holds layer chainID if present; false if absent.
 	HoldLayer(chainID string) bool
 	// EnsureLayer extracts layer chainID with extract unless present,
@@ -27,15 +41,6 @@ type ImageStore interface {
 	ReleaseBlob(d string)
 	// CompressLayers stores gzip blobs for layers kept uncompressed.
 	CompressLayers(chainIDs []string) error
-	// CreateImageRaw registers the image whose config is raw (its layers
-	// held) under refs and repoDigest.
-	CreateImageRaw(raw []byte, parent string, refs []string, repoDigest string) (*images.Image, error)
-	HasImage(id string) bool
-	RefTarget(ref string) string
-	References() []images.Reference
-	RawConfig(id string) (raw []byte, chainIDs []string, err error)
-	AddReference(ref, id string) error
-	LogEvent(action, id, name, imageID string)
 }
 
 var _ ImageStore = (*images.Service)(nil)
@@ -43,6 +48,7 @@ var _ ImageStore = (*images.Service)(nil)
 // Options are the service's collaborators.
 type Options struct {
 	Images  ImageStore
+	Layers  LayerStore
 	Content content.Store
 	Log     *slog.Logger // nil: discard
 }
@@ -51,6 +57,7 @@ type Options struct {
 // concurrent use.
 type Service struct {
 	images  ImageStore
+	layers  LayerStore
 	content content.Store
 	log     *slog.Logger
 
@@ -64,5 +71,5 @@ func New(opts Options) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{images: opts.Images, content: opts.Content, log: log}
+	return &Service{images: opts.Images, layers: opts.Layers, content: opts.Content, log: log}
 }

@@ -29,7 +29,7 @@ func newTestService(t *testing.T) *testServices {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testServices{imgs, New(imgs, imgs.Content())}
+	return &testServices{imgs, New(imgs, imgs.LayerStore())}
 }
 
 // A gzip layer imported is kept as received, not also as its uncompressed
@@ -40,7 +40,7 @@ func TestImportGzipKeepsOneBlob(t *testing.T) {
 	s := newTestService(t)
 	ctx := context.Background()
 	bomb := hostile.GzipBomb("zeros", 16<<20)
-	img, err := s.Import(ctx, bytes.NewReader(bomb), images.ImportOptions{Ref: "bomb"})
+	img, err := s.Import(ctx, bytes.NewReader(bomb), ImportOptions{Ref: "bomb"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestImportGzipKeepsOneBlob(t *testing.T) {
 	// Importing the same tar uncompressed reuses the layer and leaves no
 	// second blob behind.
 	zr, _, _ := decompressAll(t, bomb)
-	if _, err := s.Import(ctx, bytes.NewReader(zr), images.ImportOptions{Ref: "bomb2"}); err != nil {
+	if _, err := s.Import(ctx, bytes.NewReader(zr), ImportOptions{Ref: "bomb2"}); err != nil {
 		t.Fatal(err)
 	}
 	if n2, count2 := imagetest.BlobUsage(t, s.Content()); count2 != 1 || n2 != n {

@@ -31,7 +31,7 @@ const maxMetadataFile = 16 << 20
 // The archive is unpacked into a private temp dir with the hostile-tar
 // rules before anything in it is read.
 func (s *Service) Load(ctx context.Context, r io.Reader, progress images.ProgressFunc) error {
-	tmp, err := os.MkdirTemp(s.images.TempDir(), "load-")
+	tmp, err := os.MkdirTemp(s.layers.TempDir(), "load-")
 	if err != nil {
 		return err
 	}
@@ -208,9 +208,9 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 	chain := snapshots.ChainIDs(diffIDs)
 	var held, blobs []string
 	defer func() {
-		l.s.images.ReleaseLayers(held)
+		l.s.layers.ReleaseLayers(held)
 		for _, b := range blobs {
-			l.s.images.ReleaseBlob(b)
+			l.s.layers.ReleaseBlob(b)
 		}
 	}()
 	for i, p := range layerPaths {
@@ -218,14 +218,14 @@ func (l *loader) loadImage(ctx context.Context, raw []byte, layerPaths []string,
 			return err
 		}
 		short := stringid.Short(diffIDs[i])
-		_, err := l.s.images.EnsureLayer(ctx, chain[i], func(dir string) (images.Layer, error) {
+		_, err := l.s.layers.EnsureLayer(ctx, chain[i], func(dir string) (images.Layer, error) {
 			f, err := l.open(p)
 			if err != nil {
 				return images.Layer{}, err
 			}
 			defer f.Close()
 			l.progress.Send(images.ProgressEvent{ID: short, Status: "Loading layer"})
-			rec, err := l.s.images.ExtractLayer(dir, f, archive.Options{DiffID: diffIDs[i]})
+			rec, err := l.s.layers.ExtractLayer(dir, f, archive.Options{DiffID: diffIDs[i]})
 			if err == nil {
 				blobs = append(blobs, rec.Blob.Digest)
 			}

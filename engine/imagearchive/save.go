@@ -143,7 +143,7 @@ func (s *Service) writeImage(aw *archiveWriter, e saveEntry) (manifestItem, []oc
 	if err != nil {
 		return manifestItem{}, nil, err
 	}
-	layers, err := s.images.Layers(chain)
+	layers, err := s.layers.Layers(chain)
 	if err != nil {
 		return manifestItem{}, nil, err
 	}

@@ -38,7 +38,7 @@ func (s *Service) RootfsSize(ctx context.Context, containerID string) (rw, total
 		return 0, 0, err
 	}
 	rw = snapshots.DirSize(filepath.Join(dir, "upper"))
-	layers, err := s.Layers(r.ChainIDs)
+	layers, err := s.layers.Layers(r.ChainIDs)
 	if err != nil {
 		return rw, rw, nil
 	}

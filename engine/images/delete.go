@@ -9,7 +9,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/engine/images/reference"
-	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
 )
@@ -24,12 +23,9 @@ type DeleteResponse struct {
 // Tag points the reference target ("name[:tag]", default tag latest) at the
 // image source resolves to.
 func (s *Service) Tag(ctx context.Context, source, target string) error {
-	n, err := reference.ParseTagged(target)
+	n, err := reference.ParseNewTag(target)
 	if err != nil {
 		return err
-	}
-	if reference.Digest(n) != "" {
-		return errdefs.Invalid("refusing to create a tag with a digest reference")
 	}
 	return s.TagNamed(ctx, source, n)
 }
@@ -301,96 +297,27 @@ func (s *Service) removeRefsLocked(keys ...string) error {
 
 // deleteImageLocked removes the image record, and the records of the layers
 // nothing else references, in one transaction; then their directories and
-// blobs. It returns the chain IDs of the removed layers.
+// blobs. It returns the chain IDs of the removed layers, top first.
 func (s *Service) deleteImageLocked(id string) ([]string, error) {
 	var removed []Layer
 	err := s.db.Bolt().Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket([]byte(bucketImages)).Delete([]byte(id)); err != nil {
 			return err
 		}
-		used, err := s.usedLayersLocked(tx, id)
-		if err != nil {
-			return err
-		}
-		for _, c := range s.images[id].ChainIDs {
-			if used[c] {
-				continue
-			}
-			if !snapshots.HasLayer(tx, c) {
-				continue
-			}
-			lr, _, _ := snapshots.GetLayer(tx, c)
-			lr.ChainID = c
-			if err := snapshots.DeleteLayer(tx, c); err != nil {
-				return err
-			}
-			used[c] = true // a chain may list the same layer twice
-			removed = append(removed, lr)
-		}
-		return nil
+		var err error
+		removed, err = s.layers.UnregisterUnusedTx(tx, s.images[id].ChainIDs, s.imageLayersLocked(id))
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	delete(s.images, id)
+	s.layers.RemoveLocked(removed)
 	var out []string
 	for i := len(removed) - 1; i >= 0; i-- {
-		lr := removed[i]
-		out = append(out, lr.ChainID)
-		if err := s.trash(s.layerDir(lr.ChainID)); err != nil {
-			s.log.Warn("remove layer", "chainID", lr.ChainID, "err", err)
-		}
-		if lr.Blob != nil && !s.blobUsedLocked(lr.Blob.Digest) {
-			_ = s.deleteBlob(lr.Blob.Digest)
-		}
+		out = append(out, removed[i].ChainID)
 	}
 	return out, nil
-}
-
-// usedLayersLocked returns the chain IDs referenced by images (except
-// skipImage), container layers and operations in progress.
-func (s *Service) usedLayersLocked(tx *bolt.Tx, skipImage string) (map[string]bool, error) {
-	used := map[string]bool{}
-	for id, rec := range s.images {
-		if id == skipImage {
-			continue
-		}
-		for _, c := range rec.ChainIDs {
-			used[c] = true
-		}
-	}
-	for c := range s.pending {
-		used[c] = true
-	}
-	err := snapshots.ForEachRootfs(tx, func(_ string, r rootfsRecord) error {
-		for _, c := range r.ChainIDs {
-			used[c] = true
-		}
-		return nil
-	})
-	return used, err
-}
-
-// blobUsedLocked reports whether a registered or pending layer uses blob d.
-func (s *Service) blobUsedLocked(d string) bool {
-	if s.blobHolds[d] > 0 {
-		return true
-	}
-	for _, p := range s.pending {
-		if p.rec.Blob != nil && p.rec.Blob.Digest == d {
-			return true
-		}
-	}
-	used := false
-	_ = s.db.Bolt().View(func(tx *bolt.Tx) error {
-		return snapshots.ForEachLayer(tx, func(_ string, lr Layer) error {
-			if lr.Blob != nil && lr.Blob.Digest == d {
-				used = true
-			}
-			return nil
-		})
-	})
-	return used
 }
 
 func isIDPrefix(id, ref string) bool {

@@ -1,16 +1,21 @@
-// Package images is the engine's local image store: the image database
-// (records, references, tags and digests, resolve, history, rmi, prune and
-// GC), the holds that keep layers in use, commit and `docker import`
-// (their --change instructions are parsed by engine/imagechange).
-// Layer snapshots and container root filesystems are engine/snapshots; the
-// service's one lock and its bbolt transactions cover their records too,
-// so registering an image, rmi and GC see layers and images change as one.
+// Package images is the engine's image database: image records and their
+// references (tags and digests), resolve, history, tag, rmi, prune and GC,
+// image creation from a config over layers the layer store holds
+// (CreateImage, CreateImageRaw), and container root filesystems (prepare,
+// mount, diff, size, export) on an image's layers.
+//
+// Layers, their holds and their blobs are the layer store
+// (engine/snapshots.Store, handed out by LayerStore): the service and the
+// store share one lock, and the service's bbolt transactions write the
+// store's records with its own, so registering an image, rmi and GC see
+// layers and images change as one.
 //
 // Blobs live in the content store (engine/content); pull and push are
-// engine/distribution, save and load engine/imagearchive, both over the
-// exported layer and reference verbs of Service (EnsureLayer, HoldLayer,
-// ReleaseLayers, CreateImageRaw, References, ...). Who uses an image and
-// where events go are given at construction (Options), never set later.
+// engine/distribution, save, load and `docker import` engine/imagearchive,
+// `docker commit` engine/commit, all over the image verbs here
+// (CreateImage, References, RawConfig, ...) and the layer store. Who uses
+// an image and where events go are given at construction (Options), never
+// set later.
 //
 // Callers may rely on: blobs are verified against their digest while
 // streaming and never trusted before that; removing an image never removes a

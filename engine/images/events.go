@@ -24,7 +24,7 @@ func (s *Service) emit(action, id, name, imageID string) {
 		rec := s.images[imageID]
 		s.mu.RUnlock()
 		if rec != nil {
-			var cfg imageConfig
+			var cfg ConfigFile
 			if json.Unmarshal(rec.Config, &cfg) == nil {
 				for k, v := range cfg.Config.Labels {
 					attrs[k] = v

@@ -34,7 +34,7 @@ func (s *Service) History(ctx context.Context, ref string) ([]image.HistoryRespo
 	if rec == nil {
 		return nil, errdefs.NotFound("No such image: %s", ref)
 	}
-	var cfg imageConfig
+	var cfg ConfigFile
 	if err := json.Unmarshal(rec.Config, &cfg); err != nil {
 		return nil, err
 	}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
+
+	"github.com/berth-dev/berth/engine/images/platform"
 )
 
 // Image is one local image as the engine sees it.
@@ -28,4 +30,19 @@ type Image struct {
 	Comment string
 	// Layers are the chain IDs of the image's layers, bottom first.
 	Layers []string
+}
+
+// MatchPlatform checks a create's --platform against a local image, with
+// dockerd's error (a not-found, so clients pull the wanted variant) when
+// they differ; ref is named as the client gave it. An empty platform
+// matches any image.
+func MatchPlatform(img *Image, ref, plat string) error {
+	if plat == "" {
+		return nil
+	}
+	want, err := platform.Parse(plat)
+	if err != nil {
+		return err
+	}
+	return platform.Check(ref, img.Config.OS, img.Config.Architecture, img.Config.Variant, want)
 }

@@ -46,7 +46,7 @@ func (s *Service) Prune(ctx context.Context, all bool, f map[string][]string) ([
 			continue
 		}
 		sizes := map[string]int64{}
-		if recs, err := s.Layers(img.Layers); err == nil {
+		if recs, err := s.layers.Layers(img.Layers); err == nil {
 			for _, r := range recs {
 				sizes[r.ChainID] = r.Size
 			}

@@ -99,9 +99,9 @@ func (s *Service) refsOfLocked(id string) (tags, digests []string) {
 	return tags, digests
 }
 
-// imageConfig is the config blob as Berth writes it: the OCI/Docker config
+// ConfigFile is the config blob as Berth writes it: the OCI/Docker config
 // plus the legacy Docker fields that `docker inspect` shows.
-type imageConfig struct {
+type ConfigFile struct {
 	dockerspec.DockerOCIImage
 	Comment       string `json:"comment,omitempty"`
 	Parent        string `json:"parent,omitempty"`
@@ -110,7 +110,7 @@ type imageConfig struct {
 }
 
 func (s *Service) toImageLocked(rec *imageRecord) *Image {
-	var cfg imageConfig
+	var cfg ConfigFile
 	_ = json.Unmarshal(rec.Config, &cfg)
 	img := &Image{
 		ID:      rec.ID,

@@ -49,6 +49,21 @@ func (s *Service) rootfsRecord(containerID string) (rootfsRecord, error) {
 	return r, err
 }
 
+// WritableLayer returns the record of containerID's writable layer (the
+// image and the layer chain under it) and its upper directory, where the
+// container's changes are: what a commit turns into a layer.
+func (s *Service) WritableLayer(containerID string) (snapshots.Rootfs, string, error) {
+	dir, err := s.overlayDir(containerID)
+	if err != nil {
+		return snapshots.Rootfs{}, "", err
+	}
+	r, err := s.rootfsRecord(containerID)
+	if err != nil {
+		return r, "", err
+	}
+	return r, filepath.Join(dir, "upper"), nil
+}
+
 // PrepareRootfs creates the writable layer of containerID on top of image
 // imageID (an ID or any reference Resolve accepts). Idempotent: preparing an
 // existing layer only recreates missing directories.

@@ -45,33 +45,28 @@ type (
 
 // Service is the image service. All methods are safe for concurrent use.
 type Service struct {
-	root    string
-	snap    snapshots.Layout // layers and container layers below root
+	snap    snapshots.Layout // layers and container layers below the root
 	db      *store.DB
 	log     *slog.Logger
 	content content.Store
 
 	// mu guards the caches below and serializes every change to the
-	// image, reference and layer buckets, so that "is this layer still
-	// referenced" never races with a new reference being added.
+	// image and reference buckets. It is also the layer store's lock
+	// (snapshots.StoreOptions.Lock), so that "is this layer still
+	// referenced" never races with a new reference being added, and
+	// registering an image records its layers in the same transaction.
 	mu     sync.RWMutex
 	images map[string]*imageRecord // by ID
 	refs   map[string]string       // normalized reference -> ID
-	// layers extracted but not yet registered in the DB (a pull or import
-	// in progress), with how many operations hold them; GC leaves them.
-	pending map[string]*pendingLayer
-	flights map[string]*flight
+	// layers are the layer snapshots and blobs, with the holds that keep
+	// layers of transfers in progress from GC.
+	layers *snapshots.Store
 
 	containers ContainerUsage // nil: no container uses any image
-
-	// blobs committed for a layer not yet registered; guarded by mu.
-	blobHolds map[string]int
 
 	bin *trash.Bin // <root>/trash, emptied in the background
 
 	events EventFunc
-
-	keepBlobs func(context.Context) (map[string]bool, error)
 }
 
 // Options are the image service's collaborators, fixed at construction.
@@ -95,6 +90,11 @@ type Options struct {
 // (shared with pull, push and the archive formats).
 func (s *Service) Content() content.Store { return s.content }
 
+// LayerStore is the layer snapshots and their blobs, shared under the
+// service's lock: pull, load, import, commit and the builders add layers
+// through it, and the image service registers images over them.
+func (s *Service) LayerStore() *snapshots.Store { return s.layers }
+
 // ContainerUsage is what the image service asks of the containers. Both
 // methods must be fast and must not call back into the image service.
 type ContainerUsage interface {
@@ -103,16 +103,6 @@ type ContainerUsage interface {
 	// IsRunning reports whether a container is running (rmi refuses
 	// those even with force).
 	IsRunning(containerID string) bool
-}
-
-type pendingLayer struct {
-	rec   Layer
-	holds int
-}
-
-type flight struct {
-	done chan struct{}
-	err  error
 }
 
 // New opens the image service rooted at root (created if needed), using db
@@ -127,52 +117,39 @@ func New(root string, db *store.DB, opts Options) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, d := range []string{"", "tmp", "trash", "blobs/sha256", "layers", "overlay", "empty"} {
-		if err := os.MkdirAll(filepath.Join(root, d), 0o700); err != nil {
-			return nil, fmt.Errorf("create image store %s: %w", root, err)
-		}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create image store %s: %w", root, err)
 	}
-	// Layers are extracted below tmp (then renamed into layers). As an
-	// ext4 "top of hierarchy" directory, each new layer directory goes to
-	// a fresh block group instead of the one where the last removed layer
-	// left thousands of recently freed inodes, which ext4 scans past on
-	// every file creation (pulling Debian right after rmi took 3x longer).
-	snapshots.SetTopDir(filepath.Join(root, "tmp"))
-	if err := db.EnsureBuckets(bucketImages, bucketRefs, snapshots.BucketLayers, snapshots.BucketRootfs); err != nil {
-		return nil, err
-	}
-	blobs := opts.Content
-	if blobs == nil {
-		if blobs, err = content.NewLocal(filepath.Join(root, "blobs", "sha256"), filepath.Join(root, "tmp")); err != nil {
-			return nil, err
-		}
-	}
-	s := &Service{
-		content: blobs,
-		root:    root,
-		snap:    snapshots.Layout{Root: root},
-		db:      db,
-		log:     log,
-
-		images:  map[string]*imageRecord{},
-		refs:    map[string]string{},
-		pending: map[string]*pendingLayer{},
-		flights: map[string]*flight{},
-
-		blobHolds: map[string]int{},
-
-		containers: opts.Containers,
-		events:     opts.Events,
-		keepBlobs:  opts.KeepBlobs,
-	}
-	if err := s.load(); err != nil {
+	if err := db.EnsureBuckets(bucketImages, bucketRefs); err != nil {
 		return nil, err
 	}
 	bin, err := trash.Open(filepath.Join(root, "trash"), log)
 	if err != nil {
 		return nil, err
 	}
-	s.bin = bin
+	s := &Service{
+		snap: snapshots.Layout{Root: root},
+		db:   db,
+		log:  log,
+		bin:  bin,
+
+		images: map[string]*imageRecord{},
+		refs:   map[string]string{},
+
+		containers: opts.Containers,
+		events:     opts.Events,
+	}
+	s.layers, err = snapshots.NewStore(snapshots.StoreOptions{
+		Root: root, DB: db, Content: opts.Content, Trash: bin, Log: log, Lock: &s.mu,
+		KeepBlobs: opts.KeepBlobs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.content = s.layers.Content()
+	if err := s.load(); err != nil {
+		return nil, err
+	}
 	s.cleanup()
 	return s, nil
 }
@@ -202,9 +179,10 @@ func (s *Service) load() error {
 // never delay the daemon's start. Errors are logged: a leftover costs disk
 // space, never correctness.
 func (s *Service) cleanup() {
-	ents, _ := os.ReadDir(filepath.Join(s.root, "tmp"))
+	tmp := s.layers.TempDir()
+	ents, _ := os.ReadDir(tmp)
 	for _, e := range ents {
-		if err := s.bin.Put(filepath.Join(s.root, "tmp", e.Name())); err != nil {
+		if err := s.bin.Put(filepath.Join(tmp, e.Name())); err != nil {
 			s.log.Warn("remove leftover", "path", e.Name(), "err", err)
 		}
 	}

@@ -1,4 +1,4 @@
-package images
+package images_test
 
 import (
 	"archive/tar"
@@ -12,14 +12,31 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/berth-dev/berth/engine/commit"
+	"github.com/berth-dev/berth/engine/imagearchive"
+	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/imagetest"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
-func newTestService(t *testing.T) (*Service, string, *store.DB) {
+// testServices is the image database with import (engine/imagearchive)
+// and commit (engine/commit) over it, as the daemon wires them: tests call
+// each side's methods on one value.
+type testServices struct {
+	*images.Service
+	*archiver
+	*committer
+}
+
+type (
+	archiver  = imagearchive.Service
+	committer = commit.Service
+)
+
+func newTestService(t *testing.T) (*testServices, string, *store.DB) {
 	t.Helper()
-	return newTestServiceOpts(t, Options{})
+	return newTestServiceOpts(t, images.Options{})
 }
 
 // testUsage is a ContainerUsage whose answer a test changes as it goes.
@@ -33,14 +50,22 @@ func (u *testUsage) ImageUsers(id string) []string {
 }
 func (u *testUsage) IsRunning(string) bool { return false }
 
-func newTestServiceOpts(t *testing.T, opts Options) (*Service, string, *store.DB) {
+func newTestServiceOpts(t *testing.T, opts images.Options) (*testServices, string, *store.DB) {
 	t.Helper()
 	db, dir := imagetest.DB(t)
-	s, err := New(filepath.Join(dir, "image"), db, opts)
+	s, err := images.New(filepath.Join(dir, "image"), db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, dir, db
+	return wrap(s), dir, db
+}
+
+func wrap(s *images.Service) *testServices {
+	return &testServices{s, imagearchive.New(s, s.LayerStore()), commit.New(s, s.LayerStore())}
+}
+
+func (s *testServices) layerDir(chainID string) string {
+	return s.LayerStore().Layout().LayerDir(chainID)
 }
 
 func gz(b []byte) []byte {
@@ -53,10 +78,10 @@ func gz(b []byte) []byte {
 
 func TestImportResolveTagDelete(t *testing.T) {
 	usage := &testUsage{}
-	s, _, _ := newTestServiceOpts(t, Options{Containers: usage})
+	s, _, _ := newTestServiceOpts(t, images.Options{Containers: usage})
 	ctx := context.Background()
 	layer := imagetest.Tar(t, imagetest.Entry{Name: "etc/", Type: tar.TypeDir}, imagetest.Entry{Name: "etc/hello", Body: "hi\n"})
-	img, err := s.Import(ctx, bytes.NewReader(gz(layer)), ImportOptions{Ref: "busybox", Changes: []string{`CMD ["sh"]`, "ENV A=1 B=2", "EXPOSE 80"}, Message: "msg"})
+	img, err := s.Import(ctx, bytes.NewReader(gz(layer)), imagearchive.ImportOptions{Ref: "busybox", Changes: []string{`CMD ["sh"]`, "ENV A=1 B=2", "EXPOSE 80"}, Message: "msg"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +104,7 @@ func TestImportResolveTagDelete(t *testing.T) {
 		t.Fatalf("missing: %v", err)
 	}
 	// Same content again: same layer, new image (new created time).
-	img2, err := s.Import(ctx, bytes.NewReader(layer), ImportOptions{Ref: "other:v1"})
+	img2, err := s.Import(ctx, bytes.NewReader(layer), imagearchive.ImportOptions{Ref: "other:v1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +152,7 @@ func TestImportResolveTagDelete(t *testing.T) {
 	if _, err := os.Stat(s.layerDir(img2.Layers[0])); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("layer dir left: %v", err)
 	}
-	if _, blobs := imagetest.BlobUsage(t, s.content); blobs != 0 {
+	if _, blobs := imagetest.BlobUsage(t, s.Content()); blobs != 0 {
 		t.Fatalf("blobs left: %v", blobs)
 	}
 }
@@ -135,7 +160,7 @@ func TestImportResolveTagDelete(t *testing.T) {
 func TestReopenCleansLeftovers(t *testing.T) {
 	s, dir, db := newTestService(t)
 	ctx := context.Background()
-	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "a", Body: "x"})), ImportOptions{Ref: "a"})
+	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "a", Body: "x"})), imagearchive.ImportOptions{Ref: "a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,10 +169,11 @@ func TestReopenCleansLeftovers(t *testing.T) {
 	os.MkdirAll(filepath.Join(root, "layers", strings.Repeat("a", 64)), 0o755)
 	os.WriteFile(filepath.Join(root, "blobs/sha256", strings.Repeat("b", 64)), []byte("x"), 0o644)
 	os.MkdirAll(filepath.Join(root, "overlay", "deadbeef", "upper"), 0o755)
-	s2, err := New(root, db, Options{})
+	s2i, err := images.New(root, db, images.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s2 := wrap(s2i)
 	for _, p := range []string{"tmp/layer-123", "layers/" + strings.Repeat("a", 64), "blobs/sha256/" + strings.Repeat("b", 64), "overlay/deadbeef"} {
 		if _, err := os.Stat(filepath.Join(root, p)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s left behind", p)
@@ -173,7 +199,7 @@ func TestRootfsOverlay(t *testing.T) {
 	}
 	s, _, _ := newTestService(t)
 	ctx := context.Background()
-	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "etc/", Type: tar.TypeDir}, imagetest.Entry{Name: "etc/hello", Body: "hi"}, imagetest.Entry{Name: "gone", Body: "x"})), ImportOptions{Ref: "base"})
+	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "etc/", Type: tar.TypeDir}, imagetest.Entry{Name: "etc/hello", Body: "hi"}, imagetest.Entry{Name: "gone", Body: "x"})), imagearchive.ImportOptions{Ref: "base"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +246,7 @@ func TestRootfsOverlay(t *testing.T) {
 	if !names["new"] || !names["etc/hello"] || names["gone"] {
 		t.Fatalf("export %v", names)
 	}
-	cimg, err := s.Commit(ctx, id, CommitOptions{Ref: "committed:1", Message: "c", Changes: []string{"CMD true"}})
+	cimg, err := s.Commit(ctx, id, commit.Options{Ref: "committed:1", Message: "c", Changes: []string{"CMD true"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,10 +298,10 @@ func TestEmptyImageRootfs(t *testing.T) {
 	}
 	s, _, _ := newTestService(t)
 	ctx := context.Background()
-	var cfg imageConfig
+	var cfg images.ConfigFile
 	cfg.OS, cfg.Architecture = "linux", "amd64"
 	cfg.RootFS.Type = "layers"
-	img, err := s.createImage(&cfg, "", nil)
+	img, err := s.CreateImage(&cfg, "", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package images
 
 import (
 	"fmt"
-	"path/filepath"
 	"sort"
 
 	bolt "go.etcd.io/bbolt"
@@ -80,8 +79,3 @@ func (s *Service) AddReference(ref, id string) error {
 // package; see EventFunc. The image's labels are added when imageID names a
 // known image.
 func (s *Service) LogEvent(action, id, name, imageID string) { s.emit(action, id, name, imageID) }
-
-// TempDir is a private directory on the store's file system, for unpacking
-// (archives, layers) before a rename into place; the store empties it at
-// start-up.
-func (s *Service) TempDir() string { return filepath.Join(s.root, "tmp") }

@@ -154,7 +154,7 @@ func newVolumes(t *testing.T) *volumes.Service {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	vols, err := volumes.New(dir, db, nil, nil)
+	vols, err := volumes.New(dir, db, volumes.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

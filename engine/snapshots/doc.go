@@ -1,16 +1,24 @@
-// Package snapshots holds the engine's filesystem snapshots: the unpacked
-// layers, one directory per chain ID shared by every image whose chain
-// contains it (<root>/layers/<chain hex>), and each container's root
+// Package snapshots is the engine's layer store and its filesystem
+// snapshots: the unpacked layers, one directory per chain ID shared by
+// every image whose chain contains it (<root>/layers/<chain hex>), the
+// blobs they came from (in the content store), and each container's root
 // filesystem on top of them (<root>/overlay/<id>/{init,upper,work,merged}:
 // the overlay mount, its writable layer, its diff for `docker diff` and
 // commit, its size).
 //
-// The package keeps no lock and opens no transaction of its own. Layer and
-// root filesystem records live in buckets of the image metadata DB
-// (BucketLayers, BucketRootfs) and are read and written only through the
-// functions here that take the caller's *bbolt.Tx: engine/images opens
-// those transactions under its one lock, so that "is this layer still used"
-// and "register image", GC and rmi stay one atomic step. A builder or CRI
-// that wants Prepare/View/Commit/Mounts-style access asks engine/images,
-// which takes its lock and calls in here.
+// Store adds layers and keeps them while they are needed: AddLayer (a
+// layer stream on top of a chain: pull, load, `docker import`), DiffLayer
+// (a container's writable layer: `docker commit`), AdoptLayer (a directory
+// already extracted), EnsureLayer (extract a chain ID at most once at a
+// time). Each holds its layer, and the blob, until released; a layer no
+// image registers by then goes. Pull, load, import, commit and BuildKit's
+// snapshotter and content adapters use it directly.
+//
+// Layer and root filesystem records live in buckets of the image metadata
+// DB (BucketLayers, BucketRootfs). The store shares one lock with its owner,
+// engine/images (StoreOptions.Lock), and its methods ending in Tx or Locked
+// run under that lock in the caller's *bbolt.Tx: registering an image with
+// its held layers, rmi (UnregisterUnusedTx, RemoveLocked) and GC
+// (GCLocked) each see images, holds and layers change as one atomic step,
+// so no layer an image, container or transfer uses is ever removed.
 package snapshots

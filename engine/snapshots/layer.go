@@ -1,8 +1,6 @@
 package snapshots
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -40,13 +38,10 @@ type Layer struct {
 // chain(0) = diff(0); chain(n) = sha256(chain(n-1) + " " + diff(n)).
 func ChainIDs(diffIDs []string) []string {
 	out := make([]string, len(diffIDs))
+	parent := ""
 	for i, d := range diffIDs {
-		if i == 0 {
-			out[i] = d
-			continue
-		}
-		sum := sha256.Sum256([]byte(out[i-1] + " " + d))
-		out[i] = "sha256:" + hex.EncodeToString(sum[:])
+		parent = ChildChainID(parent, d)
+		out[i] = parent
 	}
 	return out
 }

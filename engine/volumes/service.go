@@ -46,8 +46,32 @@ type Service struct {
 
 	mu     sync.Mutex     // serialises create/remove/mount of any volume
 	active map[string]int // name -> users holding a mount (-o device volumes)
-	users  func(string) []string
+	users  Usage          // nil: no container uses any volume
 	events *events.Service
+}
+
+// Usage says which containers use a volume (the container service answers;
+// the daemon binds it once that service exists). Remove refuses volumes it
+// names, List's dangling filter and Prune rely on it. It must be fast and
+// must not call back into the volume service.
+type Usage interface {
+	VolumeUsers(volumeName string) []string
+}
+
+// UsersFunc is a Usage made of a function.
+type UsersFunc func(volumeName string) []string
+
+// VolumeUsers calls f.
+func (f UsersFunc) VolumeUsers(name string) []string { return f(name) }
+
+// Options are the volume service's collaborators, fixed at construction.
+type Options struct {
+	// Log receives warnings; nil discards them.
+	Log *slog.Logger
+	// Events receives volume create and destroy events; nil: nowhere.
+	Events *events.Service
+	// Users says which containers use a volume; nil: none does.
+	Users Usage
 }
 
 // emit records a volume event with dockerd's attributes.
@@ -57,12 +81,13 @@ func (s *Service) emit(action evtypes.Action, name string) {
 	}
 }
 
-// New opens the volume service rooted at <root>/volumes, sending volume
-// create and destroy events to ev (nil: nowhere). Records whose folder
+// New opens the volume service rooted at <root>/volumes with opts'
+// collaborators. Records whose folder
 // vanished get an empty folder back; folders without a record (a crash
 // between mkdir and the DB write) are adopted as plain local volumes, so no
 // data is ever lost or orphaned.
-func New(root string, db *store.DB, log *slog.Logger, ev *events.Service) (*Service, error) {
+func New(root string, db *store.DB, opts Options) (*Service, error) {
+	log := opts.Log
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -71,8 +96,8 @@ func New(root string, db *store.DB, log *slog.Logger, ev *events.Service) (*Serv
 		db:     db,
 		log:    log,
 		active: map[string]int{},
-		users:  func(string) []string { return nil },
-		events: ev,
+		users:  opts.Users,
+		events: opts.Events,
 	}
 	if err := os.MkdirAll(s.dir, 0o701); err != nil {
 		return nil, fmt.Errorf("create volumes folder: %w", err)
@@ -115,23 +140,11 @@ func New(root string, db *store.DB, log *slog.Logger, ev *events.Service) (*Serv
 	return s, nil
 }
 
-// SetUsers installs the function that names the containers using a volume
-// (the container service supplies it). Remove refuses volumes it reports,
-// List's dangling filter and Prune rely on it.
-func (s *Service) SetUsers(fn func(volumeName string) []string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if fn == nil {
-		fn = func(string) []string { return nil }
-	}
-	s.users = fn
-}
-
 func (s *Service) usersOf(name string) []string {
-	s.mu.Lock()
-	fn := s.users
-	s.mu.Unlock()
-	return fn(name)
+	if s.users == nil {
+		return nil
+	}
+	return s.users.VolumeUsers(name)
 }
 
 // Path returns the host folder of a volume's data without checking that the

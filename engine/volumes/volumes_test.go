@@ -15,11 +15,17 @@ import (
 
 func open(t *testing.T, dir string) (*Service, *store.DB) {
 	t.Helper()
+	return openUsed(t, dir, nil)
+}
+
+// openUsed opens the service with users as its Usage.
+func openUsed(t *testing.T, dir string, users Usage) (*Service, *store.DB) {
+	t.Helper()
 	db, err := store.Open(filepath.Join(dir, "meta.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := New(dir, db, nil, nil)
+	s, err := New(dir, db, Options{Users: users})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +56,10 @@ func TestCreateGetListRemovePersist(t *testing.T) {
 	}
 	// Survives a restart of the service.
 	db.Close()
-	s, db = open(t, dir)
+	// users is what the container service would answer, changed as the
+	// test goes.
+	var users map[string][]string
+	s, db = openUsed(t, dir, UsersFunc(func(n string) []string { return users[n] }))
 	defer db.Close()
 	got, err := s.Get(ctx, "data")
 	if err != nil || got.Labels["team"] != "a" {
@@ -70,12 +79,7 @@ func TestCreateGetListRemovePersist(t *testing.T) {
 	if _, err := s.List(ctx, map[string][]string{"bogus": {"x"}}); !errdefs.IsInvalid(err) || err.Error() != "invalid filter 'bogus'" {
 		t.Fatalf("bad filter: %v", err)
 	}
-	s.SetUsers(func(n string) []string {
-		if n == "data" {
-			return []string{"c1", "c2"}
-		}
-		return nil
-	})
+	users = map[string][]string{"data": {"c1", "c2"}}
 	list, _ = s.List(ctx, map[string][]string{"dangling": {"true"}})
 	if len(list) != 1 || list[0].Name != anon.Name {
 		t.Fatalf("dangling=true: %v", list)
@@ -93,7 +97,7 @@ func TestCreateGetListRemovePersist(t *testing.T) {
 	if len(rep.VolumesDeleted) != 0 {
 		t.Fatalf("prune removed a volume in use: %+v", rep)
 	}
-	s.SetUsers(nil)
+	users = nil
 	rep, _ = s.Prune(ctx, map[string][]string{"all": {"true"}, "label!": {"team"}})
 	if len(rep.VolumesDeleted) != 0 {
 		t.Fatalf("label! filter: %+v", rep)

@@ -40,6 +40,32 @@ func ParseTagged(s string) (Named, error) {
 	return dref.TagNameOnly(n), nil
 }
 
+// ParseNewTag parses the reference a new tag, commit or import names its
+// image with (ParseTagged); a digest is refused, as Docker does.
+func ParseNewTag(s string) (Named, error) {
+	n, err := ParseTagged(s)
+	if err != nil {
+		return nil, err
+	}
+	if Digest(n) != "" {
+		return nil, errdefs.Invalid("refusing to create a tag with a digest reference")
+	}
+	return n, nil
+}
+
+// NewTagRefs lists the normalized references an import or commit tags its
+// new image with: none for "", else the one ParseNewTag gives.
+func NewTagRefs(s string) ([]string, error) {
+	if s == "" {
+		return nil, nil
+	}
+	n, err := ParseNewTag(s)
+	if err != nil {
+		return nil, err
+	}
+	return []string{n.String()}, nil
+}
+
 // WithTag returns name (a repository, possibly with a tag already) tagged
 // tag; an empty tag means "latest" unless name already has one. This is the
 // repo/tag pair of the tag and import endpoints.

@@ -1,6 +1,7 @@
 package reference
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/berth-dev/berth/internal/errdefs"
@@ -64,4 +65,20 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q -> %q -> %v %v", s, n.String(), n2, err)
 		}
 	})
+}
+
+func TestNewTagRefs(t *testing.T) {
+	if refs, err := NewTagRefs(""); err != nil || refs != nil {
+		t.Fatalf(`NewTagRefs("") = %v, %v`, refs, err)
+	}
+	if refs, err := NewTagRefs("busybox"); err != nil || len(refs) != 1 || refs[0] != "docker.io/library/busybox:latest" {
+		t.Fatalf("NewTagRefs(busybox) = %v, %v", refs, err)
+	}
+	dig := "busybox@sha256:" + strings.Repeat("a", 64)
+	if _, err := NewTagRefs(dig); !errdefs.IsInvalid(err) || err.Error() != "refusing to create a tag with a digest reference" {
+		t.Fatalf("digest: %v", err)
+	}
+	if _, err := NewTagRefs("Bad"); !errdefs.IsInvalid(err) {
+		t.Fatalf("bad name: %v", err)
+	}
 }

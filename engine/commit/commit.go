@@ -1,33 +1,64 @@
-package images
+package commit
 
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"path/filepath"
 	"strings"
 	"time"
 
 	dockerspec "github.com/moby/docker-image-spec/specs-go/v1"
-
 	"github.com/moby/moby/api/types/container"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
 	"github.com/berth-dev/berth/engine/imagechange"
-	"github.com/berth-dev/berth/engine/images/archive"
+	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/platform"
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
-// emptyTarDigest is the diff ID of a tar with no entries: a commit that
-// changed nothing records an empty history entry, not a layer.
-const emptyTarDigest = "sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef"
+// Images is what a commit needs of the image database (*images.Service
+// implements it).
+type Images interface {
+	// WritableLayer names the image and layer chain under a container's
+	// writable layer, and its upper directory.
+	WritableLayer(containerID string) (snapshots.Rootfs, string, error)
+	RawConfig(id string) (raw []byte, chainIDs []string, err error)
+	// CreateImage registers an image whose layers are held.
+	CreateImage(cfg *images.ConfigFile, parent string, refs []string) (*images.Image, error)
+}
 
-// CommitOptions are the parameters of Commit (`docker commit`).
-type CommitOptions struct {
+// Layers is what a commit needs of the layer store (*snapshots.Store
+// implements it).
+type Layers interface {
+	HoldLayer(chainID string) bool
+	ReleaseLayers(chainIDs []string)
+	Layers(chainIDs []string) ([]images.Layer, error)
+	// DiffLayer makes a writable layer's upper directory a layer on top
+	// of a chain, held until release.
+	DiffLayer(ctx context.Context, upper, parent string) (l images.Layer, release func(), err error)
+}
+
+var (
+	_ Images = (*images.Service)(nil)
+	_ Layers = (*snapshots.Store)(nil)
+)
+
+// Service commits containers' writable layers. Safe for concurrent use.
+type Service struct {
+	images Images
+	layers Layers
+}
+
+// New makes the service over the image database and the layer store.
+func New(imgs Images, layers Layers) *Service {
+	return &Service{images: imgs, layers: layers}
+}
+
+// Options are the parameters of Commit (`docker commit`).
+type Options struct {
 	Ref     string // "name[:tag]", empty for untagged
 	Author  string
 	Message string
@@ -44,21 +75,18 @@ type CommitOptions struct {
 }
 
 // Commit makes a new image from the container's image plus the diff of its
-// writable layer. The container should be paused or stopped by the caller.
-func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOptions) (*Image, error) {
-	named, err := parseNewTag(opts.Ref)
+// writable layer (none when nothing changed: an empty_layer history entry).
+// The container should be paused or stopped by the caller.
+func (s *Service) Commit(ctx context.Context, containerID string, opts Options) (*images.Image, error) {
+	refs, err := reference.NewTagRefs(opts.Ref)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := s.overlayDir(containerID)
+	r, upper, err := s.images.WritableLayer(containerID)
 	if err != nil {
 		return nil, err
 	}
-	r, err := s.rootfsRecord(containerID)
-	if err != nil {
-		return nil, err
-	}
-	cfg, parentID, err := s.commitBase(r)
+	cfg, parentID, err := s.base(r)
 	if err != nil {
 		return nil, err
 	}
@@ -76,9 +104,9 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 	// Hold the parent's layers: an rmi -f of the parent must not take them
 	// away before the new image is registered.
 	for _, c := range r.ChainIDs {
-		s.HoldLayer(c)
+		s.layers.HoldLayer(c)
 	}
-	defer s.ReleaseLayers(r.ChainIDs)
+	defer s.layers.ReleaseLayers(r.ChainIDs)
 
 	created := time.Now().UTC()
 	hist := ocispec.History{Created: &created, Author: opts.Author, Comment: opts.Message}
@@ -87,111 +115,59 @@ func (s *Service) Commit(ctx context.Context, containerID string, opts CommitOpt
 	} else if opts.Config != nil {
 		hist.CreatedBy = strings.Join(opts.Config.Cmd, " ")
 	}
-	release, err := s.commitDiff(ctx, dir, r, &cfg, &hist)
+	top := ""
+	if len(r.ChainIDs) > 0 {
+		top = r.ChainIDs[len(r.ChainIDs)-1]
+	}
+	layer, release, err := s.layers.DiffLayer(ctx, upper, top)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
+	if layer.ChainID == "" {
+		hist.EmptyLayer = true
+	} else {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(layer.DiffID))
+	}
 	cfg.Created = &created
 	cfg.Author = opts.Author
 	cfg.Comment = opts.Message
 	cfg.Container = containerID
 	cfg.Parent = parentID
 	cfg.History = append(cfg.History, hist)
-	var refs []string
-	if named != nil {
-		refs = append(refs, named.String())
-	}
-	return s.createImage(&cfg, parentID, refs)
+	return s.images.CreateImage(&cfg, parentID, refs)
 }
 
-// parseNewTag parses the reference a commit or import tags its image with
-// ("" for none); a digest is refused, as Docker does.
-func parseNewTag(ref string) (reference.Named, error) {
-	if ref == "" {
-		return nil, nil
-	}
-	n, err := reference.ParseTagged(ref)
-	if err != nil {
-		return nil, err
-	}
-	if reference.Digest(n) != "" {
-		return nil, errdefs.Invalid("refusing to create a tag with a digest reference")
-	}
-	return n, nil
-}
-
-// commitBase is the config a commit starts from: its image's, or, when
-// that image is gone (rmi -f), a fresh one for the host's platform over
-// the layers the container still has.
-func (s *Service) commitBase(r rootfsRecord) (imageConfig, string, error) {
-	var cfg imageConfig
-	s.mu.RLock()
-	parent := s.images[r.ImageID]
-	if parent != nil {
-		_ = json.Unmarshal(parent.Config, &cfg)
-	}
-	s.mu.RUnlock()
-	if parent != nil {
+// base is the config a commit starts from: its image's, or, when that
+// image is gone (rmi -f), a fresh one for the host's platform over the
+// layers the container still has.
+func (s *Service) base(r snapshots.Rootfs) (images.ConfigFile, string, error) {
+	var cfg images.ConfigFile
+	raw, _, err := s.images.RawConfig(r.ImageID)
+	if err == nil {
+		_ = json.Unmarshal(raw, &cfg)
 		return cfg, r.ImageID, nil
+	}
+	if !errdefs.IsNotFound(err) {
+		return cfg, "", err
 	}
 	p := platform.Host()
 	cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
 	cfg.RootFS.Type = "layers"
-	for _, c := range r.ChainIDs {
-		l, err := s.Layers([]string{c})
-		if err != nil {
-			return cfg, "", err
-		}
-		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(l[0].DiffID))
+	layers, err := s.layers.Layers(r.ChainIDs)
+	if err != nil {
+		return cfg, "", err
+	}
+	for _, l := range layers {
+		cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(l.DiffID))
 	}
 	return cfg, "", nil
-}
-
-// commitDiff turns the container's writable layer into a new layer on top
-// of cfg's (an empty history entry when nothing changed) and adds it to
-// cfg. release drops the holds on the new layer and its blob: call it once
-// the image is registered.
-func (s *Service) commitDiff(ctx context.Context, dir string, r rootfsRecord, cfg *imageConfig, hist *ocispec.History) (release func(), err error) {
-	pr, pw := io.Pipe()
-	go func() {
-		pw.CloseWithError(archive.WriteTar(ctx, pw, filepath.Join(dir, "upper"), archive.TarOptions{Whiteouts: true}))
-	}()
-	rec, tmp, err := s.extractToTemp(pr, archive.Options{})
-	pr.CloseWithError(io.ErrClosedPipe)
-	if err != nil {
-		return nil, err
-	}
-	if rec.DiffID == emptyTarDigest {
-		removeTemp(tmp)
-		hist.EmptyLayer = true
-		return func() { s.ReleaseBlob(rec.Blob.Digest) }, nil
-	}
-	diffs := make([]string, 0, len(cfg.RootFS.DiffIDs)+1)
-	for _, d := range cfg.RootFS.DiffIDs {
-		diffs = append(diffs, d.String())
-	}
-	diffs = append(diffs, rec.DiffID)
-	rec.ChainID = snapshots.ChainIDs(diffs)[len(diffs)-1]
-	rec.Parent = ""
-	if len(r.ChainIDs) > 0 {
-		rec.Parent = r.ChainIDs[len(r.ChainIDs)-1]
-	}
-	if _, err := s.adoptLayer(tmp, rec); err != nil {
-		s.ReleaseBlob(rec.Blob.Digest)
-		return nil, err
-	}
-	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, digest.Digest(rec.DiffID))
-	return func() {
-		s.ReleaseLayers([]string{rec.ChainID})
-		s.ReleaseBlob(rec.Blob.Digest)
-	}, nil
 }
 
 // mergeContainerConfig sets the image config from the container's, keeping
 // the image's values where the container leaves a field empty (Docker's
 // merge for commit).
-func mergeContainerConfig(cfg *imageConfig, c *container.Config) {
+func mergeContainerConfig(cfg *images.ConfigFile, c *container.Config) {
 	ic := &cfg.Config
 	if c.User != "" {
 		ic.User = c.User
