@@ -185,132 +185,199 @@ var (
 // Walk resolves p inside the view. A missing last component is not an error
 // (Entry.Fd is -1); a missing folder before it is (fs.ErrNotExist), unless
 // MkdirAll. Errors never contain host paths.
+//
+// The walk keeps a stack of open folders from the root: each component is
+// opened by name in the folder on top (never following a symlink there),
+// ".." pops (never above the root), a graft's mount point switches to the
+// graft, a symlink is expanded by splicing its target into the remaining
+// components (an absolute one restarts from the root).
 func (v *View) Walk(p string, opts WalkOptions) (*Entry, error) {
 	rootFd, err := unix.Dup(v.root)
 	if err != nil {
 		return nil, err
 	}
-	stack := []frame{{fd: rootFd, path: "/", ro: v.rootRO}}
-	closeStack := func(from int) {
-		for i := from; i < len(stack); i++ {
-			unix.Close(stack[i].fd)
-		}
-		stack = stack[:from]
-	}
-	fail := func(err error) (*Entry, error) {
-		closeStack(0)
-		return nil, err
-	}
-	comps := strings.Split(p, "/")
-	links := 0
-	for len(comps) > 0 {
-		c := comps[0]
-		comps = comps[1:]
-		last := len(comps) == 0
+	w := &walker{v: v, p: p, opts: opts, stack: []frame{{fd: rootFd, path: "/", ro: v.rootRO}}, comps: strings.Split(p, "/")}
+	for len(w.comps) > 0 {
+		c := w.comps[0]
+		w.comps = w.comps[1:]
+		last := len(w.comps) == 0
 		if c == "" || c == "." {
 			continue
 		}
 		if c == ".." {
-			if len(stack) > 1 {
-				closeStack(len(stack) - 1)
+			if len(w.stack) > 1 {
+				w.closeFrom(len(w.stack) - 1)
 			}
 			continue
 		}
 		if len(c) > 255 {
-			return fail(&os.PathError{Op: "lookup", Path: p, Err: unix.ENAMETOOLONG})
+			return w.fail(&os.PathError{Op: "lookup", Path: p, Err: unix.ENAMETOOLONG})
 		}
-		cur := stack[len(stack)-1]
+		cur := w.stack[len(w.stack)-1]
 		childPath := path.Join(cur.path, c)
 		if g, ok := v.grafts[childPath]; ok {
-			fd, err := unix.Dup(g.fd)
-			if err != nil {
-				return fail(err)
+			if last {
+				return w.endAtGraft(g, c, childPath)
 			}
-			if !last {
-				if !g.isDir {
-					unix.Close(fd)
-					return fail(&os.PathError{Op: "lookup", Path: childPath, Err: unix.ENOTDIR})
-				}
-				stack = append(stack, frame{fd: fd, path: childPath, name: c, ro: g.ro, graft: true, inGraft: true})
-				continue
+			if err := w.enterGraft(g, c, childPath); err != nil {
+				return w.fail(err)
 			}
-			e := &Entry{Path: childPath, Parent: cur.fd, Name: c, Fd: fd, ReadOnly: g.ro, IsGraft: true, InGraft: true}
-			stack = stack[:len(stack)-1]
-			closeStack(0)
-			if err := unix.Fstat(fd, &e.Stat); err != nil {
-				e.Close()
-				return nil, err
-			}
-			return e, nil
+			continue
 		}
-		fd, err := unix.Openat(cur.fd, c, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if errors.Is(err, unix.ENOENT) && opts.MkdirAll {
-			if cur.ro {
-				if cur.inGraft {
-					return fail(ErrReadOnly)
-				}
-				return fail(ErrReadOnlyRoot)
-			}
-			if err := unix.Mkdirat(cur.fd, c, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
-				return fail(&os.PathError{Op: "mkdir", Path: childPath, Err: err})
-			}
-			fd, err = unix.Openat(cur.fd, c, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		}
-		if errors.Is(err, unix.ENOENT) && last {
-			e := &Entry{Path: childPath, Parent: cur.fd, Name: c, Fd: -1, ReadOnly: cur.ro, InGraft: cur.inGraft}
-			stack = stack[:len(stack)-1]
-			closeStack(0)
-			return e, nil
-		}
+		fd, err := w.open(cur, c, childPath)
 		if err != nil {
-			return fail(&os.PathError{Op: "lookup", Path: childPath, Err: err})
+			return w.fail(err)
+		}
+		if fd < 0 {
+			if last {
+				return w.end(&Entry{Path: childPath, Parent: cur.fd, Name: c, Fd: -1, ReadOnly: cur.ro, InGraft: cur.inGraft}), nil
+			}
+			return w.fail(&os.PathError{Op: "lookup", Path: childPath, Err: unix.ENOENT})
 		}
 		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
 			unix.Close(fd)
-			return fail(err)
+			return w.fail(err)
 		}
 		mode := st.Mode & unix.S_IFMT
 		if mode == unix.S_IFLNK && (!last || opts.FollowLast) {
-			links++
-			if links > maxSymlinks {
-				unix.Close(fd)
-				return fail(&os.PathError{Op: "lookup", Path: p, Err: unix.ELOOP})
+			if err := w.follow(fd); err != nil {
+				return w.fail(err)
 			}
-			target, err := readlinkFd(fd)
-			unix.Close(fd)
-			if err != nil {
-				return fail(err)
-			}
-			if strings.HasPrefix(target, "/") {
-				closeStack(1)
-			}
-			comps = append(strings.Split(target, "/"), comps...)
 			continue
 		}
 		if !last {
 			if mode != unix.S_IFDIR {
 				unix.Close(fd)
-				return fail(&os.PathError{Op: "lookup", Path: childPath, Err: unix.ENOTDIR})
+				return w.fail(&os.PathError{Op: "lookup", Path: childPath, Err: unix.ENOTDIR})
 			}
-			stack = append(stack, frame{fd: fd, path: childPath, name: c, ro: cur.ro, inGraft: cur.inGraft})
+			w.stack = append(w.stack, frame{fd: fd, path: childPath, name: c, ro: cur.ro, inGraft: cur.inGraft})
 			continue
 		}
-		e := &Entry{Path: childPath, Parent: cur.fd, Name: c, Fd: fd, Stat: st, ReadOnly: cur.ro, InGraft: cur.inGraft}
-		stack = stack[:len(stack)-1]
-		closeStack(0)
-		return e, nil
+		return w.end(&Entry{Path: childPath, Parent: cur.fd, Name: c, Fd: fd, Stat: st, ReadOnly: cur.ro, InGraft: cur.inGraft}), nil
 	}
-	// The path ended on a folder already on the stack ("/", "a/..", "a/.").
-	top := stack[len(stack)-1]
+	return w.endOnStack()
+}
+
+// walker is the state of one Walk: the open folders from the root down and
+// the components still to resolve.
+type walker struct {
+	v     *View
+	p     string
+	opts  WalkOptions
+	stack []frame
+	comps []string
+	links int
+}
+
+// closeFrom closes the folders from stack[from] up and drops them.
+func (w *walker) closeFrom(from int) {
+	for i := from; i < len(w.stack); i++ {
+		unix.Close(w.stack[i].fd)
+	}
+	w.stack = w.stack[:from]
+}
+
+func (w *walker) fail(err error) (*Entry, error) {
+	w.closeFrom(0)
+	return nil, err
+}
+
+// end returns e, whose Parent is the folder on top of the stack: that one
+// is handed to e, the rest closed.
+func (w *walker) end(e *Entry) *Entry {
+	w.stack = w.stack[:len(w.stack)-1]
+	w.closeFrom(0)
+	return e
+}
+
+// enterGraft descends into the graft g, met before the last component.
+func (w *walker) enterGraft(g *graft, c, childPath string) error {
+	fd, err := unix.Dup(g.fd)
+	if err != nil {
+		return err
+	}
+	if !g.isDir {
+		unix.Close(fd)
+		return &os.PathError{Op: "lookup", Path: childPath, Err: unix.ENOTDIR}
+	}
+	w.stack = append(w.stack, frame{fd: fd, path: childPath, name: c, ro: g.ro, graft: true, inGraft: true})
+	return nil
+}
+
+// endAtGraft ends the walk on the graft g's root (the last component).
+func (w *walker) endAtGraft(g *graft, c, childPath string) (*Entry, error) {
+	fd, err := unix.Dup(g.fd)
+	if err != nil {
+		return w.fail(err)
+	}
+	cur := w.stack[len(w.stack)-1]
+	e := w.end(&Entry{Path: childPath, Parent: cur.fd, Name: c, Fd: fd, ReadOnly: g.ro, IsGraft: true, InGraft: true})
+	if err := unix.Fstat(fd, &e.Stat); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// open opens the component c in the folder cur (O_PATH, a symlink not
+// followed), creating it as a folder first when MkdirAll. It returns -1
+// and no error when c does not exist.
+func (w *walker) open(cur frame, c, childPath string) (int, error) {
+	fd, err := unix.Openat(cur.fd, c, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) && w.opts.MkdirAll {
+		if cur.ro {
+			if cur.inGraft {
+				return -1, ErrReadOnly
+			}
+			return -1, ErrReadOnlyRoot
+		}
+		if err := unix.Mkdirat(cur.fd, c, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+			return -1, &os.PathError{Op: "mkdir", Path: childPath, Err: err}
+		}
+		fd, err = unix.Openat(cur.fd, c, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	}
+	if errors.Is(err, unix.ENOENT) {
+		return -1, nil
+	}
+	if err != nil {
+		return -1, &os.PathError{Op: "lookup", Path: childPath, Err: err}
+	}
+	return fd, nil
+}
+
+// follow expands the symlink fd (which it closes): its target's components
+// go before the remaining ones, an absolute target restarts at the root.
+func (w *walker) follow(fd int) error {
+	w.links++
+	if w.links > maxSymlinks {
+		unix.Close(fd)
+		return &os.PathError{Op: "lookup", Path: w.p, Err: unix.ELOOP}
+	}
+	target, err := readlinkFd(fd)
+	unix.Close(fd)
+	if err != nil {
+		return err
+	}
+	if strings.HasPrefix(target, "/") {
+		w.closeFrom(1)
+	}
+	w.comps = append(strings.Split(target, "/"), w.comps...)
+	return nil
+}
+
+// endOnStack ends a path that stopped on a folder already on the stack
+// ("/", "a/..", "a/.").
+func (w *walker) endOnStack() (*Entry, error) {
+	top := w.stack[len(w.stack)-1]
 	e := &Entry{Path: top.path, Parent: -1, Name: top.name, Fd: top.fd, ReadOnly: top.ro, IsGraft: top.graft, InGraft: top.inGraft}
-	if len(stack) > 1 {
-		e.Parent = stack[len(stack)-2].fd
-		stack = stack[:len(stack)-2]
+	if len(w.stack) > 1 {
+		e.Parent = w.stack[len(w.stack)-2].fd
+		w.stack = w.stack[:len(w.stack)-2]
 	} else {
-		stack = stack[:0]
+		w.stack = w.stack[:0]
 	}
-	closeStack(0)
+	w.closeFrom(0)
 	if err := unix.Fstat(e.Fd, &e.Stat); err != nil {
 		e.Close()
 		return nil, err
