@@ -189,96 +189,126 @@ func parseBind(raw string) (*MountPoint, error) {
 // parseMount validates one --mount (HostConfig.Mounts entry), with Docker's
 // messages.
 func parseMount(m mount.Mount) (*MountPoint, error) {
-	cfgErr := func(err error) error { return errMountConfig(m.Type, err) }
 	if m.Target == "" {
-		return nil, cfgErr(errors.New("field Target must not be empty"))
+		return nil, cfgErr(m, "field Target must not be empty")
 	}
 	if err := validateDestination(m.Target); err != nil {
-		return nil, cfgErr(err)
+		return nil, errMountConfig(m.Type, err)
 	}
 	mp := &MountPoint{Destination: path.Clean(m.Target), RW: !m.ReadOnly, Origin: OriginMount}
+	var err error
 	switch m.Type {
 	case mount.TypeBind:
-		if m.Source == "" {
-			return nil, cfgErr(errors.New("field Source must not be empty"))
-		}
-		if m.VolumeOptions != nil {
-			return nil, cfgErr(errors.New("field VolumeOptions must not be specified"))
-		}
-		if m.TmpfsOptions != nil {
-			return nil, cfgErr(errors.New("field TmpfsOptions must not be specified"))
-		}
-		if err := validateAbsolute(m.Source); err != nil {
-			return nil, cfgErr(err)
-		}
-		if m.BindOptions != nil && m.BindOptions.Propagation != "" && !propagationModes[string(m.BindOptions.Propagation)] {
-			return nil, cfgErr(fmt.Errorf("invalid propagation mode: %s", m.BindOptions.Propagation))
-		}
-		create := m.BindOptions != nil && m.BindOptions.CreateMountpoint
-		if _, err := os.Stat(m.Source); err != nil && !create {
-			return nil, cfgErr(fmt.Errorf("bind source path does not exist: %s", m.Source))
-		}
-		if err := validateBindSource(m.Source); err != nil {
-			return nil, cfgErr(err)
-		}
-		mp.Type = TypeBind
-		mp.Source = path.Clean(m.Source)
-		mp.CreateSource = create
-		if m.BindOptions != nil {
-			mp.Propagation = string(m.BindOptions.Propagation)
-		}
+		err = parseBindMount(mp, m)
 	case mount.TypeVolume:
-		if m.BindOptions != nil {
-			return nil, cfgErr(errors.New("field BindOptions must not be specified"))
-		}
-		if m.TmpfsOptions != nil {
-			return nil, cfgErr(errors.New("field TmpfsOptions must not be specified"))
-		}
-		if m.Source == "" && m.ReadOnly {
-			return nil, cfgErr(errors.New("must not set ReadOnly mode when using anonymous volumes"))
-		}
-		mp.Type = TypeVolume
-		mp.Driver = volumes.DriverLocal
-		if vo := m.VolumeOptions; vo != nil {
-			if vo.Subpath != "" {
-				return nil, cfgErr(errors.New("volume subpath is not supported"))
-			}
-			mp.NoCopy = vo.NoCopy
-			mp.VolumeLabels = maps.Clone(vo.Labels)
-			if vo.DriverConfig != nil {
-				if vo.DriverConfig.Name != "" && vo.DriverConfig.Name != volumes.DriverLocal {
-					return nil, errdefs.NotFound("error looking up volume plugin %s: plugin %q not found", vo.DriverConfig.Name, vo.DriverConfig.Name)
-				}
-				mp.VolumeOptions = maps.Clone(vo.DriverConfig.Options)
-			}
-		}
-		if m.Source == "" {
-			mp.Name = stringid.New()
-			mp.Anonymous = true
-		} else {
-			if err := volumes.ValidateName(m.Source); err != nil {
-				return nil, cfgErr(err)
-			}
-			mp.Name = m.Source
-		}
+		err = parseVolumeMount(mp, m)
 	case mount.TypeTmpfs:
-		if m.BindOptions != nil {
-			return nil, cfgErr(errors.New("field BindOptions must not be specified"))
-		}
-		if m.VolumeOptions != nil {
-			return nil, cfgErr(errors.New("field VolumeOptions must not be specified"))
-		}
-		if m.Source != "" {
-			return nil, cfgErr(errors.New("field Source must not be specified"))
-		}
-		mp.Type = TypeTmpfs
-		mp.TmpfsOptions = tmpfsOptionsString(m.TmpfsOptions, m.ReadOnly)
+		err = parseTmpfsMount(mp, m)
 	case "":
-		return nil, cfgErr(errors.New("mount type unknown"))
+		return nil, cfgErr(m, "mount type unknown")
 	default:
-		return nil, errdefs.Invalid("%v", cfgErr(errors.New("mount type unknown")))
+		return nil, errdefs.Invalid("%v", cfgErr(m, "mount type unknown"))
+	}
+	if err != nil {
+		return nil, err
 	}
 	return mp, nil
+}
+
+// cfgErr is Docker's "invalid mount config" error for m.
+func cfgErr(m mount.Mount, msg string) error { return errMountConfig(m.Type, errors.New(msg)) }
+
+// foreignOptions refuses options of a type other than m's own.
+func foreignOptions(m mount.Mount) error {
+	if m.BindOptions != nil && m.Type != mount.TypeBind {
+		return cfgErr(m, "field BindOptions must not be specified")
+	}
+	if m.VolumeOptions != nil && m.Type != mount.TypeVolume {
+		return cfgErr(m, "field VolumeOptions must not be specified")
+	}
+	if m.TmpfsOptions != nil && m.Type != mount.TypeTmpfs {
+		return cfgErr(m, "field TmpfsOptions must not be specified")
+	}
+	return nil
+}
+
+// parseBindMount checks a bind's source: absolute, existing (unless it is
+// to be created) and not one of the engine's own folders.
+func parseBindMount(mp *MountPoint, m mount.Mount) error {
+	if m.Source == "" {
+		return cfgErr(m, "field Source must not be empty")
+	}
+	if err := foreignOptions(m); err != nil {
+		return err
+	}
+	if err := validateAbsolute(m.Source); err != nil {
+		return errMountConfig(m.Type, err)
+	}
+	if m.BindOptions != nil && m.BindOptions.Propagation != "" && !propagationModes[string(m.BindOptions.Propagation)] {
+		return errMountConfig(m.Type, fmt.Errorf("invalid propagation mode: %s", m.BindOptions.Propagation))
+	}
+	create := m.BindOptions != nil && m.BindOptions.CreateMountpoint
+	if _, err := os.Stat(m.Source); err != nil && !create {
+		return errMountConfig(m.Type, fmt.Errorf("bind source path does not exist: %s", m.Source))
+	}
+	if err := validateBindSource(m.Source); err != nil {
+		return errMountConfig(m.Type, err)
+	}
+	mp.Type = TypeBind
+	mp.Source = path.Clean(m.Source)
+	mp.CreateSource = create
+	if m.BindOptions != nil {
+		mp.Propagation = string(m.BindOptions.Propagation)
+	}
+	return nil
+}
+
+// parseVolumeMount takes a named volume (an anonymous one without a
+// source) of the local driver, the only one there is.
+func parseVolumeMount(mp *MountPoint, m mount.Mount) error {
+	if err := foreignOptions(m); err != nil {
+		return err
+	}
+	if m.Source == "" && m.ReadOnly {
+		return cfgErr(m, "must not set ReadOnly mode when using anonymous volumes")
+	}
+	mp.Type = TypeVolume
+	mp.Driver = volumes.DriverLocal
+	if vo := m.VolumeOptions; vo != nil {
+		if vo.Subpath != "" {
+			return cfgErr(m, "volume subpath is not supported")
+		}
+		mp.NoCopy = vo.NoCopy
+		mp.VolumeLabels = maps.Clone(vo.Labels)
+		if vo.DriverConfig != nil {
+			if vo.DriverConfig.Name != "" && vo.DriverConfig.Name != volumes.DriverLocal {
+				return errdefs.NotFound("error looking up volume plugin %s: plugin %q not found", vo.DriverConfig.Name, vo.DriverConfig.Name)
+			}
+			mp.VolumeOptions = maps.Clone(vo.DriverConfig.Options)
+		}
+	}
+	if m.Source == "" {
+		mp.Name = stringid.New()
+		mp.Anonymous = true
+		return nil
+	}
+	if err := volumes.ValidateName(m.Source); err != nil {
+		return errMountConfig(m.Type, err)
+	}
+	mp.Name = m.Source
+	return nil
+}
+
+func parseTmpfsMount(mp *MountPoint, m mount.Mount) error {
+	if err := foreignOptions(m); err != nil {
+		return err
+	}
+	if m.Source != "" {
+		return cfgErr(m, "field Source must not be specified")
+	}
+	mp.Type = TypeTmpfs
+	mp.TmpfsOptions = tmpfsOptionsString(m.TmpfsOptions, m.ReadOnly)
+	return nil
 }
 
 // tmpfsOptionsString renders --mount tmpfs options as mount options, as
@@ -386,20 +416,57 @@ func parseVolumesFrom(spec string) (string, string, error) {
 // errdefs.Invalid (400) with Docker's messages unless noted.
 func Parse(binds []string, ms []mount.Mount, tmpfs map[string]string, imageVolumes map[string]struct{},
 	volumesFrom []string, from func(ref string) ([]MountPoint, error)) ([]MountPoint, error) {
-	byDest := map[string]*MountPoint{}
-	explicit := map[string]bool{} // destinations set by -v, --mount or --tmpfs
+	set := mountSet{byDest: map[string]*MountPoint{}, explicit: map[string]bool{}}
+	if err := set.addVolumesFrom(volumesFrom, from); err != nil {
+		return nil, err
+	}
+	for _, raw := range binds {
+		if err := set.addExplicit(parseBind(raw)); err != nil {
+			return nil, err
+		}
+	}
+	for _, m := range ms {
+		if err := set.addExplicit(parseMount(m)); err != nil {
+			return nil, err
+		}
+	}
+	for dst, opts := range tmpfs {
+		if err := set.addTmpfs(dst, opts); err != nil {
+			return nil, err
+		}
+	}
+	if err := set.addImageVolumes(imageVolumes); err != nil {
+		return nil, err
+	}
+	out := make([]MountPoint, 0, len(set.byDest))
+	for _, mp := range set.byDest {
+		out = append(out, *mp)
+	}
+	sortMounts(out)
+	return out, nil
+}
 
+// mountSet is a container's mount points by destination while Parse
+// gathers them.
+type mountSet struct {
+	byDest   map[string]*MountPoint
+	explicit map[string]bool // destinations set by -v, --mount or --tmpfs
+}
+
+// addVolumesFrom takes the mount points of the containers named by
+// --volumes-from (container[:ro|rw]), tmpfs mounts excepted.
+func (s *mountSet) addVolumesFrom(volumesFrom []string, from func(ref string) ([]MountPoint, error)) error {
 	for _, spec := range volumesFrom {
 		ref, mode, err := parseVolumesFrom(spec)
 		if err != nil {
-			return nil, errdefs.Invalid("%v", err)
+			return errdefs.Invalid("%v", err)
 		}
 		if from == nil {
-			return nil, errdefs.Invalid("--volumes-from is not supported here")
+			return errdefs.Invalid("--volumes-from is not supported here")
 		}
 		mps, err := from(ref)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, m := range mps {
 			if m.Type == TypeTmpfs {
@@ -413,68 +480,63 @@ func Parse(binds []string, ms []mount.Mount, tmpfs map[string]string, imageVolum
 			m.Anonymous = false
 			m.Origin = OriginVolumesFrom
 			mm := m
-			byDest[m.Destination] = &mm
+			s.byDest[m.Destination] = &mm
 		}
 	}
-	// addExplicit takes one -v or --mount mount point: a parse error is a
-	// 400 unless it already has a kind; two on one destination conflict.
-	addExplicit := func(mp *MountPoint, err error) error {
-		if err != nil {
-			if errdefs.Classified(err) {
-				return err
-			}
-			return errdefs.Invalid("%v", err)
+	return nil
+}
+
+// addExplicit takes one -v or --mount mount point: a parse error is a 400
+// unless it already has a kind; two on one destination conflict.
+func (s *mountSet) addExplicit(mp *MountPoint, err error) error {
+	if err != nil {
+		if errdefs.Classified(err) {
+			return err
 		}
-		if explicit[mp.Destination] {
-			return errdefs.Invalid("Duplicate mount point: %s", mp.Destination)
-		}
-		explicit[mp.Destination] = true
-		byDest[mp.Destination] = mp
-		return nil
+		return errdefs.Invalid("%v", err)
 	}
-	for _, raw := range binds {
-		if err := addExplicit(parseBind(raw)); err != nil {
-			return nil, err
-		}
+	if s.explicit[mp.Destination] {
+		return errdefs.Invalid("Duplicate mount point: %s", mp.Destination)
 	}
-	for _, m := range ms {
-		if err := addExplicit(parseMount(m)); err != nil {
-			return nil, err
-		}
+	s.explicit[mp.Destination] = true
+	s.byDest[mp.Destination] = mp
+	return nil
+}
+
+// addTmpfs takes one --tmpfs destination with its options.
+func (s *mountSet) addTmpfs(dst, opts string) error {
+	if err := validateDestination(dst); err != nil {
+		return errdefs.Invalid("%v", err)
 	}
-	for dst, opts := range tmpfs {
-		if err := validateDestination(dst); err != nil {
-			return nil, errdefs.Invalid("%v", err)
-		}
-		if err := validateTmpfsOptions(opts); err != nil {
-			return nil, errdefs.Invalid("%v", err)
-		}
-		d := path.Clean(dst)
-		if explicit[d] {
-			return nil, errdefs.Invalid("Duplicate mount point: %s", d)
-		}
-		explicit[d] = true
-		byDest[d] = &MountPoint{Type: TypeTmpfs, Destination: d, RW: !hasWord(opts, "ro"), TmpfsOptions: opts, Origin: OriginTmpfs}
+	if err := validateTmpfsOptions(opts); err != nil {
+		return errdefs.Invalid("%v", err)
 	}
+	d := path.Clean(dst)
+	if s.explicit[d] {
+		return errdefs.Invalid("Duplicate mount point: %s", d)
+	}
+	s.explicit[d] = true
+	s.byDest[d] = &MountPoint{Type: TypeTmpfs, Destination: d, RW: !hasWord(opts, "ro"), TmpfsOptions: opts, Origin: OriginTmpfs}
+	return nil
+}
+
+// addImageVolumes gives each image VOLUME nobody else took an anonymous
+// volume.
+func (s *mountSet) addImageVolumes(imageVolumes map[string]struct{}) error {
 	for dst := range imageVolumes {
 		if err := validateAbsolute(dst); err != nil {
-			return nil, errdefs.Invalid("invalid image VOLUME: %v", err)
+			return errdefs.Invalid("invalid image VOLUME: %v", err)
 		}
 		d := path.Clean(dst)
 		if d == "/" {
-			return nil, errdefs.Invalid("invalid image VOLUME: %v", errDestinationRoot)
+			return errdefs.Invalid("invalid image VOLUME: %v", errDestinationRoot)
 		}
-		if _, ok := byDest[d]; ok {
+		if _, ok := s.byDest[d]; ok {
 			continue
 		}
-		byDest[d] = &MountPoint{Type: TypeVolume, Name: stringid.New(), Destination: d, RW: true, Anonymous: true, Driver: volumes.DriverLocal, Origin: OriginImage}
+		s.byDest[d] = &MountPoint{Type: TypeVolume, Name: stringid.New(), Destination: d, RW: true, Anonymous: true, Driver: volumes.DriverLocal, Origin: OriginImage}
 	}
-	out := make([]MountPoint, 0, len(byDest))
-	for _, mp := range byDest {
-		out = append(out, *mp)
-	}
-	sortMounts(out)
-	return out, nil
+	return nil
 }
 
 func hasWord(opts, w string) bool {
