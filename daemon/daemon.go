@@ -94,44 +94,18 @@ func setLevel(v *slog.LevelVar, level string) error {
 // called on SIGHUP, reads the configuration again (file and flags).
 func Run(cfg *Config, reload func() (*Config, error)) error {
 	cfg.Defaults()
-	level := new(slog.LevelVar)
-	if err := setLevel(level, cfg.LogLevel); err != nil {
-		return err
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
-	if os.Geteuid() != 0 {
-		return errors.New("berthd needs to be started with root privileges: it mounts filesystems and creates namespaces")
-	}
-	// Everything that can refuse the start is checked before berthd
-	// touches the host (folders, database, bridges, netfilter chains), so a
-	// refused start leaves nothing behind.
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	if err := checkNotRunning(cfg); err != nil {
-		return err
-	}
-	d := &Daemon{cfg: cfg, log: log, level: level, started: time.Now()}
-	// Listeners are opened before set-up too (a port in use ends the start
-	// here); clients that connect meanwhile wait until serve.
-	listeners, err := d.listenAll()
+	d, err := newDaemon(cfg)
 	if err != nil {
 		return err
 	}
-	if d.uiListener, err = d.listenUI(); err != nil {
-		for _, l := range listeners {
-			l.Close()
-		}
+	// Listeners are opened before set-up too (a port in use ends the start
+	// here); clients that connect meanwhile wait until serve.
+	listeners, err := d.openListeners()
+	if err != nil {
 		return err
 	}
-	if d.uiListener != nil {
-		// Closed with the others when the start fails below.
-		listeners = append(listeners, d.uiListener)
-	}
 	if err := d.setup(); err != nil {
-		for _, l := range listeners {
-			l.Close()
-		}
+		closeListeners(listeners)
 		d.shutdown()
 		return err
 	}
@@ -147,20 +121,68 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 		err = d.startCRI(errCh)
 	}
 	if err != nil {
-		for _, l := range listeners {
-			l.Close()
-		}
+		closeListeners(listeners)
 		d.shutdown()
 		return err
 	}
-	log.Info("berthd is ready", "version", version.Version, "api", api.APIVersion, "hosts", strings.Join(cfg.Hosts, ","), "runtime", d.runtimes.Default)
+	d.log.Info("berthd is ready", "version", version.Version, "api", api.APIVersion, "hosts", strings.Join(cfg.Hosts, ","), "runtime", d.runtimes.Default)
+	return d.run(ctx, hup, errCh, reload)
+}
+
+// newDaemon checks everything that can refuse the start before berthd
+// touches the host (folders, database, bridges, netfilter chains), so a
+// refused start leaves nothing behind.
+func newDaemon(cfg *Config) (*Daemon, error) {
+	level := new(slog.LevelVar)
+	if err := setLevel(level, cfg.LogLevel); err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if os.Geteuid() != 0 {
+		return nil, errors.New("berthd needs to be started with root privileges: it mounts filesystems and creates namespaces")
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkNotRunning(cfg); err != nil {
+		return nil, err
+	}
+	return &Daemon{cfg: cfg, log: log, level: level, started: time.Now()}, nil
+}
+
+// openListeners opens the API's listeners and the dashboard's, if any.
+func (d *Daemon) openListeners() ([]net.Listener, error) {
+	listeners, err := d.listenAll()
+	if err != nil {
+		return nil, err
+	}
+	if d.uiListener, err = d.listenUI(); err != nil {
+		closeListeners(listeners)
+		return nil, err
+	}
+	if d.uiListener != nil {
+		// Closed with the others when the start fails.
+		listeners = append(listeners, d.uiListener)
+	}
+	return listeners, nil
+}
+
+func closeListeners(listeners []net.Listener) {
+	for _, l := range listeners {
+		l.Close()
+	}
+}
+
+// run serves until a stop signal (ctx) or a server's failure, reloading
+// the configuration on each SIGHUP.
+func (d *Daemon) run(ctx context.Context, hup <-chan os.Signal, errCh <-chan error, reload func() (*Config, error)) error {
 	for {
 		select {
 		case <-ctx.Done():
-			if *cfg.LiveRestore {
-				log.Info("berthd is shutting down; containers keep running (live-restore)")
+			if *d.cfg.LiveRestore {
+				d.log.Info("berthd is shutting down; containers keep running (live-restore)")
 			} else {
-				log.Info("berthd is shutting down and stopping its containers (live-restore is off)")
+				d.log.Info("berthd is shutting down and stopping its containers (live-restore is off)")
 			}
 			d.shutdown()
 			return nil
@@ -170,7 +192,7 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 		case <-hup:
 			next, err := reload()
 			if err != nil {
-				log.Error("SIGHUP: configuration not reloaded", "err", err)
+				d.log.Error("SIGHUP: configuration not reloaded", "err", err)
 				continue
 			}
 			d.reload(next)
@@ -178,7 +200,49 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 	}
 }
 
+// setup opens the engine's state and builds its services, each given what
+// it depends on, then brings the containers back to what they were.
 func (d *Daemon) setup() error {
+	if err := d.openRoots(); err != nil {
+		return err
+	}
+	if err := d.setupRuntimes(); err != nil {
+		return err
+	}
+	d.events = events.New()
+	// The containers service needs the image service, and the image
+	// service asks the containers which of them use an image: usage is
+	// bound to the containers once they exist, before anything is served.
+	usage := &lateImageUsage{}
+	if err := d.setupImages(usage); err != nil {
+		return err
+	}
+	initPath, err := d.findHelpers()
+	if err != nil {
+		return err
+	}
+	if err := d.setupRegistry(); err != nil {
+		return err
+	}
+	if err := d.setupVolumesAndNetworks(); err != nil {
+		return err
+	}
+	if err := d.setupContainers(initPath, usage); err != nil {
+		return err
+	}
+	if err := d.setupBuilders(); err != nil {
+		return err
+	}
+	if err := d.containers.Reconcile(context.Background()); err != nil {
+		d.log.Error("reconcile", "err", err)
+	}
+	d.containers.RestartOnBoot(context.Background())
+	return nil
+}
+
+// openRoots makes the data and exec roots, then takes the engine ID, the
+// pid file and the database.
+func (d *Daemon) openRoots() error {
 	cfg := d.cfg
 	if err := os.MkdirAll(cfg.DataRoot, 0o701); err != nil {
 		return err
@@ -201,6 +265,14 @@ func (d *Daemon) setup() error {
 		return err
 	}
 	d.db = db
+	return nil
+}
+
+// setupRuntimes finds the OCI runtimes and the default isolation, and the
+// user-namespace remapping if configured.
+func (d *Daemon) setupRuntimes() error {
+	cfg := d.cfg
+	var err error
 	d.runtimes, err = runtime.Detect(runtime.Options{
 		ExecRoot: cfg.ExecRoot, Default: cfg.DefaultRuntime, Extra: cfg.Runtimes, FixHybrid: *cfg.CgroupHybridFix,
 	})
@@ -224,77 +296,96 @@ func (d *Daemon) setup() error {
 	if d.userns != nil {
 		d.log.Info("user namespaces: containers' ids are mapped to the subordinate ranges of "+d.userns.String(), "uids", d.userns.UID, "gids", d.userns.GID)
 	}
-	d.events = events.New()
-	// The containers service needs the image service, and the image
-	// service asks the containers which of them use an image: usage is
-	// bound to the containers once they exist, before anything is served.
-	usage := &lateImageUsage{}
-	d.images, err = images.New(filepath.Join(cfg.DataRoot, "image"), db, images.Options{
+	return nil
+}
+
+func (d *Daemon) setupImages(usage *lateImageUsage) error {
+	var err error
+	d.images, err = images.New(filepath.Join(d.cfg.DataRoot, "image"), d.db, images.Options{
 		Log: d.log, Containers: usage,
 		Events: func(action, id string, attrs map[string]string) {
 			d.events.Log(evtypes.ImageEventType, evtypes.Action(action), id, attrs)
 		},
 	})
+	return err
+}
+
+// findHelpers finds berth-monitor and an init (for --init, "" if none),
+// and checks the default log driver's options.
+func (d *Daemon) findHelpers() (initPath string, err error) {
+	d.monitorPath, err = findMonitor()
 	if err != nil {
-		return err
+		return "", err
 	}
-	monitorPath, err := findMonitor()
-	d.monitorPath = monitorPath
-	if err != nil {
-		return err
-	}
-	initPath := ""
 	for _, p := range []string{"/usr/bin/tini-static", "/usr/bin/docker-init", "/usr/bin/tini"} {
 		if _, err := os.Stat(p); err == nil {
 			initPath = p
 			break
 		}
 	}
-	if err := containers.ValidateLogConfig(cfg.LogDriver, cfg.LogOpts); err != nil {
-		return fmt.Errorf("daemon.json log-driver/log-opts: %w", err)
+	if err := containers.ValidateLogConfig(d.cfg.LogDriver, d.cfg.LogOpts); err != nil {
+		return "", fmt.Errorf("daemon.json log-driver/log-opts: %w", err)
 	}
+	return initPath, nil
+}
+
+func (d *Daemon) setupRegistry() error {
+	cfg := d.cfg
 	d.registry = distribution.New(distribution.Options{Images: d.images, Content: d.images.Content(), Log: d.log})
-	if err := d.registry.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads)); err != nil {
-		return err
-	}
-	d.volumes, err = volumes.New(cfg.DataRoot, db, d.log, d.events)
+	return d.registry.SetRegistryConfig(cfg.InsecureRegistries, cfg.RegistryMirrors, derefInt(cfg.MaxConcurrentDownloads), derefInt(cfg.MaxConcurrentUploads))
+}
+
+// setupVolumesAndNetworks opens the volumes (whose bind sources may not
+// reach into the engine's roots) and the networks.
+func (d *Daemon) setupVolumesAndNetworks() error {
+	cfg := d.cfg
+	var err error
+	d.volumes, err = volumes.New(cfg.DataRoot, d.db, d.log, d.events)
 	if err != nil {
 		return err
 	}
 	mounts.ProtectPaths(cfg.DataRoot, cfg.ExecRoot)
-	hostGatewayIP, _ := netip.ParseAddr(cfg.HostGatewayIP)
 	netCfg, err := networkConfig(cfg)
 	if err != nil {
 		return err
 	}
 	netCfg.Events = d.events
-	d.networks, err = network.New(netCfg, db, d.log)
+	d.networks, err = network.New(netCfg, d.db, d.log)
 	if err != nil {
 		return fmt.Errorf("networking: %w", err)
 	}
+	return nil
+}
+
+// setupContainers builds the containers service on the others and binds
+// the late users: image usage and volume users.
+func (d *Daemon) setupContainers(initPath string, usage *lateImageUsage) error {
+	cfg := d.cfg
+	hostGatewayIP, _ := netip.ParseAddr(cfg.HostGatewayIP)
+	var err error
 	d.containers, err = containers.New(containers.Config{
 		Events:   d.events,
-		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: monitorPath, InitPath: initPath,
+		DataRoot: cfg.DataRoot, ExecRoot: cfg.ExecRoot, MonitorPath: d.monitorPath, InitPath: initPath,
 		LogDriver: cfg.LogDriver, LogOpts: cfg.LogOpts, CgroupParent: cfg.CgroupParent,
 		HostGatewayIP: hostGatewayIP, Userns: d.containersRemap(),
-	}, db, d.images, d.runtimes, d.networks, d.volumes, d.log)
+	}, d.db, d.images, d.runtimes, d.networks, d.volumes, d.log)
 	if err != nil {
 		return err
 	}
 	usage.bind(d.containers)
 	d.volumes.SetUsers(d.containers.VolumeUsers)
-	d.builder, err = build.New(build.NewBackend(d.images, d.registry, d.containers), db, filepath.Join(cfg.DataRoot, "build"), d.log)
+	return nil
+}
+
+// setupBuilders builds the classic builder and BuildKit.
+func (d *Daemon) setupBuilders() error {
+	var err error
+	d.builder, err = build.New(build.NewBackend(d.images, d.registry, d.containers), d.db, filepath.Join(d.cfg.DataRoot, "build"), d.log)
 	if err != nil {
 		return err
 	}
-	if d.buildkit, err = d.newBuildKit(); err != nil {
-		return err
-	}
-	if err := d.containers.Reconcile(context.Background()); err != nil {
-		d.log.Error("reconcile", "err", err)
-	}
-	d.containers.RestartOnBoot(context.Background())
-	return nil
+	d.buildkit, err = d.newBuildKit()
+	return err
 }
 
 // findMonitor looks for berth-monitor next to berthd, then in PATH.
