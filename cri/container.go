@@ -124,6 +124,51 @@ func (s *Server) CreateContainer(ctx context.Context, r *runtimeapi.CreateContai
 // translate turns a CRI container config into Docker's container and host
 // configs plus the sandbox wiring.
 func (s *Server) translate(sb *sandbox, sbc *runtimeapi.PodSandboxConfig, cc *runtimeapi.ContainerConfig, img *Image) (CreateRequest, error) {
+	cfg := containerConfig(sb, cc, img)
+	hc := &container.HostConfig{NetworkMode: "none", Annotations: cc.Annotations}
+	req := CreateRequest{Config: cfg, HostConfig: hc, Namespaces: map[string]string{}}
+	if err := joinPodNamespaces(&req, sb, sbc, cc); err != nil {
+		return req, err
+	}
+	if !hasMount(cc.Mounts, "/etc/hostname") {
+		req.HostnamePath = sb.hostnamePath()
+	}
+	if !hasMount(cc.Mounts, "/etc/hosts") {
+		req.HostsPath = sb.hostsPath()
+	}
+	if !hasMount(cc.Mounts, "/etc/resolv.conf") {
+		req.ResolvConfPath = sb.resolvPath()
+	}
+	if err := addMounts(hc, cc.Mounts); err != nil {
+		return req, err
+	}
+	for _, d := range cc.Devices {
+		hc.Devices = append(hc.Devices, container.DeviceMapping{PathOnHost: d.HostPath, PathInContainer: d.ContainerPath, CgroupPermissions: d.Permissions})
+	}
+	if lin := cc.GetLinux(); lin != nil {
+		if err := applyResources(&hc.Resources, lin.Resources); err != nil {
+			return req, err
+		}
+		if lin.Resources != nil {
+			hc.OomScoreAdj = int(lin.Resources.OomScoreAdj)
+		}
+		if err := applySecurity(cfg, hc, lin.SecurityContext); err != nil {
+			return req, err
+		}
+	}
+	if p := sbc.GetLinux().GetCgroupParent(); p != "" {
+		hc.CgroupParent = p
+	}
+	if sc := sbc.GetLinux().GetSysctls(); len(sc) > 0 {
+		hc.Sysctls = sc
+	}
+	return req, nil
+}
+
+// containerConfig is the container's process and identity: the pod's
+// labels on top of its own, the command (Args alone keep the image's
+// entrypoint), the environment and the pod's hostname.
+func containerConfig(sb *sandbox, cc *runtimeapi.ContainerConfig, img *Image) *container.Config {
 	psm := sb.Config.GetMetadata()
 	labels := map[string]string{}
 	for k, v := range cc.Labels {
@@ -149,10 +194,15 @@ func (s *Server) translate(sb *sandbox, sbc *runtimeapi.PodSandboxConfig, cc *ru
 	if hn, err := os.ReadFile(sb.hostnamePath()); err == nil {
 		cfg.Hostname = strings.TrimSpace(string(hn))
 	}
-	hc := &container.HostConfig{NetworkMode: "none", Annotations: cc.Annotations}
+	return cfg
+}
+
+// joinPodNamespaces puts the container in the pod's namespaces (the PID
+// one only in POD mode) or the node's, as the pod and container ask.
+func joinPodNamespaces(req *CreateRequest, sb *sandbox, sbc *runtimeapi.PodSandboxConfig, cc *runtimeapi.ContainerConfig) error {
+	hc := req.HostConfig
 	nsOpts := cc.GetLinux().GetSecurityContext().GetNamespaceOptions()
 	sbNS := sbc.GetLinux().GetSecurityContext().GetNamespaceOptions()
-	req := CreateRequest{Config: cfg, HostConfig: hc, Namespaces: map[string]string{}}
 	for typ, p := range sb.Namespaces {
 		if typ != "pid" {
 			req.Namespaces[typ] = p
@@ -170,31 +220,28 @@ func (s *Server) translate(sb *sandbox, sbc *runtimeapi.PodSandboxConfig, cc *ru
 		hc.PidMode = "host"
 	case runtimeapi.NamespaceMode_TARGET:
 		if nsOpts.TargetId == "" {
-			return req, invalid("PID namespace mode TARGET needs a target container")
+			return invalid("PID namespace mode TARGET needs a target container")
 		}
 		hc.PidMode = container.PidMode("container:" + nsOpts.TargetId)
 	case runtimeapi.NamespaceMode_POD:
 		p := sb.Namespaces["pid"]
 		if p == "" {
-			return req, invalid("the container asks for the pod's PID namespace, but the pod sandbox has none (its PID mode is not POD)")
+			return invalid("the container asks for the pod's PID namespace, but the pod sandbox has none (its PID mode is not POD)")
 		}
 		req.Namespaces["pid"] = p
 	}
-	if !hasMount(cc.Mounts, "/etc/hostname") {
-		req.HostnamePath = sb.hostnamePath()
-	}
-	if !hasMount(cc.Mounts, "/etc/hosts") {
-		req.HostsPath = sb.hostsPath()
-	}
-	if !hasMount(cc.Mounts, "/etc/resolv.conf") {
-		req.ResolvConfPath = sb.resolvPath()
-	}
-	for _, m := range cc.Mounts {
+	return nil
+}
+
+// addMounts turns the CRI's mounts into binds (the mount point created if
+// missing, propagation mapped); image volumes are refused.
+func addMounts(hc *container.HostConfig, mounts []*runtimeapi.Mount) error {
+	for _, m := range mounts {
 		if m.Image != nil && m.Image.Image != "" {
-			return req, status.Errorf(codes.Unimplemented, "image volumes are not supported by berth yet")
+			return status.Errorf(codes.Unimplemented, "image volumes are not supported by berth yet")
 		}
 		if m.ContainerPath == "" || m.HostPath == "" {
-			return req, invalid("mount needs a host path and a container path")
+			return invalid("mount needs a host path and a container path")
 		}
 		bm := mount.Mount{Type: mount.TypeBind, Source: m.HostPath, Target: m.ContainerPath, ReadOnly: m.Readonly,
 			BindOptions: &mount.BindOptions{CreateMountpoint: true}}
@@ -206,27 +253,7 @@ func (s *Server) translate(sb *sandbox, sbc *runtimeapi.PodSandboxConfig, cc *ru
 		}
 		hc.Mounts = append(hc.Mounts, bm)
 	}
-	for _, d := range cc.Devices {
-		hc.Devices = append(hc.Devices, container.DeviceMapping{PathOnHost: d.HostPath, PathInContainer: d.ContainerPath, CgroupPermissions: d.Permissions})
-	}
-	if lin := cc.GetLinux(); lin != nil {
-		if err := applyResources(&hc.Resources, lin.Resources); err != nil {
-			return req, err
-		}
-		if lin.Resources != nil {
-			hc.OomScoreAdj = int(lin.Resources.OomScoreAdj)
-		}
-		if err := applySecurity(cfg, hc, lin.SecurityContext); err != nil {
-			return req, err
-		}
-	}
-	if p := sbc.GetLinux().GetCgroupParent(); p != "" {
-		hc.CgroupParent = p
-	}
-	if sc := sbc.GetLinux().GetSysctls(); len(sc) > 0 {
-		hc.Sysctls = sc
-	}
-	return req, nil
+	return nil
 }
 
 func hasMount(ms []*runtimeapi.Mount, target string) bool {
