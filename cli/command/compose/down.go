@@ -115,6 +115,25 @@ func down(ctx context.Context, c *command.Cli, po *projectOptions, o downOptions
 	}
 	ctrs = append(ctrs, res.Items...)
 	images := imagesToRemove(name, p, ctrs, o.rmi)
+	if err := removeContainers(ctx, c, p, ctrs, o); err != nil {
+		return err
+	}
+	if err := removeNetworks(ctx, c, api, name); err != nil {
+		return err
+	}
+	if err := removeImages(ctx, c, api, images); err != nil {
+		return err
+	}
+	if o.volumes {
+		return removeVolumes(ctx, c, api, name, p)
+	}
+	return nil
+}
+
+// removeContainers stops and removes the containers at once, but only
+// warns about orphans (of services no longer in the project) unless told
+// to remove them.
+func removeContainers(ctx context.Context, c *command.Cli, p *types.Project, ctrs []container.Summary, o downOptions) error {
 	var wg sync.WaitGroup
 	errc := make(chan error, len(ctrs))
 	for _, ctr := range ctrs {
@@ -137,7 +156,12 @@ func down(ctx context.Context, c *command.Cli, po *projectOptions, o downOptions
 			return err
 		}
 	}
-	nets, err := api.NetworkList(ctx, client.NetworkListOptions{Filters: projectFilter(name)})
+	return nil
+}
+
+// removeNetworks removes the networks the project created.
+func removeNetworks(ctx context.Context, c *command.Cli, api *client.Client, project string) error {
+	nets, err := api.NetworkList(ctx, client.NetworkListOptions{Filters: projectFilter(project)})
 	if err != nil {
 		return err
 	}
@@ -151,6 +175,11 @@ func down(ctx context.Context, c *command.Cli, po *projectOptions, o downOptions
 		}
 		fmt.Fprintf(c.Err(), " Network %s Removed\n", n.Name)
 	}
+	return nil
+}
+
+// removeImages removes the images --rmi chose; one already gone is no error.
+func removeImages(ctx context.Context, c *command.Cli, api *client.Client, images []string) error {
 	for _, img := range images {
 		fmt.Fprintf(c.Err(), " Image %s Removing\n", img)
 		if _, err := api.ImageRemove(ctx, img, client.ImageRemoveOptions{}); err != nil {
@@ -161,23 +190,26 @@ func down(ctx context.Context, c *command.Cli, po *projectOptions, o downOptions
 		}
 		fmt.Fprintf(c.Err(), " Image %s Removed\n", img)
 	}
-	if o.volumes {
-		vols, err := api.VolumeList(ctx, client.VolumeListOptions{Filters: projectFilter(name)})
-		if err != nil {
+	return nil
+}
+
+// removeVolumes removes the project's volumes (-v), external ones excepted.
+func removeVolumes(ctx context.Context, c *command.Cli, api *client.Client, project string, p *types.Project) error {
+	vols, err := api.VolumeList(ctx, client.VolumeListOptions{Filters: projectFilter(project)})
+	if err != nil {
+		return err
+	}
+	for _, v := range vols.Items {
+		if p != nil {
+			if vc, ok := p.Volumes[v.Labels[labelVolume]]; ok && bool(vc.External) {
+				continue
+			}
+		}
+		fmt.Fprintf(c.Err(), " Volume %s Removing\n", v.Name)
+		if _, err := api.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{}); err != nil && !errdefs.IsNotFound(err) {
 			return err
 		}
-		for _, v := range vols.Items {
-			if p != nil {
-				if vc, ok := p.Volumes[v.Labels[labelVolume]]; ok && bool(vc.External) {
-					continue
-				}
-			}
-			fmt.Fprintf(c.Err(), " Volume %s Removing\n", v.Name)
-			if _, err := api.VolumeRemove(ctx, v.Name, client.VolumeRemoveOptions{}); err != nil && !errdefs.IsNotFound(err) {
-				return err
-			}
-			fmt.Fprintf(c.Err(), " Volume %s Removed\n", v.Name)
-		}
+		fmt.Fprintf(c.Err(), " Volume %s Removed\n", v.Name)
 	}
 	return nil
 }
