@@ -2,8 +2,6 @@ package daemon
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,9 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,7 +33,6 @@ import (
 	"github.com/berth-dev/berth/engine/volumes"
 	"github.com/berth-dev/berth/internal/version"
 	evtypes "github.com/moby/moby/api/types/events"
-	"golang.org/x/sys/unix"
 )
 
 // Daemon is a running berthd.
@@ -148,29 +143,6 @@ func newDaemon(cfg *Config) (*Daemon, error) {
 		return nil, err
 	}
 	return &Daemon{cfg: cfg, log: log, level: level, started: time.Now()}, nil
-}
-
-// openListeners opens the API's listeners and the dashboard's, if any.
-func (d *Daemon) openListeners() ([]net.Listener, error) {
-	listeners, err := d.listenAll()
-	if err != nil {
-		return nil, err
-	}
-	if d.uiListener, err = d.listenUI(); err != nil {
-		closeListeners(listeners)
-		return nil, err
-	}
-	if d.uiListener != nil {
-		// Closed with the others when the start fails.
-		listeners = append(listeners, d.uiListener)
-	}
-	return listeners, nil
-}
-
-func closeListeners(listeners []net.Listener) {
-	for _, l := range listeners {
-		l.Close()
-	}
 }
 
 // run serves until a stop signal (ctx) or a server's failure, reloading
@@ -403,82 +375,6 @@ func findMonitor() (string, error) {
 	return filepath.Abs(p)
 }
 
-// livePidfile refuses a pid file that names a live berthd other than this
-// process; a stale one (dead or reused pid) is fine.
-func livePidfile(path string) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 || pid == os.Getpid() || unix.Kill(pid, 0) != nil {
-		return nil
-	}
-	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) == "berthd" {
-		return fmt.Errorf("pid file %s names a running berthd (pid %d): stop it first, or give this one its own --pidfile, -H, --data-root and --exec-root", path, pid)
-	}
-	return nil
-}
-
-// checkNotRunning refuses to start over a live daemon: one named by the
-// pid file, or one answering on a unix socket this daemon would listen on
-// (listen replaces the socket file, which would leave the other daemon
-// running but unreachable, and remove the file again at exit). A socket
-// file nothing answers on is stale and is replaced.
-func checkNotRunning(cfg *Config) error {
-	if err := livePidfile(cfg.Pidfile); err != nil {
-		return err
-	}
-	for _, h := range cfg.Hosts {
-		ha, err := cfg.parseHost(h)
-		if err != nil {
-			return err
-		}
-		if ha.proto != "unix" {
-			continue
-		}
-		fi, err := os.Lstat(ha.addr)
-		if err != nil {
-			continue
-		}
-		if fi.Mode().Type() != os.ModeSocket {
-			return fmt.Errorf("-H %s: %s exists and is not a socket; berthd will not replace it", h, ha.addr)
-		}
-		c, err := net.DialTimeout("unix", ha.addr, 2*time.Second)
-		if err == nil {
-			c.Close()
-			return fmt.Errorf("-H %s: a daemon is already answering on %s (another berthd?); stop it first or choose another socket", h, ha.addr)
-		}
-	}
-	return nil
-}
-
-func writePidfile(path string) error {
-	if err := livePidfile(path); err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return err
-	}
-	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
-}
-
-// listenAll opens every -H listener; on error none stays open.
-func (d *Daemon) listenAll() ([]net.Listener, error) {
-	var out []net.Listener
-	for _, h := range d.cfg.Hosts {
-		l, err := d.listen(h)
-		if err != nil {
-			for _, l := range out {
-				l.Close()
-			}
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, nil
-}
-
 // serve serves the API on the listeners.
 func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 	d.reqCtx, d.cancelReq = context.WithCancel(context.Background())
@@ -509,109 +405,6 @@ func (d *Daemon) serve(listeners []net.Listener, errCh chan<- error) error {
 		}()
 	}
 	return nil
-}
-
-// listen opens one -H address: unix://path (0660, group berth when it
-// exists), tcp://host:port (loopback only until TLS support lands), fd://.
-func (d *Daemon) listen(addr string) (net.Listener, error) {
-	ha, err := d.cfg.parseHost(addr)
-	if err != nil {
-		return nil, err
-	}
-	rest := ha.addr
-	switch ha.proto {
-	case "unix":
-		if err := os.MkdirAll(filepath.Dir(rest), 0o755); err != nil {
-			return nil, err
-		}
-		// checkNotRunning made sure nothing answers on a socket file here.
-		if err := os.Remove(rest); err != nil && !os.IsNotExist(err) {
-			return nil, err
-		}
-		l, err := net.Listen("unix", rest)
-		if err != nil {
-			return nil, err
-		}
-		gid := 0
-		if g, err := user.LookupGroup(d.cfg.Group); err == nil {
-			gid, _ = strconv.Atoi(g.Gid)
-		}
-		if err := os.Chown(rest, 0, gid); err != nil {
-			l.Close()
-			return nil, err
-		}
-		if err := os.Chmod(rest, 0o660); err != nil {
-			l.Close()
-			return nil, err
-		}
-		return l, nil
-	case "tcp":
-		if d.cfg.tlsOn() {
-			tc, err := serverTLS(d.cfg)
-			if err != nil {
-				return nil, err
-			}
-			l, err := net.Listen("tcp", rest)
-			if err != nil {
-				return nil, err
-			}
-			if tc.ClientAuth != tls.RequireAndVerifyClientCert {
-				d.log.Warn("TLS without --tlsverify: clients are not authenticated; anyone who reaches this port controls berthd", "addr", rest)
-			}
-			return tls.NewListener(l, tc), nil
-		}
-		if !ha.loopback {
-			d.log.Warn("!!! SERVING THE API ON PLAIN TCP WITHOUT TLS !!! Anyone who can reach this address has root on this host", "addr", rest)
-		} else {
-			d.log.Warn("serving the API on plain TCP on loopback: every local user who can connect controls berthd", "addr", rest)
-		}
-		return net.Listen("tcp", rest)
-	}
-	return fdListener(rest)
-}
-
-// serverTLS loads the server certificate; with tlsverify, clients must
-// present a certificate signed by the CA.
-func serverTLS(cfg *Config) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
-	if err != nil {
-		return nil, fmt.Errorf("load TLS certificate (%s, %s): %w; create them with `berthd certs`", cfg.TLSCert, cfg.TLSKey, err)
-	}
-	tc := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-	if cfg.TLSVerify != nil && *cfg.TLSVerify {
-		pem, err := os.ReadFile(cfg.TLSCACert)
-		if err != nil {
-			return nil, fmt.Errorf("load TLS CA %s: %w", cfg.TLSCACert, err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("no certificate found in %s", cfg.TLSCACert)
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.RequireAndVerifyClientCert
-	}
-	return tc, nil
-}
-
-// fdListener serves on a socket passed by systemd socket activation.
-func fdListener(which string) (net.Listener, error) {
-	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
-		return nil, errors.New("fd:// needs socket activation (LISTEN_PID/LISTEN_FDS not set for this process)")
-	}
-	n, _ := strconv.Atoi(os.Getenv("LISTEN_FDS"))
-	if n < 1 {
-		return nil, errors.New("fd://: no sockets were passed (LISTEN_FDS)")
-	}
-	idx := 0
-	if which != "" {
-		i, err := strconv.Atoi(which)
-		if err != nil || i < 3 || i >= 3+n {
-			return nil, fmt.Errorf("fd://%s: not one of the passed sockets", which)
-		}
-		idx = i - 3
-	}
-	f := os.NewFile(uintptr(3+idx), "listen-fd")
-	return net.FileListener(f)
 }
 
 // shutdown stops serving and leaves containers running; their monitors do
