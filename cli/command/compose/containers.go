@@ -3,9 +3,12 @@ package compose
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strconv"
 	"sync"
 
 	"github.com/berth-dev/berth/cli/command"
+	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
@@ -90,4 +93,70 @@ func simpleCommand(c *command.Cli, po *projectOptions, use, short string, all bo
 			})
 		},
 	}
+}
+
+func projectFilter(project string) client.Filters {
+	return make(client.Filters).Add("label", labelProject+"="+project)
+}
+
+// projectContainers lists the project's service containers (one-off run
+// containers excluded), sorted by service and number.
+func projectContainers(ctx context.Context, api *client.Client, project string, all bool) ([]container.Summary, error) {
+	res, err := api.ContainerList(ctx, client.ContainerListOptions{All: all, Filters: projectFilter(project).Add("label", labelOneoff+"=False")})
+	if err != nil {
+		return nil, err
+	}
+	items := res.Items
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i].Labels, items[j].Labels
+		if a[labelService] != b[labelService] {
+			return a[labelService] < b[labelService]
+		}
+		na, _ := strconv.Atoi(a[labelNumber])
+		nb, _ := strconv.Atoi(b[labelNumber])
+		return na < nb
+	})
+	return items, nil
+}
+
+func canonicalName(ctr container.Summary) string {
+	if len(ctr.Names) == 0 {
+		return ctr.ID[:12]
+	}
+	n := ctr.Names[0]
+	for _, x := range ctr.Names {
+		if len(x) < len(n) {
+			n = x
+		}
+	}
+	if len(n) > 0 && n[0] == '/' {
+		n = n[1:]
+	}
+	return n
+}
+
+func names(cs []container.Summary) string {
+	s := ""
+	for i, c := range cs {
+		if i > 0 {
+			s += ", "
+		}
+		s += canonicalName(c)
+	}
+	return s
+}
+
+func removeContainer(ctx context.Context, c *command.Cli, ctr container.Summary, timeout *int) error {
+	api, _ := c.Client()
+	name := canonicalName(ctr)
+	fmt.Fprintf(c.Err(), " Container %s Stopping\n", name)
+	if _, err := api.ContainerStop(ctx, ctr.ID, client.ContainerStopOptions{Timeout: timeout}); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	fmt.Fprintf(c.Err(), " Container %s Removing\n", name)
+	if _, err := api.ContainerRemove(ctx, ctr.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !errdefs.IsNotFound(err) {
+		return err
+	}
+	fmt.Fprintf(c.Err(), " Container %s Removed\n", name)
+	return nil
 }
