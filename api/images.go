@@ -255,86 +255,111 @@ func (s *Server) imageCreate(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) imageList(w http.ResponseWriter, r *http.Request) error {
-	filters, err := filtersValue(r)
+	f, err := parseImageFilters(r)
 	if err != nil {
 		return err
 	}
-	if err := flt.Validate(filters, "dangling", "label", "label!", "reference", "before", "since", "until"); err != nil {
-		return err
-	}
-	dangling, err := flt.Bool(filters, "dangling")
-	if err != nil {
-		return err
-	}
-	for _, p := range filters["reference"] {
-		if _, err := path.Match(p, ""); err != nil {
-			return errdefs.Invalid("invalid filter 'reference=%s': %v", p, err)
-		}
-	}
-	until, err := flt.Until(filters, "until", time.Now())
-	if err != nil {
-		return err
-	}
-	all := boolValue(r, "all")
-	list, err := s.b.Images.List(r.Context(), all)
+	list, err := s.b.Images.List(r.Context(), boolValue(r, "all"))
 	if err != nil {
 		return err
 	}
 	// Every before/since value is resolved (an unknown image is an error,
 	// never a dropped filter) and every one applies.
-	var before, since []*images.Image
-	for _, v := range filters["before"] {
-		img, err := s.b.Images.Resolve(r.Context(), v)
-		if err != nil {
-			return err
-		}
-		before = append(before, img)
+	if f.before, err = s.resolveImages(r.Context(), f.args["before"]); err != nil {
+		return err
 	}
-	for _, v := range filters["since"] {
-		img, err := s.b.Images.Resolve(r.Context(), v)
-		if err != nil {
-			return err
-		}
-		since = append(since, img)
+	if f.since, err = s.resolveImages(r.Context(), f.args["since"]); err != nil {
+		return err
 	}
 	out := []image.Summary{}
 	for _, img := range list {
-		if dangling != nil && (len(img.RepoTags) == 0) != *dangling {
-			continue
+		if sum, ok := f.summary(img); ok {
+			out = append(out, sum)
 		}
-		if !createdBetween(img, before, since) {
-			continue
-		}
-		if !until.IsZero() && !img.Created.Before(until) {
-			continue
-		}
-		if !flt.Labels(filters, img.Config.Config.Labels) {
-			continue
-		}
-		tags := img.RepoTags
-		if pats := filters["reference"]; len(pats) > 0 {
-			tags = matchReferences(img, pats)
-			if len(tags) == 0 {
-				continue
-			}
-		}
-		sum := image.Summary{
-			Containers:  -1,
-			Created:     img.Created.Unix(),
-			ID:          img.ID,
-			Labels:      img.Config.Config.Labels,
-			ParentID:    img.Parent,
-			RepoDigests: img.RepoDigests,
-			RepoTags:    tags,
-			SharedSize:  -1,
-			Size:        img.Size,
-		}
-		if sum.Labels == nil {
-			sum.Labels = map[string]string{}
-		}
-		out = append(out, sum)
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// imageFilters are the filters of GET /images/json, checked.
+type imageFilters struct {
+	args          map[string][]string
+	dangling      *bool
+	until         time.Time
+	before, since []*images.Image
+}
+
+func parseImageFilters(r *http.Request) (imageFilters, error) {
+	filters, err := filtersValue(r)
+	if err != nil {
+		return imageFilters{}, err
+	}
+	if err := flt.Validate(filters, "dangling", "label", "label!", "reference", "before", "since", "until"); err != nil {
+		return imageFilters{}, err
+	}
+	f := imageFilters{args: filters}
+	if f.dangling, err = flt.Bool(filters, "dangling"); err != nil {
+		return imageFilters{}, err
+	}
+	for _, p := range filters["reference"] {
+		if _, err := path.Match(p, ""); err != nil {
+			return imageFilters{}, errdefs.Invalid("invalid filter 'reference=%s': %v", p, err)
+		}
+	}
+	if f.until, err = flt.Until(filters, "until", time.Now()); err != nil {
+		return imageFilters{}, err
+	}
+	return f, nil
+}
+
+func (s *Server) resolveImages(ctx context.Context, refs []string) ([]*images.Image, error) {
+	var out []*images.Image
+	for _, v := range refs {
+		img, err := s.b.Images.Resolve(ctx, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, img)
+	}
+	return out, nil
+}
+
+// summary is img as listed, with only the tags the reference filters
+// match; ok is false when the filters leave it out.
+func (f imageFilters) summary(img *images.Image) (sum image.Summary, ok bool) {
+	if f.dangling != nil && (len(img.RepoTags) == 0) != *f.dangling {
+		return sum, false
+	}
+	if !createdBetween(img, f.before, f.since) {
+		return sum, false
+	}
+	if !f.until.IsZero() && !img.Created.Before(f.until) {
+		return sum, false
+	}
+	if !flt.Labels(f.args, img.Config.Config.Labels) {
+		return sum, false
+	}
+	tags := img.RepoTags
+	if pats := f.args["reference"]; len(pats) > 0 {
+		tags = matchReferences(img, pats)
+		if len(tags) == 0 {
+			return sum, false
+		}
+	}
+	sum = image.Summary{
+		Containers:  -1,
+		Created:     img.Created.Unix(),
+		ID:          img.ID,
+		Labels:      img.Config.Config.Labels,
+		ParentID:    img.Parent,
+		RepoDigests: img.RepoDigests,
+		RepoTags:    tags,
+		SharedSize:  -1,
+		Size:        img.Size,
+	}
+	if sum.Labels == nil {
+		sum.Labels = map[string]string{}
+	}
+	return sum, true
 }
 
 // createdBetween: img was created before every image of before and after

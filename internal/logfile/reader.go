@@ -43,66 +43,22 @@ func Read(ctx context.Context, fm Format, path string, maxFiles int, opts ReadOp
 		}
 		defer w.close()
 	}
-
-	// Open every file first, so a rotation while reading does not skip or
-	// repeat a file: open descriptors follow renamed files.
-	var files []*logFile
-	defer func() {
-		for _, f := range files {
-			if f.f != nil {
-				f.f.Close()
-			}
-		}
-	}()
-	for i := maxFiles - 1; i >= 0; i-- {
-		lf, err := openLogFile(path, i)
-		if err != nil {
+	files, err := openLogFiles(path, maxFiles)
+	defer closeLogFiles(files)
+	if err != nil {
+		return err
+	}
+	if opts.Tail >= 0 {
+		if err := seekTail(fm, files, opts.Tail); err != nil {
 			return err
 		}
-		if lf.f != nil || i == 0 {
-			files = append(files, lf)
-		}
 	}
-
-	if opts.Tail >= 0 {
-		need := opts.Tail
-		for i := len(files) - 1; i >= 0; i-- {
-			lf := files[i]
-			if lf.f == nil {
-				continue
-			}
-			if need == 0 {
-				lf.start = -1 // skip the whole file
-				continue
-			}
-			var n int
-			var err error
-			if lf.gz {
-				n, err = lf.countTail(fm, need)
-			} else {
-				lf.start, n, err = fm.TailOffset(lf.f, need)
-			}
-			if err != nil {
-				return fmt.Errorf("read container log: %w", err)
-			}
-			need -= n
-		}
-	}
-
 	d := &decoder{dec: fm.NewDecoder(), opts: opts, emit: emit}
 	for _, lf := range files {
 		if lf.f == nil || lf.start < 0 {
 			continue
 		}
-		d.reset()
-		d.skip = lf.skip
-		var err error
-		if lf.gz {
-			err = d.readGzip(lf.f)
-		} else if _, err = lf.f.Seek(lf.start, io.SeekStart); err == nil {
-			err = d.readAll(lf.f)
-		}
-		if err != nil {
+		if err := d.readFile(lf); err != nil {
 			return d.result(err)
 		}
 	}
@@ -112,6 +68,75 @@ func Read(ctx context.Context, fm Format, path string, maxFiles int, opts ReadOp
 	cur := files[len(files)-1].f
 	files[len(files)-1].f = nil // follow owns it now
 	return d.result(follow(ctx, w, path, cur, d))
+}
+
+// openLogFiles opens every file first, oldest first, so a rotation while
+// reading does not skip or repeat a file: open descriptors follow renamed
+// files. The current file is always there (f nil if it does not exist);
+// the rotated ones only if they exist. The files opened are returned with
+// an error too, for the caller to close.
+func openLogFiles(path string, maxFiles int) ([]*logFile, error) {
+	var files []*logFile
+	for i := maxFiles - 1; i >= 0; i-- {
+		lf, err := openLogFile(path, i)
+		if err != nil {
+			return files, err
+		}
+		if lf.f != nil || i == 0 {
+			files = append(files, lf)
+		}
+	}
+	return files, nil
+}
+
+func closeLogFiles(files []*logFile) {
+	for _, f := range files {
+		if f.f != nil {
+			f.f.Close()
+		}
+	}
+}
+
+// seekTail sets where each file starts so that only the last tail entries
+// are read, counting from the newest file back; older files are skipped.
+func seekTail(fm Format, files []*logFile, tail int) error {
+	need := tail
+	for i := len(files) - 1; i >= 0; i-- {
+		lf := files[i]
+		if lf.f == nil {
+			continue
+		}
+		if need == 0 {
+			lf.start = -1 // skip the whole file
+			continue
+		}
+		var n int
+		var err error
+		if lf.gz {
+			n, err = lf.countTail(fm, need)
+		} else {
+			lf.start, n, err = fm.TailOffset(lf.f, need)
+		}
+		if err != nil {
+			return fmt.Errorf("read container log: %w", err)
+		}
+		need -= n
+	}
+	return nil
+}
+
+// readFile decodes one file from lf.start (a compressed one from its
+// beginning, dropping its first lf.skip entries).
+func (d *decoder) readFile(lf *logFile) error {
+	d.reset()
+	d.skip = lf.skip
+	if lf.gz {
+		return d.readGzip(lf.f)
+	}
+	if _, err := lf.f.Seek(lf.start, io.SeekStart); err != nil {
+		return err
+	}
+	return d.readAll(lf.f)
 }
 
 // logFile is one file of a log, oldest first: path.N.gz or path.N, or path.

@@ -6,7 +6,6 @@ package compose
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -135,71 +134,3 @@ func (po *projectOptions) projectName(ctx context.Context) (string, *types.Proje
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
-
-func newVersionCommand(c *command.Cli) *cobra.Command {
-	var short bool
-	var format string
-	cmd := &cobra.Command{
-		Use:   "version [OPTIONS]",
-		Short: "Show the Docker Compose version information",
-		Args:  command.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case short:
-				fmt.Fprintln(c.Out(), composeVersion)
-			case format == "json":
-				fmt.Fprintf(c.Out(), "{\"version\":\"v%s\"}\n", composeVersion)
-			case format == "" || format == "pretty":
-				fmt.Fprintf(c.Out(), "Berth Compose version v%s\n", composeVersion)
-			default:
-				return fmt.Errorf("ERROR: Invalid format '%s'. Supported format types: pretty, json", format)
-			}
-			return nil
-		},
-	}
-	cmd.Flags().BoolVar(&short, "short", false, "Shows only Compose's version number")
-	cmd.Flags().StringVarP(&format, "format", "f", "", "Format the output. Values: [pretty | json]")
-	return cmd
-}
-
-func newConfigCommand(c *command.Cli, po *projectOptions) *cobra.Command {
-	var format string
-	var quiet, servicesOnly bool
-	cmd := &cobra.Command{
-		Use:   "config [OPTIONS] [SERVICE...]",
-		Short: "Parse, resolve and render compose file in canonical format",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := po.load(cmd.Context(), args)
-			if err != nil {
-				return err
-			}
-			if quiet {
-				return nil
-			}
-			if servicesOnly {
-				for _, s := range p.ServiceNames() {
-					fmt.Fprintln(c.Out(), s)
-				}
-				return nil
-			}
-			var out []byte
-			switch format {
-			case "", "yaml":
-				out, err = p.MarshalYAML()
-			case "json":
-				out, err = p.MarshalJSON()
-			default:
-				return fmt.Errorf("unsupported format %q", format)
-			}
-			if err != nil {
-				return err
-			}
-			_, err = c.Out().Write(out)
-			return err
-		},
-	}
-	cmd.Flags().StringVar(&format, "format", "", "Format the output. Values: [yaml | json]")
-	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "Only validate the configuration, don't print anything")
-	cmd.Flags().BoolVar(&servicesOnly, "services", false, "Print the service names, one per line")
-	return cmd
-}

@@ -433,3 +433,36 @@ func restartPolicy(r string) (container.RestartPolicy, error) {
 	}
 	return container.RestartPolicy{}, fmt.Errorf("invalid restart policy %q", r)
 }
+
+func convertIPAM(i types.IPAMConfig) (*network.IPAM, error) {
+	out := &network.IPAM{Driver: i.Driver, Options: i.Options}
+	for _, pool := range i.Config {
+		var cfg network.IPAMConfig
+		if pool.Subnet != "" {
+			pfx, err := netip.ParsePrefix(pool.Subnet)
+			if err != nil {
+				return nil, fmt.Errorf("invalid subnet %q", pool.Subnet)
+			}
+			cfg.Subnet = pfx
+		}
+		if pool.Gateway != "" {
+			a, err := netip.ParseAddr(pool.Gateway)
+			if err != nil {
+				return nil, fmt.Errorf("invalid gateway %q", pool.Gateway)
+			}
+			cfg.Gateway = a
+		}
+		if pool.IPRange != "" {
+			pfx, err := netip.ParsePrefix(pool.IPRange)
+			if err != nil {
+				return nil, fmt.Errorf("invalid ip_range %q", pool.IPRange)
+			}
+			cfg.IPRange = pfx
+		}
+		if len(pool.AuxiliaryAddresses) > 0 {
+			return nil, fmt.Errorf("berth compose does not support ipam aux_addresses yet")
+		}
+		out.Config = append(out.Config, cfg)
+	}
+	return out, nil
+}

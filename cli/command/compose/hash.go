@@ -142,3 +142,12 @@ func boolStr(b bool) string {
 	}
 	return "false"
 }
+
+func jsonHash(v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
+}

@@ -84,37 +84,67 @@ func runOneOff(ctx context.Context, c *command.Cli, po *projectOptions, service 
 	}
 	s := p.Services[service]
 	if !o.noDeps {
-		deps := p.WithServicesDisabled(service)
-		if len(deps.Services) > 0 {
-			existing, err := projectContainers(ctx, api, p.Name, true)
-			if err != nil {
-				return err
-			}
-			if err := converge(ctx, c, deps, existing, upOptions{detach: true}); err != nil {
-				return err
-			}
-		}
-		for dep, d := range s.DependsOn {
-			if _, ok := deps.Services[dep]; ok {
-				if err := waitCondition(ctx, api, p.Name, dep, d.Condition); err != nil {
-					return err
-				}
-			}
+		if err := startDependencies(ctx, c, api, p, service, s); err != nil {
+			return err
 		}
 	}
 	if err := applyRunOptions(p, &s, cmdArgs, entrypointSet, o); err != nil {
 		return err
 	}
-	hash, err := ServiceHash(s)
+	id, err := createOneOff(ctx, api, p, s, o)
 	if err != nil {
 		return err
 	}
+	if o.detach {
+		if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
+			return err
+		}
+		fmt.Fprintln(c.Out(), id)
+		return nil
+	}
+	a := []string{"-a"}
+	if o.interactive {
+		a = append(a, "-i")
+	}
+	return delegate(ctx, c, "start", append(a, id))
+}
+
+// startDependencies brings up the services s depends on (as up -d does) and
+// waits for each one's condition.
+func startDependencies(ctx context.Context, c *command.Cli, api *client.Client, p *types.Project, service string, s types.ServiceConfig) error {
+	deps := p.WithServicesDisabled(service)
+	if len(deps.Services) > 0 {
+		existing, err := projectContainers(ctx, api, p.Name, true)
+		if err != nil {
+			return err
+		}
+		if err := converge(ctx, c, deps, existing, upOptions{detach: true}); err != nil {
+			return err
+		}
+	}
+	for dep, d := range s.DependsOn {
+		if _, ok := deps.Services[dep]; ok {
+			if err := waitCondition(ctx, api, p.Name, dep, d.Condition); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// createOneOff creates the one-off container of s, attached unless
+// detached; it returns its ID.
+func createOneOff(ctx context.Context, api *client.Client, p *types.Project, s types.ServiceConfig, o runOptions) (string, error) {
+	hash, err := ServiceHash(s)
+	if err != nil {
+		return "", err
+	}
 	if s, err = resolveServiceRefs(ctx, api, p.Name, s); err != nil {
-		return err
+		return "", err
 	}
 	cc, err := createOptions(p, s, 0, hash)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if img, err := api.ImageInspect(ctx, imageName(p, s)); err == nil {
 		cc.Config.Labels[labelImage] = img.ID
@@ -126,20 +156,9 @@ func runOneOff(ctx context.Context, c *command.Cli, po *projectOptions, service 
 	cc.Config.StdinOnce = attach && o.interactive
 	created, err := api.ContainerCreate(ctx, cc)
 	if err != nil {
-		return fmt.Errorf("Error response from daemon: %w", err)
+		return "", fmt.Errorf("Error response from daemon: %w", err)
 	}
-	if o.detach {
-		if _, err := api.ContainerStart(ctx, created.ID, client.ContainerStartOptions{}); err != nil {
-			return err
-		}
-		fmt.Fprintln(c.Out(), created.ID)
-		return nil
-	}
-	a := []string{"-a"}
-	if o.interactive {
-		a = append(a, "-i")
-	}
-	return delegate(ctx, c, "start", append(a, created.ID))
+	return created.ID, nil
 }
 
 // applyRunOptions turns the service into its one-off variant as docker

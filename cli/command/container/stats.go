@@ -124,69 +124,88 @@ func runStats(ctx context.Context, cli *command.Cli, o statsOptions, names []str
 			names = append(names, c.ID)
 		}
 	}
-	var mu sync.Mutex
-	rows := make([]statsRow, len(names))
-	var errs []error
+	t := &statsTable{rows: make([]statsRow, len(names))}
 	var wg sync.WaitGroup
 	for i, n := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := api.ContainerStats(ctx, n, client.ContainerStatsOptions{Stream: !o.noStream, IncludePreviousSample: o.noStream})
-			if err != nil {
-				mu.Lock()
-				errs = append(errs, err)
-				mu.Unlock()
-				return
-			}
-			defer res.Body.Close()
-			dec := json.NewDecoder(res.Body)
-			for {
-				var st ctypes.StatsResponse
-				if err := dec.Decode(&st); err != nil {
-					if err != io.EOF && ctx.Err() == nil && o.noStream {
-						mu.Lock()
-						errs = append(errs, err)
-						mu.Unlock()
-					}
-					return
-				}
-				mu.Lock()
-				rows[i] = rowOf(&st, o.noTrunc)
-				mu.Unlock()
-				if o.noStream {
-					return
-				}
-			}
+			t.follow(ctx, api, i, n, o)
 		}()
-	}
-	render := func(clear bool) error {
-		mu.Lock()
-		defer mu.Unlock()
-		if clear {
-			fmt.Fprint(cli.Out(), "\033[2J\033[H")
-		}
-		return printStats(cli, o.format, rows)
 	}
 	if o.noStream {
 		wg.Wait()
-		if len(errs) > 0 {
-			return errs[0]
+		if len(t.errs) > 0 {
+			return t.errs[0]
 		}
-		return render(false)
+		return t.render(cli, o.format, false)
 	}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
+	return t.refresh(ctx, cli, o.format, done)
+}
+
+// statsTable is one row per container, each kept up to date by its own
+// stream, and the errors the streams met.
+type statsTable struct {
+	mu   sync.Mutex
+	rows []statsRow
+	errs []error
+}
+
+// follow reads the stats of container n into row i: one sample with
+// --no-stream, else until the stream or ctx ends.
+func (t *statsTable) follow(ctx context.Context, api client.APIClient, i int, n string, o statsOptions) {
+	res, err := api.ContainerStats(ctx, n, client.ContainerStatsOptions{Stream: !o.noStream, IncludePreviousSample: o.noStream})
+	if err != nil {
+		t.mu.Lock()
+		t.errs = append(t.errs, err)
+		t.mu.Unlock()
+		return
+	}
+	defer res.Body.Close()
+	dec := json.NewDecoder(res.Body)
+	for {
+		var st ctypes.StatsResponse
+		if err := dec.Decode(&st); err != nil {
+			if err != io.EOF && ctx.Err() == nil && o.noStream {
+				t.mu.Lock()
+				t.errs = append(t.errs, err)
+				t.mu.Unlock()
+			}
+			return
+		}
+		t.mu.Lock()
+		t.rows[i] = rowOf(&st, o.noTrunc)
+		t.mu.Unlock()
+		if o.noStream {
+			return
+		}
+	}
+}
+
+func (t *statsTable) render(cli *command.Cli, format string, clear bool) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if clear {
+		fmt.Fprint(cli.Out(), "\033[2J\033[H")
+	}
+	return printStats(cli, format, t.rows)
+}
+
+// refresh redraws the table every second until ctx ends or every stream
+// has (done closed), then once more.
+func (t *statsTable) refresh(ctx context.Context, cli *command.Cli, format string, done <-chan struct{}) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-done:
-			return render(true)
+			return t.render(cli, format, true)
 		case <-tick.C:
-			if err := render(true); err != nil {
+			if err := t.render(cli, format, true); err != nil {
 				return err
 			}
 		}

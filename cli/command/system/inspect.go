@@ -70,18 +70,3 @@ func NewInspectCommand(cli *command.Cli) *cobra.Command {
 	f.BoolVarP(&size, "size", "s", false, "Display total file sizes if the type is container")
 	return cmd
 }
-
-// NewSystemCommand is the `system` management group.
-func NewSystemCommand(cli *command.Cli) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "system",
-		Short: "Manage Docker",
-		Args:  command.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SetOut(cli.Err())
-			return cmd.Help()
-		},
-	}
-	cmd.AddCommand(newDfCommand(cli), NewEventsCommand(cli), NewInfoCommand(cli), newPruneCommand(cli))
-	return cmd
-}

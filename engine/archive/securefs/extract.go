@@ -167,21 +167,11 @@ func setTimes(parent int, name string, hdr *tar.Header) {
 // extractEntry creates one entry; it reports whether it was a folder.
 func (v *View) extractEntry(tr *tar.Reader, hdr *tar.Header, dest, vp string, opts *ExtractOptions, budget *int64) (bool, error) {
 	dirPath, base := path.Split(vp)
-	parent, err := v.Walk(dirPath, WalkOptions{FollowLast: true, MkdirAll: true})
+	parent, err := v.entryParent(hdr, dirPath)
 	if err != nil {
-		if errors.Is(err, ErrReadOnly) || errors.Is(err, ErrReadOnlyRoot) {
-			return false, err
-		}
-		return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
-	}
-	defer parent.Close()
-	if !parent.IsDir() {
-		return false, fmt.Errorf("extract %s: %s is not a directory", hdr.Name, parent.Path)
-	}
-	if err := parent.ReadOnlyErr(); err != nil {
 		return false, err
 	}
-	pfd := parent.Fd
+	defer parent.Close()
 	target := path.Join(parent.Path, base)
 	wantDir := hdr.Typeflag == tar.TypeDir
 
@@ -191,142 +181,212 @@ func (v *View) extractEntry(tr *tar.Reader, hdr *tar.Header, dest, vp string, op
 		}
 		return false, bad("cannot overwrite mount point %s", target)
 	}
-	var st unix.Stat_t
-	exists := false
-	if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
-		exists = true
-		isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
-		if opts.NoOverwriteDirNonDir && isDir && !wantDir {
-			return false, bad("cannot overwrite directory %q with non-directory %q", target, hdr.Name)
-		}
-		if opts.NoOverwriteDirNonDir && !isDir && wantDir {
-			return false, bad("cannot overwrite non-directory %q with directory %q", target, hdr.Name)
-		}
-		if !(isDir && wantDir) {
-			if err := removeAt(pfd, base, isDir); err != nil {
-				return false, fmt.Errorf("extract %s: remove existing %s: %w", hdr.Name, target, err)
-			}
-			exists = false
-		}
-	} else if !errors.Is(err, unix.ENOENT) {
-		return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
+	exists, err := clearPlace(parent.Fd, base, target, hdr, opts)
+	if err != nil {
+		return false, err
 	}
-
-	mode := uint32(hdr.Mode & 0o7777)
-	uid, gid := hdr.Uid, hdr.Gid
+	e := newEntry{pfd: parent.Fd, base: base, hdr: hdr, mode: uint32(hdr.Mode & 0o7777),
+		uid: hdr.Uid, gid: hdr.Gid, chown: !opts.NoChown}
 	if opts.Chown != nil {
-		uid, gid = opts.Chown.UID, opts.Chown.GID
+		e.uid, e.gid = opts.Chown.UID, opts.Chown.GID
 	}
-	chown := !opts.NoChown
 
 	switch hdr.Typeflag {
 	case tar.TypeDir:
-		if !exists {
-			if err := unix.Mkdirat(pfd, base, 0o700); err != nil {
-				return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
-			}
-		}
-		dfd, err := unix.Openat(pfd, base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
-		}
-		defer unix.Close(dfd)
-		if chown {
-			if err := unix.Fchown(dfd, uid, gid); err != nil {
-				return false, fmt.Errorf("extract %s: chown: %w", hdr.Name, err)
-			}
-		}
-		if err := unix.Fchmod(dfd, mode); err != nil {
-			return false, fmt.Errorf("extract %s: chmod: %w", hdr.Name, err)
-		}
-		return true, nil
-
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
-		if hdr.Size > *budget {
-			return false, bad("extract %s: archive content exceeds the limit of %d bytes", hdr.Name, opts.maxBytes())
-		}
-		fd, err := unix.Openat(pfd, base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if err != nil {
-			return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
-		}
-		f := os.NewFile(uintptr(fd), base)
-		defer f.Close()
-		n, err := io.Copy(f, io.LimitReader(tr, *budget+1))
-		*budget -= n
-		if err != nil {
-			return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
-		}
-		if *budget < 0 {
-			return false, bad("extract %s: archive content exceeds the limit of %d bytes", hdr.Name, opts.maxBytes())
-		}
-		if chown {
-			if err := f.Chown(uid, gid); err != nil {
-				return false, fmt.Errorf("extract %s: chown: %w", hdr.Name, err)
-			}
-		}
-		if err := unix.Fchmod(fd, mode); err != nil {
-			return false, fmt.Errorf("extract %s: chmod: %w", hdr.Name, err)
-		}
-		setTimes(pfd, base, hdr)
-		return false, nil
-
-	case tar.TypeSymlink:
-		if hdr.Linkname == "" || len(hdr.Linkname) > maxPathLen || strings.ContainsRune(hdr.Linkname, 0) {
-			return false, bad("extract %s: invalid symlink target", hdr.Name)
-		}
-		// The target is stored as is: it is only ever followed by this
-		// package (inside the view) or by the container (inside its root).
-		if err := unix.Symlinkat(hdr.Linkname, pfd, base); err != nil {
-			return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
-		}
-		if chown {
-			if err := unix.Fchownat(pfd, base, uid, gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-				return false, fmt.Errorf("extract %s: chown: %w", hdr.Name, err)
-			}
-		}
-		setTimes(pfd, base, hdr)
-		return false, nil
-
-	case tar.TypeLink:
-		lrel, err := cleanName(hdr.Linkname, dest)
-		if err != nil {
+		if err := e.dir(exists); err != nil {
 			return false, err
 		}
-		src, err := v.Walk(path.Join(dest, lrel), WalkOptions{})
-		if err != nil {
-			return false, bad("extract %s: hard link target %s: %w", hdr.Name, hdr.Linkname, err)
-		}
-		defer src.Close()
-		if !src.Exists() || src.Parent < 0 || src.IsGraft || src.IsDir() {
-			return false, bad("extract %s: invalid hard link target %s", hdr.Name, hdr.Linkname)
-		}
-		if err := unix.Linkat(src.Parent, src.Name, pfd, base, 0); err != nil {
-			return false, fmt.Errorf("extract %s: link to %s: %w", hdr.Name, hdr.Linkname, err)
-		}
-		return false, nil
-
+		return true, nil
+	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
+		return false, e.file(tr, opts, budget)
+	case tar.TypeSymlink:
+		return false, e.symlink()
+	case tar.TypeLink:
+		return false, v.hardLink(e, dest)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		kind := uint32(unix.S_IFIFO)
-		switch hdr.Typeflag {
-		case tar.TypeChar:
-			kind = unix.S_IFCHR
-		case tar.TypeBlock:
-			kind = unix.S_IFBLK
-		}
-		if kind != unix.S_IFIFO && !opts.AllowDevices {
-			return false, nil
-		}
-		dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
-		if err := unix.Mknodat(pfd, base, kind|0o600, int(dev)); err != nil {
-			return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
-		}
-		if err := chmodOwnPath(pfd, base, mode, uid, gid, chown); err != nil {
-			return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
-		}
-		setTimes(pfd, base, hdr)
-		return false, nil
+		return false, e.special(opts.AllowDevices)
 	}
 	return false, bad("extract %s: unhandled tar header type %d", hdr.Name, hdr.Typeflag)
+}
+
+// entryParent walks to (creating as needed) the folder an entry goes in and
+// checks it may be written.
+func (v *View) entryParent(hdr *tar.Header, dirPath string) (*Entry, error) {
+	parent, err := v.Walk(dirPath, WalkOptions{FollowLast: true, MkdirAll: true})
+	if err != nil {
+		if errors.Is(err, ErrReadOnly) || errors.Is(err, ErrReadOnlyRoot) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("extract %s: %w", hdr.Name, err)
+	}
+	if !parent.IsDir() {
+		parent.Close()
+		return nil, fmt.Errorf("extract %s: %s is not a directory", hdr.Name, parent.Path)
+	}
+	if err := parent.ReadOnlyErr(); err != nil {
+		parent.Close()
+		return nil, err
+	}
+	return parent, nil
+}
+
+// clearPlace makes room for an entry named base in the folder pfd: what
+// exists there is removed unless both are folders (a folder entry merges
+// into an existing folder). It reports whether a folder was kept.
+func clearPlace(pfd int, base, target string, hdr *tar.Header, opts *ExtractOptions) (bool, error) {
+	wantDir := hdr.Typeflag == tar.TypeDir
+	var st unix.Stat_t
+	if err := unix.Fstatat(pfd, base, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if !errors.Is(err, unix.ENOENT) {
+			return false, fmt.Errorf("extract %s: %w", hdr.Name, err)
+		}
+		return false, nil
+	}
+	isDir := st.Mode&unix.S_IFMT == unix.S_IFDIR
+	if opts.NoOverwriteDirNonDir && isDir && !wantDir {
+		return false, bad("cannot overwrite directory %q with non-directory %q", target, hdr.Name)
+	}
+	if opts.NoOverwriteDirNonDir && !isDir && wantDir {
+		return false, bad("cannot overwrite non-directory %q with directory %q", target, hdr.Name)
+	}
+	if isDir && wantDir {
+		return true, nil
+	}
+	if err := removeAt(pfd, base, isDir); err != nil {
+		return false, fmt.Errorf("extract %s: remove existing %s: %w", hdr.Name, target, err)
+	}
+	return false, nil
+}
+
+// newEntry is one entry being created by name in its (already walked)
+// folder pfd, with the mode and owner it gets.
+type newEntry struct {
+	pfd      int
+	base     string
+	hdr      *tar.Header
+	mode     uint32
+	uid, gid int
+	chown    bool
+}
+
+func (e newEntry) fail(err error) error { return fmt.Errorf("extract %s: %w", e.hdr.Name, err) }
+
+func (e newEntry) dir(exists bool) error {
+	if !exists {
+		if err := unix.Mkdirat(e.pfd, e.base, 0o700); err != nil {
+			return e.fail(err)
+		}
+	}
+	dfd, err := unix.Openat(e.pfd, e.base, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return e.fail(err)
+	}
+	defer unix.Close(dfd)
+	if e.chown {
+		if err := unix.Fchown(dfd, e.uid, e.gid); err != nil {
+			return fmt.Errorf("extract %s: chown: %w", e.hdr.Name, err)
+		}
+	}
+	if err := unix.Fchmod(dfd, e.mode); err != nil {
+		return fmt.Errorf("extract %s: chmod: %w", e.hdr.Name, err)
+	}
+	return nil
+}
+
+// file writes a regular file's content, charged to budget.
+func (e newEntry) file(tr *tar.Reader, opts *ExtractOptions, budget *int64) error {
+	if e.hdr.Size > *budget {
+		return bad("extract %s: archive content exceeds the limit of %d bytes", e.hdr.Name, opts.maxBytes())
+	}
+	fd, err := unix.Openat(e.pfd, e.base, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return e.fail(err)
+	}
+	f := os.NewFile(uintptr(fd), e.base)
+	defer f.Close()
+	n, err := io.Copy(f, io.LimitReader(tr, *budget+1))
+	*budget -= n
+	if err != nil {
+		return e.fail(err)
+	}
+	if *budget < 0 {
+		return bad("extract %s: archive content exceeds the limit of %d bytes", e.hdr.Name, opts.maxBytes())
+	}
+	if e.chown {
+		if err := f.Chown(e.uid, e.gid); err != nil {
+			return fmt.Errorf("extract %s: chown: %w", e.hdr.Name, err)
+		}
+	}
+	if err := unix.Fchmod(fd, e.mode); err != nil {
+		return fmt.Errorf("extract %s: chmod: %w", e.hdr.Name, err)
+	}
+	setTimes(e.pfd, e.base, e.hdr)
+	return nil
+}
+
+func (e newEntry) symlink() error {
+	hdr := e.hdr
+	if hdr.Linkname == "" || len(hdr.Linkname) > maxPathLen || strings.ContainsRune(hdr.Linkname, 0) {
+		return bad("extract %s: invalid symlink target", hdr.Name)
+	}
+	// The target is stored as is: it is only ever followed by this
+	// package (inside the view) or by the container (inside its root).
+	if err := unix.Symlinkat(hdr.Linkname, e.pfd, e.base); err != nil {
+		return e.fail(err)
+	}
+	if e.chown {
+		if err := unix.Fchownat(e.pfd, e.base, e.uid, e.gid, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("extract %s: chown: %w", hdr.Name, err)
+		}
+	}
+	setTimes(e.pfd, e.base, hdr)
+	return nil
+}
+
+// hardLink links to an entry already inside the extraction folder dest,
+// never to a folder, a mount point or anything outside.
+func (v *View) hardLink(e newEntry, dest string) error {
+	hdr := e.hdr
+	lrel, err := cleanName(hdr.Linkname, dest)
+	if err != nil {
+		return err
+	}
+	src, err := v.Walk(path.Join(dest, lrel), WalkOptions{})
+	if err != nil {
+		return bad("extract %s: hard link target %s: %w", hdr.Name, hdr.Linkname, err)
+	}
+	defer src.Close()
+	if !src.Exists() || src.Parent < 0 || src.IsGraft || src.IsDir() {
+		return bad("extract %s: invalid hard link target %s", hdr.Name, hdr.Linkname)
+	}
+	if err := unix.Linkat(src.Parent, src.Name, e.pfd, e.base, 0); err != nil {
+		return fmt.Errorf("extract %s: link to %s: %w", hdr.Name, hdr.Linkname, err)
+	}
+	return nil
+}
+
+// special creates a fifo, or a device when allowDevices (else skips it).
+func (e newEntry) special(allowDevices bool) error {
+	hdr := e.hdr
+	kind := uint32(unix.S_IFIFO)
+	switch hdr.Typeflag {
+	case tar.TypeChar:
+		kind = unix.S_IFCHR
+	case tar.TypeBlock:
+		kind = unix.S_IFBLK
+	}
+	if kind != unix.S_IFIFO && !allowDevices {
+		return nil
+	}
+	dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
+	if err := unix.Mknodat(e.pfd, e.base, kind|0o600, int(dev)); err != nil {
+		return e.fail(err)
+	}
+	if err := chmodOwnPath(e.pfd, e.base, e.mode, e.uid, e.gid, e.chown); err != nil {
+		return e.fail(err)
+	}
+	setTimes(e.pfd, e.base, hdr)
+	return nil
 }
 
 func (o *ExtractOptions) maxBytes() int64 {

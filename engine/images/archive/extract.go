@@ -11,7 +11,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-	"time"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"golang.org/x/sys/unix"
@@ -80,15 +79,7 @@ type Result struct {
 // computed (and verified if Options.DiffID is set) while streaming. On error,
 // dst holds a partial tree the caller must remove.
 func Extract(r io.Reader, dst string, opts Options) (Result, error) {
-	if opts.MaxSize <= 0 {
-		opts.MaxSize = DefaultMaxSize
-	}
-	if opts.MaxEntries <= 0 {
-		opts.MaxEntries = DefaultMaxEntries
-	}
-	if os.Geteuid() != 0 {
-		opts.Unprivileged = true
-	}
+	opts = opts.withDefaults()
 	root, err := filepath.Abs(dst)
 	if err != nil {
 		return Result{}, err
@@ -99,46 +90,14 @@ func Extract(r io.Reader, dst string, opts Options) (Result, error) {
 	lr := &limitReader{r: r, max: opts.MaxSize}
 	h := sha256.New()
 	tee := io.TeeReader(lr, h)
-	tr := tar.NewReader(tee)
 	x := &extractor{root: root, opts: opts}
 	if pool, err := newLeafPool(x); err == nil {
 		x.pool = pool
 		defer pool.close()
 	}
-	var res Result
-	var logical int64 // sum of the file sizes, holes included
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			if errors.Is(err, ErrTooLarge) {
-				return res, lr.err()
-			}
-			return res, fmt.Errorf("invalid tar stream: %w", err)
-		}
-		res.Entries++
-		if res.Entries > opts.MaxEntries {
-			return res, fmt.Errorf("%w: more than %d entries (decompression bomb?)", ErrTooLarge, opts.MaxEntries)
-		}
-		// The cap holds for what is written, not only for what is read: a
-		// sparse entry (GNU or PAX) is a few bytes of map in the stream and
-		// its full logical size on disk. Refused before anything is written.
-		if isFileContent(hdr.Typeflag) {
-			logical += hdr.Size
-			if hdr.Size < 0 || logical > opts.MaxSize {
-				return res, fmt.Errorf("%w: %q: file contents add up to more than the limit of %d bytes (sparse file bomb?)", ErrTooLarge, hdr.Name, opts.MaxSize)
-			}
-		}
-		n, err := x.entry(hdr, tr)
-		if err != nil {
-			if errors.Is(err, ErrTooLarge) {
-				return res, lr.err()
-			}
-			return res, fmt.Errorf("extract %q: %w", hdr.Name, err)
-		}
-		res.Size += n
+	res, err := x.entries(tar.NewReader(tee), lr)
+	if err != nil {
+		return res, err
 	}
 	if x.pool != nil {
 		if err := x.pool.flush(); err != nil {
@@ -160,6 +119,62 @@ func Extract(r io.Reader, dst string, opts Options) (Result, error) {
 		return res, fmt.Errorf("%w: expected %s, got %s", ErrDigestMismatch, opts.DiffID, res.DiffID)
 	}
 	return res, nil
+}
+
+// withDefaults fills the caps left at zero and forces Unprivileged when
+// the process is not root.
+func (o Options) withDefaults() Options {
+	if o.MaxSize <= 0 {
+		o.MaxSize = DefaultMaxSize
+	}
+	if o.MaxEntries <= 0 {
+		o.MaxEntries = DefaultMaxEntries
+	}
+	if os.Geteuid() != 0 {
+		o.Unprivileged = true
+	}
+	return o
+}
+
+// entries writes the entries of tr up to the end marker, holding them to
+// the caps: lr's on the stream read, MaxEntries, and MaxSize on the file
+// content written.
+func (x *extractor) entries(tr *tar.Reader, lr *limitReader) (Result, error) {
+	var res Result
+	var logical int64 // sum of the file sizes, holes included
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return res, nil
+		}
+		if err != nil {
+			if errors.Is(err, ErrTooLarge) {
+				return res, lr.err()
+			}
+			return res, fmt.Errorf("invalid tar stream: %w", err)
+		}
+		res.Entries++
+		if res.Entries > x.opts.MaxEntries {
+			return res, fmt.Errorf("%w: more than %d entries (decompression bomb?)", ErrTooLarge, x.opts.MaxEntries)
+		}
+		// The cap holds for what is written, not only for what is read: a
+		// sparse entry (GNU or PAX) is a few bytes of map in the stream and
+		// its full logical size on disk. Refused before anything is written.
+		if isFileContent(hdr.Typeflag) {
+			logical += hdr.Size
+			if hdr.Size < 0 || logical > x.opts.MaxSize {
+				return res, fmt.Errorf("%w: %q: file contents add up to more than the limit of %d bytes (sparse file bomb?)", ErrTooLarge, hdr.Name, x.opts.MaxSize)
+			}
+		}
+		n, err := x.entry(hdr, tr)
+		if err != nil {
+			if errors.Is(err, ErrTooLarge) {
+				return res, lr.err()
+			}
+			return res, fmt.Errorf("extract %q: %w", hdr.Name, err)
+		}
+		res.Size += n
+	}
 }
 
 // isFileContent: the entry types whose Size is written out as file data.
@@ -188,11 +203,6 @@ func (l *limitReader) Read(p []byte) (int, error) {
 
 func (l *limitReader) err() error {
 	return fmt.Errorf("%w: uncompressed size exceeds the limit of %d bytes (decompression bomb?)", ErrTooLarge, l.max)
-}
-
-type dirTimes struct {
-	rel          string
-	atime, mtime time.Time
 }
 
 type extractor struct {
@@ -276,188 +286,126 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) (int64, error) {
 		return 0, fmt.Errorf("path %q escapes the layer root", hdr.Name)
 	}
 	if x.pool != nil {
-		real := strings.TrimPrefix(target, x.root+string(filepath.Separator))
-		if x.pool.conflicts(real) {
-			if err := x.pool.flush(); err != nil {
-				return 0, err
-			}
-		}
-		deferrable := (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) && hdr.Size <= maxDeferredFile ||
-			hdr.Typeflag == tar.TypeSymlink && !hasXattrs(hdr)
-		if deferrable {
-			if _, err := os.Lstat(target); errors.Is(err, os.ErrNotExist) {
-				var data []byte
-				if hdr.Typeflag != tar.TypeSymlink {
-					data = make([]byte, hdr.Size)
-					if _, err := io.ReadFull(tr, data); err != nil {
-						return 0, err
-					}
-				}
-				return int64(len(data)), x.pool.submit(leafJob{name: rel, rel: real, hdr: hdr, data: data})
-			}
+		if deferred, n, err := x.deferLeaf(hdr, tr, rel, target); deferred || err != nil {
+			return n, err
 		}
 	}
 	if err := removeExisting(target, hdr.Typeflag == tar.TypeDir); err != nil {
 		return 0, err
 	}
-	var written int64
-	switch hdr.Typeflag {
-	case tar.TypeDir:
-		if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
-			return 0, err
-		}
-	case tar.TypeReg, tar.TypeRegA:
-		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
-		if err != nil {
-			return 0, err
-		}
-		written, err = io.Copy(f, tr)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return written, err
-		}
-	case tar.TypeSymlink:
-		// The link text is data: it is never followed while extracting.
-		if err := os.Symlink(hdr.Linkname, target); err != nil {
-			return 0, err
-		}
-	case tar.TypeLink:
-		lrel := cleanName(hdr.Linkname)
-		if lrel == "" {
-			return 0, fmt.Errorf("invalid hard link target %q", hdr.Linkname)
-		}
-		ldir, lbase := path.Split(lrel)
-		lparent, err := securejoin.SecureJoin(x.root, ldir)
-		if err != nil {
-			return 0, err
-		}
-		src := filepath.Join(lparent, lbase)
-		if !within(x.root, src) || src == x.root {
-			return 0, fmt.Errorf("hard link target %q escapes the layer root", hdr.Linkname)
-		}
-		fi, err := os.Lstat(src)
-		if err != nil {
-			return 0, fmt.Errorf("hard link target %q not found in layer", hdr.Linkname)
-		}
-		if fi.IsDir() {
-			return 0, fmt.Errorf("hard link target %q is a directory", hdr.Linkname)
-		}
-		// link(2) does not follow a symlink source: the link names the
-		// symlink itself.
-		return 0, os.Link(src, target)
-	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		if x.opts.Unprivileged {
-			return 0, nil // as Docker does without CAP_MKNOD: skip
-		}
-		mode := uint32(hdr.Mode & 0o7777)
-		switch hdr.Typeflag {
-		case tar.TypeChar:
-			mode |= unix.S_IFCHR
-		case tar.TypeBlock:
-			mode |= unix.S_IFBLK
-		default:
-			mode |= unix.S_IFIFO
-		}
-		if err := unix.Mknod(target, mode, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor)))); err != nil {
-			return 0, err
-		}
-	case tar.TypeXGlobalHeader:
-		return 0, nil
-	default:
-		return 0, fmt.Errorf("unhandled tar header type %d", hdr.Typeflag)
+	written, withMetadata, err := x.create(hdr, tr, target)
+	if err != nil || !withMetadata {
+		return written, err
 	}
 	return written, x.applyMetadata(target, rel, hdr)
 }
 
-func (x *extractor) applyMetadata(target, rel string, hdr *tar.Header) error {
-	if !x.opts.Unprivileged {
-		if err := os.Lchown(target, hdr.Uid, hdr.Gid); err != nil {
-			return err
+// deferLeaf hands a small new file or a symlink at target to the pool
+// (after waiting for deferred entries at its real path); it reports
+// whether it did, and the file content it took.
+func (x *extractor) deferLeaf(hdr *tar.Header, tr io.Reader, rel, target string) (bool, int64, error) {
+	real := strings.TrimPrefix(target, x.root+string(filepath.Separator))
+	if x.pool.conflicts(real) {
+		if err := x.pool.flush(); err != nil {
+			return false, 0, err
 		}
 	}
-	for k, v := range hdr.PAXRecords {
-		key, ok := strings.CutPrefix(k, "SCHILY.xattr.")
-		if !ok {
-			continue
-		}
-		// Overlay metadata (opaque, redirect, metacopy...) is ours to set:
-		// a layer that carries it could redirect lookups elsewhere.
-		if strings.HasPrefix(key, "trusted.overlay.") || strings.HasPrefix(key, "user.overlay.") {
-			continue
-		}
-		if err := unix.Lsetxattr(target, key, []byte(v), 0); err != nil {
-			if errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EPERM) {
-				continue
-			}
-			return fmt.Errorf("set xattr %s: %w", key, err)
-		}
+	deferrable := (hdr.Typeflag == tar.TypeReg || hdr.Typeflag == tar.TypeRegA) && hdr.Size <= maxDeferredFile ||
+		hdr.Typeflag == tar.TypeSymlink && !hasXattrs(hdr)
+	if !deferrable {
+		return false, 0, nil
 	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		return false, 0, nil
+	}
+	var data []byte
 	if hdr.Typeflag != tar.TypeSymlink {
-		// After chown, which clears setuid/setgid.
-		if err := os.Chmod(target, hdr.FileInfo().Mode()&(os.ModePerm|os.ModeSetuid|os.ModeSetgid|os.ModeSticky)); err != nil {
-			return err
+		data = make([]byte, hdr.Size)
+		if _, err := io.ReadFull(tr, data); err != nil {
+			return true, 0, err
 		}
 	}
-	atime := hdr.AccessTime
-	if atime.IsZero() {
-		atime = hdr.ModTime
-	}
-	if hdr.Typeflag == tar.TypeDir {
-		// A directory's mtime changes as entries are added below it.
-		x.dirs = append(x.dirs, dirTimes{rel: rel, atime: atime, mtime: hdr.ModTime})
-		return nil
-	}
-	return setTimes(target, atime, hdr.ModTime)
+	return true, int64(len(data)), x.pool.submit(leafJob{name: rel, rel: real, hdr: hdr, data: data})
 }
 
-func setTimes(p string, atime, mtime time.Time) error {
-	ts := []unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
-	if err := unix.UtimesNanoAt(unix.AT_FDCWD, p, ts, unix.AT_SYMLINK_NOFOLLOW); err != nil && !errors.Is(err, unix.ENOTSUP) {
+// create makes the entry at target (where nothing is in the way but an
+// existing folder for a folder entry); it returns the file content written
+// and whether the header's owner, mode, xattrs and times apply to it.
+func (x *extractor) create(hdr *tar.Header, tr io.Reader, target string) (int64, bool, error) {
+	switch hdr.Typeflag {
+	case tar.TypeDir:
+		if err := os.Mkdir(target, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+			return 0, false, err
+		}
+	case tar.TypeReg, tar.TypeRegA:
+		f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
+		if err != nil {
+			return 0, false, err
+		}
+		written, err := io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		return written, true, err
+	case tar.TypeSymlink:
+		// The link text is data: it is never followed while extracting.
+		if err := os.Symlink(hdr.Linkname, target); err != nil {
+			return 0, false, err
+		}
+	case tar.TypeLink:
+		return 0, false, x.hardLink(hdr, target)
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
+		if x.opts.Unprivileged {
+			return 0, false, nil // as Docker does without CAP_MKNOD: skip
+		}
+		if err := mknod(hdr, target); err != nil {
+			return 0, false, err
+		}
+	case tar.TypeXGlobalHeader:
+		return 0, false, nil
+	default:
+		return 0, false, fmt.Errorf("unhandled tar header type %d", hdr.Typeflag)
+	}
+	return 0, true, nil
+}
+
+// hardLink links target to an existing non-directory inside the root.
+func (x *extractor) hardLink(hdr *tar.Header, target string) error {
+	lrel := cleanName(hdr.Linkname)
+	if lrel == "" {
+		return fmt.Errorf("invalid hard link target %q", hdr.Linkname)
+	}
+	ldir, lbase := path.Split(lrel)
+	lparent, err := securejoin.SecureJoin(x.root, ldir)
+	if err != nil {
 		return err
 	}
-	return nil
+	src := filepath.Join(lparent, lbase)
+	if !within(x.root, src) || src == x.root {
+		return fmt.Errorf("hard link target %q escapes the layer root", hdr.Linkname)
+	}
+	fi, err := os.Lstat(src)
+	if err != nil {
+		return fmt.Errorf("hard link target %q not found in layer", hdr.Linkname)
+	}
+	if fi.IsDir() {
+		return fmt.Errorf("hard link target %q is a directory", hdr.Linkname)
+	}
+	// link(2) does not follow a symlink source: the link names the
+	// symlink itself.
+	return os.Link(src, target)
 }
 
-// finishDirs sets directory times last, deepest first. A directory that a
-// later entry replaced, or that now sits below a symlink, is skipped.
-func (x *extractor) finishDirs() {
-	for i := len(x.dirs) - 1; i >= 0; i-- {
-		d := x.dirs[i]
-		p, err := securejoin.SecureJoin(x.root, d.rel)
-		if err != nil || p != filepath.Join(x.root, d.rel) {
-			continue
-		}
-		if fi, err := os.Lstat(p); err != nil || !fi.IsDir() {
-			continue
-		}
-		_ = setTimes(p, d.atime, d.mtime)
+// mknod makes a character or block device or a fifo.
+func mknod(hdr *tar.Header, target string) error {
+	mode := uint32(hdr.Mode & 0o7777)
+	switch hdr.Typeflag {
+	case tar.TypeChar:
+		mode |= unix.S_IFCHR
+	case tar.TypeBlock:
+		mode |= unix.S_IFBLK
+	default:
+		mode |= unix.S_IFIFO
 	}
-}
-
-// whiteout turns a docker whiteout entry into its overlayfs form inside
-// parent, which is already resolved inside the root.
-func (x *extractor) whiteout(parent, base string) error {
-	if base == WhiteoutOpaqueDir {
-		if err := unix.Lsetxattr(parent, overlayOpaqueXattr, []byte("y"), 0); err != nil {
-			return fmt.Errorf("mark %s opaque: %w", parent, err)
-		}
-		return nil
-	}
-	name := strings.TrimPrefix(base, WhiteoutPrefix)
-	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
-		return fmt.Errorf("invalid whiteout %q", base)
-	}
-	target := filepath.Join(parent, name)
-	if !within(x.root, target) || target == x.root {
-		return fmt.Errorf("whiteout %q escapes the layer root", base)
-	}
-	if err := removeExisting(target, false); err != nil {
-		return err
-	}
-	if err := unix.Mknod(target, unix.S_IFCHR, 0); err != nil {
-		return fmt.Errorf("create whiteout for %s: %w", name, err)
-	}
-	return nil
+	return unix.Mknod(target, mode, int(unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))))
 }
