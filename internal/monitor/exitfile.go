@@ -28,17 +28,20 @@ func WriteExit(stateDir string, st ExitStatus) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(stateDir, ExitFile), append(b, '\n'), 0o600)
+	return writeFileAtomic(filepath.Join(stateDir, ExitFile), append(b, '\n'), 0o600, true)
 }
 
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
+// writeFileAtomic writes path through a temp file and a rename, so a reader
+// sees the old file or the whole new one; with sync the data is flushed to
+// disk before the rename, so it survives a machine crash too.
+func writeFileAtomic(path string, data []byte, mode os.FileMode, sync bool) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
 	_, err = f.Write(data)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

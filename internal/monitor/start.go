@@ -71,7 +71,9 @@ func prepareStateDir(cfg *Config) (err error) {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(cfg.StateDir, ConfigFile), append(b, '\n'), 0o600); err != nil {
+	// Not flushed to disk: only this run's monitor reads it, and a machine
+	// crash ends that monitor (the exec-root is usually a tmpfs anyway).
+	if err := writeFileAtomic(filepath.Join(cfg.StateDir, ConfigFile), append(b, '\n'), 0o600, false); err != nil {
 		return fmt.Errorf("write monitor config: %w", err)
 	}
 	return nil
