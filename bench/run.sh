@@ -294,23 +294,18 @@ fast_row() { # ROW [FLOOR-COLS...]
 fast_row runrm crun chroot
 
 # What one `berth run --rm busybox true` makes berthd and its monitor do:
-# runtime executions and disk flushes, counted with strace (untimed).
+# runtime executions (and which of the two ran them), berthd's round trips
+# to the monitor and disk flushes, counted with strace (untimed; see
+# bench/anatomy.awk).
 if want runrm; then
-	strace -f -qq -e trace=execve,fsync,fdatasync,sync_file_range -p "$berthd_pid" -o "$work/anatomy.txt" &
+	strace -f -qq -e trace=execve,fsync,fdatasync,sync_file_range,clone,clone3,vfork,connect -p "$berthd_pid" -o "$work/anatomy.txt" &
 	st_pid=$!
 	for _ in $(seq 50); do grep -q TracerPid:.*"$st_pid" /proc/"$berthd_pid"/status 2>/dev/null && break; sleep 0.1; done
 	c_berth run --rm busybox true >/dev/null
 	sleep 1 # the exit's clean-up ends after the CLI returns
 	kill "$st_pid" 2>/dev/null
 	wait "$st_pid" 2>/dev/null || true
-	anatomy="$(awk '
-		/execve\(/ && !/= -1 / { n = split($0, a, "\""); if (n > 1) { b = a[2]; sub(/.*\//, "", b); if (b ~ /runc|crun/) { verb = ""; for (i = 4; i <= n; i += 2) if (a[i] ~ /^(create|start|delete|kill|state|run)$/) { verb = a[i]; break } rt[b " " verb]++ } else ex[b]++ } }
-		/ f(data)?sync\(| sync_file_range\(/ { fs++ }
-		END {
-			for (k in rt) { printf "%s%s ×%d", sep, k, rt[k]; sep = ", " }
-			for (k in ex) { printf "%s%s ×%d", sep, k, ex[k]; sep = ", " }
-			printf "; %d fsync/fdatasync calls\n", fs
-		}' "$work/anatomy.txt")"
+	anatomy="$(awk -f bench/anatomy.awk "$work/anatomy.txt")"
 fi
 for r in rund start create rm stop kill; do fast_row "$r"; done
 
