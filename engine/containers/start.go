@@ -409,8 +409,14 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	s.emitAttached(evtypes.ActionDisconnect, c, nets)
 	s.emitVolumes(evtypes.ActionUnmount, c, c.MountPoints)
 	os.RemoveAll(s.stateDir(c.ID))
-	if err := s.persist(e); err != nil {
-		s.log.Error("persist exit", "id", c.ID, "err", err)
+	// A --rm container's record is deleted right below; its waiting client
+	// takes the exit status from memory. It is written only if that removal
+	// fails. (After a crash in between, the record still says running,
+	// and the restarted berthd removes the container as an exited --rm one.)
+	if !c.HostConfig.AutoRemove {
+		if err := s.persist(e); err != nil {
+			s.log.Error("persist exit", "id", c.ID, "err", err)
+		}
 	}
 	close(exited)
 	e.exited = nil
@@ -428,8 +434,27 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	id := c.ID
 	e.mu.Unlock()
 	if autoRemove {
-		if err := s.Remove(context.Background(), id, RemoveOptions{Force: true, RemoveVolumes: true}); err != nil && !errdefs.IsNotFound(err) && !errdefs.IsConflict(err) {
-			s.log.Warn("auto-remove", "id", id, "err", err)
+		err := s.Remove(context.Background(), id, RemoveOptions{Force: true, RemoveVolumes: true})
+		if err != nil && !errdefs.IsNotFound(err) {
+			s.persistIfKnown(e)
+			if !errdefs.IsConflict(err) {
+				s.log.Warn("auto-remove", "id", id, "err", err)
+			}
 		}
+	}
+}
+
+// persistIfKnown writes e's record unless the container was removed
+// meanwhile.
+func (s *Service) persistIfKnown(e *entry) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	select {
+	case <-e.removed:
+		return
+	default:
+	}
+	if err := s.persist(e); err != nil {
+		s.log.Error("persist exit", "id", e.c.ID, "err", err)
 	}
 }
