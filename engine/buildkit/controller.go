@@ -48,23 +48,10 @@ func newController(ctx context.Context, cfg Config) (*control.Controller, *sessi
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if opt.GCPolicy, err = gcPolicy(cfg.GC, cfg.Root); err != nil {
+	store, err := configureWorker(&opt, cfg)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	opt.NetworkProviders[pb.NetMode_UNSET] = network.NewNoneProvider()
-	opt.Labels[wlabel.Network] = "none"
-	if cfg.Network != nil {
-		opt.NetworkProviders[pb.NetMode_UNSET] = bridgeProvider{cfg.Network}
-		opt.Labels[wlabel.Network] = "bridge"
-	}
-	// buildx reads this label as "the daemon has the containerd image
-	// store" and then names images by manifest digest; Berth names them
-	// by config digest, as dockerd's classic store does.
-	delete(opt.Labels, wlabel.Snapshotter)
-	hosts := resolver.NewRegistryConfig(nil)
-	opt.RegistryHosts = hosts
-	store := &imageStore{berth: cfg.Images, log: cfg.Log}
-	opt.ImageStore = store
 	bw, err := base.NewWorker(ctx, opt)
 	if err != nil {
 		return nil, nil, nil, err
@@ -77,23 +64,11 @@ func newController(ctx context.Context, cfg Config) (*control.Controller, *sessi
 	if err := wc.Add(w); err != nil {
 		return nil, nil, nil, err
 	}
-	builtin := dockerfileFrontend{forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build)}
-	gw, err := gateway.NewGatewayFrontend(wc.Infos(), nil)
+	frontends, err := newFrontends(wc)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	frontends := map[string]frontend.Frontend{
-		"dockerfile.v0": builtin,
-		"gateway.v0":    syntaxFrontend{builtin: builtin, gateway: gw},
-	}
-	cacheStorage, err := bboltcachestorage.NewStore(filepath.Join(cfg.Root, "cache.db"))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	historyDB, err := boltutil.SafeOpen(filepath.Join(cfg.Root, "history.db"), 0o600, &bolt.Options{
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
-	})
+	cacheStorage, historyDB, err := openControllerDBs(cfg.Root)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -107,12 +82,12 @@ func newController(ctx context.Context, cfg Config) (*control.Controller, *sessi
 		WorkerController: wc,
 		Frontends:        frontends,
 		ResolveCacheExporterFuncs: map[string]remotecache.ResolveCacheExporterFunc{
-			"registry": registryremotecache.ResolveCacheExporterFunc(sm, hosts),
+			"registry": registryremotecache.ResolveCacheExporterFunc(sm, opt.RegistryHosts),
 			"local":    localremotecache.ResolveCacheExporterFunc(sm),
 			"inline":   inlineremotecache.ResolveCacheExporterFunc(),
 		},
 		ResolveCacheImporterFuncs: map[string]remotecache.ResolveCacheImporterFunc{
-			"registry": registryremotecache.ResolveCacheImporterFunc(sm, bw.ContentStore(), hosts),
+			"registry": registryremotecache.ResolveCacheImporterFunc(sm, bw.ContentStore(), opt.RegistryHosts),
 			"local":    localremotecache.ResolveCacheImporterFunc(sm),
 		},
 		CacheManager:   solver.NewCacheManager(ctx, "local", cacheStorage, worker.NewCacheResultStorage(wc)),
@@ -127,4 +102,60 @@ func newController(ctx context.Context, cfg Config) (*control.Controller, *sessi
 		return nil, nil, nil, err
 	}
 	return ctl, sm, w, nil
+}
+
+// configureWorker completes the worker's options: GC policy, the network
+// RUN steps get, labels buildx reads, registries, and the image store
+// exports land in.
+func configureWorker(opt *base.WorkerOpt, cfg Config) (*imageStore, error) {
+	var err error
+	if opt.GCPolicy, err = gcPolicy(cfg.GC, cfg.Root); err != nil {
+		return nil, err
+	}
+	opt.NetworkProviders[pb.NetMode_UNSET] = network.NewNoneProvider()
+	opt.Labels[wlabel.Network] = "none"
+	if cfg.Network != nil {
+		opt.NetworkProviders[pb.NetMode_UNSET] = bridgeProvider{cfg.Network}
+		opt.Labels[wlabel.Network] = "bridge"
+	}
+	// buildx reads this label as "the daemon has the containerd image
+	// store" and then names images by manifest digest; Berth names them
+	// by config digest, as dockerd's classic store does.
+	delete(opt.Labels, wlabel.Snapshotter)
+	opt.RegistryHosts = resolver.NewRegistryConfig(nil)
+	store := &imageStore{berth: cfg.Images, log: cfg.Log}
+	opt.ImageStore = store
+	return store, nil
+}
+
+// newFrontends are the Dockerfile frontend built in and, for a # syntax=
+// line, the gateway (which serves the built-in one offline).
+func newFrontends(wc *worker.Controller) (map[string]frontend.Frontend, error) {
+	builtin := dockerfileFrontend{forwarder.NewGatewayForwarder(wc.Infos(), dockerfile.Build)}
+	gw, err := gateway.NewGatewayFrontend(wc.Infos(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]frontend.Frontend{
+		"dockerfile.v0": builtin,
+		"gateway.v0":    syntaxFrontend{builtin: builtin, gateway: gw},
+	}, nil
+}
+
+// openControllerDBs opens the build cache's and the build history's
+// databases below root.
+func openControllerDBs(root string) (*bboltcachestorage.Store, *boltutil.DB, error) {
+	cacheStorage, err := bboltcachestorage.NewStore(filepath.Join(root, "cache.db"))
+	if err != nil {
+		return nil, nil, err
+	}
+	historyDB, err := boltutil.SafeOpen(filepath.Join(root, "history.db"), 0o600, &bolt.Options{
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
+	})
+	if err != nil {
+		cacheStorage.Close()
+		return nil, nil, err
+	}
+	return cacheStorage, historyDB, nil
 }

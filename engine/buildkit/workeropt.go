@@ -15,12 +15,15 @@ import (
 	"github.com/containerd/containerd/v2/plugins/snapshots/overlay"
 	"github.com/containerd/platforms"
 	"github.com/moby/buildkit/cache/metadata"
+	"github.com/moby/buildkit/executor"
 	"github.com/moby/buildkit/executor/oci"
 	"github.com/moby/buildkit/executor/resources"
 	"github.com/moby/buildkit/executor/runcexecutor"
 	containerdsnapshot "github.com/moby/buildkit/snapshot/containerd"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/buildkit/util/db/boltutil"
 	"github.com/moby/buildkit/util/leaseutil"
+	bknetwork "github.com/moby/buildkit/util/network"
 	"github.com/moby/buildkit/util/network/netproviders"
 	"github.com/moby/buildkit/worker/base"
 	wlabel "github.com/moby/buildkit/worker/label"
@@ -60,30 +63,11 @@ func newWorkerOpt(cfg Config, bs *blobStore) (base.WorkerOpt, boltViewer, error)
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return opt, nil, err
 	}
-	nopt := netproviders.Opt{Mode: "host"}
-	nopt.CNI.Root = filepath.Join(cfg.Root, "net")
-	np, proxy, netMode, err := netproviders.Providers(nopt)
+	ex, err := newExecutor(cfg, root)
 	if err != nil {
 		return opt, nil, err
 	}
-	rm, err := resources.NewMonitor()
-	if err != nil {
-		return opt, nil, err
-	}
-	var runtimes []string
-	if cfg.Runtime != "" {
-		runtimes = []string{cfg.Runtime}
-	}
-	exe, err := runcexecutor.New(runcexecutor.Opt{
-		Root:              filepath.Join(root, "executor"),
-		CommandCandidates: runtimes,
-		ProcessMode:       oci.ProcessSandbox,
-		ResourceMonitor:   rm,
-		ProxyProvider:     proxy,
-	}, np)
-	if err != nil {
-		return opt, nil, err
-	}
+	np, proxy, netMode, rm, exe := ex.np, ex.proxy, ex.netMode, ex.rm, ex.exe
 	sn, err := overlay.NewSnapshotter(filepath.Join(root, "snapshots"), overlay.AsynchronousRemove)
 	if err != nil {
 		return opt, nil, err
@@ -142,6 +126,44 @@ func newWorkerOpt(cfg Config, bs *blobStore) (base.WorkerOpt, boltViewer, error)
 		ResourceMonitor:  rm,
 	}
 	return opt, db, nil
+}
+
+// stepRunner is what runs RUN steps: the runtime through BuildKit's runc
+// executor, its network providers and resource monitor.
+type stepRunner struct {
+	np      map[pb.NetMode]bknetwork.Provider
+	proxy   bknetwork.ProxyProvider
+	netMode string
+	rm      *resources.Monitor
+	exe     executor.Executor
+}
+
+func newExecutor(cfg Config, root string) (*stepRunner, error) {
+	nopt := netproviders.Opt{Mode: "host"}
+	nopt.CNI.Root = filepath.Join(cfg.Root, "net")
+	np, proxy, netMode, err := netproviders.Providers(nopt)
+	if err != nil {
+		return nil, err
+	}
+	rm, err := resources.NewMonitor()
+	if err != nil {
+		return nil, err
+	}
+	var runtimes []string
+	if cfg.Runtime != "" {
+		runtimes = []string{cfg.Runtime}
+	}
+	exe, err := runcexecutor.New(runcexecutor.Opt{
+		Root:              filepath.Join(root, "executor"),
+		CommandCandidates: runtimes,
+		ProcessMode:       oci.ProcessSandbox,
+		ResourceMonitor:   rm,
+		ProxyProvider:     proxy,
+	}, np)
+	if err != nil {
+		return nil, err
+	}
+	return &stepRunner{np: np, proxy: proxy, netMode: netMode, rm: rm, exe: exe}, nil
 }
 
 // migrate removes the first layout's state (its own content store and

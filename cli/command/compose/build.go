@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -106,65 +105,7 @@ func contains(list []string, s string) bool {
 // buildService builds s's image with berth's own build command (the
 // classic /build endpoint), tagged with compose's image name and tags.
 func buildService(ctx context.Context, c *command.Cli, p *types.Project, s types.ServiceConfig, o buildOptions) error {
-	b := s.Build
-	img := imageName(p, s)
-	args := []string{"-t", img}
-	for _, t := range b.Tags {
-		args = append(args, "-t", t)
-	}
-	df := b.Dockerfile
-	if df == "" {
-		df = "Dockerfile"
-	}
-	if !filepath.IsAbs(df) {
-		df = filepath.Join(b.Context, df)
-	}
-	args = append(args, "-f", df)
-	keys := make([]string, 0, len(b.Args))
-	for k := range b.Args {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		if v := b.Args[k]; v != nil {
-			args = append(args, "--build-arg", k+"="+*v)
-		} else if v, ok := p.Environment[k]; ok {
-			args = append(args, "--build-arg", k+"="+v)
-		}
-	}
-	for _, a := range o.args {
-		args = append(args, "--build-arg", a)
-	}
-	labels := map[string]string{labelBuilder: "classic"}
-	for k, v := range b.Labels {
-		labels[k] = v
-	}
-	lk := make([]string, 0, len(labels))
-	for k := range labels {
-		lk = append(lk, k)
-	}
-	sort.Strings(lk)
-	for _, k := range lk {
-		args = append(args, "--label", k+"="+labels[k])
-	}
-	if b.Target != "" {
-		args = append(args, "--target", b.Target)
-	}
-	if b.NoCache || o.noCache {
-		args = append(args, "--no-cache")
-	}
-	if b.Pull || o.pull {
-		args = append(args, "--pull")
-	}
-	if b.Network != "" {
-		args = append(args, "--network", b.Network)
-	}
-	if b.Network == "host" {
-		// As docker compose: network: host grants the build the entitlement.
-		args = append(args, "--allow", "network.host")
-	}
-	args = append(args, b.Context)
-
+	args := buildArgs(p, s, o)
 	bc := c
 	if o.quiet {
 		// BuildKit's progress goes to stderr; a failed build still returns
@@ -186,4 +127,64 @@ func buildService(ctx context.Context, c *command.Cli, p *types.Project, s types
 		fmt.Fprintf(c.Err(), " %s Built\n", s.Name)
 	}
 	return nil
+}
+
+// buildArgs is the `berth build` command line of service s: its tags,
+// Dockerfile, build arguments and labels (sorted), options, then context.
+func buildArgs(p *types.Project, s types.ServiceConfig, o buildOptions) []string {
+	b := s.Build
+	args := []string{"-t", imageName(p, s)}
+	for _, t := range b.Tags {
+		args = append(args, "-t", t)
+	}
+	df := b.Dockerfile
+	if df == "" {
+		df = "Dockerfile"
+	}
+	if !filepath.IsAbs(df) {
+		df = filepath.Join(b.Context, df)
+	}
+	args = append(args, "-f", df)
+	args = append(args, buildArgFlags(p, b, o)...)
+	labels := map[string]string{labelBuilder: "classic"}
+	for k, v := range b.Labels {
+		labels[k] = v
+	}
+	for _, k := range sortedKeys(labels) {
+		args = append(args, "--label", k+"="+labels[k])
+	}
+	if b.Target != "" {
+		args = append(args, "--target", b.Target)
+	}
+	if b.NoCache || o.noCache {
+		args = append(args, "--no-cache")
+	}
+	if b.Pull || o.pull {
+		args = append(args, "--pull")
+	}
+	if b.Network != "" {
+		args = append(args, "--network", b.Network)
+	}
+	if b.Network == "host" {
+		// As docker compose: network: host grants the build the entitlement.
+		args = append(args, "--allow", "network.host")
+	}
+	return append(args, b.Context)
+}
+
+// buildArgFlags are the --build-arg flags: the service's args (a key
+// without a value takes the project's environment), then the command's.
+func buildArgFlags(p *types.Project, b *types.BuildConfig, o buildOptions) []string {
+	var args []string
+	for _, k := range sortedKeys(b.Args) {
+		if v := b.Args[k]; v != nil {
+			args = append(args, "--build-arg", k+"="+*v)
+		} else if v, ok := p.Environment[k]; ok {
+			args = append(args, "--build-arg", k+"="+v)
+		}
+	}
+	for _, a := range o.args {
+		args = append(args, "--build-arg", a)
+	}
+	return args
 }
