@@ -586,6 +586,12 @@ report >"$work/report.md"
 echo
 cat "$work/report.md"
 if [ -n "$out" ]; then
+	# The sections other benchmarks and paired checks wrote below this
+	# report's own are kept.
+	if [ -f "$out" ]; then
+		awk 'h && !f && /^## /{f=1} f{print} /^## How each figure is taken/{h=1}' "$out" >"$work/kept.md"
+		[ -s "$work/kept.md" ] && { echo; cat "$work/kept.md"; } >>"$work/report.md"
+	fi
 	cp "$work/report.md" "$out"
 	echo >&2
 	echo "bench: report written to $out" >&2
