@@ -60,7 +60,7 @@ func (d *Daemon) Version(ctx context.Context) system.VersionResponse {
 				"ApiVersion": api.APIVersion, "MinAPIVersion": api.MinAPIVersion, "Os": "linux", "Arch": goruntime.GOARCH,
 				"GoVersion": goruntime.Version(), "KernelVersion": kernelVersion(), "GitCommit": version.Commit(),
 			}},
-			{Name: d.runtimes.Default, Version: runtimeVersion(d.runtimes.Runtimes[d.runtimes.Default].Path)},
+			{Name: d.runtimes.DefaultName(), Version: runtimeVersion(d.runtimes.Runtimes[d.runtimes.DefaultName()].Path)},
 		},
 	}
 }
@@ -106,7 +106,7 @@ func (d *Daemon) Info(ctx context.Context) (*system.Info, error) {
 		Labels:             []string{},
 		ServerVersion:      version.Version,
 		Runtimes:           rts,
-		DefaultRuntime:     d.runtimes.Default,
+		DefaultRuntime:     d.runtimes.DefaultName(),
 		LiveRestoreEnabled: *d.cfg.LiveRestore,
 		Isolation:          container.Isolation(defaultIsolation(d.runtimes.DefaultIsolation)),
 		InitBinary:         "docker-init",

@@ -78,11 +78,11 @@ func (d *Daemon) reloadLive(cur, next *Config) []string {
 		}
 	}
 	if next.DefaultRuntime != cur.DefaultRuntime && next.DefaultRuntime != "" {
-		if r, ok := d.runtimes.Runtimes[next.DefaultRuntime]; !ok || !r.Usable {
-			d.log.Error("reload: default-runtime is not a usable runtime; keeping the current one", "asked", next.DefaultRuntime, "current", d.runtimes.Default)
+		was := d.runtimes.DefaultName()
+		if err := d.runtimes.SetDefault(next.DefaultRuntime); err != nil {
+			d.log.Error("reload: default-runtime is not a usable runtime; keeping the current one", "asked", next.DefaultRuntime, "current", was)
 		} else {
-			changed = append(changed, fmt.Sprintf("default-runtime %s -> %s", d.runtimes.Default, next.DefaultRuntime))
-			d.runtimes.Default = next.DefaultRuntime
+			changed = append(changed, fmt.Sprintf("default-runtime %s -> %s", was, next.DefaultRuntime))
 			cur.DefaultRuntime = next.DefaultRuntime
 		}
 	}
@@ -135,7 +135,7 @@ func (d *Daemon) emitReload() {
 	attrs := map[string]string{
 		"name":                     hostname,
 		"debug":                    strconv.FormatBool(cfg.Debug),
-		"default-runtime":          d.runtimes.Default,
+		"default-runtime":          d.runtimes.DefaultName(),
 		"insecure-registries":      list(cfg.InsecureRegistries),
 		"registry-mirrors":         list(cfg.RegistryMirrors),
 		"live-restore":             strconv.FormatBool(*cfg.LiveRestore),

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/berth-dev/berth/engine/runtime/oci"
 	"golang.org/x/sys/unix"
@@ -70,8 +71,12 @@ type Host struct {
 // Set is the configured runtimes and the default one.
 type Set struct {
 	Runtimes map[string]*Runtime
-	Default  string
-	Host     Host
+	// Default is the default runtime's name. It is set before the Set is
+	// shared; afterwards read it with DefaultName and change it with
+	// SetDefault (a daemon reload changes it while containers are created).
+	Default string
+	mu      sync.RWMutex
+	Host    Host
 	// DefaultIsolation is daemon.json "default-isolation": "" or "process"
 	// (the default runtime) or "sandbox" (runsc).
 	DefaultIsolation string
@@ -80,7 +85,7 @@ type Set struct {
 // Get returns the runtime named name, or the default when name is "".
 func (s *Set) Get(name string) (*Runtime, error) {
 	if name == "" {
-		name = s.Default
+		name = s.DefaultName()
 	}
 	r, ok := s.Runtimes[name]
 	if !ok {
@@ -248,7 +253,27 @@ func releaseControllers(names []string) ([]string, error) {
 // Defaults returns the default runtime's name and the default isolation
 // ("" or "process", or "sandbox").
 func (s *Set) Defaults() (runtimeName, isolation string) {
-	return s.Default, s.DefaultIsolation
+	return s.DefaultName(), s.DefaultIsolation
+}
+
+// DefaultName returns the default runtime's name.
+func (s *Set) DefaultName() string {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.Default
+}
+
+// SetDefault makes name the default runtime if it is configured and usable
+// on this host; otherwise it returns why not and keeps the current one.
+func (s *Set) SetDefault(name string) error {
+	r, ok := s.Runtimes[name]
+	if !ok || !r.Usable {
+		return fmt.Errorf("default-runtime %q is not a usable runtime", name)
+	}
+	s.mu.Lock()
+	s.Default = name
+	s.mu.Unlock()
+	return nil
 }
 
 // Known reports whether a runtime of that name is configured, usable or not.
