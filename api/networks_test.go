@@ -3,11 +3,14 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -47,9 +50,14 @@ func TestNetworkRoutesWithDockerCLI(t *testing.T) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	chains := iptables.Chains{Prefix: "BTSTAPI"}
-	svc, err := netengine.New(netengine.Config{DataRoot: dir, ExecRoot: filepath.Join(dir, "exec"), Bip: "10.213.10.1/24",
-		BridgeName: "btstapi0", Iptables: true, ChainPrefix: chains.Prefix}, db, nil)
+	// Names carry the pid and the subnets are free on the host, so a
+	// concurrent run or a running engine never meets this test's network.
+	run := os.Getpid() % 100000
+	br0, br1 := fmt.Sprintf("btapi%05da", run), fmt.Sprintf("btapi%05db", run)
+	net16 := freeTestNet16(t)
+	chains := iptables.Chains{Prefix: fmt.Sprintf("BTAPI%05d", run)}
+	svc, err := netengine.New(netengine.Config{DataRoot: dir, ExecRoot: filepath.Join(dir, "exec"), Bip: net16 + ".10.1/24",
+		BridgeName: br0, Iptables: true, ChainPrefix: chains.Prefix}, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +65,7 @@ func TestNetworkRoutesWithDockerCLI(t *testing.T) {
 		svc.Reconcile(ctx, nil)
 		svc.Prune(ctx, nil)
 		svc.Close()
-		for _, b := range []string{"btstapi0", "btstapi1"} {
+		for _, b := range []string{br0, br1} {
 			exec.Command("ip", "link", "del", b).Run()
 		}
 		chains.RemoveAll(ctx)
@@ -88,8 +96,8 @@ func TestNetworkRoutesWithDockerCLI(t *testing.T) {
 		return out
 	}
 
-	id := must("network", "create", "--subnet", "10.213.11.0/24", "--gateway", "10.213.11.254", "--ip-range", "10.213.11.128/25",
-		"--label", "team=a", "-o", "com.docker.network.bridge.name=btstapi1", "--internal", "tnet")
+	id := must("network", "create", "--subnet", net16+".11.0/24", "--gateway", net16+".11.254", "--ip-range", net16+".11.128/25",
+		"--label", "team=a", "-o", "com.docker.network.bridge.name="+br1, "--internal", "tnet")
 	if len(id) != 64 {
 		t.Fatalf("create printed %q", id)
 	}
@@ -105,8 +113,8 @@ func TestNetworkRoutesWithDockerCLI(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := insp[0].IPAM.Config
-	if len(insp) != 1 || !insp[0].Internal || len(c) != 1 || c[0].Subnet.String() != "10.213.11.0/24" ||
-		c[0].Gateway.String() != "10.213.11.254" || c[0].IPRange.String() != "10.213.11.128/25" || insp[0].Labels["team"] != "a" {
+	if len(insp) != 1 || !insp[0].Internal || len(c) != 1 || c[0].Subnet.String() != net16+".11.0/24" ||
+		c[0].Gateway.String() != net16+".11.254" || c[0].IPRange.String() != net16+".11.128/25" || insp[0].Labels["team"] != "a" {
 		t.Errorf("inspect = %+v", insp)
 	}
 	if out, err := docker("network", "create", "tnet"); err == nil || !strings.Contains(out, "already exists") {
@@ -124,12 +132,12 @@ func TestNetworkRoutesWithDockerCLI(t *testing.T) {
 	if _, err := svc.Connect(ctx, netengine.ConnectRequest{ContainerID: cid, ContainerName: "web"}); err != nil {
 		t.Fatal(err)
 	}
-	must("network", "connect", "--alias", "www", "--ip", "10.213.11.7", "tnet", cid)
+	must("network", "connect", "--alias", "www", "--ip", net16+".11.7", "tnet", cid)
 	a := svc.Attached(cid)
-	if ep := a.Networks["tnet"]; ep == nil || ep.IPAddress.String() != "10.213.11.7" || ep.Aliases[0] != "www" {
+	if ep := a.Networks["tnet"]; ep == nil || ep.IPAddress.String() != net16+".11.7" || ep.Aliases[0] != "www" {
 		t.Fatalf("after connect: %+v", a.Networks)
 	}
-	if got := must("network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}", "tnet"); got != "web 10.213.11.7/24" {
+	if got := must("network", "inspect", "-f", "{{range .Containers}}{{.Name}} {{.IPv4Address}}{{end}}", "tnet"); got != "web "+net16+".11.7/24" {
 		t.Errorf("inspect containers: %q", got)
 	}
 	if out, err := docker("network", "rm", "tnet"); err == nil || !strings.Contains(out, "has active endpoints") {
@@ -146,4 +154,18 @@ func TestNetworkRoutesWithDockerCLI(t *testing.T) {
 	if got := must("network", "ls", "-q", "--filter", "name=tnet"); got != "" {
 		t.Errorf("tnet left after prune: %q", got)
 	}
+}
+
+// freeTestNet16 returns "10.x" for a 10.x.0.0/16 the host routes nothing in.
+func freeTestNet16(t *testing.T) string {
+	used := netengine.HostSubnets()
+	for i := 0; i < 256; i++ {
+		b := byte(213 + i)
+		p := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, b, 0, 0}), 16)
+		if !slices.ContainsFunc(used, p.Overlaps) {
+			return fmt.Sprintf("10.%d", b)
+		}
+	}
+	t.Skip("no 10.x.0.0/16 is free on this host")
+	return ""
 }

@@ -21,9 +21,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Test networks use testNet.x.0/24 subnets, bridges named btst*, and the
-// BTSTNET chain prefix, so they never meet a running berthd or Docker.
-const testChains = "BTSTNET"
+// Test networks use testNet.x.0/24 subnets, bridges named by testBridge,
+// and the testChains chain prefix, both carrying the test process's pid, so
+// they never meet a running berthd, Docker, or another run of these tests.
+var (
+	testRun    = os.Getpid() % 100000
+	testChains = fmt.Sprintf("BTN%05d", testRun)
+)
+
+// testBridge is the name of this run's nth test bridge.
+func testBridge(n int) string { return fmt.Sprintf("btst%05d%c", testRun, 'a'+n) }
 
 // testNet is the first two octets of a 10.x.0.0/16 the host routes nothing
 // in when the tests start (10.213 unless taken), checked as the IPAM checks
@@ -68,7 +75,7 @@ type testEnv struct {
 }
 
 // newEnv creates a Service on a temp data-root with the default bridge
-// btst0 on testNet.0.0/24; everything it makes is removed at cleanup.
+// testBridge(0) on testNet.0.0/24; everything it makes is removed at cleanup.
 func newEnv(t testing.TB) *testEnv {
 	needRoot(t)
 	dir := t.TempDir()
@@ -76,12 +83,12 @@ func newEnv(t testing.TB) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &testEnv{t: t, db: db, bridges: []string{"btst0"}}
+	e := &testEnv{t: t, db: db, bridges: []string{testBridge(0)}}
 	// The tests enable forwarding (hairpin needs it); put it back after.
 	if fwd, err := os.ReadFile(ipForward); err == nil {
 		t.Cleanup(func() { os.WriteFile(ipForward, fwd, 0o644) })
 	}
-	e.cfg = Config{DataRoot: dir, ExecRoot: filepath.Join(dir, "exec"), Bip: testNet + ".0.1/24", BridgeName: "btst0",
+	e.cfg = Config{DataRoot: dir, ExecRoot: filepath.Join(dir, "exec"), Bip: testNet + ".0.1/24", BridgeName: testBridge(0),
 		Iptables: true, IPForward: true, ChainPrefix: testChains,
 		DefaultAddressPools: []Pool{{Base: testNet + ".64.0/18", Size: 24}}}
 	t.Cleanup(e.cleanup)
@@ -205,10 +212,10 @@ func routesIn(t testing.TB, nsPath string) (links []string, defaultVia string) {
 // cycle: our rules and the host's interfaces.
 func kernelState(t testing.TB) string {
 	t.Helper()
-	// Only this package's chains, bridges (btst<N>) and the veths on them:
+	// Only this run's chains, bridges (testBridge) and the veths on them:
 	// other packages' tests (iptables, e2e daemons) run at the same time
 	// and change the host's rules and links meanwhile.
-	ours := regexp.MustCompile(`\bbtst[0-9]+\b`)
+	ours := regexp.MustCompile(fmt.Sprintf(`\bbtst%05d[a-z]\b`, testRun))
 	var b strings.Builder
 	for _, table := range []string{"nat", "filter"} {
 		out, err := exec.Command("iptables-save", "-t", table).Output()

@@ -103,7 +103,7 @@ func TestDefaultBridgeAndModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if br.IPAM.Config[0].Subnet.String() != testNet+".0.0/24" || br.Options["com.docker.network.bridge.name"] != "btst0" {
+	if br.IPAM.Config[0].Subnet.String() != testNet+".0.0/24" || br.Options["com.docker.network.bridge.name"] != testBridge(0) {
 		t.Fatalf("bridge = %+v", br)
 	}
 	if err := e.s.Remove(ctx, "bridge"); err == nil || !strings.Contains(err.Error(), "pre-defined network and cannot be removed") {
@@ -231,7 +231,7 @@ func TestBridgeConnectivityAndPorts(t *testing.T) {
 
 func TestUserNetworksIsolationDNSInternal(t *testing.T) {
 	e := newEnv(t)
-	e.bridges = append(e.bridges, "btst1", "btst2", "btst3")
+	e.bridges = append(e.bridges, testBridge(1), testBridge(2), testBridge(3))
 	ctx := context.Background()
 	// Unknown names go to the host's resolvers: here a loopback fake.
 	up, err := net.ListenPacket("udp4", "127.0.0.1:0")
@@ -260,9 +260,9 @@ func TestUserNetworksIsolationDNSInternal(t *testing.T) {
 		}
 		return id
 	}
-	mk("tnet1", testNet+".1.0/24", "btst1", false, nil)
-	mk("tnet2", testNet+".2.0/24", "btst2", false, nil)
-	mk("tint", testNet+".3.0/24", "btst3", true, nil)
+	mk("tnet1", testNet+".1.0/24", testBridge(1), false, nil)
+	mk("tnet2", testNet+".2.0/24", testBridge(2), false, nil)
+	mk("tint", testNet+".3.0/24", testBridge(3), true, nil)
 	if _, _, err := e.s.Create(ctx, network.CreateRequest{Name: "tnet1"}); err == nil {
 		t.Error("duplicate name accepted")
 	}
@@ -380,13 +380,13 @@ func TestUserNetworksIsolationDNSInternal(t *testing.T) {
 		t.Errorf("internal network container has a default route via %s", def)
 	}
 	nat, _ := exec.Command("iptables-save", "-t", "nat").Output()
-	if strings.Contains(string(nat), "-s "+testNet+".3.0/24 ! -o btst3 -j MASQUERADE") {
+	if strings.Contains(string(nat), "-s "+testNet+".3.0/24 ! -o "+testBridge(3)+" -j MASQUERADE") {
 		t.Error("internal network is masqueraded")
 	}
 
 	// enable_icc=false: containers of the network cannot reach each other.
-	e.bridges = append(e.bridges, "btst4")
-	mk("tnoicc", testNet+".4.0/24", "btst4", false, map[string]string{"com.docker.network.bridge.enable_icc": "false"})
+	e.bridges = append(e.bridges, testBridge(4))
+	mk("tnoicc", testNet+".4.0/24", testBridge(4), false, map[string]string{"com.docker.network.bridge.enable_icc": "false"})
 	p, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "pppppppppppp1", NetworkMode: "tnoicc"})
 	if err != nil {
 		t.Fatal(err)
@@ -495,7 +495,7 @@ func TestReconcileAfterCrashAndIPAMPersistence(t *testing.T) {
 		t.Error("dead container's netns left")
 	}
 	e.s.settle()
-	if v := staleVeths([]string{"btst0"}, nil); len(v) != 2 {
+	if v := staleVeths([]string{testBridge(0)}, nil); len(v) != 2 {
 		t.Errorf("veths on the bridge after reconcile: %v, want the 2 live ones", v)
 	}
 	state := kernelState(t)
@@ -504,7 +504,7 @@ func TestReconcileAfterCrashAndIPAMPersistence(t *testing.T) {
 		"-A FORWARD -j " + testChains + "-FORWARD",
 		"-A OUTPUT -m addrtype --dst-type LOCAL -j " + testChains,
 		"--to-destination " + live.Networks["bridge"].IPAddress.String() + ":80",
-		"-A " + testChains + "-POSTROUTING -s " + testNet + ".0.0/24 ! -o btst0 -j MASQUERADE",
+		"-A " + testChains + "-POSTROUTING -s " + testNet + ".0.0/24 ! -o " + testBridge(0) + " -j MASQUERADE",
 	} {
 		if n := strings.Count(state, rule); n != 1 {
 			t.Errorf("%q appears %d times after reconcile", rule, n)
