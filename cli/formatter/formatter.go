@@ -7,7 +7,6 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"text/tabwriter"
 )
 
 // Format is the value of a --format flag.
@@ -75,7 +74,7 @@ func (c *Context) Write(rows []any, headers Headers) error {
 		_, err := c.Output.Write(buf.Bytes())
 		return err
 	}
-	tw := tabwriter.NewWriter(c.Output, 10, 1, 3, ' ', 0)
+	tw := NewTabWriter(c.Output, 10, 1, 3)
 	if ht, err := newHeaderTemplate(format); err == nil {
 		hb := &bytes.Buffer{}
 		if err := ht.Execute(hb, map[string]string(headers)); err == nil && strings.TrimSpace(hb.String()) != "" {

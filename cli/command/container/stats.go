@@ -7,7 +7,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -233,7 +232,7 @@ func printStats(cli *command.Cli, format string, rows []statsRow) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(cli.Out(), 10, 1, 3, ' ', 0)
+	tw := formatter.NewTabWriter(cli.Out(), 10, 1, 3)
 	fmt.Fprintln(tw, "CONTAINER ID\tNAME\tCPU %\tMEM USAGE / LIMIT\tMEM %\tNET I/O\tBLOCK I/O\tPIDS")
 	for _, r := range rows {
 		if r.ID == "" {

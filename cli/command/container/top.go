@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/berth-dev/berth/cli/command"
+	"github.com/berth-dev/berth/cli/formatter"
 	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
@@ -40,7 +40,7 @@ func runTop(ctx context.Context, cli *command.Cli, o topOptions) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(cli.Out(), 20, 1, 3, ' ', 0)
+	w := formatter.NewTabWriter(cli.Out(), 20, 1, 3)
 	fmt.Fprintln(w, strings.Join(res.Titles, "\t"))
 	for _, p := range res.Processes {
 		fmt.Fprintln(w, strings.Join(p, "\t"))

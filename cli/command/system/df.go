@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/formatter"
@@ -73,7 +72,7 @@ func runDf(ctx context.Context, cli *command.Cli, format string) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(cli.Out(), 10, 1, 3, ' ', 0)
+	tw := formatter.NewTabWriter(cli.Out(), 10, 1, 3)
 	fmt.Fprintln(tw, "TYPE\tTOTAL\tACTIVE\tSIZE\tRECLAIMABLE")
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Type, r.TotalCount, r.Active, r.Size, r.Reclaimable)
@@ -95,7 +94,7 @@ func runDfVerbose(ctx context.Context, cli *command.Cli) error {
 	out := cli.Out()
 	fmt.Fprintln(out, "Images space usage:")
 	fmt.Fprintln(out)
-	tw := tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+	tw := formatter.NewTabWriter(out, 10, 1, 3)
 	fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE\tSHARED SIZE\tUNIQUE SIZE\tCONTAINERS")
 	for _, img := range du.Images.Items {
 		repo, tag := "<none>", "<none>"
@@ -117,7 +116,7 @@ func runDfVerbose(ctx context.Context, cli *command.Cli) error {
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "Containers space usage:")
 	fmt.Fprintln(out)
-	tw = tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+	tw = formatter.NewTabWriter(out, 10, 1, 3)
 	fmt.Fprintln(tw, "CONTAINER ID\tIMAGE\tCOMMAND\tLOCAL VOLUMES\tSIZE\tCREATED\tSTATUS\tNAMES")
 	for _, c := range du.Containers.Items {
 		cmdText := c.Command
@@ -141,7 +140,7 @@ func runDfVerbose(ctx context.Context, cli *command.Cli) error {
 	fmt.Fprintln(out)
 	fmt.Fprintln(out, "Local Volumes space usage:")
 	fmt.Fprintln(out)
-	tw = tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+	tw = formatter.NewTabWriter(out, 10, 1, 3)
 	fmt.Fprintln(tw, "VOLUME NAME\tLINKS\tSIZE")
 	for _, v := range du.Volumes.Items {
 		links, size := int64(0), int64(0)
@@ -153,7 +152,7 @@ func runDfVerbose(ctx context.Context, cli *command.Cli) error {
 	tw.Flush()
 	fmt.Fprintln(out)
 	fmt.Fprintf(out, "Build cache usage: %s\n\n", formatter.HumanSize(du.BuildCache.TotalSize))
-	tw = tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)
+	tw = formatter.NewTabWriter(out, 10, 1, 3)
 	fmt.Fprintln(tw, "CACHE ID\tCACHE TYPE\tSIZE\tCREATED\tLAST USED\tUSAGE\tSHARED")
 	return tw.Flush()
 }

@@ -6,7 +6,6 @@ import (
 	"context"
 	"runtime"
 	"runtime/debug"
-	"text/tabwriter"
 	"time"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -152,7 +151,7 @@ func runVersion(ctx context.Context, cli *command.Cli, format string) error {
 		}
 		vi.Server = s
 	}
-	tw := tabwriter.NewWriter(cli.Out(), 20, 1, 1, ' ', 0)
+	tw := formatter.NewTabWriter(cli.Out(), 20, 1, 1)
 	if err := tmpl.Execute(tw, vi); err != nil {
 		return err
 	}
