@@ -91,6 +91,10 @@ type Service struct {
 	upstreams func() []string
 	// bg tracks background veth deletions (see teardownLocked).
 	bg sync.WaitGroup
+	// vethQueue holds host veths waiting for deleteQueuedVeths, which runs
+	// while vethWorker is set.
+	vethQueue  []string
+	vethWorker bool
 	// ip6Err is why ip6tables could not be set up at start (nil if fine or
 	// not wanted); IPv6 networks are refused with it.
 	ip6Err error
