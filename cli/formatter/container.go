@@ -49,6 +49,9 @@ func ContainerFormat(source string, quiet, size bool) Format {
 type ContainerContext struct {
 	C     container.Summary
 	Trunc bool
+	// images memoises Image by image and image ID for the rows of one
+	// table (most rows share an image; its parse is a regexp match).
+	images map[[2]string]string
 }
 
 func (c ContainerContext) MarshalJSON() ([]byte, error) { return MarshalMethods(c) }
@@ -82,6 +85,19 @@ func (c ContainerContext) Names() string {
 }
 
 func (c ContainerContext) Image() string {
+	if c.images == nil {
+		return c.image()
+	}
+	key := [2]string{c.C.Image, c.C.ImageID}
+	img, ok := c.images[key]
+	if !ok {
+		img = c.image()
+		c.images[key] = img
+	}
+	return img
+}
+
+func (c ContainerContext) image() string {
 	img := c.C.Image
 	if img == "" {
 		return "<no image>"
@@ -255,8 +271,9 @@ func formGroup(key string, start, last uint16) string {
 func WriteContainers(ctx Context, list []container.Summary, trunc bool) error {
 	ctx.DefaultTable = DefaultContainerTable
 	rows := make([]any, 0, len(list))
+	images := map[[2]string]string{}
 	for _, c := range list {
-		rows = append(rows, ContainerContext{C: c, Trunc: trunc})
+		rows = append(rows, ContainerContext{C: c, Trunc: trunc, images: images})
 	}
 	return ctx.Write(rows, ContainerHeaders)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"text/template"
 )
 
 // Format is the value of a --format flag.
@@ -63,12 +64,9 @@ func (c *Context) Write(rows []any, headers Headers) error {
 	if err != nil {
 		return err
 	}
-	buf := &bytes.Buffer{}
-	for _, r := range rows {
-		if err := tmpl.Execute(buf, r); err != nil {
-			return fmt.Errorf("template: %w", err)
-		}
-		buf.WriteString("\n")
+	buf, err := executeRows(tmpl, rows)
+	if err != nil {
+		return err
 	}
 	if !c.Format.IsTable() {
 		_, err := c.Output.Write(buf.Bytes())
@@ -84,6 +82,27 @@ func (c *Context) Write(rows []any, headers Headers) error {
 	}
 	tw.Write(buf.Bytes())
 	return tw.Flush()
+}
+
+// executeRows renders every row, one per line, through a plainTemplate when
+// the format allows.
+func executeRows(tmpl *template.Template, rows []any) (*bytes.Buffer, error) {
+	buf := &bytes.Buffer{}
+	var plain *plainTemplate
+	if len(rows) > 0 {
+		plain = newPlainTemplate(tmpl, reflect.TypeOf(rows[0]))
+	}
+	for _, r := range rows {
+		if plain != nil && reflect.TypeOf(r) == plain.typ {
+			if err := plain.execute(buf, r); err != nil {
+				return nil, err
+			}
+		} else if err := tmpl.Execute(buf, r); err != nil {
+			return nil, fmt.Errorf("template: %w", err)
+		}
+		buf.WriteString("\n")
+	}
+	return buf, nil
 }
 
 // MarshalMethods builds the JSON object docker prints for --format json: one
