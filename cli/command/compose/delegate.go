@@ -16,17 +16,15 @@ import (
 // on a container compose resolved, so that streams, TTY, signal proxying
 // and exit codes behave exactly as in `berth exec` / `berth cp`.
 func delegate(ctx context.Context, c *command.Cli, verb string, args []string) error {
-	for _, cmd := range ctrcmd.TopLevelCommands(c) {
-		if cmd.Name() != verb {
-			continue
-		}
-		if err := cmd.ParseFlags(args); err != nil {
-			return err
-		}
-		cmd.SetContext(ctx)
-		return cmd.RunE(cmd, cmd.Flags().Args())
+	cmd := ctrcmd.TopLevel().One(c, verb)
+	if cmd == nil {
+		return fmt.Errorf("internal error: no %q command", verb)
 	}
-	return fmt.Errorf("internal error: no %q command", verb)
+	if err := cmd.ParseFlags(args); err != nil {
+		return err
+	}
+	cmd.SetContext(ctx)
+	return cmd.RunE(cmd, cmd.Flags().Args())
 }
 
 // serviceContainer picks the container of service that exec, port and cp

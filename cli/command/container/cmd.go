@@ -31,14 +31,16 @@ func NewContainerCommand(cli *command.Cli) *cobra.Command {
 	return cmd
 }
 
-// TopLevelCommands are the docker shortcuts (run, ps, rm, ...).
-func TopLevelCommands(cli *command.Cli) []*cobra.Command {
-	return []*cobra.Command{
-		newAttachCommand(cli), newCommitCommand(cli), newCpCommand(cli), newCreateCommand(cli),
-		newDiffCommand(cli), newExecCommand(cli), newExportCommand(cli), newKillCommand(cli),
-		newLogsCommand(cli), newPauseCommand(cli), newPortCommand(cli), newPsCommand(cli, "ps"),
-		newRenameCommand(cli), newRestartCommand(cli), newRmCommand(cli, "rm"), newRunCommand(cli),
-		newStartCommand(cli), newStatsCommand(cli), newStopCommand(cli), newTopCommand(cli), newUnpauseCommand(cli),
-		newUpdateCommand(cli), newWaitCommand(cli),
+// TopLevel builds the docker shortcuts (run, ps, rm, ...), by name.
+func TopLevel() command.Builders {
+	return command.Builders{
+		"attach": newAttachCommand, "commit": newCommitCommand, "cp": newCpCommand, "create": newCreateCommand,
+		"diff": newDiffCommand, "exec": newExecCommand, "export": newExportCommand, "kill": newKillCommand,
+		"logs": newLogsCommand, "pause": newPauseCommand, "port": newPortCommand,
+		"ps":     func(cli *command.Cli) *cobra.Command { return newPsCommand(cli, "ps") },
+		"rename": newRenameCommand, "restart": newRestartCommand,
+		"rm":  func(cli *command.Cli) *cobra.Command { return newRmCommand(cli, "rm") },
+		"run": newRunCommand, "start": newStartCommand, "stats": newStatsCommand, "stop": newStopCommand,
+		"top": newTopCommand, "unpause": newUnpauseCommand, "update": newUpdateCommand, "wait": newWaitCommand,
 	}
 }

@@ -28,9 +28,13 @@ func NewImageCommand(cli *command.Cli) *cobra.Command {
 	return cmd
 }
 
-// TopLevelCommands are the docker shortcuts (images, pull, rmi, ...).
-func TopLevelCommands(cli *command.Cli) []*cobra.Command {
-	return []*cobra.Command{newImagesCommand(cli, "images"), newHistoryCommand(cli), newImportCommand(cli),
-		newLoadCommand(cli), newPullCommand(cli), newPushCommand(cli), newRemoveCommand(cli, "rmi"),
-		newSaveCommand(cli), newTagCommand(cli)}
+// TopLevel builds the docker shortcuts (images, pull, rmi, ...), by name.
+func TopLevel() command.Builders {
+	return command.Builders{
+		"images":  func(cli *command.Cli) *cobra.Command { return newImagesCommand(cli, "images") },
+		"history": newHistoryCommand, "import": newImportCommand, "load": newLoadCommand,
+		"pull": newPullCommand, "push": newPushCommand,
+		"rmi":  func(cli *command.Cli) *cobra.Command { return newRemoveCommand(cli, "rmi") },
+		"save": newSaveCommand, "tag": newTagCommand,
+	}
 }

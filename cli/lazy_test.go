@@ -1,0 +1,63 @@
+package cli
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/berth-dev/berth/cli/command"
+)
+
+func TestCommandName(t *testing.T) {
+	root := newRoot(command.NewCli(io.NopCloser(strings.NewReader("")), io.Discard, io.Discard))
+	for args, want := range map[string]string{
+		"ps":                         "ps",
+		"-H unix:///x.sock ps -a":    "ps",
+		"--host=unix:///x.sock ps":   "ps",
+		"--host unix:///x.sock run":  "run",
+		"-D -l debug images":         "images",
+		"-Dl debug images":           "images",
+		"-ldebug images":             "images",
+		"--debug --tls -c ctx start": "start",
+		"--context ps version":       "version",
+		"":                           "",
+		"--help":                     "",
+		"-h ps":                      "",
+		"--nosuchflag ps":            "",
+		"-- ps":                      "",
+		"-H":                         "",
+		"help ps":                    "help",
+	} {
+		if got := commandName(root.Flags(), strings.Fields(args)); got != want {
+			t.Errorf("commandName(%q) = %q, want %q", args, got, want)
+		}
+	}
+}
+
+// TestNamedCommandIsTheWholeTreesOne builds the tree for each top-level
+// command alone and checks that it is the command the whole tree has,
+// with the same flags.
+func TestNamedCommandIsTheWholeTreesOne(t *testing.T) {
+	cli := command.NewCli(io.NopCloser(strings.NewReader("")), io.Discard, io.Discard)
+	full := NewRootCommand(cli, nil)
+	if len(full.Commands()) < 40 {
+		t.Fatalf("the whole tree has %d top-level commands", len(full.Commands()))
+	}
+	for _, want := range full.Commands() {
+		root := NewRootCommand(cli, []string{"-D", want.Name(), "--help"})
+		if n := len(root.Commands()); n != 1 {
+			t.Errorf("%s: %d top-level commands built, want 1", want.Name(), n)
+			continue
+		}
+		got := root.Commands()[0]
+		if got.Name() != want.Name() || got.Short != want.Short {
+			t.Errorf("%s: built %s (%q)", want.Name(), got.Name(), got.Short)
+		}
+		if g, w := got.Flags().FlagUsages(), want.Flags().FlagUsages(); g != w {
+			t.Errorf("%s: flags differ from the whole tree's:\n%s\nwant:\n%s", want.Name(), g, w)
+		}
+		if g, w := len(got.Commands()), len(want.Commands()); g != w {
+			t.Errorf("%s: %d subcommands, want %d", want.Name(), g, w)
+		}
+	}
+}
