@@ -34,6 +34,27 @@ func TestCommandName(t *testing.T) {
 	}
 }
 
+func TestOnlyVersion(t *testing.T) {
+	root := newRoot(command.NewCli(io.NopCloser(strings.NewReader("")), io.Discard, io.Discard))
+	for args, want := range map[string]bool{
+		"--version":          true,
+		"-v":                 true,
+		"-Dv":                true,
+		"-D --version -l x":  true,
+		"--version=true":     true,
+		"--version=false":    false,
+		"-H -v":              false, // -v is -H's value
+		"--version ps":       false,
+		"--version --nosuch": false,
+		"":                   false,
+		"--debug":            false,
+	} {
+		if got := onlyVersion(root.Flags(), strings.Fields(args)); got != want {
+			t.Errorf("onlyVersion(%q) = %v, want %v", args, got, want)
+		}
+	}
+}
+
 // TestNamedCommandIsTheWholeTreesOne builds the tree for each top-level
 // command alone and checks that it is the command the whole tree has,
 // with the same flags.

@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/cli/command/registry"
 	"github.com/berth-dev/berth/cli/command/volume"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
@@ -48,13 +49,20 @@ func NewRootCommand(cli *command.Cli, args []string) *cobra.Command {
 	}
 	if named != nil {
 		root.AddCommand(named)
-	} else {
+	} else if !onlyVersion(root.Flags(), args) {
 		for _, b := range topLevel {
 			root.AddCommand(b.All(cli)...)
 		}
 	}
 	setupHelp(root)
 	return root
+}
+
+// onlyVersion reports whether args are global options, --version (or -v)
+// among them: berth prints its version and needs no command.
+func onlyVersion(flags *pflag.FlagSet, args []string) bool {
+	name, version := scanGlobal(flags, args)
+	return name == "" && version
 }
 
 // groups are the top-level commands other than the container and image
@@ -77,27 +85,40 @@ func groups(args []string) command.Builders {
 // argument is not one of flags (cobra then reports it with all commands
 // built).
 func commandName(flags *pflag.FlagSet, args []string) string {
+	name, _ := scanGlobal(flags, args)
+	return name
+}
+
+// scanGlobal reads args as global options up to the first other argument
+// (the command's name, returned); version is whether -v/--version came
+// before it. On an argument that is not one of flags it returns "", false.
+func scanGlobal(flags *pflag.FlagSet, args []string) (name string, version bool) {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		switch {
 		case a == "--":
-			return ""
+			return "", false
 		case strings.HasPrefix(a, "--"):
-			name, _, inline := strings.Cut(a[2:], "=")
-			f := flags.Lookup(name)
+			n, v, inline := strings.Cut(a[2:], "=")
+			f := flags.Lookup(n)
 			if f == nil {
-				return ""
+				return "", false
 			}
 			if !inline && f.NoOptDefVal == "" {
 				i++ // the value
+			}
+			if f.Name == "version" {
+				on, err := strconv.ParseBool(v)
+				version = !inline || on && err == nil
 			}
 		case len(a) > 1 && a[0] == '-':
 			// Shorthands, maybe grouped (-Dl debug, -ldebug).
 			for j := 1; j < len(a); j++ {
 				f := flags.ShorthandLookup(a[j : j+1])
 				if f == nil {
-					return ""
+					return "", false
 				}
+				version = version || f.Name == "version"
 				if f.NoOptDefVal == "" {
 					if j == len(a)-1 {
 						i++ // the value
@@ -106,10 +127,10 @@ func commandName(flags *pflag.FlagSet, args []string) string {
 				}
 			}
 		default:
-			return a
+			return a, version
 		}
 	}
-	return ""
+	return "", version
 }
 
 // newRoot is the root command with berth's global options and no
