@@ -17,7 +17,7 @@
 # --quick  fewer repetitions and 20 instead of 200 containers (a smoke run;
 #          its report says so).
 # --rows   a comma list of rows to take (default all): runrm,rund,start,
-#          create,rm,stop,kill,par,many,pull,push,net,build.
+#          create,rm,stop,kill,cli,par,many,pull,push,net,build.
 #
 # Samples are interleaved: each repetition takes one sample of every engine
 # in turn (berth, docker CLI → berthd, Docker, Podman, floors), so a burst
@@ -33,7 +33,7 @@ export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 export LC_ALL=C
 [ "$(id -u)" -eq 0 ] || { echo "bench/run.sh: run as root" >&2; exit 1; }
 
-peers=0 quick=0 out="" rows="runrm,rund,start,create,rm,stop,kill,par,many,pull,push,net,build"
+peers=0 quick=0 out="" rows="runrm,rund,start,create,rm,stop,kill,cli,par,many,pull,push,net,build"
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--peers) peers=1 ;;
@@ -276,6 +276,7 @@ one_sample() {
 		if [ "$row" = stop ]; then timed stop "$col" "c_$col" stop -t 0 "$id" || true; else timed kill "$col" "c_$col" kill "$id" || true; fi
 		c_"$col" $(rmf_args "$col") "$id" >/dev/null
 		;;
+	cli) timed cli "$col" "c_$col" --version ;; # the client's start-up alone
 	esac
 }
 
@@ -307,7 +308,7 @@ if want runrm; then
 	wait "$st_pid" 2>/dev/null || true
 	anatomy="$(awk -f bench/anatomy.awk "$work/anatomy.txt")"
 fi
-for r in rund start create rm stop kill; do fast_row "$r"; done
+for r in rund start create rm stop kill cli; do fast_row "$r"; done
 
 # 20 × run -d, 8 at a time.
 if want par; then
@@ -528,6 +529,7 @@ table() {
 	have stop && line '`stop -t 0`' stop ms
 	have kill && line '`kill`' kill ms
 	have par && line '20 × `run -d`, 8 in parallel' par s
+	have cli && line 'CLI start-up alone (`--version`: no request; the docker columns run the same docker CLI)' cli ms
 	have ps && line "\`ps\` with $N running" ps ms
 	have rmf && line "\`rm -f\` of $N running (Podman: \`rm -f -t 0\`)" rmf s
 	have mem && line "host memory per idle container, whole machine (MemAvailable, 0→$N)" mem MiB
