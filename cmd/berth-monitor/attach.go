@@ -2,12 +2,15 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/berth-dev/berth/internal/monitor"
+	"golang.org/x/sys/unix"
 )
 
 // clientQueueMax bounds the output waiting for one attach client. A client
@@ -110,22 +113,35 @@ func (m *mon) handleAttach(conn *net.UnixConn) {
 		conn.Close()
 		return
 	}
-	c := &client{conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	c.want[monitor.StreamStdout], c.want[monitor.StreamStderr] = o.Stdout, o.Stderr
-
 	// Register before acknowledging: output produced after the client's
 	// Attach returned reaches it.
-	m.mu.Lock()
-	closing := m.closing
-	if !closing {
-		m.clients[c] = struct{}{}
-	}
-	m.mu.Unlock()
-	if err := reply(conn, monitor.CtlReply{}); err != nil || closing {
+	c, ok := m.register(conn, o)
+	if err := reply(conn, monitor.CtlReply{}); err != nil || !ok {
 		m.dropClient(c)
 		conn.Close()
 		return
 	}
+	m.serveClient(c, o)
+}
+
+// register adds an attach client for the streams o selects; false when the
+// monitor is finishing and takes no more.
+func (m *mon) register(conn *net.UnixConn, o monitor.AttachOptions) (*client, bool) {
+	c := &client{conn: conn, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	c.want[monitor.StreamStdout], c.want[monitor.StreamStderr] = o.Stdout, o.Stderr
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return c, false
+	}
+	m.clients[c] = struct{}{}
+	return c, true
+}
+
+// serveClient writes output to a registered client and passes what it
+// sends to the container's stdin, until it hangs up.
+func (m *mon) serveClient(c *client, o monitor.AttachOptions) {
+	conn := c.conn
 	go c.writeLoop()
 
 	stdin := o.Stdin && m.cfg.OpenStdin && m.stdinW != nil
@@ -151,6 +167,43 @@ func (m *mon) handleAttach(conn *net.UnixConn) {
 			return
 		}
 	}
+}
+
+// takeHandoff takes the n attach connections handed over at launch
+// (monitor.FirstAttachFd on), closed on exec so that neither the runtime
+// nor the container inherits them.
+func takeHandoff(n int) []*os.File {
+	var fs []*os.File
+	for i := 0; i < n; i++ {
+		fd := monitor.FirstAttachFd + i
+		unix.CloseOnExec(fd)
+		fs = append(fs, os.NewFile(uintptr(fd), "attach"))
+	}
+	return fs
+}
+
+// adoptHandoff registers the attach connections handed over at launch; it
+// runs before output is read, so they miss none of it.
+func (m *mon) adoptHandoff() {
+	for i, f := range m.handoff {
+		fc, err := net.FileConn(f) // dups f
+		f.Close()
+		conn, ok := fc.(*net.UnixConn)
+		if err != nil || !ok || i >= len(m.cfg.Attach) {
+			fmt.Fprintln(os.Stderr, "berth-monitor: attach connection handed over:", err)
+			if fc != nil {
+				fc.Close()
+			}
+			continue
+		}
+		o := m.cfg.Attach[i]
+		if c, ok := m.register(conn, o); ok {
+			go m.serveClient(c, o)
+		} else {
+			conn.Close()
+		}
+	}
+	m.handoff = nil
 }
 
 func (m *mon) dropClient(c *client) {

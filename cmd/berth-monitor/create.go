@@ -49,6 +49,16 @@ type mon struct {
 
 	exited chan struct{} // closed once status is final and exit.json written
 	status monitor.ExitStatus
+
+	// execMu is held while the runtime's start runs: reap must not take
+	// its exit status, and the container must not be deleted under it.
+	execMu  sync.Mutex
+	started bool // the runtime's start was run (guarded by execMu)
+
+	// handoff are the attach connections berthd handed over at launch
+	// (fds from monitor.FirstAttachFd, options in cfg.Attach), until
+	// adoptHandoff registers them.
+	handoff []*os.File
 }
 
 func newMon(cfg monitor.Config) *mon {
@@ -345,6 +355,19 @@ func runtimeErrorText(logPath string, errR *os.File) string {
 		}
 	}
 	return strings.TrimSpace(buf.String())
+}
+
+var errAlreadyStarted = errors.New("container already started")
+
+// startContainer runs the runtime's start verb, once.
+func (m *mon) startContainer() error {
+	m.execMu.Lock()
+	defer m.execMu.Unlock()
+	if m.started {
+		return errAlreadyStarted
+	}
+	m.started = true
+	return m.runtime().Start(context.Background(), m.cfg.ID)
 }
 
 // deleteContainer removes the runtime's state and anything left of the

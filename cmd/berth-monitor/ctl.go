@@ -44,6 +44,16 @@ func (m *mon) handleCtl(conn *net.UnixConn) {
 		}
 	case "closeStdin":
 		m.closeStdin()
+	case "start":
+		if err := m.startContainer(); err != nil {
+			if err != errAlreadyStarted {
+				// As after a failed start by hand: nothing of the
+				// container stays; the monitor finishes once its init
+				// is gone.
+				m.deleteContainer()
+			}
+			rep = monitor.CtlReply{Error: err.Error()}
+		}
 	case "reopenLog":
 		if r, ok := m.log.(interface{ Reopen() error }); ok {
 			if err := r.Reopen(); err != nil {

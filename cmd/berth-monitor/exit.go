@@ -20,8 +20,11 @@ func (m *mon) waitInit(sigchld <-chan os.Signal) {
 }
 
 // reap collects every exited child; it reports whether the init was one.
-// It must not run while an exec.Cmd of ours is being waited for.
+// It must not run while an exec.Cmd of ours is being waited for: the
+// runtime's start, which may run while the container does, holds execMu.
 func (m *mon) reap() bool {
+	m.execMu.Lock()
+	defer m.execMu.Unlock()
 	found := false
 	for {
 		var ws unix.WaitStatus

@@ -80,12 +80,23 @@ func sendReady(sync *os.File, r monitor.Ready) {
 	sync.Close()
 }
 
+// failedReady is the sync-pipe report of err.
+func failedReady(err error) monitor.Ready {
+	r := monitor.Ready{Error: err.Error()}
+	if re, ok := err.(*monitor.RuntimeError); ok {
+		r.RuntimeExitCode, r.RuntimeOp = &re.ExitCode, re.Op
+	}
+	return r
+}
+
 func run(stateDir string, sync *os.File) (int, error) {
 	cfg, err := readConfig(stateDir)
 	if err != nil {
 		sendReady(sync, monitor.Ready{Error: err.Error()})
 		return 1, err
 	}
+	// Before any child: the runtime and the container must not inherit them.
+	handoff := takeHandoff(len(cfg.Attach))
 	// The container's init is forked by the runtime, which then exits: as a
 	// child subreaper the monitor inherits it and can wait4 on it.
 	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
@@ -106,18 +117,25 @@ func run(stateDir string, sync *os.File) (int, error) {
 	}
 
 	m := newMon(cfg)
+	m.handoff = handoff
 	if err := m.listen(); err != nil {
 		sendReady(sync, monitor.Ready{Error: err.Error()})
 		return 1, err
 	}
 	if err := m.create(); err != nil {
 		m.removeSockets()
-		r := monitor.Ready{Error: err.Error()}
-		if re, ok := err.(*monitor.RuntimeError); ok {
-			r.RuntimeExitCode = &re.ExitCode
-		}
-		sendReady(sync, r)
+		sendReady(sync, failedReady(err))
 		return 1, err
+	}
+	if cfg.Start {
+		if err := m.startContainer(); err != nil {
+			m.deleteContainer()
+			m.reap()
+			m.removeSockets()
+			err = &monitor.RuntimeError{Op: "start", Msg: err.Error(), ExitCode: -1}
+			sendReady(sync, failedReady(err))
+			return 1, err
+		}
 	}
 	sendReady(sync, monitor.Ready{Pid: m.initPid})
 	if err := m.execServe(); err != nil {
@@ -154,6 +172,8 @@ func serve(stateDir string) (int, error) {
 
 // serveLoop serves the container until its init exits, then finishes.
 func (m *mon) serveLoop(sigchld <-chan os.Signal) int {
+	// Clients handed over at launch first: they must see all output.
+	m.adoptHandoff()
 	m.startIO()
 	go m.serveAttach()
 	go m.serveCtl()

@@ -34,13 +34,16 @@ type serveState struct {
 	Stderr  int    `json:"stderr"`
 	Stdin   int    `json:"stdin"`
 	Pty     int    `json:"pty"`
+	// Attach are the handed-over attach connections not yet adopted.
+	Attach  []int `json:"attach,omitempty"`
+	Started bool  `json:"started,omitempty"`
 }
 
 // execServe replaces the process image; it returns only on failure, with
 // m intact, so the caller can go on serving in this image.
 func (m *mon) execServe() error {
 	st := serveState{InitPid: m.initPid, OOMFile: m.oomFile, OOMBase: m.oomBase,
-		AttachL: -1, CtlL: -1, Stdout: -1, Stderr: -1, Stdin: -1, Pty: -1}
+		AttachL: -1, CtlL: -1, Stdout: -1, Stderr: -1, Stdin: -1, Pty: -1, Started: m.started}
 	var err error
 	inherit := func(sc syscall.Conn) int {
 		if err != nil {
@@ -72,6 +75,9 @@ func (m *mon) execServe() error {
 		if m.stdinW != nil {
 			st.Stdin = inherit(m.stdinW)
 		}
+	}
+	for _, f := range m.handoff {
+		st.Attach = append(st.Attach, inherit(f))
 	}
 	if err != nil {
 		return err
@@ -110,7 +116,11 @@ func restore(m *mon, raw string) error {
 	if err := json.Unmarshal([]byte(raw), &st); err != nil {
 		return err
 	}
-	m.initPid, m.oomFile, m.oomBase = st.InitPid, st.OOMFile, st.OOMBase
+	m.initPid, m.oomFile, m.oomBase, m.started = st.InitPid, st.OOMFile, st.OOMBase, st.Started
+	for _, fd := range st.Attach {
+		unix.CloseOnExec(fd)
+		m.handoff = append(m.handoff, os.NewFile(uintptr(fd), "attach"))
+	}
 	var err error
 	listener := func(fd int) *net.UnixListener {
 		if err != nil {

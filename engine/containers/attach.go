@@ -5,6 +5,7 @@ import (
 	"errors"
 	evtypes "github.com/moby/moby/api/types/events"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,16 +141,27 @@ func (s *Service) Attach(ctx context.Context, ref string, o AttachOptions, clien
 	return h.Serve(ctx, client)
 }
 
-// connect joins the session to the container's monitor. It returns at once;
-// copying runs in the background, once the client's connection is there,
-// until either side ends.
+// connect joins the session to the running container's monitor. It returns
+// at once; copying runs in the background, once the client's connection is
+// there, until either side ends.
 func (a *attachSession) connect(stateDir string) {
-	conn, err := monitor.Attach(context.Background(), stateDir, monitor.AttachOptions{Stdin: a.opts.Stdin, Stdout: a.opts.Stdout, Stderr: a.opts.Stderr})
+	conn, err := monitor.Attach(context.Background(), stateDir, a.monitorOptions())
 	if err != nil {
 		a.svc.log.Warn("attach to monitor", "dir", stateDir, "err", err)
 		a.end()
 		return
 	}
+	a.join(stateDir, conn)
+}
+
+// monitorOptions are the streams the session takes from the monitor.
+func (a *attachSession) monitorOptions() monitor.AttachOptions {
+	return monitor.AttachOptions{Stdin: a.opts.Stdin, Stdout: a.opts.Stdout, Stderr: a.opts.Stderr}
+}
+
+// join copies between the client and conn, a connection to the monitor of
+// the container whose state directory is stateDir, in the background.
+func (a *attachSession) join(stateDir string, conn *net.UnixConn) {
 	go func() {
 		select {
 		case <-a.ready:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -239,8 +240,12 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	return writeFileReplace(filepath.Join(run.stateDir, "config.json"), specJSON, 0o600)
 }
 
-// launch has the container's monitor create it through the runtime, then
-// starts its process (the runtime's Start verb).
+// launch has the container's monitor create and start it through the
+// runtime. The attach sessions waiting for this start are handed to the
+// monitor at launch, so they see all output with no round trip. The
+// monitor starts the process itself, except for the first container of a
+// seccomp profile: its compiled filter is kept first (see
+// runtime.SeccompKey), then the monitor is asked to start it.
 func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run *containerRun) error {
 	c := &e.c
 	logLim, logOpts, err := s.logSettings(c)
@@ -249,11 +254,18 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 	}
 	// A runtime state left by a crash would make create fail.
 	rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
-	run.pid, run.monitorPid, err = monitor.Start(ctx, s.cfg.MonitorPath, monitor.Config{
+	saveFilter := run.seccompKey != "" && !run.precompiled
+	attach := make([]monitor.AttachOptions, len(e.pendingAttach))
+	for i, a := range e.pendingAttach {
+		attach[i] = a.monitorOptions()
+	}
+	var conns []*net.UnixConn
+	run.pid, run.monitorPid, conns, err = monitor.StartAttached(ctx, s.cfg.MonitorPath, monitor.Config{
 		ID: c.ID, Runtime: rt.Path, RuntimeArgs: rt.GlobalArgs(), Bundle: run.stateDir, StateDir: run.stateDir,
 		LogPath: c.LogPath, LogMaxSize: logLim.maxSize, LogMaxFiles: logLim.maxFiles,
 		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
 		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
+		Start: !saveFilter, Attach: attach,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -264,17 +276,18 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 		}
 		return startError(err, c.Path)
 	}
-	if run.seccompKey != "" && !run.precompiled {
-		if err := rt.SaveSeccomp(c.ID, run.seccompKey); err != nil {
-			s.log.Debug("seccomp filter not cached", "id", c.ID, "err", err)
-		}
-	}
-	for _, a := range e.pendingAttach {
-		a.connect(run.stateDir)
+	for i, a := range e.pendingAttach {
+		a.join(run.stateDir, conns[i])
 	}
 	e.pendingAttach = nil
-	if err := rt.Start(ctx, c.ID); err != nil {
-		rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
+	if !saveFilter {
+		return nil
+	}
+	if err := rt.SaveSeccomp(c.ID, run.seccompKey); err != nil {
+		s.log.Debug("seccomp filter not cached", "id", c.ID, "err", err)
+	}
+	if err := monitor.StartContainer(ctx, run.stateDir); err != nil {
+		// The monitor deleted the container; it ends once the init has.
 		monitor.Wait(ctx, run.stateDir)
 		return startError(err, c.Path)
 	}

@@ -46,6 +46,22 @@ func Wait(ctx context.Context, stateDir string) (ExitStatus, error) {
 	return *st, nil
 }
 
+// StartContainer has the monitor start the container's process (the
+// runtime's start verb) and returns once it did. The monitor runs it, not
+// the caller, so that it never deletes the container after its exit while
+// the runtime's start is still at work (runc's start failed with "remove
+// exec.fifo: no such file or directory" when a short-lived container was
+// deleted first). A failure of the runtime's own is a *RuntimeError; the
+// monitor then deletes the container and finishes as after an exit.
+func StartContainer(ctx context.Context, stateDir string) error {
+	err := call(ctx, stateDir, CtlRequest{Op: "start"}, &CtlReply{})
+	var re *replyError
+	if errors.As(err, &re) {
+		return &RuntimeError{Op: "start", Msg: re.msg, ExitCode: -1}
+	}
+	return err
+}
+
 // Ping returns the container init's pid if the monitor answers.
 func Ping(ctx context.Context, stateDir string) (initPid int, err error) {
 	var rep CtlReply

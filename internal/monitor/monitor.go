@@ -10,8 +10,12 @@
 //
 // Wire protocol (all JSON lines end in "\n"):
 //   - fd 3 of the monitor (sync pipe): one line, {"pid":N} once the runtime's
-//     create succeeded, or {"error":"..."}.
-//   - ctl.sock: one request line {"op":"ping"|"resize"|"closeStdin"|"wait",
+//     create succeeded (and, with Config.Start, its start too), or
+//     {"error":"..."}.
+//   - fds 4, 5, ... of the monitor: attach connections handed over at launch,
+//     one per Config.Attach entry, already registered when the container's
+//     process starts (no request line, no ack); then as on attach.sock.
+//   - ctl.sock: one request line {"op":"ping"|"resize"|"closeStdin"|"wait"|"start",
 //     "height":H,"width":W}, one reply line: {"pid":N}, {}, the ExitStatus,
 //     or {"error":"..."}. "wait" replies once the container has exited.
 //   - attach.sock: the client sends {"stdin":b,"stdout":b,"stderr":b}; the
@@ -46,6 +50,13 @@ type Config struct {
 	Tty         bool              `json:"tty"`
 	OpenStdin   bool              `json:"openStdin"`
 	StdinOnce   bool              `json:"stdinOnce"`
+	// Start makes the monitor start the container's process itself right
+	// after the runtime created it, before it reports ready; without it
+	// the process waits for StartContainer.
+	Start bool `json:"start,omitempty"`
+	// Attach are the streams of the attach connections StartAttached hands
+	// the monitor at launch, in order.
+	Attach []AttachOptions `json:"attach,omitempty"`
 }
 
 // ExitStatus is how the container's init ended; the monitor stores it as
@@ -73,7 +84,7 @@ var ErrNoMonitor = errors.New("container monitor is not running and recorded no 
 // `exec: "nope": executable file not found in $PATH`. Msg is the runtime's
 // own text, without any prefix of ours.
 type RuntimeError struct {
-	Op       string // "create"
+	Op       string // "create" or "start"
 	Msg      string
 	ExitCode int // the runtime's exit status, -1 if it did not exit normally
 }
@@ -115,9 +126,16 @@ type CtlReply struct {
 
 // Ready is the monitor's one message on the sync pipe (fd 3): Pid on
 // success, Error otherwise. RuntimeExitCode is set when the error is the
-// runtime's own (its create failed), so Start returns a *RuntimeError.
+// runtime's own (its create, or with Config.Start its start, failed: the
+// verb is RuntimeOp, "create" when empty), so Start returns a
+// *RuntimeError.
 type Ready struct {
 	Pid             int    `json:"pid,omitempty"`
 	Error           string `json:"error,omitempty"`
 	RuntimeExitCode *int   `json:"runtimeExitCode,omitempty"`
+	RuntimeOp       string `json:"runtimeOp,omitempty"`
 }
+
+// FirstAttachFd is the monitor's descriptor of the first attach connection
+// handed over at launch (after the sync pipe, fd 3).
+const FirstAttachFd = 4

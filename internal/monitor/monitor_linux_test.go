@@ -20,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/berth-dev/berth/engine/runtime/oci"
 	"github.com/berth-dev/berth/internal/jsonlog"
 	"github.com/berth-dev/berth/internal/monitor"
 )
@@ -241,14 +240,13 @@ func (c *ctr) start() (initPid, monPid int) {
 	return initPid, monPid
 }
 
-// runcStart starts the container the way berthd does, through the runtime
-// verbs (which know that runc's start can race the monitor's delete of a
-// container whose process exited at once).
-func (c *ctr) runcStart() {
+// startProcess has the monitor start the created container's process.
+func (c *ctr) startProcess() {
 	c.t.Helper()
-	rt := &oci.CLI{Name: "runc", Path: runcPath, Args: c.cfg.RuntimeArgs}
-	if err := rt.Start(context.Background(), c.cfg.ID); err != nil {
-		c.t.Fatalf("runc start: %v", err)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := monitor.StartContainer(ctx, c.cfg.StateDir); err != nil {
+		c.t.Fatalf("StartContainer: %v", err)
 	}
 }
 
@@ -297,7 +295,7 @@ func TestMonitorExitCodeAndLog(t *testing.T) {
 	if pid, err := monitor.Ping(context.Background(), c.cfg.StateDir); err != nil || pid != initPid {
 		t.Fatalf("Ping = %d, %v; want %d", pid, err, initPid)
 	}
-	c.runcStart()
+	c.startProcess()
 	st := c.wait()
 	if st.ExitCode != 3 || st.OOMKilled || st.FinishedAt.IsZero() {
 		t.Fatalf("exit status %+v, want code 3", st)
@@ -370,7 +368,7 @@ func TestMonitorAttach(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer onlyOut.Close()
-	c.runcStart()
+	c.startProcess()
 	both.SetReadDeadline(time.Now().Add(10 * time.Second))
 	onlyOut.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if o, e := readFrames(t, both); o != "hi\n" || e != "oops\n" {
@@ -393,7 +391,7 @@ func TestMonitorStdinOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	c.runcStart()
+	c.startProcess()
 	if _, err := conn.Write([]byte("hello\nworld\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -421,7 +419,7 @@ func TestMonitorTTYResize(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	c.runcStart()
+	c.startProcess()
 	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
 	out, err := io.ReadAll(conn)
 	if err != nil {
@@ -447,7 +445,7 @@ func TestMonitorTTYResize(t *testing.T) {
 	if err := monitor.CloseStdin(ctx, c2.cfg.StateDir); err != nil {
 		t.Fatal(err)
 	}
-	c2.runcStart()
+	c2.startProcess()
 	c2.wait()
 }
 
@@ -455,7 +453,7 @@ func TestMonitorExecNotFound(t *testing.T) {
 	c := newContainer(t, []string{"nope"}, false)
 	_, _, err := monitor.Start(context.Background(), monitorBinary(t), c.cfg)
 	if err == nil {
-		c.runcStart()
+		c.startProcess()
 		t.Fatal("Start of a missing executable succeeded")
 	}
 	t.Logf("runc create error: %v", err)
@@ -494,7 +492,7 @@ func TestMonitorOutlivesParent(t *testing.T) {
 		t.Fatalf("fake berthd said %q", line[:n])
 	}
 	t.Cleanup(func() { syscall.Kill(monPid, syscall.SIGKILL) })
-	c.runcStart()
+	c.startProcess()
 	parent.Process.Kill() // berthd SIGKILLed
 	parent.Wait()
 
@@ -553,7 +551,7 @@ func logMemory(t *testing.T, pid int) {
 func TestMonitorKilled(t *testing.T) {
 	c := newContainer(t, []string{"sleep", "1000"}, false)
 	_, monPid := c.start()
-	c.runcStart()
+	c.startProcess()
 	syscall.Kill(monPid, syscall.SIGKILL)
 	waitGone(t, monPid)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -578,7 +576,7 @@ func TestMonitorIdleMemory(t *testing.T) {
 	for i := 0; i < n; i++ {
 		c := newContainer(t, []string{"sleep", "1000"}, i%2 == 1)
 		_, mp := c.start()
-		c.runcStart()
+		c.startProcess()
 		pids = append(pids, mp)
 	}
 	time.Sleep(2 * time.Second) // idle
@@ -611,19 +609,17 @@ func TestMonitorIdleMemory(t *testing.T) {
 }
 
 // BenchmarkRunTrue times the monitor's part of `run --rm busybox true`:
-// Start (runtime create), runtime start, Wait.
+// Start (runtime create and start), Wait.
 func BenchmarkRunTrue(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		c := newContainer(b, []string{"true"}, false)
+		c.cfg.Start = true
 		b.StartTimer()
 		ctx := context.Background()
 		_, _, err := monitor.Start(ctx, monitorBinary(b), c.cfg)
 		if err != nil {
 			b.Fatal(err)
-		}
-		if out, err := c.runc("start", c.cfg.ID); err != nil {
-			b.Fatalf("%v %s", err, out)
 		}
 		if st, err := monitor.Wait(ctx, c.cfg.StateDir); err != nil || st.ExitCode != 0 {
 			b.Fatalf("%+v %v", st, err)
@@ -642,7 +638,7 @@ func TestMonitorSlowClientDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stuck.Close()
-	c.runcStart()
+	c.startProcess()
 	if st := c.wait(); st.ExitCode != 0 {
 		t.Fatalf("exit %+v", st)
 	}
@@ -675,7 +671,7 @@ func TestMonitorTTYStdin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	c.runcStart()
+	c.startProcess()
 	if _, err := conn.Write([]byte("hi\n")); err != nil {
 		t.Fatal(err)
 	}
@@ -698,21 +694,22 @@ func TestMonitorOOMKilled(t *testing.T) {
 			}
 		})
 	c.start()
-	c.runcStart()
+	c.startProcess()
 	st := c.wait()
 	if !st.OOMKilled || st.ExitCode != 137 {
 		t.Fatalf("exit %+v, want OOM-killed 137", st)
 	}
 }
 
-// A process that exits at once is reaped and its container deleted by the
-// monitor while runc start may still be about to remove its exec.fifo:
-// start must still report success (it failed about one time in ten).
+// A process that exits at once is reaped by the monitor while runc start may
+// still be about to remove its exec.fifo: the monitor, which runs the start,
+// deletes the container only after it returned, and start reports success
+// (it failed about one time in ten when the test ran runc start itself).
 func TestMonitorStartRacesExit(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		c := newContainer(t, []string{"true"}, i%2 == 0)
 		c.start()
-		c.runcStart()
+		c.startProcess()
 		if st := c.wait(); st.ExitCode != 0 {
 			t.Fatalf("run %d: exit %+v", i, st)
 		}
@@ -760,5 +757,64 @@ func TestMonitorBinaryChoice(t *testing.T) {
 	}
 	if exe != want {
 		t.Fatalf("monitor runs %s, want %s", exe, want)
+	}
+}
+
+// With Config.Start the monitor starts the container itself; attach
+// connections handed over at launch see all its output, carry stdin, and
+// are not inherited by the container.
+func TestMonitorStartAttached(t *testing.T) {
+	c := newContainer(t, []string{"sh", "-c", "read l; echo got $l; echo err >&2; ls /proc/self/fd; exit 3"}, false)
+	c.cfg.Start = true
+	c.cfg.OpenStdin, c.cfg.StdinOnce = true, true
+	c.cfg.Attach = []monitor.AttachOptions{{Stdin: true, Stdout: true, Stderr: true}, {Stderr: true}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	_, monPid, conns, err := monitor.StartAttached(ctx, monitorBinary(t), c.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(monPid, syscall.SIGKILL) })
+	if len(conns) != 2 {
+		t.Fatalf("%d connections, want 2", len(conns))
+	}
+	for _, conn := range conns {
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(15 * time.Second))
+	}
+	if _, err := conns[0].Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	conns[0].CloseWrite()
+	out, errOut := readFrames(t, conns[0])
+	if out != "got hello\n0\n1\n2\n3\n" || errOut != "err\n" {
+		// fd 3 is ls's own directory; a handed-over attach socket or the
+		// sync pipe would show as 4 and up.
+		t.Errorf("first client: stdout %q stderr %q", out, errOut)
+	}
+	out2, errOut2 := readFrames(t, conns[1])
+	if out2 != "" || errOut2 != "err\n" {
+		t.Errorf("stderr-only client: stdout %q stderr %q", out2, errOut2)
+	}
+	if st := c.wait(); st.ExitCode != 3 {
+		t.Fatalf("exit %+v, want 3", st)
+	}
+	if err := monitor.StartContainer(ctx, c.cfg.StateDir); err == nil {
+		t.Error("StartContainer after the container exited succeeded")
+	}
+}
+
+// A container is started once: a second start is refused and harms nothing.
+func TestMonitorStartOnce(t *testing.T) {
+	c := newContainer(t, []string{"sleep", "1000"}, false)
+	c.cfg.Start = true
+	initPid, _ := c.start()
+	ctx := context.Background()
+	err := monitor.StartContainer(ctx, c.cfg.StateDir)
+	if err == nil || !strings.Contains(err.Error(), "already started") {
+		t.Fatalf("second start: %v, want already started", err)
+	}
+	if pid, err := monitor.Ping(ctx, c.cfg.StateDir); err != nil || pid != initPid {
+		t.Fatalf("after a refused start: Ping = %d, %v; want %d", pid, err, initPid)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,8 +19,9 @@ import (
 // Start writes StateDir/monitor.json, launches `binary StateDir` in a session
 // of its own (so it outlives berthd and its signals), and waits for the
 // monitor to report that `runtime create` succeeded. The container is then
-// CREATED: its init waits for the caller's `runtime start ID`. Start returns
-// the init's pid and the monitor's pid.
+// CREATED: its init waits for StartContainer. With cfg.Start the monitor
+// starts it too before it reports, and the container is RUNNING. Start
+// returns the init's pid and the monitor's pid.
 //
 // On failure the runtime's own error text comes back as a *RuntimeError and
 // no runtime state is left (the monitor ran `runtime delete --force`). If ctx
@@ -30,19 +32,74 @@ import (
 // Files left by a previous run in StateDir (exit status, pid file, sockets)
 // are removed first, so StateDir may be reused for a restart.
 func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid int, err error) {
+	initPid, monitorPid, _, err = StartAttached(ctx, binary, cfg)
+	return initPid, monitorPid, err
+}
+
+// StartAttached is Start with attach sessions joined before the container
+// exists: for each cfg.Attach entry the monitor is handed one end of a
+// connected socket pair at launch, and the other end is returned, in order,
+// as Attach would return it. The monitor registers them before the
+// container's process can write, so no output is lost to them, and without
+// the round trip of Attach after Start. On error no connection is returned.
+func StartAttached(ctx context.Context, binary string, cfg Config) (initPid, monitorPid int, attach []*net.UnixConn, err error) {
 	if err := prepareStateDir(&cfg); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
-	syncR, monitorPid, err := launch(Binary(binary, cfg), cfg.StateDir)
+	attach, theirs, err := attachPairs(len(cfg.Attach))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
+	}
+	syncR, monitorPid, err := launch(Binary(binary, cfg), cfg.StateDir, theirs)
+	closeAll(theirs)
+	if err != nil {
+		closeConns(attach)
+		return 0, 0, nil, err
 	}
 	defer syncR.Close()
 	initPid, err = awaitReady(ctx, syncR, monitorPid, filepath.Join(cfg.StateDir, LogFile))
 	if err != nil {
-		return 0, 0, err
+		closeConns(attach)
+		return 0, 0, nil, err
 	}
-	return initPid, monitorPid, nil
+	return initPid, monitorPid, attach, nil
+}
+
+// attachPairs makes n connected stream socket pairs: our ends as
+// connections, the monitor's as files to hand over.
+func attachPairs(n int) (ours []*net.UnixConn, theirs []*os.File, err error) {
+	for i := 0; i < n; i++ {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			closeConns(ours)
+			closeAll(theirs)
+			return nil, nil, fmt.Errorf("attach socket pair: %w", err)
+		}
+		f := os.NewFile(uintptr(fds[0]), "attach")
+		c, err := net.FileConn(f) // dups f
+		f.Close()
+		if err != nil {
+			unix.Close(fds[1])
+			closeConns(ours)
+			closeAll(theirs)
+			return nil, nil, fmt.Errorf("attach socket pair: %w", err)
+		}
+		ours = append(ours, c.(*net.UnixConn))
+		theirs = append(theirs, os.NewFile(uintptr(fds[1]), "attach-monitor"))
+	}
+	return ours, theirs, nil
+}
+
+func closeConns(cs []*net.UnixConn) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+func closeAll(fs []*os.File) {
+	for _, f := range fs {
+		f.Close()
+	}
 }
 
 // prepareStateDir makes cfg's paths absolute, clears StateDir of a previous
@@ -81,8 +138,8 @@ func prepareStateDir(cfg *Config) (err error) {
 
 // launch starts `binary stateDir` in a session of its own, its output to
 // the state directory's log, and returns the read end of the pipe on which
-// it reports (fd 3 in the monitor).
-func launch(binary, stateDir string) (syncR *os.File, monitorPid int, err error) {
+// it reports (fd 3 in the monitor). attach become fds 4, 5, ... there.
+func launch(binary, stateDir string, attach []*os.File) (syncR *os.File, monitorPid int, err error) {
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
 		return nil, 0, err
@@ -102,7 +159,7 @@ func launch(binary, stateDir string) (syncR *os.File, monitorPid int, err error)
 	// heap spans, about 170 kB per idle monitor. The monitor does not pass
 	// this on to the runtime.
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	cmd.ExtraFiles = []*os.File{syncW} // fd 3
+	cmd.ExtraFiles = append([]*os.File{syncW}, attach...) // fd 3, then FirstAttachFd...
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	syncW.Close()
@@ -150,7 +207,11 @@ func awaitReady(ctx context.Context, syncR *os.File, monitorPid int, logPath str
 			}
 			return 0, fmt.Errorf("container monitor exited before the container was created: %s", msg)
 		case r.rep.Error != "" && r.rep.RuntimeExitCode != nil:
-			return 0, &RuntimeError{Op: "create", Msg: r.rep.Error, ExitCode: *r.rep.RuntimeExitCode}
+			op := r.rep.RuntimeOp
+			if op == "" {
+				op = "create"
+			}
+			return 0, &RuntimeError{Op: op, Msg: r.rep.Error, ExitCode: *r.rep.RuntimeExitCode}
 		case r.rep.Error != "":
 			return 0, fmt.Errorf("container monitor: %s", r.rep.Error)
 		case r.rep.Pid <= 0:
