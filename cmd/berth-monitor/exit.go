@@ -50,6 +50,38 @@ func (m *mon) reap() bool {
 	}
 }
 
+// shortLived is how long the first image waits for a started container's
+// init to exit before it re-execs to serve (serve.go). Output is not read
+// meanwhile (it waits in the pipe or the pty), so a longer-lived container's
+// first output reaches attach clients that much later.
+const shortLived = 20 * time.Millisecond
+
+// exitedWithin reports whether the started container's init exits within d,
+// leaving it to be reaped by waitInit. Driven by SIGCHLD, no polling.
+func (m *mon) exitedWithin(sigchld <-chan os.Signal, d time.Duration) bool {
+	if !m.started {
+		return false // it waits for StartContainer
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	for {
+		var info unix.Siginfo
+		// WNOWAIT: only look; the status stays for reap.
+		err := unix.Waitid(unix.P_PID, m.initPid, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+		if err == nil && info.Signo != 0 {
+			return true
+		}
+		if err != nil && err != unix.EINTR {
+			return false
+		}
+		select {
+		case <-sigchld:
+		case <-t.C:
+			return false
+		}
+	}
+}
+
 // drainTimeout bounds how long output is read after the init exited: with
 // a shared pid namespace, processes the init left behind may keep the pipes
 // open forever.

@@ -138,6 +138,11 @@ func run(stateDir string, sync *os.File) (int, error) {
 		}
 	}
 	sendReady(sync, monitor.Ready{Pid: m.initPid})
+	if m.exitedWithin(sigchld, shortLived) {
+		// Over at once (run --rm of a short command): finish from this
+		// image; the re-exec's Go start-up would cost more than it saves.
+		return m.serveLoop(sigchld), nil
+	}
 	if err := m.execServe(); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-monitor: re-exec failed, serving from the first image:", err)
 	}

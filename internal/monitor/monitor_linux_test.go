@@ -808,8 +808,22 @@ func TestMonitorStartAttached(t *testing.T) {
 func TestMonitorStartOnce(t *testing.T) {
 	c := newContainer(t, []string{"sleep", "1000"}, false)
 	c.cfg.Start = true
-	initPid, _ := c.start()
+	initPid, monPid := c.start()
 	ctx := context.Background()
+	// A container that outlives the first moments is served from the
+	// monitor's second, smaller image (a short-lived one is finished by the
+	// first).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", monPid))
+		if bytes.HasSuffix(b, []byte("\x00serve\x00")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("monitor of a running container did not re-exec to serve: cmdline %q", b)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	err := monitor.StartContainer(ctx, c.cfg.StateDir)
 	if err == nil || !strings.Contains(err.Error(), "already started") {
 		t.Fatalf("second start: %v, want already started", err)
