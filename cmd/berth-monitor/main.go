@@ -1,5 +1,5 @@
 // Command berth-monitor is the per-container monitor: started by berthd
-// (internal/monitor.Start) as `berth-monitor STATEDIR`, it creates the
+// (internal/monitor.Start) as `berth-monitor STATEDIR`, it creates and starts the
 // container with the OCI runtime, becomes its init's parent (child
 // subreaper), holds its stdio or TTY, writes its log (json-file, local, syslog or journald), serves
 // attach and control sockets, records the exit status, and exits once the

@@ -6,7 +6,8 @@
 //
 // The runtime is reached through its verbs (engine/runtime/oci): start
 // prepares the root filesystem, mounts and networks, writes the bundle and
-// has the monitor create the container; `docker exec` ends in ExecStart
+// has the monitor create and start the container (attach sessions waiting
+// for the start are handed to it at launch); `docker exec` ends in ExecStart
 // (exec_start.go), which has the runtime's Exec verb start the process
 // under berth-monitor's exec-shim and wires its pty or pipes (execIO,
 // exec_io.go). `docker commit` ends in CommitContainer (commit.go),
