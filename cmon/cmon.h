@@ -37,14 +37,25 @@ int key_is(const char *key, const char *name);
 unsigned utf8_decode(const unsigned char *s, size_t n, size_t *size);
 void json_string(struct buf *b, const char *s, size_t n);
 
-/* monitor.json (internal/monitor.Config). */
+/* An attach.sock request (internal/monitor.AttachOptions). */
+struct attach_req {
+	int in, out, err;
+};
+
+/* monitor.json (internal/monitor.Config). attach[0:nattach] are the
+ * streams of the attach connections handed over at launch (fds from
+ * FIRST_ATTACH_FD); attach_set tells an empty list from none (null). */
 struct config {
 	char *id, *runtime, *bundle, *state_dir, *log_path, *log_driver;
 	char **runtime_args;
 	size_t nruntime_args;
 	long long log_max_size, log_max_files;
-	int log_compress, tty, open_stdin, stdin_once;
+	int log_compress, tty, open_stdin, stdin_once, start;
+	struct attach_req *attach;
+	size_t nattach, attach_cap;
+	int attach_set;
 };
+#define FIRST_ATTACH_FD 4
 int parse_config(const char *s, size_t n, struct config *c, const char **err);
 void config_free(struct config *c);
 
@@ -55,10 +66,6 @@ struct ctl_req {
 };
 int parse_ctl(const char *s, size_t n, struct ctl_req *r, const char **err);
 
-/* An attach.sock request (internal/monitor.AttachOptions). */
-struct attach_req {
-	int in, out, err;
-};
 int parse_attach(const char *s, size_t n, struct attach_req *r, const char **err);
 
 /* Log writers (log.c). */

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -47,6 +48,7 @@ int parse_mode(const char *what);
 #define INIT_PID_FILE "init.pid"
 #define EXIT_FILE "exit.json"
 #define RUNTIME_LOG "runtime.log"
+#define LOCK_FILE "monitor.lock"
 
 #define CLIENT_QUEUE_MAX (1 << 20)
 #define LINE_MAX_REQ 4096
@@ -126,6 +128,10 @@ static int exited, closing;
 static int exit_code;
 static struct timespec finished_at;
 static int oom_killed;
+static int started;          /* the runtime's start was run */
+static int lock_fd = -1;     /* monitor.lock, held until the runtime's state is gone */
+static pid_t delete_pid = -1; /* the runtime's delete after the exit, while it runs */
+static int cleaned;          /* that delete is over */
 
 /* --- small helpers --- */
 
@@ -279,7 +285,9 @@ static int write_file_atomic(const char *path, const char *data, size_t n)
 
 static int sync_fd = 3;
 
-static void send_ready(const char *error, int has_code, int code)
+/* send_ready reports on the sync pipe: the init's pid, or error (with
+ * has_code, the runtime's own failure of verb op: its exit code). */
+static void send_ready(const char *error, int has_code, int code, const char *op)
 {
 	if (sync_fd < 0)
 		return;
@@ -291,6 +299,10 @@ static void send_ready(const char *error, int has_code, int code)
 			char n[32];
 			snprintf(n, sizeof n, ",\"runtimeExitCode\":%d", code);
 			buf_puts(&b, n);
+			if (op && strcmp(op, "create")) {
+				buf_puts(&b, ",\"runtimeOp\":");
+				json_string(&b, op, strlen(op));
+			}
 		}
 		buf_puts(&b, "}\n");
 	} else {
@@ -306,7 +318,7 @@ static void send_ready(const char *error, int has_code, int code)
 
 static _Noreturn void fail_ready(const char *msg)
 {
-	send_ready(msg, 0, 0);
+	send_ready(msg, 0, 0, NULL);
 	fprintf(stderr, "berth-monitor: %s\n", msg);
 	exit(1);
 }
@@ -394,6 +406,32 @@ static void remove_sockets(void)
 	unlink(ATTACH_SOCKET);
 	unlink(CTL_SOCKET);
 	unlink(CONSOLE_SOCKET);
+}
+
+/* take_lock holds monitor.lock (in the state directory, the cwd) for the
+ * run: a previous monitor of the same container holds it until its
+ * runtime delete is over, so this run's create never meets that state and
+ * that delete never meets this run's container. berthd waits for it too
+ * (monitor.Hold) before it cleans up after a run. */
+static void take_lock(void)
+{
+	lock_fd = open(LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock_fd < 0)
+		fail_ready(xasprintf("open %s: %s", LOCK_FILE, strerror(errno)));
+	while (flock(lock_fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			fail_ready(xasprintf("lock %s: %s", LOCK_FILE, strerror(errno)));
+}
+
+/* cleanup_done: the runtime's state of this run is gone; the next run
+ * may begin while this monitor still flushes its attach clients. */
+static void cleanup_done(void)
+{
+	cleaned = 1;
+	delete_pid = -1;
+	if (lock_fd >= 0)
+		close(lock_fd);
+	lock_fd = -1;
 }
 
 /* recv_console accepts the runtime's connection on the console socket and
@@ -667,7 +705,7 @@ static void create(void)
 		log_close(logw);
 		logw = NULL;
 		remove_sockets();
-		send_ready(msg, 1, code);
+		send_ready(msg, 1, code, "create");
 		fprintf(stderr, "berth-monitor: %s\n", msg);
 		exit(1);
 	}
@@ -710,6 +748,76 @@ static void create(void)
 	init_pid = (pid_t)v;
 	oom_counter_file(init_pid);
 	oom_base = read_oom_kills();
+}
+
+static void reap(void);
+
+/* start_container runs the runtime's start verb, once: NULL on success,
+ * else why (the runtime's words, as oci.CLI words them). */
+static char *start_container(void)
+{
+	if (started)
+		return strdup("container already started");
+	started = 1;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return xasprintf("%s start: pipe: %s", base_name(cfg.runtime), strerror(errno));
+	char *extra[] = {"start", cfg.id};
+	char **argv = runtime_argv(extra, 2);
+	pid_t rt = spawn(argv, -1, -1, p[1]);
+	free(argv);
+	close(p[1]);
+	int st = rt > 0 ? wait_pid(rt) : -1;
+	char *msg = NULL;
+	if (rt < 0 || st != 0) {
+		char *text = runtime_error_text("", p[0]);
+		if (!*text) {
+			free(text);
+			text = rt < 0 ? xasprintf("fork: %s", strerror(errno)) : xasprintf("exit status %d", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+		}
+		msg = xasprintf("%s start: %s", base_name(cfg.runtime), text);
+		free(text);
+	}
+	close(p[0]);
+	return msg;
+}
+
+/* start_or_fail starts the container before the monitor reports ready
+ * (Config.Start); on failure nothing of it stays and the monitor exits. */
+static void start_or_fail(void)
+{
+	char *msg = start_container();
+	if (!msg)
+		return;
+	delete_container();
+	reap();
+	remove_sockets();
+	send_ready(msg, 1, -1, "start");
+	fprintf(stderr, "berth-monitor: %s\n", msg);
+	exit(1);
+}
+
+/* adopt_handoff registers the attach connections handed over at launch
+ * (fds from FIRST_ATTACH_FD, streams in cfg.attach) before any output is
+ * read, so they miss none of it. */
+static void adopt_handoff(void)
+{
+	for (size_t i = 0; i < cfg.nattach; i++) {
+		int fd = FIRST_ATTACH_FD + (int)i;
+		if (fcntl(fd, F_GETFD) < 0 || set_nonblock(fd) < 0) {
+			fprintf(stderr, "berth-monitor: attach connection %zu not handed over\n", i);
+			continue;
+		}
+		struct conn *c = xcalloc(1, sizeof *c);
+		c->kind = CONN_ATTACH;
+		c->fd = fd;
+		c->have_req = 1;
+		c->want[1] = cfg.attach[i].out;
+		c->want[2] = cfg.attach[i].err;
+		c->stdin_ok = cfg.attach[i].in && cfg.open_stdin && stdin_w >= 0;
+		c->next = conns;
+		conns = c;
+	}
 }
 
 /* --- output --- */
@@ -895,6 +1003,18 @@ static void handle_ctl(struct conn *c)
 			else
 				reply(c, "{}\n");
 		}
+	} else if (!strcmp(op, "start")) {
+		char *e = exited ? strdup("container already exited") : start_container();
+		if (e && started && !exited && strcmp(e, "container already started")) {
+			/* As after a failed start by hand: nothing of the container
+			 * stays; the monitor finishes once its init is gone. */
+			delete_container();
+		}
+		if (e)
+			reply_error(c, "", e);
+		else
+			reply(c, "{}\n");
+		free(e);
 	} else if (!strcmp(op, "closeStdin")) {
 		close_stdin();
 		reply(c, "{}\n");
@@ -1058,6 +1178,10 @@ static void reap(void)
 			return;
 		if (log_reaped(logw, pid, ws))
 			continue;
+		if (pid == delete_pid) {
+			cleanup_done();
+			continue;
+		}
 		if (pid == init_pid && !exited) {
 			exited = 1;
 			clock_gettime(CLOCK_REALTIME, &finished_at);
@@ -1071,8 +1195,22 @@ static void reap(void)
 	}
 }
 
+/* start_cleanup runs the runtime's delete of the exited container in the
+ * background: the exit is reported without waiting for it, and reap ends
+ * it (cleanup_done). The lock keeps the next run's create after it. */
+static void start_cleanup(void)
+{
+	char *extra[] = {"delete", "--force", cfg.id};
+	char **argv = runtime_argv(extra, 3);
+	delete_pid = spawn(argv, -1, -1, 2);
+	free(argv);
+	if (delete_pid <= 0)
+		cleanup_done();
+}
+
 /* finish runs once the init exited and its output is drained: close the
- * log, delete the container, record the status, answer waiters. */
+ * log, record the status (flushed to disk first: a crash loses no exit
+ * code), answer waiters, then delete the container in the background. */
 static void finish(void)
 {
 	char b[16 * 1024];
@@ -1097,8 +1235,6 @@ static void finish(void)
 	logw = NULL;
 	/* Read before delete: delete removes the cgroup. */
 	oom_killed = read_oom_kills() > oom_base;
-	delete_container();
-	reap();
 	struct buf st = {0};
 	exit_status_json(&st);
 	char *path = xasprintf("%s/%s", cfg.state_dir, EXIT_FILE);
@@ -1107,6 +1243,8 @@ static void finish(void)
 	free(path);
 	buf_free(&st);
 	closing = 1;
+	/* Stop accepting first; late callers find exit.json instead. */
+	remove_sockets();
 	for (struct conn *c = conns; c; c = c->next) {
 		if (c->kind == CONN_CTL && c->waiting && c->fd >= 0) {
 			reply_status(c);
@@ -1115,8 +1253,7 @@ static void finish(void)
 		if (c->kind == CONN_ATTACH)
 			c->closed = 1;
 	}
-	/* Stop accepting; late callers find exit.json instead. */
-	remove_sockets();
+	start_cleanup();
 }
 
 /* --- the loop --- */
@@ -1153,7 +1290,10 @@ static void serve(void)
 				continue;
 			}
 		}
-		if (closing && (!conns || now_ms() >= finish_until))
+		if (closing && now_ms() >= finish_until)
+			for (struct conn *c = conns; c; c = c->next)
+				drop_conn(c); /* freed on the next round */
+		if (closing && !conns && cleaned)
 			return;
 
 		size_t n = 0, need = 8;
@@ -1209,7 +1349,7 @@ static void serve(void)
 			if (timeout < 0 || left < timeout)
 				timeout = (int)left;
 		}
-		if (closing) {
+		if (closing && conns) {
 			long long left = finish_until - now;
 			if (left < 0)
 				left = 0;
@@ -1286,6 +1426,10 @@ static int run(const char *state_dir)
 	if (fcntl(sync_fd, F_SETFD, FD_CLOEXEC) < 0)
 		sync_fd = -1;
 	read_config(state_dir);
+	/* Before any child: the runtime and the container must not inherit
+	 * the attach connections handed over at launch. */
+	for (size_t i = 0; i < cfg.nattach; i++)
+		fcntl(FIRST_ATTACH_FD + (int)i, F_SETFD, FD_CLOEXEC);
 	/* The container's init is forked by the runtime, which then exits: as
 	 * a child subreaper the monitor inherits it and can wait for it. */
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
@@ -1307,6 +1451,7 @@ static int run(const char *state_dir)
 	 * length does not matter for binding. */
 	if (chdir(cfg.state_dir) < 0)
 		fail_ready(xasprintf("chdir %s: %s", cfg.state_dir, strerror(errno)));
+	take_lock();
 	attach_l = listen_unix(ATTACH_SOCKET);
 	if (attach_l >= 0)
 		ctl_l = listen_unix(CTL_SOCKET);
@@ -1317,7 +1462,10 @@ static int run(const char *state_dir)
 		fail_ready(msg);
 	}
 	create();
-	send_ready(NULL, 0, 0);
+	if (cfg.start)
+		start_or_fail();
+	adopt_handoff();
+	send_ready(NULL, 0, 0, NULL);
 	reap(); /* an init that exited at once */
 	serve();
 	return 0;

@@ -64,6 +64,68 @@ static int log_opt(struct jp *p, const char *k, void *arg)
 	return -1;
 }
 
+static int attach_field(struct jp *p, const char *k, void *arg);
+
+/* attach_field_strict is attach_field refusing keys it does not know, as
+ * berthd's monitor.json is read (see config_field). */
+static int attach_field_strict(struct jp *p, const char *k, void *arg)
+{
+	if (key_is(k, "stdin") || key_is(k, "stdout") || key_is(k, "stderr"))
+		return attach_field(p, k, arg);
+	if (jp_skip(p, 0) < 0)
+		return -1;
+	p->err = "unknown attach setting (berth-cmon is older than berthd?)";
+	return -1;
+}
+
+/* attach_array reads Config.Attach as Go's encoding/json does into the
+ * same slice: null empties it, an array is decoded element by element
+ * into what the slice held (a null element leaves one as it was). */
+static int attach_array(struct jp *p, struct config *c)
+{
+	int r = jp_null(p);
+	if (r) {
+		free(c->attach);
+		c->attach = NULL;
+		c->nattach = c->attach_cap = 0;
+		c->attach_set = 0;
+		return r < 0 ? -1 : 0;
+	}
+	if (jp_peek(p) != '[') {
+		if (jp_skip(p, 0) < 0)
+			return -1;
+		p->err = "cannot unmarshal into []monitor.AttachOptions";
+		return -1;
+	}
+	p->i++;
+	c->attach_set = 1;
+	c->nattach = 0;
+	if (jp_peek(p) == ']') {
+		p->i++;
+		return 0;
+	}
+	for (;;) {
+		if (c->nattach == c->attach_cap) {
+			struct attach_req *a = realloc(c->attach, (c->attach_cap + 1) * sizeof *a);
+			if (!a)
+				die("out of memory");
+			memset(&a[c->attach_cap], 0, sizeof *a);
+			c->attach = a;
+			c->attach_cap++;
+		}
+		if (jp_object(p, attach_field_strict, &c->attach[c->nattach++]) < 0)
+			return -1;
+		int ch = jp_peek(p);
+		p->i++;
+		if (ch == ']')
+			return 0;
+		if (ch != ',') {
+			p->err = "invalid character after array element";
+			return -1;
+		}
+	}
+}
+
 static int config_field(struct jp *p, const char *k, void *arg)
 {
 	struct config *c = arg;
@@ -93,6 +155,10 @@ static int config_field(struct jp *p, const char *k, void *arg)
 		return jp_bool(p, &c->open_stdin);
 	if (key_is(k, "stdinOnce"))
 		return jp_bool(p, &c->stdin_once);
+	if (key_is(k, "start"))
+		return jp_bool(p, &c->start);
+	if (key_is(k, "attach"))
+		return attach_array(p, c);
 	/* logOpts: syslog and journald settings; berthd sends containers
 	 * with those drivers to the Go monitor. */
 	if (key_is(k, "logOpts"))
@@ -117,6 +183,7 @@ void config_free(struct config *c)
 	for (size_t k = 0; k < c->nruntime_args; k++)
 		free(c->runtime_args[k]);
 	free(c->runtime_args);
+	free(c->attach);
 	memset(c, 0, sizeof *c);
 }
 

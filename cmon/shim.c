@@ -181,7 +181,19 @@ int parse_mode(const char *what)
 			put_bool(&out, "logCompress", c.log_compress, 1);
 			put_bool(&out, "tty", c.tty, 1);
 			put_bool(&out, "openStdin", c.open_stdin, 1);
-			put_bool(&out, "stdinOnce", c.stdin_once, 0);
+			put_bool(&out, "stdinOnce", c.stdin_once, 1);
+			put_bool(&out, "start", c.start, 0);
+			if (c.attach_set) {
+				buf_puts(&out, ",\"attach\":[");
+				for (size_t i = 0; i < c.nattach; i++) {
+					buf_puts(&out, i ? ",{" : "{");
+					put_bool(&out, "stdin", c.attach[i].in, 1);
+					put_bool(&out, "stdout", c.attach[i].out, 1);
+					put_bool(&out, "stderr", c.attach[i].err, 0);
+					buf_puts(&out, "}");
+				}
+				buf_puts(&out, "]");
+			}
 			buf_puts(&out, "}\n");
 		}
 		config_free(&c);

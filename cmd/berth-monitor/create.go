@@ -59,6 +59,10 @@ type mon struct {
 	// (fds from monitor.FirstAttachFd, options in cfg.Attach), until
 	// adoptHandoff registers them.
 	handoff []*os.File
+
+	// lock is the state directory's monitor.LockFile, held until the
+	// runtime's state of this run is deleted (after the exit is reported).
+	lock *os.File
 }
 
 func newMon(cfg monitor.Config) *mon {

@@ -87,9 +87,8 @@ func (m *mon) exitedWithin(sigchld <-chan os.Signal, d time.Duration) bool {
 // open forever.
 const drainTimeout = 1500 * time.Millisecond
 
-// finish runs once the init has exited: drain output, delete the container,
-// record the status, answer waiters, flush and close attach clients.
-func (m *mon) finish() {
+// drain reads the output the init left, for at most drainTimeout.
+func (m *mon) drain() {
 	drained := make(chan struct{})
 	go func() { m.pumps.Wait(); close(drained) }()
 	select {
@@ -102,6 +101,25 @@ func (m *mon) finish() {
 		}
 		<-drained
 	}
+}
+
+// cleanup deletes the exited container's runtime state, then releases the
+// state directory's lock: the next run may create it again.
+func (m *mon) cleanup() {
+	m.execMu.Lock()
+	m.deleteContainer()
+	m.execMu.Unlock()
+	m.reap()
+	if m.lock != nil {
+		m.lock.Close()
+	}
+}
+
+// finish runs once the init has exited: drain output, record the status
+// (flushed to disk first: a crash loses no exit code), answer waiters, then
+// delete the container while attach clients are flushed and closed.
+func (m *mon) finish() {
+	m.drain()
 	if m.log != nil {
 		if err := m.log.Close(); err != nil {
 			fmt.Fprintln(os.Stderr, "berth-monitor: close container log:", err)
@@ -109,12 +127,11 @@ func (m *mon) finish() {
 	}
 	// Read before delete: delete removes the cgroup.
 	m.status.OOMKilled = readOOMKills(m.oomFile) > m.oomBase
-	m.deleteContainer()
-	m.reap()
 	if err := monitor.WriteExit(m.cfg.StateDir, m.status); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-monitor:", err)
 	}
-
+	// Stop accepting first; late callers find exit.json instead.
+	m.removeSockets()
 	m.mu.Lock()
 	m.closing = true
 	clients := m.clients
@@ -125,8 +142,7 @@ func (m *mon) finish() {
 	}
 	close(m.exited)
 
-	// Stop accepting; late callers find exit.json instead.
-	m.removeSockets()
+	m.cleanup()
 	<-m.ctlDone
 	deadline := time.After(2 * time.Second)
 	done := make(chan struct{})

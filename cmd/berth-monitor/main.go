@@ -118,6 +118,10 @@ func run(stateDir string, sync *os.File) (int, error) {
 
 	m := newMon(cfg)
 	m.handoff = handoff
+	if m.lock, err = monitor.TakeLock("."); err != nil {
+		sendReady(sync, monitor.Ready{Error: err.Error()})
+		return 1, err
+	}
 	if err := m.listen(); err != nil {
 		sendReady(sync, monitor.Ready{Error: err.Error()})
 		return 1, err

@@ -37,6 +37,7 @@ type serveState struct {
 	// Attach are the handed-over attach connections not yet adopted.
 	Attach  []int `json:"attach,omitempty"`
 	Started bool  `json:"started,omitempty"`
+	Lock    int   `json:"lock"`
 }
 
 // execServe replaces the process image; it returns only on failure, with
@@ -79,6 +80,7 @@ func (m *mon) execServe() error {
 	for _, f := range m.handoff {
 		st.Attach = append(st.Attach, inherit(f))
 	}
+	st.Lock = inherit(m.lock)
 	if err != nil {
 		return err
 	}
@@ -151,6 +153,8 @@ func restore(m *mon, raw string) error {
 		}
 		return os.NewFile(uintptr(fd), name)
 	}
+	unix.CloseOnExec(st.Lock)
+	m.lock = os.NewFile(uintptr(st.Lock), "lock")
 	m.attachL = listener(st.AttachL)
 	m.ctlL = listener(st.CtlL)
 	if st.Pty >= 0 {

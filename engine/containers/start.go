@@ -252,8 +252,15 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 	if err != nil {
 		return err
 	}
-	// A runtime state left by a crash would make create fail.
+	// The previous run's monitor may still be deleting that run's runtime
+	// state (it reports the exit first); a state left by a crash would
+	// make create fail.
+	release, err := monitor.Hold(ctx, run.stateDir)
+	if err != nil {
+		return err
+	}
 	rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
+	release()
 	saveFilter := run.seccompKey != "" && !run.precompiled
 	attach := make([]monitor.AttachOptions, len(e.pendingAttach))
 	for i, a := range e.pendingAttach {
@@ -380,6 +387,26 @@ func (s *Service) watch(e *entry, exited chan struct{}) {
 	}()
 }
 
+// cleanRuntime makes sure nothing of an exited run stays in the runtime
+// (its state, its cgroup). The monitor deletes it after reporting the exit,
+// holding the state directory's lock meanwhile (monitor.LockFile): while it
+// does, there is nothing to do here (a second delete would only race it),
+// and the next run's launch waits for the lock. Without a monitor at work
+// (it died, or is older and deleted before reporting), clean here.
+func (s *Service) cleanRuntime(c *Container) {
+	release, ok := monitor.TryHold(s.stateDir(c.ID))
+	if !ok {
+		return
+	}
+	defer release()
+	if rt, err := s.runtimeOf(c); err == nil {
+		rt.Delete(context.Background(), c.ID, &oci.DeleteOpts{Force: true})
+	}
+	if err := runtime.RemoveCgroup(s.cgroupParentOf(c), c.ID); err != nil {
+		s.log.Warn("cgroup left behind", "id", c.ID, "err", err)
+	}
+}
+
 // onExit records the end of a run and cleans up after it.
 func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) {
 	e.mu.Lock()
@@ -396,12 +423,7 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 		c.State.FinishedAt = time.Now().UTC()
 	}
 	c.State.Pid, c.State.MonitorPid = 0, 0
-	if rt, err := s.runtimeOf(c); err == nil {
-		rt.Delete(context.Background(), c.ID, &oci.DeleteOpts{Force: true})
-	}
-	if err := runtime.RemoveCgroup(s.cgroupParentOf(c), c.ID); err != nil {
-		s.log.Warn("cgroup left behind", "id", c.ID, "err", err)
-	}
+	s.cleanRuntime(c)
 	nets := s.attachedNetworks(c)
 	// The network teardown and the unmounts are independent: in parallel
 	// (the rootfs unmount alone is often tens of milliseconds).

@@ -58,7 +58,7 @@ func TestMonitorRunCost(t *testing.T) {
 			t.Fatal(err)
 		}
 		t1 := time.Now()
-		c.runcStart()
+		c.startProcess()
 		if st, err := monitor.Wait(ctx, c.cfg.StateDir); err != nil || st.ExitCode != 0 {
 			t.Fatalf("%s: %+v %v", name, st, err)
 		}

@@ -43,7 +43,7 @@ func TestMonitorLogBytes(t *testing.T) {
 			})
 			c.cfg.LogDriver = driver
 			c.start()
-			c.runcStart()
+			c.startProcess()
 			if st := c.wait(); st.ExitCode != 0 {
 				t.Fatalf("exit %+v", st)
 			}

@@ -159,6 +159,14 @@ var parseSeeds = []struct{ mode, in string }{
 	{"config", `{"runtimeArgs":["a",null,"c"]}`},
 	{"config", `{"id":"x"} x`},
 	{"config", `[1]`},
+	{"config", `{"id":"a","start":true,"attach":[{"stdin":true,"stdout":true},null,{"stderr":true}]}`},
+	{"config", `{"attach":[{"stdin":true},{"stdout":true}],"attach":[null,{"stderr":true},{}]}`},
+	{"config", `{"attach":[{"stdin":true}],"attach":null,"attach":[null]}`},
+	{"config", `{"attach":[]}`},
+	{"config", `{"attach":[{"stdin":true,"tty":true}]}`},
+	{"config", `{"attach":[1]}`},
+	{"config", `{"attach":{}}`},
+	{"config", `{"start":"yes"}`},
 	{"ctl", `{"op":"resize","height":24,"width":80}`},
 	{"ctl", `{"op":"resize","height":70000}`},
 	{"ctl", `{"op":"resize","height":-0}`},
@@ -189,7 +197,22 @@ func TestCMonitorParse(t *testing.T) {
 // that use it to the Go monitor).
 func TestCMonitorKnowsConfig(t *testing.T) {
 	var cfg monitor.Config
-	v := reflect.ValueOf(&cfg).Elem()
+	fillSettings(t, "monitor.Config", reflect.ValueOf(&cfg).Elem())
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, ok := cmonParse(t, "config", b); !ok {
+		t.Fatalf("berth-cmon refuses monitor.json %s", b)
+	} else {
+		checkParse(t, "config", b)
+		_ = out
+	}
+}
+
+// fillSettings sets every field of the struct v to a value other than its
+// zero (slices get two elements, themselves filled).
+func fillSettings(t *testing.T, name string, v reflect.Value) {
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Field(i)
 		switch f.Kind() {
@@ -200,22 +223,27 @@ func TestCMonitorKnowsConfig(t *testing.T) {
 		case reflect.Int, reflect.Int64:
 			f.SetInt(2)
 		case reflect.Slice:
-			f.Set(reflect.ValueOf([]string{"a", "b"}))
+			f.Set(reflect.MakeSlice(f.Type(), 2, 2))
+			for k := 0; k < 2; k++ {
+				fillElem(t, name+"."+v.Type().Field(i).Name, f.Index(k))
+			}
 		case reflect.Map:
 			f.Set(reflect.ValueOf(map[string]string{"k": "v"}))
 		default:
-			t.Fatalf("monitor.Config.%s: a %s; teach this test and cmon/parse.c", v.Type().Field(i).Name, f.Kind())
+			t.Fatalf("%s.%s: a %s; teach this test and cmon/parse.c", name, v.Type().Field(i).Name, f.Kind())
 		}
 	}
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, ok := cmonParse(t, "config", b); !ok {
-		t.Fatalf("berth-cmon refuses monitor.json %s", b)
-	} else {
-		checkParse(t, "config", b)
-		_ = out
+}
+
+// fillElem sets a slice element: a string or a struct of settings.
+func fillElem(t *testing.T, name string, e reflect.Value) {
+	switch e.Kind() {
+	case reflect.String:
+		e.SetString("a")
+	case reflect.Struct:
+		fillSettings(t, name, e)
+	default:
+		t.Fatalf("%s: elements of kind %s; teach this test and cmon/parse.c", name, e.Kind())
 	}
 }
 

@@ -810,11 +810,11 @@ func TestMonitorStartOnce(t *testing.T) {
 	c.cfg.Start = true
 	initPid, monPid := c.start()
 	ctx := context.Background()
-	// A container that outlives the first moments is served from the
+	// A container that outlives the first moments is served from the Go
 	// monitor's second, smaller image (a short-lived one is finished by the
-	// first).
+	// first). The C monitor has one image.
 	deadline := time.Now().Add(10 * time.Second)
-	for {
+	for monitor.Binary(monitorBinary(t), c.cfg) == monitorBinary(t) {
 		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", monPid))
 		if bytes.HasSuffix(b, []byte("\x00serve\x00")) {
 			break
