@@ -221,7 +221,7 @@ func newContainerSpec(t testing.TB, args []string, tty bool, edit func(spec map[
 }
 
 func (c *ctr) runc(args ...string) (string, error) {
-	out, err := exec.Command(runcPath, append(append([]string{}, c.cfg.RuntimeArgs...), args...)...).CombinedOutput()
+	out, err := exec.Command(c.cfg.Runtime, append(append([]string{}, c.cfg.RuntimeArgs...), args...)...).CombinedOutput()
 	return string(out), err
 }
 
@@ -830,5 +830,40 @@ func TestMonitorStartOnce(t *testing.T) {
 	}
 	if pid, err := monitor.Ping(ctx, c.cfg.StateDir); err != nil || pid != initPid {
 		t.Fatalf("after a refused start: Ping = %d, %v; want %d", pid, err, initPid)
+	}
+}
+
+// TestMonitorRestartAtOnce: the monitor reports a run's exit before the
+// runtime's delete of it, so a new run of the same container started right
+// after the report (docker restart, a restart policy) meets that delete:
+// its monitor waits for the previous one's lock (monitor.LockFile) instead
+// of failing on the state still there, and once the lock is free the
+// runtime holds no state of the container. With runc and crun.
+func TestMonitorRestartAtOnce(t *testing.T) {
+	runtimes := []string{runcPath}
+	if p, err := exec.LookPath("crun"); err == nil {
+		runtimes = append(runtimes, p)
+	}
+	for _, rt := range runtimes {
+		t.Run(filepath.Base(rt), func(t *testing.T) {
+			c := newContainer(t, []string{"sh", "-c", "echo hi; exit 7"}, false)
+			c.cfg.Runtime, c.cfg.Start = rt, true
+			for i := 0; i < 8; i++ {
+				c.start()
+				if st := c.wait(); st.ExitCode != 7 {
+					t.Fatalf("run %d: exit %+v, want 7", i, st)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			release, err := monitor.Hold(ctx, c.cfg.StateDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			if out, err := c.runc("state", c.cfg.ID); err == nil {
+				t.Fatalf("runtime state left once the monitor let go of the lock: %s", out)
+			}
+		})
 	}
 }
