@@ -5,7 +5,8 @@
 # round trips berthd made to monitors (connections to their ctl.sock or
 # attach.sock), and the disk flushes.
 function num(s) { sub(/.*= /, "", s); return s + 0 }
-# who(p): "monitor" when p descends from a berth-monitor process, else "berthd".
+# who(p): "monitor" when p descends from a monitor process (berth-monitor or
+# berth-cmon), else "berthd".
 function who(p,   i) {
 	for (i = 0; i < 64 && p != ""; i++) {
 		if (p in mon) return "monitor"
@@ -18,7 +19,7 @@ function who(p,   i) {
 	n = split($0, a, "\"")
 	if (n < 2) next
 	b = a[2]; sub(/.*\//, "", b)
-	if (b == "berth-monitor") mon[$1] = 1
+	if (b == "berth-monitor" || b == "berth-cmon") mon[$1] = 1
 	if (b ~ /^(runc|crun)$/) {
 		verb = ""
 		for (i = 4; i <= n; i += 2) if (a[i] ~ /^(create|start|delete|kill|state|run)$/) { verb = a[i]; break }

@@ -7,8 +7,11 @@
  * sync pipe on fd 3, it creates the container with the OCI runtime, is its
  * init's parent (child subreaper), holds its stdio or TTY, writes its
  * json-file or cri log (or none), serves attach.sock and ctl.sock, records
- * the exit status in exit.json and exits once the container has exited and
- * been deleted. It never talks to berthd on its own.
+ * the exit status in exit.json, reports it, then deletes the container
+ * (holding monitor.lock until that is over) and exits. With Config.Start it
+ * also starts the container before it reports ready, and it takes the
+ * attach connections handed over at launch (fds 4, 5, ...). It never talks
+ * to berthd on its own.
  *
  * One thread, one poll loop; nothing blocks on a client. Other modes:
  * `exec-shim PIDFILE -- RUNTIME ARGS...` and `pod-init` (see shim.c), and

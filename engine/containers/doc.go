@@ -7,7 +7,9 @@
 // The runtime is reached through its verbs (engine/runtime/oci): start
 // prepares the root filesystem, mounts and networks, writes the bundle and
 // has the monitor create and start the container (attach sessions waiting
-// for the start are handed to it at launch); `docker exec` ends in ExecStart
+// for the start are handed to it at launch); the monitor reports the exit
+// before it deletes the container, so the next start and onExit's cleanup
+// wait for its lock (cleanRuntime, monitor.Hold); `docker exec` ends in ExecStart
 // (exec_start.go), which has the runtime's Exec verb start the process
 // under berth-monitor's exec-shim and wires its pty or pipes (execIO,
 // exec_io.go). `docker commit` ends in CommitContainer (commit.go),

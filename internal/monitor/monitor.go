@@ -23,6 +23,11 @@
 //     so no output produced after Attach returns is missed; then output
 //     flows (multiplexed frames, or raw with a TTY) and client bytes go to
 //     the container's stdin.
+//   - monitor.lock (LockFile): locked by the monitor from before its create
+//     until the runtime's delete after the exit is over. The exit is
+//     reported first (exit.json flushed, waiters answered), the delete runs
+//     after it; the next run's monitor and berthd's cleanup wait for the
+//     lock (Hold) instead of meeting that delete.
 package monitor
 
 import (
