@@ -22,7 +22,7 @@ const LockFile = "monitor.lock"
 // TakeLock locks stateDir's LockFile for a monitor, waiting for a previous
 // run's monitor to release it. The lock lasts while the file stays open.
 func TakeLock(stateDir string) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(stateDir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openLock(stateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func TakeLock(stateDir string) (*os.File, error) {
 // monitors out until release is called. With no state directory there is
 // nothing to wait for.
 func Hold(ctx context.Context, stateDir string) (release func(), err error) {
-	f, err := os.OpenFile(filepath.Join(stateDir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openLock(stateDir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return func() {}, nil
 	}
@@ -66,7 +66,7 @@ func Hold(ctx context.Context, stateDir string) (release func(), err error) {
 // TryHold is Hold without waiting: ok is false while a monitor holds the
 // lock (it deletes the runtime's state itself).
 func TryHold(stateDir string) (release func(), ok bool) {
-	f, err := os.OpenFile(filepath.Join(stateDir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openLock(stateDir)
 	if err != nil {
 		return func() {}, true // no state directory: no monitor either
 	}
@@ -75,6 +75,10 @@ func TryHold(stateDir string) (release func(), ok bool) {
 		return nil, false
 	}
 	return func() { f.Close() }, true
+}
+
+func openLock(stateDir string) (*os.File, error) {
+	return os.OpenFile(filepath.Join(stateDir, LockFile), os.O_RDWR|os.O_CREATE, 0o600)
 }
 
 func flock(f *os.File, how int) error {
