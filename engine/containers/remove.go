@@ -3,9 +3,11 @@ package containers
 import (
 	"context"
 	"os"
+	"time"
 
 	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/monitor"
 	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 )
@@ -90,7 +92,7 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 		dead(err, true)
 		return errdefs.Internal(err)
 	}
-	os.RemoveAll(s.stateDir(c.ID))
+	s.removeStateDir(ctx, c.ID)
 	os.RemoveAll(c.Dir)
 	if err := s.db.Delete(bucket, c.ID); err != nil {
 		dead(err, false)
@@ -119,6 +121,23 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 	e.notify()
 	e.mu.Unlock()
 	return nil
+}
+
+// removeStateDir removes a container's state directory once the monitor
+// of its last run has deleted the runtime's state (it reports the exit
+// first, see monitor.LockFile): nothing of the container stays in the
+// runtime after its removal.
+func (s *Service) removeStateDir(ctx context.Context, id string) {
+	dir := s.stateDir(id)
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	release, err := monitor.Hold(hctx, dir)
+	if err != nil {
+		s.log.Warn("container removed while its monitor still deletes its runtime state", "id", id, "err", err)
+		release = func() {}
+	}
+	os.RemoveAll(dir)
+	release()
 }
 
 // awaitRemoval waits while another removal of e (a second client's, or the

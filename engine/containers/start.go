@@ -407,6 +407,24 @@ func (s *Service) cleanRuntime(c *Container) {
 	}
 }
 
+// clearStateDir removes an exited run's state directory; while its monitor
+// still deletes the runtime's state, everything but the lock it holds (the
+// next run's launch waits on that lock, and removeContainer removes it).
+func (s *Service) clearStateDir(id string) {
+	dir := s.stateDir(id)
+	if release, ok := monitor.TryHold(dir); ok {
+		os.RemoveAll(dir)
+		release()
+		return
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, de := range entries {
+		if de.Name() != monitor.LockFile {
+			os.RemoveAll(filepath.Join(dir, de.Name()))
+		}
+	}
+}
+
 // onExit records the end of a run and cleans up after it.
 func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) {
 	e.mu.Lock()
@@ -443,7 +461,7 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	<-netDone
 	s.emitAttached(evtypes.ActionDisconnect, c, nets)
 	s.emitVolumes(evtypes.ActionUnmount, c, c.MountPoints)
-	os.RemoveAll(s.stateDir(c.ID))
+	s.clearStateDir(c.ID)
 	// A --rm container's record is deleted right below; its waiting client
 	// takes the exit status from memory. It is written only if that removal
 	// fails. (After a crash in between, the record still says running,
