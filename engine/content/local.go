@@ -13,6 +13,7 @@ import (
 
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
 
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
@@ -167,18 +168,28 @@ func (s *Local) release(ref string) {
 
 // writer hashes as it writes into a temp file.
 type writer struct {
-	s    *Local
-	f    *os.File
-	h    hash.Hash
-	size int64
-	opts WriterOpts
-	done bool
+	s       *Local
+	f       *os.File
+	h       hash.Hash
+	size    int64
+	flushed int64 // bytes whose writeback has been started
+	opts    WriterOpts
+	done    bool
 }
+
+// writebackChunk: every this many bytes written, the writer starts
+// writing them to disk (without waiting), so that Commit's fsync finds
+// little left to do.
+const writebackChunk = 8 << 20
 
 func (w *writer) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
 	w.h.Write(p[:n])
 	w.size += int64(n)
+	if w.size-w.flushed >= writebackChunk {
+		_ = unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.size-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
+		w.flushed = w.size
+	}
 	return n, err
 }
 

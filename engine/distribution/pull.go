@@ -424,7 +424,7 @@ func unpackStream(src io.Reader, body io.Closer, dir, diffID string) (archive.Re
 		rd.Close()
 		return archive.Result{}, err
 	}
-	res, err := archive.Extract(dec, dir, archive.Options{DiffID: diffID})
+	res, err := archive.Extract(dec, dir, archive.Options{DiffID: diffID, Writeback: true})
 	if err == nil {
 		// The compressed stream may go on past the tar end (trailers).
 		if err = drain(dec); err == nil {

@@ -113,6 +113,8 @@ func (st *Store) ExtractLayer(dir string, src io.Reader, opts archive.Options) (
 	if mediaType == "" {
 		tarIn = io.TeeReader(rd, bw)
 	}
+	// The layer is made durable with one syncfs when it is adopted.
+	opts.Writeback = true
 	res, err := archive.Extract(tarIn, dir, opts)
 	if err == nil && mediaType != "" {
 		// The whole compressed stream is the blob: trailers included.

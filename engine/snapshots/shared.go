@@ -63,7 +63,7 @@ func (st *Store) ExtractBlob(ctx context.Context, dir string, b Blob, diffID str
 		return Layer{}, errdefs.Invalid("layer blob %s: %s", b.Digest, err.Error())
 	}
 	defer rd.Close()
-	res, err := archive.Extract(rd, dir, archive.Options{DiffID: diffID})
+	res, err := archive.Extract(rd, dir, archive.Options{DiffID: diffID, Writeback: true})
 	if err != nil {
 		st.ReleaseBlob(b.Digest)
 		return Layer{}, fmt.Errorf("layer blob %s: %w", b.Digest, err)

@@ -178,6 +178,9 @@ func (p *leafPool) create(j leafJob) error {
 		return err
 	}
 	err = writeAll(fd, j.data)
+	if err == nil && p.x.opts.Writeback {
+		startWriteback(fd)
+	}
 	if err == nil && !p.x.opts.Unprivileged {
 		err = unix.Fchown(fd, hdr.Uid, hdr.Gid)
 	}
@@ -209,6 +212,13 @@ func writeAll(fd int, b []byte) error {
 		b = b[n:]
 	}
 	return nil
+}
+
+// startWriteback asks the kernel to start writing fd's dirty pages out,
+// without waiting for them (Options.Writeback). Best effort: the caller's
+// final sync is what makes the data durable.
+func startWriteback(fd int) {
+	_ = unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
 }
 
 // fileMode is the permission part of a tar mode as chmod wants it.
