@@ -20,7 +20,7 @@ source bench/lib.sh
 RUNS="$runs"
 
 tarball="$(debian_tarball)"
-apt_install docker-registry
+apt_install docker-registry isal # isal: igzip, which berthd uses to inflate gzip layers
 need_hyperfine
 
 regpid=""

@@ -63,7 +63,7 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$work/s" "$work/dockercfg"
 echo '{}' >"$work/dockercfg/config.json"
 
-apt_install wrk docker-registry busybox-static strace
+apt_install wrk docker-registry busybox-static strace isal
 [ "$peers" = 0 ] || apt_install docker.io podman
 if ! command -v wrk >/dev/null; then echo "bench: wrk is missing" >&2; exit 1; fi
 

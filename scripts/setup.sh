@@ -19,7 +19,7 @@ export PATH="$PATH:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/s
 
 # chromium: the dashboard's browser tests drive it headless (tests/e2e).
 # gcc, make, zlib1g-dev: berth-cmon, the per-container monitor in C (cmon/).
-PACKAGES=(gcc make libc6-dev zlib1g-dev crun runc busybox-static iptables tini docker-registry procps util-linux iproute2 curl ca-certificates python3-docker containernetworking-plugins chromium)
+PACKAGES=(gcc make libc6-dev zlib1g-dev crun runc busybox-static iptables tini docker-registry isal procps util-linux iproute2 curl ca-certificates python3-docker containernetworking-plugins chromium)
 BIN_DIR="${BERTH_BIN_DIR:-/usr/local/bin}"
 SOCK="${BERTH_SOCK:-/run/berth/berth.sock}"
 PIDFILE="${BERTH_PIDFILE:-/run/berth/berthd.pid}"

@@ -414,7 +414,7 @@ func unpackStream(src io.Reader, body io.Closer, dir, diffID string) (archive.Re
 		return archive.Result{}, err
 	}
 	defer raw.Close()
-	rd, _, err := archive.Decompress(raw)
+	rd, _, err := archive.DecompressLayer(raw)
 	if err != nil {
 		body.Close()
 		return archive.Result{}, err

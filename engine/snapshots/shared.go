@@ -57,7 +57,7 @@ func (st *Store) ExtractBlob(ctx context.Context, dir string, b Blob, diffID str
 		return Layer{}, err
 	}
 	defer rc.Close()
-	rd, _, err := archive.Decompress(rc)
+	rd, _, err := archive.DecompressLayer(rc)
 	if err != nil {
 		st.ReleaseBlob(b.Digest)
 		return Layer{}, errdefs.Invalid("layer blob %s: %s", b.Digest, err.Error())

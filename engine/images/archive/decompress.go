@@ -57,6 +57,19 @@ func Detect(head []byte) Compression {
 // (plain tar, gzip, zstd, bzip2 or xz). Close releases the decoder; it does not
 // close r.
 func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
+	return decompress(r, false)
+}
+
+// DecompressLayer is Decompress for an image layer's whole stream (pull,
+// a blob of the content store): a gzip stream is decoded by ISA-L's igzip
+// when it is installed (see gunzip.go), else as Decompress does. Close
+// kills the decoder if it is still running and waits for it, and for a
+// read of r in progress: a caller on a network stream closes that first.
+func DecompressLayer(r io.Reader) (io.ReadCloser, Compression, error) {
+	return decompress(r, true)
+}
+
+func decompress(r io.Reader, external bool) (io.ReadCloser, Compression, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(6)
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -65,6 +78,10 @@ func Decompress(r io.Reader) (io.ReadCloser, Compression, error) {
 	c := Detect(head)
 	switch c {
 	case Gzip:
+		if p := gunzipPath(); external && p != "" {
+			rc, err := startGunzip(p, br)
+			return rc, c, err
+		}
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, c, fmt.Errorf("invalid gzip stream: %w", err)
