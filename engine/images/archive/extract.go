@@ -216,12 +216,20 @@ type extractor struct {
 	opts Options
 	dirs []dirTimes
 	pool *leafPool // nil: everything in order (openat2 unavailable)
+	// parents caches resolveParent's answers. An answer only changes when
+	// something on its path is replaced, and nothing is replaced without
+	// a removal (new entries only take free names): every removal clears
+	// the cache.
+	parents map[string]string
 }
 
 // resolveParent returns the real path of directory rel inside the root,
 // creating missing components (0755, as Docker does for implied parents).
 // Symlinks met on the way are resolved as if the root were "/".
 func (x *extractor) resolveParent(rel string) (string, error) {
+	if p, ok := x.parents[rel]; ok {
+		return p, nil
+	}
 	p, err := securejoin.SecureJoin(x.root, rel)
 	if err != nil {
 		return "", err
@@ -232,6 +240,10 @@ func (x *extractor) resolveParent(rel string) (string, error) {
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		return "", err
 	}
+	if x.parents == nil {
+		x.parents = map[string]string{}
+	}
+	x.parents[rel] = p
 	return p, nil
 }
 
@@ -246,7 +258,7 @@ func cleanName(name string) string {
 
 // removeExisting clears the way for a new entry at p, without following a
 // symlink found there.
-func removeExisting(p string, keepDir bool) error {
+func (x *extractor) removeExisting(p string, keepDir bool) error {
 	fi, err := os.Lstat(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -254,10 +266,11 @@ func removeExisting(p string, keepDir bool) error {
 	if err != nil {
 		return err
 	}
+	if fi.IsDir() && keepDir {
+		return nil
+	}
+	clear(x.parents)
 	if fi.IsDir() {
-		if keepDir {
-			return nil
-		}
 		return os.RemoveAll(p)
 	}
 	return os.Remove(p)
@@ -296,7 +309,7 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) (int64, error) {
 			return n, err
 		}
 	}
-	if err := removeExisting(target, hdr.Typeflag == tar.TypeDir); err != nil {
+	if err := x.removeExisting(target, hdr.Typeflag == tar.TypeDir); err != nil {
 		return 0, err
 	}
 	written, withMetadata, err := x.create(hdr, tr, target)

@@ -157,6 +157,35 @@ func TestExtractSymlinkThenWriteThrough(t *testing.T) {
 	}
 }
 
+// A directory already used as a parent, then replaced by a symlink to the
+// host: later entries below it go where the symlink leads inside the
+// root, never through it (the parents cache forgets replaced paths).
+func TestExtractParentReplacedBySymlink(t *testing.T) {
+	root, outside := sandbox(t)
+	big := strings.Repeat("x", maxDeferredFile+1) // written in order, not by a worker
+	data := buildTar(t,
+		ent{name: "d/", typ: tar.TypeDir, mode: 0o755},
+		ent{name: "d/a", body: "a"},
+		ent{name: "d", typ: tar.TypeSymlink, link: outside},
+		ent{name: "d/sub/", typ: tar.TypeDir, mode: 0o755},
+		ent{name: "d/big", body: big},
+		ent{name: "e/f/", typ: tar.TypeDir, mode: 0o755},
+		ent{name: "e/f/g", body: "g"},
+		ent{name: "e", typ: tar.TypeSymlink, link: "../outside"},
+		ent{name: "e/f/h", body: big},
+	)
+	if _, err := Extract(bytes.NewReader(data), root, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	assertEmpty(t, outside)
+	if b, err := os.ReadFile(filepath.Join(root, outside, "big")); err != nil || len(b) != len(big) {
+		t.Fatalf("d/big not inside the root: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "outside", "f", "h")); err != nil {
+		t.Fatalf("e/f/h not inside the root: %v", err)
+	}
+}
+
 func TestExtractHardlinkEscape(t *testing.T) {
 	root, outside := sandbox(t)
 	secret := filepath.Join(outside, "secret")

@@ -25,7 +25,7 @@ func (x *extractor) whiteout(parent, base string) error {
 	if !within(x.root, target) || target == x.root {
 		return fmt.Errorf("whiteout %q escapes the layer root", base)
 	}
-	if err := removeExisting(target, false); err != nil {
+	if err := x.removeExisting(target, false); err != nil {
 		return err
 	}
 	if err := unix.Mknod(target, unix.S_IFCHR, 0); err != nil {
