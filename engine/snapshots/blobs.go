@@ -43,12 +43,12 @@ func (st *Store) releaseBlobLocked(d string) {
 	}
 }
 
-// dropBlobIfUnused deletes blob d unless a hold, a held layer or a layer
-// record uses it.
+// dropBlobIfUnused deletes blob d unless a hold, a held layer, a layer
+// record or the builder uses it.
 func (st *Store) dropBlobIfUnused(d string) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if !st.blobUsedLocked(d) {
+	if !st.blobUsedLocked(d) && !(&keptOnce{st: st}).has(context.Background(), d) {
 		_ = st.deleteBlob(d)
 	}
 }
@@ -64,16 +64,7 @@ func (st *Store) blobUsedLocked(d string) bool {
 			return true
 		}
 	}
-	used := false
-	_ = st.db.Bolt().View(func(tx *bolt.Tx) error {
-		return ForEachLayer(tx, func(_ string, lr Layer) error {
-			if lr.Blob != nil && lr.Blob.Digest == d {
-				used = true
-			}
-			return nil
-		})
-	})
-	return used
+	return st.layerBlobs.used(st.db.Bolt(), d)
 }
 
 func (st *Store) deleteBlob(d string) error {
@@ -212,7 +203,9 @@ func (st *Store) compressLayer(r Layer) error {
 		return PutLayer(tx, cur)
 	})
 	st.releaseBlobLocked(d)
-	if err == nil && !st.blobUsedLocked(old) {
+	// The builder may have records of the old blob (an image it built on,
+	// a step's snapshot): then Berth's GC deletes it once it has none.
+	if err == nil && !st.blobUsedLocked(old) && !(&keptOnce{st: st}).has(ctx, old) {
 		if derr := st.deleteBlob(old); derr != nil {
 			st.log.Warn("remove uncompressed layer blob", "digest", old, "err", derr)
 		}

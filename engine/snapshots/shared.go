@@ -44,6 +44,25 @@ func (st *Store) keptElsewhere(ctx context.Context) (map[string]bool, bool) {
 	return kept, true
 }
 
+// keptOnce asks the other user of the blob store which blobs it keeps at
+// most once, when first needed (a pass over many candidate blobs reads the
+// builder's records once).
+type keptOnce struct {
+	st        *Store
+	asked, ok bool
+	kept      map[string]bool
+}
+
+// has reports whether the other user keeps blob d (true when that cannot
+// be told).
+func (k *keptOnce) has(ctx context.Context, d string) bool {
+	if !k.asked {
+		k.kept, k.ok = k.st.keptElsewhere(ctx)
+		k.asked = true
+	}
+	return !k.ok || k.kept[d]
+}
+
 // ExtractBlob unpacks the layer whose tarball (compressed or not) is blob b
 // of the store into dir, checking it against diffID, for EnsureLayer: the
 // layer's record names b itself, so the bytes stay stored once. b is held

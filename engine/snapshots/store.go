@@ -50,6 +50,8 @@ type Store struct {
 	flights map[string]*flight
 	// blobs committed for a layer not yet registered.
 	blobHolds map[string]int
+	// the blobs layer records name (blobUsedLocked).
+	layerBlobs layerBlobIndex
 
 	keepBlobs func(context.Context) (map[string]bool, error)
 }
@@ -408,15 +410,16 @@ func (st *Store) UnregisterUnusedTx(tx *bolt.Tx, chainIDs []string, owned map[st
 }
 
 // RemoveLocked deletes the directories (top layer first) and the blobs no
-// other layer uses of layers UnregisterUnusedTx returned. The caller holds
-// the lock.
+// other layer uses of layers UnregisterUnusedTx returned; a blob the
+// builder has records of stays for GC. The caller holds the lock.
 func (st *Store) RemoveLocked(removed []Layer) {
+	kept := keptOnce{st: st}
 	for i := len(removed) - 1; i >= 0; i-- {
 		lr := removed[i]
 		if err := st.bin.Put(st.layout.LayerDir(lr.ChainID)); err != nil {
 			st.log.Warn("remove layer", "chainID", lr.ChainID, "err", err)
 		}
-		if lr.Blob != nil && !st.blobUsedLocked(lr.Blob.Digest) {
+		if lr.Blob != nil && !st.blobUsedLocked(lr.Blob.Digest) && !kept.has(context.Background(), lr.Blob.Digest) {
 			_ = st.deleteBlob(lr.Blob.Digest)
 		}
 	}
