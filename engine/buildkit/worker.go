@@ -3,6 +3,7 @@ package buildkit
 import (
 	"context"
 
+	"github.com/containerd/containerd/v2/core/content"
 	"github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/client/llb/sourceresolver"
 	"github.com/moby/buildkit/exporter"
@@ -37,7 +38,7 @@ type mobyWorker struct {
 }
 
 func newMobyWorker(w *base.Worker, sm *session.Manager) *mobyWorker {
-	w.SourceManager.Register(preferLocalSource{w.ImageSource})
+	w.SourceManager.Register(preferLocalSource{Source: w.ImageSource, content: w.ContentStore()})
 	return &mobyWorker{Worker: w, sm: sm}
 }
 
@@ -91,8 +92,12 @@ func (e mobyExporter) Resolve(ctx context.Context, id int, attrs map[string]stri
 }
 
 // preferLocalSource is the registry image source with "default" resolve
-// mode meaning "Berth's store first, then the registry".
-type preferLocalSource struct{ *containerimage.Source }
+// mode meaning "Berth's store first, then the registry", and images of
+// Berth's store keyed by their layers (see sourcekey.go).
+type preferLocalSource struct {
+	*containerimage.Source
+	content content.Store
+}
 
 func (s preferLocalSource) Identifier(scheme, ref string, attrs map[string]string, platform *pb.Platform) (source.Identifier, error) {
 	id, err := s.Source.Identifier(scheme, ref, attrs, platform)
