@@ -10,6 +10,7 @@ import (
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
 	"github.com/moby/moby/api/types/container"
@@ -235,8 +236,15 @@ func (s *Service) materialize(ctx context.Context, c *Container, release func())
 			return os.MkdirAll(filepath.Dir(c.LogPath), 0o710)
 		},
 		func() error { return writeHostFiles(c, nil, s.hostGateway()) },
-		func() error { return s.images.PrepareRootfs(ctx, c.ID, c.ImageID) },
 		func() error { return mounts.EnsureVolumes(ctx, s.vols, c.MountPoints) },
+		// Last: the container's record is committed with its layer's.
+		func() error {
+			rec, err := store.PutOp(bucket, c.ID, c)
+			if err != nil {
+				return err
+			}
+			return s.images.PrepareRootfs(ctx, c.ID, c.ImageID, rec)
+		},
 	}
 	for _, step := range steps {
 		if err := step(); err != nil {
@@ -245,10 +253,6 @@ func (s *Service) materialize(ctx context.Context, c *Container, release func())
 		}
 	}
 	e := newEntry(*c)
-	if err := s.persist(e); err != nil {
-		cleanup()
-		return err
-	}
 	s.mu.Lock()
 	s.byID[c.ID] = e
 	s.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine/mounts"
+	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
 	evtypes "github.com/moby/moby/api/types/events"
@@ -88,15 +89,12 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 		e.notify() // a removal waiting on this one tries again
 		e.mu.Unlock()
 	}
-	if err := s.images.RemoveRootfs(ctx, c.ID); err != nil {
-		dead(err, true)
-		return errdefs.Internal(err)
-	}
 	s.removeStateDir(ctx, c.ID)
 	os.RemoveAll(c.Dir)
-	if err := s.db.Delete(bucket, c.ID); err != nil {
-		dead(err, false)
-		return err
+	// The container's record goes in the commit that drops its layer's.
+	if err := s.images.RemoveRootfs(ctx, c.ID, store.DeleteOp(bucket, c.ID)); err != nil {
+		dead(err, true)
+		return errdefs.Internal(err)
 	}
 	e.mu.Lock()
 	for id := range e.execs {

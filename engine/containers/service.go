@@ -27,10 +27,11 @@ const bucket = "containers"
 // ImageService is what containers need from the image service.
 type ImageService interface {
 	Resolve(ctx context.Context, ref string) (*images.Image, error)
-	PrepareRootfs(ctx context.Context, containerID, imageID string) error
+	// PrepareRootfs and RemoveRootfs commit also with the layer's record.
+	PrepareRootfs(ctx context.Context, containerID, imageID string, also ...store.Op) error
 	MountRootfs(ctx context.Context, containerID string) (string, error)
 	UnmountRootfs(ctx context.Context, containerID string) error
-	RemoveRootfs(ctx context.Context, containerID string) error
+	RemoveRootfs(ctx context.Context, containerID string, also ...store.Op) error
 	RootfsIDs(ctx context.Context) ([]string, error)
 	RootfsSize(ctx context.Context, containerID string) (rw, total int64, err error)
 	Changes(ctx context.Context, containerID string) ([]container.FilesystemChange, error)

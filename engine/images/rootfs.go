@@ -9,6 +9,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/berth-dev/berth/engine/snapshots"
+	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -65,30 +66,46 @@ func (s *Service) WritableLayer(containerID string) (snapshots.Rootfs, string, e
 }
 
 // PrepareRootfs creates the writable layer of containerID on top of image
-// imageID (an ID or any reference Resolve accepts). Idempotent: preparing an
-// existing layer only recreates missing directories.
-func (s *Service) PrepareRootfs(ctx context.Context, containerID, imageID string) error {
+// imageID (an ID or any reference Resolve accepts) and records it, with
+// the caller's also in the same commit (the container's own record: one
+// commit per create). Idempotent: preparing an existing layer only
+// recreates missing directories.
+func (s *Service) PrepareRootfs(ctx context.Context, containerID, imageID string, also ...store.Op) error {
 	dir, err := s.overlayDir(containerID)
 	if err != nil {
 		return err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	rec := s.images[imageID]
 	if rec == nil {
 		rec = s.resolveLocked(imageID)
 	}
 	if rec == nil {
-		s.mu.Unlock()
 		return errdefs.NotFound("No such image: %s", imageID)
 	}
-	err = s.db.Bolt().Update(func(tx *bolt.Tx) error {
-		return snapshots.PutRootfs(tx, containerID, rootfsRecord{ImageID: rec.ID, ChainIDs: rec.ChainIDs})
-	})
-	s.mu.Unlock()
-	if err != nil {
+	// The directories before the record: a crash in between leaves a
+	// layer without a record, which the next start removes (cleanup).
+	if err := snapshots.CreateRW(dir); err != nil {
 		return err
 	}
-	return snapshots.CreateRW(dir)
+	// Under the lock: the image's layers are pinned before a GC or rmi
+	// can take them.
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := snapshots.PutRootfs(tx, containerID, rootfsRecord{ImageID: rec.ID, ChainIDs: rec.ChainIDs}); err != nil {
+			return err
+		}
+		return runOps(tx, also)
+	})
+}
+
+func runOps(tx *bolt.Tx, ops []store.Op) error {
+	for _, op := range ops {
+		if err := op(tx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // lowerDirs returns the lower directories of a container layer, top first.
@@ -110,23 +127,26 @@ func (s *Service) MountRootfs(ctx context.Context, containerID string) (string, 
 	return snapshots.MountRW(dir, s.lowerDirs(r))
 }
 
-// UnmountRootfs unmounts the container's overlay. Idempotent.
+// UnmountRootfs unmounts the container's overlay; the end of the overlay
+// (the sync of its upper file system) is left to the background
+// (snapshots.Detach). Idempotent.
 func (s *Service) UnmountRootfs(ctx context.Context, containerID string) error {
 	dir, err := s.overlayDir(containerID)
 	if err != nil {
 		return err
 	}
-	return snapshots.UnmountAll(filepath.Join(dir, "merged"))
+	return snapshots.Detach(filepath.Join(dir, "merged"))
 }
 
 // RemoveRootfs unmounts and deletes the container's writable layer and its
-// record. Idempotent.
-func (s *Service) RemoveRootfs(ctx context.Context, containerID string) error {
+// record, with the caller's also in the same commit (the container's own
+// record: one commit per rm). Idempotent.
+func (s *Service) RemoveRootfs(ctx context.Context, containerID string, also ...store.Op) error {
 	dir, err := s.overlayDir(containerID)
 	if err != nil {
 		return err
 	}
-	if err := snapshots.UnmountAll(filepath.Join(dir, "merged")); err != nil {
+	if err := snapshots.Detach(filepath.Join(dir, "merged")); err != nil {
 		return err
 	}
 	// Move aside first: the name disappears atomically, so a crash never
@@ -134,10 +154,14 @@ func (s *Service) RemoveRootfs(ctx context.Context, containerID string) error {
 	if err := s.trash(dir); err != nil {
 		return fmt.Errorf("remove writable layer of container %s: %w", containerID, err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.db.Bolt().Update(func(tx *bolt.Tx) error {
-		return snapshots.DeleteRootfs(tx, containerID)
+	// Deleting the record only unpins layers: rmi and GC, which hold the
+	// lock, see the pin or not, and both are safe; without the lock,
+	// concurrent removals (rm -f of many) share commits.
+	return s.db.Update(func(tx *bolt.Tx) error {
+		if err := snapshots.DeleteRootfs(tx, containerID); err != nil {
+			return err
+		}
+		return runOps(tx, also)
 	})
 }
 

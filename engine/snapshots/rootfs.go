@@ -144,6 +144,7 @@ func MountRW(dir string, lowers []string) (string, error) {
 	if ok, _ := mountinfo.Mounted(merged); ok {
 		return merged, nil
 	}
+	Settle(merged) // the overlay detached last from merged is gone
 	for _, d := range []string{"upper", "work", "merged"} {
 		if _, err := os.Stat(filepath.Join(dir, d)); err != nil {
 			return "", fmt.Errorf("writable layer of container %s is incomplete (%s missing): prepare it again", containerID, d)

@@ -124,16 +124,42 @@ func (db *DB) Close() error { return db.bolt.Close() }
 // buckets in one transaction.
 func (db *DB) Bolt() *bolt.DB { return db.bolt }
 
+// Update runs fn in a write transaction, durably once it returns; the
+// transaction is shared with concurrent writers' (see groupCommit), so fn
+// must be safe to run more than once.
+func (db *DB) Update(fn func(*bolt.Tx) error) error { return db.update(fn) }
+
+// Op is one change to the database, made in a caller's transaction: a
+// service hands it to another so that both services' records change in
+// one commit (a container's record with its writable layer's).
+type Op func(*bolt.Tx) error
+
+// PutOp is the change that stores v as JSON under key in bucket.
+func PutOp(bucket, key string, v any) (Op, error) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucket)).Put([]byte(key), data)
+	}, nil
+}
+
+// DeleteOp is the change that removes key from bucket (missing is fine).
+func DeleteOp(bucket, key string) Op {
+	return func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucket)).Delete([]byte(key))
+	}
+}
+
 // Put stores v as JSON under key in bucket, durably once it returns (in a
 // transaction shared with concurrent writers: see groupCommit).
 func (db *DB) Put(bucket, key string, v any) error {
-	data, err := json.Marshal(v)
+	op, err := PutOp(bucket, key, v)
 	if err != nil {
 		return err
 	}
-	return db.update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucket)).Put([]byte(key), data)
-	})
+	return db.update(op)
 }
 
 // Get decodes the JSON value under key into v, or returns ErrNotFound.
@@ -149,9 +175,7 @@ func (db *DB) Get(bucket, key string, v any) error {
 
 // Delete removes key from bucket; a missing key is not an error.
 func (db *DB) Delete(bucket, key string) error {
-	return db.update(func(tx *bolt.Tx) error {
-		return tx.Bucket([]byte(bucket)).Delete([]byte(key))
-	})
+	return db.update(DeleteOp(bucket, key))
 }
 
 // ForEach calls fn with every key and raw JSON value of bucket.
