@@ -86,6 +86,10 @@ type entry struct {
 	// backoff is the current restart back-off; restartTimer a pending restart.
 	backoff      time.Duration
 	restartTimer *time.Timer
+	// killToRemove is set while rm -f kills the container: the exit of
+	// that run is not written to the store, whose record is deleted next
+	// (written if the removal fails: see deleteContainer).
+	killToRemove bool
 }
 
 func newEntry(c Container) *entry {

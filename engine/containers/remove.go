@@ -44,8 +44,12 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 			return errdefs.Conflict("You cannot remove a running container %s. Stop the container before attempting removal or force remove", e.c.ID)
 		}
 		e.c.State.StoppedByUser = true
+		e.killToRemove = true
 		e.mu.Unlock()
 		if err := s.stop(ctx, e, unix.SIGKILL, 0); err != nil {
+			e.mu.Lock()
+			e.killToRemove = false
+			e.mu.Unlock()
 			return err
 		}
 		e.mu.Lock()
@@ -55,6 +59,7 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 			return nil
 		}
 		if e.c.State.Running() {
+			e.killToRemove = false
 			e.mu.Unlock()
 			return errdefs.Conflict("container %s was restarted while being removed", e.c.ID[:12])
 		}

@@ -466,11 +466,13 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	// takes the exit status from memory. It is written only if that removal
 	// fails. (After a crash in between, the record still says running,
 	// and the restarted berthd removes the container as an exited --rm one.)
-	if !c.HostConfig.AutoRemove {
+	// So is the exit of a container rm -f killed (killToRemove).
+	if !c.HostConfig.AutoRemove && !e.killToRemove {
 		if err := s.persist(e); err != nil {
 			s.log.Error("persist exit", "id", c.ID, "err", err)
 		}
 	}
+	e.killToRemove = false
 	close(exited)
 	e.exited = nil
 	e.ended++
