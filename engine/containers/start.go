@@ -15,6 +15,7 @@ import (
 	netpkg "github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/runtime/oci"
+	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
 	evtypes "github.com/moby/moby/api/types/events"
@@ -441,6 +442,7 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 		c.State.FinishedAt = time.Now().UTC()
 	}
 	c.State.Pid, c.State.MonitorPid = 0, 0
+	persisted := s.persistExit(e)
 	s.cleanRuntime(c)
 	nets := s.attachedNetworks(c)
 	// The network teardown and the unmounts are independent: in parallel
@@ -462,17 +464,9 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	s.emitAttached(evtypes.ActionDisconnect, c, nets)
 	s.emitVolumes(evtypes.ActionUnmount, c, c.MountPoints)
 	s.clearStateDir(c.ID)
-	// A --rm container's record is deleted right below; its waiting client
-	// takes the exit status from memory. It is written only if that removal
-	// fails. (After a crash in between, the record still says running,
-	// and the restarted berthd removes the container as an exited --rm one.)
-	// So is the exit of a container rm -f killed (killToRemove).
-	if !c.HostConfig.AutoRemove && !e.killToRemove {
-		if err := s.persist(e); err != nil {
-			s.log.Error("persist exit", "id", c.ID, "err", err)
-		}
+	if err := <-persisted; err != nil {
+		s.log.Error("persist exit", "id", c.ID, "err", err)
 	}
-	e.killToRemove = false
 	close(exited)
 	e.exited = nil
 	e.ended++
@@ -497,6 +491,33 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 			}
 		}
 	}
+}
+
+// persistExit writes the exit of e's run in the background, beside the
+// clean-up after it rather than after it (its commit can share the network
+// teardown's): a crash before the clean-up is over leaves an exited record
+// whose leftovers (mount, cgroup, network sandbox) the next start sweeps
+// (reconcileOne, network Reconcile). A --rm container's record is deleted
+// right after; its waiting client takes the exit status from memory, and
+// it is written only if that removal fails (after a crash in between, the
+// record still says running, and the restarted berthd removes the
+// container as an exited --rm one). So is the exit of a run rm -f killed
+// (killToRemove). Caller holds e.mu.
+func (s *Service) persistExit(e *entry) <-chan error {
+	done := make(chan error, 1)
+	skip := e.c.HostConfig.AutoRemove || e.killToRemove
+	e.killToRemove = false
+	if skip {
+		done <- nil
+		return done
+	}
+	op, err := store.PutOp(bucket, e.c.ID, &e.c)
+	if err != nil {
+		done <- err
+		return done
+	}
+	go func() { done <- s.db.Update(op) }()
+	return done
 }
 
 // persistIfKnown writes e's record unless the container was removed

@@ -96,8 +96,8 @@ func Settle(target string) {
 	d.release(target)
 }
 
-// SettleAll ends every pending overlay (for tests and for shutdown).
-func SettleAll() {
+// settleAll ends every pending overlay (for tests).
+func settleAll() {
 	r := &releases
 	r.mu.Lock()
 	targets := make([]string, 0, len(r.pending))

@@ -92,13 +92,26 @@ func TestDetachEndsInBackground(t *testing.T) {
 }
 
 // A mount of a layer whose last overlay is still pending ends that one
-// first (two overlays never share an upper directory), and SettleAll
+// first (two overlays never share an upper directory), and settleAll
 // leaves no reference behind.
 func TestMountSettlesPendingDetach(t *testing.T) {
 	dir, merged := mountedLayer(t)
-	releases.mu.Lock()
-	releases.running = true // hold the background worker back
-	releases.mu.Unlock()
+	// Hold the background worker back: wait for one still at work to
+	// finish, then claim its place.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		releases.mu.Lock()
+		if !releases.running {
+			releases.running = true
+			releases.mu.Unlock()
+			break
+		}
+		releases.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatal("the background worker never finished")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 	defer func() {
 		releases.mu.Lock()
 		releases.running = false
@@ -119,8 +132,8 @@ func TestMountSettlesPendingDetach(t *testing.T) {
 	if err := Detach(merged); err != nil {
 		t.Fatal(err)
 	}
-	SettleAll()
+	settleAll()
 	if n := pendingOverlays(t, merged); n != 0 {
-		t.Fatalf("%d references left after SettleAll", n)
+		t.Fatalf("%d references left after settleAll", n)
 	}
 }
