@@ -53,13 +53,44 @@ func checkNotRunning(cfg *Config) error {
 		if fi.Mode().Type() != os.ModeSocket {
 			return fmt.Errorf("-H %s: %s exists and is not a socket; berthd will not replace it", h, ha.addr)
 		}
-		c, err := net.DialTimeout("unix", ha.addr, 2*time.Second)
-		if err == nil {
-			c.Close()
+		if answering(ha.addr) {
 			return fmt.Errorf("-H %s: a daemon is already answering on %s (another berthd?); stop it first or choose another socket", h, ha.addr)
 		}
 	}
 	return nil
+}
+
+// answerWait bounds how long answering waits for a socket that accepts
+// connections but answers nothing.
+var answerWait = 5 * time.Second
+
+// answering reports whether a server answers on the unix socket addr. A
+// connection alone does not tell: the listening socket of a daemon killed
+// a moment ago lives on in a child it was forking (between fork and exec the
+// child holds a copy of every descriptor), and the kernel completes
+// connections to it though nobody will ever accept them. So a server must
+// answer an HTTP request (berthd, dockerd and any API server do); a socket
+// that takes connections but answers nothing is asked again until
+// answerWait has passed, and only then counted as a live daemon.
+func answering(addr string) bool {
+	deadline := time.Now().Add(answerWait)
+	for {
+		c, err := net.DialTimeout("unix", addr, 2*time.Second)
+		if err != nil {
+			return false
+		}
+		c.SetDeadline(time.Now().Add(time.Second))
+		_, err = c.Write([]byte("GET /_ping HTTP/1.0\r\nHost: berthd\r\n\r\n"))
+		var b [1]byte
+		if err == nil {
+			_, err = c.Read(b[:])
+		}
+		c.Close()
+		if err == nil || time.Now().After(deadline) {
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 func writePidfile(path string) error {

@@ -3,10 +3,12 @@ package daemon
 import (
 	"encoding/json"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestValidate(t *testing.T) {
@@ -66,6 +68,7 @@ func TestCheckNotRunning(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	go http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("OK")) }))
 	stale := filepath.Join(dir, "stale.sock")
 	sl, err := net.Listen("unix", stale)
 	if err != nil {
@@ -94,6 +97,42 @@ func TestCheckNotRunning(t *testing.T) {
 	}
 	if _, err := os.Stat(file); err != nil {
 		t.Errorf("the regular file was touched: %v", err)
+	}
+	checkHeldSockets(t, dir, cfg)
+}
+
+// checkHeldSockets: a socket that takes connections but answers nothing is
+// a daemon's listener inherited by a child caught between fork and exec when
+// the daemon was killed (TestCrashRandomKills met it): stale once the child
+// drops it, a refusal only if it keeps answering nothing for answerWait.
+func checkHeldSockets(t *testing.T, dir string, cfg func(string) *Config) {
+	defer func(w time.Duration) { answerWait = w }(answerWait)
+	answerWait = 300 * time.Millisecond
+	held := filepath.Join(dir, "held.sock")
+	hl, err := net.Listen("unix", held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hl.(*net.UnixListener).SetUnlinkOnClose(false)
+	go func() {
+		// The holder goes away after the first connection, unanswered.
+		c, err := hl.Accept()
+		hl.Close()
+		if err == nil {
+			c.Close()
+		}
+	}()
+	if err := checkNotRunning(cfg(held)); err != nil {
+		t.Errorf("socket held without answer, then dropped: %v, want it treated as stale", err)
+	}
+	mute := filepath.Join(dir, "mute.sock")
+	ml, err := net.Listen("unix", mute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ml.Close()
+	if err := checkNotRunning(cfg(mute)); err == nil || !strings.Contains(err.Error(), "already answering") {
+		t.Errorf("socket that keeps taking connections: %v, want a refusal", err)
 	}
 }
 
