@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berth-dev/berth/engine/content"
@@ -74,6 +75,10 @@ type Service struct {
 	w    *mobyWorker
 	grpc *grpc.Server
 	stop func()
+	// live is w once started, read without mu: Berth's GC asks KeptBlobs
+	// while it holds the image lock, and mu is held across BuildKit's
+	// start and stop, which may wait for that lock.
+	live atomic.Pointer[mobyWorker]
 	// cl is the in-process client POST /build?version=2 builds with.
 	cl *client.Client
 }
@@ -135,6 +140,7 @@ func (s *Service) start() (*control.Controller, *session.Manager, *grpc.Server, 
 	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20), grpc.StreamInterceptor(s.pruneInterceptor))
 	ctl.Register(gs)
 	s.ctl, s.sm, s.w, s.grpc = ctl, sm, w, gs
+	s.live.Store(w)
 	s.stop = func() {
 		gs.Stop()
 		cancel()
@@ -227,6 +233,7 @@ func (s *Service) Close() {
 	if s.stop != nil {
 		s.stop()
 		s.stop, s.ctl = nil, nil
+		s.live.Store(nil)
 	}
 }
 
@@ -237,10 +244,7 @@ func (s *Service) Close() {
 func KeptBlobs(ctx context.Context, s *Service, root string) (map[string]bool, error) {
 	kept := map[string]bool{}
 	if s != nil {
-		s.mu.Lock()
-		w := s.w
-		s.mu.Unlock()
-		if w != nil {
+		if w := s.live.Load(); w != nil {
 			w.blobs.keep(kept)
 			return kept, w.ctdDB.View(func(tx *bolt.Tx) error { return keptBlobs(tx, kept) })
 		}
