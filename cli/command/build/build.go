@@ -46,11 +46,23 @@ type options struct {
 	outputs            []string
 	cacheFrom, cacheTo []string
 	allow              []string
+
+	// session runs builds that need a client session (berth-build); nil
+	// in berth, which then runs berth-build.
+	session SessionBuilder
 }
 
 // NewBuildCommand is `berth build` (also `berth image build`).
-func NewBuildCommand(cli *command.Cli) *cobra.Command {
-	var o options
+func NewBuildCommand(cli *command.Cli) *cobra.Command { return newBuildCommand(cli, nil) }
+
+// NewSessionBuildCommand is `berth build` in berth-build: builds that need
+// a client session run with sb.
+func NewSessionBuildCommand(cli *command.Cli, sb SessionBuilder) *cobra.Command {
+	return newBuildCommand(cli, sb)
+}
+
+func newBuildCommand(cli *command.Cli, sb SessionBuilder) *cobra.Command {
+	o := options{session: sb}
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] PATH | URL | -",
 		Short: "Build an image from a Dockerfile",
@@ -93,16 +105,7 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 			return fmt.Errorf("removing image ID file: %w", err)
 		}
 	}
-	var stdin io.Reader = cli.In()
-	bctx, err := makeContext(o.context, o.dockerfile, stdin)
-	if err != nil {
-		return err
-	}
 	api, err := cli.Client()
-	if err != nil {
-		return err
-	}
-	bo, err := o.buildOptions(bctx.dockerfile)
 	if err != nil {
 		return err
 	}
@@ -110,17 +113,58 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 	if err != nil {
 		return err
 	}
-	if bk {
-		id, err := runBuildKit(ctx, cli, o, bctx, bo)
-		if err != nil {
+	if !bk {
+		if err := o.classicRefusals(); err != nil {
 			return err
 		}
-		if o.quiet {
-			fmt.Fprintln(cli.Out(), id)
-		}
-		return writeIIDFile(o.iidfile, id)
+		return runClassic(ctx, cli, o)
 	}
-	if err := o.classicRefusals(); err != nil {
+	// Decided before the context is read: berth-build reads stdin.
+	session, err := o.needsSession()
+	if err != nil {
+		return err
+	}
+	var id string
+	if session {
+		id, err = runSession(ctx, cli, o)
+	} else {
+		id, err = runBuildKitBody(ctx, cli, o)
+	}
+	if err != nil {
+		return err
+	}
+	if o.quiet && id != "" {
+		fmt.Fprintln(cli.Out(), id)
+	}
+	return writeIIDFile(o.iidfile, id)
+}
+
+// runBuildKitBody sends a BuildKit build with its context as the request
+// body.
+func runBuildKitBody(ctx context.Context, cli *command.Cli, o options) (string, error) {
+	bctx, err := makeContext(o.context, o.dockerfile, cli.In())
+	if err != nil {
+		return "", err
+	}
+	bo, err := o.buildOptions(bctx.dockerfile)
+	if err != nil {
+		return "", err
+	}
+	return runBuildKit(ctx, cli, o, bctx, bo)
+}
+
+// runClassic builds with the classic builder.
+func runClassic(ctx context.Context, cli *command.Cli, o options) error {
+	bctx, err := makeContext(o.context, o.dockerfile, cli.In())
+	if err != nil {
+		return err
+	}
+	bo, err := o.buildOptions(bctx.dockerfile)
+	if err != nil {
+		return err
+	}
+	api, err := cli.Client()
+	if err != nil {
 		return err
 	}
 	progress := io.Writer(cli.Out())

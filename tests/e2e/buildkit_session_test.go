@@ -1,0 +1,281 @@
+package e2e
+
+import (
+	"archive/tar"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// sessionDockerfile builds a file in one stage and copies it, with the
+// context, into a scratch image: what -o type=local|tar write.
+const sessionDockerfile = `FROM busybox AS b
+ARG N
+RUN echo out-$N > /out.txt
+FROM scratch
+COPY --from=b /out.txt /out.txt
+COPY ctx/ /ctx/
+`
+
+// tarNames lists a tar stream's entries (name -> link target or content).
+func tarNames(t *testing.T, r io.Reader) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("reading the output tar: %v", err)
+		}
+		v := h.Linkname
+		if h.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			v = string(b)
+		}
+		out[strings.TrimPrefix(h.Name, "./")] = v
+	}
+}
+
+func imageIDs(t *testing.T, d *Daemon) string {
+	ids := strings.Fields(d.Berth().Must(t, "images", "-a", "-q", "--no-trunc"))
+	sort.Strings(ids)
+	return strings.Join(ids, " ")
+}
+
+// `berth build` with the flags that need a BuildKit client session runs
+// berth-build, which opens one as buildx does: --ssh forwards a real
+// ssh-agent (default and by id), --secret reads files and the
+// environment, -o type=local|tar (and the "-o DIR", "-o -" shorthands)
+// (and type=oci|docker with a dest) write the client's files and stdout
+// and register no image, a symlink in
+// the context pointing outside it is sent as a symlink (its target's file
+// never is), and a local cache export brings back a fully cached build
+// after `builder prune -af`.
+func TestBerthBuildSession(t *testing.T) {
+	sock, key := startSSHAgent(t)
+	d := startDaemon(t)
+	b := d.Berth()
+	outside := filepath.Join(t.TempDir(), "outside.txt")
+	writeFiles(t, filepath.Dir(outside), map[string]string{"outside.txt": "host-only-content"})
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": sessionDockerfile, "ctx/in.txt": "in\n"})
+	if err := os.Symlink(outside, filepath.Join(dir, "ctx", "link")); err != nil {
+		t.Fatal(err)
+	}
+	agentEnv := []string{"SSH_AUTH_SOCK=" + sock}
+
+	t.Run("ssh", func(t *testing.T) {
+		sshDir := t.TempDir()
+		writeFiles(t, sshDir, map[string]string{"Dockerfile": "FROM busybox\nARG N\n" +
+			"RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent-socket-$N | tr a-z A-Z\n" +
+			"RUN --mount=type=ssh,id=key test -S \"$SSH_AUTH_SOCK\" && echo key-socket-$N | tr a-z A-Z\n"})
+		r := berthBuild(t, d, agentEnv, "--progress=plain", "--ssh", "default", "--ssh", "key="+key, "--build-arg", "N=1", "-t", "bsess-ssh:1", sshDir)
+		if r.Exit != 0 || !strings.Contains(r.Stderr, "AGENT-SOCKET-1") || !strings.Contains(r.Stderr, "KEY-SOCKET-1") {
+			t.Fatalf("--ssh default --ssh key=FILE: %s", r)
+		}
+		// The image lands in Berth's store, tagged.
+		b.Must(t, "image", "inspect", "bsess-ssh:1")
+		r = berthBuild(t, d, agentEnv, "--progress=plain", "--build-arg", "N=2", sshDir)
+		if r.Exit == 0 || strings.Contains(r.Stderr, "AGENT-SOCKET-2") {
+			t.Fatalf("without --ssh the step had an agent: %s", r)
+		}
+	})
+
+	t.Run("secrets", func(t *testing.T) {
+		fileSecret, envSecret := "from-a-file-e2e", "from-the-env-e2e"
+		sf := filepath.Join(t.TempDir(), "s")
+		writeFiles(t, filepath.Dir(sf), map[string]string{"s": fileSecret})
+		secDir := t.TempDir()
+		writeFiles(t, secDir, map[string]string{"Dockerfile": "FROM busybox\n" +
+			"RUN --mount=type=secret,id=f --mount=type=secret,id=e cat /run/secrets/f /run/secrets/e | sha256sum | cut -d' ' -f1 > /sum\n"})
+		sum := sha256.Sum256([]byte(fileSecret + envSecret))
+		want := hex.EncodeToString(sum[:]) + "\n"
+		env := append([]string{"E2E_SECRET=" + envSecret}, agentEnv...)
+		// Through the session (with -o), and through /build?version=2.
+		for _, extra := range [][]string{{"-o", "type=local,dest=" + filepath.Join(t.TempDir(), "out")}, {"-t", "bsess-secret:1"}} {
+			args := append([]string{"--progress=plain", "--no-cache", "--secret", "id=f,src=" + sf, "--secret", "id=e,env=E2E_SECRET"}, extra...)
+			r := berthBuild(t, d, env, append(args, secDir)...)
+			if r.Exit != 0 {
+				t.Fatalf("build with secrets %v: %s", extra, r)
+			}
+			if strings.Contains(r.Stdout+r.Stderr, fileSecret) || strings.Contains(r.Stdout+r.Stderr, envSecret) {
+				t.Fatal("a secret's value appeared in the build output")
+			}
+			var got []byte
+			if extra[0] == "-o" {
+				got, _ = os.ReadFile(filepath.Join(strings.TrimPrefix(extra[1], "type=local,dest="), "sum"))
+			} else {
+				got = []byte(b.Must(t, "run", "--rm", "bsess-secret:1", "cat", "/sum") + "\n")
+			}
+			if string(got) != want {
+				t.Fatalf("the build saw secrets hashing to %q, want %q", got, want)
+			}
+		}
+	})
+
+	t.Run("outputs", func(t *testing.T) {
+		before := imageIDs(t, d)
+		dest := filepath.Join(t.TempDir(), "local")
+		short := filepath.Join(t.TempDir(), "short")
+		for i, out := range []string{"type=local,dest=" + dest, short} {
+			if r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", fmt.Sprint("N=", i), "-o", out, dir); r.Exit != 0 {
+				t.Fatalf("-o %s: %s", out, r)
+			}
+		}
+		for i, folder := range []string{dest, short} {
+			if got, err := os.ReadFile(filepath.Join(folder, "out.txt")); err != nil || string(got) != fmt.Sprintf("out-%d\n", i) {
+				t.Fatalf("-o %s wrote out.txt %q, %v", folder, got, err)
+			}
+			if got, err := os.ReadFile(filepath.Join(folder, "ctx", "in.txt")); err != nil || string(got) != "in\n" {
+				t.Fatalf("-o %s wrote ctx/in.txt %q, %v", folder, got, err)
+			}
+			// The context's symlink arrived as a symlink: what it points
+			// to outside the context was never sent.
+			fi, err := os.Lstat(filepath.Join(folder, "ctx", "link"))
+			if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+				t.Fatalf("ctx/link in %s is not a symlink: %v %v", folder, fi, err)
+			}
+			if target, _ := os.Readlink(filepath.Join(folder, "ctx", "link")); target != outside {
+				t.Fatalf("ctx/link points to %q, want %q", target, outside)
+			}
+		}
+		tarFile := filepath.Join(t.TempDir(), "sub", "out.tar")
+		if r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", "N=2", "-o", "type=tar,dest="+tarFile, dir); r.Exit != 0 {
+			t.Fatalf("-o type=tar: %s", r)
+		}
+		f, err := os.Open(tarFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if got := tarNames(t, f); got["out.txt"] != "out-2\n" || got["ctx/link"] != outside {
+			t.Fatalf("-o type=tar wrote %q", got)
+		}
+		for _, out := range []string{"-", "type=tar"} {
+			r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", "N=3", "-o", out, dir)
+			if r.Exit != 0 {
+				t.Fatalf("-o %s: %s", out, r)
+			}
+			if got := tarNames(t, strings.NewReader(r.Stdout)); got["out.txt"] != "out-3\n" {
+				t.Fatalf("-o %s wrote to stdout %q", out, got)
+			}
+		}
+		// OCI and docker image tarballs, written by the client too.
+		for typ, want := range map[string]string{"oci": "oci-layout", "docker": "manifest.json"} {
+			file := filepath.Join(t.TempDir(), typ+".tar")
+			if r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", "N=4", "-o", "type="+typ+",name=bsess-"+typ+":1,dest="+file, dir); r.Exit != 0 {
+				t.Fatalf("-o type=%s: %s", typ, r)
+			}
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := tarNames(t, f)
+			f.Close()
+			if _, ok := got[want]; !ok {
+				t.Fatalf("-o type=%s wrote no %s: %q", typ, want, got)
+			}
+		}
+		if strings.Contains(string(mustRead(t, tarFile)), "host-only-content") {
+			t.Fatal("the symlink's target outside the context was sent")
+		}
+		if after := imageIDs(t, d); after != before {
+			t.Fatalf("-o local/tar registered images: before %q, after %q", before, after)
+		}
+	})
+
+	t.Run("local cache", func(t *testing.T) {
+		cacheDir := t.TempDir()
+		writeFiles(t, cacheDir, map[string]string{"Dockerfile": "FROM busybox\nRUN echo " + fmt.Sprint(time.Now().UnixNano()) + " > /a\nRUN cat /a > /b\n"})
+		store := filepath.Join(t.TempDir(), "cache")
+		if r := berthBuild(t, d, nil, "--progress=plain", "--cache-to", "type=local,dest="+store, cacheDir); r.Exit != 0 {
+			t.Fatalf("--cache-to type=local: %s", r)
+		}
+		if _, err := os.Stat(filepath.Join(store, "index.json")); err != nil {
+			t.Fatalf("the local cache has no index.json: %v", err)
+		}
+		// berth has no `builder` command: the docker CLI prunes.
+		d.Docker(t).Must(t, "builder", "prune", "-af")
+		r := berthBuild(t, d, nil, "--progress=plain", "--cache-from", "type=local,src="+store, "-t", "bsess-cache:1", cacheDir)
+		if r.Exit != 0 {
+			t.Fatalf("--cache-from type=local: %s", r)
+		}
+		if u := uncachedSteps(r.Stderr); len(u) > 0 {
+			t.Fatalf("import from the local cache ran steps again: %q\n%s", u, r.Stderr)
+		}
+	})
+}
+
+func mustRead(t *testing.T, p string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Bad input to a session build fails before anything is built, with
+// buildx's wording; `-o -` refuses a terminal; without berth-build the
+// error names it.
+func TestBerthBuildSessionBadInput(t *testing.T) {
+	d := startDaemon(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nRUN true\n"})
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "file")
+	writeFiles(t, tmp, map[string]string{"file": "x"})
+	for _, c := range []struct {
+		env  []string
+		args []string
+		want string
+	}{
+		{nil, []string{"--ssh", "default"}, "invalid empty ssh agent socket: make sure SSH_AUTH_SOCK is set"},
+		{[]string{"SSH_AUTH_SOCK=" + filepath.Join(tmp, "no-agent")}, []string{"--ssh", "default"}, "no-agent: no such file or directory"},
+		{nil, []string{"--ssh", "k=" + filepath.Join(tmp, "no-key")}, "no-key: no such file or directory"},
+		{nil, []string{"--secret", "id=x,src=" + filepath.Join(tmp, "missing")}, "failed to stat " + filepath.Join(tmp, "missing")},
+		{nil, []string{"--secret", "id=x,env=E2E_UNSET_VAR", "-o", filepath.Join(tmp, "o")}, "environment variable E2E_UNSET_VAR is not set"},
+		{nil, []string{"-o", "type=local,dest=" + file}, "destination directory " + file + " is a file"},
+		{nil, []string{"-o", "type=local"}, "dest is required for local exporter"},
+		{nil, []string{"-o", "type=tar,dest=" + tmp}, "destination file " + tmp + " is a directory"},
+		{nil, []string{"-o", "type=tar,dest=" + file + "/x"}, "not a directory"},
+		{nil, []string{"-o", "type=registry,dest=" + filepath.Join(tmp, "reg")}, `output type "registry" is not supported`},
+		{nil, []string{"-o", "type=local,dest=" + filepath.Join(tmp, "a"), "-o", "type=tar"}, "multiple outputs are not supported"},
+		{nil, []string{"--cache-to", "type=gha"}, `cache type "gha" is not supported`},
+	} {
+		r := berthBuild(t, d, c.env, append(c.args, dir)...)
+		if r.Exit == 0 || !strings.Contains(r.Stderr, c.want) {
+			t.Errorf("build %v: want an error with %q, got %s", c.args, c.want, r)
+		}
+	}
+	if entries, _ := os.ReadDir(tmp); len(entries) != 1 {
+		t.Errorf("failed builds left files behind: %v", entries)
+	}
+
+	p := d.Berth().StartPty(t, "build", "-o", "-", dir)
+	p.Expect("dest file is required for tar exporter. refusing to write to console", 30*time.Second)
+
+	// berth alone, without berth-build beside it or in PATH.
+	lone := t.TempDir()
+	if err := os.Link(filepath.Join(binDir, "berth"), filepath.Join(lone, "berth")); err != nil {
+		data := mustRead(t, filepath.Join(binDir, "berth"))
+		if err := os.WriteFile(filepath.Join(lone, "berth"), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := append(d.Berth().Env(), "PATH="+lone)
+	r := d.runCmd(filepath.Join(lone, "berth"), env, nil, buildLimit, "build", "-o", filepath.Join(tmp, "o"), dir)
+	if r.Exit != 1 || !strings.Contains(r.Stderr, "needs the berth-build program") {
+		t.Fatalf("build -o without berth-build: %s", r)
+	}
+}
