@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"archive/tar"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -68,7 +70,7 @@ func TestBerthBuildSession(t *testing.T) {
 	outside := filepath.Join(t.TempDir(), "outside.txt")
 	writeFiles(t, filepath.Dir(outside), map[string]string{"outside.txt": "host-only-content"})
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"Dockerfile": sessionDockerfile, "ctx/in.txt": "in\n"})
+	writeFiles(t, dir, map[string]string{"Dockerfile": sessionDockerfile, "ctx/in.txt": "in\n", "ctx/ignored.txt": "no\n", ".dockerignore": "ctx/ignored.txt\n"})
 	if err := os.Symlink(outside, filepath.Join(dir, "ctx", "link")); err != nil {
 		t.Fatal(err)
 	}
@@ -139,6 +141,9 @@ func TestBerthBuildSession(t *testing.T) {
 			if got, err := os.ReadFile(filepath.Join(folder, "ctx", "in.txt")); err != nil || string(got) != "in\n" {
 				t.Fatalf("-o %s wrote ctx/in.txt %q, %v", folder, got, err)
 			}
+			if _, err := os.Stat(filepath.Join(folder, "ctx", "ignored.txt")); !os.IsNotExist(err) {
+				t.Fatalf(".dockerignore'd ctx/ignored.txt was sent: %v", err)
+			}
 			// The context's symlink arrived as a symlink: what it points
 			// to outside the context was never sent.
 			fi, err := os.Lstat(filepath.Join(folder, "ctx", "link"))
@@ -191,6 +196,39 @@ func TestBerthBuildSession(t *testing.T) {
 		}
 		if after := imageIDs(t, d); after != before {
 			t.Fatalf("-o local/tar registered images: before %q, after %q", before, after)
+		}
+	})
+
+	// The context as a tar on stdin, the Dockerfile on stdin (-f -) or
+	// outside the context (-f PATH).
+	t.Run("stdin and -f", func(t *testing.T) {
+		ctxTar, err := exec.Command("tar", "-C", dir, "-cf", "-", ".").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		otherDir := t.TempDir()
+		writeFiles(t, otherDir, map[string]string{"my.Dockerfile": sessionDockerfile})
+		bb := d.Berth()
+		for i, c := range []struct {
+			stdin []byte
+			args  []string
+		}{
+			{ctxTar, []string{"-"}},
+			{[]byte(sessionDockerfile), []string{"-f", "-", dir}},
+			{nil, []string{"-f", filepath.Join(otherDir, "my.Dockerfile"), dir}},
+		} {
+			dest := filepath.Join(t.TempDir(), "out")
+			args := append([]string{"build", "--progress=plain", "--build-arg", fmt.Sprint("N=", 10+i), "-o", dest}, c.args...)
+			r := d.runCmd(bb.Path(), bb.Env(), bytes.NewReader(c.stdin), buildLimit, args...)
+			if r.Exit != 0 {
+				t.Fatalf("%s", r)
+			}
+			if got, err := os.ReadFile(filepath.Join(dest, "out.txt")); err != nil || string(got) != fmt.Sprintf("out-%d\n", 10+i) {
+				t.Fatalf("%v wrote out.txt %q, %v", c.args, got, err)
+			}
+			if got, err := os.ReadFile(filepath.Join(dest, "ctx", "in.txt")); err != nil || string(got) != "in\n" {
+				t.Fatalf("%v wrote ctx/in.txt %q, %v", c.args, got, err)
+			}
 		}
 	})
 
