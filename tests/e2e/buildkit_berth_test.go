@@ -96,10 +96,7 @@ func TestBuildKitBerthBuild(t *testing.T) {
 	}
 
 	// Refused, never ignored.
-	other := "linux/arm64"
-	if runtime.GOARCH == "arm64" {
-		other = "linux/amd64"
-	}
+	other := otherPlatform()
 	for _, c := range []struct {
 		args []string
 		want string
@@ -134,4 +131,12 @@ func TestBuildKitBerthBuild(t *testing.T) {
 	if out := b.Must(t, "image", "inspect", "-f", `{{index .Config.Labels "bk.label"}}`, "bb-e2e:flags"); out != "yes" {
 		t.Fatalf("--label: %q", out)
 	}
+}
+
+// otherPlatform is a platform that is not the host's.
+func otherPlatform() string {
+	if runtime.GOARCH == "arm64" {
+		return "linux/amd64"
+	}
+	return "linux/arm64"
 }

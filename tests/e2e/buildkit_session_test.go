@@ -290,6 +290,7 @@ func TestBerthBuildSessionBadInput(t *testing.T) {
 		{nil, []string{"-o", "type=registry,dest=" + filepath.Join(tmp, "reg")}, `output type "registry" is not supported`},
 		{nil, []string{"-o", "type=local,dest=" + filepath.Join(tmp, "a"), "-o", "type=tar"}, "multiple outputs are not supported"},
 		{nil, []string{"--cache-to", "type=gha"}, `cache type "gha" is not supported`},
+		{nil, []string{"--platform", otherPlatform(), "-o", filepath.Join(tmp, "o")}, "platform " + otherPlatform() + " is not supported"},
 	} {
 		r := berthBuild(t, d, c.env, append(c.args, dir)...)
 		if r.Exit == 0 || !strings.Contains(r.Stderr, c.want) {

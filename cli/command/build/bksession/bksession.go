@@ -119,13 +119,18 @@ func solveOpt(b *build.SessionBuild) (bkclient.SolveOpt, error) {
 	for _, e := range b.Exports {
 		so.Exports = append(so.Exports, exportEntry(e))
 	}
-	for _, c := range b.CacheFrom {
-		so.CacheImports = append(so.CacheImports, bkclient.CacheOptionsEntry{Type: c.Type, Attrs: c.Attrs})
-	}
-	for _, c := range b.CacheTo {
-		so.CacheExports = append(so.CacheExports, bkclient.CacheOptionsEntry{Type: c.Type, Attrs: c.Attrs})
-	}
+	so.CacheImports, so.CacheExports = cacheEntries(b.CacheFrom), cacheEntries(b.CacheTo)
 	return so, nil
+}
+
+// cacheEntries maps --cache-from/--cache-to values; BuildKit's client
+// serves type=local stores over the session itself.
+func cacheEntries(list []build.Cache) []bkclient.CacheOptionsEntry {
+	out := make([]bkclient.CacheOptionsEntry, len(list))
+	for i, c := range list {
+		out[i] = bkclient.CacheOptionsEntry{Type: c.Type, Attrs: c.Attrs}
+	}
+	return out
 }
 
 // setContext serves the context: folders by file sync, a tar on stdin by
