@@ -1,6 +1,8 @@
 // Package build is `berth build`: it packs the context (a folder, a tar on
 // stdin, or a lone Dockerfile), sends it to POST /build as the docker CLI's
-// classic builder does, and renders the streamed output.
+// classic builder does (BuildKit with version=2), and renders the streamed
+// output. Builds that need a BuildKit client session run in berth-build
+// (see session.go).
 package build
 
 import (
@@ -90,11 +92,11 @@ func newBuildCommand(cli *command.Cli, sb SessionBuilder) *cobra.Command {
 	f.BoolVar(&o.forceRm, "force-rm", false, "Always remove intermediate containers")
 	f.StringVar(&o.progress, "progress", envOr("BUILDKIT_PROGRESS", progressAuto), `Set type of progress output ("auto", "plain", "tty", "quiet", "rawjson")`)
 	f.StringArrayVar(&o.secrets, "secret", nil, `Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")`)
-	f.StringArrayVar(&o.ssh, "ssh", nil, `SSH agent socket or keys to expose to the build`)
-	f.StringArrayVarP(&o.outputs, "output", "o", nil, `Output destination (format: "type=image|docker[,name=...]")`)
-	f.StringArrayVar(&o.cacheFrom, "cache-from", nil, `External cache sources (e.g., "user/app:cache", "type=registry,ref=...")`)
+	f.StringArrayVar(&o.ssh, "ssh", nil, `SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]")`)
+	f.StringArrayVarP(&o.outputs, "output", "o", nil, `Output destination (format: "type=local,dest=path")`)
+	f.StringArrayVar(&o.cacheFrom, "cache-from", nil, `External cache sources (e.g., "user/app:cache", "type=local,src=path/to/dir")`)
 	f.StringSliceVar(&o.allow, "allow", nil, `Allow extra privileged entitlement (e.g., "network.host")`)
-	f.StringArrayVar(&o.cacheTo, "cache-to", nil, `Cache export destinations (e.g., "type=inline", "type=registry,ref=...")`)
+	f.StringArrayVar(&o.cacheTo, "cache-to", nil, `Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")`)
 	return cmd
 }
 
