@@ -54,15 +54,25 @@ func imageIDs(t *testing.T, d *Daemon) string {
 	return strings.Join(ids, " ")
 }
 
+// sessionFixture is the daemon, the context (with a symlink to a file
+// outside it and a .dockerignore) and the ssh-agent of TestBerthBuildSession.
+type sessionFixture struct {
+	d        *Daemon
+	b        CLI
+	dir      string
+	outside  string
+	key      string
+	agentEnv []string
+}
+
 // `berth build` with the flags that need a BuildKit client session runs
 // berth-build, which opens one as buildx does: --ssh forwards a real
 // ssh-agent (default and by id), --secret reads files and the
-// environment, -o type=local|tar (and the "-o DIR", "-o -" shorthands)
-// (and type=oci|docker with a dest) write the client's files and stdout
-// and register no image, a symlink in
-// the context pointing outside it is sent as a symlink (its target's file
-// never is), and a local cache export brings back a fully cached build
-// after `builder prune -af`.
+// environment, -o type=local|tar (the "-o DIR", "-o -" shorthands too)
+// and type=oci|docker with a dest write the client's files and stdout and
+// register no image, a symlink in the context pointing outside it is sent
+// as a symlink (its target's file never is), and a local cache export
+// brings back a fully cached build after `builder prune -af`.
 func TestBerthBuildSession(t *testing.T) {
 	sock, key := startSSHAgent(t)
 	d := startDaemon(t)
@@ -74,184 +84,212 @@ func TestBerthBuildSession(t *testing.T) {
 	if err := os.Symlink(outside, filepath.Join(dir, "ctx", "link")); err != nil {
 		t.Fatal(err)
 	}
-	agentEnv := []string{"SSH_AUTH_SOCK=" + sock}
+	f := &sessionFixture{d: d, b: b, dir: dir, outside: outside, key: key, agentEnv: []string{"SSH_AUTH_SOCK=" + sock}}
+	t.Run("ssh", f.ssh)
+	t.Run("secrets", f.secrets)
+	t.Run("local outputs", f.localOutputs)
+	t.Run("file outputs", f.fileOutputs)
+	t.Run("stdin and -f", f.stdin)
+	t.Run("local cache", f.localCache)
+}
 
-	t.Run("ssh", func(t *testing.T) {
-		sshDir := t.TempDir()
-		writeFiles(t, sshDir, map[string]string{"Dockerfile": "FROM busybox\nARG N\n" +
-			"RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent-socket-$N | tr a-z A-Z\n" +
-			"RUN --mount=type=ssh,id=key test -S \"$SSH_AUTH_SOCK\" && echo key-socket-$N | tr a-z A-Z\n"})
-		r := berthBuild(t, d, agentEnv, "--progress=plain", "--ssh", "default", "--ssh", "key="+key, "--build-arg", "N=1", "-t", "bsess-ssh:1", sshDir)
-		if r.Exit != 0 || !strings.Contains(r.Stderr, "AGENT-SOCKET-1") || !strings.Contains(r.Stderr, "KEY-SOCKET-1") {
-			t.Fatalf("--ssh default --ssh key=FILE: %s", r)
-		}
-		// The image lands in Berth's store, tagged.
-		b.Must(t, "image", "inspect", "bsess-ssh:1")
-		r = berthBuild(t, d, agentEnv, "--progress=plain", "--build-arg", "N=2", sshDir)
-		if r.Exit == 0 || strings.Contains(r.Stderr, "AGENT-SOCKET-2") {
-			t.Fatalf("without --ssh the step had an agent: %s", r)
-		}
-	})
+// ssh: --ssh default and --ssh ID=KEYFILE reach RUN --mount=type=ssh.
+func (fx *sessionFixture) ssh(t *testing.T) {
+	d, b, key, agentEnv := fx.d, fx.b, fx.key, fx.agentEnv
+	sshDir := t.TempDir()
+	writeFiles(t, sshDir, map[string]string{"Dockerfile": "FROM busybox\nARG N\n" +
+		"RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent-socket-$N | tr a-z A-Z\n" +
+		"RUN --mount=type=ssh,id=key test -S \"$SSH_AUTH_SOCK\" && echo key-socket-$N | tr a-z A-Z\n"})
+	r := berthBuild(t, d, agentEnv, "--progress=plain", "--ssh", "default", "--ssh", "key="+key, "--build-arg", "N=1", "-t", "bsess-ssh:1", sshDir)
+	if r.Exit != 0 || !strings.Contains(r.Stderr, "AGENT-SOCKET-1") || !strings.Contains(r.Stderr, "KEY-SOCKET-1") {
+		t.Fatalf("--ssh default --ssh key=FILE: %s", r)
+	}
+	// The image lands in Berth's store, tagged.
+	b.Must(t, "image", "inspect", "bsess-ssh:1")
+	r = berthBuild(t, d, agentEnv, "--progress=plain", "--build-arg", "N=2", sshDir)
+	if r.Exit == 0 || strings.Contains(r.Stderr, "AGENT-SOCKET-2") {
+		t.Fatalf("without --ssh the step had an agent: %s", r)
+	}
+}
 
-	t.Run("secrets", func(t *testing.T) {
-		fileSecret, envSecret := "from-a-file-e2e", "from-the-env-e2e"
-		sf := filepath.Join(t.TempDir(), "s")
-		writeFiles(t, filepath.Dir(sf), map[string]string{"s": fileSecret})
-		secDir := t.TempDir()
-		writeFiles(t, secDir, map[string]string{"Dockerfile": "FROM busybox\n" +
-			"RUN --mount=type=secret,id=f --mount=type=secret,id=e cat /run/secrets/f /run/secrets/e | sha256sum | cut -d' ' -f1 > /sum\n"})
-		sum := sha256.Sum256([]byte(fileSecret + envSecret))
-		want := hex.EncodeToString(sum[:]) + "\n"
-		env := append([]string{"E2E_SECRET=" + envSecret}, agentEnv...)
-		// Through the session (with -o), and through /build?version=2.
-		for _, extra := range [][]string{{"-o", "type=local,dest=" + filepath.Join(t.TempDir(), "out")}, {"-t", "bsess-secret:1"}} {
-			args := append([]string{"--progress=plain", "--no-cache", "--secret", "id=f,src=" + sf, "--secret", "id=e,env=E2E_SECRET"}, extra...)
-			r := berthBuild(t, d, env, append(args, secDir)...)
-			if r.Exit != 0 {
-				t.Fatalf("build with secrets %v: %s", extra, r)
-			}
-			if strings.Contains(r.Stdout+r.Stderr, fileSecret) || strings.Contains(r.Stdout+r.Stderr, envSecret) {
-				t.Fatal("a secret's value appeared in the build output")
-			}
-			var got []byte
-			if extra[0] == "-o" {
-				got, _ = os.ReadFile(filepath.Join(strings.TrimPrefix(extra[1], "type=local,dest="), "sum"))
-			} else {
-				got = []byte(b.Must(t, "run", "--rm", "bsess-secret:1", "cat", "/sum") + "\n")
-			}
-			if string(got) != want {
-				t.Fatalf("the build saw secrets hashing to %q, want %q", got, want)
-			}
-		}
-	})
-
-	t.Run("outputs", func(t *testing.T) {
-		before := imageIDs(t, d)
-		dest := filepath.Join(t.TempDir(), "local")
-		short := filepath.Join(t.TempDir(), "short")
-		for i, out := range []string{"type=local,dest=" + dest, short} {
-			if r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", fmt.Sprint("N=", i), "-o", out, dir); r.Exit != 0 {
-				t.Fatalf("-o %s: %s", out, r)
-			}
-		}
-		for i, folder := range []string{dest, short} {
-			if got, err := os.ReadFile(filepath.Join(folder, "out.txt")); err != nil || string(got) != fmt.Sprintf("out-%d\n", i) {
-				t.Fatalf("-o %s wrote out.txt %q, %v", folder, got, err)
-			}
-			if got, err := os.ReadFile(filepath.Join(folder, "ctx", "in.txt")); err != nil || string(got) != "in\n" {
-				t.Fatalf("-o %s wrote ctx/in.txt %q, %v", folder, got, err)
-			}
-			if _, err := os.Stat(filepath.Join(folder, "ctx", "ignored.txt")); !os.IsNotExist(err) {
-				t.Fatalf(".dockerignore'd ctx/ignored.txt was sent: %v", err)
-			}
-			// The context's symlink arrived as a symlink: what it points
-			// to outside the context was never sent.
-			fi, err := os.Lstat(filepath.Join(folder, "ctx", "link"))
-			if err != nil || fi.Mode()&os.ModeSymlink == 0 {
-				t.Fatalf("ctx/link in %s is not a symlink: %v %v", folder, fi, err)
-			}
-			if target, _ := os.Readlink(filepath.Join(folder, "ctx", "link")); target != outside {
-				t.Fatalf("ctx/link points to %q, want %q", target, outside)
-			}
-		}
-		tarFile := filepath.Join(t.TempDir(), "sub", "out.tar")
-		if r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", "N=2", "-o", "type=tar,dest="+tarFile, dir); r.Exit != 0 {
-			t.Fatalf("-o type=tar: %s", r)
-		}
-		f, err := os.Open(tarFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if got := tarNames(t, f); got["out.txt"] != "out-2\n" || got["ctx/link"] != outside {
-			t.Fatalf("-o type=tar wrote %q", got)
-		}
-		for _, out := range []string{"-", "type=tar"} {
-			r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", "N=3", "-o", out, dir)
-			if r.Exit != 0 {
-				t.Fatalf("-o %s: %s", out, r)
-			}
-			if got := tarNames(t, strings.NewReader(r.Stdout)); got["out.txt"] != "out-3\n" {
-				t.Fatalf("-o %s wrote to stdout %q", out, got)
-			}
-		}
-		// OCI and docker image tarballs, written by the client too.
-		for typ, want := range map[string]string{"oci": "oci-layout", "docker": "manifest.json"} {
-			file := filepath.Join(t.TempDir(), typ+".tar")
-			if r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", "N=4", "-o", "type="+typ+",name=bsess-"+typ+":1,dest="+file, dir); r.Exit != 0 {
-				t.Fatalf("-o type=%s: %s", typ, r)
-			}
-			f, err := os.Open(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := tarNames(t, f)
-			f.Close()
-			if _, ok := got[want]; !ok {
-				t.Fatalf("-o type=%s wrote no %s: %q", typ, want, got)
-			}
-		}
-		if strings.Contains(string(mustRead(t, tarFile)), "host-only-content") {
-			t.Fatal("the symlink's target outside the context was sent")
-		}
-		if after := imageIDs(t, d); after != before {
-			t.Fatalf("-o local/tar registered images: before %q, after %q", before, after)
-		}
-	})
-
-	// The context as a tar on stdin, the Dockerfile on stdin (-f -) or
-	// outside the context (-f PATH).
-	t.Run("stdin and -f", func(t *testing.T) {
-		ctxTar, err := exec.Command("tar", "-C", dir, "-cf", "-", ".").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		otherDir := t.TempDir()
-		writeFiles(t, otherDir, map[string]string{"my.Dockerfile": sessionDockerfile})
-		bb := d.Berth()
-		for i, c := range []struct {
-			stdin []byte
-			args  []string
-		}{
-			{ctxTar, []string{"-"}},
-			{[]byte(sessionDockerfile), []string{"-f", "-", dir}},
-			{nil, []string{"-f", filepath.Join(otherDir, "my.Dockerfile"), dir}},
-		} {
-			dest := filepath.Join(t.TempDir(), "out")
-			args := append([]string{"build", "--progress=plain", "--build-arg", fmt.Sprint("N=", 10+i), "-o", dest}, c.args...)
-			r := d.runCmd(bb.Path(), bb.Env(), bytes.NewReader(c.stdin), buildLimit, args...)
-			if r.Exit != 0 {
-				t.Fatalf("%s", r)
-			}
-			if got, err := os.ReadFile(filepath.Join(dest, "out.txt")); err != nil || string(got) != fmt.Sprintf("out-%d\n", 10+i) {
-				t.Fatalf("%v wrote out.txt %q, %v", c.args, got, err)
-			}
-			if got, err := os.ReadFile(filepath.Join(dest, "ctx", "in.txt")); err != nil || string(got) != "in\n" {
-				t.Fatalf("%v wrote ctx/in.txt %q, %v", c.args, got, err)
-			}
-		}
-	})
-
-	t.Run("local cache", func(t *testing.T) {
-		cacheDir := t.TempDir()
-		writeFiles(t, cacheDir, map[string]string{"Dockerfile": "FROM busybox\nRUN echo " + fmt.Sprint(time.Now().UnixNano()) + " > /a\nRUN cat /a > /b\n"})
-		store := filepath.Join(t.TempDir(), "cache")
-		if r := berthBuild(t, d, nil, "--progress=plain", "--cache-to", "type=local,dest="+store, cacheDir); r.Exit != 0 {
-			t.Fatalf("--cache-to type=local: %s", r)
-		}
-		if _, err := os.Stat(filepath.Join(store, "index.json")); err != nil {
-			t.Fatalf("the local cache has no index.json: %v", err)
-		}
-		// berth has no `builder` command: the docker CLI prunes.
-		d.Docker(t).Must(t, "builder", "prune", "-af")
-		r := berthBuild(t, d, nil, "--progress=plain", "--cache-from", "type=local,src="+store, "-t", "bsess-cache:1", cacheDir)
+// secrets: --secret from a file and from the environment, through the
+// session and through /build?version=2.
+func (fx *sessionFixture) secrets(t *testing.T) {
+	d, b, agentEnv := fx.d, fx.b, fx.agentEnv
+	fileSecret, envSecret := "from-a-file-e2e", "from-the-env-e2e"
+	sf := filepath.Join(t.TempDir(), "s")
+	writeFiles(t, filepath.Dir(sf), map[string]string{"s": fileSecret})
+	secDir := t.TempDir()
+	writeFiles(t, secDir, map[string]string{"Dockerfile": "FROM busybox\n" +
+		"RUN --mount=type=secret,id=f --mount=type=secret,id=e cat /run/secrets/f /run/secrets/e | sha256sum | cut -d' ' -f1 > /sum\n"})
+	sum := sha256.Sum256([]byte(fileSecret + envSecret))
+	want := hex.EncodeToString(sum[:]) + "\n"
+	env := append([]string{"E2E_SECRET=" + envSecret}, agentEnv...)
+	// Through the session (with -o), and through /build?version=2.
+	for _, extra := range [][]string{{"-o", "type=local,dest=" + filepath.Join(t.TempDir(), "out")}, {"-t", "bsess-secret:1"}} {
+		args := append([]string{"--progress=plain", "--no-cache", "--secret", "id=f,src=" + sf, "--secret", "id=e,env=E2E_SECRET"}, extra...)
+		r := berthBuild(t, d, env, append(args, secDir)...)
 		if r.Exit != 0 {
-			t.Fatalf("--cache-from type=local: %s", r)
+			t.Fatalf("build with secrets %v: %s", extra, r)
 		}
-		if u := uncachedSteps(r.Stderr); len(u) > 0 {
-			t.Fatalf("import from the local cache ran steps again: %q\n%s", u, r.Stderr)
+		if strings.Contains(r.Stdout+r.Stderr, fileSecret) || strings.Contains(r.Stdout+r.Stderr, envSecret) {
+			t.Fatal("a secret's value appeared in the build output")
 		}
-	})
+		var got []byte
+		if extra[0] == "-o" {
+			got, _ = os.ReadFile(filepath.Join(strings.TrimPrefix(extra[1], "type=local,dest="), "sum"))
+		} else {
+			got = []byte(b.Must(t, "run", "--rm", "bsess-secret:1", "cat", "/sum") + "\n")
+		}
+		if string(got) != want {
+			t.Fatalf("the build saw secrets hashing to %q, want %q", got, want)
+		}
+	}
+}
+
+// localOutputs: -o type=local,dest=DIR and -o DIR write the result, the
+// context's symlink as a symlink, and register no image.
+func (fx *sessionFixture) localOutputs(t *testing.T) {
+	d, dir, outside := fx.d, fx.dir, fx.outside
+	before := imageIDs(t, d)
+	dest := filepath.Join(t.TempDir(), "local")
+	short := filepath.Join(t.TempDir(), "short")
+	for i, out := range []string{"type=local,dest=" + dest, short} {
+		if r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", fmt.Sprint("N=", i), "-o", out, dir); r.Exit != 0 {
+			t.Fatalf("-o %s: %s", out, r)
+		}
+	}
+	for i, folder := range []string{dest, short} {
+		if got, err := os.ReadFile(filepath.Join(folder, "out.txt")); err != nil || string(got) != fmt.Sprintf("out-%d\n", i) {
+			t.Fatalf("-o %s wrote out.txt %q, %v", folder, got, err)
+		}
+		if got, err := os.ReadFile(filepath.Join(folder, "ctx", "in.txt")); err != nil || string(got) != "in\n" {
+			t.Fatalf("-o %s wrote ctx/in.txt %q, %v", folder, got, err)
+		}
+		if _, err := os.Stat(filepath.Join(folder, "ctx", "ignored.txt")); !os.IsNotExist(err) {
+			t.Fatalf(".dockerignore'd ctx/ignored.txt was sent: %v", err)
+		}
+		// The context's symlink arrived as a symlink: what it points
+		// to outside the context was never sent.
+		fi, err := os.Lstat(filepath.Join(folder, "ctx", "link"))
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("ctx/link in %s is not a symlink: %v %v", folder, fi, err)
+		}
+		if target, _ := os.Readlink(filepath.Join(folder, "ctx", "link")); target != outside {
+			t.Fatalf("ctx/link points to %q, want %q", target, outside)
+		}
+	}
+	if after := imageIDs(t, d); after != before {
+		t.Fatalf("-o local registered images: before %q, after %q", before, after)
+	}
+}
+
+// fileOutputs: -o type=tar to a file (its folder made) and to stdout (-o -,
+// -o type=tar), -o type=oci|docker,dest=FILE; no image registered.
+func (fx *sessionFixture) fileOutputs(t *testing.T) {
+	d, dir, outside := fx.d, fx.dir, fx.outside
+	before := imageIDs(t, d)
+	tarFile := filepath.Join(t.TempDir(), "sub", "out.tar")
+	if r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", "N=2", "-o", "type=tar,dest="+tarFile, dir); r.Exit != 0 {
+		t.Fatalf("-o type=tar: %s", r)
+	}
+	f, err := os.Open(tarFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := tarNames(t, f); got["out.txt"] != "out-2\n" || got["ctx/link"] != outside {
+		t.Fatalf("-o type=tar wrote %q", got)
+	}
+	for _, out := range []string{"-", "type=tar"} {
+		r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", "N=3", "-o", out, dir)
+		if r.Exit != 0 {
+			t.Fatalf("-o %s: %s", out, r)
+		}
+		if got := tarNames(t, strings.NewReader(r.Stdout)); got["out.txt"] != "out-3\n" {
+			t.Fatalf("-o %s wrote to stdout %q", out, got)
+		}
+	}
+	// OCI and docker image tarballs, written by the client too.
+	for typ, want := range map[string]string{"oci": "oci-layout", "docker": "manifest.json"} {
+		file := filepath.Join(t.TempDir(), typ+".tar")
+		if r := berthBuild(t, d, nil, "--progress=plain", "--build-arg", "N=4", "-o", "type="+typ+",name=bsess-"+typ+":1,dest="+file, dir); r.Exit != 0 {
+			t.Fatalf("-o type=%s: %s", typ, r)
+		}
+		f, err := os.Open(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tarNames(t, f)
+		f.Close()
+		if _, ok := got[want]; !ok {
+			t.Fatalf("-o type=%s wrote no %s: %q", typ, want, got)
+		}
+	}
+	if strings.Contains(string(mustRead(t, tarFile)), "host-only-content") {
+		t.Fatal("the symlink's target outside the context was sent")
+	}
+	if after := imageIDs(t, d); after != before {
+		t.Fatalf("-o tar/oci/docker registered images: before %q, after %q", before, after)
+	}
+}
+
+// stdin: the context as a tar on stdin, the Dockerfile on stdin (-f -) or
+// outside the context (-f PATH).
+func (fx *sessionFixture) stdin(t *testing.T) {
+	d, dir := fx.d, fx.dir
+	ctxTar, err := exec.Command("tar", "-C", dir, "-cf", "-", ".").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherDir := t.TempDir()
+	writeFiles(t, otherDir, map[string]string{"my.Dockerfile": sessionDockerfile})
+	bb := d.Berth()
+	for i, c := range []struct {
+		stdin []byte
+		args  []string
+	}{
+		{ctxTar, []string{"-"}},
+		{[]byte(sessionDockerfile), []string{"-f", "-", dir}},
+		{nil, []string{"-f", filepath.Join(otherDir, "my.Dockerfile"), dir}},
+	} {
+		dest := filepath.Join(t.TempDir(), "out")
+		args := append([]string{"build", "--progress=plain", "--build-arg", fmt.Sprint("N=", 10+i), "-o", dest}, c.args...)
+		r := d.runCmd(bb.Path(), bb.Env(), bytes.NewReader(c.stdin), buildLimit, args...)
+		if r.Exit != 0 {
+			t.Fatalf("%s", r)
+		}
+		if got, err := os.ReadFile(filepath.Join(dest, "out.txt")); err != nil || string(got) != fmt.Sprintf("out-%d\n", 10+i) {
+			t.Fatalf("%v wrote out.txt %q, %v", c.args, got, err)
+		}
+		if got, err := os.ReadFile(filepath.Join(dest, "ctx", "in.txt")); err != nil || string(got) != "in\n" {
+			t.Fatalf("%v wrote ctx/in.txt %q, %v", c.args, got, err)
+		}
+	}
+}
+
+// localCache: a local cache export brings back a fully cached build
+// after `builder prune -af`.
+func (fx *sessionFixture) localCache(t *testing.T) {
+	d := fx.d
+	cacheDir := t.TempDir()
+	writeFiles(t, cacheDir, map[string]string{"Dockerfile": "FROM busybox\nRUN echo " + fmt.Sprint(time.Now().UnixNano()) + " > /a\nRUN cat /a > /b\n"})
+	store := filepath.Join(t.TempDir(), "cache")
+	if r := berthBuild(t, d, nil, "--progress=plain", "--cache-to", "type=local,dest="+store, cacheDir); r.Exit != 0 {
+		t.Fatalf("--cache-to type=local: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(store, "index.json")); err != nil {
+		t.Fatalf("the local cache has no index.json: %v", err)
+	}
+	// berth has no `builder` command: the docker CLI prunes.
+	d.Docker(t).Must(t, "builder", "prune", "-af")
+	r := berthBuild(t, d, nil, "--progress=plain", "--cache-from", "type=local,src="+store, "-t", "bsess-cache:1", cacheDir)
+	if r.Exit != 0 {
+		t.Fatalf("--cache-from type=local: %s", r)
+	}
+	if u := uncachedSteps(r.Stderr); len(u) > 0 {
+		t.Fatalf("import from the local cache ran steps again: %q\n%s", u, r.Stderr)
+	}
 }
 
 func mustRead(t *testing.T, p string) []byte {
