@@ -93,21 +93,33 @@ func TestBerthBuildSession(t *testing.T) {
 	t.Run("local cache", f.localCache)
 }
 
-// ssh: --ssh default and --ssh ID=KEYFILE reach RUN --mount=type=ssh.
+// ssh: --ssh default and --ssh ID=KEYFILE reach RUN --mount=type=ssh: a
+// static `ssh-add -l` (testdata/agentlist) lists the test key through the
+// forwarded agent, and through the agent BuildKit makes of the key file.
 func (fx *sessionFixture) ssh(t *testing.T) {
 	d, b, key, agentEnv := fx.d, fx.b, fx.key, fx.agentEnv
 	sshDir := t.TempDir()
-	writeFiles(t, sshDir, map[string]string{"Dockerfile": "FROM busybox\nARG N\n" +
-		"RUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent-socket-$N | tr a-z A-Z\n" +
-		"RUN --mount=type=ssh,id=key test -S \"$SSH_AUTH_SOCK\" && echo key-socket-$N | tr a-z A-Z\n"})
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(sshDir, "agentlist"), "./tests/e2e/testdata/agentlist")
+	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building agentlist: %v\n%s", err, out)
+	}
+	fp, err := exec.Command("ssh-keygen", "-l", "-E", "sha256", "-f", key+".pub").Output()
+	if err != nil || len(strings.Fields(string(fp))) < 2 {
+		t.Fatalf("ssh-keygen -l: %q %v", fp, err)
+	}
+	want := strings.Fields(string(fp))[1]
+	writeFiles(t, sshDir, map[string]string{"Dockerfile": "FROM busybox\nARG N\nCOPY agentlist /agentlist\n" +
+		"RUN --mount=type=ssh /agentlist > /tmp/k && sed \"s/^/agent-$N: /\" /tmp/k\n" +
+		"RUN --mount=type=ssh,id=key /agentlist > /tmp/k && sed \"s/^/key-$N: /\" /tmp/k\n"})
 	r := berthBuild(t, d, agentEnv, "--progress=plain", "--ssh", "default", "--ssh", "key="+key, "--build-arg", "N=1", "-t", "bsess-ssh:1", sshDir)
-	if r.Exit != 0 || !strings.Contains(r.Stderr, "AGENT-SOCKET-1") || !strings.Contains(r.Stderr, "KEY-SOCKET-1") {
-		t.Fatalf("--ssh default --ssh key=FILE: %s", r)
+	if r.Exit != 0 || !strings.Contains(r.Stderr, "agent-1: "+want+" berth-e2e") || !strings.Contains(r.Stderr, "key-1: "+want) {
+		t.Fatalf("--ssh default --ssh key=FILE: want the key %s listed through both: %s", want, r)
 	}
 	// The image lands in Berth's store, tagged.
 	b.Must(t, "image", "inspect", "bsess-ssh:1")
 	r = berthBuild(t, d, agentEnv, "--progress=plain", "--build-arg", "N=2", sshDir)
-	if r.Exit == 0 || strings.Contains(r.Stderr, "AGENT-SOCKET-2") {
+	if r.Exit == 0 || strings.Contains(r.Stderr, want) {
 		t.Fatalf("without --ssh the step had an agent: %s", r)
 	}
 }
