@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"archive/tar"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -239,21 +239,8 @@ func TestBuildKitOutputs(t *testing.T) {
 	if r := dockerBuild(t, d, "-o", "type=tar,dest="+tarPath, dir); r.Exit != 0 {
 		t.Fatalf("-o type=tar: %s", r)
 	}
-	f, err := os.Open(tarPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	found := false
-	for tr := tar.NewReader(f); ; {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		found = found || h.Name == "out.txt"
-	}
-	if !found {
-		t.Fatal("type=tar has no out.txt")
+	if got := tarNames(t, bytes.NewReader(mustRead(t, tarPath))); got["out.txt"] != "out\n" {
+		t.Fatalf("type=tar has no out.txt: %q", got)
 	}
 	for _, typ := range []string{"image", "docker"} {
 		name := "bkout-" + typ + ":1"
