@@ -368,3 +368,19 @@ func TestBerthBuildSessionBadInput(t *testing.T) {
 		t.Fatalf("build -o without berth-build: %s", r)
 	}
 }
+
+// An interrupted session build (berth running berth-build, -o DIR) stops
+// its RUN step in berthd and writes nothing.
+func TestBerthBuildSessionCancel(t *testing.T) {
+	d := startDaemon(t)
+	b := d.Berth()
+	dest := filepath.Join(t.TempDir(), "out")
+	checkBuildCancel(t, b.Path(), b.Env(), "build", "--progress=plain", "-o", dest)
+	if _, err := os.Stat(dest); !os.IsNotExist(err) {
+		t.Fatalf("an interrupted build wrote %s: %v", dest, err)
+	}
+	waitFor(t, time.Minute, "berthd to unmount the interrupted step", func() bool {
+		mi, _ := os.ReadFile("/proc/self/mountinfo")
+		return !strings.Contains(string(mi), filepath.Join(d.DataRoot, "buildkit")+"/")
+	})
+}
