@@ -1,6 +1,7 @@
 package build
 
 import (
+	"archive/tar"
 	"bytes"
 	"os"
 	"path/filepath"
@@ -164,6 +165,25 @@ func TestSessionContext(t *testing.T) {
 	cleanup()
 	if _, err := os.Stat(b.DockerfileDir); !os.IsNotExist(err) {
 		t.Fatalf("cleanup left %s", b.DockerfileDir)
+	}
+	b = SessionBuild{}
+	name, cleanup, err = b.setContext("-", "", strings.NewReader("FROM busybox\n"))
+	if err != nil || name != "Dockerfile" || b.ContextDir == "" || b.ContextTar != nil {
+		t.Fatalf("- (a Dockerfile): %q %+v %v", name, b, err)
+	}
+	if entries, _ := os.ReadDir(b.ContextDir); len(entries) != 0 {
+		t.Fatalf("- (a Dockerfile): the context is not empty: %v", entries)
+	}
+	cleanup()
+	var tarBuf bytes.Buffer
+	tw := tar.NewWriter(&tarBuf)
+	tw.WriteHeader(&tar.Header{Name: "sub/my.Dockerfile", Mode: 0o600, Size: 5, Typeflag: tar.TypeReg})
+	tw.Write([]byte("FROM "))
+	tw.Close()
+	b = SessionBuild{}
+	name, _, err = b.setContext("-", "sub/my.Dockerfile", &tarBuf)
+	if err != nil || name != "sub/my.Dockerfile" || b.ContextTar == nil || b.ContextDir != "" {
+		t.Fatalf("- (a tar): %q %+v %v", name, b, err)
 	}
 	if _, _, err := (&SessionBuild{}).setContext(dir, filepath.Join(dir, "nope"), nil); err == nil {
 		t.Fatal("a missing Dockerfile was accepted")
