@@ -14,10 +14,10 @@ GOFLAGS_BUILD := -trimpath
 
 all: build
 
-build: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon
+build: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-build $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon
 
 # Always rebuild: go's own cache makes this cheap and keeps make honest.
-.PHONY: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon
+.PHONY: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-build $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon
 $(BINDIR)/berthd:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berthd
 $(BINDIR)/berth:
@@ -25,6 +25,10 @@ $(BINDIR)/berth:
 # `berth compose` runs berth-compose, which must sit beside berth (or in PATH).
 $(BINDIR)/berth-compose:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berth-compose
+# `berth build` runs berth-build for builds that need a BuildKit client
+# session (--ssh, -o type=local|tar, local caches); it sits beside berth.
+$(BINDIR)/berth-build:
+	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berth-build
 # The monitor runs once per container: strip it to keep its resident size small.
 $(BINDIR)/berth-monitor:
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags "-s -w" -o $@ ./cmd/berth-monitor
@@ -36,7 +40,7 @@ $(BINDIR)/berth-cmon:
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-build $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon $(DESTDIR)$(PREFIX)/bin/
 
 # The dashboard's bundle (web/dist, embedded into berthd) is committed, so
 # `go build` needs no node. `make web` rebuilds it from web/ui with the

@@ -1,12 +1,6 @@
 package cli
 
 import (
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
-
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/spf13/cobra"
 )
@@ -27,34 +21,7 @@ func composeStub(args []string) *cobra.Command {
 		Short:              "Define and run multi-container applications",
 		DisableFlagParsing: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			path, err := findCompose()
-			if err != nil {
-				return err
-			}
-			argv := append([]string{path}, args...)
-			if err := syscall.Exec(path, argv, os.Environ()); err != nil {
-				return command.StatusError{Status: "berth: cannot run " + path + ": " + err.Error(), StatusCode: 1}
-			}
-			return nil // not reached
+			return command.ExecProgram(composeProgram, "'compose'", args)
 		},
 	}
-}
-
-// findCompose looks for berth-compose beside the running berth first (the
-// pair is installed together), then in PATH.
-func findCompose() (string, error) {
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), composeProgram)
-		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(composeProgram)
-	if err != nil {
-		if errors.Is(err, exec.ErrNotFound) {
-			return "", command.StatusError{Status: "berth: 'compose' needs the " + composeProgram + " program, installed beside berth or in PATH; it was not found", StatusCode: 1}
-		}
-		return "", err
-	}
-	return p, nil
 }

@@ -3,8 +3,8 @@
 # Idempotent; run as root:   sudo scripts/setup.sh
 #
 #   1. installs the system packages Berth and its tests need (apt);
-#   2. builds berthd, berth, berth-compose, berth-monitor and berth-cmon (the C
-#      monitor) and installs them to /usr/local/bin;
+#   2. builds berthd, berth, berth-compose, berth-build, berth-monitor and
+#      berth-cmon (the C monitor) and installs them to /usr/local/bin;
 #   3. creates /etc/berth, starts berthd in the background if it is not
 #      running (log /var/log/berthd.log, pidfile /run/berth/berthd.pid) and
 #      waits until it answers /_ping;
@@ -19,7 +19,8 @@ export PATH="$PATH:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/s
 
 # chromium: the dashboard's browser tests drive it headless (tests/e2e).
 # gcc, make, zlib1g-dev: berth-cmon, the per-container monitor in C (cmon/).
-PACKAGES=(gcc make libc6-dev zlib1g-dev crun runc busybox-static iptables tini docker-registry isal procps util-linux iproute2 curl ca-certificates python3-docker containernetworking-plugins chromium)
+# openssh-client: ssh-agent, ssh-add, ssh-keygen for the `build --ssh` tests.
+PACKAGES=(gcc make libc6-dev zlib1g-dev crun runc busybox-static iptables tini docker-registry isal procps util-linux iproute2 curl ca-certificates python3-docker containernetworking-plugins chromium openssh-client)
 BIN_DIR="${BERTH_BIN_DIR:-/usr/local/bin}"
 SOCK="${BERTH_SOCK:-/run/berth/berth.sock}"
 PIDFILE="${BERTH_PIDFILE:-/run/berth/berthd.pid}"
@@ -104,7 +105,7 @@ command -v go >/dev/null || die "Go is not installed (expected in PATH or /usr/l
 
 # Build into a scratch dir, then replace the installed files by rename so a
 # running berthd or monitor never sees a half-written binary ("text file busy").
-log "building berthd, berth, berth-compose, berth-monitor, berth-cmon"
+log "building berthd, berth, berth-compose, berth-build, berth-monitor, berth-cmon"
 build="$(mktemp -d)"
 trap 'rm -rf "$build"' EXIT
 # One version (the VERSION file) and the git commit, as the Makefile stamps them.
@@ -113,10 +114,11 @@ vflags="-X $vpkg.Version=$(cat VERSION) -X $vpkg.GitCommit=$(git rev-parse --sho
 go build -trimpath -ldflags "$vflags" -o "$build/berthd" ./cmd/berthd
 go build -trimpath -ldflags "$vflags" -o "$build/berth" ./cmd/berth
 go build -trimpath -ldflags "$vflags" -o "$build/berth-compose" ./cmd/berth-compose
+go build -trimpath -ldflags "$vflags" -o "$build/berth-build" ./cmd/berth-build
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$build/berth-monitor" ./cmd/berth-monitor
 make -s -C cmon O="$build"
 changed=0
-for b in berthd berth berth-compose berth-monitor berth-cmon; do
+for b in berthd berth berth-compose berth-build berth-monitor berth-cmon; do
 	if ! cmp -s "$build/$b" "$BIN_DIR/$b"; then
 		install -m 0755 "$build/$b" "$BIN_DIR/.$b.new"
 		mv -f "$BIN_DIR/.$b.new" "$BIN_DIR/$b"

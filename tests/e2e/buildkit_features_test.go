@@ -1,7 +1,7 @@
 package e2e
 
 import (
-	"archive/tar"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -239,21 +239,8 @@ func TestBuildKitOutputs(t *testing.T) {
 	if r := dockerBuild(t, d, "-o", "type=tar,dest="+tarPath, dir); r.Exit != 0 {
 		t.Fatalf("-o type=tar: %s", r)
 	}
-	f, err := os.Open(tarPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	found := false
-	for tr := tar.NewReader(f); ; {
-		h, err := tr.Next()
-		if err != nil {
-			break
-		}
-		found = found || h.Name == "out.txt"
-	}
-	if !found {
-		t.Fatal("type=tar has no out.txt")
+	if got := tarNames(t, bytes.NewReader(mustRead(t, tarPath))); got["out.txt"] != "out\n" {
+		t.Fatalf("type=tar has no out.txt: %q", got)
 	}
 	for _, typ := range []string{"image", "docker"} {
 		name := "bkout-" + typ + ":1"
@@ -376,30 +363,9 @@ func cacheLayout(t *testing.T, reg *dockerRegistry, repo, tag string) string {
 // `docker build --ssh default` forwards a test ssh-agent to
 // RUN --mount=type=ssh; without --ssh the step has no agent.
 func TestBuildKitSSH(t *testing.T) {
-	for _, tool := range []string{"ssh-agent", "ssh-add", "ssh-keygen"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (openssh-client)", tool)
-		}
-	}
+	sock, _ := startSSHAgent(t)
 	d := startDaemon(t)
 	buildxPlugin(t, d)
-	tmp := t.TempDir()
-	sock := filepath.Join(tmp, "agent.sock")
-	agent := exec.Command("ssh-agent", "-D", "-a", sock)
-	if err := agent.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
-	waitFor(t, 10*time.Second, "ssh-agent to listen", func() bool { _, err := os.Stat(sock); return err == nil })
-	key := filepath.Join(tmp, "key")
-	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "berth-e2e", "-f", key).CombinedOutput(); err != nil {
-		t.Fatalf("ssh-keygen: %v\n%s", err, out)
-	}
-	add := exec.Command("ssh-add", key)
-	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
-	if out, err := add.CombinedOutput(); err != nil {
-		t.Fatalf("ssh-add: %v\n%s", err, out)
-	}
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nARG N\nRUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent-socket-$N | tr a-z A-Z\n"})
 	dc := d.Docker(t)
@@ -435,4 +401,33 @@ func TestBuildKitComposeBuild(t *testing.T) {
 			t.Errorf("bkcompose-%s prints %q, want %q", svc, out, want)
 		}
 	}
+}
+
+// startSSHAgent starts an ssh-agent on a socket of t's own holding one new
+// key; it returns the socket and the key file. It skips t without
+// openssh-client.
+func startSSHAgent(t *testing.T) (sock, key string) {
+	for _, tool := range []string{"ssh-agent", "ssh-add", "ssh-keygen"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (openssh-client)", tool)
+		}
+	}
+	tmp := t.TempDir()
+	sock = filepath.Join(tmp, "agent.sock")
+	agent := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { agent.Process.Kill(); agent.Wait() })
+	waitFor(t, 10*time.Second, "ssh-agent to listen", func() bool { _, err := os.Stat(sock); return err == nil })
+	key = filepath.Join(tmp, "key")
+	if out, err := exec.Command("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "berth-e2e", "-f", key).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
+	add := exec.Command("ssh-add", key)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v\n%s", err, out)
+	}
+	return sock, key
 }

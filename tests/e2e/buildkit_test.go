@@ -210,14 +210,21 @@ func TestBuildKitHostileContext(t *testing.T) {
 func TestBuildKitCancel(t *testing.T) {
 	d := startDaemon(t)
 	dc := buildxPlugin(t, d)
+	checkBuildCancel(t, dc.Path(), dc.Env(), "build", "--progress=plain")
+}
+
+// checkBuildCancel runs the client at path with args and a context whose
+// RUN step sleeps, interrupts the client once the step runs, and checks
+// that the step is killed and the build fails.
+func checkBuildCancel(t *testing.T, path string, env []string, args ...string) {
 	ctxDir := t.TempDir()
 	// A number unique to this run, to find the step's process on the host.
 	tag := strconv.Itoa(1000000 + int(time.Now().UnixNano()%8000000))
 	writeFiles(t, ctxDir, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep " + tag + "\n"})
 	ctx, cancel := context.WithTimeout(context.Background(), buildLimit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, dc.Path(), "build", "--progress=plain", ctxDir)
-	cmd.Env = dc.Env()
+	cmd := exec.CommandContext(ctx, path, append(args, ctxDir)...)
+	cmd.Env = env
 	cmd.WaitDelay = 5 * time.Second
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out

@@ -104,8 +104,9 @@ func prepare(work string) error {
 	go func() {
 		defer wg.Done()
 		// berth-monitor must sit beside berthd: berthd looks there first;
-		// berth-compose beside berth, for `berth compose`.
-		buildErr = daemontest.Build(repoRoot, binDir, versionLDFlags(), "./cmd/berthd", "./cmd/berth", "./cmd/berth-compose", "./cmd/berth-monitor")
+		// berth-compose beside berth, for `berth compose`; berth-build
+		// for builds with a client session.
+		buildErr = daemontest.Build(repoRoot, binDir, versionLDFlags(), "./cmd/berthd", "./cmd/berth", "./cmd/berth-compose", "./cmd/berth-build", "./cmd/berth-monitor")
 		if buildErr == nil {
 			// berth-cmon beside them: the monitor of json-file, cri and
 			// none containers.

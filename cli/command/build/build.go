@@ -1,6 +1,8 @@
 // Package build is `berth build`: it packs the context (a folder, a tar on
 // stdin, or a lone Dockerfile), sends it to POST /build as the docker CLI's
-// classic builder does, and renders the streamed output.
+// classic builder does (BuildKit with version=2), and renders the streamed
+// output. Builds that need a BuildKit client session run in berth-build
+// (see session.go).
 package build
 
 import (
@@ -46,11 +48,23 @@ type options struct {
 	outputs            []string
 	cacheFrom, cacheTo []string
 	allow              []string
+
+	// session runs builds that need a client session (berth-build); nil
+	// in berth, which then runs berth-build.
+	session SessionBuilder
 }
 
 // NewBuildCommand is `berth build` (also `berth image build`).
-func NewBuildCommand(cli *command.Cli) *cobra.Command {
-	var o options
+func NewBuildCommand(cli *command.Cli) *cobra.Command { return newBuildCommand(cli, nil) }
+
+// NewSessionBuildCommand is `berth build` in berth-build: builds that need
+// a client session run with sb.
+func NewSessionBuildCommand(cli *command.Cli, sb SessionBuilder) *cobra.Command {
+	return newBuildCommand(cli, sb)
+}
+
+func newBuildCommand(cli *command.Cli, sb SessionBuilder) *cobra.Command {
+	o := options{session: sb}
 	cmd := &cobra.Command{
 		Use:   "build [OPTIONS] PATH | URL | -",
 		Short: "Build an image from a Dockerfile",
@@ -78,11 +92,11 @@ func NewBuildCommand(cli *command.Cli) *cobra.Command {
 	f.BoolVar(&o.forceRm, "force-rm", false, "Always remove intermediate containers")
 	f.StringVar(&o.progress, "progress", envOr("BUILDKIT_PROGRESS", progressAuto), `Set type of progress output ("auto", "plain", "tty", "quiet", "rawjson")`)
 	f.StringArrayVar(&o.secrets, "secret", nil, `Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")`)
-	f.StringArrayVar(&o.ssh, "ssh", nil, `SSH agent socket or keys to expose to the build`)
-	f.StringArrayVarP(&o.outputs, "output", "o", nil, `Output destination (format: "type=image|docker[,name=...]")`)
-	f.StringArrayVar(&o.cacheFrom, "cache-from", nil, `External cache sources (e.g., "user/app:cache", "type=registry,ref=...")`)
+	f.StringArrayVar(&o.ssh, "ssh", nil, `SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]")`)
+	f.StringArrayVarP(&o.outputs, "output", "o", nil, `Output destination (format: "type=local,dest=path")`)
+	f.StringArrayVar(&o.cacheFrom, "cache-from", nil, `External cache sources (e.g., "user/app:cache", "type=local,src=path/to/dir")`)
 	f.StringSliceVar(&o.allow, "allow", nil, `Allow extra privileged entitlement (e.g., "network.host")`)
-	f.StringArrayVar(&o.cacheTo, "cache-to", nil, `Cache export destinations (e.g., "type=inline", "type=registry,ref=...")`)
+	f.StringArrayVar(&o.cacheTo, "cache-to", nil, `Cache export destinations (e.g., "user/app:cache", "type=local,dest=path/to/dir")`)
 	return cmd
 }
 
@@ -93,16 +107,7 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 			return fmt.Errorf("removing image ID file: %w", err)
 		}
 	}
-	var stdin io.Reader = cli.In()
-	bctx, err := makeContext(o.context, o.dockerfile, stdin)
-	if err != nil {
-		return err
-	}
 	api, err := cli.Client()
-	if err != nil {
-		return err
-	}
-	bo, err := o.buildOptions(bctx.dockerfile)
 	if err != nil {
 		return err
 	}
@@ -110,17 +115,58 @@ func runBuild(ctx context.Context, cli *command.Cli, o options) error {
 	if err != nil {
 		return err
 	}
-	if bk {
-		id, err := runBuildKit(ctx, cli, o, bctx, bo)
-		if err != nil {
+	if !bk {
+		if err := o.classicRefusals(); err != nil {
 			return err
 		}
-		if o.quiet {
-			fmt.Fprintln(cli.Out(), id)
-		}
-		return writeIIDFile(o.iidfile, id)
+		return runClassic(ctx, cli, o)
 	}
-	if err := o.classicRefusals(); err != nil {
+	// Decided before the context is read: berth-build reads stdin.
+	session, err := o.needsSession()
+	if err != nil {
+		return err
+	}
+	var id string
+	if session {
+		id, err = runSession(ctx, cli, o)
+	} else {
+		id, err = runBuildKitBody(ctx, cli, o)
+	}
+	if err != nil {
+		return err
+	}
+	if o.quiet && id != "" {
+		fmt.Fprintln(cli.Out(), id)
+	}
+	return writeIIDFile(o.iidfile, id)
+}
+
+// runBuildKitBody sends a BuildKit build with its context as the request
+// body.
+func runBuildKitBody(ctx context.Context, cli *command.Cli, o options) (string, error) {
+	bctx, err := makeContext(o.context, o.dockerfile, cli.In())
+	if err != nil {
+		return "", err
+	}
+	bo, err := o.buildOptions(bctx.dockerfile)
+	if err != nil {
+		return "", err
+	}
+	return runBuildKit(ctx, cli, o, bctx, bo)
+}
+
+// runClassic builds with the classic builder.
+func runClassic(ctx context.Context, cli *command.Cli, o options) error {
+	bctx, err := makeContext(o.context, o.dockerfile, cli.In())
+	if err != nil {
+		return err
+	}
+	bo, err := o.buildOptions(bctx.dockerfile)
+	if err != nil {
+		return err
+	}
+	api, err := cli.Client()
+	if err != nil {
 		return err
 	}
 	progress := io.Writer(cli.Out())

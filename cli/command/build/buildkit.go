@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,24 +67,24 @@ func (o options) hostAllowedClassic() bool {
 	return o.network == "host" && len(o.allow) == 1 && o.allow[0] == "network.host"
 }
 
-// buildKitFlags checks the BuildKit-only flags and returns the secrets to
-// send and the outputs.
-func (o options) buildKitFlags() (map[string][]byte, []client.ImageBuildOutput, error) {
+// checkProgress checks --progress.
+func (o options) checkProgress() error {
 	switch o.progress {
 	case progressAuto, progressPlain, progressTTY, progressQuiet, progressRawJSON:
-	default:
-		return nil, nil, fmt.Errorf("invalid progress mode %q: expected one of auto, plain, tty, quiet, rawjson", o.progress)
+		return nil
 	}
-	if len(o.ssh) > 0 {
-		return nil, nil, errors.New("--ssh forwards the client's ssh agent over a build session, which berth build does not open: use `docker buildx build --ssh ...` against berthd")
+	return fmt.Errorf("invalid progress mode %q: expected one of auto, plain, tty, quiet, rawjson", o.progress)
+}
+
+// buildKitFlags checks the BuildKit-only flags of a build without a
+// session and returns the secrets to send and the outputs.
+func (o options) buildKitFlags() (map[string][]byte, []client.ImageBuildOutput, error) {
+	if err := o.checkProgress(); err != nil {
+		return nil, nil, err
 	}
-	secrets := map[string][]byte{}
-	for _, s := range o.secrets {
-		id, data, err := readSecret(s)
-		if err != nil {
-			return nil, nil, err
-		}
-		secrets[id] = data
+	secrets, err := readSecrets(o.secrets)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, s := range append(append([]string(nil), o.cacheFrom...), o.cacheTo...) {
 		if _, _, err := buildopt.Cache(s); err != nil {
@@ -101,6 +100,19 @@ func (o options) buildKitFlags() (map[string][]byte, []client.ImageBuildOutput, 
 		outs = append(outs, out)
 	}
 	return secrets, outs, nil
+}
+
+// readSecrets reads the --secret values, by id.
+func readSecrets(list []string) (map[string][]byte, error) {
+	secrets := map[string][]byte{}
+	for _, s := range list {
+		id, data, err := readSecret(s)
+		if err != nil {
+			return nil, err
+		}
+		secrets[id] = data
+	}
+	return secrets, nil
 }
 
 // readSecret reads one --secret value: id=ID[,type=file|env][,src=PATH|env=VAR].
@@ -156,6 +168,10 @@ func readSecret(s string) (string, []byte, error) {
 		}
 		data = []byte(v)
 	} else {
+		// buildx's wording for a missing or unreadable file.
+		if _, err := os.Stat(src); err != nil {
+			return "", nil, fmt.Errorf("failed to stat %s: %w", src, err)
+		}
 		f, err := os.Open(src)
 		if err != nil {
 			return "", nil, fmt.Errorf("secret %s: %w", id, err)
@@ -232,11 +248,19 @@ func runBuildKit(ctx context.Context, cli *command.Cli, o options, bctx *buildCo
 		return "", err
 	}
 	defer resp.Body.Close()
+	disp := newDisplay(cli, o)
+	id, err := readBuildKitStream(resp.Body, disp)
+	disp.done()
+	return id, err
+}
+
+// newDisplay is the progress display of a BuildKit build: as buildx,
+// progress goes to stderr, stdout is for the image ID.
+func newDisplay(cli *command.Cli, o options) progressDisplay {
 	mode := o.progress
 	if o.quiet {
 		mode = progressQuiet
 	}
-	// As buildx: progress goes to stderr, stdout is for the image ID.
 	errOut := cli.Err()
 	if mode == progressAuto {
 		mode = progressPlain
@@ -244,10 +268,7 @@ func runBuildKit(ctx context.Context, cli *command.Cli, o options, bctx *buildCo
 			mode = progressTTY
 		}
 	}
-	disp := newProgressDisplay(mode, errOut, func() int { _, w := errOut.GetTtySize(); return int(w) })
-	id, err := readBuildKitStream(resp.Body, disp)
-	disp.done()
-	return id, err
+	return newProgressDisplay(mode, errOut, func() int { _, w := errOut.GetTtySize(); return int(w) })
 }
 
 // cacheToHeader carries --cache-to values (a JSON list of "type=..."

@@ -37,9 +37,6 @@ type buildContext struct {
 //     with -f outside the folder, or "-f -" (read from stdin), is added
 //     under a random name.
 func makeContext(arg, dockerfile string, stdin io.Reader) (*buildContext, error) {
-	if strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://") || strings.HasPrefix(arg, "git@") {
-		return nil, fmt.Errorf("unable to prepare context: remote contexts (%s) are not supported by berth: clone or download it and build the folder", arg)
-	}
 	if arg == "-" {
 		if dockerfile == "-" {
 			return nil, errors.New("invalid argument: can't use stdin for both build context and dockerfile")
@@ -54,16 +51,9 @@ func makeContext(arg, dockerfile string, stdin io.Reader) (*buildContext, error)
 		}
 		return tarOfFiles(map[string][]byte{"Dockerfile": data}, "Dockerfile")
 	}
-	dir, err := filepath.Abs(arg)
+	dir, err := contextDir(arg)
 	if err != nil {
 		return nil, err
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return nil, fmt.Errorf("unable to prepare context: path %q not found", arg)
-	}
-	if !fi.IsDir() {
-		return nil, fmt.Errorf("unable to prepare context: context must be a directory: %s", dir)
 	}
 	var extra []byte
 	relDockerfile := ""
@@ -97,6 +87,26 @@ func makeContext(arg, dockerfile string, stdin io.Reader) (*buildContext, error)
 		pw.CloseWithError(writeDirTar(pw, dir, relDockerfile, extra))
 	}()
 	return &buildContext{tar: pr, dockerfile: relDockerfile}, nil
+}
+
+// contextDir is the absolute path of a context folder; remote contexts
+// are refused.
+func contextDir(arg string) (string, error) {
+	if strings.HasPrefix(arg, "http://") || strings.HasPrefix(arg, "https://") || strings.HasPrefix(arg, "git@") {
+		return "", fmt.Errorf("unable to prepare context: remote contexts (%s) are not supported by berth: clone or download it and build the folder", arg)
+	}
+	dir, err := filepath.Abs(arg)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return "", fmt.Errorf("unable to prepare context: path %q not found", arg)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("unable to prepare context: context must be a directory: %s", dir)
+	}
+	return dir, nil
 }
 
 func randomHex() string {
