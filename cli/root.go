@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
+	"github.com/berth-dev/berth/cli/command/builder"
 	"github.com/berth-dev/berth/cli/command/container"
 	"github.com/berth-dev/berth/cli/command/image"
 	"github.com/berth-dev/berth/cli/command/system"
@@ -69,8 +70,9 @@ func onlyVersion(flags *pflag.FlagSet, args []string) bool {
 // shortcuts.
 func groups(args []string) command.Builders {
 	return command.Builders{
-		"container": container.NewContainerCommand, "image": image.NewImageCommand,
-		"system": system.NewSystemCommand, "version": system.NewVersionCommand,
+		"container": container.NewContainerCommand, "image": imageCommand,
+		"builder": builder.NewBuilderCommand,
+		"system":  system.NewSystemCommand, "version": system.NewVersionCommand,
 		"info": system.NewInfoCommand, "events": system.NewEventsCommand,
 		"inspect": system.NewInspectCommand, "build": clibuild.NewBuildCommand,
 		"dashboard": system.NewDashboardCommand, "network": network.NewNetworkCommand,
@@ -78,6 +80,14 @@ func groups(args []string) command.Builders {
 		"logout":  registry.NewLogoutCommand,
 		"compose": func(*command.Cli) *cobra.Command { return composeStub(args) },
 	}
+}
+
+// imageCommand is the `image` group with `image build`, which lives with
+// the other build code.
+func imageCommand(cli *command.Cli) *cobra.Command {
+	cmd := image.NewImageCommand(cli)
+	cmd.AddCommand(clibuild.NewBuildCommand(cli))
+	return cmd
 }
 
 // commandName is the first argument that is not a global option or an

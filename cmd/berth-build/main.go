@@ -20,6 +20,14 @@ import (
 func main() {
 	os.Exit(cli.RunCommands(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr,
 		func(c *command.Cli) []*cobra.Command {
-			return []*cobra.Command{build.NewSessionBuildCommand(c, bksession.Build)}
+			// berth hands over its own arguments: `build`, `image build`
+			// or `builder build`.
+			cmds := []*cobra.Command{build.NewSessionBuildCommand(c, bksession.Build)}
+			for _, group := range []string{"image", "builder"} {
+				g := &cobra.Command{Use: group, Hidden: true}
+				g.AddCommand(build.NewSessionBuildCommand(c, bksession.Build))
+				cmds = append(cmds, g)
+			}
+			return cmds
 		}))
 }

@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 // berthBuild runs `berth build` with extra environment variables.
@@ -139,4 +140,52 @@ func otherPlatform() string {
 		return "linux/amd64"
 	}
 	return "linux/arm64"
+}
+
+// `berth image build` and `berth builder build` are `berth build`;
+// `berth builder prune` prunes the build cache as `docker builder prune`
+// does (prompt, -f, -a, listing and total, a bad --keep-storage refused),
+// and `berth system prune -a` prunes it too.
+func TestBerthBuilderCommand(t *testing.T) {
+	d := startDaemon(t)
+	b := d.Berth()
+	dir := t.TempDir()
+	stamp := fmt.Sprint(time.Now().UnixNano())
+	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nRUN echo " + stamp + " > /a\n"})
+	build := func(tag string, cmd ...string) Result {
+		t.Helper()
+		r := d.runCmd(b.Path(), b.Env(), nil, buildLimit, append(cmd, "--progress=plain", "-t", tag, dir)...)
+		if r.Exit != 0 {
+			t.Fatalf("%v: %s", cmd, r)
+		}
+		return r
+	}
+	build("bi:1", "image", "build")
+	if out := b.Must(t, "run", "--rm", "bi:1", "cat", "/a"); out != stamp {
+		t.Fatalf("image built by `image build` prints %q, want %q", out, stamp)
+	}
+	if u := uncachedSteps(build("bi:2", "builder", "build").Stderr); len(u) > 0 {
+		t.Fatalf("`builder build` after `image build` ran steps again: %q", u)
+	}
+	if r := b.RunIn(t, strings.NewReader("n\n"), "builder", "prune", "-a"); r.Exit != 0 ||
+		!strings.Contains(r.Stdout, "WARNING! This will remove all build cache. Are you sure you want to continue?") ||
+		strings.Contains(r.Stdout, "Deleted build cache objects") {
+		t.Fatalf("prune answered no: %s", r)
+	}
+	if u := uncachedSteps(build("bi:3", "builder", "build").Stderr); len(u) > 0 {
+		t.Fatalf("a prune answered no removed cache: steps ran again: %q", u)
+	}
+	if r := b.Run(t, "builder", "prune", "-f", "--keep-storage", "lots"); r.Exit == 0 || !strings.Contains(r.Stderr, "--keep-storage") {
+		t.Fatalf("bad --keep-storage: %s", r)
+	}
+	r := b.Run(t, "builder", "prune", "-af")
+	if r.Exit != 0 || !strings.Contains(r.Stdout, "Deleted build cache objects:\n") || !strings.Contains(r.Stdout, "Total reclaimed space:") {
+		t.Fatalf("builder prune -af: %s", r)
+	}
+	if u := uncachedSteps(build("bi:4", "build").Stderr); len(u) == 0 {
+		t.Fatal("after builder prune -af every step was still cached")
+	}
+	if r := b.Run(t, "system", "prune", "-af"); r.Exit != 0 || !strings.Contains(r.Stdout, "Deleted build cache objects:\n") {
+		t.Fatalf("system prune -af left the build cache: %s", r)
+	}
 }

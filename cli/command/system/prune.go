@@ -8,6 +8,7 @@ import (
 	"github.com/berth-dev/berth/cli/opts"
 
 	"github.com/berth-dev/berth/cli/command"
+	"github.com/berth-dev/berth/cli/command/builder"
 	"github.com/berth-dev/berth/cli/command/container"
 	"github.com/berth-dev/berth/cli/command/image"
 	"github.com/berth-dev/berth/cli/formatter"
@@ -74,6 +75,14 @@ func newPruneCommand(cli *command.Cli) *cobra.Command {
 			total += n
 			if out != "" {
 				fmt.Fprint(cli.Out(), out)
+			}
+			n, out, err = builder.RunPrune(cmd.Context(), cli, builder.PruneOptions{All: all, Force: true, Filters: filters})
+			if err != nil {
+				return err
+			}
+			total += n
+			if out != "" {
+				fmt.Fprintln(cli.Out(), out)
 			}
 			fmt.Fprintln(cli.Out(), "Total reclaimed space:", formatter.HumanSize(int64(total)))
 			return nil
