@@ -100,10 +100,10 @@ func (o *BuildOptions) Check() error {
 		switch out.Type {
 		case "image", "docker", "moby":
 			if out.Attrs["dest"] != "" {
-				return errdefs.Invalid("output type=%s with dest: the file would be written by berthd, not the client; use `docker buildx build` for client-side outputs", out.Type)
+				return errdefs.Invalid("output type=%s with dest: the file would be written by berthd, not the client; use `berth build` or `docker buildx build`, which write client-side outputs over a session", out.Type)
 			}
 		case "local", "tar", "oci":
-			return errdefs.Invalid("output type=%s writes to the client's files, which berthd does not reach from a build request: use `docker buildx build -o type=%s,...`", out.Type, out.Type)
+			return errdefs.Invalid("output type=%s writes to the client's files, which berthd does not reach from a build request: use `berth build -o type=%s,...` or `docker buildx build -o type=%s,...`, which write them over a session", out.Type, out.Type, out.Type)
 		default:
 			return errdefs.Invalid("output type %q is not supported (image, docker)", out.Type)
 		}
@@ -112,7 +112,7 @@ func (o *BuildOptions) Check() error {
 		switch c.Type {
 		case "registry", "inline":
 		case "local":
-			return errdefs.Invalid("cache type=local reads and writes the client's folders, which berthd does not reach from a build request: use `docker buildx build` or type=registry")
+			return errdefs.Invalid("cache type=local reads and writes the client's folders, which berthd does not reach from a build request: use `berth build` or `docker buildx build` (over a session), or type=registry")
 		default:
 			return errdefs.Invalid("cache type %q is not supported (inline, registry)", c.Type)
 		}
