@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"path/filepath"
 
 	digest "github.com/opencontainers/go-digest"
@@ -39,7 +40,7 @@ func (d *Daemon) newBuildKit() (*buildkit.Service, error) {
 		GC:               gc,
 		Root:             buildKitRoot(d.cfg.DataRoot),
 		Runtime:          rt.Path,
-		Images:           buildkitImages{d.images, d.images.LayerStore()},
+		Images:           buildkitImages{d.images, d.images.LayerStore(), d.log},
 		Blobs:            d.images.Content(),
 		Network:          buildNetwork{d.networks},
 		AllowNetworkHost: d.cfg.Builder.networkHost(),
@@ -106,6 +107,7 @@ func (b buildNetwork) Detach(ctx context.Context, id string) error { return b.n.
 type buildkitImages struct {
 	*images.Service
 	*snapshots.Store
+	log *slog.Logger
 }
 
 func (b buildkitImages) Lookup(ctx context.Context, ref string) (string, bool, error) {
@@ -138,9 +140,11 @@ func (b buildkitImages) Image(ctx context.Context, id string) ([]byte, []ocispec
 	return raw, out, nil
 }
 
-// Register unpacks each layer from its blob unless Berth has it (by chain
-// ID), records the blob as the layer's, and registers the image.
-func (b buildkitImages) Register(ctx context.Context, raw []byte, layers []ocispec.Descriptor, tag string) error {
+// Register takes each layer Berth lacks (by chain ID) from BuildKit's
+// snapshot of it when there is one (hard links: the files are stored once),
+// else unpacks it from its blob; records the blob as the layer's; and
+// registers the image.
+func (b buildkitImages) Register(ctx context.Context, raw []byte, layers []ocispec.Descriptor, unpacked buildkit.UnpackedLayers, tag string) error {
 	var cfg ocispec.Image
 	if err := json.Unmarshal(raw, &cfg); err != nil {
 		return errdefs.Invalid("image config: %s", err.Error())
@@ -163,7 +167,7 @@ func (b buildkitImages) Register(ctx context.Context, raw []byte, layers []ocisp
 	for i, l := range layers {
 		blob := images.Blob{Digest: l.Digest.String(), MediaType: l.MediaType, Size: l.Size}
 		if _, err := b.EnsureLayer(ctx, chain[i], func(dir string) (images.Layer, error) {
-			rec, err := b.ExtractBlob(ctx, dir, blob, diffIDs[i])
+			rec, err := b.takeLayer(ctx, dir, unpacked, blob, diffIDs[i])
 			if err == nil {
 				blobs = append(blobs, blob.Digest)
 			}
@@ -179,4 +183,21 @@ func (b buildkitImages) Register(ctx context.Context, raw []byte, layers []ocisp
 	}
 	_, err := b.CreateImageRaw(raw, "", refs, "")
 	return err
+}
+
+// takeLayer fills dir with layer diffID: linked from BuildKit's unpacked
+// copy when there is one and it can be, else unpacked from blob.
+func (b buildkitImages) takeLayer(ctx context.Context, dir string, unpacked buildkit.UnpackedLayers, blob images.Blob, diffID string) (images.Layer, error) {
+	if src := unpacked.Dir(diffID); src != "" {
+		rec, err := b.LinkBlob(ctx, dir, src, blob, diffID)
+		if err == nil {
+			return rec, nil
+		}
+		lvl := slog.LevelWarn
+		if errors.Is(err, snapshots.ErrNotLinkable) {
+			lvl = slog.LevelDebug
+		}
+		b.log.Log(ctx, lvl, "build result: unpacking a layer BuildKit has unpacked", "diffID", diffID, "err", err)
+	}
+	return b.ExtractBlob(ctx, dir, blob, diffID)
 }

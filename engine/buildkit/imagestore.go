@@ -32,7 +32,9 @@ type ImageStore interface {
 	Image(ctx context.Context, id string) (config []byte, layers []ocispec.Descriptor, err error)
 	// Register stores the image whose config is config and whose layers
 	// are the blobs layers (compressed or not), tagged tag unless it is "".
-	Register(ctx context.Context, config []byte, layers []ocispec.Descriptor, tag string) error
+	// unpacked (nil: none) finds layers unpacked already: the store
+	// links their files rather than unpacking the blob again.
+	Register(ctx context.Context, config []byte, layers []ocispec.Descriptor, unpacked UnpackedLayers, tag string) error
 }
 
 // Labels of the manifests that expose Berth's images to BuildKit.
@@ -184,7 +186,8 @@ func (s *imageStore) List(ctx context.Context, _ ...string) ([]images.Image, err
 // Create stores a build's result in Berth's store, tagged img.Name unless
 // that is the dangling placeholder. The layers are registered by their
 // blobs, which the exporter wrote into the shared store: nothing is copied
-// or recompressed.
+// or recompressed; and the files of those unpacked in BuildKit's snapshots
+// are linked, not unpacked again.
 func (s *imageStore) Create(ctx context.Context, img images.Image) (images.Image, error) {
 	tag := img.Name
 	if strings.HasPrefix(tag, danglingPrefix+"@") {
@@ -204,7 +207,7 @@ func (s *imageStore) Create(ctx context.Context, img images.Image) (images.Image
 	if err != nil {
 		return images.Image{}, fmt.Errorf("storing the built image: config: %w", err)
 	}
-	if err := s.berth.Register(ctx, raw, m.Layers, tag); err != nil {
+	if err := s.berth.Register(ctx, raw, m.Layers, unpackedFrom(ctx), tag); err != nil {
 		return images.Image{}, fmt.Errorf("storing the built image: %w", err)
 	}
 	return img, nil

@@ -10,7 +10,8 @@
 // layer stream on top of a chain: pull, load, `docker import`), DiffLayer
 // (a container's writable layer: `docker commit`), AdoptLayer (a directory
 // already extracted), EnsureLayer (extract a chain ID at most once at a
-// time). Each holds its layer, and the blob, until released; a layer no
+// time, from a blob with ExtractBlob or by hard-linking the builder's
+// unpacked copy with LinkBlob). Each holds its layer, and the blob, until released; a layer no
 // image registers by then goes. Pull, load, import, commit and BuildKit's
 // snapshotter and content adapters use it directly.
 //
