@@ -176,6 +176,12 @@ func (l *connLimiter) connState(c net.Conn, st http.ConnState) {
 	}
 }
 
+func (l *connLimiter) release(c net.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.releaseLocked(c)
+}
+
 func (l *connLimiter) isReserved(c net.Conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -187,6 +193,10 @@ func (l *connLimiter) isReserved(c net.Conn) bool {
 func (l *connLimiter) guard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := r.Context().Value(connKey).(net.Conn); ok && l.isReserved(c) && !isPing(r.URL.Path) {
+			// The connection closes after this answer: its reserve slot is
+			// free now, not when the server gets round to the close, so a
+			// client's next dial (a ping) finds room at once.
+			l.release(c)
 			w.Header().Set("Connection", "close")
 			writeJSON(w, http.StatusServiceUnavailable, map[string]string{
 				"message": fmt.Sprintf("too many connections: berthd serves %d at once; retry later", l.max)})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -174,5 +175,40 @@ func TestReserveServesOnlyPing(t *testing.T) {
 	}
 	if err := ping(addr); err != nil {
 		t.Fatalf("ping on the reserve: %v", err)
+	}
+}
+
+// TestRefusedReserveFreesSlotAtOnce: the 503 on a reserve connection frees
+// its slot before the answer is written, so a ping dialled right after
+// reading it is admitted even while the server has not yet seen the close
+// (the race made TestReserveServesOnlyPing fail under load).
+func TestRefusedReserveFreesSlotAtOnce(t *testing.T) {
+	srvSide, cliSide := net.Pipe()
+	defer srvSide.Close()
+	defer cliSide.Close()
+	l := newConnLimiter(nil, 1, 1)
+	l.normal = 1 // a busy request holds the one normal slot
+	if !l.admit(srvSide) || !l.isReserved(srvSide) {
+		t.Fatal("the second connection did not land in the reserve")
+	}
+	l.connState(srvSide, http.StateActive)
+	h := l.guard(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { t.Error("a reserve request reached the handler") }))
+	r := httptest.NewRequest("POST", "/build", nil)
+	r = r.WithContext(context.WithValue(r.Context(), connKey, srvSide))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("got %d, want 503", rec.Code)
+	}
+	l.mu.Lock()
+	reserved := l.reserved
+	l.mu.Unlock()
+	if reserved != 0 {
+		t.Fatalf("the refused connection still holds its reserve slot (%d in use)", reserved)
+	}
+	other, _ := net.Pipe()
+	defer other.Close()
+	if !l.admit(other) {
+		t.Fatal("a ping dialled after the 503 was refused")
 	}
 }
