@@ -77,6 +77,9 @@ func setupInside(host netns.NsHandle, sp linkSpec) error {
 	return setupInside6(link, sp)
 }
 
+// addrGenModeNone is IN6_ADDR_GEN_MODE_NONE: no link-local address.
+const addrGenModeNone = 1
+
 // attachHostSide enslaves the host end of a veth to the bridge, with
 // hairpin mode (a container may reach its own published port), and brings
 // it up. Runs in the host's netns.
@@ -91,6 +94,12 @@ func attachHostSide(hostVeth string, bridgeIndex int) error {
 	if err := netlink.LinkSetHairpin(link, true); err != nil {
 		return fmt.Errorf("set hairpin mode on %s: %w", hostVeth, err)
 	}
+	// A bridge port needs no IPv6 address of its own: without one the
+	// kernel runs no DAD or MLD for it, and the host sees no address
+	// appear per container (programs watching addresses, e.g. browsers,
+	// fail their requests in flight on every such change). Best effort:
+	// refused where IPv6 is off, which needs nothing.
+	_ = netlink.LinkSetIP6AddrGenMode(link, addrGenModeNone)
 	if err := netlink.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring up %s: %w", hostVeth, err)
 	}

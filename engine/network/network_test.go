@@ -593,3 +593,24 @@ func TestReservePort6(t *testing.T) {
 	}
 	c4.Close()
 }
+
+// TestHostVethHasNoIPv6Address: a container's host-side veth is a bridge
+// port and gets no IPv6 link-local address (no DAD/MLD per container, no
+// address change seen on the host for each container started).
+func TestHostVethHasNoIPv6Address(t *testing.T) {
+	if b, err := os.ReadFile("/proc/sys/net/ipv6/conf/all/disable_ipv6"); err != nil || strings.TrimSpace(string(b)) != "0" {
+		t.Skip("IPv6 is off on this host")
+	}
+	e := newEnv(t)
+	if _, err := e.s.Connect(context.Background(), ConnectRequest{ContainerID: "eeeeeeeeeeee1", ContainerName: "e"}); err != nil {
+		t.Fatal(err)
+	}
+	veths := staleVeths([]string{testBridge(0)}, nil)
+	if len(veths) != 1 {
+		t.Fatalf("bridge ports = %v, want the one veth", veths)
+	}
+	mode, err := os.ReadFile("/proc/sys/net/ipv6/conf/" + veths[0] + "/addr_gen_mode")
+	if err != nil || strings.TrimSpace(string(mode)) != "1" {
+		t.Fatalf("%s: addr_gen_mode %q (%v), want 1 (none)", veths[0], mode, err)
+	}
+}

@@ -37,9 +37,26 @@ async function check(r) {
   throw e;
 }
 
+// send fetches one route. A read (GET, HEAD) that fails before any answer
+// (fetch's TypeError) is tried again twice: the browser fails requests in
+// flight when the host's interfaces change (Chromium's
+// ERR_NETWORK_CHANGED), which starting containers can cause; a read is
+// safe to repeat. Changes are never repeated: they may have happened.
+async function send(method, path, body) {
+  const safe = method === 'GET' || method === 'HEAD';
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(base + path, options(method, body));
+    } catch (e) {
+      if (!safe || attempt >= 2 || !(e instanceof TypeError)) throw e;
+      await new Promise((done) => setTimeout(done, 200 * (attempt + 1)));
+    }
+  }
+}
+
 // api calls one route and returns its decoded JSON (or text, or null).
 export async function api(method, path, body) {
-  const r = await check(await fetch(base + path, options(method, body)));
+  const r = await check(await send(method, path, body));
   const text = await r.text();
   if (!text) return null;
   try { return JSON.parse(text); } catch { return text; }
