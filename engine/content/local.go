@@ -140,6 +140,9 @@ func (s *Local) Writer(ctx context.Context, opts ...WriterOpt) (Writer, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if _, ok := cutSHA256(o.Verified); o.Verified != "" && !ok {
+		return nil, errdefs.Invalid("invalid digest %q", o.Verified)
+	}
 	if o.Ref != "" {
 		s.mu.Lock()
 		if s.active[o.Ref] {
@@ -154,7 +157,11 @@ func (s *Local) Writer(ctx context.Context, opts ...WriterOpt) (Writer, error) {
 		s.release(o.Ref)
 		return nil, err
 	}
-	return &writer{s: s, f: f, h: sha256.New(), opts: o}, nil
+	w := &writer{s: s, f: f, opts: o}
+	if o.Verified == "" {
+		w.h = sha256.New()
+	}
+	return w, nil
 }
 
 func (s *Local) release(ref string) {
@@ -166,11 +173,12 @@ func (s *Local) release(ref string) {
 	s.mu.Unlock()
 }
 
-// writer hashes as it writes into a temp file.
+// writer hashes as it writes into a temp file (unless its source
+// verifies the stream: WriterOpts.Verified).
 type writer struct {
 	s       *Local
 	f       *os.File
-	h       hash.Hash
+	h       hash.Hash // nil when opts.Verified is set
 	size    int64
 	flushed int64 // bytes whose writeback has been started
 	opts    WriterOpts
@@ -184,7 +192,9 @@ const writebackChunk = 8 << 20
 
 func (w *writer) Write(p []byte) (int, error) {
 	n, err := w.f.Write(p)
-	w.h.Write(p[:n])
+	if w.h != nil {
+		w.h.Write(p[:n])
+	}
 	w.size += int64(n)
 	if w.size-w.flushed >= writebackChunk {
 		_ = unix.SyncFileRange(int(w.f.Fd()), w.flushed, w.size-w.flushed, unix.SYNC_FILE_RANGE_WRITE)
@@ -193,7 +203,12 @@ func (w *writer) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (w *writer) Digest() digest.Digest { return digest.NewDigest(digest.SHA256, w.h) }
+func (w *writer) Digest() digest.Digest {
+	if w.h == nil {
+		return w.opts.Verified
+	}
+	return digest.NewDigest(digest.SHA256, w.h)
+}
 
 func (w *writer) Size() int64 { return w.size }
 

@@ -126,3 +126,36 @@ func TestInvalidDigest(t *testing.T) {
 		}
 	}
 }
+
+// A writer whose source verifies the stream (a registry download) commits
+// under that digest only, and refuses a bad one up front.
+func TestWriterVerifiedBySource(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	want := digest.FromString("data")
+	if _, err := s.Writer(ctx, WithVerified("sha256:../../x")); !errdefs.IsInvalid(err) {
+		t.Fatalf("invalid verified digest: %v", err)
+	}
+	w, err := s.Writer(ctx, WithVerified(want))
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "data")
+	if w.Digest() != want {
+		t.Fatalf("Digest() = %s, want %s", w.Digest(), want)
+	}
+	if err := w.Commit(ctx, 0, digest.FromString("other")); err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+		t.Fatalf("commit under another digest: %v", err)
+	}
+	if ents, _ := os.ReadDir(s.tmp); len(ents) != 0 {
+		t.Fatalf("ingest left after a refused commit: %v", ents)
+	}
+	w, _ = s.Writer(ctx, WithVerified(want))
+	io.WriteString(w, "data")
+	if err := w.Commit(ctx, 4, want); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := s.Info(ctx, want); err != nil || info.Size != 4 {
+		t.Fatalf("Info = %+v, %v", info, err)
+	}
+}

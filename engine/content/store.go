@@ -82,6 +82,13 @@ type WriterOpts struct {
 	// own arguments are zero.
 	Expected digest.Digest
 	Size     int64
+	// Verified, when set, is the digest the writer's source checks the
+	// stream against as it is read (a registry download does): the
+	// writer does not hash the bytes a second time, Digest returns
+	// Verified, and Commit refuses any other expected digest. The caller
+	// commits only once the source has reported the stream's end, which
+	// it does only on a match.
+	Verified digest.Digest
 }
 
 // WriterOpt sets a field of WriterOpts.
@@ -93,6 +100,12 @@ func WithRef(ref string) WriterOpt { return func(o *WriterOpts) { o.Ref = ref } 
 // WithExpected sets the digest (and size, when > 0) the blob must have.
 func WithExpected(dgst digest.Digest, size int64) WriterOpt {
 	return func(o *WriterOpts) { o.Expected, o.Size = dgst, size }
+}
+
+// WithVerified tells the writer that its source verifies the stream
+// against dgst (see WriterOpts.Verified).
+func WithVerified(dgst digest.Digest) WriterOpt {
+	return func(o *WriterOpts) { o.Verified = dgst }
 }
 
 // WriteBlob copies r into a new blob and commits it, checking expected when

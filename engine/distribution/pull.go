@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -17,6 +18,7 @@ import (
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
+	"github.com/berth-dev/berth/engine/content"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/archive"
 	"github.com/berth-dev/berth/engine/images/platform"
@@ -364,6 +366,11 @@ func pickImage(desc *remote.Descriptor, plat ocispec.Platform, n reference.Named
 
 // downloadLayer streams one layer: registry -> blob store (compressed,
 // digest verified) and -> decompressor -> extractor (diff ID verified).
+//
+// The compressed stream is hashed once: go-containerregistry's download
+// reads at most the manifest's size and hashes as it reads, and reports
+// a size or digest mismatch in place of the stream's end; the blob store
+// takes that digest (content.WithVerified) once the end was seen.
 func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descriptor, diffID, dir, short string, progress images.ProgressFunc) (images.Layer, error) {
 	layer, err := img.LayerByDigest(desc.Digest)
 	if err != nil {
@@ -374,12 +381,16 @@ func (s *Service) downloadLayer(ctx context.Context, img v1.Image, desc v1.Descr
 		return images.Layer{}, err
 	}
 	defer rc.Close()
-	bw, err := s.content.Writer(ctx)
+	bw, err := s.content.Writer(ctx, content.WithVerified(digest.Digest(desc.Digest.String())))
 	if err != nil {
 		return images.Layer{}, err
 	}
-	pr := &progressReader{r: rc, total: desc.Size, id: short, status: "Downloading", progress: progress}
+	src := &endReader{r: rc}
+	pr := &progressReader{r: src, total: desc.Size, id: short, status: "Downloading", progress: progress}
 	res, err := unpackStream(io.TeeReader(pr, bw), rc, dir, diffID)
+	if err == nil && !src.end.Load() {
+		err = fmt.Errorf("layer %s: the download was not read to its verified end", short)
+	}
 	if err != nil {
 		bw.Close()
 		return images.Layer{}, fmt.Errorf("failed to register layer: %w", err)
@@ -447,6 +458,22 @@ func drain(r io.Reader) error {
 		return err
 	}
 	return nil
+}
+
+// endReader records whether r returned io.EOF: a verifying download
+// (go-containerregistry's) returns it only after the size and digest
+// matched, an error instead.
+type endReader struct {
+	r   io.Reader
+	end atomic.Bool // read by the caller, set by a stage's goroutine
+}
+
+func (e *endReader) Read(b []byte) (int, error) {
+	n, err := e.r.Read(b)
+	if err == io.EOF {
+		e.end.Store(true)
+	}
+	return n, err
 }
 
 // progressReader reports status ("Downloading", "Pushing") with the bytes
