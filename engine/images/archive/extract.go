@@ -50,8 +50,9 @@ type Options struct {
 	// Unprivileged drops the operations only root may do (ownership, device
 	// nodes). It is forced when the process is not root.
 	Unprivileged bool
-	// Writeback starts writing each file's data to disk as soon as the
-	// file is written (sync_file_range, without waiting), for a caller
+	// Writeback starts writing each file's data (files of 64 KiB and
+	// more) to disk as soon as the file is written (sync_file_range,
+	// without waiting), for a caller
 	// that makes the whole tree durable afterwards (one syncfs): the
 	// disk then works while the stream is still being read, and the
 	// final sync has little left to do.
@@ -363,7 +364,7 @@ func (x *extractor) create(hdr *tar.Header, tr io.Reader, target string) (int64,
 		}
 		written, err := io.Copy(f, tr)
 		if err == nil && x.opts.Writeback {
-			startWriteback(int(f.Fd()))
+			startWriteback(int(f.Fd()), written)
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr

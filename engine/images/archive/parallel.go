@@ -179,7 +179,7 @@ func (p *leafPool) create(j leafJob) error {
 	}
 	err = writeAll(fd, j.data)
 	if err == nil && p.x.opts.Writeback {
-		startWriteback(fd)
+		startWriteback(fd, int64(len(j.data)))
 	}
 	if err == nil && !p.x.opts.Unprivileged {
 		err = unix.Fchown(fd, hdr.Uid, hdr.Gid)
@@ -214,11 +214,21 @@ func writeAll(fd int, b []byte) error {
 	return nil
 }
 
+// minWriteback is the smallest file whose writeback is started as soon
+// as it is written. Smaller ones are left to the caller's final sync: on
+// the Debian minbase layer, 350 of its 5235 files hold 68% of the data,
+// and a sync_file_range per small file cost more (CPU, and the worker
+// waiting for the disk queue) than their share of the final sync.
+const minWriteback = 64 << 10
+
 // startWriteback asks the kernel to start writing fd's dirty pages out,
-// without waiting for them (Options.Writeback). Best effort: the caller's
-// final sync is what makes the data durable.
-func startWriteback(fd int) {
-	_ = unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+// without waiting for them (Options.Writeback), for a file of size bytes
+// of at least minWriteback. Best effort: the caller's final sync is what
+// makes the data durable.
+func startWriteback(fd int, size int64) {
+	if size >= minWriteback {
+		_ = unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
+	}
 }
 
 // fileMode is the permission part of a tar mode as chmod wants it.
