@@ -222,6 +222,9 @@ type extractor struct {
 	// a removal (new entries only take free names): every removal clears
 	// the cache.
 	parents map[string]string
+	// gen counts removals: a worker's open parent directory is reused for
+	// jobs of its generation only (see dirCache).
+	gen uint64
 }
 
 // resolveParent returns the real path of directory rel inside the root,
@@ -271,6 +274,7 @@ func (x *extractor) removeExisting(p string, keepDir bool) error {
 		return nil
 	}
 	clear(x.parents)
+	x.gen++
 	if fi.IsDir() {
 		return os.RemoveAll(p)
 	}
@@ -345,7 +349,7 @@ func (x *extractor) deferLeaf(hdr *tar.Header, tr io.Reader, rel, target string)
 			return true, 0, err
 		}
 	}
-	return true, int64(len(data)), x.pool.submit(leafJob{name: rel, rel: real, hdr: hdr, data: data})
+	return true, int64(len(data)), x.pool.submit(leafJob{name: rel, rel: real, hdr: hdr, data: data, gen: x.gen})
 }
 
 // create makes the entry at target (where nothing is in the way but an

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -374,4 +375,34 @@ func TestWriteTarRoundTrip(t *testing.T) {
 			t.Errorf("missing %s in %v", n, names)
 		}
 	}
+}
+
+// A directory replaced mid-layer (by a file, then by a new directory) gets
+// the files that follow, not the workers' handle of the old one.
+func TestExtractDirectoryReplacedUnderWorkers(t *testing.T) {
+	entries := []ent{{name: "d/", typ: tar.TypeDir, mode: 0o755}}
+	for i := 0; i < 60; i++ {
+		entries = append(entries, ent{name: "d/f" + strconv.Itoa(i), body: "old"})
+	}
+	entries = append(entries, ent{name: "d", body: "a file now"}, ent{name: "d/", typ: tar.TypeDir, mode: 0o755})
+	for i := 0; i < 60; i++ {
+		entries = append(entries, ent{name: "d/g" + strconv.Itoa(i), body: "new"})
+	}
+	root, outside := sandbox(t)
+	if _, err := Extract(bytes.NewReader(buildTar(t, entries...)), root, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	names, err := os.ReadDir(filepath.Join(root, "d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 60 {
+		t.Fatalf("d holds %d entries, want the 60 new files", len(names))
+	}
+	for _, n := range names {
+		if !strings.HasPrefix(n.Name(), "g") {
+			t.Fatalf("old file %s in the new directory", n.Name())
+		}
+	}
+	assertEmpty(t, outside)
 }

@@ -40,6 +40,43 @@ type leafJob struct {
 	rel  string // the real path (symlinks in the parents resolved), relative to the root
 	hdr  *tar.Header
 	data []byte
+	gen  uint64 // the extractor's generation when queued
+}
+
+// dirCache is one worker's open parent directory: entries of a directory
+// come together in a tar stream, so most jobs reuse the previous job's.
+// It is valid for jobs of the same generation only: nothing is removed
+// (so no directory replaced) without the generation changing, and
+// removals wait for the queued jobs first.
+type dirCache struct {
+	dir string
+	gen uint64
+	fd  int
+}
+
+// open returns an fd of directory dir (relative to the root), confined
+// to the root, for a job of generation gen.
+func (c *dirCache) open(rootFD int, dir string, gen uint64) (int, error) {
+	if c.fd >= 0 && c.dir == dir && c.gen == gen {
+		return c.fd, nil
+	}
+	c.close()
+	fd, err := unix.Openat2(rootFD, dir, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return -1, fmt.Errorf("open parent directory: %w", err)
+	}
+	c.dir, c.gen, c.fd = dir, gen, fd
+	return fd, nil
+}
+
+func (c *dirCache) close() {
+	if c.fd >= 0 {
+		unix.Close(c.fd)
+		c.fd = -1
+	}
 }
 
 type leafPool struct {
@@ -71,8 +108,10 @@ func newLeafPool(x *extractor) (*leafPool, error) {
 
 func (p *leafPool) work() {
 	defer p.done.Done()
+	c := &dirCache{fd: -1}
+	defer c.close()
 	for j := range p.jobs {
-		err := p.create(j)
+		err := p.create(j, c)
 		p.mu.Lock()
 		for _, k := range []string{j.name, j.rel} {
 			if p.pending[k]--; p.pending[k] <= 0 {
@@ -147,20 +186,16 @@ func (p *leafPool) close() {
 
 // create makes one leaf with its metadata, as applyMetadata does for
 // entries created in order.
-func (p *leafPool) create(j leafJob) error {
+func (p *leafPool) create(j leafJob, c *dirCache) error {
 	dir, base := path.Split(j.rel) // the parent as resolved by the reader
 	dir = strings.TrimSuffix(dir, "/")
 	if dir == "" {
 		dir = "."
 	}
-	dfd, err := unix.Openat2(p.rootFD, dir, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	dfd, err := c.open(p.rootFD, dir, j.gen)
 	if err != nil {
-		return fmt.Errorf("open parent directory: %w", err)
+		return err
 	}
-	defer unix.Close(dfd)
 	hdr := j.hdr
 	if hdr.Typeflag == tar.TypeSymlink {
 		if err := unix.Symlinkat(hdr.Linkname, dfd, base); err != nil {
