@@ -344,7 +344,7 @@ func (x *extractor) deferLeaf(hdr *tar.Header, tr io.Reader, rel, target string)
 	}
 	var data []byte
 	if hdr.Typeflag != tar.TypeSymlink {
-		data = make([]byte, hdr.Size)
+		data = getLeafBuf(int(hdr.Size))
 		if _, err := io.ReadFull(tr, data); err != nil {
 			return true, 0, err
 		}

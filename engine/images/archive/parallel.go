@@ -112,6 +112,7 @@ func (p *leafPool) work() {
 	defer c.close()
 	for j := range p.jobs {
 		err := p.create(j, c)
+		putLeafBuf(j.data)
 		p.mu.Lock()
 		for _, k := range []string{j.name, j.rel} {
 			if p.pending[k]--; p.pending[k] <= 0 {
