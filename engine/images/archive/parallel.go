@@ -156,11 +156,18 @@ func (p *leafPool) conflicts(rel string) bool {
 		return true
 	}
 	for q := range p.pending {
-		if strings.HasPrefix(q, rel+"/") || strings.HasPrefix(rel, q+"/") {
+		if isBelow(q, rel) || isBelow(rel, q) {
 			return true
 		}
 	}
 	return false
+}
+
+// isBelow reports whether path a lies below directory b (a has the prefix
+// b + "/"), without building that string: conflicts runs for every entry
+// against every pending one.
+func isBelow(a, b string) bool {
+	return len(a) > len(b) && a[len(b)] == '/' && strings.HasPrefix(a, b)
 }
 
 // flush waits for every deferred entry and returns the first error.

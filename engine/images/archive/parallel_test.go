@@ -20,3 +20,17 @@ func TestLeafBufClasses(t *testing.T) {
 		}
 	}
 }
+
+func TestIsBelow(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"a/b", "a", true}, {"a/b/c", "a/b", true}, {"a/b", "a/b", false}, {"ab", "a", false},
+		{"ab/c", "a", false}, {"a", "a/b", false}, {"a/", "a", true}, {"", "", false},
+	} {
+		if got := isBelow(c.a, c.b); got != c.want {
+			t.Errorf("isBelow(%q, %q) = %v, want %v", c.a, c.b, got, c.want)
+		}
+	}
+}
