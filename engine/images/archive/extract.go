@@ -98,6 +98,7 @@ func Extract(r io.Reader, dst string, opts Options) (Result, error) {
 	h := sha256.New()
 	tee := io.TeeReader(lr, h)
 	x := &extractor{root: root, opts: opts}
+	x.startMade()
 	if pool, err := newLeafPool(x); err == nil {
 		x.pool = pool
 		defer pool.close()
@@ -222,6 +223,9 @@ type extractor struct {
 	// a removal (new entries only take free names): every removal clears
 	// the cache.
 	parents map[string]string
+	// made holds what the extractor created (see made.go); nil when the
+	// root was not empty at the start.
+	made map[string]struct{}
 	// gen counts removals: a worker's open parent directory is reused for
 	// jobs of its generation only (see dirCache).
 	gen uint64
@@ -244,6 +248,7 @@ func (x *extractor) resolveParent(rel string) (string, error) {
 	if err := os.MkdirAll(p, 0o755); err != nil {
 		return "", err
 	}
+	x.noteDirs(p)
 	if x.parents == nil {
 		x.parents = map[string]string{}
 	}
@@ -263,6 +268,9 @@ func cleanName(name string) string {
 // removeExisting clears the way for a new entry at p, without following a
 // symlink found there.
 func (x *extractor) removeExisting(p string, keepDir bool) error {
+	if !x.mayExist(p) {
+		return nil
+	}
 	fi, err := os.Lstat(p)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -317,6 +325,7 @@ func (x *extractor) entry(hdr *tar.Header, tr io.Reader) (int64, error) {
 	if err := x.removeExisting(target, hdr.Typeflag == tar.TypeDir); err != nil {
 		return 0, err
 	}
+	x.noteMade(target)
 	written, withMetadata, err := x.create(hdr, tr, target)
 	if err != nil || !withMetadata {
 		return written, err
@@ -339,9 +348,12 @@ func (x *extractor) deferLeaf(hdr *tar.Header, tr io.Reader, rel, target string)
 	if !deferrable {
 		return false, 0, nil
 	}
-	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
-		return false, 0, nil
+	if x.mayExist(target) {
+		if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+			return false, 0, nil
+		}
 	}
+	x.noteMade(target)
 	var data []byte
 	if hdr.Typeflag != tar.TypeSymlink {
 		data = getLeafBuf(int(hdr.Size))

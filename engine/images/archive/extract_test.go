@@ -406,3 +406,43 @@ func TestExtractDirectoryReplacedUnderWorkers(t *testing.T) {
 	}
 	assertEmpty(t, outside)
 }
+
+// What is in the way of an entry is replaced, whether an earlier entry,
+// an implied parent or (extracting into a non-empty directory) something
+// there before: the extractor's record of what it made must not hide it.
+func TestExtractReplacesWhatIsInTheWay(t *testing.T) {
+	tarball := buildTar(t,
+		ent{name: "dup", body: "first"}, ent{name: "dup", body: "second"},
+		ent{name: "x/y/z/f", body: "deep"}, ent{name: "x/y", body: "a file over an implied directory"},
+		ent{name: "l", typ: tar.TypeSymlink, link: "dup"}, ent{name: "l", body: "over a symlink"},
+		ent{name: "pre", body: "from the layer"}, ent{name: "pre/", typ: tar.TypeDir},
+	)
+	check := func(root string, want map[string]string) {
+		t.Helper()
+		for name, body := range want {
+			if b, err := os.ReadFile(filepath.Join(root, name)); err != nil || string(b) != body {
+				t.Errorf("%s = %q, %v; want %q", name, b, err, body)
+			}
+		}
+		if fi, err := os.Lstat(filepath.Join(root, "pre")); err != nil || !fi.IsDir() {
+			t.Errorf("pre is not the layer's directory: %v", err)
+		}
+	}
+	want := map[string]string{"dup": "second", "x/y": "a file over an implied directory", "l": "over a symlink"}
+	root, _ := sandbox(t)
+	if _, err := Extract(bytes.NewReader(tarball), root, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	check(root, want)
+
+	root2, _ := sandbox(t)
+	for name, body := range map[string]string{"dup": "old", "l": "old", "pre": "old"} {
+		if err := os.WriteFile(filepath.Join(root2, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Extract(bytes.NewReader(tarball), root2, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	check(root2, want)
+}

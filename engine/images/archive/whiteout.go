@@ -28,6 +28,7 @@ func (x *extractor) whiteout(parent, base string) error {
 	if err := x.removeExisting(target, false); err != nil {
 		return err
 	}
+	x.noteMade(target)
 	if err := unix.Mknod(target, unix.S_IFCHR, 0); err != nil {
 		return fmt.Errorf("create whiteout for %s: %w", name, err)
 	}
