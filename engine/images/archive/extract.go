@@ -50,7 +50,7 @@ type Options struct {
 	// Unprivileged drops the operations only root may do (ownership, device
 	// nodes). It is forced when the process is not root.
 	Unprivileged bool
-	// Writeback starts writing each file's data (files of 64 KiB and
+	// Writeback starts writing each file's data (files of 16 KiB and
 	// more) to disk as soon as the file is written (sync_file_range,
 	// without waiting), for a caller
 	// that makes the whole tree durable afterwards (one syncfs): the
