@@ -10,9 +10,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/streams"
 	"github.com/berth-dev/berth/internal/version"
-	"github.com/moby/moby/client"
 )
 
 // DefaultHost is where berthd listens unless told otherwise.

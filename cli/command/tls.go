@@ -4,11 +4,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 
-	"github.com/moby/moby/client"
+	"github.com/berth-dev/berth/cli/client"
 )
 
 // TLSOptions are the client's TLS settings, as docker takes them.
@@ -76,6 +75,5 @@ func (o TLSOptions) clientOpts() ([]client.Opt, error) {
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}}
-	return []client.Opt{client.WithHTTPClient(hc), client.WithScheme("https")}, nil
+	return []client.Opt{client.WithTLSConfig(cfg)}, nil
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distribution/reference"
+	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/moby/moby/api/types/container"
 )
 
@@ -106,14 +106,11 @@ func (c ContainerContext) image() string {
 		if t := TruncateID(c.C.ImageID); t != "" && t == TruncateID(img) {
 			return t
 		}
-		if ref, err := reference.ParseNormalizedNamed(img); err == nil {
-			if nt, ok := ref.(reference.NamedTagged); ok {
-				if t, err := reference.WithTag(reference.TrimNamed(nt), nt.Tag()); err == nil {
-					return reference.FamiliarString(t)
-				}
-			} else {
-				return reference.FamiliarString(reference.TrimNamed(ref))
+		if ref, err := imageref.ParseNormalizedNamed(img); err == nil {
+			if ref.Tag() != "" {
+				return ref.FamiliarName() + ":" + ref.Tag()
 			}
+			return ref.FamiliarName()
 		}
 	}
 	return img

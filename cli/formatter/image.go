@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/distribution/reference"
+	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/moby/moby/api/types/image"
 )
 
@@ -97,26 +97,26 @@ func ImageRows(images []image.Summary, digest, trunc bool) []ImageContext {
 		repoDigests := map[string][]string{}
 		var repoOrder []string
 		for _, s := range img.RepoTags {
-			ref, err := reference.ParseNormalizedNamed(s)
+			ref, err := imageref.ParseNormalizedNamed(s)
 			if err != nil {
 				continue
 			}
-			if nt, ok := ref.(reference.NamedTagged); ok {
-				name := reference.FamiliarName(ref)
+			if ref.Tag() != "" {
+				name := ref.FamiliarName()
 				if _, seen := repoTags[name]; !seen {
 					repoOrder = append(repoOrder, name)
 				}
-				repoTags[name] = append(repoTags[name], nt.Tag())
+				repoTags[name] = append(repoTags[name], ref.Tag())
 			}
 		}
 		for _, s := range img.RepoDigests {
-			ref, err := reference.ParseNormalizedNamed(s)
+			ref, err := imageref.ParseNormalizedNamed(s)
 			if err != nil {
 				continue
 			}
-			if c, ok := ref.(reference.Canonical); ok {
-				name := reference.FamiliarName(ref)
-				repoDigests[name] = append(repoDigests[name], c.Digest().String())
+			if ref.Digest() != "" {
+				name := ref.FamiliarName()
+				repoDigests[name] = append(repoDigests[name], ref.Digest())
 			}
 		}
 		n := len(out)

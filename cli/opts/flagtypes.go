@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/moby/moby/client"
+	"github.com/berth-dev/berth/cli/client"
 )
 
 // MapOpts is docker's "map" flag type (-o, --aux-address, --ipam-opt):

@@ -5,9 +5,9 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 	"github.com/moby/term"
 )
 

@@ -6,8 +6,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/client"
 	"github.com/moby/term"
 )
 

@@ -13,10 +13,10 @@ import (
 	"os"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/jsonstream"
-	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"

@@ -9,9 +9,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/jsonstream"
-	"github.com/moby/moby/client"
 
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/internal/buildopt"

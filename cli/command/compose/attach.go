@@ -13,12 +13,12 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
-	"github.com/moby/moby/client"
 )
 
 // attachSession is `up` without -d: it attaches to each selected service's

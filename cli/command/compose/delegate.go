@@ -6,10 +6,10 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	ctrcmd "github.com/berth-dev/berth/cli/command/container"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 )
 
 // delegate runs one of berth's own container commands (exec, cp, start -a)

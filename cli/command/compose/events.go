@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/moby/moby/api/types/events"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -6,10 +6,10 @@ import (
 	"io"
 	"sort"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/command/registry"
 	"github.com/distribution/reference"
-	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/spf13/cobra"
 )

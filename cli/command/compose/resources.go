@@ -3,9 +3,9 @@ package compose
 import (
 	"context"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
 )
 
 func ensureNetwork(ctx context.Context, api *client.Client, p *types.Project, key string, n types.NetworkConfig) error {

@@ -7,10 +7,10 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/mattn/go-shellwords"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -7,9 +7,9 @@ import (
 	"path"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/compose-spec/compose-go/v2/types"
 	"github.com/moby/moby/api/types/mount"
-	"github.com/moby/moby/client"
 )
 
 // fileMounts bind-mounts a service's file-based secrets (at

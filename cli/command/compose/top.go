@@ -5,8 +5,8 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

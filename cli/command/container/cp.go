@@ -12,9 +12,9 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -7,11 +7,11 @@ import (
 	"io"
 	"os"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/command/image"
+	"github.com/berth-dev/berth/internal/imageref"
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/distribution/reference"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 
@@ -81,12 +81,8 @@ func createContainer(ctx context.Context, cli *command.Cli, cc *containerConfig,
 	}
 	defer cid.Close()
 
-	var namedRef reference.Named
-	if ref, err := reference.ParseAnyReference(cc.Config.Image); err == nil {
-		if named, ok := ref.(reference.Named); ok {
-			namedRef = reference.TagNameOnly(named)
-		}
-	}
+	namedRef, named, _ := imageref.ParseAnyReference(cc.Config.Image)
+	namedRef = namedRef.TagNameOnly()
 	pull := func() error {
 		var out io.Writer = cli.Err()
 		if copts.quiet {
@@ -109,11 +105,11 @@ func createContainer(ctx context.Context, cli *command.Cli, cc *containerConfig,
 	}
 	resp, err := api.ContainerCreate(ctx, opts)
 	if err != nil {
-		if !cerrdefs.IsNotFound(err) || namedRef == nil || copts.pull != pullMissing {
+		if !cerrdefs.IsNotFound(err) || !named || copts.pull != pullMissing {
 			return "", err
 		}
 		if !copts.quiet {
-			fmt.Fprintf(cli.Err(), "Unable to find image '%s' locally\n", reference.FamiliarString(namedRef))
+			fmt.Fprintf(cli.Err(), "Unable to find image '%s' locally\n", namedRef.FamiliarString())
 		}
 		if err := pull(); err != nil {
 			return "", err

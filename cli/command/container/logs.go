@@ -4,9 +4,9 @@ import (
 	"context"
 	"io"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/moby/moby/api/pkg/stdcopy"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -6,9 +6,9 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/formatter"
 	"github.com/berth-dev/berth/cli/opts"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -4,8 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -6,7 +6,7 @@ import (
 	"os/signal"
 	"strings"
 
-	"github.com/moby/moby/client"
+	"github.com/berth-dev/berth/cli/client"
 	"golang.org/x/sys/unix"
 )
 

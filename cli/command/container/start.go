@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/streams"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/formatter"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

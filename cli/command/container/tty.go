@@ -3,9 +3,9 @@ package container
 import (
 	"context"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/streams"
-	"github.com/moby/moby/client"
 )
 
 // monitorTtySize propagates the local terminal size (now and on SIGWINCH)

@@ -3,8 +3,8 @@ package container
 import (
 	"context"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

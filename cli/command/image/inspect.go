@@ -4,9 +4,9 @@ import (
 	"bytes"
 	"context"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/command/inspect"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

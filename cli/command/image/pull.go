@@ -7,10 +7,10 @@ import (
 	"io"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/command/registry"
-	"github.com/distribution/reference"
-	"github.com/moby/moby/client"
+	"github.com/berth-dev/berth/internal/imageref"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/spf13/cobra"
@@ -45,22 +45,22 @@ func newPullCommand(cli *command.Cli) *cobra.Command {
 }
 
 func runPull(ctx context.Context, cli *command.Cli, o pullOptions) error {
-	named, err := reference.ParseNormalizedNamed(o.remote)
+	named, err := imageref.ParseNormalizedNamed(o.remote)
 	if err != nil {
 		return err
 	}
-	if o.all && !reference.IsNameOnly(named) {
+	if o.all && !named.IsNameOnly() {
 		return fmt.Errorf("tag can't be used with --all-tags/-a")
 	}
-	if !o.all && reference.IsNameOnly(named) {
-		named = reference.TagNameOnly(named)
+	if !o.all && named.IsNameOnly() {
+		named = named.TagNameOnly()
 		if !o.quiet {
 			fmt.Fprintf(cli.Out(), "Using default tag: %s\n", "latest")
 		}
 	}
-	ref := reference.FamiliarString(named)
+	ref := named.FamiliarString()
 	if o.all {
-		ref = reference.FamiliarName(named)
+		ref = named.FamiliarName()
 	}
 	var out io.Writer = cli.Out()
 	if o.quiet {
@@ -124,9 +124,9 @@ func Pull(ctx context.Context, cli *command.Cli, ref, platform string, all bool,
 // reference ref: the stored credentials (berth's config, then docker's),
 // or anonymous.
 func registryAuth(ref string) string {
-	named, err := reference.ParseNormalizedNamed(ref)
+	named, err := imageref.ParseNormalizedNamed(ref)
 	if err != nil {
 		return "e30="
 	}
-	return registry.AuthHeaderFor(reference.Domain(named))
+	return registry.AuthHeaderFor(named.Domain())
 }

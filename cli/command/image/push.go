@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
-	"github.com/moby/moby/client"
 	"github.com/moby/moby/client/pkg/jsonmessage"
 	"github.com/spf13/cobra"
 )

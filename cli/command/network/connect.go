@@ -6,10 +6,10 @@ import (
 	"net/netip"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/opts"
 	"github.com/moby/moby/api/types/network"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -1,8 +1,8 @@
 package network
 
 import (
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -6,8 +6,8 @@ import (
 	"github.com/berth-dev/berth/cli/opts"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -8,7 +8,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/moby/moby/client"
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/moby/term"
 	"github.com/spf13/cobra"
 

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/formatter"
 	"github.com/berth-dev/berth/cli/opts"
 	"github.com/moby/moby/api/types/events"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

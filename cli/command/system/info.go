@@ -7,13 +7,13 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/formatter"
 	"github.com/berth-dev/berth/internal/version"
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/system"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

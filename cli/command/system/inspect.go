@@ -4,11 +4,11 @@ import (
 	"bytes"
 	"fmt"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/command/inspect"
 	"github.com/berth-dev/berth/cli/opts"
 	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -1,9 +1,9 @@
 package volume
 
 import (
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/command/inspect"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

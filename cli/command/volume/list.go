@@ -7,11 +7,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	"github.com/berth-dev/berth/cli/formatter"
 	units "github.com/docker/go-units"
 	"github.com/moby/moby/api/types/volume"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 

@@ -7,9 +7,9 @@ import (
 
 	"github.com/berth-dev/berth/cli/opts"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/command"
 	units "github.com/docker/go-units"
-	"github.com/moby/moby/client"
 	"github.com/spf13/cobra"
 )
 
