@@ -1,0 +1,85 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// Bounds on what package initialisation allocates before any berth
+// command runs (GODEBUG=inittrace=1 counts bytes, not time, so the test
+// does not depend on the machine's load). Before the CLI had its own API
+// client, init allocated 574 kB, 414 kB of it distribution/reference's
+// regular expressions; now about 155 kB, most of it go-digest's (linked
+// by the moby API types).
+const (
+	maxInitBytesPerPackage = 128 << 10
+	maxInitBytesTotal      = 256 << 10
+	// Berth's own packages do no real work at initialisation.
+	maxInitBytesOwnPackage = 8 << 10
+)
+
+// TestStartupInitIsSmall runs `berth --version` with inittrace and checks
+// the bounds above, and that none of the packages whose start-up cost
+// was removed is initialised again.
+func TestStartupInitIsSmall(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go tool not in PATH")
+	}
+	bin := filepath.Join(t.TempDir(), "berth")
+	if out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "--version")
+	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("berth --version: %v\n%s", err, stderr.String())
+	}
+	inits := parseInitTrace(t, stderr.String())
+	if len(inits) == 0 {
+		t.Fatalf("no init trace in:\n%s", stderr.String())
+	}
+	total := 0
+	for pkg, n := range inits {
+		total += n
+		switch {
+		case strings.HasPrefix(pkg, "go.opentelemetry.io/"), pkg == "github.com/distribution/reference",
+			strings.HasPrefix(pkg, "github.com/moby/moby/client"):
+			t.Errorf("package %s is initialised at start-up", pkg)
+		case n > maxInitBytesPerPackage:
+			t.Errorf("init of %s allocates %d bytes, more than %d", pkg, n, maxInitBytesPerPackage)
+		case strings.HasPrefix(pkg, "github.com/berth-dev/") && n > maxInitBytesOwnPackage:
+			t.Errorf("init of %s allocates %d bytes, more than %d: do the work lazily", pkg, n, maxInitBytesOwnPackage)
+		}
+	}
+	if total > maxInitBytesTotal {
+		t.Errorf("package initialisation allocates %d bytes in all, more than %d", total, maxInitBytesTotal)
+	}
+}
+
+// parseInitTrace maps each package of "init PKG @T ms, C ms clock, N
+// bytes, A allocs" lines to N.
+func parseInitTrace(t *testing.T, s string) map[string]int {
+	inits := map[string]int{}
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 10 || f[0] != "init" || f[8] != "bytes," {
+			continue
+		}
+		n, err := strconv.Atoi(f[7])
+		if err != nil {
+			t.Fatalf("bad inittrace line %q", sc.Text())
+		}
+		inits[f[1]] += n
+	}
+	return inits
+}
