@@ -20,8 +20,11 @@ build: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-
 .PHONY: $(BINDIR)/berthd $(BINDIR)/berth $(BINDIR)/berth-compose $(BINDIR)/berth-build $(BINDIR)/berth-monitor $(BINDIR)/berth-cmon
 $(BINDIR)/berthd:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berthd
+# Every berth command pays the CLI's start-up: built without cgo it is a
+# static binary (no dynamic loader, libc or cgo thread set-up; the
+# pure-Go DNS resolver and user lookup serve a client well).
 $(BINDIR)/berth:
-	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berth
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berth
 # `berth compose` runs berth-compose, which must sit beside berth (or in PATH).
 $(BINDIR)/berth-compose:
 	$(GO) build $(GOFLAGS_BUILD) -ldflags "$(VERSION_LDFLAGS)" -o $@ ./cmd/berth-compose

@@ -50,7 +50,7 @@ private_berthd() {
 	export BERTH_HOST="unix://$work/s.sock" BERTH_PIDFILE="$work/berthd.pid"
 	echo "building into $BERTH_BIN ..." >&2
 	go build -trimpath -o "$BERTH_BIN/berthd" ./cmd/berthd
-	go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
+	CGO_ENABLED=0 go build -trimpath -o "$BERTH_BIN/berth" ./cmd/berth
 	go build -trimpath -o "$BERTH_BIN/berth-compose" ./cmd/berth-compose
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
 	make -s -C cmon O="$BERTH_BIN"

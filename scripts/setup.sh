@@ -112,7 +112,7 @@ trap 'rm -rf "$build"' EXIT
 vpkg=github.com/berth-dev/berth/internal/version
 vflags="-X $vpkg.Version=$(cat VERSION) -X $vpkg.GitCommit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
 go build -trimpath -ldflags "$vflags" -o "$build/berthd" ./cmd/berthd
-go build -trimpath -ldflags "$vflags" -o "$build/berth" ./cmd/berth
+CGO_ENABLED=0 go build -trimpath -ldflags "$vflags" -o "$build/berth" ./cmd/berth
 go build -trimpath -ldflags "$vflags" -o "$build/berth-compose" ./cmd/berth-compose
 go build -trimpath -ldflags "$vflags" -o "$build/berth-build" ./cmd/berth-build
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$build/berth-monitor" ./cmd/berth-monitor
