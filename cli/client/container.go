@@ -264,11 +264,8 @@ func (c *Client) ContainerRemove(ctx context.Context, id string, o ContainerRemo
 
 // ContainerPrune removes stopped containers.
 func (c *Client) ContainerPrune(ctx context.Context, o ContainerPruneOptions) (ContainerPruneResult, error) {
-	var r container.PruneReport
-	if err := c.post(ctx, "/containers/prune", filterQuery(o.Filters), nil, &r); err != nil {
-		return ContainerPruneResult{}, decodeErr("Error retrieving disk usage", err)
-	}
-	return ContainerPruneResult{Report: r}, nil
+	r, err := prune[container.PruneReport](ctx, c, "/containers/prune", filterQuery(o.Filters), "Error retrieving disk usage")
+	return ContainerPruneResult{Report: r}, err
 }
 
 // ContainerTop lists a container's processes.

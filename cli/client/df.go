@@ -49,30 +49,26 @@ func (c *Client) DiskUsage(ctx context.Context, o DiskUsageOptions) (DiskUsageRe
 func diskUsageResult(du *system.DiskUsage, verbose bool) DiskUsageResult {
 	var r DiskUsageResult
 	if u := du.ImageUsage; u != nil {
-		r.Images.diskUsage = diskUsage{u.ActiveCount, u.TotalCount, u.Reclaimable, u.TotalSize}
-		if verbose {
-			r.Images.Items = u.Items
-		}
+		r.Images = ImagesDiskUsage{diskUsage{u.ActiveCount, u.TotalCount, u.Reclaimable, u.TotalSize}, itemsIf(verbose, u.Items)}
 	}
 	if u := du.ContainerUsage; u != nil {
-		r.Containers.diskUsage = diskUsage{u.ActiveCount, u.TotalCount, u.Reclaimable, u.TotalSize}
-		if verbose {
-			r.Containers.Items = u.Items
-		}
+		r.Containers = ContainersDiskUsage{diskUsage{u.ActiveCount, u.TotalCount, u.Reclaimable, u.TotalSize}, itemsIf(verbose, u.Items)}
 	}
 	if u := du.BuildCacheUsage; u != nil {
-		r.BuildCache.diskUsage = diskUsage{u.ActiveCount, u.TotalCount, u.Reclaimable, u.TotalSize}
-		if verbose {
-			r.BuildCache.Items = u.Items
-		}
+		r.BuildCache = BuildCacheDiskUsage{diskUsage{u.ActiveCount, u.TotalCount, u.Reclaimable, u.TotalSize}, itemsIf(verbose, u.Items)}
 	}
 	if u := du.VolumeUsage; u != nil {
-		r.Volumes.diskUsage = diskUsage{u.ActiveCount, u.TotalCount, u.Reclaimable, u.TotalSize}
-		if verbose {
-			r.Volumes.Items = u.Items
-		}
+		r.Volumes = VolumesDiskUsage{diskUsage{u.ActiveCount, u.TotalCount, u.Reclaimable, u.TotalSize}, itemsIf(verbose, u.Items)}
 	}
 	return r
+}
+
+// itemsIf is items when verbose, else nil.
+func itemsIf[T any](verbose bool, items []T) []T {
+	if verbose {
+		return items
+	}
+	return nil
 }
 
 // legacyDiskUsage is /system/df before API 1.52: the objects, counted

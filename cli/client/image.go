@@ -329,11 +329,8 @@ func (c *Client) ImageSave(ctx context.Context, ids []string, opts ...ImageSaveO
 
 // ImagePrune removes unused images.
 func (c *Client) ImagePrune(ctx context.Context, o ImagePruneOptions) (ImagePruneResult, error) {
-	var r image.PruneReport
-	if err := c.post(ctx, "/images/prune", filterQuery(o.Filters), nil, &r); err != nil {
-		return ImagePruneResult{}, decodeErr("Error retrieving disk usage", err)
-	}
-	return ImagePruneResult{Report: r}, nil
+	r, err := prune[image.PruneReport](ctx, c, "/images/prune", filterQuery(o.Filters), "Error retrieving disk usage")
+	return ImagePruneResult{Report: r}, err
 }
 
 // BuildCachePrune removes build cache.
@@ -352,9 +349,6 @@ func (c *Client) BuildCachePrune(ctx context.Context, o BuildCachePruneOptions) 
 		}
 		q.Set(key, strconv.FormatInt(o.ReservedSpace, 10))
 	}
-	var r build.CachePruneReport
-	if err := c.post(ctx, "/build/prune", q, nil, &r); err != nil {
-		return BuildCachePruneResult{}, decodeErr("error retrieving disk usage", err)
-	}
-	return BuildCachePruneResult{Report: r}, nil
+	r, err := prune[build.CachePruneReport](ctx, c, "/build/prune", q, "error retrieving disk usage")
+	return BuildCachePruneResult{Report: r}, err
 }

@@ -121,11 +121,8 @@ func (c *Client) NetworkList(ctx context.Context, o NetworkListOptions) (Network
 
 // NetworkPrune removes unused networks.
 func (c *Client) NetworkPrune(ctx context.Context, o NetworkPruneOptions) (NetworkPruneResult, error) {
-	var r network.PruneReport
-	if err := c.post(ctx, "/networks/prune", filterQuery(o.Filters), nil, &r); err != nil {
-		return NetworkPruneResult{}, decodeErr("network prune report", err)
-	}
-	return NetworkPruneResult{Report: r}, nil
+	r, err := prune[network.PruneReport](ctx, c, "/networks/prune", filterQuery(o.Filters), "Error retrieving network prune report")
+	return NetworkPruneResult{Report: r}, err
 }
 
 // NetworkRemove removes a network.

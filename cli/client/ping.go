@@ -11,6 +11,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/swarm"
+	"github.com/moby/moby/client/pkg/versions"
 )
 
 // PingOptions says whether a ping negotiates the API version.
@@ -153,19 +154,4 @@ func parseAPIVersion(v string) (string, error) {
 }
 
 // versionLess compares dotted version numbers numerically.
-func versionLess(a, b string) bool {
-	as, bs := strings.Split(a, "."), strings.Split(b, ".")
-	for i := 0; i < max(len(as), len(bs)); i++ {
-		var x, y int
-		if i < len(as) {
-			x, _ = strconv.Atoi(as[i])
-		}
-		if i < len(bs) {
-			y, _ = strconv.Atoi(bs[i])
-		}
-		if x != y {
-			return x < y
-		}
-	}
-	return false
-}
+func versionLess(a, b string) bool { return versions.LessThan(a, b) }

@@ -74,11 +74,8 @@ func (c *Client) VolumePrune(ctx context.Context, o VolumePruneOptions) (VolumeP
 		}
 		o.Filters.Add("all", "true")
 	}
-	var r volume.PruneReport
-	if err := c.post(ctx, "/volumes/prune", filterQuery(o.Filters), nil, &r); err != nil {
-		return VolumePruneResult{}, decodeErr("volume prune report", err)
-	}
-	return VolumePruneResult{Report: r}, nil
+	r, err := prune[volume.PruneReport](ctx, c, "/volumes/prune", filterQuery(o.Filters), "error retrieving volume prune report")
+	return VolumePruneResult{Report: r}, err
 }
 
 // VolumeRemove removes a volume.
@@ -99,6 +96,16 @@ func filterQuery(f Filters) url.Values {
 	q := url.Values{}
 	f.updateURLValues(q)
 	return q
+}
+
+// prune POSTs to a prune endpoint and decodes its report; a report that
+// does not decode is worded "<what>: <error>", as docker's client does.
+func prune[R any](ctx context.Context, c *Client, p string, q url.Values, what string) (R, error) {
+	var r R
+	if err := c.post(ctx, p, q, nil, &r); err != nil {
+		return r, decodeErr(what, err)
+	}
+	return r, nil
 }
 
 // decodeErr words a prune report's decoding failure as docker does
