@@ -1,10 +1,14 @@
 package daemontest
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -55,7 +59,7 @@ func RemoveNetwork(bridge, prefix string) {
 	isOurs := func(name string) bool {
 		return name == prefix || strings.HasPrefix(name, prefix+"-")
 	}
-	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"iptables", "raw"}, {"iptables", "mangle"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}} {
+	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"iptables", "raw"}, {"iptables", "mangle"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}, {"ip6tables", "raw"}, {"ip6tables", "mangle"}} {
 		bin, table := tt[0], tt[1]
 		out, err := exec.Command(bin, "-t", table, "-S").Output()
 		if err != nil {
@@ -85,4 +89,70 @@ func RemoveNetwork(bridge, prefix string) {
 			exec.Command(bin, "-t", table, "-X", c).Run()
 		}
 	}
+}
+
+// predefinedNetworks are the networks every daemon has; they cannot be
+// removed.
+var predefinedNetworks = map[string]bool{"bridge": true, "host": true, "none": true}
+
+// RemoveUserNetworks removes every network the daemon behind client has
+// besides the predefined ones (tests create networks and do not always
+// remove them; the daemon keeps their bridges when it stops, as dockerd
+// does). Run it once no container is left. It returns what failed.
+func RemoveUserNetworks(client *http.Client) []string {
+	resp, err := client.Get("http://berth/networks")
+	if err != nil {
+		return []string{fmt.Sprintf("GET /networks: %v", err)}
+	}
+	defer resp.Body.Close()
+	var list []struct{ Id, Name string }
+	if err := json.NewDecoder(resp.Body).Decode(&list); err != nil {
+		return []string{fmt.Sprintf("GET /networks: %v", err)}
+	}
+	var failed []string
+	for _, n := range list {
+		if predefinedNetworks[n.Name] {
+			continue
+		}
+		req, _ := http.NewRequest("DELETE", "http://berth/networks/"+n.Id, nil)
+		r, err := client.Do(req)
+		if err != nil {
+			failed = append(failed, fmt.Sprintf("DELETE /networks/%s (%s): %v", n.Id, n.Name, err))
+			continue
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusNoContent && r.StatusCode != http.StatusNotFound {
+			failed = append(failed, fmt.Sprintf("DELETE /networks/%s (%s): HTTP %d", n.Id, n.Name, r.StatusCode))
+		}
+	}
+	return failed
+}
+
+// RemoveUserBridges deletes the host's bridges, other than own, whose name
+// the store file db holds, and returns their names: the bridges of the
+// daemon's user networks (the network store records each one's bridge
+// name, and a removed network's record usually stays readable in the
+// file's freed pages). The daemon must be stopped: the file is read as
+// plain bytes.
+func RemoveUserBridges(db, own string) []string {
+	data, err := os.ReadFile(db)
+	if err != nil {
+		return nil
+	}
+	ents, _ := os.ReadDir("/sys/class/net")
+	var out []string
+	for _, e := range ents {
+		name := e.Name()
+		if name == own {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join("/sys/class/net", name, "bridge")); err != nil {
+			continue
+		}
+		if bytes.Contains(data, []byte(`"`+name+`"`)) {
+			exec.Command("ip", "link", "del", name).Run()
+			out = append(out, name)
+		}
+	}
+	return out
 }

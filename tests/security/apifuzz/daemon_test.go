@@ -117,6 +117,11 @@ func (d *daemon) close(t *testing.T) {
 				}
 			}
 		}
+		// The fuzzer creates networks (POST /networks/create); berthd keeps
+		// their bridges when it stops, as dockerd does.
+		for _, f := range daemontest.RemoveUserNetworks(c) {
+			t.Errorf("removing the fuzzer's networks: %s", f)
+		}
 		d.proc.Cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-d.proc.Done:
@@ -128,6 +133,9 @@ func (d *daemon) close(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("berthd log (%s), last lines:\n%s", d.logPath, d.logTail())
+	}
+	for _, br := range daemontest.RemoveUserBridges(filepath.Join(d.root, "data", "berth.db"), d.bridge) {
+		t.Errorf("bridge of a removed network left on the host: %s", br)
 	}
 	daemontest.RemoveNetwork(d.bridge, d.chains)
 	// Unmount anything left below the root before removing it.
