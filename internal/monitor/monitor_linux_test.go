@@ -149,6 +149,9 @@ func newContainer(t testing.TB, args []string, tty bool) *ctr {
 func newContainerSpec(t testing.TB, args []string, tty bool, edit func(spec map[string]any)) *ctr {
 	t.Helper()
 	needRunc(t)
+	// Build the monitors now, not inside the first Start's deadline: a
+	// loaded machine takes longer than that to build them.
+	monitorBinary(t)
 	dir := t.TempDir()
 	rootfs := filepath.Join(dir, "bundle", "rootfs")
 	for _, d := range []string{"bin", "proc", "dev", "sys", "tmp"} {
