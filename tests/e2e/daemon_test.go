@@ -143,7 +143,7 @@ func newDaemon() (*Daemon, error) {
 	d.Config = filepath.Join(root, "daemon.json")
 	// Names and subnets carry the test process's pid too, so two test
 	// binaries running at once (go test -p, several developers' runs) differ.
-	d.Net = fmt.Sprintf("%d%s%d", os.Getpid()%100000, "x", d.Seq)
+	d.Net = fmt.Sprintf("%s%d", runNetPrefix(), d.Seq)
 	sub, gw, err := daemontest.FreeSubnet()
 	if err != nil {
 		return nil, err

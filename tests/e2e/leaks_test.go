@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/berth-dev/berth/tests/internal/daemontest"
 )
 
 // mountsUnder lists mount points at or below dir, deepest first.
@@ -190,7 +192,51 @@ func globalLeaks() []string {
 			out = append(out, "cgroup: "+m)
 		}
 	}
-	return out
+	netLeaks, _ := hostNetLeaks()
+	return append(out, netLeaks...)
+}
+
+// runNetPrefix starts the Net of every daemon of this test process
+// (newDaemon): its bridge is "bt"+Net, its chains "BT"+Net and "BT"+Net+"-*".
+func runNetPrefix() string { return fmt.Sprintf("%dx", os.Getpid()%100000) }
+
+// hostNetLeaks lists the bridges and netfilter chains of this run's daemons
+// still on the host: each daemon's Close removes them, so one left means a
+// daemon never closed or a removal that failed. It returns the Nets too.
+func hostNetLeaks() (leaks []string, nets map[string]bool) {
+	p := runNetPrefix()
+	nets = map[string]bool{}
+	for _, l := range daemontest.LinksWithPrefix("bt" + p) {
+		leaks = append(leaks, "bridge: "+l)
+		nets[strings.TrimPrefix(l, "bt")] = true
+	}
+	for _, c := range daemontest.ChainsWithPrefix("BT" + p) {
+		leaks = append(leaks, "chain: "+c)
+		f := strings.Fields(c)
+		net, _, _ := strings.Cut(strings.TrimPrefix(f[len(f)-1], "BT"), "-")
+		nets[net] = true
+	}
+	return leaks, nets
+}
+
+// reportNewBridges says loudly which br-* bridges (user networks' bridges)
+// appeared on the host during the run and are still there. Not a failure:
+// another run on the host (a developer's, a bench) may own them; each
+// daemon's Close already fails on its own.
+func reportNewBridges(before []string) {
+	had := map[string]bool{}
+	for _, b := range before {
+		had[b] = true
+	}
+	var added []string
+	for _, b := range daemontest.LinksWithPrefix("br-") {
+		if !had[b] {
+			added = append(added, b)
+		}
+	}
+	if len(added) > 0 {
+		fmt.Fprintf(os.Stderr, "e2e: WARNING: bridges that appeared during this run are still on the host (a leak of this run, or another run's): %s\n", strings.Join(added, " "))
+	}
 }
 
 func forceGlobalCleanup() {
@@ -217,6 +263,10 @@ func forceGlobalCleanup() {
 	}
 	trackMu.Unlock()
 	removeCgroups(ids)
+	_, nets := hostNetLeaks()
+	for n := range nets {
+		daemontest.RemoveNetwork("bt"+n, "BT"+n)
+	}
 }
 
 // cgroupsOf finds cgroup directories named after a container ID (directly

@@ -42,8 +42,10 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: setup failed:", err)
 		return 1
 	}
+	bridges := daemontest.LinksWithPrefix("br-")
 	code := m.Run()
 	closeSharedDaemons()
+	reportNewBridges(bridges)
 	if failedAfterRun && code == 0 {
 		code = 1
 	}

@@ -51,6 +51,41 @@ func FreeSubnet() (netip.Prefix, netip.Addr, error) {
 	return netip.Prefix{}, netip.Addr{}, fmt.Errorf("no free /24 left in 10.0.0.0/8 on this host")
 }
 
+// netfilterTables are the (command, table) pairs a daemon may put chains in.
+var netfilterTables = [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"iptables", "raw"}, {"iptables", "mangle"},
+	{"ip6tables", "filter"}, {"ip6tables", "nat"}, {"ip6tables", "raw"}, {"ip6tables", "mangle"}}
+
+// ChainsWithPrefix lists the host's netfilter chains whose name starts with
+// prefix, as "command table chain".
+func ChainsWithPrefix(prefix string) []string {
+	var out []string
+	for _, tt := range netfilterTables {
+		b, err := exec.Command(tt[0], "-t", tt[1], "-S").Output()
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "-N" && strings.HasPrefix(f[1], prefix) {
+				out = append(out, tt[0]+" "+tt[1]+" "+f[1])
+			}
+		}
+	}
+	return out
+}
+
+// LinksWithPrefix lists the host's network interfaces whose name starts
+// with prefix.
+func LinksWithPrefix(prefix string) []string {
+	ents, _ := os.ReadDir("/sys/class/net")
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
 // RemoveNetwork deletes a daemon's bridge and its netfilter chains (those
 // named prefix or prefix-*, with the jumps to them from other chains), so a
 // test leaves the host's network as it found it.
@@ -59,7 +94,7 @@ func RemoveNetwork(bridge, prefix string) {
 	isOurs := func(name string) bool {
 		return name == prefix || strings.HasPrefix(name, prefix+"-")
 	}
-	for _, tt := range [][2]string{{"iptables", "filter"}, {"iptables", "nat"}, {"iptables", "raw"}, {"iptables", "mangle"}, {"ip6tables", "filter"}, {"ip6tables", "nat"}, {"ip6tables", "raw"}, {"ip6tables", "mangle"}} {
+	for _, tt := range netfilterTables {
 		bin, table := tt[0], tt[1]
 		out, err := exec.Command(bin, "-t", table, "-S").Output()
 		if err != nil {
