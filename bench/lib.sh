@@ -2,6 +2,8 @@
 set -euo pipefail
 
 IMAGE="${IMAGE:-busybox}"
+# BENCH_RUNS holds one record per private berthd running (private_berthd).
+BENCH_RUNS=/run/berth-bench
 RUNS="${RUNS:-30}"
 
 need_hyperfine() {
@@ -44,8 +46,16 @@ pss_kb() {
 # BERTH_CLI, BERTH_HOST, BERTH_PIDFILE and berthd_pid. BENCH_EXTRA_CONFIG
 # adds daemon.json keys ('"userns-remap":"default"'). Pair it with
 # `trap private_cleanup EXIT`.
+# The bridge and chains are BRIDGE-PID and CHAINS-PID (this script's pid),
+# so two runs at once never share them, and the run is recorded in
+# $BENCH_RUNS/PID until private_cleanup: `bench/netclean.sh --stale`
+# cleans up after a run that was killed before its EXIT trap could.
 private_berthd() {
-	BENCH_BRIDGE="$1" BENCH_CHAINS="$2"
+	BENCH_BRIDGE="$1-$$" BENCH_CHAINS="$2-$$"
+	if [ "${#BENCH_BRIDGE}" -gt 15 ] || [ "${#BENCH_CHAINS}" -gt 16 ]; then
+		echo "bench: $BENCH_BRIDGE or $BENCH_CHAINS is too long for a bridge (15) or chain prefix (16)" >&2
+		exit 1
+	fi
 	export BERTH_BIN="$work/bin" BERTH_CLI="$work/bin/berth"
 	export BERTH_HOST="unix://$work/s.sock" BERTH_PIDFILE="$work/berthd.pid"
 	echo "building into $BERTH_BIN ..." >&2
@@ -54,10 +64,12 @@ private_berthd() {
 	go build -trimpath -o "$BERTH_BIN/berth-compose" ./cmd/berth-compose
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
 	make -s -C cmon O="$BERTH_BIN"
-	printf '{"bridge":"%s","iptables-chain-prefix":"%s","bip":"%s"%s}\n' "$1" "$2" "$3" "${BENCH_EXTRA_CONFIG:+,$BENCH_EXTRA_CONFIG}" >"$work/daemon.json"
+	printf '{"bridge":"%s","iptables-chain-prefix":"%s","bip":"%s"%s}\n' "$BENCH_BRIDGE" "$BENCH_CHAINS" "$3" "${BENCH_EXTRA_CONFIG:+,$BENCH_EXTRA_CONFIG}" >"$work/daemon.json"
 	"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
 		--config-file "$work/daemon.json" --pidfile "$BERTH_PIDFILE" >"$work/berthd.log" 2>&1 &
 	berthd_pid=$!
+	mkdir -p "$BENCH_RUNS"
+	printf 'work=%s\nbridge=%s\nchains=%s\nberthd=%s\n' "$work" "$BENCH_BRIDGE" "$BENCH_CHAINS" "$berthd_pid" >"$BENCH_RUNS/$$"
 	for _ in $(seq 100); do "$BERTH_CLI" version >/dev/null 2>&1 && break; sleep 0.1; done
 	"$BERTH_CLI" version >/dev/null || { echo "berthd did not come up:" >&2; tail "$work/berthd.log" >&2; exit 1; }
 }
@@ -78,8 +90,9 @@ private_cleanup() {
 	fi
 	awk -v w="$work/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r |
 		while read -r m; do umount -l "$m" 2>/dev/null; done
+	[ -z "${BENCH_BRIDGE:-}" ] || bench/netclean.sh "$BENCH_CHAINS" "$BENCH_BRIDGE" "$work/data/berth.db"
 	rm -rf "$work"
-	[ -z "${BENCH_BRIDGE:-}" ] || bench/netclean.sh "$BENCH_CHAINS" "$BENCH_BRIDGE"
+	rm -f "$BENCH_RUNS/$$"
 }
 
 # apt_install PKG... — install the Debian packages that are missing. Services
