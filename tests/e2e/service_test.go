@@ -470,7 +470,9 @@ func TestRestartUpdatePolicy(t *testing.T) {
 func simulateReboot(t *testing.T, d *Daemon) {
 	t.Helper()
 	d.Kill()
-	for i := 0; i < 20; i++ {
+	// SIGKILL lands asynchronously, later on a loaded machine: poll with a
+	// generous deadline, not a count of short naps.
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
 		ps := processesUsing(d.Root)
 		if len(ps) == 0 {
 			return
