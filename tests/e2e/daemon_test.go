@@ -307,15 +307,8 @@ func (d *Daemon) Close() []string {
 		client := d.HTTPClient()
 		client.Timeout = 20 * time.Second
 		for _, id := range ids {
-			req, _ := http.NewRequest("DELETE", "http://berth/containers/"+id+"?force=1&v=1", nil)
-			resp, err := client.Do(req)
-			if err != nil {
-				leaks = append(leaks, fmt.Sprintf("DELETE /containers/%s?force=1: %v", id[:12], err))
-				continue
-			}
-			resp.Body.Close()
-			if resp.StatusCode != 204 && resp.StatusCode != 404 {
-				leaks = append(leaks, fmt.Sprintf("DELETE /containers/%s?force=1: HTTP %d", id[:12], resp.StatusCode))
+			if err := daemontest.Delete(client, "/containers/"+id+"?force=1&v=1"); err != nil {
+				leaks = append(leaks, err.Error())
 			}
 		}
 		leaks = append(leaks, daemontest.RemoveUserNetworks(client)...)

@@ -149,18 +149,29 @@ func RemoveUserNetworks(client *http.Client) []string {
 		if predefinedNetworks[n.Name] {
 			continue
 		}
-		req, _ := http.NewRequest("DELETE", "http://berth/networks/"+n.Id, nil)
-		r, err := client.Do(req)
-		if err != nil {
-			failed = append(failed, fmt.Sprintf("DELETE /networks/%s (%s): %v", n.Id, n.Name, err))
-			continue
-		}
-		r.Body.Close()
-		if r.StatusCode != http.StatusNoContent && r.StatusCode != http.StatusNotFound {
-			failed = append(failed, fmt.Sprintf("DELETE /networks/%s (%s): HTTP %d", n.Id, n.Name, r.StatusCode))
+		if err := Delete(client, "/networks/"+n.Id); err != nil {
+			failed = append(failed, fmt.Sprintf("%v (network %s)", err, n.Name))
 		}
 	}
 	return failed
+}
+
+// Delete sends DELETE path (e.g. /containers/ID?force=1) through client;
+// 204 and 404 (already gone) are success.
+func Delete(client *http.Client, path string) error {
+	req, err := http.NewRequest("DELETE", "http://berth"+path, nil)
+	if err != nil {
+		return err
+	}
+	r, err := client.Do(req)
+	if err != nil {
+		return fmt.Errorf("DELETE %s: %v", path, err)
+	}
+	r.Body.Close()
+	if r.StatusCode != http.StatusNoContent && r.StatusCode != http.StatusNotFound {
+		return fmt.Errorf("DELETE %s: HTTP %d", path, r.StatusCode)
+	}
+	return nil
 }
 
 // RemoveUserBridges deletes the host's bridges, other than own, whose name
