@@ -446,6 +446,7 @@ func (d *Daemon) shutdown() {
 	}
 	if d.runtimes != nil {
 		d.runtimes.Cleanup()
+		d.unpinRuntimes()
 	}
 	if d.userns != nil {
 		d.userns.Close()
@@ -458,6 +459,22 @@ func (d *Daemon) shutdown() {
 	}
 	if d.pidfile {
 		os.Remove(d.cfg.Pidfile)
+	}
+}
+
+// unpinRuntimes removes the read-only mounts the runtimes run from, unless
+// a monitor is left to run them: a container kept running (live-restore),
+// or one stopped with the daemon whose monitor is still deleting it
+// (waited for a few seconds).
+func (d *Daemon) unpinRuntimes() {
+	wait := time.Duration(0)
+	if !*d.cfg.LiveRestore {
+		wait = 5 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if !monitor.AnyHeld(ctx, filepath.Join(d.cfg.ExecRoot, "containers")) {
+		d.runtimes.Unpin()
 	}
 }
 

@@ -20,6 +20,9 @@ type Runtime struct {
 	Path string   // absolute path of the binary
 	Args []string // extra global args from config ("runtimeArgs")
 	Root string   // --root state directory, under the exec-root
+	// ExecPath, when set, is a read-only bind mount of Path that the
+	// runtime is run from (see pin).
+	ExecPath string
 	// Usable is false when the runtime cannot run containers on this host;
 	// Reason says why, in words for `berth info`.
 	Usable bool
@@ -156,6 +159,9 @@ func Detect(o Options) (*Set, error) {
 		if r.Usable {
 			if err := os.MkdirAll(r.Root, 0o700); err != nil {
 				return nil, err
+			}
+			if err := r.pin(); err != nil {
+				set.Host.Warnings = append(set.Host.Warnings, err.Error())
 			}
 		}
 	}

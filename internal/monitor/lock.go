@@ -45,8 +45,17 @@ func Hold(ctx context.Context, stateDir string) (release func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := waitLock(ctx, f); err != nil {
+		return nil, err
+	}
+	return func() { f.Close() }, nil
+}
+
+// waitLock locks f, waiting until ctx ends; on error f is closed (maybe
+// later, when the waiting flock returns).
+func waitLock(ctx context.Context, f *os.File) error {
 	if flock(f, unix.LOCK_EX|unix.LOCK_NB) == nil {
-		return func() { f.Close() }, nil
+		return nil
 	}
 	done := make(chan error, 1)
 	go func() { done <- flock(f, unix.LOCK_EX) }()
@@ -54,12 +63,11 @@ func Hold(ctx context.Context, stateDir string) (release func(), err error) {
 	case err := <-done:
 		if err != nil {
 			f.Close()
-			return nil, err
 		}
-		return func() { f.Close() }, nil
+		return err
 	case <-ctx.Done():
 		go func() { <-done; f.Close() }()
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
 }
 
@@ -88,4 +96,26 @@ func flock(f *os.File, how int) error {
 			return err
 		}
 	}
+}
+
+// AnyHeld reports whether a monitor holds the lock of a state directory
+// under dir (one per container) once ctx ends, i.e. whether a monitor is
+// alive there and may still run the runtime. Locks released before ctx
+// ends do not count.
+func AnyHeld(ctx context.Context, dir string) bool {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return false
+	}
+	for _, e := range ents {
+		f, err := os.Open(filepath.Join(dir, e.Name(), LockFile))
+		if err != nil {
+			continue
+		}
+		if waitLock(ctx, f) != nil {
+			return true
+		}
+		f.Close()
+	}
+	return false
 }
