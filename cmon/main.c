@@ -670,13 +670,23 @@ static void create(void)
 	char *console = xasprintf("%s/%s", cfg.state_dir, CONSOLE_SOCKET);
 	if (strlen(console) >= 108)
 		console = CONSOLE_SOCKET; /* the runtime runs in our cwd */
-	char *extra[] = {"--log", runtime_log, "--log-format", "json", "create", "--bundle", cfg.bundle,
-	                 "--pid-file", pid_file, "--console-socket", console, cfg.id};
-	if (!cfg.tty) {
-		extra[9] = cfg.id;
-		extra[10] = NULL;
+	/* With cfg.start the create starts the container too (run --detach):
+	 * one runtime process less than create and start. */
+	char *extra[14] = {"--log", runtime_log, "--log-format", "json"};
+	size_t n = 4;
+	extra[n++] = cfg.start ? "run" : "create";
+	if (cfg.start)
+		extra[n++] = "--detach";
+	extra[n++] = "--bundle";
+	extra[n++] = cfg.bundle;
+	extra[n++] = "--pid-file";
+	extra[n++] = pid_file;
+	if (cfg.tty) {
+		extra[n++] = "--console-socket";
+		extra[n++] = console;
 	}
-	char **argv = runtime_argv(extra, cfg.tty ? 12 : 10);
+	extra[n++] = cfg.id;
+	char **argv = runtime_argv(extra, n);
 	pid_t rt = spawn(argv, child_in, child_out, child_err);
 	free(argv);
 	int st = rt > 0 ? wait_pid(rt) : -1;
@@ -713,6 +723,7 @@ static void create(void)
 		exit(1);
 	}
 	unlink(runtime_log);
+	started = cfg.start;
 
 	if (cfg.tty) {
 		close(err_r);
@@ -750,7 +761,10 @@ static void create(void)
 	free(s);
 	init_pid = (pid_t)v;
 	oom_counter_file(init_pid);
-	oom_base = read_oom_kills();
+	/* A container started by the create may have been killed already:
+	 * its cgroup, made by this run, counts from 0. */
+	if (!started)
+		oom_base = read_oom_kills();
 }
 
 static void reap(void);
@@ -783,21 +797,6 @@ static char *start_container(void)
 	}
 	close(p[0]);
 	return msg;
-}
-
-/* start_or_fail starts the container before the monitor reports ready
- * (Config.Start); on failure nothing of it stays and the monitor exits. */
-static void start_or_fail(void)
-{
-	char *msg = start_container();
-	if (!msg)
-		return;
-	delete_container();
-	reap();
-	remove_sockets();
-	send_ready(msg, 1, -1, "start");
-	fprintf(stderr, "berth-monitor: %s\n", msg);
-	exit(1);
 }
 
 /* adopt_handoff registers the attach connections handed over at launch
@@ -1465,8 +1464,6 @@ static int run(const char *state_dir)
 		fail_ready(msg);
 	}
 	create();
-	if (cfg.start)
-		start_or_fail();
 	adopt_handoff();
 	send_ready(NULL, 0, 0, NULL);
 	reap(); /* an init that exited at once */

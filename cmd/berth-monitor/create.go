@@ -129,7 +129,11 @@ func (m *mon) create() (err error) {
 		return err
 	}
 	m.oomFile = oomCounterFile(m.initPid)
-	m.oomBase = readOOMKills(m.oomFile)
+	if !m.started {
+		// Started by the create (run --detach), the container may have
+		// been killed already: its cgroup, made by this run, counts from 0.
+		m.oomBase = readOOMKills(m.oomFile)
+	}
 	return nil
 }
 
@@ -254,7 +258,8 @@ func (m *mon) runCreate(cio *createIO) error {
 	rt.Log, rt.LogFormat = runtimeLog, "json"
 	opts := &oci.CreateOpts{
 		Bundle: cfg.Bundle, PidFile: filepath.Join(stateDir, monitor.InitPidFile),
-		IO: oci.IO{Stdin: cio.childIn, Stdout: cio.childOut, Stderr: cio.childErr},
+		IO:    oci.IO{Stdin: cio.childIn, Stdout: cio.childOut, Stderr: cio.childErr},
+		Start: cfg.Start,
 	}
 	if cfg.Tty {
 		opts.ConsoleSocket = filepath.Join(stateDir, monitor.ConsoleSocket)
@@ -266,6 +271,7 @@ func (m *mon) runCreate(cio *createIO) error {
 	cio.childStarted()
 	if runErr == nil {
 		os.Remove(runtimeLog)
+		m.started = cfg.Start
 		return nil
 	}
 	code := -1

@@ -131,16 +131,7 @@ func run(stateDir string, sync *os.File) (int, error) {
 		sendReady(sync, failedReady(err))
 		return 1, err
 	}
-	if cfg.Start {
-		if err := m.startContainer(); err != nil {
-			m.deleteContainer()
-			m.reap()
-			m.removeSockets()
-			err = &monitor.RuntimeError{Op: "start", Msg: err.Error(), ExitCode: -1}
-			sendReady(sync, failedReady(err))
-			return 1, err
-		}
-	}
+	// With cfg.Start the create started the container too (run --detach).
 	sendReady(sync, monitor.Ready{Pid: m.initPid})
 	if m.exitedWithin(sigchld, shortLived) {
 		// Over at once (run --rm of a short command): finish from this

@@ -61,6 +61,9 @@ type CreateOpts struct {
 	// the runtime sends over this Unix socket.
 	ConsoleSocket string
 	IO            IO
+	// Start starts the container too, in the same runtime command
+	// (`run --detach`): one runtime process less than create and start.
+	Start bool
 }
 
 // ExecOpts are the options of Exec.
@@ -167,6 +170,9 @@ func (r *CLI) Output(ctx context.Context, args ...string) ([]byte, error) {
 // createArgs is Create's command line after the global flags.
 func createArgs(id string, o *CreateOpts) []string {
 	args := []string{"create", "--bundle", o.Bundle}
+	if o.Start {
+		args = []string{"run", "--detach", "--bundle", o.Bundle}
+	}
 	if o.PidFile != "" {
 		args = append(args, "--pid-file", o.PidFile)
 	}
@@ -176,7 +182,7 @@ func createArgs(id string, o *CreateOpts) []string {
 	return append(args, id)
 }
 
-// Create runs `create`. The runtime's stdio is o.IO, which the container's
+// Create runs `create` (`run --detach` with o.Start). The runtime's stdio is o.IO, which the container's
 // init inherits; the returned error is the command's (an *exec.ExitError
 // when the runtime failed: its words went to o.IO.Stderr or --log).
 func (r *CLI) Create(ctx context.Context, id string, o *CreateOpts) error {
