@@ -230,9 +230,10 @@ func (c *ctr) runc(args ...string) (string, error) {
 
 func (c *ctr) start() (initPid, monPid int) {
 	c.t.Helper()
+	bin := monitorBinary(c.t) // built on first use: not within the deadline
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	initPid, monPid, err := monitor.Start(ctx, monitorBinary(c.t), c.cfg)
+	initPid, monPid, err := monitor.Start(ctx, bin, c.cfg)
 	if err != nil {
 		c.t.Fatalf("Start: %v", err)
 	}
@@ -771,9 +772,10 @@ func TestMonitorStartAttached(t *testing.T) {
 	c.cfg.Start = true
 	c.cfg.OpenStdin, c.cfg.StdinOnce = true, true
 	c.cfg.Attach = []monitor.AttachOptions{{Stdin: true, Stdout: true, Stderr: true}, {Stderr: true}}
+	bin := monitorBinary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, monPid, conns, err := monitor.StartAttached(ctx, monitorBinary(t), c.cfg)
+	_, monPid, conns, err := monitor.StartAttached(ctx, bin, c.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
