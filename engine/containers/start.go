@@ -146,8 +146,34 @@ type containerRun struct {
 }
 
 // prepareRun mounts the container's root filesystem and volumes and
-// attaches it to its networks, pushing each undo on undo.
+// attaches it to its networks, pushing each undo on undo. The network
+// (namespace, veths, addresses, port rules: kernel work) is made while the
+// root filesystem is mounted and the volumes prepared.
 func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack) (*containerRun, error) {
+	net := s.connectAsync(ctx, c)
+	run, err := s.prepareFS(ctx, c, undo)
+	att, nerr := net.wait()
+	if att != nil {
+		undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
+	}
+	if err == nil {
+		err = nerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if att != nil {
+		run.netnsPath = att.NetNSPath
+		att.HostsEntries = append(att.HostsEntries, linkHosts(run.links)...)
+	}
+	// Written again on every start, networked or not (so create need not
+	// sync them).
+	return run, writeHostFiles(c, att, s.hostGateway())
+}
+
+// prepareFS mounts the container's root filesystem and volumes and finds
+// its user and links, pushing each undo on undo.
+func (s *Service) prepareFS(ctx context.Context, c *Container, undo *undoStack) (*containerRun, error) {
 	rootfs, err := s.images.MountRootfs(ctx, c.ID)
 	if err != nil {
 		return nil, err
@@ -167,28 +193,48 @@ func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack)
 	if run.links, err = s.legacyLinks(c); err != nil {
 		return nil, err
 	}
-	// A CRI pod's container joins the pod's network namespace.
+	return run, nil
+}
+
+// pendingConnect is a network attachment being made; nil when the
+// container has no network of its own to join.
+type pendingConnect chan connectResult
+
+type connectResult struct {
+	att *netpkg.Attachment
+	err error
+}
+
+// connectAsync attaches c to its networks in the background, unless it
+// shares the host's network or its CRI pod's.
+func (s *Service) connectAsync(ctx context.Context, c *Container) pendingConnect {
 	if s.net == nil || c.HostConfig.NetworkMode == "host" || (c.Pod != nil && c.Pod.Namespaces["network"] != "") {
-		// Written again on every start, as for networked containers (so
-		// create need not sync them).
-		return run, writeHostFiles(c, nil, s.hostGateway())
+		return nil
 	}
-	att, err := s.net.Connect(ctx, netpkg.ConnectRequest{
+	req := netpkg.ConnectRequest{
 		ContainerID: c.ID, ContainerName: c.Name, Hostname: c.Config.Hostname,
 		NetworkMode: string(c.HostConfig.NetworkMode), Endpoints: c.Endpoints,
 		PortBindings: c.HostConfig.PortBindings, PublishAll: c.HostConfig.PublishAllPorts,
 		ExposedPorts: c.Config.ExposedPorts, Sandboxed: s.runtimes.IsSandbox(c.Runtime),
-	})
-	if err != nil {
-		return nil, err
 	}
-	run.netnsPath = att.NetNSPath
-	undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
-	att.HostsEntries = append(att.HostsEntries, linkHosts(run.links)...)
-	if err := writeHostFiles(c, att, s.hostGateway()); err != nil {
-		return nil, err
+	p := make(pendingConnect, 1)
+	go func() {
+		att, err := s.net.Connect(ctx, req)
+		p <- connectResult{att, err}
+	}()
+	return p
+}
+
+// wait returns the attachment (nil with no network, or on error).
+func (p pendingConnect) wait() (*netpkg.Attachment, error) {
+	if p == nil {
+		return nil, nil
 	}
-	return run, nil
+	r := <-p
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r.att, nil
 }
 
 // writeBundle builds the container's OCI spec and writes it to its state
