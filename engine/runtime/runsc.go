@@ -11,7 +11,6 @@ import (
 
 	"github.com/berth-dev/berth/engine/runtime/oci"
 	"github.com/moby/moby/api/types/container"
-	"golang.org/x/sys/unix"
 )
 
 // RunscName is the name under which gVisor's runsc is registered when it is
@@ -254,7 +253,5 @@ func (s *Set) Cleanup() {
 	if !ok {
 		return
 	}
-	path := filepath.Join(r.Root, "null-netns")
-	for i := 0; i < 64 && unix.Unmount(path, unix.MNT_DETACH) == nil; i++ {
-	}
+	unmountAll(filepath.Join(r.Root, "null-netns"))
 }
