@@ -233,7 +233,7 @@ func (o *BuildOptions) solveOpt(fs fsutil.FS) (client.SolveOpt, error) {
 // socket pairs served by the same gRPC server /grpc hands to buildx, so a
 // build from POST /build goes through the controller exactly as buildx's.
 func (s *Service) client() (*client.Client, error) {
-	if _, _, _, err := s.start(); err != nil {
+	if _, err := s.start(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
