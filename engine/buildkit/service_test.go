@@ -18,9 +18,9 @@ import (
 type noImages struct{}
 
 func (noImages) DeleteBlobUnlessUsed(context.Context, digest.Digest) (bool, error) { return true, nil }
-func (noImages) HoldLayerByBlob(string) (string, string, string, bool)           { return "", "", "", false }
-func (noImages) ReleaseLayers([]string)                                          {}
-func (noImages) Lookup(context.Context, string) (string, bool, error)            { return "", false, nil }
+func (noImages) HoldLayerByBlob(string) (string, string, string, bool)             { return "", "", "", false }
+func (noImages) ReleaseLayers([]string)                                            {}
+func (noImages) Lookup(context.Context, string) (string, bool, error)              { return "", false, nil }
 func (noImages) Image(context.Context, string) ([]byte, []ocispec.Descriptor, error) {
 	return nil, nil, os.ErrNotExist
 }
