@@ -77,6 +77,8 @@ type Service struct {
 	live atomic.Pointer[instance]
 	// cl is the in-process client POST /build?version=2 builds with.
 	cl *client.Client
+	// closed: Close ran; BuildKit does not start again.
+	closed bool
 }
 
 // instance is one started BuildKit.
@@ -86,6 +88,10 @@ type instance struct {
 	w    *mobyWorker
 	grpc *grpc.Server
 	stop func()
+	// readers guards closed: the worker's databases are read (KeptBlobs)
+	// only while BuildKit has not begun to close them.
+	readers sync.RWMutex
+	closed  bool
 }
 
 // New returns a service; nothing is opened until the first build request.
@@ -132,6 +138,9 @@ func (s *Service) start() (*instance, error) {
 	if in := s.live.Load(); in != nil {
 		return in, nil
 	}
+	if s.closed {
+		return nil, errors.New("BuildKit is shut down")
+	}
 	if err := os.MkdirAll(s.cfg.Root, 0o700); err != nil {
 		return nil, err
 	}
@@ -148,12 +157,16 @@ func (s *Service) start() (*instance, error) {
 	}
 	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20), grpc.StreamInterceptor(s.pruneInterceptor))
 	ctl.Register(gs)
-	in := &instance{ctl: ctl, sm: sm, w: w, grpc: gs, stop: func() {
+	in := &instance{ctl: ctl, sm: sm, w: w, grpc: gs}
+	in.stop = func() {
 		gs.Stop()
 		cancel()
+		in.readers.Lock()
+		in.closed = true
+		in.readers.Unlock()
 		ctl.Close()
 		os.Remove(filepath.Join(s.cfg.Root, runningMarker))
-	}}
+	}
 	s.live.Store(in)
 	s.cfg.Log.Info("BuildKit started", "root", s.cfg.Root, "runtime", s.cfg.Runtime)
 	return in, nil
@@ -225,9 +238,22 @@ func (s *Service) Close() {
 		s.cl.Close()
 		s.cl = nil
 	}
+	s.closed = true
 	if in := s.live.Swap(nil); in != nil {
 		in.stop()
 	}
+}
+
+// keptBlobs adds the blobs the running BuildKit references to kept; ok is
+// false when it has begun to close (its databases are then read from disk).
+func (in *instance) keptBlobs(kept map[string]bool) (ok bool, err error) {
+	in.readers.RLock()
+	defer in.readers.RUnlock()
+	if in.closed {
+		return false, nil
+	}
+	in.w.blobs.keep(kept)
+	return true, in.w.ctdDB.View(func(tx *bolt.Tx) error { return keptBlobs(tx, kept) })
 }
 
 // KeptBlobs lists the blobs of the shared store BuildKit references (has
@@ -238,8 +264,9 @@ func KeptBlobs(ctx context.Context, s *Service, root string) (map[string]bool, e
 	kept := map[string]bool{}
 	if s != nil {
 		if in := s.live.Load(); in != nil {
-			in.w.blobs.keep(kept)
-			return kept, in.w.ctdDB.View(func(tx *bolt.Tx) error { return keptBlobs(tx, kept) })
+			if ok, err := in.keptBlobs(kept); ok {
+				return kept, err
+			}
 		}
 		root = s.cfg.Root
 	}
