@@ -165,6 +165,12 @@ func (s *Service) start() (*instance, error) {
 		in.closed = true
 		in.readers.Unlock()
 		ctl.Close()
+		// Steps a client interrupted just before may still be tearing
+		// down: their containers and mounts go now, not at next start.
+		if err := sweep(context.Background(), filepath.Join(s.cfg.Root, workerDir), s.cfg.Runtime); err != nil {
+			s.cfg.Log.Warn("BuildKit: leftovers of an interrupted build remain until the next start", "err", err)
+			return
+		}
 		os.Remove(filepath.Join(s.cfg.Root, runningMarker))
 	}
 	s.live.Store(in)
