@@ -64,9 +64,9 @@ services:
 	}
 
 	// an unsupported build key is refused by name, nothing built
-	bad := writeProject(t, "services:\n  x:\n    build:\n      context: .\n      cache_from: [busybox]\n")
-	if r := b.Run(t, "compose", "-f", bad, "-p", "bdbad", "up", "-d"); r.Exit == 0 || !strings.Contains(r.Stderr, "build.cache_from") {
-		t.Fatalf("cache_from: %s", r)
+	bad := writeProject(t, "services:\n  x:\n    build:\n      context: .\n      no_cache_filter: [a]\n")
+	if r := b.Run(t, "compose", "-f", bad, "-p", "bdbad", "up", "-d"); r.Exit == 0 || !strings.Contains(r.Stderr, "build.no_cache_filter") {
+		t.Fatalf("no_cache_filter: %s", r)
 	}
 
 	if r := b.Run(t, append(p, "down", "--rmi", "bogus")...); r.Exit == 0 || !strings.Contains(r.Stderr, `invalid value for --rmi: "bogus"`) {
