@@ -1,10 +1,7 @@
 package e2e
 
 import (
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,21 +13,9 @@ import (
 func TestBuildKitStopAfterInterrupt(t *testing.T) {
 	d := startDaemon(t)
 	dc := buildxPlugin(t, d)
-	tag := strconv.Itoa(3000000 + int(time.Now().UnixNano()%8000000))
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"Dockerfile": "FROM busybox\nRUN --mount=type=cache,target=/c sleep " + tag + "\n"})
 	// buildx: its /grpc connection is hijacked, so berthd's shutdown does
 	// not wait for the build's request to end as it waits for POST /build.
-	cmd := exec.Command(dc.Path(), "build", "--progress=plain", dir)
-	cmd.Env = dc.Env()
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	sleeping := func() bool { return len(pidsWithCmdline("sleep\x00"+tag)) > 0 }
-	waitFor(t, buildLimit, "the RUN step to start", sleeping)
+	cmd, _, sleeping := startSleepingBuild(t, "--mount=type=cache,target=/c ", dc.Path(), dc.Env(), "build", "--progress=plain")
 	cmd.Process.Signal(syscall.SIGINT)
 	if !d.Stop() {
 		t.Fatalf("berthd did not stop on SIGTERM\n%s", d.LogTail(30))
