@@ -10,12 +10,12 @@ import (
 
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
 
+	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/internal/buildopt"
 )
 
-// TestBuildKitOptionsFromClient: a /build?version=2 request as the moby
+// TestBuildKitOptionsFromClient: a /build?version=2 request as berth's
 // client writes it gives the frontend the same attributes as the same
 // options given to buildopt.Frontend directly (which berth-build sends).
 func TestBuildKitOptionsFromClient(t *testing.T) {
@@ -30,7 +30,7 @@ func TestBuildKitOptionsFromClient(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	c, err := client.New(client.WithHost("tcp://"+strings.TrimPrefix(srv.URL, "http://")), client.WithAPIVersion("1.47"))
+	c, err := client.New(client.WithHost("tcp://" + strings.TrimPrefix(srv.URL, "http://")))
 	if err != nil {
 		t.Fatal(err)
 	}
