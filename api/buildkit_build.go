@@ -4,7 +4,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/docker/go-units"
 
 	"github.com/berth-dev/berth/engine/buildkit"
 	"github.com/berth-dev/berth/internal/buildopt"
@@ -63,7 +66,7 @@ func (s *Server) buildKit(w http.ResponseWriter, r *http.Request, b BuildKitBack
 // BuildKit has no counterpart for (dockerd's builder-next refuses most of
 // them too): refused when set, never ignored.
 var refusedBuildKitParams = []string{"remote", "session", "squash", "isolation", "cpusetcpus", "cpusetmems",
-	"cpushares", "cpuquota", "cpuperiod", "memory", "memswap", "cgroupparent", "shmsize", "ulimits", "securityopt"}
+	"cpushares", "cpuquota", "cpuperiod", "memory", "memswap", "cgroupparent", "securityopt"}
 
 // buildKitOptions decodes a version=2 /build query.
 func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
@@ -77,13 +80,16 @@ func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
 	if err != nil {
 		return buildkit.BuildOptions{}, false, err
 	}
-	o := buildkit.BuildOptions{
-		Tags: c.tags, Dockerfile: c.dockerfile, Target: c.target, NoCache: c.noCache, Pull: c.pull,
-		NetworkMode: c.network, Platform: c.platform, BuildArgs: c.buildArgs, Labels: c.labels,
+	o := buildkit.BuildOptions{Tags: c.tags, Frontend: buildopt.Frontend{
+		Filename: c.dockerfile, Target: c.target, NoCache: c.noCache, Pull: c.pull,
+		Network: c.network, Platform: c.platform, BuildArgs: c.buildArgs, Labels: c.labels,
 		ExtraHosts: q["extrahosts"],
-	}
+	}}
 	if h := r.Header.Get(allowHeader); h != "" {
 		o.Allow = strings.Split(h, ",")
+	}
+	if err := runLimits(r, &o.Frontend); err != nil {
+		return o, false, err
 	}
 	if v := q.Get("outputs"); v != "" {
 		if err := json.Unmarshal([]byte(v), &o.Outputs); err != nil {
@@ -121,4 +127,28 @@ func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
 		}
 	}
 	return o, boolValue(r, "q"), nil
+}
+
+// runLimits reads the shmsize and ulimits of RUN steps.
+func runLimits(r *http.Request, f *buildopt.Frontend) error {
+	q := r.URL.Query()
+	if v := q.Get("shmsize"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			return errdefs.Invalid("invalid shmsize %q", v)
+		}
+		f.ShmSize = n
+	}
+	if v := q.Get("ulimits"); v != "" {
+		var list []*units.Ulimit
+		if err := json.Unmarshal([]byte(v), &list); err != nil {
+			return errdefs.Invalid("invalid ulimits: %s", err.Error())
+		}
+		for _, u := range list {
+			if u != nil {
+				f.Ulimits = append(f.Ulimits, u.String())
+			}
+		}
+	}
+	return nil
 }

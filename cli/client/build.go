@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"strconv"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/registry"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
@@ -28,6 +30,10 @@ type (
 		Platforms                                                []ocispec.Platform
 		Version                                                  build.BuilderVersion
 		Outputs                                                  []ImageBuildOutput
+		// RUN steps' hosts and limits.
+		ExtraHosts []string
+		ShmSize    int64
+		Ulimits    []*container.Ulimit
 	}
 	// ImageBuildOutput is one --output of a BuildKit build.
 	ImageBuildOutput struct {
@@ -81,7 +87,11 @@ func buildQuery(o ImageBuildOptions) (url.Values, error) {
 	flag(o.NetworkMode != "" && o.NetworkMode != "default", "networkmode", o.NetworkMode)
 	flag(o.Dockerfile != "", "dockerfile", o.Dockerfile)
 	flag(o.Target != "", "target", o.Target)
-	for k, v := range map[string]any{"buildargs": o.BuildArgs, "labels": o.Labels, "cachefrom": o.CacheFrom} {
+	if len(o.ExtraHosts) > 0 {
+		q["extrahosts"] = o.ExtraHosts
+	}
+	flag(o.ShmSize != 0, "shmsize", strconv.FormatInt(o.ShmSize, 10))
+	for k, v := range map[string]any{"buildargs": o.BuildArgs, "labels": o.Labels, "cachefrom": o.CacheFrom, "ulimits": o.Ulimits} {
 		if err := setJSON(q, k, v); err != nil {
 			return q, err
 		}
@@ -117,6 +127,10 @@ func setJSON(q url.Values, k string, v any) error {
 			return nil
 		}
 	case []string:
+		if len(x) == 0 {
+			return nil
+		}
+	case []*container.Ulimit:
 		if len(x) == 0 {
 			return nil
 		}

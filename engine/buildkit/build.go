@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	classic "github.com/berth-dev/berth/engine/build"
+	"github.com/berth-dev/berth/internal/buildopt"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
 
@@ -30,28 +31,18 @@ import (
 // cannot do from a request body (outputs and caches in the client's
 // folders, ssh forwarding) is refused by Check.
 type BuildOptions struct {
-	Tags       []string
-	Dockerfile string // path inside the context ("" = Dockerfile)
-	Target     string
-	BuildArgs  map[string]*string
-	Labels     map[string]string
-	NoCache    bool
-	Pull       bool
-	// NetworkMode of RUN steps: "" or "default" (Berth's build network),
-	// "none", or "host" (needs the network.host entitlement, which the
-	// daemon must allow too).
-	NetworkMode string
-	Platform    string
-	ExtraHosts  []string
+	Tags []string
+	// Frontend are the Dockerfile frontend's options (its Filename is a
+	// path inside the context), Allow the entitlements the client grants
+	// the build (--allow): only network.host, which the daemon must allow
+	// too.
+	buildopt.Frontend
 	// CacheFrom are images (or "type=registry,ref=...") to import cache
 	// from; CacheTo are cache exports ("type=inline", "type=registry,...").
 	CacheFrom, CacheTo []CacheEntry
 	// Outputs: none (the image lands in Berth's store) or one of
 	// type=image|docker|moby with attributes.
 	Outputs []Output
-	// Allow are the entitlements the client grants the build (--allow):
-	// only network.host, which the daemon must allow too.
-	Allow []string
 	// Secrets are the --secret values the client read, by id.
 	Secrets map[string][]byte
 	// MaxContextSize and MaxContextEntries cap the context (0 = defaults).
@@ -74,24 +65,17 @@ type Output struct {
 // Check refuses what a build from a request body cannot do, before the
 // context is read.
 func (o *BuildOptions) Check() error {
-	switch o.NetworkMode {
-	case "", "default", "none", "host":
-	default:
-		return errdefs.Invalid("network mode %q not supported by buildkit", o.NetworkMode)
-	}
-	hostAllowed := false
 	for _, e := range o.Allow {
 		switch e {
 		case string(entitlements.EntitlementNetworkHost):
-			hostAllowed = true
 		case string(entitlements.EntitlementSecurityInsecure):
 			return errdefs.Invalid("entitlement security.insecure is not granted by berthd")
 		default:
 			return errdefs.Invalid("invalid entitlement %q (network.host)", e)
 		}
 	}
-	if o.NetworkMode == "host" && !hostAllowed {
-		return errdefs.Invalid("network mode host needs the network.host entitlement: add --allow network.host")
+	if _, err := o.Attrs(); err != nil {
+		return errdefs.Invalid("%s", err.Error())
 	}
 	if len(o.Outputs) > 1 {
 		return errdefs.Invalid("multiple outputs are not supported")
@@ -208,37 +192,9 @@ func (s *Service) Build(ctx context.Context, contextTar io.Reader, o BuildOption
 // solveOpt is the Solve request for o, with the context (and the
 // Dockerfile in it) read from fs.
 func (o *BuildOptions) solveOpt(fs fsutil.FS) (client.SolveOpt, error) {
-	df := o.Dockerfile
-	if df == "" {
-		df = "Dockerfile"
-	}
-	attrs := map[string]string{"filename": df}
-	if o.Target != "" {
-		attrs["target"] = o.Target
-	}
-	if o.NoCache {
-		attrs["no-cache"] = ""
-	}
-	if o.Pull {
-		attrs["image-resolve-mode"] = "pull"
-	}
-	if o.Platform != "" {
-		attrs["platform"] = o.Platform
-	}
-	for k, v := range o.BuildArgs {
-		if v != nil {
-			attrs["build-arg:"+k] = *v
-		}
-	}
-	for k, v := range o.Labels {
-		attrs["label:"+k] = v
-	}
-	if len(o.ExtraHosts) > 0 {
-		attrs["add-hosts"] = strings.Join(o.ExtraHosts, ",")
-	}
-	switch o.NetworkMode {
-	case "none", "host":
-		attrs["force-network-mode"] = o.NetworkMode
+	attrs, err := o.Attrs()
+	if err != nil {
+		return client.SolveOpt{}, errdefs.Invalid("%s", err.Error())
 	}
 	exp := client.ExportEntry{Type: exporterMoby, Attrs: map[string]string{}}
 	for _, out := range o.Outputs {
@@ -277,7 +233,7 @@ func (o *BuildOptions) solveOpt(fs fsutil.FS) (client.SolveOpt, error) {
 // socket pairs served by the same gRPC server /grpc hands to buildx, so a
 // build from POST /build goes through the controller exactly as buildx's.
 func (s *Service) client() (*client.Client, error) {
-	if _, _, _, err := s.start(); err != nil {
+	if _, err := s.start(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

@@ -115,7 +115,7 @@ func configureWorker(opt *base.WorkerOpt, cfg Config) (*imageStore, error) {
 	opt.NetworkProviders[pb.NetMode_UNSET] = network.NewNoneProvider()
 	opt.Labels[wlabel.Network] = "none"
 	if cfg.Network != nil {
-		opt.NetworkProviders[pb.NetMode_UNSET] = bridgeProvider{cfg.Network}
+		opt.NetworkProviders[pb.NetMode_UNSET] = newBridgeProvider(cfg.Network)
 		opt.Labels[wlabel.Network] = "bridge"
 	}
 	// buildx reads this label as "the daemon has the containerd image

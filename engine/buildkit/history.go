@@ -2,6 +2,7 @@ package buildkit
 
 import (
 	"context"
+	"errors"
 
 	controlapi "github.com/moby/buildkit/api/services/control"
 	"github.com/moby/buildkit/control"
@@ -94,10 +95,11 @@ func (p *pruneStream) RecvMsg(m any) error {
 	if err := checkCacheFilters(req.Filter); err != nil {
 		return err
 	}
-	p.s.mu.Lock()
-	w, ctl := p.s.w, p.s.ctl
-	p.s.mu.Unlock()
-	return beforePrune(p.Context(), w, ctl, req.All)
+	in := p.s.live.Load()
+	if in == nil {
+		return errors.New("BuildKit is stopping")
+	}
+	return beforePrune(p.Context(), in.w, in.ctl, req.All)
 }
 
 // cacheFilterFields are the fields BuildKit's cache records answer to; a

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
+	"sync"
 
 	"github.com/containerd/containerd/v2/pkg/oci"
 	resourcestypes "github.com/moby/buildkit/executor/resources/types"
@@ -30,10 +32,21 @@ type Network interface {
 // which is 64 hex digits).
 const buildStepPrefix = "buildkit-step-"
 
-// bridgeProvider is BuildKit's network provider over Network.
-type bridgeProvider struct{ n Network }
+// bridgeProvider is BuildKit's network provider over Network. It keeps
+// the namespaces it made until their step closes them, so that its own
+// Close (BuildKit's, at berthd's shutdown) detaches those an interrupted
+// step had no time to.
+type bridgeProvider struct {
+	n    Network
+	mu   sync.Mutex
+	live map[string]*bridgeNS
+}
 
-func (p bridgeProvider) New(ctx context.Context, hostname string, _ network.NamespaceOptions) (network.Namespace, error) {
+func newBridgeProvider(n Network) *bridgeProvider {
+	return &bridgeProvider{n: n, live: map[string]*bridgeNS{}}
+}
+
+func (p *bridgeProvider) New(ctx context.Context, hostname string, _ network.NamespaceOptions) (network.Namespace, error) {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	id := buildStepPrefix + hex.EncodeToString(b)
@@ -41,13 +54,30 @@ func (p bridgeProvider) New(ctx context.Context, hostname string, _ network.Name
 	if err != nil {
 		return nil, err
 	}
-	return &bridgeNS{n: p.n, id: id, path: path}, nil
+	ns := &bridgeNS{p: p, id: id, path: path}
+	p.mu.Lock()
+	p.live[id] = ns
+	p.mu.Unlock()
+	return ns, nil
 }
 
-func (p bridgeProvider) Close() error { return nil }
+// Close detaches the namespaces no step closed.
+func (p *bridgeProvider) Close() error {
+	p.mu.Lock()
+	left := make([]*bridgeNS, 0, len(p.live))
+	for _, ns := range p.live {
+		left = append(left, ns)
+	}
+	p.mu.Unlock()
+	var errs []error
+	for _, ns := range left {
+		errs = append(errs, ns.Close())
+	}
+	return errors.Join(errs...)
+}
 
 type bridgeNS struct {
-	n        Network
+	p        *bridgeProvider
 	id, path string
 }
 
@@ -56,6 +86,16 @@ func (ns *bridgeNS) Set(s *specs.Spec) error {
 }
 
 // Close detaches even when the build was cancelled: ctx is not the step's.
-func (ns *bridgeNS) Close() error { return ns.n.Detach(context.Background(), ns.id) }
+// Only its first call (the step's, or the provider's) does.
+func (ns *bridgeNS) Close() error {
+	ns.p.mu.Lock()
+	_, live := ns.p.live[ns.id]
+	delete(ns.p.live, ns.id)
+	ns.p.mu.Unlock()
+	if !live {
+		return nil
+	}
+	return ns.p.n.Detach(context.Background(), ns.id)
+}
 
 func (ns *bridgeNS) Sample() (*resourcestypes.NetworkSample, error) { return nil, nil }

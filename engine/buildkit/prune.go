@@ -63,11 +63,11 @@ func (s *Service) Prune(ctx context.Context, o PruneOptions) ([]string, uint64, 
 	if !s.started() && !s.hasState() {
 		return nil, 0, nil
 	}
-	ctl, _, _, err := s.start()
+	in, err := s.start()
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := beforePrune(ctx, s.w, ctl, o.All); err != nil {
+	if err := beforePrune(ctx, in.w, in.ctl, o.All); err != nil {
 		return nil, 0, err
 	}
 	pi := client.PruneInfo{All: o.All, KeepDuration: o.KeepDuration, ReservedSpace: o.ReservedSpace, MaxUsedSpace: o.MaxUsedSpace, MinFreeSpace: o.MinFreeSpace}
@@ -78,7 +78,7 @@ func (s *Service) Prune(ctx context.Context, o PruneOptions) ([]string, uint64, 
 	errc := make(chan error, 1)
 	go func() {
 		defer close(ch)
-		errc <- s.w.Prune(ctx, ch, pi)
+		errc <- in.w.Prune(ctx, ch, pi)
 	}()
 	var ids []string
 	var freed uint64
@@ -90,7 +90,7 @@ func (s *Service) Prune(ctx context.Context, o PruneOptions) ([]string, uint64, 
 		return ids, freed, err
 	}
 	// Blobs no record holds any more go with a GC pass, as buildkitd does.
-	if err := s.w.GarbageCollect(ctx); err != nil {
+	if err := in.w.GarbageCollect(ctx); err != nil {
 		return ids, freed, err
 	}
 	return ids, freed, nil

@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -69,18 +68,30 @@ type Config struct {
 type Service struct {
 	cfg Config
 
-	mu   sync.Mutex
+	// mu serialises start and Close (and guards cl); it is held across
+	// BuildKit's start and stop, which may wait for Berth's image lock.
+	mu sync.Mutex
+	// live is the running BuildKit (nil before start and after Close), the
+	// one place its parts are kept. It is read without mu: Berth's GC asks
+	// KeptBlobs while it holds the image lock.
+	live atomic.Pointer[instance]
+	// cl is the in-process client POST /build?version=2 builds with.
+	cl *client.Client
+	// closed: Close ran; BuildKit does not start again.
+	closed bool
+}
+
+// instance is one started BuildKit.
+type instance struct {
 	ctl  *control.Controller
 	sm   *session.Manager
 	w    *mobyWorker
 	grpc *grpc.Server
 	stop func()
-	// live is w once started, read without mu: Berth's GC asks KeptBlobs
-	// while it holds the image lock, and mu is held across BuildKit's
-	// start and stop, which may wait for that lock.
-	live atomic.Pointer[mobyWorker]
-	// cl is the in-process client POST /build?version=2 builds with.
-	cl *client.Client
+	// readers guards closed: the worker's databases are read (KeptBlobs)
+	// only while BuildKit has not begun to close them.
+	readers sync.RWMutex
+	closed  bool
 }
 
 // New returns a service; nothing is opened until the first build request.
@@ -91,6 +102,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
+	routeLogs(cfg.Log)
 	root, err := filepath.Abs(cfg.Root)
 	if err != nil {
 		return nil, err
@@ -117,49 +129,64 @@ const runningMarker = "running"
 
 // start builds the controller once; a failed start is retried on the next
 // request (a missing runtime binary can be installed meanwhile).
-func (s *Service) start() (*control.Controller, *session.Manager, *grpc.Server, error) {
+func (s *Service) start() (*instance, error) {
+	if in := s.live.Load(); in != nil {
+		return in, nil
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctl != nil {
-		return s.ctl, s.sm, s.grpc, nil
+	if in := s.live.Load(); in != nil {
+		return in, nil
+	}
+	if s.closed {
+		return nil, errors.New("BuildKit is shut down")
 	}
 	if err := os.MkdirAll(s.cfg.Root, 0o700); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	// Contexts of builds an earlier berthd did not finish.
 	_ = os.RemoveAll(filepath.Join(s.cfg.Root, "contexts"))
 	if err := os.WriteFile(filepath.Join(s.cfg.Root, runningMarker), nil, 0o600); err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ctl, sm, w, err := newController(ctx, s.cfg)
 	if err != nil {
 		cancel()
-		return nil, nil, nil, fmt.Errorf("starting BuildKit: %w", err)
+		return nil, fmt.Errorf("starting BuildKit: %w", err)
 	}
 	gs := grpc.NewServer(grpc.MaxRecvMsgSize(64<<20), grpc.MaxSendMsgSize(64<<20), grpc.StreamInterceptor(s.pruneInterceptor))
 	ctl.Register(gs)
-	s.ctl, s.sm, s.w, s.grpc = ctl, sm, w, gs
-	s.live.Store(w)
-	s.stop = func() {
+	in := &instance{ctl: ctl, sm: sm, w: w, grpc: gs}
+	in.stop = func() {
 		gs.Stop()
 		cancel()
+		in.readers.Lock()
+		in.closed = true
+		in.readers.Unlock()
 		ctl.Close()
+		// Steps a client interrupted just before may still be tearing
+		// down: their containers and mounts go now, not at next start.
+		if err := sweep(context.Background(), filepath.Join(s.cfg.Root, workerDir), s.cfg.Runtime); err != nil {
+			s.cfg.Log.Warn("BuildKit: leftovers of an interrupted build remain until the next start", "err", err)
+			return
+		}
 		os.Remove(filepath.Join(s.cfg.Root, runningMarker))
 	}
+	s.live.Store(in)
 	s.cfg.Log.Info("BuildKit started", "root", s.cfg.Root, "runtime", s.cfg.Runtime)
-	return ctl, sm, gs, nil
+	return in, nil
 }
 
 // ServeGRPC serves the control API over conn, an HTTP connection the caller
 // hijacked and answered "101 Switching Protocols, h2c", until the client
 // closes it.
 func (s *Service) ServeGRPC(conn net.Conn) error {
-	_, _, gs, err := s.start()
+	in, err := s.start()
 	if err != nil {
 		return err
 	}
-	(&http2.Server{}).ServeConn(conn, &http2.ServeConnOpts{Handler: gs})
+	(&http2.Server{}).ServeConn(conn, &http2.ServeConnOpts{Handler: in.grpc})
 	return nil
 }
 
@@ -170,28 +197,14 @@ func (s *Service) Available() bool { return s.cfg.Runtime != "" }
 // Start starts the controller now; berthd calls it only for errors to
 // surface early in requests that need BuildKit.
 func (s *Service) Start() error {
-	_, _, _, err := s.start()
+	_, err := s.start()
 	return err
-}
-
-// ServeSession hands the hijackable request to BuildKit's session manager
-// (the client's file sync, secrets, ssh and output streams).
-func (s *Service) ServeSession(ctx context.Context, w http.ResponseWriter, r *http.Request) error {
-	_, sm, _, err := s.start()
-	if err != nil {
-		return err
-	}
-	return sm.HandleHTTPRequest(ctx, w, r)
 }
 
 // Started reports whether the controller runs (system df asks BuildKit for
 // its cache only then; a never-started BuildKit has a cache on disk only if
 // an earlier berthd built, so df starts it when <root> exists).
-func (s *Service) started() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ctl != nil
-}
+func (s *Service) started() bool { return s.live.Load() != nil }
 
 func (s *Service) hasState() bool {
 	_, err := os.Stat(filepath.Join(s.cfg.Root, "cache.db"))
@@ -204,10 +217,11 @@ func (s *Service) BuildCache(ctx context.Context) ([]build.CacheRecord, error) {
 	if !s.started() && !s.hasState() {
 		return nil, nil
 	}
-	if _, _, _, err := s.start(); err != nil {
+	in, err := s.start()
+	if err != nil {
 		return nil, err
 	}
-	du, err := s.w.DiskUsage(ctx, client.DiskUsageInfo{})
+	du, err := in.w.DiskUsage(ctx, client.DiskUsageInfo{})
 	if err != nil {
 		return nil, err
 	}
@@ -230,11 +244,22 @@ func (s *Service) Close() {
 		s.cl.Close()
 		s.cl = nil
 	}
-	if s.stop != nil {
-		s.stop()
-		s.stop, s.ctl = nil, nil
-		s.live.Store(nil)
+	s.closed = true
+	if in := s.live.Swap(nil); in != nil {
+		in.stop()
 	}
+}
+
+// keptBlobs adds the blobs the running BuildKit references to kept; ok is
+// false when it has begun to close (its databases are then read from disk).
+func (in *instance) keptBlobs(kept map[string]bool) (ok bool, err error) {
+	in.readers.RLock()
+	defer in.readers.RUnlock()
+	if in.closed {
+		return false, nil
+	}
+	in.w.blobs.keep(kept)
+	return true, in.w.ctdDB.View(func(tx *bolt.Tx) error { return keptBlobs(tx, kept) })
 }
 
 // KeptBlobs lists the blobs of the shared store BuildKit references (has
@@ -244,9 +269,10 @@ func (s *Service) Close() {
 func KeptBlobs(ctx context.Context, s *Service, root string) (map[string]bool, error) {
 	kept := map[string]bool{}
 	if s != nil {
-		if w := s.live.Load(); w != nil {
-			w.blobs.keep(kept)
-			return kept, w.ctdDB.View(func(tx *bolt.Tx) error { return keptBlobs(tx, kept) })
+		if in := s.live.Load(); in != nil {
+			if ok, err := in.keptBlobs(kept); ok {
+				return kept, err
+			}
 		}
 		root = s.cfg.Root
 	}

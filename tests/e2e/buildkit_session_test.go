@@ -93,13 +93,11 @@ func TestBerthBuildSession(t *testing.T) {
 	t.Run("local cache", f.localCache)
 }
 
-// ssh: --ssh default and --ssh ID=KEYFILE reach RUN --mount=type=ssh: a
-// static `ssh-add -l` (testdata/agentlist) lists the test key through the
-// forwarded agent, and through the agent BuildKit makes of the key file.
-func (fx *sessionFixture) ssh(t *testing.T) {
-	d, b, key, agentEnv := fx.d, fx.b, fx.key, fx.agentEnv
-	sshDir := t.TempDir()
-	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(sshDir, "agentlist"), "./tests/e2e/testdata/agentlist")
+// agentList builds testdata/agentlist (a static `ssh-add -l`) into dir and
+// returns the fingerprint it prints for key.
+func agentList(t *testing.T, dir, key string) string {
+	t.Helper()
+	build := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, "agentlist"), "./tests/e2e/testdata/agentlist")
 	build.Dir, build.Env = repoRoot, append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building agentlist: %v\n%s", err, out)
@@ -108,7 +106,16 @@ func (fx *sessionFixture) ssh(t *testing.T) {
 	if err != nil || len(strings.Fields(string(fp))) < 2 {
 		t.Fatalf("ssh-keygen -l: %q %v", fp, err)
 	}
-	want := strings.Fields(string(fp))[1]
+	return strings.Fields(string(fp))[1]
+}
+
+// ssh: --ssh default and --ssh ID=KEYFILE reach RUN --mount=type=ssh: a
+// static `ssh-add -l` (testdata/agentlist) lists the test key through the
+// forwarded agent, and through the agent BuildKit makes of the key file.
+func (fx *sessionFixture) ssh(t *testing.T) {
+	d, b, key, agentEnv := fx.d, fx.b, fx.key, fx.agentEnv
+	sshDir := t.TempDir()
+	want := agentList(t, sshDir, key)
 	writeFiles(t, sshDir, map[string]string{"Dockerfile": "FROM busybox\nARG N\nCOPY agentlist /agentlist\n" +
 		"RUN --mount=type=ssh /agentlist > /tmp/k && sed \"s/^/agent-$N: /\" /tmp/k\n" +
 		"RUN --mount=type=ssh,id=key /agentlist > /tmp/k && sed \"s/^/key-$N: /\" /tmp/k\n"})

@@ -217,28 +217,37 @@ func TestBuildKitCancel(t *testing.T) {
 // RUN step sleeps, interrupts the client once the step runs, and checks
 // that the step is killed and the build fails.
 func checkBuildCancel(t *testing.T, path string, env []string, args ...string) {
-	ctxDir := t.TempDir()
-	// A number unique to this run, to find the step's process on the host.
-	tag := strconv.Itoa(1000000 + int(time.Now().UnixNano()%8000000))
-	writeFiles(t, ctxDir, map[string]string{"Dockerfile": "FROM busybox\nRUN sleep " + tag + "\n"})
-	ctx, cancel := context.WithTimeout(context.Background(), buildLimit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, path, append(args, ctxDir)...)
-	cmd.Env = env
-	cmd.WaitDelay = 5 * time.Second
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	sleeping := func() bool { return len(pidsWithCmdline("sleep\x00"+tag)) > 0 }
-	waitFor(t, buildLimit, "the RUN step to start", sleeping)
+	cmd, out, sleeping := startSleepingBuild(t, "", path, env, args...)
 	cmd.Process.Signal(syscall.SIGINT)
 	waitFor(t, time.Minute, "the RUN step to be killed after the client was interrupted", func() bool { return !sleeping() })
 	if err := cmd.Wait(); err == nil {
 		t.Fatalf("an interrupted build succeeded:\n%s", out.String())
 	}
+}
+
+// startSleepingBuild starts the client at path with args and a context
+// whose RUN step (with runFlags) sleeps, and returns once the step runs;
+// sleeping reports whether it still does.
+func startSleepingBuild(t *testing.T, runFlags, path string, env []string, args ...string) (cmd *exec.Cmd, out *strings.Builder, sleeping func() bool) {
+	t.Helper()
+	ctxDir := t.TempDir()
+	// A number unique to this run, to find the step's process on the host.
+	tag := strconv.Itoa(1000000 + int(time.Now().UnixNano()%8000000))
+	writeFiles(t, ctxDir, map[string]string{"Dockerfile": "FROM busybox\nRUN " + runFlags + "sleep " + tag + "\n"})
+	ctx, cancel := context.WithTimeout(context.Background(), buildLimit)
+	t.Cleanup(cancel)
+	cmd = exec.CommandContext(ctx, path, append(args, ctxDir)...)
+	cmd.Env = env
+	cmd.WaitDelay = 5 * time.Second
+	out = &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	sleeping = func() bool { return len(pidsWithCmdline("sleep\x00"+tag)) > 0 }
+	waitFor(t, buildLimit, "the RUN step to start", sleeping)
+	return cmd, out, sleeping
 }
 
 // pidsWithCmdline lists the processes whose NUL-separated command line

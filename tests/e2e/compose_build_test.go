@@ -64,9 +64,9 @@ services:
 	}
 
 	// an unsupported build key is refused by name, nothing built
-	bad := writeProject(t, "services:\n  x:\n    build:\n      context: .\n      cache_from: [busybox]\n")
-	if r := b.Run(t, "compose", "-f", bad, "-p", "bdbad", "up", "-d"); r.Exit == 0 || !strings.Contains(r.Stderr, "build.cache_from") {
-		t.Fatalf("cache_from: %s", r)
+	bad := writeProject(t, "services:\n  x:\n    build:\n      context: .\n      no_cache_filter: [a]\n")
+	if r := b.Run(t, "compose", "-f", bad, "-p", "bdbad", "up", "-d"); r.Exit == 0 || !strings.Contains(r.Stderr, "build.no_cache_filter") {
+		t.Fatalf("no_cache_filter: %s", r)
 	}
 
 	if r := b.Run(t, append(p, "down", "--rmi", "bogus")...); r.Exit == 0 || !strings.Contains(r.Stderr, `invalid value for --rmi: "bogus"`) {
@@ -78,5 +78,51 @@ services:
 	}
 	if r := b.Run(t, "image", "inspect", "busybox"); r.Exit != 0 {
 		t.Fatal("down --rmi local removed busybox, an image with a custom tag")
+	}
+}
+
+// `berth compose build` gives a service's build.ssh (a real ssh-agent),
+// build.secrets (a file and an environment secret) and a local
+// build.cache_to to BuildKit over a client session, as `berth build`.
+func TestComposeBuildSession(t *testing.T) {
+	sock, key := startSSHAgent(t)
+	d := startDaemon(t)
+	b := d.Berth()
+	f := writeProject(t, `
+services:
+  app:
+    build:
+      context: .
+      ssh: [default]
+      secrets: [tok, {source: fromenv, target: envtok}]
+      cache_to: ["type=local,dest=./cache"]
+secrets:
+  tok: {file: ./tok.txt}
+  fromenv: {environment: E2E_COMPOSE_SECRET}
+`)
+	dir := filepath.Dir(f)
+	want := agentList(t, dir, key)
+	writeFiles(t, dir, map[string]string{"tok.txt": "file-secret-e2e", "Dockerfile": "FROM busybox\nCOPY agentlist /agentlist\n" +
+		"RUN --mount=type=ssh /agentlist > /keys\n" +
+		"RUN --mount=type=secret,id=tok --mount=type=secret,id=envtok cat /run/secrets/tok /run/secrets/envtok > /secrets\n"})
+	p := []string{"compose", "-f", f, "-p", "bcs"}
+	defer b.Run(t, append(p, "down", "--rmi", "local")...)
+	env := append(b.Env(), "SSH_AUTH_SOCK="+sock, "E2E_COMPOSE_SECRET=env-secret-e2e")
+	if r := d.runCmd(b.Path(), env, nil, buildLimit, append(p, "build")...); r.Exit != 0 {
+		t.Fatalf("compose build: %s\n%s", r, d.LogTail(30))
+	}
+	if got := b.Must(t, "run", "--rm", "bcs-app", "cat", "/secrets"); got != "file-secret-e2eenv-secret-e2e" {
+		t.Errorf("the build's secrets: %q", got)
+	}
+	if got := b.Must(t, "run", "--rm", "bcs-app", "cat", "/keys"); !strings.Contains(got, want) {
+		t.Errorf("the build's ssh agent lists %q, want the key %s", got, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cache", "index.json")); err != nil {
+		t.Errorf("build.cache_to type=local wrote no cache: %v", err)
+	}
+	// Without the agent the ssh build cannot start: the option is not dropped.
+	r := d.runCmd(b.Path(), append(b.Env(), "SSH_AUTH_SOCK=", "E2E_COMPOSE_SECRET=x"), nil, buildLimit, append(p, "build", "--no-cache")...)
+	if r.Exit == 0 || !strings.Contains(r.Stderr, "SSH_AUTH_SOCK") {
+		t.Errorf("build.ssh without an agent: %s", r)
 	}
 }

@@ -40,6 +40,9 @@ type options struct {
 	quiet       bool
 	iidfile     string
 	rm, forceRm bool
+	// RUN steps' hosts and limits.
+	addHosts, ulimits []string
+	shmSize           string
 
 	// BuildKit only.
 	progress           string
@@ -90,6 +93,9 @@ func newBuildCommand(cli *command.Cli, sb SessionBuilder) *cobra.Command {
 	f.StringVar(&o.iidfile, "iidfile", "", "Write the image ID to the file")
 	f.BoolVar(&o.rm, "rm", true, "Remove intermediate containers after a successful build")
 	f.BoolVar(&o.forceRm, "force-rm", false, "Always remove intermediate containers")
+	f.Var(opts.NewListOpts(&o.addHosts, "list"), "add-host", `Add a custom host-to-IP mapping ("host:ip")`)
+	f.Var(opts.NewStringValue(&o.shmSize, "bytes"), "shm-size", "Size of \"/dev/shm\"")
+	f.Var(opts.NewListOpts(&o.ulimits, "ulimit"), "ulimit", "Ulimit options")
 	f.StringVar(&o.progress, "progress", envOr("BUILDKIT_PROGRESS", progressAuto), `Set type of progress output ("auto", "plain", "tty", "quiet", "rawjson")`)
 	f.StringArrayVar(&o.secrets, "secret", nil, `Secret to expose to the build (format: "id=mysecret[,src=/local/secret]")`)
 	f.StringArrayVar(&o.ssh, "ssh", nil, `SSH agent socket or keys to expose to the build (format: "default|<id>[=<socket>|<key>[,<key>]]")`)
@@ -231,7 +237,16 @@ func (o options) buildOptions(dockerfile string) (client.ImageBuildOptions, erro
 		BuildArgs:      buildArgs(o.buildArgs),
 		Labels:         labels(o.labels),
 		Target:         o.target,
+		ExtraHosts:     o.addHosts,
 		Version:        build.BuilderV1,
+	}
+	fe, err := o.frontend(dockerfile)
+	if err != nil {
+		return bo, err
+	}
+	bo.ShmSize = fe.ShmSize
+	if bo.Ulimits, err = opts.ParseUlimits(o.ulimits); err != nil {
+		return bo, err
 	}
 	if o.platform != "" {
 		p, err := parsePlatform(o.platform)

@@ -53,7 +53,8 @@ func (o options) classicRefusals() error {
 		set  bool
 		name string
 	}{{len(o.secrets) > 0, "--secret"}, {len(o.ssh) > 0, "--ssh"}, {len(o.outputs) > 0, "--output"},
-		{len(o.cacheFrom) > 0, "--cache-from"}, {len(o.cacheTo) > 0, "--cache-to"}, {o.progressSet, "--progress"}, {len(o.allow) > 0 && !o.hostAllowedClassic(), "--allow"}} {
+		{len(o.cacheFrom) > 0, "--cache-from"}, {len(o.cacheTo) > 0, "--cache-to"}, {o.progressSet, "--progress"}, {len(o.allow) > 0 && !o.hostAllowedClassic(), "--allow"},
+		{len(o.addHosts) > 0, "--add-host"}, {o.shmSize != "", "--shm-size"}, {len(o.ulimits) > 0, "--ulimit"}} {
 		if f.set {
 			return fmt.Errorf("%s requires BuildKit: unset DOCKER_BUILDKIT=0", f.name)
 		}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/cli/command"
+	"github.com/berth-dev/berth/cli/opts"
 	"github.com/berth-dev/berth/internal/buildopt"
 )
 
@@ -429,47 +430,36 @@ func (b *SessionBuild) stdinDockerfile(r io.Reader, ctx string) (string, func(),
 	return "Dockerfile", cleanup, nil
 }
 
-// frontendAttrs are the Dockerfile frontend's attributes for o's flags.
-func (o options) frontendAttrs(filename string) (map[string]string, error) {
-	attrs := map[string]string{"filename": filename}
-	if o.target != "" {
-		attrs["target"] = o.target
+// frontend is the Dockerfile frontend's options for o's flags.
+func (o options) frontend(filename string) (buildopt.Frontend, error) {
+	f := buildopt.Frontend{
+		Filename: filename, Target: o.target, NoCache: o.noCache, Pull: o.pull, Platform: o.platform,
+		BuildArgs: buildArgs(o.buildArgs), Labels: labels(o.labels), ExtraHosts: o.addHosts,
+		Network: o.network, Allow: o.allow, Ulimits: o.ulimits,
 	}
-	if o.noCache {
-		attrs["no-cache"] = ""
-	}
-	if o.pull {
-		attrs["image-resolve-mode"] = "pull"
-	}
-	if o.platform != "" {
-		attrs["platform"] = o.platform
-	}
-	for k, v := range buildArgs(o.buildArgs) {
-		if v != nil {
-			attrs["build-arg:"+k] = *v
+	for _, h := range o.addHosts {
+		if !strings.ContainsAny(h, ":=") {
+			return f, fmt.Errorf("invalid argument %q for \"--add-host\" flag: bad format for add-host: %q", h, h)
 		}
 	}
-	for k, v := range labels(o.labels) {
-		attrs["label:"+k] = v
-	}
-	switch o.network {
-	case "", "default":
-	case "none", "host":
-		if o.network == "host" && !o.allows("network.host") {
-			return nil, errors.New("network mode host needs the network.host entitlement: add --allow network.host")
+	for _, u := range o.ulimits {
+		if _, err := opts.ParseUlimits([]string{u}); err != nil {
+			return f, fmt.Errorf("invalid argument %q for \"--ulimit\" flag: %w", u, err)
 		}
-		attrs["force-network-mode"] = o.network
-	default:
-		return nil, fmt.Errorf("network mode %q not supported by buildkit", o.network)
 	}
-	return attrs, nil
+	shm, err := opts.ParseBytes(o.shmSize)
+	if err != nil {
+		return f, fmt.Errorf("invalid argument %q for \"--shm-size\" flag: %w", o.shmSize, err)
+	}
+	f.ShmSize = shm
+	return f, nil
 }
 
-func (o options) allows(e string) bool {
-	for _, a := range o.allow {
-		if a == e {
-			return true
-		}
+// frontendAttrs are the Dockerfile frontend's attributes for o's flags.
+func (o options) frontendAttrs(filename string) (map[string]string, error) {
+	f, err := o.frontend(filename)
+	if err != nil {
+		return nil, err
 	}
-	return false
+	return f.Attrs()
 }

@@ -120,10 +120,12 @@ func TestParseExports(t *testing.T) {
 func TestFrontendAttrs(t *testing.T) {
 	t.Setenv("FROM_ENV", "e")
 	o := options{target: "t", noCache: true, pull: true, platform: "linux/amd64", network: "none",
-		buildArgs: []string{"A=1", "FROM_ENV", "UNSET_E2E_ARG"}, labels: []string{"l=v"}}
+		buildArgs: []string{"A=1", "FROM_ENV", "UNSET_E2E_ARG"}, labels: []string{"l=v"},
+		addHosts: []string{"h:10.0.0.1"}, shmSize: "64m", ulimits: []string{"nofile=100:200"}}
 	got, err := o.frontendAttrs("my.Dockerfile")
 	want := map[string]string{"filename": "my.Dockerfile", "target": "t", "no-cache": "", "image-resolve-mode": "pull",
-		"platform": "linux/amd64", "force-network-mode": "none", "build-arg:A": "1", "build-arg:FROM_ENV": "e", "label:l": "v"}
+		"platform": "linux/amd64", "force-network-mode": "none", "build-arg:A": "1", "build-arg:FROM_ENV": "e", "label:l": "v",
+		"add-hosts": "h=10.0.0.1", "shm-size": "67108864", "ulimit": "nofile=100:200"}
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("frontendAttrs: %v, %v", got, err)
 	}
@@ -135,6 +137,11 @@ func TestFrontendAttrs(t *testing.T) {
 	}
 	if _, err := (options{network: "mynet"}).frontendAttrs("D"); err == nil || !strings.Contains(err.Error(), `network mode "mynet" not supported`) {
 		t.Errorf("--network mynet: %v", err)
+	}
+	for _, bad := range []options{{addHosts: []string{"nohost"}}, {shmSize: "lots"}, {ulimits: []string{"nofile=x"}}} {
+		if _, err := bad.frontendAttrs("D"); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
 	}
 }
 

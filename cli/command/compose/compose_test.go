@@ -194,8 +194,13 @@ func TestCheckBuild(t *testing.T) {
 	}
 	s.Build.CacheFrom = []string{"x:cache"}
 	s.Build.SSH = types.SSHConfig{{ID: "default"}}
+	if err := checkSupported(s); err != nil {
+		t.Fatal(err)
+	}
+	s.Build.NoCacheFilter = []string{"a"}
+	s.Build.Privileged = true
 	err := checkSupported(s)
-	if err == nil || !strings.Contains(err.Error(), "build.cache_from") || !strings.Contains(err.Error(), "build.ssh") {
+	if err == nil || !strings.Contains(err.Error(), "build.no_cache_filter") || !strings.Contains(err.Error(), "build.privileged") {
 		t.Fatalf("got %v", err)
 	}
 	s.Build = &types.BuildConfig{Context: "https://example.invalid/repo.git"}
@@ -205,5 +210,42 @@ func TestCheckBuild(t *testing.T) {
 	p := &types.Project{Name: "proj"}
 	if got := imageName(p, types.ServiceConfig{Name: "web"}); got != "proj-web" {
 		t.Fatalf("default image name %q", got)
+	}
+}
+
+func TestBuildArgsSessionFlags(t *testing.T) {
+	t.Setenv("E2E_BUILD_TOK", "x")
+	p := &types.Project{Name: "p", WorkingDir: "/proj", Secrets: types.Secrets{
+		"f": {File: "/run/f.txt"}, "e": {Environment: "E2E_BUILD_TOK"}, "c": {Content: "inline"},
+	}}
+	s := types.ServiceConfig{Name: "web"}
+	s.Build = &types.BuildConfig{Context: "/ctx",
+		SSH:       types.SSHConfig{{ID: "default"}, {ID: "k", Path: "/keys/id"}},
+		Secrets:   []types.ServiceSecretConfig{{Source: "f"}, {Source: "e", Target: "tok"}},
+		CacheFrom: []string{"type=local,src=/c"}, CacheTo: []string{"type=local,dest=c,mode=max"},
+		ExtraHosts: types.HostsList{"h": {"10.0.0.1"}}, ShmSize: 1 << 20,
+		Ulimits: map[string]*types.UlimitsConfig{"nofile": {Soft: 10, Hard: 20}, "nproc": {Single: 5}},
+	}
+	got, err := buildArgs(p, s, buildOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "-t p-web -f /ctx/Dockerfile --label com.docker.compose.image.builder=classic --ssh default --ssh k=/keys/id " +
+		"--cache-from type=local,src=/c --cache-to type=local,dest=/proj/c,mode=max --secret id=f,src=/run/f.txt --secret id=tok,env=E2E_BUILD_TOK " +
+		"--add-host h:10.0.0.1 --shm-size 1048576 --ulimit nofile=10:20 --ulimit nproc=5:5 /ctx"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if ok, err := needsSession(s.Build); !ok || err != nil {
+		t.Errorf("needsSession: %v %v", ok, err)
+	}
+	if ok, _ := needsSession(&types.BuildConfig{CacheFrom: []string{"img:cache"}}); ok {
+		t.Error("a registry cache needs no session")
+	}
+	for _, bad := range []types.ServiceSecretConfig{{Source: "c"}, {Source: "missing"}} {
+		s.Build.Secrets = []types.ServiceSecretConfig{bad}
+		if _, err := buildArgs(p, s, buildOptions{}); err == nil {
+			t.Errorf("secret %q accepted", bad.Source)
+		}
 	}
 }
