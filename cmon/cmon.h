@@ -54,10 +54,18 @@ struct config {
 	struct attach_req *attach;
 	size_t nattach, attach_cap;
 	int attach_set;
+	/* Config.RuntimeState and Config.Cgroups (see delete.c) */
+	char *runtime_state;
+	char **cgroups;
+	size_t ncgroups;
 };
 #define FIRST_ATTACH_FD 4
 int parse_config(const char *s, size_t n, struct config *c, const char **err);
 void config_free(struct config *c);
+
+/* remove_state removes an exited container's runtime state by hand
+ * (internal/monitor.RemoveState): 0 when done, else -1 with why in err. */
+int remove_state(const char *state, char **cgroups, size_t ncgroups, int wait_ms, char *err, size_t errlen);
 
 /* A ctl.sock request (internal/monitor.CtlRequest). */
 struct ctl_req {

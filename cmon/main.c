@@ -58,6 +58,9 @@ int parse_mode(const char *what);
 #define DRAIN_MS 1500
 #define REQ_TIMEOUT_MS 10000
 #define FINISH_MS 2000
+/* how long the removal of an exited container's runtime state waits for
+ * processes of its cgroup still exiting (internal/monitor's stateWait) */
+#define DELETE_WAIT_MS 2000
 
 _Noreturn void die(const char *msg)
 {
@@ -1197,6 +1200,27 @@ static void reap(void)
 	}
 }
 
+/* spawn_remove_state forks a child that removes the exited container's
+ * runtime state by hand (remove_state: berthd set Config.RuntimeState,
+ * so that is all the runtime's delete would do) and, if that meets
+ * anything unusual, runs the runtime's delete argv. The child keeps only
+ * stdio: attach clients must see their connections end with ours. */
+static pid_t spawn_remove_state(char **argv)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	if (close_range(3, ~0U, 0) < 0)
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+	char err[512];
+	if (remove_state(cfg.runtime_state, cfg.cgroups, cfg.ncgroups, DELETE_WAIT_MS, err, sizeof err) == 0)
+		_exit(0);
+	fprintf(stderr, "berth-monitor: runtime delete after: %s\n", err);
+	pid_t d = spawn(argv, -1, -1, 2);
+	_exit(d > 0 && wait_pid(d) == 0 ? 0 : 1);
+}
+
 /* start_cleanup runs the runtime's delete of the exited container in the
  * background: the exit is reported without waiting for it, and reap ends
  * it (cleanup_done). The lock keeps the next run's create after it. */
@@ -1204,7 +1228,7 @@ static void start_cleanup(void)
 {
 	char *extra[] = {"delete", "--force", cfg.id};
 	char **argv = runtime_argv(extra, 3);
-	delete_pid = spawn(argv, -1, -1, 2);
+	delete_pid = cfg.runtime_state ? spawn_remove_state(argv) : spawn(argv, -1, -1, 2);
 	free(argv);
 	if (delete_pid <= 0)
 		cleanup_done();

@@ -159,6 +159,10 @@ static int config_field(struct jp *p, const char *k, void *arg)
 		return jp_bool(p, &c->start);
 	if (key_is(k, "attach"))
 		return attach_array(p, c);
+	if (key_is(k, "runtimeState"))
+		return jp_str_field(p, &c->runtime_state);
+	if (key_is(k, "cgroups"))
+		return str_array(p, &c->cgroups, &c->ncgroups);
 	/* logOpts: syslog and journald settings; berthd sends containers
 	 * with those drivers to the Go monitor. */
 	if (key_is(k, "logOpts"))
@@ -184,6 +188,10 @@ void config_free(struct config *c)
 		free(c->runtime_args[k]);
 	free(c->runtime_args);
 	free(c->attach);
+	free(c->runtime_state);
+	for (size_t k = 0; k < c->ncgroups; k++)
+		free(c->cgroups[k]);
+	free(c->cgroups);
 	memset(c, 0, sizeof *c);
 }
 

@@ -148,6 +148,20 @@ static void put_int(struct buf *b, const char *k, long long v, int comma)
 	buf_puts(b, n);
 }
 
+/* put_strs writes "k":[...] (no comma after). */
+static void put_strs(struct buf *b, const char *k, char **v, size_t n)
+{
+	buf_puts(b, "\"");
+	buf_puts(b, k);
+	buf_puts(b, "\":[");
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			buf_puts(b, ",");
+		json_string(b, v[i], strlen(v[i]));
+	}
+	buf_puts(b, "]");
+}
+
 /* parse_mode parses stdin as a config, ctl or attach request and prints
  * what the monitor understood, as JSON (tests compare it with Go's
  * encoding/json), or "error: ..." with status 1. */
@@ -165,13 +179,8 @@ int parse_mode(const char *what)
 			buf_puts(&out, "{");
 			put_str(&out, "id", c.id);
 			put_str(&out, "runtime", c.runtime);
-			buf_puts(&out, "\"runtimeArgs\":[");
-			for (size_t i = 0; i < c.nruntime_args; i++) {
-				if (i)
-					buf_puts(&out, ",");
-				json_string(&out, c.runtime_args[i], strlen(c.runtime_args[i]));
-			}
-			buf_puts(&out, "],");
+			put_strs(&out, "runtimeArgs", c.runtime_args, c.nruntime_args);
+			buf_puts(&out, ",");
 			put_str(&out, "bundle", c.bundle);
 			put_str(&out, "stateDir", c.state_dir);
 			put_str(&out, "logPath", c.log_path);
@@ -194,6 +203,9 @@ int parse_mode(const char *what)
 				}
 				buf_puts(&out, "]");
 			}
+			buf_puts(&out, ",");
+			put_str(&out, "runtimeState", c.runtime_state);
+			put_strs(&out, "cgroups", c.cgroups, c.ncgroups);
 			buf_puts(&out, "}\n");
 		}
 		config_free(&c);

@@ -107,12 +107,32 @@ func (m *mon) drain() {
 // state directory's lock: the next run may create it again.
 func (m *mon) cleanup() {
 	m.execMu.Lock()
-	m.deleteContainer()
+	m.removeRuntimeState()
 	m.execMu.Unlock()
 	m.reap()
 	if m.lock != nil {
 		m.lock.Close()
 	}
+}
+
+// stateWait bounds how long the removal of an exited container's runtime
+// state waits for processes of its cgroup that are still exiting before it
+// leaves them to the runtime's delete (which kills them).
+const stateWait = 2 * time.Second
+
+// removeRuntimeState deletes the exited container's runtime state: by
+// hand where berthd said that is all the runtime's delete would do
+// (monitor.RemoveState), else, or when that meets anything unusual, with
+// the runtime's delete.
+func (m *mon) removeRuntimeState() {
+	if m.cfg.RuntimeState != "" {
+		err := monitor.RemoveState(m.cfg.RuntimeState, m.cfg.Cgroups, stateWait)
+		if err == nil {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "berth-monitor: runtime delete after:", err)
+	}
+	m.deleteContainer()
 }
 
 // finish runs once the init has exited: drain output, record the status

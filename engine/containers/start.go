@@ -141,6 +141,7 @@ type containerRun struct {
 	stateDir    string
 	seccompKey  string
 	precompiled bool
+	cgroups     []string // when the runtime's delete only removes these and its state
 	// Set by launch:
 	pid, monitorPid int
 }
@@ -274,6 +275,9 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	// the runtime compiling it again (see runtime.SeccompKey).
 	run.seccompKey = rt.SeccompKey(spec)
 	run.precompiled = rt.UsePrecompiledSeccomp(spec, run.seccompKey)
+	if runtime.PlainDelete(spec) {
+		run.cgroups = runtime.CgroupPathDirs(spec.Linux.CgroupsPath)
+	}
 	run.stateDir = s.stateDir(c.ID)
 	os.RemoveAll(run.stateDir) // leftovers of an earlier run
 	if err := os.MkdirAll(run.stateDir, 0o700); err != nil {
@@ -313,6 +317,7 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 	for i, a := range e.pendingAttach {
 		attach[i] = a.monitorOptions()
 	}
+	exitState, exitCgroups := exitCleanup(rt, c.ID, run)
 	var conns []*net.UnixConn
 	run.pid, run.monitorPid, conns, err = monitor.StartAttached(ctx, s.cfg.MonitorPath, monitor.Config{
 		ID: c.ID, Runtime: rt.Binary(), RuntimeArgs: rt.GlobalArgs(), Bundle: run.stateDir, StateDir: run.stateDir,
@@ -320,6 +325,7 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
 		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
 		Start: !saveFilter, Attach: attach,
+		RuntimeState: exitState, Cgroups: exitCgroups,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -346,6 +352,18 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 		return startError(err, c.Path)
 	}
 	return nil
+}
+
+// exitCleanup is the runtime's state directory and the cgroups the
+// monitor removes itself after the exit where that is all the runtime's
+// delete would do (monitor.Config.RuntimeState); none leaves it to the
+// runtime.
+func exitCleanup(rt *runtime.Runtime, id string, run *containerRun) (string, []string) {
+	state := rt.PlainState(id)
+	if state == "" || run.cgroups == nil {
+		return "", nil
+	}
+	return state, run.cgroups
 }
 
 // startError words a runtime failure as Docker does. crun and runc word

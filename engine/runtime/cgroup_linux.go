@@ -16,19 +16,9 @@ import (
 // state to act on; this is the sweep that leaves nothing behind. It
 // retries for up to two seconds and reports what it could not remove.
 func RemoveCgroup(parent, id string) error {
-	parent = cgroupParent(parent)
-	var dirs []string
-	if entries, err := os.ReadDir("/sys/fs/cgroup"); err == nil {
-		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", parent, id))
-		for _, e := range entries {
-			if e.IsDir() {
-				dirs = append(dirs, filepath.Join("/sys/fs/cgroup", e.Name(), parent, id))
-			}
-		}
-	}
 	deadline := time.Now().Add(2 * time.Second)
 	var left error
-	for _, d := range dirs {
+	for _, d := range CgroupDirs(parent, id) {
 		for {
 			err := unix.Rmdir(d)
 			if err == nil || errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
@@ -42,4 +32,29 @@ func RemoveCgroup(parent, id string) error {
 		}
 	}
 	return left
+}
+
+// CgroupDirs are the cgroup directories a container of the cgroupfs
+// driver has (or had) under parent: in the unified hierarchy at
+// /sys/fs/cgroup, or in each v1 hierarchy (and v2's beside them, at
+// /sys/fs/cgroup/unified) below it. Those that do not exist are in the
+// list too; removing them finds nothing.
+func CgroupDirs(parent, id string) []string {
+	return CgroupPathDirs(filepath.Join(cgroupParent(parent), id))
+}
+
+// CgroupPathDirs is CgroupDirs of a spec's linux.cgroupsPath (absolute,
+// as BuildSpec makes it).
+func CgroupPathDirs(cgroupsPath string) []string {
+	entries, err := os.ReadDir("/sys/fs/cgroup")
+	if err != nil {
+		return nil
+	}
+	dirs := []string{filepath.Join("/sys/fs/cgroup", cgroupsPath)}
+	for _, e := range entries {
+		if e.IsDir() {
+			dirs = append(dirs, filepath.Join("/sys/fs/cgroup", e.Name(), cgroupsPath))
+		}
+	}
+	return dirs
 }

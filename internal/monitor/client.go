@@ -1,6 +1,7 @@
 package monitor
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -107,7 +108,7 @@ func Attach(ctx context.Context, stateDir string, o AttachOptions) (*net.UnixCon
 		}
 		// Read the ack byte by byte: what follows it is output and must stay
 		// in the connection for the caller.
-		line, err := readLine(c)
+		line, err := readLine(c, 1)
 		if err != nil {
 			return err
 		}
@@ -148,7 +149,7 @@ func call(ctx context.Context, stateDir string, req CtlRequest, rep any) error {
 	if _, err := c.Write(append(b, '\n')); err != nil {
 		return fmt.Errorf("container monitor: %w", err)
 	}
-	line, err := readLine(c)
+	line, err := readLine(c, 512)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -173,17 +174,19 @@ func deadlineFromContext(ctx context.Context, c net.Conn) (stop func() bool) {
 	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 }
 
-func readLine(c net.Conn) ([]byte, error) {
+// readLine reads one reply line (without its newline) in reads of up to
+// chunk bytes: 1 where what follows the line must stay in the connection
+// (the attach ack), more where nothing follows it (a ctl reply, e.g. the
+// exit status: one read instead of one per byte).
+func readLine(c net.Conn, chunk int) ([]byte, error) {
 	var line []byte
-	var b [1]byte
+	b := make([]byte, chunk)
 	for len(line) < 64*1024 {
-		n, err := c.Read(b[:])
-		if n == 1 {
-			if b[0] == '\n' {
-				return line, nil
-			}
-			line = append(line, b[0])
+		n, err := c.Read(b)
+		if i := bytes.IndexByte(b[:n], '\n'); i >= 0 {
+			return append(line, b[:i]...), nil
 		}
+		line = append(line, b[:n]...)
 		if err == io.EOF {
 			return nil, io.ErrUnexpectedEOF
 		}

@@ -105,6 +105,9 @@ func checkParse(t *testing.T, mode string, in []byte) {
 		if c.RuntimeArgs == nil {
 			c.RuntimeArgs = []string{}
 		}
+		if c.Cgroups == nil {
+			c.Cgroups = []string{}
+		}
 		want, got = c, &monitor.Config{}
 	case "ctl":
 		var r monitor.CtlRequest

@@ -62,6 +62,15 @@ type Config struct {
 	// Attach are the streams of the attach connections StartAttached hands
 	// the monitor at launch, in order.
 	Attach []AttachOptions `json:"attach,omitempty"`
+	// RuntimeState, when set, is the runtime's state directory of the
+	// container (ROOT/ID) and Cgroups are its cgroup directories: after
+	// the exit the monitor removes them itself (RemoveState) instead of
+	// running the runtime's delete. berthd sets them only where that is
+	// all the delete of a stopped container does (crun or runc with
+	// cgroupfs, the container's own pid namespace, no hooks, no Intel
+	// RDT); the runtime's delete stays the fallback for anything else.
+	RuntimeState string   `json:"runtimeState,omitempty"`
+	Cgroups      []string `json:"cgroups,omitempty"`
 }
 
 // ExitStatus is how the container's init ended; the monitor stores it as
