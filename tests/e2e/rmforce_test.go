@@ -11,9 +11,11 @@ import (
 
 // TestRmForceMany removes many running containers at once (the docker CLI
 // sends the removals in parallel): every one is gone with nothing left
-// behind (files named after it, mounts, processes, veths, port rules),
-// and each got one kill event (signal 9), then die, then destroy, as
-// Docker emits them.
+// behind (files named after it, runtime state, cgroups, mounts,
+// processes, veths, port rules), and each got one kill event (signal 9),
+// then die, then destroy, as Docker emits them. They run with crun and
+// runc, under the C and the Go monitor, and one in the host's pid
+// namespace (its monitor leaves the clean-up to the runtime's delete).
 func TestRmForceMany(t *testing.T) {
 	d := startDaemon(t)
 	dk := d.Docker(t)
@@ -24,6 +26,16 @@ func TestRmForceMany(t *testing.T) {
 		args := []string{"run", "-d", "--name", name}
 		if i%4 == 0 {
 			args = append(args, "-p", "127.0.0.1::80")
+		}
+		switch i % 4 {
+		case 1:
+			args = append(args, "--runtime", "runc")
+		case 2:
+			args = append(args, "--log-driver", "local")
+		case 3:
+			if i == 3 {
+				args = append(args, "--pid", "host")
+			}
 		}
 		dk.Must(t, append(args, "busybox", "sleep", "300")...)
 		names = append(names, name)
@@ -51,6 +63,11 @@ func TestRmForceMany(t *testing.T) {
 		}
 		return nil
 	})
+	for id := range ids {
+		for _, cg := range cgroupsOf(id) {
+			leaks = append(leaks, "cgroup left: "+cg)
+		}
+	}
 	for _, m := range mountsUnder(d.Root) {
 		if !strings.HasSuffix(m, "/netns") { // the namespaces' shared mount point
 			leaks = append(leaks, "mount left: "+m)
