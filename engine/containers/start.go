@@ -506,6 +506,8 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 		c.State.FinishedAt = time.Now().UTC()
 	}
 	c.State.Pid, c.State.MonitorPid = 0, 0
+	// A removal (rm -f's kill, --rm) removes the state directory itself.
+	removing := e.killToRemove || c.HostConfig.AutoRemove
 	persisted := s.persistExit(e)
 	s.cleanRuntime(c)
 	nets := s.attachedNetworks(c)
@@ -527,7 +529,6 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	<-netDone
 	s.emitAttached(evtypes.ActionDisconnect, c, nets)
 	s.emitVolumes(evtypes.ActionUnmount, c, c.MountPoints)
-	s.clearStateDir(c.ID)
 	if err := <-persisted; err != nil {
 		s.log.Error("persist exit", "id", c.ID, "err", err)
 	}
@@ -539,6 +540,11 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 		s.emit(c, evtypes.ActionOOM, nil)
 	}
 	s.emit(c, evtypes.ActionDie, map[string]string{"exitCode": strconv.Itoa(c.State.ExitCode)})
+	// After the exit is reported (stop, kill and wait return): a start
+	// that follows waits for e.mu, held until this is done.
+	if !removing {
+		s.clearStateDir(c.ID)
+	}
 
 	if shouldRestart(c) && s.ctx.Err() == nil {
 		s.scheduleRestart(e)

@@ -56,35 +56,7 @@ func TestRmForceMany(t *testing.T) {
 		t.Fatalf("containers left: %q", left)
 	}
 
-	var leaks []string
-	filepath.WalkDir(d.Root, func(path string, e os.DirEntry, err error) error {
-		if err == nil && ids[e.Name()] {
-			leaks = append(leaks, "left: "+path)
-		}
-		return nil
-	})
-	for id := range ids {
-		for _, cg := range cgroupsOf(id) {
-			leaks = append(leaks, "cgroup left: "+cg)
-		}
-	}
-	for _, m := range mountsUnder(d.Root) {
-		if !strings.HasSuffix(m, "/netns") { // the namespaces' shared mount point
-			leaks = append(leaks, "mount left: "+m)
-		}
-	}
-	for _, p := range processesUsing(d.Root) {
-		if p.pid != d.Pid() {
-			leaks = append(leaks, "process left: "+p.String())
-		}
-	}
-	leaks = append(leaks, d.netLeaks()...)
-	for _, l := range ourRules(t, d) {
-		if strings.Contains(l, "-j DNAT") {
-			leaks = append(leaks, "port rule left: "+l)
-		}
-	}
-	for _, l := range leaks {
+	for _, l := range removedLeaks(t, d, ids) {
 		t.Error(l)
 	}
 
@@ -116,4 +88,40 @@ func TestRmForceMany(t *testing.T) {
 			t.Errorf("events of %s: %s, want kill 9, die, destroy", id[:12], got)
 		}
 	}
+}
+
+// removedLeaks is what is left on the host of the removed containers ids
+// (by full ID): files named after them under the daemon's root (its
+// runtime state among them), cgroups, mounts, processes, veths, port
+// rules.
+func removedLeaks(t *testing.T, d *Daemon, ids map[string]bool) []string {
+	var leaks []string
+	filepath.WalkDir(d.Root, func(path string, e os.DirEntry, err error) error {
+		if err == nil && ids[e.Name()] {
+			leaks = append(leaks, "left: "+path)
+		}
+		return nil
+	})
+	for id := range ids {
+		for _, cg := range cgroupsOf(id) {
+			leaks = append(leaks, "cgroup left: "+cg)
+		}
+	}
+	for _, m := range mountsUnder(d.Root) {
+		if !strings.HasSuffix(m, "/netns") { // the namespaces' shared mount point
+			leaks = append(leaks, "mount left: "+m)
+		}
+	}
+	for _, p := range processesUsing(d.Root) {
+		if p.pid != d.Pid() {
+			leaks = append(leaks, "process left: "+p.String())
+		}
+	}
+	leaks = append(leaks, d.netLeaks()...)
+	for _, l := range ourRules(t, d) {
+		if strings.Contains(l, "-j DNAT") {
+			leaks = append(leaks, "port rule left: "+l)
+		}
+	}
+	return leaks
 }
