@@ -1228,7 +1228,7 @@ static void start_cleanup(void)
 {
 	char *extra[] = {"delete", "--force", cfg.id};
 	char **argv = runtime_argv(extra, 3);
-	delete_pid = cfg.runtime_state ? spawn_remove_state(argv) : spawn(argv, -1, -1, 2);
+	delete_pid = cfg.runtime_state && *cfg.runtime_state ? spawn_remove_state(argv) : spawn(argv, -1, -1, 2);
 	free(argv);
 	if (delete_pid <= 0)
 		cleanup_done();
