@@ -61,7 +61,8 @@ func newTestEnv(t *testing.T) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(rts.Unpin) // the read-only mount of crun's binary under execRoot
+	// Unpin: the read-only mount of crun's binary under execRoot.
+	t.Cleanup(rts.Unpin)
 	var ctrs *containers.Service // set below: containers need the images first
 	imgs, err := images.New(filepath.Join(dataRoot, "image"), db, images.Options{Containers: builtUsage{&ctrs}})
 	if err != nil {
