@@ -28,6 +28,24 @@ func KV(s string) (map[string]string, error) {
 	return m, nil
 }
 
+// AnyLocalCache reports whether one of the --cache-from/--cache-to values
+// is a local cache store (reached only over a client session); the first
+// unreadable value is an error.
+func AnyLocalCache(lists ...[]string) (bool, error) {
+	for _, list := range lists {
+		for _, s := range list {
+			typ, _, err := Cache(s)
+			if err != nil {
+				return false, err
+			}
+			if typ == "local" {
+				return true, nil
+			}
+		}
+	}
+	return false, nil
+}
+
 // Cache reads one --cache-from/--cache-to value: "type=T,k=v,..." or a
 // bare image name, which is a registry cache (as dockerd's cachefrom).
 func Cache(s string) (typ string, attrs map[string]string, err error) {

@@ -27,3 +27,22 @@ func FuzzKV(f *testing.F) {
 		}
 	})
 }
+
+func TestAnyLocalCache(t *testing.T) {
+	for _, c := range []struct {
+		from, to []string
+		want     bool
+		bad      bool
+	}{
+		{nil, nil, false, false},
+		{[]string{"repo/cache"}, []string{"type=inline"}, false, false},
+		{[]string{"repo/cache"}, []string{"type=local,dest=/tmp/c"}, true, false},
+		{[]string{"type=local,src=/tmp/c"}, nil, true, false},
+		{[]string{"type=local,src=/tmp/c,broken"}, nil, false, true},
+	} {
+		got, err := AnyLocalCache(c.from, c.to)
+		if got != c.want || (err != nil) != c.bad {
+			t.Errorf("AnyLocalCache(%q, %q) = %v, %v", c.from, c.to, got, err)
+		}
+	}
+}

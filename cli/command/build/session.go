@@ -101,16 +101,7 @@ func (o options) needsSession() (bool, error) {
 			return true, nil
 		}
 	}
-	for _, s := range append(append([]string(nil), o.cacheFrom...), o.cacheTo...) {
-		typ, _, err := buildopt.Cache(s)
-		if err != nil {
-			return false, err
-		}
-		if typ == "local" {
-			return true, nil
-		}
-	}
-	return false, nil
+	return buildopt.AnyLocalCache(o.cacheFrom, o.cacheTo)
 }
 
 // clientOutput reports whether an output of type typ writes to the

@@ -161,16 +161,7 @@ func needsSession(b *types.BuildConfig) (bool, error) {
 	if len(b.SSH) > 0 {
 		return true, nil
 	}
-	for _, v := range append(append([]string(nil), b.CacheFrom...), b.CacheTo...) {
-		typ, _, err := buildopt.Cache(v)
-		if err != nil {
-			return false, err
-		}
-		if typ == "local" {
-			return true, nil
-		}
-	}
-	return false, nil
+	return buildopt.AnyLocalCache(b.CacheFrom, b.CacheTo)
 }
 
 // runSessionBuild runs berth-build with c's daemon and TLS options.
