@@ -87,7 +87,13 @@ func TestSeccompCacheRoundTrip(t *testing.T) {
 	if err := r.SaveSeccomp("../c1", key); err == nil {
 		t.Fatal("a container id with a slash was accepted")
 	}
-	s2 := specWith(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow})
+	profile := &specs.LinuxSeccomp{
+		DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchX86_64},
+		Flags:        []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog},
+		ListenerPath: "/run/listener.sock", ListenerMetadata: "meta",
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"mkdir"}, Action: specs.ActErrno}},
+	}
+	s2 := specWith(profile)
 	if !r.UsePrecompiledSeccomp(s2, key) {
 		t.Fatal("the saved filter was not used")
 	}
@@ -95,8 +101,23 @@ func TestSeccompCacheRoundTrip(t *testing.T) {
 	if err != nil || string(got) != string(filter) {
 		t.Fatalf("annotation holds %x (%v), want %x", got, err, filter)
 	}
-	if s2.Linux.Seccomp == nil {
-		t.Error("the seccomp section was dropped (its flags would be lost)")
+	sc := s2.Linux.Seccomp
+	if sc == nil {
+		t.Fatal("the seccomp section was dropped (its flags would be lost)")
+	}
+	// The runtime compiles nothing: the rules are left out, the rest kept.
+	if sc.Syscalls != nil {
+		t.Errorf("the rules were kept: %v", sc.Syscalls)
+	}
+	if sc.DefaultAction != specs.ActAllow || len(sc.Flags) != 1 || sc.ListenerPath != profile.ListenerPath ||
+		sc.ListenerMetadata != "meta" || len(sc.Architectures) != 1 {
+		t.Errorf("seccomp section handed with the filter: %+v", sc)
+	}
+	if len(profile.Syscalls) != 1 {
+		t.Error("the profile the spec was built from lost its rules")
+	}
+	if r.UsePrecompiledSeccomp(&specs.Spec{}, key) {
+		t.Error("a spec without seccomp was handed a filter")
 	}
 	if r.UsePrecompiledSeccomp(specWith(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow}), "") {
 		t.Error("an empty key used a filter")

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +49,21 @@ func TestSeccompPrecompiledFilter(t *testing.T) {
 	}
 	if !strings.Contains(string(spec), "run.oci.seccomp_bpf_data") {
 		t.Error("a container with a cached profile was not handed the precompiled filter")
+	}
+	// crun compiles nothing then: the rules are left out, the section kept.
+	var cfg struct {
+		Linux struct {
+			Seccomp *struct {
+				DefaultAction string
+				Syscalls      []json.RawMessage
+			}
+		}
+	}
+	if err := json.Unmarshal(spec, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if sc := cfg.Linux.Seccomp; sc == nil || sc.DefaultAction != "SCMP_ACT_ALLOW" || sc.Syscalls != nil {
+		t.Errorf("seccomp section handed with the precompiled filter: %+v", sc)
 	}
 	denied("exec in a container started with the precompiled filter", b.Run(t, "exec", "sccache", "mkdir", "/tmp/y"))
 	if out := b.Must(t, "exec", "sccache", "grep", "Seccomp:", "/proc/self/status"); !strings.HasSuffix(out, "2") {
