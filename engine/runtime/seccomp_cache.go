@@ -25,8 +25,9 @@ import (
 // So the first container with a given profile pays the compile; its filter
 // is kept per profile beside the runtime's root, and later containers with
 // the same profile are handed it. The key covers everything that can change
-// what crun compiles: the profile, the seccomp annotations, and the crun
-// binary (a new crun or libseccomp compiles afresh). The seccomp section
+// what crun compiles: the profile, the seccomp annotations, the crun
+// binary and the libseccomp it loads (a new crun or libseccomp compiles
+// afresh). The seccomp section
 // stays in the spec, so its flags, listener and default action still
 // apply; only its rule list is left out, as crun reads it for nothing but
 // the compile it then skips (crun 1.8's container.c and seccomp.c: with
@@ -47,8 +48,9 @@ const (
 func (r *Runtime) seccompCacheDir() string { return r.Root + "-seccomp" }
 
 // SeccompKey returns the cache key of spec's seccomp filter, or "" when no
-// precompiled filter can be used: no profile, a runtime other than crun, or
-// a filter already named in the spec's annotations.
+// precompiled filter can be used: no profile, a runtime other than crun, a
+// filter already named in the spec's annotations, or a runtime whose
+// libseccomp cannot be told.
 func (r *Runtime) SeccompKey(spec *specs.Spec) string {
 	if r.Root == "" || (r.Name != "crun" && filepath.Base(r.Path) != "crun") {
 		return ""
@@ -73,11 +75,9 @@ func (r *Runtime) SeccompKey(spec *specs.Spec) string {
 	for _, k := range keys {
 		fmt.Fprintf(h, "%q=%q\n", k, spec.Annotations[k])
 	}
-	fi, err := os.Stat(r.Path)
-	if err != nil {
+	if !r.writeRuntimeIdentity(h) {
 		return ""
 	}
-	fmt.Fprintf(h, "%s %d %d %q\n", r.Path, fi.Size(), fi.ModTime().UnixNano(), r.Args)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
