@@ -1223,12 +1223,22 @@ static pid_t spawn_remove_state(char **argv)
 
 /* start_cleanup runs the runtime's delete of the exited container in the
  * background: the exit is reported without waiting for it, and reap ends
- * it (cleanup_done). The lock keeps the next run's create after it. */
+ * it (cleanup_done). The lock keeps the next run's create after it.
+ * Usually the container's cgroups are empty by now (its init was reaped)
+ * and the removal by hand is a few syscalls: then it is done here, without
+ * the child, whose fork (page tables, copy-on-write faults, TLB shootdowns)
+ * cost more CPU than the removal itself; a cgroup still populated, or
+ * anything unusual, goes to the child as before (it tries again, waiting). */
 static void start_cleanup(void)
 {
 	char *extra[] = {"delete", "--force", cfg.id};
 	char **argv = runtime_argv(extra, 3);
-	delete_pid = cfg.runtime_state && *cfg.runtime_state ? spawn_remove_state(argv) : spawn(argv, -1, -1, 2);
+	char err[512];
+	if (cfg.runtime_state && *cfg.runtime_state &&
+	    remove_state(cfg.runtime_state, cfg.cgroups, cfg.ncgroups, 0, err, sizeof err) == 0)
+		delete_pid = 0;
+	else
+		delete_pid = cfg.runtime_state && *cfg.runtime_state ? spawn_remove_state(argv) : spawn(argv, -1, -1, 2);
 	free(argv);
 	if (delete_pid <= 0)
 		cleanup_done();
