@@ -9,6 +9,7 @@ import (
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/trash"
 	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
 )
@@ -95,7 +96,7 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 		e.mu.Unlock()
 	}
 	s.removeStateDir(ctx, c.ID)
-	os.RemoveAll(c.Dir)
+	discard(s.dataBin, c.Dir)
 	// The container's record goes in the commit that drops its layer's.
 	if err := s.images.RemoveRootfs(ctx, c.ID, store.DeleteOp(bucket, c.ID)); err != nil {
 		dead(err, true)
@@ -139,8 +140,20 @@ func (s *Service) removeStateDir(ctx context.Context, id string) {
 		s.log.Warn("container removed while its monitor still deletes its runtime state", "id", id, "err", err)
 		release = func() {}
 	}
-	os.RemoveAll(dir)
+	discard(s.execBin, dir)
 	release()
+}
+
+// discard takes dir away from its place at once and has it deleted in the
+// background: on this path, unlinking each of a container's files that
+// holds data waits for the disk (the file system's discard, the journal),
+// and a big log takes as long as its size. Docker's rm deletes the folder
+// itself and syncs nothing either; a crash before the deletion leaves the
+// entry in the bin, and the next start deletes it.
+func discard(b *trash.Bin, dir string) {
+	if err := b.Put(dir); err != nil {
+		os.RemoveAll(dir)
+	}
 }
 
 // awaitRemoval waits while another removal of e (a second client's, or the

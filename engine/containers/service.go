@@ -18,6 +18,7 @@ import (
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/trash"
 	"github.com/moby/moby/api/types/container"
 	evtypes "github.com/moby/moby/api/types/events"
 )
@@ -73,6 +74,11 @@ type Service struct {
 	vols     Volumes  // nil: no volumes
 	runtimes Runtimes
 	log      *slog.Logger
+	// Removed containers' folders (DataRoot/containers/<id>) and state
+	// directories (ExecRoot/containers/<id>) go to these bins, one per
+	// root: a rename on the removal's path, the deletion in the
+	// background (discard).
+	dataBin, execBin *trash.Bin
 
 	// Lock order: mu before an entry's mu; logMu is a leaf.
 	mu     sync.RWMutex
@@ -96,10 +102,19 @@ func New(cfg Config, db *store.DB, imgs ImageService, rts Runtimes, nets Network
 			return nil, err
 		}
 	}
+	dataBin, err := trash.Open(filepath.Join(cfg.DataRoot, "trash", "containers"), log)
+	if err != nil {
+		return nil, err
+	}
+	execBin, err := trash.Open(filepath.Join(cfg.ExecRoot, "trash", "containers"), log)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{cfg: cfg, db: db, images: imgs, runtimes: rts, net: nets, vols: vols, log: log,
+		dataBin: dataBin, execBin: execBin,
 		byID: map[string]*entry{}, byName: map[string]string{}, ctx: ctx, cancel: cancel}
-	err := db.ForEach(bucket, func(k string, v []byte) error {
+	err = db.ForEach(bucket, func(k string, v []byte) error {
 		var c Container
 		if err := json.Unmarshal(v, &c); err != nil {
 			log.Error("skipping unreadable container record", "id", k, "err", err)
@@ -126,10 +141,19 @@ func (s *Service) hostGateway() netip.Addr {
 	return netip.Addr{}
 }
 
-// Close stops the service's watchers; containers keep running.
+// Close stops the service's watchers; containers keep running. What
+// removals put in the trash is deleted before it returns.
 func (s *Service) Close() {
 	s.cancel()
 	s.wg.Wait()
+	s.WaitTrash()
+}
+
+// WaitTrash blocks until the folders of the containers removed so far are
+// deleted from the disk (they left their places when the removal returned).
+func (s *Service) WaitTrash() {
+	s.dataBin.Wait()
+	s.execBin.Wait()
 }
 
 // persist writes the record. Caller holds e.mu.

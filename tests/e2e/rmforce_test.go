@@ -95,13 +95,23 @@ func TestRmForceMany(t *testing.T) {
 // runtime state among them), cgroups, mounts, processes, veths, port
 // rules.
 func removedLeaks(t *testing.T, d *Daemon, ids map[string]bool) []string {
+	// A removed container's folders leave their places at once, into the
+	// daemon's trash, which deletes them in the background (a json-file
+	// log in there is still named after the container for a moment).
 	var leaks []string
-	filepath.WalkDir(d.Root, func(path string, e os.DirEntry, err error) error {
-		if err == nil && ids[e.Name()] {
-			leaks = append(leaks, "left: "+path)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		leaks = leaks[:0]
+		filepath.WalkDir(d.Root, func(path string, e os.DirEntry, err error) error {
+			if err == nil && ids[e.Name()] {
+				leaks = append(leaks, "left: "+path)
+			}
+			return nil
+		})
+		if len(leaks) == 0 || time.Now().After(deadline) {
+			break
 		}
-		return nil
-	})
+		time.Sleep(20 * time.Millisecond)
+	}
 	for id := range ids {
 		for _, cg := range cgroupsOf(id) {
 			leaks = append(leaks, "cgroup left: "+cg)

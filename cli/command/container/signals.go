@@ -13,7 +13,10 @@ import (
 // forwardSignals implements --sig-proxy: every signal the CLI receives is
 // sent to the container with ContainerKill, except the ones that concern
 // only the CLI process (SIGCHLD, SIGPIPE, SIGWINCH, and SIGURG which the Go
-// runtime uses for preemption). The returned func stops forwarding.
+// runtime uses for preemption). The returned func stops forwarding; the
+// subscription itself ends in the background (signal.Stop of every signal
+// is one round trip per signal to the runtime's signal thread, 1-4 ms on
+// the way out of run, start -a and attach, which exit right after).
 func forwardSignals(ctx context.Context, api client.APIClient, id string) func() {
 	sigc := make(chan os.Signal, 128)
 	signal.Notify(sigc)
@@ -22,6 +25,7 @@ func forwardSignals(ctx context.Context, api client.APIClient, id string) func()
 		for {
 			select {
 			case <-done:
+				signal.Stop(sigc)
 				return
 			case s := <-sigc:
 				ss, ok := s.(unix.Signal)
@@ -40,8 +44,5 @@ func forwardSignals(ctx context.Context, api client.APIClient, id string) func()
 			}
 		}
 	}()
-	return func() {
-		signal.Stop(sigc)
-		close(done)
-	}
+	return func() { close(done) }
 }
