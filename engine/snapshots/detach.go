@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/berth-dev/berth/internal/lowprio"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
@@ -70,7 +71,7 @@ func Detach(target string) error {
 	r.queue = append(r.queue, target)
 	if !r.running {
 		r.running = true
-		go releaseQueued()
+		go lowprio.Do(releaseQueued)
 	}
 	r.mu.Unlock()
 	return err

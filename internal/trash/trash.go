@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"sync"
 
+	"github.com/berth-dev/berth/internal/lowprio"
 	"github.com/berth-dev/berth/internal/stringid"
 )
 
@@ -83,7 +84,7 @@ func (b *Bin) run() {
 		b.mu.Lock()
 		b.busy = true
 		b.mu.Unlock()
-		b.empty()
+		lowprio.Do(b.empty)
 		b.mu.Lock()
 		select {
 		case <-b.kick:
