@@ -465,6 +465,12 @@ func (s *Service) cleanRuntime(c *Container) {
 	}
 	defer release()
 	if rt, err := s.runtimeOf(c); err == nil {
+		// The monitor's clean-up and crun's or runc's delete remove the
+		// cgroups before the runtime's state directory: with that gone,
+		// so are they, and looking costs a dozen path walks in cgroupfs.
+		if cli, ok := rt.Runtime.(*oci.CLI); ok && !cli.HasState(c.ID) {
+			return
+		}
 		rt.Delete(context.Background(), c.ID, &oci.DeleteOpts{Force: true})
 	}
 	if err := runtime.RemoveCgroup(s.cgroupParentOf(c), c.ID); err != nil {
