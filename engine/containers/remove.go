@@ -95,8 +95,15 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 		e.notify() // a removal waiting on this one tries again
 		e.mu.Unlock()
 	}
+	// The monitor stopped writing the folder (the log) before it reported
+	// the exit: the folder goes while it finishes its clean-up.
+	moved := make(chan struct{})
+	go func() {
+		defer close(moved)
+		discard(s.dataBin, c.Dir)
+	}()
 	s.removeStateDir(ctx, c.ID)
-	discard(s.dataBin, c.Dir)
+	<-moved
 	// The container's record goes in the commit that drops its layer's.
 	if err := s.images.RemoveRootfs(ctx, c.ID, store.DeleteOp(bucket, c.ID)); err != nil {
 		dead(err, true)
