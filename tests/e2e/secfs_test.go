@@ -189,6 +189,11 @@ func TestStartupLeftoversInBackground(t *testing.T) {
 	// A delete a crash interrupted, in the image trash and in volumes.
 	plantTree(t, filepath.Join(imgRoot, "trash", "interrupted"), 2, 10)
 	plantTree(t, filepath.Join(d.DataRoot, "volumes", ".trash-interrupted"), 2, 10)
+	// And removed containers' folders and state directories.
+	containerTrash := []string{filepath.Join(d.DataRoot, "trash", "containers"), filepath.Join(d.ExecRoot, "trash", "containers")}
+	for _, dir := range containerTrash {
+		plantTree(t, filepath.Join(dir, "interrupted"), 2, 10)
+	}
 
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
@@ -202,7 +207,7 @@ func TestStartupLeftoversInBackground(t *testing.T) {
 		t.Errorf("leftovers all deleted before /_ping answered: start-up waited for the deletion")
 	}
 	eventually(t, 2*time.Minute, func() error {
-		for _, dir := range []string{filepath.Join(imgRoot, "trash"), filepath.Join(imgRoot, "tmp")} {
+		for _, dir := range append([]string{filepath.Join(imgRoot, "trash"), filepath.Join(imgRoot, "tmp")}, containerTrash...) {
 			if ents, _ := os.ReadDir(dir); len(ents) != 0 {
 				return fmt.Errorf("%s still holds %d entries", dir, len(ents))
 			}
