@@ -190,12 +190,21 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, code, map[string]string{"message": err.Error()})
 }
 
-// writeJSON writes v as the JSON body with the given status.
+// writeJSON writes v as the JSON body with the given status, in one write
+// with its Content-Length (not chunk by chunk): a client learns the size
+// up front (berth reads a large list into one buffer of that size) and
+// the body leaves in one write(2), not one per 4 KiB.
 func writeJSON(w http.ResponseWriter, code int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n') // as json.Encoder ends a value
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	return enc.Encode(v)
+	_, err = w.Write(b)
+	return err
 }
 
 // decodeJSON decodes a request body into v; an empty body leaves v as is

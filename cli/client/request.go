@@ -15,6 +15,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/berth-dev/berth/cli/internal/prefault"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errhttp"
 	"github.com/moby/moby/api/types/common"
@@ -109,7 +110,38 @@ func (c *Client) call(ctx context.Context, method, p string, q url.Values, in, o
 	if out == nil {
 		return nil
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return decodeBody(resp, out)
+}
+
+const (
+	// bigBody is the size from which a response is read into one buffer
+	// of its Content-Length and the heap its decoding needs is populated
+	// first (prefault.Heap): `ps` of 200 containers is about 160 kB.
+	bigBody = 32 << 10
+	// heapPerBodyByte is about what decoding a list response and writing
+	// its table allocate per byte of JSON (`ps` of 200: 2.2 for the
+	// decoding, 2.3 for the table, 1 for the body itself).
+	heapPerBodyByte = 6
+	// maxPrefaultBody is the largest body that gets its heap populated:
+	// the heap's first arena is 64 MiB.
+	maxPrefaultBody = 8 << 20
+)
+
+// decodeBody decodes the JSON response into out. A large body of known
+// size is read whole into a buffer of that size (not grown by doubling
+// as a json.Decoder's is), with the heap's next pages populated at once
+// rather than faulted in one by one.
+func decodeBody(resp *http.Response, out any) error {
+	n := resp.ContentLength
+	if n < bigBody || n > maxPrefaultBody {
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	prefault.Heap(int(n) * heapPerBodyByte)
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		return err
+	}
+	return json.Unmarshal(buf, out)
 }
 
 func (c *Client) get(ctx context.Context, p string, q url.Values, out any) error {
