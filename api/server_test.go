@@ -1,9 +1,11 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -96,5 +98,33 @@ func TestRunsToEnd(t *testing.T) {
 		if got := runsToEnd(pattern); got != want {
 			t.Errorf("runsToEnd(%q) = %v, want %v", pattern, got, want)
 		}
+	}
+}
+
+// TestWriteJSONContentLength checks that a JSON reply carries its length
+// (berth reads a large one into a buffer of that size) and the body
+// json.Encoder wrote, newline included.
+func TestWriteJSONContentLength(t *testing.T) {
+	v := []map[string]any{{"Id": "abc", "Names": []string{"/x<y>"}, "Created": 1}}
+	rec := httptest.NewRecorder()
+	if err := writeJSON(rec, http.StatusCreated, v); err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if err := json.NewEncoder(&want).Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	if rec.Code != http.StatusCreated || rec.Body.String() != want.String() {
+		t.Errorf("got %d %q, want %d %q", rec.Code, rec.Body.String(), http.StatusCreated, want.String())
+	}
+	if cl := rec.Header().Get("Content-Length"); cl != strconv.Itoa(want.Len()) {
+		t.Errorf("Content-Length %q, want %d", cl, want.Len())
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	rec = httptest.NewRecorder()
+	if err := writeJSON(rec, http.StatusOK, func() {}); err == nil || rec.Body.Len() != 0 {
+		t.Errorf("a value JSON cannot encode: err %v, body %q", err, rec.Body.String())
 	}
 }

@@ -55,7 +55,9 @@ func init() {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		return
 	}
-	dataSegment()
+	for _, r := range dataRanges() {
+		madvise(r[0], r[1]-r[0])
+	}
 	Heap(initHeapPages * pageSize)
 }
 
@@ -67,8 +69,15 @@ func Heap(n int) {
 		return
 	}
 	sink = new([16]byte)
-	p := uintptr(unsafe.Pointer(sink)) &^ (pageSize - 1)
+	p := uintptr(unsafe.Pointer(sink))
 	sink = nil
+	heapFrom(p, n)
+}
+
+// heapFrom populates n bytes of the heap from the page of address p, up
+// to the end of its arena and of what the runtime has mapped of it.
+func heapFrom(p uintptr, n int) {
+	p &^= pageSize - 1
 	end := p + uintptr(n)
 	if lim := p&^(arenaSize-1) + arenaSize; end > lim || end < p {
 		end = lim
@@ -84,9 +93,10 @@ func Heap(n int) {
 	}
 }
 
-// dataSegment populates the writable segment's file-backed part (.data,
-// .noptrdata: copy-on-write pages) and the first bssPages of the rest.
-func dataSegment() {
+// dataRanges are the start and end of the writable segment's file-backed
+// part (.data, .noptrdata: copy-on-write pages) and the first bssPages of
+// the rest, for each writable segment.
+func dataRanges() (ranges [][2]uintptr) {
 	av := runtime_getAuxv()
 	var phdr, phnum uintptr
 	for i := 0; i+1 < len(av); i += 2 {
@@ -98,7 +108,7 @@ func dataSegment() {
 		}
 	}
 	if phdr == 0 {
-		return
+		return nil
 	}
 	// The ELF program headers of the running program, as mapped; the
 	// load bias is where PT_PHDR says they are against where they are
@@ -126,8 +136,9 @@ func dataSegment() {
 		if max := bias + uintptr(h.vaddr+h.memsz) - start; n > max {
 			n = max
 		}
-		madvise(start, n)
+		ranges = append(ranges, [2]uintptr{start, start + n})
 	}
+	return ranges
 }
 
 // madvise populates n bytes at addr for writing. On an error (EINVAL on

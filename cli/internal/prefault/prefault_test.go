@@ -1,0 +1,81 @@
+package prefault
+
+import (
+	"runtime"
+	"syscall"
+	"testing"
+	"unsafe"
+)
+
+// populateWorks skips the test where the kernel lacks MADV_POPULATE_WRITE
+// (before Linux 5.14): there prefault does nothing, by design.
+func populateWorks(t *testing.T) {
+	t.Helper()
+	mem, err := syscall.Mmap(-1, 0, pageSize, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Munmap(mem)
+	if errno := madvise(uintptr(unsafe.Pointer(&mem[0])), pageSize); errno != 0 {
+		t.Skipf("MADV_POPULATE_WRITE: %v", errno)
+	}
+}
+
+// resident is how many of the pages in [start, end) are in memory
+// (mincore).
+func resident(t *testing.T, start, end uintptr) (in, all int) {
+	t.Helper()
+	vec := make([]byte, (end-start+pageSize-1)/pageSize)
+	if _, _, errno := syscall.Syscall(syscall.SYS_MINCORE, start, end-start, uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatalf("mincore %#x-%#x: %v", start, end, errno)
+	}
+	for _, v := range vec {
+		in += int(v & 1)
+	}
+	return in, len(vec)
+}
+
+// TestHeapPopulates checks that heapFrom brings the heap pages after an
+// address into memory: here the pages of a large fresh object, which the
+// runtime takes from the OS without touching them (memory fresh from the
+// OS is already zero).
+func TestHeapPopulates(t *testing.T) {
+	populateWorks(t)
+	big := make([]byte, 16<<20)
+	start := uintptr(unsafe.Pointer(&big[0]))&^(pageSize-1) + pageSize
+	end := start + 1<<20
+	if in, all := resident(t, start, end); in == all {
+		t.Skipf("the heap reused memory already touched (%d pages in memory)", in)
+	}
+	heapFrom(start, int(end-start))
+	if in, all := resident(t, start, end); in != all {
+		t.Errorf("%d of %d pages after heapFrom are in memory", in, all)
+	}
+	heapFrom(start, 0) // nothing to do
+	runtime.KeepAlive(big)
+}
+
+// dataProbe is statically initialised with a pointer: it is in .data.
+var dataProbe = []int{1}
+
+// TestDataRanges checks that the writable segment found through the
+// auxiliary vector holds an initialised variable and is in memory since
+// init.
+func TestDataRanges(t *testing.T) {
+	populateWorks(t)
+	ranges := dataRanges()
+	if len(ranges) == 0 {
+		t.Fatal("no writable segment found")
+	}
+	v := uintptr(unsafe.Pointer(&dataProbe))
+	found := false
+	for _, r := range ranges {
+		found = found || r[0] <= v && v < r[1]
+		if in, all := resident(t, r[0], r[1]); in != all {
+			t.Errorf("%d of %d pages of %#x-%#x are in memory", in, all, r[0], r[1])
+		}
+	}
+	if !found {
+		t.Errorf("dataProbe (%#x) is in none of %#x", v, ranges)
+	}
+}
