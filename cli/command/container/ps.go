@@ -60,7 +60,11 @@ func runPs(ctx context.Context, cli *command.Cli, o psOptions) error {
 	if !o.size && o.format != "" && formatter.Format(o.format) != formatter.TableFormatKey {
 		lo.Size = containsSize(o.format)
 	}
-	res, err := api.ContainerList(ctx, lo)
+	list := api.ContainerList
+	if o.format == "" || formatter.Format(o.format) == formatter.TableFormatKey {
+		list = api.ContainerListTable // the default table or -q
+	}
+	res, err := list(ctx, lo)
 	if err != nil {
 		return err
 	}
