@@ -54,28 +54,3 @@ func TestHeapPopulates(t *testing.T) {
 	heapFrom(start, 0) // nothing to do
 	runtime.KeepAlive(big)
 }
-
-// dataProbe is statically initialised with a pointer: it is in .data.
-var dataProbe = []int{1}
-
-// TestDataRanges checks that the writable segment found through the
-// auxiliary vector holds an initialised variable and is in memory since
-// init.
-func TestDataRanges(t *testing.T) {
-	populateWorks(t)
-	ranges := dataRanges()
-	if len(ranges) == 0 {
-		t.Fatal("no writable segment found")
-	}
-	v := uintptr(unsafe.Pointer(&dataProbe))
-	found := false
-	for _, r := range ranges {
-		found = found || r[0] <= v && v < r[1]
-		if in, all := resident(t, r[0], r[1]); in != all {
-			t.Errorf("%d of %d pages of %#x-%#x are in memory", in, all, r[0], r[1])
-		}
-	}
-	if !found {
-		t.Errorf("dataProbe (%#x) is in none of %#x", v, ranges)
-	}
-}
