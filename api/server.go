@@ -5,6 +5,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/filters"
@@ -195,16 +197,30 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // up front (berth reads a large list into one buffer of that size) and
 // the body leaves in one write(2), not one per 4 KiB.
 func writeJSON(w http.ResponseWriter, code int, v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
+	buf := jsonBufs.Get().(*bytes.Buffer)
+	defer putJSONBuf(buf)
+	buf.Reset()
+	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return err
 	}
-	b = append(b, '\n') // as json.Encoder ends a value
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(code)
-	_, err = w.Write(b)
+	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// jsonBufs are writeJSON's buffers, kept between replies so that a large
+// one (ps of 200 containers: 160 kB) is not grown from nothing each time.
+var jsonBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxKeptJSONBuf is the largest buffer jsonBufs keeps.
+const maxKeptJSONBuf = 1 << 20
+
+func putJSONBuf(b *bytes.Buffer) {
+	if b.Cap() <= maxKeptJSONBuf {
+		jsonBufs.Put(b)
+	}
 }
 
 // decodeJSON decodes a request body into v; an empty body leaves v as is
