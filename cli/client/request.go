@@ -66,12 +66,19 @@ func (c *Client) buildRequest(ctx context.Context, method, p string, headers htt
 
 // send makes one request and turns a daemon error response into an error
 // (the response is then closed).
-func (c *Client) send(ctx context.Context, method, p string, q url.Values, headers http.Header, body io.Reader) (*http.Response, error) {
-	req, err := c.buildRequest(ctx, method, c.apiPath(ctx, p, q), headers, body)
-	if err != nil {
-		return nil, err
+func (c *Client) send(ctx context.Context, method, p string, q url.Values, headers http.Header, body io.Reader) (resp *http.Response, err error) {
+	sent := false
+	if method == http.MethodGet && (body == nil || body == http.NoBody) && !c.isNegotiated() {
+		resp, sent, err = c.firstGet(ctx, p, q, headers)
 	}
-	resp, err := c.doRequest(req)
+	if !sent {
+		var req *http.Request
+		req, err = c.buildRequest(ctx, method, c.apiPath(ctx, p, q), headers, body)
+		if err != nil {
+			return nil, err
+		}
+		resp, err = c.doRequest(req)
+	}
 	if err != nil {
 		return nil, err
 	}
