@@ -192,10 +192,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, code, map[string]string{"message": err.Error()})
 }
 
-// writeJSON writes v as the JSON body with the given status, in one write
-// with its Content-Length (not chunk by chunk): a client learns the size
-// up front (berth reads a large list into one buffer of that size) and
-// the body leaves in one write(2), not one per 4 KiB.
+// writeJSON writes v as the JSON body with the given status, with its
+// Content-Length (not chunked): a client learns the size up front (berth
+// reads a large list into one buffer of that size and populates the heap
+// its decoding needs first).
 func writeJSON(w http.ResponseWriter, code int, v any) error {
 	buf := jsonBufs.Get().(*bytes.Buffer)
 	defer putJSONBuf(buf)
