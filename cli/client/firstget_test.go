@@ -9,12 +9,24 @@ import (
 	"testing"
 )
 
+// testClient is a client of a test server with handler h.
+func testClient(t *testing.T, h http.HandlerFunc) *Client {
+	t.Helper()
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	c, err := New(WithHost("tcp://" + srv.Listener.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // versionedDaemon answers every request with Api-Version v (none if
 // empty) and {} and records the requests' methods and paths.
 func versionedDaemon(t *testing.T, v string) (*Client, func() []string) {
 	var mu sync.Mutex
 	var seen []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testClient(t, func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		seen = append(seen, r.Method+" "+r.URL.Path)
 		mu.Unlock()
@@ -22,12 +34,7 @@ func versionedDaemon(t *testing.T, v string) (*Client, func() []string) {
 			w.Header().Set("Api-Version", v)
 		}
 		w.Write([]byte("{}"))
-	}))
-	t.Cleanup(srv.Close)
-	c, err := New(WithHost("tcp://" + srv.Listener.Addr().String()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	return c, func() []string {
 		mu.Lock()
 		defer mu.Unlock()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -39,18 +38,13 @@ func TestContainerListTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	c := testClient(t, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Api-Version", "1.47")
 		if strings.HasSuffix(r.URL.Path, "/containers/json") {
 			w.Header().Set("Content-Type", "application/json")
 			w.Write(body)
 		}
-	}))
-	defer srv.Close()
-	c, err := New(WithHost("tcp://" + srv.Listener.Addr().String()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	ctx := context.Background()
 	full, err := c.ContainerList(ctx, ContainerListOptions{})
 	if err != nil {
