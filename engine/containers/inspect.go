@@ -93,20 +93,21 @@ func (s *Service) Inspect(ctx context.Context, ref string, size bool) (*containe
 // networkSettings is what inspect shows of the container's networks: the
 // live attachment while it runs, the configured networks otherwise.
 func (s *Service) networkSettings(c *Container) *container.NetworkSettings {
-	ns := &container.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{}}
 	if s.net != nil && c.State.Running() {
 		if att := s.net.Attached(c.ID); att != nil {
-			ns.SandboxKey = att.NetNSPath
-			ns.SandboxID = c.ID
-			if att.Ports != nil {
-				ns.Ports = att.Ports
+			// The attachment is built for this call: its maps are ours
+			// (ps of 200 copied 200 of them per request).
+			ns := &container.NetworkSettings{SandboxKey: att.NetNSPath, SandboxID: c.ID, Ports: att.Ports, Networks: att.Networks}
+			if ns.Ports == nil {
+				ns.Ports = network.PortMap{}
 			}
-			for k, v := range att.Networks {
-				ns.Networks[k] = v
+			if ns.Networks == nil {
+				ns.Networks = map[string]*network.EndpointSettings{}
 			}
 			return ns
 		}
 	}
+	ns := &container.NetworkSettings{Ports: network.PortMap{}, Networks: map[string]*network.EndpointSettings{}}
 	mode := string(c.HostConfig.NetworkMode)
 	if !strings.HasPrefix(mode, "container:") {
 		ep := &network.EndpointSettings{}
