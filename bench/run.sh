@@ -204,9 +204,7 @@ trap cleanup_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 [ "$peers" = 0 ] || snap_host
-berth_x="$(free_subnet 229)"
-TAKEN_SUBNETS="$berth_x"
-private_berthd bbench0 BBENCH "10.$berth_x.0.1/24"
+private_berthd bbench0 BBENCH # sets berth_x, TAKEN_SUBNETS
 scripts/mkbusybox.sh "$work/busybox.tar"
 c_berth import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 
