@@ -354,3 +354,27 @@ interleaved_ms() {
 	done
 	rm -rf "$dir"
 }
+
+# runrm_breakdown N — a Markdown table of where the time of `$BERTH_CLI run
+# --rm $IMAGE true` goes (bench/breakdown.awk): N runs, each with the CLI
+# under `strace -f -ttt` and berthd (already started: $berthd_pid) traced
+# throughout, medians per step. Traced runs are several times slower than
+# untraced ones (every traced syscall stops the process), so the table is
+# for where the time goes, not for how much there is.
+runrm_breakdown() {
+	local n="$1" dir="$work/breakdown" st i
+	mkdir -p "$dir"
+	strace -f -ttt -qq -s 256 -e trace=execve,mount,umount2,exit_group,unshare,clone,clone3,vfork \
+		-p "$berthd_pid" -o "$dir/berthd" &
+	st=$!
+	for _ in $(seq 50); do grep -q "TracerPid:[[:space:]]*$st\$" /proc/"$berthd_pid"/status 2>/dev/null && break; sleep 0.1; done
+	for ((i = 1; i <= n; i++)); do
+		strace -f -ttt -qq -s 128 -e trace=execve,write,exit_group -o "$dir/cli.$i" \
+			"$BERTH_CLI" run --rm "$IMAGE" true >/dev/null
+	done
+	# berthd's last steps of the last run may trail the CLI's exit.
+	for _ in $(seq 50); do [ "$(grep -c 'umount2(".*/merged"' "$dir/berthd")" -ge "$n" ] && break; sleep 0.1; done
+	kill "$st" 2>/dev/null
+	wait "$st" 2>/dev/null || true
+	awk -f bench/breakdown.awk $(for ((i = 1; i <= n; i++)); do echo "$dir/cli.$i"; done) "$dir/berthd"
+}
