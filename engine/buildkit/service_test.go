@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/moby/buildkit/client"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -81,5 +82,49 @@ func TestServiceStartCloseRace(t *testing.T) {
 	wg.Wait()
 	if s.started() || s.Start() == nil {
 		t.Fatal("BuildKit started again after Close")
+	}
+}
+
+// TestPruneAfterClose: BuildKit's controller runs its GC on a timer of its
+// own (a second after it starts, and after every build), which Close cannot
+// stop; that GC's prune of the worker must not reach the closed databases
+// ("gc error: database not open" in the log) but do nothing.
+func TestPruneAfterClose(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("BuildKit's snapshotter needs root")
+	}
+	rt, err := exec.LookPath("runc")
+	if err != nil {
+		t.Skip("no runc")
+	}
+	dir := t.TempDir()
+	blobs, err := content.NewLocal(filepath.Join(dir, "blobs"), filepath.Join(dir, "tmp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{Root: filepath.Join(dir, "buildkit"), Runtime: rt, Images: noImages{}, Blobs: blobs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := s.live.Load().w
+	ch := make(chan client.UsageInfo)
+	go func() {
+		for range ch {
+		}
+	}()
+	defer close(ch)
+	policy := w.GCPolicy()
+	if len(policy) == 0 {
+		t.Fatal("no GC policy: the controller's GC would not prune")
+	}
+	if err := w.Prune(context.Background(), ch, policy...); err != nil {
+		t.Fatalf("prune while open: %v", err)
+	}
+	s.Close()
+	if err := w.Prune(context.Background(), ch, policy...); err != nil {
+		t.Errorf("the GC's prune after Close: %v", err)
 	}
 }
