@@ -29,10 +29,10 @@ func (noImages) Register(context.Context, []byte, []ocispec.Descriptor, Unpacked
 	return nil
 }
 
-// TestServiceStartCloseRace: the running BuildKit is read (KeptBlobs,
-// BuildCache, started) while it starts and closes; run with -race. Once
-// closed it does not start again (a late request after berthd's shutdown).
-func TestServiceStartCloseRace(t *testing.T) {
+// newTestService is a Service on a temporary root with runc and no
+// images; it skips where BuildKit cannot run.
+func newTestService(t *testing.T) *Service {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("BuildKit's snapshotter needs root")
 	}
@@ -49,6 +49,14 @@ func TestServiceStartCloseRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// TestServiceStartCloseRace: the running BuildKit is read (KeptBlobs,
+// BuildCache, started) while it starts and closes; run with -race. Once
+// closed it does not start again (a late request after berthd's shutdown).
+func TestServiceStartCloseRace(t *testing.T) {
+	s := newTestService(t)
 	defer s.Close()
 	ctx := context.Background()
 	stop := make(chan struct{})
@@ -90,22 +98,7 @@ func TestServiceStartCloseRace(t *testing.T) {
 // stop; that GC's prune of the worker must not reach the closed databases
 // ("gc error: database not open" in the log) but do nothing.
 func TestPruneAfterClose(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("BuildKit's snapshotter needs root")
-	}
-	rt, err := exec.LookPath("runc")
-	if err != nil {
-		t.Skip("no runc")
-	}
-	dir := t.TempDir()
-	blobs, err := content.NewLocal(filepath.Join(dir, "blobs"), filepath.Join(dir, "tmp"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := New(Config{Root: filepath.Join(dir, "buildkit"), Runtime: rt, Images: noImages{}, Blobs: blobs})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newTestService(t)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
