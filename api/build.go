@@ -55,6 +55,12 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request, b BuildBackend) e
 	return nil
 }
 
+// refusedClassicParams are /build parameters Docker's classic builder
+// applies to RUN containers and berthd's does not (yet): refused when set,
+// never ignored.
+var refusedClassicParams = []string{"squash", "isolation", "cpusetcpus", "cpusetmems",
+	"cpushares", "cpuquota", "cpuperiod", "memory", "memswap", "cgroupparent", "securityopt"}
+
 // buildOptions decodes the /build query as the docker CLI sends it.
 func buildOptions(r *http.Request) (build.Options, bool, error) {
 	q := r.URL.Query()
@@ -63,6 +69,9 @@ func buildOptions(r *http.Request) (build.Options, bool, error) {
 	}
 	if remote := q.Get("remote"); remote != "" {
 		return build.Options{}, false, errdefs.Invalid("remote build contexts (%s) are not supported by berthd: send the context as a tar stream (docker build <dir> or -)", remote)
+	}
+	if k, v := setParam(q, refusedClassicParams); k != "" {
+		return build.Options{}, false, errdefs.Invalid("%s is not supported by the classic builder on berthd (%s=%s): drop it", k, k, v)
 	}
 	c, err := commonBuildQuery(r)
 	if err != nil {
@@ -76,6 +85,10 @@ func buildOptions(r *http.Request) (build.Options, bool, error) {
 	}
 	if q.Has("rm") {
 		opts.Remove = boolValue(r, "rm")
+	}
+	opts.ExtraHosts = q["extrahosts"]
+	if opts.ShmSize, opts.Ulimits, err = runLimits(q); err != nil {
+		return build.Options{}, false, err
 	}
 	return opts, boolValue(r, "q"), nil
 }

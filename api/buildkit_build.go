@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -68,13 +69,22 @@ func (s *Server) buildKit(w http.ResponseWriter, r *http.Request, b BuildKitBack
 var refusedBuildKitParams = []string{"remote", "session", "squash", "isolation", "cpusetcpus", "cpusetmems",
 	"cpushares", "cpuquota", "cpuperiod", "memory", "memswap", "cgroupparent", "securityopt"}
 
+// setParam returns the first of keys that q sets to a value other than a
+// default the docker CLI sends ("", "0", "default", "[]", "null").
+func setParam(q url.Values, keys []string) (k, v string) {
+	for _, k := range keys {
+		if v := q.Get(k); v != "" && v != "0" && v != "default" && v != "[]" && v != "null" {
+			return k, v
+		}
+	}
+	return "", ""
+}
+
 // buildKitOptions decodes a version=2 /build query.
 func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
 	q := r.URL.Query()
-	for _, k := range refusedBuildKitParams {
-		if v := q.Get(k); v != "" && v != "0" && v != "default" && v != "[]" && v != "null" {
-			return buildkit.BuildOptions{}, false, errdefs.Invalid("%s is not supported by BuildKit builds on berthd (%s=%s): drop it, or use the classic builder (version=1, DOCKER_BUILDKIT=0)", k, k, v)
-		}
+	if k, v := setParam(q, refusedBuildKitParams); k != "" {
+		return buildkit.BuildOptions{}, false, errdefs.Invalid("%s is not supported by BuildKit builds on berthd (%s=%s): drop it, or use the classic builder (version=1, DOCKER_BUILDKIT=0)", k, k, v)
 	}
 	c, err := commonBuildQuery(r)
 	if err != nil {
@@ -88,8 +98,13 @@ func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
 	if h := r.Header.Get(allowHeader); h != "" {
 		o.Allow = strings.Split(h, ",")
 	}
-	if err := runLimits(r, &o.Frontend); err != nil {
+	shm, ulimits, err := runLimits(q)
+	if err != nil {
 		return o, false, err
+	}
+	o.ShmSize = shm
+	for _, u := range ulimits {
+		o.Ulimits = append(o.Ulimits, u.String())
 	}
 	if v := q.Get("outputs"); v != "" {
 		if err := json.Unmarshal([]byte(v), &o.Outputs); err != nil {
@@ -129,26 +144,24 @@ func buildKitOptions(r *http.Request) (buildkit.BuildOptions, bool, error) {
 	return o, boolValue(r, "q"), nil
 }
 
-// runLimits reads the shmsize and ulimits of RUN steps.
-func runLimits(r *http.Request, f *buildopt.Frontend) error {
-	q := r.URL.Query()
+// runLimits reads the shmsize and ulimits of RUN steps (both builders).
+func runLimits(q url.Values) (shm int64, ulimits []*units.Ulimit, err error) {
 	if v := q.Get("shmsize"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return errdefs.Invalid("invalid shmsize %q", v)
+		shm, err = strconv.ParseInt(v, 10, 64)
+		if err != nil || shm < 0 {
+			return 0, nil, errdefs.Invalid("invalid shmsize %q", v)
 		}
-		f.ShmSize = n
 	}
 	if v := q.Get("ulimits"); v != "" {
 		var list []*units.Ulimit
 		if err := json.Unmarshal([]byte(v), &list); err != nil {
-			return errdefs.Invalid("invalid ulimits: %s", err.Error())
+			return 0, nil, errdefs.Invalid("invalid ulimits: %s", err.Error())
 		}
 		for _, u := range list {
 			if u != nil {
-				f.Ulimits = append(f.Ulimits, u.String())
+				ulimits = append(ulimits, u)
 			}
 		}
 	}
-	return nil
+	return shm, ulimits, nil
 }

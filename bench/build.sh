@@ -21,7 +21,7 @@ RUNS="$runs"
 
 work="$(mktemp -d /tmp/bb-XXXXXX)"
 trap private_cleanup EXIT
-private_berthd bbuild0 BBUILD 10.227.0.1/24
+private_berthd bbuild0 BBUILD
 scripts/mkbusybox.sh "$work/busybox.tar"
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 

@@ -47,9 +47,7 @@ trap cleanup_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
-berth_x="$(free_subnet 228)"
-TAKEN_SUBNETS="$berth_x"
-private_berthd bbk0 BBK "10.$berth_x.0.1/24"
+private_berthd bbk0 BBK # sets berth_x, TAKEN_SUBNETS
 scripts/mkbusybox.sh "$work/busybox.tar"
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 mkdir -p "$work/dockercfg/cli-plugins"

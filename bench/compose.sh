@@ -18,8 +18,7 @@ RUNS="${RUNS:-5}"
 work="$(mktemp -d /tmp/bc-XXXXXX)"
 source bench/lib.sh
 trap private_cleanup EXIT
-berth_x="$(free_subnet 150)"
-private_berthd bcomp0 BCOMP "10.$berth_x.0.1/24"
+private_berthd bcomp0 BCOMP # sets berth_x
 scripts/mkbusybox.sh "$work/busybox.tar"
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 
@@ -39,7 +38,7 @@ dockerd_pid=""
 start_dockerd() {
 	command -v dockerd >/dev/null || return 1
 	local d="$work/docker" x
-	x="$(TAKEN_SUBNETS="$berth_x" free_subnet 200)" || return 1
+	x="$(free_subnet 200)" || return 1
 	mkdir -p "$d"
 	echo '{}' >"$d/daemon.json"
 	ip link show docker0 >/dev/null 2>&1 && { echo "(a docker0 bridge exists: not starting a private dockerd)" >&2; return 1; }

@@ -19,8 +19,7 @@ chmod 711 "$work" # the remapped root must reach the data-root below it
 source bench/lib.sh
 trap private_cleanup EXIT
 apt_install wrk busybox-static
-sub="$(free_subnet 60)"
-BENCH_EXTRA_CONFIG='"userns-remap":"default"' private_berthd biso0 BISO "10.$sub.0.1/24"
+BENCH_EXTRA_CONFIG='"userns-remap":"default"' private_berthd biso0 BISO
 scripts/mkbusybox.sh "$work/busybox.tar"
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 mkdir -p "$work/ka"

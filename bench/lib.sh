@@ -38,7 +38,7 @@ pss_kb() {
 	echo "$total"
 }
 
-# private_berthd BRIDGE CHAINS BIP — build berthd, berth, berth-compose,
+# private_berthd BRIDGE CHAINS [BIP] — build berthd, berth, berth-compose,
 # berth-monitor and berth-cmon (the C monitor) from this tree into $work/bin
 # and start a private berthd on $work: its own
 # data-root, socket, bridge, netfilter chains and subnet, so a system berthd
@@ -46,6 +46,11 @@ pss_kb() {
 # BERTH_CLI, BERTH_HOST, BERTH_PIDFILE and berthd_pid. BENCH_EXTRA_CONFIG
 # adds daemon.json keys ('"userns-remap":"default"'). Pair it with
 # `trap private_cleanup EXIT`.
+# Without BIP the bridge gets 10.$berth_x.0.1/24, X free on the host
+# (free_subnet from $BENCH_SUBNET_FROM, default 150), chosen under a
+# host-wide lock held until berthd has made its bridge, so two bench runs
+# started at once never pick the same subnet; berth_x is set and added to
+# TAKEN_SUBNETS for the peers' subnets.
 # The bridge and chains are BRIDGE-PID and CHAINS-PID (this script's pid),
 # so two runs at once never share them, and the run is recorded in
 # $BENCH_RUNS/PID until private_cleanup: `bench/netclean.sh --stale`
@@ -64,14 +69,25 @@ private_berthd() {
 	go build -trimpath -o "$BERTH_BIN/berth-compose" ./cmd/berth-compose
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$BERTH_BIN/berth-monitor" ./cmd/berth-monitor
 	make -s -C cmon O="$BERTH_BIN"
-	printf '{"bridge":"%s","iptables-chain-prefix":"%s","bip":"%s"%s}\n' "$BENCH_BRIDGE" "$BENCH_CHAINS" "$3" "${BENCH_EXTRA_CONFIG:+,$BENCH_EXTRA_CONFIG}" >"$work/daemon.json"
-	"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
-		--config-file "$work/daemon.json" --pidfile "$BERTH_PIDFILE" >"$work/berthd.log" 2>&1 &
-	berthd_pid=$!
 	mkdir -p "$BENCH_RUNS"
+	local bip="${3:-}"
+	if [ -z "$bip" ]; then
+		exec 9>"$BENCH_RUNS/subnet.lock" # fd 9: closed for berthd below, so the lock ends with this function
+		flock 9
+		berth_x="$(free_subnet "${BENCH_SUBNET_FROM:-150}")" || { echo "bench: no free 10.X.0.0/16 on this host" >&2; exit 1; }
+		TAKEN_SUBNETS="${TAKEN_SUBNETS:+$TAKEN_SUBNETS }$berth_x"
+		bip="10.$berth_x.0.1/24"
+	fi
+	printf '{"bridge":"%s","iptables-chain-prefix":"%s","bip":"%s"%s}\n' "$BENCH_BRIDGE" "$BENCH_CHAINS" "$bip" "${BENCH_EXTRA_CONFIG:+,$BENCH_EXTRA_CONFIG}" >"$work/daemon.json"
+	"$BERTH_BIN/berthd" -H "$BERTH_HOST" --data-root "$work/data" --exec-root "$work/exec" \
+		--config-file "$work/daemon.json" --pidfile "$BERTH_PIDFILE" >"$work/berthd.log" 2>&1 9>&- &
+	berthd_pid=$!
 	printf 'work=%s\nbridge=%s\nchains=%s\nberthd=%s\n' "$work" "$BENCH_BRIDGE" "$BENCH_CHAINS" "$berthd_pid" >"$BENCH_RUNS/$$"
 	for _ in $(seq 100); do "$BERTH_CLI" version >/dev/null 2>&1 && break; sleep 0.1; done
 	"$BERTH_CLI" version >/dev/null || { echo "berthd did not come up:" >&2; tail "$work/berthd.log" >&2; exit 1; }
+	# berthd answers only once its bridge holds the address: the subnet
+	# now shows on the host, and the next run's free_subnet skips it.
+	exec 9>&-
 }
 
 # private_cleanup — remove the private berthd's containers, stop it, unmount
@@ -187,7 +203,7 @@ free_subnet() {
 	used="$(ip -4 route show; ip -4 addr show)"
 	for ((x = $1; x < 255; x++)); do
 		case " ${TAKEN_SUBNETS:-} " in *" $x "*) continue ;; esac
-		grep -q "10\.$x\." <<<"$used" || { echo "$x"; return 0; }
+		grep -qE "(^|[^0-9])10\.$x\." <<<"$used" || { echo "$x"; return 0; }
 	done
 	return 1
 }
@@ -337,4 +353,28 @@ interleaved_ms() {
 		sort -n "$dir/$name" | awk -v n="$name" '{ v[NR] = $1 } END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%s %.1f\n", n, m / 1000 }'
 	done
 	rm -rf "$dir"
+}
+
+# runrm_breakdown N — a Markdown table of where the time of `$BERTH_CLI run
+# --rm $IMAGE true` goes (bench/breakdown.awk): N runs, each with the CLI
+# under `strace -f -ttt` and berthd (already started: $berthd_pid) traced
+# throughout, medians per step. Traced runs are several times slower than
+# untraced ones (every traced syscall stops the process), so the table is
+# for where the time goes, not for how much there is.
+runrm_breakdown() {
+	local n="$1" dir="$work/breakdown" st i
+	mkdir -p "$dir"
+	strace -f -ttt -qq -s 256 -e trace=execve,mount,umount2,exit_group,unshare,clone,clone3,vfork \
+		-p "$berthd_pid" -o "$dir/berthd" &
+	st=$!
+	for _ in $(seq 50); do grep -q "TracerPid:[[:space:]]*$st\$" /proc/"$berthd_pid"/status 2>/dev/null && break; sleep 0.1; done
+	for ((i = 1; i <= n; i++)); do
+		strace -f -ttt -qq -s 128 -e trace=execve,write,exit_group -o "$dir/cli.$i" \
+			"$BERTH_CLI" run --rm "$IMAGE" true >/dev/null
+	done
+	# berthd's last steps of the last run may trail the CLI's exit.
+	for _ in $(seq 50); do [ "$(grep -c 'umount2(".*/merged"' "$dir/berthd")" -ge "$n" ] && break; sleep 0.1; done
+	kill "$st" 2>/dev/null
+	wait "$st" 2>/dev/null || true
+	awk -f bench/breakdown.awk $(for ((i = 1; i <= n; i++)); do echo "$dir/cli.$i"; done) "$dir/berthd"
 }

@@ -29,8 +29,7 @@ source bench/lib.sh
 trap private_cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
-x="$(free_subnet 231)"
-private_berthd bmon0 BMON "10.$x.0.1/24"
+private_berthd bmon0 BMON
 scripts/mkbusybox.sh "$work/busybox.tar"
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 # A freshly built binary's dirty page cache would count as private.

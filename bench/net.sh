@@ -29,7 +29,7 @@ need_wrk() {
 need_hyperfine
 need_wrk
 
-private_berthd bnetb0 BNETB 10.228.0.1/24
+private_berthd bnetb0 BNETB
 scripts/mkbusybox.sh "$work/busybox.tar"
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 

@@ -26,7 +26,7 @@ need_hyperfine
 regpid=""
 bench_before_cleanup() { stop_registry; }
 trap private_cleanup EXIT
-private_berthd bpull0 BPULL 10.226.0.1/24
+private_berthd bpull0 BPULL
 
 port="$(free_port)"
 start_registry "$work/registry" "$port"

@@ -26,7 +26,7 @@
 # Nothing is printed for an engine that was not measured in this run.
 # Sizes (environment): RUNS=15 (fast rows), N=200, MANY_ROUNDS=2,
 # PAR_ROUNDS=5, PULL_RUNS=5, PUSH_RUNS=3, BUILD_RUNS=5, NET_ROUNDS=3,
-# DURATION=5 (wrk seconds).
+# DURATION=5 (wrk seconds), BREAKDOWN_RUNS=5 (traced run --rm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
@@ -48,11 +48,11 @@ done
 [ -n "$out" ] || { [ "$peers" = 0 ] || out=bench/RESULTS.md; }
 if [ "$quick" = 1 ]; then
 	: "${RUNS:=5}" "${N:=20}" "${MANY_ROUNDS:=1}" "${PAR_ROUNDS:=2}" "${PULL_RUNS:=2}" "${PUSH_RUNS:=1}"
-	: "${BUILD_RUNS:=2}" "${NET_ROUNDS:=1}" "${DURATION:=2}"
+	: "${BUILD_RUNS:=2}" "${NET_ROUNDS:=1}" "${DURATION:=2}" "${BREAKDOWN_RUNS:=3}"
 fi
 RUNS="${RUNS:-15}" N="${N:-200}" MANY_ROUNDS="${MANY_ROUNDS:-2}" PAR_ROUNDS="${PAR_ROUNDS:-5}"
 PULL_RUNS="${PULL_RUNS:-5}" PUSH_RUNS="${PUSH_RUNS:-3}" BUILD_RUNS="${BUILD_RUNS:-5}"
-NET_ROUNDS="${NET_ROUNDS:-3}" DURATION="${DURATION:-5}"
+NET_ROUNDS="${NET_ROUNDS:-3}" DURATION="${DURATION:-5}" BREAKDOWN_RUNS="${BREAKDOWN_RUNS:-5}"
 want() { case ",$rows," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 work="$(mktemp -d /tmp/bb-XXXXXX)"
@@ -204,9 +204,7 @@ trap cleanup_all EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 [ "$peers" = 0 ] || snap_host
-berth_x="$(free_subnet 229)"
-TAKEN_SUBNETS="$berth_x"
-private_berthd bbench0 BBENCH "10.$berth_x.0.1/24"
+private_berthd bbench0 BBENCH # sets berth_x, TAKEN_SUBNETS
 scripts/mkbusybox.sh "$work/busybox.tar"
 c_berth import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
 
@@ -307,6 +305,8 @@ if want runrm; then
 	kill "$st_pid" 2>/dev/null
 	wait "$st_pid" 2>/dev/null || true
 	anatomy="$(awk -f bench/anatomy.awk "$work/anatomy.txt")"
+	echo "bench: runrm: $BREAKDOWN_RUNS traced runs for the breakdown ..." >&2
+	breakdown="$(runrm_breakdown "$BREAKDOWN_RUNS")" || breakdown=""
 fi
 for r in rund start create rm stop kill cli; do fast_row "$r"; done
 
@@ -570,6 +570,14 @@ report() {
 	echo "Cells: median (min–max). Ratios: sample i ÷ sample i of the same round, median (min–max)."
 	echo
 	table
+	if [ -n "${breakdown:-}" ]; then
+		echo
+		echo "## Where \`berth run --rm busybox true\` spends its time (traced)"
+		echo
+		echo "Medians of $BREAKDOWN_RUNS runs with the CLI and berthd (and all they start) under \`strace -f -ttt\`: every traced system call stops the process, so these runs are several times slower than the untraced row above; read the steps for where the time goes, not for how much there is (bench/breakdown.awk says what each step is)."
+		echo
+		echo "$breakdown"
+	fi
 	echo
 	echo "## How each figure is taken"
 	echo "- Interleaved: every repetition takes one sample of each column in turn; the 200-container rows one engine at a time, engines alternating round by round."

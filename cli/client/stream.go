@@ -9,11 +9,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/imageref"
+	"github.com/berth-dev/berth/internal/timestamp"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 )
@@ -137,7 +136,7 @@ func (c *Client) ContainerLogs(ctx context.Context, id string, o ContainerLogsOp
 		if t.v == "" {
 			continue
 		}
-		ts, err := getTimestamp(t.v, now)
+		ts, err := timestamp.API(t.v, now)
 		if err != nil {
 			return nil, fmt.Errorf(`invalid value for %q: %w`, t.k, err)
 		}
@@ -250,68 +249,4 @@ func (c *Client) ExecInspect(ctx context.Context, id string, _ ExecInspectOption
 // ExecResize resizes an exec instance's TTY.
 func (c *Client) ExecResize(ctx context.Context, id string, o ExecResizeOptions) (ExecResizeResult, error) {
 	return ExecResizeResult{}, c.post(ctx, "/exec/"+id+"/resize", sizeQuery(o.Height, o.Width), nil, nil)
-}
-
-// getTimestamp turns a --since/--until value (a duration ago, an RFC 3339
-// date or time, local or zoned, or Unix seconds) into the API's Unix
-// seconds[.nanoseconds], as docker's client does.
-func getTimestamp(value string, ref time.Time) (string, error) {
-	if d, err := time.ParseDuration(value); value != "0" && err == nil {
-		return strconv.FormatInt(ref.Add(-d).Unix(), 10), nil
-	}
-	local := !strings.ContainsAny(value, "zZ+") && strings.Count(value, "-") != 3
-	format := timestampFormat(value, local)
-	var t time.Time
-	var err error
-	if local {
-		t, err = time.ParseInLocation(format, value, time.FixedZone(ref.Zone()))
-	} else {
-		t, err = time.Parse(format, value)
-	}
-	if err != nil {
-		if strings.Contains(value, "-") {
-			return "", err
-		}
-		if !isUnixTimestamp(value) {
-			return "", fmt.Errorf("failed to parse value as time or duration: %q", value)
-		}
-		return value, nil
-	}
-	return fmt.Sprintf("%d.%09d", t.Unix(), int64(t.Nanosecond())), nil
-}
-
-func timestampFormat(value string, local bool) string {
-	switch {
-	case strings.Contains(value, "."):
-		if local {
-			return "2006-01-02T15:04:05.999999999"
-		}
-		return time.RFC3339Nano
-	case strings.Contains(value, "T"):
-		colons := strings.Count(value, ":")
-		if !local && !strings.ContainsAny(value, "zZ") && colons > 0 {
-			colons-- // the zone's
-		}
-		formats := []string{"2006-01-02T15Z07:00", "2006-01-02T15:04Z07:00", time.RFC3339}
-		if local {
-			formats = []string{"2006-01-02T15", "2006-01-02T15:04", "2006-01-02T15:04:05"}
-		}
-		return formats[min(colons, 2)]
-	case local:
-		return "2006-01-02"
-	}
-	return "2006-01-02Z07:00"
-}
-
-// isUnixTimestamp: seconds[.fraction], as the API takes them.
-func isUnixTimestamp(v string) bool {
-	s, n, frac := strings.Cut(v, ".")
-	if _, err := strconv.ParseInt(s, 10, 64); err != nil {
-		return false
-	}
-	if !frac {
-		return true
-	}
-	_, err := strconv.ParseInt(n, 10, 64)
-	return err == nil
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
 	"github.com/moby/moby/api/types/volume"
+
+	"github.com/berth-dev/berth/internal/timestamp"
 )
 
 type (
@@ -149,7 +151,7 @@ func eventsQuery(o EventsListOptions) (url.Values, error) {
 		if v == "" {
 			continue
 		}
-		ts, err := getTimestamp(v, now)
+		ts, err := timestamp.API(v, now)
 		if err != nil {
 			return nil, err
 		}

@@ -9,10 +9,12 @@ import (
 	"strings"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	"github.com/docker/go-units"
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/sys/signal"
 
+	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
 )
@@ -51,7 +53,12 @@ func (b *builder) dispatchRun(ctx context.Context, st *state, c *instructions.Ru
 		WorkingDir:  st.cfg.WorkingDir,
 		Healthcheck: &container.HealthConfig{Test: []string{"NONE"}},
 	}
-	hc := &container.HostConfig{NetworkMode: container.NetworkMode(b.opts.NetworkMode)}
+	hc := &container.HostConfig{
+		NetworkMode: container.NetworkMode(b.opts.NetworkMode),
+		ExtraHosts:  b.opts.ExtraHosts,
+		ShmSize:     b.opts.ShmSize,
+		Resources:   container.Resources{Ulimits: b.opts.Ulimits},
+	}
 	id, err := b.s.b.CreateContainer(ctx, cfg, hc)
 	if err != nil {
 		return err
@@ -153,4 +160,27 @@ func parseSignal(s string) (int, error) {
 		return 0, errdefs.Invalid("invalid STOPSIGNAL %q: %s", s, err.Error())
 	}
 	return int(sig), nil
+}
+
+// checkRunOptions checks the RUN containers' hosts and limits before the
+// build starts, so that bad input fails the build even when no RUN step
+// would have used it.
+func checkRunOptions(opts Options) error {
+	for _, h := range opts.ExtraHosts {
+		if err := containers.CheckExtraHost(h); err != nil {
+			return err
+		}
+	}
+	if opts.ShmSize < 0 {
+		return errdefs.Invalid("invalid shmsize %d: SHM size can not be less than 0", opts.ShmSize)
+	}
+	for _, u := range opts.Ulimits {
+		if u == nil {
+			continue
+		}
+		if _, err := units.ParseUlimit(u.String()); err != nil {
+			return errdefs.Invalid("invalid ulimit %s: %s", u.String(), err.Error())
+		}
+	}
+	return nil
 }

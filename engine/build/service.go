@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moby/moby/api/types/container"
+
 	"github.com/berth-dev/berth/engine/images/reference"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
@@ -41,6 +43,13 @@ type Options struct {
 	// Remove removes intermediate containers after a successful step;
 	// ForceRemove removes them even after a failed one.
 	Remove, ForceRemove bool
+	// ExtraHosts ("host:ip" or "host=ip"), ShmSize (/dev/shm in bytes,
+	// 0 = the default 64 MB) and Ulimits apply to RUN containers, as in
+	// Docker's classic builder; they are not part of the cache key there
+	// either.
+	ExtraHosts []string
+	ShmSize    int64
+	Ulimits    []*container.Ulimit
 	// MaxContextSize and MaxContextEntries cap the context (0 = defaults).
 	MaxContextSize    int64
 	MaxContextEntries int
@@ -109,6 +118,9 @@ func (s *Service) Build(ctx context.Context, contextTar io.Reader, opts Options,
 	switch opts.NetworkMode {
 	case "", "default":
 		opts.NetworkMode = "bridge"
+	}
+	if err := checkRunOptions(opts); err != nil {
+		return "", err
 	}
 
 	dir, err := os.MkdirTemp(s.tmp, "context-")

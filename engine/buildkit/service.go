@@ -161,6 +161,7 @@ func (s *Service) start() (*instance, error) {
 	in.stop = func() {
 		gs.Stop()
 		cancel()
+		w.closePrunes()
 		in.readers.Lock()
 		in.closed = true
 		in.readers.Unlock()

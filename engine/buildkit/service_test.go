@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/moby/buildkit/client"
 	"github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -28,10 +29,10 @@ func (noImages) Register(context.Context, []byte, []ocispec.Descriptor, Unpacked
 	return nil
 }
 
-// TestServiceStartCloseRace: the running BuildKit is read (KeptBlobs,
-// BuildCache, started) while it starts and closes; run with -race. Once
-// closed it does not start again (a late request after berthd's shutdown).
-func TestServiceStartCloseRace(t *testing.T) {
+// newTestService is a Service on a temporary root with runc and no
+// images; it skips where BuildKit cannot run.
+func newTestService(t *testing.T) *Service {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("BuildKit's snapshotter needs root")
 	}
@@ -48,6 +49,14 @@ func TestServiceStartCloseRace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// TestServiceStartCloseRace: the running BuildKit is read (KeptBlobs,
+// BuildCache, started) while it starts and closes; run with -race. Once
+// closed it does not start again (a late request after berthd's shutdown).
+func TestServiceStartCloseRace(t *testing.T) {
+	s := newTestService(t)
 	defer s.Close()
 	ctx := context.Background()
 	stop := make(chan struct{})
@@ -81,5 +90,34 @@ func TestServiceStartCloseRace(t *testing.T) {
 	wg.Wait()
 	if s.started() || s.Start() == nil {
 		t.Fatal("BuildKit started again after Close")
+	}
+}
+
+// TestPruneAfterClose: BuildKit's controller runs its GC on a timer of its
+// own (a second after it starts, and after every build), which Close cannot
+// stop; that GC's prune of the worker must not reach the closed databases
+// ("gc error: database not open" in the log) but do nothing.
+func TestPruneAfterClose(t *testing.T) {
+	s := newTestService(t)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w := s.live.Load().w
+	ch := make(chan client.UsageInfo)
+	go func() {
+		for range ch {
+		}
+	}()
+	defer close(ch)
+	policy := w.GCPolicy()
+	if len(policy) == 0 {
+		t.Fatal("no GC policy: the controller's GC would not prune")
+	}
+	if err := w.Prune(context.Background(), ch, policy...); err != nil {
+		t.Fatalf("prune while open: %v", err)
+	}
+	s.Close()
+	if err := w.Prune(context.Background(), ch, policy...); err != nil {
+		t.Errorf("the GC's prune after Close: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package buildkit
 
 import (
 	"context"
+	"sync"
 
 	"github.com/containerd/containerd/v2/core/content"
 	"github.com/moby/buildkit/client"
@@ -35,6 +36,32 @@ type mobyWorker struct {
 	blobs  *blobStore
 	ctdDB  boltViewer // containerd's metadata DB (BuildKit's blob records)
 	images *imageStore
+
+	// prunes guards pruned: see Prune.
+	prunes sync.RWMutex
+	closed bool
+}
+
+// Prune prunes the build cache while the worker's databases are open, and
+// does nothing once closePrunes ran: the controller's GC calls it from a
+// timer of its own (a second after start and after each build) that
+// nothing can stop, and it would otherwise log "database not open" after
+// berthd closed BuildKit.
+func (w *mobyWorker) Prune(ctx context.Context, ch chan client.UsageInfo, opt ...client.PruneInfo) error {
+	w.prunes.RLock()
+	defer w.prunes.RUnlock()
+	if w.closed {
+		return nil
+	}
+	return w.Worker.Prune(ctx, ch, opt...)
+}
+
+// closePrunes waits for the prunes under way and makes later ones do
+// nothing; call it before the databases close.
+func (w *mobyWorker) closePrunes() {
+	w.prunes.Lock()
+	w.closed = true
+	w.prunes.Unlock()
 }
 
 func newMobyWorker(w *base.Worker, sm *session.Manager) *mobyWorker {

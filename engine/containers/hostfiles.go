@@ -88,6 +88,15 @@ func withDomainname(line, hostname, domainname string) string {
 // from containers (the default bridge's gateway or host-gateway-ip).
 const hostGatewayName = "host-gateway"
 
+// CheckExtraHost checks an --add-host entry as container create will: a
+// builder checks its RUN containers' entries before the build starts.
+func CheckExtraHost(h string) error {
+	if _, _, err := parseExtraHost(h); err != nil {
+		return errdefs.Invalid("%s", err.Error())
+	}
+	return nil
+}
+
 // parseExtraHost splits an --add-host entry, "name:ip" or "name=ip" (the
 // docker CLI sends the latter for IPv6 addresses), and checks the address,
 // as dockerd does at create.

@@ -569,6 +569,11 @@ func (s *Service) ConnectNetwork(ctx context.Context, containerID, netRef string
 	if n.rec.Driver != "bridge" || sb.rec.Mode != "bridge" {
 		return errdefs.Forbidden("container sharing network namespace with another container or host cannot be connected to any other network")
 	}
+	if sb.rec.Sandboxed {
+		// runsc's netstack takes the namespace's interfaces once, at boot:
+		// a veth added later would never carry the sandbox's traffic.
+		return errdefs.Conflict("container %s runs in a sandbox (runsc), whose network stack is fixed when it starts: it cannot join network %s while running; stop it, connect it, and start it again", shortID(containerID), n.rec.Name)
+	}
 	for _, e := range sb.rec.Endpoints {
 		if e.NetworkID == n.rec.ID {
 			return errdefs.Forbidden("endpoint with name %s already exists in network %s", sb.rec.Name, n.rec.Name)

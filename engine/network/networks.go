@@ -110,6 +110,9 @@ func (s *Service) Create(ctx context.Context, req network.CreateRequest) (string
 		return "", "", err
 	}
 	if !rec.Subnet.IsValid() {
+		// Held until the bridge holds the subnet (createBridgeLocked).
+		unlock := lockAddressPools(s.log)
+		defer unlock()
 		sub, err := s.pickSubnet(hostRoutes(""))
 		if err != nil {
 			return "", "", errdefs.Forbidden("%s", err.Error())

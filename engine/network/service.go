@@ -154,15 +154,8 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Service, error) {
 	if err := s.load(); err != nil {
 		return nil, err
 	}
-	if err := s.ensurePredefined(); err != nil {
+	if err := s.ensureBridges(); err != nil {
 		return nil, err
-	}
-	for _, n := range s.nets {
-		if n.rec.Driver == "bridge" {
-			if err := ensureBridge(&n.rec); err != nil {
-				return nil, err
-			}
-		}
 	}
 	if cfg.Iptables {
 		ctx := context.Background()
@@ -180,6 +173,25 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Service, error) {
 		}
 	}
 	return s, nil
+}
+
+// ensureBridges makes the predefined networks and brings up every bridge,
+// under the host-wide address pool lock: the default bridge may take its
+// subnet from the pools.
+func (s *Service) ensureBridges() error {
+	unlock := lockAddressPools(s.log)
+	defer unlock()
+	if err := s.ensurePredefined(); err != nil {
+		return err
+	}
+	for _, n := range s.nets {
+		if n.rec.Driver == "bridge" {
+			if err := ensureBridge(&n.rec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // load reads the records and rebuilds the pools from the sandboxes' endpoints.

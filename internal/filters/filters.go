@@ -1,6 +1,6 @@
 // Package filters decodes and checks the "filters" query parameter of
-// Docker's list and prune endpoints, and parses the timestamps their
-// until/since filters take.
+// Docker's list and prune endpoints; their until/since filters take the
+// timestamps of internal/timestamp.
 //
 // Every endpoint validates its filters with one call to Validate and the set
 // of keys it applies; a key outside that set is a 400 naming it, so a filter
@@ -10,13 +10,13 @@ package filters
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/timestamp"
 )
 
 // Args maps a filter key to its values. Values of one key are alternatives
@@ -122,12 +122,13 @@ func Bool(f Args, key string) (*bool, error) {
 	return &b, nil
 }
 
-// Until reads a timestamp filter (until, since as a time): the earliest of
-// several values, zero when absent. An unparseable value is a 400 naming it.
+// Until reads a timestamp filter (until, since as a time; the forms of
+// internal/timestamp): the earliest of several values, zero when absent.
+// An unparseable value is a 400 naming it.
 func Until(f Args, key string, now time.Time) (time.Time, error) {
 	var out time.Time
 	for _, v := range f[key] {
-		t, err := Timestamp(v, now)
+		t, err := timestamp.Parse(v, now)
 		if err != nil {
 			return time.Time{}, errdefs.Invalid("invalid filter '%s=%s': %v", key, v, err)
 		}
@@ -173,102 +174,4 @@ func Any(f Args, key string, match func(v string) bool) bool {
 		}
 	}
 	return false
-}
-
-// Timestamp parses the time forms Docker accepts in until/since filters and
-// query parameters:
-//   - a Go duration, relative to now ("10m", "24h", "1h30m"): now minus it;
-//   - Unix seconds, with an optional fraction ("1700000000.5");
-//   - RFC 3339 with or without a zone and with or without seconds or
-//     fractions ("2020-01-01T00:00:00", "2020-01-01T00:00:00Z",
-//     "2020-01-01T10:00+02:00"); without a zone it is local time;
-//   - a date alone ("2020-01-01"), local midnight.
-func Timestamp(value string, now time.Time) (time.Time, error) {
-	if value == "" {
-		return time.Time{}, fmt.Errorf("empty timestamp")
-	}
-	if d, err := time.ParseDuration(value); err == nil {
-		return now.Add(-d), nil
-	}
-	if strings.ContainsAny(value, "-T:") {
-		return parseDate(value)
-	}
-	return parseUnix(value)
-}
-
-func parseDate(value string) (time.Time, error) {
-	if len(value) > 64 {
-		return time.Time{}, fmt.Errorf("invalid timestamp %q", value[:64]+"…")
-	}
-	// A zone is Z, +hh:mm or a third '-' after the date's two.
-	hasZone := strings.ContainsAny(value, "zZ+") || strings.Count(value, "-") == 3
-	var layout string
-	switch {
-	case strings.Contains(value, "T"):
-		_, clock, _ := strings.Cut(value, "T")
-		colons := strings.Count(clock, ":")
-		if hasZone && !strings.ContainsAny(clock, "zZ") && colons > 0 {
-			colons-- // the zone's own hh:mm
-		}
-		layout = "2006-01-02T15"
-		if colons >= 1 {
-			layout += ":04"
-		}
-		if colons >= 2 {
-			layout += ":05"
-		}
-		if strings.Contains(value, ".") {
-			layout += ".999999999"
-		}
-	default:
-		layout = "2006-01-02"
-	}
-	if hasZone {
-		layout += "Z07:00"
-		t, err := time.Parse(layout, value)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("invalid timestamp %q: want RFC 3339, a date, Unix seconds or a duration", value)
-		}
-		return t, nil
-	}
-	t, err := time.ParseInLocation(layout, value, time.Local)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("invalid timestamp %q: want RFC 3339, a date, Unix seconds or a duration", value)
-	}
-	return t, nil
-}
-
-func parseUnix(value string) (time.Time, error) {
-	bad := fmt.Errorf("invalid timestamp %q: want RFC 3339, a date, Unix seconds or a duration", value)
-	if len(value) > 40 {
-		return time.Time{}, fmt.Errorf("invalid timestamp: %d characters", len(value))
-	}
-	secStr, fracStr, hasFrac := strings.Cut(value, ".")
-	if secStr == "" || strings.HasPrefix(secStr, "+") {
-		return time.Time{}, bad
-	}
-	sec, err := strconv.ParseInt(secStr, 10, 64)
-	if err != nil {
-		return time.Time{}, bad
-	}
-	var nsec int64
-	if hasFrac {
-		if fracStr == "" || len(fracStr) > 9 {
-			return time.Time{}, bad
-		}
-		for _, c := range fracStr {
-			if c < '0' || c > '9' {
-				return time.Time{}, bad
-			}
-		}
-		nsec, _ = strconv.ParseInt(fracStr+strings.Repeat("0", 9-len(fracStr)), 10, 64)
-		if strings.HasPrefix(secStr, "-") {
-			nsec = -nsec
-		}
-	}
-	// Beyond what time.Unix can represent as a wall clock, refuse.
-	if sec > 1<<40 || sec < -(1<<40) {
-		return time.Time{}, bad
-	}
-	return time.Unix(sec, nsec), nil
 }

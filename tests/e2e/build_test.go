@@ -3,6 +3,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -424,4 +425,49 @@ func TestBuildRunNetwork(t *testing.T) {
 			t.Errorf("--network none RUN has a default route:\n%s", r.Stdout)
 		}
 	})
+}
+
+// TestBuildClassicRunOptions: the classic builder gives RUN steps the
+// --add-host, --shm-size and --ulimit of the build, as Docker's does, through
+// the docker CLI (DOCKER_BUILDKIT=0) and berth alike; bad values sent
+// straight to the API fail the build and leave no image behind, and so do
+// options berthd's classic builder does not apply (--memory).
+func TestBuildClassicRunOptions(t *testing.T) {
+	d := sharedDaemon(t, "build")
+	eachCLI(t, d, func(t *testing.T, c CLI) {
+		token := uniq(c.Name)
+		df := "FROM busybox\nRUN (echo " + token + "; grep -c 'cl-e2e-host' /etc/hosts; awk '/cl-e2e-host/{print $1}' /etc/hosts; " +
+			"df -k /dev/shm | tail -1 | tr -s ' ' | cut -d' ' -f2; ulimit -Sn; ulimit -Hn) > /limits\n"
+		dir := writeContext(t, map[string]string{"Dockerfile": df})
+		img := "classic-opts-" + c.Name
+		mustBuild(t, c, nil, "--add-host", "cl-e2e-host:10.123.45.68", "--shm-size", "70m", "--ulimit", "nofile=1001:2002", "-t", img, dir)
+		want := token + "\n1\n10.123.45.68\n71680\n1001\n2002"
+		if got := c.Must(t, "run", "--rm", img, "cat", "/limits"); got != want {
+			t.Errorf("RUN saw %q, want %q", got, want)
+		}
+		if c.Name == "docker" {
+			if r := build(t, c, nil, "--memory", "64m", dir); r.Exit == 0 || !strings.Contains(r.Stderr, "memory is not supported") {
+				t.Errorf("classic build took --memory: %s", r)
+			}
+		}
+	})
+	ctx := string(tarOf(t, map[string]string{"Dockerfile": "FROM busybox\nRUN true\n"}))
+	for _, bad := range []struct{ query, want string }{
+		{"extrahosts=nohost", "add-host"},
+		{"extrahosts=h%3Anot-an-ip", "add-host"},
+		{"shmsize=-1", "shmsize"},
+		{"shmsize=lots", "shmsize"},
+		{"ulimits=" + url.QueryEscape(`[{"Name":"bogus","Soft":1,"Hard":1}]`), "ulimit"},
+		{"ulimits=" + url.QueryEscape(`[{"Name":"nofile","Soft":20,"Hard":10}]`), "ulimit"},
+		{"ulimits=notjson", "ulimits"},
+		{"memory=67108864", "memory"}, // applied by Docker, not (yet) by berthd: refused, not ignored
+	} {
+		code, _, body := d.API(t, "POST", "/build?t=classic-bad-opts&"+bad.query, "application/x-tar", ctx)
+		if (code < 400 && !strings.Contains(body, "errorDetail")) || !strings.Contains(body, bad.want) {
+			t.Errorf("%s: status %d, body %s; want an error naming %s", bad.query, code, body, bad.want)
+		}
+	}
+	if code, _, _ := d.API(t, "GET", "/images/classic-bad-opts/json", "", ""); code != 404 {
+		t.Errorf("a build with bad RUN options left an image (inspect: %d)", code)
+	}
 }

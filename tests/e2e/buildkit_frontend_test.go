@@ -45,8 +45,4 @@ func TestBuildKitFrontendOptionsBothPaths(t *testing.T) {
 			}
 		}
 	}
-	r = d.runCmd(b.Path(), append(b.Env(), "DOCKER_BUILDKIT=0"), nil, buildLimit, "build", "--shm-size", "70m", dir)
-	if r.Exit == 0 || !strings.Contains(r.Stderr, "--shm-size requires BuildKit") {
-		t.Errorf("classic builder took --shm-size: %s", r)
-	}
 }

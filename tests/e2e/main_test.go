@@ -74,11 +74,12 @@ func environmentProblem() string {
 	return ""
 }
 
-// buildVersion and buildCommit are what the harness stamps into the
-// binaries, as the Makefile does (internal/version).
+// buildVersion and buildCommit are what the Makefile stamps into the
+// binaries the harness builds with it (internal/version).
 var buildVersion, buildCommit string
 
-func versionLDFlags() string {
+// readVersion reads them as the Makefile does.
+func readVersion() {
 	v, _ := os.ReadFile(filepath.Join(repoRoot, "VERSION"))
 	buildVersion = strings.TrimSpace(string(v))
 	out, err := exec.Command("git", "-C", repoRoot, "rev-parse", "--short", "HEAD").Output()
@@ -86,11 +87,9 @@ func versionLDFlags() string {
 	if err != nil || buildCommit == "" {
 		buildCommit = "unknown"
 	}
-	const pkg = "github.com/berth-dev/berth/internal/version"
-	return "-X " + pkg + ".Version=" + buildVersion + " -X " + pkg + ".GitCommit=" + buildCommit
 }
 
-// prepare builds the three binaries once and the busybox rootfs tarball once.
+// prepare builds the binaries once and the busybox rootfs tarball once.
 func prepare(work string) error {
 	var err error
 	if repoRoot, err = daemontest.RepoRoot(); err != nil {
@@ -108,12 +107,10 @@ func prepare(work string) error {
 		// berth-monitor must sit beside berthd: berthd looks there first;
 		// berth-compose beside berth, for `berth compose`; berth-build
 		// for builds with a client session.
-		buildErr = daemontest.Build(repoRoot, binDir, versionLDFlags(), "./cmd/berthd", "./cmd/berth", "./cmd/berth-compose", "./cmd/berth-build", "./cmd/berth-monitor")
-		if buildErr == nil {
-			// berth-cmon beside them: the monitor of json-file, cri and
-			// none containers.
-			buildErr = daemontest.BuildCMonitor(repoRoot, binDir)
-		}
+		// berth-cmon beside them: the monitor of json-file, cri and none
+		// containers. Built as the Makefile builds them (berth static).
+		readVersion()
+		buildErr = daemontest.MakeBuild(repoRoot, binDir, "berthd", "berth", "berth-compose", "berth-build", "berth-monitor", "berth-cmon")
 	}()
 	go func() {
 		defer wg.Done()

@@ -395,3 +395,74 @@ func TestSandboxInteractive(t *testing.T) {
 		return strings.TrimSpace(c.Run(t, "inspect", "-f", "{{.State.Health.Status}}", sick).Stdout) == "unhealthy"
 	})
 }
+
+// TestResolvConfFollowsNetworks: `network connect` and `disconnect` of a
+// running container rewrite its resolv.conf as Docker does: the embedded
+// DNS at 127.0.0.11 comes with the first user network and goes with the
+// last; a sandbox's resolver (its user network's gateway) goes with that
+// network. A resolv.conf the user edited is left alone. A running sandbox
+// cannot join a network (runsc's netstack takes the interfaces at boot):
+// refused, not accepted and left unreachable.
+func TestResolvConfFollowsNetworks(t *testing.T) {
+	d := sharedDaemon(t, "core")
+	c := d.Docker(t)
+	net := uniq("rcnet")
+	sub, gw := netSubnet(d, 44)
+	createNet(t, c, net, "--subnet", sub, "--gateway", gw)
+	peer := uniq("rc-peer")
+	c.Must(t, "run", "-d", "--name", peer, "--network", net, "busybox", "sleep", "600")
+	t.Cleanup(func() { c.Run(t, "rm", "-f", peer) })
+	resolv := func(name string) string { return c.Must(t, "exec", name, "cat", "/etc/resolv.conf") }
+	plain := uniq("rc-plain")
+	c.Must(t, "run", "-d", "--name", plain, "busybox", "sleep", "600")
+	t.Cleanup(func() { c.Run(t, "rm", "-f", plain) })
+	first := resolv(plain)
+	if strings.Contains(first, "127.0.0.11") {
+		t.Fatalf("a container on the default bridge uses the embedded DNS: %q", first)
+	}
+	c.Must(t, "network", "connect", net, plain)
+	if got := resolv(plain); !strings.Contains(got, "nameserver 127.0.0.11") {
+		t.Errorf("connected to %s: resolv.conf %q, want the embedded DNS", net, got)
+	}
+	if r := c.Run(t, "exec", plain, "nslookup", peer); r.Exit != 0 || !strings.Contains(r.Stdout, "Address") {
+		t.Errorf("connected to %s, %s is not resolved: %s", net, peer, r)
+	}
+	c.Must(t, "network", "disconnect", net, plain)
+	if got := resolv(plain); got != first {
+		t.Errorf("disconnected from %s: resolv.conf %q, want the first one back %q", net, got, first)
+	}
+
+	edited := uniq("rc-edited")
+	c.Must(t, "run", "-d", "--name", edited, "busybox", "sleep", "600")
+	t.Cleanup(func() { c.Run(t, "rm", "-f", edited) })
+	c.Must(t, "exec", edited, "sh", "-c", "echo 'nameserver 192.0.2.1' > /etc/resolv.conf")
+	c.Must(t, "network", "connect", net, edited)
+	if got := resolv(edited); got != "nameserver 192.0.2.1" {
+		t.Errorf("a resolv.conf the user edited was rewritten on connect: %q", got)
+	}
+
+	if !hasRunsc() {
+		t.Log("runsc (gVisor) is not installed: the sandbox half is not tested")
+		return
+	}
+	sbx := uniq("rc-sbx")
+	c.Must(t, "run", "-d", "--name", sbx, "--isolation=sandbox", "--network", net, "busybox", "sleep", "600")
+	t.Cleanup(func() { c.Run(t, "rm", "-f", sbx) })
+	if got := resolv(sbx); !strings.Contains(got, "nameserver "+gw) {
+		t.Fatalf("a sandbox on %s: resolv.conf %q, want its gateway %s", net, got, gw)
+	}
+	c.Must(t, "network", "disconnect", net, sbx)
+	if got := resolv(sbx); strings.Contains(got, gw) {
+		t.Errorf("a sandbox disconnected from %s keeps that network's resolver: %q", net, got)
+	}
+	net2 := uniq("rcnet")
+	sub2, gw2 := netSubnet(d, 45)
+	createNet(t, c, net2, "--subnet", sub2, "--gateway", gw2)
+	r := c.Run(t, "network", "connect", net2, sbx)
+	if r.Exit == 0 || !strings.Contains(r.Stderr, "sandbox") {
+		t.Errorf("a running sandbox was connected to a network it cannot reach: %s", r)
+	}
+	if out := c.Must(t, "inspect", "-f", "{{len .NetworkSettings.Networks}}", sbx); out != "0" {
+		t.Errorf("the refused connect left %s networks in inspect", out)
+	}
+}

@@ -47,14 +47,15 @@ func useBuildKit(ctx context.Context, api *client.Client) (bool, error) {
 	return p.BuilderVersion == build.BuilderBuildKit, nil
 }
 
-// classicRefusals are the flags the classic builder cannot apply.
+// classicRefusals are the flags the classic builder cannot apply
+// (--add-host, --shm-size and --ulimit it applies to RUN steps, as
+// Docker's does).
 func (o options) classicRefusals() error {
 	for _, f := range []struct {
 		set  bool
 		name string
 	}{{len(o.secrets) > 0, "--secret"}, {len(o.ssh) > 0, "--ssh"}, {len(o.outputs) > 0, "--output"},
-		{len(o.cacheFrom) > 0, "--cache-from"}, {len(o.cacheTo) > 0, "--cache-to"}, {o.progressSet, "--progress"}, {len(o.allow) > 0 && !o.hostAllowedClassic(), "--allow"},
-		{len(o.addHosts) > 0, "--add-host"}, {o.shmSize != "", "--shm-size"}, {len(o.ulimits) > 0, "--ulimit"}} {
+		{len(o.cacheFrom) > 0, "--cache-from"}, {len(o.cacheTo) > 0, "--cache-to"}, {o.progressSet, "--progress"}, {len(o.allow) > 0 && !o.hostAllowedClassic(), "--allow"}} {
 		if f.set {
 			return fmt.Errorf("%s requires BuildKit: unset DOCKER_BUILDKIT=0", f.name)
 		}

@@ -144,22 +144,28 @@ func RepoRoot() (string, error) {
 	return filepath.Dir(strings.TrimSpace(string(out))), nil
 }
 
-// BuildCMonitor builds the C monitor (cmon/, berth-cmon) of the repository
-// at repo into dir, where berthd picks it up beside berth-monitor.
-func BuildCMonitor(repo, dir string) error {
+// MakeBuild builds the named binaries (berthd, berth, berth-monitor,
+// berth-cmon ...) of the repository at repo into dir with its Makefile, so
+// that tests run the binaries the product ships: the same flags, berth and
+// berth-monitor static (CGO_ENABLED=0), berth-monitor stripped.
+func MakeBuild(repo, dir string, names ...string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command("make", "-s", "-C", filepath.Join(repo, "cmon"), "O="+abs)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("make -C cmon: %v\n%s", err, out)
+	args := []string{"-s", "-j2", "-C", repo, "BINDIR=" + abs}
+	for _, n := range names {
+		args = append(args, filepath.Join(abs, n))
+	}
+	if out, err := exec.Command("make", args...).CombinedOutput(); err != nil {
+		return fmt.Errorf("make %s: %v\n%s", strings.Join(names, " "), err, out)
 	}
 	return nil
 }
 
 // Build builds the commands pkgs (./cmd/berthd ...) of the repository at
-// repo into dir, with ldflags when not empty.
+// repo into dir, with ldflags when not empty: for test programs; the
+// product's binaries come from MakeBuild.
 func Build(repo, dir, ldflags string, pkgs ...string) error {
 	args := []string{"build", "-trimpath"}
 	if ldflags != "" {

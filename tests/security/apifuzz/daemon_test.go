@@ -46,7 +46,7 @@ func startDaemon(t *testing.T) *daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := daemontest.Build(repo, bin, "", "./cmd/berthd", "./cmd/berth-monitor"); err != nil {
+	if err := daemontest.MakeBuild(repo, bin, "berthd", "berth-monitor"); err != nil {
 		t.Fatal(err)
 	}
 	tag := fmt.Sprintf("%d", os.Getpid()%100000)

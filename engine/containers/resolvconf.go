@@ -1,0 +1,45 @@
+package containers
+
+import (
+	"bytes"
+	"os"
+
+	netpkg "github.com/berth-dev/berth/engine/network"
+)
+
+// refreshResolvConf rewrites a running container's resolv.conf after
+// `network connect` or `disconnect` changed its resolver (the embedded DNS
+// joins or leaves with the user networks; a sandbox's resolver is its user
+// network's gateway), as Docker does. before is the attachment before the
+// change. A file whose content is not what berthd wrote for before (the
+// user edited it, or the host's resolvers changed since) is left alone.
+// The write is in place: the container's /etc/resolv.conf is a bind mount
+// of this very inode, so a rename would not reach it.
+func (s *Service) refreshResolvConf(c *Container, before *netpkg.Attachment) error {
+	hc := c.HostConfig
+	render := func(att *netpkg.Attachment) []byte {
+		var embedded []string
+		if att != nil {
+			embedded = att.Nameservers
+		}
+		return resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host", embedded)
+	}
+	path := resolvConfPath(c)
+	cur, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(cur, render(before)) {
+		return err
+	}
+	next := render(s.net.Attached(c.ID))
+	if bytes.Equal(next, cur) {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(next)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
