@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/berth-dev/berth/engine/build"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/moby/moby/api/types/container"
 )
 
 // BuildBackend is what POST /build needs (*build.Service implements it).
@@ -55,11 +58,10 @@ func (s *Server) build(w http.ResponseWriter, r *http.Request, b BuildBackend) e
 	return nil
 }
 
-// refusedClassicParams are /build parameters Docker's classic builder
-// applies to RUN containers and berthd's does not (yet): refused when set,
-// never ignored.
-var refusedClassicParams = []string{"squash", "isolation", "cpusetcpus", "cpusetmems",
-	"cpushares", "cpuquota", "cpuperiod", "memory", "memswap", "cgroupparent", "securityopt"}
+// refusedClassicParams are /build parameters berthd's classic builder
+// does not take: squash needs an experimental dockerd, isolation other than
+// "default" is Windows-only. Refused when set, never ignored.
+var refusedClassicParams = []string{"squash", "isolation"}
 
 // buildOptions decodes the /build query as the docker CLI sends it.
 func buildOptions(r *http.Request) (build.Options, bool, error) {
@@ -90,7 +92,39 @@ func buildOptions(r *http.Request) (build.Options, bool, error) {
 	if opts.ShmSize, opts.Ulimits, err = runLimits(q); err != nil {
 		return build.Options{}, false, err
 	}
+	if opts.Resources, opts.SecurityOpt, err = runResources(q); err != nil {
+		return build.Options{}, false, err
+	}
 	return opts, boolValue(r, "q"), nil
+}
+
+// runResources decodes the RUN containers' resources and security options
+// of a classic build, as the docker CLI (DOCKER_BUILDKIT=0) and docker-py's
+// container_limits send them.
+func runResources(q url.Values) (container.Resources, []string, error) {
+	res := container.Resources{
+		CpusetCpus: q.Get("cpusetcpus"), CpusetMems: q.Get("cpusetmems"), CgroupParent: q.Get("cgroupparent"),
+	}
+	for _, f := range []struct {
+		key string
+		dst *int64
+	}{{"memory", &res.Memory}, {"memswap", &res.MemorySwap}, {"cpushares", &res.CPUShares},
+		{"cpuquota", &res.CPUQuota}, {"cpuperiod", &res.CPUPeriod}} {
+		if v := q.Get(f.key); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				return res, nil, errdefs.Invalid("invalid %s %q: not an integer", f.key, v)
+			}
+			*f.dst = n
+		}
+	}
+	var secOpt []string
+	if v := q.Get("securityopt"); v != "" && v != "null" {
+		if err := json.Unmarshal([]byte(v), &secOpt); err != nil {
+			return res, nil, errdefs.Invalid("invalid securityopt: %s", err.Error())
+		}
+	}
+	return res, secOpt, nil
 }
 
 // buildQuery holds the /build parameters both builders take.

@@ -53,11 +53,14 @@ func (b *builder) dispatchRun(ctx context.Context, st *state, c *instructions.Ru
 		WorkingDir:  st.cfg.WorkingDir,
 		Healthcheck: &container.HealthConfig{Test: []string{"NONE"}},
 	}
+	res := b.opts.Resources
+	res.Ulimits = b.opts.Ulimits
 	hc := &container.HostConfig{
 		NetworkMode: container.NetworkMode(b.opts.NetworkMode),
 		ExtraHosts:  b.opts.ExtraHosts,
 		ShmSize:     b.opts.ShmSize,
-		Resources:   container.Resources{Ulimits: b.opts.Ulimits},
+		Resources:   res,
+		SecurityOpt: b.opts.SecurityOpt,
 	}
 	id, err := b.s.b.CreateContainer(ctx, cfg, hc)
 	if err != nil {

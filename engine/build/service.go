@@ -50,6 +50,12 @@ type Options struct {
 	ExtraHosts []string
 	ShmSize    int64
 	Ulimits    []*container.Ulimit
+	// Resources (memory, memory+swap, CPU shares, quota, period, cpuset,
+	// cgroup parent) and SecurityOpt apply to RUN containers as the same
+	// options of `docker run` do, as in Docker's classic builder; checked
+	// by the container's creation, like any `run`.
+	Resources   container.Resources
+	SecurityOpt []string
 	// MaxContextSize and MaxContextEntries cap the context (0 = defaults).
 	MaxContextSize    int64
 	MaxContextEntries int
