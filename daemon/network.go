@@ -35,6 +35,9 @@ func networkConfig(cfg *Config) (network.Config, error) {
 		Iptables: cfg.Iptables == nil || *cfg.Iptables, IPForward: cfg.IPForward == nil || *cfg.IPForward,
 		BridgeName: cfg.Bridge, ChainPrefix: cfg.IptablesChainPrefix,
 		IPv6: cfg.IPv6, FixedCIDRv6: cfg.FixedCIDRv6, Ip6tables: cfg.Ip6tables == nil || *cfg.Ip6tables,
+		// Two namespaces ready for bridge endpoints take the kernel's
+		// namespace and veth creation off a start's path.
+		NetnsPool: 2,
 	}
 	for i, raw := range cfg.DefaultAddressPools {
 		var p struct {

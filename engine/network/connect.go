@@ -119,12 +119,23 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 	if err == nil {
 		err = s.publishLocked(sb, primary, req)
 	}
+	var pooled *pooledNS
+	if err == nil && poolUsable(plans) {
+		defer s.refillPool()
+		if pooled = s.takePooled(plans[0].n.rec.MTU); pooled != nil {
+			specs[0].HostVeth = pooled.veth
+			sb.rec.Endpoints[0].HostVeth = pooled.veth
+		}
+	}
 	if err == nil {
-		// Durable before any kernel object exists: a crash from here on
-		// leaves a record that Reconcile tears down.
+		// Durable before any kernel object is the container's: a crash
+		// from here on leaves a record that Reconcile tears down.
 		err = s.db.Put(bucketSandboxes, sb.rec.ContainerID, sb.rec)
 	}
 	if err != nil {
+		if pooled != nil {
+			pooled.destroy()
+		}
 		s.releaseLocked(sb)
 		return nil, err
 	}
@@ -137,7 +148,7 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 	// network changes) and `network rm` refuses its networks.
 	wantDNS := s.needsDNS(sb)
 	s.mu.Unlock()
-	dnsConns, err := s.wireLocked(sb, true, plans, specs, wantDNS)
+	dnsConns, err := s.wireLocked(sb, true, pooled, plans, specs, wantDNS)
 	s.mu.Lock()
 	if err == nil && len(sb.rec.Ports) > 0 {
 		if err = s.applyPortRules(ctx); err != nil && dnsConns != nil {
@@ -207,14 +218,20 @@ func (s *Service) allocateEndpointsLocked(sb *sandbox, plans []endpointPlan, req
 
 // wireLocked makes the kernel objects of a recorded sandbox's new
 // endpoints: inside its namespace (made first when create, with loopback
-// up) the container ends of the veths and, when wantDNS, the embedded DNS
-// server's sockets; outside, the host ends on their bridges. The DNS
-// sockets are returned for the caller to serve; on error nothing is left
-// open.
+// up; or taken from the pool when pooled is set) the container ends of
+// the veths and, when wantDNS, the embedded DNS server's sockets;
+// outside, the host ends on their bridges. The DNS sockets are returned
+// for the caller to serve; on error nothing is left open.
 //
 // It reads nothing of s that changes (a network's bridge name is fixed):
 // connectBridgeLocked calls it with s.mu released.
-func (s *Service) wireLocked(sb *sandbox, create bool, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
+func (s *Service) wireLocked(sb *sandbox, create bool, pooled *pooledNS, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
+	if pooled != nil {
+		if err := pooled.adopt(sb.rec.NetNS); err != nil {
+			return nil, err
+		}
+		create = false
+	}
 	var dnsConns *dnsSockets
 	err := inNetNS(sb.rec.NetNS, create, func(host netns.NsHandle) error {
 		if create {
@@ -222,8 +239,14 @@ func (s *Service) wireLocked(sb *sandbox, create bool, plans []endpointPlan, spe
 				return err
 			}
 		}
-		for _, sp := range specs {
-			if err := setupInside(host, sp); err != nil {
+		for i, sp := range specs {
+			var err error
+			if i == 0 && pooled != nil {
+				err = configureInside(sp, true)
+			} else {
+				err = setupInside(host, sp)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -601,7 +624,7 @@ func (s *Service) ConnectNetwork(ctx context.Context, containerID, netRef string
 		undo()
 		return err
 	}
-	conns, err := s.wireLocked(sb, false, []endpointPlan{{n, ep}}, []linkSpec{spec}, sb.dns == nil && s.needsDNS(sb))
+	conns, err := s.wireLocked(sb, false, nil, []endpointPlan{{n, ep}}, []linkSpec{spec}, sb.dns == nil && s.needsDNS(sb))
 	if err != nil {
 		undo()
 		return err

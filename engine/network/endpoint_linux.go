@@ -51,15 +51,36 @@ func loUp() error {
 // with the peer placed in the host's, and configures the container side:
 // address, MAC, up, default route. Runs inside the container's netns.
 func setupInside(host netns.NsHandle, sp linkSpec) error {
-	attrs := netlink.NewLinkAttrs()
-	attrs.Name, attrs.MTU, attrs.HardwareAddr = sp.IfName, sp.MTU, sp.MAC
-	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: sp.HostVeth, PeerNamespace: netlink.NsFd(int(host)), PeerMTU: uint32(sp.MTU)}
-	if err := netlink.LinkAdd(veth); err != nil {
-		return fmt.Errorf("create veth pair %s/%s: %w", sp.HostVeth, sp.IfName, err)
+	if err := addVeth(host, sp.IfName, sp.HostVeth, sp.MTU, sp.MAC); err != nil {
+		return err
 	}
+	return configureInside(sp, false)
+}
+
+// addVeth creates a veth pair from inside a netns: ifName (down, with mac
+// unless nil) stays there, its peer hostVeth goes to the host's netns.
+func addVeth(host netns.NsHandle, ifName, hostVeth string, mtu int, mac net.HardwareAddr) error {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name, attrs.MTU, attrs.HardwareAddr = ifName, mtu, mac
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: hostVeth, PeerNamespace: netlink.NsFd(int(host)), PeerMTU: uint32(mtu)}
+	if err := netlink.LinkAdd(veth); err != nil {
+		return fmt.Errorf("create veth pair %s/%s: %w", hostVeth, ifName, err)
+	}
+	return nil
+}
+
+// configureInside gives the container's end of a veth its address (and
+// MAC when setMAC: a prepared veth has a random one), brings it up and
+// adds the default route. Runs inside the container's netns.
+func configureInside(sp linkSpec, setMAC bool) error {
 	link, err := netlink.LinkByName(sp.IfName)
 	if err != nil {
 		return fmt.Errorf("find %s in the container: %w", sp.IfName, err)
+	}
+	if setMAC {
+		if err := netlink.LinkSetHardwareAddr(link, sp.MAC); err != nil {
+			return fmt.Errorf("set the MAC address of %s: %w", sp.IfName, err)
+		}
 	}
 	ipnet := &net.IPNet{IP: sp.Addr.Addr().AsSlice(), Mask: net.CIDRMask(sp.Addr.Bits(), 32)}
 	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipnet}); err != nil {

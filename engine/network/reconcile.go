@@ -57,6 +57,9 @@ func (s *Service) Reconcile(ctx context.Context, live []string) error {
 		}
 	}
 	s.refreshDNSLocked()
+	// After the sweep of unowned namespaces, which takes a crashed
+	// daemon's pool with it.
+	s.refillPool()
 	return errors.Join(errs...)
 }
 
@@ -133,8 +136,12 @@ func (s *Service) Close() {
 		g.srv.Close()
 		delete(s.gwDNS, id)
 	}
+	s.closePool()
 	s.mu.Unlock()
 	s.bg.Wait()
+	if err := s.drainPool(); err != nil {
+		s.log.Warn("removing the prepared network namespaces", "err", err)
+	}
 	s.mu.Lock()
 	if len(s.sandboxes) == 0 {
 		// Nothing runs: leave no mount behind (the next start makes it

@@ -58,6 +58,10 @@ type Config struct {
 	// BERTH-FORWARD, BERTH-ISOLATION-1/2, BERTH-POSTROUTING). Each daemon on a
 	// host needs its own; tests use it to stay apart from a running berthd.
 	ChainPrefix string
+	// NetnsPool is how many network namespaces with a veth pair are kept
+	// prepared for bridge endpoints (see pool_linux.go); 0 = none. Filled
+	// from Reconcile on.
+	NetnsPool int
 	// Events receives network create and destroy events (may be nil).
 	Events *events.Service
 }
@@ -95,6 +99,8 @@ type Service struct {
 	// while vethWorker is set.
 	vethQueue  []string
 	vethWorker bool
+	// pool holds prepared network namespaces (Config.NetnsPool).
+	pool nsPool
 	// ip6Err is why ip6tables could not be set up at start (nil if fine or
 	// not wanted); IPv6 networks are refused with it.
 	ip6Err error

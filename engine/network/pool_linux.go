@@ -1,0 +1,193 @@
+package network
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// A netns pool keeps a few network namespaces prepared for bridge
+// endpoints (Config.NetnsPool), so a container's start does not wait for
+// the kernel to make a namespace and a veth pair. An entry is a namespace
+// mounted at ExecRoot/netns/.pool-*, loopback up and ports below 1024
+// open (prepareNetNS), holding "eth0", one end of a veth pair whose other
+// end waits in the host's namespace, down and on no bridge. A start takes
+// one (takePooled), moves its mount to the container's path and does
+// the rest as for a new one: MAC, address, up, route, bridge. The pool is
+// refilled in the background once that start's network is wired.
+//
+// Entries are never recorded: after a crash the next Reconcile removes
+// their mounts with every other namespace no sandbox owns, and the
+// kernel deletes the veths with the namespaces. Close removes them.
+
+// poolPrefix starts the name of a pooled namespace's mount point.
+const poolPrefix = ".pool-"
+
+// poolIfName is the container end's name in a pooled namespace: the
+// primary endpoint's, the only one a pooled namespace serves.
+const poolIfName = "eth0"
+
+type pooledNS struct {
+	path string // ExecRoot/netns/.pool-*
+	veth string // the host end
+	mtu  int
+}
+
+type nsPool struct {
+	mu      sync.Mutex
+	entries []pooledNS
+	filling bool
+	closed  bool
+}
+
+// poolUsable reports whether the namespace of a sandbox joining plans
+// can come from the pool: one IPv4-only bridge endpoint.
+func poolUsable(plans []endpointPlan) bool {
+	return len(plans) == 1 && plans[0].n.rec.Driver == "bridge" && plans[0].n.pool6 == nil
+}
+
+// takePooled returns a prepared namespace for an endpoint with this MTU,
+// if one is ready. Entries of another MTU (the configuration changed)
+// are dropped.
+func (s *Service) takePooled(mtu int) *pooledNS {
+	p := &s.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.entries) > 0 {
+		e := p.entries[0]
+		p.entries = p.entries[1:]
+		if e.mtu == mtu {
+			return &e
+		}
+		e.destroy()
+	}
+	return nil
+}
+
+// refillPool tops the pool up to Config.NetnsPool entries in the
+// background, unless that is already under way or the pool is closed.
+func (s *Service) refillPool() {
+	p := &s.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if s.cfg.NetnsPool <= 0 || p.filling || p.closed || len(p.entries) >= s.cfg.NetnsPool {
+		return
+	}
+	p.filling = true
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		for s.addPooled() {
+		}
+	}()
+}
+
+// addPooled makes one entry if the pool wants one; false once it is
+// full, closed, or making one failed.
+func (s *Service) addPooled() bool {
+	p := &s.pool
+	p.mu.Lock()
+	if p.closed || len(p.entries) >= s.cfg.NetnsPool {
+		p.filling = false
+		p.mu.Unlock()
+		return false
+	}
+	p.mu.Unlock()
+	e, err := s.makePooled(s.cfg.MTU)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if err != nil || p.closed {
+		p.filling = false
+		if err != nil {
+			s.log.Warn("preparing a network namespace for the pool", "err", err)
+		} else {
+			e.destroy()
+		}
+		return false
+	}
+	p.entries = append(p.entries, e)
+	return true
+}
+
+// makePooled prepares one namespace with its veth pair.
+func (s *Service) makePooled(mtu int) (pooledNS, error) {
+	b := make([]byte, 8)
+	rand.Read(b)
+	e := pooledNS{path: filepath.Join(s.netns, poolPrefix+hex.EncodeToString(b)), veth: vethName(), mtu: mtu}
+	err := inNetNS(e.path, true, func(host netns.NsHandle) error {
+		if err := prepareNetNS(); err != nil {
+			return err
+		}
+		return addVeth(host, poolIfName, e.veth, mtu, nil)
+	})
+	if err != nil {
+		return pooledNS{}, err
+	}
+	// As attachHostSide would, before it is on a bridge: no IPv6 address
+	// of its own (best effort, refused where IPv6 is off).
+	if l, err := netlink.LinkByName(e.veth); err == nil {
+		_ = netlink.LinkSetIP6AddrGenMode(l, addrGenModeNone)
+	}
+	return e, nil
+}
+
+// adopt moves the pooled namespace's mount to path, the container's.
+func (e *pooledNS) adopt(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		e.destroy()
+		return fmt.Errorf("create netns mount point %s: %w", path, err)
+	}
+	f.Close()
+	if err := unix.Mount(e.path, path, "none", unix.MS_BIND, ""); err != nil {
+		os.Remove(path)
+		e.destroy()
+		return fmt.Errorf("bind mount network namespace at %s: %w", path, err)
+	}
+	return removeNetNS(e.path)
+}
+
+// destroy removes an entry: its mount (the namespace goes with its last
+// reference, taking both ends of the veth) and the host end, should
+// something still hold the namespace.
+func (e *pooledNS) destroy() {
+	removeNetNS(e.path)
+	deleteLink(e.veth)
+}
+
+// closePool stops refills and removes the entries; refills under way
+// end before s.bg is done.
+func (s *Service) closePool() {
+	p := &s.pool
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+}
+
+// drainPool removes the entries left once no refill runs (after closePool
+// and s.bg's wait).
+func (s *Service) drainPool() error {
+	p := &s.pool
+	p.mu.Lock()
+	entries := p.entries
+	p.entries = nil
+	p.mu.Unlock()
+	var errs []error
+	for _, e := range entries {
+		if err := removeNetNS(e.path); err != nil {
+			errs = append(errs, err)
+		}
+		if err := deleteLink(e.veth); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

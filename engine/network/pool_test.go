@@ -1,0 +1,159 @@
+package network
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// poolState is what the pool holds: mount points and host veths.
+func poolState(s *Service) (paths, veths []string) {
+	s.pool.mu.Lock()
+	defer s.pool.mu.Unlock()
+	for _, e := range s.pool.entries {
+		paths = append(paths, e.path)
+		veths = append(veths, e.veth)
+	}
+	return paths, veths
+}
+
+// waitPoolFull waits until the pool holds n entries.
+func waitPoolFull(t *testing.T, s *Service, n int) (paths, veths []string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		paths, veths = poolState(s)
+		if len(paths) == n {
+			return paths, veths
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pool holds %d prepared namespaces, want %d", len(paths), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// pooledLeft lists what of the given pool entries is still on the host.
+func pooledLeft(paths, veths []string) []string {
+	var left []string
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			left = append(left, p)
+		}
+	}
+	for _, v := range veths {
+		if _, err := netlink.LinkByName(v); err == nil {
+			left = append(left, v)
+		}
+	}
+	return left
+}
+
+// waitGone waits until nothing of the given pool entries is left (the
+// kernel deletes a namespace's veths asynchronously).
+func waitGone(t *testing.T, what string, paths, veths []string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		left := pooledLeft(paths, veths)
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: left on the host: %v", what, left)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func poolEnv(t *testing.T) *testEnv {
+	e := newEnv(t)
+	e.s.Close()
+	e.cfg.NetnsPool = 2
+	e.s = e.open()
+	if err := e.s.Reconcile(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// A container's network comes from a prepared namespace: the same
+// interfaces, addresses, MAC, route and bridge port as a new one, at the
+// container's usual path, and the pool is topped up again.
+func TestNetnsPoolServesAConnect(t *testing.T) {
+	e := poolEnv(t)
+	ctx := context.Background()
+	paths, veths := waitPoolFull(t, e.s, 2)
+	a, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "pooled1", ContainerName: "pooled"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.NetNSPath != filepath.Join(e.cfg.ExecRoot, "netns", "pooled1") {
+		t.Errorf("netns path %s", a.NetNSPath)
+	}
+	hostVeth := e.s.sandboxes["pooled1"].rec.Endpoints[0].HostVeth
+	i := slices.Index(veths, hostVeth)
+	if i < 0 {
+		t.Fatalf("host veth %s is not one of the pool's %v", hostVeth, veths)
+	}
+	if _, err := os.Stat(paths[i]); !os.IsNotExist(err) {
+		t.Errorf("the taken entry's mount point %s is still there: %v", paths[i], err)
+	}
+	ep := a.Networks["bridge"]
+	links, def := routesIn(t, a.NetNSPath)
+	if strings.Join(links, ",") != "lo,eth0" || def != testNet+".0.1" {
+		t.Errorf("links %v, default route via %q", links, def)
+	}
+	var mac, flags string
+	inNetNS(a.NetNSPath, false, func(netns.NsHandle) error {
+		l, err := netlink.LinkByName("eth0")
+		if err == nil {
+			mac, flags = l.Attrs().HardwareAddr.String(), l.Attrs().Flags.String()
+		}
+		return err
+	})
+	if mac != macOf(ep.IPAddress) || !strings.Contains(flags, "up") {
+		t.Errorf("eth0: MAC %s flags %s, want %s and up", mac, flags, macOf(ep.IPAddress))
+	}
+	l, err := netlink.LinkByName(hostVeth)
+	br, _ := bridgeIndex(testBridge(0))
+	if err != nil || l.Attrs().MasterIndex != br {
+		t.Errorf("host veth %s not on the bridge: %v", hostVeth, err)
+	}
+	serveIn(t, a.NetNSPath, "0.0.0.0:80", "from-a-pooled-netns")
+	if got, err := dialIn("", "tcp4", ep.IPAddress.String()+":80"); err != nil || got != "from-a-pooled-netns" {
+		t.Errorf("the container is unreachable from the host: %q %v", got, err)
+	}
+	waitPoolFull(t, e.s, 2)
+	if err := e.s.Disconnect(ctx, "pooled1"); err != nil {
+		t.Fatal(err)
+	}
+	e.s.settle()
+	waitGone(t, "after disconnect", []string{a.NetNSPath}, []string{hostVeth})
+}
+
+// A crashed daemon's pool is swept by the next Reconcile, and Close
+// removes the pool it has.
+func TestNetnsPoolLeavesNothing(t *testing.T) {
+	e := poolEnv(t)
+	crashedPaths, crashedVeths := waitPoolFull(t, e.s, 2)
+	// "Crash": a new service on the same roots, the old one dropped.
+	e.s = e.open()
+	if err := e.s.Reconcile(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, "a crashed daemon's pool after Reconcile", crashedPaths, crashedVeths)
+	paths, veths := waitPoolFull(t, e.s, 2)
+	e.s.Close()
+	waitGone(t, "the pool after Close", paths, veths)
+	ents, _ := os.ReadDir(filepath.Join(e.cfg.ExecRoot, "netns"))
+	if len(ents) != 0 {
+		t.Errorf("left in the netns directory: %v", ents)
+	}
+	e.s = nil
+}
