@@ -105,8 +105,8 @@ type endpointPlan struct {
 
 // connectBridgeLocked joins the container to its bridge networks, the
 // primary one first (eth0), then the others of req.Endpoints by name:
-// addresses and ports are allocated and recorded before any kernel object
-// exists, then the namespace, veths and port rules are made.
+// addresses and ports are allocated first, then the record is committed
+// while the namespace and veths are made, then the port rules.
 func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, primary *netState, req ConnectRequest) (*Attachment, error) {
 	rec.Mode = "bridge"
 	rec.NetNS = filepath.Join(s.netns, req.ContainerID)
@@ -119,25 +119,17 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 	if err == nil {
 		err = s.publishLocked(sb, primary, req)
 	}
+	if err != nil {
+		s.releaseLocked(sb)
+		return nil, err
+	}
 	var pooled *pooledNS
-	if err == nil && poolUsable(plans) {
+	if poolUsable(plans) {
 		defer s.refillPool()
 		if pooled = s.takePooled(plans[0].n.rec.MTU); pooled != nil {
 			specs[0].HostVeth = pooled.veth
 			sb.rec.Endpoints[0].HostVeth = pooled.veth
 		}
-	}
-	if err == nil {
-		// Durable before any kernel object is the container's: a crash
-		// from here on leaves a record that Reconcile tears down.
-		err = s.db.Put(bucketSandboxes, sb.rec.ContainerID, sb.rec)
-	}
-	if err != nil {
-		if pooled != nil {
-			pooled.destroy()
-		}
-		s.releaseLocked(sb)
-		return nil, err
 	}
 	s.sandboxes[sb.rec.ContainerID] = sb
 	// The namespace and veths are kernel work (tens of milliseconds) that
@@ -148,7 +140,7 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 	// network changes) and `network rm` refuses its networks.
 	wantDNS := s.needsDNS(sb)
 	s.mu.Unlock()
-	dnsConns, err := s.wireLocked(sb, true, pooled, plans, specs, wantDNS)
+	dnsConns, err := s.recordAndWire(sb, pooled, plans, specs, wantDNS)
 	s.mu.Lock()
 	if err == nil && len(sb.rec.Ports) > 0 {
 		if err = s.applyPortRules(ctx); err != nil && dnsConns != nil {
@@ -170,6 +162,27 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 		return nil, err
 	}
 	return s.attachmentLocked(sb), nil
+}
+
+// recordAndWire commits a new sandbox's record while wireLocked makes its
+// kernel objects, and returns once both are done: the commit (two disk
+// flushes) is off the start's path. A crash in between loses nothing:
+// Reconcile removes the namespaces and veths no record owns and rewrites
+// the port rules from the records, and the container's own record says
+// running only after this returned.
+func (s *Service) recordAndWire(sb *sandbox, pooled *pooledNS, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
+	rec := sb.rec
+	committed := make(chan error, 1)
+	go func() { committed <- s.db.Put(bucketSandboxes, rec.ContainerID, rec) }()
+	dnsConns, err := s.wireLocked(sb, true, pooled, plans, specs, wantDNS)
+	if cerr := <-committed; cerr != nil && err == nil {
+		err = cerr
+		if dnsConns != nil {
+			dnsConns.Close()
+			dnsConns = nil
+		}
+	}
+	return dnsConns, err
 }
 
 // planEndpointsLocked lists the networks to join: primary, then the other
