@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -160,16 +161,13 @@ static char **runtime_env(void)
 	return env;
 }
 
-/* spawn runs argv with stdio in, out, err (-1: /dev/null) and returns its
- * pid. The child gets default signal handling back. */
-static pid_t spawn(char **argv, int in, int out, int err)
+/* spawn_fork is spawn by fork and exec: the child reports a failed exec
+ * on its stderr and exits 127. */
+static pid_t spawn_fork(char **argv, char **env, int in, int out, int err)
 {
-	char **env = runtime_env();
 	pid_t pid = fork();
-	if (pid != 0) {
-		free(env);
+	if (pid != 0)
 		return pid;
-	}
 	sigset_t none;
 	sigemptyset(&none);
 	signal(SIGPIPE, SIG_DFL);
@@ -188,6 +186,56 @@ static pid_t spawn(char **argv, int in, int out, int err)
 	execve(argv[0], argv, env);
 	fprintf(stderr, "berth-monitor: exec %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
+}
+
+/* spawn_vfork is spawn through posix_spawn, which shares the monitor's
+ * memory with the child until it execs (vfork): no copy-on-write faults
+ * in either process, each ~11 us on a paravirtualised guest. -1 when it
+ * fails, before or at the exec. */
+static pid_t spawn_vfork(char **argv, char **env, int in, int out, int err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -1;
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
+	}
+	sigset_t none, dfl;
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGHUP);
+	int rc = posix_spawnattr_setsigmask(&at, &none);
+	rc = rc ? rc : posix_spawnattr_setsigdefault(&at, &dfl);
+	rc = rc ? rc : posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	int fds[3] = {in, out, err};
+	for (int i = 0; i < 3 && rc == 0; i++) {
+		if (fds[i] < 0)
+			rc = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
+		else /* dup2 onto itself clears close-on-exec (glibc >= 2.29) */
+			rc = posix_spawn_file_actions_adddup2(&fa, fds[i], i);
+	}
+	pid_t pid = -1;
+	if (rc == 0 && posix_spawn(&pid, argv[0], &fa, &at, argv, env) != 0)
+		pid = -1;
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return pid;
+}
+
+/* spawn runs argv with stdio in, out, err (-1: /dev/null) and returns its
+ * pid. The child gets default signal handling back. Should the vfork way
+ * fail, fork reports why as it always did (on err, exit status 127). */
+static pid_t spawn(char **argv, int in, int out, int err)
+{
+	char **env = runtime_env();
+	pid_t pid = spawn_vfork(argv, env, in, out, err);
+	if (pid < 0)
+		pid = spawn_fork(argv, env, in, out, err);
+	free(env);
+	return pid;
 }
 
 static int wait_pid(pid_t pid)

@@ -476,6 +476,25 @@ func TestMonitorExecNotFound(t *testing.T) {
 	}
 }
 
+// A runtime that cannot be executed is reported by path, and Start leaves
+// nothing recorded (the C monitor runs the runtime through posix_spawn
+// and falls back to fork, whose child says why the exec failed).
+func TestMonitorRuntimeMissing(t *testing.T) {
+	c := newContainer(t, []string{"true"}, false)
+	c.cfg.Runtime = filepath.Join(t.TempDir(), "no-such-runtime")
+	_, _, err := monitor.Start(context.Background(), monitorBinary(t), c.cfg)
+	if err == nil {
+		t.Fatal("Start with a missing runtime succeeded")
+	}
+	t.Logf("error: %v", err)
+	if !strings.Contains(err.Error(), c.cfg.Runtime) || !strings.Contains(strings.ToLower(err.Error()), "no such file") {
+		t.Fatalf("error %q does not name the missing runtime", err)
+	}
+	if _, err := monitor.ReadExit(c.cfg.StateDir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("exit status recorded for a container that never ran: %v", err)
+	}
+}
+
 // The monitor and the container outlive the process that started them;
 // a fresh process finds them by the state directory.
 func TestMonitorOutlivesParent(t *testing.T) {
