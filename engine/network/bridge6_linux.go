@@ -89,7 +89,7 @@ func hostRoutes6() []netip.Prefix {
 // setupInside6 gives a container interface its IPv6 address (no DAD: the
 // address is unique by allocation and usable at once) and, on the primary
 // network, the IPv6 default route. Runs inside the container's netns.
-func setupInside6(link netlink.Link, sp linkSpec) error {
+func setupInside6(h *netlink.Handle, link netlink.Link, sp linkSpec) error {
 	if !sp.Addr6.IsValid() {
 		return nil
 	}
@@ -97,12 +97,12 @@ func setupInside6(link netlink.Link, sp linkSpec) error {
 		return err
 	}
 	ipnet := &net.IPNet{IP: sp.Addr6.Addr().AsSlice(), Mask: net.CIDRMask(sp.Addr6.Bits(), 128)}
-	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipnet, Flags: unix.IFA_F_NODAD}); err != nil {
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipnet, Flags: unix.IFA_F_NODAD}); err != nil {
 		return fmt.Errorf("add %s to %s: %w", sp.Addr6, sp.IfName, err)
 	}
 	if sp.DefaultRoute {
 		r := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: sp.Gateway6.AsSlice()}
-		if err := netlink.RouteAdd(r); err != nil {
+		if err := h.RouteAdd(r); err != nil {
 			return fmt.Errorf("add IPv6 default route via %s: %w", sp.Gateway6, err)
 		}
 	}

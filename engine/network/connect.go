@@ -16,6 +16,7 @@ import (
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
 	"github.com/moby/moby/api/types/network"
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
 
@@ -79,7 +80,7 @@ func (s *Service) connectNoneLocked(ctx context.Context, rec sandboxRecord, none
 	if err != nil {
 		return nil, err
 	}
-	if err := inNetNS(rec.NetNS, true, func(netns.NsHandle) error { return prepareNetNS() }); err != nil {
+	if err := inNetNS(rec.NetNS, true, func(netns.NsHandle) error { return withHandle(prepareNetNS) }); err != nil {
 		s.teardownLocked(ctx, sb)
 		return nil, err
 	}
@@ -240,50 +241,61 @@ func (s *Service) allocateEndpointsLocked(sb *sandbox, plans []endpointPlan, req
 // connectBridgeLocked calls it with s.mu released.
 func (s *Service) wireLocked(sb *sandbox, create bool, pooled *pooledNS, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
 	if pooled != nil {
-		if err := pooled.adopt(sb.rec.NetNS); err != nil {
+		if err := pooled.adopt(sb.rec.NetNS, &s.bg); err != nil {
 			return nil, err
 		}
 		create = false
 	}
 	var dnsConns *dnsSockets
 	err := inNetNS(sb.rec.NetNS, create, func(host netns.NsHandle) error {
-		if create {
-			if err := prepareNetNS(); err != nil {
-				return err
-			}
-		}
-		for i, sp := range specs {
+		return withHandle(func(h *netlink.Handle) error {
 			var err error
-			if i == 0 && pooled != nil {
-				err = configureInside(sp, true)
-			} else {
-				err = setupInside(host, sp)
-			}
-			if err != nil {
-				return err
-			}
-		}
-		if wantDNS {
-			c, err := listenDNS()
-			if err != nil {
-				return err
-			}
-			dnsConns = c
-		}
-		return nil
+			dnsConns, err = wireInside(h, host, create, pooled != nil, specs, wantDNS)
+			return err
+		})
 	})
 	if err == nil {
-		for i, p := range plans {
-			if err = s.attachHost(p.n, specs[i].HostVeth); err != nil {
-				break
+		err = withHandle(func(h *netlink.Handle) error {
+			for i, p := range plans {
+				if err := s.attachHost(h, p.n, specs[i].HostVeth); err != nil {
+					return err
+				}
 			}
-		}
+			return nil
+		})
 	}
 	if err != nil && dnsConns != nil {
 		dnsConns.Close()
 		dnsConns = nil
 	}
 	return dnsConns, err
+}
+
+// wireInside is wireLocked's part inside the container's namespace: it
+// readies a new namespace (create), makes the container ends of the
+// veths (the first one exists already when pooled) and opens the DNS
+// sockets when wantDNS. On error nothing is left open.
+func wireInside(h *netlink.Handle, host netns.NsHandle, create, pooled bool, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
+	if create {
+		if err := prepareNetNS(h); err != nil {
+			return nil, err
+		}
+	}
+	for i, sp := range specs {
+		var err error
+		if i == 0 && pooled {
+			err = configureInside(h, sp, true)
+		} else {
+			err = setupInside(h, host, sp)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if wantDNS {
+		return listenDNS()
+	}
+	return nil, nil
 }
 
 // findEndpoint returns the request's settings for network n, keyed by name or ID.
@@ -302,12 +314,12 @@ func findEndpoint(eps map[string]*network.EndpointSettings, n *netState) *networ
 	return nil
 }
 
-func (s *Service) attachHost(n *netState, veth string) error {
-	idx, err := bridgeIndex(n.rec.Bridge)
+func (s *Service) attachHost(h *netlink.Handle, n *netState, veth string) error {
+	l, err := h.LinkByName(n.rec.Bridge)
 	if err != nil {
-		return err
+		return fmt.Errorf("bridge %s is missing: %w (restart berthd to recreate it)", n.rec.Bridge, err)
 	}
-	return attachHostSide(veth, idx)
+	return attachHostSide(h, veth, l.Attrs().Index)
 }
 
 // allocateLocked picks the endpoint's address (fixed --ip or from the

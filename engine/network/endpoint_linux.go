@@ -25,45 +25,57 @@ type linkSpec struct {
 	Gateway6 netip.Addr
 }
 
-// loUp brings up loopback. Runs inside the container's netns.
+// withHandle runs fn with one netlink socket in the calling thread's
+// namespace, for all its requests: the package's functions open, bind and
+// close a socket for each one (five system calls a request).
+func withHandle(fn func(h *netlink.Handle) error) error {
+	h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
+	if err != nil {
+		return fmt.Errorf("open a netlink socket: %w", err)
+	}
+	defer h.Close()
+	return fn(h)
+}
+
 // prepareNetNS readies a new container netns from inside it: loopback up,
 // and ports below 1024 open to any user in it, as Docker sets
 // net.ipv4.ip_unprivileged_port_start=0 for every container with its own
 // network namespace: a user-namespaced root (userns-remap) has no
 // CAP_NET_BIND_SERVICE over a netns berthd made, and could not serve on
 // port 80 otherwise. --sysctl still overrides it (the runtime writes later).
-func prepareNetNS() error {
-	if err := loUp(); err != nil {
+func prepareNetNS(h *netlink.Handle) error {
+	if err := loUp(h); err != nil {
 		return err
 	}
 	return os.WriteFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", []byte("0\n"), 0o644)
 }
 
-func loUp() error {
-	lo, err := netlink.LinkByName("lo")
+// loUp brings up loopback. Runs inside the container's netns.
+func loUp(h *netlink.Handle) error {
+	lo, err := h.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("find loopback: %w", err)
 	}
-	return netlink.LinkSetUp(lo)
+	return h.LinkSetUp(lo)
 }
 
 // setupInside creates the veth pair from inside the container's netns,
 // with the peer placed in the host's, and configures the container side:
 // address, MAC, up, default route. Runs inside the container's netns.
-func setupInside(host netns.NsHandle, sp linkSpec) error {
-	if err := addVeth(host, sp.IfName, sp.HostVeth, sp.MTU, sp.MAC); err != nil {
+func setupInside(h *netlink.Handle, host netns.NsHandle, sp linkSpec) error {
+	if err := addVeth(h, host, sp.IfName, sp.HostVeth, sp.MTU, sp.MAC); err != nil {
 		return err
 	}
-	return configureInside(sp, false)
+	return configureInside(h, sp, false)
 }
 
 // addVeth creates a veth pair from inside a netns: ifName (down, with mac
 // unless nil) stays there, its peer hostVeth goes to the host's netns.
-func addVeth(host netns.NsHandle, ifName, hostVeth string, mtu int, mac net.HardwareAddr) error {
+func addVeth(h *netlink.Handle, host netns.NsHandle, ifName, hostVeth string, mtu int, mac net.HardwareAddr) error {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name, attrs.MTU, attrs.HardwareAddr = ifName, mtu, mac
 	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: hostVeth, PeerNamespace: netlink.NsFd(int(host)), PeerMTU: uint32(mtu)}
-	if err := netlink.LinkAdd(veth); err != nil {
+	if err := h.LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth pair %s/%s: %w", hostVeth, ifName, err)
 	}
 	return nil
@@ -72,30 +84,30 @@ func addVeth(host netns.NsHandle, ifName, hostVeth string, mtu int, mac net.Hard
 // configureInside gives the container's end of a veth its address (and
 // MAC when setMAC: a prepared veth has a random one), brings it up and
 // adds the default route. Runs inside the container's netns.
-func configureInside(sp linkSpec, setMAC bool) error {
-	link, err := netlink.LinkByName(sp.IfName)
+func configureInside(h *netlink.Handle, sp linkSpec, setMAC bool) error {
+	link, err := h.LinkByName(sp.IfName)
 	if err != nil {
 		return fmt.Errorf("find %s in the container: %w", sp.IfName, err)
 	}
 	if setMAC {
-		if err := netlink.LinkSetHardwareAddr(link, sp.MAC); err != nil {
+		if err := h.LinkSetHardwareAddr(link, sp.MAC); err != nil {
 			return fmt.Errorf("set the MAC address of %s: %w", sp.IfName, err)
 		}
 	}
 	ipnet := &net.IPNet{IP: sp.Addr.Addr().AsSlice(), Mask: net.CIDRMask(sp.Addr.Bits(), 32)}
-	if err := netlink.AddrAdd(link, &netlink.Addr{IPNet: ipnet}); err != nil {
+	if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipnet}); err != nil {
 		return fmt.Errorf("add %s to %s: %w", sp.Addr, sp.IfName, err)
 	}
-	if err := netlink.LinkSetUp(link); err != nil {
+	if err := h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring up %s: %w", sp.IfName, err)
 	}
 	if sp.DefaultRoute {
 		r := &netlink.Route{LinkIndex: link.Attrs().Index, Gw: sp.Gateway.AsSlice()}
-		if err := netlink.RouteAdd(r); err != nil {
+		if err := h.RouteAdd(r); err != nil {
 			return fmt.Errorf("add default route via %s: %w", sp.Gateway, err)
 		}
 	}
-	return setupInside6(link, sp)
+	return setupInside6(h, link, sp)
 }
 
 // addrGenModeNone is IN6_ADDR_GEN_MODE_NONE: no link-local address.
@@ -104,15 +116,15 @@ const addrGenModeNone = 1
 // attachHostSide enslaves the host end of a veth to the bridge, with
 // hairpin mode (a container may reach its own published port), and brings
 // it up. Runs in the host's netns.
-func attachHostSide(hostVeth string, bridgeIndex int) error {
-	link, err := netlink.LinkByName(hostVeth)
+func attachHostSide(h *netlink.Handle, hostVeth string, bridgeIndex int) error {
+	link, err := h.LinkByName(hostVeth)
 	if err != nil {
 		return fmt.Errorf("find %s: %w", hostVeth, err)
 	}
-	if err := netlink.LinkSetMasterByIndex(link, bridgeIndex); err != nil {
+	if err := h.LinkSetMasterByIndex(link, bridgeIndex); err != nil {
 		return fmt.Errorf("attach %s to the bridge: %w", hostVeth, err)
 	}
-	if err := netlink.LinkSetHairpin(link, true); err != nil {
+	if err := h.LinkSetHairpin(link, true); err != nil {
 		return fmt.Errorf("set hairpin mode on %s: %w", hostVeth, err)
 	}
 	// A bridge port needs no IPv6 address of its own: without one the
@@ -120,8 +132,8 @@ func attachHostSide(hostVeth string, bridgeIndex int) error {
 	// appear per container (programs watching addresses, e.g. browsers,
 	// fail their requests in flight on every such change). Best effort:
 	// refused where IPv6 is off, which needs nothing.
-	_ = netlink.LinkSetIP6AddrGenMode(link, addrGenModeNone)
-	if err := netlink.LinkSetUp(link); err != nil {
+	_ = h.LinkSetIP6AddrGenMode(link, addrGenModeNone)
+	if err := h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("bring up %s: %w", hostVeth, err)
 	}
 	return nil

@@ -123,10 +123,12 @@ func (s *Service) makePooled(mtu int) (pooledNS, error) {
 	rand.Read(b)
 	e := pooledNS{path: filepath.Join(s.netns, poolPrefix+hex.EncodeToString(b)), veth: vethName(), mtu: mtu}
 	err := inNetNS(e.path, true, func(host netns.NsHandle) error {
-		if err := prepareNetNS(); err != nil {
-			return err
-		}
-		return addVeth(host, poolIfName, e.veth, mtu, nil)
+		return withHandle(func(h *netlink.Handle) error {
+			if err := prepareNetNS(h); err != nil {
+				return err
+			}
+			return addVeth(h, host, poolIfName, e.veth, mtu, nil)
+		})
 	})
 	if err != nil {
 		return pooledNS{}, err
@@ -139,8 +141,10 @@ func (s *Service) makePooled(mtu int) (pooledNS, error) {
 	return e, nil
 }
 
-// adopt moves the pooled namespace's mount to path, the container's.
-func (e *pooledNS) adopt(path string) error {
+// adopt mounts the pooled namespace at path, the container's. The
+// entry's own mount is removed in the background (bg): an unmount may
+// wait for an RCU grace period, milliseconds the start need not wait.
+func (e *pooledNS) adopt(path string, bg *sync.WaitGroup) error {
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
 		e.destroy()
@@ -152,7 +156,12 @@ func (e *pooledNS) adopt(path string) error {
 		e.destroy()
 		return fmt.Errorf("bind mount network namespace at %s: %w", path, err)
 	}
-	return removeNetNS(e.path)
+	bg.Add(1)
+	go func() {
+		defer bg.Done()
+		removeNetNS(e.path) // left behind, the next Reconcile sweeps it
+	}()
+	return nil
 }
 
 // destroy removes an entry: its mount (the namespace goes with its last

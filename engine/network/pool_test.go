@@ -101,9 +101,7 @@ func TestNetnsPoolServesAConnect(t *testing.T) {
 	if i < 0 {
 		t.Fatalf("host veth %s is not one of the pool's %v", hostVeth, veths)
 	}
-	if _, err := os.Stat(paths[i]); !os.IsNotExist(err) {
-		t.Errorf("the taken entry's mount point %s is still there: %v", paths[i], err)
-	}
+	waitGone(t, "the taken entry's own mount point", paths[i:i+1], nil)
 	ep := a.Networks["bridge"]
 	links, def := routesIn(t, a.NetNSPath)
 	if strings.Join(links, ",") != "lo,eth0" || def != testNet+".0.1" {
