@@ -46,6 +46,25 @@ func runHttpd(t *testing.T, c CLI, name, body string, args ...string) string {
 	return id
 }
 
+// waitListening waits until a TCP socket listens on port in container
+// name (run -d returns once the process started, not once it serves).
+func waitListening(t *testing.T, c CLI, name string, port int) {
+	t.Helper()
+	suffix := fmt.Sprintf(":%04X", port)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		r := c.Run(t, "exec", name, "cat", "/proc/net/tcp", "/proc/net/tcp6")
+		for _, l := range strings.Split(r.Stdout, "\n") {
+			if f := strings.Fields(l); len(f) > 3 && strings.HasSuffix(f[1], suffix) && f[3] == "0A" {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on port %d in %s: %s", port, name, r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // shFetch is a shell snippet fetching url inside a container, given up
 // after 3 s. Not `wget -T`: Debian's busybox-static 1.35 wget segfaults
 // with it; not `timeout 3 wget`: busybox's timeout did not stop a wget
@@ -255,6 +274,7 @@ func TestNetworkIsolationAndInternal(t *testing.T) {
 	in := uniq("inweb")
 	runHttpd(t, b, in, "internal", "--network", ni)
 	inIP := netIP(t, b, in, ni)
+	waitListening(t, b, in, 80)
 	r := b.Run(t, "run", "--rm", "--network", ni, "busybox", "sh", "-c", "ip route; echo ---; ping -c1 -W2 "+gwa+" && echo REACHED; "+shFetch("http://"+inIP+"/index.html"))
 	routes, rest, _ := strings.Cut(r.Stdout, "---")
 	if strings.Contains(routes, "default") || routes == "" {
