@@ -55,19 +55,17 @@ func poolUsable(plans []endpointPlan) bool {
 }
 
 // takePooled returns a prepared namespace for an endpoint with this MTU,
-// if one is ready. Entries of another MTU (the configuration changed)
-// are dropped.
+// if one is ready (entries have the daemon's MTU: a network with its own
+// takes none).
 func (s *Service) takePooled(mtu int) *pooledNS {
 	p := &s.pool
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for len(p.entries) > 0 {
-		e := p.entries[0]
-		p.entries = p.entries[1:]
+	for i, e := range p.entries {
 		if e.mtu == mtu {
+			p.entries = append(p.entries[:i], p.entries[i+1:]...)
 			return &e
 		}
-		e.destroy()
 	}
 	return nil
 }
