@@ -100,26 +100,15 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	if err == nil {
 		err = s.launch(ctx, e, rt, run)
 	}
-	if run != nil && run.committed != nil {
-		// Before anything else writes the record (a failed start's state).
-		if cerr := <-run.committed; cerr != nil {
-			s.log.Error("persist after start", "id", c.ID, "err", cerr)
-		}
-	}
 	if err != nil {
 		undo.run()
 		return err
 	}
-	if run.committed == nil { // started through the ctl socket
-		run.startedAt = time.Now().UTC()
-	}
-	c.State = State{Status: StatusRunning, Pid: run.pid, MonitorPid: run.monitorPid, StartedAt: run.startedAt, ExitCode: 0}
+	c.State = State{Status: StatusRunning, Pid: run.pid, MonitorPid: run.monitorPid, StartedAt: time.Now().UTC(), ExitCode: 0}
 	e.exited = make(chan struct{})
 	e.runs++
-	if run.committed == nil {
-		if err := s.persist(e); err != nil {
-			s.log.Error("persist after start", "id", c.ID, "err", err)
-		}
+	if err := s.persist(e); err != nil {
+		s.log.Error("persist after start", "id", c.ID, "err", err)
 	}
 	e.notify()
 	s.watch(e, e.exited)
@@ -155,24 +144,6 @@ type containerRun struct {
 	cgroups     []string // when the runtime's delete only removes these and its state
 	// Set by launch:
 	pid, monitorPid int
-	startedAt       time.Time
-	committed       <-chan error // the running state's commit (commitRunning)
-}
-
-// commitRunning records c as running, in the background, as soon as its
-// monitor runs (one that starts the container without being asked): the commit (two disk flushes) overlaps the runtime's
-// create instead of delaying the reply. The record then has no init pid
-// (Reconcile asks the monitor). Should berthd die before the monitor
-// reports, the next start finds the monitor and adopts the container, or,
-// if it died first, records the run as exited (255); a failed start
-// overwrites the record after this commit is over.
-func (s *Service) commitRunning(e *entry, run *containerRun, monitorPid int) {
-	run.startedAt = time.Now().UTC()
-	snap := e.c
-	snap.State = State{Status: StatusRunning, MonitorPid: monitorPid, StartedAt: run.startedAt}
-	ch := make(chan error, 1)
-	run.committed = ch
-	go func() { ch <- s.db.Put(bucket, snap.ID, &snap) }()
 }
 
 // prepareRun mounts the container's root filesystem and volumes and
@@ -348,18 +319,14 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 	}
 	exitState, exitCgroups := exitCleanup(rt, c.ID, run)
 	var conns []*net.UnixConn
-	var spawned func(int)
-	if !saveFilter { // the monitor starts the container by itself
-		spawned = func(pid int) { s.commitRunning(e, run, pid) }
-	}
-	run.pid, run.monitorPid, conns, err = monitor.StartAttachedThen(ctx, s.cfg.MonitorPath, monitor.Config{
+	run.pid, run.monitorPid, conns, err = monitor.StartAttached(ctx, s.cfg.MonitorPath, monitor.Config{
 		ID: c.ID, Runtime: rt.Binary(), RuntimeArgs: rt.GlobalArgs(), Bundle: run.stateDir, StateDir: run.stateDir,
 		LogPath: c.LogPath, LogMaxSize: logLim.maxSize, LogMaxFiles: logLim.maxFiles,
 		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
 		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
 		Start: !saveFilter, Attach: attach,
 		RuntimeState: exitState, Cgroups: exitCgroups,
-	}, spawned)
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			// The monitor was killed mid-create: undo what the runtime made.

@@ -43,14 +43,6 @@ func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid 
 // container's process can write, so no output is lost to them, and without
 // the round trip of Attach after Start. On error no connection is returned.
 func StartAttached(ctx context.Context, binary string, cfg Config) (initPid, monitorPid int, attach []*net.UnixConn, err error) {
-	return StartAttachedThen(ctx, binary, cfg, nil)
-}
-
-// StartAttachedThen is StartAttached calling spawned (unless nil) with the
-// monitor's pid as soon as the monitor runs, before the runtime has
-// created the container: what the caller does there overlaps the
-// container's creation.
-func StartAttachedThen(ctx context.Context, binary string, cfg Config, spawned func(monitorPid int)) (initPid, monitorPid int, attach []*net.UnixConn, err error) {
 	if err := prepareStateDir(&cfg); err != nil {
 		return 0, 0, nil, err
 	}
@@ -65,9 +57,6 @@ func StartAttachedThen(ctx context.Context, binary string, cfg Config, spawned f
 		return 0, 0, nil, err
 	}
 	defer syncR.Close()
-	if spawned != nil {
-		spawned(monitorPid)
-	}
 	initPid, err = awaitReady(ctx, syncR, monitorPid, filepath.Join(cfg.StateDir, LogFile))
 	if err != nil {
 		closeConns(attach)
