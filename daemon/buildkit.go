@@ -94,6 +94,7 @@ type buildNetwork struct{ n *network.Service }
 
 func (b buildNetwork) Attach(ctx context.Context, id, hostname string) (string, error) {
 	a, err := b.n.Connect(ctx, network.ConnectRequest{ContainerID: id, Hostname: hostname, NetworkMode: "bridge"})
+	b.n.RefillPool()
 	if err != nil {
 		return "", err
 	}

@@ -30,6 +30,9 @@ type Networks interface {
 	DefaultGateway() netip.Addr
 	// Reconcile drops the attachments of containers not in live.
 	Reconcile(ctx context.Context, live []string) error
+	// RefillPool prepares network namespaces for the next starts, in the
+	// background (called once a start is over).
+	RefillPool()
 }
 
 // Volumes is what containers need of the volume service: what mounting

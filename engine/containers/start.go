@@ -48,6 +48,9 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 		return errdefs.Conflict("container is marked for removal and cannot be started")
 	}
 	err = s.startLocked(ctx, e)
+	if s.net != nil {
+		s.net.RefillPool()
+	}
 	if err == nil {
 		e.mu.Unlock()
 		return nil

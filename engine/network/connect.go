@@ -126,7 +126,6 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 	}
 	var pooled *pooledNS
 	if poolUsable(plans) {
-		defer s.refillPool()
 		if pooled = s.takePooled(plans[0].n.rec.MTU); pooled != nil {
 			specs[0].HostVeth = pooled.veth
 			sb.rec.Endpoints[0].HostVeth = pooled.veth

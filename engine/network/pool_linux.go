@@ -22,7 +22,7 @@ import (
 // end waits in the host's namespace, down and on no bridge. A start takes
 // one (takePooled), moves its mount to the container's path and does
 // the rest as for a new one: MAC, address, up, route, bridge. The pool is
-// refilled in the background once that start's network is wired.
+// refilled in the background once that start is over (RefillPool).
 //
 // Entries are never recorded: after a crash the next Reconcile removes
 // their mounts with every other namespace no sandbox owns, and the
@@ -69,6 +69,11 @@ func (s *Service) takePooled(mtu int) *pooledNS {
 	}
 	return nil
 }
+
+// RefillPool tops the pool of prepared namespaces up in the background.
+// Callers run it once what took an entry is done (a start's reply), so
+// the refill does not compete with the runtime for the CPU.
+func (s *Service) RefillPool() { s.refillPool() }
 
 // refillPool tops the pool up to Config.NetnsPool entries in the
 // background, unless that is already under way or the pool is closed.

@@ -84,7 +84,7 @@ func poolEnv(t *testing.T) *testEnv {
 
 // A container's network comes from a prepared namespace: the same
 // interfaces, addresses, MAC, route and bridge port as a new one, at the
-// container's usual path, and the pool is topped up again.
+// container's usual path, and RefillPool tops the pool up again.
 func TestNetnsPoolServesAConnect(t *testing.T) {
 	e := poolEnv(t)
 	ctx := context.Background()
@@ -127,6 +127,10 @@ func TestNetnsPoolServesAConnect(t *testing.T) {
 	if got, err := dialIn("", "tcp4", ep.IPAddress.String()+":80"); err != nil || got != "from-a-pooled-netns" {
 		t.Errorf("the container is unreachable from the host: %q %v", got, err)
 	}
+	if left, _ := poolState(e.s); len(left) != 1 {
+		t.Errorf("the pool holds %d entries after a connect, want 1 until RefillPool", len(left))
+	}
+	e.s.RefillPool()
 	waitPoolFull(t, e.s, 2)
 	if err := e.s.Disconnect(ctx, "pooled1"); err != nil {
 		t.Fatal(err)
