@@ -67,6 +67,7 @@ clean_stale() {
 	for rec in "$runs"/*; do
 		[ -f "$rec" ] || continue
 		pid="${rec##*/}"
+		case "$pid" in *[!0-9]*) continue ;; esac # not a run record (subnet.lock)
 		if kill -0 "$pid" 2>/dev/null; then
 			echo "netclean: run $pid is still alive; left alone" >&2
 			continue
