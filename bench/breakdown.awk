@@ -14,7 +14,10 @@
 #   create   the CLI writes POST /containers/create
 #   start    the CLI writes POST /containers/ID/start
 #   mount    berthd mounts the container's overlay
-#   network  berthd makes the container's network namespace (unshare)
+#   network  the container's network namespace is in place: bind-mounted at
+#            its path under netns/, whether just made (unshare) or taken
+#            from berthd's pool of prepared ones (.pool-* entries are the
+#            pool's own, refilled after the start: not this marker)
 #   monitor  the monitor (berth-cmon or berth-monitor) is executed
 #   runtime  crun or runc is executed
 #   exec     the container's program is executed (below the runtime)
@@ -29,7 +32,7 @@
 
 BEGIN {
 	nm = split("cli create start mount network monitor runtime exec exit removal done", names, " ")
-	split("CLI executed|create request sent|start request sent|overlay mounted|network namespace made|monitor executed|runtime executed|container's program executed|container's program exited|overlay unmounted (removal)|CLI exited", label, "|")
+	split("CLI executed|create request sent|start request sent|overlay mounted|network namespace in place|monitor executed|runtime executed|container's program executed|container's program exited|overlay unmounted (removal)|CLI exited", label, "|")
 	nfiles = ARGC - 1
 }
 
@@ -89,7 +92,7 @@ fileno < nfiles {
 	next
 }
 / mount\("overlay", / { mark(run, "mount", t) }
-/ unshare\([^)]*CLONE_NEWNET/ { mark(run, "network", t) }
+/ mount\("[^"]*", "[^"]*\/netns\/[^."][^"]*", [^,]*, MS_BIND/ && / = 0$/ { mark(run, "network", t) }
 / exit_group\(/ { if (run in cpid && $1 == cpid[run]) mark(run, "exit", t) }
 / umount2\("[^"]*\/merged"/ { mark(run, "removal", t) }
 

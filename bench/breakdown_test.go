@@ -67,7 +67,10 @@ func TestBreakdownOneRun(t *testing.T) {
 `
 	daemon := `7 999.000000 mount("overlay", "/x/old/merged", "overlay", 0, "") = 0
 7 1000.045000 mount("overlay", "/x/abc/merged", "overlay", 0, "lowerdir=/l") = 0
-8 1000.050000 unshare(CLONE_NEWNET) = 0
+8 1000.046000 mount("/proc/self/task/8/ns/net", "/x/netns/.pool-1", "none", MS_BIND, NULL) = 0
+8 1000.047000 unshare(CLONE_NEWNET) = 0
+8 1000.048000 mount("/proc/self/task/8/ns/net", "/x/netns/abc", "none", MS_BIND, NULL) = -1 EBUSY (Device or resource busy)
+8 1000.050000 mount("/x/netns/.pool-0", "/x/netns/abc", "none", MS_BIND, NULL) = 0
 8 1000.055000 clone(child_stack=NULL, flags=CLONE_VM|CLONE_VFORK|SIGCHLD <unfinished ...>
 20 1000.060000 execve("/nowhere/berth-cmon", ["berth-cmon"], 0x1 /* 1 var */) = -1 ENOENT (No such file or directory)
 20 1000.061000 execve("/bin/berth-cmon", ["berth-cmon"], 0x1 /* 1 var */ <unfinished ...>
@@ -94,7 +97,7 @@ func TestBreakdownOneRun(t *testing.T) {
 		"create request sent":          "20.0 | 20.0 |",
 		"start request sent":           "40.0 | 20.0 |",
 		"overlay mounted":              "45.0 | 5.0 |",
-		"network namespace made":       "50.0 | 5.0 |",
+		"network namespace in place":   "50.0 | 5.0 |",
 		"monitor executed":             "61.0 | 11.0 |",
 		"runtime executed":             "70.0 | 9.0 |",
 		"container's program executed": "90.0 | 20.0 |",
