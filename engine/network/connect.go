@@ -314,11 +314,11 @@ func findEndpoint(eps map[string]*network.EndpointSettings, n *netState) *networ
 }
 
 func (s *Service) attachHost(h *netlink.Handle, n *netState, veth string) error {
-	l, err := h.LinkByName(n.rec.Bridge)
+	idx, err := bridgeIndex(h, n.rec.Bridge)
 	if err != nil {
-		return fmt.Errorf("bridge %s is missing: %w (restart berthd to recreate it)", n.rec.Bridge, err)
+		return err
 	}
-	return attachHostSide(h, veth, l.Attrs().Index)
+	return attachHostSide(h, veth, idx)
 }
 
 // allocateLocked picks the endpoint's address (fixed --ip or from the

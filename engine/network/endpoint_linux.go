@@ -155,9 +155,10 @@ func deleteLink(name string) error {
 	return nil
 }
 
-// bridgeIndex returns the interface index of a bridge.
-func bridgeIndex(name string) (int, error) {
-	l, err := netlink.LinkByName(name)
+// bridgeIndex returns the interface index of a bridge, asked over h
+// (&netlink.Handle{}: a socket per request, as the package's functions).
+func bridgeIndex(h *netlink.Handle, name string) (int, error) {
+	l, err := h.LinkByName(name)
 	if err != nil {
 		return 0, fmt.Errorf("bridge %s is missing: %w (restart berthd to recreate it)", name, err)
 	}
@@ -169,7 +170,7 @@ func bridgeIndex(name string) (int, error) {
 func staleVeths(bridges []string, keep map[string]bool) []string {
 	idx := map[int]bool{}
 	for _, b := range bridges {
-		if i, err := bridgeIndex(b); err == nil {
+		if i, err := bridgeIndex(&netlink.Handle{}, b); err == nil {
 			idx[i] = true
 		}
 	}

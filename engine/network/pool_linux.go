@@ -170,13 +170,12 @@ func (e *pooledNS) adopt(path string, bg *sync.WaitGroup) error {
 // destroy removes an entry: its mount (the namespace goes with its last
 // reference, taking both ends of the veth) and the host end, should
 // something still hold the namespace.
-func (e *pooledNS) destroy() {
-	removeNetNS(e.path)
-	deleteLink(e.veth)
+func (e *pooledNS) destroy() error {
+	return errors.Join(removeNetNS(e.path), deleteLink(e.veth))
 }
 
-// closePool stops refills and removes the entries; refills under way
-// end before s.bg is done.
+// closePool stops refills (drainPool removes the entries); refills under
+// way end before s.bg is done.
 func (s *Service) closePool() {
 	p := &s.pool
 	p.mu.Lock()
@@ -194,12 +193,7 @@ func (s *Service) drainPool() error {
 	p.mu.Unlock()
 	var errs []error
 	for _, e := range entries {
-		if err := removeNetNS(e.path); err != nil {
-			errs = append(errs, err)
-		}
-		if err := deleteLink(e.veth); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, e.destroy())
 	}
 	return errors.Join(errs...)
 }

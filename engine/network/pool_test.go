@@ -119,7 +119,7 @@ func TestNetnsPoolServesAConnect(t *testing.T) {
 		t.Errorf("eth0: MAC %s flags %s, want %s and up", mac, flags, macOf(ep.IPAddress))
 	}
 	l, err := netlink.LinkByName(hostVeth)
-	br, _ := bridgeIndex(testBridge(0))
+	br, _ := bridgeIndex(&netlink.Handle{}, testBridge(0))
 	if err != nil || l.Attrs().MasterIndex != br {
 		t.Errorf("host veth %s not on the bridge: %v", hostVeth, err)
 	}
