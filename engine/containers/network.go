@@ -37,13 +37,11 @@ func (s *Service) NetworkConnect(ctx context.Context, netRef, ref string, ep *ne
 		ep = &network.EndpointSettings{}
 	}
 	if e.c.State.Running() {
-		before := s.net.Attached(e.c.ID)
-		if err := s.net.ConnectNetwork(ctx, e.c.ID, nw.Name, ep); err != nil {
+		err := s.rewireRunning(e, nw, evtypes.ActionConnect, func() error {
+			return s.net.ConnectNetwork(ctx, e.c.ID, nw.Name, ep)
+		})
+		if err != nil {
 			return err
-		}
-		s.emitNetwork(evtypes.ActionConnect, e.c.ID, nw.ID, nw.Name, nw.Driver)
-		if err := s.refreshResolvConf(&e.c, before); err != nil {
-			s.log.Warn("network connect: resolv.conf not updated", "container", e.c.ID, "err", err)
 		}
 	}
 	if e.c.Endpoints == nil {
@@ -76,13 +74,11 @@ func (s *Service) NetworkDisconnect(ctx context.Context, netRef, ref string, for
 		return errdefs.Forbidden("container %s is not connected to network %s", e.c.ID, nw.Name)
 	}
 	if e.c.State.Running() {
-		before := s.net.Attached(e.c.ID)
-		if err := s.net.DisconnectNetwork(ctx, e.c.ID, nw.Name, force); err != nil {
+		err := s.rewireRunning(e, nw, evtypes.ActionDisconnect, func() error {
+			return s.net.DisconnectNetwork(ctx, e.c.ID, nw.Name, force)
+		})
+		if err != nil {
 			return err
-		}
-		s.emitNetwork(evtypes.ActionDisconnect, e.c.ID, nw.ID, nw.Name, nw.Driver)
-		if err := s.refreshResolvConf(&e.c, before); err != nil {
-			s.log.Warn("network disconnect: resolv.conf not updated", "container", e.c.ID, "err", err)
 		}
 	}
 	delete(e.c.Endpoints, nw.Name)

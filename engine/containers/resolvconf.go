@@ -5,7 +5,24 @@ import (
 	"os"
 
 	netpkg "github.com/berth-dev/berth/engine/network"
+	evtypes "github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/network"
 )
+
+// rewireRunning runs change (a connect or disconnect of the running
+// container e to nw, as action names it), emits its event and then
+// rewrites the container's resolv.conf for its new networks.
+func (s *Service) rewireRunning(e *entry, nw network.Inspect, action evtypes.Action, change func() error) error {
+	before := s.net.Attached(e.c.ID)
+	if err := change(); err != nil {
+		return err
+	}
+	s.emitNetwork(action, e.c.ID, nw.ID, nw.Name, nw.Driver)
+	if err := s.refreshResolvConf(&e.c, before); err != nil {
+		s.log.Warn("network "+string(action)+": resolv.conf not updated", "container", e.c.ID, "err", err)
+	}
+	return nil
+}
 
 // refreshResolvConf rewrites a running container's resolv.conf after
 // `network connect` or `disconnect` changed its resolver (the embedded DNS

@@ -27,12 +27,11 @@ import (
 // the same profile are handed it. The key covers everything that can change
 // what crun compiles: the profile, the seccomp annotations, the crun
 // binary and the libseccomp it loads (a new crun or libseccomp compiles
-// afresh). The seccomp section
-// stays in the spec, so its flags, listener and default action still
-// apply; only its rule list is left out, as crun reads it for nothing but
-// the compile it then skips (crun 1.8's container.c and seccomp.c: with
-// the annotation it writes the filter to the state's seccomp.bpf, which
-// exec loads too). Parsing those rules was the costliest part of Docker's
+// afresh). The seccomp section stays in the spec, so its flags, listener
+// and default action still apply; only its rule list is left out, as crun
+// reads it for nothing but the compile it then skips (crun 1.8's
+// container.c and seccomp.c: with the annotation it writes the filter to
+// the state's seccomp.bpf, which exec loads too). Parsing those rules was the costliest part of Docker's
 // default spec for crun: ~75 page faults and ~3 ms of CPU per start here.
 
 // SeccompBPFAnnotation is crun's annotation for a precompiled filter.
