@@ -95,6 +95,11 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 		e.notify() // a removal waiting on this one tries again
 		e.mu.Unlock()
 	}
+	// What goes to the bins is deleted after the commit below (see
+	// trash.Bin.Hold).
+	releaseData, releaseExec := s.dataBin.Hold(), s.execBin.Hold()
+	defer releaseData()
+	defer releaseExec()
 	// The monitor stopped writing the folder (the log) before it reported
 	// the exit: the folder goes while it finishes its clean-up.
 	moved := make(chan struct{})
