@@ -175,3 +175,47 @@ func TestDisconnectDeferredRecord(t *testing.T) {
 		t.Fatalf("%d records after Disconnect, want 0", n)
 	}
 }
+
+// TestDisconnectDeferredCrash: a crash after DisconnectDeferred tore a
+// sandbox down but before its record's deletion was committed (the
+// container's exit or removal commit) leaves a record whose namespace is
+// gone; the next start's Reconcile drops it, and its address is free.
+func TestDisconnectDeferredCrash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := "eeeeeeeeee02"
+	a, err := e.s.Connect(ctx, ConnectRequest{ContainerID: id, ContainerName: "/" + id, Hostname: id,
+		PortBindings: network.PortMap{network.MustParsePort("80/tcp"): {{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := a.Networks["bridge"]
+	if _, err := e.s.DisconnectDeferred(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	// "Crash": the change is never committed; berthd starts again.
+	e.s.Close()
+	e.s = e.open()
+	if err := e.s.Reconcile(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e.s.Attached(id) != nil {
+		t.Fatal("the sandbox came back")
+	}
+	left := 0
+	if err := e.db.ForEach(bucketSandboxes, func(string, []byte) error { left++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d sandbox records left after the reconcile", left)
+	}
+	if _, err := os.Stat(a.NetNSPath); !os.IsNotExist(err) {
+		t.Errorf("netns left: %v", err)
+	}
+	e.s.mu.RLock()
+	inUse := e.s.nets[ep.NetworkID].pool.InUse(ep.IPAddress)
+	e.s.mu.RUnlock()
+	if inUse {
+		t.Errorf("address %s still in use after the reconcile", ep.IPAddress)
+	}
+}
