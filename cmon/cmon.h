@@ -58,6 +58,8 @@ struct config {
 	char *runtime_state;
 	char **cgroups;
 	size_t ncgroups;
+	/* Config.ExitNoSync: exit.json is not flushed before its rename */
+	int exit_nosync;
 };
 #define FIRST_ATTACH_FD 4
 int parse_config(const char *s, size_t n, struct config *c, const char **err);

@@ -313,8 +313,9 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* write_file_atomic writes path through path.tmp, fsync and rename. */
-static int write_file_atomic(const char *path, const char *data, size_t n)
+/* write_file_atomic writes path through path.tmp and rename, with sync
+ * flushing path.tmp first. */
+static int write_file_atomic(const char *path, const char *data, size_t n, int sync)
 {
 	char *tmp = xasprintf("%s.tmp", path);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -323,7 +324,7 @@ static int write_file_atomic(const char *path, const char *data, size_t n)
 		return -1;
 	}
 	int rc = write_all(fd, data, n);
-	if (rc == 0)
+	if (rc == 0 && sync)
 		rc = fsync(fd);
 	if (close(fd) < 0)
 		rc = -1;
@@ -1322,7 +1323,7 @@ static void finish(void)
 	struct buf st = {0};
 	exit_status_json(&st);
 	char *path = xasprintf("%s/%s", cfg.state_dir, EXIT_FILE);
-	if (write_file_atomic(path, st.d, st.n) < 0)
+	if (write_file_atomic(path, st.d, st.n, !cfg.exit_nosync) < 0)
 		fprintf(stderr, "berth-monitor: write %s: %s\n", path, strerror(errno));
 	free(path);
 	buf_free(&st);

@@ -163,6 +163,8 @@ static int config_field(struct jp *p, const char *k, void *arg)
 		return jp_str_field(p, &c->runtime_state);
 	if (key_is(k, "cgroups"))
 		return str_array(p, &c->cgroups, &c->ncgroups);
+	if (key_is(k, "exitNoSync"))
+		return jp_bool(p, &c->exit_nosync);
 	/* logOpts: syslog and journald settings; berthd sends containers
 	 * with those drivers to the Go monitor. */
 	if (key_is(k, "logOpts"))

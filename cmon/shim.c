@@ -206,6 +206,8 @@ int parse_mode(const char *what)
 			buf_puts(&out, ",");
 			put_str(&out, "runtimeState", c.runtime_state);
 			put_strs(&out, "cgroups", c.cgroups, c.ncgroups);
+			buf_puts(&out, ",");
+			put_bool(&out, "exitNoSync", c.exit_nosync, 0);
 			buf_puts(&out, "}\n");
 		}
 		config_free(&c);

@@ -147,7 +147,7 @@ func (m *mon) finish() {
 	}
 	// Read before delete: delete removes the cgroup.
 	m.status.OOMKilled = readOOMKills(m.oomFile) > m.oomBase
-	if err := monitor.WriteExit(m.cfg.StateDir, m.status); err != nil {
+	if err := monitor.WriteExit(m.cfg.StateDir, m.status, !m.cfg.ExitNoSync); err != nil {
 		fmt.Fprintln(os.Stderr, "berth-monitor:", err)
 	}
 	// Stop accepting first; late callers find exit.json instead.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/engine/mounts"
+	"github.com/berth-dev/berth/engine/store"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 )
@@ -90,6 +91,10 @@ type entry struct {
 	// that run is not written to the store, whose record is deleted next
 	// (written if the removal fails: see deleteContainer).
 	killToRemove bool
+	// netRecordOp deletes the sandbox record of an ended run whose
+	// container's removal follows (see endRun): committed with the
+	// removal, or with the next write of the container's record.
+	netRecordOp store.Op
 }
 
 func newEntry(c Container) *entry {

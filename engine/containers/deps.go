@@ -9,6 +9,7 @@ import (
 	"github.com/berth-dev/berth/engine/mounts"
 	netpkg "github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/store"
 	evtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 )
@@ -23,6 +24,9 @@ import (
 type Networks interface {
 	Connect(ctx context.Context, req netpkg.ConnectRequest) (*netpkg.Attachment, error)
 	Disconnect(ctx context.Context, containerID string) error
+	// DisconnectDeferred is Disconnect leaving the deletion of the
+	// sandbox's record to the caller's commit.
+	DisconnectDeferred(ctx context.Context, containerID string) (store.Op, error)
 	ConnectNetwork(ctx context.Context, containerID, netRef string, ep *network.EndpointSettings) error
 	DisconnectNetwork(ctx context.Context, containerID, netRef string, force bool) error
 	Attached(containerID string) *netpkg.Attachment

@@ -95,6 +95,11 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 		e.notify() // a removal waiting on this one tries again
 		e.mu.Unlock()
 	}
+	// What goes to the bins is deleted after the commit below (see
+	// trash.Bin.Hold).
+	releaseData, releaseExec := s.dataBin.Hold(), s.execBin.Hold()
+	defer releaseData()
+	defer releaseExec()
 	// The monitor stopped writing the folder (the log) before it reported
 	// the exit: the folder goes while it finishes its clean-up.
 	moved := make(chan struct{})
@@ -104,12 +109,17 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 	}()
 	s.removeStateDir(ctx, c.ID)
 	<-moved
-	// The container's record goes in the commit that drops its layer's.
-	if err := s.images.RemoveRootfs(ctx, c.ID, store.DeleteOp(bucket, c.ID)); err != nil {
+	// The container's record goes in the commit that drops its layer's,
+	// and so does its last run's sandbox record (endRun).
+	e.mu.Lock()
+	netOp := e.netRecordOp
+	e.mu.Unlock()
+	if err := s.images.RemoveRootfs(ctx, c.ID, store.All(store.DeleteOp(bucket, c.ID), netOp)); err != nil {
 		dead(err, true)
 		return errdefs.Internal(err)
 	}
 	e.mu.Lock()
+	e.netRecordOp = nil
 	for id := range e.execs {
 		execIndex.Delete(id)
 	}

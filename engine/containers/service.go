@@ -158,9 +158,14 @@ func (s *Service) WaitTrash() {
 
 // persist writes the record. Caller holds e.mu.
 func (s *Service) persist(e *entry) error {
-	if err := s.db.Put(bucket, e.c.ID, &e.c); err != nil {
+	op, err := store.PutOp(bucket, e.c.ID, &e.c)
+	if err == nil {
+		err = s.db.Update(store.All(op, e.netRecordOp))
+	}
+	if err != nil {
 		return fmt.Errorf("save container %s: %w", e.c.ID[:12], err)
 	}
+	e.netRecordOp = nil
 	return nil
 }
 

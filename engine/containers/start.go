@@ -329,6 +329,7 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
 		Start: !saveFilter, Attach: attach,
 		RuntimeState: exitState, Cgroups: exitCgroups,
+		ExitNoSync: c.HostConfig.AutoRemove,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -517,29 +518,19 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	c.State.Pid, c.State.MonitorPid = 0, 0
 	// A removal (rm -f's kill, --rm) removes the state directory itself.
 	removing := e.killToRemove || c.HostConfig.AutoRemove
-	persisted := s.persistExit(e)
-	s.cleanRuntime(c)
 	nets := s.attachedNetworks(c)
-	// The network teardown and the unmounts are independent: in parallel
-	// (the rootfs unmount alone is often tens of milliseconds).
-	netDone := make(chan struct{})
-	go func() {
-		defer close(netDone)
-		if s.net != nil {
-			if err := s.net.Disconnect(context.Background(), c.ID); err != nil {
-				s.log.Warn("network teardown", "id", c.ID, "err", err)
-			}
-		}
-	}()
+	ended := s.endRun(e)
+	s.cleanRuntime(c)
 	mounts.Release(context.Background(), s.vols, c.MountPoints)
 	if err := s.images.UnmountRootfs(context.Background(), c.ID); err != nil {
 		s.log.Warn("unmount rootfs", "id", c.ID, "err", err)
 	}
-	<-netDone
+	end := <-ended
+	e.netRecordOp = end.later
 	s.emitAttached(evtypes.ActionDisconnect, c, nets)
 	s.emitVolumes(evtypes.ActionUnmount, c, c.MountPoints)
-	if err := <-persisted; err != nil {
-		s.log.Error("persist exit", "id", c.ID, "err", err)
+	if end.err != nil {
+		s.log.Error("persist exit", "id", c.ID, "err", end.err)
 	}
 	close(exited)
 	e.exited = nil
@@ -572,30 +563,51 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	}
 }
 
-// persistExit writes the exit of e's run in the background, beside the
-// clean-up after it rather than after it (its commit can share the network
-// teardown's): a crash before the clean-up is over leaves an exited record
-// whose leftovers (mount, cgroup, network sandbox) the next start sweeps
+// runEnd is what endRun reports: the commit's error, and the deletion of
+// the sandbox record left for the removal's commit.
+type runEnd struct {
+	err   error
+	later store.Op
+}
+
+// endRun tears down the network of e's ended run and writes its exit, in
+// the background beside the unmounts: the exit's commit also deletes the
+// sandbox record (network.DisconnectDeferred), one commit instead of two.
+// A crash before it is over leaves a record saying running whose
+// leftovers (mount, cgroup, network sandbox) the next start sweeps
 // (reconcileOne, network Reconcile). A --rm container's record is deleted
-// right after; its waiting client takes the exit status from memory, and
-// it is written only if that removal fails (after a crash in between, the
-// record still says running, and the restarted berthd removes the
-// container as an exited --rm one). So is the exit of a run rm -f killed
-// (killToRemove). Caller holds e.mu.
-func (s *Service) persistExit(e *entry) <-chan error {
-	done := make(chan error, 1)
+// right after, and so is that of a run rm -f killed (killToRemove): their
+// exit is not written (the waiting client takes it from memory; it is
+// written only if that removal fails, and after a crash in between the
+// restarted berthd removes an exited --rm container), and the sandbox
+// record's deletion goes with the removal's commit. Caller holds e.mu.
+func (s *Service) endRun(e *entry) <-chan runEnd {
+	done := make(chan runEnd, 1)
 	skip := e.c.HostConfig.AutoRemove || e.killToRemove
 	e.killToRemove = false
-	if skip {
-		done <- nil
-		return done
+	var exit store.Op
+	var err error
+	if !skip {
+		exit, err = store.PutOp(bucket, e.c.ID, &e.c)
 	}
-	op, err := store.PutOp(bucket, e.c.ID, &e.c)
-	if err != nil {
-		done <- err
-		return done
-	}
-	go func() { done <- s.db.Update(op) }()
+	id := e.c.ID
+	go func() {
+		var netOp store.Op
+		if s.net != nil {
+			var nerr error
+			if netOp, nerr = s.net.DisconnectDeferred(context.Background(), id); nerr != nil {
+				s.log.Warn("network teardown", "id", id, "err", nerr)
+			}
+		}
+		switch {
+		case err != nil:
+			done <- runEnd{err: err, later: netOp}
+		case skip:
+			done <- runEnd{later: netOp}
+		default:
+			done <- runEnd{err: s.db.Update(store.All(exit, netOp))}
+		}
+	}()
 	return done
 }
 

@@ -150,7 +150,9 @@ func (s *Service) RemoveRootfs(ctx context.Context, containerID string, also ...
 		return err
 	}
 	// Move aside first: the name disappears atomically, so a crash never
-	// leaves a half-deleted layer that looks usable.
+	// leaves a half-deleted layer that looks usable. Its deletion waits
+	// for the commit (trash.Bin.Hold).
+	defer s.bin.Hold()()
 	if err := s.trash(dir); err != nil {
 		return fmt.Errorf("remove writable layer of container %s: %w", containerID, err)
 	}

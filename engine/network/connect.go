@@ -1,7 +1,9 @@
 package network
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,11 +15,13 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine/network/ipam"
+	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/stringid"
 	"github.com/moby/moby/api/types/network"
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+	bolt "go.etcd.io/bbolt"
 )
 
 // Connect sets up the container's network for one run: its netns, a veth
@@ -541,6 +545,24 @@ func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
 
 // Disconnect tears down the container's network: DNS, veths, netns mount,
 // addresses, published ports and their rules. Unknown containers are fine.
+func (s *Service) Disconnect(ctx context.Context, containerID string) error {
+	op, err := s.DisconnectDeferred(ctx, containerID)
+	if op != nil {
+		if cerr := s.db.Update(op); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	return err
+}
+
+// DisconnectDeferred is Disconnect but for the commit that deletes the
+// sandbox's record: it returns that change (nil without a sandbox) for
+// the caller to commit with its own, the container's exit or removal, in
+// one commit instead of two. Until then a crash leaves the record, and the
+// next start's Reconcile tears down what is left of a sandbox whose
+// container does not run (all of it, here). The change deletes the record
+// only while it still is this sandbox's, so committing it late never drops
+// a later run's.
 //
 // It is teardownLocked with the slow steps (the netns unmount, the
 // database commit) taken out of s.mu, which every other container's
@@ -550,12 +572,12 @@ func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
 // only once its namespace (and so its veths) is gone, so no new container
 // gets them while they are still in use. The caller serialises Connect
 // and Disconnect of one container (the container's own lock).
-func (s *Service) Disconnect(ctx context.Context, containerID string) error {
+func (s *Service) DisconnectDeferred(ctx context.Context, containerID string) (store.Op, error) {
 	s.mu.Lock()
 	sb := s.sandboxes[containerID]
 	if sb == nil {
 		s.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	delete(s.sandboxes, containerID)
 	if sb.dns != nil {
@@ -580,10 +602,24 @@ func (s *Service) Disconnect(ctx context.Context, containerID string) error {
 		}
 	}
 	s.mu.Unlock()
-	if err := s.db.Delete(bucketSandboxes, containerID); err != nil {
-		errs = append(errs, err)
+	return deleteRecordOp(sb.rec), errors.Join(errs...)
+}
+
+// deleteRecordOp deletes rec's sandbox record if the stored one still is
+// rec (a missing record is fine).
+func deleteRecordOp(rec sandboxRecord) store.Op {
+	want, merr := json.Marshal(rec)
+	key := []byte(rec.ContainerID)
+	return func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketSandboxes))
+		if merr != nil {
+			return merr
+		}
+		if got := b.Get(key); got == nil || !bytes.Equal(got, want) {
+			return nil
+		}
+		return b.Delete(key)
 	}
-	return errors.Join(errs...)
 }
 
 // Attached returns the current attachment of a connected container, or nil.

@@ -103,3 +103,119 @@ func TestConcurrentDisconnect(t *testing.T) {
 	}
 	e.s.mu.RUnlock()
 }
+
+// TestDisconnectDeferredRecord: DisconnectDeferred tears the sandbox down
+// but leaves its record until the caller commits the change it returns;
+// that change deletes the record, and, committed late, leaves a later
+// run's record of the same container alone.
+func TestDisconnectDeferredRecord(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := "eeeeeeeeee01"
+	req := ConnectRequest{ContainerID: id, ContainerName: "/" + id, Hostname: id}
+	records := func() int {
+		n := 0
+		if err := e.db.ForEach(bucketSandboxes, func(k string, _ []byte) error {
+			if k == id {
+				n++
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	a, err := e.s.Connect(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := e.s.DisconnectDeferred(ctx, id)
+	if err != nil || op == nil {
+		t.Fatalf("DisconnectDeferred: op %v, err %v", op != nil, err)
+	}
+	if _, err := os.Stat(a.NetNSPath); !os.IsNotExist(err) {
+		t.Fatalf("netns left behind: %v", err)
+	}
+	if e.s.Attached(id) != nil {
+		t.Fatal("still attached")
+	}
+	if n := records(); n != 1 {
+		t.Fatalf("%d records before the caller's commit, want 1", n)
+	}
+	if err := e.db.Update(op); err != nil {
+		t.Fatal(err)
+	}
+	if n := records(); n != 0 {
+		t.Fatalf("%d records after the commit, want 0", n)
+	}
+	// A late commit does not delete the next run's record.
+	if _, err := e.s.Connect(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	op2, err := e.s.DisconnectDeferred(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s.Connect(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.Update(op2); err != nil {
+		t.Fatal(err)
+	}
+	if n := records(); n != 1 {
+		t.Fatalf("a stale deletion removed the live run's record (%d left)", n)
+	}
+	if op, _ := e.s.DisconnectDeferred(ctx, "unknown"); op != nil {
+		t.Fatal("a change for a container without a sandbox")
+	}
+	if err := e.s.Disconnect(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if n := records(); n != 0 {
+		t.Fatalf("%d records after Disconnect, want 0", n)
+	}
+}
+
+// TestDisconnectDeferredCrash: a crash after DisconnectDeferred tore a
+// sandbox down but before its record's deletion was committed (the
+// container's exit or removal commit) leaves a record whose namespace is
+// gone; the next start's Reconcile drops it, and its address is free.
+func TestDisconnectDeferredCrash(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id := "eeeeeeeeee02"
+	a, err := e.s.Connect(ctx, ConnectRequest{ContainerID: id, ContainerName: "/" + id, Hostname: id,
+		PortBindings: network.PortMap{network.MustParsePort("80/tcp"): {{}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := a.Networks["bridge"]
+	if _, err := e.s.DisconnectDeferred(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	// "Crash": the change is never committed; berthd starts again.
+	e.s.Close()
+	e.s = e.open()
+	if err := e.s.Reconcile(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if e.s.Attached(id) != nil {
+		t.Fatal("the sandbox came back")
+	}
+	left := 0
+	if err := e.db.ForEach(bucketSandboxes, func(string, []byte) error { left++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d sandbox records left after the reconcile", left)
+	}
+	if _, err := os.Stat(a.NetNSPath); !os.IsNotExist(err) {
+		t.Errorf("netns left: %v", err)
+	}
+	e.s.mu.RLock()
+	inUse := e.s.nets[ep.NetworkID].pool.InUse(ep.IPAddress)
+	e.s.mu.RUnlock()
+	if inUse {
+		t.Errorf("address %s still in use after the reconcile", ep.IPAddress)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/docker/go-units"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -62,8 +63,12 @@ func deviceFromPath(path string) (*specs.LinuxDevice, error) {
 }
 
 // boundingSet returns the capabilities in berthd's own bounding set, by
-// name, or nil if it cannot be read.
-func boundingSet() map[string]bool {
+// name, or nil if it cannot be read. It is read once: berthd never drops
+// one, and every create and start asked (four reads of a file the kernel
+// composes each time).
+var boundingSet = sync.OnceValue(readBoundingSet)
+
+func readBoundingSet() map[string]bool {
 	data, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return nil

@@ -145,6 +145,22 @@ func PutOp(bucket, key string, v any) (Op, error) {
 	}, nil
 }
 
+// All is the changes ops made in order, in one transaction; nil ones are
+// skipped.
+func All(ops ...Op) Op {
+	return func(tx *bolt.Tx) error {
+		for _, op := range ops {
+			if op == nil {
+				continue
+			}
+			if err := op(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
 // DeleteOp is the change that removes key from bucket (missing is fine).
 func DeleteOp(bucket, key string) Op {
 	return func(tx *bolt.Tx) error {

@@ -156,6 +156,8 @@ var parseSeeds = []struct{ mode, in string }{
 	{"config", `{"runtimeState":"x","runtimeState":null,"cgroups":["a"],"cgroups":["b","c"]}`},
 	{"config", `{"cgroups":["a"],"cgroups":null,"runtimeState":""}`},
 	{"config", `{"cgroups":[1],"runtimeState":true}`},
+	{"config", `{"id":"a","exitNoSync":true}`},
+	{"config", `{"exitNoSync":1}`},
 	{"config", `null`},
 	{"config", `{"logMaxSize":1.5}`},
 	{"config", `{"logMaxFiles":-0,"logMaxSize":-9223372036854775808}`},

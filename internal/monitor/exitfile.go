@@ -21,14 +21,15 @@ func ReadExit(stateDir string) (*ExitStatus, error) {
 	return &st, nil
 }
 
-// WriteExit records st in stateDir atomically (temp file, fsync, rename),
-// so a reader sees either nothing or the whole status.
-func WriteExit(stateDir string, st ExitStatus) error {
+// WriteExit records st in stateDir atomically (temp file, rename), so a
+// reader sees either nothing or the whole status; with sync the file is
+// flushed first, so it survives a machine crash too (Config.ExitNoSync).
+func WriteExit(stateDir string, st ExitStatus, sync bool) error {
 	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(stateDir, ExitFile), append(b, '\n'), 0o600, true)
+	return writeFileAtomic(filepath.Join(stateDir, ExitFile), append(b, '\n'), 0o600, sync)
 }
 
 // writeFileAtomic writes path through a temp file and a rename, so a reader

@@ -71,6 +71,13 @@ type Config struct {
 	// RDT); the runtime's delete stays the fallback for anything else.
 	RuntimeState string   `json:"runtimeState,omitempty"`
 	Cgroups      []string `json:"cgroups,omitempty"`
+	// ExitNoSync writes exit.json without flushing it to disk first: it
+	// then survives a crash of berthd or of the monitor (the page cache
+	// outlives both), not one of the machine. berthd sets it for a --rm
+	// container, which the next start removes after a machine crash
+	// whatever its exit status says; the flush was on the path of the
+	// exit to `run --rm` returning.
+	ExitNoSync bool `json:"exitNoSync,omitempty"`
 }
 
 // ExitStatus is how the container's init ended; the monitor stores it as

@@ -891,3 +891,29 @@ func TestMonitorRestartAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestMonitorExitNoSync: with Config.ExitNoSync (a --rm container) both
+// monitors still record the exit status, and Wait reads it once the
+// monitor is gone.
+func TestMonitorExitNoSync(t *testing.T) {
+	for _, driver := range []string{"", "local"} { // the C monitor, the Go one
+		t.Run("driver="+driver, func(t *testing.T) {
+			c := newContainer(t, []string{"sh", "-c", "exit 5"}, false)
+			c.cfg.ExitNoSync = true
+			c.cfg.LogDriver = driver
+			_, monPid := c.start()
+			c.startProcess()
+			if st := c.wait(); st.ExitCode != 5 {
+				t.Fatalf("exit status %+v, want code 5", st)
+			}
+			waitGone(t, monPid)
+			rec, err := monitor.ReadExit(c.cfg.StateDir)
+			if err != nil || rec.ExitCode != 5 {
+				t.Fatalf("ReadExit = %+v, %v", rec, err)
+			}
+			if st := c.wait(); st.ExitCode != 5 {
+				t.Fatalf("Wait after exit = %+v", st)
+			}
+		})
+	}
+}

@@ -30,6 +30,9 @@ type Bin struct {
 	mu   sync.Mutex
 	idle *sync.Cond
 	busy bool
+	// holds counts the Holds outstanding: no deletion starts meanwhile.
+	holds   int
+	resumed *sync.Cond
 }
 
 // Open makes (if needed) the bin folder dir, which must be on the file
@@ -43,6 +46,7 @@ func Open(dir string, log *slog.Logger) (*Bin, error) {
 	}
 	b := &Bin{dir: dir, log: log, kick: make(chan struct{}, 1), busy: true}
 	b.idle = sync.NewCond(&b.mu)
+	b.resumed = sync.NewCond(&b.mu)
 	go b.run()
 	return b, nil
 }
@@ -69,6 +73,30 @@ func (b *Bin) Put(p string) error {
 	return nil
 }
 
+// Hold keeps the bin from starting to delete until release is called
+// (deletions under way go on). A caller puts things in the bin and then
+// commits to a database on the same file system: on a file system mounted
+// with `discard` (this machine's root) the commit's flush also waits for
+// the discard of every block freed since the last one, the bin's
+// deletions included; held, they come after, in a journal commit of
+// their own (see empty).
+func (b *Bin) Hold() (release func()) {
+	b.mu.Lock()
+	b.holds++
+	b.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.mu.Lock()
+			b.holds--
+			if b.holds == 0 {
+				b.resumed.Broadcast()
+			}
+			b.mu.Unlock()
+		})
+	}
+}
+
 // Wait blocks until the bin has deleted everything put in it so far (what
 // it cannot delete is logged and left for the next start).
 func (b *Bin) Wait() {
@@ -83,6 +111,9 @@ func (b *Bin) run() {
 	for {
 		b.mu.Lock()
 		b.busy = true
+		for b.holds > 0 {
+			b.resumed.Wait()
+		}
 		b.mu.Unlock()
 		lowprio.Do(b.empty)
 		b.mu.Lock()
@@ -99,6 +130,9 @@ func (b *Bin) run() {
 	}
 }
 
+// empty deletes the bin's entries, then flushes the bin's folder: that
+// commits the file system's journal with the frees now, in the background,
+// rather than in the next caller's flush (see Hold).
 func (b *Bin) empty() {
 	ents, err := os.ReadDir(b.dir)
 	if err != nil {
@@ -111,5 +145,12 @@ func (b *Bin) empty() {
 			// Busy or immutable entries: the next start retries.
 			b.log.Warn("delete trash", "path", p, "err", err)
 		}
+	}
+	if len(ents) == 0 {
+		return
+	}
+	if d, err := os.Open(b.dir); err == nil {
+		d.Sync()
+		d.Close()
 	}
 }

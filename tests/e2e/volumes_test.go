@@ -893,12 +893,23 @@ func TestVolumeWritableLayerSize(t *testing.T) {
 	if !strings.Contains(out, "Containers 3.") {
 		t.Errorf("docker system df: %q, want Containers with ~3 MB", out)
 	}
-	// Removal removes the layer.
+	// Removal removes the layer: out of its place at once, into the
+	// daemon's trash, which deletes it in the background once the
+	// removal's commit is over.
 	c.Must(t, "rm", n)
-	filepath.WalkDir(d.DataRoot, func(p string, e os.DirEntry, err error) error {
-		if err == nil && e.Name() == "big" && !e.IsDir() {
-			t.Errorf("the removed container's layer is left: %s", p)
+	bigFiles := func() (paths []string) {
+		filepath.WalkDir(d.DataRoot, func(p string, e os.DirEntry, err error) error {
+			if err == nil && e.Name() == "big" && !e.IsDir() {
+				paths = append(paths, p)
+			}
+			return nil
+		})
+		return paths
+	}
+	for _, p := range bigFiles() {
+		if !strings.Contains(p, "/trash/") {
+			t.Errorf("the removed container's layer is still in place: %s", p)
 		}
-		return nil
-	})
+	}
+	waitFor(t, 30*time.Second, "the removed container's layer to be deleted", func() bool { return len(bigFiles()) == 0 })
 }
