@@ -143,8 +143,10 @@ func decodeBody(resp *http.Response, out any) error {
 	if n < bigBody || n > maxPrefaultBody {
 		return json.NewDecoder(resp.Body).Decode(out)
 	}
-	prefault.Heap(int(n) * heapPerBodyByte)
+	// The buffer first: the runtime maps the heap's next chunk if it
+	// needs to, which the populating does not do.
 	buf := make([]byte, n)
+	prefault.Heap(int(n) * heapPerBodyByte)
 	if _, err := io.ReadFull(resp.Body, buf); err != nil {
 		return err
 	}
