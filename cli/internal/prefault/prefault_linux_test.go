@@ -71,3 +71,11 @@ func TestHeapContinues(t *testing.T) {
 	}
 	runtime.KeepAlive(room)
 }
+
+// TestNoHeapProfile checks that the package's init turned heap profiling
+// off (it would unwind the stack of an allocation every 512 kB).
+func TestNoHeapProfile(t *testing.T) {
+	if runtime.MemProfileRate != 0 {
+		t.Errorf("runtime.MemProfileRate = %d after prefault's init, want 0", runtime.MemProfileRate)
+	}
+}
