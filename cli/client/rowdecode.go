@@ -1,0 +1,400 @@
+package client
+
+import (
+	"encoding/json"
+	"net/netip"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/moby/moby/api/types/container"
+)
+
+// decodeRows decodes a /containers/json reply into ps's rows without
+// reflection, skipping the fields the table does not show in one pass
+// (json.Unmarshal validates the whole reply and then walks it again,
+// byte by byte through its scanner's state machine: for 200 containers
+// most of the CPU `ps` spent after its start-up). It handles the replies
+// daemons send: ok is false on anything else (a syntax error, a key that
+// matches a field only case-insensitively, null where a row field is, a
+// number out of range, deep nesting) and the caller then decodes with
+// json.Unmarshal, which gives its result or its error. FuzzDecodeRows
+// checks that whatever decodeRows accepts, json.Unmarshal decodes to the
+// same rows.
+func decodeRows(data []byte) (rows []containerRow, ok bool) {
+	s := rowScanner{b: data}
+	s.ws()
+	if !s.byte('[') {
+		return nil, false
+	}
+	rows = []containerRow{}
+	s.ws()
+	if s.byte(']') {
+		return rows, s.end()
+	}
+	for {
+		var r containerRow
+		if !s.row(&r) {
+			return nil, false
+		}
+		rows = append(rows, r)
+		s.ws()
+		if s.byte(']') {
+			return rows, s.end()
+		}
+		if !s.byte(',') {
+			return nil, false
+		}
+		s.ws()
+	}
+}
+
+// maxSkipDepth bounds the nesting decodeRows skips (json.Unmarshal's own
+// bound is 10000).
+const maxSkipDepth = 100
+
+type rowScanner struct {
+	b []byte
+	i int
+}
+
+func (s *rowScanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+// byte consumes c if it comes next.
+func (s *rowScanner) byte(c byte) bool {
+	if s.i < len(s.b) && s.b[s.i] == c {
+		s.i++
+		return true
+	}
+	return false
+}
+
+// end reports whether only white space is left.
+func (s *rowScanner) end() bool {
+	s.ws()
+	return s.i == len(s.b)
+}
+
+// object calls field with each key of the object that comes next, the
+// scanner then at the key's value, which field consumes.
+func (s *rowScanner) object(field func(key string) bool) bool {
+	if !s.byte('{') {
+		return false
+	}
+	s.ws()
+	if s.byte('}') {
+		return true
+	}
+	for {
+		key, ok := s.str()
+		if !ok {
+			return false
+		}
+		s.ws()
+		if !s.byte(':') {
+			return false
+		}
+		s.ws()
+		if !field(key) {
+			return false
+		}
+		s.ws()
+		if s.byte('}') {
+			return true
+		}
+		if !s.byte(',') {
+			return false
+		}
+		s.ws()
+	}
+}
+
+// rowFields are containerRow's JSON keys.
+var rowFields = []string{"Id", "Names", "Image", "ImageID", "Command", "Created", "Ports", "SizeRw", "SizeRootFs", "State", "Status"}
+
+// portFields are container.PortSummary's JSON keys.
+var portFields = []string{"IP", "PrivatePort", "PublicPort", "Type"}
+
+// other skips the value of a key that is none of fields; a key that
+// json.Unmarshal would match to one of them case-insensitively is not
+// handled.
+func (s *rowScanner) other(key string, fields []string) bool {
+	for _, f := range fields {
+		if strings.EqualFold(key, f) {
+			return false
+		}
+	}
+	return s.skip(0)
+}
+
+func (s *rowScanner) row(r *containerRow) bool {
+	return s.object(func(key string) bool {
+		var ok bool
+		switch key {
+		case "Id":
+			r.ID, ok = s.str()
+		case "Names":
+			r.Names, ok = s.strings()
+		case "Image":
+			r.Image, ok = s.str()
+		case "ImageID":
+			r.ImageID, ok = s.str()
+		case "Command":
+			r.Command, ok = s.str()
+		case "Created":
+			r.Created, ok = s.int64()
+		case "Ports":
+			r.Ports, ok = s.ports()
+		case "SizeRw":
+			r.SizeRw, ok = s.int64()
+		case "SizeRootFs":
+			r.SizeRootFs, ok = s.int64()
+		case "State":
+			var st string
+			st, ok = s.str()
+			r.State = container.ContainerState(st)
+		case "Status":
+			r.Status, ok = s.str()
+		default:
+			ok = s.other(key, rowFields)
+		}
+		return ok
+	})
+}
+
+func (s *rowScanner) strings() ([]string, bool) {
+	out := []string{}
+	ok := s.array(func() bool {
+		v, ok := s.str()
+		out = append(out, v)
+		return ok
+	})
+	return out, ok
+}
+
+func (s *rowScanner) ports() ([]container.PortSummary, bool) {
+	out := []container.PortSummary{}
+	ok := s.array(func() bool {
+		var p container.PortSummary
+		ok := s.object(func(key string) bool {
+			var ok bool
+			switch key {
+			case "IP":
+				p.IP, ok = s.addr()
+			case "PrivatePort":
+				p.PrivatePort, ok = s.uint16()
+			case "PublicPort":
+				p.PublicPort, ok = s.uint16()
+			case "Type":
+				p.Type, ok = s.str()
+			default:
+				ok = s.other(key, portFields)
+			}
+			return ok
+		})
+		out = append(out, p)
+		return ok
+	})
+	return out, ok
+}
+
+// array calls elem for each element of the array that comes next.
+func (s *rowScanner) array(elem func() bool) bool {
+	if !s.byte('[') {
+		return false
+	}
+	s.ws()
+	if s.byte(']') {
+		return true
+	}
+	for {
+		if !elem() {
+			return false
+		}
+		s.ws()
+		if s.byte(']') {
+			return true
+		}
+		if !s.byte(',') {
+			return false
+		}
+		s.ws()
+	}
+}
+
+// str decodes the string that comes next. One with escapes is decoded
+// by json.Unmarshal; one with bytes that are not UTF-8 is not handled.
+func (s *rowScanner) str() (string, bool) {
+	start := s.i
+	if !s.skipString() {
+		return "", false
+	}
+	raw := s.b[start+1 : s.i-1]
+	for _, c := range raw {
+		if c == '\\' {
+			var v string
+			err := json.Unmarshal(s.b[start:s.i], &v)
+			return v, err == nil
+		}
+	}
+	return string(raw), utf8.Valid(raw)
+}
+
+// addr decodes an address as netip.Addr's UnmarshalText does.
+func (s *rowScanner) addr() (netip.Addr, bool) {
+	v, ok := s.str()
+	if !ok || v == "" {
+		return netip.Addr{}, ok
+	}
+	a, err := netip.ParseAddr(v)
+	return a, err == nil
+}
+
+// number is the integer that comes next, as JSON spells it.
+func (s *rowScanner) number() (string, bool) {
+	start := s.i
+	if !s.skipNumber() {
+		return "", false
+	}
+	return string(s.b[start:s.i]), true
+}
+
+func (s *rowScanner) int64() (int64, bool) {
+	n, ok := s.number()
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseInt(n, 10, 64)
+	return v, err == nil
+}
+
+func (s *rowScanner) uint16() (uint16, bool) {
+	n, ok := s.number()
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(n, 10, 16)
+	return uint16(v), err == nil
+}
+
+// skip passes over the JSON value that comes next, checking its syntax.
+func (s *rowScanner) skip(depth int) bool {
+	if s.i >= len(s.b) || depth > maxSkipDepth {
+		return false
+	}
+	switch c := s.b[s.i]; {
+	case c == '"':
+		return s.skipString()
+	case c == '{':
+		return s.object(func(string) bool { return s.skip(depth + 1) })
+	case c == '[':
+		return s.array(func() bool { return s.skip(depth + 1) })
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	default:
+		return s.skipNumber()
+	}
+}
+
+func (s *rowScanner) literal(lit string) bool {
+	if len(s.b)-s.i < len(lit) || string(s.b[s.i:s.i+len(lit)]) != lit {
+		return false
+	}
+	s.i += len(lit)
+	return true
+}
+
+// skipString passes over the string that comes next, quotes included.
+func (s *rowScanner) skipString() bool {
+	if !s.byte('"') {
+		return false
+	}
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		s.i++
+		switch {
+		case c == '"':
+			return true
+		case c < 0x20:
+			return false
+		case c == '\\':
+			if !s.skipEscape() {
+				return false
+			}
+		}
+	}
+	return false
+}
+
+// skipEscape passes over what follows a backslash in a string.
+func (s *rowScanner) skipEscape() bool {
+	if s.i >= len(s.b) {
+		return false
+	}
+	c := s.b[s.i]
+	s.i++
+	switch c {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return true
+	case 'u':
+		if len(s.b)-s.i < 4 {
+			return false
+		}
+		for _, h := range s.b[s.i : s.i+4] {
+			if !isHex(h) {
+				return false
+			}
+		}
+		s.i += 4
+		return true
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// skipNumber passes over a number: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func (s *rowScanner) skipNumber() bool {
+	s.byte('-')
+	switch {
+	case s.byte('0'):
+	case s.i < len(s.b) && '1' <= s.b[s.i] && s.b[s.i] <= '9':
+		s.digits()
+	default:
+		return false
+	}
+	if s.byte('.') && !s.digits() {
+		return false
+	}
+	if s.byte('e') || s.byte('E') {
+		if !s.byte('+') {
+			s.byte('-')
+		}
+		return s.digits()
+	}
+	return true
+}
+
+// digits passes over one or more decimal digits.
+func (s *rowScanner) digits() bool {
+	start := s.i
+	for s.i < len(s.b) && '0' <= s.b[s.i] && s.b[s.i] <= '9' {
+		s.i++
+	}
+	return s.i > start
+}
