@@ -1,10 +1,10 @@
 package client
 
 import (
+	"bytes"
 	"encoding/json"
+	"math"
 	"net/netip"
-	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/moby/moby/api/types/container"
@@ -86,7 +86,7 @@ func (s *rowScanner) end() bool {
 
 // object calls field with each key of the object that comes next, the
 // scanner then at the key's value, which field consumes.
-func (s *rowScanner) object(field func(key string) bool) bool {
+func (s *rowScanner) object(field func(key []byte) bool) bool {
 	if !s.byte('{') {
 		return false
 	}
@@ -95,7 +95,7 @@ func (s *rowScanner) object(field func(key string) bool) bool {
 		return true
 	}
 	for {
-		key, ok := s.str()
+		key, ok := s.key()
 		if !ok {
 			return false
 		}
@@ -119,27 +119,52 @@ func (s *rowScanner) object(field func(key string) bool) bool {
 }
 
 // rowFields are containerRow's JSON keys.
-var rowFields = []string{"Id", "Names", "Image", "ImageID", "Command", "Created", "Ports", "SizeRw", "SizeRootFs", "State", "Status"}
+var rowFields = keys("Id", "Names", "Image", "ImageID", "Command", "Created", "Ports", "SizeRw", "SizeRootFs", "State", "Status")
 
 // portFields are container.PortSummary's JSON keys.
-var portFields = []string{"IP", "PrivatePort", "PublicPort", "Type"}
+var portFields = keys("IP", "PrivatePort", "PublicPort", "Type")
+
+func keys(names ...string) [][]byte {
+	out := make([][]byte, len(names))
+	for i, n := range names {
+		out[i] = []byte(n)
+	}
+	return out
+}
 
 // other skips the value of a key that is none of fields; a key that
 // json.Unmarshal would match to one of them case-insensitively is not
 // handled.
-func (s *rowScanner) other(key string, fields []string) bool {
+func (s *rowScanner) other(key []byte, fields [][]byte) bool {
 	for _, f := range fields {
-		if strings.EqualFold(key, f) {
+		if bytes.EqualFold(key, f) {
 			return false
 		}
 	}
 	return s.skip(0)
 }
 
+// key is the object key that comes next: its bytes in the reply, or
+// decoded by json.Unmarshal if it has escapes. One that is not UTF-8 is
+// not handled.
+func (s *rowScanner) key() ([]byte, bool) {
+	start := s.i
+	if !s.skipString() {
+		return nil, false
+	}
+	raw := s.b[start+1 : s.i-1]
+	if bytes.IndexByte(raw, '\\') >= 0 {
+		var v string
+		err := json.Unmarshal(s.b[start:s.i], &v)
+		return []byte(v), err == nil
+	}
+	return raw, utf8.Valid(raw)
+}
+
 func (s *rowScanner) row(r *containerRow) bool {
-	return s.object(func(key string) bool {
+	return s.object(func(key []byte) bool {
 		var ok bool
-		switch key {
+		switch string(key) {
 		case "Id":
 			r.ID, ok = s.str()
 		case "Names":
@@ -185,9 +210,9 @@ func (s *rowScanner) ports() ([]container.PortSummary, bool) {
 	out := []container.PortSummary{}
 	ok := s.array(func() bool {
 		var p container.PortSummary
-		ok := s.object(func(key string) bool {
+		ok := s.object(func(key []byte) bool {
 			var ok bool
-			switch key {
+			switch string(key) {
 			case "IP":
 				p.IP, ok = s.addr()
 			case "PrivatePort":
@@ -259,31 +284,40 @@ func (s *rowScanner) addr() (netip.Addr, bool) {
 	return a, err == nil
 }
 
-// number is the integer that comes next, as JSON spells it.
-func (s *rowScanner) number() (string, bool) {
+// integer is the number that comes next if it is an integer of at most
+// 18 digits (larger ones are not handled), and whether it is negative.
+func (s *rowScanner) integer() (v uint64, neg, ok bool) {
 	start := s.i
 	if !s.skipNumber() {
-		return "", false
+		return 0, false, false
 	}
-	return string(s.b[start:s.i]), true
+	n := s.b[start:s.i]
+	if neg = n[0] == '-'; neg {
+		n = n[1:]
+	}
+	if len(n) > 18 {
+		return 0, false, false
+	}
+	for _, c := range n {
+		if c < '0' || c > '9' {
+			return 0, false, false // a fraction or an exponent
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	return v, neg, true
 }
 
 func (s *rowScanner) int64() (int64, bool) {
-	n, ok := s.number()
-	if !ok {
-		return 0, false
+	v, neg, ok := s.integer()
+	if neg {
+		return -int64(v), ok
 	}
-	v, err := strconv.ParseInt(n, 10, 64)
-	return v, err == nil
+	return int64(v), ok
 }
 
 func (s *rowScanner) uint16() (uint16, bool) {
-	n, ok := s.number()
-	if !ok {
-		return 0, false
-	}
-	v, err := strconv.ParseUint(n, 10, 16)
-	return uint16(v), err == nil
+	v, neg, ok := s.integer()
+	return uint16(v), ok && !neg && v <= math.MaxUint16
 }
 
 // skip passes over the JSON value that comes next, checking its syntax.
@@ -295,7 +329,7 @@ func (s *rowScanner) skip(depth int) bool {
 	case c == '"':
 		return s.skipString()
 	case c == '{':
-		return s.object(func(string) bool { return s.skip(depth + 1) })
+		return s.object(func([]byte) bool { return s.skip(depth + 1) })
 	case c == '[':
 		return s.array(func() bool { return s.skip(depth + 1) })
 	case c == 't':

@@ -27,7 +27,7 @@ func rowSeeds(t testing.TB) [][]byte {
 		[]byte(`[{"Id":"a","id":"b"}]`), []byte(`[{"ID":"a"}]`), []byte(`[{"Id":"a","Id":"b"}]`),
 		[]byte(`[{"Names":null}]`), []byte(`[{"Names":["a",1]}]`), []byte(`[{"Created":1.5}]`),
 		[]byte(`[{"Created":-0,"SizeRw":9223372036854775807,"SizeRootFs":-9223372036854775808}]`),
-		[]byte(`[{"Created":9223372036854775808}]`), []byte(`[{"Ports":[{"PrivatePort":65536}]}]`),
+		[]byte(`[{"Created":9223372036854775808}]`), []byte(`[{"Ports":[{"PrivatePort":65536}]}]`), []byte(`[{"Ports":[{"PrivatePort":-0,"PublicPort":65535}]}]`),
 		[]byte(`[{"Ports":[{"IP":"","PrivatePort":1,"Type":"tcp","x":[1,{"y":null}]}]}]`),
 		[]byte(`[{"Ports":[{"IP":"nope"}]}]`), []byte(`[{"Ports":[{"ip":"::1"}]}]`),
 		[]byte(`[{"I\u0064":"esc","Labels":{"a":"b\u00e9"},"x":[true,false,null,-1.5e+3,0.0,{}]}]`),
