@@ -24,29 +24,17 @@ import (
 func decodeRows(data []byte) (rows []containerRow, ok bool) {
 	s := rowScanner{b: data}
 	s.ws()
-	if !s.byte('[') {
+	rows = []containerRow{}
+	ok = s.array(func() bool {
+		var r containerRow
+		ok := s.row(&r)
+		rows = append(rows, r)
+		return ok
+	})
+	if !ok || !s.end() {
 		return nil, false
 	}
-	rows = []containerRow{}
-	s.ws()
-	if s.byte(']') {
-		return rows, s.end()
-	}
-	for {
-		var r containerRow
-		if !s.row(&r) {
-			return nil, false
-		}
-		rows = append(rows, r)
-		s.ws()
-		if s.byte(']') {
-			return rows, s.end()
-		}
-		if !s.byte(',') {
-			return nil, false
-		}
-		s.ws()
-	}
+	return rows, true
 }
 
 // maxSkipDepth bounds the nesting decodeRows skips (json.Unmarshal's own
@@ -87,15 +75,8 @@ func (s *rowScanner) end() bool {
 // object calls field with each key of the object that comes next, the
 // scanner then at the key's value, which field consumes.
 func (s *rowScanner) object(field func(key []byte) bool) bool {
-	if !s.byte('{') {
-		return false
-	}
-	s.ws()
-	if s.byte('}') {
-		return true
-	}
-	for {
-		key, ok := s.key()
+	return s.list('{', '}', func() bool {
+		key, ok := s.strBytes()
 		if !ok {
 			return false
 		}
@@ -104,11 +85,31 @@ func (s *rowScanner) object(field func(key []byte) bool) bool {
 			return false
 		}
 		s.ws()
-		if !field(key) {
+		return field(key)
+	})
+}
+
+// array calls elem for each element of the array that comes next.
+func (s *rowScanner) array(elem func() bool) bool {
+	return s.list('[', ']', elem)
+}
+
+// list calls elem for each comma-separated element between open and
+// close.
+func (s *rowScanner) list(open, close byte, elem func() bool) bool {
+	if !s.byte(open) {
+		return false
+	}
+	s.ws()
+	if s.byte(close) {
+		return true
+	}
+	for {
+		if !elem() {
 			return false
 		}
 		s.ws()
-		if s.byte('}') {
+		if s.byte(close) {
 			return true
 		}
 		if !s.byte(',') {
@@ -144,10 +145,10 @@ func (s *rowScanner) other(key []byte, fields [][]byte) bool {
 	return s.skip(0)
 }
 
-// key is the object key that comes next: its bytes in the reply, or
-// decoded by json.Unmarshal if it has escapes. One that is not UTF-8 is
-// not handled.
-func (s *rowScanner) key() ([]byte, bool) {
+// strBytes is the string that comes next (an object's key, a value): its
+// bytes in the reply, or decoded by json.Unmarshal if it has escapes. One
+// that is not UTF-8 is not handled.
+func (s *rowScanner) strBytes() ([]byte, bool) {
 	start := s.i
 	if !s.skipString() {
 		return nil, false
@@ -232,46 +233,10 @@ func (s *rowScanner) ports() ([]container.PortSummary, bool) {
 	return out, ok
 }
 
-// array calls elem for each element of the array that comes next.
-func (s *rowScanner) array(elem func() bool) bool {
-	if !s.byte('[') {
-		return false
-	}
-	s.ws()
-	if s.byte(']') {
-		return true
-	}
-	for {
-		if !elem() {
-			return false
-		}
-		s.ws()
-		if s.byte(']') {
-			return true
-		}
-		if !s.byte(',') {
-			return false
-		}
-		s.ws()
-	}
-}
-
-// str decodes the string that comes next. One with escapes is decoded
-// by json.Unmarshal; one with bytes that are not UTF-8 is not handled.
+// str decodes the string that comes next.
 func (s *rowScanner) str() (string, bool) {
-	start := s.i
-	if !s.skipString() {
-		return "", false
-	}
-	raw := s.b[start+1 : s.i-1]
-	for _, c := range raw {
-		if c == '\\' {
-			var v string
-			err := json.Unmarshal(s.b[start:s.i], &v)
-			return v, err == nil
-		}
-	}
-	return string(raw), utf8.Valid(raw)
+	b, ok := s.strBytes()
+	return string(b), ok
 }
 
 // addr decodes an address as netip.Addr's UnmarshalText does.
