@@ -31,8 +31,12 @@ type connTransport struct {
 const maxIdleConns = 2
 
 // maxDirectBody is the largest request body connTransport writes itself
-// before reading the response (JSON bodies are far smaller).
-const maxDirectBody = 1 << 20
+// before reading the response: small enough to fit in the socket's
+// buffer, so that the write completes even if the daemon answers (an
+// error) without reading the body and closes the connection; a larger
+// one goes through next, which reads the answer while it writes. JSON
+// bodies are far smaller.
+const maxDirectBody = 64 << 10
 
 type pconn struct {
 	net.Conn

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -156,5 +157,22 @@ func TestConnTransportStreamedBody(t *testing.T) {
 	got, _ := io.ReadAll(resp.Body)
 	if !strings.Contains(string(got), "streamed") {
 		t.Errorf("echoed body %q", got)
+	}
+}
+
+// TestConnTransportLargeBodyAnswerFirst checks that a large request body
+// the daemon refuses unread still gets the daemon's answer (net/http's
+// Transport reads it while writing; connTransport would fail its write).
+func TestConnTransportLargeBodyAnswerFirst(t *testing.T) {
+	c, _, _ := unixDaemon(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Api-Version", "1.47")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		w.Write([]byte(`{"message":"No such container: x"}`))
+	})
+	body := bytes.NewReader(make([]byte, 8<<20))
+	_, err := c.send(context.Background(), http.MethodPost, "/containers/x/archive", nil, nil, body)
+	if err == nil || !strings.Contains(err.Error(), "No such container: x") {
+		t.Errorf("POST of 8 MB refused unread: %v, want the daemon's message", err)
 	}
 }
