@@ -150,7 +150,13 @@ func New(ops ...Opt) (*Client, error) {
 	default:
 		return nil, fmt.Errorf("protocol not available: %s", c.proto)
 	}
-	c.hc = &http.Client{Transport: c.tr, CheckRedirect: checkRedirect}
+	var rt http.RoundTripper = c.tr
+	if c.proto == "unix" {
+		rt = &connTransport{dial: func(ctx context.Context) (net.Conn, error) {
+			return c.tr.DialContext(ctx, "unix", c.addr)
+		}, next: c.tr}
+	}
+	c.hc = &http.Client{Transport: rt, CheckRedirect: checkRedirect}
 	return c, nil
 }
 
@@ -183,7 +189,9 @@ func ParseHostURL(host string) (*url.URL, error) {
 
 // Close releases idle connections.
 func (c *Client) Close() error {
-	c.tr.CloseIdleConnections()
+	if ci, ok := c.hc.Transport.(interface{ CloseIdleConnections() }); ok {
+		ci.CloseIdleConnections()
+	}
 	return nil
 }
 

@@ -183,8 +183,8 @@ type containerRow struct {
 // ContainerListTable is ContainerList for ps's default table: each item
 // has only the fields of containerRow set.
 func (c *Client) ContainerListTable(ctx context.Context, o ContainerListOptions) (ContainerListResult, error) {
-	var rows []containerRow
-	if err := c.get(ctx, "/containers/json", containerListQuery(o), &rows); err != nil {
+	rows, err := c.containerRows(ctx, containerListQuery(o))
+	if err != nil {
 		return ContainerListResult{}, err
 	}
 	items := make([]container.Summary, len(rows))
@@ -196,6 +196,30 @@ func (c *Client) ContainerListTable(ctx context.Context, o ContainerListOptions)
 		}
 	}
 	return ContainerListResult{Items: items}, nil
+}
+
+// containerRows gets the list with query q and decodes its rows, with
+// decodeRows when it handles the reply.
+func (c *Client) containerRows(ctx context.Context, q url.Values) ([]containerRow, error) {
+	resp, err := c.sendJSON(ctx, http.MethodGet, "/containers/json", q, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer ensureReaderClosed(resp)
+	var body []byte
+	if isBig(resp) {
+		body, err = readBig(resp)
+	} else {
+		body, err = io.ReadAll(resp.Body)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rows, ok := decodeRows(body); ok {
+		return rows, nil
+	}
+	var rows []containerRow
+	return rows, json.Unmarshal(body, &rows)
 }
 
 // ContainerInspect returns a container's details, decoded and raw.

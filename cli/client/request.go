@@ -139,16 +139,32 @@ const (
 // as a json.Decoder's is), with the heap's next pages populated at once
 // rather than faulted in one by one.
 func decodeBody(resp *http.Response, out any) error {
-	n := resp.ContentLength
-	if n < bigBody || n > maxPrefaultBody {
+	if !isBig(resp) {
 		return json.NewDecoder(resp.Body).Decode(out)
 	}
-	prefault.Heap(int(n) * heapPerBodyByte)
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+	buf, err := readBig(resp)
+	if err != nil {
 		return err
 	}
 	return json.Unmarshal(buf, out)
+}
+
+// isBig reports whether resp has a large body of known size.
+func isBig(resp *http.Response) bool {
+	return resp.ContentLength >= bigBody && resp.ContentLength <= maxPrefaultBody
+}
+
+// readBig reads a body isBig into one buffer of its size, with the heap
+// its decoding needs populated.
+func readBig(resp *http.Response) ([]byte, error) {
+	// The buffer first: the runtime maps the heap's next chunk if it
+	// needs to, which the populating does not do.
+	buf := make([]byte, resp.ContentLength)
+	prefault.Heap(len(buf) * heapPerBodyByte)
+	if _, err := io.ReadFull(resp.Body, buf); err != nil {
+		return nil, err
+	}
+	return buf, nil
 }
 
 func (c *Client) get(ctx context.Context, p string, q url.Values, out any) error {

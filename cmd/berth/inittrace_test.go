@@ -3,9 +3,11 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"debug/buildinfo"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,6 +68,32 @@ func TestStartupInitIsSmall(t *testing.T) {
 		t.Errorf("package initialisation allocates %d bytes in all, more than %d", total, maxInitBytesTotal)
 	}
 	checkPrefaultFirst(t, stderr.String())
+	checkGODEBUG(t, bin)
+}
+
+// startupGODEBUG are the GODEBUG defaults main.go's //go:debug lines give
+// the berth binary (the runtime's GOMAXPROCS updater goroutine, a prctl
+// per mapping).
+var startupGODEBUG = []string{"updatemaxprocs=0", "decoratemappings=0"}
+
+// checkGODEBUG checks that bin was built with startupGODEBUG.
+func checkGODEBUG(t *testing.T, bin string) {
+	t.Helper()
+	info, err := buildinfo.ReadFile(bin)
+	if err != nil {
+		t.Fatalf("build info of %s: %v", bin, err)
+	}
+	var defaults string
+	for _, s := range info.Settings {
+		if s.Key == "DefaultGODEBUG" {
+			defaults = s.Value
+		}
+	}
+	for _, want := range startupGODEBUG {
+		if !slices.Contains(strings.Split(defaults, ","), want) {
+			t.Errorf("berth's DefaultGODEBUG %q lacks %s", defaults, want)
+		}
+	}
 }
 
 // prefaultPkg populates the heap's first pages from its init; to be worth

@@ -1,4 +1,13 @@
 // Command berth is the Docker-compatible client for berthd.
+//
+// Every berth command pays the runtime's start-up, so the binary's GODEBUG
+// defaults leave out what a short-lived client never needs: the goroutine
+// that re-reads the CPU limit every second to adjust GOMAXPROCS (started
+// before main, woken by sysmon), and naming each anonymous mapping (a
+// prctl per mapping). The environment's GODEBUG still overrides these.
+//
+//go:debug updatemaxprocs=0
+//go:debug decoratemappings=0
 package main
 
 import (

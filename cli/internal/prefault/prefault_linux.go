@@ -14,6 +14,7 @@
 package prefault
 
 import (
+	"runtime"
 	"syscall"
 	"unsafe"
 )
@@ -40,7 +41,19 @@ const (
 // sink keeps the probe allocation on the heap.
 var sink *[16]byte
 
+// done is the end of the range the last call populated. A fresh small
+// allocation lands in a span the runtime took early, so a second call
+// would otherwise populate the same pages again (`ps` of 200 containers
+// then faulted in the 1.6 MB its decoding allocated beyond them, ~400
+// faults): a later call starts where the last one ended.
+var done uintptr
+
 func init() {
+	// No heap profile is ever taken of a berth command: without this,
+	// about every 512 kB allocated the runtime records the allocating
+	// stack (an unwind through the pclntab, which faults its pages in).
+	// Set here because this init runs before the packages that allocate.
+	runtime.MemProfileRate = 0
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		return
 	}
@@ -48,8 +61,9 @@ func init() {
 }
 
 // Heap populates n bytes of the heap from the page of a fresh allocation,
-// where the heap's next pages come from, up to the end of its arena. A
-// caller about to allocate n bytes or more calls it first.
+// where the heap's next pages come from, or from the end of what the last
+// call populated if that is further on in the same arena, up to the end
+// of the arena. A caller about to allocate n bytes or more calls it first.
 func Heap(n int) {
 	if unsafe.Sizeof(uintptr(0)) != 8 || n <= 0 {
 		return
@@ -57,12 +71,16 @@ func Heap(n int) {
 	sink = new([16]byte)
 	p := uintptr(unsafe.Pointer(sink))
 	sink = nil
-	heapFrom(p, n)
+	if done > p && done&^(arenaSize-1) == p&^(arenaSize-1) {
+		p = done
+	}
+	done = heapFrom(p, n)
 }
 
 // heapFrom populates n bytes of the heap from the page of address p, up
-// to the end of its arena and of what the runtime has mapped of it.
-func heapFrom(p uintptr, n int) {
+// to the end of its arena and of what the runtime has mapped of it, and
+// returns the end of what it populated.
+func heapFrom(p uintptr, n int) uintptr {
 	p &^= pageSize - 1
 	end := p + uintptr(n)
 	if lim := p&^(arenaSize-1) + arenaSize; end > lim || end < p {
@@ -73,10 +91,11 @@ func heapFrom(p uintptr, n int) {
 	for p < end {
 		next := min(p&^(chunkSize-1)+chunkSize, end)
 		if madvise(p, next-p) != 0 {
-			return
+			return p
 		}
 		p = next
 	}
+	return p
 }
 
 // madvise populates n bytes at addr for writing. On an error (EINVAL on

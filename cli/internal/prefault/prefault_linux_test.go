@@ -54,3 +54,28 @@ func TestHeapPopulates(t *testing.T) {
 	heapFrom(start, 0) // nothing to do
 	runtime.KeepAlive(big)
 }
+
+// TestHeapContinues checks that a second Heap call populates the pages
+// after the first one's instead of the same ones again (both start from
+// the page of a fresh small allocation, which stays where it was).
+func TestHeapContinues(t *testing.T) {
+	populateWorks(t)
+	const n = 64 << 10
+	// Room in the mapped heap for both calls.
+	room := make([]byte, 4<<20)
+	Heap(n)
+	first := done
+	Heap(n)
+	if done < first+n-pageSize {
+		t.Errorf("second Heap(%d) ended at %#x, first at %#x: it did not go on from the first", n, done, first)
+	}
+	runtime.KeepAlive(room)
+}
+
+// TestNoHeapProfile checks that the package's init turned heap profiling
+// off (it would unwind the stack of an allocation every 512 kB).
+func TestNoHeapProfile(t *testing.T) {
+	if runtime.MemProfileRate != 0 {
+		t.Errorf("runtime.MemProfileRate = %d after prefault's init, want 0", runtime.MemProfileRate)
+	}
+}
