@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/containers"
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/timestamp"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
 )
@@ -336,24 +337,12 @@ func (s *Server) postContainerAttach(w http.ResponseWriter, r *http.Request) err
 	return nil
 }
 
-// parseTime reads Docker's since/until: Unix seconds with optional
-// fractional nanoseconds, or an RFC 3339 time.
-func parseTime(v string) (time.Time, error) {
-	if v == "" {
-		return time.Time{}, nil
-	}
-	sec, frac, _ := strings.Cut(v, ".")
-	if n, err := strconv.ParseInt(sec, 10, 64); err == nil {
-		var ns int64
-		if frac != "" {
-			frac = (frac + "000000000")[:9]
-			ns, _ = strconv.ParseInt(frac, 10, 64)
-		}
-		return time.Unix(n, ns), nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, v)
+// apiTime reads query parameter name (since, until) of r by the Engine
+// API's rules (internal/timestamp.FromAPI): zero when absent.
+func apiTime(r *http.Request, name string) (time.Time, error) {
+	t, err := timestamp.FromAPI(r.URL.Query().Get(name))
 	if err != nil {
-		return time.Time{}, errdefs.Invalid("invalid time value %q", v)
+		return time.Time{}, errdefs.Invalid("invalid value for %s: %v", name, err)
 	}
 	return t, nil
 }
@@ -368,11 +357,14 @@ func (s *Server) getContainerLogs(w http.ResponseWriter, r *http.Request) error 
 		return errdefs.Invalid("Bad parameters: you must choose at least one stream")
 	}
 	var err error
-	if o.Since, err = parseTime(r.URL.Query().Get("since")); err != nil {
+	if o.Since, err = apiTime(r, "since"); err != nil {
 		return err
 	}
-	if o.Until, err = parseTime(r.URL.Query().Get("until")); err != nil {
-		return err
+	// until=0 is no limit, as in Docker.
+	if r.URL.Query().Get("until") != "0" {
+		if o.Until, err = apiTime(r, "until"); err != nil {
+			return err
+		}
 	}
 	if t := r.URL.Query().Get("tail"); t != "" && t != "all" {
 		n, err := strconv.Atoi(t)

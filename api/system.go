@@ -137,11 +137,11 @@ func (s *Server) getInfo(w http.ResponseWriter, r *http.Request) error {
 // getEvents streams events as JSON messages: the recorded ones since
 // `since`, then new ones until `until` or the client leaves.
 func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) error {
-	since, err := parseTime(r.URL.Query().Get("since"))
+	since, err := apiTime(r, "since")
 	if err != nil {
 		return err
 	}
-	until, err := parseTime(r.URL.Query().Get("until"))
+	until, err := apiTime(r, "until")
 	if err != nil {
 		return err
 	}

@@ -80,13 +80,8 @@ c_berth() { "$BERTH_CLI" "$@"; }
 c_bdock() { DOCKER_HOST="$BERTH_HOST" "$DOCKER_BIN" "$@"; }
 c_docker() { DOCKER_HOST="unix://$work/docker/docker.sock" "$DOCKER_BIN" "$@"; }
 c_podman() {
-	local sub="$1"
-	shift
-	case "$sub" in run | create | build) set -- "$sub" ${podman_ulimit[@]+"${podman_ulimit[@]}"} "$@" ;; *) set -- "$sub" "$@" ;; esac
 	CONTAINERS_CONF="$work/podman/containers.conf" CONTAINERS_STORAGE_CONF="$work/podman/storage.conf" podman "$@"
 }
-# run_extra ENGINE — what c_podman adds to run, for commands given to xargs.
-run_extra() { [ "$1" != podman ] || echo ${podman_ulimit[@]+"${podman_ulimit[@]}"}; }
 # The same as commands (for xargs): env VAR=... CLI.
 cmd_of() {
 	case "$1" in
@@ -104,6 +99,8 @@ setup_podman() {
 	local d="$work/podman"
 	mkdir -p "$d/networks" "$d/tmp"
 	cat >"$d/containers.conf" <<EOF
+[containers]
+default_ulimits = [$(podman_ulimits)]
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
@@ -123,19 +120,27 @@ EOF
 	c_podman info >"$d/info.txt" 2>&1 || { echo "bench: podman info failed:" >&2; tail "$d/info.txt" >&2; return 1; }
 }
 
-# Podman sets RLIMIT_NOFILE and RLIMIT_NPROC in every container (Docker and
-# Berth leave the inherited limits); where the machine refuses that (a
-# sandbox), Podman's containers keep the host's limits (--ulimit host), as
-# the others' do. check_podman_ulimits finds out which applies.
-podman_ulimit=()
+# Podman sets RLIMIT_NOFILE and RLIMIT_NPROC in every container, by default
+# 1048576 each: above this shell's hard limits where the machine grants no
+# CAP_SYS_RESOURCE (a VM sandbox), so crun's setrlimit fails (EPERM) and
+# Podman runs nothing ("--ulimit host" is no help in 4.3: the defaults still
+# apply). Docker and Berth set none: their containers inherit the limits of
+# this shell. podman_ulimits gives Podman those same limits through its
+# private containers.conf (default_ulimits), RLIMIT_NPROC capped at 32768:
+# podman lowers its own to that when it starts (seen with strace, 4.3.1), so
+# its containers cannot get more.
+podman_ulimits() {
+	local ns nh ps ph
+	ns="$(ulimit -Sn)" nh="$(ulimit -Hn)" ps="$(ulimit -Su)" ph="$(ulimit -Hu)"
+	[ "$ph" != unlimited ] && [ "$ph" -le 32768 ] || ph=32768
+	[ "$ps" != unlimited ] && [ "$ps" -le "$ph" ] || ps="$ph"
+	[ "$nh" != unlimited ] || nh=1048576
+	[ "$ns" != unlimited ] || ns="$nh"
+	echo "\"nofile=$ns:$nh\", \"nproc=$ps:$ph\""
+}
 podman_why=""
-check_podman_ulimits() {
+check_podman_runs() {
 	c_podman run --rm --network none busybox true >"$work/podman/check.txt" 2>&1 && return 0
-	if grep -q setrlimit "$work/podman/check.txt" &&
-		podman_ulimit=(--ulimit host) && c_podman run --rm --network none busybox true >>"$work/podman/check.txt" 2>&1; then
-		return 0
-	fi
-	podman_ulimit=()
 	podman_why="$(grep -m1 -i 'error' "$work/podman/check.txt" || tail -1 "$work/podman/check.txt")"
 	echo "bench: podman cannot run a container here; it is left out of this run: $podman_why" >&2
 	return 1
@@ -220,7 +225,7 @@ if [ "$peers" = 1 ]; then
 	c_podman import --change 'CMD ["sh"]' "$work/busybox.tar" busybox:latest >/dev/null 2>&1
 	cols+=(docker)
 	engines+=(docker)
-	if check_podman_ulimits; then
+	if check_podman_runs; then
 		cols+=(podman)
 		engines+=(podman)
 	fi
@@ -316,7 +321,7 @@ if want par; then
 	for ((i = 0; i < PAR_ROUNDS; i++)); do
 		for c in "${cols[@]}"; do
 			# shellcheck disable=SC2046
-			timed par "$c" sh -c "seq 20 | xargs -P8 -I{} $(cmd_of "$c") run $(run_extra "$c") -d --label benchpar=1 busybox sleep 1d" || true
+			timed par "$c" sh -c "seq 20 | xargs -P8 -I{} $(cmd_of "$c") run -d --label benchpar=1 busybox sleep 1d" || true
 			ids="$(c_"$c" ps -aq --filter label=benchpar=1)"
 			[ -z "$ids" ] || c_"$c" $(rmf_args "$c") $ids >/dev/null
 		done
@@ -345,7 +350,7 @@ if want many; then
 			echo "bench: many: round $((i + 1))/$MANY_ROUNDS, $e: $N idle containers ..." >&2
 			sync
 			a0="$(avail_kb)" p0="$(engine_kb "$e")"
-			seq "$N" | xargs -P8 -I{} $(cmd_of "$e") run $(run_extra "$e") -d --label benchmany=1 busybox sleep 1d >/dev/null
+			seq "$N" | xargs -P8 -I{} $(cmd_of "$e") run -d --label benchmany=1 busybox sleep 1d >/dev/null
 			# Let the engine and monitors settle before reading memory.
 			sleep 3
 			a1="$(avail_kb)" p1="$(engine_kb "$e")"
@@ -561,8 +566,8 @@ report() {
 		[ -z "$podman_why" ] || echo "- **Podman not measured**: it could not run a container on this machine (\`${podman_why}\`), so no Podman figure is printed"
 		[ "$podman_on" = 0 ] || echo "- Podman: $(c_podman version --format '{{.Client.Version}}' 2>/dev/null || echo ?) (Debian), runtime $(c_podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Version}}' 2>/dev/null | head -1), network $(c_podman info --format '{{.Host.NetworkBackend}}' 2>/dev/null || echo ?)"
 	fi
-	[ ${#podman_ulimit[@]} -eq 0 ] ||
-		echo "- Podman run with \`--ulimit host\`: this machine refuses the RLIMIT_NPROC it sets by default; Docker and Berth set none either"
+	[ "$podman_on" = 0 ] ||
+		echo "- Podman's containers get this shell's limits, as Docker's and Berth's inherit them (its private containers.conf: default_ulimits = [$(podman_ulimits)]; its default 1048576 is above the hard limits here)"
 	echo "- repetitions: $RUNS per fast row; $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; wrk ${DURATION}s × $NET_ROUNDS"
 	[ ! -e "$work/berthd-after" ] || echo "- $(cat "$work/berthd-after")"
 	[ -z "${anatomy:-}" ] || echo "- one \`berth run --rm busybox true\`, traced (berthd and its children): programs run: $anatomy"

@@ -28,11 +28,10 @@ func (s *Service) NetworkConnect(ctx context.Context, netRef, ref string, ep *ne
 	if mode == "host" || mode == "none" {
 		return errdefs.Invalid("container cannot be disconnected from host network or connected to host network")
 	}
-	if _, ok := e.c.Endpoints[nw.Name]; ok || mode == nw.Name {
-		if e.c.State.Running() {
-			return errdefs.Forbidden("endpoint with name %s already exists in network %s", e.c.Name, nw.Name)
-		}
-	}
+	// A running container's live endpoints are the network service's to
+	// judge (ConnectNetwork refuses a second one on the same network): its
+	// configuration still names a network it was disconnected from, which
+	// Docker lets it join again.
 	if ep == nil {
 		ep = &network.EndpointSettings{}
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -23,7 +24,8 @@ import (
 // directory as seccomp.bpf. It also takes a compiled filter through the
 // annotation run.oci.seccomp_bpf_data (base64), and then compiles nothing.
 // So the first container with a given profile pays the compile; its filter
-// is kept per profile beside the runtime's root, and later containers with
+// is kept per profile beside the runtime's root (a bounded cache: see
+// seccomp_prune.go), and later containers with
 // the same profile are handed it. The key covers everything that can change
 // what crun compiles: the profile, the seccomp annotations, the crun
 // binary and the libseccomp it loads (a new crun or libseccomp compiles
@@ -104,7 +106,8 @@ func (r *Runtime) UsePrecompiledSeccomp(spec *specs.Spec, key string) bool {
 
 // SaveSeccomp keeps the filter the runtime compiled when it created the
 // container id, under key. It writes a temp file, syncs and renames it, so
-// a reader never sees a partial filter.
+// a reader never sees a partial filter, then bounds the cache
+// (pruneSeccomp).
 func (r *Runtime) SaveSeccomp(id, key string) error {
 	if key == "" {
 		return nil
@@ -139,7 +142,11 @@ func (r *Runtime) SaveSeccomp(id, key string) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, key+".bpf"))
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, key+".bpf")); err != nil {
+		return err
+	}
+	r.pruneSeccomp(key, time.Now())
+	return nil
 }
 
 func validBPF(b []byte) bool {

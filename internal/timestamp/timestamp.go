@@ -60,6 +60,17 @@ func Parse(value string, ref time.Time) (time.Time, error) {
 	return unix(s)
 }
 
+// FromAPI reads a since or until value of an Engine API request (logs,
+// events) as Docker's daemon does: only what API writes, Unix seconds with
+// an optional fraction of at most nine digits; "" is no time (the zero
+// Time). Durations and dates are the client's to turn into seconds.
+func FromAPI(value string) (time.Time, error) {
+	if value == "" {
+		return time.Time{}, nil
+	}
+	return unix(value)
+}
+
 // layout is the time layout for a date or time value: the clock as far as
 // the value goes (hours, minutes, seconds, a fraction), then the zone.
 func layout(value string, local bool) string {

@@ -86,8 +86,32 @@ func TestParse(t *testing.T) {
 	}
 }
 
+// FromAPI takes what the docker CLI sends (API's output) and refuses what
+// Docker's daemon refuses: dates, durations, anything but digits.
+func TestFromAPI(t *testing.T) {
+	for in, want := range map[string]time.Time{
+		"":                     {},
+		"0":                    time.Unix(0, 0),
+		"1765000000":           time.Unix(1765000000, 0),
+		"1765000000.5":         time.Unix(1765000000, 500000000),
+		"1765000000.000000001": time.Unix(1765000000, 1),
+		"1796549415.250000000": time.Unix(1796549415, 250000000),
+		"-5.5":                 time.Unix(-5, 500000000),
+	} {
+		if got, err := FromAPI(in); err != nil || !got.Equal(want) || got.IsZero() != want.IsZero() {
+			t.Errorf("FromAPI(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"2026-12-06", "2026-12-06T10:30:15Z", "10m", "abc", "1.", ".5", "1.2.3",
+		"1765000000.1234567890", "1e9", " 1", "1 ", "0x10", "1.-5", "99999999999999999999"} {
+		if got, err := FromAPI(in); err == nil || !strings.Contains(err.Error(), "Unix seconds") {
+			t.Errorf("FromAPI(%q) = %v, %v; want an error naming Unix seconds", in, got, err)
+		}
+	}
+}
+
 // FuzzTimestamp: whatever API accepts, it turns into Unix seconds the
-// daemon reads back (unix) as the time Parse gives; Parse accepts exactly
+// daemon reads back (FromAPI) as the time Parse gives; Parse accepts exactly
 // what API accepts.
 func FuzzTimestamp(f *testing.F) {
 	for _, s := range []string{"24h", "1700000000.5", "2020-01-01", "2020-01-01T00:00:00", "2020-01-01T00:00:00Z",
@@ -103,7 +127,7 @@ func FuzzTimestamp(f *testing.F) {
 		if err != nil || v == "" {
 			return
 		}
-		u, err := unix(s)
+		u, err := FromAPI(s)
 		if err != nil {
 			t.Fatalf("%q: API gave %q, which the daemon cannot read: %v", v, s, err)
 		}

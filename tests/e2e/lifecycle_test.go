@@ -42,6 +42,9 @@ func TestLogsOptions(t *testing.T) {
 		if out := c.Must(t, "logs", "--until", mid, name); out != "one" {
 			t.Errorf("logs --until %s: %q, want \"one\"", mid, out)
 		}
+		if out := c.Must(t, "logs", "--until", "0", name); out != "one\ntwo" {
+			t.Errorf("logs --until 0 (no limit, as in Docker): %q, want both lines", out)
+		}
 
 		// -f follows until the container exits.
 		f := uniq("follow-" + c.Name)
