@@ -78,7 +78,9 @@ func (s *Service) PrepareAhead(id string) {
 			s.releaseSlot()
 			return
 		}
-		p, err := s.prepare(s.ctx, e)
+		// Not cut short by a shutdown: a runtime create interrupted
+		// midway could leave its init behind; Close discards it after.
+		p, err := s.prepare(context.Background(), e)
 		if err != nil {
 			if !errors.Is(err, errNotAhead) {
 				s.log.Debug("start not prepared ahead", "id", e.c.ID, "err", err)
