@@ -160,6 +160,7 @@ type containerRun struct {
 	stateDir    string
 	seccompKey  string
 	precompiled bool
+	execFifo    string // the start without the runtime (runtime.ExecFifo)
 	cgroups     []string // when the runtime's delete only removes these and its state
 	// Set by launch:
 	pid, monitorPid int
@@ -299,6 +300,7 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	// the runtime compiling it again (see runtime.SeccompKey).
 	run.seccompKey = rt.SeccompKey(spec)
 	run.precompiled = rt.UsePrecompiledSeccomp(spec, run.seccompKey)
+	run.execFifo = rt.ExecFifo(c.ID, spec)
 	if runtime.PlainDelete(spec) {
 		run.cgroups = runtime.CgroupPathDirs(spec.Linux.CgroupsPath)
 	}
@@ -368,7 +370,7 @@ func (s *Service) spawnMonitor(ctx context.Context, c *Container, rt *runtime.Ru
 		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
 		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
 		Start: start, Attach: attach,
-		RuntimeState: exitState, Cgroups: exitCgroups,
+		RuntimeState: exitState, Cgroups: exitCgroups, ExecFifo: run.execFifo,
 		ExitNoSync: c.HostConfig.AutoRemove,
 	})
 	if err != nil {

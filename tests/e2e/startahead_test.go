@@ -91,6 +91,19 @@ func TestStartAhead(t *testing.T) {
 		})
 	})
 
+	t.Run("Go monitor", func(t *testing.T) {
+		// The local log driver is berth-monitor's, the others berth-cmon's.
+		id := b.Must(t, "create", "--log-driver", "local", "busybox", "sh", "-c", "echo via-go-monitor")
+		waitPrepared(t, d, id)
+		if r := b.Run(t, "start", "-a", id); !strings.Contains(r.Stdout, "via-go-monitor") || r.Exit != 0 {
+			t.Errorf("start -a with the Go monitor: %s", r)
+		}
+		if out := b.Must(t, "logs", id); out != "via-go-monitor" {
+			t.Errorf("logs %q, want via-go-monitor", out)
+		}
+		b.Must(t, "rm", id)
+	})
+
 	t.Run("start -ai with a TTY", func(t *testing.T) {
 		id := b.Must(t, "create", "-it", "busybox", "sh")
 		waitPrepared(t, d, id)
