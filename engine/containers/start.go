@@ -160,7 +160,7 @@ type containerRun struct {
 	stateDir    string
 	seccompKey  string
 	precompiled bool
-	execFifo    string // the start without the runtime (runtime.ExecFifo)
+	execFifo    string   // the start without the runtime (runtime.ExecFifo)
 	cgroups     []string // when the runtime's delete only removes these and its state
 	// Set by launch:
 	pid, monitorPid int
