@@ -186,6 +186,12 @@ func (s *Service) startAhead(ctx context.Context, e *entry) (*containerRun, erro
 	e.prep = nil
 	defer s.releaseSlot()
 	c := &e.c
+	if !p.initWaiting() {
+		// Killed meanwhile (OOM, a stray signal): its process never ran,
+		// so starting afresh is the start the user asked for.
+		s.dropPrep(c, p)
+		return nil, nil
+	}
 	att, err := s.connectAsync(ctx, c).wait()
 	if att != nil {
 		p.undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
@@ -279,6 +285,17 @@ func (s *Service) dropPrep(c *Container, p *preparation) {
 	s.cleanRuntime(c)
 	p.undo.run()
 	s.clearStateDir(c.ID)
+}
+
+// initWaiting reports whether the runtime's init still waits to be
+// started (true when that cannot be told: the start then says).
+func (p *preparation) initWaiting() bool {
+	if p.pidfd < 0 {
+		return true
+	}
+	fds := []unix.PollFd{{Fd: int32(p.pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err != nil || n == 0 // a pidfd polls readable once the process ended
 }
 
 func (p *preparation) closePidfd() {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -113,6 +115,28 @@ func TestStartAhead(t *testing.T) {
 		p.Write("exit 5\n")
 		if code := p.Wait(30 * time.Second); code != 5 {
 			t.Errorf("start -ai exit code %d, want 5; output %q", code, p.Output())
+		}
+		b.Must(t, "rm", id)
+	})
+
+	t.Run("init killed before start", func(t *testing.T) {
+		id := b.Must(t, "create", "busybox", "echo", "started-afresh")
+		waitPrepared(t, d, id)
+		raw, err := os.ReadFile(filepath.Join(d.ExecRoot, "containers", id, "init.pid"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		syscall.Kill(pid, syscall.SIGKILL)
+		waitFor(t, 30*time.Second, "the prepared init to end", func() bool {
+			st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			return err != nil || strings.Contains(string(st), ") Z ")
+		})
+		if r := b.Run(t, "start", "-a", id); !strings.Contains(r.Stdout, "started-afresh") || r.Exit != 0 {
+			t.Errorf("start after the prepared init was killed: %s", r)
 		}
 		b.Must(t, "rm", id)
 	})
