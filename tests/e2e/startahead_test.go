@@ -31,7 +31,7 @@ func waitPrepared(t *testing.T, d *Daemon, id string) {
 }
 
 // leftOf lists what of container id exists on the host: processes naming
-// it, mounts, its network namespace file.
+// it, mounts, its network namespace file, cgroups.
 func leftOf(d *Daemon, id string) []string {
 	var out []string
 	for _, p := range scanProcs(func(pid int, exe string) string {
@@ -49,6 +49,12 @@ func leftOf(d *Daemon, id string) []string {
 	}
 	if _, err := os.Stat(filepath.Join(d.ExecRoot, "netns", id)); err == nil {
 		out = append(out, "netns file")
+	}
+	for _, pat := range []string{"/sys/fs/cgroup/*" + id + "*", "/sys/fs/cgroup/*/*" + id + "*", "/sys/fs/cgroup/*/*/*" + id + "*"} {
+		cgs, _ := filepath.Glob(pat)
+		for _, cg := range cgs {
+			out = append(out, "cgroup "+cg)
+		}
 	}
 	return out
 }
