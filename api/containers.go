@@ -22,6 +22,8 @@ import (
 // ContainerBackend is what the container routes need from the engine.
 type ContainerBackend interface {
 	Create(ctx context.Context, o containers.CreateOptions) (string, []string, error)
+	// PrepareAhead begins a created container's start in the background.
+	PrepareAhead(id string)
 	Start(ctx context.Context, ref string) error
 	Stop(ctx context.Context, ref string, o containers.StopOptions) error
 	Restart(ctx context.Context, ref string, o containers.StopOptions) error
@@ -157,7 +159,13 @@ func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) er
 	if warnings == nil {
 		warnings = []string{}
 	}
-	return writeJSON(w, http.StatusCreated, container.CreateResponse{ID: id, Warnings: warnings})
+	err = writeJSON(w, http.StatusCreated, container.CreateResponse{ID: id, Warnings: warnings})
+	// The start's work begins once the client has its reply.
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	s.b.Containers.PrepareAhead(id)
+	return err
 }
 
 // primaryNetwork picks the network a create request without a NetworkMode

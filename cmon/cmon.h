@@ -60,6 +60,8 @@ struct config {
 	size_t ncgroups;
 	/* Config.ExitNoSync: exit.json is not flushed before its rename */
 	int exit_nosync;
+	/* Config.ExecFifo: started by release_fifo, not the runtime */
+	char *exec_fifo;
 };
 #define FIRST_ATTACH_FD 4
 int parse_config(const char *s, size_t n, struct config *c, const char **err);

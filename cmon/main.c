@@ -821,13 +821,36 @@ static void create(void)
 
 static void reap(void);
 
-/* start_container runs the runtime's start verb, once: NULL on success,
- * else why (the runtime's words, as oci.CLI words them). */
+/* release_fifo lets the created init run as crun's start does
+ * (internal/monitor.ReleaseFifo): open the exec fifo for writing without
+ * blocking, remove it, write one byte. NULL on success, else why. */
+static char *release_fifo(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENXIO)
+			return xasprintf("container is not running: no process waits on %s", path);
+		return xasprintf("open %s: %s", path, strerror(errno));
+	}
+	char *msg = NULL;
+	if (unlink(path) < 0)
+		msg = xasprintf("unlink %s: %s", path, strerror(errno));
+	else if (write(fd, "", 1) != 1)
+		msg = xasprintf("write to exec.fifo: %s", strerror(errno));
+	close(fd);
+	return msg;
+}
+
+/* start_container runs the runtime's start verb (or its equivalent,
+ * release_fifo), once: NULL on success, else why (the runtime's words, as
+ * oci.CLI words them). */
 static char *start_container(void)
 {
 	if (started)
 		return strdup("container already started");
 	started = 1;
+	if (cfg.exec_fifo)
+		return release_fifo(cfg.exec_fifo);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return xasprintf("%s start: pipe: %s", base_name(cfg.runtime), strerror(errno));

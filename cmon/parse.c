@@ -165,6 +165,8 @@ static int config_field(struct jp *p, const char *k, void *arg)
 		return str_array(p, &c->cgroups, &c->ncgroups);
 	if (key_is(k, "exitNoSync"))
 		return jp_bool(p, &c->exit_nosync);
+	if (key_is(k, "execFifo"))
+		return jp_str_field(p, &c->exec_fifo);
 	/* logOpts: syslog and journald settings; berthd sends containers
 	 * with those drivers to the Go monitor. */
 	if (key_is(k, "logOpts"))
@@ -194,6 +196,7 @@ void config_free(struct config *c)
 	for (size_t k = 0; k < c->ncgroups; k++)
 		free(c->cgroups[k]);
 	free(c->cgroups);
+	free(c->exec_fifo);
 	memset(c, 0, sizeof *c);
 }
 

@@ -205,6 +205,7 @@ int parse_mode(const char *what)
 			}
 			buf_puts(&out, ",");
 			put_str(&out, "runtimeState", c.runtime_state);
+			put_str(&out, "execFifo", c.exec_fifo);
 			put_strs(&out, "cgroups", c.cgroups, c.ncgroups);
 			buf_puts(&out, ",");
 			put_bool(&out, "exitNoSync", c.exit_nosync, 0);

@@ -377,6 +377,9 @@ func (m *mon) startContainer() error {
 		return errAlreadyStarted
 	}
 	m.started = true
+	if m.cfg.ExecFifo != "" {
+		return monitor.ReleaseFifo(m.cfg.ExecFifo)
+	}
 	return m.runtime().Start(context.Background(), m.cfg.ID)
 }
 

@@ -22,6 +22,9 @@ func (s *Service) withRootfs(ctx context.Context, ref string, fn func(c *Contain
 		return err
 	}
 	e.mu.Lock()
+	// A path under a volume must be the volume's own folder; the
+	// prepared container's mounts would hide what is copied.
+	s.discardPrep(e)
 	c := e.c
 	running := c.State.Running()
 	e.mu.Unlock()

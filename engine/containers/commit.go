@@ -22,6 +22,7 @@ func (s *Service) CommitContainer(ctx context.Context, ref string, pause bool, o
 		return nil, err
 	}
 	e.mu.Lock()
+	s.discardPrep(e)
 	c := e.c
 	e.mu.Unlock()
 	if pause && c.State.Status == StatusRunning {
@@ -91,6 +92,7 @@ func (s *Service) Export(ctx context.Context, ref string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	s.discardPrepOf(e)
 	if err := s.images.Export(ctx, e.c.ID, w); err != nil {
 		return err
 	}

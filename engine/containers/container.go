@@ -95,6 +95,9 @@ type entry struct {
 	// container's removal follows (see endRun): committed with the
 	// removal, or with the next write of the container's record.
 	netRecordOp store.Op
+	// prep is the start made ahead while the container is created (nil:
+	// none; see startahead.go).
+	prep *preparation
 }
 
 func newEntry(c Container) *entry {

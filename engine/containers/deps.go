@@ -34,6 +34,10 @@ type Networks interface {
 	DefaultGateway() netip.Addr
 	// Reconcile drops the attachments of containers not in live.
 	Reconcile(ctx context.Context, live []string) error
+	// ReserveNetNS and ReleaseNetNS hold a namespace for a container
+	// prepared ahead of its start, which its Connect then takes.
+	ReserveNetNS(req netpkg.ConnectRequest) (path string, ok bool, err error)
+	ReleaseNetNS(containerID string) error
 	// RefillPool prepares network namespaces for the next starts, in the
 	// background (called once a start is over).
 	RefillPool()

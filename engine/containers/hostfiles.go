@@ -25,10 +25,35 @@ func resolvConfPath(c *Container) string { return filepath.Join(c.Dir, "resolv.c
 // so a machine crash cannot make a stale or torn copy matter, and create
 // spares three disk flushes.
 func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr) error {
-	cfg, hc := c.Config, c.HostConfig
-	if err := writeFileReplace(hostnamePath(c), []byte(cfg.Hostname+"\n"), 0o644); err != nil {
+	if err := writeFileReplace(hostnamePath(c), []byte(c.Config.Hostname+"\n"), 0o644); err != nil {
 		return err
 	}
+	hosts, err := renderHosts(c, att, hostGateway)
+	if err != nil {
+		return err
+	}
+	if err := writeFileReplace(hostsPath(c), hosts, 0o644); err != nil {
+		return err
+	}
+	return writeFileReplace(resolvConfPath(c), renderResolvConf(c, att), 0o644)
+}
+
+// rewriteNetFiles writes /etc/hosts and /etc/resolv.conf again for att,
+// in place: a container prepared ahead has them bind-mounted already.
+func rewriteNetFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr) error {
+	hosts, err := renderHosts(c, att, hostGateway)
+	if err != nil {
+		return err
+	}
+	if err := writeFileInPlace(hostsPath(c), hosts); err != nil {
+		return err
+	}
+	return writeFileInPlace(resolvConfPath(c), renderResolvConf(c, att))
+}
+
+// renderHosts is the container's /etc/hosts.
+func renderHosts(c *Container, att *netpkg.Attachment, hostGateway netip.Addr) ([]byte, error) {
+	cfg, hc := c.Config, c.HostConfig
 	var hosts bytes.Buffer
 	if hc.NetworkMode == "host" {
 		data, err := os.ReadFile("/etc/hosts")
@@ -46,24 +71,41 @@ func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr
 	for _, h := range hc.ExtraHosts {
 		name, ip, err := parseExtraHost(h)
 		if err != nil {
-			return errdefs.Invalid("%s", err.Error())
+			return nil, errdefs.Invalid("%s", err.Error())
 		}
 		if ip == hostGatewayName {
 			if !hostGateway.IsValid() {
-				return errdefs.Invalid("unable to derive the IP value for host-gateway")
+				return nil, errdefs.Invalid("unable to derive the IP value for host-gateway")
 			}
 			ip = hostGateway.String()
 		}
 		fmt.Fprintf(&hosts, "%s\t%s\n", ip, name)
 	}
-	if err := writeFileReplace(hostsPath(c), hosts.Bytes(), 0o644); err != nil {
-		return err
-	}
+	return hosts.Bytes(), nil
+}
+
+// renderResolvConf is the container's /etc/resolv.conf.
+func renderResolvConf(c *Container, att *netpkg.Attachment) []byte {
+	hc := c.HostConfig
 	var embedded []string
 	if att != nil {
 		embedded = att.Nameservers
 	}
-	return writeFileReplace(resolvConfPath(c), resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host", embedded), 0o644)
+	return resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host", embedded)
+}
+
+// writeFileInPlace replaces the content of an existing file, keeping its
+// inode (which a container may have bind-mounted).
+func writeFileInPlace(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // withDomainname turns the container's own hosts line "IP\thost ..."

@@ -30,6 +30,7 @@ func (s *Service) Rename(ctx context.Context, ref, newName string) error {
 	defer s.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	s.discardPrep(e) // the name is in its spec's annotations and DNS
 	old := e.c.Name
 	if old == newName {
 		return errdefs.Invalid("Renaming a container with the same name as its current name")

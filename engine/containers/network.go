@@ -24,6 +24,7 @@ func (s *Service) NetworkConnect(ctx context.Context, netRef, ref string, ep *ne
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	s.discardPrep(e) // its namespace was chosen for its networks
 	mode := string(e.c.HostConfig.NetworkMode)
 	if mode == "host" || mode == "none" {
 		return errdefs.Invalid("container cannot be disconnected from host network or connected to host network")
@@ -68,6 +69,7 @@ func (s *Service) NetworkDisconnect(ctx context.Context, netRef, ref string, for
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	s.discardPrep(e)
 	_, configured := e.c.Endpoints[nw.Name]
 	if !configured && string(e.c.HostConfig.NetworkMode) != nw.Name {
 		return errdefs.Forbidden("container %s is not connected to network %s", e.c.ID, nw.Name)

@@ -65,6 +65,7 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 			return errdefs.Conflict("container %s was restarted while being removed", e.c.ID[:12])
 		}
 	}
+	s.discardPrep(e)
 	e.c.State.Status = StatusRemoving
 	c := e.c
 	for _, a := range e.pendingAttach {

@@ -33,30 +33,14 @@ func (s *Service) rewireRunning(e *entry, nw network.Inspect, action evtypes.Act
 // The write is in place: the container's /etc/resolv.conf is a bind mount
 // of this very inode, so a rename would not reach it.
 func (s *Service) refreshResolvConf(c *Container, before *netpkg.Attachment) error {
-	hc := c.HostConfig
-	render := func(att *netpkg.Attachment) []byte {
-		var embedded []string
-		if att != nil {
-			embedded = att.Nameservers
-		}
-		return resolvConf(hc.DNS, hc.DNSSearch, hc.DNSOptions, hc.NetworkMode == "host", embedded)
-	}
 	path := resolvConfPath(c)
 	cur, err := os.ReadFile(path)
-	if err != nil || !bytes.Equal(cur, render(before)) {
+	if err != nil || !bytes.Equal(cur, renderResolvConf(c, before)) {
 		return err
 	}
-	next := render(s.net.Attached(c.ID))
+	next := renderResolvConf(c, s.net.Attached(c.ID))
 	if bytes.Equal(next, cur) {
 		return nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(next)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
+	return writeFileInPlace(path, next)
 }

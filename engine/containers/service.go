@@ -89,6 +89,9 @@ type Service struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// ahead holds a token per container prepared ahead of its start (or
+	// being prepared): at most maxPrepared at once.
+	ahead chan struct{}
 }
 
 // New opens the container service and reloads every recorded container.
@@ -113,7 +116,8 @@ func New(cfg Config, db *store.DB, imgs ImageService, rts Runtimes, nets Network
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{cfg: cfg, db: db, images: imgs, runtimes: rts, net: nets, vols: vols, log: log,
 		dataBin: dataBin, execBin: execBin,
-		byID: map[string]*entry{}, byName: map[string]string{}, ctx: ctx, cancel: cancel}
+		byID: map[string]*entry{}, byName: map[string]string{}, ctx: ctx, cancel: cancel,
+		ahead: make(chan struct{}, maxPrepared)}
 	err = db.ForEach(bucket, func(k string, v []byte) error {
 		var c Container
 		if err := json.Unmarshal(v, &c); err != nil {
@@ -146,6 +150,7 @@ func (s *Service) hostGateway() netip.Addr {
 func (s *Service) Close() {
 	s.cancel()
 	s.wg.Wait()
+	s.discardAllPrepared()
 	s.WaitTrash()
 }
 

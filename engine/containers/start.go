@@ -91,20 +91,13 @@ func exitCodeOf(err error) int {
 
 func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	c := &e.c
-	rt, err := s.runtimeOf(c)
-	if err != nil {
-		return errdefs.Invalid("%s", err.Error())
-	}
-	var undo undoStack
-	run, err := s.prepareRun(ctx, c, &undo)
-	if err == nil {
-		err = s.writeBundle(c, rt, run)
-	}
-	if err == nil {
-		err = s.launch(ctx, e, rt, run)
+	// A container prepared ahead (startahead.go) is only released; one
+	// whose preparation no longer fits is started afresh.
+	run, err := s.startAhead(ctx, e)
+	if run == nil && err == nil {
+		run, err = s.startAfresh(ctx, e)
 	}
 	if err != nil {
-		undo.run()
 		return err
 	}
 	c.State = State{Status: StatusRunning, Pid: run.pid, MonitorPid: run.monitorPid, StartedAt: time.Now().UTC(), ExitCode: 0}
@@ -120,6 +113,29 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	s.emitAttached(evtypes.ActionConnect, c, s.attachedNetworks(c))
 	s.emit(c, evtypes.ActionStart, nil)
 	return nil
+}
+
+// startAfresh does the whole start: root filesystem, network, bundle,
+// monitor, runtime.
+func (s *Service) startAfresh(ctx context.Context, e *entry) (*containerRun, error) {
+	c := &e.c
+	rt, err := s.runtimeOf(c)
+	if err != nil {
+		return nil, errdefs.Invalid("%s", err.Error())
+	}
+	var undo undoStack
+	run, err := s.prepareRun(ctx, c, &undo)
+	if err == nil {
+		err = s.writeBundle(c, rt, run)
+	}
+	if err == nil {
+		err = s.launch(ctx, e, rt, run)
+	}
+	if err != nil {
+		undo.run()
+		return nil, err
+	}
+	return run, nil
 }
 
 // undoStack is what a failed start undoes, last step first.
@@ -144,6 +160,7 @@ type containerRun struct {
 	stateDir    string
 	seccompKey  string
 	precompiled bool
+	execFifo    string   // the start without the runtime (runtime.ExecFifo)
 	cgroups     []string // when the runtime's delete only removes these and its state
 	// Set by launch:
 	pid, monitorPid int
@@ -215,18 +232,23 @@ func (s *Service) connectAsync(ctx context.Context, c *Container) pendingConnect
 	if s.net == nil || c.HostConfig.NetworkMode == "host" || (c.Pod != nil && c.Pod.Namespaces["network"] != "") {
 		return nil
 	}
-	req := netpkg.ConnectRequest{
-		ContainerID: c.ID, ContainerName: c.Name, Hostname: c.Config.Hostname,
-		NetworkMode: string(c.HostConfig.NetworkMode), Endpoints: c.Endpoints,
-		PortBindings: c.HostConfig.PortBindings, PublishAll: c.HostConfig.PublishAllPorts,
-		ExposedPorts: c.Config.ExposedPorts, Sandboxed: s.runtimes.IsSandbox(c.Runtime),
-	}
+	req := s.connectRequest(c)
 	p := make(pendingConnect, 1)
 	go func() {
 		att, err := s.net.Connect(ctx, req)
 		p <- connectResult{att, err}
 	}()
 	return p
+}
+
+// connectRequest is what connecting c to its networks asks for.
+func (s *Service) connectRequest(c *Container) netpkg.ConnectRequest {
+	return netpkg.ConnectRequest{
+		ContainerID: c.ID, ContainerName: c.Name, Hostname: c.Config.Hostname,
+		NetworkMode: string(c.HostConfig.NetworkMode), Endpoints: c.Endpoints,
+		PortBindings: c.HostConfig.PortBindings, PublishAll: c.HostConfig.PublishAllPorts,
+		ExposedPorts: c.Config.ExposedPorts, Sandboxed: s.runtimes.IsSandbox(c.Runtime),
+	}
 }
 
 // wait returns the attachment (nil with no network, or on error).
@@ -278,6 +300,7 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	// the runtime compiling it again (see runtime.SeccompKey).
 	run.seccompKey = rt.SeccompKey(spec)
 	run.precompiled = rt.UsePrecompiledSeccomp(spec, run.seccompKey)
+	run.execFifo = rt.ExecFifo(c.ID, spec)
 	if runtime.PlainDelete(spec) {
 		run.cgroups = runtime.CgroupPathDirs(spec.Linux.CgroupsPath)
 	}
@@ -302,24 +325,43 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 // runtime.SeccompKey), then the monitor is asked to start it.
 func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run *containerRun) error {
 	c := &e.c
-	logLim, logOpts, err := s.logSettings(c)
+	saveFilter := run.seccompKey != "" && !run.precompiled
+	attach := make([]monitor.AttachOptions, len(e.pendingAttach))
+	for i, a := range e.pendingAttach {
+		attach[i] = a.monitorOptions()
+	}
+	conns, err := s.spawnMonitor(ctx, c, rt, run, !saveFilter, attach)
 	if err != nil {
 		return err
+	}
+	for i, a := range e.pendingAttach {
+		a.join(run.stateDir, conns[i])
+	}
+	e.pendingAttach = nil
+	if !saveFilter {
+		return nil
+	}
+	s.saveFilter(c, rt, run)
+	return s.releaseCreated(ctx, c, run)
+}
+
+// spawnMonitor starts the container's monitor, which has the runtime
+// create the container (and start it too with start), with attach
+// sessions joined from the first byte; it returns their connections.
+func (s *Service) spawnMonitor(ctx context.Context, c *Container, rt *runtime.Runtime, run *containerRun, start bool, attach []monitor.AttachOptions) ([]*net.UnixConn, error) {
+	logLim, logOpts, err := s.logSettings(c)
+	if err != nil {
+		return nil, err
 	}
 	// The previous run's monitor may still be deleting that run's runtime
 	// state (it reports the exit first); a state left by a crash would
 	// make create fail.
 	release, err := monitor.Hold(ctx, run.stateDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rt.Delete(ctx, c.ID, &oci.DeleteOpts{Force: true})
 	release()
-	saveFilter := run.seccompKey != "" && !run.precompiled
-	attach := make([]monitor.AttachOptions, len(e.pendingAttach))
-	for i, a := range e.pendingAttach {
-		attach[i] = a.monitorOptions()
-	}
 	exitState, exitCgroups := exitCleanup(rt, c.ID, run)
 	var conns []*net.UnixConn
 	run.pid, run.monitorPid, conns, err = monitor.StartAttached(ctx, s.cfg.MonitorPath, monitor.Config{
@@ -327,8 +369,8 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 		LogPath: c.LogPath, LogMaxSize: logLim.maxSize, LogMaxFiles: logLim.maxFiles,
 		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
 		Tty: c.Config.Tty, OpenStdin: c.Config.OpenStdin, StdinOnce: c.Config.StdinOnce,
-		Start: !saveFilter, Attach: attach,
-		RuntimeState: exitState, Cgroups: exitCgroups,
+		Start: start, Attach: attach,
+		RuntimeState: exitState, Cgroups: exitCgroups, ExecFifo: run.execFifo,
 		ExitNoSync: c.HostConfig.AutoRemove,
 	})
 	if err != nil {
@@ -338,18 +380,21 @@ func (s *Service) launch(ctx context.Context, e *entry, rt *runtime.Runtime, run
 				s.log.Warn("runtime state left after a cancelled start", "id", c.ID, "err", derr)
 			}
 		}
-		return startError(err, c.Path)
+		return nil, startError(err, c.Path)
 	}
-	for i, a := range e.pendingAttach {
-		a.join(run.stateDir, conns[i])
-	}
-	e.pendingAttach = nil
-	if !saveFilter {
-		return nil
-	}
+	return conns, nil
+}
+
+// saveFilter keeps the seccomp filter the runtime compiled for the first
+// container of its profile (see runtime.SeccompKey).
+func (s *Service) saveFilter(c *Container, rt *runtime.Runtime, run *containerRun) {
 	if err := rt.SaveSeccomp(c.ID, run.seccompKey); err != nil {
 		s.log.Debug("seccomp filter not cached", "id", c.ID, "err", err)
 	}
+}
+
+// releaseCreated has the monitor start the created container's process.
+func (s *Service) releaseCreated(ctx context.Context, c *Container, run *containerRun) error {
 	if err := monitor.StartContainer(ctx, run.stateDir); err != nil {
 		// The monitor deleted the container; it ends once the init has.
 		monitor.Wait(ctx, run.stateDir)

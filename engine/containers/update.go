@@ -17,6 +17,7 @@ func (s *Service) Update(ctx context.Context, ref string, u container.UpdateConf
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	s.discardPrep(e) // its cgroup has the old limits
 	hc := e.c.HostConfig
 	if u.RestartPolicy.Name != "" {
 		if hc.AutoRemove && u.RestartPolicy.Name != "no" {

@@ -120,20 +120,27 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 	if err != nil {
 		return nil, err
 	}
+	pooled, err := s.reservedFor(req.ContainerID, plans)
+	if err != nil {
+		return nil, err
+	}
 	specs, err := s.allocateEndpointsLocked(sb, plans, req.MacAddress)
 	if err == nil {
 		err = s.publishLocked(sb, primary, req)
 	}
 	if err != nil {
 		s.releaseLocked(sb)
+		if pooled != nil {
+			pooled.destroy()
+		}
 		return nil, err
 	}
-	var pooled *pooledNS
-	if poolUsable(plans) {
-		if pooled = s.takePooled(plans[0].n.rec.MTU); pooled != nil {
-			specs[0].HostVeth = pooled.veth
-			sb.rec.Endpoints[0].HostVeth = pooled.veth
-		}
+	if pooled == nil && poolUsable(plans) {
+		pooled = s.takePooled(plans[0].n.rec.MTU)
+	}
+	if pooled != nil {
+		specs[0].HostVeth = pooled.veth
+		sb.rec.Endpoints[0].HostVeth = pooled.veth
 	}
 	s.sandboxes[sb.rec.ContainerID] = sb
 	// The namespace and veths are kernel work (tens of milliseconds) that

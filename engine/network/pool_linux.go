@@ -46,6 +46,9 @@ type nsPool struct {
 	entries []pooledNS
 	filling bool
 	closed  bool
+	// reserved are namespaces held for prepared containers, by container
+	// ID, already mounted at their paths (reserve_linux.go).
+	reserved map[string]*pooledNS
 }
 
 // poolUsable reports whether the namespace of a sandbox joining plans
@@ -148,6 +151,9 @@ func (s *Service) makePooled(mtu int) (pooledNS, error) {
 // entry's own mount is removed in the background (bg): an unmount may
 // wait for an RCU grace period, milliseconds the start need not wait.
 func (e *pooledNS) adopt(path string, bg *sync.WaitGroup) error {
+	if e.path == path {
+		return nil // reserved for this container: there already
+	}
 	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
 	if err != nil {
 		e.destroy()
@@ -191,7 +197,7 @@ func (s *Service) drainPool() error {
 	entries := p.entries
 	p.entries = nil
 	p.mu.Unlock()
-	var errs []error
+	errs := []error{s.drainReserved()}
 	for _, e := range entries {
 		errs = append(errs, e.destroy())
 	}

@@ -78,6 +78,12 @@ type Config struct {
 	// whatever its exit status says; the flush was on the path of the
 	// exit to `run --rm` returning.
 	ExitNoSync bool `json:"exitNoSync,omitempty"`
+	// ExecFifo, when set, is the runtime's exec fifo of the container:
+	// the start (StartContainer) opens it for writing, removes it and
+	// writes a byte (ReleaseFifo) instead of running the runtime's start.
+	// berthd sets it only where that is all the start does (crun, no
+	// poststart hooks, no notify socket).
+	ExecFifo string `json:"execFifo,omitempty"`
 }
 
 // ExitStatus is how the container's init ended; the monitor stores it as

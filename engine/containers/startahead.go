@@ -1,0 +1,306 @@
+package containers
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/berth-dev/berth/engine/runtime"
+	"github.com/berth-dev/berth/engine/runtime/oci"
+	"github.com/berth-dev/berth/internal/monitor"
+	"golang.org/x/sys/unix"
+)
+
+// Start ahead: once create has replied, berthd prepares the container in
+// the background as far as it goes without running the user's program
+// (root filesystem and volumes mounted, a network namespace reserved,
+// host files and spec written, monitor spawned, runtime container
+// created: its init waits on the exec fifo). The start then only wires
+// the network into that namespace (addresses, ports and DNS are taken at
+// the start, as always), joins the waiting attach sessions and has the
+// monitor release the process.
+//
+// A prepared container still is just "created" to every client: no pid,
+// no event, no address, nothing in `network inspect`. Whatever would
+// change what the start builds (rm, update, rename, network connect or
+// disconnect, cp, commit, export) discards the preparation first, as
+// does a clean shutdown; after a crash, Reconcile's abandonStart removes
+// it like any start cut short. Preparing holds the container's lock, so
+// a start that comes meanwhile waits for it.
+//
+// Only for containers of the crun or runc runtime with a network
+// namespace from the netns pool (one IPv4 bridge network) or the host's,
+// without legacy links (their addresses are taken at the start) and not
+// in a CRI pod; at most maxPrepared at once.
+
+// maxPrepared bounds the containers prepared (or being prepared) at once:
+// each holds a monitor, a runtime init, mounts and a namespace.
+const maxPrepared = 4
+
+// errNotAhead: the container cannot be prepared ahead; it starts as usual.
+var errNotAhead = errors.New("not prepared ahead")
+
+// preparation is a start made ahead, up to the runtime's create.
+type preparation struct {
+	rt   *runtime.Runtime
+	run  *containerRun
+	undo undoStack
+	// pidfd is the runtime init's, to end it when the preparation is
+	// discarded (-1: none; the runtime's delete then does it).
+	pidfd int
+}
+
+// PrepareAhead prepares the created container id for its start in the
+// background, if a slot is free and the container qualifies. The API
+// calls it once create's reply is sent.
+func (s *Service) PrepareAhead(id string) {
+	if s.ctx.Err() != nil {
+		return
+	}
+	select {
+	case s.ahead <- struct{}{}:
+	default:
+		return
+	}
+	e, err := s.lookup(id)
+	if err != nil {
+		s.releaseSlot()
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if !s.preparable(e) {
+			s.releaseSlot()
+			return
+		}
+		// Not cut short by a shutdown: a runtime create interrupted
+		// midway could leave its init behind; Close discards it after.
+		p, err := s.prepare(context.Background(), e)
+		if err != nil {
+			if !errors.Is(err, errNotAhead) {
+				s.log.Debug("start not prepared ahead", "id", e.c.ID, "err", err)
+			}
+			s.releaseSlot()
+			return
+		}
+		e.prep = p
+	}()
+}
+
+func (s *Service) releaseSlot() { <-s.ahead }
+
+// preparable reports whether e can be prepared now. Caller holds e.mu.
+func (s *Service) preparable(e *entry) bool {
+	select {
+	case <-e.removed:
+		return false
+	default:
+	}
+	c := &e.c
+	mode := string(c.HostConfig.NetworkMode)
+	switch {
+	case s.ctx.Err() != nil, e.prep != nil, c.State.Status != StatusCreated, c.Pod != nil,
+		len(c.HostConfig.Links) > 0, s.runtimes.IsSandbox(c.Runtime), mode == "none", isContainerMode(mode):
+		return false
+	}
+	rt, err := s.runtimeOf(c)
+	if err != nil {
+		return false
+	}
+	_, isCLI := rt.Runtime.(*oci.CLI)
+	return isCLI
+}
+
+func isContainerMode(mode string) bool { return strings.HasPrefix(mode, "container:") }
+
+// prepare does the start's work up to the runtime's create. On error
+// nothing is left. Caller holds e.mu.
+func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
+	c := &e.c
+	rt, err := s.runtimeOf(c)
+	if err != nil {
+		return nil, err
+	}
+	p := &preparation{rt: rt, pidfd: -1}
+	netnsPath, err := s.reserveNetNS(c, &p.undo)
+	var run *containerRun
+	if err == nil {
+		run, err = s.prepareFS(ctx, c, &p.undo)
+	}
+	if err == nil {
+		run.netnsPath = netnsPath
+		err = writeHostFiles(c, nil, s.hostGateway())
+	}
+	if err == nil {
+		err = s.writeBundle(c, rt, run)
+	}
+	if err == nil {
+		_, err = s.spawnMonitor(ctx, c, rt, run, false, nil)
+	}
+	if err != nil {
+		p.undo.run()
+		return nil, err
+	}
+	p.run = run
+	if run.seccompKey != "" && !run.precompiled {
+		s.saveFilter(c, rt, run)
+	}
+	if fd, err := unix.PidfdOpen(run.pid, 0); err == nil {
+		p.pidfd = fd
+	}
+	return p, nil
+}
+
+// reserveNetNS takes the network namespace c will be connected in at its
+// start ("" for the host's).
+func (s *Service) reserveNetNS(c *Container, undo *undoStack) (string, error) {
+	if s.net == nil || c.HostConfig.NetworkMode == "host" {
+		return "", nil
+	}
+	path, ok, err := s.net.ReserveNetNS(s.connectRequest(c))
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", errNotAhead
+	}
+	undo.push(func() { s.net.ReleaseNetNS(c.ID) })
+	return path, nil
+}
+
+// startAhead releases e's prepared container: network wired, host files
+// rewritten, attach sessions joined, process started. It returns nil, nil
+// when e has no preparation, or one that no longer fits (discarded: the
+// caller starts afresh and reports that start's own errors). Caller
+// holds e.mu.
+func (s *Service) startAhead(ctx context.Context, e *entry) (*containerRun, error) {
+	p := e.prep
+	if p == nil {
+		return nil, nil
+	}
+	e.prep = nil
+	defer s.releaseSlot()
+	c := &e.c
+	if !p.initWaiting() {
+		// Killed meanwhile (OOM, a stray signal): its process never ran,
+		// so starting afresh is the start the user asked for.
+		s.dropPrep(c, p)
+		return nil, nil
+	}
+	att, err := s.connectAsync(ctx, c).wait()
+	if att != nil {
+		p.undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
+		if att.NetNSPath != p.run.netnsPath {
+			err = errNotAhead
+		}
+	}
+	if err == nil {
+		err = rewriteNetFiles(c, att, s.hostGateway())
+	}
+	var conns []*net.UnixConn
+	if err == nil {
+		conns, err = attachCreated(ctx, e.pendingAttach, p.run.stateDir)
+	}
+	if err != nil {
+		s.log.Debug("start prepared ahead discarded", "id", c.ID, "err", err)
+		s.dropPrep(c, p)
+		return nil, nil
+	}
+	for i, a := range e.pendingAttach {
+		a.join(p.run.stateDir, conns[i])
+	}
+	e.pendingAttach = nil
+	p.closePidfd()
+	if err := s.releaseCreated(ctx, c, p.run); err != nil {
+		p.undo.run()
+		return nil, err
+	}
+	return p.run, nil
+}
+
+// attachCreated connects the sessions waiting for the start to the
+// created container's monitor: the process has not run yet, so they miss
+// nothing. On error no connection is left open.
+func attachCreated(ctx context.Context, pending []*attachSession, stateDir string) ([]*net.UnixConn, error) {
+	conns := make([]*net.UnixConn, 0, len(pending))
+	for _, a := range pending {
+		conn, err := monitor.Attach(ctx, stateDir, a.monitorOptions())
+		if err != nil {
+			closeConns(conns)
+			return nil, err
+		}
+		conns = append(conns, conn)
+	}
+	return conns, nil
+}
+
+func closeConns(cs []*net.UnixConn) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+// discardPrep discards e's preparation, if any, so that the next start
+// builds everything afresh. Caller holds e.mu.
+func (s *Service) discardPrep(e *entry) {
+	if p := e.prep; p != nil {
+		e.prep = nil
+		s.dropPrep(&e.c, p)
+		s.releaseSlot()
+	}
+}
+
+// discardPrepOf is discardPrep taking e's lock.
+func (s *Service) discardPrepOf(e *entry) {
+	e.mu.Lock()
+	s.discardPrep(e)
+	e.mu.Unlock()
+}
+
+// discardAllPrepared discards every preparation (berthd's clean stop).
+func (s *Service) discardAllPrepared() {
+	for _, e := range s.all() {
+		s.discardPrepOf(e)
+	}
+}
+
+// dropPrep ends a prepared runtime container, waits for its monitor to
+// finish, and undoes the rest.
+func (s *Service) dropPrep(c *Container, p *preparation) {
+	killed := p.pidfd >= 0 && unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0) == nil
+	p.closePidfd()
+	if !killed {
+		p.rt.Delete(context.Background(), c.ID, &oci.DeleteOpts{Force: true})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if _, err := monitor.Wait(ctx, p.run.stateDir); err != nil && !errors.Is(err, monitor.ErrNoMonitor) {
+		s.log.Warn("monitor of a discarded preparation", "id", c.ID, "err", err)
+	}
+	cancel()
+	s.cleanRuntime(c)
+	p.undo.run()
+	s.clearStateDir(c.ID)
+}
+
+// initWaiting reports whether the runtime's init still waits to be
+// started (true when that cannot be told: the start then says).
+func (p *preparation) initWaiting() bool {
+	if p.pidfd < 0 {
+		return true
+	}
+	fds := []unix.PollFd{{Fd: int32(p.pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err != nil || n == 0 // a pidfd polls readable once the process ended
+}
+
+func (p *preparation) closePidfd() {
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+		p.pidfd = -1
+	}
+}
