@@ -173,6 +173,14 @@ func (e *pooledNS) adopt(path string, bg *sync.WaitGroup) error {
 	return nil
 }
 
+// intact reports whether the entry's veth still exists: something on the
+// host may delete it (a clean-up script removing every veth* it did not
+// know of), and with it the namespace's end.
+func (e *pooledNS) intact() bool {
+	_, err := netlink.LinkByName(e.veth)
+	return err == nil
+}
+
 // destroy removes an entry: its mount (the namespace goes with its last
 // reference, taking both ends of the veth) and the host end, should
 // something still hold the namespace.

@@ -159,3 +159,45 @@ func TestNetnsPoolLeavesNothing(t *testing.T) {
 	}
 	e.s = nil
 }
+
+// A pooled namespace whose veth something on the host deleted (a
+// clean-up script removing every veth* it did not make) is not handed to
+// a start: the start gets a new namespace and veth, under the name its
+// record holds, and works as without a pool.
+func TestNetnsPoolSkipsAnEntryWithoutVeth(t *testing.T) {
+	e := poolEnv(t)
+	ctx := context.Background()
+	paths, veths := waitPoolFull(t, e.s, 2)
+	for _, v := range veths {
+		l, err := netlink.LinkByName(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := netlink.LinkDel(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "lostveth1", ContainerName: "lostveth"})
+	if err != nil {
+		t.Fatalf("connect with a broken pool entry: %v", err)
+	}
+	hostVeth := e.s.sandboxes["lostveth1"].rec.Endpoints[0].HostVeth
+	l, err := netlink.LinkByName(hostVeth)
+	br, _ := bridgeIndex(&netlink.Handle{}, testBridge(0))
+	if err != nil || l.Attrs().MasterIndex != br {
+		t.Fatalf("the recorded host veth %s is not on the bridge: %v", hostVeth, err)
+	}
+	ep := a.Networks["bridge"]
+	serveIn(t, a.NetNSPath, "0.0.0.0:80", "from-a-new-netns")
+	if got, err := dialIn("", "tcp4", ep.IPAddress.String()+":80"); err != nil || got != "from-a-new-netns" {
+		t.Errorf("the container is unreachable from the host: %q %v", got, err)
+	}
+	if left := pooledLeft(paths, nil); len(left) != 1 {
+		t.Errorf("mount points of the two broken entries left after one connect: %v, want the one still pooled", left)
+	}
+	if err := e.s.Disconnect(ctx, "lostveth1"); err != nil {
+		t.Fatal(err)
+	}
+	e.s.settle()
+	waitGone(t, "after disconnect", []string{a.NetNSPath}, []string{hostVeth})
+}
