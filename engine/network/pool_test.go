@@ -189,8 +189,15 @@ func TestNetnsPoolSkipsAnEntryWithoutVeth(t *testing.T) {
 	}
 	ep := a.Networks["bridge"]
 	serveIn(t, a.NetNSPath, "0.0.0.0:80", "from-a-new-netns")
-	if got, err := dialIn("", "tcp4", ep.IPAddress.String()+":80"); err != nil || got != "from-a-new-netns" {
-		t.Errorf("the container is unreachable from the host: %q %v", got, err)
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		got, err := dialIn("", "tcp4", ep.IPAddress.String()+":80")
+		if err == nil && got == "from-a-new-netns" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the container is unreachable from the host: %q %v", got, err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	if left := pooledLeft(paths, nil); len(left) != 1 {
 		t.Errorf("mount points of the two broken entries left after one connect: %v, want the one still pooled", left)
@@ -200,4 +207,45 @@ func TestNetnsPoolSkipsAnEntryWithoutVeth(t *testing.T) {
 	}
 	e.s.settle()
 	waitGone(t, "after disconnect", []string{a.NetNSPath}, []string{hostVeth})
+}
+
+// Starts that find the pool empty make it keep more entries (the next
+// burst takes them ready-made); once idle it returns to its configured
+// size and the entries beyond it leave the host.
+func TestNetnsPoolGrowsWithTheLoad(t *testing.T) {
+	e := poolEnv(t)
+	ctx := context.Background()
+	waitPoolFull(t, e.s, 2)
+	var ids []string
+	for i := 0; i < 4; i++ { // two take an entry, two find none
+		id := "grow" + itoa(i)
+		if _, err := e.s.Connect(ctx, ConnectRequest{ContainerID: id, ContainerName: id}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	e.s.RefillPool()
+	paths, veths := waitPoolFull(t, e.s, 4)
+	e.s.shrinkPool()
+	kept, _ := poolState(e.s)
+	if len(kept) != 2 {
+		t.Fatalf("the pool holds %d entries once idle, want 2", len(kept))
+	}
+	var gonePaths, goneVeths []string
+	for i, p := range paths {
+		if !slices.Contains(kept, p) {
+			gonePaths, goneVeths = append(gonePaths, p), append(goneVeths, veths[i])
+		}
+	}
+	e.s.settle()
+	waitGone(t, "entries beyond the configured size after idle", gonePaths, goneVeths)
+	e.s.RefillPool()
+	if got, _ := poolState(e.s); len(got) != 2 {
+		t.Errorf("a refill after idle grew the pool to %d entries again", len(got))
+	}
+	for _, id := range ids {
+		if err := e.s.Disconnect(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
