@@ -75,8 +75,11 @@ func (s *Service) PrepareRootfs(ctx context.Context, containerID, imageID string
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	// The read lock is enough to pin: rmi and GC, which drop references,
+	// take the write lock, while creates (each adding its own record)
+	// run side by side and share commits (store.DB's group commit).
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	rec := s.images[imageID]
 	if rec == nil {
 		rec = s.resolveLocked(imageID)
@@ -89,8 +92,8 @@ func (s *Service) PrepareRootfs(ctx context.Context, containerID, imageID string
 	if err := snapshots.CreateRW(dir); err != nil {
 		return err
 	}
-	// Under the lock: the image's layers are pinned before a GC or rmi
-	// can take them.
+	// Under the (read) lock: the image's layers are pinned before a GC
+	// or rmi can take them.
 	return s.db.Update(func(tx *bolt.Tx) error {
 		if err := snapshots.PutRootfs(tx, containerID, rootfsRecord{ImageID: rec.ID, ChainIDs: rec.ChainIDs}); err != nil {
 			return err

@@ -250,6 +250,13 @@ func (s *Service) allocateEndpointsLocked(sb *sandbox, plans []endpointPlan, req
 // It reads nothing of s that changes (a network's bridge name is fixed):
 // connectBridgeLocked calls it with s.mu released.
 func (s *Service) wireLocked(sb *sandbox, create bool, pooled *pooledNS, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
+	if pooled != nil && !pooled.intact() {
+		// Its veth was deleted behind the daemon's back (which takes the
+		// namespace's end too): a new namespace and veth, made as without
+		// a pool, under the name the record already holds.
+		pooled.destroy()
+		pooled = nil
+	}
 	if pooled != nil {
 		if err := pooled.adopt(sb.rec.NetNS, &s.bg); err != nil {
 			return nil, err

@@ -71,9 +71,18 @@ func setupInside(h *netlink.Handle, host netns.NsHandle, sp linkSpec) error {
 
 // addVeth creates a veth pair from inside a netns: ifName (down, with mac
 // unless nil) stays there, its peer hostVeth goes to the host's netns.
+//
+// Both ends get one queue each way, named in the request. Without them
+// the kernel gives a veth one queue per CPU and then, the device being
+// registered, cuts it to one in use, waiting twice (once per end) for an
+// expedited RCU grace period while holding the RTNL lock: milliseconds
+// per pair on which every other netlink change on the host queued, the
+// veths of containers started together included. One in use is what the
+// kernel leaves either way.
 func addVeth(h *netlink.Handle, host netns.NsHandle, ifName, hostVeth string, mtu int, mac net.HardwareAddr) error {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name, attrs.MTU, attrs.HardwareAddr = ifName, mtu, mac
+	attrs.NumTxQueues, attrs.NumRxQueues = 1, 1 // the peer's too (see LinkAdd)
 	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: hostVeth, PeerNamespace: netlink.NsFd(int(host)), PeerMTU: uint32(mtu)}
 	if err := h.LinkAdd(veth); err != nil {
 		return fmt.Errorf("create veth pair %s/%s: %w", hostVeth, ifName, err)

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/miekg/dns"
 	"github.com/moby/moby/api/types/network"
+	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 )
 
@@ -612,5 +614,47 @@ func TestHostVethHasNoIPv6Address(t *testing.T) {
 	mode, err := os.ReadFile("/proc/sys/net/ipv6/conf/" + veths[0] + "/addr_gen_mode")
 	if err != nil || strings.TrimSpace(string(mode)) != "1" {
 		t.Fatalf("%s: addr_gen_mode %q (%v), want 1 (none)", veths[0], mode, err)
+	}
+}
+
+// TestVethHasOneQueue: both ends of a container's veth pair are made with
+// one queue each way, as the kernel would leave them in use anyway, so
+// that making one does not wait for RCU grace periods under the RTNL lock
+// (see addVeth); for a new namespace and for a pooled one alike.
+func TestVethHasOneQueue(t *testing.T) {
+	for _, pool := range []int{0, 2} {
+		t.Run(fmt.Sprintf("pool%d", pool), func(t *testing.T) {
+			var e *testEnv
+			if pool > 0 {
+				e = poolEnv(t)
+				waitPoolFull(t, e.s, pool)
+			} else {
+				e = newEnv(t)
+			}
+			checkOneQueue(t, e.s, fmt.Sprintf("queues%d", pool))
+		})
+	}
+}
+
+func checkOneQueue(t *testing.T, s *Service, id string) {
+	a, err := s.Connect(context.Background(), ConnectRequest{ContainerID: id, ContainerName: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := netlink.LinkByName(s.sandboxes[id].rec.Endpoints[0].HostVeth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inside netlink.Link
+	if err := inNetNS(a.NetNSPath, false, func(netns.NsHandle) error {
+		inside, err = netlink.LinkByName("eth0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []netlink.Link{host, inside} {
+		if at := l.Attrs(); at.NumTxQueues != 1 || at.NumRxQueues != 1 {
+			t.Errorf("%s: %s has %d tx and %d rx queues, want 1 and 1", id, at.Name, at.NumTxQueues, at.NumRxQueues)
+		}
 	}
 }

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
@@ -44,12 +46,26 @@ type pooledNS struct {
 type nsPool struct {
 	mu      sync.Mutex
 	entries []pooledNS
+	// grown is how many entries beyond Config.NetnsPool the pool keeps
+	// after starts found it empty (see takePooled), until idle.
+	grown   int
+	idle    *time.Timer
 	filling bool
 	closed  bool
 	// reserved are namespaces held for prepared containers, by container
 	// ID, already mounted at their paths (reserve_linux.go).
 	reserved map[string]*pooledNS
 }
+
+// The pool sizes itself to the load: each start that finds it empty
+// (containers started together outnumber its entries) makes it keep one
+// more entry, up to poolGrowMax more, so the next such burst takes its
+// namespaces ready-made; poolIdle after the last start that took one, it
+// returns to Config.NetnsPool. An entry is about 100 KiB of kernel memory.
+const (
+	poolGrowMax = 6
+	poolIdle    = time.Minute
+)
 
 // poolUsable reports whether the namespace of a sandbox joining plans
 // can come from the pool: one IPv4-only bridge endpoint.
@@ -64,13 +80,59 @@ func (s *Service) takePooled(mtu int) *pooledNS {
 	p := &s.pool
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if s.cfg.NetnsPool <= 0 || p.closed {
+		return nil
+	}
+	var taken *pooledNS
 	for i, e := range p.entries {
 		if e.mtu == mtu {
 			p.entries = append(p.entries[:i], p.entries[i+1:]...)
-			return &e
+			taken = &e
+			break
 		}
 	}
-	return nil
+	if taken == nil && mtu == s.cfg.MTU && p.grown < poolGrowMax {
+		p.grown++
+	}
+	if p.grown > 0 {
+		s.armPoolIdleLocked()
+	}
+	return taken
+}
+
+// poolWantLocked is how many entries the pool keeps now.
+func (s *Service) poolWantLocked() int { return s.cfg.NetnsPool + s.pool.grown }
+
+// armPoolIdleLocked (re)starts the wait after which a grown pool returns
+// to its configured size.
+func (s *Service) armPoolIdleLocked() {
+	p := &s.pool
+	if p.idle == nil {
+		p.idle = time.AfterFunc(poolIdle, s.shrinkPool)
+		return
+	}
+	p.idle.Reset(poolIdle)
+}
+
+// shrinkPool returns the pool to Config.NetnsPool entries, removing the
+// others (in the background, tracked by s.bg).
+func (s *Service) shrinkPool() {
+	p := &s.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.grown = 0
+	if p.closed || len(p.entries) <= s.cfg.NetnsPool {
+		return
+	}
+	extra := slices.Clone(p.entries[s.cfg.NetnsPool:])
+	p.entries = p.entries[:s.cfg.NetnsPool]
+	s.bg.Add(1)
+	go func() {
+		defer s.bg.Done()
+		for _, e := range extra {
+			e.destroy()
+		}
+	}()
 }
 
 // RefillPool tops the pool of prepared namespaces up in the background.
@@ -84,7 +146,7 @@ func (s *Service) refillPool() {
 	p := &s.pool
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if s.cfg.NetnsPool <= 0 || p.filling || p.closed || len(p.entries) >= s.cfg.NetnsPool {
+	if s.cfg.NetnsPool <= 0 || p.filling || p.closed || len(p.entries) >= s.poolWantLocked() {
 		return
 	}
 	p.filling = true
@@ -101,7 +163,7 @@ func (s *Service) refillPool() {
 func (s *Service) addPooled() bool {
 	p := &s.pool
 	p.mu.Lock()
-	if p.closed || len(p.entries) >= s.cfg.NetnsPool {
+	if p.closed || len(p.entries) >= s.poolWantLocked() {
 		p.filling = false
 		p.mu.Unlock()
 		return false
@@ -173,6 +235,14 @@ func (e *pooledNS) adopt(path string, bg *sync.WaitGroup) error {
 	return nil
 }
 
+// intact reports whether the entry's veth still exists: something on the
+// host may delete it (a clean-up script removing every veth* it did not
+// know of), and with it the namespace's end.
+func (e *pooledNS) intact() bool {
+	_, err := netlink.LinkByName(e.veth)
+	return err == nil
+}
+
 // destroy removes an entry: its mount (the namespace goes with its last
 // reference, taking both ends of the veth) and the host end, should
 // something still hold the namespace.
@@ -186,6 +256,9 @@ func (s *Service) closePool() {
 	p := &s.pool
 	p.mu.Lock()
 	p.closed = true
+	if p.idle != nil {
+		p.idle.Stop()
+	}
 	p.mu.Unlock()
 }
 

@@ -159,3 +159,93 @@ func TestNetnsPoolLeavesNothing(t *testing.T) {
 	}
 	e.s = nil
 }
+
+// A pooled namespace whose veth something on the host deleted (a
+// clean-up script removing every veth* it did not make) is not handed to
+// a start: the start gets a new namespace and veth, under the name its
+// record holds, and works as without a pool.
+func TestNetnsPoolSkipsAnEntryWithoutVeth(t *testing.T) {
+	e := poolEnv(t)
+	ctx := context.Background()
+	paths, veths := waitPoolFull(t, e.s, 2)
+	for _, v := range veths {
+		l, err := netlink.LinkByName(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := netlink.LinkDel(l); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "lostveth1", ContainerName: "lostveth"})
+	if err != nil {
+		t.Fatalf("connect with a broken pool entry: %v", err)
+	}
+	hostVeth := e.s.sandboxes["lostveth1"].rec.Endpoints[0].HostVeth
+	l, err := netlink.LinkByName(hostVeth)
+	br, _ := bridgeIndex(&netlink.Handle{}, testBridge(0))
+	if err != nil || l.Attrs().MasterIndex != br {
+		t.Fatalf("the recorded host veth %s is not on the bridge: %v", hostVeth, err)
+	}
+	ep := a.Networks["bridge"]
+	serveIn(t, a.NetNSPath, "0.0.0.0:80", "from-a-new-netns")
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		got, err := dialIn("", "tcp4", ep.IPAddress.String()+":80")
+		if err == nil && got == "from-a-new-netns" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the container is unreachable from the host: %q %v", got, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if left := pooledLeft(paths, nil); len(left) != 1 {
+		t.Errorf("mount points of the two broken entries left after one connect: %v, want the one still pooled", left)
+	}
+	if err := e.s.Disconnect(ctx, "lostveth1"); err != nil {
+		t.Fatal(err)
+	}
+	e.s.settle()
+	waitGone(t, "after disconnect", []string{a.NetNSPath}, []string{hostVeth})
+}
+
+// Starts that find the pool empty make it keep more entries (the next
+// burst takes them ready-made); once idle it returns to its configured
+// size and the entries beyond it leave the host.
+func TestNetnsPoolGrowsWithTheLoad(t *testing.T) {
+	e := poolEnv(t)
+	ctx := context.Background()
+	waitPoolFull(t, e.s, 2)
+	var ids []string
+	for i := 0; i < 4; i++ { // two take an entry, two find none
+		id := "grow" + itoa(i)
+		if _, err := e.s.Connect(ctx, ConnectRequest{ContainerID: id, ContainerName: id}); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	e.s.RefillPool()
+	paths, veths := waitPoolFull(t, e.s, 4)
+	e.s.shrinkPool()
+	kept, _ := poolState(e.s)
+	if len(kept) != 2 {
+		t.Fatalf("the pool holds %d entries once idle, want 2", len(kept))
+	}
+	var gonePaths, goneVeths []string
+	for i, p := range paths {
+		if !slices.Contains(kept, p) {
+			gonePaths, goneVeths = append(gonePaths, p), append(goneVeths, veths[i])
+		}
+	}
+	e.s.settle()
+	waitGone(t, "entries beyond the configured size after idle", gonePaths, goneVeths)
+	e.s.RefillPool()
+	if got, _ := poolState(e.s); len(got) != 2 {
+		t.Errorf("a refill after idle grew the pool to %d entries again", len(got))
+	}
+	for _, id := range ids {
+		if err := e.s.Disconnect(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
