@@ -464,6 +464,35 @@ func TestRestartUpdatePolicy(t *testing.T) {
 	}
 }
 
+// berth update takes docker update's resource flags; each reaches the
+// running container's cgroup (read inside) and its inspect.
+func TestUpdateResourceFlags(t *testing.T) {
+	d := sharedDaemon(t, "service")
+	b := d.Berth()
+	name := uniq("updres")
+	b.Must(t, "run", "-d", "--name", name, "busybox", "sleep", "1d")
+	defer b.Run(t, "rm", "-f", name)
+	b.Must(t, "update", "--cpu-period", "100000", "--cpu-quota", "50000", "--cpuset-cpus", "0",
+		"--memory", "64m", "--memory-reservation", "32m", name)
+	got := inspectF(t, d, "{{.HostConfig.CPUPeriod}} {{.HostConfig.CPUQuota}} {{.HostConfig.CpusetCpus}} {{.HostConfig.MemoryReservation}}", name)
+	if got != "100000 50000 0 33554432" {
+		t.Errorf("inspect after update: %q", got)
+	}
+	in := b.Must(t, "exec", name, "sh", "-c",
+		"cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); "+
+			"cat /sys/fs/cgroup/cpuset.cpus 2>/dev/null || cat /sys/fs/cgroup/cpuset/cpuset.cpus")
+	if want := "50000 100000\n0"; in != want {
+		t.Errorf("cgroup inside after update: %q, want %q", in, want)
+	}
+	if r := b.Run(t, "update", "--memory-swap", "lots", name); r.Exit == 0 || !strings.Contains(r.Stderr, "--memory-swap") {
+		t.Errorf("update --memory-swap lots: %s", r)
+	}
+	// What this engine cannot change on a container is refused, not ignored.
+	if r := b.Run(t, "update", "--blkio-weight", "300", name); r.Exit == 0 || !strings.Contains(r.Stderr, "BlkioWeight") {
+		t.Errorf("update --blkio-weight: %s", r)
+	}
+}
+
 // simulateReboot kills berthd, every monitor and container process of d
 // (everything using its roots): what a host reboot leaves behind, apart
 // from tmpfs contents.

@@ -396,18 +396,8 @@ func (o *containerOptions) resources() (container.Resources, error) {
 		}
 		r.Devices = append(r.Devices, dm)
 	}
-	for _, b := range []struct {
-		dst  *int64
-		val  string
-		flag string
-	}{
-		{&r.Memory, o.memory, "-m, --memory"},
-		{&r.MemoryReservation, o.memoryReservation, "--memory-reservation"},
-		{&r.MemorySwap, o.memorySwap, "--memory-swap"},
-	} {
-		if *b.dst, err = opts.ParseBytes(b.val); err != nil {
-			return r, fmt.Errorf("invalid argument %q for \"%s\" flag: %w", b.val, b.flag, err)
-		}
+	if err = parseMemoryFlags(&r, o.memory, o.memoryReservation, o.memorySwap); err != nil {
+		return r, err
 	}
 	if r.NanoCPUs, err = opts.ParseCPUs(o.cpus); err != nil {
 		return r, err
@@ -485,4 +475,25 @@ func kvMap(values []string) map[string]string {
 		return nil
 	}
 	return opts.ConvertKVStringsToMap(values)
+}
+
+// parseMemoryFlags parses the --memory, --memory-reservation and
+// --memory-swap values (run, create and update share them) into r.
+func parseMemoryFlags(r *container.Resources, memory, reservation, swap string) error {
+	for _, b := range []struct {
+		dst  *int64
+		val  string
+		flag string
+	}{
+		{&r.Memory, memory, "-m, --memory"},
+		{&r.MemoryReservation, reservation, "--memory-reservation"},
+		{&r.MemorySwap, swap, "--memory-swap"},
+	} {
+		n, err := opts.ParseBytes(b.val)
+		if err != nil {
+			return fmt.Errorf("invalid argument %q for \"%s\" flag: %w", b.val, b.flag, err)
+		}
+		*b.dst = n
+	}
+	return nil
 }
