@@ -474,7 +474,7 @@ func TestUpdateResourceFlags(t *testing.T) {
 	defer b.Run(t, "rm", "-f", name)
 	b.Must(t, "update", "--cpu-period", "100000", "--cpu-quota", "50000", "--cpuset-cpus", "0",
 		"--memory", "64m", "--memory-reservation", "32m", name)
-	got := inspectF(t, d, "{{.HostConfig.CPUPeriod}} {{.HostConfig.CPUQuota}} {{.HostConfig.CpusetCpus}} {{.HostConfig.MemoryReservation}}", name)
+	got := inspectF(t, d, "{{.HostConfig.CpuPeriod}} {{.HostConfig.CpuQuota}} {{.HostConfig.CpusetCpus}} {{json .HostConfig.MemoryReservation}}", name)
 	if got != "100000 50000 0 33554432" {
 		t.Errorf("inspect after update: %q", got)
 	}
