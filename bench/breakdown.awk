@@ -25,9 +25,9 @@
 #   removal  berthd unmounts the container's overlay
 #   done     the CLI exits (its last exit_group)
 #
-# and prints a Markdown table: per marker, the median over the runs of its
-# time since `cli` and of the step from the marker before it (markers that
-# run in parallel, such as mount and network, can give negative steps).
+# and prints a Markdown table, rows in the order of their median time: per
+# marker, the median over the runs of its time since `cli` and of the step
+# from the marker that came last before it in the same run.
 # A marker missing from a run is left out of that run's figures.
 
 BEGIN {
@@ -105,16 +105,47 @@ END {
 	runs = nfiles - 1
 	print "| step (traced) | since CLI exec, ms | step, ms | runs with it |"
 	print "|---|---|---|---|"
+	# rows in the order of their median time since the CLI's exec (start
+	# ahead prepares a container while the CLI still attaches), markers no
+	# run has last
 	for (m = 1; m <= nm; m++) {
-		no = ns = 0
-		delete off; delete stp
+		no = 0
+		delete off
+		for (r = 1; r <= runs; r++)
+			if (((r, names[m]) in at) && ((r, "cli") in at)) off[++no] = at[r, names[m]] - at[r, "cli"]
+		count[m] = no
+		med[m] = no ? median(off, no) : 0
+		order[m] = m
+		for (j = m - 1; j >= 1 && after(order[j], m); j--) order[j + 1] = order[j]
+		order[j + 1] = m
+	}
+	for (k = 1; k <= nm; k++) {
+		m = order[k]
+		if (count[m] == 0) { printf "| %s | — | — | 0 of %d |\n", label[m], runs; continue }
+		ns = 0
+		delete stp
 		for (r = 1; r <= runs; r++) {
 			if (!((r, names[m]) in at) || !((r, "cli") in at)) continue
-			off[++no] = at[r, names[m]] - at[r, "cli"]
-			for (p = m - 1; p >= 1 && !((r, names[p]) in at); p--) {}
-			if (p >= 1) stp[++ns] = at[r, names[m]] - at[r, names[p]]
+			if ((d = since_previous(r, m)) != "") stp[++ns] = d
 		}
-		if (no == 0) { printf "| %s | — | — | 0 of %d |\n", label[m], runs; continue }
-		printf "| %s | %.1f | %s | %d of %d |\n", label[m], median(off, no), ns ? sprintf("%.1f", median(stp, ns)) : "—", no, runs
+		printf "| %s | %.1f | %s | %d of %d |\n", label[m], med[m], ns ? sprintf("%.1f", median(stp, ns)) : "—", count[m], runs
 	}
+}
+
+# after reports whether marker a's row goes below marker b's.
+function after(a, b) {
+	if (count[a] == 0 || count[b] == 0) return count[a] == 0 && (count[b] > 0 || a > b)
+	return med[a] > med[b] || (med[a] == med[b] && a > b)
+}
+
+# since_previous is the time from the latest marker of run r before
+# marker m ("" when none came before it).
+function since_previous(r, m,   p, best, found) {
+	found = 0
+	for (p = 1; p <= nm; p++) {
+		if (p == m || !((r, names[p]) in at) || at[r, names[p]] > at[r, names[m]]) continue
+		if (at[r, names[p]] == at[r, names[m]] && p > m) continue
+		if (!found || at[r, names[p]] > best) { best = at[r, names[p]]; found = 1 }
+	}
+	return found ? at[r, names[m]] - best : ""
 }
