@@ -536,25 +536,39 @@ func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
 	// batch. Deleting a veth synchronously costs 15-40 ms of RCU grace
 	// period, so the explicit delete (needed when something still holds the
 	// namespace) runs in the background, off the `rm` path.
-	if sb.rec.NetNS != "" {
-		if err := removeNetNS(sb.rec.NetNS); err != nil {
-			errs = append(errs, err)
-		}
+	if err := removeSandboxNetNS(sb); err != nil {
+		errs = append(errs, err)
 	}
-	s.deleteVethsLater(sb)
-	s.releaseLocked(sb)
-	hadPorts := len(sb.rec.Ports) > 0
 	delete(s.sandboxes, sb.rec.ContainerID)
+	if err := s.releaseSandboxLocked(ctx, sb); err != nil {
+		errs = append(errs, err)
+	}
 	if err := s.db.Delete(bucketSandboxes, sb.rec.ContainerID); err != nil {
 		errs = append(errs, err)
 	}
-	if hadPorts {
-		if err := s.applyPortRules(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	s.refreshDNSLocked()
 	return errors.Join(errs...)
+}
+
+// removeSandboxNetNS removes sb's network namespace mount, if it has one.
+func removeSandboxNetNS(sb *sandbox) error {
+	if sb.rec.NetNS == "" {
+		return nil
+	}
+	return removeNetNS(sb.rec.NetNS)
+}
+
+// releaseSandboxLocked gives back what a torn-down sandbox, already out of
+// s.sandboxes, held: its veths (deleted in the background), addresses,
+// and published ports (the rules rewritten without them). Caller holds
+// s.mu.
+func (s *Service) releaseSandboxLocked(ctx context.Context, sb *sandbox) error {
+	s.deleteVethsLater(sb)
+	s.releaseLocked(sb)
+	if len(sb.rec.Ports) == 0 {
+		return nil
+	}
+	return s.applyPortRules(ctx)
 }
 
 // Disconnect tears down the container's network: DNS, veths, netns mount,
@@ -601,22 +615,11 @@ func (s *Service) DisconnectDeferred(ctx context.Context, containerID string) (s
 	s.refreshDNSLocked()
 	s.mu.Unlock()
 
-	var errs []error
-	if sb.rec.NetNS != "" {
-		if err := removeNetNS(sb.rec.NetNS); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	nsErr := removeSandboxNetNS(sb)
 	s.mu.Lock()
-	s.deleteVethsLater(sb)
-	s.releaseLocked(sb)
-	if len(sb.rec.Ports) > 0 {
-		if err := s.applyPortRules(ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	relErr := s.releaseSandboxLocked(ctx, sb)
 	s.mu.Unlock()
-	return deleteRecordOp(sb.rec), errors.Join(errs...)
+	return deleteRecordOp(sb.rec), errors.Join(nsErr, relErr)
 }
 
 // deleteRecordOp deletes rec's sandbox record if the stored one still is
