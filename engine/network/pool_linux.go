@@ -262,15 +262,18 @@ func (s *Service) closePool() {
 	p.mu.Unlock()
 }
 
-// drainPool removes the entries left once no refill runs (after closePool
-// and s.bg's wait).
+// drainPool removes the entries and the reservations left once no refill
+// runs (after closePool and s.bg's wait).
 func (s *Service) drainPool() error {
 	p := &s.pool
 	p.mu.Lock()
 	entries := p.entries
-	p.entries = nil
+	for _, e := range p.reserved {
+		entries = append(entries, *e)
+	}
+	p.entries, p.reserved = nil, nil
 	p.mu.Unlock()
-	errs := []error{s.drainReserved()}
+	var errs []error
 	for _, e := range entries {
 		errs = append(errs, e.destroy())
 	}

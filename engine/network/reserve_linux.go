@@ -115,17 +115,3 @@ func (s *Service) reservedFor(containerID string, plans []endpointPlan) (*pooled
 	}
 	return e, nil
 }
-
-// drainReserved removes the reservations left at Close.
-func (s *Service) drainReserved() error {
-	p := &s.pool
-	p.mu.Lock()
-	left := p.reserved
-	p.reserved = nil
-	p.mu.Unlock()
-	var errs []error
-	for _, e := range left {
-		errs = append(errs, e.destroy())
-	}
-	return errors.Join(errs...)
-}
