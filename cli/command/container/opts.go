@@ -24,22 +24,21 @@ type containerOptions struct {
 	capAdd, capDrop, logOpts, storageOpts, sysctls, annotations, links, volumesFrom  []string
 	deviceCgroupRules, networkAliases                                                []string
 
-	name, workdir, user, entrypoint, hostname, domainname, stopSignal, runtime   string
-	restart, network, pull, platform, cidfile, logDriver, pid, ipc, uts, userns  string
-	cgroupns, cgroupParent, ip, ip6, macAddress, isolation, volumeDriver, image  string
-	memory, memoryReservation, memorySwap, shmSize, cpus, cpusetCpus, cpusetMems string
+	name, workdir, user, entrypoint, hostname, domainname, stopSignal, runtime  string
+	restart, network, pull, platform, cidfile, logDriver, pid, ipc, uts, userns string
+	cgroupns, cgroupParent, ip, ip6, macAddress, isolation, volumeDriver, image string
+	shmSize                                                                     string
 
 	interactive, tty, publishAll, privileged, readOnly, init, oomKillDisable, noHealthcheck bool
 	quiet                                                                                   bool
 
 	stopTimeout, memorySwappiness                    int
-	pidsLimit, cpuShares, cpuPeriod, cpuQuota        int64
-	cpuRtPeriod, cpuRtRuntime                        int64
 	oomScoreAdj                                      int
-	blkioWeight                                      uint16
 	healthCmd                                        string
 	healthRetries                                    int
 	healthInterval, healthTimeout, healthStartPeriod string
+
+	limitFlags
 
 	flags *pflag.FlagSet
 	args  []string // command and arguments after the image
@@ -132,21 +131,9 @@ func (o *containerOptions) addResourceFlags(fs *pflag.FlagSet, list func(p *[]st
 	list(&o.devices, "device", "", "Add a host device to the container")
 	list(&o.deviceCgroupRules, "device-cgroup-rule", "", "Add a rule to the cgroup allowed devices list")
 	fs.StringVar(&o.cgroupParent, "cgroup-parent", "", "Optional parent cgroup for the container")
-	fs.VarP(opts.NewStringValue(&o.memory, "bytes"), "memory", "m", "Memory limit")
-	fs.Var(opts.NewStringValue(&o.memoryReservation, "bytes"), "memory-reservation", "Memory soft limit")
-	fs.Var(opts.NewStringValue(&o.memorySwap, "bytes"), "memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+	o.limitFlags.bind(fs)
 	fs.IntVar(&o.memorySwappiness, "memory-swappiness", -1, "Tune container memory swappiness (0 to 100)")
 	fs.Var(opts.NewStringValue(&o.shmSize, "bytes"), "shm-size", "Size of /dev/shm")
-	fs.Var(opts.NewStringValue(&o.cpus, "decimal"), "cpus", "Number of CPUs")
-	fs.Int64VarP(&o.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
-	fs.Int64Var(&o.cpuPeriod, "cpu-period", 0, "Limit CPU CFS (Completely Fair Scheduler) period")
-	fs.Int64Var(&o.cpuQuota, "cpu-quota", 0, "Limit CPU CFS (Completely Fair Scheduler) quota")
-	fs.Int64Var(&o.cpuRtPeriod, "cpu-rt-period", 0, "Limit CPU real-time period in microseconds")
-	fs.Int64Var(&o.cpuRtRuntime, "cpu-rt-runtime", 0, "Limit CPU real-time runtime in microseconds")
-	fs.StringVar(&o.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
-	fs.StringVar(&o.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
-	fs.Uint16Var(&o.blkioWeight, "blkio-weight", 0, "Block IO (relative weight), between 10 and 1000, or 0 to disable")
-	fs.Int64Var(&o.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
 	fs.IntVar(&o.oomScoreAdj, "oom-score-adj", 0, "Tune host's OOM preferences (-1000 to 1000)")
 	fs.BoolVar(&o.oomKillDisable, "oom-kill-disable", false, "Disable OOM Killer")
 }
@@ -396,23 +383,11 @@ func (o *containerOptions) resources() (container.Resources, error) {
 		}
 		r.Devices = append(r.Devices, dm)
 	}
-	if err = parseMemoryFlags(&r, o.memory, o.memoryReservation, o.memorySwap); err != nil {
+	if err = o.limitFlags.apply(&r, o.flags); err != nil {
 		return r, err
 	}
-	if r.NanoCPUs, err = opts.ParseCPUs(o.cpus); err != nil {
-		return r, err
-	}
-	r.CPUShares = o.cpuShares
 	r.CgroupParent = o.cgroupParent
-	r.BlkioWeight = o.blkioWeight
-	r.CPUPeriod, r.CPUQuota = o.cpuPeriod, o.cpuQuota
-	r.CPURealtimePeriod, r.CPURealtimeRuntime = o.cpuRtPeriod, o.cpuRtRuntime
-	r.CpusetCpus, r.CpusetMems = o.cpusetCpus, o.cpusetMems
 	r.DeviceCgroupRules = o.deviceCgroupRules
-	if o.flags.Changed("pids-limit") {
-		v := o.pidsLimit
-		r.PidsLimit = &v
-	}
 	if o.flags.Changed("oom-kill-disable") {
 		v := o.oomKillDisable
 		r.OomKillDisable = &v
@@ -477,23 +452,70 @@ func kvMap(values []string) map[string]string {
 	return opts.ConvertKVStringsToMap(values)
 }
 
-// parseMemoryFlags parses the --memory, --memory-reservation and
-// --memory-swap values (run, create and update share them) into r.
-func parseMemoryFlags(r *container.Resources, memory, reservation, swap string) error {
+// limitFlags are the cgroup limit flags run, create and update share.
+type limitFlags struct {
+	memory, memoryReservation, memorySwap, cpus, cpusetCpus, cpusetMems  string
+	cpuShares, cpuPeriod, cpuQuota, cpuRtPeriod, cpuRtRuntime, pidsLimit int64
+	blkioWeight                                                          uint16
+}
+
+// bind registers the limit flags with docker's names, defaults and help.
+func (l *limitFlags) bind(fs *pflag.FlagSet) {
+	fs.VarP(opts.NewStringValue(&l.memory, "bytes"), "memory", "m", "Memory limit")
+	fs.Var(opts.NewStringValue(&l.memoryReservation, "bytes"), "memory-reservation", "Memory soft limit")
+	fs.Var(opts.NewStringValue(&l.memorySwap, "bytes"), "memory-swap", "Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+	fs.Var(opts.NewStringValue(&l.cpus, "decimal"), "cpus", "Number of CPUs")
+	fs.Int64VarP(&l.cpuShares, "cpu-shares", "c", 0, "CPU shares (relative weight)")
+	fs.Int64Var(&l.cpuPeriod, "cpu-period", 0, "Limit CPU CFS (Completely Fair Scheduler) period")
+	fs.Int64Var(&l.cpuQuota, "cpu-quota", 0, "Limit CPU CFS (Completely Fair Scheduler) quota")
+	fs.Int64Var(&l.cpuRtPeriod, "cpu-rt-period", 0, "Limit CPU real-time period in microseconds")
+	fs.Int64Var(&l.cpuRtRuntime, "cpu-rt-runtime", 0, "Limit CPU real-time runtime in microseconds")
+	fs.StringVar(&l.cpusetCpus, "cpuset-cpus", "", "CPUs in which to allow execution (0-3, 0,1)")
+	fs.StringVar(&l.cpusetMems, "cpuset-mems", "", "MEMs in which to allow execution (0-3, 0,1)")
+	fs.Uint16Var(&l.blkioWeight, "blkio-weight", 0, "Block IO (relative weight), between 10 and 1000, or 0 to disable")
+	fs.Int64Var(&l.pidsLimit, "pids-limit", 0, "Tune container pids limit (set -1 for unlimited)")
+}
+
+// given reports whether any limit flag was given in fs.
+func (l *limitFlags) given(fs *pflag.FlagSet) bool {
+	var probe limitFlags
+	names := pflag.NewFlagSet("limits", pflag.ContinueOnError)
+	probe.bind(names)
+	given := false
+	names.VisitAll(func(f *pflag.Flag) { given = given || fs.Changed(f.Name) })
+	return given
+}
+
+// apply parses the limit flags into r; the pids limit only if it was
+// given (0 is a limit to set, not "unchanged").
+func (l *limitFlags) apply(r *container.Resources, fs *pflag.FlagSet) error {
 	for _, b := range []struct {
 		dst  *int64
 		val  string
 		flag string
 	}{
-		{&r.Memory, memory, "-m, --memory"},
-		{&r.MemoryReservation, reservation, "--memory-reservation"},
-		{&r.MemorySwap, swap, "--memory-swap"},
+		{&r.Memory, l.memory, "-m, --memory"},
+		{&r.MemoryReservation, l.memoryReservation, "--memory-reservation"},
+		{&r.MemorySwap, l.memorySwap, "--memory-swap"},
 	} {
 		n, err := opts.ParseBytes(b.val)
 		if err != nil {
 			return fmt.Errorf("invalid argument %q for \"%s\" flag: %w", b.val, b.flag, err)
 		}
 		*b.dst = n
+	}
+	n, err := opts.ParseCPUs(l.cpus)
+	if err != nil {
+		return err
+	}
+	r.NanoCPUs, r.CPUShares = n, l.cpuShares
+	r.CPUPeriod, r.CPUQuota = l.cpuPeriod, l.cpuQuota
+	r.CPURealtimePeriod, r.CPURealtimeRuntime = l.cpuRtPeriod, l.cpuRtRuntime
+	r.CpusetCpus, r.CpusetMems = l.cpusetCpus, l.cpusetMems
+	r.BlkioWeight = l.blkioWeight
+	if fs.Changed("pids-limit") {
+		v := l.pidsLimit
+		r.PidsLimit = &v
 	}
 	return nil
 }

@@ -112,3 +112,23 @@ func TestParseDefaults(t *testing.T) {
 		}
 	}
 }
+
+// run and create take the same limit flags as update (limitFlags): each
+// reaches the host config, and no pids limit is sent unless given.
+func TestParseRunLimitFlags(t *testing.T) {
+	cc, err := parseArgs(t, "--memory-reservation", "32m", "--memory-swap", "-1", "--cpu-shares", "512",
+		"--cpu-period", "100000", "--cpu-quota", "50000", "--cpu-rt-period", "1000", "--cpu-rt-runtime", "500",
+		"--cpuset-cpus", "0", "--cpuset-mems", "0", "--blkio-weight", "300", "busybox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := cc.HostConfig.Resources
+	if r.MemoryReservation != 32<<20 || r.MemorySwap != -1 || r.CPUShares != 512 || r.CPUPeriod != 100000 ||
+		r.CPUQuota != 50000 || r.CPURealtimePeriod != 1000 || r.CPURealtimeRuntime != 500 ||
+		r.CpusetCpus != "0" || r.CpusetMems != "0" || r.BlkioWeight != 300 || r.PidsLimit != nil {
+		t.Errorf("resources %+v", r)
+	}
+	if _, err := parseArgs(t, "--memory-swap", "lots", "busybox"); err == nil {
+		t.Error("--memory-swap lots accepted")
+	}
+}
