@@ -59,6 +59,12 @@ func (c *Context) preFormat() string {
 // the template fields) and writes the result; tables get a header row from
 // headers and are aligned like docker's (tabwriter 10,1,3).
 func (c *Context) Write(rows []any, headers Headers) error {
+	return WriteRows(c, rows, headers)
+}
+
+// WriteRows is Write for rows of one type T: a plain format (every default
+// table) then calls T's methods directly instead of through reflect.
+func WriteRows[T any](c *Context, rows []T, headers Headers) error {
 	format := c.preFormat()
 	tmpl, err := NewTemplate(format)
 	if err != nil {
@@ -84,21 +90,23 @@ func (c *Context) Write(rows []any, headers Headers) error {
 	return tw.Flush()
 }
 
-// executeRows renders every row, one per line, through a plainTemplate when
-// the format allows.
-func executeRows(tmpl *template.Template, rows []any) (*bytes.Buffer, error) {
+// executeRows renders every row, one per line, without text/template when
+// the format is plain (rowWriter).
+func executeRows[T any](tmpl *template.Template, rows []T) (*bytes.Buffer, error) {
 	buf := &bytes.Buffer{}
-	var plain *plainTemplate
-	if len(rows) > 0 {
-		plain = newPlainTemplate(tmpl, reflect.TypeOf(rows[0]))
-	}
+	write := rowWriter(tmpl, rows)
 	for _, r := range rows {
-		if plain != nil && reflect.TypeOf(r) == plain.typ {
-			if err := plain.execute(buf, r); err != nil {
+		done := false
+		if write != nil {
+			var err error
+			if done, err = write(buf, r); err != nil {
 				return nil, err
 			}
-		} else if err := tmpl.Execute(buf, r); err != nil {
-			return nil, fmt.Errorf("template: %w", err)
+		}
+		if !done {
+			if err := tmpl.Execute(buf, r); err != nil {
+				return nil, fmt.Errorf("template: %w", err)
+			}
 		}
 		buf.WriteString("\n")
 	}

@@ -64,18 +64,54 @@ func plainMethod(n *parse.ActionNode, typ reflect.Type) (int, bool) {
 	return m.Index, true
 }
 
-// execute writes one row; a method's panic becomes an error, as in
-// text/template.
-func (p *plainTemplate) execute(buf *bytes.Buffer, row any) (err error) {
-	v := reflect.ValueOf(row)
+// rowWriter returns how to write one row of type T, or nil if the format
+// is not plain for T's rows. For a concrete T each {{.Name}} is a direct
+// call of T's method (as a func(T) string); for an interface T (rows of
+// mixed types) the row's dynamic type must be that of rows[0], and the
+// methods are called through reflect. The writer reports false for a row
+// it did not write (text/template then does).
+func rowWriter[T any](t *template.Template, rows []T) func(*bytes.Buffer, T) (bool, error) {
+	if len(rows) == 0 {
+		return nil
+	}
+	typ := reflect.TypeFor[T]()
+	if typ.Kind() == reflect.Interface {
+		p := newPlainTemplate(t, reflect.TypeOf(any(rows[0])))
+		if p == nil {
+			return nil
+		}
+		return func(buf *bytes.Buffer, r T) (bool, error) {
+			v := reflect.ValueOf(any(r))
+			if v.Type() != p.typ {
+				return false, nil
+			}
+			return true, p.write(buf, func(m int) string { return v.Method(p.methods[m]).Call(nil)[0].String() })
+		}
+	}
+	p := newPlainTemplate(t, typ)
+	if p == nil {
+		return nil
+	}
+	fns := make([]func(T) string, len(p.methods))
+	for i, m := range p.methods {
+		fns[i] = typ.Method(m).Func.Interface().(func(T) string)
+	}
+	return func(buf *bytes.Buffer, r T) (bool, error) {
+		return true, p.write(buf, func(m int) string { return fns[m](r) })
+	}
+}
+
+// write writes one row, field(i) giving the value of the i-th action; a
+// method's panic becomes an error, as in text/template.
+func (p *plainTemplate) write(buf *bytes.Buffer, field func(int) string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("template: %v", r)
 		}
 	}()
-	for i, m := range p.methods {
+	for i := range p.methods {
 		buf.WriteString(p.text[i])
-		buf.WriteString(v.Method(m).Call(nil)[0].String())
+		buf.WriteString(field(i))
 	}
 	buf.WriteString(p.text[len(p.text)-1])
 	return nil
