@@ -78,16 +78,20 @@ func WriteRows[T any](c *Context, rows []T, headers Headers) error {
 		_, err := c.Output.Write(buf.Bytes())
 		return err
 	}
-	tw := NewTabWriter(c.Output, 10, 1, 3)
+	table := &bytes.Buffer{}
 	if ht, err := newHeaderTemplate(format); err == nil {
-		hb := &bytes.Buffer{}
-		if err := ht.Execute(hb, map[string]string(headers)); err == nil && strings.TrimSpace(hb.String()) != "" {
-			tw.Write(hb.Bytes())
-			tw.Write([]byte("\n"))
+		if err := ht.Execute(table, map[string]string(headers)); err != nil || strings.TrimSpace(table.String()) == "" {
+			table.Reset()
+		} else {
+			table.WriteString("\n")
 		}
 	}
-	tw.Write(buf.Bytes())
-	return tw.Flush()
+	if table.Len() == 0 {
+		table = buf
+	} else {
+		table.Write(buf.Bytes())
+	}
+	return WriteTable(c.Output, table.Bytes(), 10, 3)
 }
 
 // executeRows renders every row, one per line, without text/template when
