@@ -20,7 +20,7 @@ var stringType = reflect.TypeFor[string]()
 type plainTemplate struct {
 	typ     reflect.Type
 	text    []string // text[i] comes before method i; the last after all
-	methods []int
+	methods []reflect.Method
 }
 
 // newPlainTemplate returns nil if t is not plain for rows of type typ.
@@ -34,11 +34,11 @@ func newPlainTemplate(t *template.Template, typ reflect.Type) *plainTemplate {
 		case *parse.TextNode:
 			p.text[len(p.text)-1] += string(n.Text)
 		case *parse.ActionNode:
-			i, ok := plainMethod(n, typ)
+			m, ok := plainMethod(n, typ)
 			if !ok {
 				return nil
 			}
-			p.methods = append(p.methods, i)
+			p.methods = append(p.methods, m)
 			p.text = append(p.text, "")
 		default:
 			return nil
@@ -47,21 +47,21 @@ func newPlainTemplate(t *template.Template, typ reflect.Type) *plainTemplate {
 	return p
 }
 
-// plainMethod is the index of the method {{.Name}} calls, if that is all
-// the action does and the method returns just a string.
-func plainMethod(n *parse.ActionNode, typ reflect.Type) (int, bool) {
+// plainMethod is the method {{.Name}} calls, if that is all the action
+// does and the method returns just a string.
+func plainMethod(n *parse.ActionNode, typ reflect.Type) (reflect.Method, bool) {
 	if len(n.Pipe.Decl) > 0 || len(n.Pipe.Cmds) != 1 || len(n.Pipe.Cmds[0].Args) != 1 {
-		return 0, false
+		return reflect.Method{}, false
 	}
 	f, ok := n.Pipe.Cmds[0].Args[0].(*parse.FieldNode)
 	if !ok || len(f.Ident) != 1 {
-		return 0, false
+		return reflect.Method{}, false
 	}
 	m, ok := typ.MethodByName(f.Ident[0])
 	if !ok || m.Type.NumIn() != 1 || m.Type.NumOut() != 1 || m.Type.Out(0) != stringType {
-		return 0, false
+		return reflect.Method{}, false
 	}
-	return m.Index, true
+	return m, true
 }
 
 // rowWriter returns how to write one row of type T, or nil if the format
@@ -85,7 +85,7 @@ func rowWriter[T any](t *template.Template, rows []T) func(*bytes.Buffer, T) (bo
 			if v.Type() != p.typ {
 				return false, nil
 			}
-			return true, p.write(buf, func(m int) string { return v.Method(p.methods[m]).Call(nil)[0].String() })
+			return true, p.write(buf, func(m int) string { return v.Method(p.methods[m].Index).Call(nil)[0].String() })
 		}
 	}
 	p := newPlainTemplate(t, typ)
@@ -94,7 +94,7 @@ func rowWriter[T any](t *template.Template, rows []T) func(*bytes.Buffer, T) (bo
 	}
 	fns := make([]func(T) string, len(p.methods))
 	for i, m := range p.methods {
-		fns[i] = typ.Method(m).Func.Interface().(func(T) string)
+		fns[i] = m.Func.Interface().(func(T) string)
 	}
 	return func(buf *bytes.Buffer, r T) (bool, error) {
 		return true, p.write(buf, func(m int) string { return fns[m](r) })
