@@ -89,6 +89,9 @@ func TestNamedCommandIsTheWholeTreesOne(t *testing.T) {
 func TestHelpListsEveryCommand(t *testing.T) {
 	cli := command.NewCli(io.NopCloser(strings.NewReader("")), io.Discard, io.Discard)
 	full := NewRootCommand(cli, nil).Commands()
+	if len(full) < 40 {
+		t.Fatalf("the whole tree has %d top-level commands", len(full))
+	}
 	for _, args := range [][]string{nil, {"--help"}, {"help"}, {"-D", "--help"}, {"--log-level", "warn"}} {
 		var out, errw strings.Builder
 		if code := Run(t.Context(), args, io.NopCloser(strings.NewReader("")), &out, &errw); code != 0 {
