@@ -41,18 +41,30 @@ type Context struct {
 // handling the "table" prefix, "json", and the \t and \n escapes shells pass
 // literally.
 func (c *Context) preFormat() string {
-	f := string(c.Format)
+	f := strings.Trim(c.preFormatBase(), " ")
+	// Two ReplaceAlls give what one strings.Replacer for both would (a
+	// tab or newline written by the first cannot start a match of the
+	// second) without building a Replacer's lookup tables for every
+	// table; the default tables have no escapes at all.
+	if strings.Contains(f, `\`) {
+		f = strings.ReplaceAll(strings.ReplaceAll(f, `\t`, "\t"), `\n`, "\n")
+	}
+	return f
+}
+
+// preFormatBase is the format without its "table" prefix, or the template
+// it stands for.
+func (c *Context) preFormatBase() string {
 	switch {
 	case c.Format.IsTable():
-		f = f[len(TableFormatKey):]
-		if strings.TrimSpace(f) == "" {
-			f = c.DefaultTable
+		if f := string(c.Format[len(TableFormatKey):]); strings.TrimSpace(f) != "" {
+			return f
 		}
+		return c.DefaultTable
 	case c.Format.IsJSON():
-		f = JSONFormat
+		return JSONFormat
 	}
-	f = strings.Trim(f, " ")
-	return strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(f)
+	return string(c.Format)
 }
 
 // Write executes the format for every row (each a struct whose methods are

@@ -100,3 +100,18 @@ func TestPlainRowsPanicsAndMixedTypes(t *testing.T) {
 		t.Errorf("mixed rows: got %q, want %q", got, want)
 	}
 }
+
+// FuzzPreFormatEscapes: the \t and \n escapes of a --format value are
+// replaced as one strings.Replacer for both replaces them.
+func FuzzPreFormatEscapes(f *testing.F) {
+	for _, s := range []string{`{{.ID}}\t{{.Names}}`, `a\\tb\\\nc`, `\t\n\\`, "x\t\\", `\`, `table \t`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c := Context{Format: Format(s), DefaultTable: "{{.ID}}"}
+		want := strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(strings.Trim(c.preFormatBase(), " "))
+		if got := c.preFormat(); got != want {
+			t.Errorf("%q: got %q, want %q", s, got, want)
+		}
+	})
+}
