@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"iter"
 	"text/tabwriter"
 	"unicode/utf8"
 )
@@ -49,30 +50,32 @@ func WriteTable(out io.Writer, data []byte, minwidth, padding int) error {
 		tw.Write(data)
 		return tw.Flush()
 	}
+	if len(data) == 0 {
+		return nil
+	}
 	buf := make([]byte, 0, len(data)+len(data)/2)
-	for len(data) > 0 {
-		nl := bytes.IndexByte(data, '\n')
-		line := data[:nl]
-		for col := 0; ; col++ {
-			tab := bytes.IndexByte(line, '\t')
-			if tab < 0 {
-				buf = append(buf, line...)
-				break
+	for line := range lines(data) {
+		col := 0
+		for cell := range bytes.SplitSeq(line, tab) {
+			buf = append(buf, cell...)
+			if col < len(widths) {
+				for pad := widths[col] - utf8.RuneCount(cell); pad > 0; pad-- {
+					buf = append(buf, ' ')
+				}
 			}
-			buf = append(buf, line[:tab]...)
-			for pad := widths[col] - utf8.RuneCount(line[:tab]); pad > 0; pad-- {
-				buf = append(buf, ' ')
-			}
-			line = line[tab+1:]
+			col++
 		}
 		buf = append(buf, '\n')
-		data = data[nl+1:]
-	}
-	if len(buf) == 0 {
-		return nil
 	}
 	_, err := out.Write(buf)
 	return err
+}
+
+var tab = []byte{'\t'}
+
+// lines are data's '\n'-terminated lines, without the '\n'.
+func lines(data []byte) iter.Seq[[]byte] {
+	return bytes.SplitSeq(bytes.TrimSuffix(data, []byte{'\n'}), []byte{'\n'})
 }
 
 // columnWidths is the width of each column of data (every cell but each
@@ -81,31 +84,26 @@ func columnWidths(data []byte, minwidth, padding int) (widths []int, ok bool) {
 	if len(data) > 0 && data[len(data)-1] != '\n' || bytes.ContainsAny(data, "\v\f\xff") {
 		return nil, false
 	}
+	if len(data) == 0 {
+		return nil, true
+	}
 	cols := -1
-	for len(data) > 0 {
-		nl := bytes.IndexByte(data, '\n')
-		line := data[:nl]
-		data = data[nl+1:]
+	for line := range lines(data) {
 		if cols < 0 {
-			cols = bytes.Count(line, []byte{'\t'})
+			cols = bytes.Count(line, tab)
 			widths = make([]int, cols)
 			for i := range widths {
 				widths[i] = minwidth
 			}
+		} else if bytes.Count(line, tab) != cols {
+			return nil, false
 		}
-		for col := 0; ; col++ {
-			tab := bytes.IndexByte(line, '\t')
-			if tab < 0 {
-				if col != cols {
-					return nil, false
-				}
-				break
+		col := 0
+		for cell := range bytes.SplitSeq(line, tab) {
+			if col < cols {
+				widths[col] = max(widths[col], utf8.RuneCount(cell)+padding)
 			}
-			if col == cols {
-				return nil, false
-			}
-			widths[col] = max(widths[col], utf8.RuneCount(line[:tab])+padding)
-			line = line[tab+1:]
+			col++
 		}
 	}
 	return widths, true
