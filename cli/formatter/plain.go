@@ -81,10 +81,10 @@ func rowWriter[T any](t *template.Template, rows []T) func(*bytes.Buffer, T) (bo
 			return nil
 		}
 		return func(buf *bytes.Buffer, r T) (bool, error) {
-			v := reflect.ValueOf(any(r))
-			if v.Type() != p.typ {
+			if reflect.TypeOf(any(r)) != p.typ {
 				return false, nil
 			}
+			v := reflect.ValueOf(any(r))
 			return true, p.write(buf, func(m int) string { return v.Method(p.methods[m].Index).Call(nil)[0].String() })
 		}
 	}

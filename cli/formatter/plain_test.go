@@ -92,11 +92,11 @@ func TestPlainRowsPanicsAndMixedTypes(t *testing.T) {
 	if _, err := executeRows(tmpl, []any{panicRow{&x}, panicRow{}}); err == nil || !strings.HasPrefix(err.Error(), "template: ") {
 		t.Errorf("any rows: error %v, want a template error", err)
 	}
-	got, err := executeRows(tmpl, []any{panicRow{&x}, otherRow{}, panicRow{&x}})
+	got, err := executeRows(tmpl, []any{panicRow{&x}, otherRow{}, panicRow{&x}, nil})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "<x>\n<other>\n<x>\n"; got.String() != want {
+	if want := "<x>\n<other>\n<x>\n<<no value>>\n"; got.String() != want {
 		t.Errorf("mixed rows: got %q, want %q", got, want)
 	}
 }
