@@ -82,3 +82,31 @@ func TestNamedCommandIsTheWholeTreesOne(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpListsEveryCommand: `berth`, `berth --help`, `berth help` and
+// global options before them still build and list every top-level
+// command, and an unknown name is reported as docker reports it.
+func TestHelpListsEveryCommand(t *testing.T) {
+	cli := command.NewCli(io.NopCloser(strings.NewReader("")), io.Discard, io.Discard)
+	full := NewRootCommand(cli, nil).Commands()
+	if len(full) < 40 {
+		t.Fatalf("the whole tree has %d top-level commands", len(full))
+	}
+	for _, args := range [][]string{nil, {"--help"}, {"help"}, {"-D", "--help"}, {"--log-level", "warn"}} {
+		var out, errw strings.Builder
+		if code := Run(t.Context(), args, io.NopCloser(strings.NewReader("")), &out, &errw); code != 0 {
+			t.Errorf("%q: exit %d, stderr %q", args, code, errw.String())
+			continue
+		}
+		for _, c := range full {
+			if !c.Hidden && !strings.Contains(out.String(), "\n  "+c.Name()+" ") {
+				t.Errorf("%q: %s is not listed in:\n%s", args, c.Name(), out.String())
+			}
+		}
+	}
+	var out, errw strings.Builder
+	code := Run(t.Context(), []string{"bogus"}, io.NopCloser(strings.NewReader("")), &out, &errw)
+	if want := "berth: unknown command: berth bogus\n\nRun 'berth --help' for more information\n"; code != 1 || errw.String() != want {
+		t.Errorf("bogus: exit %d, stderr %q, want 1, %q", code, errw.String(), want)
+	}
+}

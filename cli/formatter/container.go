@@ -267,12 +267,12 @@ func formGroup(key string, start, last uint16) string {
 // WriteContainers renders a ps listing.
 func WriteContainers(ctx Context, list []container.Summary, trunc bool) error {
 	ctx.DefaultTable = DefaultContainerTable
-	rows := make([]any, 0, len(list))
+	rows := make([]ContainerContext, 0, len(list))
 	images := map[[2]string]string{}
 	for _, c := range list {
 		rows = append(rows, ContainerContext{C: c, Trunc: trunc, images: images})
 	}
-	return ctx.Write(rows, ContainerHeaders)
+	return WriteRows(&ctx, rows, ContainerHeaders)
 }
 
 var _ json.Marshaler = ContainerContext{}

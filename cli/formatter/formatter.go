@@ -41,24 +41,42 @@ type Context struct {
 // handling the "table" prefix, "json", and the \t and \n escapes shells pass
 // literally.
 func (c *Context) preFormat() string {
-	f := string(c.Format)
+	f := strings.Trim(c.preFormatBase(), " ")
+	// Two ReplaceAlls give what one strings.Replacer for both would (a
+	// tab or newline written by the first cannot start a match of the
+	// second) without building a Replacer's lookup tables for every
+	// table; the default tables have no escapes at all.
+	if strings.Contains(f, `\`) {
+		f = strings.ReplaceAll(strings.ReplaceAll(f, `\t`, "\t"), `\n`, "\n")
+	}
+	return f
+}
+
+// preFormatBase is the format without its "table" prefix, or the template
+// it stands for.
+func (c *Context) preFormatBase() string {
 	switch {
 	case c.Format.IsTable():
-		f = f[len(TableFormatKey):]
-		if strings.TrimSpace(f) == "" {
-			f = c.DefaultTable
+		if f := string(c.Format[len(TableFormatKey):]); strings.TrimSpace(f) != "" {
+			return f
 		}
+		return c.DefaultTable
 	case c.Format.IsJSON():
-		f = JSONFormat
+		return JSONFormat
 	}
-	f = strings.Trim(f, " ")
-	return strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(f)
+	return string(c.Format)
 }
 
 // Write executes the format for every row (each a struct whose methods are
 // the template fields) and writes the result; tables get a header row from
 // headers and are aligned like docker's (tabwriter 10,1,3).
 func (c *Context) Write(rows []any, headers Headers) error {
+	return WriteRows(c, rows, headers)
+}
+
+// WriteRows is Write for rows of one type T: a plain format (every default
+// table) then calls T's methods directly instead of through reflect.
+func WriteRows[T any](c *Context, rows []T, headers Headers) error {
 	format := c.preFormat()
 	tmpl, err := NewTemplate(format)
 	if err != nil {
@@ -72,33 +90,39 @@ func (c *Context) Write(rows []any, headers Headers) error {
 		_, err := c.Output.Write(buf.Bytes())
 		return err
 	}
-	tw := NewTabWriter(c.Output, 10, 1, 3)
+	table := &bytes.Buffer{}
 	if ht, err := newHeaderTemplate(format); err == nil {
-		hb := &bytes.Buffer{}
-		if err := ht.Execute(hb, map[string]string(headers)); err == nil && strings.TrimSpace(hb.String()) != "" {
-			tw.Write(hb.Bytes())
-			tw.Write([]byte("\n"))
+		if err := ht.Execute(table, map[string]string(headers)); err != nil || strings.TrimSpace(table.String()) == "" {
+			table.Reset()
+		} else {
+			table.WriteString("\n")
 		}
 	}
-	tw.Write(buf.Bytes())
-	return tw.Flush()
+	if table.Len() == 0 {
+		table = buf
+	} else {
+		table.Write(buf.Bytes())
+	}
+	return WriteTable(c.Output, table.Bytes(), 10, 3)
 }
 
-// executeRows renders every row, one per line, through a plainTemplate when
-// the format allows.
-func executeRows(tmpl *template.Template, rows []any) (*bytes.Buffer, error) {
+// executeRows renders every row, one per line, without text/template when
+// the format is plain (rowWriter).
+func executeRows[T any](tmpl *template.Template, rows []T) (*bytes.Buffer, error) {
 	buf := &bytes.Buffer{}
-	var plain *plainTemplate
-	if len(rows) > 0 {
-		plain = newPlainTemplate(tmpl, reflect.TypeOf(rows[0]))
-	}
+	write := rowWriter(tmpl, rows)
 	for _, r := range rows {
-		if plain != nil && reflect.TypeOf(r) == plain.typ {
-			if err := plain.execute(buf, r); err != nil {
+		done := false
+		if write != nil {
+			var err error
+			if done, err = write(buf, r); err != nil {
 				return nil, err
 			}
-		} else if err := tmpl.Execute(buf, r); err != nil {
-			return nil, fmt.Errorf("template: %w", err)
+		}
+		if !done {
+			if err := tmpl.Execute(buf, r); err != nil {
+				return nil, fmt.Errorf("template: %w", err)
+			}
 		}
 		buf.WriteString("\n")
 	}

@@ -163,12 +163,7 @@ func WriteImages(ctx Context, images []image.Summary, digest, trunc bool) error 
 	if digest {
 		ctx.DefaultTable = DefaultImageTableDigest
 	}
-	rows := ImageRows(images, digest, trunc)
-	anys := make([]any, len(rows))
-	for i := range rows {
-		anys[i] = rows[i]
-	}
-	return ctx.Write(anys, ImageHeaders)
+	return WriteRows(&ctx, ImageRows(images, digest, trunc), ImageHeaders)
 }
 
 // HistoryHeaders are the column titles of `history`.
@@ -227,9 +222,9 @@ func (c HistoryContext) Comment() string { return c.H.Comment }
 // WriteHistory renders an image's history.
 func WriteHistory(ctx Context, items []image.HistoryResponseItem, trunc, human bool) error {
 	ctx.DefaultTable = DefaultHistoryTable
-	rows := make([]any, 0, len(items))
+	rows := make([]HistoryContext, 0, len(items))
 	for _, h := range items {
 		rows = append(rows, HistoryContext{H: h, Trunc: trunc, Human: human})
 	}
-	return ctx.Write(rows, HistoryHeaders)
+	return WriteRows(&ctx, rows, HistoryHeaders)
 }
