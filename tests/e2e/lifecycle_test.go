@@ -109,7 +109,7 @@ func TestStopKillRestartWait(t *testing.T) {
 		if pid2 == pid1+" true" || !strings.HasSuffix(pid2, " true") {
 			t.Errorf("restart: pid/running before %q after %q, want a new pid and running", pid1, pid2)
 		}
-		eventually(t, 5*time.Second, func() error {
+		eventually(t, 20*time.Second, func() error {
 			if out := c.Must(t, "logs", r); out != "started\nstarted" {
 				return fmt.Errorf("logs after restart: %q, want started twice", out)
 			}
