@@ -162,6 +162,9 @@ type containerRun struct {
 	precompiled bool
 	execFifo    string   // the start without the runtime (runtime.ExecFifo)
 	cgroups     []string // when the runtime's delete only removes these and its state
+	// early is the monitor launched ahead of the bundle, if any
+	// (spawnMonitor starts it; it is aborted if never started).
+	early *monitor.Launched
 	// Set by launch:
 	pid, monitorPid int
 }
@@ -304,10 +307,10 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	if runtime.PlainDelete(spec) {
 		run.cgroups = runtime.CgroupPathDirs(spec.Linux.CgroupsPath)
 	}
-	run.stateDir = s.stateDir(c.ID)
-	os.RemoveAll(run.stateDir) // leftovers of an earlier run
-	if err := os.MkdirAll(run.stateDir, 0o700); err != nil {
-		return err
+	if run.stateDir == "" { // else made afresh by the caller already
+		if run.stateDir, err = s.freshStateDir(c.ID); err != nil {
+			return err
+		}
 	}
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
@@ -315,6 +318,14 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	}
 	// The spec is made again at every start: no fsync.
 	return writeFileReplace(filepath.Join(run.stateDir, "config.json"), specJSON, 0o600)
+}
+
+// freshStateDir empties the container's state directory of an earlier
+// run's leftovers, making it if need be, and returns it.
+func (s *Service) freshStateDir(id string) (string, error) {
+	dir := s.stateDir(id)
+	os.RemoveAll(dir)
+	return dir, os.MkdirAll(dir, 0o700)
 }
 
 // launch has the container's monitor create and start it through the
@@ -364,7 +375,7 @@ func (s *Service) spawnMonitor(ctx context.Context, c *Container, rt *runtime.Ru
 	release()
 	exitState, exitCgroups := exitCleanup(rt, c.ID, run)
 	var conns []*net.UnixConn
-	run.pid, run.monitorPid, conns, err = monitor.StartAttached(ctx, s.cfg.MonitorPath, monitor.Config{
+	cfg := monitor.Config{
 		ID: c.ID, Runtime: rt.Binary(), RuntimeArgs: rt.GlobalArgs(), Bundle: run.stateDir, StateDir: run.stateDir,
 		LogPath: c.LogPath, LogMaxSize: logLim.maxSize, LogMaxFiles: logLim.maxFiles,
 		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
@@ -372,7 +383,13 @@ func (s *Service) spawnMonitor(ctx context.Context, c *Container, rt *runtime.Ru
 		Start: start, Attach: attach,
 		RuntimeState: exitState, Cgroups: exitCgroups, ExecFifo: run.execFifo,
 		ExitNoSync: c.HostConfig.AutoRemove,
-	})
+	}
+	if early := run.early; early != nil && len(attach) == 0 {
+		run.early = nil
+		run.pid, run.monitorPid, err = early.Start(ctx, cfg)
+	} else {
+		run.pid, run.monitorPid, conns, err = monitor.StartAttached(ctx, s.cfg.MonitorPath, cfg)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			// The monitor was killed mid-create: undo what the runtime made.

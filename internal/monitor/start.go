@@ -50,7 +50,7 @@ func StartAttached(ctx context.Context, binary string, cfg Config) (initPid, mon
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	syncR, monitorPid, err := launch(Binary(binary, cfg), cfg.StateDir, theirs)
+	syncR, monitorPid, err := launch(Binary(binary, cfg), []string{cfg.StateDir}, cfg.StateDir, theirs)
 	closeAll(theirs)
 	if err != nil {
 		closeConns(attach)
@@ -136,10 +136,10 @@ func prepareStateDir(cfg *Config) (err error) {
 	return nil
 }
 
-// launch starts `binary stateDir` in a session of its own, its output to
+// launch starts `binary args...` in a session of its own, its output to
 // the state directory's log, and returns the read end of the pipe on which
-// it reports (fd 3 in the monitor). attach become fds 4, 5, ... there.
-func launch(binary, stateDir string, attach []*os.File) (syncR *os.File, monitorPid int, err error) {
+// it reports (fd 3 in the monitor). extra become fds 4, 5, ... there.
+func launch(binary string, args []string, stateDir string, extra []*os.File) (syncR *os.File, monitorPid int, err error) {
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
 		return nil, 0, err
@@ -153,13 +153,13 @@ func launch(binary, stateDir string, attach []*os.File) (syncR *os.File, monitor
 			return nil, 0, err
 		}
 	}
-	cmd := exec.Command(binary, stateDir)
+	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	// One P from the first instruction: each extra P keeps its own cache of
 	// heap spans, about 170 kB per idle monitor. The monitor does not pass
 	// this on to the runtime.
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	cmd.ExtraFiles = append([]*os.File{syncW}, attach...) // fd 3, then FirstAttachFd...
+	cmd.ExtraFiles = append([]*os.File{syncW}, extra...) // fd 3, then FirstAttachFd...
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	syncW.Close()
