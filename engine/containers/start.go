@@ -124,18 +124,35 @@ func (s *Service) startAfresh(ctx context.Context, e *entry) (*containerRun, err
 		return nil, errdefs.Invalid("%s", err.Error())
 	}
 	var undo undoStack
-	run, err := s.prepareRun(ctx, c, &undo)
+	stateDir, early, err := s.launchEarlyUnattached(e)
+	var run *containerRun
 	if err == nil {
+		run, err = s.prepareRun(ctx, c, &undo)
+	}
+	mon := early.wait()
+	if err == nil {
+		run.stateDir, run.early = stateDir, mon
 		err = s.writeBundle(c, rt, run)
 	}
 	if err == nil {
 		err = s.launch(ctx, e, rt, run)
 	}
 	if err != nil {
+		mon.Abort()
 		undo.run()
 		return nil, err
 	}
 	return run, nil
+}
+
+// launchEarlyUnattached is launchEarly for a start no attach session
+// waits for (those are handed to the monitor at its launch); "" and no
+// launch otherwise.
+func (s *Service) launchEarlyUnattached(e *entry) (string, earlyMonitor, error) {
+	if len(e.pendingAttach) > 0 {
+		return "", nil, nil
+	}
+	return s.launchEarly(&e.c)
 }
 
 // undoStack is what a failed start undoes, last step first.
@@ -316,8 +333,10 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	if err != nil {
 		return err
 	}
-	// The spec is made again at every start: no fsync.
-	return writeFileReplace(filepath.Join(run.stateDir, "config.json"), specJSON, 0o600)
+	// The spec is made again at every start, into a state directory
+	// emptied for it (nothing reads it before the monitor runs): written
+	// in place, no temporary file, rename or fsync.
+	return os.WriteFile(filepath.Join(run.stateDir, "config.json"), specJSON, 0o600)
 }
 
 // freshStateDir empties the container's state directory of an earlier
@@ -384,8 +403,13 @@ func (s *Service) spawnMonitor(ctx context.Context, c *Container, rt *runtime.Ru
 		RuntimeState: exitState, Cgroups: exitCgroups, ExecFifo: run.execFifo,
 		ExitNoSync: c.HostConfig.AutoRemove,
 	}
-	if early := run.early; early != nil && len(attach) == 0 {
-		run.early = nil
+	early := run.early
+	run.early = nil
+	if early != nil && len(attach) > 0 { // sessions are handed over at launch
+		early.Abort()
+		early = nil
+	}
+	if early != nil {
 		run.pid, run.monitorPid, err = early.Start(ctx, cfg)
 	} else {
 		run.pid, run.monitorPid, conns, err = monitor.StartAttached(ctx, s.cfg.MonitorPath, cfg)

@@ -133,16 +133,15 @@ func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
 	if err != nil {
 		return nil, err
 	}
-	stateDir, err := s.freshStateDir(c.ID)
+	stateDir, early, err := s.launchEarly(c)
 	if err != nil {
 		return nil, err
 	}
 	p := &preparation{rt: rt, pidfd: -1}
-	early := s.launchEarly(c, stateDir)
 	ns := s.reserveNetNSAsync(c)
 	run, err := s.prepareFS(ctx, c, &p.undo)
 	if err == nil {
-		err = writeHostFiles(c, nil, s.hostGateway())
+		err = ensureHostFiles(c, s.hostGateway())
 	}
 	netnsPath, nerr := ns.wait(&p.undo)
 	mon := early.wait()
@@ -174,10 +173,15 @@ func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
 // earlyMonitor is a monitor being launched ahead of its bundle.
 type earlyMonitor chan *monitor.Launched
 
-// launchEarly launches c's monitor for stateDir in the background (see
-// monitor.Launch). Where that cannot be, the monitor is started later as
-// for any start.
-func (s *Service) launchEarly(c *Container, stateDir string) earlyMonitor {
+// launchEarly empties c's state directory of an earlier run's leftovers
+// and launches c's monitor there in the background (see monitor.Launch):
+// its exec and start-up overlap the rest of the start's preparation.
+// Where that cannot be, the monitor is started later as for any start.
+func (s *Service) launchEarly(c *Container) (string, earlyMonitor, error) {
+	stateDir, err := s.freshStateDir(c.ID)
+	if err != nil {
+		return "", nil, err
+	}
 	ch := make(earlyMonitor, 1)
 	driver := c.HostConfig.LogConfig.Type
 	go func() {
@@ -187,11 +191,16 @@ func (s *Service) launchEarly(c *Container, stateDir string) earlyMonitor {
 		}
 		ch <- l
 	}()
-	return ch
+	return stateDir, ch, nil
 }
 
-// wait returns the launched monitor, nil if none.
-func (ch earlyMonitor) wait() *monitor.Launched { return <-ch }
+// wait returns the launched monitor, nil if none (or no launch).
+func (ch earlyMonitor) wait() *monitor.Launched {
+	if ch == nil {
+		return nil
+	}
+	return <-ch
+}
 
 // pendingNetNS is a network namespace being reserved.
 type pendingNetNS chan netNSResult
