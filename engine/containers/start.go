@@ -3,7 +3,9 @@ package containers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -343,8 +345,15 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 // run's leftovers, making it if need be, and returns it.
 func (s *Service) freshStateDir(id string) (string, error) {
 	dir := s.stateDir(id)
-	os.RemoveAll(dir)
-	return dir, os.MkdirAll(dir, 0o700)
+	err := os.Mkdir(dir, 0o700) // a new container's first start: no more
+	if errors.Is(err, fs.ErrExist) {
+		os.RemoveAll(dir)
+		err = os.Mkdir(dir, 0o700)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		err = os.MkdirAll(dir, 0o700)
+	}
+	return dir, err
 }
 
 // launch has the container's monitor create and start it through the

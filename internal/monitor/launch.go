@@ -87,7 +87,7 @@ func (l *Launched) config(cfg *Config) error {
 	if dir, err := filepath.Abs(cfg.StateDir); err != nil || dir != l.stateDir || len(cfg.Attach) > 0 || !CImplements(*cfg) {
 		return errors.New("monitor: config does not fit the launched monitor")
 	}
-	return prepareStateDir(cfg)
+	return prepareStateDir(cfg, true) // Launch's contract: nothing of an earlier run
 }
 
 // Abort ends a launched monitor that was not started, and returns once it

@@ -43,7 +43,7 @@ func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid 
 // container's process can write, so no output is lost to them, and without
 // the round trip of Attach after Start. On error no connection is returned.
 func StartAttached(ctx context.Context, binary string, cfg Config) (initPid, monitorPid int, attach []*net.UnixConn, err error) {
-	if err := prepareStateDir(&cfg); err != nil {
+	if err := prepareStateDir(&cfg, false); err != nil {
 		return 0, 0, nil, err
 	}
 	attach, theirs, err := attachPairs(len(cfg.Attach))
@@ -103,8 +103,9 @@ func closeAll(fs []*os.File) {
 }
 
 // prepareStateDir makes cfg's paths absolute, clears StateDir of a previous
-// run's files and writes the monitor's config there.
-func prepareStateDir(cfg *Config) (err error) {
+// run's files (unless fresh: the caller emptied it) and writes the
+// monitor's config there.
+func prepareStateDir(cfg *Config, fresh bool) (err error) {
 	if cfg.ID == "" || cfg.Runtime == "" || cfg.Bundle == "" || cfg.StateDir == "" {
 		return errors.New("monitor: config needs ID, Runtime, Bundle and StateDir")
 	}
@@ -122,7 +123,9 @@ func prepareStateDir(cfg *Config) (err error) {
 		return fmt.Errorf("create container state directory: %w", err)
 	}
 	for _, name := range []string{ExitFile, InitPidFile, AttachSocket, CtlSocket, ConsoleSocket, RuntimeLog} {
-		os.Remove(filepath.Join(cfg.StateDir, name))
+		if !fresh {
+			os.Remove(filepath.Join(cfg.StateDir, name))
+		}
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
