@@ -1608,10 +1608,12 @@ int main(int argc, char **argv)
 		return parse_mode(argv[2]);
 	if (argc == 2 && argv[1][0] != '-')
 		return run(argv[1]);
-	if (argc == 4 && !strcmp(argv[1], "--await") && argv[3][0] != '-') {
-		await_go(argv[2]);
-		return run(argv[3]);
+	/* The state directory stays the first argument (ps, tools matching
+	 * a monitor's command line). */
+	if (argc == 4 && argv[1][0] != '-' && !strcmp(argv[2], "--await")) {
+		await_go(argv[3]);
+		return run(argv[1]);
 	}
-	fprintf(stderr, "usage: berth-cmon [--await FD] STATEDIR (started by berthd)\n");
+	fprintf(stderr, "usage: berth-cmon STATEDIR [--await FD] (started by berthd)\n");
 	return 2;
 }

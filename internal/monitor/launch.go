@@ -49,7 +49,7 @@ func Launch(goMonitor, stateDir, logDriver string) (*Launched, error) {
 	if err != nil {
 		return nil, err
 	}
-	syncR, pid, err := launch(binary, []string{"--await", strconv.Itoa(awaitFd), stateDir}, stateDir, []*os.File{goR})
+	syncR, pid, err := launch(binary, []string{stateDir, "--await", strconv.Itoa(awaitFd)}, stateDir, []*os.File{goR})
 	goR.Close()
 	if err != nil {
 		goW.Close()
