@@ -1577,6 +1577,27 @@ static int run(const char *state_dir)
 	return 0;
 }
 
+/* await_go blocks until berthd, which launched the monitor ahead of its
+ * config (internal/monitor.Launch), writes one byte on fd: monitor.json
+ * is then written and the state directory ready. End of file instead
+ * (berthd gave up, or died) ends the monitor before it touched anything. */
+static void await_go(const char *fd_arg)
+{
+	char *end;
+	long fd = strtol(fd_arg, &end, 10);
+	if (*end || fd < 0 || fd > 1024)
+		exit(2);
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	char b;
+	ssize_t n;
+	do
+		n = read((int)fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(0);
+	close((int)fd);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "pod-init"))
@@ -1587,6 +1608,12 @@ int main(int argc, char **argv)
 		return parse_mode(argv[2]);
 	if (argc == 2 && argv[1][0] != '-')
 		return run(argv[1]);
-	fprintf(stderr, "usage: berth-cmon STATEDIR (started by berthd)\n");
+	/* The state directory stays the first argument (ps, tools matching
+	 * a monitor's command line). */
+	if (argc == 4 && argv[1][0] != '-' && !strcmp(argv[2], "--await")) {
+		await_go(argv[3]);
+		return run(argv[1]);
+	}
+	fprintf(stderr, "usage: berth-cmon STATEDIR [--await FD] (started by berthd)\n");
 	return 2;
 }

@@ -38,6 +38,18 @@ func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr
 	return writeFileReplace(resolvConfPath(c), renderResolvConf(c, att), 0o644)
 }
 
+// ensureHostFiles writes c's host files (as writeHostFiles with no
+// network) unless create has: a start prepared ahead rewrites /etc/hosts
+// and resolv.conf at the start, and the hostname does not change.
+func ensureHostFiles(c *Container, hostGateway netip.Addr) error {
+	for _, p := range []string{hostnamePath(c), hostsPath(c), resolvConfPath(c)} {
+		if _, err := os.Lstat(p); err != nil {
+			return writeHostFiles(c, nil, hostGateway)
+		}
+	}
+	return nil
+}
+
 // rewriteNetFiles writes /etc/hosts and /etc/resolv.conf again for att,
 // in place: a container prepared ahead has them bind-mounted already.
 func rewriteNetFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr) error {
@@ -231,17 +243,18 @@ func writeFileReplace(path string, data []byte, mode os.FileMode) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(mode)
 	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return err
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
 	}
-	return os.Rename(tmp.Name(), path)
+	if err != nil { // renamed, it is gone already: no unlink on success
+		os.Remove(tmp.Name())
+	}
+	return err
 }

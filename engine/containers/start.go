@@ -3,7 +3,9 @@ package containers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -124,18 +126,35 @@ func (s *Service) startAfresh(ctx context.Context, e *entry) (*containerRun, err
 		return nil, errdefs.Invalid("%s", err.Error())
 	}
 	var undo undoStack
-	run, err := s.prepareRun(ctx, c, &undo)
+	stateDir, early, err := s.launchEarlyUnattached(e)
+	var run *containerRun
 	if err == nil {
+		run, err = s.prepareRun(ctx, c, &undo)
+	}
+	mon := early.wait()
+	if err == nil {
+		run.stateDir, run.early = stateDir, mon
 		err = s.writeBundle(c, rt, run)
 	}
 	if err == nil {
 		err = s.launch(ctx, e, rt, run)
 	}
 	if err != nil {
+		mon.Abort()
 		undo.run()
 		return nil, err
 	}
 	return run, nil
+}
+
+// launchEarlyUnattached is launchEarly for a start no attach session
+// waits for (those are handed to the monitor at its launch); "" and no
+// launch otherwise.
+func (s *Service) launchEarlyUnattached(e *entry) (string, earlyMonitor, error) {
+	if len(e.pendingAttach) > 0 {
+		return "", nil, nil
+	}
+	return s.launchEarly(&e.c)
 }
 
 // undoStack is what a failed start undoes, last step first.
@@ -162,6 +181,9 @@ type containerRun struct {
 	precompiled bool
 	execFifo    string   // the start without the runtime (runtime.ExecFifo)
 	cgroups     []string // when the runtime's delete only removes these and its state
+	// early is the monitor launched ahead of the bundle, if any
+	// (spawnMonitor starts it; it is aborted if never started).
+	early *monitor.Launched
 	// Set by launch:
 	pid, monitorPid int
 }
@@ -304,17 +326,34 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 	if runtime.PlainDelete(spec) {
 		run.cgroups = runtime.CgroupPathDirs(spec.Linux.CgroupsPath)
 	}
-	run.stateDir = s.stateDir(c.ID)
-	os.RemoveAll(run.stateDir) // leftovers of an earlier run
-	if err := os.MkdirAll(run.stateDir, 0o700); err != nil {
-		return err
+	if run.stateDir == "" { // else made afresh by the caller already
+		if run.stateDir, err = s.freshStateDir(c.ID); err != nil {
+			return err
+		}
 	}
 	specJSON, err := json.Marshal(spec)
 	if err != nil {
 		return err
 	}
-	// The spec is made again at every start: no fsync.
-	return writeFileReplace(filepath.Join(run.stateDir, "config.json"), specJSON, 0o600)
+	// The spec is made again at every start, into a state directory
+	// emptied for it (nothing reads it before the monitor runs): written
+	// in place, no temporary file, rename or fsync.
+	return os.WriteFile(filepath.Join(run.stateDir, "config.json"), specJSON, 0o600)
+}
+
+// freshStateDir empties the container's state directory of an earlier
+// run's leftovers, making it if need be, and returns it.
+func (s *Service) freshStateDir(id string) (string, error) {
+	dir := s.stateDir(id)
+	err := os.Mkdir(dir, 0o700) // a new container's first start: no more
+	if errors.Is(err, fs.ErrExist) {
+		os.RemoveAll(dir)
+		err = os.Mkdir(dir, 0o700)
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		err = os.MkdirAll(dir, 0o700)
+	}
+	return dir, err
 }
 
 // launch has the container's monitor create and start it through the
@@ -364,7 +403,7 @@ func (s *Service) spawnMonitor(ctx context.Context, c *Container, rt *runtime.Ru
 	release()
 	exitState, exitCgroups := exitCleanup(rt, c.ID, run)
 	var conns []*net.UnixConn
-	run.pid, run.monitorPid, conns, err = monitor.StartAttached(ctx, s.cfg.MonitorPath, monitor.Config{
+	cfg := monitor.Config{
 		ID: c.ID, Runtime: rt.Binary(), RuntimeArgs: rt.GlobalArgs(), Bundle: run.stateDir, StateDir: run.stateDir,
 		LogPath: c.LogPath, LogMaxSize: logLim.maxSize, LogMaxFiles: logLim.maxFiles,
 		LogDriver: c.HostConfig.LogConfig.Type, LogCompress: logLim.compress, LogOpts: logOpts,
@@ -372,7 +411,18 @@ func (s *Service) spawnMonitor(ctx context.Context, c *Container, rt *runtime.Ru
 		Start: start, Attach: attach,
 		RuntimeState: exitState, Cgroups: exitCgroups, ExecFifo: run.execFifo,
 		ExitNoSync: c.HostConfig.AutoRemove,
-	})
+	}
+	early := run.early
+	run.early = nil
+	if early != nil && len(attach) > 0 { // sessions are handed over at launch
+		early.Abort()
+		early = nil
+	}
+	if early != nil {
+		run.pid, run.monitorPid, err = early.Start(ctx, cfg)
+	} else {
+		run.pid, run.monitorPid, conns, err = monitor.StartAttached(ctx, s.cfg.MonitorPath, cfg)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			// The monitor was killed mid-create: undo what the runtime made.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	netpkg "github.com/berth-dev/berth/engine/network"
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/engine/runtime/oci"
 	"github.com/berth-dev/berth/internal/monitor"
@@ -120,29 +121,42 @@ func isContainerMode(mode string) bool { return strings.HasPrefix(mode, "contain
 
 // prepare does the start's work up to the runtime's create. On error
 // nothing is left. Caller holds e.mu.
+//
+// The steps that do not need each other run at once: the monitor is
+// launched (its exec and start-up, a few milliseconds on this path) and
+// the network namespace reserved while the root filesystem is mounted and
+// the host files and spec are written; the monitor goes on once the
+// bundle and the namespace are in place.
 func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
 	c := &e.c
 	rt, err := s.runtimeOf(c)
 	if err != nil {
 		return nil, err
 	}
+	stateDir, early, err := s.launchEarly(c)
+	if err != nil {
+		return nil, err
+	}
 	p := &preparation{rt: rt, pidfd: -1}
-	netnsPath, err := s.reserveNetNS(c, &p.undo)
-	var run *containerRun
+	ns := s.reserveNetNSAsync(c)
+	run, err := s.prepareFS(ctx, c, &p.undo)
 	if err == nil {
-		run, err = s.prepareFS(ctx, c, &p.undo)
+		err = ensureHostFiles(c, s.hostGateway())
+	}
+	netnsPath, nerr := ns.wait(&p.undo)
+	mon := early.wait()
+	if err == nil {
+		err = nerr
 	}
 	if err == nil {
-		run.netnsPath = netnsPath
-		err = writeHostFiles(c, nil, s.hostGateway())
-	}
-	if err == nil {
+		run.netnsPath, run.stateDir, run.early = netnsPath, stateDir, mon
 		err = s.writeBundle(c, rt, run)
 	}
 	if err == nil {
 		_, err = s.spawnMonitor(ctx, c, rt, run, false, nil)
 	}
 	if err != nil {
+		mon.Abort()
 		p.undo.run()
 		return nil, err
 	}
@@ -156,20 +170,83 @@ func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
 	return p, nil
 }
 
-// reserveNetNS takes the network namespace c will be connected in at its
-// start ("" for the host's).
-func (s *Service) reserveNetNS(c *Container, undo *undoStack) (string, error) {
-	if s.net == nil || c.HostConfig.NetworkMode == "host" {
-		return "", nil
+// earlyMonitor is a monitor being launched ahead of its bundle.
+type earlyMonitor chan *monitor.Launched
+
+// launchEarly empties c's state directory of an earlier run's leftovers
+// and launches c's monitor there in the background (see monitor.Launch):
+// its exec and start-up overlap the rest of the start's preparation.
+// Where that cannot be, the monitor is started later as for any start.
+func (s *Service) launchEarly(c *Container) (string, earlyMonitor, error) {
+	stateDir, err := s.freshStateDir(c.ID)
+	if err != nil {
+		return "", nil, err
 	}
-	path, ok, err := s.net.ReserveNetNS(s.connectRequest(c))
+	ch := make(earlyMonitor, 1)
+	driver := c.HostConfig.LogConfig.Type
+	go func() {
+		l, err := monitor.Launch(s.cfg.MonitorPath, stateDir, driver)
+		if err != nil {
+			s.log.Debug("monitor not launched ahead", "id", c.ID, "err", err)
+		}
+		ch <- l
+	}()
+	return stateDir, ch, nil
+}
+
+// wait returns the launched monitor, nil if none (or no launch).
+func (ch earlyMonitor) wait() *monitor.Launched {
+	if ch == nil {
+		return nil
+	}
+	return <-ch
+}
+
+// pendingNetNS is a network namespace being reserved.
+type pendingNetNS chan netNSResult
+
+type netNSResult struct {
+	path string
+	undo undoStack
+	err  error
+}
+
+// reserveNetNSAsync reserves c's network namespace (reserveNetNS) in the
+// background.
+func (s *Service) reserveNetNSAsync(c *Container) pendingNetNS {
+	ch := make(pendingNetNS, 1)
+	if s.net == nil || c.HostConfig.NetworkMode == "host" {
+		ch <- netNSResult{}
+		return ch
+	}
+	id, req := c.ID, s.connectRequest(c)
+	go func() {
+		var r netNSResult
+		r.path, r.err = s.reserveNetNS(id, req, &r.undo)
+		ch <- r
+	}()
+	return ch
+}
+
+// wait returns the namespace's path ("" for the host's), its undo pushed
+// on undo.
+func (ch pendingNetNS) wait(undo *undoStack) (string, error) {
+	r := <-ch
+	*undo = append(*undo, r.undo...)
+	return r.path, r.err
+}
+
+// reserveNetNS takes the network namespace container id will be
+// connected in at its start, for the connection req.
+func (s *Service) reserveNetNS(id string, req netpkg.ConnectRequest, undo *undoStack) (string, error) {
+	path, ok, err := s.net.ReserveNetNS(req)
 	if err != nil {
 		return "", err
 	}
 	if !ok {
 		return "", errNotAhead
 	}
-	undo.push(func() { s.net.ReleaseNetNS(c.ID) })
+	undo.push(func() { s.net.ReleaseNetNS(id) })
 	return path, nil
 }
 

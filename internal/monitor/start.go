@@ -43,14 +43,14 @@ func Start(ctx context.Context, binary string, cfg Config) (initPid, monitorPid 
 // container's process can write, so no output is lost to them, and without
 // the round trip of Attach after Start. On error no connection is returned.
 func StartAttached(ctx context.Context, binary string, cfg Config) (initPid, monitorPid int, attach []*net.UnixConn, err error) {
-	if err := prepareStateDir(&cfg); err != nil {
+	if err := prepareStateDir(&cfg, false); err != nil {
 		return 0, 0, nil, err
 	}
 	attach, theirs, err := attachPairs(len(cfg.Attach))
 	if err != nil {
 		return 0, 0, nil, err
 	}
-	syncR, monitorPid, err := launch(Binary(binary, cfg), cfg.StateDir, theirs)
+	syncR, monitorPid, err := launch(Binary(binary, cfg), []string{cfg.StateDir}, cfg.StateDir, theirs)
 	closeAll(theirs)
 	if err != nil {
 		closeConns(attach)
@@ -103,8 +103,9 @@ func closeAll(fs []*os.File) {
 }
 
 // prepareStateDir makes cfg's paths absolute, clears StateDir of a previous
-// run's files and writes the monitor's config there.
-func prepareStateDir(cfg *Config) (err error) {
+// run's files (unless fresh: the caller emptied it) and writes the
+// monitor's config there.
+func prepareStateDir(cfg *Config, fresh bool) (err error) {
 	if cfg.ID == "" || cfg.Runtime == "" || cfg.Bundle == "" || cfg.StateDir == "" {
 		return errors.New("monitor: config needs ID, Runtime, Bundle and StateDir")
 	}
@@ -122,7 +123,9 @@ func prepareStateDir(cfg *Config) (err error) {
 		return fmt.Errorf("create container state directory: %w", err)
 	}
 	for _, name := range []string{ExitFile, InitPidFile, AttachSocket, CtlSocket, ConsoleSocket, RuntimeLog} {
-		os.Remove(filepath.Join(cfg.StateDir, name))
+		if !fresh {
+			os.Remove(filepath.Join(cfg.StateDir, name))
+		}
 	}
 	b, err := json.Marshal(cfg)
 	if err != nil {
@@ -136,10 +139,10 @@ func prepareStateDir(cfg *Config) (err error) {
 	return nil
 }
 
-// launch starts `binary stateDir` in a session of its own, its output to
+// launch starts `binary args...` in a session of its own, its output to
 // the state directory's log, and returns the read end of the pipe on which
-// it reports (fd 3 in the monitor). attach become fds 4, 5, ... there.
-func launch(binary, stateDir string, attach []*os.File) (syncR *os.File, monitorPid int, err error) {
+// it reports (fd 3 in the monitor). extra become fds 4, 5, ... there.
+func launch(binary string, args []string, stateDir string, extra []*os.File) (syncR *os.File, monitorPid int, err error) {
 	syncR, syncW, err := os.Pipe()
 	if err != nil {
 		return nil, 0, err
@@ -153,13 +156,13 @@ func launch(binary, stateDir string, attach []*os.File) (syncR *os.File, monitor
 			return nil, 0, err
 		}
 	}
-	cmd := exec.Command(binary, stateDir)
+	cmd := exec.Command(binary, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	// One P from the first instruction: each extra P keeps its own cache of
 	// heap spans, about 170 kB per idle monitor. The monitor does not pass
 	// this on to the runtime.
 	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	cmd.ExtraFiles = append([]*os.File{syncW}, attach...) // fd 3, then FirstAttachFd...
+	cmd.ExtraFiles = append([]*os.File{syncW}, extra...) // fd 3, then FirstAttachFd...
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
 	syncW.Close()

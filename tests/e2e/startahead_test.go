@@ -69,7 +69,25 @@ func TestStartAhead(t *testing.T) {
 	t.Run("network connect before start", func(t *testing.T) { aheadNetworkConnectBeforeStart(t, d) })
 	t.Run("update before start", func(t *testing.T) { aheadUpdateBeforeStart(t, d) })
 	t.Run("rm leaves nothing", func(t *testing.T) { aheadRmLeavesNothing(t, d) })
+	t.Run("failed preparation leaves nothing", func(t *testing.T) { aheadFailedLeavesNothing(t, d) })
 	t.Run("more than the bound", func(t *testing.T) { aheadMoreThanTheBound(t, d) })
+}
+
+// A preparation that fails midway (here the user lookup, after the root
+// filesystem is mounted, while the monitor is launched and the network
+// namespace reserved beside it) leaves nothing running or mounted, and
+// the start reports the failure.
+func aheadFailedLeavesNothing(t *testing.T, d *Daemon) {
+	b := d.Berth()
+	id := b.Must(t, "create", "--user", "nosuchuser", "busybox", "true")
+	if r := b.Run(t, "start", id); r.Exit == 0 || !strings.Contains(r.Stderr, "nosuchuser") {
+		t.Errorf("start with an unknown user: %s", r)
+	}
+	waitFor(t, 60*time.Second, "nothing left of the failed preparation", func() bool { return len(leftOf(d, id)) == 0 })
+	if st := b.Must(t, "inspect", "-f", "{{.State.Status}}", id); st != "created" {
+		t.Errorf("after the failed start: %s, want created", st)
+	}
+	b.Must(t, "rm", id)
 }
 
 func aheadLooksCreated(t *testing.T, d *Daemon) {
