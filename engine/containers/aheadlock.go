@@ -16,7 +16,7 @@ import (
 // a created container and stays one. So attach and wait, which only read
 // that, do it under the small lock e.amu instead of queueing on e.mu
 // behind the whole preparation (`run` attaches and waits before it
-// starts). A start claims the preparation: it wires the container's
+// starts, `start -a` inspects and attaches), as does inspect. A start claims the preparation: it wires the container's
 // network into the namespace reserved for it while the preparation goes
 // on (the network is the start's own work, and needs only that
 // namespace), and when the preparation ends e.mu is handed to it rather
@@ -75,6 +75,18 @@ func (e *entry) duringPrep(f func(st *aheadState)) bool {
 	}
 	f(e.ahead)
 	return true
+}
+
+// view runs f, which only reads e's record, run counters, health and
+// execs: beside a preparation in flight (which changes none of them), or
+// under e.mu.
+func (e *entry) view(f func()) {
+	if e.duringPrep(func(*aheadState) { f() }) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	f()
 }
 
 // claimAhead claims e's preparation in flight for a start (nil: none, or

@@ -28,23 +28,24 @@ func (s *Service) Inspect(ctx context.Context, ref string, size bool) (*containe
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	c := e.c
+	var c Container
 	var health *container.Health
-	if e.health != nil && c.State.Running() {
-		h := *e.health
-		h.Log = append([]*container.HealthcheckResult(nil), e.health.Log...)
-		health = &h
-	}
 	var execIDs []string
-	for id, x := range e.execs {
-		x.mu.Lock()
-		if x.Running || !x.Started {
-			execIDs = append(execIDs, id)
+	e.view(func() {
+		c = e.c
+		if e.health != nil && c.State.Running() {
+			h := *e.health
+			h.Log = append([]*container.HealthcheckResult(nil), e.health.Log...)
+			health = &h
 		}
-		x.mu.Unlock()
-	}
-	e.mu.Unlock()
+		for id, x := range e.execs {
+			x.mu.Lock()
+			if x.Running || !x.Started {
+				execIDs = append(execIDs, id)
+			}
+			x.mu.Unlock()
+		}
+	})
 	st := c.State
 	resp := &container.InspectResponse{
 		ID:      c.ID,

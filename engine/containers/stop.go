@@ -249,12 +249,7 @@ func (s *Service) Wait(ctx context.Context, ref string, cond WaitCondition) (fun
 	}
 	var removed <-chan struct{}
 	var target int
-	// Read beside a preparation in flight (aheadlock.go), else under e.mu.
-	if !e.duringPrep(func(*aheadState) { removed, target = waitTarget(e, cond) }) {
-		e.mu.Lock()
-		removed, target = waitTarget(e, cond)
-		e.mu.Unlock()
-	}
+	e.view(func() { removed, target = waitTarget(e, cond) })
 	return func(ctx context.Context) (WaitResult, error) {
 		if cond == "removed" {
 			select {
@@ -286,8 +281,7 @@ func (s *Service) Wait(ctx context.Context, ref string, cond WaitCondition) (fun
 // waitTarget is what Wait waits for: e's removal, or the count of ended
 // runs that satisfies cond. Runs are counted as they start and end:
 // waiting for "the run that is going on, or the next one" cannot miss a
-// run that ends before the caller gets to block. Caller holds e.mu (or
-// e.amu during a preparation).
+// run that ends before the caller gets to block. Called through e.view.
 func waitTarget(e *entry, cond WaitCondition) (<-chan struct{}, int) {
 	running := e.c.State.Running() || e.c.State.Status == StatusRestarting
 	target := e.runs
