@@ -5,18 +5,21 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // How start, attach and wait meet a preparation in flight (startahead.go).
 //
 // A preparation holds e.mu from before it is published in e.ahead until
-// after it is withdrawn, and changes nothing of e's record, its run
-// counters or its pending sessions meanwhile: while e.ahead is set, e is
-// a created container and stays one. So attach and wait, which only read
-// that, do it under the small lock e.amu instead of queueing on e.mu
-// behind the whole preparation (`run` attaches and waits before it
-// starts, `start -a` inspects and attaches), as does inspect. A start claims the preparation: it wires the container's
+// after it is withdrawn, and changes nothing of e's run counters, health,
+// execs or pending sessions meanwhile, nor of its record but the mount
+// points' resolution (mounts.Prepare): while e.ahead is set, e is a
+// created container and stays one. So attach, wait and inspect, which
+// only read that, read it under the small lock e.amu, the record from a
+// copy made as the preparation began, instead of queueing on e.mu behind
+// the whole preparation (`run` attaches and waits before it starts,
+// `start -a` inspects and attaches). A start claims the preparation: it wires the container's
 // network into the namespace reserved for it while the preparation goes
 // on (the network is the start's own work, and needs only that
 // namespace), and when the preparation ends e.mu is handed to it rather
@@ -28,6 +31,9 @@ import (
 
 // aheadState is a preparation in flight. e.amu guards claimed and attach.
 type aheadState struct {
+	// rec is e's record as the preparation began, for readers meanwhile
+	// (its own MountPoints, which the preparation resolves in e.c).
+	rec Container
 	// reserved is closed once the container's network namespace is
 	// reserved: a start may wire the network from then on.
 	reserved       chan struct{}
@@ -42,7 +48,8 @@ type aheadState struct {
 
 // beginAhead publishes the preparation about to run. Caller holds e.mu.
 func (e *entry) beginAhead() *aheadState {
-	st := &aheadState{reserved: make(chan struct{}), done: make(chan struct{})}
+	st := &aheadState{rec: e.c, reserved: make(chan struct{}), done: make(chan struct{})}
+	st.rec.MountPoints = slices.Clone(e.c.MountPoints)
 	e.amu.Lock()
 	e.ahead = st
 	e.amu.Unlock()
@@ -77,16 +84,15 @@ func (e *entry) duringPrep(f func(st *aheadState)) bool {
 	return true
 }
 
-// view runs f, which only reads e's record, run counters, health and
-// execs: beside a preparation in flight (which changes none of them), or
-// under e.mu.
-func (e *entry) view(f func()) {
-	if e.duringPrep(func(*aheadState) { f() }) {
+// view runs f, which only reads c (e's record), e's run counters,
+// health and execs: beside a preparation in flight, or under e.mu.
+func (e *entry) view(f func(c *Container)) {
+	if e.duringPrep(func(st *aheadState) { f(&st.rec) }) {
 		return
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	f()
+	f(&e.c)
 }
 
 // claimAhead claims e's preparation in flight for a start (nil: none, or

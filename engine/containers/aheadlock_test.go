@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/berth-dev/berth/engine/mounts"
 	"github.com/moby/moby/api/types/container"
 )
 
@@ -21,6 +22,10 @@ func startFakePrep(e *entry) *fakePrep {
 	e.mu.Lock()
 	f.st = e.beginAhead()
 	go func() {
+		// As mounts.Prepare resolves the mount points in the record.
+		for i := range e.c.MountPoints {
+			e.c.MountPoints[i].Source = "/resolved"
+		}
 		<-f.release
 		e.endAhead(f.st)
 		close(f.ended)
@@ -31,7 +36,7 @@ func startFakePrep(e *entry) *fakePrep {
 func testService(t *testing.T) (*Service, *entry) {
 	t.Helper()
 	c := Container{ID: "0123456789ab", Name: "/prep", Config: &container.Config{}, HostConfig: &container.HostConfig{},
-		State: State{Status: StatusCreated}}
+		State: State{Status: StatusCreated}, MountPoints: []mounts.MountPoint{{Type: mounts.TypeVolume, Destination: "/data"}}}
 	e := newEntry(c)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -64,6 +69,11 @@ func TestAttachAndWaitBesidePreparation(t *testing.T) {
 			t.Error(err)
 		}
 		dropped.Cancel()
+	})
+	e.view(func(c *Container) {
+		if c.MountPoints[0].Source != "" {
+			t.Error("a view beside the preparation reads the record it changes")
+		}
 	})
 	within(t, "wait", func() {
 		if _, err := s.Wait(context.Background(), e.c.ID, "next-exit"); err != nil {

@@ -71,19 +71,20 @@ func (s *Service) AttachRegister(ref string, o AttachOptions) (h *AttachHandle, 
 	// for the preparation.
 	var a *attachSession
 	if e.duringPrep(func(st *aheadState) {
-		a = s.newAttachSession(e, o, keys)
+		a = s.newAttachSession(e, &st.rec, o, keys)
 		if o.Stream {
 			st.attach = append(st.attach, a)
 		}
+		tty = st.rec.Config.Tty
 	}) {
-		return &AttachHandle{s: s, e: e, a: a}, e.c.Config.Tty, nil
+		return &AttachHandle{s: s, e: e, a: a}, tty, nil
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.c.State.Status == StatusPaused {
 		return nil, false, errdefs.Conflict("You cannot attach to a paused container, unpause it first")
 	}
-	a = s.newAttachSession(e, o, keys)
+	a = s.newAttachSession(e, &e.c, o, keys)
 	if o.Stream {
 		if e.c.State.Status == StatusRunning {
 			a.connect(s.stateDir(e.c.ID))
@@ -94,17 +95,17 @@ func (s *Service) AttachRegister(ref string, o AttachOptions) (h *AttachHandle, 
 	return &AttachHandle{s: s, e: e, a: a}, e.c.Config.Tty, nil
 }
 
-// newAttachSession makes a session of e and records the "attach" event.
-// Caller holds e.mu, or e.amu during a preparation.
-func (s *Service) newAttachSession(e *entry, o AttachOptions, keys []byte) *attachSession {
-	a := &attachSession{svc: s, opts: o, ready: make(chan struct{}), detach: keys, stdinOnce: e.c.Config.StdinOnce, done: make(chan struct{})}
+// newAttachSession makes a session of e, whose record is c, and records
+// the "attach" event. Caller holds e.mu, or e.amu during a preparation.
+func (s *Service) newAttachSession(e *entry, c *Container, o AttachOptions, keys []byte) *attachSession {
+	a := &attachSession{svc: s, opts: o, ready: make(chan struct{}), detach: keys, stdinOnce: c.Config.StdinOnce, done: make(chan struct{})}
 	a.onDetach = func() {
 		e.mu.Lock()
 		c := e.c
 		e.mu.Unlock()
 		s.emit(&c, evtypes.ActionDetach, nil)
 	}
-	s.emit(&e.c, evtypes.ActionAttach, nil)
+	s.emit(c, evtypes.ActionAttach, nil)
 	return a
 }
 

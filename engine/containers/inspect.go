@@ -31,8 +31,8 @@ func (s *Service) Inspect(ctx context.Context, ref string, size bool) (*containe
 	var c Container
 	var health *container.Health
 	var execIDs []string
-	e.view(func() {
-		c = e.c
+	e.view(func(rec *Container) {
+		c = *rec
 		if e.health != nil && c.State.Running() {
 			h := *e.health
 			h.Log = append([]*container.HealthcheckResult(nil), e.health.Log...)

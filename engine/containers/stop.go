@@ -249,7 +249,7 @@ func (s *Service) Wait(ctx context.Context, ref string, cond WaitCondition) (fun
 	}
 	var removed <-chan struct{}
 	var target int
-	e.view(func() { removed, target = waitTarget(e, cond) })
+	e.view(func(c *Container) { removed, target = waitTarget(e, c, cond) })
 	return func(ctx context.Context) (WaitResult, error) {
 		if cond == "removed" {
 			select {
@@ -278,12 +278,12 @@ func (s *Service) Wait(ctx context.Context, ref string, cond WaitCondition) (fun
 	}, nil
 }
 
-// waitTarget is what Wait waits for: e's removal, or the count of ended
+// waitTarget is what Wait waits for (c is e's record): e's removal, or the count of ended
 // runs that satisfies cond. Runs are counted as they start and end:
 // waiting for "the run that is going on, or the next one" cannot miss a
 // run that ends before the caller gets to block. Called through e.view.
-func waitTarget(e *entry, cond WaitCondition) (<-chan struct{}, int) {
-	running := e.c.State.Running() || e.c.State.Status == StatusRestarting
+func waitTarget(e *entry, c *Container, cond WaitCondition) (<-chan struct{}, int) {
+	running := c.State.Running() || c.State.Status == StatusRestarting
 	target := e.runs
 	if !running {
 		if cond != "next-exit" && cond != "removed" {
