@@ -207,13 +207,14 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 	// doubling was a third of what listing 200 containers allocated.
 	out := make([]container.Summary, 0, n)
 	for _, e := range all {
-		e.mu.Lock()
-		c := e.c
+		var c Container
 		var health *container.HealthSummary
-		if e.health != nil && c.State.Running() {
-			health = &container.HealthSummary{Status: e.health.Status, FailingStreak: e.health.FailingStreak}
-		}
-		e.mu.Unlock()
+		e.view(func(rec *Container) {
+			c = *rec
+			if e.health != nil && c.State.Running() {
+				health = &container.HealthSummary{Status: e.health.Status, FailingStreak: e.health.FailingStreak}
+			}
+		})
 		if !o.All && !c.State.Running() {
 			continue
 		}

@@ -109,6 +109,13 @@ func midPrepStartA(t *testing.T, d *Daemon) {
 	g := newPrepGate(t, d, name)
 	b.Must(t, "create", "--name", name, "busybox", "sh", "-c", "ip -o -4 addr show eth0; cat /etc/hosts")
 	g.waitStep("reached")
+	// Held at the gate: inspect and ps answer meanwhile.
+	if st := b.Must(t, "inspect", "-f", "{{.State.Status}}", name); st != "created" {
+		t.Errorf("inspect during the preparation: %q, want created", st)
+	}
+	if ps := b.Must(t, "ps", "-a", "--filter", "name="+name, "--format", "{{.Names}} {{.State}}"); ps != name+" created" {
+		t.Errorf("ps during the preparation: %q, want %q", ps, name+" created")
+	}
 	res := runAsync(t, b, "start", "-a", name)
 	g.waitStep("claimed")
 	g.release("ok")
