@@ -31,7 +31,10 @@ func newPrepGate(t *testing.T, d *Daemon, name string) *prepGate {
 	}
 	// A test that fails before opening its gate must not leave the
 	// preparation (and so berthd's stop) waiting.
-	t.Cleanup(func() { g.open("ok", syscall.O_NONBLOCK) })
+	t.Cleanup(func() {
+		g.open("ok", syscall.O_NONBLOCK)
+		os.Remove(g.path)
+	})
 	return g
 }
 
