@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -85,6 +86,7 @@ func TestStartAheadMidPreparation(t *testing.T) {
 	t.Run("failing preparation", func(t *testing.T) { midPrepFailing(t, d) })
 	t.Run("rm", func(t *testing.T) { midPrepRm(t, d) })
 	t.Run("network connect", func(t *testing.T) { midPrepNetworkConnect(t, d) })
+	t.Run("berthd killed mid-start", func(t *testing.T) { midPrepKilled(t, d) }) // last: restarts berthd
 }
 
 // midPrepRun: `run` attaches, waits and starts while the preparation is
@@ -203,4 +205,41 @@ func leftErr(after string, left []string) error {
 		return fmt.Errorf("left after %s: %v", after, left)
 	}
 	return nil
+}
+
+// midPrepKilled: berthd is SIGKILLed while a start has wired the network
+// beside a held preparation; the next berthd leaves nothing of either, and
+// the container starts afresh with its network.
+func midPrepKilled(t *testing.T, d *Daemon) {
+	b := d.Berth()
+	name := uniq("mid-kill")
+	g := newPrepGate(t, d, name)
+	id := b.Must(t, "create", "--name", name, "busybox", "sh", "-c", "ip -o -4 addr show eth0; sleep 1d")
+	g.waitStep("reached")
+	res := runAsync(t, b, "start", name)
+	g.waitStep("claimed")
+	ns := filepath.Join(d.ExecRoot, "netns", id)
+	waitFor(t, 60*time.Second, "the network wired beside the preparation", func() bool {
+		out, err := exec.Command("nsenter", "--net="+ns, "ip", "-o", "-4", "addr", "show", "eth0").Output()
+		return err == nil && strings.Contains(string(out), "inet ")
+	})
+	d.Kill()
+	<-res
+	os.Remove(g.path)
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Some leftovers are swept in the background after start-up.
+	eventually(t, 30*time.Second, func() error { return leftErr("SIGKILL mid-start and restart", leftOf(d, id)) })
+	if st := b.Must(t, "inspect", "-f", "{{.State.Status}}", id); st != "created" {
+		t.Errorf("after SIGKILL mid-start and restart: %q, want created", st)
+	}
+	b.Must(t, "start", id)
+	eventually(t, 30*time.Second, func() error {
+		if out := b.Must(t, "logs", id); !strings.Contains(out, "inet ") {
+			return fmt.Errorf("logs %q, want eth0's address", out)
+		}
+		return nil
+	})
+	b.Must(t, "rm", "-f", id)
 }
