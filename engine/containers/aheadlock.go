@@ -6,7 +6,10 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // How start, attach and wait meet a preparation in flight (startahead.go).
@@ -170,4 +173,14 @@ func prepGate(name, step string) error {
 		return errors.New("preparation failed at the test's gate")
 	}
 	return err
+}
+
+// inNetNS reports whether process pid is in the network namespace mounted
+// at path.
+func inNetNS(pid int, path string) bool {
+	var own, at unix.Stat_t
+	if unix.Stat("/proc/"+strconv.Itoa(pid)+"/ns/net", &own) != nil || unix.Stat(path, &at) != nil {
+		return false
+	}
+	return own.Dev == at.Dev && own.Ino == at.Ino
 }

@@ -280,7 +280,9 @@ func (s *Service) startAhead(ctx context.Context, e *entry) (*containerRun, erro
 	att, err := s.connectAsync(ctx, c).wait()
 	if att != nil {
 		p.undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
-		if att.NetNSPath != p.run.netnsPath {
+		if att.NetNSPath != p.run.netnsPath || !inNetNS(p.run.pid, att.NetNSPath) {
+			// A namespace made anew (its pooled veth was deleted on the
+			// host) is not the one the runtime's init joined.
 			err = errNotAhead
 		}
 	}

@@ -86,6 +86,7 @@ func TestStartAheadMidPreparation(t *testing.T) {
 	t.Run("failing preparation", func(t *testing.T) { midPrepFailing(t, d) })
 	t.Run("rm", func(t *testing.T) { midPrepRm(t, d) })
 	t.Run("network connect", func(t *testing.T) { midPrepNetworkConnect(t, d) })
+	t.Run("veth deleted before start", func(t *testing.T) { aheadVethDeleted(t, d) })
 	t.Run("berthd killed mid-start", func(t *testing.T) { midPrepKilled(t, d) }) // last: restarts berthd
 }
 
@@ -241,5 +242,42 @@ func midPrepKilled(t *testing.T, d *Daemon) {
 		}
 		return nil
 	})
+	b.Must(t, "rm", "-f", id)
+}
+
+// aheadVethDeleted: the host end of a prepared container's pooled veth is
+// deleted (as a host clean-up of unknown veths does); the start makes a
+// new namespace, which the prepared init did not join: it starts afresh,
+// with its network.
+func aheadVethDeleted(t *testing.T, d *Daemon) {
+	b := d.Berth()
+	id := b.Must(t, "create", "busybox", "sleep", "1d")
+	waitPrepared(t, d, id)
+	out, err := exec.Command("nsenter", "--net="+filepath.Join(d.ExecRoot, "netns", id), "ip", "-o", "link", "show", "eth0").Output()
+	_, peer, ok := strings.Cut(strings.Fields(string(out) + " x")[1], "@if")
+	if err != nil || !ok {
+		t.Fatalf("the prepared namespace's eth0: %q %v", out, err)
+	}
+	idx, _ := strings.CutSuffix(peer, ":")
+	links, err := exec.Command("ip", "-o", "link", "show").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := ""
+	for _, l := range strings.Split(string(links), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == idx+":" {
+			host, _, _ = strings.Cut(strings.TrimSuffix(f[1], ":"), "@")
+		}
+	}
+	if host == "" {
+		t.Fatalf("no host link with index %s", idx)
+	}
+	if out, err := exec.Command("ip", "link", "del", host).CombinedOutput(); err != nil {
+		t.Fatalf("ip link del %s: %v %s", host, err, out)
+	}
+	b.Must(t, "start", id)
+	if addr := b.Must(t, "exec", id, "ip", "-o", "-4", "addr", "show", "eth0"); !strings.Contains(addr, "inet ") {
+		t.Errorf("after its pooled veth was deleted, the container's eth0: %q", addr)
+	}
 	b.Must(t, "rm", "-f", id)
 }
