@@ -2,6 +2,8 @@ package containers
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -134,5 +136,14 @@ func waitClaimed(t *testing.T, e *entry) {
 			t.Fatal("the start never claimed the preparation")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestInNetNS(t *testing.T) {
+	if !inNetNS(os.Getpid(), "/proc/self/ns/net") {
+		t.Error("a process is not in its own network namespace")
+	}
+	if inNetNS(os.Getpid(), "/proc/self/ns/mnt") || inNetNS(os.Getpid(), filepath.Join(t.TempDir(), "none")) {
+		t.Error("a process is in another namespace, or in a missing one")
 	}
 }
