@@ -278,10 +278,11 @@ func (s *Service) Wait(ctx context.Context, ref string, cond WaitCondition) (fun
 	}, nil
 }
 
-// waitTarget is what Wait waits for (c is e's record): e's removal, or the count of ended
-// runs that satisfies cond. Runs are counted as they start and end:
-// waiting for "the run that is going on, or the next one" cannot miss a
-// run that ends before the caller gets to block. Called through e.view.
+// waitTarget is what Wait waits for (c is e's record): e's removal, or
+// the count of ended runs that satisfies cond. Runs are counted as they
+// start and end: waiting for "the run that is going on, or the next one"
+// cannot miss a run that ends before the caller gets to block. Called
+// through e.view.
 func waitTarget(e *entry, c *Container, cond WaitCondition) (<-chan struct{}, int) {
 	running := c.State.Running() || c.State.Status == StatusRestarting
 	target := e.runs
