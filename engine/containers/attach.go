@@ -66,19 +66,25 @@ func (s *Service) AttachRegister(ref string, o AttachOptions) (h *AttachHandle, 
 	if err != nil {
 		return nil, false, err
 	}
+	// While the container is being prepared it is created and stays so
+	// (aheadlock.go): the session waits for the start without waiting
+	// for the preparation.
+	var a *attachSession
+	if e.duringPrep(func(st *aheadState) {
+		a = s.newAttachSession(e, &st.rec, o, keys)
+		if o.Stream {
+			st.attach = append(st.attach, a)
+		}
+		tty = st.rec.Config.Tty
+	}) {
+		return &AttachHandle{s: s, e: e, a: a}, tty, nil
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.c.State.Status == StatusPaused {
 		return nil, false, errdefs.Conflict("You cannot attach to a paused container, unpause it first")
 	}
-	a := &attachSession{svc: s, opts: o, ready: make(chan struct{}), detach: keys, stdinOnce: e.c.Config.StdinOnce, done: make(chan struct{})}
-	a.onDetach = func() {
-		e.mu.Lock()
-		c := e.c
-		e.mu.Unlock()
-		s.emit(&c, evtypes.ActionDetach, nil)
-	}
-	s.emit(&e.c, evtypes.ActionAttach, nil)
+	a = s.newAttachSession(e, &e.c, o, keys)
 	if o.Stream {
 		if e.c.State.Status == StatusRunning {
 			a.connect(s.stateDir(e.c.ID))
@@ -87,6 +93,20 @@ func (s *Service) AttachRegister(ref string, o AttachOptions) (h *AttachHandle, 
 		}
 	}
 	return &AttachHandle{s: s, e: e, a: a}, e.c.Config.Tty, nil
+}
+
+// newAttachSession makes a session of e, whose record is c, and records
+// the "attach" event. Caller holds e.mu, or e.amu during a preparation.
+func (s *Service) newAttachSession(e *entry, c *Container, o AttachOptions, keys []byte) *attachSession {
+	a := &attachSession{svc: s, opts: o, ready: make(chan struct{}), detach: keys, stdinOnce: c.Config.StdinOnce, done: make(chan struct{})}
+	a.onDetach = func() {
+		e.mu.Lock()
+		c := e.c
+		e.mu.Unlock()
+		s.emit(&c, evtypes.ActionDetach, nil)
+	}
+	s.emit(c, evtypes.ActionAttach, nil)
+	return a
 }
 
 // Serve runs the session over the client's connection and blocks until the
@@ -121,14 +141,24 @@ func (h *AttachHandle) Serve(ctx context.Context, client Stream) error {
 // Cancel ends a session that will not be served (or no longer is).
 func (h *AttachHandle) Cancel() {
 	h.a.end()
+	found := false
+	h.e.duringPrep(func(st *aheadState) { st.attach, found = dropSession(st.attach, h.a) })
+	if found {
+		return
+	}
 	h.e.mu.Lock()
-	for i, p := range h.e.pendingAttach {
-		if p == h.a {
-			h.e.pendingAttach = append(h.e.pendingAttach[:i], h.e.pendingAttach[i+1:]...)
-			break
+	h.e.pendingAttach, _ = dropSession(h.e.pendingAttach, h.a)
+	h.e.mu.Unlock()
+}
+
+// dropSession removes a from list, reporting whether it was there.
+func dropSession(list []*attachSession, a *attachSession) ([]*attachSession, bool) {
+	for i, p := range list {
+		if p == a {
+			return append(list[:i], list[i+1:]...), true
 		}
 	}
-	h.e.mu.Unlock()
+	return list, false
 }
 
 // Attach registers and serves in one call (for callers that hold the

@@ -98,6 +98,10 @@ type entry struct {
 	// prep is the start made ahead while the container is created (nil:
 	// none; see startahead.go).
 	prep *preparation
+	// amu guards ahead, the preparation in flight (nil: none), which
+	// holds mu meanwhile (see aheadlock.go).
+	amu   sync.Mutex
+	ahead *aheadState
 }
 
 func newEntry(c Container) *entry {

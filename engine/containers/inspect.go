@@ -28,23 +28,24 @@ func (s *Service) Inspect(ctx context.Context, ref string, size bool) (*containe
 	if err != nil {
 		return nil, err
 	}
-	e.mu.Lock()
-	c := e.c
+	var c Container
 	var health *container.Health
-	if e.health != nil && c.State.Running() {
-		h := *e.health
-		h.Log = append([]*container.HealthcheckResult(nil), e.health.Log...)
-		health = &h
-	}
 	var execIDs []string
-	for id, x := range e.execs {
-		x.mu.Lock()
-		if x.Running || !x.Started {
-			execIDs = append(execIDs, id)
+	e.view(func(rec *Container) {
+		c = *rec
+		if e.health != nil && c.State.Running() {
+			h := *e.health
+			h.Log = append([]*container.HealthcheckResult(nil), e.health.Log...)
+			health = &h
 		}
-		x.mu.Unlock()
-	}
-	e.mu.Unlock()
+		for id, x := range e.execs {
+			x.mu.Lock()
+			if x.Running || !x.Started {
+				execIDs = append(execIDs, id)
+			}
+			x.mu.Unlock()
+		}
+	})
 	st := c.State
 	resp := &container.InspectResponse{
 		ID:      c.ID,
@@ -206,13 +207,14 @@ func (s *Service) List(ctx context.Context, o ListOptions) ([]container.Summary,
 	// doubling was a third of what listing 200 containers allocated.
 	out := make([]container.Summary, 0, n)
 	for _, e := range all {
-		e.mu.Lock()
-		c := e.c
+		var c Container
 		var health *container.HealthSummary
-		if e.health != nil && c.State.Running() {
-			health = &container.HealthSummary{Status: e.health.Status, FailingStreak: e.health.FailingStreak}
-		}
-		e.mu.Unlock()
+		e.view(func(rec *Container) {
+			c = *rec
+			if e.health != nil && c.State.Running() {
+				health = &container.HealthSummary{Status: e.health.Status, FailingStreak: e.health.FailingStreak}
+			}
+		})
 		if !o.All && !c.State.Running() {
 			continue
 		}

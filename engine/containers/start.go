@@ -37,7 +37,7 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 	}
 	// The start must complete even if the client goes away mid-way.
 	ctx = context.WithoutCancel(ctx)
-	e.mu.Lock()
+	wired := s.lockForStart(ctx, e)
 	switch e.c.State.Status {
 	case StatusRunning, StatusRestarting:
 		e.mu.Unlock()
@@ -56,6 +56,11 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 	if err == nil {
 		e.mu.Unlock()
 		return nil
+	}
+	if wired {
+		// Wired beside the preparation; the failed start may not have
+		// taken it over to undo.
+		s.net.Disconnect(ctx, e.c.ID)
 	}
 	e.c.State.Error = err.Error()
 	e.c.State.ExitCode = exitCodeOf(err)

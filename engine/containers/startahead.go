@@ -28,8 +28,10 @@ import (
 // change what the start builds (rm, update, rename, network connect or
 // disconnect, cp, commit, export) discards the preparation first, as
 // does a clean shutdown; after a crash, Reconcile's abandonStart removes
-// it like any start cut short. Preparing holds the container's lock, so
-// a start that comes meanwhile waits for it.
+// it like any start cut short. Preparing holds the container's lock; a
+// start that comes meanwhile wires the network beside it and takes the
+// lock over as it ends, and attach and wait do not wait for it (see
+// aheadlock.go).
 //
 // Only for containers of the crun or runc runtime with a network
 // namespace from the netns pool (one IPv4 bridge network) or the host's,
@@ -74,11 +76,14 @@ func (s *Service) PrepareAhead(id string) {
 	go func() {
 		defer s.wg.Done()
 		e.mu.Lock()
-		defer e.mu.Unlock()
 		if !s.preparable(e) {
 			s.releaseSlot()
+			e.mu.Unlock()
 			return
 		}
+		// A start, attach or wait meanwhile need not queue on e.mu.
+		st := e.beginAhead()
+		defer e.endAhead(st)
 		// Not cut short by a shutdown: a runtime create interrupted
 		// midway could leave its init behind; Close discards it after.
 		p, err := s.prepare(context.Background(), e)
@@ -144,6 +149,9 @@ func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
 		err = ensureHostFiles(c, s.hostGateway())
 	}
 	netnsPath, nerr := ns.wait(&p.undo)
+	if nerr == nil {
+		nerr = s.aheadReserved(e)
+	}
 	mon := early.wait()
 	if err == nil {
 		err = nerr
@@ -272,7 +280,9 @@ func (s *Service) startAhead(ctx context.Context, e *entry) (*containerRun, erro
 	att, err := s.connectAsync(ctx, c).wait()
 	if att != nil {
 		p.undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
-		if att.NetNSPath != p.run.netnsPath {
+		if att.NetNSPath != p.run.netnsPath || !inNetNS(p.run.pid, att.NetNSPath) {
+			// A namespace made anew (its pooled veth was deleted on the
+			// host) is not the one the runtime's init joined.
 			err = errNotAhead
 		}
 	}

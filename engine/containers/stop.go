@@ -247,21 +247,9 @@ func (s *Service) Wait(ctx context.Context, ref string, cond WaitCondition) (fun
 	default:
 		return nil, errdefs.Invalid("invalid condition: %q", cond)
 	}
-	e.mu.Lock()
-	removed := e.removed
-	running := e.c.State.Running() || e.c.State.Status == StatusRestarting
-	// Runs are counted as they start and end: waiting for "the run that is
-	// going on, or the next one" cannot miss a run that ends before the
-	// caller gets to block.
-	target := e.runs
-	if !running {
-		if cond != "next-exit" && cond != "removed" {
-			target = e.ended // not running: satisfied at once
-		} else {
-			target = e.runs + 1
-		}
-	}
-	e.mu.Unlock()
+	var removed <-chan struct{}
+	var target int
+	e.view(func(c *Container) { removed, target = waitTarget(e, c, cond) })
 	return func(ctx context.Context) (WaitResult, error) {
 		if cond == "removed" {
 			select {
@@ -288,6 +276,24 @@ func (s *Service) Wait(ctx context.Context, ref string, cond WaitCondition) (fun
 			}
 		}
 	}, nil
+}
+
+// waitTarget is what Wait waits for (c is e's record): e's removal, or
+// the count of ended runs that satisfies cond. Runs are counted as they
+// start and end: waiting for "the run that is going on, or the next one"
+// cannot miss a run that ends before the caller gets to block. Called
+// through e.view.
+func waitTarget(e *entry, c *Container, cond WaitCondition) (<-chan struct{}, int) {
+	running := c.State.Running() || c.State.Status == StatusRestarting
+	target := e.runs
+	if !running {
+		if cond != "next-exit" && cond != "removed" {
+			target = e.ended // not running: satisfied at once
+		} else {
+			target = e.runs + 1
+		}
+	}
+	return e.removed, target
 }
 
 func (s *Service) lastExit(e *entry) WaitResult {

@@ -40,6 +40,8 @@ type Daemon struct {
 	// ("bt"+Net) and netfilter chains ("BT"+Net).
 	Seq int
 	Net string
+	// Env is added to berthd's environment (test hooks).
+	Env []string
 
 	ids  []string // containers known at Close, for cleanup by force
 	mu   sync.Mutex

@@ -83,7 +83,7 @@ func (d *Daemon) baseArgs() []string {
 // caller passes the -H addresses (include unix://d.Sock: the harness talks
 // to it).
 func (d *Daemon) startArgs(args ...string) error {
-	p, err := daemontest.Run(filepath.Join(binDir, "berthd"), args, append(cleanEnv(), "HOME="+d.Home), d.LogPath, d.Sock, 10*time.Second)
+	p, err := daemontest.Run(filepath.Join(binDir, "berthd"), args, append(append(cleanEnv(), "HOME="+d.Home), d.Env...), d.LogPath, d.Sock, 10*time.Second)
 	if p != nil {
 		d.mu.Lock()
 		d.cmd, d.done = p.Cmd, p.Done
