@@ -127,7 +127,7 @@ func (s *Service) MountRootfs(ctx context.Context, containerID string) (string, 
 	if err != nil {
 		return "", err
 	}
-	return snapshots.MountRW(dir, s.lowerDirs(r))
+	return snapshots.MountRW(dir, s.snap.RWLowers(dir, r.ChainIDs))
 }
 
 // UnmountRootfs unmounts the container's overlay; the end of the overlay
