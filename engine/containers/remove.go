@@ -108,7 +108,8 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 	e.mu.Lock()
 	netOp := e.netRecordOp
 	e.mu.Unlock()
-	if err := s.images.RemoveRootfs(ctx, c.ID, store.All(store.DeleteOp(bucket, c.ID), netOp)); err != nil {
+	finishRootfs, err := s.images.ForgetRootfs(ctx, c.ID, store.All(store.DeleteOp(bucket, c.ID), netOp))
+	if err != nil {
 		dead(err, true)
 		return errdefs.Internal(err)
 	}
@@ -135,15 +136,18 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 	close(e.removed)
 	e.notify()
 	e.mu.Unlock()
-	// After the reply: the state directory, once the monitor of the last
-	// run has finished deleting the runtime's state (for a --rm container
-	// it is still at it when the exit is reported, for milliseconds).
-	// Nothing waits for it: the container is gone from every list, its
-	// name is free, and a crash before this is over leaves a directory
-	// without a record that the next start discards (sweepStateDirs).
+	// After the reply: the writable layer (a --rm container's is still
+	// mounted, see onExit), and the state directory once the monitor of
+	// the last run has finished deleting the runtime's state (for a --rm
+	// container it is still at it when the exit is reported). Nothing
+	// waits for them: the container is gone from every list, its name is
+	// free, and a crash before this is over leaves a layer and a state
+	// directory without a record, which the next start removes (the image
+	// service's cleanup, sweepStateDirs).
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		finishRootfs()
 		s.removeStateDir(ctx, c.ID)
 	}()
 	return nil
