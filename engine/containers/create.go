@@ -216,10 +216,10 @@ func (p *createPlan) record(id, name, dir string, pod *PodOptions) Container {
 }
 
 // materialize makes the container on the host: its folder, log folder,
-// host files, writable layer and volumes, then persists and indexes it. On
-// failure everything it made is removed and the name released.
+// writable layer and volumes, then persists and indexes it. On failure
+// everything it made is removed and the name released.
 func (s *Service) materialize(ctx context.Context, c *Container, release func()) error {
-	if err := os.MkdirAll(c.Dir, 0o710); err != nil {
+	if err := os.Mkdir(c.Dir, 0o710); err != nil {
 		release()
 		return err
 	}
@@ -235,7 +235,10 @@ func (s *Service) materialize(ctx context.Context, c *Container, release func())
 			}
 			return os.MkdirAll(filepath.Dir(c.LogPath), 0o710)
 		},
-		func() error { return writeHostFiles(c, nil, s.hostGateway()) },
+		// The host files are written by every start (the preparation
+		// ahead included), as Docker's are: here only what would make
+		// them fail is refused.
+		func() error { _, err := renderHosts(c, nil, s.hostGateway()); return err },
 		func() error { return mounts.EnsureVolumes(ctx, s.vols, c.MountPoints) },
 		// Last: the container's record is committed with its layer's.
 		func() error {

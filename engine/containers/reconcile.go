@@ -78,6 +78,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		s.images.RemoveRootfs(ctx, id)
 		os.RemoveAll(s.stateDir(id))
 	}
+	s.sweepStateDirs()
 	return nil
 }
 

@@ -3,6 +3,7 @@ package containers
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/berth-dev/berth/engine/mounts"
@@ -96,26 +97,19 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 		e.notify() // a removal waiting on this one tries again
 		e.mu.Unlock()
 	}
-	// What goes to the bins is deleted after the commit below (see
-	// trash.Bin.Hold).
-	releaseData, releaseExec := s.dataBin.Hold(), s.execBin.Hold()
+	// What goes to the bin is deleted after the commit below (see
+	// trash.Bin.Hold). The monitor stopped writing the folder (the log)
+	// before it reported the exit.
+	releaseData := s.dataBin.Hold()
 	defer releaseData()
-	defer releaseExec()
-	// The monitor stopped writing the folder (the log) before it reported
-	// the exit: the folder goes while it finishes its clean-up.
-	moved := make(chan struct{})
-	go func() {
-		defer close(moved)
-		discard(s.dataBin, c.Dir)
-	}()
-	s.removeStateDir(ctx, c.ID)
-	<-moved
+	discard(s.dataBin, c.Dir)
 	// The container's record goes in the commit that drops its layer's,
 	// and so does its last run's sandbox record (endRun).
 	e.mu.Lock()
 	netOp := e.netRecordOp
 	e.mu.Unlock()
-	if err := s.images.RemoveRootfs(ctx, c.ID, store.All(store.DeleteOp(bucket, c.ID), netOp)); err != nil {
+	finishRootfs, err := s.images.ForgetRootfs(ctx, c.ID, store.All(store.DeleteOp(bucket, c.ID), netOp))
+	if err != nil {
 		dead(err, true)
 		return errdefs.Internal(err)
 	}
@@ -142,6 +136,20 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 	close(e.removed)
 	e.notify()
 	e.mu.Unlock()
+	// After the reply: the writable layer (a --rm container's is still
+	// mounted, see onExit), and the state directory once the monitor of
+	// the last run has finished deleting the runtime's state (for a --rm
+	// container it is still at it when the exit is reported). Nothing
+	// waits for them: the container is gone from every list, its name is
+	// free, and a crash before this is over leaves a layer and a state
+	// directory without a record, which the next start removes (the image
+	// service's cleanup, sweepStateDirs).
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		finishRootfs()
+		s.removeStateDir(ctx, c.ID)
+	}()
 	return nil
 }
 
@@ -160,6 +168,29 @@ func (s *Service) removeStateDir(ctx context.Context, id string) {
 	}
 	discard(s.execBin, dir)
 	release()
+}
+
+// sweepStateDirs discards the state directories of containers without a
+// record: a removal moves its container's away after its commit (see
+// deleteContainer), so a crash in between leaves one.
+func (s *Service) sweepStateDirs() {
+	dir := filepath.Join(s.cfg.ExecRoot, "containers")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	s.mu.RLock()
+	var orphans []string
+	for _, de := range ents {
+		if _, ok := s.byID[de.Name()]; !ok {
+			orphans = append(orphans, de.Name())
+		}
+	}
+	s.mu.RUnlock()
+	for _, id := range orphans {
+		s.log.Info("removing the state directory of a removed container", "id", id)
+		discard(s.execBin, filepath.Join(dir, id))
+	}
 }
 
 // discard takes dir away from its place at once and has it deleted in the

@@ -33,6 +33,9 @@ type ImageService interface {
 	MountRootfs(ctx context.Context, containerID string) (string, error)
 	UnmountRootfs(ctx context.Context, containerID string) error
 	RemoveRootfs(ctx context.Context, containerID string, also ...store.Op) error
+	// ForgetRootfs commits as RemoveRootfs does and leaves the unmount and
+	// deletion of the layer to finish.
+	ForgetRootfs(ctx context.Context, containerID string, also ...store.Op) (finish func(), err error)
 	RootfsIDs(ctx context.Context) ([]string, error)
 	RootfsSize(ctx context.Context, containerID string) (rw, total int64, err error)
 	Changes(ctx context.Context, containerID string) ([]container.FilesystemChange, error)

@@ -616,14 +616,17 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 		c.State.FinishedAt = time.Now().UTC()
 	}
 	c.State.Pid, c.State.MonitorPid = 0, 0
-	// A removal (rm -f's kill, --rm) removes the state directory itself.
+	// A removal (rm -f's kill, --rm) removes the state directory itself;
+	// the auto-remove of a --rm container also unmounts the root
+	// filesystem, after its reply (deleteContainer).
 	removing := e.killToRemove || c.HostConfig.AutoRemove
+	autoRemoving := c.HostConfig.AutoRemove && !e.killToRemove
 	nets := s.attachedNetworks(c)
 	ended := s.endRun(e)
 	s.cleanRuntime(c)
 	mounts.Release(context.Background(), s.vols, c.MountPoints)
-	if err := s.images.UnmountRootfs(context.Background(), c.ID); err != nil {
-		s.log.Warn("unmount rootfs", "id", c.ID, "err", err)
+	if !autoRemoving {
+		s.unmountRootfs(c)
 	}
 	end := <-ended
 	e.netRecordOp = end.later
@@ -655,11 +658,21 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	if autoRemove {
 		err := s.Remove(context.Background(), id, RemoveOptions{Force: true, RemoveVolumes: true})
 		if err != nil && !errdefs.IsNotFound(err) {
+			if autoRemoving {
+				s.unmountRootfs(c)
+			}
 			s.persistIfKnown(e)
 			if !errdefs.IsConflict(err) {
 				s.log.Warn("auto-remove", "id", id, "err", err)
 			}
 		}
+	}
+}
+
+// unmountRootfs unmounts an ended run's root filesystem.
+func (s *Service) unmountRootfs(c *Container) {
+	if err := s.images.UnmountRootfs(context.Background(), c.ID); err != nil {
+		s.log.Warn("unmount rootfs", "id", c.ID, "err", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package events
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -115,5 +116,25 @@ func TestWire147(t *testing.T) {
 	n, _ := json.Marshal(Wire147(events.Message{Type: events.NetworkEventType, Action: events.ActionCreate, Actor: events.Actor{ID: "n1"}}))
 	if strings.Contains(string(n), `"status"`) || strings.Contains(string(n), `"id"`) {
 		t.Errorf("network event has the container-only fields: %s", n)
+	}
+}
+
+// The log keeps at least the last keep events, in order, however many
+// were logged.
+func TestLogKeepsTheLatest(t *testing.T) {
+	s := New()
+	const n = 5*keep + 17
+	for i := 0; i < n; i++ {
+		s.Log(events.ContainerEventType, events.ActionCreate, strconv.Itoa(i), nil)
+	}
+	past, _, cancel := s.Subscribe(time.Unix(0, 1))
+	defer cancel()
+	if len(past) < keep || len(past) > 2*keep {
+		t.Fatalf("%d past events kept, want %d to %d", len(past), keep, 2*keep)
+	}
+	for i, m := range past {
+		if want := strconv.Itoa(n - len(past) + i); m.Actor.ID != want {
+			t.Fatalf("past[%d] = %s, want %s (the latest, in order)", i, m.Actor.ID, want)
+		}
 	}
 }

@@ -127,7 +127,7 @@ func (s *Service) MountRootfs(ctx context.Context, containerID string) (string, 
 	if err != nil {
 		return "", err
 	}
-	return snapshots.MountRW(dir, s.lowerDirs(r))
+	return snapshots.MountRW(dir, s.snap.RWLowers(dir, r.ChainIDs))
 }
 
 // UnmountRootfs unmounts the container's overlay; the end of the overlay
@@ -159,6 +159,36 @@ func (s *Service) RemoveRootfs(ctx context.Context, containerID string, also ...
 	if err := s.trash(dir); err != nil {
 		return fmt.Errorf("remove writable layer of container %s: %w", containerID, err)
 	}
+	return s.forgetRootfs(containerID, also)
+}
+
+// ForgetRootfs deletes the record of the container's writable layer, with
+// the caller's also in the same commit, and leaves the layer itself to
+// finish (unmount, then into the trash), which the caller runs once it has
+// replied: its client waits for neither. A crash in between leaves a
+// layer without a record, which the next start unmounts and deletes
+// (cleanup).
+func (s *Service) ForgetRootfs(ctx context.Context, containerID string, also ...store.Op) (finish func(), err error) {
+	dir, err := s.overlayDir(containerID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.forgetRootfs(containerID, also); err != nil {
+		return nil, err
+	}
+	return func() {
+		if err := snapshots.Detach(filepath.Join(dir, "merged")); err != nil {
+			s.log.Warn("removed container's layer still mounted: left for the next start", "id", containerID, "err", err)
+			return
+		}
+		if err := s.trash(dir); err != nil {
+			s.log.Warn("remove writable layer", "id", containerID, "err", err)
+		}
+	}, nil
+}
+
+// forgetRootfs commits the deletion of the layer's record and also.
+func (s *Service) forgetRootfs(containerID string, also []store.Op) error {
 	// Deleting the record only unpins layers: rmi and GC, which hold the
 	// lock, see the pin or not, and both are safe; without the lock,
 	// concurrent removals (rm -f of many) share commits.

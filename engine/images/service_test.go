@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/berth-dev/berth/engine/imagearchive"
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/images/imagetest"
+	"github.com/berth-dev/berth/engine/snapshots"
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 )
@@ -313,4 +315,71 @@ func TestEmptyImageRootfs(t *testing.T) {
 	if _, err := s.MountRootfs(ctx, id); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ForgetRootfs commits the record's deletion at once and leaves the
+// mounted layer in place until finish unmounts and deletes it; without
+// finish (a crash in between), the next open unmounts and deletes it.
+func TestForgetRootfs(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	s, dir, db := newTestService(t)
+	ctx := context.Background()
+	img, err := s.Import(ctx, bytes.NewReader(imagetest.Tar(t, imagetest.Entry{Name: "a", Body: "x"})), imagearchive.ImportOptions{Ref: "base"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mountedLayer := func(id string) string {
+		t.Helper()
+		if err := s.PrepareRootfs(ctx, id, img.ID); err != nil {
+			t.Fatal(err)
+		}
+		merged, err := s.MountRootfs(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.RemoveRootfs(ctx, id) })
+		return merged
+	}
+	recorded := func(id string) bool {
+		ids, _ := s.RootfsIDs(ctx)
+		return slices.Contains(ids, id)
+	}
+	id := "f0ffee" + strings.Repeat("0", 58)
+	merged := mountedLayer(id)
+	finish, err := s.ForgetRootfs(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recorded(id) {
+		t.Fatal("the record outlived ForgetRootfs")
+	}
+	if !snapshots.IsMounted(merged) {
+		t.Fatal("ForgetRootfs unmounted the layer before finish")
+	}
+	finish()
+	if snapshots.IsMounted(merged) {
+		t.Fatal("still mounted after finish")
+	}
+	if _, err := os.Stat(filepath.Dir(merged)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("layer left in place after finish: %v", err)
+	}
+
+	crashed := "f1ffee" + strings.Repeat("0", 58)
+	merged = mountedLayer(crashed)
+	if _, err := s.ForgetRootfs(ctx, crashed); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := images.New(filepath.Join(dir, "image"), db, images.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if snapshots.IsMounted(merged) {
+		t.Fatal("the next open left the forgotten layer mounted")
+	}
+	if _, err := os.Stat(filepath.Dir(merged)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the next open left the forgotten layer in place: %v", err)
+	}
+	s2.WaitTrash()
 }

@@ -83,7 +83,7 @@ func TestDetachEndsInBackground(t *testing.T) {
 	if err := Detach(merged); err != nil {
 		t.Fatalf("Detach of an unmounted layer: %v", err)
 	}
-	if _, err := MountRW(dir, nil); err != nil {
+	if _, err := MountRW(dir, []string{filepath.Join(filepath.Dir(dir), "lower")}); err != nil {
 		t.Fatal(err)
 	}
 	if b, err := os.ReadFile(filepath.Join(merged, "written")); err != nil || string(b) != "kept" {
@@ -123,7 +123,7 @@ func TestMountSettlesPendingDetach(t *testing.T) {
 	if pendingOverlays(t, merged) != 1 {
 		t.Fatal("Detach kept no reference: the overlay ended on the caller's path")
 	}
-	if _, err := MountRW(dir, nil); err != nil {
+	if _, err := MountRW(dir, []string{filepath.Join(filepath.Dir(dir), "lower")}); err != nil {
 		t.Fatal(err)
 	}
 	if n := pendingOverlays(t, merged); n != 0 {

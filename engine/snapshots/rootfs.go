@@ -92,10 +92,11 @@ func (l Layout) LowerDirs(chainIDs []string) []string {
 	return out
 }
 
-// CreateRW creates the directories of a writable layer in dir and its init
-// layer. Idempotent: only missing directories are created.
+// CreateRW creates the directories of a writable layer in dir.
+// Idempotent: only missing directories are created. Its init layer is the
+// store's shared one (InitDir).
 func CreateRW(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
 		return err
 	}
 	for _, d := range []string{"upper", "work", "merged"} {
@@ -107,13 +108,32 @@ func CreateRW(dir string) error {
 			return err
 		}
 	}
-	return makeInitLayer(filepath.Join(dir, "init"))
+	return nil
 }
 
-// makeInitLayer creates the layer between the image and the container's
-// writable layer, as Docker's "-init" layer: the mount points the runtime
+// InitDir is the init layer shared by the writable layers (see
+// makeInitLayer): its content is the same for every container, so it is
+// made once per store instead of a dozen directories and files per create
+// (and as many deletions per removal).
+func (l Layout) InitDir() string { return filepath.Join(l.Root, "init") }
+
+// RWLowers are the lower directories of the writable layer in dir on the
+// image layers chainIDs, top first: the init layer (the layer's own when
+// it has one, made by a berthd before the init layer was shared), then
+// the image's.
+func (l Layout) RWLowers(dir string, chainIDs []string) []string {
+	init := l.InitDir()
+	if _, err := os.Stat(filepath.Join(dir, "init.complete")); err == nil {
+		init = filepath.Join(dir, "init")
+	}
+	return append([]string{init}, l.LowerDirs(chainIDs)...)
+}
+
+// makeInitLayer creates the layer between the image and the containers'
+// writable layers, as Docker's "-init" layer: the mount points the runtime
 // needs (/proc, /sys, /dev/pts, /dev/shm, and the files berthd bind-mounts
-// over /etc), so that they never show up in diff or commit.
+// over /etc), so that they never show up in diff or commit. Idempotent; a
+// layer cut short by a crash is made again.
 func makeInitLayer(dir string) error {
 	marker := dir + ".complete"
 	if _, err := os.Stat(marker); err == nil {
@@ -136,8 +156,8 @@ func makeInitLayer(dir string) error {
 }
 
 // MountRW mounts the writable layer in dir (<root>/overlay/<container ID>)
-// over lowers (top first) and returns the merged directory. Idempotent: an
-// already mounted layer returns the same path.
+// over lowers (top first: RWLowers) and returns the merged directory.
+// Idempotent: an already mounted layer returns the same path.
 func MountRW(dir string, lowers []string) (string, error) {
 	containerID := filepath.Base(dir)
 	merged := filepath.Join(dir, "merged")
@@ -149,9 +169,6 @@ func MountRW(dir string, lowers []string) (string, error) {
 		if _, err := os.Stat(filepath.Join(dir, d)); err != nil {
 			return "", fmt.Errorf("writable layer of container %s is incomplete (%s missing): prepare it again", containerID, d)
 		}
-	}
-	if _, err := os.Stat(filepath.Join(dir, "init.complete")); err == nil {
-		lowers = append([]string{filepath.Join(dir, "init")}, lowers...)
 	}
 	if err := mountOverlay(lowers, filepath.Join(dir, "upper"), filepath.Join(dir, "work"), merged); err != nil {
 		return "", fmt.Errorf("mount rootfs of container %s: %w", containerID, err)

@@ -160,12 +160,56 @@ func TestCreateRWIdempotent(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, p := range []string{"upper", "work", "merged", "init/proc", "init/.dockerenv", "init.complete"} {
+	for _, p := range []string{"upper", "work", "merged"} {
 		if _, err := os.Lstat(filepath.Join(dir, p)); err != nil {
 			t.Errorf("%s: %v", p, err)
 		}
 	}
+	// The init layer is the store's, not the container's own.
+	if _, err := os.Lstat(filepath.Join(dir, "init")); !os.IsNotExist(err) {
+		t.Errorf("CreateRW made an init layer of its own: %v", err)
+	}
 	if _, err := MountRW(filepath.Join(t.TempDir(), "c2"), nil); err == nil {
 		t.Fatal("MountRW of an unprepared layer succeeded")
+	}
+}
+
+// The store makes the shared init layer (mount points and the files
+// bind-mounted over /etc); a layer made by an older berthd keeps its own
+// init layer, a new one gets the shared one; a shared layer cut short by a
+// crash is made again at the next start.
+func TestSharedInitLayer(t *testing.T) {
+	st := newTestStore(t)
+	l := st.layout
+	for _, p := range []string{"proc", "sys", "dev/pts", "dev/shm", "etc/hosts", "etc/hostname", "etc/resolv.conf", "dev/console", ".dockerenv"} {
+		if _, err := os.Lstat(filepath.Join(l.InitDir(), p)); err != nil {
+			t.Errorf("shared init layer: %s: %v", p, err)
+		}
+	}
+	dir, _ := l.OverlayDir("c1")
+	if err := CreateRW(dir); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.RWLowers(dir, nil); len(got) != 2 || got[0] != l.InitDir() || got[1] != filepath.Join(l.Root, "empty") {
+		t.Fatalf("RWLowers of a new layer = %v", got)
+	}
+	old, _ := l.OverlayDir("c0")
+	if err := CreateRW(old); err != nil {
+		t.Fatal(err)
+	}
+	if err := makeInitLayer(filepath.Join(old, "init")); err != nil {
+		t.Fatal(err)
+	}
+	if got := l.RWLowers(old, []string{"sha256:1"}); len(got) != 2 || got[0] != filepath.Join(old, "init") || got[1] != filepath.Join(l.Root, "layers", "1") {
+		t.Fatalf("RWLowers of a layer with its own init layer = %v", got)
+	}
+	// Cut short: the marker missing, a directory gone.
+	os.Remove(l.InitDir() + ".complete")
+	os.RemoveAll(filepath.Join(l.InitDir(), "dev"))
+	if _, err := NewStore(StoreOptions{Root: l.Root, DB: st.db}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(l.InitDir(), "dev/pts")); err != nil {
+		t.Fatalf("init layer not made again: %v", err)
 	}
 }

@@ -105,6 +105,9 @@ func NewStore(opts StoreOptions) (*Store, error) {
 	// left thousands of recently freed inodes, which ext4 scans past on
 	// every file creation (pulling Debian right after rmi took 3x longer).
 	SetTopDir(filepath.Join(root, "tmp"))
+	if err := makeInitLayer(Layout{Root: root}.InitDir()); err != nil {
+		return nil, fmt.Errorf("create layer store %s: init layer: %w", root, err)
+	}
 	if err := opts.DB.EnsureBuckets(BucketLayers, BucketRootfs); err != nil {
 		return nil, err
 	}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 
 	"github.com/berth-dev/berth/internal/lowprio"
@@ -115,6 +116,12 @@ func (b *Bin) run() {
 			b.resumed.Wait()
 		}
 		b.mu.Unlock()
+		// Let what is runnable go first: a removal's release wakes the
+		// bins right after its waiters (wait(removed), the API reply),
+		// and on 2 CPUs two bins deleting would keep them from running
+		// for milliseconds (the thread's niceness does not give up the
+		// Go scheduler's P).
+		runtime.Gosched()
 		lowprio.Do(b.empty)
 		b.mu.Lock()
 		select {
