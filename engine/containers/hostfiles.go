@@ -38,18 +38,6 @@ func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr
 	return writeFileReplace(resolvConfPath(c), renderResolvConf(c, att), 0o644)
 }
 
-// ensureHostFiles writes c's host files (as writeHostFiles with no
-// network) unless create has: a start prepared ahead rewrites /etc/hosts
-// and resolv.conf at the start, and the hostname does not change.
-func ensureHostFiles(c *Container, hostGateway netip.Addr) error {
-	for _, p := range []string{hostnamePath(c), hostsPath(c), resolvConfPath(c)} {
-		if _, err := os.Lstat(p); err != nil {
-			return writeHostFiles(c, nil, hostGateway)
-		}
-	}
-	return nil
-}
-
 // rewriteNetFiles writes /etc/hosts and /etc/resolv.conf again for att,
 // in place: a container prepared ahead has them bind-mounted already.
 func rewriteNetFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr) error {

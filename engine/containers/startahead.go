@@ -146,7 +146,7 @@ func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
 	ns := s.reserveNetNSAsync(c)
 	run, err := s.prepareFS(ctx, c, &p.undo)
 	if err == nil {
-		err = ensureHostFiles(c, s.hostGateway())
+		err = writeHostFiles(c, nil, s.hostGateway())
 	}
 	netnsPath, nerr := ns.wait(&p.undo)
 	if nerr == nil {
