@@ -136,7 +136,7 @@ func (s *Service) lockForStart(ctx context.Context, e *entry) (wired bool) {
 		return false
 	}
 	prepGate(e.c.Name, "claimed")
-	var pc pendingConnect
+	var pc result[connectResult]
 	select {
 	case <-st.reserved:
 		// e.c is read while the preparation holds e.mu: it stays as is.
@@ -144,7 +144,7 @@ func (s *Service) lockForStart(ctx context.Context, e *entry) (wired bool) {
 	case <-st.done:
 	}
 	<-st.done
-	att, err := pc.wait()
+	att, err := pc.wait().get()
 	return att != nil && err == nil
 }
 

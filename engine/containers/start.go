@@ -155,7 +155,7 @@ func (s *Service) startAfresh(ctx context.Context, e *entry) (*containerRun, err
 // launchEarlyUnattached is launchEarly for a start no attach session
 // waits for (those are handed to the monitor at its launch); "" and no
 // launch otherwise.
-func (s *Service) launchEarlyUnattached(e *entry) (string, earlyMonitor, error) {
+func (s *Service) launchEarlyUnattached(e *entry) (string, result[*monitor.Launched], error) {
 	if len(e.pendingAttach) > 0 {
 		return "", nil, nil
 	}
@@ -200,7 +200,7 @@ type containerRun struct {
 func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack) (*containerRun, error) {
 	net := s.connectAsync(ctx, c)
 	run, err := s.prepareFS(ctx, c, undo)
-	att, nerr := net.wait()
+	att, nerr := net.wait().get()
 	if att != nil {
 		undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
 	}
@@ -244,28 +244,53 @@ func (s *Service) prepareFS(ctx context.Context, c *Container, undo *undoStack) 
 	return run, nil
 }
 
-// pendingConnect is a network attachment being made; nil when the
-// container has no network of its own to join.
-type pendingConnect chan connectResult
+// async runs f in the background; the result's wait gives what f
+// returned.
+func async[T any](f func() T) result[T] {
+	r := make(result[T], 1)
+	go func() { r <- f() }()
+	return r
+}
 
+// result is a value made in the background by async; a nil result is
+// one never started (nothing to make), whose wait gives T's zero value.
+// Waited for once.
+type result[T any] chan T
+
+func (r result[T]) wait() T {
+	if r == nil {
+		var zero T
+		return zero
+	}
+	return <-r
+}
+
+// connectResult is a network attachment made (att nil with no network
+// of the container's own to join).
 type connectResult struct {
 	att *netpkg.Attachment
 	err error
 }
 
+// get returns the attachment (nil with no network, or on error).
+func (r connectResult) get() (*netpkg.Attachment, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	return r.att, nil
+}
+
 // connectAsync attaches c to its networks in the background, unless it
 // shares the host's network or its CRI pod's.
-func (s *Service) connectAsync(ctx context.Context, c *Container) pendingConnect {
+func (s *Service) connectAsync(ctx context.Context, c *Container) result[connectResult] {
 	if s.net == nil || c.HostConfig.NetworkMode == "host" || (c.Pod != nil && c.Pod.Namespaces["network"] != "") {
 		return nil
 	}
 	req := s.connectRequest(c)
-	p := make(pendingConnect, 1)
-	go func() {
+	return async(func() connectResult {
 		att, err := s.net.Connect(ctx, req)
-		p <- connectResult{att, err}
-	}()
-	return p
+		return connectResult{att, err}
+	})
 }
 
 // connectRequest is what connecting c to its networks asks for.
@@ -276,18 +301,6 @@ func (s *Service) connectRequest(c *Container) netpkg.ConnectRequest {
 		PortBindings: c.HostConfig.PortBindings, PublishAll: c.HostConfig.PublishAllPorts,
 		ExposedPorts: c.Config.ExposedPorts, Sandboxed: s.runtimes.IsSandbox(c.Runtime),
 	}
-}
-
-// wait returns the attachment (nil with no network, or on error).
-func (p pendingConnect) wait() (*netpkg.Attachment, error) {
-	if p == nil {
-		return nil, nil
-	}
-	r := <-p
-	if r.err != nil {
-		return nil, r.err
-	}
-	return r.att, nil
 }
 
 // writeBundle builds the container's OCI spec and writes it to its state

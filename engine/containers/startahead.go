@@ -148,7 +148,7 @@ func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
 	if err == nil {
 		err = writeHostFiles(c, nil, s.hostGateway())
 	}
-	netnsPath, nerr := ns.wait(&p.undo)
+	netnsPath, nerr := ns.wait().into(&p.undo)
 	if nerr == nil {
 		nerr = s.aheadReserved(e)
 	}
@@ -178,41 +178,28 @@ func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
 	return p, nil
 }
 
-// earlyMonitor is a monitor being launched ahead of its bundle.
-type earlyMonitor chan *monitor.Launched
-
 // launchEarly empties c's state directory of an earlier run's leftovers
 // and launches c's monitor there in the background (see monitor.Launch):
 // its exec and start-up overlap the rest of the start's preparation.
-// Where that cannot be, the monitor is started later as for any start.
-func (s *Service) launchEarly(c *Container) (string, earlyMonitor, error) {
+// Where that cannot be, the result is nil and the monitor is started
+// later as for any start.
+func (s *Service) launchEarly(c *Container) (string, result[*monitor.Launched], error) {
 	stateDir, err := s.freshStateDir(c.ID)
 	if err != nil {
 		return "", nil, err
 	}
-	ch := make(earlyMonitor, 1)
 	driver := c.HostConfig.LogConfig.Type
-	go func() {
+	return stateDir, async(func() *monitor.Launched {
 		l, err := monitor.Launch(s.cfg.MonitorPath, stateDir, driver)
 		if err != nil {
 			s.log.Debug("monitor not launched ahead", "id", c.ID, "err", err)
 		}
-		ch <- l
-	}()
-	return stateDir, ch, nil
+		return l
+	}), nil
 }
 
-// wait returns the launched monitor, nil if none (or no launch).
-func (ch earlyMonitor) wait() *monitor.Launched {
-	if ch == nil {
-		return nil
-	}
-	return <-ch
-}
-
-// pendingNetNS is a network namespace being reserved.
-type pendingNetNS chan netNSResult
-
+// netNSResult is a network namespace reserved: its path ("" for the
+// host's) and the undo of the reservation.
 type netNSResult struct {
 	path string
 	undo undoStack
@@ -220,26 +207,21 @@ type netNSResult struct {
 }
 
 // reserveNetNSAsync reserves c's network namespace (reserveNetNS) in the
-// background.
-func (s *Service) reserveNetNSAsync(c *Container) pendingNetNS {
-	ch := make(pendingNetNS, 1)
+// background; nil (no reservation) for the host's.
+func (s *Service) reserveNetNSAsync(c *Container) result[netNSResult] {
 	if s.net == nil || c.HostConfig.NetworkMode == "host" {
-		ch <- netNSResult{}
-		return ch
+		return nil
 	}
 	id, req := c.ID, s.connectRequest(c)
-	go func() {
+	return async(func() netNSResult {
 		var r netNSResult
 		r.path, r.err = s.reserveNetNS(id, req, &r.undo)
-		ch <- r
-	}()
-	return ch
+		return r
+	})
 }
 
-// wait returns the namespace's path ("" for the host's), its undo pushed
-// on undo.
-func (ch pendingNetNS) wait(undo *undoStack) (string, error) {
-	r := <-ch
+// into returns the namespace's path, its undo pushed on undo.
+func (r netNSResult) into(undo *undoStack) (string, error) {
 	*undo = append(*undo, r.undo...)
 	return r.path, r.err
 }
@@ -277,7 +259,7 @@ func (s *Service) startAhead(ctx context.Context, e *entry) (*containerRun, erro
 		s.dropPrep(c, p)
 		return nil, nil
 	}
-	att, err := s.connectAsync(ctx, c).wait()
+	att, err := s.connectAsync(ctx, c).wait().get()
 	if att != nil {
 		p.undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
 		if att.NetNSPath != p.run.netnsPath || !inNetNS(p.run.pid, att.NetNSPath) {
