@@ -187,8 +187,14 @@ func probeKVM(ctx context.Context, runsc, dir string, timeout time.Duration) err
 	// runsc do makes its bundle (and a netns bind mount) under TMPDIR.
 	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// Output goes to a file, not a pipe: the sandbox inherits it, and Wait
+	// would wait for a pipe's last writer.
+	out, err := os.Create(filepath.Join(dir, "probe.log"))
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("the KVM probe could not start runsc: %w", err)
 	}
@@ -197,7 +203,8 @@ func probeKVM(ctx context.Context, runsc, dir string, timeout time.Duration) err
 	select {
 	case err := <-done:
 		if err != nil {
-			return fmt.Errorf("a KVM sandbox failed to start (%v): %s", err, lastLine(out.String()))
+			log, _ := os.ReadFile(out.Name())
+			return fmt.Errorf("a KVM sandbox failed to start (%v): %s", err, lastLine(string(log)))
 		}
 		return nil
 	case <-ctx.Done():
