@@ -249,7 +249,8 @@ func (d *Daemon) setupRuntimes() error {
 	cfg := d.cfg
 	var err error
 	d.runtimes, err = runtime.Detect(runtime.Options{
-		ExecRoot: cfg.ExecRoot, Default: cfg.DefaultRuntime, Extra: cfg.Runtimes, FixHybrid: *cfg.CgroupHybridFix,
+		ExecRoot: cfg.ExecRoot, DataRoot: cfg.DataRoot, Default: cfg.DefaultRuntime, Extra: cfg.Runtimes, FixHybrid: *cfg.CgroupHybridFix,
+		Notify: func(msg string) { d.log.Info(msg) },
 	})
 	if err != nil {
 		return err

@@ -79,17 +79,34 @@ install_runsc() {
 		rm -rf "$gobin"
 		log "runsc: installed $RUNSC_BIN"
 	fi
-	# Check it really starts a sandbox here. No /dev/kvm: platform systrap.
-	local platform=systrap
-	[ -c /dev/kvm ] && [ -w /dev/kvm ] && platform=kvm
-	local root
+	# Check it really starts a sandbox here, each try bounded: on some hosts
+	# /dev/kvm opens but a KVM sandbox spins forever (PVM and some nested
+	# guests). kvm is tried only when /dev/kvm is there, then systrap. berthd
+	# chooses its platform itself (it probes kvm the same way); this tells
+	# whether runsc works at all. runsc do makes its bundle and a netns bind
+	# mount under TMPDIR, so all it leaves is under $root.
+	local root platform platforms=systrap ok=""
+	[ -c /dev/kvm ] && [ -w /dev/kvm ] && platforms="kvm systrap"
 	root="$(mktemp -d)"
-	if "$RUNSC_BIN" --root "$root" --platform="$platform" --network=none --ignore-cgroups do true >"$root/do.log" 2>&1; then
-		log "runsc: a sandbox starts (platform $platform)"
-	else
-		log "runsc: WARNING: 'runsc --platform=$platform do true' failed; sandboxed containers may not work:"
-		tail -n 10 "$root/do.log" >&2 || true
-	fi
+	for platform in $platforms; do
+		if TMPDIR="$root" timeout -s KILL 20 "$RUNSC_BIN" --root "$root/state" --platform="$platform" \
+			--network=none --ignore-cgroups do true >"$root/do-$platform.log" 2>&1; then
+			ok=$platform
+		fi
+		# The sandbox and gofer run in sessions of their own: kill them by
+		# the unique directory their command lines name.
+		pkill -KILL -f -- "$root/" 2>/dev/null || true
+		for m in "$root"/runsc-do*/null-netns "$root/state/null-netns"; do
+			[ -e "$m" ] && { umount -l "$m" 2>/dev/null || true; }
+		done
+		if [ -n "$ok" ]; then
+			log "runsc: a sandbox starts (platform $ok)"
+			break
+		fi
+		log "runsc: 'runsc --platform=$platform do true' did not succeed (limit 20 s):"
+		tail -n 5 "$root/do-$platform.log" >&2 || true
+	done
+	[ -n "$ok" ] || log "runsc: WARNING: no platform starts a sandbox here; sandboxed containers may not work"
 	rm -rf "$root"
 }
 

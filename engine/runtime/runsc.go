@@ -43,18 +43,8 @@ func NormalizeIsolation(iso string) (string, error) {
 	return "", fmt.Errorf("Invalid isolation: %q - berthd supports 'default', 'process', 'sandbox' and its alias 'hyperv'", iso)
 }
 
-// runscPlatform is KVM when /dev/kvm can be opened, else systrap (ptrace
-// is slower and systrap needs nothing from the host).
-func runscPlatform() string {
-	if f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0); err == nil {
-		f.Close()
-		return "kvm"
-	}
-	return "systrap"
-}
-
 // runscArgs are the global flags berthd gives runsc:
-//   - the platform (kvm or systrap);
+//   - the platform (kvm or systrap, see choosePlatform);
 //   - --network=sandbox: runsc's netstack takes over the interfaces (the
 //     veth berthd moved into the container's netns) and their routes;
 //   - --ignore-cgroups: runsc's cgroup code does not cope with hybrid
@@ -69,8 +59,9 @@ func runscArgs(platform string) []string {
 }
 
 // detectRunsc registers runsc when it is installed (in PATH or
-// /usr/local/bin) and no runtime of that name was configured.
-func (s *Set) detectRunsc(execRoot string) {
+// /usr/local/bin) and no runtime of that name was configured, on the
+// platform choosePlatform picks; it starts the KVM probe when one is due.
+func (s *Set) detectRunsc(o Options) {
 	if _, ok := s.Runtimes[RunscName]; ok {
 		return
 	}
@@ -82,15 +73,29 @@ func (s *Set) detectRunsc(execRoot string) {
 		}
 		path = "/usr/local/bin/runsc"
 	}
-	platform := runscPlatform()
-	r := newRuntime(RunscName, path, runscArgs(platform), filepath.Join(execRoot, "runtime", RunscName))
+	cacheFile := filepath.Join(o.DataRoot, platformCacheName)
+	if o.DataRoot == "" {
+		cacheFile = filepath.Join(o.ExecRoot, platformCacheName)
+	}
+	pc := choosePlatform(hostKVM(), path, cacheFile)
+	r := newRuntime(RunscName, path, runscArgs(pc.Platform), filepath.Join(o.ExecRoot, "runtime", RunscName))
 	if err := exec.Command(path, "--version").Run(); err != nil {
 		r.Usable = false
 		r.Reason = fmt.Sprintf("%s --version failed: %v", path, err)
 	}
 	s.Runtimes[RunscName] = r
-	if r.Usable {
-		s.Host.Notes = append(s.Host.Notes, "sandbox isolation: runsc (gVisor) on platform "+platform)
+	if !r.Usable {
+		return
+	}
+	s.Host.Notes = append(s.Host.Notes, "sandbox isolation: runsc (gVisor) on platform "+pc.Platform+": "+pc.Why)
+	if pc.Probe {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		s.stopProbe = func() { cancel(); <-done }
+		go func() {
+			defer close(done)
+			runProbe(ctx, path, filepath.Join(o.ExecRoot, "runsc-kvm-probe"), cacheFile, pc.Key, o.Notify)
+		}()
 	}
 }
 
@@ -247,8 +252,12 @@ func (r *Runtime) SandboxStats(ctx context.Context, id string, st *container.Sta
 
 // Cleanup undoes what runsc leaves mounted under its state root: the
 // "null-netns" bind mount its gofers share (stacked when several pinned it
-// at once). Running sandboxes keep the namespace they entered.
+// at once). Running sandboxes keep the namespace they entered. A KVM probe
+// still running is stopped and cleaned up first.
 func (s *Set) Cleanup() {
+	if s.stopProbe != nil {
+		s.stopProbe()
+	}
 	r, ok := s.Runtimes[RunscName]
 	if !ok {
 		return

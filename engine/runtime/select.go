@@ -83,6 +83,8 @@ type Set struct {
 	// DefaultIsolation is daemon.json "default-isolation": "" or "process"
 	// (the default runtime) or "sandbox" (runsc).
 	DefaultIsolation string
+	// stopProbe cancels the background KVM probe and waits for its cleanup.
+	stopProbe func()
 }
 
 // Get returns the runtime named name, or the default when name is "".
@@ -103,6 +105,11 @@ func (s *Set) Get(name string) (*Runtime, error) {
 // Options for Detect.
 type Options struct {
 	ExecRoot string
+	// DataRoot keeps what outlives a boot: the KVM probe's verdict.
+	DataRoot string
+	// Notify, when set, is told what background checks (the KVM probe)
+	// found; berthd logs it.
+	Notify func(string)
 	// Default is the runtime the config asks for ("" = choose).
 	Default string
 	// Extra runtimes from config.
@@ -134,7 +141,7 @@ func Detect(o Options) (*Set, error) {
 		}
 		set.Runtimes[name] = r
 	}
-	set.detectRunsc(o.ExecRoot)
+	set.detectRunsc(o)
 	if c, ok := set.Runtimes["crun"]; ok && set.Host.Hybrid {
 		held := hybridControllers()
 		if len(held) > 0 {
