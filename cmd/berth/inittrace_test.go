@@ -73,7 +73,6 @@ func TestStartupInitIsSmall(t *testing.T) {
 	if total > maxInitBytesTotal {
 		t.Errorf("package initialisation allocates %d bytes in all, more than %d", total, maxInitBytesTotal)
 	}
-	checkPrefaultFirst(t, stderr.String())
 	checkGODEBUG(t, bin)
 }
 
@@ -100,38 +99,6 @@ func checkGODEBUG(t *testing.T, bin string) {
 			t.Errorf("berth's DefaultGODEBUG %q lacks %s", defaults, want)
 		}
 	}
-}
-
-// prefaultPkg populates the heap's first pages from its init; to be worth
-// it, that init must run before the packages whose initialisation
-// allocates, so it may import nothing that delays it.
-const prefaultPkg = "github.com/berth-dev/berth/cli/internal/prefault"
-
-// maxInitBytesBeforePrefault bounds what the packages initialised before
-// prefaultPkg allocate (today about 4 kB: internal/godebug, base64, crc32,
-// syscall).
-const maxInitBytesBeforePrefault = 8 << 10
-
-// checkPrefaultFirst checks that prefaultPkg is initialised, and before
-// the packages that allocate most at initialisation.
-func checkPrefaultFirst(t *testing.T, trace string) {
-	t.Helper()
-	before := 0
-	for _, line := range strings.Split(trace, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 10 || f[0] != "init" || f[8] != "bytes," {
-			continue
-		}
-		if f[1] == prefaultPkg {
-			if before > maxInitBytesBeforePrefault {
-				t.Errorf("packages initialised before %s allocate %d bytes, more than %d", prefaultPkg, before, maxInitBytesBeforePrefault)
-			}
-			return
-		}
-		n, _ := strconv.Atoi(f[7])
-		before += n
-	}
-	t.Errorf("%s is not initialised by berth", prefaultPkg)
 }
 
 // parseInitTrace maps each package of "init PKG @T ms, C ms clock, N
