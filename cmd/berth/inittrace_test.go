@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"debug/buildinfo"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,6 +75,30 @@ func TestStartupInitIsSmall(t *testing.T) {
 		t.Errorf("package initialisation allocates %d bytes in all, more than %d", total, maxInitBytesTotal)
 	}
 	checkGODEBUG(t, bin)
+	checkNoMemProfile(t, bin)
+}
+
+// checkNoMemProfile checks that bin does not link runtime.MemProfile: the
+// linker then turns heap profiling off before main (MemProfileRate 0), so
+// no allocation of a berth command records its stack (an unwind through
+// the pclntab, which faults its pages in). A package that can write a
+// heap profile (runtime/pprof) linked by accident fails here.
+func checkNoMemProfile(t *testing.T, bin string) {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatalf("reading %s: %v", bin, err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatalf("symbols of %s: %v", bin, err)
+	}
+	for _, s := range syms {
+		if s.Name == "runtime.MemProfile" {
+			t.Errorf("berth links runtime.MemProfile: heap profiling stays on in every command")
+		}
+	}
 }
 
 // startupGODEBUG are the GODEBUG defaults main.go's //go:debug lines give
