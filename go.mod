@@ -166,8 +166,3 @@ require (
 	golang.org/x/sync v0.23.0
 	google.golang.org/protobuf v1.36.12
 )
-
-// go-digest v1.0.0 with its digest regular expressions compiled on first
-// use instead of at package initialisation (third_party/go-digest/algorithm.go):
-// every berth command links it through the image-spec and Docker API types.
-replace github.com/opencontainers/go-digest => ./third_party/go-digest
