@@ -10,7 +10,6 @@ import (
 	"github.com/berth-dev/berth/cli/command/network"
 	"github.com/berth-dev/berth/cli/command/registry"
 	"github.com/berth-dev/berth/cli/command/volume"
-	_ "github.com/berth-dev/berth/cli/internal/prefault"
 	"io"
 	"strconv"
 	"strings"

@@ -12,8 +12,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 )
 
-// TestDecodeBody decodes a large body of known length (read whole, heap
-// populated first) and a small or unsized one (json.Decoder) to the same
+// TestDecodeBody decodes a large body of known length (read whole into
+// one buffer) and a small or unsized one (json.Decoder) to the same
 // values, and fails on a body shorter than its Content-Length.
 func TestDecodeBody(t *testing.T) {
 	list := make([]container.Summary, 300)

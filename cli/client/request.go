@@ -15,7 +15,6 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/berth-dev/berth/cli/internal/prefault"
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errhttp"
 	"github.com/moby/moby/api/types/common"
@@ -122,22 +121,16 @@ func (c *Client) call(ctx context.Context, method, p string, q url.Values, in, o
 
 const (
 	// bigBody is the size from which a response is read into one buffer
-	// of its Content-Length and the heap its decoding needs is populated
-	// first (prefault.Heap): `ps` of 200 containers is about 160 kB.
+	// of its Content-Length: `ps` of 200 containers is about 160 kB.
 	bigBody = 32 << 10
-	// heapPerBodyByte is about what decoding a list response and writing
-	// its table allocate per byte of JSON (`ps` of 200: 2.2 for the
-	// decoding, 2.3 for the table, 1 for the body itself).
-	heapPerBodyByte = 6
-	// maxPrefaultBody is the largest body that gets its heap populated:
-	// the heap's first arena is 64 MiB.
-	maxPrefaultBody = 8 << 20
+	// maxBigBody is the largest body read that way; a larger one is
+	// decoded as it arrives.
+	maxBigBody = 8 << 20
 )
 
 // decodeBody decodes the JSON response into out. A large body of known
 // size is read whole into a buffer of that size (not grown by doubling
-// as a json.Decoder's is), with the heap's next pages populated at once
-// rather than faulted in one by one.
+// as a json.Decoder's is).
 func decodeBody(resp *http.Response, out any) error {
 	if !isBig(resp) {
 		return json.NewDecoder(resp.Body).Decode(out)
@@ -151,16 +144,12 @@ func decodeBody(resp *http.Response, out any) error {
 
 // isBig reports whether resp has a large body of known size.
 func isBig(resp *http.Response) bool {
-	return resp.ContentLength >= bigBody && resp.ContentLength <= maxPrefaultBody
+	return resp.ContentLength >= bigBody && resp.ContentLength <= maxBigBody
 }
 
-// readBig reads a body isBig into one buffer of its size, with the heap
-// its decoding needs populated.
+// readBig reads a body isBig into one buffer of its size.
 func readBig(resp *http.Response) ([]byte, error) {
-	// The buffer first: the runtime maps the heap's next chunk if it
-	// needs to, which the populating does not do.
 	buf := make([]byte, resp.ContentLength)
-	prefault.Heap(len(buf) * heapPerBodyByte)
 	if _, err := io.ReadFull(resp.Body, buf); err != nil {
 		return nil, err
 	}

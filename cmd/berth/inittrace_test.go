@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"debug/buildinfo"
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,8 +68,31 @@ func TestStartupInitIsSmall(t *testing.T) {
 	if total > maxInitBytesTotal {
 		t.Errorf("package initialisation allocates %d bytes in all, more than %d", total, maxInitBytesTotal)
 	}
-	checkPrefaultFirst(t, stderr.String())
 	checkGODEBUG(t, bin)
+	checkNoMemProfile(t, bin)
+}
+
+// checkNoMemProfile checks that bin does not link runtime.MemProfile: the
+// linker then turns heap profiling off before main (MemProfileRate 0), so
+// no allocation of a berth command records its stack (an unwind through
+// the pclntab, which faults its pages in). A package that can write a
+// heap profile (runtime/pprof) linked by accident fails here.
+func checkNoMemProfile(t *testing.T, bin string) {
+	t.Helper()
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatalf("reading %s: %v", bin, err)
+	}
+	defer f.Close()
+	syms, err := f.Symbols()
+	if err != nil {
+		t.Fatalf("symbols of %s: %v", bin, err)
+	}
+	for _, s := range syms {
+		if s.Name == "runtime.MemProfile" {
+			t.Errorf("berth links runtime.MemProfile: heap profiling stays on in every command")
+		}
+	}
 }
 
 // startupGODEBUG are the GODEBUG defaults main.go's //go:debug lines give
@@ -94,38 +118,6 @@ func checkGODEBUG(t *testing.T, bin string) {
 			t.Errorf("berth's DefaultGODEBUG %q lacks %s", defaults, want)
 		}
 	}
-}
-
-// prefaultPkg populates the heap's first pages from its init; to be worth
-// it, that init must run before the packages whose initialisation
-// allocates, so it may import nothing that delays it.
-const prefaultPkg = "github.com/berth-dev/berth/cli/internal/prefault"
-
-// maxInitBytesBeforePrefault bounds what the packages initialised before
-// prefaultPkg allocate (today about 4 kB: internal/godebug, base64, crc32,
-// syscall).
-const maxInitBytesBeforePrefault = 8 << 10
-
-// checkPrefaultFirst checks that prefaultPkg is initialised, and before
-// the packages that allocate most at initialisation.
-func checkPrefaultFirst(t *testing.T, trace string) {
-	t.Helper()
-	before := 0
-	for _, line := range strings.Split(trace, "\n") {
-		f := strings.Fields(line)
-		if len(f) < 10 || f[0] != "init" || f[8] != "bytes," {
-			continue
-		}
-		if f[1] == prefaultPkg {
-			if before > maxInitBytesBeforePrefault {
-				t.Errorf("packages initialised before %s allocate %d bytes, more than %d", prefaultPkg, before, maxInitBytesBeforePrefault)
-			}
-			return
-		}
-		n, _ := strconv.Atoi(f[7])
-		before += n
-	}
-	t.Errorf("%s is not initialised by berth", prefaultPkg)
 }
 
 // parseInitTrace maps each package of "init PKG @T ms, C ms clock, N
