@@ -193,13 +193,14 @@ func readCrunVersion(path string) (string, error) {
 func Detect(o Options) (*Set, error) {
 	set := &Set{Runtimes: map[string]*Runtime{}}
 	set.Host = probeCgroups()
+	var choice []string // which crun and why, noted after the cgroup notes
 	for _, name := range []string{"crun", "runc"} {
 		path, note := findRuntime(name, o.LeanCrun)
 		if path == "" {
 			continue
 		}
 		if note != "" {
-			set.Host.Notes = append(set.Host.Notes, note)
+			choice = append(choice, note)
 		}
 		set.Runtimes[name] = newRuntime(name, path, nil, filepath.Join(o.ExecRoot, "runtime", name))
 	}
@@ -232,6 +233,9 @@ func Detect(o Options) (*Set, error) {
 	}
 	if c, ok := set.Runtimes["crun"]; ok && c.Usable && set.Host.Hybrid && len(set.Host.Notes) == 0 {
 		set.Host.Notes = append(set.Host.Notes, "hybrid cgroups (v1 hierarchies beside a cgroup2 mount): crun "+crunVersion(c.Path)+" accepts this host because cgroup2 holds no controller; berthd moves any it finds to v1 hierarchies at start (\"cgroup-hybrid-fix\")")
+	}
+	if _, ok := o.Extra["crun"]; !ok { // else daemon.json chose crun's binary
+		set.Host.Notes = append(set.Host.Notes, choice...)
 	}
 	for _, r := range set.Runtimes {
 		if r.Usable {

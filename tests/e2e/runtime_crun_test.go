@@ -71,3 +71,25 @@ func TestCrunFallbackToPath(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "crun")
 	crunChoice(t, []string{"BERTH_CRUN=" + missing}, debian, "Berth's build "+missing+" is not installed")
 }
+
+// daemon.json's "runtimes" entry for crun still chooses its binary over
+// Berth's build, and info does not claim the build runs.
+func TestCrunConfigOverridesLeanBuild(t *testing.T) {
+	requireEnv(t)
+	debian, err := exec.LookPath("crun")
+	if err != nil {
+		t.Skip("no crun in PATH")
+	}
+	d := newStoppedDaemon(t)
+	d.addConfig(t, map[string]any{"runtimes": map[string]any{"crun": map[string]any{"path": debian}}})
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b := d.Berth()
+	if got := b.Must(t, "info", "--format", `{{(index .Runtimes "crun").Path}}`); got != debian {
+		t.Errorf("info: crun is %q, want daemon.json's %q", got, debian)
+	}
+	if w := b.Must(t, "info", "--format", "{{json .Warnings}}"); strings.Contains(w, "runtime crun: ") {
+		t.Errorf("info notes a crun choice that daemon.json overrode: %s", w)
+	}
+}
