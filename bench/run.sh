@@ -245,9 +245,18 @@ c["process"]["args"] = ["/bin/true"]
 c["process"]["terminal"] = False
 json.dump(c, open(p, "w"))
 EOF
-c_crun() { crun --root "$floor/state" run -b "$floor/bundle" benchfloor </dev/null; }
+# The floor runs the crun binary berthd runs (Berth's own build when it is
+# installed, scripts/build-crun.sh), so that Berth ÷ crun compares like with
+# like; Debian's crun (the one in PATH) is timed beside it for reference.
+floor_crun="$(c_berth info --format '{{(index .Runtimes "crun").Path}}')"
+deb_crun="$(command -v crun)"
+[ -x "$floor_crun" ] || { echo "bench: berthd names no crun binary ($floor_crun)" >&2; exit 1; }
+floor_cols=(crun chroot)
+[ "$floor_crun" -ef "$deb_crun" ] || floor_cols=(crun crundeb chroot)
+c_crun() { "$floor_crun" --root "$floor/state" run -b "$floor/bundle" benchfloor </dev/null; }
+c_crundeb() { "$deb_crun" --root "$floor/state" run -b "$floor/bundle" benchfloor </dev/null; }
 c_chroot() { unshare --mount --uts --ipc --net --pid --fork chroot "$floor/bundle/rootfs" /bin/true; }
-c_crun && c_chroot || { echo "bench: the floor commands fail" >&2; exit 1; }
+for c in "${floor_cols[@]}"; do "c_$c" || { echo "bench: the floor command $c fails" >&2; exit 1; }; done
 
 # ---------------------------------------------------------------- fast rows
 # one_sample ROW COL — one timed sample of ROW through COL, with its untimed
@@ -295,7 +304,7 @@ fast_row() { # ROW [FLOOR-COLS...]
 		for c in "$@"; do timed "$row" "$c" "c_$c" || true; done
 	done
 }
-fast_row runrm crun chroot
+fast_row runrm "${floor_cols[@]}"
 
 # What one `berth run --rm busybox true` makes berthd and its monitor do:
 # runtime executions (and which of the two ran them), berthd's round trips
@@ -525,7 +534,9 @@ table() {
 		echo "$l"
 	}
 	if have runrm; then
-		line '`run --rm busybox true`' runrm ms "bare \`crun run\` $(cell runrm crun ms); unshare+chroot $(cell runrm chroot ms); Berth ÷ crun $(ratio runrm berth crun)"
+		local deb=""
+		[ ! -s "$work/s/runrm.crundeb" ] || deb="Debian's crun $(cell runrm crundeb ms); "
+		line '`run --rm busybox true`' runrm ms "bare \`crun run\` (berthd's crun) $(cell runrm crun ms); ${deb}unshare+chroot $(cell runrm chroot ms); Berth ÷ crun $(ratio runrm berth crun)"
 	fi
 	have rund && line '`run -d busybox sleep 1d`' rund ms
 	have start && line '`start` of a created container' start ms
@@ -547,6 +558,14 @@ table() {
 	return 0
 }
 
+# runtime_line names the crun berthd ran, its version, and how it was built.
+runtime_line() {
+	local how="Debian's package"
+	[ "$floor_crun" -ef "$deb_crun" ] ||
+		how="Berth's build of Debian's crun source without systemd, static-pie (scripts/build-crun.sh); Debian's $("$deb_crun" --version | head -1 | sed 's/crun version //') in PATH is the floor's reference"
+	echo "\`$floor_crun\` ($("$floor_crun" --version | head -1)): $how"
+}
+
 report() {
 	local commit dirty=""
 	commit="$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)"
@@ -559,7 +578,7 @@ report() {
 	echo "- commit: \`$commit\`$dirty, $(date -u '+%Y-%m-%d %H:%M UTC'), run took $(((t_end - t_start) / 60)) min"
 	echo "- machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"), cgroup $(stat -fc %T /sys/fs/cgroup | sed 's/cgroup2fs/v2/; s/tmpfs/v1/')"
 	echo "- load average: $load_before before, $load_after after"
-	echo "- Berth: berthd, berth, berth-monitor and berth-cmon built from the commit; runtime $(crun --version | head -1)"
+	echo "- Berth: berthd, berth, berth-monitor and berth-cmon built from the commit; runtime $(runtime_line)"
 	echo "- docker CLI: $("$DOCKER_BIN" version --format '{{.Client.Version}}' 2>/dev/null | head -1) for both docker columns"
 	if [ "$peers" = 1 ]; then
 		echo "- Docker: dockerd $(c_docker version --format '{{.Server.Version}}' 2>/dev/null || echo ?) (Debian docker.io, runtime $(c_docker info --format '{{.DefaultRuntime}}' 2>/dev/null || echo ?), private data-root), classic builder (DOCKER_BUILDKIT=0)"
@@ -587,7 +606,7 @@ report() {
 	echo "## How each figure is taken"
 	echo "- Interleaved: every repetition takes one sample of each column in turn; the 200-container rows one engine at a time, engines alternating round by round."
 	echo "- Fast rows: wall time of one CLI command (bash \$EPOCHREALTIME around it, stdout discarded); its preparation (create, run -d, start -a) and clean-up (rm -f) are not timed. One untimed warm-up round first."
-	echo "- floor: \`crun run\` of a bundle made by \`crun spec\` with the same busybox root; \`unshare --mount --uts --ipc --net --pid --fork chroot ROOT /bin/true\`."
+	echo "- floor: \`crun run\` (the crun binary berthd runs; Debian's too when it is another) of a bundle made by \`crun spec\` with the same busybox root; \`unshare --mount --uts --ipc --net --pid --fork chroot ROOT /bin/true\`."
 	echo "- 20 × run -d: \`xargs -P8\` of 20 \`run -d\`, wall time of the whole."
 	echo "- $N running: started 8 at a time (not timed); MemAvailable before − after ÷ $N (containers' own processes included); PSS (smaps_rollup) of the engine's processes of this run (berthd + berth-monitors or berth-cmons; dockerd + containerd + shims; conmons) after − before ÷ $N; \`ps\` timed $RUNS times; one \`rm -f\` of all $N timed."
 	echo "- pull: a debootstrap minbase image in Debian's docker-registry on 127.0.0.1; before each pull \`rmi\` and \`echo 3 > /proc/sys/vm/drop_caches\` (not timed). push: the pulled image into a freshly started, empty registry each time."

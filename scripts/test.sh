@@ -4,8 +4,9 @@
 # Run as root (sudo scripts/test.sh): the end-to-end tests need namespaces
 # and mounts, and skip themselves otherwise.
 #
-# Installs the system packages first when missing (same list as setup.sh),
-# so a fresh machine with only Go works. Exits non-zero if vet or any test
+# Installs the system packages first when missing (same list as setup.sh)
+# and Berth's own crun (scripts/build-crun.sh), so a fresh machine with only
+# Go works and the e2e tests run containers with the crun berthd uses. Exits non-zero if vet or any test
 # fails. Extra arguments go to `go test` (e.g. -run TestPing -v).
 set -euo pipefail
 

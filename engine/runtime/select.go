@@ -1,7 +1,9 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,6 +119,72 @@ type Options struct {
 	// FixHybrid allows berthd to move controllers that a hybrid host left on
 	// its cgroup2 mount onto v1 hierarchies, so that crun accepts the host.
 	FixHybrid bool
+	// LeanCrun is the path of Berth's own crun build ("" = LeanCrunPath).
+	LeanCrun string
+}
+
+// LeanCrunPath is where scripts/build-crun.sh installs Berth's own build of
+// crun: Debian's source and patches without systemd, linked statically, so
+// that none of the ~11 shared libraries of Debian's crun is loaded at each
+// of the several crun executions a container costs. It is not on PATH:
+// Debian's crun stays the one other tools run.
+const LeanCrunPath = "/usr/local/libexec/berth/crun"
+
+// findRuntime returns the binary of the runtime name ("crun" or "runc"),
+// or "" when none is installed, and a note for `berth info` saying which
+// crun was chosen and why. crun is Berth's own build at lean when it is
+// there and answers --version as crun, else the crun in PATH.
+func findRuntime(name, lean string) (path, note string) {
+	if name == "crun" {
+		if lean == "" {
+			lean = LeanCrunPath
+		}
+		v, err := probeCrun(lean)
+		if err == nil {
+			return lean, fmt.Sprintf("runtime crun: %s (crun %s), Berth's build of Debian's crun source without systemd, linked statically (scripts/build-crun.sh)", lean, v)
+		}
+		if path, _ = exec.LookPath(name); path == "" {
+			return "", ""
+		}
+		why := "is not installed"
+		if !errors.Is(err, fs.ErrNotExist) {
+			why = "does not work: " + err.Error()
+		}
+		return path, fmt.Sprintf("runtime crun: %s (crun %s), because Berth's build %s %s", path, crunVersion(path), lean, why)
+	}
+	path, _ = exec.LookPath(name)
+	return path, ""
+}
+
+// probeCrun runs path --version and returns the version it tells, or why
+// it is not a working crun.
+func probeCrun(path string) (string, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() || fi.Mode()&0o111 == 0 {
+		return "", fmt.Errorf("not an executable file")
+	}
+	if filepath.Base(path) != "crun" {
+		return "", fmt.Errorf("not named crun")
+	}
+	return readCrunVersion(path)
+}
+
+// readCrunVersion runs path --version and returns the crun version it
+// tells.
+func readCrunVersion(path string) (string, error) {
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return "", fmt.Errorf("--version: %w", err)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	v, ok := strings.CutPrefix(line, "crun version ")
+	if !ok || v == "" {
+		return "", fmt.Errorf("--version says %q, not a crun version", line)
+	}
+	return v, nil
 }
 
 // Detect finds crun and runc, checks that each can run containers here, and
@@ -125,10 +193,14 @@ type Options struct {
 func Detect(o Options) (*Set, error) {
 	set := &Set{Runtimes: map[string]*Runtime{}}
 	set.Host = probeCgroups()
+	var choice []string // which crun and why, noted after the cgroup notes
 	for _, name := range []string{"crun", "runc"} {
-		path, err := exec.LookPath(name)
-		if err != nil {
+		path, note := findRuntime(name, o.LeanCrun)
+		if path == "" {
 			continue
+		}
+		if note != "" {
+			choice = append(choice, note)
 		}
 		set.Runtimes[name] = newRuntime(name, path, nil, filepath.Join(o.ExecRoot, "runtime", name))
 	}
@@ -161,6 +233,9 @@ func Detect(o Options) (*Set, error) {
 	}
 	if c, ok := set.Runtimes["crun"]; ok && c.Usable && set.Host.Hybrid && len(set.Host.Notes) == 0 {
 		set.Host.Notes = append(set.Host.Notes, "hybrid cgroups (v1 hierarchies beside a cgroup2 mount): crun "+crunVersion(c.Path)+" accepts this host because cgroup2 holds no controller; berthd moves any it finds to v1 hierarchies at start (\"cgroup-hybrid-fix\")")
+	}
+	if _, ok := o.Extra["crun"]; !ok { // else daemon.json chose crun's binary
+		set.Host.Notes = append(set.Host.Notes, choice...)
 	}
 	for _, r := range set.Runtimes {
 		if r.Usable {
@@ -209,12 +284,8 @@ func (s *Set) names() []string {
 }
 
 func crunVersion(path string) string {
-	out, err := exec.Command(path, "--version").Output()
-	if err != nil {
-		return ""
-	}
-	line, _, _ := strings.Cut(string(out), "\n")
-	return strings.TrimPrefix(line, "crun version ")
+	v, _ := readCrunVersion(path)
+	return v
 }
 
 // probeCgroups tells the cgroup version and layout of the host.

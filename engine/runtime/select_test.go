@@ -1,6 +1,12 @@
 package runtime
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
 
 // A daemon reload changes the default runtime while containers are being
 // created: SetDefault and Get must not race (run with -race), and an
@@ -34,5 +40,54 @@ func TestSetDefaultConcurrentWithGet(t *testing.T) {
 	}
 	if got := s.DefaultName(); got != "b" {
 		t.Fatalf("default after refused changes = %q, want b", got)
+	}
+}
+
+// crunScript writes an executable named crun in a new directory sub that
+// prints version as crun does (exit code exit) and returns its path.
+func crunScript(t *testing.T, sub, version string, exit int) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), sub)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "crun")
+	script := fmt.Sprintf("#!/bin/sh\necho 'crun version %s'\necho 'spec: 1.0.0'\nexit %d\n", version, exit)
+	if err := os.WriteFile(p, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// crun is Berth's own build when it is installed and answers as crun;
+// otherwise the crun in PATH, and berth info's note says which and why.
+func TestFindRuntimeCrunChoice(t *testing.T) {
+	debian := crunScript(t, "path", "1.8.1", 0)
+	t.Setenv("PATH", filepath.Dir(debian))
+	lean := crunScript(t, "lean", "1.8.1-lean", 0)
+	broken := crunScript(t, "broken", "1.8.1", 1)
+	notCrun := filepath.Join(filepath.Dir(broken), "other")
+	if err := os.WriteFile(notCrun, []byte("#!/bin/sh\necho runc version 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		lean, want, note string
+	}{
+		{lean, lean, "crun 1.8.1-lean"},
+		{filepath.Join(t.TempDir(), "crun"), debian, "is not installed"},
+		{broken, debian, "does not work: --version"},
+		{notCrun, debian, "not named crun"},
+	} {
+		got, note := findRuntime("crun", c.lean)
+		if got != c.want || !strings.Contains(note, c.note) || !strings.Contains(note, got) {
+			t.Errorf("lean %s: chose %s (%q), want %s with a note saying %q", c.lean, got, note, c.want, c.note)
+		}
+	}
+	if got, note := findRuntime("runc", lean); got != "" || note != "" {
+		t.Errorf("runc with none in PATH: %q %q, want none", got, note)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if got, note := findRuntime("crun", filepath.Join(t.TempDir(), "crun")); got != "" || note != "" {
+		t.Errorf("no crun at all: %q %q, want none", got, note)
 	}
 }
