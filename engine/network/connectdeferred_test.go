@@ -93,11 +93,23 @@ func TestConnectDeferredCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := a.Networks["bridge"]
 	if rules() == before {
 		t.Fatal("no port rule made for the published port")
 	}
 	// "Crash": the change is never committed; berthd starts again.
+	restartClean(t, e, id, a)
+	if after := rules(); after != before {
+		t.Errorf("port rules left:\n%s\nwant:\n%s", after, before)
+	}
+}
+
+// restartClean opens e's service again as after a crash, reconciles it
+// with no container running, and checks that nothing is left of
+// container id's sandbox a: record, namespace, address.
+func restartClean(t *testing.T, e *testEnv, id string, a *Attachment) {
+	t.Helper()
+	ctx := context.Background()
+	ep := a.Networks["bridge"]
 	e.s.Close()
 	e.s = e.open()
 	if err := e.s.Reconcile(ctx, nil); err != nil {
@@ -107,13 +119,10 @@ func TestConnectDeferredCrash(t *testing.T) {
 		t.Fatal("the sandbox came back")
 	}
 	if n := sandboxRecords(t, e, id); n != 0 {
-		t.Errorf("%d sandbox records after the reconcile", n)
+		t.Errorf("%d sandbox records left after the reconcile", n)
 	}
 	if _, err := os.Stat(a.NetNSPath); !os.IsNotExist(err) {
 		t.Errorf("netns left: %v", err)
-	}
-	if after := rules(); after != before {
-		t.Errorf("port rules left:\n%s\nwant:\n%s", after, before)
 	}
 	e.s.mu.RLock()
 	inUse := e.s.nets[ep.NetworkID].pool.InUse(ep.IPAddress)
