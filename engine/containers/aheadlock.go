@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berth-dev/berth/engine/store"
 	"golang.org/x/sys/unix"
 )
 
@@ -128,12 +129,13 @@ func (s *Service) aheadReserved(e *entry) error {
 
 // lockForStart takes e.mu for a start. With a preparation in flight the
 // start claims it, wires the network meanwhile and takes e.mu over as the
-// preparation ends. It reports whether the network was wired so.
-func (s *Service) lockForStart(ctx context.Context, e *entry) (wired bool) {
+// preparation ends. It reports whether the network was wired so, and
+// the commit of its sandbox record (see connectResult).
+func (s *Service) lockForStart(ctx context.Context, e *entry) (wired bool, record store.Op) {
 	st := e.claimAhead()
 	if st == nil {
 		e.mu.Lock()
-		return false
+		return false, nil
 	}
 	prepGate(e.c.Name, "claimed")
 	var pc result[connectResult]
@@ -144,8 +146,8 @@ func (s *Service) lockForStart(ctx context.Context, e *entry) (wired bool) {
 	case <-st.done:
 	}
 	<-st.done
-	att, err := pc.wait().get()
-	return att != nil && err == nil
+	att, record, err := pc.wait().get()
+	return att != nil && err == nil, record
 }
 
 // prepGateDir is for tests only: see prepGate.

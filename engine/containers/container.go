@@ -91,9 +91,10 @@ type entry struct {
 	// that run is not written to the store, whose record is deleted next
 	// (written if the removal fails: see deleteContainer).
 	killToRemove bool
-	// netRecordOp deletes the sandbox record of an ended run whose
-	// container's removal follows (see endRun): committed with the
-	// removal, or with the next write of the container's record.
+	// netRecordOp is a change of the sandbox record left for the next
+	// write of the container's record: its deletion after an ended run
+	// whose container's removal follows (see endRun), committed with the
+	// removal; or its creation by a start's connect (see addNetRecord).
 	netRecordOp store.Op
 	// prep is the start made ahead while the container is created (nil:
 	// none; see startahead.go).
@@ -112,4 +113,13 @@ func newEntry(c Container) *entry {
 func (e *entry) notify() {
 	close(e.changed)
 	e.changed = make(chan struct{})
+}
+
+// addNetRecord leaves op, a start's sandbox record (nil: none), to the
+// next write of e's record, after the changes left before it. Caller
+// holds e.mu.
+func (e *entry) addNetRecord(op store.Op) {
+	if op != nil {
+		e.netRecordOp = store.All(e.netRecordOp, op)
+	}
 }

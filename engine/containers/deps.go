@@ -22,7 +22,9 @@ import (
 // Networks is what containers need of the network service: a container's
 // attachments, made at start and undone at exit.
 type Networks interface {
-	Connect(ctx context.Context, req netpkg.ConnectRequest) (*netpkg.Attachment, error)
+	// ConnectDeferred connects a container, leaving the commit of the
+	// sandbox's record to the caller's commit.
+	ConnectDeferred(ctx context.Context, req netpkg.ConnectRequest) (*netpkg.Attachment, store.Op, error)
 	Disconnect(ctx context.Context, containerID string) error
 	// DisconnectDeferred is Disconnect leaving the deletion of the
 	// sandbox's record to the caller's commit.

@@ -37,7 +37,8 @@ func (s *Service) Start(ctx context.Context, ref string) error {
 	}
 	// The start must complete even if the client goes away mid-way.
 	ctx = context.WithoutCancel(ctx)
-	wired := s.lockForStart(ctx, e)
+	wired, record := s.lockForStart(ctx, e)
+	e.addNetRecord(record)
 	switch e.c.State.Status {
 	case StatusRunning, StatusRestarting:
 		e.mu.Unlock()
@@ -110,6 +111,10 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	c.State = State{Status: StatusRunning, Pid: run.pid, MonitorPid: run.monitorPid, StartedAt: time.Now().UTC(), ExitCode: 0}
 	e.exited = make(chan struct{})
 	e.runs++
+	// The network's sandbox record goes in the same commit (a crash
+	// before it leaves the container created, its network unrecorded:
+	// Reconcile removes both run's leftovers).
+	e.addNetRecord(run.netRecord)
 	if err := s.persist(e); err != nil {
 		s.log.Error("persist after start", "id", c.ID, "err", err)
 	}
@@ -180,6 +185,9 @@ type containerRun struct {
 	extraMounts []specs.Mount
 	links       []linkedContainer
 	netnsPath   string
+	// netRecord commits the sandbox record of the network connected for
+	// this run, with the running state (startLocked).
+	netRecord store.Op
 	// Set by writeBundle:
 	stateDir    string
 	seccompKey  string
@@ -200,7 +208,7 @@ type containerRun struct {
 func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack) (*containerRun, error) {
 	net := s.connectAsync(ctx, c)
 	run, err := s.prepareFS(ctx, c, undo)
-	att, nerr := net.wait().get()
+	att, record, nerr := net.wait().get()
 	if att != nil {
 		undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
 	}
@@ -210,6 +218,7 @@ func (s *Service) prepareRun(ctx context.Context, c *Container, undo *undoStack)
 	if err != nil {
 		return nil, err
 	}
+	run.netRecord = record
 	if att != nil {
 		run.netnsPath = att.NetNSPath
 		att.HostsEntries = append(att.HostsEntries, linkHosts(run.links)...)
@@ -266,18 +275,21 @@ func (r result[T]) wait() T {
 }
 
 // connectResult is a network attachment made (att nil with no network
-// of the container's own to join).
+// of the container's own to join), and the commit of its sandbox record
+// (network.ConnectDeferred), left to the start's commit.
 type connectResult struct {
-	att *netpkg.Attachment
-	err error
+	att    *netpkg.Attachment
+	record store.Op
+	err    error
 }
 
-// get returns the attachment (nil with no network, or on error).
-func (r connectResult) get() (*netpkg.Attachment, error) {
+// get returns the attachment (nil with no network, or on error) and the
+// commit of its record (nil: none to make).
+func (r connectResult) get() (*netpkg.Attachment, store.Op, error) {
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
-	return r.att, nil
+	return r.att, r.record, nil
 }
 
 // connectAsync attaches c to its networks in the background, unless it
@@ -288,8 +300,8 @@ func (s *Service) connectAsync(ctx context.Context, c *Container) result[connect
 	}
 	req := s.connectRequest(c)
 	return async(func() connectResult {
-		att, err := s.net.Connect(ctx, req)
-		return connectResult{att, err}
+		att, record, err := s.net.ConnectDeferred(ctx, req)
+		return connectResult{att, record, err}
 	})
 }
 

@@ -259,7 +259,8 @@ func (s *Service) startAhead(ctx context.Context, e *entry) (*containerRun, erro
 		s.dropPrep(c, p)
 		return nil, nil
 	}
-	att, err := s.connectAsync(ctx, c).wait().get()
+	att, record, err := s.connectAsync(ctx, c).wait().get()
+	p.run.netRecord = record
 	if att != nil {
 		p.undo.push(func() { s.net.Disconnect(context.Background(), c.ID) })
 		if att.NetNSPath != p.run.netnsPath || !inNetNS(p.run.pid, att.NetNSPath) {

@@ -30,13 +30,32 @@ import (
 // the same container returns the existing attachment unchanged. On error
 // nothing is left behind.
 func (s *Service) Connect(ctx context.Context, req ConnectRequest) (*Attachment, error) {
+	att, op, err := s.ConnectDeferred(ctx, req)
+	if op != nil {
+		if cerr := s.db.Update(op); cerr != nil {
+			s.Disconnect(ctx, req.ContainerID)
+			return nil, cerr
+		}
+	}
+	return att, err
+}
+
+// ConnectDeferred is Connect but for the commit of the sandbox's record:
+// it returns that change (nil when nothing is to be recorded) for the
+// caller to commit with its own, the container's running state, in one
+// commit instead of two. Until then a crash leaves namespaces, veths and
+// port rules that no record owns, which the next start's Reconcile
+// removes, as it removes those of a container not recorded as running.
+// The change writes the record only while the sandbox is still connected,
+// so committing it after a Disconnect (a failed start) writes nothing.
+func (s *Service) ConnectDeferred(ctx context.Context, req ConnectRequest) (*Attachment, store.Op, error) {
 	if req.ContainerID == "" {
-		return nil, errdefs.Invalid("container ID is required")
+		return nil, nil, errdefs.Invalid("container ID is required")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sb := s.sandboxes[req.ContainerID]; sb != nil {
-		return s.attachmentLocked(sb), nil
+		return s.attachmentLocked(sb), nil, nil
 	}
 	mode := req.NetworkMode
 	if mode == "" || mode == network.NetworkDefault {
@@ -45,60 +64,73 @@ func (s *Service) Connect(ctx context.Context, req ConnectRequest) (*Attachment,
 	if other, ok := strings.CutPrefix(mode, "container:"); ok {
 		sb := s.sandboxes[other]
 		if sb == nil || sb.rec.NetNS == "" {
-			return nil, errdefs.Conflict("cannot join network namespace of container %s: it is not running with its own network", other)
+			return nil, nil, errdefs.Conflict("cannot join network namespace of container %s: it is not running with its own network", other)
 		}
-		return &Attachment{NetNSPath: sb.rec.NetNS, SandboxKey: sb.rec.NetNS, Networks: map[string]*network.EndpointSettings{}, Ports: network.PortMap{}}, nil
+		return &Attachment{NetNSPath: sb.rec.NetNS, SandboxKey: sb.rec.NetNS, Networks: map[string]*network.EndpointSettings{}, Ports: network.PortMap{}}, nil, nil
 	}
 	primary, err := s.lookup(mode)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rec := sandboxRecord{ContainerID: req.ContainerID, Name: strings.TrimPrefix(req.ContainerName, "/"), Hostname: req.Hostname, Sandboxed: req.Sandboxed}
+	var sb *sandbox
 	switch primary.rec.Driver {
 	case "host":
-		return s.connectHostLocked(rec, primary)
+		sb = s.connectHostLocked(rec, primary)
 	case "null":
-		return s.connectNoneLocked(ctx, rec, primary)
+		sb, err = s.connectNoneLocked(ctx, rec, primary)
+	default:
+		sb, err = s.connectBridgeLocked(ctx, rec, primary, req)
 	}
-	return s.connectBridgeLocked(ctx, rec, primary, req)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s.attachmentLocked(sb), putRecordOp(sb), nil
 }
 
-// connectHostLocked records a container that shares the host's network.
-func (s *Service) connectHostLocked(rec sandboxRecord, host *netState) (*Attachment, error) {
+// connectHostLocked registers a container that shares the host's network.
+func (s *Service) connectHostLocked(rec sandboxRecord, host *netState) *sandbox {
 	rec.Mode = "host"
 	rec.Endpoints = []*endpointRecord{{NetworkID: host.rec.ID, EndpointID: stringid.New()}}
-	sb, err := s.registerLocked(rec)
-	if err != nil {
-		return nil, err
-	}
-	return s.attachmentLocked(sb), nil
+	return s.registerLocked(rec)
 }
 
 // connectNoneLocked gives the container a namespace of its own with only
 // loopback up.
-func (s *Service) connectNoneLocked(ctx context.Context, rec sandboxRecord, none *netState) (*Attachment, error) {
+func (s *Service) connectNoneLocked(ctx context.Context, rec sandboxRecord, none *netState) (*sandbox, error) {
 	rec.Mode = "none"
 	rec.NetNS = filepath.Join(s.netns, rec.ContainerID)
 	rec.Endpoints = []*endpointRecord{{NetworkID: none.rec.ID, EndpointID: stringid.New()}}
-	sb, err := s.registerLocked(rec)
-	if err != nil {
-		return nil, err
-	}
+	sb := s.registerLocked(rec)
 	if err := inNetNS(rec.NetNS, true, func(netns.NsHandle) error { return withHandle(prepareNetNS) }); err != nil {
 		s.teardownLocked(ctx, sb)
 		return nil, err
 	}
-	return s.attachmentLocked(sb), nil
+	return sb, nil
 }
 
-// registerLocked persists a sandbox record and makes it live.
-func (s *Service) registerLocked(rec sandboxRecord) (*sandbox, error) {
-	if err := s.db.Put(bucketSandboxes, rec.ContainerID, rec); err != nil {
-		return nil, err
-	}
+// registerLocked makes a sandbox live (its record is the caller's to
+// commit: see putRecordOp).
+func (s *Service) registerLocked(rec sandboxRecord) *sandbox {
 	sb := &sandbox{rec: rec}
 	s.sandboxes[rec.ContainerID] = sb
-	return sb, nil
+	return sb
+}
+
+// putRecordOp is the change that stores sb's record as it is now, unless
+// sb was disconnected meanwhile (see sandbox.gone).
+func putRecordOp(sb *sandbox) store.Op {
+	data, merr := json.Marshal(sb.rec)
+	key := []byte(sb.rec.ContainerID)
+	return func(tx *bolt.Tx) error {
+		if merr != nil {
+			return merr
+		}
+		if sb.gone.Load() {
+			return nil
+		}
+		return tx.Bucket([]byte(bucketSandboxes)).Put(key, data)
+	}
 }
 
 // endpointPlan is one bridge network a container joins, with what the
@@ -110,9 +142,10 @@ type endpointPlan struct {
 
 // connectBridgeLocked joins the container to its bridge networks, the
 // primary one first (eth0), then the others of req.Endpoints by name:
-// addresses and ports are allocated first, then the record is committed
-// while the namespace and veths are made, then the port rules.
-func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, primary *netState, req ConnectRequest) (*Attachment, error) {
+// addresses and ports are allocated first, then the namespace and veths
+// are made, then the port rules (the record is the caller's to commit:
+// see putRecordOp).
+func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, primary *netState, req ConnectRequest) (*sandbox, error) {
 	rec.Mode = "bridge"
 	rec.NetNS = filepath.Join(s.netns, req.ContainerID)
 	sb := &sandbox{rec: rec}
@@ -151,7 +184,7 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 	// network changes) and `network rm` refuses its networks.
 	wantDNS := s.needsDNS(sb)
 	s.mu.Unlock()
-	dnsConns, err := s.recordAndWire(sb, pooled, plans, specs, wantDNS)
+	dnsConns, err := s.wireLocked(sb, true, pooled, plans, specs, wantDNS)
 	s.mu.Lock()
 	if err == nil && len(sb.rec.Ports) > 0 {
 		if err = s.applyPortRules(ctx); err != nil && dnsConns != nil {
@@ -172,28 +205,7 @@ func (s *Service) connectBridgeLocked(ctx context.Context, rec sandboxRecord, pr
 		s.teardownLocked(ctx, sb)
 		return nil, err
 	}
-	return s.attachmentLocked(sb), nil
-}
-
-// recordAndWire commits a new sandbox's record while wireLocked makes its
-// kernel objects, and returns once both are done: the commit (two disk
-// flushes) is off the start's path. A crash in between loses nothing:
-// Reconcile removes the namespaces and veths no record owns and rewrites
-// the port rules from the records, and the container's own record says
-// running only after this returned.
-func (s *Service) recordAndWire(sb *sandbox, pooled *pooledNS, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
-	rec := sb.rec
-	committed := make(chan error, 1)
-	go func() { committed <- s.db.Put(bucketSandboxes, rec.ContainerID, rec) }()
-	dnsConns, err := s.wireLocked(sb, true, pooled, plans, specs, wantDNS)
-	if cerr := <-committed; cerr != nil && err == nil {
-		err = cerr
-		if dnsConns != nil {
-			dnsConns.Close()
-			dnsConns = nil
-		}
-	}
-	return dnsConns, err
+	return sb, nil
 }
 
 // planEndpointsLocked lists the networks to join: primary, then the other
@@ -539,7 +551,7 @@ func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
 	if err := removeSandboxNetNS(sb); err != nil {
 		errs = append(errs, err)
 	}
-	delete(s.sandboxes, sb.rec.ContainerID)
+	s.dropLocked(sb)
 	if err := s.releaseSandboxLocked(ctx, sb); err != nil {
 		errs = append(errs, err)
 	}
@@ -548,6 +560,13 @@ func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
 	}
 	s.refreshDNSLocked()
 	return errors.Join(errs...)
+}
+
+// dropLocked takes sb out of the live sandboxes; a record change of its
+// connect not committed yet then writes nothing (putRecordOp).
+func (s *Service) dropLocked(sb *sandbox) {
+	delete(s.sandboxes, sb.rec.ContainerID)
+	sb.gone.Store(true)
 }
 
 // removeSandboxNetNS removes sb's network namespace mount, if it has one.
@@ -607,7 +626,7 @@ func (s *Service) DisconnectDeferred(ctx context.Context, containerID string) (s
 		s.mu.Unlock()
 		return nil, nil
 	}
-	delete(s.sandboxes, containerID)
+	s.dropLocked(sb)
 	if sb.dns != nil {
 		sb.dns.Close()
 		sb.dns = nil

@@ -113,18 +113,7 @@ func TestDisconnectDeferredRecord(t *testing.T) {
 	ctx := context.Background()
 	id := "eeeeeeeeee01"
 	req := ConnectRequest{ContainerID: id, ContainerName: "/" + id, Hostname: id}
-	records := func() int {
-		n := 0
-		if err := e.db.ForEach(bucketSandboxes, func(k string, _ []byte) error {
-			if k == id {
-				n++
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	records := func() int { return sandboxRecords(t, e, id) }
 	a, err := e.s.Connect(ctx, req)
 	if err != nil {
 		t.Fatal(err)
@@ -189,33 +178,9 @@ func TestDisconnectDeferredCrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ep := a.Networks["bridge"]
 	if _, err := e.s.DisconnectDeferred(ctx, id); err != nil {
 		t.Fatal(err)
 	}
 	// "Crash": the change is never committed; berthd starts again.
-	e.s.Close()
-	e.s = e.open()
-	if err := e.s.Reconcile(ctx, nil); err != nil {
-		t.Fatal(err)
-	}
-	if e.s.Attached(id) != nil {
-		t.Fatal("the sandbox came back")
-	}
-	left := 0
-	if err := e.db.ForEach(bucketSandboxes, func(string, []byte) error { left++; return nil }); err != nil {
-		t.Fatal(err)
-	}
-	if left != 0 {
-		t.Errorf("%d sandbox records left after the reconcile", left)
-	}
-	if _, err := os.Stat(a.NetNSPath); !os.IsNotExist(err) {
-		t.Errorf("netns left: %v", err)
-	}
-	e.s.mu.RLock()
-	inUse := e.s.nets[ep.NetworkID].pool.InUse(ep.IPAddress)
-	e.s.mu.RUnlock()
-	if inUse {
-		t.Errorf("address %s still in use after the reconcile", ep.IPAddress)
-	}
+	restartClean(t, e, id, a)
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sort"
+	"sync/atomic"
 
 	"github.com/moby/moby/api/types/network"
 )
@@ -97,6 +98,9 @@ type sandbox struct {
 	rec          sandboxRecord
 	dns          *dnsServer
 	reservations []io.Closer // bound host ports, so nothing else takes them
+	// gone is set once the sandbox is disconnected (s.mu held): from then
+	// on a deferred commit of its record (ConnectDeferred) writes nothing.
+	gone atomic.Bool
 }
 
 // macFromIP derives a MAC from an IPv4 address as Docker does: 02:42
