@@ -36,9 +36,14 @@ type Config struct {
 	Group       string            `json:"group,omitempty"`
 	// CgroupHybridFix lets berthd move controllers off a hybrid host's
 	// cgroup2 mount so crun works (see engine/runtime). Default true.
-	CgroupHybridFix *bool  `json:"cgroup-hybrid-fix,omitempty"`
-	CgroupParent    string `json:"cgroup-parent,omitempty"`
-	ShutdownTimeout *int   `json:"shutdown-timeout,omitempty"`
+	CgroupHybridFix *bool `json:"cgroup-hybrid-fix,omitempty"`
+	// CgroupFavorDynmods lets berthd set "favordynmods" on the host's
+	// cgroup2 mount: a container's create and exec no longer wait for an
+	// RCU grace period to move into their cgroups (see engine/runtime).
+	// Default true.
+	CgroupFavorDynmods *bool  `json:"cgroup-favordynmods,omitempty"`
+	CgroupParent       string `json:"cgroup-parent,omitempty"`
+	ShutdownTimeout    *int   `json:"shutdown-timeout,omitempty"`
 
 	// Accepted for compatibility with dockerd configs; used by later work.
 	InsecureRegistries []string `json:"insecure-registries,omitempty"`
@@ -124,6 +129,10 @@ func (c *Config) Defaults() {
 	if c.CgroupHybridFix == nil {
 		t := true
 		c.CgroupHybridFix = &t
+	}
+	if c.CgroupFavorDynmods == nil {
+		t := true
+		c.CgroupFavorDynmods = &t
 	}
 	if c.Group == "" {
 		c.Group = "berth"

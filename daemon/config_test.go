@@ -64,7 +64,7 @@ func TestConflicts(t *testing.T) {
 func TestDefaults(t *testing.T) {
 	c := &Config{ExecRoot: "/run/x"}
 	c.Defaults()
-	if c.DataRoot != "/var/lib/berth" || c.Pidfile != "/run/x/berthd.pid" || !*c.LiveRestore || !*c.CgroupHybridFix ||
+	if c.DataRoot != "/var/lib/berth" || c.Pidfile != "/run/x/berthd.pid" || !*c.LiveRestore || !*c.CgroupHybridFix || !*c.CgroupFavorDynmods ||
 		c.Hosts[0] != "unix:///run/berth/berth.sock" || c.TLSCert != TLSDir+"/server-cert.pem" {
 		t.Fatalf("defaults = %+v", c)
 	}

@@ -243,6 +243,22 @@ func (d *Daemon) openRoots() error {
 	return nil
 }
 
+// favorDynmods has the kernel keep cgroup migrations fast (see
+// runtime.FavorDynmods) unless "cgroup-favordynmods" is false; a kernel
+// without the option only costs the containers' starts the wait.
+func (d *Daemon) favorDynmods() {
+	if !*d.cfg.CgroupFavorDynmods {
+		return
+	}
+	mp, err := runtime.FavorDynmods()
+	switch {
+	case err != nil:
+		d.log.Info("cgroups: moving a process into a cgroup waits for an RCU grace period on this host", "err", err)
+	case mp != "":
+		d.log.Info("cgroups: berthd set favordynmods on " + mp + ": moving a container's processes into its cgroups no longer waits for an RCU grace period (set \"cgroup-favordynmods\": false to leave the host as it is)")
+	}
+}
+
 // setupRuntimes finds the OCI runtimes and the default isolation, and the
 // user-namespace remapping if configured.
 func (d *Daemon) setupRuntimes() error {
@@ -269,6 +285,7 @@ func (d *Daemon) setupRuntimes() error {
 	for _, n := range d.runtimes.Host.Notes {
 		d.log.Info(n)
 	}
+	d.favorDynmods()
 	if d.userns, err = setupUserns(cfg); err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ func (d *Daemon) reload(next *Config) {
 		{"ipv6", cur.IPv6, next.IPv6}, {"fixed-cidr-v6", cur.FixedCIDRv6, next.FixedCIDRv6}, {"ip6tables", cur.Ip6tables, next.Ip6tables},
 		{"default-address-pools", cur.DefaultAddressPools, next.DefaultAddressPools},
 		{"runtimes", cur.Runtimes, next.Runtimes}, {"cgroup-parent", cur.CgroupParent, next.CgroupParent},
+		{"cgroup-favordynmods", cur.CgroupFavorDynmods, next.CgroupFavorDynmods},
 		{"host-gateway-ip", cur.HostGatewayIP, next.HostGatewayIP},
 		{"api-limits", cur.APILimits, next.APILimits},
 		{"default-isolation", cur.DefaultIsolation, next.DefaultIsolation},
