@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFiltersApplied drives issue 12.1 and 10.4 through the docker CLI: every
@@ -132,8 +133,11 @@ func TestFiltersApplied(t *testing.T) {
 	if got := psq(); got != want("f-keep") {
 		t.Errorf("container prune --filter label!=keep left [%s], want [%s]", got, want("f-keep"))
 	}
-	c.Must(t, "image", "prune", "-a", "-f", "--filter", "until=0s")
+	// until takes whole seconds (as Docker's does): until=0s keeps what
+	// was made within the current second, so the time is an hour ahead.
+	later := "until=" + time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	c.Must(t, "image", "prune", "-a", "-f", "--filter", later)
 	if r := c.Run(t, "image", "inspect", "fimg:1"); r.Exit == 0 {
-		t.Errorf("image prune -a --filter until=0s kept an unused image")
+		t.Errorf("image prune -a --filter %s kept an unused image", later)
 	}
 }
