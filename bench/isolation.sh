@@ -86,7 +86,9 @@ done
 
 med() { sort -n "$1" | awk '{a[NR]=$1} END {printf "%s (%s–%s)", a[int((NR+1)/2)], a[1], a[NR]}'; }
 echo "- commit: \`$(git rev-parse --short=12 HEAD)\`, $(date -u '+%Y-%m-%d %H:%M UTC'); $(nproc) cores, kernel $(uname -r), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "- runtimes: $(crun --version | head -1); runsc $(runsc --version 2>/dev/null | head -1 | awk '{print $3}') on $(grep -o 'platform [a-z]*' "$work/berthd.log" | head -1 || echo '?')"
+# The crun berthd runs (Berth's own build when installed), not the one in PATH.
+crun_bin="$(b info --format '{{(index .Runtimes "crun").Path}}')"
+echo "- runtimes: \`$crun_bin\` ($("$crun_bin" --version | head -1)); runsc $(runsc --version 2>/dev/null | head -1 | awk '{print $3}') on $(grep -o 'platform [a-z]*' "$work/berthd.log" | head -1 || echo '?')"
 echo "- repetitions: run --rm × $RUNS; $N idle containers per mode; wrk -t2 -c32 ${DURATION}s × $NET_ROUNDS"
 echo
 echo "| measure | $(printf '%s | ' "${modes[@]}")"

@@ -83,12 +83,18 @@ install_runsc() {
 	fi
 	# Check it really starts a sandbox here, each try bounded: on some hosts
 	# /dev/kvm opens but a KVM sandbox spins forever (PVM and some nested
-	# guests). kvm is tried only when /dev/kvm is there, then systrap. berthd
-	# chooses its platform itself (it probes kvm the same way); this tells
-	# whether runsc works at all. runsc do makes its bundle and a netns bind
-	# mount under TMPDIR, so all it leaves is under $root.
-	local root platform platforms=systrap ok=""
+	# guests). kvm is tried only when /dev/kvm is there and is not PVM's
+	# (kvm_pvm without kvm_intel or kvm_amd: gVisor's KVM platform never runs
+	# on it, so trying costs the whole 20 s), then systrap. berthd chooses its
+	# platform itself (same rule, then a probe); this tells whether runsc
+	# works at all. runsc do makes its bundle and a netns bind mount under
+	# TMPDIR, so all it leaves is under $root.
+	local root platform platforms=systrap ok="" mods=/sys/module
 	[ -c /dev/kvm ] && [ -w /dev/kvm ] && platforms="kvm systrap"
+	if [ -d $mods/kvm_pvm ] && [ ! -d $mods/kvm_intel ] && [ ! -d $mods/kvm_amd ]; then
+		platforms=systrap
+		log "runsc: /dev/kvm is PVM's (kvm_pvm): gVisor's KVM platform cannot run on it; checking systrap only"
+	fi
 	root="$(mktemp -d)"
 	for platform in $platforms; do
 		if TMPDIR="$root" timeout -s KILL 20 "$RUNSC_BIN" --root "$root/state" --platform="$platform" \
