@@ -133,14 +133,17 @@ const LeanCrunPath = "/usr/local/libexec/berth/crun"
 // findRuntime returns the binary of the runtime name ("crun" or "runc"),
 // or "" when none is installed, and a note for `berth info` saying which
 // crun was chosen and why. crun is Berth's own build at lean when it is
-// there and answers --version as crun, else the crun in PATH.
-func findRuntime(name, lean string) (path, note string) {
+// there and answers --version as crun, else the crun in PATH. versions
+// caches what each crun said to --version, so that Detect runs each
+// binary's --version once.
+func findRuntime(name, lean string, versions map[string]string) (path, note string) {
 	if name == "crun" {
 		if lean == "" {
 			lean = LeanCrunPath
 		}
 		v, err := probeCrun(lean)
 		if err == nil {
+			versions[lean] = v
 			return lean, fmt.Sprintf("runtime crun: %s (crun %s), Berth's build of Debian's crun source without systemd, linked statically (scripts/build-crun.sh)", lean, v)
 		}
 		if path, _ = exec.LookPath(name); path == "" {
@@ -150,7 +153,7 @@ func findRuntime(name, lean string) (path, note string) {
 		if !errors.Is(err, fs.ErrNotExist) {
 			why = "does not work: " + err.Error()
 		}
-		return path, fmt.Sprintf("runtime crun: %s (crun %s), because Berth's build %s %s", path, crunVersion(path), lean, why)
+		return path, fmt.Sprintf("runtime crun: %s (crun %s), because Berth's build %s %s", path, crunVersion(path, versions), lean, why)
 	}
 	path, _ = exec.LookPath(name)
 	return path, ""
@@ -194,8 +197,9 @@ func Detect(o Options) (*Set, error) {
 	set := &Set{Runtimes: map[string]*Runtime{}}
 	set.Host = probeCgroups()
 	var choice []string // which crun and why, noted after the cgroup notes
+	versions := map[string]string{}
 	for _, name := range []string{"crun", "runc"} {
-		path, note := findRuntime(name, o.LeanCrun)
+		path, note := findRuntime(name, o.LeanCrun, versions)
 		if path == "" {
 			continue
 		}
@@ -221,18 +225,18 @@ func Detect(o Options) (*Set, error) {
 				moved, err := releaseControllers(held)
 				if err != nil {
 					c.Usable = false
-					c.Reason = fmt.Sprintf("crun %s refuses hybrid cgroup hosts whose cgroup2 mount holds controllers (%s), and berthd could not move them to cgroup v1 hierarchies: %v", crunVersion(c.Path), strings.Join(held, ","), err)
+					c.Reason = fmt.Sprintf("crun %s refuses hybrid cgroup hosts whose cgroup2 mount holds controllers (%s), and berthd could not move them to cgroup v1 hierarchies: %v", crunVersion(c.Path, versions), strings.Join(held, ","), err)
 				} else if len(moved) > 0 {
 					set.Host.Notes = append(set.Host.Notes, fmt.Sprintf("hybrid cgroups: the cgroup2 mount held %s, which crun refuses; berthd mounted them as cgroup v1 hierarchies under /sys/fs/cgroup so crun can run containers (set \"cgroup-hybrid-fix\": false to leave the host as it is and use runc)", strings.Join(moved, ",")))
 				}
 			} else {
 				c.Usable = false
-				c.Reason = fmt.Sprintf("crun %s refuses hybrid cgroup hosts whose cgroup2 mount holds controllers (%s); \"cgroup-hybrid-fix\" is off", crunVersion(c.Path), strings.Join(held, ","))
+				c.Reason = fmt.Sprintf("crun %s refuses hybrid cgroup hosts whose cgroup2 mount holds controllers (%s); \"cgroup-hybrid-fix\" is off", crunVersion(c.Path, versions), strings.Join(held, ","))
 			}
 		}
 	}
 	if c, ok := set.Runtimes["crun"]; ok && c.Usable && set.Host.Hybrid && len(set.Host.Notes) == 0 {
-		set.Host.Notes = append(set.Host.Notes, "hybrid cgroups (v1 hierarchies beside a cgroup2 mount): crun "+crunVersion(c.Path)+" accepts this host because cgroup2 holds no controller; berthd moves any it finds to v1 hierarchies at start (\"cgroup-hybrid-fix\")")
+		set.Host.Notes = append(set.Host.Notes, "hybrid cgroups (v1 hierarchies beside a cgroup2 mount): crun "+crunVersion(c.Path, versions)+" accepts this host because cgroup2 holds no controller; berthd moves any it finds to v1 hierarchies at start (\"cgroup-hybrid-fix\")")
 	}
 	if _, ok := o.Extra["crun"]; !ok { // else daemon.json chose crun's binary
 		set.Host.Notes = append(set.Host.Notes, choice...)
@@ -283,8 +287,14 @@ func (s *Set) names() []string {
 	return out
 }
 
-func crunVersion(path string) string {
-	v, _ := readCrunVersion(path)
+// crunVersion is the version the crun at path tells, "" when it tells
+// none; versions caches it by path.
+func crunVersion(path string, versions map[string]string) string {
+	v, ok := versions[path]
+	if !ok {
+		v, _ = readCrunVersion(path)
+		versions[path] = v
+	}
 	return v
 }
 

@@ -78,16 +78,44 @@ func TestFindRuntimeCrunChoice(t *testing.T) {
 		{broken, debian, "does not work: --version"},
 		{notCrun, debian, "not named crun"},
 	} {
-		got, note := findRuntime("crun", c.lean)
+		got, note := findRuntime("crun", c.lean, map[string]string{})
 		if got != c.want || !strings.Contains(note, c.note) || !strings.Contains(note, got) {
 			t.Errorf("lean %s: chose %s (%q), want %s with a note saying %q", c.lean, got, note, c.want, c.note)
 		}
 	}
-	if got, note := findRuntime("runc", lean); got != "" || note != "" {
+	if got, note := findRuntime("runc", lean, map[string]string{}); got != "" || note != "" {
 		t.Errorf("runc with none in PATH: %q %q, want none", got, note)
 	}
 	t.Setenv("PATH", t.TempDir())
-	if got, note := findRuntime("crun", filepath.Join(t.TempDir(), "crun")); got != "" || note != "" {
+	if got, note := findRuntime("crun", filepath.Join(t.TempDir(), "crun"), map[string]string{}); got != "" || note != "" {
 		t.Errorf("no crun at all: %q %q, want none", got, note)
+	}
+}
+
+// Detect asks each crun binary its version once: the choice of crun and
+// the hybrid-cgroup notes reuse what findRuntime read.
+func TestCrunVersionAskedOnce(t *testing.T) {
+	dir := t.TempDir()
+	lean := filepath.Join(dir, "crun")
+	count := filepath.Join(dir, "count")
+	script := fmt.Sprintf("#!/bin/sh\necho x >> %s\necho 'crun version 1.8.1-lean'\n", count)
+	if err := os.WriteFile(lean, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	versions := map[string]string{}
+	if got, _ := findRuntime("crun", lean, versions); got != lean {
+		t.Fatalf("chose %q, want %q", got, lean)
+	}
+	for range 2 {
+		if v := crunVersion(lean, versions); v != "1.8.1-lean" {
+			t.Fatalf("version %q, want 1.8.1-lean", v)
+		}
+	}
+	b, err := os.ReadFile(count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "x"); n != 1 {
+		t.Errorf("crun --version ran %d times, want 1", n)
 	}
 }
