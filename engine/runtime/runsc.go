@@ -78,6 +78,12 @@ func (s *Set) detectRunsc(o Options) {
 		cacheFile = filepath.Join(o.ExecRoot, platformCacheName)
 	}
 	pc := choosePlatform(hostKVM(), path, cacheFile)
+	probeDir := filepath.Join(o.ExecRoot, "runsc-kvm-probe")
+	if _, err := os.Stat(probeDir); err == nil && !pc.Probe {
+		// An earlier berthd was killed mid-probe: its sandbox, gofer and
+		// netns mounts are still there, and no probe will clean them now.
+		cleanProbeDir(probeDir)
+	}
 	r := newRuntime(RunscName, path, runscArgs(pc.Platform), filepath.Join(o.ExecRoot, "runtime", RunscName))
 	if err := exec.Command(path, "--version").Run(); err != nil {
 		r.Usable = false
@@ -94,7 +100,7 @@ func (s *Set) detectRunsc(o Options) {
 		s.stopProbe = func() { cancel(); <-done }
 		go func() {
 			defer close(done)
-			runProbe(ctx, path, filepath.Join(o.ExecRoot, "runsc-kvm-probe"), cacheFile, pc.Key, o.Notify)
+			runProbe(ctx, path, probeDir, cacheFile, pc.Key, o.Notify)
 		}()
 	}
 }

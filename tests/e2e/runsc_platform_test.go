@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -76,5 +77,57 @@ func TestSandboxPlatformProbeFallsBack(t *testing.T) {
 	}
 	if out := c.Must(t, "run", "--rm", "--isolation=sandbox", "busybox", "echo", "sandboxed"); out != "sandboxed" {
 		t.Errorf("sandboxed run after the probe printed %q", out)
+	}
+}
+
+// A berthd SIGKILLed mid-probe leaves the probe's runsc processes and netns
+// mounts under <exec-root>/runsc-kvm-probe. The next berthd cleans them up
+// even when it does not probe (here: KVM is PVM's).
+func TestSandboxPlatformStaleProbeCleaned(t *testing.T) {
+	requireRunsc(t)
+	d := newStoppedDaemon(t)
+	modules := filepath.Join(d.Root, "module")
+	probeDir := filepath.Join(d.ExecRoot, "runsc-kvm-probe")
+	netns := filepath.Join(probeDir, "state", "null-netns")
+	bundle := filepath.Join(probeDir, "runsc-do1")
+	for _, dir := range []string{filepath.Join(modules, "kvm"), filepath.Join(modules, "kvm_pvm"), filepath.Dir(netns), bundle} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(netns, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("mount", "--bind", "/dev/null", netns).CombinedOutput(); err != nil {
+		t.Fatalf("bind mount: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", "-l", netns).Run() })
+	// A stand-in for the probe's sandbox: a process whose command line
+	// names the probe's directory, as runsc's do.
+	script := filepath.Join(bundle, "sandbox.sh")
+	if err := os.WriteFile(script, []byte("#!/bin/sh\nsleep 3600\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sandbox := exec.Command("/bin/sh", script)
+	if err := sandbox.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- sandbox.Wait() }()
+	t.Cleanup(func() { sandbox.Process.Kill() })
+	d.Env = []string{"BERTH_TEST_SYS_MODULE=" + modules}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-exited:
+	case <-time.After(time.Minute):
+		t.Fatal("the stale probe's process still runs a minute after berthd started")
+	}
+	if m := mountsUnder(probeDir); len(m) > 0 {
+		t.Errorf("the stale probe's mounts are left: %q", m)
+	}
+	if _, err := os.Stat(probeDir); !os.IsNotExist(err) {
+		t.Errorf("the stale probe's directory is left (%v)", err)
 	}
 }
