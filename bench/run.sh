@@ -41,7 +41,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--out) out="${2:?--out FILE}"; shift ;;
 	--rows) rows="${2:?--rows LIST}"; shift ;;
-	-h | --help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
