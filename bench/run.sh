@@ -25,8 +25,9 @@
 # (sample i of Berth ÷ sample i of Docker) and reported as median (min–max).
 # Nothing is printed for an engine that was not measured in this run.
 # Sizes (environment): RUNS=15 (fast rows), N=200, MANY_ROUNDS=2,
-# PAR_ROUNDS=5, PULL_RUNS=5, PUSH_RUNS=3, BUILD_RUNS=5, NET_ROUNDS=3,
-# DURATION=5 (wrk seconds), BREAKDOWN_RUNS=5 (traced run --rm).
+# PAR_ROUNDS=5, PULL_RUNS=5, PUSH_RUNS=3, BUILD_RUNS=5, NET_ROUNDS=10,
+# DURATION=1 (seconds of each of a round's 4 wrk runs), BREAKDOWN_RUNS=5
+# (traced run --rm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
@@ -40,7 +41,7 @@ while [ $# -gt 0 ]; do
 	--quick) quick=1 ;;
 	--out) out="${2:?--out FILE}"; shift ;;
 	--rows) rows="${2:?--rows LIST}"; shift ;;
-	-h | --help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -48,11 +49,11 @@ done
 [ -n "$out" ] || { [ "$peers" = 0 ] || out=bench/RESULTS.md; }
 if [ "$quick" = 1 ]; then
 	: "${RUNS:=5}" "${N:=20}" "${MANY_ROUNDS:=1}" "${PAR_ROUNDS:=2}" "${PULL_RUNS:=2}" "${PUSH_RUNS:=1}"
-	: "${BUILD_RUNS:=2}" "${NET_ROUNDS:=1}" "${DURATION:=2}" "${BREAKDOWN_RUNS:=3}"
+	: "${BUILD_RUNS:=2}" "${NET_ROUNDS:=2}" "${DURATION:=1}" "${BREAKDOWN_RUNS:=3}"
 fi
 RUNS="${RUNS:-15}" N="${N:-200}" MANY_ROUNDS="${MANY_ROUNDS:-2}" PAR_ROUNDS="${PAR_ROUNDS:-5}"
 PULL_RUNS="${PULL_RUNS:-5}" PUSH_RUNS="${PUSH_RUNS:-3}" BUILD_RUNS="${BUILD_RUNS:-5}"
-NET_ROUNDS="${NET_ROUNDS:-3}" DURATION="${DURATION:-5}" BREAKDOWN_RUNS="${BREAKDOWN_RUNS:-5}"
+NET_ROUNDS="${NET_ROUNDS:-10}" DURATION="${DURATION:-1}" BREAKDOWN_RUNS="${BREAKDOWN_RUNS:-5}"
 want() { case ",$rows," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 work="$(mktemp -d /tmp/bb-XXXXXX)"
@@ -437,14 +438,13 @@ if want net; then
 		web_port[$e]="$(c_"$e" port benchweb 80 | head -1 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')"
 		for _ in $(seq 100); do curl -fs -o /dev/null "http://${web_ip[$e]}/" && break; sleep 0.1; done
 	done
-	rps() { wrk -t2 -c32 -d"${DURATION}s" "$1" 2>&1 | tee -a "$work/wrk.log" | awk '/^Requests\/sec:/ { printf "%d\n", $2 }'; }
 	for ((i = 0; i < NET_ROUNDS; i++)); do
-		for e in "${engines[@]}"; do
-			echo "bench: net: round $((i + 1))/$NET_ROUNDS, $e: wrk ${DURATION}s direct ${web_ip[$e]} and published ${web_port[$e]} ..." >&2
-			d="$(rps "http://${web_ip[$e]}/index.html")"
-			v="$(rps "http://${web_port[$e]}/index.html")"
-			if [ -n "$d" ] && [ -n "$v" ] && [ "$d" -gt 0 ]; then
-				rec net "$e" "$(awk -v a="$v" -v b="$d" 'BEGIN { printf "%.1f", 100 * a / b }')"
+		# The engine that goes first changes from round to round as well.
+		for ((k = 0; k < ${#engines[@]}; k++)); do
+			e="${engines[(i + k) % ${#engines[@]}]}"
+			echo "bench: net: round $((i + 1))/$NET_ROUNDS, $e: wrk 4 × ${DURATION}s, direct ${web_ip[$e]} and published ${web_port[$e]} ..." >&2
+			if r="$(published_round "http://${web_ip[$e]}/index.html" "http://${web_port[$e]}/index.html" "$DURATION")"; then
+				rec net "$e" "${r##* }"
 			else
 				echo "  net: $e: wrk gave no figure (see the run's wrk output)" >&2
 				echo "$e" >>"$work/s/net.failed"
@@ -587,7 +587,7 @@ report() {
 	fi
 	[ "$podman_on" = 0 ] ||
 		echo "- Podman's containers get this shell's limits, as Docker's and Berth's inherit them (its private containers.conf: default_ulimits = [$(podman_ulimits)]; its default 1048576 is above the hard limits here)"
-	echo "- repetitions: $RUNS per fast row; $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; wrk ${DURATION}s × $NET_ROUNDS"
+	echo "- repetitions: $RUNS per fast row; $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; wrk $NET_ROUNDS rounds of 4 × ${DURATION}s"
 	[ ! -e "$work/berthd-after" ] || echo "- $(cat "$work/berthd-after")"
 	[ -z "${anatomy:-}" ] || echo "- one \`berth run --rm busybox true\`, traced (berthd and its children): programs run: $anatomy"
 	echo
@@ -610,7 +610,7 @@ report() {
 	echo "- 20 × run -d: \`xargs -P8\` of 20 \`run -d\`, wall time of the whole."
 	echo "- $N running: started 8 at a time (not timed); MemAvailable before − after ÷ $N (containers' own processes included); PSS (smaps_rollup) of the engine's processes of this run (berthd + berth-monitors or berth-cmons; dockerd + containerd + shims; conmons) after − before ÷ $N; \`ps\` timed $RUNS times; one \`rm -f\` of all $N timed."
 	echo "- pull: a debootstrap minbase image in Debian's docker-registry on 127.0.0.1; before each pull \`rmi\` and \`echo 3 > /proc/sys/vm/drop_caches\` (not timed). push: the pulled image into a freshly started, empty registry each time."
-	echo "- published port: a keep-alive HTTP server (bench/kaserver, 612-byte page) in a container, wrk -t2 -c32 to 127.0.0.1:published-port ÷ to the container's IP, per round."
+	echo "- published port: a keep-alive HTTP server (bench/kaserver, 612-byte page) in a container, wrk -t2 -c32 to 127.0.0.1:published-port ÷ to the container's IP, per round; a round runs wrk direct, published, published, direct (so a load rising or falling through the round weighs on both alike) and divides the sums; the engine that goes first changes each round."
 	echo "- build: FROM busybox; RUN; COPY 64 KiB; ENV; CMD. Cold: after an untimed \`rmi\`, \`--no-cache\`. Cached: unchanged rebuild."
 }
 
