@@ -14,7 +14,8 @@
 # never used. Without it, and with libseccomp, libcap, libyajl, libgcrypt
 # and glibc linked in, crun is one static-pie file with nothing to load.
 # Seccomp, capabilities, no_new_privs, masked and read-only paths are the
-# same code as Debian's.
+# same code as Debian's. Berth's own patches (scripts/crun-patches, each
+# saying why) only skip work whose result Berth's specs never use.
 #
 # Idempotent: nothing is done when the installed binary's stamp names the
 # same crun version, this script's hash and the same versions of the
@@ -29,6 +30,8 @@ set -euo pipefail
 DEST_DIR="${BERTH_CRUN_DIR:-/usr/local/libexec/berth}"
 DEST="$DEST_DIR/crun"
 STAMP="$DEST_DIR/crun.stamp"
+# Berth's own patches, applied after Debian's (each says why in its head).
+PATCH_DIR="$(cd "$(dirname "$0")" && pwd)/crun-patches"
 JOBS="${JOBS:-$(nproc)}"
 # Debian's Build-Depends for crun, less libsystemd-dev and go-md2man (man
 # pages), plus libgcrypt20-dev (crun's seccomp cache digests) and patch.
@@ -54,6 +57,7 @@ crun_version() {
 stamp_text() {
 	local p
 	printf 'crun %s\nrecipe %s\n' "$1" "$(sha256sum "$0" | cut -d' ' -f1)"
+	for p in "$PATCH_DIR"/*.patch; do [ -f "$p" ] && printf 'patch %s %s\n' "${p##*/}" "$(sha256sum "$p" | cut -d' ' -f1)"; done
 	for p in "${LINKED[@]}"; do printf '%s %s\n' "$p" "$(pkg_version "$p")"; done
 }
 
@@ -95,8 +99,9 @@ fetch_source() {
 }
 
 # unpack makes DIR/src: the release tarball, Debian's patches applied in
-# their series order, and the OCI spec copies Debian builds with (its
-# debian/rules replaces libocispec's bundled ones by them).
+# their series order, then Berth's (scripts/crun-patches), and the OCI
+# spec copies Debian builds with (its debian/rules replaces libocispec's
+# bundled ones by them).
 unpack() {
 	local dir="$1" p s
 	mkdir -p "$dir/src" "$dir/deb"
@@ -108,6 +113,9 @@ unpack() {
 			patch -d "$dir/src" -p1 -s <"$dir/deb/debian/patches/$p"
 		done <"$dir/deb/debian/patches/series"
 	fi
+	for p in "$PATCH_DIR"/*.patch; do
+		[ -f "$p" ] && patch -d "$dir/src" -p1 -s <"$p"
+	done
 	for s in image-spec runtime-spec; do
 		rm -rf "${dir:?}/src/libocispec/$s"
 		cp -r "/usr/share/gocode/src/github.com/opencontainers/$s" "$dir/src/libocispec/"

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -121,8 +122,12 @@ func (c *Client) ContainerCreate(ctx context.Context, o ContainerCreateOptions) 
 		n.CapAdd, n.CapDrop = normalizeCaps(hc.CapAdd), normalizeCaps(hc.CapDrop)
 		hc = &n
 	}
+	body, err := createBody(container.CreateRequest{Config: cfg, HostConfig: hc, NetworkingConfig: o.NetworkingConfig})
+	if err != nil {
+		return ContainerCreateResult{}, err
+	}
 	var r container.CreateResponse
-	err := c.post(ctx, "/containers/create", q, container.CreateRequest{Config: cfg, HostConfig: hc, NetworkingConfig: o.NetworkingConfig}, &r)
+	err = c.post(ctx, "/containers/create", q, bytes.NewReader(body), &r)
 	return ContainerCreateResult{ID: r.ID, Warnings: r.Warnings}, err
 }
 

@@ -2,9 +2,11 @@ package client
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
+	"strings"
 )
 
 // firstGet sends a GET made before the API version is negotiated without
@@ -48,4 +50,81 @@ func (c *Client) adoptVersion(v string) bool {
 		c.setVersion(v)
 	}
 	return true
+}
+
+// guessAPIVersion is the API version a first state-changing request is
+// sent at: that of the berthd built with this client (api.APIVersion; a
+// test keeps the two equal), so that against it the request is what
+// negotiation would have sent. A daemon at a newer version serves the
+// request at this one, as it serves any client pinned to it.
+const guessAPIVersion = "1.47"
+
+// changesState tells the methods firstChange may send.
+func changesState(method string) bool {
+	switch method {
+	case http.MethodPost, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// firstChange sends a POST, PUT or DELETE made before the API version is
+// negotiated versioned at guessAPIVersion, saving the /_ping round trip.
+// A daemon that does not serve that version refuses the request with a
+// 400 ("client version 1.47 is too new" or "too old") before doing
+// anything, so nothing is done twice: the reply is dropped, ok is false,
+// and the caller negotiates with a ping and sends the request again with
+// retry, a fresh copy of body. A body that cannot be sent twice (a
+// stream) is not sent here (ok false, retry the untouched body). On any
+// other reply its Api-Version header settles the negotiation.
+func (c *Client) firstChange(ctx context.Context, method, p string, q url.Values, headers http.Header, body io.Reader) (resp *http.Response, retry io.Reader, ok bool, err error) {
+	req, err := c.buildRequest(ctx, method, c.pathAt(guessAPIVersion, p, q), headers, body)
+	if err != nil {
+		return nil, body, true, err
+	}
+	if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+		return nil, body, false, nil
+	}
+	if resp, err = c.doRequest(req); err != nil {
+		return nil, body, true, err
+	}
+	if resp.StatusCode == http.StatusBadRequest {
+		err := checkResponseErr(resp)
+		ensureReaderClosed(resp)
+		if !refusesVersion(err, guessAPIVersion) {
+			return nil, body, true, err
+		}
+		if req.GetBody != nil {
+			if body, err = req.GetBody(); err != nil {
+				return nil, nil, true, err
+			}
+		}
+		return nil, body, false, nil
+	}
+	c.settleVersion(resp.Header.Get("Api-Version"))
+	return resp, body, true, nil
+}
+
+// refusesVersion tells a daemon's refusal of API version v, in Docker's
+// wording (which berthd shares), from any other bad request.
+func refusesVersion(err error, v string) bool {
+	return err != nil && (strings.Contains(err.Error(), "client version "+v+" is too new") ||
+		strings.Contains(err.Error(), "client version "+v+" is too old"))
+}
+
+// settleVersion negotiates as a ping whose Api-Version header said v
+// would, unless the version is settled already or v is unusable (the
+// next request then pings).
+func (c *Client) settleVersion(v string) {
+	d, err := parseAPIVersion(v)
+	if err != nil || versionLess(d, MinAPIVersion) {
+		return
+	}
+	c.negMu.Lock()
+	defer c.negMu.Unlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.negotiated {
+		_ = c.negotiate(d)
+	}
 }

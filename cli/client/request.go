@@ -27,6 +27,12 @@ func (c *Client) apiPath(ctx context.Context, p string, q url.Values) string {
 	c.mu.Lock()
 	v := c.version
 	c.mu.Unlock()
+	return c.pathAt(v, p, q)
+}
+
+// pathAt is p under the base path and API version v (none if empty),
+// with query q.
+func (c *Client) pathAt(v, p string, q url.Values) string {
 	if v != "" {
 		p = path.Join(c.basePath, "/v"+strings.TrimPrefix(v, "v"), p)
 	} else {
@@ -67,8 +73,13 @@ func (c *Client) buildRequest(ctx context.Context, method, p string, headers htt
 // (the response is then closed).
 func (c *Client) send(ctx context.Context, method, p string, q url.Values, headers http.Header, body io.Reader) (resp *http.Response, err error) {
 	sent := false
-	if method == http.MethodGet && (body == nil || body == http.NoBody) && !c.isNegotiated() {
-		resp, sent, err = c.firstGet(ctx, p, q, headers)
+	if !c.isNegotiated() {
+		switch {
+		case method == http.MethodGet && (body == nil || body == http.NoBody):
+			resp, sent, err = c.firstGet(ctx, p, q, headers)
+		case changesState(method):
+			resp, body, sent, err = c.firstChange(ctx, method, p, q, headers, body)
+		}
 	}
 	if !sent {
 		var req *http.Request
