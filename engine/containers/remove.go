@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/berth-dev/berth/engine/mounts"
@@ -107,6 +108,10 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, o 
 	discard(s.dataBin, c.Dir)
 	if o.auto {
 		s.forget(ctx, e, c, o.RemoveVolumes)
+		// The waiter just woken runs next on this goroutine's processor,
+		// which the commit's flush would hold until the Go runtime hands
+		// it over: let the reply go out first.
+		runtime.Gosched()
 	}
 	finishRootfs, err := s.commitRemoval(ctx, e, c)
 	if err != nil {
