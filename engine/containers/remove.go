@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/berth-dev/berth/engine/mounts"
@@ -19,6 +20,10 @@ import (
 type RemoveOptions struct {
 	Force         bool // kill a running container first
 	RemoveVolumes bool // also remove anonymous volumes
+	// auto: the auto-remove of a --rm container, whose clients are told
+	// the container is gone before its removal is committed (see
+	// deleteContainer).
+	auto bool
 }
 
 // Remove deletes a container: its process (with Force), writable layer,
@@ -75,7 +80,7 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 	e.pendingAttach = nil
 	e.mu.Unlock()
 
-	if err := s.deleteContainer(ctx, e, c, o.RemoveVolumes); err != nil {
+	if err := s.deleteContainer(ctx, e, c, o); err != nil {
 		return err
 	}
 	s.emit(&c, evtypes.ActionDestroy, nil)
@@ -84,37 +89,83 @@ func (s *Service) Remove(ctx context.Context, ref string, o RemoveOptions) error
 
 // deleteContainer removes a container marked Removing from the host and
 // the indexes: its writable layer, state and folder, its record, and with
-// removeVolumes its anonymous volumes. A failure leaves it Dead, so that
+// o.RemoveVolumes its anonymous volumes. A failure leaves it Dead, so that
 // another removal can try again.
-func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, removeVolumes bool) error {
-	dead := func(err error, persist bool) {
-		e.mu.Lock()
-		e.c.State.Status = StatusDead
-		e.c.State.Error = err.Error()
-		if persist {
-			s.persist(e)
-		}
-		e.notify() // a removal waiting on this one tries again
-		e.mu.Unlock()
-	}
+//
+// An auto-remove (o.auto) leaves the indexes first: the client waiting for
+// the removal (`run --rm`'s wait) is answered without waiting for the
+// commit's disk flushes, as Docker answers it without syncing anything.
+// Nobody takes its error, so should the commit fail the container stays
+// gone all the same, its record and layer left for the next start (an
+// exited --rm container's record is removed by reconcile), as after a crash
+// before the commit.
+func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, o RemoveOptions) error {
 	// What goes to the bin is deleted after the commit below (see
 	// trash.Bin.Hold). The monitor stopped writing the folder (the log)
 	// before it reported the exit.
 	releaseData := s.dataBin.Hold()
 	defer releaseData()
 	discard(s.dataBin, c.Dir)
-	// The container's record goes in the commit that drops its layer's,
-	// and so does its last run's sandbox record (endRun).
+	if o.auto {
+		s.forget(ctx, e, c, o.RemoveVolumes)
+		// The waiter just woken runs next on this goroutine's processor,
+		// which the commit's flush would hold until the Go runtime hands
+		// it over: let the reply go out first.
+		runtime.Gosched()
+	}
+	finishRootfs, err := s.commitRemoval(ctx, e, c)
+	if err != nil {
+		if !o.auto {
+			e.mu.Lock()
+			e.c.State.Status = StatusDead
+			e.c.State.Error = err.Error()
+			s.persist(e)
+			e.notify() // a removal waiting on this one tries again
+			e.mu.Unlock()
+		}
+		return errdefs.Internal(err)
+	}
+	if !o.auto {
+		s.forget(ctx, e, c, o.RemoveVolumes)
+	}
+	// After the reply: the writable layer (a --rm container's is still
+	// mounted, see onExit), and the state directory once the monitor of
+	// the last run has finished deleting the runtime's state (for a --rm
+	// container it is still at it when the exit is reported). Nothing
+	// waits for them: the container is gone from every list, its name is
+	// free, and a crash before this is over leaves a layer and a state
+	// directory without a record, which the next start removes (the image
+	// service's cleanup, sweepStateDirs).
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		finishRootfs()
+		s.removeStateDir(ctx, c.ID)
+	}()
+	return nil
+}
+
+// commitRemoval commits the deletion of the container's record with its
+// layer's and its last run's sandbox record (endRun); finish then removes
+// the layer.
+func (s *Service) commitRemoval(ctx context.Context, e *entry, c Container) (finish func(), err error) {
 	e.mu.Lock()
 	netOp := e.netRecordOp
 	e.mu.Unlock()
-	finishRootfs, err := s.images.ForgetRootfs(ctx, c.ID, store.All(store.DeleteOp(bucket, c.ID), netOp))
-	if err != nil {
-		dead(err, true)
-		return errdefs.Internal(err)
+	finish, err = s.images.ForgetRootfs(ctx, c.ID, store.All(store.DeleteOp(bucket, c.ID), netOp))
+	if err == nil {
+		e.mu.Lock()
+		e.netRecordOp = nil
+		e.mu.Unlock()
 	}
+	return finish, err
+}
+
+// forget takes a container being removed out of the indexes (its name is
+// free from then on), removes its anonymous volumes with removeVolumes,
+// and tells those waiting for its removal.
+func (s *Service) forget(ctx context.Context, e *entry, c Container, removeVolumes bool) {
 	e.mu.Lock()
-	e.netRecordOp = nil
 	for id := range e.execs {
 		execIndex.Delete(id)
 	}
@@ -136,21 +187,6 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, re
 	close(e.removed)
 	e.notify()
 	e.mu.Unlock()
-	// After the reply: the writable layer (a --rm container's is still
-	// mounted, see onExit), and the state directory once the monitor of
-	// the last run has finished deleting the runtime's state (for a --rm
-	// container it is still at it when the exit is reported). Nothing
-	// waits for them: the container is gone from every list, its name is
-	// free, and a crash before this is over leaves a layer and a state
-	// directory without a record, which the next start removes (the image
-	// service's cleanup, sweepStateDirs).
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		finishRootfs()
-		s.removeStateDir(ctx, c.ID)
-	}()
-	return nil
 }
 
 // removeStateDir removes a container's state directory once the monitor

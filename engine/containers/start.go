@@ -681,7 +681,7 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	id := c.ID
 	e.mu.Unlock()
 	if autoRemove {
-		err := s.Remove(context.Background(), id, RemoveOptions{Force: true, RemoveVolumes: true})
+		err := s.Remove(context.Background(), id, RemoveOptions{Force: true, RemoveVolumes: true, auto: true})
 		if err != nil && !errdefs.IsNotFound(err) {
 			if autoRemoving {
 				s.unmountRootfs(c)

@@ -3,7 +3,10 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -83,6 +86,52 @@ func TestDaemonCrashRecovery(t *testing.T) {
 	}
 	if r := b.Run(t, "run", "--rm", "busybox", "echo", "still-works"); r.Out() != "still-works" {
 		t.Errorf("a new run after the crash: %s", r)
+	}
+}
+
+// A --rm container that exits while berthd is down is removed by the next
+// berthd: the state a crash leaves between the auto-remove's answer to
+// `run --rm` (given before the removal's commit) and that commit, its
+// record still saying running and its monitor's exit report on disk.
+func TestRunRmExitedWhileDown(t *testing.T) {
+	d := startDaemon(t)
+	b := d.Berth()
+	id := b.Must(t, "run", "-d", "--rm", "--name", "rmdown", "busybox", "sleep", "300")
+	pid, err := strconv.Atoi(b.Must(t, "inspect", "--format", "{{.State.Pid}}", "rmdown"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Kill()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill the container's process %d: %v", pid, err)
+	}
+	eventually(t, 10*time.Second, func() error {
+		st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if err != nil || strings.Contains(string(st), "State:\tZ") {
+			return nil
+		}
+		return fmt.Errorf("the container's process %d is still running", pid)
+	})
+	if err := d.Start(); err != nil {
+		t.Fatalf("restarting berthd on the same roots: %v", err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		if ps := b.Must(t, "ps", "-aq", "--no-trunc"); strings.Contains(ps, id) {
+			return fmt.Errorf("the exited --rm container is still listed")
+		}
+		for _, dir := range []string{filepath.Join(d.DataRoot, "containers", id), filepath.Join(d.ExecRoot, "containers", id)} {
+			if _, err := os.Stat(dir); err == nil {
+				return fmt.Errorf("%s stayed", dir)
+			}
+		}
+		return nil
+	})
+	if r := b.Run(t, "inspect", "rmdown"); r.Exit == 0 {
+		t.Errorf("inspect of the removed container: %s", r)
+	}
+	// Its name is free again.
+	if r := b.Run(t, "run", "--rm", "--name", "rmdown", "busybox", "true"); r.Exit != 0 {
+		t.Errorf("run --rm with the name again: %s", r)
 	}
 }
 
