@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -41,6 +42,8 @@ type ContainerBackend interface {
 	Top(ctx context.Context, ref, psArgs string) (*container.TopResponse, error)
 	Prune(ctx context.Context, filters map[string][]string) (*container.PruneReport, error)
 	List(ctx context.Context, o containers.ListOptions) ([]container.Summary, error)
+	// ListJSON is List's reply encoded, appended to buf.
+	ListJSON(ctx context.Context, o containers.ListOptions, buf []byte) ([]byte, error)
 	Inspect(ctx context.Context, ref string, size bool) (*container.InspectResponse, error)
 	Update(ctx context.Context, ref string, u container.UpdateConfig) ([]string, error)
 
@@ -193,13 +196,20 @@ func (s *Server) getContainersJSON(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	list, err := s.b.Containers.List(r.Context(), containers.ListOptions{
+	buf := jsonBufs.Get().(*bytes.Buffer)
+	defer putJSONBuf(buf)
+	buf.Reset()
+	body, err := s.b.Containers.ListJSON(r.Context(), containers.ListOptions{
 		All: boolValue(r, "all"), Limit: limit, Size: boolValue(r, "size"), Filters: filters,
-	})
+	}, buf.AvailableBuffer())
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, list)
+	if cap(body) > buf.Cap() {
+		// Grown: keep the larger buffer for the next list.
+		*buf = *bytes.NewBuffer(body[:0])
+	}
+	return writeJSONBytes(w, http.StatusOK, body)
 }
 
 func (s *Server) getContainerJSON(w http.ResponseWriter, r *http.Request) error {

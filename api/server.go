@@ -203,10 +203,15 @@ func writeJSON(w http.ResponseWriter, code int, v any) error {
 	if err := json.NewEncoder(buf).Encode(v); err != nil {
 		return err
 	}
+	return writeJSONBytes(w, code, buf.Bytes())
+}
+
+// writeJSONBytes writes body, JSON already encoded, as writeJSON does.
+func writeJSONBytes(w http.ResponseWriter, code int, body []byte) error {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
-	_, err := w.Write(buf.Bytes())
+	_, err := w.Write(body)
 	return err
 }
 

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"net/netip"
@@ -137,12 +138,23 @@ func keys(names ...string) [][]byte {
 // json.Unmarshal would match to one of them case-insensitively is not
 // handled.
 func (s *rowScanner) other(key []byte, fields [][]byte) bool {
+	// An ASCII key folds only to a field name of its length.
+	ascii := isASCII(key)
 	for _, f := range fields {
-		if bytes.EqualFold(key, f) {
+		if (!ascii || len(key) == len(f)) && bytes.EqualFold(key, f) {
 			return false
 		}
 	}
 	return s.skip(0)
+}
+
+func isASCII(b []byte) bool {
+	for _, c := range b {
+		if c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
 }
 
 // strBytes is the string that comes next (an object's key, a value): its
@@ -294,7 +306,18 @@ func (s *rowScanner) skip(depth int) bool {
 	case c == '"':
 		return s.skipString()
 	case c == '{':
-		return s.object(func([]byte) bool { return s.skip(depth + 1) })
+		// Keys passed over, not decoded: nothing reads them.
+		return s.list('{', '}', func() bool {
+			if !s.skipString() {
+				return false
+			}
+			s.ws()
+			if !s.byte(':') {
+				return false
+			}
+			s.ws()
+			return s.skip(depth + 1)
+		})
 	case c == '[':
 		return s.array(func() bool { return s.skip(depth + 1) })
 	case c == 't':
@@ -321,21 +344,47 @@ func (s *rowScanner) skipString() bool {
 	if !s.byte('"') {
 		return false
 	}
-	for s.i < len(s.b) {
-		c := s.b[s.i]
-		s.i++
+	b := s.b
+	for s.i < len(b) {
+		i := plainRun(b, s.i)
+		if i == len(b) {
+			break
+		}
+		c := b[i]
+		s.i = i + 1
 		switch {
 		case c == '"':
 			return true
 		case c < 0x20:
 			return false
-		case c == '\\':
-			if !s.skipEscape() {
-				return false
-			}
+		case !s.skipEscape(): // c is '\\'
+			return false
 		}
 	}
+	s.i = len(b)
 	return false
+}
+
+// plainRun returns the index of the first byte from i on that a string
+// does not hold as it is (a quote, a backslash or a control character),
+// or len(b): eight bytes at a time while none of them is one.
+func plainRun(b []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(b); i += 8 {
+		x := binary.LittleEndian.Uint64(b[i:])
+		q, bs := x^(ones*'"'), x^(ones*'\\')
+		// A byte below 0x20, or equal to '"' or '\\' (zero after the xor),
+		// sets its high bit here (bytes of 0x80 and above never do).
+		if ((x-ones*0x20)|(q-ones)|(bs-ones))&^x&highs != 0 {
+			break
+		}
+	}
+	for ; i < len(b); i++ {
+		if c := b[i]; c < 0x20 || c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return i
 }
 
 // skipEscape passes over what follows a backslash in a string.

@@ -73,6 +73,13 @@ func WriteTable(out io.Writer, data []byte, minwidth, padding int) error {
 
 var tab = []byte{'\t'}
 
+// hasTabwriterControl reports whether data holds a byte text/tabwriter
+// treats specially besides '\t' and '\n'. (bytes.ContainsAny with the
+// three would decode data rune by rune: "\xff" is not ASCII.)
+func hasTabwriterControl(data []byte) bool {
+	return bytes.IndexByte(data, '\v') >= 0 || bytes.IndexByte(data, '\f') >= 0 || bytes.IndexByte(data, 0xff) >= 0
+}
+
 // lines are data's '\n'-terminated lines, without the '\n'.
 func lines(data []byte) iter.Seq[[]byte] {
 	return bytes.SplitSeq(bytes.TrimSuffix(data, []byte{'\n'}), []byte{'\n'})
@@ -81,7 +88,7 @@ func lines(data []byte) iter.Seq[[]byte] {
 // columnWidths is the width of each column of data (every cell but each
 // line's last), or false if data is not a table WriteTable aligns itself.
 func columnWidths(data []byte, minwidth, padding int) (widths []int, ok bool) {
-	if len(data) > 0 && data[len(data)-1] != '\n' || bytes.ContainsAny(data, "\v\f\xff") {
+	if len(data) > 0 && data[len(data)-1] != '\n' || hasTabwriterControl(data) {
 		return nil, false
 	}
 	if len(data) == 0 {

@@ -54,7 +54,7 @@ func within(t *testing.T, what string, f func()) {
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
-		t.Fatalf("%s waited for the preparation", what)
+		t.Fatalf("%s waited for the container's lock", what)
 	}
 }
 

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/berth-dev/berth/engine/mounts"
@@ -67,8 +68,12 @@ type Container struct {
 // entry is a container in memory: its record plus the machinery that lives
 // only while berthd runs.
 type entry struct {
-	mu sync.Mutex
+	// mu guards c and the run state below; unlocking it publishes row.
+	mu recMutex
 	c  Container
+	// row is what the list shows of e, published whenever e.mu is let go
+	// (listrow.go): `ps` reads it without e.mu.
+	row atomic.Pointer[listRow]
 	// changed is closed and replaced on every state change, so waiters can
 	// block without polling.
 	changed chan struct{}
@@ -106,7 +111,10 @@ type entry struct {
 }
 
 func newEntry(c Container) *entry {
-	return &entry{c: c, changed: make(chan struct{}), removed: make(chan struct{}), execs: map[string]*execEntry{}}
+	e := &entry{c: c, changed: make(chan struct{}), removed: make(chan struct{}), execs: map[string]*execEntry{}}
+	e.mu.e = e
+	e.publishRow()
+	return e
 }
 
 // notify wakes everyone waiting for a state change. Caller holds e.mu.

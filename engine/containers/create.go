@@ -258,6 +258,7 @@ func (s *Service) materialize(ctx context.Context, c *Container, release func())
 	e := newEntry(*c)
 	s.mu.Lock()
 	s.byID[c.ID] = e
+	s.order.Store(nil)
 	s.mu.Unlock()
 	return nil
 }

@@ -32,6 +32,8 @@ type Networks interface {
 	ConnectNetwork(ctx context.Context, containerID, netRef string, ep *network.EndpointSettings) error
 	DisconnectNetwork(ctx context.Context, containerID, netRef string, force bool) error
 	Attached(containerID string) *netpkg.Attachment
+	// Gen changes whenever what Attached answers may have changed.
+	Gen() uint64
 	Inspect(ctx context.Context, ref string, verbose bool) (network.Inspect, error)
 	DefaultGateway() netip.Addr
 	// Reconcile drops the attachments of containers not in live.

@@ -172,6 +172,7 @@ func (s *Service) forget(ctx context.Context, e *entry, c Container, removeVolum
 	e.mu.Unlock()
 	s.mu.Lock()
 	delete(s.byID, c.ID)
+	s.order.Store(nil)
 	if s.byName[c.Name] == c.ID {
 		delete(s.byName, c.Name)
 	}

@@ -9,9 +9,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/berth-dev/berth/engine/images"
 	"github.com/berth-dev/berth/engine/mounts"
@@ -88,6 +89,9 @@ type Service struct {
 	logMu  sync.Mutex
 	byID   map[string]*entry
 	byName map[string]string // name -> ID
+	// order holds byID's entries newest first, made by all when nil;
+	// whatever changes byID sets it to nil (under mu).
+	order atomic.Pointer[[]*entry]
 	// ctx ends when berthd shuts down; watchers stop with it.
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -211,17 +215,21 @@ func (s *Service) lookup(ref string) (*entry, error) {
 	return found, nil
 }
 
-// snapshot returns a copy of every entry's record, sorted newest first.
+// all returns every entry, newest first, in a slice shared with the other
+// callers until byID changes: read it, never change it.
 func (s *Service) all() []*entry {
 	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if p := s.order.Load(); p != nil {
+		return *p
+	}
 	out := make([]*entry, 0, len(s.byID))
 	for _, e := range s.byID {
 		out = append(out, e)
 	}
-	s.mu.RUnlock()
-	sort.Slice(out, func(i, j int) bool {
-		return out[i].c.Created.After(out[j].c.Created)
-	})
+	slices.SortFunc(out, func(a, b *entry) int { return b.c.Created.Compare(a.c.Created) })
+	// Stored under s.mu: a change of byID after it clears it.
+	s.order.Store(&out)
 	return out
 }
 

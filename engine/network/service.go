@@ -83,7 +83,7 @@ type Service struct {
 	chains iptables.Chains
 	netns  string // ExecRoot/netns
 
-	mu        sync.RWMutex
+	mu        genMutex
 	nets      map[string]*netState // by ID
 	sandboxes map[string]*sandbox  // by container ID
 	// dns is the embedded DNS's view of names, swapped whole on changes.
@@ -444,3 +444,22 @@ func (s *Service) byName(name string) *netState {
 	}
 	return nil
 }
+
+// genMutex is the service's lock, counting the write sections let go: a
+// reader that saw the same count twice saw the same networks and
+// attachments (see Gen).
+type genMutex struct {
+	sync.RWMutex
+	gen atomic.Uint64
+}
+
+// Unlock counts the write section and unlocks.
+func (m *genMutex) Unlock() {
+	m.gen.Add(1)
+	m.RWMutex.Unlock()
+}
+
+// Gen changes whenever the networks or a container's attachment may have
+// changed: what Attached answered, or anything built from it, holds
+// while Gen answers the same as it did before that Attached call.
+func (s *Service) Gen() uint64 { return s.mu.gen.Load() }
