@@ -1,0 +1,60 @@
+package e2e
+
+import (
+	"bufio"
+	"os/exec"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// An attached `run` proxies the signals its CLI gets to the container
+// (--sig-proxy, on by default), with both CLIs. (Detached, the CLI proxies
+// nothing, as docker's: it ends once the container has started.)
+func TestRunSigProxy(t *testing.T) {
+	d := sharedDaemon(t, "core")
+	for _, c := range []CLI{d.Berth(), d.Docker(t)} {
+		name := uniq("sigproxy-" + c.Name)
+		cmd := exec.Command(c.Path(), "run", "--name", name, "busybox", "sh", "-c",
+			`trap "echo got-term" TERM; echo ready; while true; do sleep 0.1; done`)
+		cmd.Env = c.Env()
+		out, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := make(chan string, 16)
+		go func() {
+			defer close(lines)
+			for sc := bufio.NewScanner(out); sc.Scan(); {
+				lines <- sc.Text()
+			}
+		}()
+		waitLine(t, lines, "ready")
+		cmd.Process.Signal(syscall.SIGTERM)
+		waitLine(t, lines, "got-term")
+		c.Must(t, "rm", "-f", name)
+		cmd.Wait()
+	}
+}
+
+// waitLine waits (up to 30 s) for the line want on lines.
+func waitLine(t *testing.T, lines <-chan string, want string) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case l, ok := <-lines:
+			if !ok {
+				t.Fatalf("output ended before %q", want)
+			}
+			if l == want {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %q within 30 s", want)
+		}
+	}
+}
