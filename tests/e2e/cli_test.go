@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -83,6 +84,29 @@ func (c CLI) Env() []string {
 		return c.d.crictlEnv()
 	}
 	return c.d.berthEnv()
+}
+
+// StartLines starts the CLI with args in the background (killed when ctx
+// ends) and returns it with its stdout's lines, closed at end of output.
+func (c CLI) StartLines(tb testing.TB, ctx context.Context, args ...string) (*exec.Cmd, <-chan string) {
+	tb.Helper()
+	cmd := exec.CommandContext(ctx, c.Path(), args...)
+	cmd.Env = c.Env()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	lines := make(chan string, 16)
+	go func() {
+		defer close(lines)
+		for sc := bufio.NewScanner(out); sc.Scan(); {
+			lines <- sc.Text()
+		}
+	}()
+	return cmd, lines
 }
 
 // Berth is the `berth` CLI bound to d.

@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -81,23 +79,7 @@ func TestLogDriverLocalFollowAndRestart(t *testing.T) {
 		"echo start; while [ ! -e /tmp/go ]; do sleep 0.05; done; echo middle; while [ ! -e /tmp/end ]; do sleep 0.05; done; echo end")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.Path(), "logs", "-f", name)
-	cmd.Env = c.Env()
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := make(chan string, 10)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			lines <- sc.Text()
-		}
-		close(lines)
-	}()
+	cmd, lines := c.StartLines(t, ctx, "logs", "-f", name)
 	next := func(want string) {
 		t.Helper()
 		select {

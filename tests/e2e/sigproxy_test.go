@@ -1,8 +1,7 @@
 package e2e
 
 import (
-	"bufio"
-	"os/exec"
+	"context"
 	"syscall"
 	"testing"
 	"time"
@@ -15,23 +14,8 @@ func TestRunSigProxy(t *testing.T) {
 	d := sharedDaemon(t, "core")
 	for _, c := range []CLI{d.Berth(), d.Docker(t)} {
 		name := uniq("sigproxy-" + c.Name)
-		cmd := exec.Command(c.Path(), "run", "--name", name, "busybox", "sh", "-c",
+		cmd, lines := c.StartLines(t, context.Background(), "run", "--name", name, "busybox", "sh", "-c",
 			`trap "echo got-term" TERM; echo ready; while true; do sleep 0.1; done`)
-		cmd.Env = c.Env()
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string, 16)
-		go func() {
-			defer close(lines)
-			for sc := bufio.NewScanner(out); sc.Scan(); {
-				lines <- sc.Text()
-			}
-		}()
 		waitLine(t, lines, "ready")
 		cmd.Process.Signal(syscall.SIGTERM)
 		waitLine(t, lines, "got-term")
