@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -37,7 +39,7 @@ func TestHealthSurvivesDaemonRestart(t *testing.T) {
 			d := startDaemon(t)
 			b := d.Berth()
 			b.Must(t, "run", "-d", "--name", "hc", "--health-cmd", "true", "--health-interval", "1s", "busybox", "sleep", "1d")
-			eventually(t, 30*time.Second, func() error {
+			eventually(t, 20*time.Second, func() error {
 				if h := inspectHealth(t, b, "hc"); h.Status != "healthy" {
 					return fmt.Errorf("health %+v, want healthy", h)
 				}
@@ -57,7 +59,7 @@ func TestHealthSurvivesDaemonRestart(t *testing.T) {
 			if h.Status != "healthy" || len(h.Log) == 0 || !h.Log[0].Start.Before(down) {
 				t.Errorf("right after the restart: health %+v, want healthy with the log of the probes before it", h)
 			}
-			eventually(t, 30*time.Second, func() error {
+			eventually(t, 20*time.Second, func() error {
 				h := inspectHealth(t, b, "hc")
 				if n := len(h.Log); h.Status != "healthy" || n == 0 || !h.Log[n-1].Start.After(down) {
 					return fmt.Errorf("health %+v: no probe recorded after the restart (%v)", h, down)
@@ -69,6 +71,16 @@ func TestHealthSurvivesDaemonRestart(t *testing.T) {
 			}
 			if ids := b.Must(t, "ps", "-q", "--filter", "health=healthy"); ids == "" {
 				t.Error("ps --filter health=healthy lists nothing after the restart")
+			}
+			// Stopping the re-adopted run ends its healthcheck with it: no
+			// health shown or filtered on, its record gone with the run.
+			b.Must(t, "stop", "-t", "1", "hc")
+			if ids := b.Must(t, "ps", "-aq", "--filter", "health=healthy"); ids != "" {
+				t.Errorf("ps -a --filter health=healthy lists %q after the stop", ids)
+			}
+			id := b.Must(t, "inspect", "--format", "{{.Id}}", "hc")
+			if _, err := os.Stat(filepath.Join(d.ExecRoot, "containers", id, "health.json")); !os.IsNotExist(err) {
+				t.Errorf("the stopped run's health record stayed (%v)", err)
 			}
 			b.Must(t, "rm", "-f", "hc")
 		})
