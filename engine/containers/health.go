@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -23,11 +26,26 @@ const (
 )
 
 // startHealthcheck runs the container's HEALTHCHECK while this run lasts,
-// as Docker does: a probe every Interval (StartInterval during the start
-// period), exec'd in the container, killed after Timeout; Retries failures
-// in a row make it unhealthy; failures in StartPeriod do not count.
-// Caller holds e.mu.
+// as Docker does: a probe every Interval (StartInterval while starting in
+// the start period), exec'd in the container, killed after Timeout;
+// Retries failures in a row make it unhealthy; failures in StartPeriod do
+// not count until a probe succeeds. Caller holds e.mu.
 func (s *Service) startHealthcheck(e *entry, exited chan struct{}) {
+	s.monitorHealth(e, exited, nil)
+}
+
+// resumeHealthcheck runs the HEALTHCHECK of a run that a previous berthd
+// started and this one re-adopts, from the health that berthd recorded
+// (status, failing streak, log), so a healthy container stays healthy
+// across the restart and its next probes add to its log. Caller holds
+// e.mu.
+func (s *Service) resumeHealthcheck(e *entry, exited chan struct{}) {
+	s.monitorHealth(e, exited, loadHealth(s.stateDir(e.c.ID), e.c.State.StartedAt))
+}
+
+// monitorHealth starts the healthcheck of the current run from h (nil: a
+// new run's, starting). Caller holds e.mu.
+func (s *Service) monitorHealth(e *entry, exited chan struct{}, h *container.Health) {
 	hc := e.c.Config.Healthcheck
 	if hc == nil || len(hc.Test) == 0 || hc.Test[0] == "NONE" {
 		e.health = nil
@@ -38,11 +56,16 @@ func (s *Service) startHealthcheck(e *entry, exited chan struct{}) {
 		e.health = nil
 		return
 	}
-	e.health = &container.Health{Status: container.Starting, Log: []*container.HealthcheckResult{}}
+	if h == nil {
+		h = &container.Health{Status: container.Starting, Log: []*container.HealthcheckResult{}}
+	}
+	e.health = h
+	t := newHealthTiming(hc, e.c.State.StartedAt)
+	status := h.Status
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		s.runHealthcheck(e, exited, cmd, newHealthTiming(hc))
+		s.runHealthcheck(e, exited, cmd, t, status)
 	}()
 }
 
@@ -64,9 +87,12 @@ type healthTiming struct {
 	started                                       time.Time
 }
 
-func newHealthTiming(hc *container.HealthConfig) healthTiming {
+// newHealthTiming is hc's schedule for a run started at started: the start
+// period counts from the container's start, as Docker's does, so a run
+// re-adopted by a restarted berthd is in it only if it started recently.
+func newHealthTiming(hc *container.HealthConfig, started time.Time) healthTiming {
 	t := healthTiming{interval: hc.Interval, timeout: hc.Timeout, retries: hc.Retries,
-		startInterval: hc.StartInterval, startPeriod: hc.StartPeriod, started: time.Now()}
+		startInterval: hc.StartInterval, startPeriod: hc.StartPeriod, started: started}
 	if t.interval <= 0 {
 		t.interval = healthInterval
 	}
@@ -82,18 +108,32 @@ func newHealthTiming(hc *container.HealthConfig) healthTiming {
 	return t
 }
 
-func (t healthTiming) inStartPeriod() bool { return time.Since(t.started) < t.startPeriod }
+// inStartPeriod reports whether at is in the run's start period.
+func (t healthTiming) inStartPeriod(at time.Time) bool { return at.Sub(t.started) < t.startPeriod }
+
+// wait is the time from now to the next probe: StartInterval while the
+// container is starting in its start period, else Interval; during the
+// start period no later than its end, whose probe then counts failures,
+// as Docker schedules it.
+func (t healthTiming) wait(now time.Time, status container.HealthStatus) time.Duration {
+	left := t.startPeriod - now.Sub(t.started)
+	if left <= 0 {
+		return t.interval
+	}
+	w := t.interval
+	if status == container.Starting {
+		w = t.startInterval
+	}
+	return min(w, left)
+}
 
 // runHealthcheck probes the container on schedule until this run of it
-// ends or berthd shuts down, emitting health_status on each change.
-func (s *Service) runHealthcheck(e *entry, exited chan struct{}, cmd []string, t healthTiming) {
+// ends or berthd shuts down, emitting health_status on each change and
+// recording the health in the run's state directory after each probe.
+func (s *Service) runHealthcheck(e *entry, exited chan struct{}, cmd []string, t healthTiming, status container.HealthStatus) {
 	id := e.c.ID
 	for {
-		wait := t.interval
-		if t.inStartPeriod() {
-			wait = t.startInterval
-		}
-		timer := time.NewTimer(wait)
+		timer := time.NewTimer(t.wait(time.Now(), status))
 		select {
 		case <-exited:
 			timer.Stop()
@@ -112,12 +152,53 @@ func (s *Service) runHealthcheck(e *entry, exited chan struct{}, cmd []string, t
 		}
 		old := recordProbe(h, res, t)
 		c := e.c
-		status := h.Status
+		status = h.Status
+		saved, err := json.Marshal(savedHealth{StartedAt: c.State.StartedAt, Health: h})
 		e.mu.Unlock()
+		if err == nil {
+			err = writeFileReplace(filepath.Join(s.stateDir(id), healthFile), saved, 0o600)
+		}
+		if err != nil && s.ctx.Err() == nil {
+			s.log.Warn("health not recorded", "id", id, "err", err)
+		}
 		if status != old {
 			s.emit(&c, evtypes.Action("health_status: "+string(status)), nil)
 		}
 	}
+}
+
+// healthFile, in a run's state directory, holds the run's health for the
+// next berthd: the exec-root outlives berthd, not the machine, as the run.
+const healthFile = "health.json"
+
+// savedHealth is healthFile's content: the health of the run started at
+// StartedAt.
+type savedHealth struct {
+	StartedAt time.Time
+	Health    *container.Health
+}
+
+// loadHealth is the health recorded in stateDir for the run started at
+// startedAt; nil when there is none (no probe ran yet) or it is another
+// run's (a probe's record written as that run ended).
+func loadHealth(stateDir string, startedAt time.Time) *container.Health {
+	data, err := os.ReadFile(filepath.Join(stateDir, healthFile))
+	if err != nil {
+		return nil
+	}
+	var sh savedHealth
+	if json.Unmarshal(data, &sh) != nil || sh.Health == nil || !sh.StartedAt.Equal(startedAt) {
+		return nil
+	}
+	switch sh.Health.Status {
+	case container.Starting, container.Healthy, container.Unhealthy:
+	default:
+		return nil
+	}
+	if sh.Health.Log == nil {
+		sh.Health.Log = []*container.HealthcheckResult{}
+	}
+	return sh.Health
 }
 
 // recordProbe adds a probe's result to h and moves its status, returning
@@ -131,7 +212,7 @@ func recordProbe(h *container.Health, res *container.HealthcheckResult, t health
 	if res.ExitCode == 0 {
 		h.FailingStreak = 0
 		h.Status = container.Healthy
-	} else if !t.inStartPeriod() || h.Status != container.Starting {
+	} else if !t.inStartPeriod(res.Start) || h.Status != container.Starting {
 		h.FailingStreak++
 		if h.FailingStreak >= t.retries {
 			h.Status = container.Unhealthy

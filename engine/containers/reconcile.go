@@ -101,6 +101,7 @@ func (s *Service) reconcileOne(ctx context.Context, e *entry) {
 			ex := make(chan struct{})
 			e.exited = ex
 			e.runs++
+			s.resumeHealthcheck(e, ex)
 			e.mu.Unlock()
 			s.watch(e, ex)
 			return
