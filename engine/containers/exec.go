@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/berth-dev/berth/engine/runtime"
 	"github.com/berth-dev/berth/internal/errdefs"
@@ -31,6 +32,36 @@ type execEntry struct {
 	pty         *os.File
 	pendingSize *[2]uint16 // a resize that came before the TTY existed
 	done        chan struct{}
+	finished    time.Time // when ExitCode was set
+}
+
+// Finished execs stay inspectable (a CLI reads the exit code after the
+// output ends, and with many execs at once that may be a while later)
+// for execKeep, as Docker's exec GC keeps them for up to 5 minutes; past
+// execKeepMost entries, finished ones go regardless of age.
+const (
+	execKeep     = 5 * time.Minute
+	execKeepMost = 1024
+)
+
+// pruneExecs deletes the finished execs of a container that no client
+// needs any more: once there are more than a few dozen, those finished
+// for execKeep; past execKeepMost, every finished one.
+func pruneExecs(execs map[string]*execEntry, now time.Time) {
+	if len(execs) <= 32 {
+		return
+	}
+	all := len(execs) > execKeepMost
+	for id, old := range execs {
+		old.mu.Lock()
+		done := old.Started && !old.Running && old.ExitCode != nil
+		age := now.Sub(old.finished)
+		old.mu.Unlock()
+		if done && (all || age >= execKeep) {
+			delete(execs, id)
+			execIndex.Delete(id)
+		}
+	}
 }
 
 // execs indexes every exec by ID, across containers.
@@ -61,19 +92,7 @@ func (s *Service) ExecCreate(ctx context.Context, ref string, req container.Exec
 	if e.c.State.Status != StatusRunning {
 		return "", errdefs.Conflict("Container %s is not running", e.c.ID)
 	}
-	if len(e.execs) > 32 {
-		// Finished execs are kept for inspect (the CLI reads the exit code
-		// right after); beyond a few dozen, the finished ones go.
-		for id, old := range e.execs {
-			old.mu.Lock()
-			finished := old.Started && !old.Running && old.ExitCode != nil
-			old.mu.Unlock()
-			if finished {
-				delete(e.execs, id)
-				execIndex.Delete(id)
-			}
-		}
-	}
+	pruneExecs(e.execs, time.Now())
 	x := &execEntry{ID: stringid.New(), ContainerID: e.c.ID, Config: req, done: make(chan struct{})}
 	e.execs[x.ID] = x
 	execIndex.Store(x.ID, x)
@@ -129,6 +148,7 @@ func (x *execEntry) finish(code int) {
 	x.mu.Lock()
 	x.Running = false
 	x.ExitCode = &code
+	x.finished = time.Now()
 	x.pty = nil
 	x.mu.Unlock()
 	select {
