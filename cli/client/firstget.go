@@ -42,14 +42,20 @@ func (c *Client) adoptVersion(v string) bool {
 	if err != nil || versionLess(v, MinAPIVersion) || versionLess(MaxAPIVersion, v) {
 		return false
 	}
+	c.settleOnce(func() { c.setVersion(v) })
+	return true
+}
+
+// settleOnce runs set, which settles the version, under both version
+// locks unless a negotiation settled it already.
+func (c *Client) settleOnce(set func()) {
 	c.negMu.Lock()
 	defer c.negMu.Unlock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.negotiated {
-		c.setVersion(v)
+		set()
 	}
-	return true
 }
 
 // guessAPIVersion is the API version a first state-changing request is
@@ -120,11 +126,5 @@ func (c *Client) settleVersion(v string) {
 	if err != nil || versionLess(d, MinAPIVersion) {
 		return
 	}
-	c.negMu.Lock()
-	defer c.negMu.Unlock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.negotiated {
-		_ = c.negotiate(d)
-	}
+	c.settleOnce(func() { _ = c.negotiate(d) })
 }
