@@ -212,11 +212,73 @@ func hostNetLeaks() (leaks []string, nets map[string]bool) {
 	}
 	for _, c := range daemontest.ChainsWithPrefix("BT" + p) {
 		leaks = append(leaks, "chain: "+c)
-		f := strings.Fields(c)
-		net, _, _ := strings.Cut(strings.TrimPrefix(f[len(f)-1], "BT"), "-")
-		nets[net] = true
+		nets[netOfChain(c)] = true
 	}
 	return leaks, nets
+}
+
+// netOfChain is the Net of a daemon's chain, given as "command table chain".
+func netOfChain(c string) string {
+	f := strings.Fields(c)
+	net, _, _ := strings.Cut(strings.TrimPrefix(f[len(f)-1], "BT"), "-")
+	return net
+}
+
+// staleRunNets lists the Nets of daemons whose e2e run is gone: a test
+// process killed before its clean-up (a timeout, a SIGKILL) leaves its
+// daemons' bridges and chains ("bt"/"BT" + "<pid>x<seq>") on the host, and
+// nothing else removes them. A Net whose pid is a live test binary (another
+// run at the same time) is kept.
+func staleRunNets() []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(net string) {
+		pid, ok := runPidOf(net)
+		if !ok || seen[net] || testProcessAlive(pid) {
+			return
+		}
+		seen[net] = true
+		out = append(out, net)
+	}
+	for _, l := range daemontest.LinksWithPrefix("bt") {
+		add(strings.TrimPrefix(l, "bt"))
+	}
+	for _, c := range daemontest.ChainsWithPrefix("BT") {
+		add(netOfChain(c))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// runPidOf parses a Net "<pid>x<seq>" (runNetPrefix + a daemon's sequence
+// number) and returns the pid of the run that made it.
+func runPidOf(net string) (int, bool) {
+	p, seq, ok := strings.Cut(net, "x")
+	if !ok || p == "" || seq == "" {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(p)
+	if err != nil || pid <= 0 {
+		return 0, false
+	}
+	if _, err := strconv.Atoi(seq); err != nil {
+		return 0, false
+	}
+	return pid, true
+}
+
+// testProcessAlive reports whether pid is a running Go test binary.
+func testProcessAlive(pid int) bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return err == nil && strings.Contains(filepath.Base(exe), ".test")
+}
+
+// sweepStaleRuns removes what killed e2e runs left on the host's network.
+func sweepStaleRuns() {
+	for _, n := range staleRunNets() {
+		fmt.Fprintf(os.Stderr, "e2e: removing the bridge and chains of a killed run's daemon (%s)\n", n)
+		daemontest.RemoveNetwork("bt"+n, "BT"+n)
+	}
 }
 
 // reportNewBridges says loudly which br-* bridges (user networks' bridges)

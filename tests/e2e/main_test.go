@@ -42,6 +42,7 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e: setup failed:", err)
 		return 1
 	}
+	sweepStaleRuns()
 	bridges := daemontest.LinksWithPrefix("br-")
 	code := m.Run()
 	closeSharedDaemons()
