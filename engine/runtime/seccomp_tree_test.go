@@ -17,6 +17,7 @@ import (
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 )
 
 // Berth's crun has libseccomp lay filters out as a binary tree of syscall
@@ -164,6 +165,14 @@ func compileFilter(t *testing.T, crun string, p treeProfile) []byte {
 	if out, err := crunCmd("create", "--bundle", dir, "c"); err != nil {
 		t.Fatalf("%s create: %v: %s", crun, err, out)
 	}
+	// Without a cgroup, delete -f kills nothing: the init waiting for
+	// start is killed here (cleanups run last first).
+	out, err := crunCmd("state", "c")
+	var st struct{ Pid int }
+	if err != nil || json.Unmarshal(out, &st) != nil || st.Pid <= 0 {
+		t.Fatalf("%s state: %v: %s", crun, err, out)
+	}
+	killWait(t, st.Pid)
 	f, err := os.ReadFile(filepath.Join(state, "c", "seccomp.bpf"))
 	if err != nil {
 		t.Fatal(err)
@@ -337,4 +346,32 @@ func checkComparesArgs(t *testing.T, tree, linear []byte, sc *specs.LinuxSeccomp
 		return
 	}
 	t.Errorf("no comparison of an argument with one of the profile's constants in the tree filter")
+}
+
+// killWait registers a cleanup that kills process pid and waits until it
+// has exited.
+func killWait(t *testing.T, pid int) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Fatalf("pidfd of the container's init %d: %v", pid, err)
+	}
+	t.Cleanup(func() {
+		defer unix.Close(fd)
+		if err := unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+			t.Errorf("killing the container's init %d: %v", pid, err)
+			return
+		}
+		// A pidfd turns readable when its process exits.
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, 10_000)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || n == 0 {
+				t.Errorf("the container's init %d did not exit: %v", pid, err)
+			}
+			return
+		}
+	})
 }
