@@ -123,3 +123,32 @@ func TestSeccompCacheRoundTrip(t *testing.T) {
 		t.Error("an empty key used a filter")
 	}
 }
+
+// A runtime replaced under a running berthd (scripts/build-crun.sh installs
+// a new crun) keeps running from its pinned copy of the old binary: the
+// key is the old binary's until the pinned copy changes, so that a filter
+// the old one compiles is never handed out as the new one's.
+func TestSeccompKeyFollowsPinnedBinary(t *testing.T) {
+	r := fakeCrun(t)
+	r.ExecPath = filepath.Join(t.TempDir(), "crun")
+	if err := os.WriteFile(r.ExecPath, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s := specWith(&specs.LinuxSeccomp{DefaultAction: specs.ActAllow})
+	k1 := r.SeccompKey(s)
+	if k1 == "" {
+		t.Fatal("no key")
+	}
+	if err := os.WriteFile(r.Path, []byte("#!/bin/sh\n# a new build\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r.SeccompKey(s) != k1 {
+		t.Error("the key changed with the installed binary, although the pinned old one still runs")
+	}
+	if err := os.WriteFile(r.ExecPath, []byte("#!/bin/sh\n# a new build\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if r.SeccompKey(s) == k1 {
+		t.Error("the key did not change when the binary that runs changed")
+	}
+}

@@ -79,14 +79,18 @@ func findLib(name string) string {
 // writeRuntimeIdentity writes to h what identifies the runtime binary and
 // the libseccomp it compiles with (a symlink's target followed, so an
 // upgrade that moves the link shows). It reports false when either cannot
-// be told.
+// be told. The binary is the one that runs: its pinned copy when it has
+// one, which stays the old file when the runtime is replaced under a
+// running berthd (a filter the old one compiles is not cached as the new
+// one's).
 func (r *Runtime) writeRuntimeIdentity(h io.Writer) bool {
-	fi, err := os.Stat(r.Path)
+	bin := r.Binary()
+	fi, err := os.Stat(bin)
 	if err != nil {
 		return false
 	}
 	fmt.Fprintf(h, "%s %d %d %q\n", r.Path, fi.Size(), fi.ModTime().UnixNano(), r.Args)
-	libs, ok := libseccompOf(r.Path, fi)
+	libs, ok := libseccompOf(bin, fi)
 	if !ok {
 		return false
 	}
