@@ -117,8 +117,12 @@ func newEntry(c Container) *entry {
 	return e
 }
 
-// notify wakes everyone waiting for a state change. Caller holds e.mu.
+// notify wakes everyone waiting for a state change, after publishing
+// e's row: a client woken by it (stop, kill, wait) may list at once, and
+// must see the change, though e.mu is held a while longer (an exit's
+// clean-up). Caller holds e.mu.
 func (e *entry) notify() {
+	e.publishRow()
 	close(e.changed)
 	e.changed = make(chan struct{})
 }

@@ -147,6 +147,28 @@ func TestListBesideHeldLock(t *testing.T) {
 	}
 }
 
+// A change waiters are woken for shows in the list at once, though the
+// lock is still held (an exit's clean-up follows): a `ps` right after
+// `stop` returned listed the container as running, healthy.
+func TestListSeesNotifiedChange(t *testing.T) {
+	s := listService(t, 1)
+	e := s.byID[fmt.Sprintf("%064d", 0)]
+	e.mu.Lock()
+	e.c.State = State{Status: StatusRunning, Pid: 7, StartedAt: time.Now()}
+	e.mu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.c.State.Status, e.c.State.Pid = StatusExited, 0
+	e.notify()
+	list, err := s.List(context.Background(), ListOptions{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 1 || string(list[0].State) != string(StatusExited) {
+		t.Errorf("ps after the exit was notified: %+v, want the container exited", list)
+	}
+}
+
 // Lists made while a container changes (run with -race) never show a
 // row that is half of one change and half of another.
 func TestListRowsWhole(t *testing.T) {
