@@ -155,6 +155,7 @@ func (s *Server) postContainersCreate(w http.ResponseWriter, r *http.Request) er
 	id, warnings, err := s.b.Containers.Create(r.Context(), containers.CreateOptions{
 		Name: r.URL.Query().Get("name"), Config: req.Config, HostConfig: req.HostConfig,
 		Endpoints: endpointsOf(req.NetworkingConfig), Platform: r.URL.Query().Get("platform"),
+		Ahead: true,
 	})
 	if err != nil {
 		return err
