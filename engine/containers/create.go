@@ -32,7 +32,7 @@ type CreateOptions struct {
 	// container joins a pod sandbox's namespaces and host files and logs
 	// where kubelet asks.
 	Pod *PodOptions
-	// Ahead: the caller calls PrepareAhead once create has replied; the
+	// Ahead: the caller calls PrepareAhead as create replies; the
 	// container's monitor may then be launched while it is created.
 	Ahead bool
 }

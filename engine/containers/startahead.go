@@ -14,7 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Start ahead: once create has replied, berthd prepares the container in
+// Start ahead: as create replies, berthd prepares the container in
 // the background as far as it goes without running the user's program
 // (root filesystem and volumes mounted, a network namespace reserved,
 // host files and spec written, monitor spawned, runtime container
@@ -57,7 +57,7 @@ type preparation struct {
 
 // PrepareAhead prepares the created container id for its start in the
 // background, if a slot is free (or was taken with its monitor's launch
-// at create) and the container qualifies. The API calls it once create's
+// at create) and the container qualifies. The API calls it as create's
 // reply is sent.
 func (s *Service) PrepareAhead(id string) {
 	e, err := s.lookup(id)
