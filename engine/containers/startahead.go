@@ -21,7 +21,8 @@ import (
 // created: its init waits on the exec fifo). The start then only wires
 // the network into that namespace (addresses, ports and DNS are taken at
 // the start, as always), joins the waiting attach sessions and has the
-// monitor release the process.
+// monitor release the process. The monitor itself is launched while
+// create commits the record (launchAtCreate): its exec overlaps the disk.
 //
 // A prepared container still is just "created" to every client: no pid,
 // no event, no address, nothing in `network inspect`. Whatever would
