@@ -157,17 +157,23 @@ var prepGateDir = os.Getenv("BERTH_TEST_PREP_GATE")
 // with BERTH_TEST_PREP_GATE set to a directory holding a FIFO named after
 // the container, a preparation that reached its namespace creates
 // NAME.reached and waits until the test writes to the FIFO ("fail" fails
-// it); a start that claims the preparation creates NAME.claimed.
+// it); a start that claims the preparation creates NAME.claimed. With a
+// FIFO named NAME.create, a create that launched the container's monitor
+// ahead of its record's commit creates NAME.create.launched and waits
+// there.
 func prepGate(name, step string) error {
 	if prepGateDir == "" {
 		return nil
 	}
 	base := filepath.Join(prepGateDir, strings.TrimPrefix(name, "/"))
+	if step == "launched" {
+		base += ".create"
+	}
 	if _, err := os.Stat(base); err != nil {
 		return nil
 	}
 	os.WriteFile(base+"."+step, nil, 0o600)
-	if step != "reached" {
+	if step == "claimed" {
 		return nil
 	}
 	b, err := os.ReadFile(base) // blocks until the test opens it to write

@@ -104,6 +104,10 @@ type entry struct {
 	// prep is the start made ahead while the container is created (nil:
 	// none; see startahead.go).
 	prep *preparation
+	// early is the monitor launched as the container was created, for
+	// its preparation ahead (nil: none; see launchAtCreate). It holds a
+	// slot of Service.ahead until taken or dropped.
+	early *earlyMonitor
 	// amu guards ahead, the preparation in flight (nil: none), which
 	// holds mu meanwhile (see aheadlock.go).
 	amu   sync.Mutex

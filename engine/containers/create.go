@@ -32,6 +32,9 @@ type CreateOptions struct {
 	// container joins a pod sandbox's namespaces and host files and logs
 	// where kubelet asks.
 	Pod *PodOptions
+	// Ahead: the caller calls PrepareAhead as create replies; the
+	// container's monitor may then be launched while it is created.
+	Ahead bool
 }
 
 // PodOptions place a container in a CRI pod sandbox.
@@ -76,7 +79,12 @@ func (s *Service) Create(ctx context.Context, o CreateOptions) (id string, warni
 		return "", nil, err
 	}
 	c := p.record(id, name, filepath.Join(s.cfg.DataRoot, "containers", id), o.Pod)
-	if err := s.materialize(ctx, &c, release); err != nil {
+	var early *earlyMonitor
+	if o.Ahead {
+		early = s.launchAtCreate(&c)
+	}
+	if err := s.materialize(ctx, &c, release, early); err != nil {
+		s.dropEarly(c.ID, early)
 		return "", nil, err
 	}
 	s.emit(&c, evtypes.ActionCreate, nil)
@@ -217,8 +225,9 @@ func (p *createPlan) record(id, name, dir string, pod *PodOptions) Container {
 
 // materialize makes the container on the host: its folder, log folder,
 // writable layer and volumes, then persists and indexes it. On failure
-// everything it made is removed and the name released.
-func (s *Service) materialize(ctx context.Context, c *Container, release func()) error {
+// everything it made is removed and the name released. The entry holds
+// early, the monitor launched for the container (nil: none).
+func (s *Service) materialize(ctx context.Context, c *Container, release func(), early *earlyMonitor) error {
 	if err := os.Mkdir(c.Dir, 0o710); err != nil {
 		release()
 		return err
@@ -256,6 +265,7 @@ func (s *Service) materialize(ctx context.Context, c *Container, release func())
 		}
 	}
 	e := newEntry(*c)
+	e.early = early
 	s.mu.Lock()
 	s.byID[c.ID] = e
 	s.order.Store(nil)

@@ -159,12 +159,18 @@ func (s *Service) startAfresh(ctx context.Context, e *entry) (*containerRun, err
 
 // launchEarlyUnattached is launchEarly for a start no attach session
 // waits for (those are handed to the monitor at its launch); "" and no
-// launch otherwise.
+// launch otherwise. A monitor launched at create and not yet taken by
+// the preparation (a start by name right after create) serves.
 func (s *Service) launchEarlyUnattached(e *entry) (string, result[*monitor.Launched], error) {
+	launched := e.takeEarly()
+	if launched != nil {
+		s.releaseSlot()
+	}
 	if len(e.pendingAttach) > 0 {
+		s.abortEarly(e.c.ID, launched)
 		return "", nil, nil
 	}
-	return s.launchEarly(&e.c)
+	return s.launchedOr(&e.c, launched)
 }
 
 // undoStack is what a failed start undoes, last step first.

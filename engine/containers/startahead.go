@@ -14,14 +14,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Start ahead: once create has replied, berthd prepares the container in
+// Start ahead: as create replies, berthd prepares the container in
 // the background as far as it goes without running the user's program
 // (root filesystem and volumes mounted, a network namespace reserved,
 // host files and spec written, monitor spawned, runtime container
 // created: its init waits on the exec fifo). The start then only wires
 // the network into that namespace (addresses, ports and DNS are taken at
 // the start, as always), joins the waiting attach sessions and has the
-// monitor release the process.
+// monitor release the process. The monitor itself is launched while
+// create commits the record (launchAtCreate): its exec overlaps the disk.
 //
 // A prepared container still is just "created" to every client: no pid,
 // no event, no address, nothing in `network inspect`. Whatever would
@@ -56,27 +57,29 @@ type preparation struct {
 }
 
 // PrepareAhead prepares the created container id for its start in the
-// background, if a slot is free and the container qualifies. The API
-// calls it once create's reply is sent.
+// background, if a slot is free (or was taken with its monitor's launch
+// at create) and the container qualifies. The API calls it as create's
+// reply is sent.
 func (s *Service) PrepareAhead(id string) {
-	if s.ctx.Err() != nil {
-		return
-	}
-	select {
-	case s.ahead <- struct{}{}:
-	default:
-		return
-	}
 	e, err := s.lookup(id)
 	if err != nil {
-		s.releaseSlot()
+		return // removed meanwhile: the removal dropped its monitor
+	}
+	if s.ctx.Err() != nil {
+		s.discardPrepOf(e)
 		return
 	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		e.mu.Lock()
+		early := e.takeEarly()
+		if early == nil && !s.takeSlot() {
+			e.mu.Unlock()
+			return
+		}
 		if !s.preparable(e) {
+			s.abortEarly(e.c.ID, early)
 			s.releaseSlot()
 			e.mu.Unlock()
 			return
@@ -86,7 +89,7 @@ func (s *Service) PrepareAhead(id string) {
 		defer e.endAhead(st)
 		// Not cut short by a shutdown: a runtime create interrupted
 		// midway could leave its init behind; Close discards it after.
-		p, err := s.prepare(context.Background(), e)
+		p, err := s.prepare(context.Background(), e, early)
 		if err != nil {
 			if !errors.Is(err, errNotAhead) {
 				s.log.Debug("start not prepared ahead", "id", e.c.ID, "err", err)
@@ -98,6 +101,16 @@ func (s *Service) PrepareAhead(id string) {
 	}()
 }
 
+// takeSlot takes one of the maxPrepared slots, if one is free.
+func (s *Service) takeSlot() bool {
+	select {
+	case s.ahead <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
 func (s *Service) releaseSlot() { <-s.ahead }
 
 // preparable reports whether e can be prepared now. Caller holds e.mu.
@@ -107,11 +120,16 @@ func (s *Service) preparable(e *entry) bool {
 		return false
 	default:
 	}
-	c := &e.c
+	return e.prep == nil && e.c.State.Status == StatusCreated && s.preparableRecord(&e.c)
+}
+
+// preparableRecord reports whether a container of record c can be
+// prepared ahead (its runtime, network mode, links and pod allow it).
+func (s *Service) preparableRecord(c *Container) bool {
 	mode := string(c.HostConfig.NetworkMode)
 	switch {
-	case s.ctx.Err() != nil, e.prep != nil, c.State.Status != StatusCreated, c.Pod != nil,
-		len(c.HostConfig.Links) > 0, s.runtimes.IsSandbox(c.Runtime), mode == "none", isContainerMode(mode):
+	case s.ctx.Err() != nil, c.Pod != nil, len(c.HostConfig.Links) > 0, s.runtimes.IsSandbox(c.Runtime),
+		mode == "none", isContainerMode(mode):
 		return false
 	}
 	rt, err := s.runtimeOf(c)
@@ -122,23 +140,87 @@ func (s *Service) preparable(e *entry) bool {
 	return isCLI
 }
 
+// earlyMonitor is a container's monitor launched (launchEarly) while the
+// container is created, before its record's commit, for the preparation
+// ahead that follows create's reply: the monitor's exec and start-up
+// overlap create's disk syncs instead of the preparation. Should berthd
+// die before the commit, the monitor exits (its go pipe reads end of
+// file) and Reconcile removes the state directory, which has no record.
+type earlyMonitor struct {
+	stateDir string
+	mon      result[*monitor.Launched]
+}
+
+// launchAtCreate launches the monitor of c, being created, if it could
+// be prepared ahead and a slot is free (nil otherwise). The result holds
+// the slot.
+func (s *Service) launchAtCreate(c *Container) *earlyMonitor {
+	if !s.preparableRecord(c) || !s.takeSlot() {
+		return nil
+	}
+	stateDir, mon, err := s.launchEarly(c)
+	if err != nil {
+		s.releaseSlot()
+		return nil
+	}
+	prepGate(c.Name, "launched")
+	return &earlyMonitor{stateDir: stateDir, mon: mon}
+}
+
+// launchedOr is the monitor launched at create, if any (launched), else
+// one launched now (launchEarly).
+func (s *Service) launchedOr(c *Container, launched *earlyMonitor) (string, result[*monitor.Launched], error) {
+	if launched != nil {
+		return launched.stateDir, launched.mon, nil
+	}
+	return s.launchEarly(c)
+}
+
+// takeEarly takes e's monitor launched at create (nil: none) and the slot
+// it holds. Caller holds e.mu.
+func (e *entry) takeEarly() *earlyMonitor {
+	early := e.early
+	e.early = nil
+	return early
+}
+
+// abortEarly ends the monitor launched at create for container id and
+// empties its state directory, but keeps its slot. Nil: nothing to do.
+func (s *Service) abortEarly(id string, early *earlyMonitor) {
+	if early == nil {
+		return
+	}
+	early.mon.wait().Abort()
+	s.clearStateDir(id)
+}
+
+// dropEarly is abortEarly that gives the slot back too.
+func (s *Service) dropEarly(id string, early *earlyMonitor) {
+	if early != nil {
+		s.abortEarly(id, early)
+		s.releaseSlot()
+	}
+}
+
 func isContainerMode(mode string) bool { return strings.HasPrefix(mode, "container:") }
 
-// prepare does the start's work up to the runtime's create. On error
-// nothing is left. Caller holds e.mu.
+// prepare does the start's work up to the runtime's create, with the
+// monitor launched at create if any (launched). On error nothing is left
+// but the slot. Caller holds e.mu.
 //
 // The steps that do not need each other run at once: the monitor is
 // launched (its exec and start-up, a few milliseconds on this path) and
 // the network namespace reserved while the root filesystem is mounted and
 // the host files and spec are written; the monitor goes on once the
 // bundle and the namespace are in place.
-func (s *Service) prepare(ctx context.Context, e *entry) (*preparation, error) {
+func (s *Service) prepare(ctx context.Context, e *entry, launched *earlyMonitor) (*preparation, error) {
 	c := &e.c
 	rt, err := s.runtimeOf(c)
 	if err != nil {
+		s.abortEarly(c.ID, launched)
 		return nil, err
 	}
-	stateDir, early, err := s.launchEarly(c)
+	stateDir, early, err := s.launchedOr(c, launched)
 	if err != nil {
 		return nil, err
 	}
@@ -318,6 +400,7 @@ func closeConns(cs []*net.UnixConn) {
 // discardPrep discards e's preparation, if any, so that the next start
 // builds everything afresh. Caller holds e.mu.
 func (s *Service) discardPrep(e *entry) {
+	s.dropEarly(e.c.ID, e.takeEarly())
 	if p := e.prep; p != nil {
 		e.prep = nil
 		s.dropPrep(&e.c, p)

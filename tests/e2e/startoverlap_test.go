@@ -87,7 +87,9 @@ func TestStartAheadMidPreparation(t *testing.T) {
 	t.Run("rm", func(t *testing.T) { midPrepRm(t, d) })
 	t.Run("network connect", func(t *testing.T) { midPrepNetworkConnect(t, d) })
 	t.Run("veth deleted before start", func(t *testing.T) { aheadVethDeleted(t, d) })
-	t.Run("berthd killed mid-start", func(t *testing.T) { midPrepKilled(t, d) }) // last: restarts berthd
+	// Last: these restart berthd.
+	t.Run("berthd killed mid-start", func(t *testing.T) { midPrepKilled(t, d) })
+	t.Run("berthd killed mid-create", func(t *testing.T) { createKilledLaunched(t, d) })
 }
 
 // midPrepRun: `run` attaches, waits and starts while the preparation is
@@ -280,4 +282,59 @@ func aheadVethDeleted(t *testing.T, d *Daemon) {
 		t.Errorf("after its pooled veth was deleted, the container's eth0: %q", addr)
 	}
 	b.Must(t, "rm", "-f", id)
+}
+
+// createKilledLaunched: berthd is SIGKILLed while a create has launched
+// the container's monitor (for its preparation ahead) but not committed
+// its record; the monitor exits, the next berthd leaves nothing of the
+// container (process, state directory, layer) and its name is free.
+func createKilledLaunched(t *testing.T, d *Daemon) {
+	b := d.Berth()
+	name := uniq("create-kill")
+	g := newPrepGate(t, d, name+".create")
+	states := filepath.Join(d.ExecRoot, "containers")
+	before := dirNames(states)
+	res := runAsync(t, b, "create", "--name", name, "busybox", "true")
+	g.waitStep("launched")
+	var id string
+	for n := range dirNames(states) {
+		if !before[n] {
+			id = n
+		}
+	}
+	if id == "" {
+		t.Fatal("no state directory for the container being created")
+	}
+	if left := leftOf(d, id); len(left) == 0 || !strings.HasPrefix(left[0], "process ") {
+		t.Fatalf("the create held before its commit has no monitor launched: %v", left)
+	}
+	d.Kill()
+	<-res
+	os.Remove(g.path)
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error {
+		left := leftOf(d, id)
+		for _, p := range []string{filepath.Join(states, id), filepath.Join(d.DataRoot, "image", "overlay", id)} {
+			if _, err := os.Stat(p); err == nil {
+				left = append(left, p)
+			}
+		}
+		return leftErr("SIGKILL mid-create and restart", left)
+	})
+	if r := b.Run(t, "inspect", name); r.Exit == 0 {
+		t.Fatalf("a create cut short before its commit left a container: %s", r)
+	}
+	b.Must(t, "rm", b.Must(t, "create", "--name", name, "busybox", "true"))
+}
+
+// dirNames is the set of names in dir.
+func dirNames(dir string) map[string]bool {
+	ents, _ := os.ReadDir(dir)
+	names := make(map[string]bool, len(ents))
+	for _, de := range ents {
+		names[de.Name()] = true
+	}
+	return names
 }
