@@ -84,7 +84,16 @@ func TestCreateBodyIsJSONMarshal(t *testing.T) {
 		HostConfig: &container.HostConfig{Binds: []string{}, Annotations: map[string]string{}, Sysctls: map[string]string{},
 			Resources: container.Resources{Ulimits: []*container.Ulimit{}, Devices: []container.DeviceMapping{}}},
 	}
-	for name, r := range map[string]container.CreateRequest{"run": run, "full": full, "escaped": fullEsc, "empty": empty, "zero": {}} {
+	// Maps of strings and lists of strings are written without
+	// json.Marshal: several entries, keys in an order that is not
+	// theirs, keys and values that need escaping.
+	multi := container.CreateRequest{
+		Config: &container.Config{Image: "busybox", Cmd: []string{"sh", "-c", "echo \"$x\" <&>"}, Env: []string{"A=1", "B=\u00e9\x01"},
+			Labels: map[string]string{"z": "1", "a": "2", "<k>": "\"v\"", "é": "\xff", "A": ""}},
+		HostConfig: &container.HostConfig{Tmpfs: map[string]string{"/b": "", "/a": "size=1m"}, LogConfig: container.LogConfig{Config: map[string]string{}},
+			CapAdd: []string{}, DNSSearch: []string{"b.example", "a.example"}},
+	}
+	for name, r := range map[string]container.CreateRequest{"run": run, "full": full, "escaped": fullEsc, "empty": empty, "zero": {}, "multi": multi} {
 		want, err := json.Marshal(r)
 		if err != nil {
 			t.Fatal(err)

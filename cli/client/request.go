@@ -144,7 +144,15 @@ const (
 // as a json.Decoder's is).
 func decodeBody(resp *http.Response, out any) error {
 	if !isBig(resp) {
-		return json.NewDecoder(resp.Body).Decode(out)
+		body := io.Reader(resp.Body)
+		if fastReply(out) {
+			rest, ok := readReply(body, out)
+			if ok {
+				return nil
+			}
+			body = rest
+		}
+		return json.NewDecoder(body).Decode(out)
 	}
 	buf, err := readBig(resp)
 	if err != nil {

@@ -103,9 +103,14 @@ func (c *Client) ContainerWait(ctx context.Context, id string, o ContainerWaitOp
 	}
 	go func() {
 		defer ensureReaderClosed(resp)
-		var text bytes.Buffer
-		stream := io.TeeReader(resp.Body, &text)
 		var r container.WaitResponse
+		rest, ok := readReply(resp.Body, &r)
+		if ok {
+			resC <- r
+			return
+		}
+		var text bytes.Buffer
+		stream := io.TeeReader(rest, &text)
 		if err := json.NewDecoder(stream).Decode(&r); err != nil {
 			if errors.As(err, new(*json.SyntaxError)) {
 				_, _ = io.ReadAll(io.LimitReader(stream, 2*1024))

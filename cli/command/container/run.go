@@ -64,8 +64,10 @@ func runRun(ctx context.Context, cli *command.Cli, ro runOptions, copts *contain
 	// Signals are proxied while the CLI stays attached, as docker's CLI
 	// does: a detached run ends at start, and catching every signal cost
 	// it ~0.65 ms of CPU (a round trip to Go's signal thread per signal).
+	sigReady := func() {}
 	if ro.sigProxy && attach {
-		stop := forwardSignals(ctx, api, id)
+		var stop func()
+		sigReady, stop = forwardSignalsAsync(ctx, api, id)
 		defer stop()
 	}
 	var streamErr <-chan error
@@ -84,6 +86,7 @@ func runRun(ctx context.Context, cli *command.Cli, ro runOptions, copts *contain
 	if !ro.detach {
 		status = waitExitOrRemoved(context.WithoutCancel(ctx), cli, api, id, ro.autoRemove)
 	}
+	sigReady()
 	if _, err := api.ContainerStart(ctx, id, client.ContainerStartOptions{}); err != nil {
 		if attach {
 			cancelIO()

@@ -1,0 +1,39 @@
+package container
+
+import (
+	"context"
+	"net/http"
+	"syscall"
+	"testing"
+
+	"github.com/berth-dev/berth/cli/client"
+	"github.com/berth-dev/berth/cli/internal/clitest"
+)
+
+// TestForwardSignalsAsyncReady checks that once ready returns, a signal
+// the CLI receives is forwarded to the container (run starts the
+// container only after ready), and that stop ends the forwarding.
+func TestForwardSignalsAsyncReady(t *testing.T) {
+	killed := make(chan string, 1)
+	d := clitest.NewFakeDaemon(t, map[string]http.HandlerFunc{
+		"POST /containers/c1/kill": func(w http.ResponseWriter, r *http.Request) {
+			killed <- r.URL.Query().Get("signal")
+			w.WriteHeader(http.StatusNoContent)
+		},
+	})
+	api, err := client.New(client.WithHost(d.Host))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	ready, stop := forwardSignalsAsync(context.Background(), api, "c1")
+	ready()
+	// SIGUSR1 would end the test binary were it not caught.
+	if err := syscall.Kill(syscall.Getpid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-killed; got != "USR1" {
+		t.Errorf("forwarded signal %q, want USR1", got)
+	}
+	stop()
+}
