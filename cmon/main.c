@@ -122,7 +122,9 @@ static int attach_l = -1, ctl_l = -1, sfd = -1;
 static struct logw *logw;
 static int log_failed[3];
 static pid_t init_pid;
-static char oom_file[4096];
+/* the cgroup's OOM kill counter, open from the create on: reading it at
+ * the exit is one pread, not a path walk in cgroupfs and four syscalls */
+static int oom_fd = -1;
 static long long oom_base;
 static int pty = -1;
 static int outs[3] = {-1, -1, -1}; /* [1] stdout or the pty, [2] stderr */
@@ -622,7 +624,7 @@ static char *runtime_error_text(const char *log_path, int err_r)
 	return out;
 }
 
-/* oom_counter_file finds the file of pid's memory cgroup that counts OOM
+/* oom_counter_file opens the file of pid's memory cgroup that counts OOM
  * kills: memory.oom_control (v1) or memory.events (v2). */
 static void oom_counter_file(pid_t pid)
 {
@@ -649,20 +651,23 @@ static void oom_counter_file(pid_t pid)
 		free(dup);
 	}
 	free(s);
-	struct stat st;
-	if (*v1 && stat(v1, &st) == 0)
-		snprintf(oom_file, sizeof oom_file, "%s", v1);
-	else if (*v2 && stat(v2, &st) == 0)
-		snprintf(oom_file, sizeof oom_file, "%s", v2);
+	if (*v1)
+		oom_fd = open(v1, O_RDONLY | O_CLOEXEC);
+	if (oom_fd < 0 && *v2)
+		oom_fd = open(v2, O_RDONLY | O_CLOEXEC);
 }
 
 static long long read_oom_kills(void)
 {
-	if (!*oom_file)
+	if (oom_fd < 0)
 		return 0;
-	char *s = read_file(oom_file, 1 << 16, NULL);
-	if (!s)
+	char s[4096];
+	ssize_t n;
+	while ((n = pread(oom_fd, s, sizeof s - 1, 0)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
 		return 0;
+	s[n] = 0;
 	long long v = 0;
 	for (char *line = s; line && *line;) {
 		if (!strncmp(line, "oom_kill ", 9)) {
@@ -673,7 +678,6 @@ static long long read_oom_kills(void)
 		if (line)
 			line++;
 	}
-	free(s);
 	return v;
 }
 
