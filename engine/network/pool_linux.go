@@ -24,7 +24,7 @@ import (
 // end waits in the host's namespace, down and on no bridge. A start takes
 // one (takePooled), moves its mount to the container's path and does
 // the rest as for a new one: MAC, address, up, route, bridge. The pool is
-// refilled in the background once that start is over (RefillPool).
+// refilled in the background shortly after that start (RefillPool).
 //
 // Entries are never recorded: after a crash the next Reconcile removes
 // their mounts with every other namespace no sandbox owns, and the
