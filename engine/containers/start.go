@@ -670,10 +670,12 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	if end.err != nil {
 		s.log.Error("persist exit", "id", c.ID, "err", end.err)
 	}
-	close(exited)
 	e.exited = nil
 	e.ended++
+	// notify publishes the row before stop and kill, which return once
+	// exited is closed, can list: ps right after them shows the exit.
 	e.notify()
+	close(exited)
 	if c.State.OOMKilled {
 		s.emit(c, evtypes.ActionOOM, nil)
 	}
