@@ -46,14 +46,40 @@ static int seterr(const char *what)
 
 static const char *stream_name(int s) { return s == 2 ? "stderr" : "stdout"; }
 
+/* civil_utc sets the UTC date and time of the Unix time sec (the days to
+ * civil date algorithm of Howard Hinnant's chrono date library). libc's
+ * gmtime_r is not used: glibc's loads the local time zone file on its
+ * first call (open, read, lseek, read, close), and the first call here is
+ * on the way to reporting the exit. */
+static void civil_utc(long long sec, int *y, int *mo, int *d, int *h, int *mi, int *s)
+{
+	long long days = sec / 86400, rem = sec % 86400;
+	if (rem < 0) {
+		rem += 86400;
+		days--;
+	}
+	*h = (int)(rem / 3600);
+	*mi = (int)(rem / 60 % 60);
+	*s = (int)(rem % 60);
+	days += 719468;
+	long long era = (days >= 0 ? days : days - 146096) / 146097;
+	long long doe = days - era * 146097;
+	long long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	long long doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	long long mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*mo = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = (int)(yoe + era * 400 + (*mo <= 2));
+}
+
 /* append_time writes t as Go's time.RFC3339Nano in UTC: trailing zeros of
  * the fraction dropped, no fraction at all for a whole second. */
 void append_time(struct buf *b, const struct timespec *t)
 {
-	struct tm tm;
+	int y, mo, d, h, mi, sec;
 	char s[64];
-	gmtime_r(&t->tv_sec, &tm);
-	size_t n = strftime(s, sizeof s, "%Y-%m-%dT%H:%M:%S", &tm);
+	civil_utc((long long)t->tv_sec, &y, &mo, &d, &h, &mi, &sec);
+	int n = snprintf(s, sizeof s, "%04d-%02d-%02dT%02d:%02d:%02d", y, mo, d, h, mi, sec);
 	if (t->tv_nsec) {
 		char f[16];
 		snprintf(f, sizeof f, ".%09ld", t->tv_nsec);
@@ -61,10 +87,10 @@ void append_time(struct buf *b, const struct timespec *t)
 		while (f[l - 1] == '0')
 			l--;
 		memcpy(s + n, f, l);
-		n += l;
+		n += (int)l;
 	}
 	s[n++] = 'Z';
-	buf_put(b, s, n);
+	buf_put(b, s, (size_t)n);
 }
 
 static void encode(struct logw *w, int stream, const char *line, size_t n, const struct timespec *t)

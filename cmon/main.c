@@ -122,7 +122,9 @@ static int attach_l = -1, ctl_l = -1, sfd = -1;
 static struct logw *logw;
 static int log_failed[3];
 static pid_t init_pid;
-static char oom_file[4096];
+/* the cgroup's OOM kill counter, open from the create on: reading it at
+ * the exit is one pread, not a path walk in cgroupfs and four syscalls */
+static int oom_fd = -1;
 static long long oom_base;
 static int pty = -1;
 static int outs[3] = {-1, -1, -1}; /* [1] stdout or the pty, [2] stderr */
@@ -622,7 +624,7 @@ static char *runtime_error_text(const char *log_path, int err_r)
 	return out;
 }
 
-/* oom_counter_file finds the file of pid's memory cgroup that counts OOM
+/* oom_counter_file opens the file of pid's memory cgroup that counts OOM
  * kills: memory.oom_control (v1) or memory.events (v2). */
 static void oom_counter_file(pid_t pid)
 {
@@ -649,20 +651,23 @@ static void oom_counter_file(pid_t pid)
 		free(dup);
 	}
 	free(s);
-	struct stat st;
-	if (*v1 && stat(v1, &st) == 0)
-		snprintf(oom_file, sizeof oom_file, "%s", v1);
-	else if (*v2 && stat(v2, &st) == 0)
-		snprintf(oom_file, sizeof oom_file, "%s", v2);
+	if (*v1)
+		oom_fd = open(v1, O_RDONLY | O_CLOEXEC);
+	if (oom_fd < 0 && *v2)
+		oom_fd = open(v2, O_RDONLY | O_CLOEXEC);
 }
 
 static long long read_oom_kills(void)
 {
-	if (!*oom_file)
+	if (oom_fd < 0)
 		return 0;
-	char *s = read_file(oom_file, 1 << 16, NULL);
-	if (!s)
+	char s[4096];
+	ssize_t n;
+	while ((n = pread(oom_fd, s, sizeof s - 1, 0)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
 		return 0;
+	s[n] = 0;
 	long long v = 0;
 	for (char *line = s; line && *line;) {
 		if (!strncmp(line, "oom_kill ", 9)) {
@@ -673,7 +678,6 @@ static long long read_oom_kills(void)
 		if (line)
 			line++;
 	}
-	free(s);
 	return v;
 }
 
@@ -1140,13 +1144,15 @@ static void handle_attach_req(struct conn *c)
 	reply(c, "{}\n");
 }
 
-/* read_req reads the request line byte by byte: after an attach header
- * the connection carries stdin, which must stay unread. */
+/* read_req reads the request line: what is there is peeked at, and only
+ * up to its newline taken, in two syscalls instead of one per byte (after
+ * an attach header the connection carries stdin, which must stay unread). */
 static void read_req(struct conn *c)
 {
 	for (;;) {
-		char ch;
-		ssize_t k = read(c->fd, &ch, 1);
+		char b[LINE_MAX_REQ + 1];
+		size_t room = sizeof c->line - c->nline;
+		ssize_t k = recv(c->fd, b, room + 1, MSG_PEEK);
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0 && errno == EAGAIN)
@@ -1155,18 +1161,28 @@ static void read_req(struct conn *c)
 			drop_conn(c);
 			return;
 		}
-		if (ch == '\n') {
-			if (c->kind == CONN_CTL)
-				handle_ctl(c);
-			else
-				handle_attach_req(c);
+		char *nl = memchr(b, '\n', (size_t)k);
+		size_t take = nl ? (size_t)(nl - b) + 1 : (size_t)k;
+		if (!nl && take > room) {
+			drop_conn(c); /* longer than a request line may be */
 			return;
 		}
-		if (c->nline >= sizeof c->line) {
+		ssize_t r;
+		while ((r = read(c->fd, b, take)) < 0 && errno == EINTR)
+			;
+		if (r != (ssize_t)take) {
 			drop_conn(c);
 			return;
 		}
-		c->line[c->nline++] = ch;
+		memcpy(c->line + c->nline, b, nl ? take - 1 : take);
+		c->nline += nl ? take - 1 : take;
+		if (!nl)
+			continue;
+		if (c->kind == CONN_CTL)
+			handle_ctl(c);
+		else
+			handle_attach_req(c);
+		return;
 	}
 }
 

@@ -164,7 +164,8 @@ static void put_strs(struct buf *b, const char *k, char **v, size_t n)
 
 /* parse_mode parses stdin as a config, ctl or attach request and prints
  * what the monitor understood, as JSON (tests compare it with Go's
- * encoding/json), or "error: ..." with status 1. */
+ * encoding/json), or "error: ..." with status 1; or stdin's Unix times
+ * as the monitor writes them (mode time). */
 int parse_mode(const char *what)
 {
 	struct buf in = {0}, out = {0};
@@ -231,8 +232,23 @@ int parse_mode(const char *what)
 			put_bool(&out, "stderr", r.err, 0);
 			buf_puts(&out, "}\n");
 		}
+	} else if (!strcmp(what, "time")) {
+		/* Lines "SECONDS NANOSECONDS": each as the monitor writes a
+		 * time (append_time), one a line. */
+		char *p = in.d, *end = in.d + in.n;
+		while (p && p < end) {
+			char *e;
+			long long sec = strtoll(p, &e, 10);
+			long nsec = strtol(e, &e, 10);
+			struct timespec t = {.tv_sec = (time_t)sec, .tv_nsec = nsec};
+			append_time(&out, &t);
+			buf_puts(&out, "\n");
+			p = memchr(e, '\n', (size_t)(end - e));
+			if (p)
+				p++;
+		}
 	} else {
-		fprintf(stderr, "usage: berth-cmon --parse config|ctl|attach\n");
+		fprintf(stderr, "usage: berth-cmon --parse config|ctl|attach|time\n");
 		return 2;
 	}
 	buf_free(&in);

@@ -111,6 +111,11 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 	c.State = State{Status: StatusRunning, Pid: run.pid, MonitorPid: run.monitorPid, StartedAt: time.Now().UTC(), ExitCode: 0}
 	e.exited = make(chan struct{})
 	e.runs++
+	// Waiting for the exit starts before the commit: a short-lived
+	// process often exits during its disk flushes, and the monitor's
+	// status then reaches a wait already connected (onExit takes e.mu,
+	// held until this start is over).
+	s.watch(e, e.exited)
 	// The network's sandbox record goes in the same commit (a crash
 	// before it leaves the container created, its network unrecorded:
 	// Reconcile removes both run's leftovers).
@@ -119,7 +124,6 @@ func (s *Service) startLocked(ctx context.Context, e *entry) error {
 		s.log.Error("persist after start", "id", c.ID, "err", err)
 	}
 	e.notify()
-	s.watch(e, e.exited)
 	s.startHealthcheck(e, e.exited)
 	s.emitVolumes(evtypes.ActionMount, c, c.MountPoints)
 	s.emitAttached(evtypes.ActionConnect, c, s.attachedNetworks(c))
@@ -666,10 +670,12 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	if end.err != nil {
 		s.log.Error("persist exit", "id", c.ID, "err", end.err)
 	}
-	close(exited)
 	e.exited = nil
 	e.ended++
+	// notify publishes the row before stop and kill, which return once
+	// exited is closed, can list: ps right after them shows the exit.
 	e.notify()
+	close(exited)
 	if c.State.OOMKilled {
 		s.emit(c, evtypes.ActionOOM, nil)
 	}

@@ -24,7 +24,7 @@ import (
 // end waits in the host's namespace, down and on no bridge. A start takes
 // one (takePooled), moves its mount to the container's path and does
 // the rest as for a new one: MAC, address, up, route, bridge. The pool is
-// refilled in the background once that start is over (RefillPool).
+// refilled in the background shortly after that start (RefillPool).
 //
 // Entries are never recorded: after a crash the next Reconcile removes
 // their mounts with every other namespace no sandbox owns, and the
@@ -48,10 +48,14 @@ type nsPool struct {
 	entries []pooledNS
 	// grown is how many entries beyond Config.NetnsPool the pool keeps
 	// after starts found it empty (see takePooled), until idle.
-	grown   int
-	idle    *time.Timer
-	filling bool
-	closed  bool
+	grown int
+	idle  *time.Timer
+	// refill runs refillPool after RefillPool's delay; refillArmed
+	// while it waits.
+	refill      *time.Timer
+	refillArmed bool
+	filling     bool
+	closed      bool
 	// reserved are namespaces held for prepared containers, by container
 	// ID, already mounted at their paths (reserve_linux.go).
 	reserved map[string]*pooledNS
@@ -135,10 +139,32 @@ func (s *Service) shrinkPool() {
 	}()
 }
 
-// RefillPool tops the pool of prepared namespaces up in the background.
-// Callers run it once what took an entry is done (a start's reply), so
-// the refill does not compete with the runtime for the CPU.
-func (s *Service) RefillPool() { s.refillPool() }
+// poolRefillDelay is how long after a start the pool is topped up: a
+// short-lived container has exited and its client has the reply by then
+// (berthd's thread making a namespace, a bind mount and a setns, held
+// the report of that exit up by up to a millisecond), and the next start
+// takes what is left in the pool (it grows for bursts, see takePooled).
+const poolRefillDelay = 10 * time.Millisecond
+
+// RefillPool tops the pool of prepared namespaces up in the background,
+// poolRefillDelay later (one refill for the starts meanwhile). Callers run
+// it once what took an entry is done (a start's reply), so the refill
+// does not compete with the runtime for the CPU.
+func (s *Service) RefillPool() {
+	p := &s.pool
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.refillArmed || p.closed {
+		return
+	}
+	p.refillArmed = true
+	p.refill = time.AfterFunc(poolRefillDelay, func() {
+		p.mu.Lock()
+		p.refillArmed = false
+		p.mu.Unlock()
+		s.refillPool()
+	})
+}
 
 // refillPool tops the pool up to Config.NetnsPool entries in the
 // background, unless that is already under way or the pool is closed.
@@ -258,6 +284,9 @@ func (s *Service) closePool() {
 	p.closed = true
 	if p.idle != nil {
 		p.idle.Stop()
+	}
+	if p.refill != nil {
+		p.refill.Stop()
 	}
 	p.mu.Unlock()
 }

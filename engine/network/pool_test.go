@@ -239,7 +239,7 @@ func TestNetnsPoolGrowsWithTheLoad(t *testing.T) {
 	}
 	e.s.settle()
 	waitGone(t, "entries beyond the configured size after idle", gonePaths, goneVeths)
-	e.s.RefillPool()
+	e.s.refillPool() // at once, as RefillPool does after its delay
 	if got, _ := poolState(e.s); len(got) != 2 {
 		t.Errorf("a refill after idle grew the pool to %d entries again", len(got))
 	}

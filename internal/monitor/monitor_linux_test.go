@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -915,5 +916,74 @@ func TestMonitorExitNoSync(t *testing.T) {
 				t.Fatalf("Wait after exit = %+v", st)
 			}
 		})
+	}
+}
+
+// TestMonitorRequestLines: the monitor takes a request line however it
+// arrives (in pieces, or with an attach client's stdin in the same write)
+// without reading past its newline, and drops a connection whose line is
+// too long while still serving the others.
+func TestMonitorRequestLines(t *testing.T) {
+	c := newContainer(t, []string{"cat"}, false)
+	c.cfg.OpenStdin, c.cfg.StdinOnce = true, true
+	initPid, _ := c.start()
+	dial := func(name string) *net.UnixConn {
+		conn, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: filepath.Join(c.cfg.StateDir, name), Net: "unix"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		return conn
+	}
+	// readAck reads the reply line byte by byte: output frames follow it.
+	readAck := func(conn *net.UnixConn) string {
+		var line []byte
+		b := make([]byte, 1)
+		for {
+			if _, err := io.ReadFull(conn, b); err != nil {
+				t.Fatalf("read reply: %v (so far %q)", err, line)
+			}
+			if b[0] == '\n' {
+				return string(line)
+			}
+			line = append(line, b[0])
+		}
+	}
+
+	ctl := dial(monitor.CtlSocket)
+	for _, part := range []string{`{"op"`, `:"ping`, "\"}\n"} {
+		if _, err := ctl.Write([]byte(part)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := readAck(ctl), fmt.Sprintf(`{"pid":%d}`, initPid); got != want {
+		t.Fatalf("ping sent in three writes: reply %q, want %q", got, want)
+	}
+
+	long := dial(monitor.CtlSocket)
+	if _, err := long.Write(bytes.Repeat([]byte("x"), 8192)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := long.Read(make([]byte, 64)); err == nil {
+		t.Fatalf("a request line of 8 KiB without newline was answered (%d bytes), want the connection dropped", n)
+	}
+
+	att := dial(monitor.AttachSocket)
+	if _, err := att.Write([]byte("{\"stdin\":true,\"stdout\":true,\"stderr\":true}\nhello\nworld\n")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAck(att); got != "{}" {
+		t.Fatalf("attach ack %q", got)
+	}
+	c.startProcess()
+	if err := att.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if o, e := readFrames(t, att); o != "hello\nworld\n" || e != "" {
+		t.Fatalf("stdin sent with the attach header: cat echoed stdout %q stderr %q", o, e)
+	}
+	if st := c.wait(); st.ExitCode != 0 {
+		t.Fatalf("exit %+v", st)
 	}
 }
