@@ -1374,8 +1374,15 @@ static void finish(void)
 			reply_status(c);
 			drop_conn(c);
 		}
-		if (c->kind == CONN_ATTACH)
+		if (c->kind == CONN_ATTACH) {
 			c->closed = 1;
+			/* All output is in: a client with nothing left to
+			 * send ends now, not after the clean-up below (its
+			 * cgroup rmdirs took ~4 ms, and the attached client,
+			 * `run` waiting for its stream's end, with them). */
+			if (c->qoff >= c->q.n)
+				drop_conn(c);
+		}
 	}
 	start_cleanup();
 }
