@@ -2,7 +2,6 @@ package containers
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -371,14 +370,7 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 			return err
 		}
 	}
-	specJSON, err := json.Marshal(spec)
-	if err != nil {
-		return err
-	}
-	// The spec is made again at every start, into a state directory
-	// emptied for it (nothing reads it before the monitor runs): written
-	// in place, no temporary file, rename or fsync.
-	return os.WriteFile(filepath.Join(run.stateDir, "config.json"), specJSON, 0o600)
+	return runtime.WriteSpec(run.stateDir, spec)
 }
 
 // freshStateDir empties the container's state directory of an earlier

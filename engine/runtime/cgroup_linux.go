@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -46,15 +47,54 @@ func CgroupDirs(parent, id string) []string {
 // CgroupPathDirs is CgroupDirs of a spec's linux.cgroupsPath (absolute,
 // as BuildSpec makes it).
 func CgroupPathDirs(cgroupsPath string) []string {
-	entries, err := os.ReadDir("/sys/fs/cgroup")
+	names := cgroupHierarchies()
+	if names == nil {
+		return nil
+	}
+	dirs := make([]string, 0, 1+len(names))
+	dirs = append(dirs, filepath.Join(cgroupFS, cgroupsPath))
+	for _, n := range names {
+		dirs = append(dirs, filepath.Join(cgroupFS, n, cgroupsPath))
+	}
+	return dirs
+}
+
+const cgroupFS = "/sys/fs/cgroup"
+
+// hierarchies caches the directories of /sys/fs/cgroup (the v1
+// hierarchies) while the directory is unchanged (same inode and mtime: a
+// hierarchy mounted there later is a new directory in it). Reading it at
+// every start was ~6 KB of garbage.
+var hierarchies struct {
+	sync.Mutex
+	ino   uint64
+	mtime unix.Timespec
+	names []string
+}
+
+// cgroupHierarchies returns the names of the directories in
+// /sys/fs/cgroup, or nil when it cannot be read.
+func cgroupHierarchies() []string {
+	var st unix.Stat_t
+	if err := unix.Stat(cgroupFS, &st); err != nil {
+		return nil
+	}
+	h := &hierarchies
+	h.Lock()
+	defer h.Unlock()
+	if h.names != nil && h.ino == st.Ino && h.mtime == st.Mtim {
+		return h.names
+	}
+	entries, err := os.ReadDir(cgroupFS)
 	if err != nil {
 		return nil
 	}
-	dirs := []string{filepath.Join("/sys/fs/cgroup", cgroupsPath)}
+	names := []string{}
 	for _, e := range entries {
 		if e.IsDir() {
-			dirs = append(dirs, filepath.Join("/sys/fs/cgroup", e.Name(), cgroupsPath))
+			names = append(names, e.Name())
 		}
 	}
-	return dirs
+	h.ino, h.mtime, h.names = st.Ino, st.Mtim, names
+	return names
 }

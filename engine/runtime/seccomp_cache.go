@@ -1,16 +1,15 @@
 package runtime
 
 import (
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -59,8 +58,8 @@ func (r *Runtime) SeccompKey(spec *specs.Spec) string {
 	if spec == nil || spec.Linux == nil || spec.Linux.Seccomp == nil {
 		return ""
 	}
-	h := sha256.New()
-	if err := json.NewEncoder(h).Encode(spec.Linux.Seccomp); err != nil {
+	h, err := seccompSum(spec.Linux.Seccomp)
+	if err != nil {
 		return ""
 	}
 	var keys []string
@@ -89,14 +88,14 @@ func (r *Runtime) UsePrecompiledSeccomp(spec *specs.Spec, key string) bool {
 	if key == "" || spec.Linux == nil || spec.Linux.Seccomp == nil {
 		return false
 	}
-	b, err := os.ReadFile(filepath.Join(r.seccompCacheDir(), key+".bpf"))
-	if err != nil || !validBPF(b) {
+	data, ok := r.precompiledFilter(key)
+	if !ok {
 		return false
 	}
 	if spec.Annotations == nil {
 		spec.Annotations = map[string]string{}
 	}
-	spec.Annotations[SeccompBPFAnnotation] = base64.StdEncoding.EncodeToString(b)
+	spec.Annotations[SeccompBPFAnnotation] = data
 	// A copy: the profile may be shared with other specs.
 	sc := *spec.Linux.Seccomp
 	sc.Syscalls = nil
@@ -142,11 +141,88 @@ func (r *Runtime) SaveSeccomp(id, key string) error {
 	if err := tmp.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, key+".bpf")); err != nil {
+	path := filepath.Join(dir, key+".bpf")
+	if err := os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
+	filterData.put(path, base64.StdEncoding.EncodeToString(b), time.Now())
 	r.pruneSeccomp(key, time.Now())
 	return nil
+}
+
+// The annotation of a cached filter is the same ~11 KB of base64 at every
+// start with its key: reading the file and encoding it again cost ~20 KB
+// of garbage a start. So the encoding is kept in memory per file, for
+// seccompFilterReread: then the file is read again, which marks it used
+// for pruneSeccomp (its access time) and drops the copy if it was pruned.
+// The copies are bounded like the files (seccompCacheMax).
+const seccompFilterReread = time.Hour
+
+// filterData is the in-memory copy of cached filters' annotations.
+var filterData filterMemo
+
+type filterMemo struct {
+	sync.Mutex
+	m map[string]memoFilter
+}
+
+type memoFilter struct {
+	data string
+	read time.Time
+}
+
+func (f *filterMemo) get(path string, now time.Time) (string, bool) {
+	f.Lock()
+	defer f.Unlock()
+	e, ok := f.m[path]
+	if !ok || now.Sub(e.read) >= seccompFilterReread || now.Before(e.read) {
+		return "", false
+	}
+	return e.data, true
+}
+
+// put keeps data for path, first dropping the oldest copy when
+// seccompCacheMax are kept.
+func (f *filterMemo) put(path, data string, now time.Time) {
+	f.Lock()
+	defer f.Unlock()
+	if f.m == nil {
+		f.m = map[string]memoFilter{}
+	}
+	if _, ok := f.m[path]; !ok && len(f.m) >= seccompCacheMax {
+		oldest := ""
+		for p, e := range f.m {
+			if oldest == "" || e.read.Before(f.m[oldest].read) {
+				oldest = p
+			}
+		}
+		delete(f.m, oldest)
+	}
+	f.m[path] = memoFilter{data, now}
+}
+
+func (f *filterMemo) drop(path string) {
+	f.Lock()
+	delete(f.m, path)
+	f.Unlock()
+}
+
+// precompiledFilter returns the annotation of the filter cached under key:
+// its in-memory copy, or the file read and encoded.
+func (r *Runtime) precompiledFilter(key string) (string, bool) {
+	path := filepath.Join(r.seccompCacheDir(), key+".bpf")
+	now := time.Now()
+	if data, ok := filterData.get(path, now); ok {
+		return data, true
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !validBPF(b) {
+		filterData.drop(path)
+		return "", false
+	}
+	data := base64.StdEncoding.EncodeToString(b)
+	filterData.put(path, data, now)
+	return data, true
 }
 
 func validBPF(b []byte) bool {

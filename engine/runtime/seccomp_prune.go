@@ -62,6 +62,7 @@ func (r *Runtime) pruneSeccomp(keep string, now time.Time) {
 		age := now.Sub(f.used)
 		if age > seccompCacheGrace && (age > seccompCacheMaxAge || i >= seccompCacheMax-1) {
 			os.Remove(filepath.Join(dir, f.name))
+			filterData.drop(filepath.Join(dir, f.name))
 		}
 	}
 }

@@ -44,7 +44,7 @@ func applySecurityOpts(s *specs.Spec, hc *container.HostConfig) error {
 	)
 	switch {
 	case profile == "builtin" || profile == "":
-		sc, err = seccomp.GetDefaultProfile(s)
+		sc, err = defaultSeccomp(s)
 	case strings.HasPrefix(strings.TrimSpace(profile), "{"):
 		sc, err = seccomp.LoadProfile(profile, s)
 	default:

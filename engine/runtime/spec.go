@@ -3,10 +3,12 @@ package runtime
 import (
 	"fmt"
 	"maps"
+	"math/bits"
 	"os"
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
@@ -98,6 +100,25 @@ func capList(hc *container.HostConfig) ([]string, error) {
 	return out, nil
 }
 
+// capIndex numbers AllCapabilities (at most 64) for requestedCaps' sets,
+// made once: two maps built per start were most of BuildSpec's garbage.
+var capIndex = sync.OnceValue(func() map[string]uint {
+	m := make(map[string]uint, len(AllCapabilities))
+	for i, c := range AllCapabilities {
+		m[c] = uint(i)
+	}
+	return m
+})
+
+// defaultCapSet is DefaultCapabilities as a set of capIndex bits.
+var defaultCapSet = sync.OnceValue(func() uint64 {
+	var set uint64
+	for _, c := range DefaultCapabilities {
+		set |= 1 << capIndex()[c]
+	}
+	return set
+})
+
 func requestedCaps(hc *container.HostConfig) ([]string, error) {
 	if hc.Privileged {
 		return append([]string(nil), AllCapabilities...), nil
@@ -112,41 +133,35 @@ func requestedCaps(hc *container.HostConfig) ([]string, error) {
 		}
 		return c
 	}
-	known := map[string]bool{}
-	for _, c := range AllCapabilities {
-		known[c] = true
-	}
-	set := map[string]bool{}
-	for _, c := range DefaultCapabilities {
-		set[c] = true
-	}
+	known := capIndex()
+	set := defaultCapSet()
 	for _, c := range hc.CapDrop {
 		c = norm(c)
 		if c == "ALL" {
-			set = map[string]bool{}
+			set = 0
 			continue
 		}
-		if !known[c] {
+		i, ok := known[c]
+		if !ok {
 			return nil, fmt.Errorf("unknown capability to drop: %q", c)
 		}
-		delete(set, c)
+		set &^= 1 << i
 	}
 	for _, c := range hc.CapAdd {
 		c = norm(c)
 		if c == "ALL" {
-			for _, k := range AllCapabilities {
-				set[k] = true
-			}
+			set = 1<<len(AllCapabilities) - 1
 			continue
 		}
-		if !known[c] {
+		i, ok := known[c]
+		if !ok {
 			return nil, fmt.Errorf("unknown capability to add: %q", c)
 		}
-		set[c] = true
+		set |= 1 << i
 	}
-	var out []string
-	for _, c := range AllCapabilities {
-		if set[c] {
+	out := make([]string, 0, bits.OnesCount64(set))
+	for i, c := range AllCapabilities {
+		if set&(1<<i) != 0 {
 			out = append(out, c)
 		}
 	}

@@ -112,3 +112,30 @@ func TestRootfsPropagation(t *testing.T) {
 		}
 	}
 }
+
+func TestRequestedCapsSets(t *testing.T) {
+	for _, tc := range []struct {
+		hc   container.HostConfig
+		want []string
+	}{
+		{container.HostConfig{}, DefaultCapabilities},
+		{container.HostConfig{CapAdd: []string{"ALL"}, CapDrop: []string{"chown"}}, AllCapabilities},
+		{container.HostConfig{CapDrop: []string{"ALL"}}, nil},
+		{container.HostConfig{CapDrop: []string{"ALL"}, CapAdd: []string{" sys_admin", "CAP_KILL"}}, []string{"CAP_KILL", "CAP_SYS_ADMIN"}},
+	} {
+		got, err := requestedCaps(&tc.hc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Clone(tc.want)
+		slices.SortFunc(want, func(a, b string) int {
+			return slices.Index(AllCapabilities, a) - slices.Index(AllCapabilities, b)
+		})
+		if !slices.Equal(got, want) && (len(got) != 0 || len(want) != 0) {
+			t.Errorf("add %v drop %v: %v, want %v", tc.hc.CapAdd, tc.hc.CapDrop, got, want)
+		}
+	}
+	if _, err := requestedCaps(&container.HostConfig{CapDrop: []string{"CAP_NOPE"}}); err == nil {
+		t.Error("unknown capability to drop accepted")
+	}
+}
