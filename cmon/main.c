@@ -1241,6 +1241,14 @@ static void drop_conn(struct conn *c)
 	c->fd = -1; /* freed by the loop */
 }
 
+/* end_drained ends an attach client that is closed and has nothing left
+ * to send. */
+static void end_drained(struct conn *c)
+{
+	if (c->fd >= 0 && c->kind == CONN_ATTACH && c->closed && c->qoff >= c->q.n)
+		drop_conn(c);
+}
+
 static void accept_conns(int l, int kind)
 {
 	for (;;) {
@@ -1380,8 +1388,7 @@ static void finish(void)
 			 * send ends now, not after the clean-up below (its
 			 * cgroup rmdirs took ~4 ms, and the attached client,
 			 * `run` waiting for its stream's end, with them). */
-			if (c->qoff >= c->q.n)
-				drop_conn(c);
+			end_drained(c);
 		}
 	}
 	start_cleanup();
@@ -1401,8 +1408,7 @@ static void serve(void)
 		/* free dropped connections; end attach clients done writing */
 		for (struct conn **pp = &conns; *pp;) {
 			struct conn *c = *pp;
-			if (c->fd >= 0 && c->kind == CONN_ATTACH && c->closed && c->qoff >= c->q.n)
-				drop_conn(c);
+			end_drained(c);
 			if (c->fd < 0) {
 				*pp = c->next;
 				buf_free(&c->q);
