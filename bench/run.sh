@@ -25,9 +25,9 @@
 # (sample i of Berth ÷ sample i of Docker) and reported as median (min–max).
 # Nothing is printed for an engine that was not measured in this run.
 # Sizes (environment): RUNS=15 (fast rows), N=200, MANY_ROUNDS=2,
-# PAR_ROUNDS=5, PULL_RUNS=5, PUSH_RUNS=3, BUILD_RUNS=5, NET_ROUNDS=10,
-# DURATION=1 (seconds of each of a round's 4 wrk runs), BREAKDOWN_RUNS=5
-# (traced run --rm).
+# PAR_ROUNDS=10, PULL_RUNS=5, PUSH_RUNS=3, BUILD_RUNS=5, NET_ROUNDS=10,
+# NET_GROUPS=20 and NET_SLICE_MS=50 (a net round: NET_GROUPS × 4 turns of
+# NET_SLICE_MS), BREAKDOWN_RUNS=5 (traced run --rm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
@@ -48,12 +48,13 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$out" ] || { [ "$peers" = 0 ] || out=bench/RESULTS.md; }
 if [ "$quick" = 1 ]; then
-	: "${RUNS:=5}" "${N:=20}" "${MANY_ROUNDS:=1}" "${PAR_ROUNDS:=2}" "${PULL_RUNS:=2}" "${PUSH_RUNS:=1}"
-	: "${BUILD_RUNS:=2}" "${NET_ROUNDS:=2}" "${DURATION:=1}" "${BREAKDOWN_RUNS:=3}"
+	: "${RUNS:=5}" "${N:=20}" "${MANY_ROUNDS:=1}" "${PAR_ROUNDS:=3}" "${PULL_RUNS:=2}" "${PUSH_RUNS:=1}"
+	: "${BUILD_RUNS:=2}" "${NET_ROUNDS:=2}" "${BREAKDOWN_RUNS:=3}"
 fi
-RUNS="${RUNS:-15}" N="${N:-200}" MANY_ROUNDS="${MANY_ROUNDS:-2}" PAR_ROUNDS="${PAR_ROUNDS:-5}"
+RUNS="${RUNS:-15}" N="${N:-200}" MANY_ROUNDS="${MANY_ROUNDS:-2}" PAR_ROUNDS="${PAR_ROUNDS:-10}"
 PULL_RUNS="${PULL_RUNS:-5}" PUSH_RUNS="${PUSH_RUNS:-3}" BUILD_RUNS="${BUILD_RUNS:-5}"
-NET_ROUNDS="${NET_ROUNDS:-10}" DURATION="${DURATION:-1}" BREAKDOWN_RUNS="${BREAKDOWN_RUNS:-5}"
+NET_ROUNDS="${NET_ROUNDS:-10}" NET_GROUPS="${NET_GROUPS:-20}" NET_SLICE_MS="${NET_SLICE_MS:-50}"
+BREAKDOWN_RUNS="${BREAKDOWN_RUNS:-5}"
 want() { case ",$rows," in *",$1,"*) return 0 ;; *) return 1 ;; esac; }
 
 work="$(mktemp -d /tmp/bb-XXXXXX)"
@@ -64,9 +65,8 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 mkdir -p "$work/s" "$work/dockercfg"
 echo '{}' >"$work/dockercfg/config.json"
 
-apt_install wrk docker-registry busybox-static strace isal
+apt_install docker-registry busybox-static strace isal
 [ "$peers" = 0 ] || apt_install docker.io podman
-if ! command -v wrk >/dev/null; then echo "bench: wrk is missing" >&2; exit 1; fi
 
 # The docker CLI used for every docker column (berthd's and Docker's): the
 # newest one here, so only the engine differs between the two columns.
@@ -197,6 +197,28 @@ timed() {
 	fi
 }
 id_out() { tail -1 "$work/o" | tr -d '\r '; }
+# settle — wait (at most 10 s) until the last clean-up has finished on the
+# machine: no runtime, shim, monitor, conmon or Podman clean-up process of
+# this run left (each names $work on its command line). An engine's `rm -f`
+# returns before all of its work is done (Podman's conmons then run a
+# `podman container cleanup` each, Docker's shims and runc exit after the
+# reply), and that tail would otherwise run inside whichever sample comes
+# next, another engine's as often as not. Called only where no container of
+# this run is meant to be up.
+settle() {
+	local i p n=0
+	for ((i = 0; i < 200; i++)); do
+		n=0
+		for p in $(pgrep -f -- "$work/" || true); do
+			case "$(cat /proc/"$p"/comm 2>/dev/null)" in
+			containerd-shim* | runc* | crun | conmon | podman | berth-cmon | berth-monitor) n=$((n + 1)) ;;
+			esac
+		done
+		[ "$n" -gt 0 ] || return 0
+		sleep 0.05
+	done
+	echo "  settle: $n clean-up processes of this run still there after 10 s" >&2
+}
 
 cols=(berth bdock)
 engines=(berth)
@@ -261,14 +283,16 @@ for c in "${floor_cols[@]}"; do "c_$c" || { echo "bench: the floor command $c fa
 
 # ---------------------------------------------------------------- fast rows
 # one_sample ROW COL — one timed sample of ROW through COL, with its untimed
-# preparation and clean-up.
+# preparation and clean-up (the same for every engine: Podman's `rm -f`
+# told -t 0, as Docker's and Berth's kill at once), and settle: the next
+# sample starts once this one's clean-up has finished.
 one_sample() {
 	local row="$1" col="$2" id=""
 	case "$row" in
 	runrm) timed runrm "$col" "c_$col" run --rm busybox true ;;
 	rund)
 		timed rund "$col" "c_$col" run -d busybox sleep 1d && id="$(id_out)"
-		c_"$col" rm -f "$id" >/dev/null 2>&1 || true
+		c_"$col" $(rmf_args "$col") "$id" >/dev/null 2>&1 || true
 		;;
 	start)
 		id="$(c_"$col" create busybox sleep 1d)"
@@ -277,11 +301,12 @@ one_sample() {
 		;;
 	create)
 		timed create "$col" "c_$col" create busybox true && id="$(id_out)"
-		c_"$col" rm -f "$id" >/dev/null 2>&1 || true
+		c_"$col" $(rmf_args "$col") "$id" >/dev/null 2>&1 || true
 		;;
 	rm)
 		id="$(c_"$col" create busybox true)"
 		c_"$col" start -a "$id" >/dev/null
+		settle # the exit's clean-up (Podman: conmon's `podman container cleanup`) is not rm's
 		timed rm "$col" "c_$col" rm "$id" || c_"$col" rm -f "$id" >/dev/null 2>&1 || true
 		;;
 	stop | kill)
@@ -291,6 +316,7 @@ one_sample() {
 		;;
 	cli) timed cli "$col" "c_$col" --version ;; # the client's start-up alone
 	esac
+	settle
 }
 
 fast_row() { # ROW [FLOOR-COLS...]
@@ -325,17 +351,28 @@ if want runrm; then
 fi
 for r in rund start create rm stop kill cli; do fast_row "$r"; done
 
-# 20 × run -d, 8 at a time.
+# 20 × run -d, 8 at a time. Each sample starts from the same state for
+# every engine: the previous sample's 20 containers removed (not timed) and
+# that removal finished (settle), dirty pages written out (sync: Docker and
+# Podman write a few MB of state per round, whose writeback would land in
+# the next engine's sample). The engine that goes first changes from round
+# to round, so none always follows the same one; an untimed round first.
+par_sample() { # COL [timed] — one sample, timed when told, and its clean-up
+	local c="$1" ids run
+	run="seq 20 | xargs -P8 -I{} $(cmd_of "$c") run -d --label benchpar=1 busybox sleep 1d"
+	settle
+	sync
+	if [ "${2:-}" = timed ]; then timed par "$c" sh -c "$run" || true; else sh -c "$run" >/dev/null 2>&1 || true; fi
+	ids="$(c_"$c" ps -aq --filter label=benchpar=1)"
+	[ -z "$ids" ] || c_"$c" $(rmf_args "$c") $ids >/dev/null
+}
 if want par; then
-	echo "bench: par: $PAR_ROUNDS interleaved rounds of 20 × run -d (8 in parallel) ..." >&2
+	echo "bench: par: $PAR_ROUNDS interleaved rounds of 20 × run -d (8 in parallel) of ${cols[*]} ..." >&2
+	for c in "${cols[@]}"; do par_sample "$c"; done
 	for ((i = 0; i < PAR_ROUNDS; i++)); do
-		for c in "${cols[@]}"; do
-			# shellcheck disable=SC2046
-			timed par "$c" sh -c "seq 20 | xargs -P8 -I{} $(cmd_of "$c") run -d --label benchpar=1 busybox sleep 1d" || true
-			ids="$(c_"$c" ps -aq --filter label=benchpar=1)"
-			[ -z "$ids" ] || c_"$c" $(rmf_args "$c") $ids >/dev/null
-		done
+		for ((k = 0; k < ${#cols[@]}; k++)); do par_sample "${cols[(i + k) % ${#cols[@]}]}" timed; done
 	done
+	settle
 fi
 
 # ---------------------------------------------------------------- N running
@@ -377,6 +414,7 @@ if want many; then
 			timed rmf "$e" "c_$e" $(rmf_args "$e") $ids || true
 			ids="$(c_"$e" ps -aq --filter label=benchmany=1)"
 			[ -z "$ids" ] || c_"$e" $(rmf_args "$e") $ids >/dev/null
+			settle
 		done
 	done
 	if [ -n "${BERTH_PIDFILE:-}" ]; then
@@ -422,10 +460,27 @@ if want pull || want push; then
 fi
 
 # ---------------------------------------------------------------- network
+# Published port ÷ direct, per engine and round: bench/kaclient against a
+# keep-alive server (bench/kaserver) in a container, through the container's
+# IP and through 127.0.0.1:published-port in turns of NET_SLICE_MS, groups
+# of four (direct, published, published, direct), NET_GROUPS groups a round;
+# its ratio is published ÷ direct of the round's sums. wrk, used before,
+# runs whole seconds only: a round was 4 runs of 1 s, and a burst of other
+# work on this shared 2-core machine moved a round by more than the path
+# costs (an A/A check, one address on both sides: wrk 64–133 %, kaclient
+# with 25–100 ms turns 90–111 %). Both paths, and all engines, get the same
+# client, connections (32, opened afresh each round and used for 250 ms
+# per path before counting), request, page and CPU placement (none: client,
+# server and Docker's docker-proxy share both cores as the scheduler sees
+# fit). Each engine's paths get 1 s of untimed use first.
 if want net; then
 	mkdir -p "$work/ka"
 	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/ka/kaserver" ./bench/kaserver
+	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/ka/kaclient" ./bench/kaclient
 	tar -C "$work/ka" -cf "$work/ka.tar" kaserver
+	kaclient() { # DIRECT PUBLISHED [OPTIONS...]: "DIRECT PUBLISHED PERCENT"
+		"$work/ka/kaclient" -slice "${NET_SLICE_MS}ms" -groups "$NET_GROUPS" -warm 250ms "${@:3}" "$1" "$2" 2>>"$work/kaclient.log"
+	}
 	declare -A web_ip web_port
 	for e in "${engines[@]}"; do
 		if [ "$e" = berth ]; then
@@ -434,19 +489,20 @@ if want net; then
 			c_"$e" import --change 'ENTRYPOINT ["/kaserver"]' "$work/ka.tar" kaserver:bench >/dev/null
 		fi
 		c_"$e" run -d --name benchweb -p 127.0.0.1::80 kaserver:bench >/dev/null
-		web_ip[$e]="$(c_"$e" inspect --format '{{.NetworkSettings.IPAddress}}' benchweb)"
+		web_ip[$e]="$(c_"$e" inspect --format '{{.NetworkSettings.IPAddress}}' benchweb):80"
 		web_port[$e]="$(c_"$e" port benchweb 80 | head -1 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')"
 		for _ in $(seq 100); do curl -fs -o /dev/null "http://${web_ip[$e]}/" && break; sleep 0.1; done
+		kaclient "${web_ip[$e]}" "${web_port[$e]}" -groups 1 -warm 1s >/dev/null || true
 	done
 	for ((i = 0; i < NET_ROUNDS; i++)); do
 		# The engine that goes first changes from round to round as well.
 		for ((k = 0; k < ${#engines[@]}; k++)); do
 			e="${engines[(i + k) % ${#engines[@]}]}"
-			echo "bench: net: round $((i + 1))/$NET_ROUNDS, $e: wrk 4 × ${DURATION}s, direct ${web_ip[$e]} and published ${web_port[$e]} ..." >&2
-			if r="$(published_round "http://${web_ip[$e]}/index.html" "http://${web_port[$e]}/index.html" "$DURATION")"; then
+			echo "bench: net: round $((i + 1))/$NET_ROUNDS, $e: $NET_GROUPS × 4 turns of ${NET_SLICE_MS} ms, direct ${web_ip[$e]} and published ${web_port[$e]} ..." >&2
+			if r="$(kaclient "${web_ip[$e]}" "${web_port[$e]}")" && [ -n "$r" ]; then
 				rec net "$e" "${r##* }"
 			else
-				echo "  net: $e: wrk gave no figure (see the run's wrk output)" >&2
+				echo "  net: $e: kaclient gave no figure: $(tail -1 "$work/kaclient.log")" >&2
 				echo "$e" >>"$work/s/net.failed"
 			fi
 		done
@@ -552,7 +608,7 @@ table() {
 	have pss && line "engine + monitor PSS per container (0→$N)" pss MiB
 	have pull && line "pull of Debian bookworm minbase (${pull_mb:-?} MB), page cache dropped" pull s
 	have push && line "first push (into an empty registry)" push s
-	have net && line "published port, req/s ÷ direct (wrk, keep-alive)" net %
+	have net && line "published port, req/s ÷ direct (keep-alive, turns of ${NET_SLICE_MS} ms)" net %
 	have cold && line "build, 4 steps, cold (\`--no-cache\`)" cold ms
 	have cached && line "build, 4 steps, fully cached" cached ms
 	return 0
@@ -587,7 +643,7 @@ report() {
 	fi
 	[ "$podman_on" = 0 ] ||
 		echo "- Podman's containers get this shell's limits, as Docker's and Berth's inherit them (its private containers.conf: default_ulimits = [$(podman_ulimits)]; its default 1048576 is above the hard limits here)"
-	echo "- repetitions: $RUNS per fast row; $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; wrk $NET_ROUNDS rounds of 4 × ${DURATION}s"
+	echo "- repetitions: $RUNS per fast row; $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; published port $NET_ROUNDS rounds of $NET_GROUPS × 4 turns of ${NET_SLICE_MS} ms"
 	[ ! -e "$work/berthd-after" ] || echo "- $(cat "$work/berthd-after")"
 	[ -z "${anatomy:-}" ] || echo "- one \`berth run --rm busybox true\`, traced (berthd and its children): programs run: $anatomy"
 	echo
@@ -605,12 +661,12 @@ report() {
 	echo
 	echo "## How each figure is taken"
 	echo "- Interleaved: every repetition takes one sample of each column in turn; the 200-container rows one engine at a time, engines alternating round by round."
-	echo "- Fast rows: wall time of one CLI command (bash \$EPOCHREALTIME around it, stdout discarded); its preparation (create, run -d, start -a) and clean-up (rm -f) are not timed. One untimed warm-up round first."
+	echo "- Fast rows: wall time of one CLI command (bash \$EPOCHREALTIME around it, stdout discarded); its preparation (create, run -d, start -a) and clean-up (rm -f; Podman's with -t 0) are not timed, and the next sample starts once that clean-up's processes have exited. One untimed warm-up round first."
 	echo "- floor: \`crun run\` (the crun binary berthd runs; Debian's too when it is another) of a bundle made by \`crun spec\` with the same busybox root; \`unshare --mount --uts --ipc --net --pid --fork chroot ROOT /bin/true\`."
-	echo "- 20 × run -d: \`xargs -P8\` of 20 \`run -d\`, wall time of the whole."
+	echo "- 20 × run -d: \`xargs -P8\` of 20 \`run -d\`, wall time of the whole; before each sample (not timed) the last one's containers are removed, that removal's processes (shims, runc, conmons, Podman's clean-up, monitors) have exited, and \`sync\`; the engine that goes first changes each round; one untimed round first."
 	echo "- $N running: started 8 at a time (not timed); MemAvailable before − after ÷ $N (containers' own processes included); PSS (smaps_rollup) of the engine's processes of this run (berthd + berth-monitors or berth-cmons; dockerd + containerd + shims; conmons) after − before ÷ $N; \`ps\` timed $RUNS times; one \`rm -f\` of all $N timed."
 	echo "- pull: a debootstrap minbase image in Debian's docker-registry on 127.0.0.1; before each pull \`rmi\` and \`echo 3 > /proc/sys/vm/drop_caches\` (not timed). push: the pulled image into a freshly started, empty registry each time."
-	echo "- published port: a keep-alive HTTP server (bench/kaserver, 612-byte page) in a container, wrk -t2 -c32 to 127.0.0.1:published-port ÷ to the container's IP, per round; a round runs wrk direct, published, published, direct (so a load rising or falling through the round weighs on both alike) and divides the sums; the engine that goes first changes each round."
+	echo "- published port: a keep-alive HTTP server (bench/kaserver, 612-byte page) in a container; bench/kaclient (32 connections per path) to 127.0.0.1:published-port ÷ to the container's IP, per round; a round is $NET_GROUPS groups of 4 turns of ${NET_SLICE_MS} ms (direct, published, published, direct: a burst of other work falls on both paths alike) and divides the sums; the engine that goes first changes each round."
 	echo "- build: FROM busybox; RUN; COPY 64 KiB; ENV; CMD. Cold: after an untimed \`rmi\`, \`--no-cache\`. Cached: unchanged rebuild."
 }
 
