@@ -68,6 +68,9 @@ func TestStartupInitIsSmall(t *testing.T) {
 	if total > maxInitBytesTotal {
 		t.Errorf("package initialisation allocates %d bytes in all, more than %d", total, maxInitBytesTotal)
 	}
+	if _, ok := inits[oneprocPkg]; !ok {
+		t.Errorf("%s is not initialised in berth: the client runs on every CPU's P", oneprocPkg)
+	}
 	checkGODEBUG(t, bin)
 	checkNoMemProfile(t, bin)
 }
@@ -94,6 +97,9 @@ func checkNoMemProfile(t *testing.T, bin string) {
 		}
 	}
 }
+
+// oneprocPkg sets GOMAXPROCS to 1 at initialisation (main imports it).
+const oneprocPkg = "github.com/berth-dev/berth/cmd/berth/internal/oneproc"
 
 // startupGODEBUG are the GODEBUG defaults main.go's //go:debug lines give
 // the berth binary (the runtime's GOMAXPROCS updater goroutine, a prctl
