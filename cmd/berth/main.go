@@ -20,5 +20,5 @@ import (
 )
 
 func main() {
-	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cli.RunToExit(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
