@@ -23,8 +23,11 @@ import (
 const (
 	maxInitBytesPerPackage = 128 << 10
 	maxInitBytesTotal      = 256 << 10
-	// Berth's own packages do no real work at initialisation.
-	maxInitBytesOwnPackage = 8 << 10
+	// Berth's own packages do no real work at initialisation: tables
+	// (header titles, template functions) are built by functions when a
+	// command uses them, not as package-level maps (cli/formatter's
+	// allocated 3.5 kB in every command).
+	maxInitBytesOwnPackage = 1 << 10
 )
 
 // TestStartupInitIsSmall runs `berth --version` with inittrace and checks
@@ -61,6 +64,9 @@ func TestStartupInitIsSmall(t *testing.T) {
 			t.Errorf("package %s is initialised at start-up", pkg)
 		case n > maxInitBytesPerPackage:
 			t.Errorf("init of %s allocates %d bytes, more than %d", pkg, n, maxInitBytesPerPackage)
+		case pkg == oneprocPkg:
+			// Its allocation is syscall's copy of the environment,
+			// made at the first Getenv of any package.
 		case strings.HasPrefix(pkg, "github.com/berth-dev/") && n > maxInitBytesOwnPackage:
 			t.Errorf("init of %s allocates %d bytes, more than %d: do the work lazily", pkg, n, maxInitBytesOwnPackage)
 		}
