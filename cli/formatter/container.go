@@ -20,13 +20,17 @@ const (
 	QuietContainerFormat = "{{.ID}}"
 )
 
-// ContainerHeaders are the column titles of ps.
-var ContainerHeaders = Headers{
-	"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
-	"RunningFor": "CREATED", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
-	"Size": "SIZE", "Labels": "LABELS", "Label": "LABEL", "Mounts": "MOUNTS",
-	"Networks": "NETWORKS", "State": "STATE", "LocalVolumes": "LOCAL VOLUMES",
-	"Platform": "PLATFORM",
+// containerHeaders are the column titles of ps (a function, as are the
+// package's other tables: a package-level map is built at initialisation,
+// which every berth command pays).
+func containerHeaders() Headers {
+	return Headers{
+		"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND", "CreatedAt": "CREATED AT",
+		"RunningFor": "CREATED", "Status": "STATUS", "Ports": "PORTS", "Names": "NAMES",
+		"Size": "SIZE", "Labels": "LABELS", "Label": "LABEL", "Mounts": "MOUNTS",
+		"Networks": "NETWORKS", "State": "STATE", "LocalVolumes": "LOCAL VOLUMES",
+		"Platform": "PLATFORM",
+	}
 }
 
 // ContainerFormat picks ps's template from the flags, as docker does.
@@ -272,7 +276,7 @@ func WriteContainers(ctx Context, list []container.Summary, trunc bool) error {
 	for _, c := range list {
 		rows = append(rows, ContainerContext{C: c, Trunc: trunc, images: images})
 	}
-	return WriteRows(&ctx, rows, ContainerHeaders)
+	return WriteRows(&ctx, rows, containerHeaders())
 }
 
 var _ json.Marshaler = ContainerContext{}

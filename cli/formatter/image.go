@@ -16,12 +16,14 @@ const (
 	QuietImageFormat        = "{{.ID}}"
 )
 
-// ImageHeaders are the column titles of `images`.
-var ImageHeaders = Headers{
-	"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
-	"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
-	"Containers": "CONTAINERS", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE",
-	"VirtualSize": "SIZE",
+// imageHeaders are the column titles of `images`.
+func imageHeaders() Headers {
+	return Headers{
+		"Repository": "REPOSITORY", "Tag": "TAG", "Digest": "DIGEST", "ID": "IMAGE ID",
+		"CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+		"Containers": "CONTAINERS", "SharedSize": "SHARED SIZE", "UniqueSize": "UNIQUE SIZE",
+		"VirtualSize": "SIZE",
+	}
 }
 
 // ImageFormat picks the images template from the flags, as docker does.
@@ -163,13 +165,15 @@ func WriteImages(ctx Context, images []image.Summary, digest, trunc bool) error 
 	if digest {
 		ctx.DefaultTable = DefaultImageTableDigest
 	}
-	return WriteRows(&ctx, ImageRows(images, digest, trunc), ImageHeaders)
+	return WriteRows(&ctx, ImageRows(images, digest, trunc), imageHeaders())
 }
 
-// HistoryHeaders are the column titles of `history`.
-var HistoryHeaders = Headers{
-	"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
-	"CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT",
+// historyHeaders are the column titles of `history`.
+func historyHeaders() Headers {
+	return Headers{
+		"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+		"CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT",
+	}
 }
 
 const DefaultHistoryTable = "{{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
@@ -226,5 +230,5 @@ func WriteHistory(ctx Context, items []image.HistoryResponseItem, trunc, human b
 	for _, h := range items {
 		rows = append(rows, HistoryContext{H: h, Trunc: trunc, Human: human})
 	}
-	return WriteRows(&ctx, rows, HistoryHeaders)
+	return WriteRows(&ctx, rows, historyHeaders())
 }

@@ -13,23 +13,25 @@ import (
 )
 
 // basicFuncs are docker's template functions (cli/templates in docker/cli).
-var basicFuncs = template.FuncMap{
-	"json": func(v any) string {
-		buf := &bytes.Buffer{}
-		enc := json.NewEncoder(buf)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(v)
-		// Remove the trailing new line added by the encoder
-		return strings.TrimSpace(buf.String())
-	},
-	"split":    strings.Split,
-	"join":     strings.Join,
-	"title":    titleCase,
-	"lower":    strings.ToLower,
-	"upper":    strings.ToUpper,
-	"pad":      padWithSpace,
-	"truncate": truncateWithLength,
-	"println":  fmt.Sprintln,
+func basicFuncs() template.FuncMap {
+	return template.FuncMap{
+		"json": func(v any) string {
+			buf := &bytes.Buffer{}
+			enc := json.NewEncoder(buf)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(v)
+			// Remove the trailing new line added by the encoder
+			return strings.TrimSpace(buf.String())
+		},
+		"split":    strings.Split,
+		"join":     strings.Join,
+		"title":    titleCase,
+		"lower":    strings.ToLower,
+		"upper":    strings.ToUpper,
+		"pad":      padWithSpace,
+		"truncate": truncateWithLength,
+		"println":  fmt.Sprintln,
+	}
 }
 
 func titleCase(s string) string {
@@ -57,24 +59,26 @@ func truncateWithLength(source string, length int) string {
 	return source[:length]
 }
 
-// HeaderFuncs are used when rendering a table header: functions that would
+// headerFuncs are used when rendering a table header: functions that would
 // fail or mangle a header string are neutral there, as in docker.
-var headerFuncs = template.FuncMap{
-	"json":     func(v string) string { return v },
-	"split":    func(v string, _ string) string { return v },
-	"join":     func(v string, _ string) string { return v },
-	"title":    func(v string) string { return v },
-	"lower":    func(v string) string { return v },
-	"upper":    func(v string) string { return v },
-	"truncate": func(v string, _ int) string { return v },
-	"pad":      padWithSpace,
-	"println":  fmt.Sprintln,
+func headerFuncs() template.FuncMap {
+	return template.FuncMap{
+		"json":     func(v string) string { return v },
+		"split":    func(v string, _ string) string { return v },
+		"join":     func(v string, _ string) string { return v },
+		"title":    func(v string) string { return v },
+		"lower":    func(v string) string { return v },
+		"upper":    func(v string) string { return v },
+		"truncate": func(v string, _ int) string { return v },
+		"pad":      padWithSpace,
+		"println":  fmt.Sprintln,
+	}
 }
 
 // NewTemplate parses format with docker's template functions. Errors read
 // "template parsing error: ..." like docker's.
 func NewTemplate(format string) (*template.Template, error) {
-	t, err := template.New("").Funcs(basicFuncs).Parse(format)
+	t, err := template.New("").Funcs(basicFuncs()).Parse(format)
 	if err != nil {
 		return nil, &TemplateError{err}
 	}
@@ -82,7 +86,7 @@ func NewTemplate(format string) (*template.Template, error) {
 }
 
 func newHeaderTemplate(format string) (*template.Template, error) {
-	return template.New("").Funcs(headerFuncs).Parse(format)
+	return template.New("").Funcs(headerFuncs()).Parse(format)
 }
 
 // TemplateError is a --format template that does not parse.

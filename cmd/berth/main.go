@@ -5,6 +5,7 @@
 // that re-reads the CPU limit every second to adjust GOMAXPROCS (started
 // before main, woken by sysmon), and naming each anonymous mapping (a
 // prctl per mapping). The environment's GODEBUG still overrides these.
+// It runs on one P unless GOMAXPROCS is set (see internal/oneproc).
 //
 //go:debug updatemaxprocs=0
 //go:debug decoratemappings=0
@@ -15,8 +16,9 @@ import (
 	"os"
 
 	"github.com/berth-dev/berth/cli"
+	_ "github.com/berth-dev/berth/cmd/berth/internal/oneproc"
 )
 
 func main() {
-	os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(cli.RunToExit(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

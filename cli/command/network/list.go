@@ -22,10 +22,12 @@ const (
 )
 
 // networkHeaders are docker's column titles for `network ls`.
-var networkHeaders = formatter.Headers{
-	"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
-	"IPv4": "IPV4", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
-	"CreatedAt": "CREATED AT",
+func networkHeaders() formatter.Headers {
+	return formatter.Headers{
+		"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "SCOPE",
+		"IPv4": "IPV4", "IPv6": "IPV6", "Internal": "INTERNAL", "Labels": "LABELS",
+		"CreatedAt": "CREATED AT",
+	}
 }
 
 type listOptions struct {
@@ -78,7 +80,7 @@ func runList(ctx context.Context, cli *command.Cli, o listOptions) error {
 		rows[i] = networkContext{n: n, trunc: !o.noTrunc}
 	}
 	fctx := formatter.Context{Output: cli.Out(), Format: format, DefaultTable: defaultNetworkTable}
-	return fctx.Write(rows, networkHeaders)
+	return fctx.Write(rows, networkHeaders())
 }
 
 // networkContext is one `network ls` row; its methods are the --format

@@ -24,10 +24,12 @@ const (
 )
 
 // volumeHeaders are docker's column titles for `volume ls`.
-var volumeHeaders = formatter.Headers{
-	"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT",
-	"Labels": "LABELS", "Links": "LINKS", "Size": "SIZE", "Group": "GROUP",
-	"Availability": "AVAILABILITY", "Status": "STATUS",
+func volumeHeaders() formatter.Headers {
+	return formatter.Headers{
+		"Name": "VOLUME NAME", "Driver": "DRIVER", "Scope": "SCOPE", "Mountpoint": "MOUNTPOINT",
+		"Labels": "LABELS", "Links": "LINKS", "Size": "SIZE", "Group": "GROUP",
+		"Availability": "AVAILABILITY", "Status": "STATUS",
+	}
 }
 
 type listOptions struct {
@@ -95,7 +97,7 @@ func runList(ctx context.Context, cli *command.Cli, o listOptions) error {
 		rows[i] = volumeContext{v: v}
 	}
 	fctx := formatter.Context{Output: cli.Out(), Format: format, DefaultTable: table}
-	return fctx.Write(rows, volumeHeaders)
+	return fctx.Write(rows, volumeHeaders())
 }
 
 // volumeContext is one `volume ls` row; its methods are the --format fields
