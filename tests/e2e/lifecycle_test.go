@@ -103,6 +103,14 @@ func TestStopKillRestartWait(t *testing.T) {
 		// restart runs the command again in the same container.
 		r := uniq("restart-" + c.Name)
 		c.Must(t, "run", "-d", "--name", r, "busybox", "sh", "-c", "echo started; sleep 1d")
+		// run -d returns once the process is started, maybe before its
+		// echo: a restart -t 0 then would kill it before it printed.
+		eventually(t, 20*time.Second, func() error {
+			if out := c.Must(t, "logs", r); out != "started" {
+				return fmt.Errorf("logs before restart: %q, want started", out)
+			}
+			return nil
+		})
 		pid1 := c.Must(t, "inspect", "--format", "{{.State.Pid}}", r)
 		c.Must(t, "restart", "-t", "0", r)
 		pid2 := c.Must(t, "inspect", "--format", "{{.State.Pid}} {{.State.Running}}", r)
