@@ -8,17 +8,20 @@ import (
 )
 
 // An attached `run` proxies the signals its CLI gets to the container
-// (--sig-proxy, on by default), with both CLIs. (Detached, the CLI proxies
+// (--sig-proxy, on by default), real-time ones included, with both CLIs. (Detached, the CLI proxies
 // nothing, as docker's: it ends once the container has started.)
 func TestRunSigProxy(t *testing.T) {
 	d := sharedDaemon(t, "core")
 	for _, c := range []CLI{d.Berth(), d.Docker(t)} {
 		name := uniq("sigproxy-" + c.Name)
 		cmd, lines := c.StartLines(t, context.Background(), "run", "--name", name, "busybox", "sh", "-c",
-			`trap "echo got-term" TERM; echo ready; while true; do sleep 0.1; done`)
+			`trap "echo got-term" TERM; trap "echo got-rt" 35; echo ready; while true; do sleep 0.1; done`)
 		waitLine(t, lines, "ready")
 		cmd.Process.Signal(syscall.SIGTERM)
 		waitLine(t, lines, "got-term")
+		// A real-time signal (SIGRTMIN+1) is proxied too, as docker's.
+		cmd.Process.Signal(syscall.Signal(35))
+		waitLine(t, lines, "got-rt")
 		c.Must(t, "rm", "-f", name)
 		cmd.Wait()
 	}

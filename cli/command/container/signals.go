@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -37,9 +38,11 @@ func forwardSignals(ctx context.Context, api client.APIClient, id string) func()
 				case unix.SIGCHLD, unix.SIGPIPE, unix.SIGWINCH, unix.SIGURG:
 					continue
 				}
+				// Real-time signals have no name here: their number
+				// goes, as docker's CLI forwards them too (RTMIN+n).
 				name := strings.TrimPrefix(unix.SignalName(ss), "SIG")
 				if name == "" {
-					continue
+					name = strconv.Itoa(int(ss))
 				}
 				_, _ = api.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: name})
 			}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/internal/clitest"
@@ -34,6 +35,18 @@ func TestForwardSignalsAsyncReady(t *testing.T) {
 	}
 	if got := <-killed; got != "USR1" {
 		t.Errorf("forwarded signal %q, want USR1", got)
+	}
+	// A real-time signal (no name in x/sys) goes by its number.
+	if err := syscall.Kill(syscall.Getpid(), syscall.Signal(35)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-killed:
+		if got != "35" {
+			t.Errorf("forwarded real-time signal %q, want 35", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("real-time signal 35 not forwarded")
 	}
 	stop()
 }
