@@ -240,13 +240,18 @@ func (s *Service) prepare(ctx context.Context, e *entry, launched *earlyMonitor)
 		nerr = s.aheadReserved(e)
 	}
 	mon := early.wait()
-	e.aheadMonitor(mon)
 	if err == nil {
 		err = nerr
 	}
 	if err == nil {
 		run.netnsPath, run.stateDir, run.early = netnsPath, stateDir, mon
 		err = s.writeBundle(c, rt, run)
+	}
+	if err == nil && (run.seccompKey == "" || run.precompiled) {
+		// The filter the runtime compiles for the first container of a
+		// profile is kept before its process starts (saveFilter): no
+		// early release for that one.
+		e.aheadMonitor(mon)
 	}
 	if err == nil {
 		_, err = s.spawnMonitor(ctx, c, rt, run, false, nil)
@@ -345,7 +350,6 @@ func (s *Service) startAhead(ctx context.Context, e *entry) (*containerRun, erro
 	if p.released {
 		return s.startReleased(e, p), nil
 	}
-	p.early.close() // not served
 	if !p.initWaiting() {
 		// Killed meanwhile (OOM, a stray signal): its process never ran,
 		// so starting afresh is the start the user asked for.

@@ -82,6 +82,8 @@ func TestStartAheadMidPreparation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("run attached", func(t *testing.T) { midPrepRun(t, d) })
+	t.Run("run released early", func(t *testing.T) { midPrepReleased(t, d) })
+	t.Run("create fails after the release request", func(t *testing.T) { midPrepCreateFails(t, d) })
 	t.Run("start -a", func(t *testing.T) { midPrepStartA(t, d) })
 	t.Run("failing preparation", func(t *testing.T) { midPrepFailing(t, d) })
 	t.Run("rm", func(t *testing.T) { midPrepRm(t, d) })
@@ -90,6 +92,79 @@ func TestStartAheadMidPreparation(t *testing.T) {
 	// Last: these restart berthd.
 	t.Run("berthd killed mid-start", func(t *testing.T) { midPrepKilled(t, d) })
 	t.Run("berthd killed mid-create", func(t *testing.T) { createKilledLaunched(t, d) })
+	t.Run("berthd killed after the early release", func(t *testing.T) { releasedKilled(t, d) })
+}
+
+// midPrepReleased: the start claimed the preparation and asked for the
+// early release; the monitor started the process as the runtime created
+// it, with run's attach sessions handed over before: run gets all the
+// output and the exit code.
+func midPrepReleased(t *testing.T, d *Daemon) {
+	b := d.Berth()
+	name := uniq("mid-rel")
+	g := newPrepGate(t, d, name)
+	started := newPrepGate(t, d, name+".start")
+	res := runAsync(t, b, "run", "--name", name, "busybox", "sh", "-c", "echo to-out; echo to-err >&2; exit 3")
+	g.waitStep("claimed")
+	g.waitStep("requested")
+	g.release("ok")
+	started.waitStep("released")
+	started.release("ok")
+	if r := <-res; r.Stdout != "to-out\n" || r.Stderr != "to-err\n" || r.Exit != 3 {
+		t.Errorf("run released early: %s", r)
+	}
+	b.Must(t, "rm", name)
+}
+
+// midPrepCreateFails: the runtime's create fails after the start asked
+// for the early release: the start reports the runtime's error as
+// always (Docker's words and exit code), and leaves nothing behind.
+func midPrepCreateFails(t *testing.T, d *Daemon) {
+	b := d.Berth()
+	name := uniq("mid-nocmd")
+	g := newPrepGate(t, d, name)
+	res := runAsync(t, b, "run", "--name", name, "busybox", "no-such-command-here")
+	g.waitStep("claimed")
+	g.waitStep("requested")
+	g.release("ok")
+	if r := <-res; r.Exit != 127 || !strings.Contains(r.Stderr, "executable file not found") {
+		t.Errorf("run of a missing command released early: %s, want exit 127 and Docker's error", r)
+	}
+	id := b.Must(t, "inspect", "-f", "{{.Id}}", name)
+	b.Must(t, "rm", name)
+	eventually(t, 30*time.Second, func() error { return leftErr("a failed create after the release request", leftOf(d, id)) })
+}
+
+// releasedKilled: berthd is SIGKILLed after the monitor started the
+// process on the early release, before the start's commit: the next
+// berthd leaves nothing of that run, the container is created and starts
+// again.
+func releasedKilled(t *testing.T, d *Daemon) {
+	b := d.Berth()
+	name := uniq("rel-kill")
+	g := newPrepGate(t, d, name)
+	started := newPrepGate(t, d, name+".start")
+	id := b.Must(t, "create", "--name", name, "busybox", "sh", "-c", "echo ran; sleep 1d")
+	g.waitStep("reached")
+	res := runAsync(t, b, "start", name)
+	g.waitStep("requested")
+	g.release("ok")
+	started.waitStep("released")
+	d.Kill()
+	<-res
+	os.Remove(started.path)
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error { return leftErr("SIGKILL after the early release and restart", leftOf(d, id)) })
+	if st := b.Must(t, "inspect", "-f", "{{.State.Status}}", id); st != "created" {
+		t.Errorf("after SIGKILL after the early release and restart: %q, want created", st)
+	}
+	b.Must(t, "start", id)
+	if st := b.Must(t, "inspect", "-f", "{{.State.Status}}", id); st != "running" {
+		t.Errorf("started again: %q, want running", st)
+	}
+	b.Must(t, "rm", "-f", id)
 }
 
 // midPrepRun: `run` attaches, waits and starts while the preparation is
