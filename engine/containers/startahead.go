@@ -22,7 +22,10 @@ import (
 // created: its init waits on the exec fifo). The start then only wires
 // the network into that namespace (addresses, ports and DNS are taken at
 // the start, as always), joins the waiting attach sessions and has the
-// monitor release the process. The monitor itself is launched while
+// monitor release the process; a start that comes while the runtime's
+// create still runs does all that beside it and has the monitor release
+// the process as the create succeeds (releaseEarly), with the attach
+// sessions handed over along. The monitor itself is launched while
 // create commits the record (launchAtCreate): its exec overlaps the disk.
 //
 // A prepared container still is just "created" to every client: no pid,

@@ -30,12 +30,9 @@ func launchedC(t *testing.T, c *ctr) *monitor.Launched {
 	return l
 }
 
-// A monitor launched ahead of its config runs the container once started
-// with it, as Start's monitor does.
-func TestLaunchedMonitorStart(t *testing.T) {
-	c := newContainer(t, []string{"sh", "-c", "echo out; exit 5"}, false)
-	c.cfg.Start = true
-	l := launchedC(t, c)
+// startLaunched starts the launched monitor l with c's config.
+func startLaunched(t *testing.T, l *monitor.Launched, c *ctr) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_, monPid, err := l.Start(ctx, c.cfg)
@@ -43,10 +40,19 @@ func TestLaunchedMonitorStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(monPid, syscall.SIGKILL) })
+}
+
+// A monitor launched ahead of its config runs the container once started
+// with it, as Start's monitor does.
+func TestLaunchedMonitorStart(t *testing.T) {
+	c := newContainer(t, []string{"sh", "-c", "echo out; exit 5"}, false)
+	c.cfg.Start = true
+	l := launchedC(t, c)
+	startLaunched(t, l, c)
 	if st := c.wait(); st.ExitCode != 5 {
 		t.Fatalf("exit %+v, want 5", st)
 	}
-	if _, _, err := l.Start(ctx, c.cfg); err == nil {
+	if _, _, err := l.Start(context.Background(), c.cfg); err == nil {
 		t.Error("a second Start of the launched monitor succeeded")
 	}
 }
@@ -156,13 +162,7 @@ func TestLaunchedMonitorRelease(t *testing.T) {
 		defer conn.Close()
 		conn.SetDeadline(time.Now().Add(15 * time.Second))
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	_, monPid, err := l.Start(ctx, c.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(monPid, syscall.SIGKILL) })
+	startLaunched(t, l, c)
 	if !l.Released() {
 		t.Fatal("the release request sent before the create was not served")
 	}
@@ -189,8 +189,6 @@ func TestLaunchedMonitorRelease(t *testing.T) {
 func TestLaunchedMonitorReleaseOtherNetNS(t *testing.T) {
 	c := newContainer(t, []string{"sh", "-c", "exit 4"}, false)
 	l := launchedC(t, c)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
 	// The container has a network namespace of its own; the monitor's
 	// own is another.
 	conns, err := l.Release(monitor.ReleaseRequest{NetNS: "/proc/self/ns/net", Attach: []monitor.AttachOptions{{Stdout: true}}})
@@ -198,11 +196,7 @@ func TestLaunchedMonitorReleaseOtherNetNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conns[0].Close()
-	_, monPid, err := l.Start(ctx, c.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(monPid, syscall.SIGKILL) })
+	startLaunched(t, l, c)
 	if l.Released() {
 		t.Fatal("released into a namespace its init is not in")
 	}
