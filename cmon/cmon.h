@@ -42,18 +42,23 @@ struct attach_req {
 	int in, out, err;
 };
 
-/* monitor.json (internal/monitor.Config). attach[0:nattach] are the
- * streams of the attach connections handed over at launch (fds from
- * FIRST_ATTACH_FD); attach_set tells an empty list from none (null). */
+/* A list of attach requests ([]monitor.AttachOptions): v[0:n]; set
+ * tells an empty list from none (null). */
+struct attach_list {
+	struct attach_req *v;
+	size_t n, cap;
+	int set;
+};
+
+/* monitor.json (internal/monitor.Config). attach lists the streams of the
+ * attach connections handed over at launch (fds from FIRST_ATTACH_FD). */
 struct config {
 	char *id, *runtime, *bundle, *state_dir, *log_path, *log_driver;
 	char **runtime_args;
 	size_t nruntime_args;
 	long long log_max_size, log_max_files;
 	int log_compress, tty, open_stdin, stdin_once, start;
-	struct attach_req *attach;
-	size_t nattach, attach_cap;
-	int attach_set;
+	struct attach_list attach;
 	/* Config.RuntimeState and Config.Cgroups (see delete.c) */
 	char *runtime_state;
 	char **cgroups;
@@ -79,6 +84,17 @@ struct ctl_req {
 int parse_ctl(const char *s, size_t n, struct ctl_req *r, const char **err);
 
 int parse_attach(const char *s, size_t n, struct attach_req *r, const char **err);
+
+/* A release request on the go channel (internal/monitor.ReleaseRequest):
+ * start the container as soon as the runtime created it, if its init is
+ * in the network namespace netns ("" or NULL: any), with the attach
+ * connections sent along (one fd per attach entry) registered first. */
+struct release_req {
+	char *netns;
+	struct attach_list attach;
+};
+int parse_release(const char *s, size_t n, struct release_req *r, const char **err);
+void release_free(struct release_req *r);
 
 /* Log writers (log.c). */
 #define MAX_LINE (16 * 1024)

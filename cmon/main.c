@@ -138,6 +138,7 @@ static int exit_code;
 static struct timespec finished_at;
 static int oom_killed;
 static int started;          /* the runtime's start was run */
+static int released;         /* started at once on berthd's release request */
 static int lock_fd = -1;     /* monitor.lock, held until the runtime's state is gone */
 static pid_t delete_pid = -1; /* the runtime's delete after the exit, while it runs */
 static int cleaned;          /* that delete is over */
@@ -363,8 +364,8 @@ static void send_ready(const char *error, int has_code, int code, const char *op
 		}
 		buf_puts(&b, "}\n");
 	} else {
-		char n[48];
-		snprintf(n, sizeof n, "{\"pid\":%d}\n", (int)init_pid);
+		char n[64];
+		snprintf(n, sizeof n, "{\"pid\":%d%s}\n", (int)init_pid, released ? ",\"released\":true" : "");
 		buf_puts(&b, n);
 	}
 	write_all(sync_fd, b.d, b.n);
@@ -878,27 +879,123 @@ static char *start_container(void)
 	return msg;
 }
 
+/* add_attach registers fd, an attach connection handed over (at launch or
+ * with a release request) for the streams a, before any output is read,
+ * so it misses none of it. */
+static void add_attach(int fd, const struct attach_req *a)
+{
+	struct conn *c = xcalloc(1, sizeof *c);
+	c->kind = CONN_ATTACH;
+	c->fd = fd;
+	c->have_req = 1;
+	c->want[1] = a->out;
+	c->want[2] = a->err;
+	c->stdin_ok = a->in && cfg.open_stdin && stdin_w >= 0;
+	c->next = conns;
+	conns = c;
+}
+
 /* adopt_handoff registers the attach connections handed over at launch
- * (fds from FIRST_ATTACH_FD, streams in cfg.attach) before any output is
- * read, so they miss none of it. */
+ * (fds from FIRST_ATTACH_FD, streams in cfg.attach). */
 static void adopt_handoff(void)
 {
-	for (size_t i = 0; i < cfg.nattach; i++) {
+	for (size_t i = 0; i < cfg.attach.n; i++) {
 		int fd = FIRST_ATTACH_FD + (int)i;
 		if (fcntl(fd, F_GETFD) < 0 || set_nonblock(fd) < 0) {
 			fprintf(stderr, "berth-monitor: attach connection %zu not handed over\n", i);
 			continue;
 		}
-		struct conn *c = xcalloc(1, sizeof *c);
-		c->kind = CONN_ATTACH;
-		c->fd = fd;
-		c->have_req = 1;
-		c->want[1] = cfg.attach[i].out;
-		c->want[2] = cfg.attach[i].err;
-		c->stdin_ok = cfg.attach[i].in && cfg.open_stdin && stdin_w >= 0;
-		c->next = conns;
-		conns = c;
+		add_attach(fd, &cfg.attach.v[i]);
 	}
+}
+
+/* go_fd is the go channel of a monitor launched ahead of its config
+ * (internal/monitor.Launch), a SOCK_SEQPACKET socket: after the go, berthd
+ * may send one release request on it (ReleaseRequest) while the runtime
+ * creates the container. */
+static int go_fd = -1;
+
+#define RELEASE_MAX_FDS 64
+
+/* recv_release reads the message waiting on go_fd, if any, without
+ * waiting: its length (0: none) and the fds it carries. */
+static ssize_t recv_release(char *data, size_t len, int *fds, size_t *nfd)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(RELEASE_MAX_FDS * sizeof(int))];
+	} u;
+	struct iovec iov = {data, len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
+	ssize_t k;
+	while ((k = recvmsg(go_fd, &m, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	*nfd = 0;
+	if (k < 0)
+		return 0;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t n = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		memcpy(fds + *nfd, CMSG_DATA(h), n * sizeof(int));
+		*nfd += n;
+	}
+	return m.msg_flags & (MSG_TRUNC | MSG_CTRUNC) ? -1 : k;
+}
+
+/* in_netns reports whether the init is in the network namespace at path
+ * (the one berthd wired; "" or NULL: no check). */
+static int in_netns(const char *path)
+{
+	if (!path || !*path)
+		return 1;
+	char own[64];
+	struct stat a, b;
+	snprintf(own, sizeof own, "/proc/%d/ns/net", (int)init_pid);
+	return stat(own, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* take_release serves the release request berthd sent while the runtime
+ * created the container, if there is one already: its attach connections
+ * are registered, then the container is started, unless its init is not
+ * in the namespace berthd wired (it then starts afresh). The go channel
+ * is closed after it: the ready report says whether a request was served
+ * (released), and one sent later is never read. */
+static void take_release(void)
+{
+	if (go_fd < 0)
+		return;
+	char data[LINE_MAX_REQ];
+	int fds[RELEASE_MAX_FDS];
+	size_t nfd;
+	ssize_t k = recv_release(data, sizeof data, fds, &nfd);
+	close(go_fd);
+	go_fd = -1;
+	struct release_req r;
+	const char *err = "truncated";
+	if (k > 0 && parse_release(data, (size_t)k, &r, &err) == 0 && r.attach.n == nfd) {
+		for (size_t i = 0; i < nfd; i++) {
+			set_nonblock(fds[i]);
+			add_attach(fds[i], &r.attach.v[i]);
+		}
+		nfd = 0;
+		if (in_netns(r.netns)) {
+			char *e = start_container();
+			released = !e;
+			if (e) {
+				/* berthd's start tells what went wrong, as
+				 * without the request. */
+				started = 0;
+				free(e);
+			}
+		}
+	} else if (k != 0) {
+		fprintf(stderr, "berth-monitor: bad release request: %s\n", err);
+	}
+	if (k > 0)
+		release_free(&r);
+	for (size_t i = 0; i < nfd; i++)
+		close(fds[i]);
 }
 
 /* --- output --- */
@@ -1565,7 +1662,7 @@ static int run(const char *state_dir)
 	read_config(state_dir);
 	/* Before any child: the runtime and the container must not inherit
 	 * the attach connections handed over at launch. */
-	for (size_t i = 0; i < cfg.nattach; i++)
+	for (size_t i = 0; i < cfg.attach.n; i++)
 		fcntl(FIRST_ATTACH_FD + (int)i, F_SETFD, FD_CLOEXEC);
 	/* The container's init is forked by the runtime, which then exits: as
 	 * a child subreaper the monitor inherits it and can wait for it. */
@@ -1600,6 +1697,7 @@ static int run(const char *state_dir)
 	}
 	create();
 	adopt_handoff();
+	take_release();
 	send_ready(NULL, 0, 0, NULL);
 	reap(); /* an init that exited at once */
 	serve();
@@ -1624,7 +1722,7 @@ static void await_go(const char *fd_arg)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		_exit(0);
-	close((int)fd);
+	go_fd = (int)fd; /* for a release request (take_release) */
 }
 
 int main(int argc, char **argv)

@@ -78,17 +78,18 @@ static int attach_field_strict(struct jp *p, const char *k, void *arg)
 	return -1;
 }
 
-/* attach_array reads Config.Attach as Go's encoding/json does into the
- * same slice: null empties it, an array is decoded element by element
- * into what the slice held (a null element leaves one as it was). */
-static int attach_array(struct jp *p, struct config *c)
+/* attach_array reads a []monitor.AttachOptions (Config.Attach,
+ * ReleaseRequest.Attach) as Go's encoding/json does into the same slice:
+ * null empties it, an array is decoded element by element into what the
+ * slice held (a null element leaves one as it was). */
+static int attach_array(struct jp *p, struct attach_list *l)
 {
 	int r = jp_null(p);
 	if (r) {
-		free(c->attach);
-		c->attach = NULL;
-		c->nattach = c->attach_cap = 0;
-		c->attach_set = 0;
+		free(l->v);
+		l->v = NULL;
+		l->n = l->cap = 0;
+		l->set = 0;
 		return r < 0 ? -1 : 0;
 	}
 	if (jp_peek(p) != '[') {
@@ -98,22 +99,22 @@ static int attach_array(struct jp *p, struct config *c)
 		return -1;
 	}
 	p->i++;
-	c->attach_set = 1;
-	c->nattach = 0;
+	l->set = 1;
+	l->n = 0;
 	if (jp_peek(p) == ']') {
 		p->i++;
 		return 0;
 	}
 	for (;;) {
-		if (c->nattach == c->attach_cap) {
-			struct attach_req *a = realloc(c->attach, (c->attach_cap + 1) * sizeof *a);
+		if (l->n == l->cap) {
+			struct attach_req *a = realloc(l->v, (l->cap + 1) * sizeof *a);
 			if (!a)
 				die("out of memory");
-			memset(&a[c->attach_cap], 0, sizeof *a);
-			c->attach = a;
-			c->attach_cap++;
+			memset(&a[l->cap], 0, sizeof *a);
+			l->v = a;
+			l->cap++;
 		}
-		if (jp_object(p, attach_field_strict, &c->attach[c->nattach++]) < 0)
+		if (jp_object(p, attach_field_strict, &l->v[l->n++]) < 0)
 			return -1;
 		int ch = jp_peek(p);
 		p->i++;
@@ -158,7 +159,7 @@ static int config_field(struct jp *p, const char *k, void *arg)
 	if (key_is(k, "start"))
 		return jp_bool(p, &c->start);
 	if (key_is(k, "attach"))
-		return attach_array(p, c);
+		return attach_array(p, &c->attach);
 	if (key_is(k, "runtimeState"))
 		return jp_str_field(p, &c->runtime_state);
 	if (key_is(k, "cgroups"))
@@ -191,7 +192,7 @@ void config_free(struct config *c)
 	for (size_t k = 0; k < c->nruntime_args; k++)
 		free(c->runtime_args[k]);
 	free(c->runtime_args);
-	free(c->attach);
+	free(c->attach.v);
 	free(c->runtime_state);
 	for (size_t k = 0; k < c->ncgroups; k++)
 		free(c->cgroups[k]);
@@ -249,6 +250,38 @@ int parse_attach(const char *s, size_t n, struct attach_req *r, const char **err
 	struct jp p = {s, n, 0, NULL};
 	memset(r, 0, sizeof *r);
 	if (jp_object(&p, attach_field, r) == 0)
+		jp_end(&p);
+	*err = p.err;
+	return p.err ? -1 : 0;
+}
+
+/* release_field reads internal/monitor.ReleaseRequest, refusing what it
+ * does not know as monitor.json is read (see config_field). */
+static int release_field(struct jp *p, const char *k, void *arg)
+{
+	struct release_req *r = arg;
+	if (key_is(k, "netns"))
+		return jp_str_field(p, &r->netns);
+	if (key_is(k, "attach"))
+		return attach_array(p, &r->attach);
+	if (jp_skip(p, 0) < 0)
+		return -1;
+	p->err = "unknown release setting (berth-cmon is older than berthd?)";
+	return -1;
+}
+
+void release_free(struct release_req *r)
+{
+	free(r->netns);
+	free(r->attach.v);
+	memset(r, 0, sizeof *r);
+}
+
+int parse_release(const char *s, size_t n, struct release_req *r, const char **err)
+{
+	struct jp p = {s, n, 0, NULL};
+	memset(r, 0, sizeof *r);
+	if (jp_object(&p, release_field, r) == 0)
 		jp_end(&p);
 	*err = p.err;
 	return p.err ? -1 : 0;

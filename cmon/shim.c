@@ -162,7 +162,23 @@ static void put_strs(struct buf *b, const char *k, char **v, size_t n)
 	buf_puts(b, "]");
 }
 
-/* parse_mode parses stdin as a config, ctl or attach request and prints
+/* put_attach_list prints ,"attach":[...] unless l is none (null). */
+static void put_attach_list(struct buf *b, const struct attach_list *l)
+{
+	if (!l->set)
+		return;
+	buf_puts(b, ",\"attach\":[");
+	for (size_t i = 0; i < l->n; i++) {
+		buf_puts(b, i ? ",{" : "{");
+		put_bool(b, "stdin", l->v[i].in, 1);
+		put_bool(b, "stdout", l->v[i].out, 1);
+		put_bool(b, "stderr", l->v[i].err, 0);
+		buf_puts(b, "}");
+	}
+	buf_puts(b, "]");
+}
+
+/* parse_mode parses stdin as a config, ctl, attach or release request and prints
  * what the monitor understood, as JSON (tests compare it with Go's
  * encoding/json), or "error: ..." with status 1; or stdin's Unix times
  * as the monitor writes them (mode time). */
@@ -193,17 +209,7 @@ int parse_mode(const char *what)
 			put_bool(&out, "openStdin", c.open_stdin, 1);
 			put_bool(&out, "stdinOnce", c.stdin_once, 1);
 			put_bool(&out, "start", c.start, 0);
-			if (c.attach_set) {
-				buf_puts(&out, ",\"attach\":[");
-				for (size_t i = 0; i < c.nattach; i++) {
-					buf_puts(&out, i ? ",{" : "{");
-					put_bool(&out, "stdin", c.attach[i].in, 1);
-					put_bool(&out, "stdout", c.attach[i].out, 1);
-					put_bool(&out, "stderr", c.attach[i].err, 0);
-					buf_puts(&out, "}");
-				}
-				buf_puts(&out, "]");
-			}
+			put_attach_list(&out, &c.attach);
 			buf_puts(&out, ",");
 			put_str(&out, "runtimeState", c.runtime_state);
 			put_str(&out, "execFifo", c.exec_fifo);
@@ -232,6 +238,15 @@ int parse_mode(const char *what)
 			put_bool(&out, "stderr", r.err, 0);
 			buf_puts(&out, "}\n");
 		}
+	} else if (!strcmp(what, "release")) {
+		struct release_req r;
+		if (parse_release(in.d ? in.d : "", in.n, &r, &err) == 0) {
+			buf_puts(&out, "{\"netns\":");
+			json_string(&out, r.netns ? r.netns : "", r.netns ? strlen(r.netns) : 0);
+			put_attach_list(&out, &r.attach);
+			buf_puts(&out, "}\n");
+		}
+		release_free(&r);
 	} else if (!strcmp(what, "time")) {
 		/* Lines "SECONDS NANOSECONDS": each as the monitor writes a
 		 * time (append_time), one a line. */
@@ -248,7 +263,7 @@ int parse_mode(const char *what)
 				p++;
 		}
 	} else {
-		fprintf(stderr, "usage: berth-cmon --parse config|ctl|attach|time\n");
+		fprintf(stderr, "usage: berth-cmon --parse config|ctl|attach|release|time\n");
 		return 2;
 	}
 	buf_free(&in);

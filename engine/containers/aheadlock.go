@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berth-dev/berth/engine/store"
+	"github.com/berth-dev/berth/internal/monitor"
 	"golang.org/x/sys/unix"
 )
 
@@ -46,8 +47,14 @@ type aheadState struct {
 	// the claiming start, if claimed.
 	done    chan struct{}
 	claimed bool
-	// attach holds the sessions registered meanwhile, for e.pendingAttach.
+	// attach holds the sessions waiting for the start (those registered
+	// before too), for e.pendingAttach.
 	attach []*attachSession
+	// mon is the preparation's monitor, once launched (nil: not yet, or
+	// none); rel is the claiming start's early release (releaseEarly).
+	// Whichever of the two is set second sends rel to mon.
+	mon *monitor.Launched
+	rel *earlyRelease
 }
 
 // beginAhead publishes the preparation about to run. Caller holds e.mu.
@@ -56,6 +63,9 @@ func (e *entry) beginAhead() *aheadState {
 	st.rec.MountPoints = slices.Clone(e.c.MountPoints)
 	e.amu.Lock()
 	e.ahead = st
+	// Sessions waiting for the start wait in st.attach meanwhile, so a
+	// claiming start can hand them to the monitor early.
+	st.attach, e.pendingAttach = e.pendingAttach, nil
 	e.amu.Unlock()
 	return st
 }
@@ -128,9 +138,10 @@ func (s *Service) aheadReserved(e *entry) error {
 }
 
 // lockForStart takes e.mu for a start. With a preparation in flight the
-// start claims it, wires the network meanwhile and takes e.mu over as the
-// preparation ends. It reports whether the network was wired so, and
-// the commit of its sandbox record (see connectResult).
+// start claims it, wires the network meanwhile, asks the monitor to start
+// the process as soon as it is created (releaseEarly) and takes e.mu over
+// as the preparation ends. It reports whether the network was wired so,
+// and the commit of its sandbox record (see connectResult).
 func (s *Service) lockForStart(ctx context.Context, e *entry) (wired bool, record store.Op) {
 	st := e.claimAhead()
 	if st == nil {
@@ -138,16 +149,35 @@ func (s *Service) lockForStart(ctx context.Context, e *entry) (wired bool, recor
 		return false, nil
 	}
 	prepGate(e.c.Name, "claimed")
-	var pc result[connectResult]
+	var rel *earlyRelease
 	select {
 	case <-st.reserved:
 		// e.c is read while the preparation holds e.mu: it stays as is.
-		pc = s.connectAsync(ctx, &e.c)
+		att, rec, err := s.connectAsync(ctx, &e.c).wait().get()
+		wired, record = att != nil && err == nil, rec
+		if err == nil {
+			rel = s.releaseEarly(e, st, att)
+		}
 	case <-st.done:
 	}
 	<-st.done
-	att, record, err := pc.wait().get()
-	return att != nil && err == nil, record
+	e.keepEarly(rel)
+	return wired, record
+}
+
+// aheadMonitor publishes the preparation's monitor, once launched, and
+// sends it the claiming start's early release if that came first.
+func (e *entry) aheadMonitor(mon *monitor.Launched) {
+	if mon == nil {
+		return
+	}
+	var rel *earlyRelease
+	e.duringPrep(func(st *aheadState) {
+		st.mon, rel = mon, st.rel
+	})
+	if rel != nil {
+		rel.send(mon)
+	}
 }
 
 // prepGateDir is for tests only: see prepGate.
@@ -166,14 +196,17 @@ func prepGate(name, step string) error {
 		return nil
 	}
 	base := filepath.Join(prepGateDir, strings.TrimPrefix(name, "/"))
-	if step == "launched" {
+	switch step {
+	case "launched":
 		base += ".create"
+	case "released":
+		base += ".start"
 	}
 	if _, err := os.Stat(base); err != nil {
 		return nil
 	}
 	os.WriteFile(base+"."+step, nil, 0o600)
-	if step == "claimed" {
+	if step == "claimed" || step == "requested" {
 		return nil
 	}
 	b, err := os.ReadFile(base) // blocks until the test opens it to write

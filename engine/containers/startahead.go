@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -21,7 +22,10 @@ import (
 // created: its init waits on the exec fifo). The start then only wires
 // the network into that namespace (addresses, ports and DNS are taken at
 // the start, as always), joins the waiting attach sessions and has the
-// monitor release the process. The monitor itself is launched while
+// monitor release the process; a start that comes while the runtime's
+// create still runs does all that beside it and has the monitor release
+// the process as the create succeeds (releaseEarly), with the attach
+// sessions handed over along. The monitor itself is launched while
 // create commits the record (launchAtCreate): its exec overlaps the disk.
 //
 // A prepared container still is just "created" to every client: no pid,
@@ -54,6 +58,10 @@ type preparation struct {
 	// pidfd is the runtime init's, to end it when the preparation is
 	// discarded (-1: none; the runtime's delete then does it).
 	pidfd int
+	// released: the monitor started the process as the runtime created
+	// it, on the claiming start's request early (with its sessions).
+	released bool
+	early    *earlyRelease
 }
 
 // PrepareAhead prepares the created container id for its start in the
@@ -242,6 +250,12 @@ func (s *Service) prepare(ctx context.Context, e *entry, launched *earlyMonitor)
 		run.netnsPath, run.stateDir, run.early = netnsPath, stateDir, mon
 		err = s.writeBundle(c, rt, run)
 	}
+	if err == nil && (run.seccompKey == "" || run.precompiled) {
+		// The filter the runtime compiles for the first container of a
+		// profile is kept before its process starts (saveFilter): no
+		// early release for that one.
+		e.aheadMonitor(mon)
+	}
 	if err == nil {
 		_, err = s.spawnMonitor(ctx, c, rt, run, false, nil)
 	}
@@ -251,6 +265,7 @@ func (s *Service) prepare(ctx context.Context, e *entry, launched *earlyMonitor)
 		return nil, err
 	}
 	p.run = run
+	p.released = mon != nil && mon.Released()
 	if run.seccompKey != "" && !run.precompiled {
 		s.saveFilter(c, rt, run)
 	}
@@ -335,6 +350,9 @@ func (s *Service) startAhead(ctx context.Context, e *entry) (*containerRun, erro
 	e.prep = nil
 	defer s.releaseSlot()
 	c := &e.c
+	if p.released {
+		return s.startReleased(e, p), nil
+	}
 	if !p.initWaiting() {
 		// Killed meanwhile (OOM, a stray signal): its process never ran,
 		// so starting afresh is the start the user asked for.
@@ -373,6 +391,100 @@ func (s *Service) startAhead(ctx context.Context, e *entry) (*containerRun, erro
 		return nil, err
 	}
 	return p.run, nil
+}
+
+// earlyRelease is a claiming start's request that the preparation's
+// monitor start the process as soon as the runtime created it
+// (monitor.Launched.Release), with the sessions waiting then handed over.
+// The rest of the start (network wired, host files rewritten) is done by
+// then; berthd then only records what happened (startReleased).
+type earlyRelease struct {
+	req      monitor.ReleaseRequest
+	sessions []*attachSession
+	conns    []*net.UnixConn // the sessions' connections, once sent
+}
+
+// releaseEarly asks for e's early release, the network wired (att, nil
+// with none of its own) beside the preparation st, and returns the
+// request (nil: none, the start releases the container as usual).
+func (s *Service) releaseEarly(e *entry, st *aheadState, att *netpkg.Attachment) *earlyRelease {
+	select {
+	case <-st.done:
+		return nil // over already: the usual release is as quick
+	default:
+	}
+	if rewriteNetFiles(&e.c, att, s.hostGateway()) != nil {
+		return nil // the start says why
+	}
+	rel := &earlyRelease{}
+	if att != nil {
+		// The monitor checks the init joined it, as startAhead does.
+		rel.req.NetNS = att.NetNSPath
+	}
+	var mon *monitor.Launched
+	if !e.duringPrep(func(st *aheadState) {
+		rel.sessions = slices.Clone(st.attach)
+		for _, a := range rel.sessions {
+			rel.req.Attach = append(rel.req.Attach, a.monitorOptions())
+		}
+		st.rel, mon = rel, st.mon
+	}) {
+		return nil
+	}
+	prepGate(e.c.Name, "requested")
+	if mon != nil {
+		rel.send(mon)
+	}
+	return rel
+}
+
+// send sends the request to the preparation's monitor.
+func (r *earlyRelease) send(mon *monitor.Launched) {
+	if conns, err := mon.Release(r.req); err == nil {
+		r.conns = conns
+	}
+}
+
+// close closes the connections of a request not served (nil: none).
+func (r *earlyRelease) close() {
+	if r != nil {
+		closeConns(r.conns)
+		r.conns = nil
+	}
+}
+
+// keepEarly keeps the start's early release with the preparation it
+// claimed, or closes it if not served. Caller holds e.mu.
+func (e *entry) keepEarly(rel *earlyRelease) {
+	if e.prep != nil && e.prep.released {
+		e.prep.early = rel
+		return
+	}
+	rel.close()
+}
+
+// startReleased finishes the start of e's prepared container whose
+// monitor started the process on the early release: the sessions handed
+// over with it are joined, any registered since attach now. Caller holds
+// e.mu.
+func (s *Service) startReleased(e *entry, p *preparation) *containerRun {
+	p.closePidfd()
+	if rel := p.early; rel != nil {
+		for i, a := range rel.sessions {
+			var waiting bool
+			if e.pendingAttach, waiting = dropSession(e.pendingAttach, a); waiting {
+				a.join(p.run.stateDir, rel.conns[i])
+			} else {
+				rel.conns[i].Close() // cancelled meanwhile
+			}
+		}
+	}
+	for _, a := range e.pendingAttach {
+		a.connect(p.run.stateDir)
+	}
+	e.pendingAttach = nil
+	prepGate(e.c.Name, "released")
+	return p.run
 }
 
 // attachCreated connects the sessions waiting for the start to the
@@ -427,6 +539,7 @@ func (s *Service) discardAllPrepared() {
 func (s *Service) dropPrep(c *Container, p *preparation) {
 	killed := p.pidfd >= 0 && unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0) == nil
 	p.closePidfd()
+	p.early.close()
 	if !killed {
 		p.rt.Delete(context.Background(), c.ID, &oci.DeleteOpts{Force: true})
 	}

@@ -106,9 +106,7 @@ func Attach(ctx context.Context, stateDir string, o AttachOptions) (*net.UnixCon
 		if _, err := c.Write(append(b, '\n')); err != nil {
 			return err
 		}
-		// Read the ack byte by byte: what follows it is output and must stay
-		// in the connection for the caller.
-		line, err := readLine(c, 1)
+		line, err := readAck(c)
 		if err != nil {
 			return err
 		}
@@ -174,10 +172,31 @@ func deadlineFromContext(ctx context.Context, c net.Conn) (stop func() bool) {
 	return context.AfterFunc(ctx, func() { c.SetDeadline(time.Unix(1, 0)) })
 }
 
+// ackOK is the attach ack of a registered client.
+const ackOK = "{}\n"
+
+// readAck reads the attach ack line (without its newline). What follows
+// it is output and must stay in the connection for the caller: the ack
+// of a registered client is read whole in one read of its length, and
+// only an error reply, after which the monitor sends nothing, further.
+func readAck(c net.Conn) ([]byte, error) {
+	b := make([]byte, len(ackOK))
+	if _, err := io.ReadFull(c, b); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	if i := bytes.IndexByte(b, '\n'); i >= 0 {
+		return b[:i], nil
+	}
+	rest, err := readLine(c, 512)
+	return append(b, rest...), err
+}
+
 // readLine reads one reply line (without its newline) in reads of up to
-// chunk bytes: 1 where what follows the line must stay in the connection
-// (the attach ack), more where nothing follows it (a ctl reply, e.g. the
-// exit status: one read instead of one per byte).
+// chunk bytes: where nothing follows the line (a ctl reply, e.g. the
+// exit status) one read instead of one per byte.
 func readLine(c net.Conn, chunk int) ([]byte, error) {
 	var line []byte
 	b := make([]byte, chunk)

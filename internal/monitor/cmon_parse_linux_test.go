@@ -117,6 +117,11 @@ func checkParse(t *testing.T, mode string, in []byte) {
 		var r monitor.AttachOptions
 		goErr = json.Unmarshal(in, &r)
 		want, got = r, &monitor.AttachOptions{}
+	case "release":
+		// Refused when unknown, as monitor.json's settings.
+		var r monitor.ReleaseRequest
+		goErr = unmarshalStrict(in, &r)
+		want, got = r, &monitor.ReleaseRequest{}
 	}
 	if goErr != nil {
 		if ok {
@@ -183,6 +188,16 @@ var parseSeeds = []struct{ mode, in string }{
 	{"ctl", `{"op":1}`},
 	{"ctl", `{"op":"ping",}`},
 	{"ctl", ``},
+	{"release", `{"netns":"/run/berth/netns/abc","attach":[{"stdout":true,"stderr":true},{"stdin":true}]}`},
+	{"release", `{}`},
+	{"release", `{"netns":null,"attach":null}`},
+	{"release", `{"attach":[]}`},
+	{"release", `{"attach":[{"stdin":true}],"attach":[null,{"stderr":true}]}`},
+	{"release", `{"attach":[{"tty":true}]}`},
+	{"release", `{"netns":"a\u0000b"}`},
+	{"release", `{"netns":1}`},
+	{"release", `{"NETNS":"x","futureSetting":true}`},
+	{"release", `{"netns":"x"} {}`},
 	{"attach", `{"stdin":true,"stdout":true,"stderr":false}`},
 	{"attach", `{"STDIN":true,"stdin":null}`},
 	{"attach", `{"stdin":"yes"}`},
@@ -256,14 +271,14 @@ func fillElem(t *testing.T, name string, e reflect.Value) {
 	}
 }
 
-// FuzzCMonitorParse feeds the C monitor's parsers (config, ctl and attach
-// requests) and compares them with encoding/json. Build the monitor with
+// FuzzCMonitorParse feeds the C monitor's parsers (config, ctl, attach
+// and release requests) and compares them with encoding/json. Build the monitor with
 // AddressSanitizer for a fuzz run: BERTH_MONITOR_TEST_ASAN=1.
 func FuzzCMonitorParse(f *testing.F) {
 	// Built before fuzzing: a build inside the first input would pass the
 	// fuzzer's time limit for one input.
 	cmonBinary(f)
-	modes := []string{"config", "ctl", "attach"}
+	modes := []string{"config", "ctl", "attach", "release"}
 	for _, s := range parseSeeds {
 		for i, m := range modes {
 			if m == s.mode {

@@ -30,12 +30,9 @@ func launchedC(t *testing.T, c *ctr) *monitor.Launched {
 	return l
 }
 
-// A monitor launched ahead of its config runs the container once started
-// with it, as Start's monitor does.
-func TestLaunchedMonitorStart(t *testing.T) {
-	c := newContainer(t, []string{"sh", "-c", "echo out; exit 5"}, false)
-	c.cfg.Start = true
-	l := launchedC(t, c)
+// startLaunched starts the launched monitor l with c's config.
+func startLaunched(t *testing.T, l *monitor.Launched, c *ctr) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	_, monPid, err := l.Start(ctx, c.cfg)
@@ -43,10 +40,19 @@ func TestLaunchedMonitorStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(monPid, syscall.SIGKILL) })
+}
+
+// A monitor launched ahead of its config runs the container once started
+// with it, as Start's monitor does.
+func TestLaunchedMonitorStart(t *testing.T) {
+	c := newContainer(t, []string{"sh", "-c", "echo out; exit 5"}, false)
+	c.cfg.Start = true
+	l := launchedC(t, c)
+	startLaunched(t, l, c)
 	if st := c.wait(); st.ExitCode != 5 {
 		t.Fatalf("exit %+v, want 5", st)
 	}
-	if _, _, err := l.Start(ctx, c.cfg); err == nil {
+	if _, _, err := l.Start(context.Background(), c.cfg); err == nil {
 		t.Error("a second Start of the launched monitor succeeded")
 	}
 }
@@ -137,5 +143,65 @@ func TestLaunchGoMonitorDriver(t *testing.T) {
 	l, err := monitor.Launch(monitorBinary(t), t.TempDir(), "local")
 	if err != nil || l != nil {
 		t.Fatalf("Launch for the local driver: %v, %v; want nil, nil", l, err)
+	}
+}
+
+// A release request sent before the go (queued) is served as the
+// runtime's create succeeds: the process starts without a StartContainer,
+// the connections sent along see all its output and feed its stdin, and
+// none of them leaks into the container.
+func TestLaunchedMonitorRelease(t *testing.T) {
+	c := newContainer(t, []string{"sh", "-c", "read l; echo got $l; echo err >&2; ls /proc/self/fd; exit 3"}, false)
+	c.cfg.OpenStdin, c.cfg.StdinOnce = true, true
+	l := launchedC(t, c)
+	conns, err := l.Release(monitor.ReleaseRequest{Attach: []monitor.AttachOptions{{Stdin: true, Stdout: true, Stderr: true}, {Stderr: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, conn := range conns {
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(15 * time.Second))
+	}
+	startLaunched(t, l, c)
+	if !l.Released() {
+		t.Fatal("the release request sent before the create was not served")
+	}
+	if _, err := conns[0].Write([]byte("hello\n")); err != nil {
+		t.Fatal(err)
+	}
+	conns[0].CloseWrite()
+	if out, errOut := readFrames(t, conns[0]); out != "got hello\n0\n1\n2\n3\n" || errOut != "err\n" {
+		t.Errorf("first client: stdout %q stderr %q", out, errOut)
+	}
+	if out, errOut := readFrames(t, conns[1]); out != "" || errOut != "err\n" {
+		t.Errorf("stderr-only client: stdout %q stderr %q", out, errOut)
+	}
+	if st := c.wait(); st.ExitCode != 3 {
+		t.Fatalf("exit %+v, want 3", st)
+	}
+	if _, err := l.Release(monitor.ReleaseRequest{}); err == nil {
+		t.Error("a release request after the ready report was taken")
+	}
+}
+
+// A release request naming a network namespace the init is not in is not
+// served: the container stays created, and starts as usual after.
+func TestLaunchedMonitorReleaseOtherNetNS(t *testing.T) {
+	c := newContainer(t, []string{"sh", "-c", "exit 4"}, false)
+	l := launchedC(t, c)
+	// The container has a network namespace of its own; the monitor's
+	// own is another.
+	conns, err := l.Release(monitor.ReleaseRequest{NetNS: "/proc/self/ns/net", Attach: []monitor.AttachOptions{{Stdout: true}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conns[0].Close()
+	startLaunched(t, l, c)
+	if l.Released() {
+		t.Fatal("released into a namespace its init is not in")
+	}
+	c.startProcess()
+	if st := c.wait(); st.ExitCode != 4 {
+		t.Fatalf("exit %+v, want 4", st)
 	}
 }

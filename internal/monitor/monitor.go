@@ -12,6 +12,14 @@
 //   - fd 3 of the monitor (sync pipe): one line, {"pid":N} once the runtime's
 //     create succeeded (and, with Config.Start, its start too), or
 //     {"error":"..."}.
+//   - the go channel of a monitor launched ahead (Launch; its fd is given
+//     on the command line): a SOCK_SEQPACKET socket; one byte lets the
+//     monitor read its config and create; then at most one ReleaseRequest
+//     message (JSON, no newline) carrying one attach connection per
+//     Attach entry (SCM_RIGHTS). The monitor reads it, without waiting,
+//     as the runtime's create succeeded: it registers the connections and
+//     starts the container at once, and its ready line says
+//     "released":true; a request that comes later is never read.
 //   - fds 4, 5, ... of the monitor: attach connections handed over at launch,
 //     one per Config.Attach entry, already registered when the container's
 //     process starts (no request line, no ack); then as on attach.sock.
@@ -157,10 +165,24 @@ type CtlReply struct {
 // verb is RuntimeOp, "create" when empty), so Start returns a
 // *RuntimeError.
 type Ready struct {
-	Pid             int    `json:"pid,omitempty"`
+	Pid int `json:"pid,omitempty"`
+	// Released: the release request sent on the go channel (Launched.
+	// Release) was served, the container's process started.
+	Released        bool   `json:"released,omitempty"`
 	Error           string `json:"error,omitempty"`
 	RuntimeExitCode *int   `json:"runtimeExitCode,omitempty"`
 	RuntimeOp       string `json:"runtimeOp,omitempty"`
+}
+
+// ReleaseRequest asks a monitor launched ahead to start the container as
+// soon as the runtime's create succeeds (Launched.Release).
+type ReleaseRequest struct {
+	// NetNS is the network namespace berthd wired for the container: the
+	// monitor starts it only if its init is in that one ("": any).
+	NetNS string `json:"netns,omitempty"`
+	// Attach are the streams of the attach connections sent along, in
+	// order; they are registered before the process starts.
+	Attach []AttachOptions `json:"attach,omitempty"`
 }
 
 // FirstAttachFd is the monitor's descriptor of the first attach connection

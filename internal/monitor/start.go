@@ -57,7 +57,8 @@ func StartAttached(ctx context.Context, binary string, cfg Config) (initPid, mon
 		return 0, 0, nil, err
 	}
 	defer syncR.Close()
-	initPid, err = awaitReady(ctx, syncR, monitorPid, filepath.Join(cfg.StateDir, LogFile))
+	rep, err := awaitReady(ctx, syncR, monitorPid, filepath.Join(cfg.StateDir, LogFile))
+	initPid = rep.Pid
 	if err != nil {
 		closeConns(attach)
 		return 0, 0, nil, err
@@ -177,9 +178,9 @@ func launch(binary string, args []string, stateDir string, extra []*os.File) (sy
 }
 
 // awaitReady reads the monitor's report: the init's pid once the runtime
-// created the container, or why it could not. If ctx ends first, the
-// monitor is killed.
-func awaitReady(ctx context.Context, syncR *os.File, monitorPid int, logPath string) (int, error) {
+// created the container (and whether a release request started it), or
+// why it could not. If ctx ends first, the monitor is killed.
+func awaitReady(ctx context.Context, syncR *os.File, monitorPid int, logPath string) (Ready, error) {
 	type result struct {
 		rep Ready
 		err error
@@ -200,7 +201,7 @@ func awaitReady(ctx context.Context, syncR *os.File, monitorPid int, logPath str
 		// By pid: the process was released to reapWhenDone, and the
 		// monitor, our unreaped child, cannot have given its pid away yet.
 		syscall.Kill(monitorPid, syscall.SIGKILL)
-		return 0, ctx.Err()
+		return Ready{}, ctx.Err()
 	case r := <-ch:
 		switch {
 		case r.err != nil:
@@ -208,19 +209,19 @@ func awaitReady(ctx context.Context, syncR *os.File, monitorPid int, logPath str
 			if msg == "" {
 				msg = "no output"
 			}
-			return 0, fmt.Errorf("container monitor exited before the container was created: %s", msg)
+			return Ready{}, fmt.Errorf("container monitor exited before the container was created: %s", msg)
 		case r.rep.Error != "" && r.rep.RuntimeExitCode != nil:
 			op := r.rep.RuntimeOp
 			if op == "" {
 				op = "create"
 			}
-			return 0, &RuntimeError{Op: op, Msg: r.rep.Error, ExitCode: *r.rep.RuntimeExitCode}
+			return Ready{}, &RuntimeError{Op: op, Msg: r.rep.Error, ExitCode: *r.rep.RuntimeExitCode}
 		case r.rep.Error != "":
-			return 0, fmt.Errorf("container monitor: %s", r.rep.Error)
+			return Ready{}, fmt.Errorf("container monitor: %s", r.rep.Error)
 		case r.rep.Pid <= 0:
-			return 0, errors.New("container monitor reported no init pid")
+			return Ready{}, errors.New("container monitor reported no init pid")
 		}
-		return r.rep.Pid, nil
+		return r.rep, nil
 	}
 }
 

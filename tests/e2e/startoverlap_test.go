@@ -82,6 +82,7 @@ func TestStartAheadMidPreparation(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Run("run attached", func(t *testing.T) { midPrepRun(t, d) })
+	t.Run("run released early", func(t *testing.T) { midPrepReleased(t, d) })
 	t.Run("start -a", func(t *testing.T) { midPrepStartA(t, d) })
 	t.Run("failing preparation", func(t *testing.T) { midPrepFailing(t, d) })
 	t.Run("rm", func(t *testing.T) { midPrepRm(t, d) })
@@ -90,6 +91,60 @@ func TestStartAheadMidPreparation(t *testing.T) {
 	// Last: these restart berthd.
 	t.Run("berthd killed mid-start", func(t *testing.T) { midPrepKilled(t, d) })
 	t.Run("berthd killed mid-create", func(t *testing.T) { createKilledLaunched(t, d) })
+	t.Run("berthd killed after the early release", func(t *testing.T) { releasedKilled(t, d) })
+}
+
+// midPrepReleased: the start claimed the preparation and asked for the
+// early release; the monitor started the process as the runtime created
+// it, with run's attach sessions handed over before: run gets all the
+// output and the exit code.
+func midPrepReleased(t *testing.T, d *Daemon) {
+	b := d.Berth()
+	name := uniq("mid-rel")
+	g := newPrepGate(t, d, name)
+	started := newPrepGate(t, d, name+".start")
+	res := runAsync(t, b, "run", "--name", name, "busybox", "sh", "-c", "echo to-out; echo to-err >&2; exit 3")
+	g.waitStep("claimed")
+	g.waitStep("requested")
+	g.release("ok")
+	started.waitStep("released")
+	started.release("ok")
+	if r := <-res; r.Stdout != "to-out\n" || r.Stderr != "to-err\n" || r.Exit != 3 {
+		t.Errorf("run released early: %s", r)
+	}
+	b.Must(t, "rm", name)
+}
+
+// releasedKilled: berthd is SIGKILLed after the monitor started the
+// process on the early release, before the start's commit: the next
+// berthd leaves nothing of that run, the container is created and starts
+// again.
+func releasedKilled(t *testing.T, d *Daemon) {
+	b := d.Berth()
+	name := uniq("rel-kill")
+	g := newPrepGate(t, d, name)
+	started := newPrepGate(t, d, name+".start")
+	id := b.Must(t, "create", "--name", name, "busybox", "sh", "-c", "echo ran; sleep 1d")
+	g.waitStep("reached")
+	res := runAsync(t, b, "start", name)
+	g.waitStep("requested")
+	g.release("ok")
+	started.waitStep("released")
+	d.Kill()
+	<-res
+	os.Remove(started.path)
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, func() error { return leftErr("SIGKILL after the early release and restart", leftOf(d, id)) })
+	if st := b.Must(t, "inspect", "-f", "{{.State.Status}}", id); st != "created" {
+		t.Errorf("after SIGKILL after the early release and restart: %q, want created", st)
+	}
+	b.Must(t, "start", id)
+	if st := b.Must(t, "inspect", "-f", "{{.State.Status}}", id); st != "running" {
+		t.Errorf("started again: %q, want running", st)
+	}
+	b.Must(t, "rm", "-f", id)
 }
 
 // midPrepRun: `run` attaches, waits and starts while the preparation is
@@ -140,16 +195,26 @@ func midPrepStartA(t *testing.T, d *Daemon) {
 }
 
 // midPrepFailing: the preparation fails after the start wired the
-// network: the start goes the usual way and reports its own outcome, and
-// a failed start leaves nothing behind.
+// network (or its runtime's create fails): the start goes the usual way
+// and reports its own outcome, and a failed start leaves nothing behind.
 func midPrepFailing(t *testing.T, d *Daemon) {
 	b := d.Berth()
-	for _, tc := range []struct{ cmd, want string }{{"echo started-afresh", "started-afresh"}, {"no-such-command-here", ""}} {
+	for _, tc := range []struct{ cmd, want, gate string }{
+		{"echo started-afresh", "started-afresh", "fail"},
+		{"no-such-command-here", "", "fail"},
+		// The runtime's create fails after the start asked for the
+		// early release: the start reports the runtime's error as
+		// always.
+		{"no-such-command-here", "", "ok"},
+	} {
 		name := uniq("mid-fail")
 		g := newPrepGate(t, d, name)
 		res := runAsync(t, b, append([]string{"run", "--name", name, "busybox"}, strings.Fields(tc.cmd)...)...)
 		g.waitStep("claimed")
-		g.release("fail")
+		if tc.gate == "ok" {
+			g.waitStep("requested")
+		}
+		g.release(tc.gate)
 		r := <-res
 		switch {
 		case tc.want != "" && (r.Exit != 0 || r.Out() != tc.want):
