@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/testgate"
 	"github.com/berth-dev/berth/internal/trash"
 	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
@@ -139,6 +140,7 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, o 
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		testgate.Wait(c.Name, "rootfs")
 		finishRootfs()
 		s.removeStateDir(ctx, c.ID)
 	}()

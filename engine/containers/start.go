@@ -652,9 +652,6 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	ended := s.endRun(e)
 	s.cleanRuntime(c)
 	mounts.Release(context.Background(), s.vols, c.MountPoints)
-	if !autoRemoving {
-		s.unmountRootfs(c)
-	}
 	end := <-ended
 	e.netRecordOp = end.later
 	s.emitAttached(evtypes.ActionDisconnect, c, nets)
@@ -672,8 +669,12 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 		s.emit(c, evtypes.ActionOOM, nil)
 	}
 	s.emit(c, evtypes.ActionDie, map[string]string{"exitCode": strconv.Itoa(c.State.ExitCode)})
-	// After the exit is reported (stop, kill and wait return): a start
-	// that follows waits for e.mu, held until this is done.
+	// After the exit is reported (stop, kill and wait return): whatever
+	// mounts the root filesystem again (a start, cp, commit) or removes it
+	// waits for e.mu, held until this is done.
+	if !autoRemoving {
+		s.unmountRootfs(c)
+	}
 	if !removing {
 		s.clearStateDir(c.ID)
 	}
