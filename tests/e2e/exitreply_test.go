@@ -134,8 +134,7 @@ func rmReplyKilled(t *testing.T, d *Daemon) {
 	b := d.Berth()
 	name := uniq("rm-killed")
 	g := newExitGate(t, d, name)
-	id := b.Must(t, "create", "--rm", "--name", name, "busybox", "true")
-	b.Must(t, "start", name)
+	id := b.Must(t, "run", "-d", "--rm", "--name", name, "busybox", "true")
 	g.waitStep("netns")
 	g.waitStep("rootfs") // after the removal's commit
 	if r := b.Run(t, "inspect", name); r.Exit == 0 {
