@@ -106,14 +106,14 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, o 
 	// before it reported the exit.
 	releaseData := s.dataBin.Hold()
 	defer releaseData()
-	discard(s.dataBin, c.Dir)
 	if o.auto {
 		s.forget(ctx, e, c, o.RemoveVolumes)
 		// The waiter just woken runs next on this goroutine's processor,
-		// which the commit's flush would hold until the Go runtime hands
-		// it over: let the reply go out first.
+		// which the folder's move and the commit's flush would hold until
+		// the Go runtime hands it over: let the reply go out first.
 		runtime.Gosched()
 	}
+	discard(s.dataBin, c.Dir)
 	finishRootfs, err := s.commitRemoval(ctx, e, c)
 	if err != nil {
 		if !o.auto {
