@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -16,39 +15,10 @@ import (
 // daemon's exit gate (BERTH_TEST_EXIT_GATE) holds that clean-up at a
 // known point until the test lets it go on (or kills berthd): no timing.
 
-// exitGate is one container's exit gate: a FIFO NAME.exit.
-type exitGate struct {
-	t    *testing.T
-	path string
-}
-
-func newExitGate(t *testing.T, d *Daemon, name string) *exitGate {
-	t.Helper()
-	g := &exitGate{t: t, path: filepath.Join(d.Root, "gate", name+".exit")}
-	if err := syscall.Mkfifo(g.path, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(g.release) // a failed test must not hold berthd's stop
-	return g
-}
-
-// waitStep waits until the clean-up step ("netns", "rootfs") is held.
-func (g *exitGate) waitStep(step string) {
-	g.t.Helper()
-	waitFor(g.t, 60*time.Second, filepath.Base(g.path)+" "+step+" held", func() bool {
-		_, err := os.Stat(g.path + "." + step)
-		return err == nil
-	})
-}
-
-// release lets every held step go on; the FIFO is removed first, so that
-// later steps pass.
-func (g *exitGate) release() {
-	f, err := os.OpenFile(g.path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
-	os.Remove(g.path)
-	if err == nil {
-		f.Close()
-	}
+// newExitGate is container name's exit gate, a FIFO NAME.exit, driven
+// as a preparation's gate is (its steps: "netns", "rootfs").
+func newExitGate(t *testing.T, d *Daemon, name string) *prepGate {
+	return newPrepGate(t, d, name+".exit")
 }
 
 func startGatedDaemon(t *testing.T) *Daemon {
@@ -103,7 +73,8 @@ func rmReplyFreed(t *testing.T, d *Daemon) {
 	if got := b.Must(t, "port", id, "80"); !strings.HasSuffix(got, fmt.Sprintf(":%d", port)) {
 		t.Errorf("port of the next container: %q, want host port %d", got, port)
 	}
-	g.release()
+	g.waitStep("rootfs") // both held: one write lets both go on
+	g.release("ok")
 	b.Must(t, "rm", "-f", id)
 }
 
@@ -120,7 +91,7 @@ func restartWhileUnmounting(t *testing.T, d *Daemon) {
 	}
 	g.waitStep("netns")
 	res := runAsync(t, b, "start", "-a", name)
-	g.release()
+	g.release("ok")
 	if r := <-res; r.Exit != 0 || !strings.Contains(r.Stdout, "inet ") {
 		t.Errorf("second run, started while the first one's namespace was unmounting: %s", r)
 	}
@@ -149,7 +120,7 @@ func rmReplyKilled(t *testing.T, d *Daemon) {
 		t.Errorf("held clean-up left only %q", left)
 	}
 	d.Kill()
-	g.release()
+	os.Remove(g.path)
 	if err := d.Start(); err != nil {
 		t.Fatal(err)
 	}
