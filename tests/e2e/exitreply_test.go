@@ -111,13 +111,24 @@ func rmReplyKilled(t *testing.T, d *Daemon) {
 	if r := b.Run(t, "inspect", name); r.Exit == 0 {
 		t.Errorf("inspect after the removal: %s, want no such container", r)
 	}
-	left := leftOf(d, id)
 	state := filepath.Join(d.ExecRoot, "containers", id)
-	if _, err := os.Stat(state); err == nil {
-		left = append(left, "state directory")
+	netns := filepath.Join(d.ExecRoot, "netns", id)
+	held := map[string]bool{}
+	for _, m := range mountsUnder(d.Root) {
+		switch {
+		case m == netns:
+			held["netns mount"] = true
+		case strings.Contains(m, id):
+			held["rootfs mount"] = true
+		}
 	}
-	if len(left) < 3 { // netns file, its mount, the rootfs mount, state
-		t.Errorf("held clean-up left only %q", left)
+	if _, err := os.Stat(state); err == nil {
+		held["state directory"] = true
+	}
+	for _, what := range []string{"netns mount", "rootfs mount", "state directory"} {
+		if !held[what] {
+			t.Errorf("no %s while the clean-up is held (%v)", what, mountsUnder(d.Root))
+		}
 	}
 	d.Kill()
 	os.Remove(g.path)
