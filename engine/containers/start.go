@@ -714,8 +714,11 @@ type runEnd struct {
 }
 
 // endRun tears down the network of e's ended run and writes its exit, in
-// the background beside the unmounts: the exit's commit also deletes the
-// sandbox record (network.DisconnectDeferred), one commit instead of two.
+// the background beside the runtime's and the volumes' clean-up: the
+// exit's commit also deletes the sandbox record
+// (network.DisconnectDeferred, which frees the addresses and ports at
+// once and leaves the namespace's unmount to the background), one commit
+// instead of two.
 // A crash before it is over leaves a record saying running whose
 // leftovers (mount, cgroup, network sandbox) the next start sweeps
 // (reconcileOne, network Reconcile). A --rm container's record is deleted
