@@ -374,12 +374,22 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 }
 
 // freshStateDir empties the container's state directory of an earlier
-// run's leftovers, making it if need be, and returns it.
+// run's leftovers, making it if need be, and returns it. The last run's
+// monitor may still be deleting that run's runtime state, holding the
+// directory's lock (it reports the exit first): emptying the directory
+// then would take the lock file with it, and the start's wait for that
+// lock (spawnMonitor) would not wait, its runtime's create meeting the
+// old delete half done (runsc: "container already exists").
 func (s *Service) freshStateDir(id string) (string, error) {
 	dir := s.stateDir(id)
 	err := os.Mkdir(dir, 0o700) // a new container's first start: no more
 	if errors.Is(err, fs.ErrExist) {
+		release, herr := monitor.Hold(context.Background(), dir)
+		if herr != nil {
+			return "", herr
+		}
 		os.RemoveAll(dir)
+		release()
 		err = os.Mkdir(dir, 0o700)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
