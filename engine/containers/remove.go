@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/testgate"
 	"github.com/berth-dev/berth/internal/trash"
 	evtypes "github.com/moby/moby/api/types/events"
 	"golang.org/x/sys/unix"
@@ -105,14 +106,14 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, o 
 	// before it reported the exit.
 	releaseData := s.dataBin.Hold()
 	defer releaseData()
-	discard(s.dataBin, c.Dir)
 	if o.auto {
 		s.forget(ctx, e, c, o.RemoveVolumes)
 		// The waiter just woken runs next on this goroutine's processor,
-		// which the commit's flush would hold until the Go runtime hands
-		// it over: let the reply go out first.
+		// which the folder's move and the commit's flush would hold until
+		// the Go runtime hands it over: let the reply go out first.
 		runtime.Gosched()
 	}
+	discard(s.dataBin, c.Dir)
 	finishRootfs, err := s.commitRemoval(ctx, e, c)
 	if err != nil {
 		if !o.auto {
@@ -139,6 +140,7 @@ func (s *Service) deleteContainer(ctx context.Context, e *entry, c Container, o 
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		testgate.Wait(c.Name, "rootfs")
 		finishRootfs()
 		s.removeStateDir(ctx, c.ID)
 	}()

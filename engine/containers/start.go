@@ -374,12 +374,22 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 }
 
 // freshStateDir empties the container's state directory of an earlier
-// run's leftovers, making it if need be, and returns it.
+// run's leftovers, making it if need be, and returns it. The last run's
+// monitor may still be deleting that run's runtime state, holding the
+// directory's lock (it reports the exit first): emptying the directory
+// then would take the lock file with it, and the start's wait for that
+// lock (spawnMonitor) would not wait, its runtime's create meeting the
+// old delete half done (runsc: "container already exists").
 func (s *Service) freshStateDir(id string) (string, error) {
 	dir := s.stateDir(id)
 	err := os.Mkdir(dir, 0o700) // a new container's first start: no more
 	if errors.Is(err, fs.ErrExist) {
+		release, herr := monitor.Hold(context.Background(), dir)
+		if herr != nil {
+			return "", herr
+		}
 		os.RemoveAll(dir)
+		release()
 		err = os.Mkdir(dir, 0o700)
 	}
 	if errors.Is(err, fs.ErrNotExist) {
@@ -652,9 +662,6 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 	ended := s.endRun(e)
 	s.cleanRuntime(c)
 	mounts.Release(context.Background(), s.vols, c.MountPoints)
-	if !autoRemoving {
-		s.unmountRootfs(c)
-	}
 	end := <-ended
 	e.netRecordOp = end.later
 	s.emitAttached(evtypes.ActionDisconnect, c, nets)
@@ -672,8 +679,12 @@ func (s *Service) onExit(e *entry, exited chan struct{}, st monitor.ExitStatus) 
 		s.emit(c, evtypes.ActionOOM, nil)
 	}
 	s.emit(c, evtypes.ActionDie, map[string]string{"exitCode": strconv.Itoa(c.State.ExitCode)})
-	// After the exit is reported (stop, kill and wait return): a start
-	// that follows waits for e.mu, held until this is done.
+	// After the exit is reported (stop, kill and wait return): whatever
+	// mounts the root filesystem again (a start, cp, commit) or removes it
+	// waits for e.mu, held until this is done.
+	if !autoRemoving {
+		s.unmountRootfs(c)
+	}
 	if !removing {
 		s.clearStateDir(c.ID)
 	}
@@ -713,8 +724,11 @@ type runEnd struct {
 }
 
 // endRun tears down the network of e's ended run and writes its exit, in
-// the background beside the unmounts: the exit's commit also deletes the
-// sandbox record (network.DisconnectDeferred), one commit instead of two.
+// the background beside the runtime's and the volumes' clean-up: the
+// exit's commit also deletes the sandbox record
+// (network.DisconnectDeferred, which frees the addresses and ports at
+// once and leaves the namespace's unmount to the background), one commit
+// instead of two.
 // A crash before it is over leaves a record saying running whose
 // leftovers (mount, cgroup, network sandbox) the next start sweeps
 // (reconcileOne, network Reconcile). A --rm container's record is deleted

@@ -1,9 +1,15 @@
 package containers
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/berth-dev/berth/internal/monitor"
+	"golang.org/x/sys/unix"
 )
 
 // freshStateDir leaves an empty state directory whatever was there: none
@@ -36,4 +42,68 @@ func TestFreshStateDir(t *testing.T) {
 			t.Fatalf("state directory mode: %v, %v", st, err)
 		}
 	}
+}
+
+// TestFreshStateDirWaitsForMonitor: while the last run's monitor holds
+// the state directory's lock (it deletes the runtime's state after
+// reporting the exit), freshStateDir waits for it instead of taking the
+// lock file away, which let the next start's runtime create meet that
+// delete (runsc: "container already exists").
+func TestFreshStateDirWaitsForMonitor(t *testing.T) {
+	s := &Service{cfg: Config{ExecRoot: filepath.Join(t.TempDir(), "exec")}}
+	dir, err := s.freshStateDir("c2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock, err := monitor.TakeLock(dir) // the last run's monitor
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	left := filepath.Join(dir, "exit.json")
+	if err := os.WriteFile(left, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(lock.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.freshStateDir("c2")
+		done <- err
+	}()
+	for !lockWaiter(t, st.Ino) {
+		select {
+		case <-done:
+			t.Fatal("the state directory was emptied while the last run's monitor held its lock")
+		case <-time.After(time.Millisecond): // poll /proc/locks
+		}
+	}
+	if _, err := os.Stat(left); err != nil {
+		t.Fatalf("emptied while waiting for the lock: %v", err)
+	}
+	lock.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+		t.Fatalf("state directory holds %v (%v), want nothing", entries, err)
+	}
+}
+
+// lockWaiter reports whether a process waits for a flock on inode ino.
+func lockWaiter(t *testing.T, ino uint64) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		t.Skip("no /proc/locks:", err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) > 6 && f[1] == "->" && f[2] == "FLOCK" && strings.HasSuffix(f[6], fmt.Sprintf(":%d", ino)) {
+			return true
+		}
+	}
+	return false
 }

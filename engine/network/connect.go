@@ -52,6 +52,9 @@ func (s *Service) ConnectDeferred(ctx context.Context, req ConnectRequest) (*Att
 	if req.ContainerID == "" {
 		return nil, nil, errdefs.Invalid("container ID is required")
 	}
+	// The namespace of the container's last run may still be unmounting
+	// from the path its new one takes (DisconnectDeferred).
+	s.awaitNetNSRemoval(filepath.Join(s.netns, req.ContainerID))
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sb := s.sandboxes[req.ContainerID]; sb != nil {
@@ -592,8 +595,10 @@ func (s *Service) releaseSandboxLocked(ctx context.Context, sb *sandbox) error {
 
 // Disconnect tears down the container's network: DNS, veths, netns mount,
 // addresses, published ports and their rules. Unknown containers are fine.
+// The namespace's mount is gone when it returns.
 func (s *Service) Disconnect(ctx context.Context, containerID string) error {
 	op, err := s.DisconnectDeferred(ctx, containerID)
+	s.awaitNetNSRemoval(filepath.Join(s.netns, containerID))
 	if op != nil {
 		if cerr := s.db.Update(op); cerr != nil {
 			err = errors.Join(err, cerr)
@@ -602,28 +607,32 @@ func (s *Service) Disconnect(ctx context.Context, containerID string) error {
 	return err
 }
 
-// DisconnectDeferred is Disconnect but for the commit that deletes the
-// sandbox's record: it returns that change (nil without a sandbox) for
-// the caller to commit with its own, the container's exit or removal, in
-// one commit instead of two. Until then a crash leaves the record, and the
-// next start's Reconcile tears down what is left of a sandbox whose
+// DisconnectDeferred is Disconnect for a container whose run has ended,
+// but for the commit that deletes the sandbox's record and the removal of
+// its namespace's mount. It returns that change (nil without a sandbox)
+// for the caller to commit with its own, the container's exit or removal,
+// in one commit instead of two. Until then a crash leaves the record, and
+// the next start's Reconcile tears down what is left of a sandbox whose
 // container does not run (all of it, here). The change deletes the record
 // only while it still is this sandbox's, so committing it late never drops
 // a later run's.
 //
-// It is teardownLocked with the slow steps (the netns unmount, the
-// database commit) taken out of s.mu, which every other container's
-// connect and disconnect need: `rm -f` of many containers spent most of
-// its time queueing here. The sandbox leaves the map first, so no other
-// caller sees it half torn down; its addresses and ports are released
-// only once its namespace (and so its veths) is gone, so no new container
-// gets them while they are still in use. The caller serialises Connect
-// and Disconnect of one container (the container's own lock).
+// The container's addresses and published ports are free when it
+// returns (a `run --rm -p P` answered, `run -p P` gets P), and its name
+// is out of the embedded DNS. The mount goes in the background
+// (removeNetNSLater): the unmount waits for an RCU grace period, which the
+// client waiting for the exit need not; the same container's next Connect
+// waits for it, as its namespace takes the same path. Nothing of the
+// ended run uses the namespace any longer; its veths go in the background
+// too (deleteVethsLater), as they did when the mount went first, since
+// the kernel destroys a namespace after its last reference goes, not at
+// the unmount. The caller serialises Connect and Disconnect of one
+// container (the container's own lock).
 func (s *Service) DisconnectDeferred(ctx context.Context, containerID string) (store.Op, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	sb := s.sandboxes[containerID]
 	if sb == nil {
-		s.mu.Unlock()
 		return nil, nil
 	}
 	s.dropLocked(sb)
@@ -632,13 +641,9 @@ func (s *Service) DisconnectDeferred(ctx context.Context, containerID string) (s
 		sb.dns = nil
 	}
 	s.refreshDNSLocked()
-	s.mu.Unlock()
-
-	nsErr := removeSandboxNetNS(sb)
-	s.mu.Lock()
-	relErr := s.releaseSandboxLocked(ctx, sb)
-	s.mu.Unlock()
-	return deleteRecordOp(sb.rec), errors.Join(nsErr, relErr)
+	err := s.releaseSandboxLocked(ctx, sb)
+	s.removeNetNSLater(sb)
+	return deleteRecordOp(sb.rec), err
 }
 
 // deleteRecordOp deletes rec's sandbox record if the stored one still is

@@ -2,7 +2,9 @@ package network
 
 import (
 	"context"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -130,4 +132,69 @@ func restartClean(t *testing.T, e *testEnv, id string, a *Attachment) {
 	if inUse {
 		t.Errorf("address %s still in use after the reconcile", ep.IPAddress)
 	}
+}
+
+// TestDisconnectDeferredFreesAtOnce: when DisconnectDeferred returns (a
+// container's exit, before its waiting client is answered), its address
+// and its published host port are free for the next container, though its
+// namespace's mount may still be going (in the background); the same
+// container connected again right away gets a namespace at its path, once
+// the last one's is gone.
+func TestDisconnectDeferredFreesAtOnce(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	port := freeHostPort(t)
+	published := network.PortMap{network.MustParsePort("80/tcp"): {{HostPort: port}}}
+	req := func(id string, ports network.PortMap) ConnectRequest {
+		return ConnectRequest{ContainerID: id, ContainerName: "/" + id, Hostname: id, PortBindings: ports}
+	}
+	a, err := e.s.Connect(ctx, req("ddddddddd003", published))
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := e.s.DisconnectDeferred(ctx, "ddddddddd003")
+	if err != nil || op == nil {
+		t.Fatalf("DisconnectDeferred: op %v, err %v", op != nil, err)
+	}
+	ep := a.Networks["bridge"]
+	e.s.mu.RLock()
+	inUse := e.s.nets[ep.NetworkID].pool.InUse(ep.IPAddress)
+	e.s.mu.RUnlock()
+	if inUse {
+		t.Errorf("address %s still in use after DisconnectDeferred", ep.IPAddress)
+	}
+	// The same container again: its last namespace's mount point is its
+	// new one's.
+	again, err := e.s.Connect(ctx, req("ddddddddd003", nil))
+	if err != nil {
+		t.Fatalf("connecting the container again: %v", err)
+	}
+	if err := e.db.Update(op); err != nil {
+		t.Fatal(err)
+	}
+	if links, _ := routesIn(t, again.NetNSPath); !strings.Contains(strings.Join(links, ","), "eth0") {
+		t.Fatalf("no eth0 in the new namespace: %v", links)
+	}
+	if _, err := e.s.Connect(ctx, req("ddddddddd004", published)); err != nil {
+		t.Fatalf("the next container publishing host port %s: %v", port, err)
+	}
+	for _, id := range []string{"ddddddddd003", "ddddddddd004"} {
+		if err := e.s.Disconnect(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(again.NetNSPath); !os.IsNotExist(err) {
+		t.Errorf("netns left after Disconnect: %v", err)
+	}
+}
+
+// freeHostPort is a TCP port nothing on the host listens on now.
+func freeHostPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 }

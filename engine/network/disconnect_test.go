@@ -122,6 +122,7 @@ func TestDisconnectDeferredRecord(t *testing.T) {
 	if err != nil || op == nil {
 		t.Fatalf("DisconnectDeferred: op %v, err %v", op != nil, err)
 	}
+	e.s.awaitNetNSRemoval(a.NetNSPath) // the mount goes in the background
 	if _, err := os.Stat(a.NetNSPath); !os.IsNotExist(err) {
 		t.Fatalf("netns left behind: %v", err)
 	}

@@ -49,6 +49,7 @@ func (s *Service) ReserveNetNS(req ConnectRequest) (path string, ok bool, err er
 		e = &made
 	}
 	path = filepath.Join(s.netns, req.ContainerID)
+	s.awaitNetNSRemoval(path) // see ConnectDeferred
 	if err := e.adopt(path, &s.bg); err != nil {
 		return "", false, err
 	}

@@ -93,8 +93,10 @@ type Service struct {
 	gwDNS map[string]*gatewayDNS
 	// upstreams are the resolvers unknown names are forwarded to.
 	upstreams func() []string
-	// bg tracks background veth deletions (see teardownLocked).
-	bg sync.WaitGroup
+	// bg tracks background veth deletions (see teardownLocked) and
+	// namespace removals (nsRemovals).
+	bg         sync.WaitGroup
+	nsRemovals nsRemovals
 	// vethQueue holds host veths waiting for deleteQueuedVeths, which runs
 	// while vethWorker is set.
 	vethQueue  []string
