@@ -201,14 +201,22 @@ void config_free(struct config *c)
 	memset(c, 0, sizeof *c);
 }
 
-int parse_config(const char *s, size_t n, struct config *c, const char **err)
+/* parse_request parses one JSON object of s[0..n) into out (size bytes,
+ * zeroed first), each member through field; on error *err says why. */
+static int parse_request(const char *s, size_t n, int (*field)(struct jp *, const char *, void *),
+			 void *out, size_t size, const char **err)
 {
 	struct jp p = {s, n, 0, NULL};
-	memset(c, 0, sizeof *c);
-	if (jp_object(&p, config_field, c) == 0)
+	memset(out, 0, size);
+	if (jp_object(&p, field, out) == 0)
 		jp_end(&p);
 	*err = p.err;
 	return p.err ? -1 : 0;
+}
+
+int parse_config(const char *s, size_t n, struct config *c, const char **err)
+{
+	return parse_request(s, n, config_field, c, sizeof *c, err);
 }
 
 static int ctl_field(struct jp *p, const char *k, void *arg)
@@ -225,12 +233,7 @@ static int ctl_field(struct jp *p, const char *k, void *arg)
 
 int parse_ctl(const char *s, size_t n, struct ctl_req *r, const char **err)
 {
-	struct jp p = {s, n, 0, NULL};
-	memset(r, 0, sizeof *r);
-	if (jp_object(&p, ctl_field, r) == 0)
-		jp_end(&p);
-	*err = p.err;
-	return p.err ? -1 : 0;
+	return parse_request(s, n, ctl_field, r, sizeof *r, err);
 }
 
 static int attach_field(struct jp *p, const char *k, void *arg)
@@ -247,12 +250,7 @@ static int attach_field(struct jp *p, const char *k, void *arg)
 
 int parse_attach(const char *s, size_t n, struct attach_req *r, const char **err)
 {
-	struct jp p = {s, n, 0, NULL};
-	memset(r, 0, sizeof *r);
-	if (jp_object(&p, attach_field, r) == 0)
-		jp_end(&p);
-	*err = p.err;
-	return p.err ? -1 : 0;
+	return parse_request(s, n, attach_field, r, sizeof *r, err);
 }
 
 /* release_field reads internal/monitor.ReleaseRequest, refusing what it
@@ -279,10 +277,5 @@ void release_free(struct release_req *r)
 
 int parse_release(const char *s, size_t n, struct release_req *r, const char **err)
 {
-	struct jp p = {s, n, 0, NULL};
-	memset(r, 0, sizeof *r);
-	if (jp_object(&p, release_field, r) == 0)
-		jp_end(&p);
-	*err = p.err;
-	return p.err ? -1 : 0;
+	return parse_request(s, n, release_field, r, sizeof *r, err);
 }
