@@ -3,14 +3,13 @@ package containers
 import (
 	"context"
 	"errors"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/testgate"
 	"golang.org/x/sys/unix"
 )
 
@@ -181,36 +180,28 @@ func (e *entry) aheadMonitor(mon *monitor.Launched) {
 }
 
 // prepGateDir is for tests only: see prepGate.
-var prepGateDir = os.Getenv("BERTH_TEST_PREP_GATE")
+var prepGateDir = testgate.FromEnv("BERTH_TEST_PREP_GATE")
 
-// prepGate lets a test hold a preparation at a known point (no timing):
-// with BERTH_TEST_PREP_GATE set to a directory holding a FIFO named after
-// the container, a preparation that reached its namespace creates
-// NAME.reached and waits until the test writes to the FIFO ("fail" fails
-// it); a start that claims the preparation creates NAME.claimed. With a
-// FIFO named NAME.create, a create that launched the container's monitor
+// prepGate lets a test hold a preparation at a known point (no timing;
+// see package testgate): with BERTH_TEST_PREP_GATE set to a directory
+// holding a FIFO named after the container, a preparation that reached
+// its namespace creates NAME.reached and waits until the test writes to
+// the FIFO ("fail" fails it); a start that claims the preparation creates
+// NAME.claimed, and one that sends the early release NAME.requested. With
+// a FIFO named NAME.create, a create that launched the container's monitor
 // ahead of its record's commit creates NAME.create.launched and waits
-// there.
+// there; with one named NAME.start, a start released early creates
+// NAME.start.released and waits there.
 func prepGate(name, step string) error {
-	if prepGateDir == "" {
-		return nil
-	}
-	base := filepath.Join(prepGateDir, strings.TrimPrefix(name, "/"))
+	fifo := strings.TrimPrefix(name, "/")
 	switch step {
 	case "launched":
-		base += ".create"
+		fifo += ".create"
 	case "released":
-		base += ".start"
+		fifo += ".start"
 	}
-	if _, err := os.Stat(base); err != nil {
-		return nil
-	}
-	os.WriteFile(base+"."+step, nil, 0o600)
-	if step == "claimed" || step == "requested" {
-		return nil
-	}
-	b, err := os.ReadFile(base) // blocks until the test opens it to write
-	if err == nil && strings.TrimSpace(string(b)) == "fail" {
+	said, err := prepGateDir.Hold(fifo, step, step != "claimed" && step != "requested")
+	if err == nil && said == "fail" {
 		return errors.New("preparation failed at the test's gate")
 	}
 	return err

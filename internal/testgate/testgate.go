@@ -1,12 +1,17 @@
 // Package testgate lets end-to-end tests hold berthd at a known point of
-// a background step, without timing: a test can then kill berthd there
-// and check what the next start does with what was left.
+// a step, without timing: a test can then kill berthd there, or let the
+// step go on or fail, and check what follows.
 //
-// With BERTH_TEST_EXIT_GATE set to a directory holding a FIFO named
-// NAME.exit (NAME a container's name), the steps of that container's
-// exit clean-up that pass through Wait create NAME.exit.STEP and block
-// until the test writes to the FIFO. Without the variable, or without
-// the FIFO, Wait returns at once.
+// A Gate is a directory the test names in an environment variable. With a
+// FIFO FIFO in it, a step that passes through Hold creates FIFO.STEP (the
+// test waits for that marker) and, when told to wait, blocks until the
+// test has written to the FIFO and closed it; what it wrote is returned
+// (e.g. "fail"). Without the variable, or without the FIFO, Hold returns
+// at once.
+//
+// BERTH_TEST_EXIT_GATE holds a container's exit clean-up (Wait): the FIFO
+// is NAME.exit, NAME the container's name. The preparation ahead has its
+// own gate (engine/containers prepGate).
 package testgate
 
 import (
@@ -15,20 +20,34 @@ import (
 	"strings"
 )
 
-var exitDir = os.Getenv("BERTH_TEST_EXIT_GATE")
+// Gate is a directory of test FIFOs ("": none).
+type Gate string
+
+// FromEnv is the gate named by environment variable v.
+func FromEnv(v string) Gate { return Gate(os.Getenv(v)) }
+
+// Hold marks step reached beside FIFO fifo of g and, with wait, holds it
+// until the test writes to the FIFO: what it wrote, trimmed.
+func (g Gate) Hold(fifo, step string, wait bool) (string, error) {
+	if g == "" {
+		return "", nil
+	}
+	path := filepath.Join(string(g), fifo)
+	if _, err := os.Stat(path); err != nil {
+		return "", nil
+	}
+	os.WriteFile(path+"."+step, nil, 0o600)
+	if !wait {
+		return "", nil
+	}
+	b, err := os.ReadFile(path) // blocks until the test opens it to write
+	return strings.TrimSpace(string(b)), err
+}
+
+var exitGate = FromEnv("BERTH_TEST_EXIT_GATE")
 
 // Wait holds the exit clean-up step of container name (with or without
 // its leading slash) while the test's gate is closed.
 func Wait(name, step string) {
-	if exitDir == "" {
-		return
-	}
-	fifo := filepath.Join(exitDir, strings.TrimPrefix(name, "/")+".exit")
-	if _, err := os.Stat(fifo); err != nil {
-		return
-	}
-	os.WriteFile(fifo+"."+step, nil, 0o600)
-	if f, err := os.Open(fifo); err == nil { // blocks until the test writes
-		f.Close()
-	}
+	exitGate.Hold(strings.TrimPrefix(name, "/")+".exit", step, true)
 }
