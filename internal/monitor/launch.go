@@ -173,6 +173,13 @@ func (l *Launched) closeGo() {
 	l.theirs = nil
 }
 
+// goneOn reports whether the monitor was given its go or aborted.
+func (l *Launched) goneOn() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.going || l.goW == nil
+}
+
 // Released reports whether the release request was served: the container
 // runs. Meaningful once Start returned.
 func (l *Launched) Released() bool {
@@ -183,10 +190,7 @@ func (l *Launched) Released() bool {
 
 // config checks cfg against the launch and writes it for the monitor.
 func (l *Launched) config(cfg *Config) error {
-	l.mu.Lock()
-	done := l.going || l.goW == nil
-	l.mu.Unlock()
-	if done {
+	if l.goneOn() {
 		return errors.New("monitor: launched monitor already started or aborted")
 	}
 	if dir, err := filepath.Abs(cfg.StateDir); err != nil || dir != l.stateDir || len(cfg.Attach) > 0 || !CImplements(*cfg) {
@@ -203,10 +207,7 @@ func (l *Launched) Abort() {
 	if l == nil {
 		return
 	}
-	l.mu.Lock()
-	going := l.going || l.goW == nil
-	l.mu.Unlock()
-	if going {
+	if l.goneOn() {
 		return
 	}
 	l.closeGo()
