@@ -22,9 +22,7 @@ apt_install wrk busybox-static
 BENCH_EXTRA_CONFIG='"userns-remap":"default"' private_berthd biso0 BISO
 scripts/mkbusybox.sh "$work/busybox.tar"
 "$BERTH_CLI" import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
-mkdir -p "$work/ka"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/ka/kaserver" ./bench/kaserver
-tar -C "$work/ka" -cf "$work/ka.tar" kaserver
+build_ka
 "$BERTH_CLI" import --change 'ENTRYPOINT ["/kaserver"]' - kaserver:bench <"$work/ka.tar" >/dev/null
 
 declare -A flags=([process]="--userns=host" [userns]="" [sandbox]="--isolation=sandbox --userns=host")

@@ -168,26 +168,26 @@ debian_tarball() {
 	echo "$tarball"
 }
 
-# wrk_rps URL SECONDS — requests per second wrk measures at URL, an integer
-# (empty when wrk gave none): -t2 -c32 keep-alive, its output appended to
-# $work/wrk.log.
-wrk_rps() {
-	wrk -t2 -c32 -d"$2s" "$1" 2>&1 | tee -a "$work/wrk.log" | awk '/^Requests\/sec:/ { printf "%d\n", $2 }'
+# build_ka — bench/kaserver (the keep-alive HTTP server the network rows
+# measure, in $work/ka.tar for an image) and bench/kaclient (their client)
+# into $work/ka.
+build_ka() {
+	local p
+	mkdir -p "$work/ka"
+	for p in kaserver kaclient; do
+		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/ka/$p" "./bench/$p"
+	done
+	tar -C "$work/ka" -cf "$work/ka.tar" kaserver
 }
 
-# published_round DIRECT_URL PUBLISHED_URL SECONDS — one round of the
-# published-port figure: wrk for SECONDS at each URL twice, in the order
-# direct, published, published, direct, so that a load which rises or falls
-# through the round (other work on a shared machine) weighs on both sides
-# alike instead of on whichever ran second. Prints "DIRECT PUBLISHED
-# PERCENT", each side's req/s the mean of its two runs; nothing and status 1
-# when a run gave no figure.
-published_round() {
-	local d1 v1 v2 d2
-	d1="$(wrk_rps "$1" "$3")" v1="$(wrk_rps "$2" "$3")"
-	v2="$(wrk_rps "$2" "$3")" d2="$(wrk_rps "$1" "$3")"
-	[ -n "$d1" ] && [ -n "$v1" ] && [ -n "$v2" ] && [ -n "$d2" ] && [ $((d1 + d2)) -gt 0 ] || return 1
-	awk -v d=$((d1 + d2)) -v v=$((v1 + v2)) 'BEGIN { printf "%d %d %.1f\n", d / 2, v / 2, 100 * v / d }'
+# ka_round DIRECT PUBLISHED [OPTIONS...] — one round of the published-port
+# figure (host:port each): bench/kaclient through both paths in turns of
+# ${NET_SLICE_MS:-50} ms, ${NET_GROUPS:-20} groups of four (direct,
+# published, published, direct), so that a burst of other work falls on
+# both alike. Prints "DIRECT PUBLISHED PERCENT"; its errors are appended
+# to $work/kaclient.log. Needs build_ka.
+ka_round() {
+	"$work/ka/kaclient" -slice "${NET_SLICE_MS:-50}ms" -groups "${NET_GROUPS:-20}" -warm 250ms "${@:3}" "$1" "$2" 2>>"$work/kaclient.log"
 }
 
 # free_port — a TCP port free on 127.0.0.1.

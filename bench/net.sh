@@ -6,29 +6,21 @@
 #      median with --network none against the default bridge;
 #   2. requests per second to a keep-alive server through a port published on
 #      127.0.0.1 against the same server reached directly on its container
-#      IP (wrk, a small file), and the ratio (target ≥ 95 %): the median of
-#      $NET_ROUNDS rounds of 4 wrk runs of $DURATION s (see below).
+#      IP (bench/kaclient, a small file), and the ratio (target ≥ 95 %): the
+#      median of $NET_ROUNDS rounds, measured as bench/run.sh's row is
+#      (bench/lib.sh's ka_round).
 # Each set-up figure is the median of $ROUNDS alternating rounds.
-# Run as root:  sudo bench/net.sh   (RUNS=30 ROUNDS=3 NET_ROUNDS=10 DURATION=1 to change sizes)
+# Run as root:  sudo bench/net.sh   (RUNS=30 ROUNDS=3 NET_ROUNDS=10 NET_GROUPS=20 NET_SLICE_MS=50 to change sizes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/local/go/bin:/usr/sbin:/sbin"
 [ "$(id -u)" -eq 0 ] || { echo "bench/net.sh: run as root" >&2; exit 1; }
-DURATION="${DURATION:-1}"
 
 work="$(mktemp -d /tmp/bn-XXXXXX)"
 source bench/lib.sh
 trap private_cleanup EXIT
 
-need_wrk() {
-	if ! command -v wrk >/dev/null; then
-		echo "bench: installing wrk (Debian package)" >&2
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 ||
-			{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	fi
-}
 need_hyperfine
-need_wrk
 
 private_berthd bnetb0 BNETB
 scripts/mkbusybox.sh "$work/busybox.tar"
@@ -54,31 +46,28 @@ none="$(median "${n[@]}")" bridge="$(median "${b[@]}")" published="$(median "${p
 
 # 2. Throughput: one server, two paths. A keep-alive HTTP server (a static
 # Go binary, bench/kaserver) serving a 612-byte page, like nginx's default
-# page; wrk keeps its 32 connections open, so the figure is the cost of the
-# published path per request (netfilter DNAT on an established flow), not
-# of connection set-up, which busybox httpd (no keep-alive) would measure.
-mkdir -p "$work/ka"
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/ka/kaserver" ./bench/kaserver
-tar -C "$work/ka" -cf "$work/ka.tar" kaserver
+# page; bench/kaclient keeps its 32 connections open, so the figure is the
+# cost of the published path per request (netfilter DNAT on an established
+# flow), not of connection set-up, which busybox httpd (no keep-alive)
+# would measure.
+build_ka
 "$BERTH_CLI" import --change 'ENTRYPOINT ["/kaserver"]' - kaserver:bench <"$work/ka.tar" >/dev/null
 "$BERTH_CLI" run -d --name web -p 127.0.0.1::80 kaserver:bench >/dev/null
 ip="$("$BERTH_CLI" inspect --format '{{.NetworkSettings.IPAddress}}' web)"
 hostport="$("$BERTH_CLI" port web 80 | head -1)"
 for _ in $(seq 50); do curl -s -o /dev/null "http://$ip/index.html" 2>/dev/null && break; sleep 0.1; done
 
-# Each throughput round runs wrk direct, published, published, direct
-# (bench/lib.sh's published_round); many short rounds rather than a few
-# long ones, so that bursts of other work average out.
+# Each throughput round is bench/lib.sh's ka_round, as bench/run.sh's
+# published-port row; many rounds, the median kept.
 NET_ROUNDS="${NET_ROUNDS:-10}"
 d=() v=() q=()
+ka_round "$ip:80" "$hostport" -groups 1 -warm 1s >/dev/null || true
 for ((r = 0; r < NET_ROUNDS; r++)); do
-	echo "wrk 4 × ${DURATION}s direct http://$ip/ and published http://$hostport/ (round $((r + 1))/$NET_ROUNDS) ..." >&2
-	read -r dr vr qr < <(published_round "http://$ip/index.html" "http://$hostport/index.html" "$DURATION") ||
-		{ echo "wrk gave no figure:" >&2; cat "$work/wrk.log" >&2; exit 1; }
+	echo "kaclient ${NET_GROUPS:-20} × 4 turns of ${NET_SLICE_MS:-50} ms, direct $ip:80 and published $hostport (round $((r + 1))/$NET_ROUNDS) ..." >&2
+	read -r dr vr qr < <(ka_round "$ip:80" "$hostport") ||
+		{ echo "kaclient gave no figure:" >&2; cat "$work/kaclient.log" >&2; exit 1; }
 	d+=("$dr") v+=("$vr") q+=("$qr")
 done
-# Errors (timeouts, resets) make a figure meaningless: show them.
-grep -E 'Socket errors|Non-2xx' "$work/wrk.log" >&2 || true
 echo "req/s per round: direct ${d[*]}; published ${v[*]}; published ÷ direct % ${q[*]}" >&2
 direct="$(median "${d[@]}")" viaport="$(median "${v[@]}")" ratio="$(median "${q[@]}")"
 
@@ -99,4 +88,4 @@ else
 	echo "Docker is not installed here: no docker-proxy figure to set side by side (only the docker CLI is present)."
 fi
 echo "medians of $ROUNDS alternating rounds (throughput: $NET_ROUNDS rounds); load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "wrk: -t2 -c32, 4 × ${DURATION}s a round, 612-byte page, keep-alive; bench/kaserver; kernel $(uname -r); $(nproc) cores"
+echo "bench/kaclient: 32 connections a path, ${NET_GROUPS:-20} × 4 turns of ${NET_SLICE_MS:-50} ms a round, 612-byte page, keep-alive; bench/kaserver; kernel $(uname -r); $(nproc) cores"

@@ -474,13 +474,7 @@ fi
 # server and Docker's docker-proxy share both cores as the scheduler sees
 # fit). Each engine's paths get 1 s of untimed use first.
 if want net; then
-	mkdir -p "$work/ka"
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/ka/kaserver" ./bench/kaserver
-	CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$work/ka/kaclient" ./bench/kaclient
-	tar -C "$work/ka" -cf "$work/ka.tar" kaserver
-	kaclient() { # DIRECT PUBLISHED [OPTIONS...]: "DIRECT PUBLISHED PERCENT"
-		"$work/ka/kaclient" -slice "${NET_SLICE_MS}ms" -groups "$NET_GROUPS" -warm 250ms "${@:3}" "$1" "$2" 2>>"$work/kaclient.log"
-	}
+	build_ka
 	declare -A web_ip web_port
 	for e in "${engines[@]}"; do
 		if [ "$e" = berth ]; then
@@ -492,14 +486,14 @@ if want net; then
 		web_ip[$e]="$(c_"$e" inspect --format '{{.NetworkSettings.IPAddress}}' benchweb):80"
 		web_port[$e]="$(c_"$e" port benchweb 80 | head -1 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')"
 		for _ in $(seq 100); do curl -fs -o /dev/null "http://${web_ip[$e]}/" && break; sleep 0.1; done
-		kaclient "${web_ip[$e]}" "${web_port[$e]}" -groups 1 -warm 1s >/dev/null || true
+		ka_round "${web_ip[$e]}" "${web_port[$e]}" -groups 1 -warm 1s >/dev/null || true
 	done
 	for ((i = 0; i < NET_ROUNDS; i++)); do
 		# The engine that goes first changes from round to round as well.
 		for ((k = 0; k < ${#engines[@]}; k++)); do
 			e="${engines[(i + k) % ${#engines[@]}]}"
 			echo "bench: net: round $((i + 1))/$NET_ROUNDS, $e: $NET_GROUPS × 4 turns of ${NET_SLICE_MS} ms, direct ${web_ip[$e]} and published ${web_port[$e]} ..." >&2
-			if r="$(kaclient "${web_ip[$e]}" "${web_port[$e]}")" && [ -n "$r" ]; then
+			if r="$(ka_round "${web_ip[$e]}" "${web_port[$e]}")" && [ -n "$r" ]; then
 				rec net "$e" "${r##* }"
 			else
 				echo "  net: $e: kaclient gave no figure: $(tail -1 "$work/kaclient.log")" >&2
