@@ -22,7 +22,8 @@
 #   runtime  crun or runc is executed
 #   exec     the container's program is executed (below the runtime)
 #   exit     that program exits
-#   removal  berthd unmounts the container's overlay
+#   removal  berthd unmounts the container's overlay (the same path it
+#            mounted, whenever that comes)
 #   done     the CLI exits (its last exit_group)
 #
 # and prints a Markdown table, rows in the order of their median time: per
@@ -91,10 +92,12 @@ fileno < nfiles {
 	else if (r0 in rtpid && path !~ /^\/proc\// && under($1, rtpid[r0]) && !((r0, "exec") in at)) { at[r0, "exec"] = t0; cpid[r0] = $1 }
 	next
 }
-/ mount\("overlay", / { mark(run, "mount", t) }
+# The overlay's unmount is matched by its path: the snapshot is detached in
+# the background, often once the next run has begun.
+/ mount\("overlay", / { mark(run, "mount", t); split($0, q, "\""); if (!(q[4] in ovl)) ovl[q[4]] = run }
 / mount\("[^"]*", "[^"]*\/netns\/[^."][^"]*", [^,]*, MS_BIND/ && / = 0$/ { mark(run, "network", t) }
 / exit_group\(/ { if (run in cpid && $1 == cpid[run]) mark(run, "exit", t) }
-/ umount2\("[^"]*\/merged"/ { mark(run, "removal", t) }
+/ umount2\("[^"]*\/merged"/ { split($0, q, "\""); if (q[2] in ovl) mark(ovl[q[2]], "removal", t) }
 
 function median(v, n,   i, j, x) {
 	for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] > x; j--) v[j + 1] = v[j]; v[j + 1] = x }

@@ -58,7 +58,9 @@ func TestBreakdownRecordedTrace(t *testing.T) {
 // TestBreakdownOneRun checks the markers of a single run one by one, on a
 // trace cut to what each rule must and must not take: a failed execve, an
 // execve resumed after another thread's line, a program berthd runs that
-// is not below the runtime, and a daemon line from before the CLI started.
+// is not below the runtime, a daemon line from before the CLI started, and
+// an earlier container's overlay unmounted (in the background) while this
+// run goes on.
 func TestBreakdownOneRun(t *testing.T) {
 	dir := t.TempDir()
 	cli := `100 1000.000000 execve("/usr/bin/berth", ["berth", "run", "--rm", "busybox", "true"], 0x1 /* 9 vars */) = 0
@@ -70,6 +72,7 @@ func TestBreakdownOneRun(t *testing.T) {
 `
 	daemon := `7 999.000000 mount("overlay", "/x/old/merged", "overlay", 0, "") = 0
 7 1000.045000 mount("overlay", "/x/abc/merged", "overlay", 0, "lowerdir=/l") = 0
+7 1000.045500 umount2("/x/old/merged", MNT_DETACH) = 0
 8 1000.046000 mount("/proc/self/task/8/ns/net", "/x/netns/.pool-1", "none", MS_BIND, NULL) = 0
 8 1000.047000 unshare(CLONE_NEWNET) = 0
 8 1000.048000 mount("/proc/self/task/8/ns/net", "/x/netns/abc", "none", MS_BIND, NULL) = -1 EBUSY (Device or resource busy)
