@@ -5,7 +5,8 @@
 // that re-reads the CPU limit every second to adjust GOMAXPROCS (started
 // before main, woken by sysmon), and naming each anonymous mapping (a
 // prctl per mapping). The environment's GODEBUG still overrides these.
-// It runs on one P unless GOMAXPROCS is set (see internal/oneproc).
+// It runs on one P unless GOMAXPROCS is set (see internal/oneproc), its
+// runtime monitor thread with timer slack (see internal/slackmon).
 //
 //go:debug updatemaxprocs=0
 //go:debug decoratemappings=0
@@ -17,6 +18,7 @@ import (
 
 	"github.com/berth-dev/berth/cli"
 	_ "github.com/berth-dev/berth/cmd/berth/internal/oneproc"
+	_ "github.com/berth-dev/berth/cmd/berth/internal/slackmon"
 )
 
 func main() {

@@ -41,6 +41,26 @@ func TestFirstThread(t *testing.T) {
 	}
 }
 
+// TestSysmonThread checks the shortcut (the thread ID after the process's
+// own) and the scan it falls back to.
+func TestSysmonThread(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		tids []int
+		want int
+	}{
+		{"next ID", []int{100, 104, 101}, 101},
+		{"next ID taken by another process", []int{100, 104, 102}, 102},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := sysmonThread(taskDir(t, c.tids...), 100)
+			if err != nil || got != c.want {
+				t.Fatalf("sysmonThread = %d, %v; want %d", got, err, c.want)
+			}
+		})
+	}
+}
+
 // TestRelax sets this test process's monitor thread's slack and reads it
 // back; the main thread keeps its own.
 func TestRelax(t *testing.T) {

@@ -50,3 +50,22 @@ func TestForwardSignalsAsyncReady(t *testing.T) {
 	}
 	stop()
 }
+
+// TestProxiedSignals checks forwardSignals subscribes to every signal
+// docker's CLI forwards (real-time ones included) and SIGPIPE, and leaves
+// out only the three Go ignores when unsubscribed.
+func TestProxiedSignals(t *testing.T) {
+	got := map[syscall.Signal]bool{}
+	for _, s := range proxiedSignals() {
+		got[s.(syscall.Signal)] = true
+	}
+	for n := syscall.Signal(1); n < numSignals; n++ {
+		want := n != syscall.SIGCHLD && n != syscall.SIGURG && n != syscall.SIGWINCH
+		if got[n] != want {
+			t.Errorf("signal %d (%v) subscribed: %v, want %v", int(n), n, got[n], want)
+		}
+	}
+	if len(got) != numSignals-4 {
+		t.Errorf("%d signals subscribed, want %d", len(got), numSignals-4)
+	}
+}
