@@ -2,8 +2,10 @@ package network
 
 import (
 	"context"
+	"errors"
 
 	"github.com/berth-dev/berth/engine/network/iptables"
+	"github.com/berth-dev/berth/engine/network/socklb"
 )
 
 // The rule sets are rendered from the in-memory state and applied whole, so
@@ -55,18 +57,57 @@ func (s *Service) applyPortRules(ctx context.Context) error {
 	if !s.cfg.Iptables {
 		return nil
 	}
-	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderPorts(s.portRules())); err != nil {
-		return err
+	ports := s.portRules()
+	lbErr := s.syncFastPath(ports)
+	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderPorts(ports)); err != nil {
+		return errors.Join(err, lbErr)
 	}
-	return s.applyPortRules6(ctx)
+	return errors.Join(lbErr, s.applyPortRules6(ctx))
+}
+
+// openFastPath attaches the socket-level fast path for published loopback
+// ports (see socklb); where it cannot be had, the DNAT rules serve alone,
+// as they do for everything the fast path leaves to them.
+func (s *Service) openFastPath() {
+	lb, err := socklb.Open()
+	if err != nil {
+		s.log.Info("published ports: no socket-level fast path, connections from the host go through DNAT", "reason", err)
+		return
+	}
+	s.lb = lb
+}
+
+// syncFastPath renders the fast path's map from the same ports as the DNAT
+// rules. It runs before the rules are applied, so that a port going away
+// stops being redirected even if iptables fails.
+func (s *Service) syncFastPath(ports []iptables.Port) error {
+	if s.lb == nil {
+		return nil
+	}
+	return s.lb.Sync(ports)
+}
+
+func (s *Service) closeFastPath() {
+	if s.lb == nil {
+		return
+	}
+	if err := s.lb.Close(); err != nil {
+		s.log.Warn("detaching the published-port fast path", "err", err)
+	}
+	s.lb = nil
 }
 
 func (s *Service) applyAllRules(ctx context.Context) error {
 	if !s.cfg.Iptables {
 		return nil
 	}
-	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderNetworks(s.networkRules())+s.chains.RenderPorts(s.portRules())); err != nil {
-		return err
+	ports := s.portRules()
+	lbErr := s.syncFastPath(ports)
+	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderNetworks(s.networkRules())+s.chains.RenderPorts(ports)); err != nil {
+		return errors.Join(err, lbErr)
+	}
+	if lbErr != nil {
+		return lbErr
 	}
 	if !s.v6Rules() {
 		return nil
