@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/berth-dev/berth/engine/network/socklb"
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,14 +36,14 @@ func requireFastPath(t *testing.T) {
 }
 
 // heldPrograms are the IDs of the BPF programs pid holds cgroup links to.
-func heldPrograms(t *testing.T, pid int) map[uint32]bool {
+func heldPrograms(t *testing.T, pid int) map[ebpf.ProgramID]bool {
 	t.Helper()
 	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[uint32]bool{}
+	out := map[ebpf.ProgramID]bool{}
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil || !strings.Contains(string(b), "link_type:\tcgroup") {
@@ -52,7 +52,7 @@ func heldPrograms(t *testing.T, pid int) map[uint32]bool {
 		for _, l := range strings.Split(string(b), "\n") {
 			if v, ok := strings.CutPrefix(l, "prog_id:\t"); ok {
 				id, _ := strconv.ParseUint(v, 10, 32)
-				out[uint32(id)] = true
+				out[ebpf.ProgramID(id)] = true
 			}
 		}
 	}
@@ -60,34 +60,21 @@ func heldPrograms(t *testing.T, pid int) map[uint32]bool {
 }
 
 // attachedConnect4 are the programs attached at connect4 on the cgroup2 root.
-func attachedConnect4(t *testing.T) map[uint32]bool {
+func attachedConnect4(t *testing.T) map[ebpf.ProgramID]bool {
 	t.Helper()
-	root, err := socklb.Cgroup2Root()
+	att, err := socklb.Attached()
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := os.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := link.QueryPrograms(link.QueryOptions{Target: int(f.Fd()), Attach: ebpf.AttachCGroupInet4Connect})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[uint32]bool{}
-	for _, p := range r.Programs {
-		out[uint32(p.ID)] = true
-	}
-	return out
+	return att
 }
 
 // daemonFastPath returns the programs d's berthd attached at connect4 and
 // fails if it attached none.
-func daemonFastPath(t *testing.T, d *Daemon) map[uint32]bool {
+func daemonFastPath(t *testing.T, d *Daemon) map[ebpf.ProgramID]bool {
 	t.Helper()
 	held, att := heldPrograms(t, d.Pid()), attachedConnect4(t)
-	ours := map[uint32]bool{}
+	ours := map[ebpf.ProgramID]bool{}
 	for id := range held {
 		if att[id] {
 			ours[id] = true
@@ -99,7 +86,7 @@ func daemonFastPath(t *testing.T, d *Daemon) map[uint32]bool {
 	return ours
 }
 
-func assertDetached(t *testing.T, ids map[uint32]bool, when string) {
+func assertDetached(t *testing.T, ids map[ebpf.ProgramID]bool, when string) {
 	t.Helper()
 	eventually(t, 5*time.Second, func() error {
 		att := attachedConnect4(t)
@@ -180,6 +167,27 @@ func conntrackOrigDst(t *testing.T, sport int, dports ...string) string {
 	return ""
 }
 
+// boundGet fetches /index.html from addr over a socket bound to
+// 127.0.0.1 before it connects.
+func boundGet(t *testing.T, addr string) string {
+	t.Helper()
+	dl := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}, Timeout: 2 * time.Second}
+	c, err := dl.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatalf("dial %s from 127.0.0.1: %v", addr, err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, "GET /index.html HTTP/1.0\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("read from %s: %v", addr, err)
+	}
+	return string(b)
+}
+
 // expectFast: the connection went straight to the container (no DNAT in
 // conntrack) and the client sees the published address as its peer.
 func expectFast(t *testing.T, addr, ctrAddr string) {
@@ -207,6 +215,11 @@ func TestPublishFastPath(t *testing.T) {
 	waitHTTP(t, "http://"+addr+"/index.html", "fast")
 	ids := daemonFastPath(t, d)
 	expectFast(t, addr, ctr)
+	// A client bound to 127.0.0.1 first is redirected as well: its packets
+	// leave through the bridge (route_localnet) and are masqueraded.
+	if got := boundGet(t, addr); !strings.Contains(got, "fast") {
+		t.Errorf("client bound to 127.0.0.1: %q, want the page", got)
+	}
 
 	// Published on another host address: reachable there, not through
 	// loopback (as with the DNAT rule's -d).

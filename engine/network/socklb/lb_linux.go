@@ -3,6 +3,7 @@ package socklb
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/berth-dev/berth/engine/network/iptables"
 	"github.com/cilium/ebpf"
@@ -139,6 +140,29 @@ func Cgroup2Root() (string, error) {
 		}
 	}
 	return "", errors.New("no cgroup2 hierarchy is mounted")
+}
+
+// Attached lists the programs attached at connect4 on the cgroup2 root,
+// berthd's and any other's (for tests and diagnostics).
+func Attached() (map[ebpf.ProgramID]bool, error) {
+	root, err := Cgroup2Root()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(root)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := link.QueryPrograms(link.QueryOptions{Target: int(f.Fd()), Attach: ebpf.AttachCGroupInet4Connect})
+	if err != nil {
+		return nil, err
+	}
+	out := map[ebpf.ProgramID]bool{}
+	for _, p := range r.Programs {
+		out[p.ID] = true
+	}
+	return out, nil
 }
 
 // netnsCookie is the cookie of the calling thread's network namespace, the

@@ -9,7 +9,6 @@ import (
 
 	"github.com/berth-dev/berth/engine/network/iptables"
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/link"
 )
 
 // skipUnlessBPF skips when this process may not load BPF programs at all.
@@ -129,13 +128,7 @@ func TestRedirect(t *testing.T) {
 }
 
 func attached(t *testing.T, l *LB) bool {
-	root, _ := Cgroup2Root()
-	f, err := os.Open(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := link.QueryPrograms(link.QueryOptions{Target: int(f.Fd()), Attach: ebpf.AttachCGroupInet4Connect})
+	att, err := Attached()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,10 +137,5 @@ func attached(t *testing.T, l *LB) bool {
 		t.Fatal(err)
 	}
 	id, _ := info.ID()
-	for _, p := range r.Programs {
-		if p.ID == id {
-			return true
-		}
-	}
-	return false
+	return att[id]
 }
