@@ -280,3 +280,17 @@ func TestPublishFastPathReuse(t *testing.T) {
 		t.Errorf("%s accepted a connection after rm", addr)
 	}
 }
+
+// --iptables=false publishes nothing, so berthd attaches no fast path.
+func TestPublishFastPathOffWithoutIptables(t *testing.T) {
+	requireEnv(t)
+	requireFastPath(t)
+	d := newStoppedDaemon(t)
+	d.addConfig(t, map[string]any{"iptables": false})
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if held := heldPrograms(t, d.Pid()); len(held) > 0 {
+		t.Errorf("berthd with iptables off holds cgroup programs %v", held)
+	}
+}
