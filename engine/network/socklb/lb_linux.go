@@ -37,15 +37,31 @@ func Open() (*LB, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := l.attach(root); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("attach to the cgroup2 root %s: %w", root, err)
+	}
+	return l, nil
+}
+
+// attach links the programs to the cgroup root with BPF links only, never
+// the legacy attachment link.AttachCgroup falls back to: a legacy
+// attachment outlives berthd, and its map, no longer updated, would keep
+// sending connects to addresses the containers may have given up.
+func (l *LB) attach(root string) error {
+	f, err := os.Open(root)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	for i, at := range []ebpf.AttachType{ebpf.AttachCGroupInet4Connect, ebpf.AttachCgroupInet4GetPeername} {
-		lk, err := link.AttachCgroup(link.CgroupOptions{Path: root, Attach: at, Program: l.progs[i]})
+		lk, err := link.AttachRawLink(link.RawLinkOptions{Target: int(f.Fd()), Program: l.progs[i], Attach: at})
 		if err != nil {
-			l.Close()
-			return nil, fmt.Errorf("attach to the cgroup2 root %s: %w", root, err)
+			return err
 		}
 		l.links = append(l.links, lk)
 	}
-	return l, nil
+	return nil
 }
 
 // load creates the maps and loads the programs, unattached.
