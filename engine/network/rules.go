@@ -2,7 +2,6 @@ package network
 
 import (
 	"context"
-	"errors"
 
 	"github.com/berth-dev/berth/engine/network/iptables"
 	"github.com/berth-dev/berth/engine/network/socklb"
@@ -58,11 +57,11 @@ func (s *Service) applyPortRules(ctx context.Context) error {
 		return nil
 	}
 	ports := s.portRules()
-	lbErr := s.syncFastPath(ports)
+	s.syncFastPath(ports)
 	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderPorts(ports)); err != nil {
-		return errors.Join(err, lbErr)
+		return err
 	}
-	return errors.Join(lbErr, s.applyPortRules6(ctx))
+	return s.applyPortRules6(ctx)
 }
 
 // openFastPath attaches the socket-level fast path for published loopback
@@ -79,12 +78,17 @@ func (s *Service) openFastPath() {
 
 // syncFastPath renders the fast path's map from the same ports as the DNAT
 // rules. It runs before the rules are applied, so that a port going away
-// stops being redirected even if iptables fails.
-func (s *Service) syncFastPath(ports []iptables.Port) error {
+// stops being redirected even if iptables fails. Should the map refuse an
+// update, the fast path is detached rather than left partly wrong: DNAT
+// then serves every port, and the operation goes on.
+func (s *Service) syncFastPath(ports []iptables.Port) {
 	if s.lb == nil {
-		return nil
+		return
 	}
-	return s.lb.Sync(ports)
+	if err := s.lb.Sync(ports); err != nil {
+		s.log.Warn("published ports: the fast path's map could not be updated, detaching it (DNAT serves)", "err", err)
+		s.closeFastPath()
+	}
 }
 
 func (s *Service) closeFastPath() {
@@ -102,12 +106,9 @@ func (s *Service) applyAllRules(ctx context.Context) error {
 		return nil
 	}
 	ports := s.portRules()
-	lbErr := s.syncFastPath(ports)
+	s.syncFastPath(ports)
 	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderNetworks(s.networkRules())+s.chains.RenderPorts(ports)); err != nil {
-		return errors.Join(err, lbErr)
-	}
-	if lbErr != nil {
-		return lbErr
+		return err
 	}
 	if !s.v6Rules() {
 		return nil
