@@ -118,7 +118,8 @@ func (s *Service) removeStaleLocked(keptNS, keptVeths map[string]bool) []error {
 	return errs
 }
 
-// Close stops the embedded DNS servers and releases host-port reservations;
+// Close stops the embedded DNS servers, releases host-port reservations and
+// detaches the published ports' fast path (DNAT serves them from then on);
 // kernel state stays for the containers that keep running. For berthd
 // shutdown and tests.
 func (s *Service) Close() {
@@ -137,6 +138,7 @@ func (s *Service) Close() {
 		delete(s.gwDNS, id)
 	}
 	s.closePool()
+	s.closeFastPath()
 	s.mu.Unlock()
 	s.bg.Wait()
 	if err := s.drainPool(); err != nil {

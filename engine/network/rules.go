@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/berth-dev/berth/engine/network/iptables"
+	"github.com/berth-dev/berth/engine/network/socklb"
 )
 
 // The rule sets are rendered from the in-memory state and applied whole, so
@@ -55,17 +56,58 @@ func (s *Service) applyPortRules(ctx context.Context) error {
 	if !s.cfg.Iptables {
 		return nil
 	}
-	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderPorts(s.portRules())); err != nil {
+	ports := s.portRules()
+	s.syncFastPath(ports)
+	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderPorts(ports)); err != nil {
 		return err
 	}
 	return s.applyPortRules6(ctx)
+}
+
+// openFastPath attaches the socket-level fast path for published loopback
+// ports (see socklb); where it cannot be had, the DNAT rules serve alone,
+// as they do for everything the fast path leaves to them.
+func (s *Service) openFastPath() {
+	lb, err := socklb.Open()
+	if err != nil {
+		s.log.Info("published ports: no socket-level fast path, connections from the host go through DNAT", "reason", err)
+		return
+	}
+	s.lb = lb
+}
+
+// syncFastPath renders the fast path's map from the same ports as the DNAT
+// rules. It runs before the rules are applied, so that a port going away
+// stops being redirected even if iptables fails. Should the map refuse an
+// update, the fast path is detached rather than left partly wrong: DNAT
+// then serves every port, and the operation goes on.
+func (s *Service) syncFastPath(ports []iptables.Port) {
+	if s.lb == nil {
+		return
+	}
+	if err := s.lb.Sync(ports); err != nil {
+		s.log.Warn("published ports: the fast path's map could not be updated, detaching it (DNAT serves)", "err", err)
+		s.closeFastPath()
+	}
+}
+
+func (s *Service) closeFastPath() {
+	if s.lb == nil {
+		return
+	}
+	if err := s.lb.Close(); err != nil {
+		s.log.Warn("detaching the published-port fast path", "err", err)
+	}
+	s.lb = nil
 }
 
 func (s *Service) applyAllRules(ctx context.Context) error {
 	if !s.cfg.Iptables {
 		return nil
 	}
-	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderNetworks(s.networkRules())+s.chains.RenderPorts(s.portRules())); err != nil {
+	ports := s.portRules()
+	s.syncFastPath(ports)
+	if err := iptables.Apply(context.WithoutCancel(ctx), s.chains.RenderNetworks(s.networkRules())+s.chains.RenderPorts(ports)); err != nil {
 		return err
 	}
 	if !s.v6Rules() {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/berth-dev/berth/engine/network/ipam"
 	"github.com/berth-dev/berth/engine/network/iptables"
+	"github.com/berth-dev/berth/engine/network/socklb"
 	"github.com/berth-dev/berth/engine/store"
 )
 
@@ -103,6 +104,9 @@ type Service struct {
 	vethWorker bool
 	// pool holds prepared network namespaces (Config.NetnsPool).
 	pool nsPool
+	// lb is the published loopback ports' socket-level fast path (nil:
+	// DNAT only), kept in step with the port rules.
+	lb *socklb.LB
 	// ip6Err is why ip6tables could not be set up at start (nil if fine or
 	// not wanted); IPv6 networks are refused with it.
 	ip6Err error
@@ -173,10 +177,13 @@ func New(cfg Config, db *store.DB, log *slog.Logger) (*Service, error) {
 		if err := s.setupIp6tables(ctx); err != nil {
 			return nil, err
 		}
+		s.openFastPath()
 		if err := s.applyAllRules(ctx); err != nil {
+			s.closeFastPath()
 			return nil, err
 		}
 		if err := s.chains.EnsureJumps(ctx); err != nil {
+			s.closeFastPath()
 			return nil, err
 		}
 	}
