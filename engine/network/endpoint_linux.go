@@ -160,17 +160,26 @@ func attachHostSide(h *netlink.Handle, hostVeth string, bridgeIndex int) error {
 // deleteLink removes a host interface (a veth's host end takes its peer
 // with it); missing is fine.
 func deleteLink(name string) error {
+	_, err := deleteLinkIfThere(name)
+	return err
+}
+
+// deleteLinkIfThere is deleteLink, reporting whether it deleted one.
+func deleteLinkIfThere(name string) (bool, error) {
 	if name == "" {
-		return nil
+		return false, nil
 	}
 	link, err := netlink.LinkByName(name)
 	if err != nil {
-		return nil
+		return false, nil
 	}
-	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("delete %s: %w", name, err)
+	if err := netlink.LinkDel(link); err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			return false, nil
+		}
+		return false, fmt.Errorf("delete %s: %w", name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // bridgeIndex returns the interface index of a bridge, asked over h
