@@ -499,45 +499,6 @@ func closeAll(cs []io.Closer) {
 	}
 }
 
-// deleteVethsLater queues the sandbox's host-side veths for deletion in
-// the background (see teardownLocked). One goroutine works the queue:
-// deletions serialise on the kernel's RTNL lock anyway, and a goroutine per
-// sandbox blocked in netlink each held an OS thread, which Go keeps for
-// good (`rm -f` of 200 left berthd with 50 threads instead of 9). Caller
-// holds s.mu (s.bg.Add must not race Close's s.bg.Wait).
-func (s *Service) deleteVethsLater(sb *sandbox) {
-	for _, ep := range sb.rec.Endpoints {
-		if ep.HostVeth != "" {
-			s.vethQueue = append(s.vethQueue, ep.HostVeth)
-		}
-	}
-	if len(s.vethQueue) == 0 || s.vethWorker {
-		return
-	}
-	s.vethWorker = true
-	s.bg.Add(1)
-	go s.deleteQueuedVeths()
-}
-
-// deleteQueuedVeths deletes queued veths until the queue is empty.
-func (s *Service) deleteQueuedVeths() {
-	defer s.bg.Done()
-	for {
-		s.mu.Lock()
-		if len(s.vethQueue) == 0 {
-			s.vethQueue, s.vethWorker = nil, false
-			s.mu.Unlock()
-			return
-		}
-		v := s.vethQueue[0]
-		s.vethQueue = s.vethQueue[1:]
-		s.mu.Unlock()
-		if err := deleteLink(v); err != nil {
-			s.log.Warn("could not delete a container's veth", "veth", v, "err", err)
-		}
-	}
-}
-
 // teardownLocked removes everything a sandbox holds; every step tolerates
 // pieces that are already gone, so it also cleans up after a crash.
 func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
@@ -550,7 +511,8 @@ func (s *Service) teardownLocked(ctx context.Context, sb *sandbox) error {
 	// the namespace's last reference and the kernel destroys its veths in a
 	// batch. Deleting a veth synchronously costs 15-40 ms of RCU grace
 	// period, so the explicit delete (needed when something still holds the
-	// namespace) runs in the background, off the `rm` path.
+	// namespace) runs in the background, off the `rm` path, and only for a
+	// veth still there a while later (vethqueue.go).
 	if err := removeSandboxNetNS(sb); err != nil {
 		errs = append(errs, err)
 	}

@@ -42,11 +42,20 @@ func withHandle(fn func(h *netlink.Handle) error) error {
 // net.ipv4.ip_unprivileged_port_start=0 for every container with its own
 // network namespace: a user-namespaced root (userns-remap) has no
 // CAP_NET_BIND_SERVICE over a netns berthd made, and could not serve on
-// port 80 otherwise. --sysctl still overrides it (the runtime writes later).
+// port 80 otherwise.
+//
+// Interfaces made in it later start with IPv6 off, as Docker leaves the
+// interfaces of networks without IPv6: no link-local address, so no DAD,
+// MLD reports or router solicitations the host's kernel threads handle
+// for every container started. An endpoint on an IPv6 network turns it on
+// for its interface (setupInside6); loopback, up already, keeps ::1.
+// --sysctl still overrides either (the runtime writes later).
 func prepareNetNS(h *netlink.Handle) error {
 	if err := loUp(h); err != nil {
 		return err
 	}
+	// Best effort: missing where the kernel has IPv6 off, which needs nothing.
+	_ = os.WriteFile("/proc/sys/net/ipv6/conf/default/disable_ipv6", []byte("1\n"), 0o644)
 	return os.WriteFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", []byte("0\n"), 0o644)
 }
 
@@ -151,17 +160,26 @@ func attachHostSide(h *netlink.Handle, hostVeth string, bridgeIndex int) error {
 // deleteLink removes a host interface (a veth's host end takes its peer
 // with it); missing is fine.
 func deleteLink(name string) error {
+	_, err := deleteLinkIfThere(name)
+	return err
+}
+
+// deleteLinkIfThere is deleteLink, reporting whether it deleted one.
+func deleteLinkIfThere(name string) (bool, error) {
 	if name == "" {
-		return nil
+		return false, nil
 	}
 	link, err := netlink.LinkByName(name)
 	if err != nil {
-		return nil
+		return false, nil
 	}
-	if err := netlink.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("delete %s: %w", name, err)
+	if err := netlink.LinkDel(link); err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			return false, nil
+		}
+		return false, fmt.Errorf("delete %s: %w", name, err)
 	}
-	return nil
+	return true, nil
 }
 
 // bridgeIndex returns the interface index of a bridge, asked over h

@@ -617,11 +617,58 @@ func TestHostVethHasNoIPv6Address(t *testing.T) {
 	}
 }
 
+// TestIPv4EndpointHasIPv6Off: the container end of a veth on a network
+// without IPv6 has IPv6 off from the start (no link-local address, DAD or
+// MLD for the host's kernel threads to handle per container), as Docker
+// leaves it; for a new namespace and for a pooled one alike. Loopback
+// keeps ::1.
+func TestIPv4EndpointHasIPv6Off(t *testing.T) {
+	if IPv6Status() != "" {
+		t.Skip(IPv6Status())
+	}
+	withAndWithoutPool(t, "ipv6off", func(t *testing.T, s *Service, id string) {
+		a, err := s.Connect(context.Background(), ConnectRequest{ContainerID: id, ContainerName: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		var addrs []netlink.Addr
+		err = inNetNS(a.NetNSPath, false, func(netns.NsHandle) error {
+			for _, l := range []string{"eth0", "lo"} {
+				b, err := os.ReadFile("/proc/sys/net/ipv6/conf/" + l + "/disable_ipv6")
+				if err != nil {
+					return err
+				}
+				got[l] = strings.TrimSpace(string(b))
+			}
+			eth0, err := netlink.LinkByName("eth0")
+			if err != nil {
+				return err
+			}
+			addrs, err = netlink.AddrList(eth0, netlink.FAMILY_V6)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["eth0"] != "1" || got["lo"] != "0" || len(addrs) != 0 {
+			t.Fatalf("disable_ipv6 %v, eth0's IPv6 addresses %v; want eth0 1, lo 0, none", got, addrs)
+		}
+	})
+}
+
 // TestVethHasOneQueue: both ends of a container's veth pair are made with
 // one queue each way, as the kernel would leave them in use anyway, so
 // that making one does not wait for RCU grace periods under the RTNL lock
 // (see addVeth); for a new namespace and for a pooled one alike.
 func TestVethHasOneQueue(t *testing.T) {
+	withAndWithoutPool(t, "queues", checkOneQueue)
+}
+
+// withAndWithoutPool runs fn as a subtest with a service that makes each
+// namespace anew and with one that takes them from a full pool, each with
+// a container ID of its own (prefix and the pool's size).
+func withAndWithoutPool(t *testing.T, prefix string, fn func(t *testing.T, s *Service, id string)) {
 	for _, pool := range []int{0, 2} {
 		t.Run(fmt.Sprintf("pool%d", pool), func(t *testing.T) {
 			var e *testEnv
@@ -631,12 +678,13 @@ func TestVethHasOneQueue(t *testing.T) {
 			} else {
 				e = newEnv(t)
 			}
-			checkOneQueue(t, e.s, fmt.Sprintf("queues%d", pool))
+			fn(t, e.s, fmt.Sprintf("%s%d", prefix, pool))
 		})
 	}
 }
 
 func checkOneQueue(t *testing.T, s *Service, id string) {
+	t.Helper()
 	a, err := s.Connect(context.Background(), ConnectRequest{ContainerID: id, ContainerName: id})
 	if err != nil {
 		t.Fatal(err)

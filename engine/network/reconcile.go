@@ -139,6 +139,7 @@ func (s *Service) Close() {
 	}
 	s.closePool()
 	s.closeFastPath()
+	s.flushVethsLocked()
 	s.mu.Unlock()
 	s.bg.Wait()
 	if err := s.drainPool(); err != nil {
@@ -152,8 +153,14 @@ func (s *Service) Close() {
 	}
 }
 
-// settle waits for background veth deletions (tests compare kernel state).
-func (s *Service) settle() { s.bg.Wait() }
+// settle waits for background veth deletions, due or not, and namespace
+// removals (tests compare kernel state).
+func (s *Service) settle() {
+	s.mu.Lock()
+	s.flushVethsLocked()
+	s.mu.Unlock()
+	s.bg.Wait()
+}
 
 // RemoveAllRules deletes Berth's chains and jumps (uninstall, tests).
 func (s *Service) RemoveAllRules(ctx context.Context) error {

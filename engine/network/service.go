@@ -99,9 +99,12 @@ type Service struct {
 	bg         sync.WaitGroup
 	nsRemovals nsRemovals
 	// vethQueue holds host veths waiting for deleteQueuedVeths, which runs
-	// while vethWorker is set.
-	vethQueue  []string
+	// while vethWorker is set; vethFlush cuts its waits short (vethqueue.go).
+	vethQueue  []queuedVeth
 	vethWorker bool
+	vethFlush  chan struct{}
+	// vethsDeleted counts the veths the queue found and deleted.
+	vethsDeleted atomic.Int64
 	// pool holds prepared network namespaces (Config.NetnsPool).
 	pool nsPool
 	// lb is the published loopback ports' socket-level fast path (nil:

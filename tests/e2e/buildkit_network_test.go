@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // hostNameservers are the host's non-loopback resolvers, which a build
@@ -70,9 +72,14 @@ RUN grep nameserver /etc/resolv.conf > /resolv.txt; ls /sys/class/net > /ifaces.
 			t.Errorf("the step's resolv.conf %q lacks the host's nameserver %s", resolv, ns)
 		}
 	}
-	if after := bridgeVeths(t, bridge); len(after) != len(before) {
-		t.Fatalf("veths on %s: %v before the build, %v after", bridge, before, after)
-	}
+	// A run's veths go with its namespace, which the kernel destroys
+	// shortly after the run.
+	eventually(t, 10*time.Second, func() error {
+		if after := bridgeVeths(t, bridge); len(after) != len(before) {
+			return fmt.Errorf("veths on %s: %v before the build, %v after", bridge, before, after)
+		}
+		return nil
+	})
 	if out, _ := exec.Command("sh", "-c", "ls "+d.ExecRoot+"/netns 2>/dev/null | wc -l").Output(); strings.TrimSpace(string(out)) != "1" {
 		t.Fatalf("network namespaces left under %s/netns: %s", d.ExecRoot, out)
 	}
@@ -84,9 +91,12 @@ RUN grep nameserver /etc/resolv.conf > /resolv.txt; ls /sys/class/net > /ifaces.
 		if r.Exit != 0 || !strings.Contains(r.Stderr, "reached-the-bridge") {
 			t.Fatalf("docker build: a RUN step did not reach a container on the bridge: %s", r)
 		}
-		if after := bridgeVeths(t, bridge); len(after) != len(before) {
-			t.Fatalf("veths on %s after docker build: %v", bridge, after)
-		}
+		eventually(t, 10*time.Second, func() error {
+			if after := bridgeVeths(t, bridge); len(after) != len(before) {
+				return fmt.Errorf("veths on %s after docker build: %v", bridge, after)
+			}
+			return nil
+		})
 	}
 
 	// none: loopback only, the container is out of reach.
