@@ -97,7 +97,7 @@ func execRootBusy(dir string) string {
 // berthd's) at a clean stop once nothing is left in it to read: no
 // container's state folder (a monitor running one, live-restore, or an
 // exit status berthd has yet to take). Otherwise it stays mounted for the
-// next berthd, as does a tmpfs with mounts under it (umount refuses).
+// next berthd, as does a tmpfs with mounts under it.
 func unmountExecRoot(dir string, log *slog.Logger) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -109,6 +109,11 @@ func unmountExecRoot(dir string, log *slog.Logger) {
 	}
 	if ents, _ := os.ReadDir(filepath.Join(dir, "containers")); len(ents) > 0 {
 		log.Info("exec-root's tmpfs stays mounted: it holds containers' state", "exec-root", dir)
+		return
+	}
+	// The prefix takes dir's own mount too.
+	if under, _ := mountinfo.GetMounts(mountinfo.PrefixFilter(dir)); len(under) > 1 {
+		log.Info("exec-root's tmpfs stays mounted: mounts under it outlive berthd (CRI pods' namespaces)", "exec-root", dir)
 		return
 	}
 	if err := unix.Unmount(dir, 0); err != nil {

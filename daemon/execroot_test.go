@@ -82,8 +82,19 @@ func TestExecRootTmpfsLifecycle(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(exec, "containers", "c1")); err != nil || len(mountsAt(t, exec)) != 1 {
 		t.Fatalf("clean stop with a container's state: tmpfs unmounted (state: %v)", err)
 	}
-	// ... and unmounts it once there is none.
+	// ... or a mount under it (a CRI pod's namespace) ...
 	os.RemoveAll(filepath.Join(exec, "containers", "c1"))
+	ns := filepath.Join(exec, "netns")
+	os.Mkdir(ns, 0o700)
+	if err := unix.Mount(ns, ns, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	unmountExecRoot(exec, log)
+	if n := len(mountsAt(t, exec)); n != 1 {
+		t.Fatalf("clean stop with a mount under the tmpfs: %d mounts at the exec-root, want 1", n)
+	}
+	unix.Unmount(ns, 0)
+	// ... and unmounts it once there is none.
 	unmountExecRoot(exec, log)
 	if ms := mountsAt(t, exec); len(ms) != 0 {
 		t.Fatalf("clean stop without state left mounts: %+v", ms)
