@@ -3,8 +3,10 @@ package daemon
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
@@ -35,8 +37,8 @@ var execRootEntries = map[string]bool{
 // /run is a tmpfs; this makes it one where the host does not. It leaves
 // the folder on disk, saying why, when it may hold live state: a mount
 // under it (a container's netns, a runtime's pin, from a Berth that ran
-// without the tmpfs), a container's state folder, or files berthd did not
-// make. A tmpfs there already (the host's, or one a killed berthd left,
+// without the tmpfs), a container's state folder, a socket something
+// listens on, or files berthd did not make. A tmpfs there already (the host's, or one a killed berthd left,
 // with its containers' state) is used as it is. The tmpfs takes the
 // folder's mode.
 func mountExecRoot(dir string, log *slog.Logger) error {
@@ -86,6 +88,9 @@ func execRootBusy(dir string) string {
 		if !execRootEntries[e.Name()] {
 			return "it holds " + e.Name() + ", which berthd did not make"
 		}
+		if e.Type() == os.ModeSocket && listening(filepath.Join(dir, e.Name())) {
+			return "something listens on " + e.Name() + " (a socket made for socket activation?)"
+		}
 	}
 	if ents, _ := os.ReadDir(filepath.Join(dir, "containers")); len(ents) > 0 {
 		return "it holds containers' state (" + ents[0].Name() + ")"
@@ -119,4 +124,16 @@ func unmountExecRoot(dir string, log *slog.Logger) {
 	if err := unix.Unmount(dir, 0); err != nil {
 		log.Warn("exec-root's tmpfs stays mounted", "exec-root", dir, "err", err)
 	}
+}
+
+// listening reports whether a unix socket takes connections: a socket a
+// service manager made for berthd (fd://) before it started, which a
+// tmpfs would hide from clients. One a dead berthd left refuses them.
+func listening(path string) bool {
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -57,6 +58,13 @@ func TestExecRootTmpfsLifecycle(t *testing.T) {
 		os.Mkdir(filepath.Join(exec, d), 0o700)
 	}
 	os.WriteFile(filepath.Join(exec, "berthd.pid"), []byte("1\n"), 0o644)
+	// and its socket, which nothing listens on now.
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(exec, "berth.sock"), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	l.Close()
 	log := slog.New(slog.DiscardHandler)
 	if err := mountExecRoot(exec, log); err != nil {
 		t.Fatal(err)
@@ -109,6 +117,13 @@ func TestExecRootLiveStateStaysOnDisk(t *testing.T) {
 		},
 		"foreign file": func(exec string) error {
 			return os.WriteFile(filepath.Join(exec, "notes.txt"), nil, 0o600)
+		},
+		"listening socket": func(exec string) error {
+			l, err := net.Listen("unix", filepath.Join(exec, "berth.sock"))
+			if err == nil {
+				t.Cleanup(func() { l.Close() })
+			}
+			return err
 		},
 		"mount under it": func(exec string) error {
 			ns := filepath.Join(exec, "netns")
