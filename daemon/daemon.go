@@ -95,6 +95,11 @@ func Run(cfg *Config, reload func() (*Config, error)) error {
 	if err != nil {
 		return err
 	}
+	// The exec-root goes on a tmpfs before the listeners open: a socket
+	// made there first would be hidden by the mount.
+	if err := mountExecRoot(cfg.ExecRoot, d.log); err != nil {
+		return err
+	}
 	// Listeners are opened before set-up too (a port in use ends the start
 	// here); clients that connect meanwhile wait until serve.
 	listeners, err := d.openListeners()
@@ -481,6 +486,7 @@ func (d *Daemon) shutdown() {
 	if d.pidfile {
 		os.Remove(d.cfg.Pidfile)
 	}
+	unmountExecRoot(d.cfg.ExecRoot, d.log)
 }
 
 // unpinRuntimes removes the read-only mounts the runtimes run from, unless

@@ -246,11 +246,16 @@ func TestTopRenamePause(t *testing.T) {
 	eachCLI(t, d, func(t *testing.T, c CLI) {
 		name := uniq("top-" + c.Name)
 		c.Must(t, "run", "-d", "--name", name, "busybox", "sleep", "1d")
-		top := c.Must(t, "top", name)
-		tl := strings.Split(top, "\n")
-		if !strings.Contains(tl[0], "PID") || !strings.Contains(tl[0], "CMD") || !strings.Contains(top, "sleep 1d") {
-			t.Errorf("top: want a PID ... CMD header and the sleep process:\n%s", top)
-		}
+		// The runtime's start returns once the init may go on; until it
+		// has exec'd, top shows the runtime's command line (as Docker's).
+		eventually(t, 10*time.Second, func() error {
+			top := c.Must(t, "top", name)
+			tl := strings.Split(top, "\n")
+			if !strings.Contains(tl[0], "PID") || !strings.Contains(tl[0], "CMD") || !strings.Contains(top, "sleep 1d") {
+				return fmt.Errorf("top: want a PID ... CMD header and the sleep process:\n%s", top)
+			}
+			return nil
+		})
 		renamed := uniq("renamed-" + c.Name)
 		c.Must(t, "rename", name, renamed)
 		if out := c.Must(t, "inspect", "--format", "{{.Name}}", renamed); out != "/"+renamed {

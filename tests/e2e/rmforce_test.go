@@ -118,10 +118,10 @@ func removedLeaks(t *testing.T, d *Daemon, ids map[string]bool) []string {
 		}
 	}
 	for _, m := range mountsUnder(d.Root) {
-		// The daemon's own: the namespaces' shared mount point, the
-		// namespaces it keeps prepared (netns/.pool-*), the runtime binary
-		// it runs (exec-root/runtime/crun-bin).
-		if !strings.HasSuffix(m, "/netns") && !strings.Contains(m, "/netns/.pool-") && !strings.HasPrefix(m, filepath.Join(d.ExecRoot, "runtime")+"/") {
+		// The daemon's own: the exec-root's tmpfs, the namespaces' shared
+		// mount point, the namespaces it keeps prepared (netns/.pool-*),
+		// the runtime binary it runs (exec-root/runtime/crun-bin).
+		if m != d.ExecRoot && !strings.HasSuffix(m, "/netns") && !strings.Contains(m, "/netns/.pool-") && !strings.HasPrefix(m, filepath.Join(d.ExecRoot, "runtime")+"/") {
 			leaks = append(leaks, "mount left: "+m)
 		}
 	}
