@@ -38,9 +38,9 @@ var execRootEntries = map[string]bool{
 // the folder on disk, saying why, when it may hold live state: a mount
 // under it (a container's netns, a runtime's pin, from a Berth that ran
 // without the tmpfs), a container's state folder, a socket something
-// listens on, or files berthd did not make. A tmpfs there already (the host's, or one a killed berthd left,
-// with its containers' state) is used as it is. The tmpfs takes the
-// folder's mode.
+// listens on, or files berthd did not make. A tmpfs there already (the
+// host's, or one a killed berthd left, with its containers' state) is
+// used as it is. The tmpfs takes the folder's mode.
 func mountExecRoot(dir string, log *slog.Logger) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
