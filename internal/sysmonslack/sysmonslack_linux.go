@@ -37,7 +37,7 @@ import (
 // slack needs CAP_SYS_NICE; the error says why it could not, and nothing
 // changes then.
 func Relax(slack time.Duration) error {
-	tid, err := sysmonThread("/proc/self/task", os.Getpid())
+	tid, err := Thread()
 	if err != nil {
 		return err
 	}
@@ -46,6 +46,12 @@ func Relax(slack time.Duration) error {
 		return fmt.Errorf("set the runtime monitor's timer slack: %w", err)
 	}
 	return nil
+}
+
+// Thread returns the ID of the calling process's sysmon thread, the one
+// Relax sets (for tests and diagnostics).
+func Thread() (int, error) {
+	return sysmonThread("/proc/self/task", os.Getpid())
 }
 
 // writeProc writes v to the proc file at path with plain system calls:

@@ -74,7 +74,7 @@ func TestRelax(t *testing.T) {
 		}
 		t.Fatal(err)
 	}
-	tid, err := firstThread("/proc/self/task", os.Getpid(), pidMax())
+	tid, err := Thread()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,27 +5,17 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/berth-dev/berth/internal/sysmonslack"
 )
 
 // TestMonitorSlack checks the package's initialisation (which ran in this
 // test binary too) gave the runtime's monitor thread, the process's first
 // thread after the main one, the slack, and left the main thread's alone.
 func TestMonitorSlack(t *testing.T) {
-	pid := os.Getpid()
-	ents, err := os.ReadDir("/proc/self/task")
+	first, err := sysmonslack.Thread()
 	if err != nil {
-		t.Skip("no /proc/self/task:", err)
-	}
-	first := 0
-	for _, e := range ents {
-		// No wrap at pid_max in a test run: the lowest other ID is
-		// the first thread.
-		if tid, err := strconv.Atoi(e.Name()); err == nil && tid > pid && (first == 0 || tid < first) {
-			first = tid
-		}
-	}
-	if first == 0 {
-		t.Skip("no thread after the main one (wrapped thread IDs)")
+		t.Skip("no monitor thread found:", err)
 	}
 	got, err := os.ReadFile("/proc/" + strconv.Itoa(first) + "/timerslack_ns")
 	if err != nil {
