@@ -584,9 +584,12 @@ table() {
 		echo "$l"
 	}
 	if have runrm; then
-		local deb=""
-		[ ! -s "$work/s/runrm.crundeb" ] || deb="Debian's crun $(cell runrm crundeb ms); "
-		line '`run --rm busybox true`' runrm ms "bare \`crun run\` (berthd's crun) $(cell runrm crun ms); ${deb}unshare+chroot $(cell runrm chroot ms); Berth ÷ crun $(ratio runrm berth crun)"
+		local deb="" debratio=""
+		if [ -s "$work/s/runrm.crundeb" ]; then
+			deb="Debian's crun $(cell runrm crundeb ms); "
+			debratio="; Berth ÷ Debian's crun $(ratio runrm berth crundeb)"
+		fi
+		line '`run --rm busybox true`' runrm ms "bare \`crun run\` (berthd's crun) $(cell runrm crun ms); ${deb}unshare+chroot $(cell runrm chroot ms); Berth ÷ crun $(ratio runrm berth crun)$debratio"
 	fi
 	have rund && line '`run -d busybox sleep 1d`' rund ms
 	have start && line '`start` of a created container' start ms
