@@ -584,9 +584,12 @@ table() {
 		echo "$l"
 	}
 	if have runrm; then
-		local deb=""
-		[ ! -s "$work/s/runrm.crundeb" ] || deb="Debian's crun $(cell runrm crundeb ms); "
-		line '`run --rm busybox true`' runrm ms "bare \`crun run\` (berthd's crun) $(cell runrm crun ms); ${deb}unshare+chroot $(cell runrm chroot ms); Berth ÷ crun $(ratio runrm berth crun)"
+		local deb="" debratio=""
+		if [ -s "$work/s/runrm.crundeb" ]; then
+			deb="Debian's crun $(cell runrm crundeb ms); "
+			debratio="; Berth ÷ Debian's crun $(ratio runrm berth crundeb)"
+		fi
+		line '`run --rm busybox true`' runrm ms "bare \`crun run\` (berthd's crun) $(cell runrm crun ms); ${deb}unshare+chroot $(cell runrm chroot ms); Berth ÷ crun $(ratio runrm berth crun)$debratio"
 	fi
 	have rund && line '`run -d busybox sleep 1d`' rund ms
 	have start && line '`start` of a created container' start ms
@@ -628,7 +631,7 @@ report() {
 	echo "- commit: \`$commit\`$dirty, $(date -u '+%Y-%m-%d %H:%M UTC'), run took $(((t_end - t_start) / 60)) min"
 	echo "- machine: $(nproc) cores ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo), kernel $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME"), cgroup $(stat -fc %T /sys/fs/cgroup | sed 's/cgroup2fs/v2/; s/tmpfs/v1/')"
 	echo "- load average: $load_before before, $load_after after"
-	echo "- Berth: berthd, berth, berth-monitor and berth-cmon built from the commit; runtime $(runtime_line)"
+	echo "- Berth: berthd, berth, berth-monitor and berth-cmon built from the commit and installed from a scratch folder as scripts/setup.sh installs them; runtime $(runtime_line)"
 	echo "- docker CLI: $("$DOCKER_BIN" version --format '{{.Client.Version}}' 2>/dev/null | head -1) for both docker columns"
 	if [ "$peers" = 1 ]; then
 		echo "- Docker: dockerd $(c_docker version --format '{{.Server.Version}}' 2>/dev/null || echo ?) (Debian docker.io, runtime $(c_docker info --format '{{.DefaultRuntime}}' 2>/dev/null || echo ?), private data-root), classic builder (DOCKER_BUILDKIT=0)"
