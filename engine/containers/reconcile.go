@@ -79,6 +79,7 @@ func (s *Service) Reconcile(ctx context.Context) error {
 		os.RemoveAll(s.stateDir(id))
 	}
 	s.sweepStateDirs()
+	s.sweepDataDirs()
 	return nil
 }
 

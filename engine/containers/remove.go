@@ -11,6 +11,7 @@ import (
 	"github.com/berth-dev/berth/engine/store"
 	"github.com/berth-dev/berth/internal/errdefs"
 	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/stringid"
 	"github.com/berth-dev/berth/internal/testgate"
 	"github.com/berth-dev/berth/internal/trash"
 	evtypes "github.com/moby/moby/api/types/events"
@@ -213,7 +214,21 @@ func (s *Service) removeStateDir(ctx context.Context, id string) {
 // record: a removal moves its container's away after its commit (see
 // deleteContainer), so a crash in between leaves one.
 func (s *Service) sweepStateDirs() {
-	dir := filepath.Join(s.cfg.ExecRoot, "containers")
+	s.sweepOrphans(filepath.Join(s.cfg.ExecRoot, "containers"), s.execBin, "the state directory of a removed container", func(string) bool { return true })
+}
+
+// sweepDataDirs discards the folders (log, host files) of containers
+// without a record: a create makes its container's folder before it
+// commits the record (see materialize), so a crash in between leaves one.
+// Only names that are container IDs are touched.
+func (s *Service) sweepDataDirs() {
+	s.sweepOrphans(filepath.Join(s.cfg.DataRoot, "containers"), s.dataBin, "the folder of a container never created", isContainerID)
+}
+
+// sweepOrphans discards the entries of dir that no container record has
+// and that match. Reconcile calls it before the API serves: no create is
+// under way, and one that made its folder but not its record was cut short.
+func (s *Service) sweepOrphans(dir string, bin *trash.Bin, what string, match func(name string) bool) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -221,16 +236,20 @@ func (s *Service) sweepStateDirs() {
 	s.mu.RLock()
 	var orphans []string
 	for _, de := range ents {
-		if _, ok := s.byID[de.Name()]; !ok {
+		if _, ok := s.byID[de.Name()]; !ok && match(de.Name()) {
 			orphans = append(orphans, de.Name())
 		}
 	}
 	s.mu.RUnlock()
 	for _, id := range orphans {
-		s.log.Info("removing the state directory of a removed container", "id", id)
-		discard(s.execBin, filepath.Join(dir, id))
+		s.log.Info("removing "+what, "id", id)
+		discard(bin, filepath.Join(dir, id))
 	}
 }
+
+// isContainerID reports whether name is a full container ID (64 lowercase
+// hex digits), as the folders under containers/ are named.
+func isContainerID(name string) bool { return len(name) == 64 && stringid.IsHex(name) }
 
 // discard takes dir away from its place at once and has it deleted in the
 // background: on this path, unlinking each of a container's files that

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/monitor"
+	"github.com/berth-dev/berth/internal/trash"
 	"golang.org/x/sys/unix"
 )
 
@@ -106,4 +108,49 @@ func lockWaiter(t *testing.T, ino uint64) bool {
 		}
 	}
 	return false
+}
+
+// TestSweepDataDirs: at start, the data-root folder of a container that
+// has no record (a create cut short between making its folder and
+// committing its record) is deleted; a recorded container's folder and
+// names that are not container IDs are left alone.
+func TestSweepDataDirs(t *testing.T) {
+	root := t.TempDir()
+	bin, err := trash.Open(filepath.Join(root, "trash", "containers"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, orphan := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	s := &Service{
+		cfg:     Config{DataRoot: root},
+		byID:    map[string]*entry{kept: newEntry(Container{ID: kept})},
+		dataBin: bin,
+		log:     slog.New(slog.DiscardHandler),
+	}
+	dirs := filepath.Join(root, "containers")
+	for _, name := range []string{kept, orphan, "not-an-id", strings.Repeat("c", 63)} {
+		if err := os.MkdirAll(filepath.Join(dirs, name), 0o710); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dirs, name, "hosts"), []byte("127.0.0.1 localhost\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.sweepDataDirs()
+	bin.Wait()
+	ents, err := os.ReadDir(dirs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var left []string
+	for _, e := range ents {
+		left = append(left, e.Name())
+	}
+	want := []string{kept, strings.Repeat("c", 63), "not-an-id"}
+	if fmt.Sprint(left) != fmt.Sprint(want) {
+		t.Fatalf("left in containers/: %v, want %v", left, want)
+	}
+	if ents, err := os.ReadDir(filepath.Join(root, "trash", "containers")); err != nil || len(ents) != 0 {
+		t.Fatalf("trash holds %v (%v) after the sweep, want it emptied", ents, err)
+	}
 }
