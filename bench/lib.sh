@@ -39,8 +39,8 @@ pss_kb() {
 }
 
 # private_berthd BRIDGE CHAINS [BIP] — build berthd, berth, berth-compose,
-# berth-monitor and berth-cmon (the C monitor) from this tree into $work/bin
-# and start a private berthd on $work: its own
+# berth-monitor and berth-cmon (the C monitor) from this tree, install them
+# into $work/bin and start a private berthd on $work: its own
 # data-root, socket, bridge, netfilter chains and subnet, so a system berthd
 # is never touched. Needs $work (a fresh temp dir); sets BERTH_BIN,
 # BERTH_CLI, BERTH_HOST, BERTH_PIDFILE and berthd_pid. BENCH_EXTRA_CONFIG
