@@ -30,8 +30,10 @@ func TestPsBesideStuckStart(t *testing.T) {
 	gate := filepath.Join(gates, name)
 	script := filepath.Join(d.Root, "hang-runtime")
 	// crun, but a create waits while the gate is there, until the test
-	// writes to it.
-	body := fmt.Sprintf("#!/bin/sh\nfor a; do\n\tif [ \"$a\" = create ] && [ -p %[1]q ]; then\n\t\t: >%[1]q.reached\n\t\tcat %[1]q >/dev/null\n\tfi\ndone\nexec %[2]q \"$@\"\n", gate, crun)
+	// writes to it. The monitor asks for "run --detach" instead of
+	// "create" when the start came before it launched the runtime (under
+	// load): that waits too.
+	body := fmt.Sprintf("#!/bin/sh\nfor a; do\n\tif { [ \"$a\" = create ] || [ \"$a\" = run ]; } && [ -p %[1]q ]; then\n\t\t: >%[1]q.reached\n\t\tcat %[1]q >/dev/null\n\tfi\ndone\nexec %[2]q \"$@\"\n", gate, crun)
 	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
 		t.Fatal(err)
 	}
