@@ -541,14 +541,19 @@ cell() {
 	if [ -e "$work/s/$1.failed" ] && grep -qx "$2" "$work/s/$1.failed"; then echo "failed"; return; fi
 	[ -s "$f" ] || { echo "—"; return; }
 	read -r m lo hi < <(stats "$f")
-	fmt "$m" "$3"
-	if [ "$(wc -l <"$f")" -gt 1 ]; then echo -n " ($(fmt "$lo" "$3" n)–$(fmt "$hi" "$3" n))"; fi
+	# One unit for the whole cell, the median's: the range is printed
+	# without one, so it must not switch from ms to s on its own.
+	local u="$3"
+	[ "$u" != ms ] || u="$(awk -v v="$m" 'BEGIN { print (v >= 1000) ? "s" : "ms-only" }')"
+	fmt "$m" "$u"
+	if [ "$(wc -l <"$f")" -gt 1 ]; then echo -n " ($(fmt "$lo" "$u" n)–$(fmt "$hi" "$u" n))"; fi
 }
 fmt() { # VALUE UNIT [n: no unit]
 	local u="$2"
 	case "$u" in
 	ms) awk -v v="$1" -v n="${3:-}" 'BEGIN { if (v >= 1000) printf "%.2f%s", v / 1000, n ? "" : " s"; else printf "%.1f%s", v, n ? "" : " ms" }' ;;
 	s) awk -v v="$1" -v n="${3:-}" 'BEGIN { printf "%.2f%s", v / 1000, n ? "" : " s" }' ;;
+	ms-only) awk -v v="$1" -v n="${3:-}" 'BEGIN { printf "%.1f%s", v, n ? "" : " ms" }' ;;
 	MiB) awk -v v="$1" -v n="${3:-}" 'BEGIN { printf "%.2f%s", v, n ? "" : " MiB" }' ;;
 	%) awk -v v="$1" -v n="${3:-}" 'BEGIN { printf "%.1f%s", v, n ? "" : " %" }' ;;
 	esac
