@@ -92,8 +92,17 @@ func execRootBusy(dir string) string {
 			return "something listens on " + e.Name() + " (a socket made for socket activation?)"
 		}
 	}
+	if c := containerState(dir); c != "" {
+		return "it holds containers' state (" + c + ")"
+	}
+	return ""
+}
+
+// containerState names a container whose state folder the exec-root dir
+// holds ("" if none): the state a tmpfs must neither hide nor lose.
+func containerState(dir string) string {
 	if ents, _ := os.ReadDir(filepath.Join(dir, "containers")); len(ents) > 0 {
-		return "it holds containers' state (" + ents[0].Name() + ")"
+		return ents[0].Name()
 	}
 	return ""
 }
@@ -112,7 +121,7 @@ func unmountExecRoot(dir string, log *slog.Logger) {
 	if err != nil || len(ms) == 0 || ms[len(ms)-1].Source != execTmpfs || ms[len(ms)-1].FSType != "tmpfs" {
 		return
 	}
-	if ents, _ := os.ReadDir(filepath.Join(dir, "containers")); len(ents) > 0 {
+	if containerState(dir) != "" {
 		log.Info("exec-root's tmpfs stays mounted: it holds containers' state", "exec-root", dir)
 		return
 	}
