@@ -3,7 +3,10 @@ package containers
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -25,17 +28,41 @@ func resolvConfPath(c *Container) string { return filepath.Join(c.Dir, "resolv.c
 // so a machine crash cannot make a stale or torn copy matter, and create
 // spares three disk flushes.
 func writeHostFiles(c *Container, att *netpkg.Attachment, hostGateway netip.Addr) error {
-	if err := writeFileReplace(hostnamePath(c), []byte(c.Config.Hostname+"\n"), 0o644); err != nil {
+	if err := writeHostFile(hostnamePath(c), []byte(c.Config.Hostname+"\n")); err != nil {
 		return err
 	}
 	hosts, err := renderHosts(c, att, hostGateway)
 	if err != nil {
 		return err
 	}
-	if err := writeFileReplace(hostsPath(c), hosts, 0o644); err != nil {
+	if err := writeHostFile(hostsPath(c), hosts); err != nil {
 		return err
 	}
-	return writeFileReplace(resolvConfPath(c), renderResolvConf(c, att), 0o644)
+	return writeHostFile(resolvConfPath(c), renderResolvConf(c, att))
+}
+
+// writeHostFile writes one of a container's host files, mode 0644: made
+// in place on its first start (nothing can read a file that was not
+// there), replaced by a rename on the next ones (writeFileReplace).
+func writeHostFile(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return writeFileReplace(path, data, 0o644)
+	}
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(0o644) // whatever berthd's umask
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+	}
+	return err
 }
 
 // rewriteNetFiles writes /etc/hosts and /etc/resolv.conf again for att,
@@ -95,13 +122,26 @@ func renderResolvConf(c *Container, att *netpkg.Attachment) []byte {
 }
 
 // writeFileInPlace replaces the content of an existing file, keeping its
-// inode (which a container may have bind-mounted).
+// inode (which a container may have bind-mounted). A file that holds data
+// already is left as it is (a start rewrites resolv.conf unchanged, as a
+// rule). Otherwise data is written over the old content and the file cut
+// to its length, not truncated to nothing first: ext4 flushes a file
+// truncated to nothing as it is closed (auto_da_alloc), a disk request for
+// each start.
 func writeFileInPlace(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	_, err = f.Write(data)
+	old := make([]byte, len(data)+1)
+	n, _ := io.ReadFull(f, old) // a read error: write all the same
+	if n == len(data) && bytes.Equal(old[:n], data) {
+		return f.Close()
+	}
+	_, err = f.WriteAt(data, 0)
+	if err == nil && n > len(data) { // the old content was longer
+		err = f.Truncate(int64(len(data)))
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

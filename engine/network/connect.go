@@ -265,12 +265,19 @@ func (s *Service) allocateEndpointsLocked(sb *sandbox, plans []endpointPlan, req
 // It reads nothing of s that changes (a network's bridge name is fixed):
 // connectBridgeLocked calls it with s.mu released.
 func (s *Service) wireLocked(sb *sandbox, create bool, pooled *pooledNS, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
-	if pooled != nil && !pooled.intact() {
-		// Its veth was deleted behind the daemon's back (which takes the
-		// namespace's end too): a new namespace and veth, made as without
-		// a pool, under the name the record already holds.
-		pooled.destroy()
-		pooled = nil
+	// The host ends' indexes, by name, where known without a lookup.
+	hostIndex := map[string]int{}
+	if pooled != nil {
+		idx, ok := pooled.hostIndex()
+		if !ok {
+			// Its veth was deleted behind the daemon's back (which takes
+			// the namespace's end too): a new namespace and veth, made as
+			// without a pool, under the name the record already holds.
+			pooled.destroy()
+			pooled = nil
+		} else {
+			hostIndex[pooled.veth] = idx
+		}
 	}
 	if pooled != nil {
 		if err := pooled.adopt(sb.rec.NetNS, &s.bg); err != nil {
@@ -282,14 +289,14 @@ func (s *Service) wireLocked(sb *sandbox, create bool, pooled *pooledNS, plans [
 	err := inNetNS(sb.rec.NetNS, create, func(host netns.NsHandle) error {
 		return withHandle(func(h *netlink.Handle) error {
 			var err error
-			dnsConns, err = wireInside(h, host, create, pooled != nil, specs, wantDNS)
+			dnsConns, err = wireInside(h, host, create, pooled, specs, wantDNS)
 			return err
 		})
 	})
 	if err == nil {
 		err = withHandle(func(h *netlink.Handle) error {
 			for i, p := range plans {
-				if err := s.attachHost(h, p.n, specs[i].HostVeth); err != nil {
+				if err := s.attachHost(h, p.n, specs[i].HostVeth, hostIndex[specs[i].HostVeth]); err != nil {
 					return err
 				}
 			}
@@ -305,9 +312,9 @@ func (s *Service) wireLocked(sb *sandbox, create bool, pooled *pooledNS, plans [
 
 // wireInside is wireLocked's part inside the container's namespace: it
 // readies a new namespace (create), makes the container ends of the
-// veths (the first one exists already when pooled) and opens the DNS
-// sockets when wantDNS. On error nothing is left open.
-func wireInside(h *netlink.Handle, host netns.NsHandle, create, pooled bool, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
+// veths (the first one exists already when pooled is set) and opens the
+// DNS sockets when wantDNS. On error nothing is left open.
+func wireInside(h *netlink.Handle, host netns.NsHandle, create bool, pooled *pooledNS, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
 	if create {
 		if err := prepareNetNS(h); err != nil {
 			return nil, err
@@ -315,8 +322,8 @@ func wireInside(h *netlink.Handle, host netns.NsHandle, create, pooled bool, spe
 	}
 	for i, sp := range specs {
 		var err error
-		if i == 0 && pooled {
-			err = configureInside(h, sp, true)
+		if i == 0 && pooled != nil {
+			err = configureInside(h, sp, pooled.ifIndex, true)
 		} else {
 			err = setupInside(h, host, sp)
 		}
@@ -346,12 +353,26 @@ func findEndpoint(eps map[string]*network.EndpointSettings, n *netState) *networ
 	return nil
 }
 
-func (s *Service) attachHost(h *netlink.Handle, n *netState, veth string) error {
+// attachHost puts the host end veth (of index vethIndex, 0: to look up)
+// on n's bridge. The bridge's index is asked once and kept (n.brIndex);
+// should the bridge have been made again since, the attach that fails
+// asks again.
+func (s *Service) attachHost(h *netlink.Handle, n *netState, veth string, vethIndex int) error {
+	if idx := int(n.brIndex.Load()); idx > 0 {
+		if err := attachHostSide(h, veth, vethIndex, idx); err == nil {
+			return nil
+		}
+		n.brIndex.CompareAndSwap(int32(idx), 0)
+	}
 	idx, err := bridgeIndex(h, n.rec.Bridge)
 	if err != nil {
 		return err
 	}
-	return attachHostSide(h, veth, idx)
+	if err := attachHostSide(h, veth, vethIndex, idx); err != nil {
+		return err
+	}
+	n.brIndex.Store(int32(idx))
+	return nil
 }
 
 // allocateLocked picks the endpoint's address (fixed --ip or from the

@@ -59,27 +59,30 @@ func prepareNetNS(h *netlink.Handle) error {
 	return os.WriteFile("/proc/sys/net/ipv4/ip_unprivileged_port_start", []byte("0\n"), 0o644)
 }
 
-// loUp brings up loopback. Runs inside the container's netns.
+// loUp brings up loopback. Runs inside the container's netns, where
+// loopback is always interface 1 (LOOPBACK_IFINDEX): no lookup by name.
 func loUp(h *netlink.Handle) error {
-	lo, err := h.LinkByName("lo")
-	if err != nil {
-		return fmt.Errorf("find loopback: %w", err)
+	lo := &netlink.Device{LinkAttrs: netlink.LinkAttrs{Index: 1, Name: "lo"}}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("bring up loopback: %w", err)
 	}
-	return h.LinkSetUp(lo)
+	return nil
 }
 
 // setupInside creates the veth pair from inside the container's netns,
 // with the peer placed in the host's, and configures the container side:
 // address, MAC, up, default route. Runs inside the container's netns.
 func setupInside(h *netlink.Handle, host netns.NsHandle, sp linkSpec) error {
-	if err := addVeth(h, host, sp.IfName, sp.HostVeth, sp.MTU, sp.MAC); err != nil {
+	idx, err := addVeth(h, host, sp.IfName, sp.HostVeth, sp.MTU, sp.MAC)
+	if err != nil {
 		return err
 	}
-	return configureInside(h, sp, false)
+	return configureInside(h, sp, idx, false)
 }
 
 // addVeth creates a veth pair from inside a netns: ifName (down, with mac
-// unless nil) stays there, its peer hostVeth goes to the host's netns.
+// unless nil) stays there, its peer hostVeth goes to the host's netns. It
+// returns ifName's index (0 if the kernel's reply did not give it).
 //
 // Both ends get one queue each way, named in the request. Without them
 // the kernel gives a veth one queue per CPU and then, the device being
@@ -88,24 +91,28 @@ func setupInside(h *netlink.Handle, host netns.NsHandle, sp linkSpec) error {
 // per pair on which every other netlink change on the host queued, the
 // veths of containers started together included. One in use is what the
 // kernel leaves either way.
-func addVeth(h *netlink.Handle, host netns.NsHandle, ifName, hostVeth string, mtu int, mac net.HardwareAddr) error {
+func addVeth(h *netlink.Handle, host netns.NsHandle, ifName, hostVeth string, mtu int, mac net.HardwareAddr) (int, error) {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name, attrs.MTU, attrs.HardwareAddr = ifName, mtu, mac
 	attrs.NumTxQueues, attrs.NumRxQueues = 1, 1 // the peer's too (see LinkAdd)
 	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: hostVeth, PeerNamespace: netlink.NsFd(int(host)), PeerMTU: uint32(mtu)}
 	if err := h.LinkAdd(veth); err != nil {
-		return fmt.Errorf("create veth pair %s/%s: %w", hostVeth, ifName, err)
+		return 0, fmt.Errorf("create veth pair %s/%s: %w", hostVeth, ifName, err)
 	}
-	return nil
+	return veth.Index, nil // LinkAdd looked it up
 }
 
 // configureInside gives the container's end of a veth its address (and
 // MAC when setMAC: a prepared veth has a random one), brings it up and
-// adds the default route. Runs inside the container's netns.
-func configureInside(h *netlink.Handle, sp linkSpec, setMAC bool) error {
-	link, err := h.LinkByName(sp.IfName)
-	if err != nil {
-		return fmt.Errorf("find %s in the container: %w", sp.IfName, err)
+// adds the default route. index is the interface's, when known (else it
+// is looked up by name). Runs inside the container's netns.
+func configureInside(h *netlink.Handle, sp linkSpec, index int, setMAC bool) error {
+	var link netlink.Link = &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Index: index, Name: sp.IfName}}
+	if index <= 0 {
+		var err error
+		if link, err = h.LinkByName(sp.IfName); err != nil {
+			return fmt.Errorf("find %s in the container: %w", sp.IfName, err)
+		}
 	}
 	if setMAC {
 		if err := h.LinkSetHardwareAddr(link, sp.MAC); err != nil {
@@ -133,11 +140,15 @@ const addrGenModeNone = 1
 
 // attachHostSide enslaves the host end of a veth to the bridge, with
 // hairpin mode (a container may reach its own published port), and brings
-// it up. Runs in the host's netns.
-func attachHostSide(h *netlink.Handle, hostVeth string, bridgeIndex int) error {
-	link, err := h.LinkByName(hostVeth)
-	if err != nil {
-		return fmt.Errorf("find %s: %w", hostVeth, err)
+// it up. vethIndex is the host end's index, when known (else it is looked
+// up by name). Runs in the host's netns.
+func attachHostSide(h *netlink.Handle, hostVeth string, vethIndex, bridgeIndex int) error {
+	var link netlink.Link = &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Index: vethIndex, Name: hostVeth}}
+	if vethIndex <= 0 {
+		var err error
+		if link, err = h.LinkByName(hostVeth); err != nil {
+			return fmt.Errorf("find %s: %w", hostVeth, err)
+		}
 	}
 	if err := h.LinkSetMasterByIndex(link, bridgeIndex); err != nil {
 		return fmt.Errorf("attach %s to the bridge: %w", hostVeth, err)

@@ -41,6 +41,8 @@ type pooledNS struct {
 	path string // ExecRoot/netns/.pool-*
 	veth string // the host end
 	mtu  int
+	// ifIndex is the index of eth0 inside the namespace (0: unknown).
+	ifIndex int
 }
 
 type nsPool struct {
@@ -221,7 +223,9 @@ func (s *Service) makePooled(mtu int) (pooledNS, error) {
 			if err := prepareNetNS(h); err != nil {
 				return err
 			}
-			return addVeth(h, host, poolIfName, e.veth, mtu, nil)
+			var err error
+			e.ifIndex, err = addVeth(h, host, poolIfName, e.veth, mtu, nil)
+			return err
 		})
 	})
 	if err != nil {
@@ -261,12 +265,16 @@ func (e *pooledNS) adopt(path string, bg *sync.WaitGroup) error {
 	return nil
 }
 
-// intact reports whether the entry's veth still exists: something on the
-// host may delete it (a clean-up script removing every veth* it did not
-// know of), and with it the namespace's end.
-func (e *pooledNS) intact() bool {
-	_, err := netlink.LinkByName(e.veth)
-	return err == nil
+// hostIndex returns the index of the entry's veth in the host's
+// namespace, or false if it is gone: something on the host may delete it
+// (a clean-up script removing every veth* it did not know of), and with
+// it the namespace's end.
+func (e *pooledNS) hostIndex() (int, bool) {
+	l, err := netlink.LinkByName(e.veth)
+	if err != nil {
+		return 0, false
+	}
+	return l.Attrs().Index, true
 }
 
 // destroy removes an entry: its mount (the namespace goes with its last

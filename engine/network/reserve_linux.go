@@ -57,7 +57,7 @@ func (s *Service) ReserveNetNS(req ConnectRequest) (path string, ok bool, err er
 	if p.reserved == nil {
 		p.reserved = map[string]*pooledNS{}
 	}
-	p.reserved[req.ContainerID] = &pooledNS{path: path, veth: e.veth, mtu: mtu}
+	p.reserved[req.ContainerID] = &pooledNS{path: path, veth: e.veth, mtu: mtu, ifIndex: e.ifIndex}
 	p.mu.Unlock()
 	return path, true, nil
 }

@@ -120,6 +120,9 @@ type netState struct {
 	rec   netRecord
 	pool  *ipam.Pool
 	pool6 *ipam.Pool6 // nil unless the network has IPv6
+	// brIndex is the bridge's interface index, once an attach asked it
+	// (see attachHost); 0 until then.
+	brIndex atomic.Int32
 }
 
 // New opens the network service: it loads the recorded networks and
