@@ -249,3 +249,49 @@ func TestNetnsPoolGrowsWithTheLoad(t *testing.T) {
 		}
 	}
 }
+
+// The bridge's index is asked once per network and kept (attachHost): a
+// bridge made again under the daemon, under a new index, is asked for
+// again by the next connect, whose veth ends up on the new bridge.
+func TestConnectAfterBridgeMadeAgain(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	if _, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "brfirst", ContainerName: "brfirst"}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.s.lookup("bridge")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := int(n.brIndex.Load())
+	if want, _ := bridgeIndex(&netlink.Handle{}, testBridge(0)); old == 0 || old != want {
+		t.Fatalf("kept bridge index %d, want %d", old, want)
+	}
+	if err := e.s.Disconnect(ctx, "brfirst"); err != nil {
+		t.Fatal(err)
+	}
+	if err := deleteLink(testBridge(0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureBridge(&n.rec); err != nil {
+		t.Fatal(err)
+	}
+	br, err := bridgeIndex(&netlink.Handle{}, testBridge(0))
+	if err != nil || br == old {
+		t.Fatalf("bridge made again has index %d (was %d): %v", br, old, err)
+	}
+	if _, err := e.s.Connect(ctx, ConnectRequest{ContainerID: "brsecond", ContainerName: "brsecond"}); err != nil {
+		t.Fatalf("connect after the bridge was made again: %v", err)
+	}
+	hostVeth := e.s.sandboxes["brsecond"].rec.Endpoints[0].HostVeth
+	l, err := netlink.LinkByName(hostVeth)
+	if err != nil || l.Attrs().MasterIndex != br {
+		t.Errorf("host veth %s: master %v, want the new bridge %d", hostVeth, l, br)
+	}
+	if got := int(n.brIndex.Load()); got != br {
+		t.Errorf("kept bridge index %d after the connect, want %d", got, br)
+	}
+	if err := e.s.Disconnect(ctx, "brsecond"); err != nil {
+		t.Fatal(err)
+	}
+}
