@@ -357,6 +357,7 @@ func (s *Service) writeBundle(c *Container, rt *runtime.Runtime, run *containerR
 		return errdefs.Invalid("%s", err.Error())
 	}
 	applyRemap(remap, spec)
+	rt.TrimDeviceRules(spec)
 	// A filter compiled for an earlier container with this profile spares
 	// the runtime compiling it again (see runtime.SeccompKey).
 	run.seccompKey = rt.SeccompKey(spec)
