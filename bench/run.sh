@@ -274,9 +274,18 @@ EOF
 floor_crun="$(c_berth info --format '{{(index .Runtimes "crun").Path}}')"
 deb_crun="$(command -v crun)"
 [ -x "$floor_crun" ] || { echo "bench: berthd names no crun binary ($floor_crun)" >&2; exit 1; }
-floor_cols=(crun chroot)
-[ "$floor_crun" -ef "$deb_crun" ] || floor_cols=(crun crundeb chroot)
+# The same binary also runs from a read-only bind mount of it, as berthd
+# runs it (engine/runtime/pin.go): run from a writable file, crun first
+# makes itself a sealed copy (a bind mount of its binary, a read-only
+# remount and a re-exec), which berthd's containers never pay.
+crunro="$work/crunro/crun"
+mkdir -p "$work/crunro" && touch "$crunro"
+mount --bind "$floor_crun" "$crunro" && mount -o remount,bind,ro "$crunro" ||
+	{ echo "bench: cannot bind-mount $floor_crun read-only at $crunro" >&2; exit 1; }
+floor_cols=(crun crunro chroot)
+[ "$floor_crun" -ef "$deb_crun" ] || floor_cols=(crun crunro crundeb chroot)
 c_crun() { "$floor_crun" --root "$floor/state" run -b "$floor/bundle" benchfloor </dev/null; }
+c_crunro() { "$crunro" --root "$floor/state" run -b "$floor/bundle" benchfloor </dev/null; }
 c_crundeb() { "$deb_crun" --root "$floor/state" run -b "$floor/bundle" benchfloor </dev/null; }
 c_chroot() { unshare --mount --uts --ipc --net --pid --fork chroot "$floor/bundle/rootfs" /bin/true; }
 for c in "${floor_cols[@]}"; do "c_$c" || { echo "bench: the floor command $c fails" >&2; exit 1; }; done
@@ -594,7 +603,12 @@ table() {
 			deb="Debian's crun $(cell runrm crundeb ms); "
 			debratio="; Berth ÷ Debian's crun $(ratio runrm berth crundeb)"
 		fi
-		line '`run --rm busybox true`' runrm ms "bare \`crun run\` (berthd's crun) $(cell runrm crun ms); ${deb}unshare+chroot $(cell runrm chroot ms); Berth ÷ crun $(ratio runrm berth crun)$debratio"
+		local ro="" roratio=""
+		if [ -s "$work/s/runrm.crunro" ]; then
+			ro="from a read-only copy, as berthd runs it, $(cell runrm crunro ms); "
+			roratio="; Berth ÷ crun from a read-only copy $(ratio runrm berth crunro)"
+		fi
+		line '`run --rm busybox true`' runrm ms "bare \`crun run\` (berthd's crun) $(cell runrm crun ms); ${ro}${deb}unshare+chroot $(cell runrm chroot ms); Berth ÷ crun $(ratio runrm berth crun)$roratio$debratio"
 	fi
 	have rund && line '`run -d busybox sleep 1d`' rund ms
 	have start && line '`start` of a created container' start ms
@@ -664,7 +678,7 @@ report() {
 	echo "## How each figure is taken"
 	echo "- Interleaved: every repetition takes one sample of each column in turn; the 200-container rows one engine at a time, engines alternating round by round."
 	echo "- Fast rows: wall time of one CLI command (bash \$EPOCHREALTIME around it, stdout discarded); its preparation (create, run -d, start -a) and clean-up (rm -f; Podman's with -t 0) are not timed, and the next sample starts once that clean-up's processes have exited. One untimed warm-up round first."
-	echo "- floor: \`crun run\` (the crun binary berthd runs; Debian's too when it is another) of a bundle made by \`crun spec\` with the same busybox root; \`unshare --mount --uts --ipc --net --pid --fork chroot ROOT /bin/true\`."
+	echo "- floor: \`crun run\` (the crun binary berthd runs; Debian's too when it is another) of a bundle made by \`crun spec\` with the same busybox root; the same binary from a read-only bind mount of it, as berthd runs it (crun run from a writable file first seals a copy of itself: a bind mount, a read-only remount, a re-exec); \`unshare --mount --uts --ipc --net --pid --fork chroot ROOT /bin/true\`."
 	echo "- 20 × run -d: \`xargs -P8\` of 20 \`run -d\`, wall time of the whole; before each sample (not timed) the last one's containers are removed, that removal's processes (shims, runc, conmons, Podman's clean-up, monitors) have exited, and \`sync\`; the engine that goes first changes each round; one untimed round first."
 	echo "- $N running: started 8 at a time (not timed); MemAvailable before − after ÷ $N (containers' own processes included); PSS (smaps_rollup) of the engine's processes of this run (berthd + berth-monitors or berth-cmons; dockerd + containerd + shims; conmons) after − before ÷ $N; \`ps\` timed $RUNS times; one \`rm -f\` of all $N timed."
 	echo "- pull: a debootstrap minbase image in Debian's docker-registry on 127.0.0.1; before each pull \`rmi\` and \`echo 3 > /proc/sys/vm/drop_caches\` (not timed). push: the pulled image into a freshly started, empty registry each time."
