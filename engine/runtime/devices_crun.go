@@ -9,15 +9,9 @@ import (
 
 // crunDefaultDevices are the device cgroup rules crun allows on every
 // create after the spec's own (libcrun/cgroup-resources.c, default_devices,
-// on cgroup v1 and v2 alike): mknod of any device, and /dev/null, random,
-// full, tty, zero, urandom, console, the pty slaves and ptmx. Docker's
-// default rules (defaultDeviceRules) repeat all of them.
-var crunDefaultDevices = []specs.LinuxDeviceCgroup{
-	devRule("c", -1, -1, "m"), devRule("b", -1, -1, "m"),
-	devRule("c", 1, 3, "rwm"), devRule("c", 1, 8, "rwm"), devRule("c", 1, 7, "rwm"),
-	devRule("c", 5, 0, "rwm"), devRule("c", 1, 5, "rwm"), devRule("c", 1, 9, "rwm"),
-	devRule("c", 5, 1, "rwm"), devRule("c", 136, -1, "rwm"), devRule("c", 5, 2, "rwm"),
-}
+// on cgroup v1 and v2 alike): the standard ones, which Docker's default
+// rules (defaultDeviceRules) repeat.
+var crunDefaultDevices = standardDeviceRules()
 
 // TrimDeviceRules leaves out of spec's device cgroup rules, for crun, the
 // allow rules crun adds itself after them. The devices a container may use

@@ -420,15 +420,23 @@ func devRule(typ string, major, minor int64, access string) specs.LinuxDeviceCgr
 	return r
 }
 
-// defaultDeviceRules is Docker's device cgroup allow-list.
+// defaultDeviceRules is Docker's device cgroup allow-list: deny all, the
+// standard devices, and /dev/net/tun.
 func defaultDeviceRules() []specs.LinuxDeviceCgroup {
+	rules := []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}}
+	rules = append(rules, standardDeviceRules()...)
+	return append(rules, devRule("c", 10, 200, "rwm"))
+}
+
+// standardDeviceRules allow mknod of any device, and /dev/null, random,
+// full, tty, zero, urandom, console, the pty slaves and ptmx: Docker's
+// default rules have them, and crun adds them itself (crunDefaultDevices).
+func standardDeviceRules() []specs.LinuxDeviceCgroup {
 	return []specs.LinuxDeviceCgroup{
-		{Allow: false, Access: "rwm"},
 		devRule("c", -1, -1, "m"), devRule("b", -1, -1, "m"),
 		devRule("c", 1, 3, "rwm"), devRule("c", 1, 8, "rwm"), devRule("c", 1, 7, "rwm"),
 		devRule("c", 5, 0, "rwm"), devRule("c", 1, 5, "rwm"), devRule("c", 1, 9, "rwm"),
 		devRule("c", 5, 1, "rwm"), devRule("c", 136, -1, "rwm"), devRule("c", 5, 2, "rwm"),
-		devRule("c", 10, 200, "rwm"),
 	}
 }
 
