@@ -265,8 +265,9 @@ func (s *Service) allocateEndpointsLocked(sb *sandbox, plans []endpointPlan, req
 // It reads nothing of s that changes (a network's bridge name is fixed):
 // connectBridgeLocked calls it with s.mu released.
 func (s *Service) wireLocked(sb *sandbox, create bool, pooled *pooledNS, plans []endpointPlan, specs []linkSpec, wantDNS bool) (*dnsSockets, error) {
-	// The host ends' indexes, by name, where known without a lookup.
-	hostIndex := map[string]int{}
+	// The pooled veth's host end (the first endpoint's, see wireInside)
+	// has its index known; the others are looked up (0).
+	pooledIndex := 0
 	if pooled != nil {
 		idx, ok := pooled.hostIndex()
 		if !ok {
@@ -275,9 +276,8 @@ func (s *Service) wireLocked(sb *sandbox, create bool, pooled *pooledNS, plans [
 			// without a pool, under the name the record already holds.
 			pooled.destroy()
 			pooled = nil
-		} else {
-			hostIndex[pooled.veth] = idx
 		}
+		pooledIndex = idx
 	}
 	if pooled != nil {
 		if err := pooled.adopt(sb.rec.NetNS, &s.bg); err != nil {
@@ -296,7 +296,11 @@ func (s *Service) wireLocked(sb *sandbox, create bool, pooled *pooledNS, plans [
 	if err == nil {
 		err = withHandle(func(h *netlink.Handle) error {
 			for i, p := range plans {
-				if err := s.attachHost(h, p.n, specs[i].HostVeth, hostIndex[specs[i].HostVeth]); err != nil {
+				vethIndex := 0
+				if i == 0 {
+					vethIndex = pooledIndex
+				}
+				if err := s.attachHost(h, p.n, specs[i].HostVeth, vethIndex); err != nil {
 					return err
 				}
 			}
