@@ -220,9 +220,9 @@ func (s *Service) sweepStateDirs() {
 // sweepDataDirs discards the folders (log, host files) of containers
 // without a record: a create makes its container's folder before it
 // commits the record (see materialize), so a crash in between leaves one.
-// Only names that are container IDs are touched.
+// Only names that are whole container IDs are touched.
 func (s *Service) sweepDataDirs() {
-	s.sweepOrphans(filepath.Join(s.cfg.DataRoot, "containers"), s.dataBin, "the folder of a container never created", isContainerID)
+	s.sweepOrphans(filepath.Join(s.cfg.DataRoot, "containers"), s.dataBin, "the folder of a container never created", stringid.IsFull)
 }
 
 // sweepOrphans discards the entries of dir that no container record has
@@ -246,10 +246,6 @@ func (s *Service) sweepOrphans(dir string, bin *trash.Bin, what string, match fu
 		discard(bin, filepath.Join(dir, id))
 	}
 }
-
-// isContainerID reports whether name is a full container ID (64 lowercase
-// hex digits), as the folders under containers/ are named.
-func isContainerID(name string) bool { return len(name) == 64 && stringid.IsHex(name) }
 
 // discard takes dir away from its place at once and has it deleted in the
 // background: on this path, unlinking each of a container's files that

@@ -38,7 +38,7 @@ func (s *Service) resolveLocked(ref string) *imageRecord {
 		}
 		return nil
 	}
-	if len(ref) == 64 && stringid.IsHex(ref) {
+	if stringid.IsFull(ref) {
 		return s.images["sha256:"+ref]
 	}
 	if n, err := reference.Parse(ref); err == nil {

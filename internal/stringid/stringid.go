@@ -47,3 +47,6 @@ func IsHex(s string) bool {
 	}
 	return true
 }
+
+// IsFull reports whether s is a whole ID: 64 lowercase hex characters.
+func IsFull(s string) bool { return len(s) == 64 && IsHex(s) }
