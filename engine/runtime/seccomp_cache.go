@@ -25,7 +25,7 @@ import (
 // So the first container with a given profile pays the compile; its filter
 // is kept per profile beside the runtime's root (a bounded cache: see
 // seccomp_prune.go), and later containers with
-// the same profile are handed it. The key covers everything that can change
+// the same profile are handed it, compacted (seccomp_compact.go). The key covers everything that can change
 // what crun compiles: the profile, the seccomp annotations, the crun
 // binary and the libseccomp it loads (a new crun or libseccomp compiles
 // afresh). The seccomp section stays in the spec, so its flags, listener
@@ -78,6 +78,8 @@ func (r *Runtime) SeccompKey(spec *specs.Spec) string {
 	if !r.writeRuntimeIdentity(h) {
 		return ""
 	}
+	// Filters cached before they were compacted are not reused.
+	fmt.Fprintln(h, seccompLayout)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -104,7 +106,7 @@ func (r *Runtime) UsePrecompiledSeccomp(spec *specs.Spec, key string) bool {
 }
 
 // SaveSeccomp keeps the filter the runtime compiled when it created the
-// container id, under key. It writes a temp file, syncs and renames it, so
+// container id, compacted (seccomp_compact.go), under key. It writes a temp file, syncs and renames it, so
 // a reader never sees a partial filter, then bounds the cache
 // (pruneSeccomp).
 func (r *Runtime) SaveSeccomp(id, key string) error {
@@ -121,6 +123,7 @@ func (r *Runtime) SaveSeccomp(id, key string) error {
 	if !validBPF(b) {
 		return fmt.Errorf("seccomp cache: %s left a %d-byte filter", r.Name, len(b))
 	}
+	b = compactFilter(b)
 	dir := r.seccompCacheDir()
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
