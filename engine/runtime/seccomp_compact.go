@@ -69,6 +69,13 @@ const (
 	seccompArchOff = 4
 )
 
+// compactBudget bounds the work of a rewrite (classes of arch times
+// classes of number times instructions, the most each evaluation walks):
+// Docker's default profile is about 2e7, in a few milliseconds; a filter
+// far past it (thousands of rules in a linear layout) is kept as it is
+// rather than hold its first container's start for seconds.
+const compactBudget = 1 << 26
+
 // errNotCompactable is a filter using something compactFilter does not
 // rewrite; it is then used as it is.
 var errNotCompactable = errors.New("filter not compactable")
@@ -448,7 +455,7 @@ func compactFilter(b []byte) []byte {
 		return b
 	}
 	archB, nrB, err := filterOrigins(prog)
-	if err != nil {
+	if err != nil || len(archB)*len(nrB)*len(prog) > compactBudget {
 		return b
 	}
 	c := &compactor{prog: prog, ids: map[cnode]int32{}}

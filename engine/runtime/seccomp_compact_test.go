@@ -353,3 +353,21 @@ func TestSeccompCacheCompacts(t *testing.T) {
 		t.Fatalf("handed a %d-instruction filter, want the %d-instruction compacted one (compiled: %d)", len(got)/bpfInsnSize, len(want)/bpfInsnSize, len(f)/bpfInsnSize)
 	}
 }
+
+// A filter whose rewrite would take too long (a linear list of thousands
+// of numbers) is kept as it is.
+func TestCompactFilterBudget(t *testing.T) {
+	const n = 4000
+	p := []sockFilter{{code: bpfLdAbsW, k: seccompArchOff}, {code: bpfJEQ, k: auditArchX8664, jt: 1}, {code: bpfRetK}, {code: bpfLdAbsW, k: seccompNrOff}}
+	for nr := range uint32(n) {
+		p = append(p, sockFilter{code: bpfJEQ, k: 2 * nr}) // every other number
+	}
+	p = append(p, sockFilter{code: bpfRetK, k: 0x50001}, sockFilter{code: bpfRetK, k: 0x7fff0000})
+	for pc := 4; pc < 4+n; pc++ {
+		p[pc].jt = uint8(min(len(p)-1-pc-1, 255)) // far ones land further down the list
+	}
+	f := encodeFilter(p)
+	if c := compactFilter(f); !bytes.Equal(c, f) {
+		t.Fatalf("a %d-instruction list was rewritten", len(p))
+	}
+}
