@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/berth-dev/berth/internal/errdefs"
+	"github.com/berth-dev/berth/internal/testgate"
 	evtypes "github.com/moby/moby/api/types/events"
 	"github.com/moby/sys/signal"
 	"golang.org/x/sys/unix"
@@ -79,17 +80,20 @@ func (s *Service) Stop(ctx context.Context, ref string, o StopOptions) error {
 
 // stop signals and waits; it returns once the run has ended.
 func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout int) error {
+	rt, err := s.runtimeOf(&e.c)
+	if err != nil {
+		return err
+	}
+	// The signal and its kill event under e.mu: the exit the signal causes
+	// reports its die event (onExit takes e.mu) after the kill, the order
+	// of Docker's events.
 	e.mu.Lock()
 	exited := e.exited
 	paused := e.c.State.Status == StatusPaused
 	pid := e.c.State.Pid
-	e.mu.Unlock()
 	if exited == nil {
+		e.mu.Unlock()
 		return nil
-	}
-	rt, err := s.runtimeOf(&e.c)
-	if err != nil {
-		return err
 	}
 	var sent error
 	if paused && sig != unix.SIGKILL {
@@ -99,7 +103,9 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	} else if sent = signalInit(ctx, rt, e.c.ID, pid, sig); sent != nil {
 		s.log.Debug("stop signal", "id", e.c.ID, "err", sent)
 	}
+	testgate.Wait(e.c.Name, "signalled")
 	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
+	e.mu.Unlock()
 	if sig != unix.SIGKILL {
 		var deadline <-chan time.Time
 		if timeout >= 0 {
@@ -118,10 +124,12 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	// A SIGKILL that was delivered is not sent again (rm -f): Docker emits
 	// one kill event for it.
 	if sig != unix.SIGKILL || sent != nil {
+		e.mu.Lock()
 		if err := signalInit(context.WithoutCancel(ctx), rt, e.c.ID, pid, unix.SIGKILL); err != nil {
 			s.log.Debug("kill", "id", e.c.ID, "err", err)
 		}
 		s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": "9"})
+		e.mu.Unlock()
 	}
 	if paused {
 		rt.Resume(ctx, e.c.ID)
@@ -188,15 +196,20 @@ func (s *Service) Kill(ctx context.Context, ref, sigName string) error {
 	exited := e.exited
 	paused := e.c.State.Status == StatusPaused
 	pid := e.c.State.Pid
-	e.mu.Unlock()
 	rt, err := s.runtimeOf(&e.c)
 	if err != nil {
+		e.mu.Unlock()
 		return err
 	}
+	// Signal and event under e.mu, so that the die event of the exit it
+	// causes comes after the kill's (see stop).
 	if err := signalInit(ctx, rt, e.c.ID, pid, sig); err != nil {
+		e.mu.Unlock()
 		return errdefs.Conflict("Cannot kill container: %s: %v", e.c.ID, err)
 	}
+	testgate.Wait(e.c.Name, "signalled")
 	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
+	e.mu.Unlock()
 	if paused && sig == unix.SIGKILL {
 		rt.Resume(ctx, e.c.ID)
 	}

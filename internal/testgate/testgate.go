@@ -9,8 +9,9 @@
 // (e.g. "fail"). Without the variable, or without the FIFO, Hold returns
 // at once.
 //
-// BERTH_TEST_EXIT_GATE holds a container's exit clean-up (Wait): the FIFO
-// is NAME.exit, NAME the container's name. The preparation ahead has its
+// BERTH_TEST_EXIT_GATE holds a container's exit clean-up, and a kill
+// between its signal and its event (Wait): the FIFO is NAME.exit, NAME the
+// container's name. The preparation ahead has its
 // own gate (engine/containers prepGate).
 package testgate
 

@@ -16,7 +16,8 @@ import (
 // known point until the test lets it go on (or kills berthd): no timing.
 
 // newExitGate is container name's exit gate, a FIFO NAME.exit, driven
-// as a preparation's gate is (its steps: "netns", "rootfs").
+// as a preparation's gate is (its steps: "netns", "rootfs", and a kill's
+// "signalled").
 func newExitGate(t *testing.T, d *Daemon, name string) *prepGate {
 	return newPrepGate(t, d, name+".exit")
 }
