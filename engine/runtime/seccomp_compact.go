@@ -16,7 +16,7 @@ import (
 // start, and the kernel converts it to eBPF and JIT-compiles it in time
 // that grows with its length: a bare `crun run` of Berth's bundle took
 // ~1.2 ms longer with it than without a profile, ~0.4 ms with a
-// 419-instruction filter.
+// 419-instruction filter, ~0.3 ms with its compacted form (231).
 //
 // compactFilter rewrites a compiled filter into one that returns the same
 // action for every input, and is laid out as a binary search over ranges
@@ -238,7 +238,13 @@ func filterOrigins(prog []sockFilter) (arch, nr []uint32, err error) {
 			if err = to(pc+1+int(in.jt), o); err == nil {
 				err = to(pc+1+int(in.jf), o)
 			}
-		case in.code == bpfRetK, in.code == bpfRetA:
+		case in.code == bpfRetA:
+			// Returning the arch or number itself would return a class's
+			// first value for all of it.
+			if o&(fromArch|fromNr) != 0 {
+				return nil, nil, errNotCompactable
+			}
+		case in.code == bpfRetK:
 		default:
 			return nil, nil, errNotCompactable
 		}

@@ -143,13 +143,14 @@ func TestCompactFilterKeepsWhatItCannotRewrite(t *testing.T) {
 	}
 	tail = append(tail, ret(kill), ret(allow))
 	for name, head := range map[string][]sockFilter{
-		"bits of the number":  {ld(seccompNrOff), {code: bpfJSET, k: x32SyscallBit, jf: 1}, ret(kill)},
-		"arithmetic on arch":  {ld(seccompArchOff), {code: bpfAluK | 0x50, k: 0xff}, {code: bpfJEQ, k: 0x3e, jt: 1}, ret(kill)},
-		"scratch memory":      {{code: 0x02, k: 0}, {code: bpfJA, k: 0}},
-		"index register":      {{code: 0x01, k: 4}, {code: bpfJA, k: 0}},
-		"load past the data":  {ld(64), {code: bpfJA, k: 0}},
-		"jump past the end":   {{code: bpfJA, k: 200}},
-		"arithmetic on start": {{code: bpfAluK | 0x00, k: 1}, {code: bpfJA, k: 0}},
+		"bits of the number":   {ld(seccompNrOff), {code: bpfJSET, k: x32SyscallBit, jf: 1}, ret(kill)},
+		"arithmetic on arch":   {ld(seccompArchOff), {code: bpfAluK | 0x50, k: 0xff}, {code: bpfJEQ, k: 0x3e, jt: 1}, ret(kill)},
+		"scratch memory":       {{code: 0x02, k: 0}, {code: bpfJA, k: 0}},
+		"index register":       {{code: 0x01, k: 4}, {code: bpfJA, k: 0}},
+		"load past the data":   {ld(64), {code: bpfJA, k: 0}},
+		"jump past the end":    {{code: bpfJA, k: 200}},
+		"arithmetic on start":  {{code: bpfAluK | 0x00, k: 1}, {code: bpfJA, k: 0}},
+		"returning the number": {ld(seccompNrOff), {code: bpfJGE, k: 1000, jf: 1}, {code: bpfRetA}},
 	} {
 		f := encodeFilter(append(head, tail...))
 		if c := compactFilter(f); !bytes.Equal(c, f) {
