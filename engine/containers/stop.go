@@ -80,10 +80,6 @@ func (s *Service) Stop(ctx context.Context, ref string, o StopOptions) error {
 
 // stop signals and waits; it returns once the run has ended.
 func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout int) error {
-	rt, err := s.runtimeOf(&e.c)
-	if err != nil {
-		return err
-	}
 	// The signal and its kill event under e.mu: the exit the signal causes
 	// reports its die event (onExit takes e.mu) after the kill, the order
 	// of Docker's events.
@@ -94,6 +90,11 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	if exited == nil {
 		e.mu.Unlock()
 		return nil
+	}
+	rt, err := s.runtimeOf(&e.c)
+	if err != nil {
+		e.mu.Unlock()
+		return err
 	}
 	var sent error
 	if paused && sig != unix.SIGKILL {

@@ -24,16 +24,17 @@ import (
 // annotation run.oci.seccomp_bpf_data (base64), and then compiles nothing.
 // So the first container with a given profile pays the compile; its filter
 // is kept per profile beside the runtime's root (a bounded cache: see
-// seccomp_prune.go), and later containers with
-// the same profile are handed it, compacted (seccomp_compact.go). The key covers everything that can change
-// what crun compiles: the profile, the seccomp annotations, the crun
-// binary and the libseccomp it loads (a new crun or libseccomp compiles
-// afresh). The seccomp section stays in the spec, so its flags, listener
-// and default action still apply; only its rule list is left out, as crun
-// reads it for nothing but the compile it then skips (crun 1.8's
-// container.c and seccomp.c: with the annotation it writes the filter to
-// the state's seccomp.bpf, which exec loads too). Parsing those rules was the costliest part of Docker's
-// default spec for crun: ~75 page faults and ~3 ms of CPU per start here.
+// seccomp_prune.go), and later containers with the same profile are
+// handed it, compacted (seccomp_compact.go). The key covers everything
+// that can change what crun compiles: the profile, the seccomp
+// annotations, the crun binary and the libseccomp it loads (a new crun or
+// libseccomp compiles afresh). The seccomp section stays in the spec, so
+// its flags, listener and default action still apply; only its rule list
+// is left out, as crun reads it for nothing but the compile it then skips
+// (crun 1.8's container.c and seccomp.c: with the annotation it writes the
+// filter to the state's seccomp.bpf, which exec loads too). Parsing those
+// rules was the costliest part of Docker's default spec for crun: ~75 page
+// faults and ~3 ms of CPU per start here.
 
 // SeccompBPFAnnotation is crun's annotation for a precompiled filter.
 const SeccompBPFAnnotation = "run.oci.seccomp_bpf_data"
@@ -106,9 +107,9 @@ func (r *Runtime) UsePrecompiledSeccomp(spec *specs.Spec, key string) bool {
 }
 
 // SaveSeccomp keeps the filter the runtime compiled when it created the
-// container id, compacted (seccomp_compact.go), under key. It writes a temp file, syncs and renames it, so
-// a reader never sees a partial filter, then bounds the cache
-// (pruneSeccomp).
+// container id, compacted (seccomp_compact.go), under key. It writes a
+// temp file, syncs and renames it, so a reader never sees a partial
+// filter, then bounds the cache (pruneSeccomp).
 func (r *Runtime) SaveSeccomp(id, key string) error {
 	if key == "" {
 		return nil
