@@ -518,10 +518,10 @@ func sameDecisions(a, b []sockFilter, archB, nrB []uint32) bool {
 	return true
 }
 
-// A slot is an instruction of the laid-out filter: a node's, or a jump or
-// return added where a node's successor is out of reach.
+// A slot is an instruction of the laid-out filter: a node's (slot i is
+// node i's), or a jump or return added where a node's successor is out of
+// reach.
 type slot struct {
-	node   int32 // the node whose instruction this is, or -1
 	code   uint16
 	k      uint32
 	jt, jf int32 // target slots of a jump, the slot after a load or ALU op
@@ -552,7 +552,7 @@ func (c *compactor) layout(root int32) ([]sockFilter, error) {
 	slots := make([]slot, len(c.nodes))
 	for i := range slots {
 		n := c.nodes[i]
-		slots[i] = slot{node: int32(i), code: n.code, k: n.k, jt: n.jt, jf: n.jf}
+		slots[i] = slot{code: n.code, k: n.k, jt: n.jt, jf: n.jf}
 	}
 	seq := slices.Clone(order)
 	for {
@@ -563,30 +563,31 @@ func (c *compactor) layout(root int32) ([]sockFilter, error) {
 		for i, s := range seq {
 			pos[s] = i
 		}
-		var fix []int // positions in seq, after which to insert
-		var fixes []int32
+		// The first slot whose successor is out of place gets a bridge
+		// right after it; positions then move, so one at a time.
+		at, added := -1, int32(-1)
 		for i, s := range seq {
-			sl := &slots[s]
+			sl := slots[s]
 			switch {
 			case sl.code == bpfLdAbsW || isAlu(sl.code):
 				if pos[sl.jt] != i+1 {
-					fix, fixes = append(fix, i), append(fixes, c.bridge(&slots, s, true))
+					at, added = i, bridge(&slots, s, true)
 				}
 			case isCondJump(sl.code):
 				if d := pos[sl.jt] - i - 1; d < 0 || d > bpfMaxJump {
-					fix, fixes = append(fix, i), append(fixes, c.bridge(&slots, s, true))
+					at, added = i, bridge(&slots, s, true)
 				} else if d := pos[sl.jf] - i - 1; d < 0 || d > bpfMaxJump {
-					fix, fixes = append(fix, i), append(fixes, c.bridge(&slots, s, false))
+					at, added = i, bridge(&slots, s, false)
 				}
 			}
-			if len(fix) > 0 {
-				break // positions move: fix one at a time
+			if at >= 0 {
+				break
 			}
 		}
-		if len(fix) == 0 {
+		if at < 0 {
 			break
 		}
-		seq = slices.Insert(seq, fix[0]+1, fixes[0])
+		seq = slices.Insert(seq, at+1, added)
 		if len(seq) > bpfMaxInsns {
 			return nil, errNotCompactable
 		}
@@ -614,16 +615,16 @@ func (c *compactor) layout(root int32) ([]sockFilter, error) {
 // bridge adds the slot that takes slot s to its true (or next) or false
 // successor from right after s: a copy of it if it is a return, else a
 // jump to it. It points s at the new slot and returns it.
-func (c *compactor) bridge(slots *[]slot, s int32, taken bool) int32 {
+func bridge(slots *[]slot, s int32, taken bool) int32 {
 	sl := &(*slots)[s]
 	target := sl.jf
 	if taken {
 		target = sl.jt
 	}
 	t := (*slots)[target]
-	add := slot{node: -1, code: bpfJA, jt: target, jf: -1}
+	add := slot{code: bpfJA, jt: target, jf: -1}
 	if t.code == bpfRetK || t.code == bpfRetA {
-		add = slot{node: -1, code: t.code, k: t.k, jt: -1, jf: -1}
+		add = slot{code: t.code, k: t.k, jt: -1, jf: -1}
 	}
 	id := int32(len(*slots))
 	*slots = append(*slots, add)
