@@ -18,28 +18,23 @@ const (
 	auditArchAArch64 = 0xc00000b7 // an arch the profiles do not name
 	x32SyscallBit    = 0x40000000
 
-	seccompDataSize = 64 // int nr, u32 arch, u64 ip, u64 args[6]
-	seccompArgsOff  = 16
+	seccompArgsOff = 16
 )
 
 // parseFilter turns a compiled filter (what crun leaves as seccomp.bpf)
 // into x/net/bpf instructions; it fails on an instruction the VM cannot
 // run.
 func parseFilter(b []byte) ([]bpf.Instruction, error) {
-	if !validBPF(b) {
-		return nil, fmt.Errorf("a %d-byte filter", len(b))
+	raw, err := decodeFilter(b)
+	if err != nil {
+		return nil, err
 	}
-	prog := make([]bpf.Instruction, 0, len(b)/bpfInsnSize)
-	for i := 0; i < len(b); i += bpfInsnSize {
-		raw := bpf.RawInstruction{
-			Op: binary.NativeEndian.Uint16(b[i:]),
-			Jt: b[i+2],
-			Jf: b[i+3],
-			K:  binary.NativeEndian.Uint32(b[i+4:]),
-		}
-		ins := raw.Disassemble()
+	prog := make([]bpf.Instruction, 0, len(raw))
+	for i, in := range raw {
+		r := bpf.RawInstruction{Op: in.code, Jt: in.jt, Jf: in.jf, K: in.k}
+		ins := r.Disassemble()
 		if _, ok := ins.(bpf.RawInstruction); ok {
-			return nil, fmt.Errorf("instruction %d (%#v): not a classic BPF instruction the VM runs", i/bpfInsnSize, raw)
+			return nil, fmt.Errorf("instruction %d (%#v): not a classic BPF instruction the VM runs", i, r)
 		}
 		prog = append(prog, ins)
 	}
@@ -104,12 +99,7 @@ func TestSeccompDataLayout(t *testing.T) {
 	}
 	// The same through parseFilter, from host-endian sock_filters:
 	// ld [4]; jeq #AUDIT_ARCH_X86_64, 0, 1; ret #0x7fff0000; ret #0.
-	raw := make([]byte, 0, 32)
-	for _, ins := range [][4]uint32{{0x20, 0, 0, 4}, {0x15, 0, 1, auditArchX8664}, {0x06, 0, 0, 0x7fff0000}, {0x06, 0, 0, 0}} {
-		raw = binary.NativeEndian.AppendUint16(raw, uint16(ins[0]))
-		raw = append(raw, byte(ins[1]), byte(ins[2]))
-		raw = binary.NativeEndian.AppendUint32(raw, ins[3])
-	}
+	raw := encodeFilter([]sockFilter{{code: 0x20, k: 4}, {code: 0x15, jf: 1, k: auditArchX8664}, {code: 0x06, k: 0x7fff0000}, {code: 0x06}})
 	prog, err := parseFilter(raw)
 	if err != nil {
 		t.Fatal(err)

@@ -63,11 +63,16 @@ const (
 	bpfMaxJump = 0xff // a conditional jump's reach
 )
 
-// Offsets in struct seccomp_data.
+// Offsets in struct seccomp_data, and its size.
 const (
-	seccompNrOff   = 0
-	seccompArchOff = 4
+	seccompNrOff    = 0
+	seccompArchOff  = 4
+	seccompDataSize = 64 // int nr, u32 arch, u64 ip, u64 args[6]
 )
+
+// loadable reports whether a filter may load the word at offset k of
+// struct seccomp_data (the kernel's seccomp_check_filter).
+func loadable(k uint32) bool { return k%4 == 0 && k < seccompDataSize }
 
 // compactBudget bounds the work of a rewrite (classes of arch times
 // classes of number times instructions, the most each evaluation walks):
@@ -147,7 +152,7 @@ func runFilterWords(prog []sockFilter, data *[16]uint32) (uint32, error) {
 		in := prog[pc]
 		switch {
 		case in.code == bpfLdAbsW:
-			if in.k%4 != 0 || in.k >= 64 {
+			if !loadable(in.k) {
 				return 0, errNotCompactable
 			}
 			a = data[in.k/4]
@@ -205,7 +210,7 @@ func filterOrigins(prog []sockFilter) (arch, nr []uint32, err error) {
 		var err error
 		switch {
 		case in.code == bpfLdAbsW:
-			if in.k%4 != 0 || in.k >= 64 {
+			if !loadable(in.k) {
 				return nil, nil, errNotCompactable
 			}
 			switch in.k {
@@ -227,13 +232,11 @@ func filterOrigins(prog []sockFilter) (arch, nr []uint32, err error) {
 			if o&(fromArch|fromNr) != 0 && in.code == bpfJSET {
 				return nil, nil, errNotCompactable
 			}
-			for _, b := range []struct {
-				from uint8
-				set  map[uint32]bool
-			}{{fromArch, archB}, {fromNr, nrB}} {
-				if o&b.from != 0 {
-					addBoundaries(b.set, in.code, in.k)
-				}
+			if o&fromArch != 0 {
+				addBoundaries(archB, in.code, in.k)
+			}
+			if o&fromNr != 0 {
+				addBoundaries(nrB, in.code, in.k)
 			}
 			if err = to(pc+1+int(in.jt), o); err == nil {
 				err = to(pc+1+int(in.jf), o)
