@@ -80,9 +80,7 @@ func (s *Service) Stop(ctx context.Context, ref string, o StopOptions) error {
 
 // stop signals and waits; it returns once the run has ended.
 func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout int) error {
-	// The signal and its kill event under e.mu: the exit the signal causes
-	// reports its die event (onExit takes e.mu) after the kill, the order
-	// of Docker's events.
+	// The signal and its kill event under e.mu (see emitKill).
 	e.mu.Lock()
 	exited := e.exited
 	paused := e.c.State.Status == StatusPaused
@@ -104,8 +102,7 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	} else if sent = signalInit(ctx, rt, e.c.ID, pid, sig); sent != nil {
 		s.log.Debug("stop signal", "id", e.c.ID, "err", sent)
 	}
-	testgate.Wait(e.c.Name, "signalled")
-	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
+	s.emitKill(e, sig)
 	e.mu.Unlock()
 	if sig != unix.SIGKILL {
 		var deadline <-chan time.Time
@@ -129,7 +126,7 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 		if err := signalInit(context.WithoutCancel(ctx), rt, e.c.ID, pid, unix.SIGKILL); err != nil {
 			s.log.Debug("kill", "id", e.c.ID, "err", err)
 		}
-		s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": "9"})
+		s.emitKill(e, unix.SIGKILL)
 		e.mu.Unlock()
 	}
 	if paused {
@@ -141,6 +138,15 @@ func (s *Service) stop(ctx context.Context, e *entry, sig unix.Signal, timeout i
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// emitKill records the kill event of sig, just sent to e's init. Caller
+// holds e.mu, as it did while sending: the exit the signal causes reports
+// its die event (onExit takes e.mu) after the kill, the order of Docker's
+// events. The exit gate's "signalled" step holds it here.
+func (s *Service) emitKill(e *entry, sig unix.Signal) {
+	testgate.Wait(e.c.Name, "signalled")
+	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
 }
 
 // StopAll stops every running container at once (daemon shutdown without
@@ -202,14 +208,12 @@ func (s *Service) Kill(ctx context.Context, ref, sigName string) error {
 		e.mu.Unlock()
 		return err
 	}
-	// Signal and event under e.mu, so that the die event of the exit it
-	// causes comes after the kill's (see stop).
+	// Signal and event under e.mu (see emitKill).
 	if err := signalInit(ctx, rt, e.c.ID, pid, sig); err != nil {
 		e.mu.Unlock()
 		return errdefs.Conflict("Cannot kill container: %s: %v", e.c.ID, err)
 	}
-	testgate.Wait(e.c.Name, "signalled")
-	s.emit(&e.c, evtypes.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
+	s.emitKill(e, sig)
 	e.mu.Unlock()
 	if paused && sig == unix.SIGKILL {
 		rt.Resume(ctx, e.c.ID)
