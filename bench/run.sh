@@ -235,6 +235,12 @@ trap 'exit 143' TERM
 private_berthd bbench0 BBENCH # sets berth_x, TAKEN_SUBNETS
 scripts/mkbusybox.sh "$work/busybox.tar"
 c_berth import --change 'CMD ["sh"]' - busybox:latest <"$work/busybox.tar" >/dev/null
+# berthd's threads and memory: anonymous memory is what it holds; the rest
+# of its RSS is pages of its own binary, shared with the page cache.
+berthd_mem() {
+	awk '/^Threads:/ { t = $2 } /^VmRSS:/ { r = $2 } /^RssAnon:/ { a = $2 } END { printf "%d threads, %.1f MiB RSS (%.1f MiB anonymous)", t, r / 1024, a / 1024 }' /proc/"$berthd_pid"/status
+}
+berthd_fresh="$(berthd_mem)"
 
 if [ "$peers" = 1 ]; then
 	docker_x="$(free_subnet 200)"
@@ -427,7 +433,7 @@ if want many; then
 		done
 	done
 	if [ -n "${BERTH_PIDFILE:-}" ]; then
-		echo "berthd after the $N-container rounds: $(awk '/^Threads:/ { t = $2 } /^VmRSS:/ { r = $2 } END { printf "%d threads, %.1f MiB RSS", t, r / 1024 }' /proc/"$berthd_pid"/status)" >"$work/berthd-after"
+		echo "berthd fresh (the image imported): $berthd_fresh; after the $N-container rounds: $(berthd_mem)" >"$work/berthd-after"
 	fi
 fi
 
