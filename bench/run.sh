@@ -24,7 +24,9 @@
 # of other work on the machine hits all alike; ratios are taken pair by pair
 # (sample i of Berth ÷ sample i of Docker) and reported as median (min–max).
 # Nothing is printed for an engine that was not measured in this run.
-# Sizes (environment): RUNS=15 (fast rows), N=200, MANY_ROUNDS=2,
+# Sizes (environment): RUNS=15 (fast rows), RUNRM_RUNS=3×RUNS (the run
+# --rm row: its ratio to the floor is the closest target, and 15 pairs
+# left its median ±5 % from one run to the next), N=200, MANY_ROUNDS=2,
 # PAR_ROUNDS=10, PULL_RUNS=5, PUSH_RUNS=3, BUILD_RUNS=5, NET_ROUNDS=10,
 # NET_GROUPS=20 and NET_SLICE_MS=50 (a net round: NET_GROUPS × 4 turns of
 # NET_SLICE_MS), BREAKDOWN_RUNS=5 (traced run --rm).
@@ -51,7 +53,7 @@ if [ "$quick" = 1 ]; then
 	: "${RUNS:=5}" "${N:=20}" "${MANY_ROUNDS:=1}" "${PAR_ROUNDS:=3}" "${PULL_RUNS:=2}" "${PUSH_RUNS:=1}"
 	: "${BUILD_RUNS:=2}" "${NET_ROUNDS:=2}" "${BREAKDOWN_RUNS:=3}"
 fi
-RUNS="${RUNS:-15}" N="${N:-200}" MANY_ROUNDS="${MANY_ROUNDS:-2}" PAR_ROUNDS="${PAR_ROUNDS:-10}"
+RUNS="${RUNS:-15}" RUNRM_RUNS="${RUNRM_RUNS:-$((3 * ${RUNS:-15}))}" N="${N:-200}" MANY_ROUNDS="${MANY_ROUNDS:-2}" PAR_ROUNDS="${PAR_ROUNDS:-10}"
 PULL_RUNS="${PULL_RUNS:-5}" PUSH_RUNS="${PUSH_RUNS:-3}" BUILD_RUNS="${BUILD_RUNS:-5}"
 NET_ROUNDS="${NET_ROUNDS:-10}" NET_GROUPS="${NET_GROUPS:-20}" NET_SLICE_MS="${NET_SLICE_MS:-50}"
 BREAKDOWN_RUNS="${BREAKDOWN_RUNS:-5}"
@@ -334,19 +336,19 @@ one_sample() {
 	settle
 }
 
-fast_row() { # ROW [FLOOR-COLS...]
-	local row="$1" i c
+fast_row() { # ROW [FLOOR-COLS...] (ROUNDS: rounds, default RUNS)
+	local row="$1" i c n="${ROUNDS:-$RUNS}"
 	shift
 	want "$row" || return 0
-	echo "bench: $row: $RUNS interleaved rounds of ${cols[*]} $* ..." >&2
+	echo "bench: $row: $n interleaved rounds of ${cols[*]} $* ..." >&2
 	for c in "${cols[@]}"; do one_sample "$row" "$c" || true; done # warm-up
 	rm -f "$work/s/$row."*
-	for ((i = 0; i < RUNS; i++)); do
+	for ((i = 0; i < n; i++)); do
 		for c in "${cols[@]}"; do one_sample "$row" "$c" || true; done
 		for c in "$@"; do timed "$row" "$c" "c_$c" || true; done
 	done
 }
-fast_row runrm "${floor_cols[@]}"
+ROUNDS="$RUNRM_RUNS" fast_row runrm "${floor_cols[@]}"
 
 # What one `berth run --rm busybox true` makes berthd and its monitor do:
 # runtime executions (and which of the two ran them), berthd's round trips
@@ -665,7 +667,7 @@ report() {
 	fi
 	[ "$podman_on" = 0 ] ||
 		echo "- Podman's containers get this shell's limits, as Docker's and Berth's inherit them (its private containers.conf: default_ulimits = [$(podman_ulimits)]; its default 1048576 is above the hard limits here)"
-	echo "- repetitions: $RUNS per fast row; $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; published port $NET_ROUNDS rounds of $NET_GROUPS × 4 turns of ${NET_SLICE_MS} ms"
+	echo "- repetitions: $RUNS per fast row ($RUNRM_RUNS for run --rm); $N containers × $MANY_ROUNDS rounds; 20 × run -d × $PAR_ROUNDS; pull $PULL_RUNS; push $PUSH_RUNS; build $BUILD_RUNS cold, $((2 * BUILD_RUNS)) cached; published port $NET_ROUNDS rounds of $NET_GROUPS × 4 turns of ${NET_SLICE_MS} ms"
 	[ ! -e "$work/berthd-after" ] || echo "- $(cat "$work/berthd-after")"
 	[ -z "${anatomy:-}" ] || echo "- one \`berth run --rm busybox true\`, traced (berthd and its children): programs run: $anatomy"
 	echo
