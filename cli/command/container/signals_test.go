@@ -3,12 +3,15 @@ package container
 import (
 	"context"
 	"net/http"
+	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/berth-dev/berth/cli/client"
 	"github.com/berth-dev/berth/cli/internal/clitest"
+	"golang.org/x/sys/unix"
 )
 
 // TestForwardSignalsAsyncReady checks that once ready returns, a signal
@@ -67,5 +70,57 @@ func TestProxiedSignals(t *testing.T) {
 	}
 	if len(got) != numSignals-4 {
 		t.Errorf("%d signals subscribed, want %d", len(got), numSignals-4)
+	}
+}
+
+// TestColocateThreads checks that the subscription's pin holds every
+// thread of the process on one CPU and that its release gives each thread
+// back the CPUs it had.
+func TestColocateThreads(t *testing.T) {
+	var before unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &before); err != nil {
+		t.Skip("no affinity:", err)
+	}
+	if before.Count() < 2 {
+		t.Skip("one CPU: nothing to colocate")
+	}
+	threads := func() map[int]unix.CPUSet {
+		ents, err := os.ReadDir("/proc/self/task")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int]unix.CPUSet{}
+		for _, e := range ents {
+			tid, _ := strconv.Atoi(e.Name())
+			var s unix.CPUSet
+			if err := unix.SchedGetaffinity(tid, &s); err == nil {
+				out[tid] = s
+			}
+		}
+		return out
+	}
+	release := colocateThreads()
+	pinned := threads()
+	cpu := -1
+	for tid, s := range pinned {
+		if s.Count() != 1 {
+			release()
+			t.Fatalf("thread %d may run on %d CPUs while colocated, want 1", tid, s.Count())
+		}
+		for c := 0; c < 1024; c++ {
+			if s.IsSet(c) {
+				if cpu >= 0 && c != cpu {
+					release()
+					t.Fatalf("threads pinned to CPUs %d and %d, want one", cpu, c)
+				}
+				cpu = c
+			}
+		}
+	}
+	release()
+	for tid, s := range threads() {
+		if s != before {
+			t.Errorf("thread %d has affinity %v after release, want %v", tid, s, before)
+		}
 	}
 }
