@@ -54,7 +54,8 @@ func forwardSignals(ctx context.Context, api client.APIClient, id string) func()
 }
 
 // colocateThreads keeps every thread of the CLI on the CPU the caller runs
-// on, until the returned func gives them back the CPUs they had. The
+// on, until the returned func gives every thread the CPUs the caller was
+// allowed (as Go starts them, all threads have the process's). The
 // subscription to every signal is ~60 strict round trips between two
 // threads (the subscriber's and the runtime's signal thread, see
 // proxiedSignals); left to the scheduler, each wakes the other on the

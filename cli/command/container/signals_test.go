@@ -74,8 +74,8 @@ func TestProxiedSignals(t *testing.T) {
 }
 
 // TestColocateThreads checks that the subscription's pin holds every
-// thread of the process on one CPU and that its release gives each thread
-// back the CPUs it had.
+// thread of the process on one CPU and that its release gives every thread
+// the CPUs the caller had.
 func TestColocateThreads(t *testing.T) {
 	var before unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &before); err != nil {
